@@ -1,0 +1,316 @@
+// The orchestration: queued jobs in, one JIT runner and one container per taken job, both gone when the job ends.
+// Docker labels are the durable record; the maps here are a cache a restart rebuilds from them (see reconciler.ts).
+import type { Config, Profile } from './config.js';
+import type { Engine } from './docker-engine.js';
+import { isDockerDown } from './docker-engine.js';
+import type { GitHubApi } from './github-client.js';
+import { GitHubError } from './github-client.js';
+import type { Logger } from './logger.js';
+import { BoundedSet } from './bounded-set.js';
+import { matchProfile } from './profile-match.js';
+import { containerSpec, jitRequest, runnerName, type RunnerIdentity } from './runner-spec.js';
+import { Scheduler, type Slot } from './scheduler.js';
+import type { WebhookEvent } from './webhook-receiver.js';
+
+export type JobStage = 'queued' | 'taken' | 'runner-created' | 'container-started' | 'in_progress' | 'completed' | 'cleaned' | 'failed';
+
+/** Watches job progress (metrics, timelines); every call is synchronous and must not throw. */
+export interface JobObserver {
+  stage(jobId: number, stage: JobStage, fields: { repo: string; profile?: string; runnerName?: string; detail?: string; at: number }): void;
+}
+
+export interface PendingJob extends Slot { jobId: number; repo: string; profileName: string; profile: Profile; receivedAt: number }
+
+export interface RunnerRecord {
+  identity: RunnerIdentity;
+  slot: Slot;
+  containerId?: string;
+  startedAt: number;
+  busy: boolean;
+  cleaning: boolean;
+}
+
+export interface ControllerDeps {
+  config: Config;
+  github: GitHubApi;
+  engine: Engine;
+  log: Logger;
+  observer?: JobObserver;
+  now?: () => number;
+}
+
+const LOG_TAIL_LINES = 20;
+
+interface WorkflowJobPayload {
+  action: string;
+  workflow_job: { id: number; labels: string[]; runner_id: number | null; runner_name: string | null };
+  repository: { full_name: string };
+}
+
+export class Controller {
+  readonly scheduler = new Scheduler<PendingJob>();
+  /** Live runners by name, from JIT registration until cleanup. */
+  readonly runners = new Map<string, RunnerRecord>();
+  private readonly seenJobs = new BoundedSet<number>(50_000);
+  private readonly exitedEarly = new BoundedSet<string>(1_000);
+  private readonly inflight = new Set<Promise<void>>();
+  private dockerUp = true;
+  private stopping = false;
+  lastError: string | undefined;
+
+  constructor(private readonly deps: ControllerDeps) {}
+
+  private get now() {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  get isDockerUp(): boolean {
+    return this.dockerUp;
+  }
+
+  slotFor(repo: string): Slot['limits'] {
+    const repoCap = this.deps.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.maxConcurrent ?? 1;
+    return [
+      { pool: 'global', max: this.deps.config.maxConcurrent },
+      { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
+    ];
+  }
+
+  handleEvent(event: WebhookEvent): void {
+    if (event.name !== 'workflow_job') return;
+    const p = event.payload as WorkflowJobPayload;
+    if (!p?.workflow_job || !p.repository?.full_name) {
+      this.deps.log.warn({ deliveryId: event.deliveryId }, 'workflow_job delivery without workflow_job or repository: ignored');
+      return;
+    }
+    const job = p.workflow_job;
+    const repo = p.repository.full_name;
+    switch (p.action) {
+      case 'queued':
+        this.offerQueuedJob(repo, job.id, job.labels, event.receivedAt, 'webhook');
+        break;
+      case 'in_progress':
+        this.onJobStarted(repo, job.id, job.runner_name);
+        break;
+      case 'completed':
+        this.onJobCompleted(repo, job.id, job.labels, job.runner_name);
+        break;
+    }
+  }
+
+  /** A queued job from a webhook or the poll; duplicates and jobs no profile serves are ignored. */
+  offerQueuedJob(repo: string, jobId: number, labels: string[], receivedAt: number, source: 'webhook' | 'poll'): boolean {
+    const log = this.deps.log.child({ repo, jobId });
+    const match = matchProfile(this.deps.config, repo, labels);
+    if (!match) {
+      log.debug({ labels }, 'queued job not for this factory (repo not configured or no profile provides its labels)');
+      return false;
+    }
+    if (this.stopping || !this.seenJobs.add(jobId)) return false;
+    const canonical = match.repo.repo;
+    log.info({ profile: match.profileName, labels, source }, 'job taken');
+    this.deps.observer?.stage(jobId, 'queued', { repo: canonical, at: receivedAt });
+    this.deps.observer?.stage(jobId, 'taken', { repo: canonical, profile: match.profileName, at: this.now });
+    this.scheduler.enqueue({
+      key: String(jobId),
+      limits: this.slotFor(canonical),
+      jobId,
+      repo: canonical,
+      profileName: match.profileName,
+      profile: match.profile,
+      receivedAt,
+    });
+    this.pump();
+    return true;
+  }
+
+  /** Starts every waiting job that fits under the caps. */
+  pump(): void {
+    if (this.stopping || !this.dockerUp) return;
+    for (const item of this.scheduler.admit()) {
+      const p = this.launch(item).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    }
+  }
+
+  private async launch(item: PendingJob): Promise<void> {
+    const { config, github, engine, observer } = this.deps;
+    const name = runnerName(item.repo, item.jobId);
+    const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: name });
+    const identity: RunnerIdentity = { repo: item.repo, profileName: item.profileName, jobId: item.jobId, runnerId: 0, runnerName: name };
+    const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false };
+    // Registered before the JIT call so the reconciler never mistakes this runner for an orphan mid-launch.
+    this.runners.set(name, record);
+
+    let jit;
+    try {
+      jit = await github.generateJitConfig(item.repo, jitRequest(name, item.profile, config.workFolder));
+    } catch (err) {
+      this.runners.delete(name);
+      this.scheduler.release(item);
+      this.seenJobs.delete(item.jobId); // the next poll may try again
+      this.fail(item, log, err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`);
+      this.pump();
+      return;
+    }
+    identity.runnerId = jit.runnerId;
+    observer?.stage(item.jobId, 'runner-created', { repo: item.repo, profile: item.profileName, runnerName: name, at: this.now });
+    log.info({ runnerId: jit.runnerId }, 'runner registered (JIT)');
+
+    try {
+      record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig));
+    } catch (err) {
+      this.runners.delete(name);
+      this.scheduler.release(item);
+      await this.deleteRunner(item.repo, jit.runnerId, log);
+      if (isDockerDown(err)) {
+        this.seenJobs.delete(item.jobId);
+        this.scheduler.requeue(item);
+        this.markDockerDown(err);
+        return;
+      }
+      const missing = (err as { statusCode?: number }).statusCode === 404;
+      this.fail(item, log, missing ? `image ${item.profile.image} not found on this host (profile ${item.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`);
+      this.pump();
+      return;
+    }
+    record.startedAt = this.now;
+    observer?.stage(item.jobId, 'container-started', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedAt });
+    log.info({ containerId: record.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt }, 'container started');
+    if (this.exitedEarly.has(record.containerId)) void this.cleanup(record, 'container exited');
+  }
+
+  private fail(item: PendingJob, log: Logger, message: string): void {
+    this.lastError = `${item.repo} job ${item.jobId}: ${message}`;
+    log.error(message);
+    this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: message, at: this.now });
+  }
+
+  private onJobStarted(repo: string, jobId: number, runner: string | null): void {
+    const record = runner ? this.runners.get(runner) : undefined;
+    if (!record) return;
+    record.busy = true;
+    this.deps.log.info({ repo, jobId, runner }, 'runner picked up job');
+    this.deps.observer?.stage(jobId, 'in_progress', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+  }
+
+  private onJobCompleted(repo: string, jobId: number, labels: string[], runner: string | null): void {
+    const record = runner ? this.runners.get(runner) : undefined;
+    if (record) {
+      this.deps.observer?.stage(jobId, 'completed', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+      return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
+    }
+    if (runner) return;
+    // Cancelled while queued: it needs no runner. If one was started for it, one idle spare of the kind is now extra.
+    if (this.scheduler.cancel(String(jobId))) {
+      this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
+      return;
+    }
+    const match = matchProfile(this.deps.config, repo, labels);
+    if (match) void this.removeIdleSpare(match.repo.repo, match.profileName, jobId);
+  }
+
+  /** Removes one runner of the repo and profile that has no job, preferring the one started for `jobId`. */
+  async removeIdleSpare(repo: string, profileName: string, jobId: number): Promise<void> {
+    const candidates = [...this.runners.values()]
+      .filter((r) => r.identity.repo === repo && r.identity.profileName === profileName && !r.busy && !r.cleaning && r.containerId)
+      .sort((a, b) => Number(b.identity.jobId === jobId) - Number(a.identity.jobId === jobId));
+    const log = this.deps.log.child({ repo, jobId });
+    for (const record of candidates) {
+      // GitHub refuses (422) to delete a runner that took a job meanwhile, which makes this race-free.
+      const outcome = await this.deleteRunner(repo, record.identity.runnerId, log);
+      if (outcome === 'busy') {
+        record.busy = true;
+        continue;
+      }
+      log.info({ runner: record.identity.runnerName }, 'job cancelled while queued: removing an idle spare runner');
+      await this.cleanup(record, 'spare runner for a cancelled job', { runnerDeleted: true });
+      return;
+    }
+  }
+
+  /** Called for every managed container that exits. */
+  onContainerExit(containerId: string): void {
+    const record = [...this.runners.values()].find((r) => r.containerId === containerId);
+    if (!record) {
+      this.exitedEarly.add(containerId);
+      return;
+    }
+    void this.cleanup(record, 'container exited');
+  }
+
+  /** Keeps the container's last log lines, removes it, deletes its runner from GitHub, frees its slot. Idempotent. */
+  async cleanup(record: RunnerRecord, reason: string, opts: { runnerDeleted?: boolean } = {}): Promise<void> {
+    if (record.cleaning) return;
+    record.cleaning = true;
+    const { engine, log: root } = this.deps;
+    const { repo, jobId, runnerName: name, runnerId, profileName } = record.identity;
+    const log = root.child({ repo, jobId, runner: name });
+    try {
+      if (record.containerId) {
+        const tail = await engine.tailLogs(record.containerId, LOG_TAIL_LINES);
+        log.info({ reason, lastLines: tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES) }, 'runner container finished');
+        await engine.remove(record.containerId);
+      }
+    } catch (err) {
+      record.cleaning = false; // the reconciler retries once Docker answers
+      if (isDockerDown(err)) this.markDockerDown(err);
+      else log.error({ err: String(err) }, 'container cleanup failed');
+      return;
+    }
+    if (!opts.runnerDeleted && runnerId) await this.deleteRunner(repo, runnerId, log);
+    this.runners.delete(name);
+    this.scheduler.release(record.slot);
+    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, at: this.now });
+    log.info({ reason }, 'runner cleaned up');
+    this.pump();
+  }
+
+  async deleteRunner(repo: string, runnerId: number, log: Logger): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+    try {
+      return await this.deps.github.deleteRunner(repo, runnerId);
+    } catch (err) {
+      // Left for the reconciler: it deletes factory runners that are offline and have no container.
+      log.warn({ runnerId, err: String((err as Error).message ?? err) }, 'runner delete failed; the reconciler will retry');
+      return 'error';
+    }
+  }
+
+  /** Counts an already running container (found after a restart) as ours, without touching it. */
+  adopt(identity: RunnerIdentity, containerId: string, createdAt: number): RunnerRecord {
+    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo) };
+    this.scheduler.hold(slot);
+    this.seenJobs.add(identity.jobId);
+    const record = { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false };
+    this.runners.set(identity.runnerName, record);
+    this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName }, 'adopted runner container');
+    return record;
+  }
+
+  // Docker availability: while down, jobs wait in the queue; a probe with backoff brings the controller back.
+  onDockerDown?: () => void;
+  markDockerDown(err: unknown): void {
+    if (!this.dockerUp) return;
+    this.dockerUp = false;
+    this.lastError = `docker unavailable: ${String((err as Error)?.message ?? err)}`;
+    this.deps.log.error({ err: String((err as Error)?.message ?? err) }, 'Docker daemon unreachable: jobs wait until it answers');
+    this.onDockerDown?.();
+  }
+
+  markDockerUp(): void {
+    if (this.dockerUp) return;
+    this.dockerUp = true;
+    this.deps.log.info('Docker daemon answers again');
+    this.pump();
+  }
+
+  /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+}

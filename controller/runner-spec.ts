@@ -1,0 +1,67 @@
+// The runner a taken job gets: its name, its JIT request and its container, derived from the profile alone.
+import { randomBytes } from 'node:crypto';
+import type { Profile } from './config.js';
+import { runnerLabels } from './profile-match.js';
+
+export const LABEL = {
+  managed: 'factory.managed',
+  repo: 'factory.repo',
+  profile: 'factory.profile',
+  jobId: 'factory.job-id',
+  runnerId: 'factory.runner-id',
+  runnerName: 'factory.runner-name',
+} as const;
+
+export const RUNNER_PREFIX = 'factory-';
+
+/** Unique, readable and valid both as a GitHub runner name and a Docker container name (max 64 chars). */
+export function runnerName(repo: string, jobId: number, random = randomBytes(3).toString('hex')): string {
+  const name = repo.split('/')[1]!.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 30);
+  return `${RUNNER_PREFIX}${name}-${jobId}-${random}`;
+}
+
+export function jitRequest(name: string, profile: Profile, workFolder: string) {
+  return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
+}
+
+export interface RunnerIdentity { repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
+
+/** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
+export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string) {
+  const env = Object.entries(profile.env).map(([k, v]) => `${k}=${v}`);
+  return {
+    name: id.runnerName,
+    Image: profile.image,
+    Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
+    Labels: {
+      [LABEL.managed]: 'true',
+      [LABEL.repo]: id.repo,
+      [LABEL.profile]: id.profileName,
+      [LABEL.jobId]: String(id.jobId),
+      [LABEL.runnerId]: String(id.runnerId),
+      [LABEL.runnerName]: id.runnerName,
+    },
+    HostConfig: {
+      NanoCpus: Math.round(profile.cpus * 1e9),
+      Memory: profile.memory,
+      PidsLimit: profile.pids,
+      NetworkMode: profile.network,
+      Privileged: false,
+      SecurityOpt: ['no-new-privileges'],
+      // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
+      Init: true,
+    },
+  };
+}
+
+/** Reads the identity back from a container's labels; undefined for containers that are not fully labelled. */
+export function identityFromLabels(labels: Record<string, string> | undefined): RunnerIdentity | undefined {
+  if (!labels || labels[LABEL.managed] !== 'true') return undefined;
+  const jobId = Number(labels[LABEL.jobId]);
+  const runnerId = Number(labels[LABEL.runnerId]);
+  const repo = labels[LABEL.repo];
+  const profileName = labels[LABEL.profile];
+  const name = labels[LABEL.runnerName];
+  if (!repo || !profileName || !name || !Number.isFinite(jobId) || !Number.isFinite(runnerId)) return undefined;
+  return { repo, profileName, jobId, runnerId, runnerName: name };
+}

@@ -1,0 +1,163 @@
+// Starts the controller: the webhook server, Docker's exit events, the reconcile timer. Everything outside (GitHub,
+// Docker, the log) can be passed in, so tests and the demo run the same wiring as production.
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { Config } from './config.js';
+import { Controller, type JobObserver } from './controller.js';
+import { dockerEngine, isDockerDown, type Engine } from './docker-engine.js';
+import { gitHubClient, type GitHubApi, type GitHubClientOptions } from './github-client.js';
+import type { Logger } from './logger.js';
+import { Reconciler } from './reconciler.js';
+import { webhookHandler } from './webhook-receiver.js';
+
+export interface ServiceOptions {
+  config: Config;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  engine?: Engine;
+  github?: GitHubApi;
+  githubOptions?: GitHubClientOptions;
+  observer?: JobObserver;
+  /** Upper bound of the Docker reconnect backoff. */
+  maxDockerBackoffMs?: number;
+}
+
+export interface Service {
+  /** Base URL of the HTTP server (webhook path and /healthz). */
+  url: string;
+  controller: Controller;
+  reconciler: Reconciler;
+  stop(): Promise<void>;
+}
+
+export async function resolveWebhookSecret(config: Config, env: NodeJS.ProcessEnv): Promise<string> {
+  const ref = config.github.webhook.secret;
+  const value = ref.env ? env[ref.env] : await readFile(ref.file!, 'utf8').then((s) => s.trim(), () => undefined);
+  if (!value) {
+    throw new Error(ref.env ? `github.webhook.secret.env: environment variable ${ref.env} is not set` : `github.webhook.secret.file: cannot read ${ref.file}`);
+  }
+  return value;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config, log } = opts;
+  const env = opts.env ?? process.env;
+  const secret = await resolveWebhookSecret(config, env);
+  const github = opts.github ?? (await gitHubClient(config, env, log, opts.githubOptions));
+  const engine = opts.engine ?? dockerEngine(config.docker.socketPath);
+  const controller = new Controller({ config, github, engine, log, observer: opts.observer });
+  const reconciler = new Reconciler({ config, controller, engine, github, log });
+  const docker = new DockerWatch(engine, controller, reconciler, log, opts.maxDockerBackoffMs ?? 15_000);
+  controller.onDockerDown = () => docker.reconnect();
+
+  await docker.connect();
+  // Adopt what a previous run left before taking new work, so no job gets a second runner.
+  await reconciler.runOnce();
+
+  const onWebhook = webhookHandler({ path: config.github.webhook.path, secret, onEvent: (e) => controller.handleEvent(e) });
+  const server: Server = createServer((req, res) => {
+    if (onWebhook(req, res)) return;
+    if (req.method === 'GET' && req.url === '/healthz') {
+      const up = controller.isDockerUp;
+      res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        status: up ? 'ok' : 'degraded',
+        docker: up ? 'up' : 'down',
+        queued: controller.scheduler.queued,
+        running: controller.runners.size,
+        lastError: controller.lastError ?? null,
+      }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+  });
+  const { host, port } = config.github.webhook;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`github.webhook.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as { port: number };
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log.info({ url, path: config.github.webhook.path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
+
+  const timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
+
+  return {
+    url,
+    controller,
+    reconciler,
+    async stop() {
+      clearInterval(timer);
+      docker.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Job containers keep running: a restarted controller adopts them.
+      await controller.stop();
+      log.info({ running: controller.runners.size }, 'controller stopped; runner containers left running for the next start to adopt');
+    },
+  };
+}
+
+/** Follows Docker's container exit events; while the daemon is away, probes it with backoff and catches up after. */
+class DockerWatch {
+  private unwatch: (() => void) | undefined;
+  private probing = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly controller: Controller,
+    private readonly reconciler: Reconciler,
+    private readonly log: Logger,
+    private readonly maxBackoffMs: number,
+  ) {}
+
+  async connect(): Promise<boolean> {
+    try {
+      this.unwatch = await this.engine.watchExits(
+        (id) => this.controller.onContainerExit(id),
+        (err) => {
+          if (this.closed) return;
+          this.controller.markDockerDown(err ?? new Error('Docker event stream ended'));
+          this.reconnect();
+        },
+      );
+      return true;
+    } catch (err) {
+      if (!isDockerDown(err)) this.log.error({ err: String(err) }, 'watching Docker events failed');
+      this.controller.markDockerDown(err);
+      return false;
+    }
+  }
+
+  reconnect(): void {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    this.unwatch?.();
+    let delay = 250;
+    const attempt = async () => {
+      if (this.closed) return;
+      try {
+        await this.engine.ping();
+        if (await this.connect()) {
+          this.probing = false;
+          await this.reconciler.runOnce();
+          this.controller.markDockerUp();
+          return;
+        }
+      } catch {
+        // still down
+      }
+      delay = Math.min(delay * 2, this.maxBackoffMs);
+      this.timer = setTimeout(() => void attempt(), delay);
+    };
+    this.timer = setTimeout(() => void attempt(), delay);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.unwatch?.();
+  }
+}

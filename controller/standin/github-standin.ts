@@ -1,0 +1,215 @@
+// A loopback stand-in for the slice of GitHub the controller uses: the repo runner API, queued runs and jobs, and
+// signed `workflow_job` deliveries. It serves the quick-start demo and the end-to-end tests. Its answers are copies of
+// GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
+// exchange against GitHub's OpenAPI description.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { sign } from '@octokit/webhooks-methods';
+import examples from './github-examples.json' with { type: 'json' };
+
+export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown }
+interface StandinRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
+interface StandinJob { id: number; runId: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerId?: number; runnerName?: string }
+interface Fault { method: string; path: RegExp; status: number; headers: Record<string, string>; body: unknown; times: number }
+
+export interface StandinOptions {
+  /** Where deliveries go, signed with `secret`. */
+  webhook?: { url: string; secret: string };
+  /** How long a stand-in runner "runs" a job. */
+  jobSeconds?: number;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export class GitHubStandin {
+  readonly exchanges: Exchange[] = [];
+  readonly deliveries: Array<{ id: string; action: string; jobId: number; status: number }> = [];
+  readonly runners = new Map<number, StandinRunner>();
+  readonly jobs = new Map<number, StandinJob>();
+  private readonly faults: Fault[] = [];
+  private server: Server | undefined;
+  private nextId = 1000;
+  url = '';
+
+  constructor(private opts: StandinOptions = {}) {}
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => void this.route(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    const address = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${address.port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  setWebhook(webhook: { url: string; secret: string }): void {
+    this.opts.webhook = webhook;
+  }
+
+  /** The next `times` requests matching method and path answer `status` (5xx, 403/429 rate limits, 404...). */
+  failNext(method: string, path: RegExp, status: number, opts: { headers?: Record<string, string>; body?: unknown; times?: number } = {}): void {
+    this.faults.push({ method, path, status, headers: opts.headers ?? {}, body: opts.body ?? { message: 'Server Error' }, times: opts.times ?? 1 });
+  }
+
+  /** Queues a job as GitHub does when a workflow run starts, and announces it unless `announce` is false (a lost delivery). */
+  async queueJob(repo: string, labels: string[], opts: { announce?: boolean; id?: number } = {}): Promise<number> {
+    const job: StandinJob = { id: opts.id ?? this.nextId++, runId: this.nextId++, repo, labels, status: 'queued' };
+    this.jobs.set(job.id, job);
+    if (opts.announce !== false) await this.deliver(job, 'queued');
+    return job.id;
+  }
+
+  /** Cancels a job that is still queued, as a user pressing "Cancel workflow" would. */
+  async cancelJob(jobId: number): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (!job || job.status !== 'queued') throw new Error(`stand-in: job ${jobId} is not queued`);
+    job.status = 'completed';
+    await this.deliver(job, 'completed');
+  }
+
+  /** Sends a delivery for the job's current state; returns the HTTP status the controller answered. */
+  async deliver(job: StandinJob, action: string, deliveryId = randomUUID()): Promise<number> {
+    if (!this.opts.webhook) return 0;
+    const payload = clone(examples.workflowJobQueued) as Record<string, any>;
+    const [owner, name] = job.repo.split('/');
+    Object.assign(payload.workflow_job, {
+      id: job.id, run_id: job.runId, labels: job.labels, status: job.status,
+      conclusion: job.status === 'completed' ? (job.runnerId ? 'success' : 'cancelled') : null,
+      runner_id: job.runnerId ?? null, runner_name: job.runnerName ?? null,
+      runner_group_id: job.runnerId ? 1 : null, runner_group_name: job.runnerId ? 'Default' : null,
+    });
+    payload.action = action;
+    Object.assign(payload.repository, { name, full_name: job.repo });
+    payload.repository.owner.login = owner;
+    return this.post(JSON.stringify(payload), 'workflow_job', deliveryId, action, job.id);
+  }
+
+  /** Posts an already built body, signed; lets tests replay a delivery byte for byte. */
+  async post(body: string, event: string, deliveryId: string, action = '', jobId = 0): Promise<number> {
+    const { url, secret } = this.opts.webhook!;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': deliveryId, 'x-hub-signature-256': await sign(secret, body) },
+      body,
+    });
+    await res.arrayBuffer();
+    this.deliveries.push({ id: deliveryId, action, jobId, status: res.status });
+    return res.status;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const requestBody = raw ? JSON.parse(raw) : undefined;
+    const url = new URL(req.url ?? '/', this.url);
+    const method = req.method ?? 'GET';
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      if (!url.pathname.startsWith('/_standin/')) this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999', ...headers });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+
+    const fault = this.faults.find((f) => f.method === method && f.path.test(url.pathname));
+    if (fault) {
+      if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+      return send(fault.status, fault.body, fault.headers);
+    }
+    if (!url.pathname.startsWith('/_standin/') && !/^(token|bearer) \S+/i.test(req.headers.authorization ?? '')) {
+      return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
+    }
+
+    let m: RegExpMatchArray | null;
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) && method === 'POST') {
+      return send(201, this.registerRunner(m[1]!, requestBody));
+    }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners$/)) && method === 'GET') {
+      const list = [...this.runners.values()].filter((r) => r.repo === m![1]).map((r) => this.runnerJson(r));
+      return send(200, { total_count: list.length, runners: list });
+    }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/(\d+)$/)) && method === 'DELETE') {
+      const runner = this.runners.get(Number(m[2]));
+      if (!runner || runner.repo !== m[1]) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+      if (runner.busy) return send(422, { message: `Bad request - Runner "${runner.name}" is still running a job"`, documentation_url: 'https://docs.github.com/rest' });
+      this.runners.delete(runner.id);
+      return send(204);
+    }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs$/)) && method === 'GET') {
+      return send(200, this.runsJson(m[1]!, url.searchParams.get('status')));
+    }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/jobs$/)) && method === 'GET') {
+      const jobs = [...this.jobs.values()].filter((j) => j.repo === m![1] && j.runId === Number(m![2])).map((j) => this.jobJson(j));
+      return send(200, { total_count: jobs.length, jobs });
+    }
+    if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
+      return send(200, m[2] === 'run' ? await this.runnerAsksForJob(Number(m[1])) : await this.runnerFinishedJob(Number(m[1])));
+    }
+    send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+  }
+
+  private registerRunner(repo: string, body: { name: string; labels: string[] }) {
+    const runner: StandinRunner = { id: this.nextId++, name: body.name, repo, labels: body.labels, status: 'offline', busy: false };
+    this.runners.set(runner.id, runner);
+    // The stand-in runner image reads this URL; a real runner reads credentials and the service URL instead.
+    const jit = { '.standin': { url: `${this.url}/_standin/runners/${runner.id}` } };
+    return { runner: this.runnerJson(runner), encoded_jit_config: Buffer.from(JSON.stringify(jit)).toString('base64') };
+  }
+
+  /** A runner that comes online takes the oldest queued job its labels satisfy, as GitHub's broker assigns them. */
+  private async runnerAsksForJob(runnerId: number) {
+    const runner = this.runners.get(runnerId);
+    if (!runner) return { job: null, error: 'runner not registered' };
+    runner.status = 'online';
+    if (runner.busy) return { job: runner.jobId, seconds: this.opts.jobSeconds ?? 1 };
+    const have = new Set(runner.labels.map((l) => l.toLowerCase()));
+    const job = [...this.jobs.values()].find((j) => j.repo === runner.repo && j.status === 'queued' && j.labels.every((l) => have.has(l.toLowerCase())));
+    if (!job) return { job: null };
+    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
+    Object.assign(runner, { busy: true, jobId: job.id });
+    await this.deliver(job, 'in_progress');
+    return { job: job.id, seconds: this.opts.jobSeconds ?? 1 };
+  }
+
+  /** An ephemeral runner deregisters itself once its one job is done. */
+  private async runnerFinishedJob(runnerId: number) {
+    const runner = this.runners.get(runnerId);
+    const job = runner?.jobId ? this.jobs.get(runner.jobId) : undefined;
+    if (!runner || !job) return { ok: false };
+    job.status = 'completed';
+    this.runners.delete(runnerId);
+    await this.deliver(job, 'completed');
+    return { ok: true };
+  }
+
+  private runnerJson(r: StandinRunner) {
+    return {
+      ...clone(examples.runner), id: r.id, name: r.name, status: r.status, busy: r.busy, ephemeral: true,
+      labels: r.labels.map((name, i) => ({ id: i + 1, name, type: i === 0 ? 'read-only' : 'custom' })),
+    };
+  }
+
+  private runsJson(repo: string, status: string | null) {
+    const runIds = new Set([...this.jobs.values()].filter((j) => j.repo === repo).map((j) => j.runId));
+    const runs = [...runIds].map((id) => {
+      const jobs = [...this.jobs.values()].filter((j) => j.runId === id);
+      const runStatus = jobs.every((j) => j.status === 'completed') ? 'completed' : jobs.every((j) => j.status === 'queued') ? 'queued' : 'in_progress';
+      return { ...clone(examples.workflowRun), id, status: runStatus, conclusion: runStatus === 'completed' ? 'success' : null };
+    });
+    const filtered = status ? runs.filter((r) => r.status === status) : runs;
+    return { total_count: filtered.length, workflow_runs: filtered };
+  }
+
+  private jobJson(j: StandinJob) {
+    return {
+      ...clone(examples.job), id: j.id, run_id: j.runId, status: j.status, labels: j.labels, steps: [],
+      conclusion: j.status === 'completed' ? 'success' : null, completed_at: j.status === 'completed' ? iso() : null,
+      runner_id: j.runnerId ?? null, runner_name: j.runnerName ?? null,
+      runner_group_id: j.runnerId ? 1 : null, runner_group_name: j.runnerId ? 'Default' : null,
+    };
+  }
+}
