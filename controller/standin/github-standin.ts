@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
 
-export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown }
+export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown; injected: boolean }
 interface StandinRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
 interface StandinJob { id: number; runId: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerId?: number; runnerName?: string }
 interface Fault { method: string; path: RegExp; status: number; headers: Record<string, string>; body: unknown; times: number }
@@ -109,8 +109,8 @@ export class GitHubStandin {
     const requestBody = raw ? JSON.parse(raw) : undefined;
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
-    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      if (!url.pathname.startsWith('/_standin/')) this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body });
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}, injected = false) => {
+      if (!url.pathname.startsWith('/_standin/')) this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body, injected });
       res.writeHead(status, { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999', ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
@@ -118,7 +118,7 @@ export class GitHubStandin {
     const fault = this.faults.find((f) => f.method === method && f.path.test(url.pathname));
     if (fault) {
       if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-      return send(fault.status, fault.body, fault.headers);
+      return send(fault.status, fault.body, fault.headers, true);
     }
     if (!url.pathname.startsWith('/_standin/') && !/^(token|bearer) \S+/i.test(req.headers.authorization ?? '')) {
       return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });

@@ -21,7 +21,7 @@ const compiled = new Map<string, ValidateFunction>();
 function load() {
   if (loaded) return loaded;
   const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
-  const spec = JSON.parse(readFileSync(file, 'utf8'));
+  const spec = allowNullInNullableEnums(JSON.parse(readFileSync(file, 'utf8')));
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
   (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
   ajv.addSchema({ $id: DOC_ID, components: spec.components });
@@ -31,6 +31,17 @@ function load() {
   }));
   loaded = { spec, ajv, routes };
   return loaded;
+}
+
+/** OpenAPI 3.0 lets `nullable: true` admit null even beside an `enum`; Ajv reads the enum strictly, so add null to it. */
+function allowNullInNullableEnums<T>(node: T): T {
+  if (Array.isArray(node)) node.forEach(allowNullInNullableEnums);
+  else if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    if (o.nullable === true && Array.isArray(o.enum) && !o.enum.includes(null)) o.enum.push(null);
+    Object.values(o).forEach(allowNullInNullableEnums);
+  }
+  return node;
 }
 
 /** Rewrites the document-relative `$ref`s of an operation's inline schema so Ajv resolves them in the spec. */
@@ -89,6 +100,8 @@ export function assertResponse(method: string, path: string, status: number, bod
   const { spec } = load();
   const { template, op } = operation(method, path);
   let response = op.responses[String(status)];
+  // GitHub answers a missing resource with 404 and a basic-error body on every route, documented there or not.
+  if (!response && status === 404) response = { content: { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } } };
   if (!response) throw new Error(`OpenAPI: ${method.toUpperCase()} ${template} does not document status ${status}`);
   if (response.$ref) {
     const name = response.$ref.split('/').pop()!;

@@ -1,0 +1,104 @@
+// One controller wired to the loopback GitHub stand-in and the real Docker engine, as the demo runs it, with the
+// knobs the end-to-end tests turn. Each harness works on its own repo name so parallel test files never touch
+// each other's containers.
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { configSchema, type Config } from '../../controller/config.js';
+import { silentLogger, type Logger } from '../../controller/logger.js';
+import { startService, type Service } from '../../controller/service.js';
+import { GitHubStandin } from '../../controller/standin/github-standin.js';
+import { LABEL } from '../../controller/runner-spec.js';
+import { STANDIN_IMAGE } from '../../controller/demo.js';
+import type { JobObserver, JobStage } from '../../controller/controller.js';
+import { assertRequest, assertResponse } from './openapi.js';
+
+export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+export const CI_LABELS = ['self-hosted', 'factory', 'ci'];
+
+export interface HarnessOptions {
+  repo?: string;
+  jobSeconds?: number;
+  config?: Record<string, unknown>;
+  profile?: Record<string, unknown>;
+  repoMaxConcurrent?: number;
+  socketPath?: string;
+  log?: Logger;
+  standin?: GitHubStandin;
+}
+
+export interface Harness {
+  repo: string;
+  config: Config;
+  github: GitHubStandin;
+  service: Service;
+  stages: Array<{ jobId: number; stage: JobStage }>;
+  containers(all?: boolean): Promise<Docker.ContainerInfo[]>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function uniqueRepo(prefix: string): string {
+  return `factory-test/${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const repo = opts.repo ?? uniqueRepo('e2e');
+  const github = opts.standin ?? new GitHubStandin({ jobSeconds: opts.jobSeconds ?? 1 });
+  if (!opts.standin) await github.start();
+  const env = { GH_TOKEN: 'ghs_' + randomBytes(12).toString('hex'), WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  const config = configSchema.parse({
+    github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } },
+    docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
+    reconcileInterval: '1h',
+    ...opts.config,
+    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', ...opts.profile } },
+    repos: [{ repo, profiles: ['ci'], maxConcurrent: opts.repoMaxConcurrent ?? 4 }],
+  });
+  const stages: Harness['stages'] = [];
+  const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
+  const start = async () => {
+    const service = await startService({ config, log: opts.log ?? silentLogger(), env, observer, githubOptions: { retryAfterBaseValue: 10 }, maxDockerBackoffMs: 200 });
+    github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
+    return service;
+  };
+  const harness: Harness = {
+    repo,
+    config,
+    github,
+    service: await start(),
+    stages,
+    async containers(all = true) {
+      return docker.listContainers({ all, filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
+    },
+    async restart() {
+      await harness.service.stop();
+      harness.service = await start();
+    },
+    async stop() {
+      await harness.service.stop();
+      for (const c of await harness.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+      if (!opts.standin) await github.stop();
+    },
+  };
+  return harness;
+}
+
+/** Every request the controller made and every answer the stand-in gave, checked against GitHub's OpenAPI description. */
+export function assertExchangesMatchOpenApi(github: GitHubStandin): void {
+  for (const x of github.exchanges) {
+    assertRequest(x.method, x.path, x.requestBody);
+    // Injected faults (502, rate limits) are statuses GitHub sends but does not document per operation.
+    if (!x.injected) assertResponse(x.method, x.path, x.status, x.responseBody);
+  }
+}
+
+/** Polls a condition that an outside process (Docker, the stand-in runner) makes true; fails with `what` on timeout. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
