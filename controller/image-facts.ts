@@ -54,6 +54,8 @@ export async function readImageFacts(docker: Docker, ref: string): Promise<Image
     labels: info.Config?.Labels ?? {},
     // The API lists history newest first.
     history: history.map((h) => h.CreatedBy ?? '').reverse(),
-    files: files.map((f) => ({ layer: layerOrder.indexOf(f.blob), path: f.path, text: f.text })),
+    files: files
+      .map((f) => ({ layer: layerOrder.indexOf(f.blob), path: f.path, text: f.text }))
+      .sort((a, b) => a.layer - b.layer || a.path.localeCompare(b.path)),
   };
 }
