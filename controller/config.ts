@@ -78,6 +78,8 @@ const repoSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     github: githubSchema,
+    // Containers carry this name; a controller only adopts and cleans containers of its own instance.
+    instance: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase name, got ${got(i.input)}` }).default('default'),
     docker: z.strictObject({ socketPath: z.string().default('/var/run/docker.sock') }).default({ socketPath: '/var/run/docker.sock' }),
     maxConcurrent: z.number().int().positive().default(4),
     bootTimeout: duration.default(5 * 60_000),

@@ -137,7 +137,7 @@ export class Controller {
     const { config, github, engine, observer } = this.deps;
     const name = runnerName(item.repo, item.jobId);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: name });
-    const identity: RunnerIdentity = { repo: item.repo, profileName: item.profileName, jobId: item.jobId, runnerId: 0, runnerName: name };
+    const identity: RunnerIdentity = { instance: config.instance, repo: item.repo, profileName: item.profileName, jobId: item.jobId, runnerId: 0, runnerName: name };
     const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false };
     // Registered before the JIT call so the reconciler never mistakes this runner for an orphan mid-launch.
     this.runners.set(name, record);

@@ -31,9 +31,11 @@ export function isDockerDown(err: unknown): boolean {
 
 const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
 
-export function dockerEngine(socketPath: string): Engine {
+/** The engine as one controller instance sees it: it lists and watches only its own instance's containers. */
+export function dockerEngine(socketPath: string, instance = 'default'): Engine {
   const docker = new Docker({ socketPath });
-  const managed = JSON.stringify({ label: [`${LABEL.managed}=true`] });
+  const ours = [`${LABEL.managed}=true`, `${LABEL.instance}=${instance}`];
+  const managed = JSON.stringify({ label: ours });
 
   return {
     async ping() {
@@ -94,7 +96,7 @@ export function dockerEngine(socketPath: string): Engine {
 
     async watchExits(onExit, onEnd) {
       const stream = (await docker.getEvents({
-        filters: JSON.stringify({ type: ['container'], event: ['die'], label: [`${LABEL.managed}=true`] }),
+        filters: JSON.stringify({ type: ['container'], event: ['die'], label: ours }),
       })) as NodeJS.ReadableStream & { destroy(): void };
       let buffered = '';
       stream.on('data', (chunk: Buffer) => {

@@ -5,6 +5,7 @@ import { runnerLabels } from './profile-match.js';
 
 export const LABEL = {
   managed: 'factory.managed',
+  instance: 'factory.instance',
   repo: 'factory.repo',
   profile: 'factory.profile',
   jobId: 'factory.job-id',
@@ -24,7 +25,7 @@ export function jitRequest(name: string, profile: Profile, workFolder: string) {
   return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
 }
 
-export interface RunnerIdentity { repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
+export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
 export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string) {
@@ -35,6 +36,7 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
     Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
     Labels: {
       [LABEL.managed]: 'true',
+      [LABEL.instance]: id.instance,
       [LABEL.repo]: id.repo,
       [LABEL.profile]: id.profileName,
       [LABEL.jobId]: String(id.jobId),
@@ -59,9 +61,10 @@ export function identityFromLabels(labels: Record<string, string> | undefined): 
   if (!labels || labels[LABEL.managed] !== 'true') return undefined;
   const jobId = Number(labels[LABEL.jobId]);
   const runnerId = Number(labels[LABEL.runnerId]);
+  const instance = labels[LABEL.instance] ?? 'default';
   const repo = labels[LABEL.repo];
   const profileName = labels[LABEL.profile];
   const name = labels[LABEL.runnerName];
   if (!repo || !profileName || !name || !Number.isFinite(jobId) || !Number.isFinite(runnerId)) return undefined;
-  return { repo, profileName, jobId, runnerId, runnerName: name };
+  return { instance, repo, profileName, jobId, runnerId, runnerName: name };
 }

@@ -44,7 +44,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const env = opts.env ?? process.env;
   const secret = await resolveWebhookSecret(config, env);
   const github = opts.github ?? (await gitHubClient(config, env, log, opts.githubOptions));
-  const engine = opts.engine ?? dockerEngine(config.docker.socketPath);
+  const engine = opts.engine ?? dockerEngine(config.docker.socketPath, config.instance);
   const controller = new Controller({ config, github, engine, log, observer: opts.observer });
   const reconciler = new Reconciler({ config, controller, engine, github, log });
   const docker = new DockerWatch(engine, controller, reconciler, log, opts.maxDockerBackoffMs ?? 15_000);

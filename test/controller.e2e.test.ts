@@ -86,7 +86,7 @@ describe('controller end to end', () => {
 
   it('holds jobs over the repo cap in FIFO order and starts each as a slot frees', async () => {
     h = await startHarness({ jobSeconds: 1, repoMaxConcurrent: 1 });
-    const ids = [];
+    const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push(await h.github.queueJob(h.repo, CI_LABELS));
     let maxRunning = 0;
     await waitFor('all three jobs', async () => {

@@ -49,6 +49,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const config = configSchema.parse({
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } },
     docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
+    instance: `test-${randomBytes(4).toString('hex')}`,
     reconcileInterval: '1h',
     ...opts.config,
     profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', ...opts.profile } },

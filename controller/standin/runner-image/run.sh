@@ -15,7 +15,7 @@ fi
 echo "Connected to GitHub (stand-in) as $(id -u):$(id -g)"
 echo "Listening for Jobs"
 while :; do
-  answer=$(wget -q -O - --post-data '' "$url/run" 2>/dev/null || true)
+  answer=$(timeout 10 wget -q -O - --post-data '' "$url/run" 2>/dev/null || true)
   job=$(echo "$answer" | sed -n 's/.*"job":\([0-9][0-9]*\).*/\1/p')
   [ -n "$job" ] && break
   sleep 0.5
@@ -23,5 +23,5 @@ done
 seconds=$(echo "$answer" | sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p')
 echo "Running job: $job"
 sleep "${seconds:-1}"
-wget -q -O - --post-data '' "$url/done" >/dev/null 2>&1 || true
+timeout 10 wget -q -O - --post-data '' "$url/done" >/dev/null 2>&1 || true
 echo "Job $job completed with result: Succeeded"
