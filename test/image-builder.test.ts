@@ -126,7 +126,7 @@ describe('building on the real engine, from a locally imported base', () => {
     expect(result.stdout).toContain(`==> building factory/repo-demo:${version}\n`);
     expect(result.stdout).toMatch(new RegExp(`\\[factory/repo-demo:${version}\\] Step 1/\\d+ : ARG BASE_IMAGE`));
     expect(result.stdout).toContain('audit found no credentials');
-    expect((await docker.getImage(`factory/repo-demo:${version}`).inspect()).Config.Labels).toMatchObject({ 'factory.repo': 'demo' });
+    expect((await docker.getImage(`factory/repo-demo:${version}`).inspect()).Config.Labels).toMatchObject({ 'factory.image-repo': 'demo' });
   });
 
   it('an image whose toolchain leaves a login behind is reported and untagged', async () => {

@@ -78,7 +78,7 @@ describe('images/repo/Dockerfile on a locally imported base', () => {
   it('is a thin layer on the base that runs as the runner user with run.sh as its command', async () => {
     const info = await docker.getImage(tag).inspect();
     expect(info.Config.User).toBe('runner');
-    expect(info.Config.Labels).toMatchObject({ 'factory.image': 'repo', 'factory.repo': 'demo' });
+    expect(info.Config.Labels).toMatchObject({ 'factory.image': 'repo', 'factory.image-repo': 'demo' });
     const container = await docker.createContainer({ Image: tag, Cmd: ['sh', '-c', 'id -u; cat /home/runner/.toolchain; test -x /home/runner/run.sh'], HostConfig: { NetworkMode: 'none' } });
     try {
       await container.start();
@@ -140,7 +140,7 @@ describe('the audit catches a leaky image', () => {
 });
 
 describe('auditImage', () => {
-  const clean = { env: ['PATH=/usr/bin', 'NODE_VERSION=22'], labels: { 'factory.repo': 'demo' }, history: ['/bin/sh -c #(nop)  ARG REPO'], files: [] };
+  const clean = { env: ['PATH=/usr/bin', 'NODE_VERSION=22'], labels: { 'factory.image-repo': 'demo' }, history: ['/bin/sh -c #(nop)  ARG REPO'], files: [] };
 
   it('passes ordinary env, labels and history', () => {
     expect(auditImage(clean)).toEqual([]);
