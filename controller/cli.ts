@@ -4,6 +4,8 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 import { runDemo } from './demo.js';
+import { imagesCommand } from './images-command.js';
+import { reposCommand } from './repos-command.js';
 
 export interface Io { stdout: (s: string) => void; stderr: (s: string) => void }
 const processIo: Io = { stdout: (s) => process.stdout.write(s + '\n'), stderr: (s) => process.stderr.write(s + '\n') };
@@ -14,6 +16,8 @@ commands:
   controller --config F   run the controller (webhook server, runners, reconcile loop)
   validate --config F     check a config file and list every problem with its path
   demo                    run one job end to end against a local GitHub stand-in and the local Docker engine
+  repos add|remove|list   edit the repos of a config file in place (comments and order kept)
+  images build [--repo R] build the factory base image and per-repo images through the Docker API
 `;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
@@ -61,6 +65,8 @@ const commands: Record<string, Command> = {
   },
 
   demo: async (argv, io) => runDemo(argv, io),
+  repos: async (argv, io) => reposCommand(argv, io),
+  images: async (argv, io) => imagesCommand(argv, io),
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
