@@ -6,7 +6,7 @@ import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'su', 'rm', 'cat', 'echo', 'id', 'ls', 'chown', 'mkdir', 'true', 'test'];
+const APPLETS = ['sh', 'su', 'rm', 'cat', 'echo', 'id', 'ls', 'chown', 'mkdir', 'true', 'test', 'sleep'];
 
 async function rootfs(): Promise<NodeJS.ReadableStream> {
   const tar = pack();
