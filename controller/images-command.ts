@@ -9,6 +9,7 @@ import { auditImage } from './image-audit.js';
 import { buildImage, planImageBuilds, type ImageBuild } from './image-builder.js';
 import { readImageFacts } from './image-facts.js';
 
+/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
 export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 const USAGE = `usage:
@@ -16,8 +17,7 @@ const USAGE = `usage:
 
   Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.
   With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.
-  VERSION defaults to the factory package's version.
-`;
+  VERSION defaults to the factory package's version.`;
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -40,21 +40,21 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
 
 /** Builds and audits one image; a leaky image is untagged so no profile can start it. */
 async function buildAndAudit(docker: Docker, build: ImageBuild, io: CommandIO): Promise<boolean> {
-  io.stdout(`==> building ${build.tag}\n`);
+  io.stdout(`==> building ${build.tag}`);
   try {
-    await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}\n`));
+    await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}`));
   } catch (err) {
-    io.stderr(`factory images build: ${(err as Error).message}\n`);
+    io.stderr(`factory images build: ${(err as Error).message}`);
     return false;
   }
   const facts = await readImageFacts(docker, build.tag);
   const findings = auditImage(facts);
   if (findings.length > 0) {
     await docker.getImage(build.tag).remove().catch(() => undefined);
-    io.stderr(`factory images build: ${build.tag} carries credentials, so it was untagged:\n${findings.map((f) => `  ${f}\n`).join('')}`);
+    io.stderr(`factory images build: ${build.tag} carries credentials, so it was untagged:\n${findings.map((f) => `  ${f}`).join('\n')}`);
     return false;
   }
-  io.stdout(`==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers\n`);
+  io.stdout(`==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers`);
   return true;
 }
 
@@ -98,21 +98,21 @@ export async function imagesCommand(argv: string[], io: CommandIO, docker: Docke
     ...(values.network === undefined ? {} : { network: values.network }),
   });
   if ('problem' in plan) {
-    io.stderr(`factory images build: ${plan.problem}\n`);
+    io.stderr(`factory images build: ${plan.problem}`);
     return 1;
   }
   const first = plan.builds[0];
   const base = first?.buildArgs.BASE_IMAGE;
   try {
     if (base !== undefined && !(await imageExists(docker, base))) {
-      io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE\n`);
+      io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
       return 1;
     }
     for (const build of plan.builds) {
       if (!(await buildAndAudit(docker, build, io))) return 1;
     }
   } catch (err) {
-    io.stderr(`factory images build: Docker engine error: ${(err as Error).message}\n`);
+    io.stderr(`factory images build: Docker engine error: ${(err as Error).message}`);
     return 1;
   }
   return 0;

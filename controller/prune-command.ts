@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { LABEL } from './runner-spec.js';
 import { parseDuration } from './units.js';
 
+/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
 export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 export type PruneReport = { containers: string[]; images: string[]; cacheEntries: number; bytes: number };
@@ -55,15 +56,14 @@ export function formatPruneReport(report: PruneReport, olderThan: string): strin
     ...report.containers.map((id) => `  container ${id.slice(0, 12)}`),
     ...report.images.map((id) => `  image ${id.replace(/^sha256:/, '').slice(0, 12)}`),
   ];
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
 }
 
 const USAGE = `usage:
   factory prune [--older-than AGE] [--instance ID]
 
   Removes exited factory containers, dangling images built from the factory's Dockerfiles and build cache, each
-  older than AGE (default 24h; e.g. 90m, 6h, 7d). --instance limits containers to one controller instance.
-`;
+  older than AGE (default 24h; e.g. 90m, 6h, 7d). --instance limits containers to one controller instance.`;
 
 export async function pruneCommand(argv: string[], io: CommandIO, docker: Docker = new Docker()): Promise<number> {
   let values;
@@ -83,14 +83,14 @@ export async function pruneCommand(argv: string[], io: CommandIO, docker: Docker
   const age = values['older-than'];
   const ms = parseDuration(age);
   if (ms === undefined) {
-    io.stderr(`factory prune: --older-than expects an age such as "90m", "6h" or "7d", got ${JSON.stringify(age)}\n`);
+    io.stderr(`factory prune: --older-than expects an age such as "90m", "6h" or "7d", got ${JSON.stringify(age)}`);
     return 2;
   }
   try {
     io.stdout(formatPruneReport(await prune(docker, ms, values.instance), age));
     return 0;
   } catch (err) {
-    io.stderr(`factory prune: Docker engine error: ${(err as Error).message}\n`);
+    io.stderr(`factory prune: Docker engine error: ${(err as Error).message}`);
     return 1;
   }
 }

@@ -8,6 +8,7 @@ import { parseConfig, type RepoConfig } from './config.js';
 
 export type RepoEntry = { repo: string; profiles: string[]; maxConcurrent?: number };
 export type EditResult = { ok: true; text: string } | { ok: false; problems: string[] };
+/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
 export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 /** The file edge: reading and atomically replacing the config file. */
@@ -57,7 +58,7 @@ function itemBlock(text: string, entry: RepoEntry, prefix: string): string {
   return lines.map((line, i) => (i === 0 ? prefix : ' '.repeat(prefix.length)) + line).join('\n') + '\n';
 }
 
-const withNewline = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\n`);
+const withNewline = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}`);
 
 function spliceAdd(text: string, repos: YAMLSeq | undefined, entry: RepoEntry): string | undefined {
   if (repos === undefined) return `${withNewline(text)}repos:\n${itemBlock(text, entry, '  - ')}`;
@@ -128,7 +129,7 @@ export function removeRepo(text: string, repo: string, source = 'factory.yml'): 
 export function formatRepoTable(repos: readonly RepoConfig[]): string {
   const rows = [['REPO', 'PROFILES', 'MAX CONCURRENT'], ...repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)])];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
 export const fsConfigFile: ConfigFile = { read: (path) => readFile(path, 'utf8'), replace: replaceFileAtomically };
@@ -136,8 +137,7 @@ export const fsConfigFile: ConfigFile = { read: (path) => readFile(path, 'utf8')
 const USAGE = `usage:
   factory repos add OWNER/NAME --profiles P1,P2 [--max-concurrent N] [--config F]
   factory repos remove OWNER/NAME [--config F]
-  factory repos list [--config F]
-`;
+  factory repos list [--config F]`;
 
 export async function reposCommand(argv: string[], io: CommandIO, files: ConfigFile = fsConfigFile): Promise<number> {
   let args;
@@ -169,7 +169,7 @@ export async function reposCommand(argv: string[], io: CommandIO, files: ConfigF
     try {
       text = await files.read(file);
     } catch (err) {
-      io.stderr(`factory repos ${verb}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})\n`);
+      io.stderr(`factory repos ${verb}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
       return 1;
     }
     let result: EditResult;
@@ -184,11 +184,11 @@ export async function reposCommand(argv: string[], io: CommandIO, files: ConfigF
       result = removeRepo(text, repo, file);
     }
     if (!result.ok) {
-      io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}\n`).join('')}`);
+      io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
       return 1;
     }
     await files.replace(file, result.text);
-    io.stdout(`${verb === 'add' ? 'added' : 'removed'} ${repo} ${verb === 'add' ? 'to' : 'from'} ${file}\n`);
+    io.stdout(`${verb === 'add' ? 'added' : 'removed'} ${repo} ${verb === 'add' ? 'to' : 'from'} ${file}`);
     return 0;
   }
   io.stderr(`factory repos: expected add, remove or list\n${USAGE}`);
@@ -208,12 +208,12 @@ async function list(file: string, io: CommandIO, files: ConfigFile): Promise<num
   try {
     text = await files.read(file);
   } catch (err) {
-    io.stderr(`factory repos list: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})\n`);
+    io.stderr(`factory repos list: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     return 1;
   }
   const result = parseConfig(text, file);
   if (!result.ok) {
-    io.stderr(`factory repos list: ${file} is invalid:\n${result.problems.map((p) => `  ${p}\n`).join('')}`);
+    io.stderr(`factory repos list: ${file} is invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
     return 1;
   }
   io.stdout(formatRepoTable(result.config.repos));

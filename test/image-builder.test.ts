@@ -63,7 +63,7 @@ describe('building on the real engine, from a locally imported base', () => {
 
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await imagesCommand(argv, { stdout: (s) => (out.stdout += s), stderr: (s) => (out.stderr += s) }, docker);
+    const code = await imagesCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) }, docker);
     return { code, ...out };
   };
 

@@ -11,9 +11,10 @@ import { importBusyboxBase, removeImages } from './support/busybox-base.js';
 const docker = new Docker();
 const gone = (err: { statusCode?: number }) => (err.statusCode === 404 ? undefined : Promise.reject(err));
 
+// Each call is one message; cli.ts's Io ends it with a newline, and so does this collector.
 async function run(...argv: string[]) {
   const out = { stdout: '', stderr: '' };
-  const code = await pruneCommand(argv, { stdout: (s) => (out.stdout += s), stderr: (s) => (out.stderr += s) }, docker);
+  const code = await pruneCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) }, docker);
   return { code, ...out };
 }
 
@@ -102,7 +103,7 @@ describe('formatPruneReport', () => {
     const report = { containers: ['0123456789abcdef'], images: ['sha256:fedcba9876543210', 'sha256:aaaabbbbccccdddd'], cacheEntries: 1, bytes: 5 * 1024 * 1024 + 512 * 1024 };
     expect(formatPruneReport(report, '24h')).toBe(
       'removed 1 exited factory container, 2 dangling factory image layers and 1 build cache entry older than 24h; freed 5.5 MiB\n' +
-        '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc\n',
+        '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc',
     );
   });
 });

@@ -124,7 +124,7 @@ describe('reposCommand on a real file', () => {
   let file: string;
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await reposCommand(argv, { stdout: (s) => (out.stdout += s), stderr: (s) => (out.stderr += s) });
+    const code = await reposCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) });
     return { code, ...out };
   };
 
