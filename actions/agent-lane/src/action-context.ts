@@ -1,0 +1,52 @@
+// Reads the triggering event into the plain data the lane core takes: the PR (as untrusted data for the prompt)
+// and where reports go.
+import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
+import type { ReportContext } from '../../lane-core/report-context.js';
+
+interface EventContext {
+  /** @actions/github's getter throws without GITHUB_REPOSITORY (a local run); reports then have nowhere to go. */
+  readonly repo: { owner: string; repo: string };
+  payload: Record<string, unknown>;
+  serverUrl: string;
+  runId: number;
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+
+function repoOf(ctx: EventContext): { owner: string; repo: string } {
+  try {
+    return ctx.repo;
+  } catch {
+    return { owner: '', repo: '' };
+  }
+}
+
+export function pullRequestOf(ctx: EventContext): PullRequestContext | undefined {
+  const pr = obj(ctx.payload.pull_request);
+  if (typeof pr.number !== 'number') return undefined;
+  const { owner, repo } = repoOf(ctx);
+  return {
+    repository: `${owner}/${repo}`,
+    number: pr.number,
+    title: text(pr.title),
+    body: text(pr.body),
+    author: text(obj(pr.user).login),
+    baseRef: text(obj(pr.base).ref),
+    headRef: text(obj(pr.head).ref),
+    headSha: text(obj(pr.head).sha),
+    url: text(pr.html_url),
+  };
+}
+
+export function reportContextOf(ctx: EventContext, pr: PullRequestContext | undefined): ReportContext {
+  const { owner, repo } = repoOf(ctx);
+  return {
+    owner,
+    repo,
+    pullNumber: pr?.number,
+    headSha: pr?.headSha || undefined,
+    runUrl: ctx.runId && owner ? `${ctx.serverUrl}/${owner}/${repo}/actions/runs/${ctx.runId}` : undefined,
+  };
+}

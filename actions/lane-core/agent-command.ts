@@ -1,0 +1,42 @@
+// The argv for each CLI, from settings alone. The prompt always travels on stdin, so no text from a PR ever
+// becomes part of a command line. `mode` maps to each CLI's own guard: codex's sandbox, claude's permissions.
+import type { LaneSettings } from './lane-settings.js';
+
+export interface CommandInputs {
+  settings: Pick<LaneSettings, 'agent' | 'mode' | 'model' | 'effort' | 'allowedTools' | 'extraArgs'>;
+  workingDirectory: string;
+  /** Resolved MCP config for claude (codex's is merged into its config.toml instead). */
+  claudeMcpConfig?: string;
+  /** JSON schema file path and text, when the answer must validate. */
+  outputSchema?: { path: string; text: string };
+  /** Where codex writes its last message: the answer even when the event stream is cut short. */
+  lastMessageFile: string;
+}
+
+export interface AgentCommand {
+  command: string;
+  args: string[];
+}
+
+/** Tools that change files; a review must not have them even if a settings file elsewhere allows them. */
+const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
+
+export function agentCommand(i: CommandInputs): AgentCommand {
+  const { settings: s } = i;
+  if (s.agent === 'codex') {
+    const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', s.mode === 'review' ? 'read-only' : 'workspace-write'];
+    args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
+    if (s.model) args.push('--model', s.model);
+    if (s.effort) args.push('--config', `model_reasoning_effort="${s.effort}"`);
+    if (i.outputSchema) args.push('--output-schema', i.outputSchema.path);
+    return { command: 'codex', args: [...args, ...s.extraArgs, '-'] };
+  }
+  const args = ['--print', '--output-format', 'stream-json', '--verbose'];
+  args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
+  if (s.mode === 'review') args.push('--disallowedTools', EDIT_TOOLS.join(','));
+  if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
+  if (s.model) args.push('--model', s.model);
+  if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);
+  if (i.outputSchema) args.push('--json-schema', i.outputSchema.text);
+  return { command: 'claude', args: [...args, ...s.extraArgs] };
+}

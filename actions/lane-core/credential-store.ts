@@ -1,0 +1,116 @@
+// The lane's subscription auth, copied into a private per-run home the CLI may rewrite, and the refreshed
+// credentials written back to the lane's copy afterwards. Private because two jobs sharing one CODEX_HOME would
+// race on token refresh; written back because a refresh rotates the refresh token and the old one stops working.
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isCredentialShape } from './credential-shape.js';
+import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
+import type { Agent } from './lane-settings.js';
+
+interface HomeFile {
+  source: string;
+  /** Path inside the private home. */
+  target: string;
+  credential: boolean;
+  /** The bytes as copied, to tell a refresh by the CLI from an untouched file, and a concurrent host change. */
+  copied?: string;
+}
+
+export interface PrivateHome {
+  agent: Agent;
+  dir: string;
+  /** Variables that point the CLI at the private home. */
+  env: Record<string, string>;
+  files: HomeFile[];
+}
+
+export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected-shape' | 'source-changed';
+export interface WriteBack { source: string; outcome: WriteBackOutcome }
+
+export class NotOnLaneError extends Error {}
+
+export function homeFiles(agent: Agent, lane: LaneEnvironment, dir: string): HomeFile[] {
+  return agent === 'codex'
+    ? [
+        { source: join(lane.codexHome, 'auth.json'), target: join(dir, 'auth.json'), credential: true },
+        { source: join(lane.codexHome, 'config.toml'), target: join(dir, 'config.toml'), credential: false },
+      ]
+    : [
+        { source: join(lane.claudeConfigDir, '.credentials.json'), target: join(dir, '.credentials.json'), credential: true },
+        // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
+        { source: lane.claudeJson, target: join(dir, '.claude.json'), credential: false },
+      ];
+}
+
+/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. */
+export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDir: string): Promise<PrivateHome> {
+  const dir = join(runDir, agent === 'codex' ? 'codex-home' : 'claude-config');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const files = homeFiles(agent, lane, dir);
+  for (const file of files) {
+    const text = await readFile(file.source, 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      if (file.credential) throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
+      continue;
+    }
+    file.copied = text;
+    await copyFile(file.source, file.target);
+    await chmod(file.target, 0o600);
+  }
+  const env: Record<string, string> = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
+  return { agent, dir, env, files };
+}
+
+function notOnLaneMessage(agent: Agent, lane: LaneEnvironment, missing: string): string {
+  const variable = agent === 'codex' ? 'FACTORY_CODEX_HOME' : 'FACTORY_CLAUDE_CONFIG_DIR';
+  const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
+  return (
+    `no ${agent} credentials at ${missing} (${where}). This job is not on a ${agent} lane: ` +
+    `run it with runs-on: ${LANE_LABELS[agent]}`
+  );
+}
+
+/** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
+export async function currentCredentials(home: PrivateHome): Promise<string[]> {
+  const texts = await Promise.all(home.files.filter((f) => f.credential).map((f) => readFile(f.target, 'utf8').catch(() => '')));
+  return [...home.files.filter((f) => f.credential).map((f) => f.copied ?? ''), ...texts].filter(Boolean);
+}
+
+/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials. */
+export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack[]> {
+  const results: WriteBack[] = [];
+  for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
+    const now = await readFile(file.target, 'utf8').catch(() => undefined);
+    if (now === undefined || now === file.copied) {
+      results.push({ source: file.source, outcome: 'unchanged' });
+    } else if (!isCredentialShape(home.agent, now)) {
+      results.push({ source: file.source, outcome: 'rejected-shape' });
+    } else if ((await readFile(file.source, 'utf8').catch(() => undefined)) !== file.copied) {
+      // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
+      results.push({ source: file.source, outcome: 'source-changed' });
+    } else {
+      await replaceAtomically(file.source, now);
+      results.push({ source: file.source, outcome: 'written' });
+    }
+  }
+  return results;
+}
+
+/** Temp file beside the target (same filesystem, so rename is atomic), fsynced, renamed over, mode kept. */
+async function replaceAtomically(path: string, text: string): Promise<void> {
+  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o600);
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path).catch(async (err: unknown) => {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  });
+}

@@ -1,0 +1,47 @@
+// The slice of GitHub a lane's reports need, behind an interface so the reporting logic is tested on its own
+// and the real one is a thin Octokit adapter.
+import type { getOctokit } from '@actions/github';
+import type { ReportContext } from './report-context.js';
+
+export interface IssueComment {
+  id: number;
+  body?: string;
+  html_url: string;
+}
+
+export interface CheckRunAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: 'notice' | 'warning' | 'failure';
+  message: string;
+  title?: string;
+}
+
+export interface CheckRunOutput {
+  title: string;
+  summary: string;
+  annotations?: CheckRunAnnotation[];
+}
+
+export interface LaneGitHub {
+  listIssueComments(issue: number): Promise<IssueComment[]>;
+  createIssueComment(issue: number, body: string): Promise<IssueComment>;
+  updateIssueComment(id: number, body: string): Promise<IssueComment>;
+  createCheckRun(run: { name: string; head_sha: string; conclusion: string; details_url?: string; output: CheckRunOutput }): Promise<{ id: number; html_url: string | null }>;
+  updateCheckRun(id: number, output: CheckRunOutput): Promise<void>;
+}
+
+type Octokit = ReturnType<typeof getOctokit>;
+
+export function octokitLaneGitHub(octokit: Octokit, where: Pick<ReportContext, 'owner' | 'repo'>): LaneGitHub {
+  const repo = { owner: where.owner, repo: where.repo };
+  return {
+    listIssueComments: (issue) => octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 }),
+    createIssueComment: async (issue, body) => (await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })).data,
+    updateIssueComment: async (id, body) => (await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body })).data,
+    createCheckRun: async (run) =>
+      (await octokit.rest.checks.create({ ...repo, ...run, conclusion: run.conclusion as 'success', status: 'completed', completed_at: new Date().toISOString() })).data,
+    updateCheckRun: async (id, output) => void (await octokit.rest.checks.update({ ...repo, check_run_id: id, output })),
+  };
+}

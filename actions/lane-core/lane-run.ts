@@ -1,0 +1,193 @@
+// One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
+// come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { foldEvents, type AgentOutcome } from './agent-outcome.js';
+import { agentCommand } from './agent-command.js';
+import { checkAnswer } from './answer-schema.js';
+import { parseClaudeLine } from './claude-events.js';
+import { classifyFailure, type LaneFailure } from './cli-failure.js';
+import { mergeMcpServers } from './codex-config.js';
+import { parseCodexLine } from './codex-events.js';
+import { currentCredentials, openPrivateHome, writeBackCredentials, type PrivateHome, type WriteBack } from './credential-store.js';
+import { findingsOf, verdictOf, type Conclusion, type Finding } from './findings.js';
+import type { LaneEnvironment } from './lane-environment.js';
+import type { LaneEvent, Usage } from './lane-event.js';
+import { lanePrompt, type PullRequestContext } from './lane-prompt.js';
+import type { LaneSettings } from './lane-settings.js';
+import type { ProcessRunner } from './process-runner.js';
+import { credentialValues, Scrubber } from './scrubber.js';
+
+export interface LaneRunDeps {
+  runner: ProcessRunner;
+  /** A progress line for the job log, already scrubbed. */
+  log: (line: string) => void;
+  /** Registers a value the runner must mask everywhere (core.setSecret). */
+  mask: (secret: string) => void;
+  now: () => number;
+}
+
+export interface LaneRunRequest {
+  settings: LaneSettings;
+  lane: LaneEnvironment;
+  /** The workflow's instructions; the PR, when there is one, is appended as data (see lanePrompt). */
+  instructions: string;
+  pullRequest?: PullRequestContext;
+  /** A fresh directory for this run: private home, prompt, transcript. */
+  runDir: string;
+  /** The job's environment, before the lane strips tokens from it. */
+  baseEnv: Record<string, string | undefined>;
+}
+
+export interface LaneResult {
+  agent: LaneSettings['agent'];
+  mode: LaneSettings['mode'];
+  model?: string;
+  conclusion: Conclusion;
+  answer: string;
+  structured?: unknown;
+  findings: Finding[];
+  usage: Usage & { durationMs: number };
+  sessionId?: string;
+  transcriptPath: string;
+  failure?: LaneFailure;
+  writeBack: WriteBack[];
+  /** The last progress lines, as logged: the readable tail of the transcript. */
+  progress: string[];
+  /** Scrubs any text bound for a report; it knows the credentials of this run, refreshed ones included. */
+  scrub: (text: string) => string;
+}
+
+const PROGRESS_KEEP = 40;
+
+/** Variables that carry GitHub or runner credentials; the agent sees none of them unless asked. */
+const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
+
+export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<LaneResult> {
+  const { settings } = req;
+  await mkdir(req.runDir, { recursive: true, mode: 0o700 });
+  const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
+  try {
+    return await runInHome(req, home, deps);
+  } finally {
+    // The private home holds live credentials; nothing of it outlives the run.
+    await rm(home.dir, { recursive: true, force: true });
+  }
+}
+
+async function runInHome(req: LaneRunRequest, home: PrivateHome, deps: LaneRunDeps): Promise<LaneResult> {
+  const { settings } = req;
+  const scrubber = new Scrubber();
+  const trust = (secrets: string[]) => {
+    for (const s of secrets.filter((v) => !scrubber.secrets.includes(v))) {
+      scrubber.add(s);
+      deps.mask(s);
+    }
+  };
+  trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
+  if (settings.githubToken) trust([settings.githubToken]);
+
+  const transcriptPath = join(req.runDir, 'transcript.jsonl');
+  const lastMessageFile = join(req.runDir, 'last-message.txt');
+  const schemaPath = settings.outputSchema ? resolve(settings.workingDirectory, settings.outputSchema) : undefined;
+  const schemaText = schemaPath ? await readFile(schemaPath, 'utf8') : undefined;
+  const command = agentCommand({
+    settings,
+    workingDirectory: settings.workingDirectory,
+    claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
+    outputSchema: schemaPath && schemaText !== undefined ? { path: schemaPath, text: schemaText } : undefined,
+    lastMessageFile,
+  });
+  if (settings.agent === 'codex') await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
+  const prompt = lanePrompt(req.instructions, req.pullRequest, schemaText);
+  await writeFile(join(req.runDir, 'prompt.md'), prompt, { mode: 0o600 });
+
+  const parse = settings.agent === 'codex' ? parseCodexLine : parseClaudeLine;
+  const events: LaneEvent[] = [];
+  const progress: string[] = [];
+  let transcript = Promise.resolve();
+  const started = deps.now();
+  deps.log(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`);
+  const end = await deps.runner.run({
+    ...command,
+    cwd: settings.workingDirectory,
+    env: agentEnv(req.baseEnv, home, settings),
+    stdin: prompt,
+    timeoutMs: settings.timeoutMinutes * 60_000,
+    onLine: (line) => {
+      const clean = scrubber.scrub(line);
+      transcript = transcript.then(() => appendFile(transcriptPath, `${clean}\n`, { mode: 0o600 }));
+      for (const event of parse(line)) {
+        events.push(event);
+        if (event.kind !== 'progress') continue;
+        const text = scrubber.scrub(event.text);
+        deps.log(text);
+        if (progress.push(text) > PROGRESS_KEEP) progress.shift();
+      }
+    },
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
+  });
+  await transcript;
+  const durationMs = deps.now() - started;
+
+  // A refreshed token is a new secret: mask it before anything below can print it.
+  trust((await currentCredentials(home)).flatMap(credentialValues));
+  const writeBack = await writeBackCredentials(home);
+
+  const outcome = foldEvents(events);
+  if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();
+  const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
+  let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, stderrTail }, settings.timeoutMinutes);
+  const judged = failure ? undefined : judge(outcome, schemaText);
+  if (judged && 'failure' in judged) failure = judged.failure;
+  const structured = judged && 'value' in judged ? judged.value : undefined;
+
+  return {
+    agent: settings.agent,
+    mode: settings.mode,
+    model: settings.model ?? outcome.model,
+    conclusion: failure ? 'failure' : (verdictOf(structured) ?? 'success'),
+    answer: scrubber.scrub(outcome.answer),
+    structured,
+    findings: findingsOf(structured),
+    usage: { ...outcome.usage, durationMs },
+    sessionId: outcome.sessionId,
+    transcriptPath,
+    failure: failure && { ...failure, message: scrubber.scrub(failure.message) },
+    writeBack,
+    progress,
+    scrub: (text) => scrubber.scrub(text),
+  };
+}
+
+function judge(outcome: AgentOutcome, schemaText: string | undefined): { value: unknown } | { failure: LaneFailure } | undefined {
+  if (schemaText === undefined) return undefined;
+  const check = checkAnswer(outcome.answer, schemaText);
+  return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
+}
+
+function agentEnv(base: Record<string, string | undefined>, home: PrivateHome, settings: LaneSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !JOB_SECRETS.test(k)) env[k] = v;
+  Object.assign(env, home.env);
+  if (settings.agentGithubToken && settings.githubToken) Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
+  return env;
+}
+
+/** The input wins over the lane profile's file; either must exist, and the error says which one did not. */
+function mcpFile(settings: LaneSettings, fromLane: string | undefined, laneVariable: string): string | undefined {
+  const path = settings.mcpConfig ?? fromLane;
+  if (!path) return undefined;
+  const full = resolve(settings.workingDirectory, path);
+  if (!existsSync(full)) throw new Error(`${settings.mcpConfig ? 'input "mcp-config"' : laneVariable}: ${full} does not exist`);
+  return full;
+}
+
+async function addCodexMcp(home: PrivateHome, mcpToml: string | undefined): Promise<void> {
+  if (!mcpToml) return;
+  const configPath = join(home.dir, 'config.toml');
+  const config = await readFile(configPath, 'utf8').catch(() => '');
+  await writeFile(configPath, mergeMcpServers(config, await readFile(mcpToml, 'utf8')), { mode: 0o600 });
+}

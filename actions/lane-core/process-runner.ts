@@ -1,0 +1,78 @@
+// The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
+// the caller line by line, and enforce the deadline on the whole process tree.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ProcessSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin: string;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+  onStderr?: (text: string) => void;
+}
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stderr: string;
+}
+
+export interface ProcessRunner {
+  run(spec: ProcessSpec): Promise<ProcessResult>;
+}
+
+/** How long a tree gets between SIGTERM and SIGKILL: enough for a CLI to flush its session file. */
+const KILL_GRACE_MS = 5_000;
+const STDERR_KEEP = 16_384;
+
+export const nodeProcessRunner: ProcessRunner = {
+  run(spec) {
+    return new Promise((resolve, reject) => {
+      // Its own process group, so a timeout kills the CLI's shells, MCP servers and tools along with it.
+      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stderr = '';
+      let timedOut = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const killTree = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, signal);
+        } catch {
+          // The group is already gone.
+        }
+      };
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        killTree('SIGTERM');
+        killTimer = setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+      }, spec.timeoutMs);
+
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', spec.onLine);
+      child.stderr.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        spec.onStderr?.(text);
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+      });
+      child.stdin.on('error', () => undefined); // a CLI that exits before reading its prompt
+      child.stdin.end(spec.stdin);
+
+      child.on('error', (err) => {
+        clearTimeout(deadline);
+        reject(err);
+      });
+      // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
+      // already wrote stays readable in the pipe.
+      child.on('exit', () => killTree('SIGKILL'));
+      // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
+      child.on('close', (exitCode, signal) => {
+        clearTimeout(deadline);
+        if (killTimer) clearTimeout(killTimer);
+        resolve({ exitCode, signal, timedOut, stderr });
+      });
+    });
+  },
+};

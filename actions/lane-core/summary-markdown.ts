@@ -1,0 +1,42 @@
+// The job summary: what ran, what it cost, what it said, and the tail of what it did.
+import type { LaneResult } from './lane-run.js';
+import { formatDuration, truncate } from './report-context.js';
+
+const ICON = { success: '✅', failure: '❌', neutral: '⚪' } as const;
+
+export function summaryMarkdown(title: string, r: LaneResult): string {
+  const cost = r.usage.costUsd === undefined ? 'n/a' : `$${r.usage.costUsd.toFixed(4)}`;
+  const rows = [
+    ['agent', r.agent],
+    ['model', r.model ?? 'default'],
+    ['mode', r.mode],
+    ['duration', formatDuration(r.usage.durationMs)],
+    ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
+    ['cost', cost],
+    ['session', r.sessionId ?? 'n/a'],
+  ];
+  const lines = [
+    `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${escapeCell(v!)} |`),
+    '',
+  ];
+  if (r.failure) lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
+  lines.push('### Answer', '', r.answer ? truncate(r.answer, 30_000) : '_no answer_', '');
+  if (r.progress.length) {
+    lines.push(
+      `<details><summary>Transcript tail (last ${r.progress.length} steps; full transcript: <code>${r.transcriptPath}</code>)</summary>`,
+      '',
+      '```text',
+      ...r.progress.map((l) => l.replace(/```/g, "'''")),
+      '```',
+      '</details>',
+      '',
+    );
+  }
+  return r.scrub(lines.join('\n'));
+}
+
+const escapeCell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Bundles each action under actions/<name>/src/index.ts into <out>/<name>/index.js (ESM: @actions/core@3 and
+# @actions/github@9 are ESM-only) with ncc. `npm run bundle` writes dist/; the dist test bundles into a temp
+# directory and compares, so a stale dist/ fails the suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist}"
+for entry in actions/*/src/index.ts; do
+  name="$(basename "$(dirname "$(dirname "$entry")")")"
+  npx --no-install ncc build "$entry" -o "$out/$name" --license licenses.txt --quiet
+done
