@@ -58,6 +58,34 @@ const githubSchema = z.strictObject({
   }),
 });
 
+const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
+const agentName = z.enum(['codex', 'claude'], { error: (i) => `expected codex or claude, got ${got(i.input)}` });
+
+// Each kind of mount carries one connection of the connection map across the container boundary (seed 001).
+export const mountSchema = z.discriminatedUnion(
+  'kind',
+  [
+    // Subscription credentials: the job gets a private copy; refreshed tokens are written back when it ends.
+    z.strictObject({ kind: z.literal('auth'), agent: agentName, source: absolutePath, claudeJson: absolutePath.optional() }),
+    z.strictObject({ kind: z.literal('secrets'), source: absolutePath, target: absolutePath.default('/factory/secrets') }),
+    z.strictObject({ kind: z.literal('data'), source: absolutePath, target: absolutePath }),
+    // A named volume per repo and profile, so one repo's workspace never leaks into another's.
+    z.strictObject({ kind: z.literal('workspace'), target: absolutePath.default('/home/runner/_work') }),
+    z.strictObject({ kind: z.literal('bind'), source: absolutePath, target: absolutePath, mode: z.enum(['ro', 'rw']).default('ro') }),
+  ],
+  { error: (i) => `expected a mount with kind auth, secrets, data, workspace or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
+);
+
+const mcpName = z.string().regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
+// One neutral form for both agents; the lane renders claude's JSON and codex's TOML from it.
+export const mcpServerSchema = z.union(
+  [
+    z.strictObject({ name: mcpName, command: z.string().min(1), args: z.array(z.string()).default([]), env: z.record(envName, z.string()).default({}) }),
+    z.strictObject({ name: mcpName, url: z.url(), tokenEnv: envName.optional() }),
+  ],
+  { error: 'expected { name, command, args?, env? } (stdio) or { name, url, tokenEnv? } (http)' },
+);
+
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
   image: z.string().min(1),
@@ -67,6 +95,23 @@ export const profileSchema = z.strictObject({
   // none | bridge | host, or the name of an existing Docker network.
   network: z.string().min(1).default('bridge'),
   env: z.record(envName, z.string()).default({}),
+  /** Files of KEY=VALUE lines read at job start; values go to the container, never to the log. */
+  envFiles: z.array(absolutePath).default([]),
+  /** Marks a lane profile (Tier 2/3): only these may carry credentials, secrets, data, host networking. */
+  trusted: z.boolean().default(false),
+  lane: agentName.optional(),
+  mounts: z.array(mountSchema).default([]),
+  mcp: z.array(mcpServerSchema).default([]),
+  probes: z.array(z.url()).default([]),
+  /** Jobs sharing a credential name run one at a time (a token refresh strands every other copy). */
+  credential: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  credentialConcurrency: z.number().int().positive().default(1),
+  /** The container user; unset keeps the image's own (the runner image's UID 1000). */
+  user: z.string().regex(/^\d+(:\d+)?$/, { error: (i) => `expected a numeric "uid" or "uid:gid", got ${got(i.input)}` }).optional(),
+  init: z.boolean().default(true),
+  readOnlyRootfs: z.boolean().default(false),
+  allowDockerSocket: z.boolean().default(false),
+  dockerSocketReason: z.string().min(1).optional(),
 });
 
 const repoSchema = z.strictObject({
@@ -86,11 +131,17 @@ export const configSchema = z
     jobTimeout: duration.default(6 * 3_600_000),
     reconcileInterval: duration.default(60_000),
     workFolder: z.string().min(1).default('_work'),
-    status: z.strictObject({ port: z.number().int().min(0).max(65535).default(8081) }).default({ port: 8081 }),
+    /** Per-job auth copies and rendered MCP files live here; it must be on the Docker host (see hostPathMap). */
+    stateDir: absolutePath.default('/var/lib/factory'),
+    /** When the controller runs in a container or LXC guest: how its paths (from) appear on the Docker host (to). */
+    hostPathMap: z.array(z.strictObject({ from: absolutePath, to: absolutePath })).default([]),
+    // The operator's endpoint (/metrics, /status, /jobs/ID) answers anyone who reaches it: loopback unless told.
+    status: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8081) }).default({ host: '127.0.0.1', port: 8081 }),
     profiles: z.record(z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }), profileSchema),
     repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
   })
   .superRefine((config, ctx) => {
+    for (const [name, profile] of Object.entries(config.profiles)) refuseUnsafe(name, profile, (path, message) => ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message }));
     const seen = new Map<string, number>();
     config.repos.forEach((r, i) => {
       const key = r.repo.toLowerCase();
@@ -105,9 +156,34 @@ export const configSchema = z
     });
   });
 
+const DOCKER_SOCKET = /(^|\/)docker\.sock$|^\/(var\/)?run\/docker(\/|$)/;
+export const isDockerSocketPath = (path: string) => DOCKER_SOCKET.test(path);
+
+/**
+ * What only a trusted (lane) profile may have, and the Docker socket, which is root on the host: a CI job that can
+ * reach it owns every credential the lanes carry. Each refusal names the profile and the field.
+ */
+function refuseUnsafe(name: string, p: z.output<typeof profileSchema>, refuse: (path: PropertyKey[], message: string) => void): void {
+  const untrusted = `profile "${name}" is not trusted (set trusted: true only on lane profiles)`;
+  p.mounts.forEach((m, i) => {
+    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
+    const paths = [('source' in m ? m.source : ''), ('target' in m ? m.target : '')].filter(Boolean);
+    if (paths.some(isDockerSocketPath)) {
+      if (!p.trusted) refuse(['mounts', i, 'source'], `the Docker socket cannot be mounted: ${untrusted}`);
+      else if (!p.allowDockerSocket || !p.dockerSocketReason) refuse(['mounts', i, 'source'], `mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "${name}"`);
+    }
+  });
+  if (!p.trusted && p.network === 'host') refuse(['network'], `host networking needs a trusted profile: ${untrusted}`);
+  if (!p.trusted && p.envFiles.length > 0) refuse(['envFiles'], `env files carry secrets and need a trusted profile: ${untrusted}`);
+  if (p.allowDockerSocket && !p.dockerSocketReason) refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
+  if (p.credential && !p.mounts.some((m) => m.kind === 'auth')) refuse(['credential'], `profile "${name}" names a credential but has no auth mount`);
+}
+
 export type Config = z.output<typeof configSchema>;
 export type Profile = z.output<typeof profileSchema>;
 export type RepoConfig = Config['repos'][number];
+export type Mount = z.output<typeof mountSchema>;
+export type McpServer = z.output<typeof mcpServerSchema>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 

@@ -9,14 +9,17 @@ import type { Logger } from './logger.js';
 import { BoundedSet } from './bounded-set.js';
 import { matchProfile } from './profile-match.js';
 import { containerSpec, jitRequest, runnerName, type RunnerIdentity } from './runner-spec.js';
+import { readEnvFiles } from './env-file.js';
+import { finishJobFolder, prepareJobFolder } from './job-folder.js';
+import { credentialKey, laneMounts } from './lane-layout.js';
 import { Scheduler, type Slot } from './scheduler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
 
-export type JobStage = 'queued' | 'taken' | 'runner-created' | 'container-started' | 'in_progress' | 'completed' | 'cleaned' | 'failed';
+export type JobStage = 'queued' | 'taken' | 'credential-wait' | 'runner-created' | 'container-started' | 'in_progress' | 'completed' | 'cleaned' | 'failed';
 
 /** Watches job progress (metrics, timelines); every call is synchronous and must not throw. */
 export interface JobObserver {
-  stage(jobId: number, stage: JobStage, fields: { repo: string; profile?: string; runnerName?: string; detail?: string; at: number }): void;
+  stage(jobId: number, stage: JobStage, fields: { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number }): void;
 }
 
 export interface PendingJob extends Slot { jobId: number; repo: string; profileName: string; profile: Profile; receivedAt: number }
@@ -68,12 +71,15 @@ export class Controller {
     return this.dockerUp;
   }
 
-  slotFor(repo: string): Slot['limits'] {
+  slotFor(repo: string, profile: Profile | undefined): Slot['limits'] {
     const repoCap = this.deps.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.maxConcurrent ?? 1;
-    return [
+    const limits = [
       { pool: 'global', max: this.deps.config.maxConcurrent },
       { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
     ];
+    const credential = profile && credentialKey(profile);
+    if (credential) limits.push({ pool: `credential:${credential}`, max: profile.credentialConcurrency });
+    return limits;
   }
 
   handleEvent(event: WebhookEvent): void {
@@ -113,7 +119,7 @@ export class Controller {
     this.deps.observer?.stage(jobId, 'taken', { repo: canonical, profile: match.profileName, at: this.now });
     this.scheduler.enqueue({
       key: String(jobId),
-      limits: this.slotFor(canonical),
+      limits: this.slotFor(canonical, match.profile),
       jobId,
       repo: canonical,
       profileName: match.profileName,
@@ -121,7 +127,18 @@ export class Controller {
       receivedAt,
     });
     this.pump();
+    this.noteCredentialWait(jobId);
     return true;
+  }
+
+  /** Says so when a job waits only because another job holds its credential: a wait that looks like a hang otherwise. */
+  private noteCredentialWait(jobId: number): void {
+    const [item] = this.scheduler.queuedWhere((w) => w.jobId === jobId);
+    const pool = item?.limits.find((l) => l.pool.startsWith('credential:'));
+    if (!item || !pool || this.scheduler.inUse(pool.pool) < pool.max) return;
+    const credential = pool.pool.slice('credential:'.length);
+    this.deps.log.info({ repo: item.repo, jobId, credential }, 'job waits for its credential, in use by another job');
+    this.deps.observer?.stage(jobId, 'credential-wait', { repo: item.repo, profile: item.profileName, detail: credential, at: this.now });
   }
 
   /** Starts every waiting job that fits under the caps. */
@@ -142,12 +159,28 @@ export class Controller {
     // Registered before the JIT call so the reconciler never mistakes this runner for an orphan mid-launch.
     this.runners.set(name, record);
 
+    // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
+    let lane;
+    try {
+      lane = laneMounts(config, item.profileName, item.profile, item.repo, name);
+      await prepareJobFolder(config, item.profileName, item.profile, name);
+      Object.assign(lane.env, await readEnvFiles(item.profile.envFiles));
+    } catch (err) {
+      this.runners.delete(name);
+      this.scheduler.release(item);
+      await finishJobFolder(config, name).catch(() => {});
+      this.fail(item, log, (err as Error).message);
+      this.pump();
+      return;
+    }
+
     let jit;
     try {
       jit = await github.generateJitConfig(item.repo, jitRequest(name, item.profile, config.workFolder));
     } catch (err) {
       this.runners.delete(name);
       this.scheduler.release(item);
+      await finishJobFolder(config, name).catch(() => {});
       this.seenJobs.delete(item.jobId); // the next poll may try again
       this.fail(item, log, err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`);
       this.pump();
@@ -158,11 +191,12 @@ export class Controller {
     log.info({ runnerId: jit.runnerId }, 'runner registered (JIT)');
 
     try {
-      record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig));
+      record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig, lane));
     } catch (err) {
       this.runners.delete(name);
       this.scheduler.release(item);
       await this.deleteRunner(item.repo, jit.runnerId, log);
+      await finishJobFolder(config, name).catch(() => {});
       if (isDockerDown(err)) {
         this.seenJobs.delete(item.jobId);
         this.scheduler.requeue(item);
@@ -246,10 +280,12 @@ export class Controller {
     const { engine, log: root } = this.deps;
     const { repo, jobId, runnerName: name, runnerId, profileName } = record.identity;
     const log = root.child({ repo, jobId, runner: name });
+    let lastLines: string[] | undefined;
     try {
       if (record.containerId) {
         const tail = await engine.tailLogs(record.containerId, LOG_TAIL_LINES);
-        log.info({ reason, lastLines: tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES) }, 'runner container finished');
+        lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+        log.info({ reason, lastLines }, 'runner container finished');
         await engine.remove(record.containerId);
       }
     } catch (err) {
@@ -259,11 +295,28 @@ export class Controller {
       return;
     }
     if (!opts.runnerDeleted && runnerId) await this.deleteRunner(repo, runnerId, log);
+    await this.writeBackCredentials(name, log);
     this.runners.delete(name);
     this.scheduler.release(record.slot);
-    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, at: this.now });
+    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, lastLines, at: this.now });
     log.info({ reason }, 'runner cleaned up');
     this.pump();
+  }
+
+  private async writeBackCredentials(runner: string, log: Logger): Promise<void> {
+    try {
+      for (const { source, outcome } of await finishJobFolder(this.deps.config, runner)) {
+        if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
+        else if (outcome === 'source-changed') log.warn({ source }, 'credential refreshed by this job not written back: another job refreshed the host file first');
+        else if (outcome === 'rejected') {
+          this.lastError = `credential write-back refused for ${source}: the job left a file that does not parse as credentials; the host file is unchanged`;
+          log.error({ source }, 'credential write-back refused: the job left a file that does not parse as credentials; the host file is unchanged');
+        }
+      }
+    } catch (err) {
+      this.lastError = `credential write-back failed for runner ${runner}: ${(err as Error).message}`;
+      log.error({ err: (err as Error).message }, 'credential write-back failed');
+    }
   }
 
   async deleteRunner(repo: string, runnerId: number, log: Logger): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
@@ -278,7 +331,7 @@ export class Controller {
 
   /** Counts an already running container (found after a restart) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): RunnerRecord {
-    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo) };
+    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, this.deps.config.profiles[identity.profileName]) };
     this.scheduler.hold(slot);
     this.seenJobs.add(identity.jobId);
     const record = { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false };

@@ -52,8 +52,8 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     },
     reconcileInterval: '10s',
     profiles: {
-      // Host networking lets the stand-in runner reach the stand-in GitHub on loopback.
-      ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host' },
+      // Host networking (hence trusted) lets the stand-in runner reach the stand-in GitHub on loopback.
+      ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host', trusted: true },
     },
     repos: [{ repo: DEMO_REPO, profiles: ['ci'], maxConcurrent: 1 }],
   });

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Profile } from './config.js';
 import { runnerLabels } from './profile-match.js';
+import type { DockerMount } from './lane-layout.js';
 
 export const LABEL = {
   managed: 'factory.managed',
@@ -27,13 +28,17 @@ export function jitRequest(name: string, profile: Profile, workFolder: string) {
 
 export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
 
+/** What a lane adds to the container: mounts from lane-layout and variables (contract and env files). */
+export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string> }
+
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
-export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string) {
-  const env = Object.entries(profile.env).map(([k, v]) => `${k}=${v}`);
+export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string, lane: LaneExtras = { mounts: [], env: {} }) {
+  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
   return {
     name: id.runnerName,
     Image: profile.image,
     Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
+    ...(profile.user ? { User: profile.user } : {}),
     Labels: {
       [LABEL.managed]: 'true',
       [LABEL.instance]: id.instance,
@@ -51,7 +56,11 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
       // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
-      Init: true,
+      Init: profile.init,
+      ReadonlyRootfs: profile.readOnlyRootfs,
+      // A read-only root still needs a scratch /tmp; the workspace comes from a workspace mount.
+      ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
+      Mounts: lane.mounts,
     },
   };
 }

@@ -52,7 +52,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     instance: `test-${randomBytes(4).toString('hex')}`,
     reconcileInterval: '1h',
     ...opts.config,
-    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', ...opts.profile } },
+    // Trusted only for host networking: the stand-in runner reaches the stand-in GitHub on loopback.
+    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', trusted: true, ...opts.profile } },
     repos: [{ repo, profiles: ['ci'], maxConcurrent: opts.repoMaxConcurrent ?? 4 }],
   });
   const stages: Harness['stages'] = [];
