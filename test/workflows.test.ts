@@ -7,8 +7,11 @@ import {
   actionlintFindings,
   checkEventDataInRun,
   checkPinnedActions,
+  declaredInputs,
   declaredRunnerLabels,
+  firstPartyCalls,
   formatFindings,
+  inputProblems,
   type Finding,
 } from './support/workflow-policy.js';
 
@@ -70,11 +73,25 @@ describe('workflow files', () => {
     expect(await readFile(join(root, file), 'utf8')).toMatch(/^on:\n {2}workflow_call:/m);
   });
 
-  it.each(examples)('%s calls only reusable workflows that exist', async (file) => {
-    const text = await readFile(join(root, file), 'utf8');
-    for (const [, name] of text.matchAll(/uses: ainative-academy\/factory\/\.github\/workflows\/([\w.-]+)@/g)) {
-      expect(sources, `${file} calls ${name}`).toContain(`workflows/${name}`);
+  it.each(all)('%s calls this repo\'s workflows and actions with inputs they declare', async (file) => {
+    const calls = firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY);
+    const problems: string[] = [];
+    for (const call of calls) {
+      const declaration = call.target.startsWith('workflows/') ? call.target : `${call.target}/action.yml`;
+      const text = await readFile(join(root, declaration), 'utf8').catch(() => undefined);
+      // An action still being written (no action.yml yet) cannot be checked; a missing workflow is always an error.
+      if (text === undefined && call.target.startsWith('workflows/')) problems.push(`${call.where}: ${declaration} does not exist`);
+      if (text !== undefined) problems.push(...inputProblems(call, declaredInputs(text)));
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('the input check covers the reusable workflows and the agent-lane action', async () => {
+    const targets = new Set<string>();
+    for (const file of [...sources, ...examples]) {
+      for (const call of firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY)) targets.add(call.target);
+    }
+    expect([...targets]).toEqual(expect.arrayContaining(['actions/agent-lane', 'workflows/ci-node.yml', 'workflows/ci-python.yml', 'workflows/agent-lane.yml', 'workflows/second-opinion.yml']));
   });
 });
 
@@ -100,5 +117,14 @@ describe('the checks fail on a bad workflow', () => {
       [11, expect.stringContaining('actions/checkout@v4 is a third-party action on a movable ref')],
       [14, expect.stringContaining('someone/thing@0123456 is a third-party action on a movable ref')],
     ]);
+  });
+
+  it('an input the callee does not declare, or a required one left out, is named', async () => {
+    const text = await readFile(join(root, file), 'utf8');
+    const problems: string[] = [];
+    for (const call of firstPartyCalls(text, FIRST_PARTY).filter((c) => c.target.startsWith('workflows/'))) {
+      problems.push(...inputProblems(call, declaredInputs(await readFile(join(root, call.target), 'utf8'))));
+    }
+    expect(problems).toEqual(['jobs.lane: workflows/agent-lane.yml has no input "promt"', 'jobs.lane: workflows/agent-lane.yml requires input "agent"']);
   });
 });

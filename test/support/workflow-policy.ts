@@ -117,3 +117,52 @@ export function actionlintFindings(results: LintResult[], file: string, labels: 
 export function formatFindings(findings: readonly Finding[]): string {
   return findings.map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`).join('\n');
 }
+
+export type FirstPartyCall = { where: string; target: string; inputs: string[] };
+
+/**
+ * Every call into this repo from a workflow: steps using `OWNER/factory/actions/NAME@ref` (target `actions/NAME`) and
+ * jobs calling `OWNER/factory/.github/workflows/FILE@ref` (target `workflows/FILE`), with the input names they pass.
+ */
+export function firstPartyCalls(text: string, firstParty: string): FirstPartyCall[] {
+  const { out } = jobs(text);
+  const calls: FirstPartyCall[] = [];
+  const prefix = `${firstParty}/`.toLowerCase();
+  const call = (where: string, node: Node) => {
+    if (!isMap(node)) return;
+    const uses = node.get('uses');
+    if (typeof uses !== 'string' || !uses.toLowerCase().startsWith(prefix)) return;
+    const path = uses.slice(prefix.length, uses.lastIndexOf('@'));
+    const target = path.replace(/^\.github\/workflows\//, 'workflows/');
+    const with_ = node.get('with', true);
+    calls.push({ where, target, inputs: isMap(with_) ? with_.items.map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key)) : [] });
+  };
+  for (const { id, job, steps } of out) {
+    call(`jobs.${id}`, job);
+    steps.forEach((step, index) => call(`jobs.${id}.steps[${index}]`, step));
+  }
+  return calls;
+}
+
+/** Input names an action.yml or a reusable workflow declares, and which of them a caller must give. */
+export function declaredInputs(text: string): { all: string[]; required: string[] } {
+  const doc = parseDocument(text);
+  const inputs = doc.get('inputs', true) ?? doc.getIn(['on', 'workflow_call', 'inputs'], true);
+  if (!isMap(inputs)) return { all: [], required: [] };
+  const all: string[] = [];
+  const required: string[] = [];
+  for (const pair of inputs.items) {
+    const name = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    all.push(name);
+    if (isMap(pair.value) && pair.value.get('required') === true && !pair.value.has('default')) required.push(name);
+  }
+  return { all, required };
+}
+
+/** What a call gets wrong against the declared inputs: unknown names and missing required ones. */
+export function inputProblems(call: FirstPartyCall, declared: { all: string[]; required: string[] }): string[] {
+  return [
+    ...call.inputs.filter((i) => !declared.all.includes(i)).map((i) => `${call.where}: ${call.target} has no input "${i}"`),
+    ...declared.required.filter((i) => !call.inputs.includes(i)).map((i) => `${call.where}: ${call.target} requires input "${i}"`),
+  ];
+}
