@@ -22,5 +22,9 @@ if ! docker image inspect factory-test/busybox:1 >/dev/null 2>&1; then
   tar -C "$rootfs" -c . | docker import - factory-test/busybox:1 >/dev/null
   echo "built factory-test/busybox:1"
 fi
-docker build -q -t factory-test/runner:1 "$here/controller/standin/runner-image" >/dev/null
+# The legacy builder's deprecation notice goes to stderr on every build: show stderr only when the build fails.
+if ! out=$(docker build -q -t factory-test/runner:1 "$here/controller/standin/runner-image" 2>&1); then
+  echo "$out" >&2
+  exit 1
+fi
 echo "built factory-test/runner:1"

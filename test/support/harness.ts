@@ -2,6 +2,9 @@
 // knobs the end-to-end tests turn. Each harness works on its own repo name so parallel test files never touch
 // each other's containers.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { configSchema, type Config } from '../../controller/config.js';
 import { silentLogger, type Logger } from '../../controller/logger.js';
@@ -20,6 +23,8 @@ export interface HarnessOptions {
   jobSeconds?: number;
   config?: Record<string, unknown>;
   profile?: Record<string, unknown>;
+  /** More profiles on the same repo, listed after `ci`. */
+  extraProfiles?: Record<string, Record<string, unknown>>;
   repoMaxConcurrent?: number;
   socketPath?: string;
   log?: Logger;
@@ -46,15 +51,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const github = opts.standin ?? new GitHubStandin({ jobSeconds: opts.jobSeconds ?? 1 });
   if (!opts.standin) await github.start();
   const env = { GH_TOKEN: 'ghs_' + randomBytes(12).toString('hex'), WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  // Each harness keeps its timeline (and lane folders) in its own folder, and its status endpoint on a free port.
+  const stateDir = mkdtempSync(join(tmpdir(), 'factory-state-'));
   const config = configSchema.parse({
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } },
     docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
     instance: `test-${randomBytes(4).toString('hex')}`,
     reconcileInterval: '1h',
+    stateDir,
+    status: { port: 0 },
     ...opts.config,
     // Trusted only for host networking: the stand-in runner reaches the stand-in GitHub on loopback.
-    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', trusted: true, ...opts.profile } },
-    repos: [{ repo, profiles: ['ci'], maxConcurrent: opts.repoMaxConcurrent ?? 4 }],
+    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', trusted: true, ...opts.profile }, ...opts.extraProfiles },
+    repos: [{ repo, profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})], maxConcurrent: opts.repoMaxConcurrent ?? 4 }],
   });
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
@@ -80,6 +89,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await harness.service.stop();
       for (const c of await harness.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
       if (!opts.standin) await github.stop();
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
   return harness;
