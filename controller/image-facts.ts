@@ -22,7 +22,9 @@ async function filesOfLayer(blob: string, layer: Piped): Promise<LayerFile[]> {
     for await (const file of inner) {
       const path = file.header.name.replace(/^\.?\//, '');
       if (file.header.type === 'file' && !path.split('/').at(-1)!.startsWith('.wh.') && shouldRead(path, file.header.size ?? 0)) {
-        files.push({ blob, path, text: (await readAll(file)).toString('utf8') });
+        const content = await readAll(file);
+        // Binaries (the runner's assemblies, for one) keep their path, which can still be a finding, but not their bytes.
+        files.push({ blob, path, text: content.subarray(0, 8192).includes(0) ? '' : content.toString('utf8') });
       } else {
         file.resume();
       }
