@@ -1,7 +1,9 @@
 // The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
 // the caller line by line, and enforce the deadline on the whole process tree.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { killRun, RUN_MARKER } from './process-tree.js';
 
 export interface ProcessSpec {
   command: string;
@@ -32,18 +34,15 @@ const STDERR_KEEP = 16_384;
 export const nodeProcessRunner: ProcessRunner = {
   run(spec) {
     return new Promise((resolve, reject) => {
-      // Its own process group, so a timeout kills the CLI's shells, MCP servers and tools along with it.
-      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      // Its own process group plus an inherited marker, so a timeout reaches the CLI's shells, MCP servers and
+      // whatever they left running in the background.
+      const runId = randomUUID();
+      const env = { ...spec.env, [RUN_MARKER]: runId };
+      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       let timedOut = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const killTree = (signal: NodeJS.Signals) => {
-        try {
-          if (child.pid) process.kill(-child.pid, signal);
-        } catch {
-          // The group is already gone.
-        }
-      };
+      const killTree = (signal: NodeJS.Signals) => killRun(child.pid, runId, signal);
       const deadline = setTimeout(() => {
         timedOut = true;
         killTree('SIGTERM');

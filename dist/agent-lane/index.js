@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7569);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7244);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7569:
+/***/ 7244:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -53559,9 +53559,55 @@ function parseLaneSettings(raw, context) {
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
+// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
+// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
+// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
+// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
+
+const RUN_MARKER = 'FACTORY_LANE_RUN';
+/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
+function markedProcesses(id) {
+    const needle = `\0${RUN_MARKER}=${id}\0`;
+    let entries;
+    try {
+        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
+    }
+    catch {
+        return [];
+    }
+    const pids = [];
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
+            continue;
+        try {
+            if (`\0${(0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/environ`, 'latin1')}`.includes(needle))
+                pids.push(Number(entry));
+        }
+        catch {
+            // Gone meanwhile, or not ours to read.
+        }
+    }
+    return pids;
+}
+/** Signals the process group of `leader` and every marked process. */
+function killRun(leader, id, signal) {
+    const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
+    for (const pid of targets) {
+        try {
+            process.kill(pid, signal);
+        }
+        catch {
+            // Already exited.
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
 // The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
 // the caller line by line, and enforce the deadline on the whole process tree.
+
+
 
 
 /** How long a tree gets between SIGTERM and SIGKILL: enough for a CLI to flush its session file. */
@@ -53570,20 +53616,15 @@ const STDERR_KEEP = 16_384;
 const nodeProcessRunner = {
     run(spec) {
         return new Promise((resolve, reject) => {
-            // Its own process group, so a timeout kills the CLI's shells, MCP servers and tools along with it.
-            const child = (0,external_node_child_process_namespaceObject.spawn)(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+            // Its own process group plus an inherited marker, so a timeout reaches the CLI's shells, MCP servers and
+            // whatever they left running in the background.
+            const runId = (0,external_node_crypto_.randomUUID)();
+            const env = { ...spec.env, [RUN_MARKER]: runId };
+            const child = (0,external_node_child_process_namespaceObject.spawn)(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
             let stderr = '';
             let timedOut = false;
             let killTimer;
-            const killTree = (signal) => {
-                try {
-                    if (child.pid)
-                        process.kill(-child.pid, signal);
-                }
-                catch {
-                    // The group is already gone.
-                }
-            };
+            const killTree = (signal) => killRun(child.pid, runId, signal);
             const deadline = setTimeout(() => {
                 timedOut = true;
                 killTree('SIGTERM');

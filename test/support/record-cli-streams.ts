@@ -11,7 +11,7 @@ const bin = (name: string) => resolve('node_modules/.bin', name);
 const out = resolve('test/fixtures/lane-streams');
 const resetAt = 4102444800; // 2100-01-01, far enough that the fixture never reads as "already reset"
 
-interface Scenario { agent: 'claude' | 'codex'; turns: ModelTurn[]; refreshError?: { status: number; body: unknown } }
+interface Scenario { agent: 'claude' | 'codex'; turns: ModelTurn[]; refreshError?: { status: number; body: unknown }; args?: string[] }
 const scenarios: Record<string, Scenario> = {
   'claude-success': {
     agent: 'claude',
@@ -19,6 +19,12 @@ const scenarios: Record<string, Scenario> = {
       { kind: 'tool', name: 'Bash', input: { command: 'echo lane-probe', description: 'Probe the shell' } },
       { kind: 'text', text: 'Reviewed the change: no blocking findings.' },
     ],
+  },
+  'claude-structured': {
+    agent: 'claude',
+    args: ['--json-schema', JSON.stringify({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } })],
+    // With --json-schema claude offers a StructuredOutput tool and ends the run when the model calls it.
+    turns: [{ kind: 'tool', name: 'StructuredOutput', input: { conclusion: 'success' } }],
   },
   'claude-usage-limit': {
     agent: 'claude',
@@ -76,7 +82,7 @@ for (const name of process.argv.slice(2).length ? process.argv.slice(2) : Object
   server.refreshError = scenario.refreshError;
   const env = { ...process.env, ...offlineCliEnv(server.url), HOME: join(root, 'home'), CODEX_HOME: homes.codexHome, CLAUDE_CONFIG_DIR: homes.claudeConfigDir };
   const args = scenario.agent === 'claude'
-    ? ['-p', '--output-format', 'stream-json', '--verbose', '--allowedTools', 'Bash']
+    ? ['-p', '--output-format', 'stream-json', '--verbose', '--allowedTools', 'Bash', ...(scenario.args ?? [])]
     : ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-'];
   const started = Date.now();
   // Async: the fake server lives in this process and must keep answering while the CLI runs.

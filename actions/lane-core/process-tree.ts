@@ -1,0 +1,40 @@
+// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
+// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
+// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
+// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export const RUN_MARKER = 'FACTORY_LANE_RUN';
+
+/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
+export function markedProcesses(id: string): number[] {
+  const needle = `\0${RUN_MARKER}=${id}\0`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/** Signals the process group of `leader` and every marked process. */
+export function killRun(leader: number | undefined, id: string, signal: NodeJS.Signals): void {
+  const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
+  for (const pid of targets) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already exited.
+    }
+  }
+}

@@ -1,0 +1,144 @@
+// A loopback GitHub for the actions' reports: issue comments and check runs, kept in memory. Every request body
+// and every response it sends is checked against GitHub's OpenAPI description, so a fake that drifts from the
+// real API shows up as a recorded violation instead of a green test.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assertRequest, assertResponse } from './openapi.js';
+
+export interface StoredComment { id: number; issue: number; body: string; user: string; created_at: string; updated_at: string }
+export interface StoredCheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: string;
+  conclusion: string | null;
+  details_url: string | null;
+  output: { title: string; summary: string; annotations: unknown[] };
+}
+
+export interface FakeGitHub {
+  url: string;
+  comments: StoredComment[];
+  checkRuns: StoredCheckRun[];
+  /** Method and path of each request, in order. */
+  calls: string[];
+  /** OpenAPI mismatches; a test asserts this stays empty. */
+  violations: string[];
+  /** Answers matching requests with this status (e.g. 403 for a token without checks: write). */
+  failures: Array<{ method: string; pattern: RegExp; status: number }>;
+  /** Authorization headers seen, to prove which token posted. */
+  authorizations: Set<string>;
+  close(): Promise<void>;
+}
+
+export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'): Promise<FakeGitHub> {
+  let nextId = 1000;
+  const state: FakeGitHub = {
+    url: '',
+    comments: [],
+    checkRuns: [],
+    calls: [],
+    violations: [],
+    failures: [],
+    authorizations: new Set(),
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+  const base = `/repos/${owner}/${repo}`;
+  const now = () => new Date().toISOString();
+  const site = 'https://github.com';
+
+  // Logins such as `github-actions[bot]` are percent-encoded in URLs, as GitHub does (the schema wants URIs).
+  const user = (name: string) => {
+    const api = `https://api.github.com/users/${encodeURIComponent(name)}`;
+    return {
+      login: name, id: 41898282, node_id: 'MDM6Qm90NDE4OTgyODI=', avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+      gravatar_id: '', url: api, html_url: `${site}/apps/github-actions`,
+      followers_url: `${api}/followers`, following_url: `${api}/following{/other_user}`, gists_url: `${api}/gists{/gist_id}`,
+      starred_url: `${api}/starred{/owner}{/repo}`, subscriptions_url: `${api}/subscriptions`, organizations_url: `${api}/orgs`,
+      repos_url: `${api}/repos`, events_url: `${api}/events{/privacy}`, received_events_url: `${api}/received_events`,
+      type: 'Bot', site_admin: false,
+    };
+  };
+  const commentJson = (c: StoredComment) => ({
+    id: c.id, node_id: `IC_${c.id}`, url: `https://api.github.com${base}/issues/comments/${c.id}`,
+    html_url: `${site}/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`, body: c.body, user: user(c.user),
+    created_at: c.created_at, updated_at: c.updated_at, issue_url: `https://api.github.com${base}/issues/${c.issue}`,
+    author_association: 'NONE',
+  });
+  const checkJson = (r: StoredCheckRun) => ({
+    id: r.id, node_id: `CR_${r.id}`, head_sha: r.head_sha, external_id: '', url: `https://api.github.com${base}/check-runs/${r.id}`,
+    html_url: `${site}/${owner}/${repo}/runs/${r.id}`, details_url: r.details_url, status: r.status, conclusion: r.conclusion,
+    started_at: now(), completed_at: now(), name: r.name, check_suite: { id: 5 }, app: null, pull_requests: [],
+    output: {
+      title: r.output.title, summary: r.output.summary, text: null, annotations_count: r.output.annotations.length,
+      annotations_url: `https://api.github.com${base}/check-runs/${r.id}/annotations`,
+    },
+  });
+
+  type Handler = (m: RegExpExecArray, body: Record<string, unknown>) => [number, unknown];
+  const routes: Array<[string, RegExp, Handler]> = [
+    ['GET', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m) => [200, state.comments.filter((c) => c.issue === Number(m[1])).map(commentJson)]],
+    ['POST', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m, b) => {
+      const c = { id: ++nextId, issue: Number(m[1]), body: String(b.body), user: 'github-actions[bot]', created_at: now(), updated_at: now() };
+      state.comments.push(c);
+      return [201, commentJson(c)];
+    }],
+    ['PATCH', new RegExp(`^${base}/issues/comments/(\\d+)$`), (m, b) => {
+      const c = state.comments.find((x) => x.id === Number(m[1]));
+      if (!c) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+      Object.assign(c, { body: String(b.body), updated_at: now() });
+      return [200, commentJson(c)];
+    }],
+    ['POST', new RegExp(`^${base}/check-runs$`), (_m, b) => {
+      const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
+      const r: StoredCheckRun = {
+        id: ++nextId, name: String(b.name), head_sha: String(b.head_sha), status: String(b.status ?? 'queued'),
+        conclusion: (b.conclusion as string) ?? null, details_url: (b.details_url as string) ?? null,
+        output: { title: out.title ?? '', summary: out.summary ?? '', annotations: out.annotations ?? [] },
+      };
+      state.checkRuns.push(r);
+      return [201, checkJson(r)];
+    }],
+    ['PATCH', new RegExp(`^${base}/check-runs/(\\d+)$`), (m, b) => {
+      const r = state.checkRuns.find((x) => x.id === Number(m[1]));
+      if (!r) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+      const out = (b.output ?? {}) as { annotations?: unknown[] };
+      r.output.annotations.push(...(out.annotations ?? []));
+      return [200, checkJson(r)];
+    }],
+  ];
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const method = req.method ?? 'GET';
+      const path = (req.url ?? '/').split('?')[0]!;
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+      state.calls.push(`${method} ${path}`);
+      if (req.headers.authorization) state.authorizations.add(req.headers.authorization);
+      const guard = (fn: () => void) => {
+        try {
+          fn();
+        } catch (err) {
+          state.violations.push((err as Error).message);
+        }
+      };
+      guard(() => assertRequest(method, path, body));
+      const failure = state.failures.find((f) => f.method === method && f.pattern.test(path));
+      let status: number;
+      let payload: unknown;
+      const route = routes.find(([m, p]) => m === method && p.test(path));
+      if (failure) [status, payload] = [failure.status, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }];
+      else if (route) [status, payload] = route[2](route[1].exec(path)!, body ?? {});
+      else [status, payload] = [404, { message: `fake GitHub: no route ${method} ${path}` }];
+      if (route || failure) guard(() => assertResponse(method, path, status, payload));
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(payload));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
