@@ -6,6 +6,7 @@ import { startService } from './service.js';
 import { runDemo } from './demo.js';
 import { imagesCommand } from './images-command.js';
 import { reposCommand } from './repos-command.js';
+import { statusCommand } from './status-command.js';
 
 export interface Io { stdout: (s: string) => void; stderr: (s: string) => void }
 const processIo: Io = { stdout: (s) => process.stdout.write(s + '\n'), stderr: (s) => process.stderr.write(s + '\n') };
@@ -18,6 +19,7 @@ commands:
   demo                    run one job end to end against a local GitHub stand-in and the local Docker engine
   repos add|remove|list   edit the repos of a config file in place (comments and order kept)
   images build [--repo R] build the factory base image and per-repo images through the Docker API
+  status [--job ID]       ask the running controller: repos, profiles, runners, queue, recent jobs, one job's timeline
 `;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
@@ -67,6 +69,7 @@ const commands: Record<string, Command> = {
   demo: async (argv, io) => runDemo(argv, io),
   repos: async (argv, io) => reposCommand(argv, io),
   images: async (argv, io) => imagesCommand(argv, io),
+  status: async (argv, io) => statusCommand(argv, io),
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -2,12 +2,18 @@
 // Docker, the log) can be passed in, so tests and the demo run the same wiring as production.
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import { Controller, type JobObserver } from './controller.js';
 import { dockerEngine, isDockerDown, type Engine } from './docker-engine.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from './github-client.js';
 import type { Logger } from './logger.js';
+import { Metrics, countingEngine } from './metrics.js';
+import { apiObservers, jobObservers } from './observers.js';
 import { Reconciler } from './reconciler.js';
+import { startStatusServer } from './status-server.js';
+import { statusSnapshot } from './status-snapshot.js';
+import { TimelineStore } from './timeline-store.js';
 import { webhookHandler } from './webhook-receiver.js';
 
 export interface ServiceOptions {
@@ -25,8 +31,12 @@ export interface ServiceOptions {
 export interface Service {
   /** Base URL of the HTTP server (webhook path and /healthz). */
   url: string;
+  /** Base URL of the operator's endpoint (/metrics, /status, /jobs/ID). */
+  statusUrl: string;
   controller: Controller;
   reconciler: Reconciler;
+  metrics: Metrics;
+  timeline: TimelineStore;
   stop(): Promise<void>;
 }
 
@@ -43,9 +53,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, log } = opts;
   const env = opts.env ?? process.env;
   const secret = await resolveWebhookSecret(config, env);
-  const github = opts.github ?? (await gitHubClient(config, env, log, opts.githubOptions));
-  const engine = opts.engine ?? dockerEngine(config.docker.socketPath, config.instance);
-  const controller = new Controller({ config, github, engine, log, observer: opts.observer });
+  const metrics = new Metrics(config);
+  const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
+  const apiObserver = apiObservers(metrics, opts.githubOptions?.observer);
+  const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
+  const engine = countingEngine(opts.engine ?? dockerEngine(config.docker.socketPath, config.instance), metrics);
+  const observer = jobObservers(log, metrics, timeline, opts.observer);
+  const controller = new Controller({ config, github, engine, log, observer });
+  metrics.watch(controller);
   const reconciler = new Reconciler({ config, controller, engine, github, log });
   const docker = new DockerWatch(engine, controller, reconciler, log, opts.maxDockerBackoffMs ?? 15_000);
   controller.onDockerDown = () => docker.reconnect();
@@ -54,7 +69,28 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // Adopt what a previous run left before taking new work, so no job gets a second runner.
   await reconciler.runOnce();
 
-  const onWebhook = webhookHandler({ path: config.github.webhook.path, secret, onEvent: (e) => controller.handleEvent(e) });
+  const status = await startStatusServer(config.status.host, config.status.port, {
+    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+    status: () =>
+      statusSnapshot({
+        config,
+        runners: controller.runners.values(),
+        queued: controller.scheduler.queuedWhere(() => true),
+        timelines: timeline.recent(),
+        dockerUp: controller.isDockerUp,
+        lastError: controller.lastError,
+        now: Date.now(),
+      }),
+    job: (id) => timeline.get(id),
+  });
+  const onWebhook = webhookHandler({
+    path: config.github.webhook.path,
+    secret,
+    onEvent: (e) => {
+      metrics.delivery(e);
+      controller.handleEvent(e);
+    },
+  });
   const server: Server = createServer((req, res) => {
     if (onWebhook(req, res)) return;
     if (req.method === 'GET' && req.url === '/healthz') {
@@ -75,17 +111,26 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`github.webhook.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));
     server.listen(port, host, resolve);
+  }).catch(async (err) => {
+    await status.close();
+    docker.close();
+    timeline.close();
+    throw err;
   });
   const address = server.address() as { port: number };
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   log.info({ url, path: config.github.webhook.path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
+  log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
   const timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
 
   return {
     url,
+    statusUrl: status.url,
     controller,
     reconciler,
+    metrics,
+    timeline,
     async stop() {
       clearInterval(timer);
       docker.close();
@@ -93,6 +138,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Job containers keep running: a restarted controller adopts them.
       await controller.stop();
+      await status.close();
+      timeline.close();
       log.info({ running: controller.runners.size }, 'controller stopped; runner containers left running for the next start to adopt');
     },
   };

@@ -1,0 +1,56 @@
+// The operator's endpoint, separate from the webhook server so it can stay on loopback while GitHub's deliveries
+// arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { JobTimeline } from './timeline.js';
+import type { StatusSnapshot } from './status-snapshot.js';
+
+export interface StatusSources {
+  metrics(): Promise<{ contentType: string; text: string }>;
+  status(): StatusSnapshot;
+  job(jobId: number): JobTimeline | undefined;
+}
+
+export interface StatusServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+async function route(sources: StatusSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { pathname } = new URL(req.url ?? '/', 'http://status');
+  if (req.method !== 'GET') return json(res, 405, { error: `use GET for ${pathname}` });
+  if (pathname === '/metrics') {
+    const { contentType, text } = await sources.metrics();
+    res.writeHead(200, { 'content-type': contentType }).end(text);
+    return;
+  }
+  if (pathname === '/status') return json(res, 200, sources.status());
+  const job = /^\/jobs\/(\d+)$/.exec(pathname);
+  if (job) {
+    const timeline = sources.job(Number(job[1]));
+    return timeline ? json(res, 200, timeline) : json(res, 404, { error: `job ${job[1]} is not in the timeline (it keeps the most recent jobs)` });
+  }
+  json(res, 404, { error: `no ${pathname} here: try /status, /jobs/ID or /metrics` });
+}
+
+/** Listens on host:port (port 0: any free port); the error names the config path to change. */
+export async function startStatusServer(host: string, port: number, sources: StatusSources): Promise<StatusServer> {
+  const server = createServer((req, res) => {
+    route(sources, req, res).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`status.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as { port: number };
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// Plain-text tables for `factory status`: pure functions of what the controller's status endpoint answered.
+import type { StatusSnapshot } from './status-snapshot.js';
+import type { JobTimeline } from './timeline.js';
+
+/** "4s", "3m", "2h", "5d": how long ago, or how long, at a glance. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)}s`);
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+export function table(header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  return cells
+    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+export function renderStatus(s: StatusSnapshot, url: string): string {
+  const out: string[] = [
+    `factory · instance ${s.instance} · docker ${s.docker} · ${s.running.length} running · ${s.queued.length} queued · ${url}`,
+    `last error: ${s.lastError ?? 'none'}`,
+    '',
+    table(
+      ['REPO', 'PROFILE', 'RUNNING', 'QUEUED', 'LAST HOUR', 'FAILED', 'LAST JOB'],
+      s.rows.map((r) => [r.repo, r.profile, r.running, r.queued, r.recent, r.failed, r.lastJobAt === undefined ? '-' : `${age(s.now - r.lastJobAt)} ago`]),
+    ),
+  ];
+  if (s.running.length > 0) {
+    out.push('', 'RUNNING', table(
+      ['RUNNER', 'REPO', 'PROFILE', 'FOR JOB', 'STATE', 'AGE'],
+      s.running.map((r) => [r.runnerName, r.repo, r.profile, String(r.jobId), r.busy ? 'busy' : r.container ? 'idle' : 'starting', age(s.now - r.startedAt)]),
+    ));
+  }
+  if (s.queued.length > 0) {
+    out.push('', 'QUEUED', table(
+      ['JOB', 'REPO', 'PROFILE', 'WAITING'],
+      s.queued.map((q) => [String(q.jobId), q.repo, q.profile, age(s.now - q.receivedAt)]),
+    ));
+  }
+  if (s.recent.length > 0) {
+    out.push('', 'RECENT JOBS', table(
+      ['JOB', 'REPO', 'PROFILE', 'STAGE', 'PICKUP', 'AGE', 'DETAIL'],
+      s.recent.map((j) => [String(j.jobId), j.repo, j.profile ?? '-', j.stage, seconds(j.pickupMs), age(s.now - (j.queuedAt ?? j.lastAt)), j.detail ?? '']),
+    ));
+  }
+  return out.join('\n');
+}
+
+const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
+
+export function renderJob(job: JobTimeline): string {
+  const start = job.events[0]?.at ?? 0;
+  const out = [
+    `job ${job.jobId} · ${job.repo} · profile ${job.profile ?? '-'} · runner ${job.runnerName ?? '-'}`,
+    '',
+    table(
+      ['TIME (UTC)', 'AFTER', 'STAGE', 'RUNNER', 'DETAIL'],
+      job.events.map((e) => [clock(e.at), `+${seconds(e.at - start)}`, e.stage, e.runnerName ?? '', e.detail ?? '']),
+    ),
+  ];
+  for (const e of job.events) {
+    if (!e.lines?.length) continue;
+    out.push('', `last log lines of ${e.runnerName ?? 'the runner container'}:`, ...e.lines.map((l) => `  | ${l}`));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,114 @@
+// The job timeline, kept after containers are gone and across restarts: an append-only JSON-lines file of stage
+// events, replayed at start and rewritten (atomically) with only the retained jobs when it has grown well past them.
+// Writes are synchronous: a few hundred bytes per stage, and the observer contract is synchronous and must not throw.
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { JobObserver, JobStage } from './controller.js';
+import type { Logger } from './logger.js';
+import { Timelines, type JobTimeline, type TimelineEvent } from './timeline.js';
+
+export const DEFAULT_TIMELINE_JOBS = 1_000;
+// A job has about eight events; compact once the file holds roughly three times what is retained.
+const EVENTS_PER_JOB_BEFORE_COMPACTION = 24;
+
+// Token shapes that must not reach the status output even if a job printed one to the runner's stdout.
+const TOKEN_SHAPES = [
+  /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
+  /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}/g,
+  /(\bBearer\s+)[A-Za-z0-9._~+/-]{12,}=*/gi,
+  /(ACTIONS_RUNNER_INPUT_JITCONFIG=)\S+/g,
+];
+
+export function redactLine(line: string): string {
+  return TOKEN_SHAPES.reduce((out, re) => out.replace(re, (_m, keep?: string) => `${typeof keep === 'string' ? keep : ''}[redacted]`), line);
+}
+
+export class TimelineStore implements JobObserver {
+  private readonly timelines: Timelines;
+  private fd: number | undefined;
+  private eventsInFile = 0;
+  private writeFailed = false;
+
+  /** Opens (creating the folder and file as needed) and replays `file`; throws with the path when it cannot. */
+  constructor(readonly file: string, private readonly log: Logger, max = DEFAULT_TIMELINE_JOBS) {
+    this.timelines = new Timelines(max);
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
+      this.replay();
+      this.compact();
+    } catch (err) {
+      throw new Error(`stateDir: cannot keep the job timeline in ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+
+  private replay(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let bad = 0;
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const event = JSON.parse(line) as TimelineEvent;
+        if (typeof event.jobId === 'number' && typeof event.stage === 'string' && typeof event.at === 'number') this.timelines.apply(event);
+        else bad++;
+      } catch {
+        bad++; // a line torn by a crash mid-write
+      }
+    }
+    if (bad > 0) this.log.warn({ file: this.file, bad }, 'timeline: skipped unreadable lines');
+  }
+
+  /** Rewrites the file with the retained events only: a temp file beside it, renamed over it. */
+  private compact(): void {
+    this.close();
+    const events = this.timelines.events();
+    const temp = `${this.file}.tmp`;
+    writeFileSync(temp, events.map((e) => JSON.stringify(e) + '\n').join(''), { mode: 0o600 });
+    renameSync(temp, this.file);
+    this.eventsInFile = events.length;
+    this.fd = openSync(this.file, 'a', 0o600);
+  }
+
+  stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number }): void {
+    const event: TimelineEvent = { jobId, stage, repo: f.repo, at: f.at };
+    if (f.profile) event.profile = f.profile;
+    if (f.runnerName) event.runnerName = f.runnerName;
+    if (f.detail) event.detail = f.detail;
+    const lines = f.lastLines?.filter((l) => l.trim() !== '');
+    if (lines?.length) event.lines = lines.map(redactLine);
+    if (!this.timelines.apply(event)) return;
+    this.persist(event);
+  }
+
+  private persist(event: TimelineEvent): void {
+    if (this.fd === undefined) return;
+    try {
+      writeSync(this.fd, JSON.stringify(event) + '\n');
+      if (++this.eventsInFile > this.timelines.max * EVENTS_PER_JOB_BEFORE_COMPACTION) this.compact();
+      this.writeFailed = false;
+    } catch (err) {
+      // The timeline is a convenience: a full disk must not stop jobs. Say so once, keep serving from memory.
+      if (!this.writeFailed) this.log.error({ file: this.file, err: String(err) }, 'timeline: cannot write; keeping it in memory only');
+      this.writeFailed = true;
+    }
+  }
+
+  get(jobId: number): JobTimeline | undefined {
+    return this.timelines.get(jobId);
+  }
+
+  recent(limit?: number): JobTimeline[] {
+    return this.timelines.recent(limit);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
