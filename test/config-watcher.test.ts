@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { replaceFileAtomically } from '../controller/atomic-file.js';
 import { watchConfig, type ConfigChange, type ConfigWatcher } from '../controller/config-watcher.js';
-import { addRepo } from '../controller/repos-command.js';
+import { addRepo } from '../controller/repos-editor.js';
 
 const CONFIG = `github:
   auth: { tokenEnv: GITHUB_TOKEN }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../controller/config.js';
-import { addRepo, removeRepo, reposCommand } from '../controller/repos-command.js';
+import { reposCommand } from '../controller/repos-command.js';
+import { addRepo, removeRepo } from '../controller/repos-editor.js';
 
 // Written the way the yaml library prints, so an untouched part must come back byte for byte.
 const CONFIG = `# factory settings for the ainative-academy org
@@ -59,6 +60,16 @@ describe('repos add', () => {
       ['ainative-academy/aina-academy', ['codex']],
     ]);
     expect(result.ok && result.text).toContain('# the org\'s repos, busiest first\n');
+  });
+
+  it('ends the last line of a file that had no final newline before appending', () => {
+    const result = addRepo(CONFIG.replace(/\n$/, ''), { repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci'] });
+    expect(result.ok && result.text.endsWith('maxConcurrent: 4 # across all repos')).toBe(true);
+    const withoutRepos = CONFIG.slice(0, CONFIG.indexOf('# the org')).trimEnd();
+    expect(addRepo(withoutRepos, { repo: 'ainative-academy/aina-platform', profiles: ['ci'] })).toEqual({
+      ok: true,
+      text: `${withoutRepos}\nrepos:\n  - repo: ainative-academy/aina-platform\n    profiles: [ci]\n`,
+    });
   });
 
   it('leaves maxConcurrent to the default when it is not given', () => {
