@@ -4,6 +4,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 import { runDemo } from './demo.js';
+import { doctorCommand } from './doctor-command.js';
 import { imagesCommand } from './images-command.js';
 import { reposCommand } from './repos-command.js';
 import { statusCommand } from './status-command.js';
@@ -16,6 +17,8 @@ const USAGE = `usage: factory <command> [options]
 commands:
   controller --config F   run the controller (webhook server, runners, reconcile loop)
   validate --config F     check a config file and list every problem with its path
+  doctor --config F [--profile P] [--disk-threshold 85]
+                          check each profile's connections from inside a container, and the host
   demo                    run one job end to end against a local GitHub stand-in and the local Docker engine
   repos add|remove|list   edit the repos of a config file in place (comments and order kept)
   images build [--repo R] build the factory base image and per-repo images through the Docker API
@@ -67,6 +70,7 @@ const commands: Record<string, Command> = {
   },
 
   demo: async (argv, io) => runDemo(argv, io),
+  doctor: async (argv, io) => doctorCommand(argv, io),
   repos: async (argv, io) => reposCommand(argv, io),
   images: async (argv, io) => imagesCommand(argv, io),
   status: async (argv, io) => statusCommand(argv, io),

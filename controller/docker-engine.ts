@@ -19,6 +19,8 @@ export interface Engine {
   tailLogs(id: string, lines: number): Promise<string>;
   /** Kills and removes; a container that is already gone counts as removed. */
   remove(id: string): Promise<void>;
+  /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
+  runToExit(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /** Calls onExit with the id of every managed container that stops; returns a function that stops watching. */
   watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void): Promise<() => void>;
 }
@@ -91,6 +93,22 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
         // 404: already gone; 409: removal already in progress (a second cleanup raced us).
         if (statusOf(err) === 404 || statusOf(err) === 409) return;
         throw err;
+      }
+    },
+
+    async runToExit(spec, timeoutMs) {
+      const container = await docker.createContainer(spec);
+      try {
+        await container.start();
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        const result = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, timeout]);
+        clearTimeout(timer);
+        if (result === 'timeout') await container.kill().catch(() => {});
+        const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+        return { exitCode: result === 'timeout' ? -1 : result.StatusCode, output: demux(raw), timedOut: result === 'timeout' };
+      } finally {
+        await container.remove({ force: true }).catch(() => {});
       }
     },
 
