@@ -23,12 +23,15 @@ beforeAll(async () => {
   chmodSync(root, 0o755);
   const hostside = join(root, 'hostside');
   const codexHome = join(root, 'home', '.codex');
+  const claudeHome = join(root, 'home', '.claude');
   const secrets = join(root, 'secrets');
   const pkm = join(root, 'pkm');
-  for (const d of [hostside, codexHome, secrets, pkm]) mkdirSync(d, { recursive: true });
+  for (const d of [hostside, codexHome, claudeHome, secrets, pkm]) mkdirSync(d, { recursive: true });
   // The controller's view of its state folder is a different path than the host's: the double mount.
   symlinkSync(hostside, join(root, 'view'));
   writeFileSync(join(codexHome, 'auth.json'), JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r' } }), { mode: 0o600 });
+  writeFileSync(join(claudeHome, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat-x', refreshToken: 'sk-ant-ort-y', expiresAt: 1 } }), { mode: 0o600 });
+  writeFileSync(join(root, 'home', '.claude.json'), JSON.stringify({ numStartups: 3 }), { mode: 0o600 });
   writeFileSync(join(secrets, 'linear.env'), `LINEAR_TOKEN=${LINEAR_TOKEN}\n`, { mode: 0o644 });
   writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
 
@@ -42,6 +45,7 @@ beforeAll(async () => {
     labels: ['self-hosted', 'factory', 'claude'], image: STANDIN_IMAGE, trusted: true, network: 'host', probes: [probeUrl],
     mounts: [
       { kind: 'auth', agent: 'codex', source: codexHome },
+      { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'home', '.claude.json') },
       { kind: 'secrets', source: secrets },
       { kind: 'data', source: pkm, target: '/data/pkm' },
     ],
@@ -82,6 +86,8 @@ describe('factory doctor', () => {
   it('passes the lane profile checks that hold, from inside its container', () => {
     expect(row('lane', 'auth codex auth.json on host')).toMatch(/^✓ .*parses as codex credentials/);
     expect(row('lane', 'auth codex auth.json')).toMatch(/^✓ .*readable and writable by uid 1000 only \(mode 600\)/);
+    expect(row('lane', 'auth claude .credentials.json on host')).toMatch(/^✓ .*parses as claude credentials/);
+    expect(row('lane', 'auth claude .credentials.json')).toMatch(/^✓ .*readable and writable by uid 1000 only \(mode 600\)/);
     expect(row('lane', 'secrets /factory/secrets')).toMatch(/^✓ .*1 entries, read-only/);
     expect(row('lane', 'data /data/pkm')).toMatch(/^✓ .*1 entries readable/);
     expect(row('lane', `probe ${probeUrl}`)).toMatch(/^✓ .*answers/);
