@@ -5,6 +5,8 @@ import { createLogger } from './logger.js';
 import { startService } from './service.js';
 import { runDemo } from './demo.js';
 import { doctorCommand } from './doctor-command.js';
+import { watchConfig } from './config-watcher.js';
+import { pruneCommand } from './prune-command.js';
 import { imagesCommand } from './images-command.js';
 import { reposCommand } from './repos-command.js';
 import { statusCommand } from './status-command.js';
@@ -22,6 +24,7 @@ commands:
   demo                    run one job end to end against a local GitHub stand-in and the local Docker engine
   repos add|remove|list   edit the repos of a config file in place (comments and order kept)
   images build [--repo R] build the factory base image and per-repo images through the Docker API
+  prune [--older-than 24h] remove exited factory containers, dangling images and build cache
   status [--job ID]       ask the running controller: repos, profiles, runners, queue, recent jobs, one job's timeline
 `;
 
@@ -57,6 +60,12 @@ const commands: Record<string, Command> = {
       io.stderr(`factory controller: ${(err as Error).message}`);
       return 1;
     }
+    // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.
+    const watcher = await watchConfig(values.config!, (change) => {
+      if (!change.ok) return log.error({ problems: change.problems }, 'config change refused; the running config stays');
+      const blocked = service.applyConfig(change.config);
+      if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
+    });
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info({ signal }, 'stopping: no new jobs are taken');
@@ -65,6 +74,7 @@ const commands: Record<string, Command> = {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    watcher.stop();
     await service.stop();
     return 0;
   },
@@ -73,6 +83,7 @@ const commands: Record<string, Command> = {
   doctor: async (argv, io) => doctorCommand(argv, io),
   repos: async (argv, io) => reposCommand(argv, io),
   images: async (argv, io) => imagesCommand(argv, io),
+  prune: async (argv, io) => pruneCommand(argv, io),
   status: async (argv, io) => statusCommand(argv, io),
 };
 

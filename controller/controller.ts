@@ -63,6 +63,12 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps) {}
 
+  /** Takes repos, profiles, caps and timeouts from an edited config; jobs already waiting keep their profile. */
+  applyConfig(config: Config): void {
+    this.deps.config = config;
+    this.pump();
+  }
+
   private get now() {
     return (this.deps.now ?? Date.now)();
   }

@@ -21,6 +21,10 @@ export class Reconciler {
   private running: Promise<void> | undefined;
   constructor(private readonly deps: ReconcilerDeps) {}
 
+  applyConfig(config: Config): void {
+    this.deps.config = config;
+  }
+
   /** One pass; concurrent callers share the pass in progress. */
   runOnce(): Promise<void> {
     this.running ??= this.pass().finally(() => (this.running = undefined));

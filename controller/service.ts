@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { Metrics, countingEngine } from './metrics.js';
 import { apiObservers, jobObservers } from './observers.js';
 import { Reconciler } from './reconciler.js';
+import { restartOnlyChanges } from './config-reload.js';
 import { startStatusServer } from './status-server.js';
 import { statusSnapshot } from './status-snapshot.js';
 import { TimelineStore } from './timeline-store.js';
@@ -37,6 +38,8 @@ export interface Service {
   reconciler: Reconciler;
   metrics: Metrics;
   timeline: TimelineStore;
+  /** Applies an edited config live; returns the keys that differ but need a restart (then nothing is applied). */
+  applyConfig(next: Config): string[];
   stop(): Promise<void>;
 }
 
@@ -122,7 +125,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   log.info({ url, path: config.github.webhook.path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
-  const timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
+  let current = config;
+  let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
 
   return {
     url,
@@ -131,6 +135,19 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     reconciler,
     metrics,
     timeline,
+    applyConfig(next) {
+      const blocked = restartOnlyChanges(current, next);
+      if (blocked.length > 0) return blocked;
+      if (next.reconcileInterval !== current.reconcileInterval) {
+        clearInterval(timer);
+        timer = setInterval(() => void reconciler.runOnce(), next.reconcileInterval);
+      }
+      current = next;
+      reconciler.applyConfig(next);
+      controller.applyConfig(next);
+      log.info({ repos: next.repos.map((r) => r.repo), profiles: Object.keys(next.profiles) }, 'config reloaded');
+      return [];
+    },
     async stop() {
       clearInterval(timer);
       docker.close();
