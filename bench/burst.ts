@@ -1,0 +1,84 @@
+// 2. Burst: 100 jobs announced at once, with duplicate deliveries mixed in, under a cap of 8. Time to drain, and
+//    proof that exactly one runner was made per job and nothing was left behind, at GitHub or in Docker.
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { GitHubStandin } from '../controller/standin/github-standin.js';
+import { CI_LABELS, startControllerProcess } from './controller-process.js';
+
+export interface BurstResult {
+  jobs: number;
+  deliveries: number;
+  cap: number;
+  drainMs: number;
+  runnersCreated: number;
+  distinctRunnerNames: number;
+  jobsWithMoreThanOneRunner: number;
+  maxRunning: number;
+  orphanContainers: number;
+  orphanRunners: number;
+  deliveryStatuses: Record<string, number>;
+}
+
+export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 8): Promise<BurstResult> {
+  const standin = new GitHubStandin({ jobSeconds: 0.5 });
+  await standin.start();
+  const controller = await startControllerProcess({ standin, dir, name: 'burst', maxConcurrent: cap });
+  try {
+    const ids: number[] = [];
+    for (let i = 0; i < jobs; i++) ids.push(await standin.queueJob(controller.repo, CI_LABELS, { announce: false }));
+    // One delivery per job, then 30 replays of a delivery id already sent and 20 new deliveries for a job already
+    // announced (GitHub does both), shuffled together.
+    const planned = ids.map((id) => ({ id, delivery: randomUUID() }));
+    const replays = Array.from({ length: 30 }, (_, i) => planned[(i * 7) % jobs]!);
+    const repeats = Array.from({ length: 20 }, (_, i) => ({ id: ids[(i * 13 + 5) % jobs]!, delivery: randomUUID() }));
+    const all = [...planned, ...replays, ...repeats].sort(() => Math.random() - 0.5);
+
+    const t0 = Date.now();
+    let maxRunning = 0;
+    let draining = true;
+    const sampler = (async () => {
+      while (draining) {
+        maxRunning = Math.max(maxRunning, (await controller.status()).running.length);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const statuses = await Promise.all(all.map((d) => standin.deliver(standin.jobs.get(d.id)!, 'queued', d.delivery)));
+    const deadline = t0 + 300_000;
+    for (;;) {
+      const status = await controller.status();
+      if (ids.every((id) => standin.jobs.get(id)?.status === 'completed') && status.running.length === 0 && status.queued.length === 0) break;
+      if (Date.now() > deadline) throw new Error('burst did not drain within 300 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const drainMs = Date.now() - t0;
+    draining = false;
+    await sampler;
+
+    const jit = standin.exchanges.filter((x) => x.method === 'POST' && x.path.endsWith('/generate-jitconfig') && x.status === 201);
+    const names = jit.map((x) => (x.requestBody as { name: string }).name);
+    const perJob = new Map<string, number>();
+    for (const n of names) {
+      const job = /-(\d+)-[0-9a-f]{6}$/.exec(n)?.[1] ?? n;
+      perJob.set(job, (perJob.get(job) ?? 0) + 1);
+    }
+    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${controller.instance}`] }) });
+    const deliveryStatuses: Record<string, number> = {};
+    for (const s of statuses) deliveryStatuses[s] = (deliveryStatuses[s] ?? 0) + 1;
+    return {
+      jobs,
+      deliveries: all.length,
+      cap,
+      drainMs,
+      runnersCreated: jit.length,
+      distinctRunnerNames: new Set(names).size,
+      jobsWithMoreThanOneRunner: [...perJob.values()].filter((n) => n > 1).length,
+      maxRunning,
+      orphanContainers: left.length,
+      orphanRunners: [...standin.runners.values()].filter((r) => r.repo === controller.repo).length,
+      deliveryStatuses,
+    };
+  } finally {
+    await controller.stop();
+    await standin.stop();
+  }
+}

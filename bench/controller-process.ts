@@ -1,0 +1,114 @@
+// The controller as production runs it: `node bin/factory.js controller --config F` in its own process (so its
+// memory is its own), pointed at the loopback GitHub stand-in that lives in the benchmark's process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GitHubStandin } from '../controller/standin/github-standin.js';
+import type { StatusSnapshot } from '../controller/status-snapshot.js';
+
+export const BENCH_IMAGE = 'factory-test/runner:1';
+export const CI_LABELS = ['self-hosted', 'factory', 'ci'];
+
+export interface ControllerProcess {
+  pid: number;
+  instance: string;
+  repo: string;
+  statusUrl: string;
+  /** Resident set size of the controller process, from /proc. */
+  rssBytes(): number;
+  status(): Promise<StatusSnapshot>;
+  stop(): Promise<void>;
+}
+
+export interface ControllerProcessOptions {
+  standin: GitHubStandin;
+  dir: string;
+  name: string;
+  maxConcurrent: number;
+}
+
+function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
+  return [
+    'github:',
+    `  apiUrl: ${o.standin.url}`,
+    '  auth: { tokenEnv: FACTORY_GITHUB_TOKEN }',
+    '  webhook: { host: 127.0.0.1, port: 0, path: /webhook, secret: { env: FACTORY_WEBHOOK_SECRET } }',
+    `instance: ${instance}`,
+    `maxConcurrent: ${o.maxConcurrent}`,
+    'reconcileInterval: 1h',
+    `stateDir: ${join(o.dir, 'state')}`,
+    'status: { host: 127.0.0.1, port: 0 }',
+    'profiles:',
+    // The profile the end-to-end tests use: host networking so the stand-in runner reaches the loopback stand-in.
+    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true }`,
+    'repos:',
+    `  - { repo: ${repo}, profiles: [ci], maxConcurrent: ${o.maxConcurrent} }`,
+    '',
+  ].join('\n');
+}
+
+/** Starts the controller and resolves once both its webhook and status endpoints listen (read from its JSON log). */
+export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
+  const instance = `bench-${o.name}-${randomBytes(3).toString('hex')}`;
+  const repo = `factory-bench/${o.name}-${randomBytes(3).toString('hex')}`;
+  mkdirSync(o.dir, { recursive: true });
+  const configFile = join(o.dir, `${o.name}.yml`);
+  writeFileSync(configFile, configYaml(o, instance, repo));
+  const secret = randomBytes(16).toString('hex');
+  const child: ChildProcess = spawn(process.execPath, ['bin/factory.js', 'controller', '--config', configFile], {
+    env: { ...process.env, FACTORY_GITHUB_TOKEN: 'ghs_' + randomBytes(18).toString('hex'), FACTORY_WEBHOOK_SECRET: secret, FACTORY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(o.dir, `${o.name}.controller.log`));
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+
+  const urls = await new Promise<{ webhook: string; status: string }>((resolve, reject) => {
+    let buffered = '';
+    let webhook: string | undefined;
+    let status: string | undefined;
+    const timer = setTimeout(() => reject(new Error(`controller ${instance} did not start within 30 s; see ${o.dir}/${o.name}.controller.log`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`controller ${instance} exited with ${code} before listening; see ${o.dir}/${o.name}.controller.log`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'controller listening for webhooks') webhook = entry.url;
+          if (entry.msg?.startsWith('status endpoint listening')) status = entry.url;
+        } catch {
+          // not a log line
+        }
+        if (webhook && status) {
+          clearTimeout(timer);
+          resolve({ webhook, status });
+        }
+      }
+    });
+  });
+  o.standin.setWebhook({ url: `${urls.webhook}/webhook`, secret });
+
+  return {
+    pid: child.pid!,
+    instance,
+    repo,
+    statusUrl: urls.status,
+    rssBytes() {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return Number(kb) * 1024;
+    },
+    async status() {
+      return (await (await fetch(`${urls.status}/status`)).json()) as StatusSnapshot;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      log.end();
+    },
+  };
+}

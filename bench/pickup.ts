@@ -1,0 +1,114 @@
+// 1. Pickup: a `queued` webhook sent to the controller until Docker reports its runner container started, next to
+//    `docker run -d` of the same image, command and limits in the same run. 3. GitHub API calls per job on that path.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { GitHubStandin } from '../controller/standin/github-standin.js';
+import type { JobTimeline } from '../controller/timeline.js';
+import { BENCH_IMAGE, CI_LABELS, startControllerProcess } from './controller-process.js';
+import { StartEvents } from './docker-starts.js';
+import { median, p95 } from './stats.js';
+
+const WARMUP = 2;
+
+export interface PickupResult {
+  jobs: number;
+  controllerMs: number[];
+  /** The controller's own measure: webhook received to its start call answered, from the job timeline. */
+  controllerInternalMs: number[];
+  dockerRunMs: number[];
+  /** `docker run -d` until the CLI returned (it returns once the container started). */
+  dockerRunCliMs: number[];
+  summary: { controllerMedian: number; controllerP95: number; dockerRunMedian: number; dockerRunP95: number; ratio: number; internalMedian: number };
+  api: { calls: number; perJob: number; byRoute: Record<string, number> };
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(code) : reject(new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited ${code}`))));
+  });
+}
+
+/** The runner container exactly as the controller's profile creates it, by the docker CLI. */
+function dockerRunArgs(name: string, jitConfig: string): string[] {
+  return [
+    'run', '-d', '--name', name, '--label', 'factory-bench=baseline',
+    '--cpus', '0.5', '--memory', '64m', '--pids-limit', '64', '--network', 'host',
+    '--security-opt', 'no-new-privileges', '--init',
+    '-e', `ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`,
+    BENCH_IMAGE,
+  ];
+}
+
+export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promise<PickupResult> {
+  const standin = new GitHubStandin({ jobSeconds: 0.2 });
+  await standin.start();
+  const controller = await startControllerProcess({ standin, dir, name: 'pickup', maxConcurrent: 4 });
+  const events = await StartEvents.open(docker);
+  // The baseline runner polls a runner id the stand-in does not know, so it idles like a runner waiting for a job.
+  const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString('base64');
+  const result: PickupResult = {
+    jobs, controllerMs: [], controllerInternalMs: [], dockerRunMs: [], dockerRunCliMs: [],
+    summary: { controllerMedian: 0, controllerP95: 0, dockerRunMedian: 0, dockerRunP95: 0, ratio: 0, internalMedian: 0 },
+    api: { calls: 0, perJob: 0, byRoute: {} },
+  };
+  let firstExchange = standin.exchanges.length;
+  try {
+    for (let i = 0; i < WARMUP + jobs; i++) {
+      const counted = i >= WARMUP;
+      if (i === WARMUP) firstExchange = standin.exchanges.length;
+      // Alternate the two so drift on this shared machine touches both alike.
+      const sent = Date.now();
+      const jobId = await standin.queueJob(controller.repo, CI_LABELS);
+      const started = await events.wait(`job ${jobId}`, (a) => a['factory.instance'] === controller.instance && a['factory.job-id'] === String(jobId));
+      await waitUntil(`job ${jobId} to finish and be cleaned`, async () =>
+        standin.jobs.get(jobId)?.status === 'completed' && (await controller.status()).running.length === 0);
+      const timeline = (await (await fetch(`${controller.statusUrl}/jobs/${jobId}`)).json()) as JobTimeline;
+      const at = (stage: string) => timeline.events.find((e) => e.stage === stage)?.at ?? NaN;
+      if (counted) {
+        result.controllerMs.push(started - sent);
+        result.controllerInternalMs.push(at('container-started') - at('queued'));
+      }
+
+      const name = `factory-bench-baseline-${randomBytes(3).toString('hex')}`;
+      const spawned = Date.now();
+      await run('docker', dockerRunArgs(name, idleJit));
+      const returned = Date.now();
+      const baselineStarted = await events.wait(name, (a) => a.name === name);
+      await run('docker', ['rm', '-f', name]);
+      if (counted) {
+        result.dockerRunMs.push(baselineStarted - spawned);
+        result.dockerRunCliMs.push(returned - spawned);
+      }
+    }
+    const exchanges = standin.exchanges.slice(firstExchange).filter((x) => !x.path.startsWith('/_standin/'));
+    for (const x of exchanges) {
+      const route = `${x.method} ${x.path.replace(/\/repos\/[^/]+\/[^/]+/, '/repos/{owner}/{repo}').replace(/\/\d+/g, '/{id}')} ${x.status}`;
+      result.api.byRoute[route] = (result.api.byRoute[route] ?? 0) + 1;
+    }
+    result.api.calls = exchanges.length;
+    result.api.perJob = exchanges.length / jobs;
+  } finally {
+    events.close();
+    await controller.stop();
+    await standin.stop();
+  }
+  const s = result.summary;
+  s.controllerMedian = median(result.controllerMs);
+  s.controllerP95 = p95(result.controllerMs);
+  s.dockerRunMedian = median(result.dockerRunMs);
+  s.dockerRunP95 = p95(result.dockerRunMs);
+  s.ratio = s.controllerMedian / s.dockerRunMedian;
+  s.internalMedian = median(result.controllerInternalMs);
+  return result;
+}

@@ -1,0 +1,75 @@
+// `npm run bench`: the numbers issue 7 asks for, against the real Docker engine and the loopback GitHub stand-in.
+// Prints a Markdown table (the README's) and writes bench/results.json. Never part of `npm test`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { ensureStandinImages } from '../controller/demo.js';
+import { benchAgentLane } from './agent-lane.js';
+import { benchBurst } from './burst.js';
+import { benchMemory } from './memory.js';
+import { benchPickup } from './pickup.js';
+import { round } from './stats.js';
+
+const MB = 1024 * 1024;
+const ms = (n: number) => `${Math.round(n)} ms`;
+const mb = (n: number) => `${round(n / MB, 1)} MB`;
+const yes = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  await ensureStandinImages();
+  const dir = mkdtempSync(join(tmpdir(), 'factory-bench-'));
+  const step = (name: string) => process.stderr.write(`bench: ${name} (${Math.round((Date.now() - started) / 1000)} s so far)\n`);
+
+  step('pickup latency, 30 jobs, and docker run -d of the same container');
+  const pickup = await benchPickup(docker, dir);
+  step('burst of 100 jobs under a cap of 8');
+  const burst = await benchBurst(docker, dir);
+  step('controller memory, idle and at 50 jobs');
+  const memory = await benchMemory(docker, dir);
+  step('agent-lane overhead');
+  const lane = await benchAgentLane();
+
+  const p = pickup.summary;
+  const burstClean = burst.runnersCreated === burst.jobs && burst.distinctRunnerNames === burst.jobs && burst.jobsWithMoreThanOneRunner === 0 && burst.orphanContainers === 0 && burst.orphanRunners === 0;
+  const laneMedians = Object.entries(lane.medianMs);
+  const rows: string[][] = [
+    ['Pickup, webhook sent → container started (Docker start event), median / p95 of 30', `${ms(p.controllerMedian)} / ${ms(p.controllerP95)}`, '', ''],
+    ['`docker run -d` of the same image, command and limits, median / p95 of 30', `${ms(p.dockerRunMedian)} / ${ms(p.dockerRunP95)}`, '', ''],
+    ['Pickup ratio, controller median / `docker run -d` median', `${round(p.ratio, 2)}×`, '≤ 1.2×', yes(p.ratio <= 1.2)],
+    ['Pickup as the controller measures it (webhook received → start call answered), median', ms(p.internalMedian), '', ''],
+    [`Burst: ${burst.jobs} jobs, ${burst.deliveries} deliveries (duplicates mixed in), cap ${burst.cap}: time to drain`, `${round(burst.drainMs / 1000, 1)} s`, '', ''],
+    ['Burst: runners created / jobs with a second runner / most running at once', `${burst.runnersCreated} / ${burst.jobsWithMoreThanOneRunner} / ${burst.maxRunning}`, `${burst.jobs} / 0 / ≤ ${burst.cap}`, yes(burstClean && burst.maxRunning <= burst.cap)],
+    ['Burst: containers / GitHub runners left afterwards', `${burst.orphanContainers} / ${burst.orphanRunners}`, '0 / 0', yes(burst.orphanContainers === 0 && burst.orphanRunners === 0)],
+    ['GitHub API calls per job on the webhook path', `${round(pickup.api.perJob, 2)}`, '≤ 2', yes(pickup.api.perJob <= 2)],
+    ['Controller RSS, idle', mb(memory.idleRssBytes), '', ''],
+    [`Controller RSS with ${memory.jobs} jobs running (peak while they started)`, `${mb(memory.rssAtAllRunningBytes)} (${mb(memory.peakRssBytes)})`, '< 150 MB', yes(memory.peakRssBytes < 150 * MB)],
+    [`Time until all ${memory.jobs} jobs ran`, `${round(memory.msUntilAllRunning / 1000, 1)} s`, '', ''],
+    ...(lane.present && laneMedians.length
+      ? laneMedians.map(([agent, m]) => [`agent-lane: \`node dist/agent-lane/index.js\` → ${agent} CLI spawned, median of ${lane.runs[agent]!.length}`, ms(m), '< 300 ms', yes(m < 300)])
+      : [['agent-lane overhead', lane.present ? `not measured: ${lane.failures.join('; ')}` : 'dist/agent-lane/index.js not built', '< 300 ms', '**missed**']]),
+    ['Node start to exit (`node -e ""`), the floor of any Node action', ms(lane.nodeFloorMs), '', ''],
+    ...lane.bundles.map((b) => [`Bundle \`${b.file}\` (gzip)`, `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB)`, '', '']),
+  ];
+  const table = ['| measure | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    docker: execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim(),
+  };
+  const totalSeconds = round((Date.now() - started) / 1000, 1);
+  process.stdout.write(`\n${table}\n\n${machine.cpus} CPU (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Docker ${machine.docker}; bench took ${totalSeconds} s.\n`);
+  if (lane.failures.length) process.stdout.write(`agent-lane: ${lane.failures.join('\n')}\n`);
+  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), machine, totalSeconds, pickup, burst, memory, agentLane: lane }, null, 2) + '\n');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});
