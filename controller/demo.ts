@@ -2,7 +2,8 @@
 // sends the signed `workflow_job` deliveries; the real local Docker engine runs the stand-in runner image.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   const github = new GitHubStandin({ jobSeconds: 2 });
   await github.start();
   const env = { FACTORY_DEMO_TOKEN: randomBytes(16).toString('hex'), FACTORY_DEMO_WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  const stateDir = mkdtempSync(join(tmpdir(), 'factory-demo-'));
   const config = configSchema.parse({
     github: {
       apiUrl: github.url,
@@ -51,6 +53,9 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       webhook: { host: '127.0.0.1', port: 0, path: '/webhook', secret: { env: 'FACTORY_DEMO_WEBHOOK_SECRET' } },
     },
     reconcileInterval: '10s',
+    // Its own state and a free status port, so the demo runs beside a production controller on the same host.
+    stateDir,
+    status: { port: 0 },
     profiles: {
       // Host networking (hence trusted) lets the stand-in runner reach the stand-in GitHub on loopback.
       ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host', trusted: true },
@@ -74,6 +79,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   }
   await service.stop();
   await github.stop();
+  rmSync(stateDir, { recursive: true, force: true });
   if (!done) {
     io.stderr(`factory demo: job ${jobId} did not finish within ${values.timeout}s; the log above says where it stopped`);
     return 1;
