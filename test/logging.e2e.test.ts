@@ -1,0 +1,40 @@
+// The controller's JSON log for one job: every line about the job names its repo and job id, every line about its
+// runner names the runner, and no line carries the JIT config or a token.
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../controller/logger.js';
+import { CI_LABELS, startHarness, waitFor, type Harness } from './support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+describe('controller log', () => {
+  it('names repo, job id and runner on every line about a job and never carries the JIT config or the token', async () => {
+    let text = '';
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    h = await startHarness({ jobSeconds: 1, log: createLogger({ destination, level: 'debug', pretty: false }) });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    await waitFor('the job to finish and be cleaned up', () =>
+      h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const aboutJob = lines.filter((l) => l.jobId === jobId);
+    expect(aboutJob.every((l) => l.repo === h!.repo)).toBe(true);
+    const runner = h.github.jobs.get(jobId)!.runnerName;
+    for (const msg of ['runner registered (JIT)', 'container started', 'runner picked up job', 'runner container finished', 'runner cleaned up']) {
+      expect(aboutJob.find((l) => l.msg === msg), msg).toMatchObject({ runner });
+    }
+
+    const jit = h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as { encoded_jit_config: string };
+    expect(text).not.toContain(jit.encoded_jit_config);
+    expect(text).not.toMatch(/ghs_[0-9a-f]{24}/);
+  });
+});
