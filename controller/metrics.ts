@@ -39,7 +39,7 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly credentialWaitAt = new Map<number, number>();
   private readonly seenJobs = new BoundedSet<number>(PENDING_MAX);
 
-  constructor(private readonly config: Config) {
+  constructor(private config: Config) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.seen = new Counter({
@@ -129,6 +129,11 @@ export class Metrics implements JobObserver, ApiObserver {
         this.set(controller.isDockerUp ? 1 : 0);
       },
     });
+  }
+
+  /** Takes an edited config, so repos added live are counted. */
+  applyConfig(next: Config): void {
+    this.config = next;
   }
 
   /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */

@@ -72,11 +72,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // Adopt what a previous run left before taking new work, so no job gets a second runner.
   await reconciler.runOnce();
 
+  let current = config;
   const status = await startStatusServer(config.status.host, config.status.port, {
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () =>
       statusSnapshot({
-        config,
+        config: current,
         runners: controller.runners.values(),
         queued: controller.scheduler.queuedWhere(() => true),
         timelines: timeline.recent(),
@@ -125,7 +126,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   log.info({ url, path: config.github.webhook.path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
-  let current = config;
   let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
 
   return {
@@ -143,6 +143,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         timer = setInterval(() => void reconciler.runOnce(), next.reconcileInterval);
       }
       current = next;
+      metrics.applyConfig(next);
       reconciler.applyConfig(next);
       controller.applyConfig(next);
       log.info({ repos: next.repos.map((r) => r.repo), profiles: Object.keys(next.profiles) }, 'config reloaded');

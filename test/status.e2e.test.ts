@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main, type Io } from '../controller/cli.js';
+import type { Config } from '../controller/config.js';
 import type { StatusSnapshot } from '../controller/status-snapshot.js';
 import type { JobTimeline } from '../controller/timeline.js';
-import { CI_LABELS, startHarness, waitFor, type Harness } from './support/harness.js';
+import { CI_LABELS, startHarness, uniqueRepo, waitFor, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -107,6 +108,21 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(table.out).toMatch(new RegExp(`^RUNNING\\nRUNNER.*\\nfactory-\\S+\\s+${h.repo}\\s+ci\\s+${first}\\s+busy`, 'm'));
     expect(table.out).toMatch(new RegExp(`^QUEUED\\nJOB.*\\n${second}\\s+${h.repo}\\s+ci\\s+\\d+s$`, 'm'));
     await waitFor('both jobs to finish', jobDone(h, second), 30_000);
+  });
+
+  it('a repo added by a live config change shows in factory status and its jobs are counted', async () => {
+    h = await startHarness({ jobSeconds: 1 });
+    const added = uniqueRepo('added');
+    const next: Config = { ...h.config, repos: [...h.config.repos, { repo: added, profiles: ['ci'], maxConcurrent: 1 }] };
+    expect(h.service.applyConfig(next)).toEqual([]);
+    const jobId = await h.github.queueJob(added, CI_LABELS);
+    await waitFor('the added repo\'s job to finish', jobDone(h, jobId));
+
+    const status = JSON.parse((await get(`${h.service.statusUrl}/status`)).text) as StatusSnapshot;
+    expect(status.rows.map((r) => r.repo)).toEqual([h.repo, added]);
+    expect(status.rows[1]).toMatchObject({ recent: 1, failed: 0 });
+    const metrics = (await get(`${h.service.statusUrl}/metrics`)).text;
+    expect(metricValue(metrics, `factory_jobs_seen_total{repo="${added}",profile="ci"}`)).toBe(1);
   });
 
   it('never shows the JIT config or the GitHub token in /status, /jobs or /metrics', async () => {
