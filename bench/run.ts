@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [
     ['Pickup, webhook sent → container started (Docker start event), median / p95 of 30', `${ms(p.controllerMedian)} / ${ms(p.controllerP95)}`, '', ''],
     ['`docker run -d` of the same image, command and limits, median / p95 of 30', `${ms(p.dockerRunMedian)} / ${ms(p.dockerRunP95)}`, '', ''],
-    ['Pickup ratio, controller median / `docker run -d` median', `${round(p.ratio, 2)}×`, '≤ 1.2×', yes(p.ratio <= 1.2)],
+    ['Pickup ratio, controller median / `docker run -d` median', `${p.ratio.toFixed(2)}×`, '≤ 1.2×', yes(p.ratio <= 1.2)],
     ['Pickup as the controller measures it (webhook received → start call answered), median', ms(p.internalMedian), '', ''],
     [`Burst: ${burst.jobs} jobs, ${burst.deliveries} deliveries (duplicates mixed in), cap ${burst.cap}: time to drain`, `${round(burst.drainMs / 1000, 1)} s`, '', ''],
     ['Burst: runners created / jobs with a second runner / most running at once', `${burst.runnersCreated} / ${burst.jobsWithMoreThanOneRunner} / ${burst.maxRunning}`, `${burst.jobs} / 0 / ≤ ${burst.cap}`, yes(burstClean && burst.maxRunning <= burst.cap)],
