@@ -35,9 +35,11 @@ export function homeFiles(agent: Agent, lane: LaneEnvironment, dir: string): Hom
     ? [
         { source: join(lane.codexHome, 'auth.json'), target: join(dir, 'auth.json'), credential: true },
         { source: join(lane.codexHome, 'config.toml'), target: join(dir, 'config.toml'), credential: false },
+        { source: join(lane.codexHome, 'AGENTS.md'), target: join(dir, 'AGENTS.md'), credential: false },
       ]
     : [
         { source: join(lane.claudeConfigDir, '.credentials.json'), target: join(dir, '.credentials.json'), credential: true },
+        { source: join(lane.claudeConfigDir, 'settings.json'), target: join(dir, 'settings.json'), credential: false },
         // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
         { source: lane.claudeJson, target: join(dir, '.claude.json'), credential: false },
       ];

@@ -43549,9 +43549,11 @@ function homeFiles(agent, lane, dir) {
         ? [
             { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'auth.json'), target: (0,external_node_path_namespaceObject.join)(dir, 'auth.json'), credential: true },
             { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'config.toml'), target: (0,external_node_path_namespaceObject.join)(dir, 'config.toml'), credential: false },
+            { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'AGENTS.md'), target: (0,external_node_path_namespaceObject.join)(dir, 'AGENTS.md'), credential: false },
         ]
         : [
             { source: (0,external_node_path_namespaceObject.join)(lane.claudeConfigDir, '.credentials.json'), target: (0,external_node_path_namespaceObject.join)(dir, '.credentials.json'), credential: true },
+            { source: (0,external_node_path_namespaceObject.join)(lane.claudeConfigDir, 'settings.json'), target: (0,external_node_path_namespaceObject.join)(dir, 'settings.json'), credential: false },
             // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
             { source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, '.claude.json'), credential: false },
         ];
