@@ -3,7 +3,7 @@
 // real API shows up as a recorded violation instead of a green test.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { assertRequest, assertResponse } from './openapi.js';
+import { assertRequest, assertResponse, hasOperation } from './openapi.js';
 
 export interface StoredComment { id: number; issue: number; body: string; user: string; created_at: string; updated_at: string }
 export interface StoredCheckRun {
@@ -16,8 +16,20 @@ export interface StoredCheckRun {
   output: { title: string; summary: string; annotations: unknown[] };
 }
 
+export interface StoredReview { id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; body: string }> }
+export interface StoredReaction { commentId: number; content: string }
+
 export interface FakeGitHub {
   url: string;
+  /** Pull requests by number, as GET /pulls/{n} returns them (tests move `head.sha` to simulate a push). */
+  pulls: Map<number, Record<string, unknown>>;
+  commits: Map<number, Array<{ sha: string; message: string }>>;
+  /** Unified diff served by the compare endpoint, keyed by `base...head`. */
+  diffs: Map<string, string>;
+  /** Repository roles by login (admin, maintain, write, triage, read, none). */
+  permissions: Map<string, string>;
+  reviews: StoredReview[];
+  reactions: StoredReaction[];
   comments: StoredComment[];
   checkRuns: StoredCheckRun[];
   /** Method and path of each request, in order. */
@@ -35,6 +47,12 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
   let nextId = 1000;
   const state: FakeGitHub = {
     url: '',
+    pulls: new Map(),
+    commits: new Map(),
+    diffs: new Map(),
+    permissions: new Map(),
+    reviews: [],
+    reactions: [],
     comments: [],
     checkRuns: [],
     calls: [],
@@ -75,8 +93,49 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     },
   });
 
+  const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };
+  const reviewJson = (r: StoredReview) => ({
+    id: r.id, node_id: `PRR_${r.id}`, user: user('github-actions[bot]'), body: r.body, state: 'COMMENTED', commit_id: r.commit_id,
+    html_url: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}`, pull_request_url: `https://api.github.com${base}/pulls/${r.pull}`,
+    _links: { html: { href: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}` }, pull_request: { href: `https://api.github.com${base}/pulls/${r.pull}` } },
+    submitted_at: now(), author_association: 'NONE',
+  });
+  const commitJson = (c: { sha: string; message: string }) => {
+    const person = { name: 'Dev', email: 'dev@example.com', date: now() };
+    return {
+      url: `https://api.github.com${base}/commits/${c.sha}`, sha: c.sha, node_id: `C_${c.sha}`, html_url: `${site}/${owner}/${repo}/commit/${c.sha}`,
+      comments_url: `https://api.github.com${base}/commits/${c.sha}/comments`,
+      commit: { url: `https://api.github.com${base}/git/commits/${c.sha}`, author: person, committer: person, message: c.message, comment_count: 0, tree: { sha: c.sha, url: `https://api.github.com${base}/git/trees/${c.sha}` } },
+      author: null, committer: null, parents: [],
+    };
+  };
+
   type Handler = (m: RegExpExecArray, body: Record<string, unknown>) => [number, unknown];
   const routes: Array<[string, RegExp, Handler]> = [
+    ['GET', new RegExp(`^${base}/collaborators/([^/]+)/permission$`), (m) => {
+      const login = decodeURIComponent(m[1]!);
+      const role = state.permissions.get(login) ?? 'read';
+      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+      return [200, { permission, role_name: role, user: { ...user(login), type: 'User', role_name: role } }];
+    }],
+    ['GET', new RegExp(`^${base}/pulls/(\\d+)$`), (m) => {
+      const pr = state.pulls.get(Number(m[1]));
+      return pr ? [200, pr] : [404, notFound];
+    }],
+    ['GET', new RegExp(`^${base}/pulls/(\\d+)/commits$`), (m) => [200, (state.commits.get(Number(m[1])) ?? []).map(commitJson)]],
+    ['GET', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m) => [200, state.reviews.filter((r) => r.pull === Number(m[1])).map(reviewJson)]],
+    ['POST', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m, b) => {
+      const r: StoredReview = {
+        id: ++nextId, pull: Number(m[1]), commit_id: String(b.commit_id), body: String(b.body ?? ''), event: String(b.event),
+        comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, body }) => ({ path, line, body })),
+      };
+      state.reviews.push(r);
+      return [200, reviewJson(r)];
+    }],
+    ['POST', new RegExp(`^${base}/issues/comments/(\\d+)/reactions$`), (m, b) => {
+      state.reactions.push({ commentId: Number(m[1]), content: String(b.content) });
+      return [201, { id: ++nextId, node_id: `REA_${nextId}`, user: user('github-actions[bot]'), content: b.content, created_at: now() }];
+    }],
     ['GET', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m) => [200, state.comments.filter((c) => c.issue === Number(m[1])).map(commentJson)]],
     ['POST', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m, b) => {
       const c = { id: ++nextId, issue: Number(m[1]), body: String(b.body), user: 'github-actions[bot]', created_at: now(), updated_at: now() };
@@ -129,6 +188,16 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
       const failure = state.failures.find((f) => f.method === method && f.pattern.test(path));
       let status: number;
       let payload: unknown;
+      const compare = new RegExp(`^${base}/compare/(.+)$`).exec(path);
+      if (compare && method === 'GET') {
+        // Served as `application/vnd.github.diff`: not JSON, so only the route itself is checked against the spec.
+        if (!hasOperation(method, path)) state.violations.push(`OpenAPI: no operation GET ${path}`);
+        if (!/diff/.test(String(req.headers.accept))) state.violations.push(`compare asked for ${String(req.headers.accept)}, the fake serves diffs only`);
+        const diff = state.diffs.get(decodeURIComponent(compare[1]!));
+        res.writeHead(diff === undefined ? 404 : 200, { 'content-type': 'application/vnd.github.diff; charset=utf-8' });
+        res.end(diff ?? 'Not Found');
+        return;
+      }
       const route = routes.find(([m, p]) => m === method && p.test(path));
       if (failure) [status, payload] = [failure.status, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }];
       else if (route) [status, payload] = route[2](route[1].exec(path)!, body ?? {});
@@ -141,4 +210,9 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
+}
+
+/** A webhook payload's `pull_request` as GET /pulls/{n} returns it (the REST shape has a few more fields). */
+export function restPullRequest(webhookPr: Record<string, unknown>): Record<string, unknown> {
+  return { auto_merge: null, ...structuredClone(webhookPr) };
 }

@@ -1,0 +1,70 @@
+// Wiring only: inputs and event in, the second-opinion flow in the middle with the lane core as its reviewer.
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
+import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
+import { runLane } from '../../lane-core/lane-run.js';
+import type { Agent, LaneSettings } from '../../lane-core/lane-settings.js';
+import { nodeProcessRunner } from '../../lane-core/process-runner.js';
+import { summaryMarkdown } from '../../lane-core/summary-markdown.js';
+import { parseOpinionInputs, type OpinionInputs } from './opinion-settings.js';
+import { octokitReviewGitHub } from './review-github.js';
+import { REVIEW_SCHEMA } from './review-prompt.js';
+import { secondOpinion } from './second-opinion.js';
+import { readTrigger } from './trigger.js';
+
+const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+
+export async function run(): Promise<void> {
+  try {
+    const raw = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
+    if (raw['github-token']) core.setSecret(raw['github-token']);
+    const inputs = parseOpinionInputs(raw);
+    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber);
+    if ('ignored' in found) {
+      core.info(`nothing to do: ${found.ignored}`);
+      core.setOutput('status', 'ignored');
+      return;
+    }
+    const where = { ...github.context.repo, runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}` };
+    const outcome = await secondOpinion(
+      found.trigger,
+      { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes },
+      { gh: octokitReviewGitHub(github.getOctokit(inputs.githubToken), where), review: (agent, text, pr) => review(inputs, agent, text, pr), log: core.info, warn: core.warning },
+      where,
+    );
+    core.setOutput('status', outcome.status);
+    if (outcome.status !== 'reviewed') return;
+    core.setOutput('agent', outcome.agent);
+    core.setOutput('sha', outcome.sha);
+    core.setOutput('conclusion', outcome.result.conclusion);
+    core.setOutput('result', outcome.result.answer);
+    core.setOutput('review-url', outcome.reviewUrl ?? '');
+    core.setOutput('check-run-url', outcome.checkRunUrl ?? '');
+    await core.summary.addRaw(summaryMarkdown(`second-opinion: ${outcome.agent} on ${outcome.sha.slice(0, 7)}`, outcome.result)).write();
+    if (outcome.result.failure) core.setFailed(outcome.result.failure.message);
+  } catch (err) {
+    core.setFailed((err as Error).message);
+  }
+}
+
+/** A review-mode lane run whose answer must match the review schema. */
+async function review(inputs: OpinionInputs, agent: Agent, instructions: string, pullRequest: PullRequestContext) {
+  const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `second-opinion-${agent}-`));
+  const schemaPath = join(runDir, 'review-schema.json');
+  await writeFile(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
+  // No checkout: the agent reviews the diff it is given, in an empty directory of its own.
+  const workingDirectory = join(runDir, 'workspace');
+  await mkdir(workingDirectory);
+  const settings: LaneSettings = {
+    agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
+    extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
+  };
+  return runLane(
+    { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env },
+    { runner: nodeProcessRunner, log: core.info, mask: core.setSecret, now: Date.now },
+  );
+}

@@ -1,0 +1,46 @@
+// What asked for a second opinion, read from the event: a `/second-opinion` comment on a PR, the
+// `second-opinion` label, or a maintainer's dispatch. Anything else, an edited comment included, is ignored.
+import { parseCommand, type SecondOpinionCommand } from './command.js';
+
+export interface Trigger {
+  kind: 'comment' | 'label' | 'dispatch';
+  pullNumber: number;
+  actor: { login: string; isBot: boolean };
+  command: SecondOpinionCommand;
+  /** The comment to react to, for comment triggers. */
+  commentId?: number;
+}
+
+export type TriggerResult = { trigger: Trigger } | { ignored: string };
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
+
+function actorOf(user: unknown): Trigger['actor'] {
+  const u = obj(user);
+  const login = typeof u.login === 'string' ? u.login : '';
+  return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
+}
+
+export function readTrigger(eventName: string, payload: Json, dispatchedPr?: number): TriggerResult {
+  if (eventName === 'issue_comment') {
+    if (payload.action !== 'created') return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
+    const issue = obj(payload.issue);
+    if (!issue.pull_request) return { ignored: 'the comment is on an issue, not a pull request' };
+    const comment = obj(payload.comment);
+    const command = parseCommand(typeof comment.body === 'string' ? comment.body : '');
+    if (!command) return { ignored: 'the comment has no /second-opinion command' };
+    return { trigger: { kind: 'comment', pullNumber: Number(issue.number), actor: actorOf(comment.user), command, commentId: Number(comment.id) } };
+  }
+  if (eventName === 'pull_request' || eventName === 'pull_request_target') {
+    if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion') return { ignored: 'only the second-opinion label asks for a review' };
+    return { trigger: { kind: 'label', pullNumber: Number(obj(payload.pull_request).number), actor: actorOf(payload.sender), command: { focus: '' } } };
+  }
+  if (eventName === 'workflow_dispatch') {
+    const fromInputs = Number(obj(payload.inputs)['pr-number']);
+    const pullNumber = dispatchedPr ?? (Number.isInteger(fromInputs) && fromInputs > 0 ? fromInputs : undefined);
+    if (!pullNumber) throw new Error('input "pr-number" is required for workflow_dispatch');
+    return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' } } };
+  }
+  return { ignored: `the ${eventName} event does not ask for a second opinion` };
+}
