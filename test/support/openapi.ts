@@ -21,7 +21,7 @@ const compiled = new Map<string, ValidateFunction>();
 function load() {
   if (loaded) return loaded;
   const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
-  const spec = allowNullInNullableEnums(JSON.parse(readFileSync(file, 'utf8')));
+  const spec = nullableWithoutType(allowNullInNullableEnums(JSON.parse(readFileSync(file, 'utf8'))));
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
   (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
   ajv.addSchema({ $id: DOC_ID, components: spec.components });
@@ -42,6 +42,19 @@ function allowNullInNullableEnums<T>(node: T): T {
     Object.values(o).forEach(allowNullInNullableEnums);
   }
   return node;
+}
+
+/** GitHub writes `{ nullable: true, oneOf: [{ $ref }, ...] }` (a commit's author); Ajv refuses `nullable` without
+ * `type`, so such a node becomes `{ anyOf: [{ type: 'null' }, <the rest>] }`, which means the same. */
+function nullableWithoutType<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(nullableWithoutType) as T;
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, nullableWithoutType(v)]));
+  if (out.nullable === true && out.type === undefined) {
+    const { nullable: _dropped, ...rest } = out;
+    return { anyOf: [{ type: 'null' }, rest] } as T;
+  }
+  return out as T;
 }
 
 /** Rewrites the document-relative `$ref`s of an operation's inline schema so Ajv resolves them in the spec. */
