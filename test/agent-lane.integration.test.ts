@@ -1,14 +1,12 @@
 // The bundled agent-lane action, run as the Actions runner runs it, with the real codex and claude CLIs talking
 // to a loopback fake model server and the reports going to a loopback fake GitHub checked against OpenAPI.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maskedValues, runAction, visibleLog, webhookExample, type ActionRun } from './support/action-run.js';
 import { startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
-import { offlineCliEnv, writeLaneHomes, type LaneHomes } from './support/lane-homes.js';
+import { freshLaneJob, laneJobEnv, type LaneJob } from './support/lane-job.js';
 
 const GITHUB_TOKEN = 'ghs_faketoken0123456789abcdefABCDEF012345';
 const PR = webhookExample('pull_request', 'opened');
@@ -31,33 +29,10 @@ afterAll(async () => {
   await github?.close();
 });
 
-interface Lane extends LaneHomes { root: string; workspace: string }
+type Lane = LaneJob;
 
-/** A lane container's view of the disk: the private auth copies, and a checked-out workspace. */
-function freshLane(): Lane {
-  const root = mkdtempSync(join(tmpdir(), 'agent-lane-it-'));
-  const homes = writeLaneHomes(join(root, 'lane'), model.url);
-  const workspace = join(root, 'workspace');
-  mkdirSync(join(workspace, 'src'), { recursive: true });
-  writeFileSync(join(workspace, 'src', 'app.ts'), 'export const answer = 41;\n');
-  execFileSync('git', ['init', '-q', workspace]);
-  mkdirSync(join(root, 'home'));
-  return { ...homes, root, workspace };
-}
-
-function laneEnv(lane: Lane, agent: 'codex' | 'claude'): Record<string, string> {
-  return {
-    ...offlineCliEnv(model.url),
-    HOME: join(lane.root, 'home'),
-    GITHUB_WORKSPACE: lane.workspace,
-    GITHUB_API_URL: github.url,
-    FACTORY_LANE: agent,
-    FACTORY_PROFILE: `${agent}-lane`,
-    FACTORY_CODEX_HOME: lane.codexHome,
-    FACTORY_CLAUDE_CONFIG_DIR: lane.claudeConfigDir,
-    FACTORY_CLAUDE_JSON: lane.claudeJson,
-  };
-}
+const freshLane = (): Lane => freshLaneJob(model.url);
+const laneEnv = (lane: Lane, agent: 'codex' | 'claude') => laneJobEnv(lane, agent, { model: model.url, github: github.url });
 
 async function runLaneAction(lane: Lane, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
   const agent = inputs.agent as 'codex' | 'claude';
