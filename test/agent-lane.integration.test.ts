@@ -162,7 +162,7 @@ describe('agent-lane action', () => {
     const refreshed = JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-rotated7d1e', refreshToken: 'sk-ant-ort01-rotated2b9c', expiresAt: Date.now() + 3600_000, scopes: ['user:inference'] } });
     // The CLI writes its own refreshed tokens in real use; here the model has it do so through its Bash tool.
     model.script('anthropic', [
-      { kind: 'tool', name: 'Bash', input: { command: `printf '%s' '${refreshed}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`, description: 'rotate' } },
+      { kind: 'tool', name: 'Bash', input: { command: `env > "$GITHUB_WORKSPACE/agent-env.txt"; printf '%s' '${refreshed}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`, description: 'rotate' } },
       { kind: 'text', text: 'Build done.' },
     ]);
 
@@ -172,6 +172,11 @@ describe('agent-lane action', () => {
     expect(JSON.parse(readFileSync(credentials, 'utf8'))).toEqual(JSON.parse(refreshed));
     expect(run.stdout).toContain(`credentials ${credentials}: written`);
     expectNoSecrets(run, lane, ['sk-ant-oat01-rotated7d1e', 'sk-ant-ort01-rotated2b9c']);
+    // The agent's environment carried no GitHub token and no raw inputs, but did point at its private home.
+    const agentEnv = readFileSync(join(lane.workspace, 'agent-env.txt'), 'utf8');
+    expect(agentEnv).not.toContain(GITHUB_TOKEN);
+    expect(agentEnv).not.toMatch(/^INPUT_/m);
+    expect(agentEnv).toMatch(/^CLAUDE_CONFIG_DIR=.*claude-config$/m);
   });
 
   it('a run past timeout-minutes is killed with its whole process tree and reported as a timeout', async () => {
