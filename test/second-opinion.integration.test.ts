@@ -5,20 +5,9 @@ import { runAction, visibleLog, webhookExample } from './support/action-run.js';
 import { restPullRequest, startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { freshLaneJob, laneJobEnv } from './support/lane-job.js';
+import { AUTH_DIFF, PR, SHA } from './support/pull-request-fixture.js';
 
 const GITHUB_TOKEN = 'ghs_secondopinion0123456789abcdefABCDEF';
-const PR = webhookExample('pull_request', 'opened').pull_request as Record<string, any>;
-const SHA: string = PR.head.sha;
-const DIFF = [
-  'diff --git a/src/auth.ts b/src/auth.ts',
-  '--- a/src/auth.ts',
-  '+++ b/src/auth.ts',
-  '@@ -10,2 +10,3 @@ export function login() {',
-  '   const user = find();',
-  '+  if (!user) return true;',
-  '   return check(user);',
-  '',
-].join('\n');
 
 let model: FakeModelServer;
 let github: FakeGitHub;
@@ -33,7 +22,7 @@ afterAll(async () => {
 beforeEach(() => {
   github.pulls.set(2, restPullRequest(PR));
   github.commits.set(2, [{ sha: SHA, message: 'Update the README' }]);
-  github.diffs.set(`${PR.base.sha}...${SHA}`, DIFF);
+  github.diffs.set(`${PR.base.sha}...${SHA}`, AUTH_DIFF);
   github.permissions.set('Codertocat', 'write');
   github.permissions.set('visitor', 'read');
 });

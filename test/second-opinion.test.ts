@@ -11,18 +11,10 @@ import { secondOpinion, type OpinionSettings } from '../actions/second-opinion/s
 import { readTrigger, type Trigger } from '../actions/second-opinion/src/trigger.js';
 import { webhookExample } from './support/action-run.js';
 import { restPullRequest, startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
+import { AUTH_DIFF, BASE_SHA, PR, SHA } from './support/pull-request-fixture.js';
 
-const PR = webhookExample('pull_request', 'opened').pull_request as Record<string, any>;
-const BASE_SHA: string = PR.base.sha;
-const SHA: string = PR.head.sha;
 const DIFF = [
-  'diff --git a/src/auth.ts b/src/auth.ts',
-  '--- a/src/auth.ts',
-  '+++ b/src/auth.ts',
-  '@@ -10,2 +10,3 @@ export function login() {',
-  '   const user = find();',
-  '+  if (!user) return true;',
-  '   return check(user);',
+  AUTH_DIFF.trimEnd(),
   'diff --git a/fixtures/big.json b/fixtures/big.json',
   '--- /dev/null',
   '+++ b/fixtures/big.json',
