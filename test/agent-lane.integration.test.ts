@@ -1,9 +1,9 @@
 // The bundled agent-lane action, run as the Actions runner runs it, with the real codex and claude CLIs talking
 // to a loopback fake model server and the reports going to a loopback fake GitHub checked against OpenAPI.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { maskedValues, runAction, visibleLog, webhookExample, type ActionRun } from './support/action-run.js';
+import { maskedValues, runAction, visibleLog, webhookExample, type ActionRun, type ActionRunOptions } from './support/action-run.js';
 import { startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { freshLaneJob, laneJobEnv, type LaneJob } from './support/lane-job.js';
@@ -34,9 +34,10 @@ type Lane = LaneJob;
 const freshLane = (): Lane => freshLaneJob(model.url);
 const laneEnv = (lane: Lane, agent: 'codex' | 'claude') => laneJobEnv(lane, agent, { model: model.url, github: github.url });
 
-async function runLaneAction(lane: Lane, inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+async function runLaneAction(lane: Lane, inputs: Record<string, string>, env: Record<string, string> = {}, interrupt?: ActionRunOptions['interrupt']): Promise<ActionRun> {
   const agent = inputs.agent as 'codex' | 'claude';
   const run = await runAction({
+    interrupt,
     action: 'agent-lane',
     inputs: { 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1', ...inputs },
     event: { name: 'pull_request', payload: PR },
@@ -52,6 +53,18 @@ function expectNoSecrets(run: ActionRun, lane: Lane, extra: string[] = []): void
   const transcript = run.outputs['transcript-path'] ? readFileSync(run.outputs['transcript-path'], 'utf8') : '';
   const visible = [visibleLog(run.stdout), run.stderr, run.summary, JSON.stringify(run.outputs), transcript, JSON.stringify(github.comments), JSON.stringify(github.checkRuns)].join('\n');
   for (const secret of [...lane.secrets, GITHUB_TOKEN, ...extra]) expect(visible).not.toContain(secret);
+}
+
+/** Resolves when `path` exists: the agent's Bash tool wrote it (renamed into place, so it is complete). */
+function fileAppears(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(dirname(path), () => {
+      if (existsSync(path)) {
+        watcher.close();
+        resolve();
+      }
+    });
+  });
 }
 
 /** A killed orphan may linger as a zombie until init reaps it; that is dead enough. */
@@ -193,6 +206,22 @@ describe('agent-lane action', () => {
     expect(run.stdout).toContain('::error::claude did not finish within 0.05 minutes; its process tree was killed');
     expect(run.outputs.conclusion).toBe('failure');
     expect(github.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', conclusion: 'failure' });
+    expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('a cancelled job stops the agent and everything it started, and says so', async () => {
+    const lane = freshLane();
+    const pidFile = join(lane.workspace, 'background.pid');
+    model.script('anthropic', [
+      { kind: 'tool', name: 'Bash', input: { command: `sleep 600 >/dev/null 2>&1 & echo $! > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}`, description: 'start a background job' } },
+      { kind: 'hang' },
+    ]);
+    const started = fileAppears(pidFile);
+
+    const run = await runLaneAction(lane, { agent: 'claude', mode: 'build', prompt: 'Work.', 'allowed-tools': 'Bash', report: 'summary' }, {}, { when: started, signal: 'SIGTERM' });
+
+    expect(run.stdout).toContain('::error::the job was cancelled; claude and its process tree were stopped');
+    expect(run.summary).toContain('cancelled');
     expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
   });
 

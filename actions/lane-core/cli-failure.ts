@@ -3,7 +3,7 @@
 import type { AgentOutcome } from './agent-outcome.js';
 import type { Agent } from './lane-settings.js';
 
-export type FailureKind = 'usage-limit' | 'auth' | 'timeout' | 'exit' | 'reported';
+export type FailureKind = 'usage-limit' | 'auth' | 'timeout' | 'cancelled' | 'exit' | 'reported';
 
 export interface LaneFailure {
   kind: FailureKind;
@@ -13,6 +13,7 @@ export interface LaneFailure {
 export interface ProcessEnd {
   exitCode: number | null;
   timedOut: boolean;
+  cancelled?: boolean;
   /** The last lines of stderr, already scrubbed. */
   stderrTail: string;
 }
@@ -29,6 +30,7 @@ export function classifyFailure(agent: Agent, outcome: AgentOutcome, end: Proces
   if (end.timedOut) {
     return { kind: 'timeout', message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed` };
   }
+  if (end.cancelled) return { kind: 'cancelled', message: `the job was cancelled; ${agent} and its process tree were stopped` };
   const said = [...outcome.errors.map((e) => e.message), outcome.reportedError ? outcome.answer : '', end.stderrTail].join('\n');
   if (outcome.limited || outcome.errors.some((e) => e.status === 429) || USAGE_LIMIT.test(said)) {
     return { kind: 'usage-limit', message: `${agent} usage limit reached, ${resetText(outcome, said)}` };

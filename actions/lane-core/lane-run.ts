@@ -139,7 +139,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, deps: LaneRunDe
   const outcome = foldEvents(events);
   if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();
   const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
-  let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, stderrTail }, settings.timeoutMinutes);
+  let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
   const judged = failure ? undefined : judge(outcome, schemaText);
   if (judged && 'failure' in judged) failure = judged.failure;
   const structured = judged && 'value' in judged ? judged.value : undefined;

@@ -20,6 +20,8 @@ export interface ProcessResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** The action itself got SIGTERM or SIGINT (the job was cancelled) and stopped the run. */
+  cancelled: boolean;
   stderr: string;
 }
 
@@ -41,13 +43,28 @@ export const nodeProcessRunner: ProcessRunner = {
       const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       let timedOut = false;
+      let cancelled = false;
       let killTimer: NodeJS.Timeout | undefined;
       const killTree = (signal: NodeJS.Signals) => killRun(child.pid, runId, signal);
+      const stop = () => {
+        killTree('SIGTERM');
+        killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+      };
       const deadline = setTimeout(() => {
         timedOut = true;
-        killTree('SIGTERM');
-        killTimer = setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+        stop();
       }, spec.timeoutMs);
+      // A cancelled job signals the action, not the CLI's own process group: pass it on, then report as usual.
+      const onCancel = () => {
+        cancelled = true;
+        stop();
+      };
+      process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
+      const settle = () => {
+        clearTimeout(deadline);
+        if (killTimer) clearTimeout(killTimer);
+        process.off('SIGTERM', onCancel).off('SIGINT', onCancel);
+      };
 
       const lines = createInterface({ input: child.stdout });
       lines.on('line', spec.onLine);
@@ -60,7 +77,7 @@ export const nodeProcessRunner: ProcessRunner = {
       child.stdin.end(spec.stdin);
 
       child.on('error', (err) => {
-        clearTimeout(deadline);
+        settle();
         reject(err);
       });
       // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
@@ -68,9 +85,8 @@ export const nodeProcessRunner: ProcessRunner = {
       child.on('exit', () => killTree('SIGKILL'));
       // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
       child.on('close', (exitCode, signal) => {
-        clearTimeout(deadline);
-        if (killTimer) clearTimeout(killTimer);
-        resolve({ exitCode, signal, timedOut, stderr });
+        settle();
+        resolve({ exitCode, signal, timedOut, cancelled, stderr });
       });
     });
   },

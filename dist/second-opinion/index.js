@@ -43236,6 +43236,8 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
     if (end.timedOut) {
         return { kind: 'timeout', message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed` };
     }
+    if (end.cancelled)
+        return { kind: 'cancelled', message: `the job was cancelled; ${agent} and its process tree were stopped` };
     const said = [...outcome.errors.map((e) => e.message), outcome.reportedError ? outcome.answer : '', end.stderrTail].join('\n');
     if (outcome.limited || outcome.errors.some((e) => e.status === 429) || USAGE_LIMIT.test(said)) {
         return { kind: 'usage-limit', message: `${agent} usage limit reached, ${resetText(outcome, said)}` };
@@ -43675,7 +43677,7 @@ async function runInHome(req, home, deps) {
     if (settings.agent === 'codex' && !outcome.answer)
         outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
     const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
-    let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, stderrTail }, settings.timeoutMinutes);
+    let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
     const judged = failure ? undefined : judge(outcome, schemaText);
     if (judged && 'failure' in judged)
         failure = judged.failure;
@@ -43799,13 +43801,29 @@ const nodeProcessRunner = {
             const child = (0,external_node_child_process_namespaceObject.spawn)(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
             let stderr = '';
             let timedOut = false;
+            let cancelled = false;
             let killTimer;
             const killTree = (signal) => killRun(child.pid, runId, signal);
+            const stop = () => {
+                killTree('SIGTERM');
+                killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+            };
             const deadline = setTimeout(() => {
                 timedOut = true;
-                killTree('SIGTERM');
-                killTimer = setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+                stop();
             }, spec.timeoutMs);
+            // A cancelled job signals the action, not the CLI's own process group: pass it on, then report as usual.
+            const onCancel = () => {
+                cancelled = true;
+                stop();
+            };
+            process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
+            const settle = () => {
+                clearTimeout(deadline);
+                if (killTimer)
+                    clearTimeout(killTimer);
+                process.off('SIGTERM', onCancel).off('SIGINT', onCancel);
+            };
             const lines = (0,external_node_readline_namespaceObject.createInterface)({ input: child.stdout });
             lines.on('line', spec.onLine);
             child.stderr.on('data', (chunk) => {
@@ -43816,7 +43834,7 @@ const nodeProcessRunner = {
             child.stdin.on('error', () => undefined); // a CLI that exits before reading its prompt
             child.stdin.end(spec.stdin);
             child.on('error', (err) => {
-                clearTimeout(deadline);
+                settle();
                 reject(err);
             });
             // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
@@ -43824,10 +43842,8 @@ const nodeProcessRunner = {
             child.on('exit', () => killTree('SIGKILL'));
             // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
             child.on('close', (exitCode, signal) => {
-                clearTimeout(deadline);
-                if (killTimer)
-                    clearTimeout(killTimer);
-                resolve({ exitCode, signal, timedOut, stderr });
+                settle();
+                resolve({ exitCode, signal, timedOut, cancelled, stderr });
             });
         });
     },

@@ -34,6 +34,8 @@ export interface ActionRunOptions {
   env: Record<string, string>;
   /** Line the action prints right before it spawns the CLI, for the startup measurement. */
   spawnMarker?: RegExp;
+  /** Sends `signal` to the action once `when` resolves, as the runner does when a job is cancelled. */
+  interrupt?: { when: Promise<unknown>; signal: NodeJS.Signals };
 }
 
 export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
@@ -69,6 +71,7 @@ export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
     if (msToCliSpawn === undefined && o.spawnMarker?.test(stdout)) msToCliSpawn = performance.now() - started;
   });
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  void o.interrupt?.when.then(() => child.kill(o.interrupt!.signal));
   const exitCode = await new Promise<number | null>((done) => child.on('close', done));
   return { exitCode, stdout, stderr, outputs: parseOutputFile(readFileSync(outputPath, 'utf8')), summary: readFileSync(summaryPath, 'utf8'), msToCliSpawn };
 }
