@@ -31,6 +31,8 @@ export interface RunnerRecord {
   startedAt: number;
   busy: boolean;
   cleaning: boolean;
+  /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
+  startedEarly?: { jobId: number; at: number };
 }
 
 export interface ControllerDeps {
@@ -217,6 +219,9 @@ export class Controller {
     record.startedAt = this.now;
     observer?.stage(item.jobId, 'container-started', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedAt });
     log.info({ containerId: record.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt }, 'container started');
+    if (record.startedEarly) {
+      observer?.stage(record.startedEarly.jobId, 'in_progress', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedEarly.at });
+    }
     if (this.exitedEarly.has(record.containerId)) void this.cleanup(record, 'container exited');
   }
 
@@ -231,7 +236,9 @@ export class Controller {
     if (!record) return;
     record.busy = true;
     this.deps.log.info({ repo, jobId, runner }, 'runner picked up job');
-    this.deps.observer?.stage(jobId, 'in_progress', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+    // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
+    if (!record.containerId) record.startedEarly = { jobId, at: this.now };
+    else this.deps.observer?.stage(jobId, 'in_progress', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
   }
 
   private onJobCompleted(repo: string, jobId: number, labels: string[], runner: string | null): void {
