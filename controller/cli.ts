@@ -1,6 +1,6 @@
 // `factory <command>`: parses arguments and starts things; the work lives in the modules it calls.
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { describeProblems, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 import { runDemo } from './demo.js';
@@ -35,8 +35,7 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c', default: 'factory.yml' } } });
     const result = await loadConfig(values.config!);
     if (!result.ok) {
-      io.stderr(`${values.config}: ${result.problems.length} problem(s)`);
-      for (const p of result.problems) io.stderr(`  ${p}`);
+      io.stderr(describeProblems(values.config!, result.problems));
       return 1;
     }
     const { config } = result;
@@ -48,8 +47,7 @@ const commands: Record<string, Command> = {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c', default: 'factory.yml' } } });
     const result = await loadConfig(values.config!);
     if (!result.ok) {
-      io.stderr(`${values.config}: refusing to start, ${result.problems.length} problem(s)`);
-      for (const p of result.problems) io.stderr(`  ${p}`);
+      io.stderr(describeProblems(values.config!, result.problems, 'refusing to start, '));
       return 1;
     }
     const log = createLogger();

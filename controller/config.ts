@@ -215,6 +215,11 @@ export function parseConfig(text: string, source = 'factory.yml'): ConfigResult 
   };
 }
 
+/** `F: N problem(s)` then one indented line per problem: how every command reports an invalid config. */
+export function describeProblems(file: string, problems: readonly string[], preface = ''): string {
+  return [`${file}: ${preface}${problems.length} problem(s)`, ...problems.map((p) => `  ${p}`)].join('\n');
+}
+
 export async function loadConfig(file: string): Promise<ConfigResult> {
   let text: string;
   try {

@@ -1,6 +1,6 @@
 // `factory doctor --config F [--profile P] [--disk-threshold N]`: the edge around runDoctor.
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { describeProblems, loadConfig } from './config.js';
 import { dockerEngine } from './docker-engine.js';
 import { gitHubClient, type GitHubApi } from './github-client.js';
 import { silentLogger } from './logger.js';
@@ -18,8 +18,7 @@ export async function doctorCommand(argv: string[], io: { stdout: (s: string) =>
   }
   const loaded = await loadConfig(values.config!);
   if (!loaded.ok) {
-    io.stderr(`${values.config}: ${loaded.problems.length} problem(s)`);
-    for (const p of loaded.problems) io.stderr(`  ${p}`);
+    io.stderr(describeProblems(values.config!, loaded.problems));
     return 1;
   }
   const { config } = loaded;
