@@ -56,6 +56,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     // Its own state and a free status port, so the demo runs beside a production controller on the same host.
     stateDir,
     status: { port: 0 },
+    instance: 'demo', // never adopt or clean a production controller's containers on the same host
     profiles: {
       // Host networking (hence trusted) lets the stand-in runner reach the stand-in GitHub on loopback.
       ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host', trusted: true },
