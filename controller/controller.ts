@@ -31,6 +31,8 @@ export interface RunnerRecord {
   startedAt: number;
   busy: boolean;
   cleaning: boolean;
+  /** GitHub said the runner's job completed: it deregisters the runner itself. */
+  jobCompleted?: boolean;
   /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
   startedEarly?: { jobId: number; at: number };
 }
@@ -244,6 +246,9 @@ export class Controller {
   private onJobCompleted(repo: string, jobId: number, labels: string[], runner: string | null): void {
     const record = runner ? this.runners.get(runner) : undefined;
     if (record) {
+      // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
+      // still sweeps any that linger offline).
+      record.jobCompleted = true;
       this.deps.observer?.stage(jobId, 'completed', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
       return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
     }
@@ -307,7 +312,7 @@ export class Controller {
       else log.error({ err: String(err) }, 'container cleanup failed');
       return;
     }
-    if (!opts.runnerDeleted && runnerId) await this.deleteRunner(repo, runnerId, log);
+    if (!opts.runnerDeleted && !record.jobCompleted && runnerId) await this.deleteRunner(repo, runnerId, log);
     await this.writeBackCredentials(name, log);
     this.runners.delete(name);
     this.scheduler.release(record.slot);

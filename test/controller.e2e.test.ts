@@ -15,7 +15,7 @@ const jobDone = (harness: Harness, jobId: number) => () =>
 
 describe('controller end to end', () => {
   it('runs a queued job in one fresh container and removes the container and the runner afterwards', async () => {
-    h = await startHarness({ jobSeconds: 1 });
+    h = await startHarness({ jobSeconds: 3 }); // long enough to inspect the container under load
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
     const [info] = await waitFor('the runner container', async () => {
@@ -45,6 +45,10 @@ describe('controller end to end', () => {
     await waitFor('the job to finish and be cleaned up', jobDone(h, jobId));
     await waitFor('the container to be removed', async () => (await h!.containers()).length === 0);
     expect(h.github.runners.size).toBe(0);
+    // One API call for the job (the GETs are the start-up reconcile): GitHub deregistered the finished JIT runner
+    // itself, so no DELETE was needed.
+    const writes = h.github.exchanges.filter((x) => x.method !== 'GET').map((x) => `${x.method} ${x.path}`);
+    expect(writes).toEqual([`POST /repos/${h.repo}/actions/runners/generate-jitconfig`]);
 
     const [jit] = jitCalls(h);
     expect(jit!.requestBody).toEqual({

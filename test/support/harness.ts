@@ -90,6 +90,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       for (const c of await harness.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
       if (!opts.standin) await github.stop();
       rmSync(stateDir, { recursive: true, force: true });
+      // Every test's GitHub traffic keeps GitHub's documented shapes, not only the tests that say so.
+      assertExchangesMatchOpenApi(github);
     },
   };
   return harness;
