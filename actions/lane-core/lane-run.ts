@@ -108,7 +108,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, deps: LaneRunDe
   const progress: string[] = [];
   let transcript = Promise.resolve();
   const started = deps.now();
-  deps.log(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`);
+  deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
   const end = await deps.runner.run({
     ...command,
     cwd: settings.workingDirectory,

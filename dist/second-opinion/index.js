@@ -43645,7 +43645,7 @@ async function runInHome(req, home, deps) {
     const progress = [];
     let transcript = Promise.resolve();
     const started = deps.now();
-    deps.log(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`);
+    deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
     const end = await deps.runner.run({
         ...command,
         cwd: settings.workingDirectory,
