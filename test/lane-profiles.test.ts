@@ -155,4 +155,53 @@ describe('lane profiles', () => {
     await docker.getVolume(volume).inspect();
     await docker.getVolume(volume).remove();
   });
+
+  it('runs a job on a Tier-3 profile shaped like the seed connection map, every connection in place', async () => {
+    const f = hostFixture();
+    const claudeHome = join(root, 'host', '.claude');
+    const pkm = join(root, 'host', 'PKM');
+    mkdirSync(claudeHome, { recursive: true });
+    mkdirSync(pkm, { recursive: true });
+    writeFileSync(join(claudeHome, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: 'a', refreshToken: 'r', expiresAt: 1 } }), { mode: 0o600 });
+    writeFileSync(join(root, 'host', '.claude.json'), '{"numStartups":1}', { mode: 0o600 });
+    writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
+    const see = 'cd /factory; { find auth mcp -type f | sort; ls /data/pkm /factory/secrets; env | grep ^FACTORY_ | sort; ' +
+      'grep -c mcp_servers mcp/codex.toml; grep -o "Bearer [^\\"]*" mcp/claude.json; } > /results/tier3.txt 2>&1';
+    const profile = laneProfile(f, see, {
+      lane: 'claude',
+      credential: 'ali-subscriptions',
+      probes: ['http://127.0.0.1:3100/api/health'],
+      mounts: [
+        { kind: 'auth', agent: 'codex', source: f.codexHome },
+        { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'host', '.claude.json') },
+        { kind: 'secrets', source: f.secrets },
+        { kind: 'data', source: pkm, target: '/data/pkm' },
+        { kind: 'workspace' },
+        { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
+      ],
+      mcp: [
+        { name: 'pkm-agent', command: 'uv', args: ['run', 'pkm-agent'] },
+        { name: 'codegraph', command: 'codegraph', args: ['serve', '--mcp'] },
+        { name: 'playwright', command: 'npx', args: ['@playwright/mcp'] },
+        { name: 'github', command: 'github-mcp-server', args: ['stdio'] },
+        { name: 'linear', url: 'https://mcp.linear.app/mcp', tokenEnv: 'LINEAR_TOKEN' },
+        { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
+      ],
+    });
+    h = await startHarness({ repo: 'factory-test/lane-tier3', config: { stateDir: f.stateDir }, profile: { ...profile, labels: ['self-hosted', 'factory', 'claude'] } });
+    const jobId = await h.github.queueJob(h.repo, ['self-hosted', 'factory', 'claude']);
+    await waitFor('the Tier-3 job', finished(h, [jobId]));
+
+    const seen = readFileSync(join(f.results, 'tier3.txt'), 'utf8').split('\n');
+    expect(seen).toEqual(expect.arrayContaining([
+      'auth/claude/.claude.json', 'auth/claude/.credentials.json', 'auth/codex/auth.json', 'auth/codex/config.toml',
+      'mcp/claude.json', 'mcp/codex.toml', 'pkm.sqlite', 'linear.env',
+      'FACTORY_CLAUDE_CONFIG_DIR=/factory/auth/claude', 'FACTORY_CLAUDE_JSON=/factory/auth/claude/.claude.json',
+      'FACTORY_CODEX_HOME=/factory/auth/codex', 'FACTORY_LANE=claude', 'FACTORY_MCP_CLAUDE=/factory/mcp/claude.json',
+      'FACTORY_MCP_CODEX=/factory/mcp/codex.toml', '6', 'Bearer ${LINEAR_TOKEN}', 'Bearer ${SENTRY_TOKEN}',
+    ]));
+    const volume = workspaceVolume(h.repo, 'ci');
+    await docker.getVolume(volume).remove();
+  });
 });
+
