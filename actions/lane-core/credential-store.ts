@@ -1,9 +1,9 @@
 // The lane's subscription auth, copied into a private per-run home the CLI may rewrite, and the refreshed
 // credentials written back to the lane's copy afterwards. Private because two jobs sharing one CODEX_HOME would
 // race on token refresh; written back because a refresh rotates the refresh token and the old one stops working.
-import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { replaceFileAtomically } from '../../controller/atomic-file.js';
 import { isCredentialShape } from './credential-shape.js';
 import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
 import type { Agent } from './lane-settings.js';
@@ -93,26 +93,9 @@ export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack
       // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
       results.push({ source: file.source, outcome: 'source-changed' });
     } else {
-      await replaceAtomically(file.source, now);
+      await replaceFileAtomically(file.source, now);
       results.push({ source: file.source, outcome: 'written' });
     }
   }
   return results;
-}
-
-/** Temp file beside the target (same filesystem, so rename is atomic), fsynced, renamed over, mode kept. */
-async function replaceAtomically(path: string, text: string): Promise<void> {
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o600);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path).catch(async (err: unknown) => {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  });
 }

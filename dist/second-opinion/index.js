@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1869);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(874);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1869:
+/***/ 874:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43338,6 +43338,43 @@ function completed(item) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./controller/atomic-file.ts
+// Replacing a file so that readers (a controller reading its config, a CLI reading its credentials) see the old or
+// the new text, never half, and so that a crash mid-write leaves the old file whole.
+
+
+
+/**
+ * Writes a temp file beside the target (same filesystem, so rename is atomic), fsyncs it, gives it the target's mode
+ * and owner, renames it over, and fsyncs the directory so the rename itself survives a crash.
+ */
+async function replaceFileAtomically(path, text) {
+    const before = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`);
+    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', before ? before.mode & 0o777 : 0o644);
+    try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+    }
+    finally {
+        await handle.close();
+    }
+    try {
+        // A root controller rewriting a user's credential file must not leave it owned by root.
+        if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
+            await (0,promises_namespaceObject.chown)(temp, before.uid, before.gid).catch(() => undefined);
+        }
+        await (0,promises_namespaceObject.rename)(temp, path);
+    }
+    catch (err) {
+        await (0,promises_namespaceObject.unlink)(temp).catch(() => undefined);
+        throw err;
+    }
+    const dir = await (0,promises_namespaceObject.open)((0,external_node_path_namespaceObject.dirname)(path), 'r');
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/credential-shape.ts
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v) => typeof v === 'string' && v.length > 0;
@@ -43440,28 +43477,11 @@ async function writeBackCredentials(home) {
             results.push({ source: file.source, outcome: 'source-changed' });
         }
         else {
-            await replaceAtomically(file.source, now);
+            await replaceFileAtomically(file.source, now);
             results.push({ source: file.source, outcome: 'written' });
         }
     }
     return results;
-}
-/** Temp file beside the target (same filesystem, so rename is atomic), fsynced, renamed over, mode kept. */
-async function replaceAtomically(path, text) {
-    const mode = await (0,promises_namespaceObject.stat)(path).then((s) => s.mode & 0o777, () => 0o600);
-    const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`);
-    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', mode);
-    try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-    }
-    finally {
-        await handle.close();
-    }
-    await (0,promises_namespaceObject.rename)(temp, path).catch(async (err) => {
-        await (0,promises_namespaceObject.unlink)(temp).catch(() => undefined);
-        throw err;
-    });
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/findings.ts
