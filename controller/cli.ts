@@ -64,6 +64,7 @@ const commands: Record<string, Command> = {
       const blocked = service.applyConfig(change.config);
       if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
+    log.info({ config: values.config }, 'watching the config file for changes (SIGHUP reloads it too)');
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info({ signal }, 'stopping: no new jobs are taken');

@@ -2,7 +2,7 @@
 // next start adopts it, sees the job through, and cleans up.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -43,14 +43,14 @@ afterAll(async () => {
 const containers = () => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.instance}=${instance}`] }) });
 
 /** Starts the CLI from source and resolves once it logs its webhook URL. */
-async function startController(): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+async function startController(): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; log: () => string }> {
   const child = spawn('node_modules/.bin/tsx', ['-e', "import('./controller/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })", 'controller', '--config', configFile], {
     env: { ...process.env, PROCESS_GH_TOKEN: 'ghs_processtoken', PROCESS_WEBHOOK_SECRET: secret, FACTORY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let buffered = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let buffered = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)","path":"\/webhook"/.exec(buffered);
@@ -59,7 +59,7 @@ async function startController(): Promise<{ child: ChildProcess; url: string; ex
     child.on('exit', (code) => reject(new Error(`controller exited early (${code})`)));
   });
   github.setWebhook({ url: `${url}/webhook`, secret });
-  return { child, url, exited };
+  return { child, url, exited, log: () => buffered };
 }
 
 it('leaves a running job container on SIGTERM, and the next start adopts it and cleans up after the job', async () => {
@@ -77,4 +77,24 @@ it('leaves a running job container on SIGTERM, and the next start adopts it and 
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
   expect(github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toHaveLength(1);
+}, 60_000);
+
+it('applies an edited config file without a restart, and keeps the running config when the edit is invalid', async () => {
+  const controller = await startController();
+  const added = uniqueRepo('process-added');
+  const original = readFileSync(configFile, 'utf8');
+  await waitFor('the config watch', () => controller.log().includes('watching the config file'));
+  try {
+    writeFileSync(configFile, original.replace('repos:\n', 'repos: [\n').replace(/\n$/, '') ); // a syntax error first
+    await waitFor('the refusal', () => controller.log().includes('config change refused'));
+    writeFileSync(configFile, original.replace(/repos:\n/, `repos:\n  - repo: ${added}\n    profiles: [ci]\n`));
+    await waitFor('the reload', () => controller.log().includes('"msg":"config reloaded"'));
+
+    const jobId = await github.queueJob(added, CI_LABELS);
+    await waitFor('the new repo job', async () => github.jobs.get(jobId)?.status === 'completed' && (await containers()).length === 0);
+  } finally {
+    writeFileSync(configFile, original);
+    controller.child.kill('SIGTERM');
+    expect(await controller.exited).toBe(0);
+  }
 }, 60_000);
