@@ -176,25 +176,16 @@ export class Controller {
       await prepareJobFolder(config, item.profileName, item.profile, name);
       Object.assign(lane.env, await readEnvFiles(item.profile.envFiles));
     } catch (err) {
-      this.runners.delete(name);
-      this.scheduler.release(item);
-      await finishJobFolder(config, name).catch(() => {});
-      this.fail(item, log, (err as Error).message);
-      this.pump();
-      return;
+      return this.abandon(item, name, log, { failure: (err as Error).message });
     }
 
     let jit;
     try {
       jit = await github.generateJitConfig(item.repo, jitRequest(name, item.profile, config.workFolder));
     } catch (err) {
-      this.runners.delete(name);
-      this.scheduler.release(item);
-      await finishJobFolder(config, name).catch(() => {});
-      this.seenJobs.delete(item.jobId); // the next poll may try again
-      this.fail(item, log, err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`);
-      this.pump();
-      return;
+      // The job is forgotten, not failed for good: the next queued-jobs poll offers it again.
+      this.seenJobs.delete(item.jobId);
+      return this.abandon(item, name, log, { failure: err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}` });
     }
     identity.runnerId = jit.runnerId;
     observer?.stage(item.jobId, 'runner-created', { repo: item.repo, profile: item.profileName, runnerName: name, at: this.now });
@@ -203,20 +194,16 @@ export class Controller {
     try {
       record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig, lane));
     } catch (err) {
-      this.runners.delete(name);
-      this.scheduler.release(item);
       await this.deleteRunner(item.repo, jit.runnerId, log);
-      await finishJobFolder(config, name).catch(() => {});
       if (isDockerDown(err)) {
-        this.seenJobs.delete(item.jobId);
-        this.scheduler.requeue(item);
+        await this.abandon(item, name, log, { requeue: true });
         this.markDockerDown(err);
         return;
       }
       const missing = (err as { statusCode?: number }).statusCode === 404;
-      this.fail(item, log, missing ? `image ${item.profile.image} not found on this host (profile ${item.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`);
-      this.pump();
-      return;
+      return this.abandon(item, name, log, {
+        failure: missing ? `image ${item.profile.image} not found on this host (profile ${item.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`,
+      });
     }
     record.startedAt = this.now;
     observer?.stage(item.jobId, 'container-started', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedAt });
@@ -227,10 +214,19 @@ export class Controller {
     if (this.exitedEarly.has(record.containerId)) void this.cleanup(record, 'container exited');
   }
 
-  private fail(item: PendingJob, log: Logger, message: string): void {
-    this.lastError = `${item.repo} job ${item.jobId}: ${message}`;
-    log.error(message);
-    this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: message, at: this.now });
+  /** Undoes a launch that stopped half-way: its slot, its runner record, its job folder; then fails or requeues it. */
+  private async abandon(item: PendingJob, name: string, log: Logger, outcome: { failure: string } | { requeue: true }): Promise<void> {
+    this.runners.delete(name);
+    this.scheduler.release(item);
+    await finishJobFolder(this.deps.config, name).catch(() => {});
+    if ('requeue' in outcome) {
+      this.scheduler.requeue(item);
+      return;
+    }
+    this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
+    log.error(outcome.failure);
+    this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
+    this.pump();
   }
 
   private onJobStarted(repo: string, jobId: number, runner: string | null): void {
