@@ -105,7 +105,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         docker: up ? 'up' : 'down',
         queued: controller.scheduler.queued,
         running: controller.runners.size,
-        lastError: controller.lastError ?? null,
+        // No lastError here: this port faces the internet (GitHub delivers to it), and errors name hosts' paths.
+        // The loopback status endpoint has it.
       }));
       return;
     }
