@@ -98,7 +98,12 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
       let id = auth.installationId ?? installationOf.get(repo);
       if (id === undefined) {
         const [owner, name] = repo.split('/') as [string, string];
-        id = (await app.rest.apps.getRepoInstallation({ owner, repo: name })).data.id;
+        try {
+          id = (await app.rest.apps.getRepoInstallation({ owner, repo: name })).data.id;
+        } catch (err) {
+          const status = (err as { status?: number }).status ?? 0;
+          throw new GitHubError(status, 'GET installation', repo, `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`);
+        }
         installationOf.set(repo, id);
       }
       let client = byInstallation.get(id);

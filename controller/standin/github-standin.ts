@@ -3,7 +3,7 @@
 // GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, verify } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
 
@@ -17,9 +17,21 @@ export interface StandinOptions {
   webhook?: { url: string; secret: string };
   /** How long a stand-in runner "runs" a job. */
   jobSeconds?: number;
+  /** Act as GitHub for a GitHub App: JWTs signed by its key for /app routes, installation tokens for the rest. */
+  app?: { id: number; publicKeyPem: string };
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+const INSTALLATION_ID = 4242;
+
+/** An RS256 JWT signed by the App's key, issued for it, not expired: what GitHub checks on App routes. */
+function validAppJwt(jwt: string, app: { id: number; publicKeyPem: string }): boolean {
+  const [header, payload, signature] = jwt.split('.');
+  if (!header || !payload || !signature) return false;
+  const signed = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), app.publicKeyPem, Buffer.from(signature, 'base64url'));
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: string | number; exp?: number };
+  return signed && String(claims.iss) === String(app.id) && (claims.exp ?? 0) * 1000 > Date.now();
+}
 const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class GitHubStandin {
@@ -28,6 +40,7 @@ export class GitHubStandin {
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
   private readonly faults: Fault[] = [];
+  private readonly installationTokens = new Set<string>();
   private server: Server | undefined;
   private nextId = 1000;
   url = '';
@@ -127,11 +140,23 @@ export class GitHubStandin {
       if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       return send(fault.status, fault.body, fault.headers, true);
     }
-    if (!url.pathname.startsWith('/_standin/') && !/^(token|bearer) \S+/i.test(req.headers.authorization ?? '')) {
+    if (!url.pathname.startsWith('/_standin/') && !this.authorized(url.pathname, req.headers.authorization ?? '')) {
       return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
     }
 
     let m: RegExpMatchArray | null;
+    if ((m = url.pathname.match(/^\/repos\/([^/]+)\/[^/]+\/installation$/)) && method === 'GET' && this.opts.app) {
+      const installation = clone(examples.installation) as Record<string, any>;
+      Object.assign(installation, { id: INSTALLATION_ID, app_id: this.opts.app.id });
+      installation.account.login = m[1];
+      return send(200, installation);
+    }
+    if ((m = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/)) && method === 'POST' && this.opts.app) {
+      if (Number(m[1]) !== INSTALLATION_ID) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+      const token = `ghs_${randomBytes(18).toString('hex').slice(0, 36)}`;
+      this.installationTokens.add(token);
+      return send(201, { ...clone(examples.installationToken), token, expires_at: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z') });
+    }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) && method === 'POST') {
       return send(201, this.registerRunner(m[1]!, requestBody));
     }
@@ -157,6 +182,17 @@ export class GitHubStandin {
       return send(200, m[2] === 'run' ? await this.runnerAsksForJob(Number(m[1])) : await this.runnerFinishedJob(Number(m[1])));
     }
     send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+  }
+
+  /** Any token will do unless an App is configured; then JWTs for /app routes and issued installation tokens elsewhere. */
+  private authorized(path: string, header: string): boolean {
+    const app = this.opts.app;
+    if (!app) return /^(token|bearer) \S+/i.test(header);
+    const [scheme, credential = ''] = header.split(' ');
+    if (path.startsWith('/app/') || /^\/repos\/[^/]+\/[^/]+\/installation$/.test(path)) {
+      return scheme?.toLowerCase() === 'bearer' && validAppJwt(credential, app);
+    }
+    return /^(token|bearer)$/i.test(scheme ?? '') && this.installationTokens.has(credential);
   }
 
   private registerRunner(repo: string, body: { name: string; labels: string[] }) {

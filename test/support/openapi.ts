@@ -101,6 +101,7 @@ function check(v: ValidateFunction, body: unknown, what: string): void {
 export function assertRequest(method: string, path: string, body: unknown): void {
   const { template, op } = operation(method, path);
   const schema = op.requestBody?.content?.['application/json']?.schema;
+  if (schema && body === undefined && !(op.requestBody as { required?: boolean }).required) return; // optional body left out
   if (!schema) {
     if (body !== undefined && body !== null && body !== '') throw new Error(`OpenAPI: ${method} ${template} takes no JSON body`);
     return;
@@ -113,8 +114,9 @@ export function assertResponse(method: string, path: string, status: number, bod
   const { spec } = load();
   const { template, op } = operation(method, path);
   let response = op.responses[String(status)];
-  // GitHub answers a missing resource with 404 and a basic-error body on every route, documented there or not.
-  if (!response && status === 404) response = { content: { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } } };
+  // GitHub answers a missing resource (404) or a bad credential (401) with a basic-error body on every route,
+  // documented there or not.
+  if (!response && (status === 404 || status === 401)) response = { content: { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } } };
   if (!response) throw new Error(`OpenAPI: ${method.toUpperCase()} ${template} does not document status ${status}`);
   if (response.$ref) {
     const name = response.$ref.split('/').pop()!;
