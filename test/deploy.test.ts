@@ -1,8 +1,8 @@
 // The deployment files agree with systemd, with Compose, and with the controller's own defaults.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configSchema } from '../controller/config.js';
@@ -30,6 +30,37 @@ describe('deploy/factory.service', () => {
     expect(setting('SupplementaryGroups')).toEqual(['docker']);
     expect(`/var/lib/${setting('StateDirectory')[0]}`).toBe(defaults.stateDir);
     expect(setting('KillSignal')).toEqual(['SIGTERM']);
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  /** The build stage's `COPY src... dest` instructions, relative to its WORKDIR. */
+  const buildStageCopies = () => {
+    const stage = readFileSync('deploy/Dockerfile', 'utf8').split(/^FROM /m).find((s) => / AS build\n/.test(s))!;
+    return [...stage.matchAll(/^COPY (?!--)(.+)$/gm)].map((m) => {
+      const parts = m[1]!.trim().split(/\s+/);
+      return { sources: parts.slice(0, -1), dest: parts.at(-1)! };
+    });
+  };
+
+  // No registry here to build the image itself; what its build stage compiles is checked instead.
+  it('copies everything the controller build compiles into its build stage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-build-'));
+    try {
+      for (const { sources, dest } of buildStageCopies()) {
+        for (const source of sources) {
+          const target = dest.endsWith('/') ? join(dir, dest, source.split('/').at(-1)!) : resolve(dir, dest);
+          mkdirSync(dirname(target), { recursive: true });
+          cpSync(source, target, { recursive: true });
+        }
+      }
+      symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+      const tsc = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
