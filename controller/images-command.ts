@@ -38,7 +38,18 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
     .then(() => true, (err: { statusCode?: number }) => (err.statusCode === 404 ? false : Promise.reject(err)));
 }
 
-/** Builds and audits one image; a leaky image is untagged so no profile can start it. */
+/** Removes the tag; a failure is said, so the output never claims an image is unusable when it is not. */
+async function untag(docker: Docker, tag: string): Promise<string> {
+  return docker
+    .getImage(tag)
+    .remove()
+    .then(
+      () => 'so it was untagged',
+      (err: Error) => `and untagging it failed (${err.message}): remove it with docker rmi ${tag} before any profile uses it`,
+    );
+}
+
+/** Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts it. */
 async function buildAndAudit(docker: Docker, build: ImageBuild, io: CommandIO): Promise<boolean> {
   io.stdout(`==> building ${build.tag}`);
   try {
@@ -47,11 +58,16 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: CommandIO): 
     io.stderr(`factory images build: ${(err as Error).message}`);
     return false;
   }
-  const facts = await readImageFacts(docker, build.tag);
+  let facts;
+  try {
+    facts = await readImageFacts(docker, build.tag);
+  } catch (err) {
+    io.stderr(`factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`);
+    return false;
+  }
   const findings = auditImage(facts);
   if (findings.length > 0) {
-    await docker.getImage(build.tag).remove().catch(() => undefined);
-    io.stderr(`factory images build: ${build.tag} carries credentials, so it was untagged:\n${findings.map((f) => `  ${f}`).join('\n')}`);
+    io.stderr(`factory images build: ${build.tag} carries credentials, ${await untag(docker, build.tag)}:\n${findings.map((f) => `  ${f}`).join('\n')}`);
     return false;
   }
   io.stdout(`==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers`);

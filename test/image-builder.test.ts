@@ -147,6 +147,25 @@ describe('building on the real engine, from a locally imported base', () => {
     await expect(docker.getImage(`factory/repo-leaky:${version}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it('an image the audit cannot read is untagged rather than left unaudited', async () => {
+    await repoWithToolchain('unread', 'true\n');
+    // The real engine, except that exporting the image for the audit fails half-way.
+    const exportFails = new Proxy(docker, {
+      get(target, prop) {
+        if (prop !== 'getImage') return Reflect.get(target, prop);
+        return (ref: string) => Object.assign(target.getImage(ref), { get: async () => Promise.reject(new Error('export interrupted')) });
+      },
+    });
+    const out = { stdout: '', stderr: '' };
+    const io = { stdout: (s: string) => void (out.stdout += `${s}\n`), stderr: (s: string) => void (out.stderr += `${s}\n`) };
+
+    const code = await imagesCommand(['build', '--repo', 'unread', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none'], io, exportFails);
+
+    expect(code).toBe(1);
+    expect(out.stderr).toBe(`factory images build: factory/repo-unread:${version} could not be audited (export interrupted), so it was untagged\n`);
+    await expect(docker.getImage(`factory/repo-unread:${version}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
   it('a missing base is named before anything is built', async () => {
     await repoWithToolchain('other', 'true\n');
     const result = await run('build', '--repo', 'other', '--images-dir', imagesDir, '--tag', version);
