@@ -133,6 +133,9 @@ describe('comparing opinions', () => {
   it('round-trips a record through the review marker', () => {
     expect(readOpinion(`${opinionMarker(codex)}\n### Second opinion`)).toEqual(codex);
     expect(readOpinion('### just a review')).toBeUndefined();
+    const marker = (record: unknown) => `<!-- factory:second-opinion ${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
+    expect(readOpinion(marker({ ...codex, findings: 'none' }))).toBeUndefined();
+    expect(readOpinion(marker({ ...codex, agent: 'gemini' }))).toBeUndefined();
   });
 
   it('matches findings near the same line of the same file', () => {

@@ -189,4 +189,17 @@ describe('second opinion', () => {
     expect(body).toMatch(/- Both found:\n {2}- `src\/auth.ts:11`: A missing user logs in\./);
     expect(body).toMatch(/- Only codex:\n {2}- `README.md:1`: typo/);
   });
+
+  it('a review whose marker does not hold an opinion record is not compared, and the second opinion still posts', async () => {
+    const forged = `<!-- factory:second-opinion ${Buffer.from(JSON.stringify({ agent: 'codex', findings: 'none' })).toString('base64')} -->`;
+    github.reviews.push({ id: 1, pull: 2, commit_id: SHA, body: `${forged}\nLooks like codex's review`, event: 'COMMENT', comments: [] });
+    const run = deps();
+
+    const outcome = await secondOpinion(commentTrigger('/second-opinion claude'), settings, run.deps, where);
+
+    expect(outcome.status).toBe('reviewed');
+    expect(github.reviews).toHaveLength(2);
+    expect(github.reviews.at(-1)!.body).not.toContain('Compared with');
+    expect(github.checkRuns).toHaveLength(1);
+  });
 });

@@ -48983,7 +48983,7 @@ function _isoDuration(Class, params) {
 }
 // @__NO_SIDE_EFFECTS__
 function _number(Class, params) {
-    return new Class(snapshotChecks({ type: "number", checks: [], ...util.normalizeParams(params) }));
+    return new Class(snapshotChecks({ type: "number", checks: [], ...normalizeParams(params) }));
 }
 // @__NO_SIDE_EFFECTS__
 function _coercedNumber(Class, params) {
@@ -52564,7 +52564,7 @@ const ZodNumber = /*@__PURE__*/ $constructor("ZodNumber", (inst, def) => {
     },
 }));
 function schemas_number(params) {
-    return core._number(ZodNumber, params);
+    return _number(ZodNumber, params);
 }
 const ZodNumberFormat = /*@__PURE__*/ $constructor("ZodNumberFormat", (inst, def) => {
     $ZodNumberFormat.init(inst, def);
@@ -53843,7 +53843,19 @@ function capDiff(files, maxBytes) {
 }
 
 ;// CONCATENATED MODULE: ./actions/second-opinion/src/opinion-compare.ts
+// Where two agents' reviews of one PR agree and disagree. Each review carries its findings in a hidden marker
+// line, so the second can be compared with the first without parsing prose.
+
+
 const PREFIX = '<!-- factory:second-opinion ';
+// Anyone who can review the PR can post a body that starts with the marker: a record is read only when it has
+// the shape this file writes, so a malformed one is ignored instead of breaking the comparison mid-flow.
+const RECORD = object({
+    agent: schemas_enum(AGENTS),
+    sha: schemas_string(),
+    conclusion: schemas_enum(['success', 'failure', 'neutral']),
+    findings: array(object({ path: schemas_string(), line: schemas_number().int(), severity: schemas_enum(['failure', 'warning', 'notice']), message: schemas_string() })),
+});
 function opinionMarker(record) {
     return `${PREFIX}${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
 }
@@ -53851,12 +53863,15 @@ function readOpinion(body) {
     const line = body.split('\n', 1)[0];
     if (!line.startsWith(PREFIX) || !line.endsWith(' -->'))
         return undefined;
+    let value;
     try {
-        return JSON.parse(Buffer.from(line.slice(PREFIX.length, -4), 'base64').toString('utf8'));
+        value = JSON.parse(Buffer.from(line.slice(PREFIX.length, -4), 'base64').toString('utf8'));
     }
     catch {
         return undefined;
     }
+    const parsed = RECORD.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
 }
 /** Findings about the same file within a few lines are the same finding, worded differently. */
 const NEAR = 3;

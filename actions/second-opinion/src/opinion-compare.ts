@@ -1,6 +1,7 @@
 // Where two agents' reviews of one PR agree and disagree. Each review carries its findings in a hidden marker
 // line, so the second can be compared with the first without parsing prose.
-import type { Agent } from '../../lane-core/lane-settings.js';
+import { z } from 'zod';
+import { AGENTS, type Agent } from '../../lane-core/lane-settings.js';
 import type { Conclusion, Finding } from '../../lane-core/findings.js';
 
 export interface OpinionRecord {
@@ -12,6 +13,15 @@ export interface OpinionRecord {
 
 const PREFIX = '<!-- factory:second-opinion ';
 
+// Anyone who can review the PR can post a body that starts with the marker: a record is read only when it has
+// the shape this file writes, so a malformed one is ignored instead of breaking the comparison mid-flow.
+const RECORD = z.object({
+  agent: z.enum(AGENTS),
+  sha: z.string(),
+  conclusion: z.enum(['success', 'failure', 'neutral']),
+  findings: z.array(z.object({ path: z.string(), line: z.number().int(), severity: z.enum(['failure', 'warning', 'notice']), message: z.string() })),
+});
+
 export function opinionMarker(record: OpinionRecord): string {
   return `${PREFIX}${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
 }
@@ -19,11 +29,14 @@ export function opinionMarker(record: OpinionRecord): string {
 export function readOpinion(body: string): OpinionRecord | undefined {
   const line = body.split('\n', 1)[0]!;
   if (!line.startsWith(PREFIX) || !line.endsWith(' -->')) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(Buffer.from(line.slice(PREFIX.length, -4), 'base64').toString('utf8')) as OpinionRecord;
+    value = JSON.parse(Buffer.from(line.slice(PREFIX.length, -4), 'base64').toString('utf8'));
   } catch {
     return undefined;
   }
+  const parsed = RECORD.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Findings about the same file within a few lines are the same finding, worded differently. */
