@@ -1,7 +1,7 @@
 // The job timeline, kept after containers are gone and across restarts: an append-only JSON-lines file of stage
 // events, replayed at start and rewritten (atomically) with only the retained jobs when it has grown well past them.
 // Writes are synchronous: a few hundred bytes per stage, and the observer contract is synchronous and must not throw.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JobObserver, JobStage } from './controller.js';
 import type { Logger } from './logger.js';
@@ -64,13 +64,31 @@ export class TimelineStore implements JobObserver {
     if (bad > 0) this.log.warn({ file: this.file, bad }, 'timeline: skipped unreadable lines');
   }
 
-  /** Rewrites the file with the retained events only: a temp file beside it, renamed over it. */
+  /**
+   * Rewrites the file with the retained events only: a temp file beside it, fsynced (a crash right after the rename
+   * must not leave an empty timeline), renamed over it. Until the rename the old file and its append handle stay.
+   */
   private compact(): void {
-    this.close();
     const events = this.timelines.events();
     const temp = `${this.file}.tmp`;
-    writeFileSync(temp, events.map((e) => JSON.stringify(e) + '\n').join(''), { mode: 0o600 });
-    renameSync(temp, this.file);
+    try {
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, events.map((e) => JSON.stringify(e) + '\n').join(''));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.file);
+    } catch (err) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // It may never have been created.
+      }
+      throw err;
+    }
+    this.close();
     this.eventsInFile = events.length;
     this.fd = openSync(this.file, 'a', 0o600);
   }
@@ -90,12 +108,20 @@ export class TimelineStore implements JobObserver {
     if (this.fd === undefined) return;
     try {
       writeSync(this.fd, JSON.stringify(event) + '\n');
-      if (++this.eventsInFile > this.timelines.max * EVENTS_PER_JOB_BEFORE_COMPACTION) this.compact();
       this.writeFailed = false;
     } catch (err) {
       // The timeline is a convenience: a full disk must not stop jobs. Say so once, keep serving from memory.
       if (!this.writeFailed) this.log.error({ file: this.file, err: String(err) }, 'timeline: cannot write; keeping it in memory only');
       this.writeFailed = true;
+      return;
+    }
+    if (++this.eventsInFile <= this.timelines.max * EVENTS_PER_JOB_BEFORE_COMPACTION) return;
+    try {
+      this.compact();
+    } catch (err) {
+      // Appending goes on to the uncompacted file; the next attempt waits for as many events again, not the next one.
+      this.eventsInFile = this.timelines.events().length;
+      this.log.warn({ file: this.file, err: String(err) }, 'timeline: compaction failed; the file keeps growing until the next attempt');
     }
   }
 

@@ -1,5 +1,5 @@
 // The per-job timeline: bounded, kept in a JSON-lines file that a restarted controller reads back.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -48,6 +48,20 @@ describe('TimelineStore', () => {
     reopened.close();
     const jobsInFile = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { jobId: number }).jobId));
     expect([...jobsInFile]).toEqual([3, 4, 5]);
+  });
+
+  it('a compaction that cannot write its temp file leaves the file whole and appending', () => {
+    const store = new TimelineStore(file, silentLogger(), 1);
+    mkdirSync(`${file}.tmp`); // the temp file cannot be created: compaction fails every time
+    for (let id = 1; id <= 10; id++) runJob(store, id, id * 10_000); // 40 events, past the 24 that start a compaction
+    store.close();
+    rmSync(`${file}.tmp`, { recursive: true });
+
+    const jobsInFile = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { jobId: number }).jobId));
+    expect([...jobsInFile]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const reopened = new TimelineStore(file, silentLogger(), 1);
+    expect(reopened.recent().map((j) => j.jobId)).toEqual([10]);
+    reopened.close();
   });
 
   it('skips a line torn by a crash and keeps the rest', () => {
