@@ -201,7 +201,7 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   onCall(route: string, status: number): void {
-    this.apiCalls.inc({ route, status: String(status) });
+    this.apiCalls.inc({ route: routeTemplate(route, new URL(this.config.github.apiUrl).pathname), status: String(status) });
   }
 
   onRateLimitRemaining(remaining: number): void {
@@ -229,6 +229,21 @@ export class Metrics implements JobObserver, ApiObserver {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/**
+ * Octokit hands its request hook the route template (`GET /repos/{owner}/{repo}/actions/runners`), except when it
+ * follows a `Link` header to the next page: then it is the absolute URL, with the repository's id and the page number.
+ * Those must not become label values, or every repo and page would grow a series of its own.
+ */
+export function routeTemplate(route: string, apiPath = '/'): string {
+  const space = route.indexOf(' ');
+  const url = route.slice(space + 1);
+  if (!/^https?:\/\//.test(url)) return route;
+  const prefix = apiPath.replace(/\/+$/, '');
+  let path = new URL(url).pathname;
+  if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+  return `${route.slice(0, space)} ${path.replace(/\/repositories\/\d+(?=\/|$)/, '/repositories/{repository_id}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
 }
 
 function remember<K>(map: Map<K, number>, key: K, value: number): void {

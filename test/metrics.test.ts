@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../controller/config.js';
 import type { Engine } from '../controller/docker-engine.js';
-import { Metrics, countingEngine } from '../controller/metrics.js';
+import { Metrics, countingEngine, routeTemplate } from '../controller/metrics.js';
 
 const config = configSchema.parse({
   github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
@@ -94,6 +94,14 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_credential_wait_seconds_sum{profile="ci"}')).toBeCloseTo(3);
   });
 
+  it('labels a call that followed a pagination link by its route, not by the repository id and page', async () => {
+    const m = new Metrics(config);
+    for (const page of [2, 3]) m.onCall(`GET https://api.github.com/repositories/1296269/actions/runners?per_page=100&page=${page}`, 200);
+
+    expect(await sample(m, 'factory_github_api_calls_total{route="GET /repositories/{repository_id}/actions/runners",status="200"}')).toBe(2);
+    expect(await m.text()).not.toContain('1296269');
+  });
+
   it('reads the queue, the running containers and Docker state from the controller at scrape time', async () => {
     const m = new Metrics(config);
     const runners = new Map([
@@ -112,6 +120,15 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_docker_up')).toBe(0);
     runners.delete('r1');
     expect(await sample(m, 'factory_runner_containers{repo="org/app",profile="ci"}')).toBeUndefined();
+  });
+});
+
+describe('routeTemplate', () => {
+  it('keeps a template as it is and strips a GitHub Enterprise Server API prefix from a followed link', () => {
+    expect(routeTemplate('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}')).toBe('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}');
+    expect(routeTemplate('GET https://ghe.example/api/v3/repositories/42/actions/runs/7/jobs?page=2', '/api/v3')).toBe(
+      'GET /repositories/{repository_id}/actions/runs/{id}/jobs',
+    );
   });
 });
 
