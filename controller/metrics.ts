@@ -212,15 +212,6 @@ export class Metrics implements JobObserver, ApiObserver {
     this.dockerErrors.inc({ operation });
   }
 
-  /**
-   * A job of `profile` waited `waitedMs` for a credential another job held. The controller's 'credential-wait' stage
-   * feeds this already; other code that makes jobs wait for a credential can call it directly.
-   */
-  credentialWait(profile: string, waitedMs?: number): void {
-    this.credentialWaits.inc({ profile });
-    if (waitedMs !== undefined) this.credentialWaitSeconds.observe({ profile }, waitedMs / 1000);
-  }
-
   /** The Prometheus text exposition. */
   text(): Promise<string> {
     return this.registry.metrics();

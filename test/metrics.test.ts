@@ -86,11 +86,10 @@ describe('Metrics', () => {
     m.onRateLimitRemaining(4_321);
     m.stage(3, 'credential-wait', { repo: 'org/app', profile: 'ci', at: 1_000 });
     m.stage(3, 'runner-created', { repo: 'org/app', profile: 'ci', runnerName: 'r3', at: 4_000 });
-    m.credentialWait('ci');
 
     expect(await sample(m, 'factory_github_api_calls_total{route="DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}",status="404"}')).toBe(2);
     expect(await sample(m, 'factory_github_rate_limit_remaining')).toBe(4_321);
-    expect(await sample(m, 'factory_credential_waits_total{profile="ci"}')).toBe(2);
+    expect(await sample(m, 'factory_credential_waits_total{profile="ci"}')).toBe(1);
     expect(await sample(m, 'factory_credential_wait_seconds_sum{profile="ci"}')).toBeCloseTo(3);
   });
 
