@@ -14,6 +14,11 @@ describe('lane settings', () => {
     });
   });
 
+  it('resolves a relative working-directory against the workspace', () => {
+    expect(parse({ agent: 'codex', prompt: 'x', 'working-directory': 'packages/api' }).workingDirectory).toBe('/w/packages/api');
+    expect(parse({ agent: 'codex', prompt: 'x', 'working-directory': '/elsewhere' }).workingDirectory).toBe('/elsewhere');
+  });
+
   it('reports only to the summary outside pull requests', () => {
     expect(parse({ agent: 'claude', prompt: 'x' }, { workspace: '/w', isPullRequest: false }).report).toEqual(['summary']);
   });

@@ -1,29 +1,39 @@
 // Checks the agent's final answer against the workflow's `output-schema`, so a job that feeds the answer to a
 // later step fails here, saying why, instead of there.
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 
 export type SchemaCheck = { ok: true; value: unknown } | { ok: false; reason: string };
 
-export function checkAnswer(answer: string, schemaText: string): SchemaCheck {
+function compile(schemaText: string): { validate: ValidateFunction } | { problem: string } {
   let schema: unknown;
   try {
     schema = JSON.parse(schemaText);
   } catch (err) {
-    return { ok: false, reason: `output-schema is not JSON: ${(err as Error).message}` };
+    return { problem: `is not JSON: ${(err as Error).message}` };
   }
+  try {
+    return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema as object) };
+  } catch (err) {
+    return { problem: `is not a valid JSON schema: ${(err as Error).message}` };
+  }
+}
+
+/** Why `schemaText` cannot check an answer, or undefined when it can. */
+export function schemaProblem(schemaText: string): string | undefined {
+  const compiled = compile(schemaText);
+  return 'problem' in compiled ? compiled.problem : undefined;
+}
+
+export function checkAnswer(answer: string, schemaText: string): SchemaCheck {
+  const compiled = compile(schemaText);
+  if ('problem' in compiled) return { ok: false, reason: `output-schema ${compiled.problem}` };
   let value: unknown;
   try {
     value = JSON.parse(unfence(answer));
   } catch {
     return { ok: false, reason: 'the final answer is not JSON' };
   }
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  let validate;
-  try {
-    validate = ajv.compile(schema as object);
-  } catch (err) {
-    return { ok: false, reason: `output-schema is not a valid JSON schema: ${(err as Error).message}` };
-  }
+  const { validate } = compiled;
   if (validate(value)) return { ok: true, value };
   const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message}`);
   return { ok: false, reason: `the final answer does not match output-schema: ${errors.join('; ')}` };

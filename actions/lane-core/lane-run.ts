@@ -1,11 +1,11 @@
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { foldEvents, type AgentOutcome } from './agent-outcome.js';
 import { agentCommand } from './agent-command.js';
-import { checkAnswer } from './answer-schema.js';
+import { checkAnswer, schemaProblem } from './answer-schema.js';
 import { parseClaudeLine } from './claude-events.js';
 import { classifyFailure, type LaneFailure } from './cli-failure.js';
 import { mergeMcpServers } from './codex-config.js';
@@ -66,17 +66,23 @@ const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTI
 
 export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<LaneResult> {
   const { settings } = req;
+  // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
+  // PATH"), and a bad schema would fail the step only after the whole run.
+  if (!(await stat(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
+    throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
+  }
+  const outputSchema = await readOutputSchema(settings);
   await mkdir(req.runDir, { recursive: true, mode: 0o700 });
   const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
   try {
-    return await runInHome(req, home, deps);
+    return await runInHome(req, home, outputSchema, deps);
   } finally {
     // The private home holds live credentials; nothing of it outlives the run.
     await rm(home.dir, { recursive: true, force: true });
   }
 }
 
-async function runInHome(req: LaneRunRequest, home: PrivateHome, deps: LaneRunDeps): Promise<LaneResult> {
+async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: OutputSchema | undefined, deps: LaneRunDeps): Promise<LaneResult> {
   const { settings } = req;
   const scrubber = new Scrubber();
   const trust = (secrets: string[]) => {
@@ -90,13 +96,12 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, deps: LaneRunDe
 
   const transcriptPath = join(req.runDir, 'transcript.jsonl');
   const lastMessageFile = join(req.runDir, 'last-message.txt');
-  const schemaPath = settings.outputSchema ? resolve(settings.workingDirectory, settings.outputSchema) : undefined;
-  const schemaText = schemaPath ? await readFile(schemaPath, 'utf8') : undefined;
+  const schemaText = outputSchema?.text;
   const command = agentCommand({
     settings,
     workingDirectory: settings.workingDirectory,
     claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
-    outputSchema: schemaPath && schemaText !== undefined ? { path: schemaPath, text: schemaText } : undefined,
+    outputSchema,
     lastMessageFile,
   });
   if (settings.agent === 'codex') await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
@@ -174,6 +179,19 @@ function agentEnv(base: Record<string, string | undefined>, home: PrivateHome, s
   Object.assign(env, home.env);
   if (settings.agentGithubToken && settings.githubToken) Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
   return env;
+}
+
+interface OutputSchema { path: string; text: string }
+
+async function readOutputSchema(settings: LaneSettings): Promise<OutputSchema | undefined> {
+  if (!settings.outputSchema) return undefined;
+  const path = resolve(settings.workingDirectory, settings.outputSchema);
+  const text = await readFile(path, 'utf8').catch((err: Error) => {
+    throw new Error(`input "output-schema": ${err.message}`);
+  });
+  const problem = schemaProblem(text);
+  if (problem) throw new Error(`input "output-schema": ${path} ${problem}`);
+  return { path, text };
 }
 
 /** The input wins over the lane profile's file; either must exist, and the error says which one did not. */

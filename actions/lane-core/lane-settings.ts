@@ -1,5 +1,6 @@
 // The one typed description of a lane run, parsed from raw action inputs at the edge. Every problem names the
 // input it came from, in the words a workflow author wrote (`timeout-minutes`, not `timeoutMinutes`).
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { splitArguments } from './argument-list.js';
 
@@ -114,7 +115,7 @@ export function parseLaneSettings(raw: RawInputs, context: SettingsContext): Lan
     timeoutMinutes: v['timeout-minutes'],
     mcpConfig: v['mcp-config'],
     allowedTools: v['allowed-tools'],
-    workingDirectory: v['working-directory'] ?? context.workspace,
+    workingDirectory: resolve(context.workspace, v['working-directory'] ?? '.'),
     extraArgs: v['extra-args'],
     githubToken: v['github-token'],
     agentGithubToken: v['agent-github-token'],

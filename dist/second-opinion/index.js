@@ -43090,19 +43090,35 @@ function agentCommand(i) {
 }
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var dist_ajv = __nccwpck_require__(2463);
+var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./actions/lane-core/answer-schema.ts
 // Checks the agent's final answer against the workflow's `output-schema`, so a job that feeds the answer to a
 // later step fails here, saying why, instead of there.
 
-function checkAnswer(answer, schemaText) {
+function compile(schemaText) {
     let schema;
     try {
         schema = JSON.parse(schemaText);
     }
     catch (err) {
-        return { ok: false, reason: `output-schema is not JSON: ${err.message}` };
+        return { problem: `is not JSON: ${err.message}` };
     }
+    try {
+        return { validate: new ajv.Ajv({ strict: false, allErrors: true }).compile(schema) };
+    }
+    catch (err) {
+        return { problem: `is not a valid JSON schema: ${err.message}` };
+    }
+}
+/** Why `schemaText` cannot check an answer, or undefined when it can. */
+function schemaProblem(schemaText) {
+    const compiled = compile(schemaText);
+    return 'problem' in compiled ? compiled.problem : undefined;
+}
+function checkAnswer(answer, schemaText) {
+    const compiled = compile(schemaText);
+    if ('problem' in compiled)
+        return { ok: false, reason: `output-schema ${compiled.problem}` };
     let value;
     try {
         value = JSON.parse(unfence(answer));
@@ -43110,14 +43126,7 @@ function checkAnswer(answer, schemaText) {
     catch {
         return { ok: false, reason: 'the final answer is not JSON' };
     }
-    const ajv = new dist_ajv.Ajv({ strict: false, allErrors: true });
-    let validate;
-    try {
-        validate = ajv.compile(schema);
-    }
-    catch (err) {
-        return { ok: false, reason: `output-schema is not a valid JSON schema: ${err.message}` };
-    }
+    const { validate } = compiled;
     if (validate(value))
         return { ok: true, value };
     const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message}`);
@@ -43623,17 +43632,23 @@ const PROGRESS_KEEP = 40;
 const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
 async function runLane(req, deps) {
     const { settings } = req;
+    // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
+    // PATH"), and a bad schema would fail the step only after the whole run.
+    if (!(await (0,promises_namespaceObject.stat)(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
+        throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
+    }
+    const outputSchema = await readOutputSchema(settings);
     await (0,promises_namespaceObject.mkdir)(req.runDir, { recursive: true, mode: 0o700 });
     const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
     try {
-        return await runInHome(req, home, deps);
+        return await runInHome(req, home, outputSchema, deps);
     }
     finally {
         // The private home holds live credentials; nothing of it outlives the run.
         await (0,promises_namespaceObject.rm)(home.dir, { recursive: true, force: true });
     }
 }
-async function runInHome(req, home, deps) {
+async function runInHome(req, home, outputSchema, deps) {
     const { settings } = req;
     const scrubber = new Scrubber();
     const trust = (secrets) => {
@@ -43647,13 +43662,12 @@ async function runInHome(req, home, deps) {
         trust([settings.githubToken]);
     const transcriptPath = (0,external_node_path_namespaceObject.join)(req.runDir, 'transcript.jsonl');
     const lastMessageFile = (0,external_node_path_namespaceObject.join)(req.runDir, 'last-message.txt');
-    const schemaPath = settings.outputSchema ? (0,external_node_path_namespaceObject.resolve)(settings.workingDirectory, settings.outputSchema) : undefined;
-    const schemaText = schemaPath ? await (0,promises_namespaceObject.readFile)(schemaPath, 'utf8') : undefined;
+    const schemaText = outputSchema?.text;
     const command = agentCommand({
         settings,
         workingDirectory: settings.workingDirectory,
         claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
-        outputSchema: schemaPath && schemaText !== undefined ? { path: schemaPath, text: schemaText } : undefined,
+        outputSchema,
         lastMessageFile,
     });
     if (settings.agent === 'codex')
@@ -43734,6 +43748,18 @@ function agentEnv(base, home, settings) {
     if (settings.agentGithubToken && settings.githubToken)
         Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
     return env;
+}
+async function readOutputSchema(settings) {
+    if (!settings.outputSchema)
+        return undefined;
+    const path = (0,external_node_path_namespaceObject.resolve)(settings.workingDirectory, settings.outputSchema);
+    const text = await (0,promises_namespaceObject.readFile)(path, 'utf8').catch((err) => {
+        throw new Error(`input "output-schema": ${err.message}`);
+    });
+    const problem = schemaProblem(text);
+    if (problem)
+        throw new Error(`input "output-schema": ${path} ${problem}`);
+    return { path, text };
 }
 /** The input wins over the lane profile's file; either must exist, and the error says which one did not. */
 function mcpFile(settings, fromLane, laneVariable) {
@@ -53484,6 +53510,7 @@ function splitArguments(text) {
 // input it came from, in the words a workflow author wrote (`timeout-minutes`, not `timeoutMinutes`).
 
 
+
 const AGENTS = ['codex', 'claude'];
 const REPORT_TARGETS = ['summary', 'comment', 'check'];
 const got = (v) => JSON.stringify(v);
@@ -53563,7 +53590,7 @@ function parseLaneSettings(raw, context) {
         timeoutMinutes: v['timeout-minutes'],
         mcpConfig: v['mcp-config'],
         allowedTools: v['allowed-tools'],
-        workingDirectory: v['working-directory'] ?? context.workspace,
+        workingDirectory: resolve(context.workspace, v['working-directory'] ?? '.'),
         extraArgs: v['extra-args'],
         githubToken: v['github-token'],
         agentGithubToken: v['agent-github-token'],

@@ -1,0 +1,59 @@
+// One lane run through the lane core with the CLI replaced by a scripted process runner: what is checked before
+// the CLI starts, and what happens to credentials the CLI rotates during the run.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readLaneEnvironment } from '../actions/lane-core/lane-environment.js';
+import { runLane, type LaneRunDeps } from '../actions/lane-core/lane-run.js';
+import { parseLaneSettings, type RawInputs } from '../actions/lane-core/lane-settings.js';
+import type { ProcessRunner, ProcessSpec } from '../actions/lane-core/process-runner.js';
+import { writeLaneHomes } from './support/lane-homes.js';
+
+function job() {
+  const root = mkdtempSync(join(tmpdir(), 'lane-run-'));
+  const homes = writeLaneHomes(join(root, 'lane'), 'http://127.0.0.1:9');
+  const workspace = join(root, 'workspace');
+  mkdirSync(workspace);
+  const lane = readLaneEnvironment({ FACTORY_CODEX_HOME: homes.codexHome, FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir, FACTORY_CLAUDE_JSON: homes.claudeJson }, join(root, 'home'));
+  return { root, homes, workspace, lane };
+}
+
+/** A CLI that runs `script` and exits 0; `started` records each spec it was given. */
+function scriptedCli(script: (spec: ProcessSpec) => void = () => undefined): ProcessRunner & { started: ProcessSpec[] } {
+  const started: ProcessSpec[] = [];
+  return {
+    started,
+    run: async (spec) => {
+      started.push(spec);
+      script(spec);
+      return { exitCode: 0, signal: null, timedOut: false, cancelled: false, stderr: '' };
+    },
+  };
+}
+
+function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = []) {
+  const settings = parseLaneSettings({ agent: 'codex', prompt: 'Review.', ...inputs }, { workspace: j.workspace, isPullRequest: false });
+  const deps: LaneRunDeps = { runner, log: () => undefined, mask: (s) => masked.push(s), now: Date.now };
+  return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv: {} }, deps);
+}
+
+describe('lane run', () => {
+  it('a working-directory that does not exist fails naming the input, and the CLI never starts', async () => {
+    const j = job();
+    const cli = scriptedCli();
+
+    await expect(start(j, { 'working-directory': 'no-such-dir' }, cli)).rejects.toThrow(`input "working-directory": ${join(j.workspace, 'no-such-dir')} is not a directory`);
+    expect(cli.started).toEqual([]);
+  });
+
+  it('an output-schema that is missing or not a JSON schema fails naming the input, and the CLI never starts', async () => {
+    const j = job();
+    const cli = scriptedCli();
+    writeFileSync(join(j.workspace, 'broken.json'), '{"type": ');
+
+    await expect(start(j, { 'output-schema': 'missing.json' }, cli)).rejects.toThrow(/^input "output-schema": ENOENT/);
+    await expect(start(j, { 'output-schema': 'broken.json' }, cli)).rejects.toThrow(`input "output-schema": ${join(j.workspace, 'broken.json')} is not JSON`);
+    expect(cli.started).toEqual([]);
+  });
+});
