@@ -2,7 +2,7 @@
 // so a running controller can switch configs without a restart and keep the old one when the new one is bad.
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile as readText } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { parseConfig, type ConfigResult } from './config.js';
 
@@ -19,6 +19,8 @@ export type WatchOptions = {
   signal?: NodeJS.Signals | false;
   /** Saves arrive as bursts of events; one reload per burst. */
   debounceMs?: number;
+  /** The filesystem edge; tests pass a slow one to prove reloads are handed over in order. */
+  readFile?: (file: string) => Promise<string>;
 };
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -29,15 +31,16 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
  * always is.
  */
 export async function watchConfig(file: string, onChange: (change: ConfigChange) => void, options: WatchOptions = {}): Promise<ConfigWatcher> {
-  const { signal = 'SIGHUP', debounceMs = 100 } = options;
+  const { signal = 'SIGHUP', debounceMs = 100, readFile = (path: string) => readText(path, 'utf8') } = options;
   let lastDigest: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let previous = Promise.resolve();
 
-  const load = async (reason: ConfigChange['reason']) => {
+  const read = async (reason: ConfigChange['reason']) => {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readFile(file);
     } catch (err) {
       // A deleted or unreadable file is a refused change like any other: the old config stays in force.
       if (!stopped) onChange({ ok: false, problems: [`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? String(err)})`], reason });
@@ -48,8 +51,14 @@ export async function watchConfig(file: string, onChange: (change: ConfigChange)
     lastDigest = current;
     onChange({ ...parseConfig(text, file), reason });
   };
+  // One read at a time: an edit followed by SIGHUP must never hand over the older text last.
+  const load = (reason: ConfigChange['reason']) => {
+    const next = previous.then(() => read(reason));
+    previous = next.catch(() => undefined);
+    return next;
+  };
 
-  lastDigest = await readFile(file, 'utf8').then(digest, () => undefined);
+  lastDigest = await readFile(file).then(digest, () => undefined);
 
   const watcher: FSWatcher = watch(dirname(file), (_event, name) => {
     if (name !== basename(file)) return;

@@ -68,6 +68,23 @@ describe('watchConfig', () => {
     expect(result).toMatchObject({ ok: true, reason: 'signal' });
   });
 
+  it('reloads hand over what they read in the order they were asked for, even when an earlier read is slower', async () => {
+    watcher!.stop();
+    const edited = addRepo(CONFIG, { repo: 'ainative-academy/aina-academy', profiles: ['ci'] });
+    let releaseSlowRead!: () => void;
+    const slowRead = new Promise<void>((resolve) => (releaseSlowRead = resolve));
+    // A disk that answers the first reload's read (the old text) only after the second reload (the edit) asked.
+    const answers = [async () => CONFIG, async () => (await slowRead, CONFIG), async () => (edited.ok ? edited.text : '')];
+    watcher = await watchConfig(file, (change) => changes.push(change), { signal: false, readFile: () => answers.shift()!() });
+
+    const older = watcher.reload();
+    const newer = watcher.reload();
+    releaseSlowRead();
+    await Promise.all([older, newer]);
+
+    expect(changes.map((c) => (c.ok ? c.config.repos.length : c.problems))).toEqual([1, 2]);
+  });
+
   it('a save that changes nothing is not reported, and stop() removes the signal handler', async () => {
     const listeners = process.listenerCount('SIGHUP');
     await writeFile(file, CONFIG);
