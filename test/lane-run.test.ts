@@ -1,6 +1,6 @@
 // One lane run through the lane core with the CLI replaced by a scripted process runner: what is checked before
 // the CLI starts, and what happens to credentials the CLI rotates during the run.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,28 @@ describe('lane run', () => {
     await expect(start(j, { 'output-schema': 'missing.json' }, cli)).rejects.toThrow(/^input "output-schema": ENOENT/);
     await expect(start(j, { 'output-schema': 'broken.json' }, cli)).rejects.toThrow(`input "output-schema": ${join(j.workspace, 'broken.json')} is not JSON`);
     expect(cli.started).toEqual([]);
+  });
+
+  it('a token the CLI rotated during the run is masked and scrubbed from the transcript it already reached', async () => {
+    const j = job();
+    const rotated = 'rotated-refresh-3e9d1c7a55';
+    const cli = scriptedCli((spec) => {
+      const auth = JSON.parse(readFileSync(join(spec.env.CODEX_HOME!, 'auth.json'), 'utf8'));
+      auth.tokens.refresh_token = rotated;
+      writeFileSync(join(spec.env.CODEX_HOME!, 'auth.json'), JSON.stringify(auth));
+      // A prompt-injected agent that prints its auth file: the line reaches the transcript before the run ends.
+      spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'command_execution', command: 'cat $CODEX_HOME/auth.json', aggregated_output: JSON.stringify(auth), exit_code: 0 } }));
+      spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'Done.' } }));
+    });
+    const masked: string[] = [];
+
+    const result = await start(j, {}, cli, masked);
+
+    expect(result.answer).toBe('Done.');
+    expect(result.writeBack).toEqual([{ source: join(j.homes.codexHome, 'auth.json'), outcome: 'written' }]);
+    expect(masked).toContain(rotated);
+    const transcript = readFileSync(result.transcriptPath, 'utf8');
+    expect(transcript).toContain('cat $CODEX_HOME/auth.json');
+    expect(transcript).not.toContain(rotated);
   });
 });

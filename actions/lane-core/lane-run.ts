@@ -85,11 +85,14 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
 async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: OutputSchema | undefined, deps: LaneRunDeps): Promise<LaneResult> {
   const { settings } = req;
   const scrubber = new Scrubber();
-  const trust = (secrets: string[]) => {
-    for (const s of secrets.filter((v) => !scrubber.secrets.includes(v))) {
+  /** Registers values as secrets; returns how many were new. */
+  const trust = (secrets: string[]): number => {
+    const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+    for (const s of fresh) {
       scrubber.add(s);
       deps.mask(s);
     }
+    return fresh.length;
   };
   trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
   if (settings.githubToken) trust([settings.githubToken]);
@@ -137,8 +140,12 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   await transcript;
   const durationMs = deps.now() - started;
 
-  // A refreshed token is a new secret: mask it before anything below can print it.
-  trust((await currentCredentials(home)).flatMap(credentialValues));
+  // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
+  // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
+  if (trust((await currentCredentials(home)).flatMap(credentialValues))) {
+    const written = await readFile(transcriptPath, 'utf8').catch(() => undefined);
+    if (written !== undefined) await writeFile(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
+  }
   const writeBack = await writeBackCredentials(home);
 
   const outcome = foldEvents(events);

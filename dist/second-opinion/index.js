@@ -43651,11 +43651,14 @@ async function runLane(req, deps) {
 async function runInHome(req, home, outputSchema, deps) {
     const { settings } = req;
     const scrubber = new Scrubber();
+    /** Registers values as secrets; returns how many were new. */
     const trust = (secrets) => {
-        for (const s of secrets.filter((v) => !scrubber.secrets.includes(v))) {
+        const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+        for (const s of fresh) {
             scrubber.add(s);
             deps.mask(s);
         }
+        return fresh.length;
     };
     trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
     if (settings.githubToken)
@@ -43704,8 +43707,13 @@ async function runInHome(req, home, outputSchema, deps) {
     });
     await transcript;
     const durationMs = deps.now() - started;
-    // A refreshed token is a new secret: mask it before anything below can print it.
-    trust((await currentCredentials(home)).flatMap(credentialValues));
+    // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
+    // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
+    if (trust((await currentCredentials(home)).flatMap(credentialValues))) {
+        const written = await (0,promises_namespaceObject.readFile)(transcriptPath, 'utf8').catch(() => undefined);
+        if (written !== undefined)
+            await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
+    }
     const writeBack = await writeBackCredentials(home);
     const outcome = foldEvents(events);
     if (settings.agent === 'codex' && !outcome.answer)
