@@ -52,6 +52,11 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     io.stderr(`factory status: --job expects a numeric job id, got ${JSON.stringify(values.job)}`);
     return 2;
   }
+  // Without a scheme fetch fails with a bare TypeError, which would read as "no controller answers".
+  if (values.url !== undefined && !/^https?:\/\/[^/]/.test(values.url)) {
+    io.stderr(`factory status: --url expects the status endpoint as http://HOST:PORT, got ${JSON.stringify(values.url)}`);
+    return 2;
+  }
   const base = await endpoint(values.config!, values.url, io);
   if (!base) return 1;
   try {

@@ -154,3 +154,13 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(nobody.err).toContain(`factory status: no controller answers at ${url} (ECONNREFUSED)`);
   });
 });
+
+describe('factory status arguments', () => {
+  it('names a --url without a scheme instead of reporting that nothing answers there', async () => {
+    expect(await factory('status', '--url', 'localhost:8081')).toEqual({
+      code: 2,
+      out: '',
+      err: 'factory status: --url expects the status endpoint as http://HOST:PORT, got "localhost:8081"',
+    });
+  });
+});
