@@ -22,7 +22,10 @@ export interface BurstResult {
 export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 8): Promise<BurstResult> {
   const standin = new GitHubStandin({ jobSeconds: 0.5 });
   await standin.start();
-  const controller = await startControllerProcess({ standin, dir, name: 'burst', maxConcurrent: cap });
+  const controller = await startControllerProcess({ docker, standin, dir, name: 'burst', maxConcurrent: cap }).catch(async (err) => {
+    await standin.stop();
+    throw err;
+  });
   try {
     const ids: number[] = [];
     for (let i = 0; i < jobs; i++) ids.push(await standin.queueJob(controller.repo, CI_LABELS, { announce: false }));

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import type { GitHubStandin } from '../controller/standin/github-standin.js';
 import type { StatusSnapshot } from '../controller/status-snapshot.js';
 
@@ -18,10 +19,15 @@ export interface ControllerProcess {
   /** Resident set size of the controller process, from /proc. */
   rssBytes(): number;
   status(): Promise<StatusSnapshot>;
+  /**
+   * SIGTERM, then removes every container of its instance: production leaves job containers for the next start to
+   * adopt, but a benchmark that failed half-way must not leave its runners behind.
+   */
   stop(): Promise<void>;
 }
 
 export interface ControllerProcessOptions {
+  docker: Docker;
   standin: GitHubStandin;
   dir: string;
   name: string;
@@ -68,7 +74,10 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
     let buffered = '';
     let webhook: string | undefined;
     let status: string | undefined;
-    const timer = setTimeout(() => reject(new Error(`controller ${instance} did not start within 30 s; see ${o.dir}/${o.name}.controller.log`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind a failed benchmark
+      reject(new Error(`controller ${instance} did not start within 30 s; see ${o.dir}/${o.name}.controller.log`));
+    }, 30_000);
     child.once('exit', (code) => reject(new Error(`controller ${instance} exited with ${code} before listening; see ${o.dir}/${o.name}.controller.log`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -104,11 +113,14 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
       return (await (await fetch(`${urls.status}/status`)).json()) as StatusSnapshot;
     },
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       log.end();
+      const left = await o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${instance}`] }) });
+      await Promise.all(left.map((c) => o.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     },
   };
 }

@@ -12,10 +12,13 @@ export interface MemoryResult {
 }
 
 export async function benchMemory(docker: Docker, dir: string, jobs = 50): Promise<MemoryResult> {
-  // Jobs outlast the measurement; the containers are removed at the end instead of waited for.
+  // Jobs outlast the measurement; stopping the controller removes their containers instead of waiting for them.
   const standin = new GitHubStandin({ jobSeconds: 120 });
   await standin.start();
-  const controller = await startControllerProcess({ standin, dir, name: 'memory', maxConcurrent: jobs });
+  const controller = await startControllerProcess({ docker, standin, dir, name: 'memory', maxConcurrent: jobs }).catch(async (err) => {
+    await standin.stop();
+    throw err;
+  });
   try {
     await new Promise((r) => setTimeout(r, 3_000));
     const idleRssBytes = controller.rssBytes();
@@ -36,8 +39,6 @@ export async function benchMemory(docker: Docker, dir: string, jobs = 50): Promi
     return { idleRssBytes, jobs, rssAtAllRunningBytes, peakRssBytes: Math.max(peakRssBytes, rssAtAllRunningBytes), msUntilAllRunning };
   } finally {
     await controller.stop();
-    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${controller.instance}`] }) });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     await standin.stop();
   }
 }

@@ -10,6 +10,7 @@ import { StartEvents } from './docker-starts.js';
 import { median, p95 } from './stats.js';
 
 const WARMUP = 2;
+const BASELINE_LABEL = 'factory-bench=baseline';
 
 export interface PickupResult {
   jobs: number;
@@ -42,7 +43,7 @@ function run(cmd: string, args: string[]): Promise<number> {
 /** The runner container exactly as the controller's profile creates it, by the docker CLI. */
 function dockerRunArgs(name: string, jitConfig: string): string[] {
   return [
-    'run', '-d', '--name', name, '--label', 'factory-bench=baseline',
+    'run', '-d', '--name', name, '--label', BASELINE_LABEL,
     '--cpus', '0.5', '--memory', '64m', '--pids-limit', '64', '--network', 'host',
     '--security-opt', 'no-new-privileges', '--init',
     '-e', `ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`,
@@ -53,7 +54,10 @@ function dockerRunArgs(name: string, jitConfig: string): string[] {
 export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promise<PickupResult> {
   const standin = new GitHubStandin({ jobSeconds: 0.2 });
   await standin.start();
-  const controller = await startControllerProcess({ standin, dir, name: 'pickup', maxConcurrent: 4 });
+  const controller = await startControllerProcess({ docker, standin, dir, name: 'pickup', maxConcurrent: 4 }).catch(async (err) => {
+    await standin.stop();
+    throw err;
+  });
   const events = await StartEvents.open(docker);
   // The baseline runner polls a runner id the stand-in does not know, so it idles like a runner waiting for a job.
   const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString('base64');
@@ -100,6 +104,8 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     result.api.perJob = exchanges.length / jobs;
   } finally {
     events.close();
+    const baselines = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [BASELINE_LABEL] }) });
+    await Promise.all(baselines.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     await controller.stop();
     await standin.stop();
   }
