@@ -3,6 +3,7 @@ import { chooseAgent } from '../actions/second-opinion/src/agent-choice.js';
 import { parseCommand } from '../actions/second-opinion/src/command.js';
 import { capDiff, splitDiff } from '../actions/second-opinion/src/diff-capture.js';
 import { compareOpinions, opinionMarker, readOpinion, type OpinionRecord } from '../actions/second-opinion/src/opinion-compare.js';
+import { parseOpinionInputs } from '../actions/second-opinion/src/opinion-settings.js';
 import { readTrigger } from '../actions/second-opinion/src/trigger.js';
 import { webhookExample } from './support/action-run.js';
 
@@ -143,5 +144,24 @@ describe('comparing opinions', () => {
       other: 'codex', sameConclusion: false,
       agreed: [claude.findings[0]], onlyThis: [], onlyOther: [codex.findings[1]],
     });
+  });
+});
+
+describe('inputs', () => {
+  const raw = { 'github-token': 'ghs_x', 'default-agent': '', 'allowed-bots': 'renovate[bot], dependabot[bot]', 'pr-number': '', 'timeout-minutes': '', 'max-diff-kb': '' };
+
+  it('fill the documented defaults', () => {
+    expect(parseOpinionInputs(raw)).toEqual({
+      githubToken: 'ghs_x', defaultAgent: 'codex', allowedBots: ['renovate[bot]', 'dependabot[bot]'], prNumber: undefined, timeoutMinutes: 30, maxDiffBytes: 200 * 1024,
+    });
+  });
+
+  it('name each bad input', () => {
+    expect(() => parseOpinionInputs({ ...raw, 'default-agent': 'gemini', 'pr-number': '2.5' })).toThrow(/^input "default-agent" must be codex or claude, got "gemini"\ninput "pr-number" must be a pull request number, got "2.5"$/);
+    expect(() => parseOpinionInputs({ ...raw, 'github-token': '' })).toThrow('input "github-token" is required');
+  });
+
+  it('refuse a timeout beyond a day, as agent-lane does', () => {
+    expect(() => parseOpinionInputs({ ...raw, 'timeout-minutes': '40000' })).toThrow('input "timeout-minutes" must be a number of minutes between 0 and 1440, got "40000"');
   });
 });

@@ -42,6 +42,17 @@ const bool = z.string().trim().toLowerCase().transform((s, ctx) => {
   return z.NEVER;
 });
 
+/** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
+ * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
+export const timeoutMinutesInput = z.string().trim().transform((s, ctx) => {
+  const n = s === '' ? 30 : Number(s);
+  if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
+    ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
 const schema = z
   .object({
     agent: choice(AGENTS),
@@ -50,14 +61,7 @@ const schema = z
     mode: z.string().trim().transform((s) => s || 'review').pipe(choice(['review', 'build'] as const)),
     model: optional,
     effort: optional.pipe(z.enum(['minimal', 'low', 'medium', 'high', 'xhigh'], { error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}` }).optional()),
-    'timeout-minutes': z.string().trim().transform((s, ctx) => {
-      const n = s === '' ? 30 : Number(s);
-      if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
-        ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
-        return z.NEVER;
-      }
-      return n;
-    }),
+    'timeout-minutes': timeoutMinutesInput,
     'mcp-config': optional,
     'allowed-tools': z.string().transform((s) => s.split(/[,\n]/).map((t) => t.trim()).filter(Boolean)),
     'working-directory': optional,

@@ -53539,6 +53539,16 @@ const bool = schemas_string().trim().toLowerCase().transform((s, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
     return NEVER;
 });
+/** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
+ * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
+const timeoutMinutesInput = schemas_string().trim().transform((s, ctx) => {
+    const n = s === '' ? 30 : Number(s);
+    if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
+        ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
+        return NEVER;
+    }
+    return n;
+});
 const schema = object({
     agent: choice(AGENTS),
     prompt: lane_settings_optional,
@@ -53546,14 +53556,7 @@ const schema = object({
     mode: schemas_string().trim().transform((s) => s || 'review').pipe(choice(['review', 'build'])),
     model: lane_settings_optional,
     effort: lane_settings_optional.pipe(schemas_enum(['minimal', 'low', 'medium', 'high', 'xhigh'], { error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}` }).optional()),
-    'timeout-minutes': schemas_string().trim().transform((s, ctx) => {
-        const n = s === '' ? 30 : Number(s);
-        if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
-            ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
-            return NEVER;
-        }
-        return n;
-    }),
+    'timeout-minutes': timeoutMinutesInput,
     'mcp-config': lane_settings_optional,
     'allowed-tools': schemas_string().transform((s) => s.split(/[,\n]/).map((t) => t.trim()).filter(Boolean)),
     'working-directory': lane_settings_optional,

@@ -1,6 +1,6 @@
 // The second-opinion action's inputs, parsed once; each problem names its input.
 import { z } from 'zod';
-import { AGENTS, type Agent } from '../../lane-core/lane-settings.js';
+import { AGENTS, timeoutMinutesInput, type Agent } from '../../lane-core/lane-settings.js';
 
 export interface OpinionInputs {
   githubToken: string;
@@ -35,7 +35,7 @@ const schema = z.object({
     }
     return n;
   }),
-  'timeout-minutes': positive('number of minutes', 30),
+  'timeout-minutes': timeoutMinutesInput,
   'max-diff-kb': positive('number of KiB', 200),
 });
 
