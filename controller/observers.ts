@@ -1,5 +1,5 @@
 // One observer made of several (metrics, the timeline, a test's own), each shielded from the others: the controller
-// calls observers in the middle of its work, and a failing one must never break a job.
+// calls observers in the middle of its work, and a failing one must never break a job or a GitHub call.
 import type { JobObserver } from './controller.js';
 import type { ApiObserver } from './github-client.js';
 import type { Logger } from './logger.js';
@@ -19,10 +19,25 @@ export function jobObservers(log: Logger, ...observers: Array<JobObserver | unde
   };
 }
 
+/**
+ * The GitHub client calls these from its request hook, where a throw would turn an answered request into a failed
+ * one. No logger reaches this far out, so a failure is a process warning, once per observer.
+ */
 export function apiObservers(...observers: Array<ApiObserver | undefined>): ApiObserver {
   const all = observers.filter((o): o is ApiObserver => o !== undefined);
+  const warned = new Set<ApiObserver>();
+  const each = (call: (o: ApiObserver) => void) => {
+    for (const o of all) {
+      try {
+        call(o);
+      } catch (err) {
+        if (!warned.has(o)) process.emitWarning(`GitHub API observer failed: ${String(err)}`, 'FactoryObserverWarning');
+        warned.add(o);
+      }
+    }
+  };
   return {
-    onCall: (route, status) => all.forEach((o) => o.onCall?.(route, status)),
-    onRateLimitRemaining: (n) => all.forEach((o) => o.onRateLimitRemaining?.(n)),
+    onCall: (route, status) => each((o) => o.onCall?.(route, status)),
+    onRateLimitRemaining: (n) => each((o) => o.onRateLimitRemaining?.(n)),
   };
 }
