@@ -76,7 +76,12 @@ export async function reposCommand(argv: string[], io: CommandIO, files: ConfigF
       io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
       return 1;
     }
-    await files.replace(file, result.text);
+    try {
+      await files.replace(file, result.text);
+    } catch (err) {
+      io.stderr(`factory repos ${verb}: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it is unchanged`);
+      return 1;
+    }
     io.stdout(`${verb === 'add' ? 'added' : 'removed'} ${repo} ${verb === 'add' ? 'to' : 'from'} ${file}`);
     return 0;
   }

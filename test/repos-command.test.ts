@@ -187,6 +187,18 @@ describe('reposCommand on a real file', () => {
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
   });
 
+  it('a write the filesystem refuses is named with the file, exits 1, and leaves the file as it was', async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const files = { read: (path: string) => readFile(path, 'utf8'), replace: async () => Promise.reject(full) };
+    const out = { stdout: '', stderr: '' };
+    const io = { stdout: (s: string) => void (out.stdout += `${s}\n`), stderr: (s: string) => void (out.stderr += `${s}\n`) };
+
+    const code = await reposCommand(['remove', 'ainative-academy/aina-academy', '--config', file], io, files);
+
+    expect({ code, ...out }).toEqual({ code: 1, stdout: '', stderr: `factory repos remove: cannot write ${file} (ENOSPC); it is unchanged\n` });
+    expect(await readFile(file, 'utf8')).toBe(CONFIG);
+  });
+
   it('a missing config file is named', async () => {
     const result = await run('list', '--config', join(dir, 'nope.yml'));
     expect(result).toMatchObject({ code: 1, stderr: `factory repos list: cannot read ${join(dir, 'nope.yml')} (ENOENT)\n` });
