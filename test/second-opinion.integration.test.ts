@@ -1,5 +1,6 @@
 // The bundled second-opinion action, run as the runner runs it on an issue_comment event, with the real claude
 // CLI answering through the loopback fake model server and GitHub faked on loopback against OpenAPI.
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAction, visibleLog, webhookExample } from './support/action-run.js';
 import { restPullRequest, startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
@@ -34,13 +35,13 @@ function commentEvent(body: string, login: string) {
   return { name: 'issue_comment', payload };
 }
 
-async function comment(body: string, login: string) {
+async function comment(body: string, login: string, env: Record<string, string> = {}) {
   const job = freshLaneJob(model.url);
   const run = await runAction({
     action: 'second-opinion',
     inputs: { 'github-token': GITHUB_TOKEN, 'default-agent': 'codex', 'timeout-minutes': '1', 'allowed-bots': '', 'pr-number': '', 'max-diff-kb': '' },
     event: commentEvent(body, login),
-    env: laneJobEnv(job, 'claude', { model: model.url, github: github.url }),
+    env: { ...laneJobEnv(job, 'claude', { model: model.url, github: github.url }), ...env },
   });
   return { run, job };
 }
@@ -67,6 +68,18 @@ describe('second-opinion action', () => {
     expect(github.violations).toEqual([]);
     const visible = [visibleLog(run.stdout), run.summary, JSON.stringify(run.outputs), JSON.stringify(github.reviews), JSON.stringify(github.checkRuns)].join('\n');
     for (const secret of [...job.secrets, GITHUB_TOKEN]) expect(visible).not.toContain(secret);
+  });
+
+  it('a job summary the runner cannot take is a warning, and the review still passes the step', async () => {
+    model.script('anthropic', [{ kind: 'tool', name: 'StructuredOutput', input: { conclusion: 'success', summary: 'Fine.', findings: [] } }]);
+    const reviews = github.reviews.length;
+
+    const { run } = await comment('/second-opinion claude', 'Codertocat', { GITHUB_STEP_SUMMARY: tmpdir() });
+
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^::warning::could not write the job summary: /m);
+    expect(run.outputs).toMatchObject({ status: 'reviewed', conclusion: 'success' });
+    expect(github.reviews.length).toBe(reviews + 1);
   });
 
   it('a read-only commenter gets only the polite reply', async () => {

@@ -54170,7 +54170,11 @@ async function run() {
         setOutput('result', outcome.result.answer);
         setOutput('review-url', outcome.reviewUrl ?? '');
         setOutput('check-run-url', outcome.checkRunUrl ?? '');
-        await summary.addRaw(summaryMarkdown(`second-opinion: ${outcome.agent} on ${outcome.sha.slice(0, 7)}`, outcome.result)).write();
+        // Like the posts, a summary the runner cannot take is a warning: the verdict is already out.
+        await summary
+            .addRaw(summaryMarkdown(`second-opinion: ${outcome.agent} on ${outcome.sha.slice(0, 7)}`, outcome.result))
+            .write()
+            .catch((err) => warning(`could not write the job summary: ${err.message}`));
         if (outcome.result.failure)
             setFailed(outcome.result.failure.message);
     }

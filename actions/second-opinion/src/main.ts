@@ -44,7 +44,11 @@ export async function run(): Promise<void> {
     core.setOutput('result', outcome.result.answer);
     core.setOutput('review-url', outcome.reviewUrl ?? '');
     core.setOutput('check-run-url', outcome.checkRunUrl ?? '');
-    await core.summary.addRaw(summaryMarkdown(`second-opinion: ${outcome.agent} on ${outcome.sha.slice(0, 7)}`, outcome.result)).write();
+    // Like the posts, a summary the runner cannot take is a warning: the verdict is already out.
+    await core.summary
+      .addRaw(summaryMarkdown(`second-opinion: ${outcome.agent} on ${outcome.sha.slice(0, 7)}`, outcome.result))
+      .write()
+      .catch((err: Error) => core.warning(`could not write the job summary: ${err.message}`));
     if (outcome.result.failure) core.setFailed(outcome.result.failure.message);
   } catch (err) {
     core.setFailed((err as Error).message);
