@@ -2,7 +2,7 @@
 // to a loopback fake model server and the reports going to a loopback fake GitHub checked against OpenAPI.
 import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maskedValues, runAction, visibleLog, webhookExample, type ActionRun, type ActionRunOptions } from './support/action-run.js';
 import { startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
@@ -22,6 +22,10 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   github.violations.length = 0;
+});
+// Every run's GitHub traffic matches GitHub's OpenAPI description.
+afterEach(() => {
+  expect(github.violations).toEqual([]);
 });
 afterAll(async () => {
   if (startupTimes.length) console.log(`agent-lane: node start to CLI spawn, ms: ${startupTimes.map(Math.round).join(', ')}`);

@@ -1,7 +1,7 @@
 // The bundled second-opinion action, run as the runner runs it on an issue_comment event, with the real claude
 // CLI answering through the loopback fake model server and GitHub faked on loopback against OpenAPI.
 import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAction, visibleLog, webhookExample } from './support/action-run.js';
 import { restPullRequest, startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
@@ -20,7 +20,11 @@ afterAll(async () => {
   await model?.close();
   await github?.close();
 });
+afterEach(() => {
+  expect(github.violations).toEqual([]);
+});
 beforeEach(() => {
+  github.violations.length = 0;
   github.pulls.set(2, restPullRequest(PR));
   github.commits.set(2, [{ sha: SHA, message: 'Update the README' }]);
   github.diffs.set(`${PR.base.sha}...${SHA}`, AUTH_DIFF);

@@ -1,7 +1,7 @@
 // The second-opinion flow against the loopback fake GitHub (through the real Octokit adapter, every call checked
 // against OpenAPI), with the agent replaced by a scripted review: who may ask, forks, moved heads, big diffs.
 import { getOctokit } from '@actions/github';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findingsOf, verdictOf } from '../actions/lane-core/findings.js';
 import type { LaneResult } from '../actions/lane-core/lane-run.js';
 import type { Agent } from '../actions/lane-core/lane-settings.js';
@@ -27,6 +27,7 @@ const settings: OpinionSettings = { defaultAgent: 'codex', allowedBots: ['renova
 let github: FakeGitHub;
 beforeAll(async () => (github = await startFakeGitHub()));
 afterAll(async () => github?.close());
+afterEach(() => expect(github.violations).toEqual([]));
 beforeEach(() => {
   for (const list of [github.comments, github.checkRuns, github.reviews, github.reactions, github.violations, github.calls]) list.length = 0;
   github.pulls.set(2, restPullRequest(PR));
