@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import Docker from 'dockerode';
+import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditImage } from '../controller/image-audit.js';
 import { buildImage } from '../controller/image-builder.js';
@@ -136,6 +139,50 @@ describe('the audit catches a leaky image', () => {
     );
     expect(findings.join('\n')).not.toContain(npmToken.slice(4));
     expect(findings.join('\n')).not.toContain(ghToken.slice(4));
+  });
+});
+
+describe('readImageFacts on the archive the containerd image store saves', () => {
+  const tarOf = async (files: Record<string, string | Buffer>) => {
+    const tar = pack();
+    for (const [name, text] of Object.entries(files)) tar.entry({ name, mode: 0o600 }, text);
+    tar.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of tar) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  /** `docker save` from the containerd store: OCI blobs (config JSON, layers as stored, gzip), manifest.json last. */
+  const savedImage = async (layers: Buffer[]): Promise<Docker> => {
+    const blob = (bytes: Buffer) => ({ name: `blobs/sha256/${createHash('sha256').update(bytes).digest('hex')}`, bytes });
+    const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/bin'] } })));
+    const layerBlobs = layers.map(blob);
+    const archive = await tarOf({
+      ...Object.fromEntries([config, ...layerBlobs].map((b) => [b.name, b.bytes])),
+      'manifest.json': JSON.stringify([{ Config: config.name, RepoTags: ['demo:1'], Layers: layerBlobs.map((b) => b.name) }]),
+    });
+    const image = { inspect: async () => ({ Config: { Env: ['PATH=/usr/bin'], Labels: {} } }), history: async () => [], get: async () => Readable.from([archive]) };
+    return { getImage: () => image } as unknown as Docker;
+  };
+
+  it('reads the files of gzip-compressed layers, so a credential in one is found', async () => {
+    const npmToken = fakeToken('npm_', 36);
+    // Megabytes ahead of the credential, so the layer streams through in many chunks.
+    const layer = gzipSync(await tarOf({ 'usr/lib/big.so': randomBytes(4 * 1024 * 1024), 'home/runner/.npmrc': `//registry.npmjs.org/:_authToken=${npmToken}\n` }));
+
+    const facts = await readImageFacts(await savedImage([layer]), 'demo:1');
+
+    expect(facts.files.map((f) => [f.layer, f.path])).toEqual([[0, 'home/runner/.npmrc']]);
+    expect(auditImage(facts)).toEqual(['layer 0: /home/runner/.npmrc: holds what looks like an npm token']);
+  });
+
+  it('refuses to pass an image with a layer it cannot open, naming the layer', async () => {
+    const zstd = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), randomBytes(600)]);
+    const readable = gzipSync(await tarOf({ 'etc/hostname': 'demo\n' }));
+
+    await expect(readImageFacts(await savedImage([readable, zstd]), 'demo:1')).rejects.toThrow(
+      /^layer blobs\/sha256\/[0-9a-f]{64} of demo:1 is not a tarball the audit can read \(/,
+    );
   });
 });
 
