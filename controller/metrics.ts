@@ -151,7 +151,9 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
-    const labels = { repo: f.repo, profile: f.profile ?? '' };
+    // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
+    const repo = this.config.repos.find((r) => r.repo.toLowerCase() === f.repo.toLowerCase())?.repo ?? f.repo;
+    const labels = { repo, profile: f.profile ?? '' };
     const counted = STAGE_COUNTER[stage];
     if (counted) this.jobs.inc({ ...labels, stage: counted });
     switch (stage) {

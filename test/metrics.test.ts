@@ -56,6 +56,15 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_runner_online_latency_seconds_sum{repo="org/app",profile="ci"}')).toBeCloseTo(1);
   });
 
+  it('labels every stage with the repo as configured, also those GitHub reports in its own spelling', async () => {
+    const m = new Metrics(config);
+    m.stage(1, 'taken', { repo: 'org/app', profile: 'ci', at: 0 });
+    m.stage(1, 'completed', { repo: 'Org/App', profile: 'ci', runnerName: 'r1', at: 1_000 });
+
+    expect(await sample(m, 'factory_jobs_total{repo="org/app",profile="ci",stage="completed"}')).toBe(1);
+    expect(await m.text()).not.toContain('Org/App');
+  });
+
   it('counts a runner that took its job before Docker answered the start call as online at once', async () => {
     const m = new Metrics(config);
     m.stage(1, 'in_progress', { repo: 'org/app', profile: 'ci', runnerName: 'r1', at: 1_000 });
