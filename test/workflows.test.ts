@@ -105,11 +105,12 @@ describe('the checks fail on a bad workflow', () => {
     expect(findings.map((f) => f.message)).toEqual([expect.stringContaining('label "factroy" is unknown')]);
   });
 
-  it('event data inside run: and github-script is refused with the job, step and line', async () => {
+  it('event data inside run: and github-script, directly or through env, is refused with the job, step and line', async () => {
     const findings = (await check(file)).filter((f) => f.rule === 'event-in-run');
     expect(findings).toEqual([
       expect.objectContaining({ line: 13, message: expect.stringMatching(/^jobs\.build\.steps\[1\]: \$\{\{ github\.event\.pull_request\.title \}\}/) }),
       expect.objectContaining({ line: 21, message: expect.stringMatching(/^jobs\.build\.steps\[4\]: \$\{\{ github\.head_ref \}\}/) }),
+      expect.objectContaining({ line: 24, message: expect.stringMatching(/^jobs\.build\.steps\[5\]: \$\{\{ env\.TITLE \}\}/) }),
     ]);
   });
 

