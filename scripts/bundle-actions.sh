@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 out="${1:-dist}"
 for entry in actions/*/src/index.ts; do
   name="$(basename "$(dirname "$(dirname "$entry")")")"
+  # ncc writes into the directory without emptying it; a file an earlier build left would ship with the action.
+  rm -rf "${out:?}/$name"
   npx --no-install ncc build "$entry" -o "$out/$name" --license licenses.txt --quiet
 done
