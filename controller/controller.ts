@@ -194,12 +194,18 @@ export class Controller {
     try {
       record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig, lane));
     } catch (err) {
-      await this.deleteRunner(item.repo, jit.runnerId, log);
       if (isDockerDown(err)) {
-        await this.abandon(item, name, log, { requeue: true });
+        // The daemon went away mid-call: the container may well be running the job. Leave runner, folder and job
+        // to the reconciler, which adopts the container if it exists and deletes the orphan runner if it does not
+        // (the job, forgotten here, is then offered again by the queued-jobs poll).
+        this.runners.delete(name);
+        this.scheduler.release(item);
+        this.seenJobs.delete(item.jobId);
+        log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
         this.markDockerDown(err);
         return;
       }
+      await this.deleteRunner(item.repo, jit.runnerId, log);
       const missing = (err as { statusCode?: number }).statusCode === 404;
       return this.abandon(item, name, log, {
         failure: missing ? `image ${item.profile.image} not found on this host (profile ${item.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`,
@@ -214,15 +220,11 @@ export class Controller {
     if (this.exitedEarly.has(record.containerId)) void this.cleanup(record, 'container exited');
   }
 
-  /** Undoes a launch that stopped half-way: its slot, its runner record, its job folder; then fails or requeues it. */
-  private async abandon(item: PendingJob, name: string, log: Logger, outcome: { failure: string } | { requeue: true }): Promise<void> {
+  /** Undoes a launch that stopped half-way: its slot, its runner record, its job folder; then fails the job. */
+  private async abandon(item: PendingJob, name: string, log: Logger, outcome: { failure: string }): Promise<void> {
     this.runners.delete(name);
     this.scheduler.release(item);
     await finishJobFolder(this.deps.config, name).catch(() => {});
-    if ('requeue' in outcome) {
-      this.scheduler.requeue(item);
-      return;
-    }
     this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
     log.error(outcome.failure);
     this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
@@ -348,6 +350,7 @@ export class Controller {
     const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, this.deps.config.profiles[identity.profileName]) };
     this.scheduler.hold(slot);
     this.seenJobs.add(identity.jobId);
+    this.scheduler.cancel(String(identity.jobId)); // its job has a container after all (a launch Docker cut short)
     const record = { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false };
     this.runners.set(identity.runnerName, record);
     this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName }, 'adopted runner container');

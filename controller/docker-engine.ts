@@ -21,8 +21,11 @@ export interface Engine {
   remove(id: string): Promise<void>;
   /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
   runToExit(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
-  /** Calls onExit with the id of every managed container that stops; returns a function that stops watching. */
-  watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void): Promise<() => void>;
+  /**
+   * Calls onExit with the id of every managed container that stops, replaying those since `sinceSeconds` (Docker keeps
+   * recent events) so exits during a reconnect are not lost; returns a function that stops watching.
+   */
+  watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void, sinceSeconds?: number): Promise<() => void>;
 }
 
 /** Errors that mean the daemon itself cannot be reached, as opposed to a request it refused. */
@@ -112,8 +115,9 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
       }
     },
 
-    async watchExits(onExit, onEnd) {
+    async watchExits(onExit, onEnd, sinceSeconds) {
       const stream = (await docker.getEvents({
+        ...(sinceSeconds !== undefined ? { since: Math.floor(sinceSeconds) } : {}),
         filters: JSON.stringify({ type: ['container'], event: ['die'], label: ours }),
       })) as NodeJS.ReadableStream & { destroy(): void };
       let buffered = '';

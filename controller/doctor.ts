@@ -78,7 +78,9 @@ async function existingAncestor(path: string): Promise<string> {
 }
 
 async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Promise<DoctorRow[]> {
-  const { config, engine } = deps;
+  // The doctor's job folders live apart from the controller's, whose reconciler sweeps folders of runners it lacks.
+  const config = { ...deps.config, stateDir: join(deps.config.stateDir, 'doctor') };
+  const { engine } = deps;
   const rows: DoctorRow[] = [];
   if (!(await engine.hasImage(profile.image))) {
     return [{ scope: name, name: 'image', ok: false, detail: `${profile.image} is not on this host`, fix: 'build it (factory images build) or fix profiles.' + name + '.image' }];
@@ -94,7 +96,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Pr
 
   const runner = `factory-doctor-${name}-${randomBytes(3).toString('hex')}`;
   const token = randomBytes(12).toString('hex');
-  const probeDir = join(config.stateDir, 'doctor', runner);
+  const probeDir = join(config.stateDir, 'probes', runner);
   const { script, checks } = doctorScript(profile, token);
   try {
     await mkdir(probeDir, { recursive: true, mode: 0o755 });

@@ -2,7 +2,7 @@
 // user, and the rendered MCP files. When the job ends, credentials the agent refreshed go back to the host, then the
 // folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
 import { createHash } from 'node:crypto';
-import { chmod, chown, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, Profile } from './config.js';
 import { replaceFileAtomically } from './atomic-file.js';
@@ -106,4 +106,9 @@ export async function finishJobFolder(config: Config, runnerName: string): Promi
   }
   await rm(dir, { recursive: true, force: true });
   return results;
+}
+
+/** Runner names that have a job folder on disk. */
+export async function listJobFolders(config: Config): Promise<string[]> {
+  return readdir(join(config.stateDir, 'jobs')).catch(() => []);
 }

@@ -7,6 +7,7 @@ import { isDockerDown } from './docker-engine.js';
 import type { GitHubApi } from './github-client.js';
 import type { Logger } from './logger.js';
 import { RUNNER_PREFIX } from './runner-spec.js';
+import { finishJobFolder, listJobFolders } from './job-folder.js';
 
 export interface ReconcilerDeps {
   config: Config;
@@ -41,8 +42,10 @@ export class Reconciler {
       else log.error({ err: String(err) }, 'reconcile: listing containers failed');
       return;
     }
-    controller.markDockerUp();
+    // Adopt first, then let waiting jobs start: a job whose container survived an outage must not get a second one.
     await this.syncContainers(containers);
+    await this.sweepJobFolders();
+    controller.markDockerUp();
     for (const repo of this.deps.config.repos) {
       if (controller.isStopping) return;
       await this.syncRepo(repo.repo).catch((err) => log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'));
@@ -70,6 +73,16 @@ export class Reconciler {
       if (record.containerId && !present.has(record.containerId)) cleanups.push(controller.cleanup(record, 'container vanished'));
     }
     await Promise.all(cleanups);
+  }
+
+  /** Job folders (auth copies) whose runner is gone: a launch cut short, a controller killed mid-cleanup. */
+  private async sweepJobFolders(): Promise<void> {
+    const { config, controller, log } = this.deps;
+    for (const runner of await listJobFolders(config)) {
+      if (controller.runners.has(runner)) continue;
+      const results = await finishJobFolder(config, runner).catch(() => []);
+      log.info({ runner, written: results.filter((r) => r.outcome === 'written').length }, 'removed the job folder of a runner that is gone');
+    }
   }
 
   private async syncRepo(repo: string): Promise<void> {

@@ -11,11 +11,6 @@ export class Scheduler<T extends Slot> {
     this.waiting.push(item);
   }
 
-  /** Puts an item back at the head of the line, as when its launch failed for a passing reason. */
-  requeue(item: T): void {
-    this.waiting.unshift(item);
-  }
-
   /** Drops a waiting item (its job was cancelled while queued); true when it was waiting. */
   cancel(key: string): boolean {
     const i = this.waiting.findIndex((w) => w.key === key);

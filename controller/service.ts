@@ -170,6 +170,8 @@ class DockerWatch {
   private probing = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** When the event stream was last lost (ms), until a new one is up. */
+  private lostAt: number | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -180,15 +182,21 @@ class DockerWatch {
   ) {}
 
   async connect(): Promise<boolean> {
+    // After an outage, replay exits from shortly before the stream broke: a container that died while we were away,
+    // or between the reconnect and the subscription taking effect, is cleaned up all the same.
+    const since = this.lostAt === undefined ? undefined : Math.floor(this.lostAt / 1000) - 1;
     try {
       this.unwatch = await this.engine.watchExits(
         (id) => this.controller.onContainerExit(id),
         (err) => {
           if (this.closed) return;
+          this.lostAt ??= Date.now();
           this.controller.markDockerDown(err ?? new Error('Docker event stream ended'));
           this.reconnect();
         },
+        since,
       );
+      this.lostAt = undefined;
       return true;
     } catch (err) {
       if (!isDockerDown(err)) this.log.error({ err: String(err) }, 'watching Docker events failed');

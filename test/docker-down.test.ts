@@ -80,3 +80,27 @@ it('notices Docker stopping mid-run and catches up on the exits it missed once i
 
   await waitFor('the exited container to be cleaned after reconnecting', async () => h!.service.controller.runners.size === 0 && (await h!.containers()).length === 0);
 });
+
+it('a container start cut short by Docker is adopted when Docker answers, not started twice', async () => {
+  let cut = false;
+  h = await startHarness({
+    jobSeconds: 2,
+    // The daemon starts the container, then the connection drops before the answer arrives.
+    wrapEngine: (engine) => ({
+      ...engine,
+      async run(spec) {
+        const id = await engine.run(spec);
+        if (cut) return id;
+        cut = true;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      },
+    }),
+  });
+  const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+
+  await waitFor('the job to finish and its container to be cleaned', async () =>
+    h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0 && (await h!.containers()).length === 0);
+  expect(cut).toBe(true);
+  expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toHaveLength(1);
+  expect(h.github.runners.size).toBe(0);
+});

@@ -114,6 +114,7 @@ describe('factory doctor', () => {
     expect(output.out).not.toContain(GH_TOKEN);
     const leftovers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['factory.doctor=true'] }) });
     expect(leftovers.filter((c) => c.Names.some((n) => n.includes('factory-doctor-lane') || n.includes('factory-doctor-sealed')))).toEqual([]);
-    expect(readdirSync(join(root, 'hostside', 'state', 'jobs'))).toEqual([]);
+    expect(readdirSync(join(root, 'hostside', 'state', 'doctor', 'jobs'))).toEqual([]);
+    expect(readdirSync(join(root, 'hostside', 'state', 'doctor', 'probes'))).toEqual([]);
   });
 });

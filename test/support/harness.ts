@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { configSchema, type Config } from '../../controller/config.js';
 import { silentLogger, type Logger } from '../../controller/logger.js';
 import { startService, type Service } from '../../controller/service.js';
+import { dockerEngine, type Engine } from '../../controller/docker-engine.js';
 import { GitHubStandin } from '../../controller/standin/github-standin.js';
 import { LABEL } from '../../controller/runner-spec.js';
 import { STANDIN_IMAGE } from '../../controller/demo.js';
@@ -23,6 +24,8 @@ export interface HarnessOptions {
   jobSeconds?: number;
   config?: Record<string, unknown>;
   profile?: Record<string, unknown>;
+  /** Wraps the real Docker engine, to inject a fault at an exact call. */
+  wrapEngine?: (engine: Engine) => Engine;
   /** More profiles on the same repo, listed after `ci`. */
   extraProfiles?: Record<string, Record<string, unknown>>;
   repoMaxConcurrent?: number;
@@ -68,7 +71,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
   const start = async () => {
-    const service = await startService({ config, log: opts.log ?? silentLogger(), env, observer, githubOptions: { retryAfterBaseValue: 10 }, maxDockerBackoffMs: 200 });
+    const engine = opts.wrapEngine?.(dockerEngine(config.docker.socketPath, config.instance));
+    const service = await startService({ engine, config, log: opts.log ?? silentLogger(), env, observer, githubOptions: { retryAfterBaseValue: 10 }, maxDockerBackoffMs: 200 });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
   };
