@@ -5,12 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import type { Io } from './cli.js';
 import { auditImage } from './image-audit.js';
 import { buildImage, planImageBuilds, type ImageBuild } from './image-builder.js';
 import { readImageFacts } from './image-facts.js';
-
-/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
-export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 const USAGE = `usage:
   factory images build [--repo NAME] [--tag VERSION] [--base IMAGE] [--images-dir DIR] [--network MODE]
@@ -50,7 +48,7 @@ async function untag(docker: Docker, tag: string): Promise<string> {
 }
 
 /** Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts it. */
-async function buildAndAudit(docker: Docker, build: ImageBuild, io: CommandIO): Promise<boolean> {
+async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise<boolean> {
   io.stdout(`==> building ${build.tag}`);
   try {
     await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}`));
@@ -74,7 +72,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: CommandIO): 
   return true;
 }
 
-export async function imagesCommand(argv: string[], io: CommandIO, docker: Docker = new Docker()): Promise<number> {
+export async function imagesCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({

@@ -2,11 +2,9 @@
 // never got to remove, dangling images from image rebuilds, and old build cache.
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import type { Io } from './cli.js';
 import { LABEL } from './runner-spec.js';
 import { parseDuration } from './units.js';
-
-/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
-export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 export type PruneReport = { containers: string[]; images: string[]; cacheEntries: number; bytes: number };
 
@@ -65,7 +63,7 @@ const USAGE = `usage:
   Removes exited factory containers, dangling images built from the factory's Dockerfiles and build cache, each
   older than AGE (default 24h; e.g. 90m, 6h, 7d). --instance limits containers to one controller instance.`;
 
-export async function pruneCommand(argv: string[], io: CommandIO, docker: Docker = new Docker()): Promise<number> {
+export async function pruneCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({

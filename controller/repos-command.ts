@@ -3,11 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { replaceFileAtomically } from './atomic-file.js';
+import type { Io } from './cli.js';
 import { parseConfig, type RepoConfig } from './config.js';
 import { addRepo, removeRepo, type EditResult, type RepoEntry } from './repos-editor.js';
-
-/** Each call writes one message without its trailing newline, as cli.ts's Io adds it. */
-export type CommandIO = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 /** The file edge: reading and atomically replacing the config file. */
 export interface ConfigFile {
@@ -28,7 +26,7 @@ const USAGE = `usage:
   factory repos remove OWNER/NAME [--config F]
   factory repos list [--config F]`;
 
-export async function reposCommand(argv: string[], io: CommandIO, files: ConfigFile = fsConfigFile): Promise<number> {
+export async function reposCommand(argv: string[], io: Io, files: ConfigFile = fsConfigFile): Promise<number> {
   let args;
   try {
     args = parseArgs({
@@ -97,7 +95,7 @@ function addArguments(repo: string, profiles: string | undefined, maxConcurrent:
   return { repo, profiles: names, maxConcurrent: Number(maxConcurrent) };
 }
 
-async function list(file: string, io: CommandIO, files: ConfigFile): Promise<number> {
+async function list(file: string, io: Io, files: ConfigFile): Promise<number> {
   let text: string;
   try {
     text = await files.read(file);
