@@ -75,6 +75,11 @@ describe('failures without a CLI message', () => {
     expect(classifyFailure('codex', quiet, { exitCode: null, timedOut: true, stderrTail: '' }, 5)?.message).toBe('codex did not finish within 5 minutes; its process tree was killed');
   });
 
+  it('a run that ended well is not failed by a limit or login notice it logged on stderr', () => {
+    const answered = foldEvents(recorded('claude-success'));
+    expect(classifyFailure('claude', answered, { exitCode: 0, timedOut: false, stderrTail: 'rate limit reached, retrying in 2s\nplease log in again soon' }, 5)).toBeUndefined();
+  });
+
   it('a crash quotes the last stderr line', () => {
     expect(classifyFailure('claude', quiet, { exitCode: 2, timedOut: false, stderrTail: 'warming up\nerror: boom' }, 5)).toEqual({ kind: 'exit', message: 'claude exited with code 2: error: boom' });
   });

@@ -43414,6 +43414,10 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
     }
     if (end.cancelled)
         return { kind: 'cancelled', message: `the job was cancelled; ${agent} and its process tree were stopped` };
+    // The texts below only name a failure; they do not make one. A run that ended well may still have logged a
+    // retried 429 or a "close to your usage limit" notice on stderr.
+    if (end.exitCode === 0 && !outcome.reportedError && !outcome.errors.length && !outcome.limited)
+        return undefined;
     const said = [...outcome.errors.map((e) => e.message), outcome.reportedError ? outcome.answer : '', end.stderrTail].join('\n');
     if (outcome.limited || outcome.errors.some((e) => e.status === 429) || USAGE_LIMIT.test(said)) {
         return { kind: 'usage-limit', message: `${agent} usage limit reached, ${resetText(outcome, said)}` };
