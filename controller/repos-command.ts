@@ -6,6 +6,7 @@ import { replaceFileAtomically } from './atomic-file.js';
 import type { Io } from './cli.js';
 import { parseConfig, type RepoConfig } from './config.js';
 import { addRepo, removeRepo, type EditResult, type RepoEntry } from './repos-editor.js';
+import { table } from './status-table.js';
 
 /** The file edge: reading and atomically replacing the config file. */
 export interface ConfigFile {
@@ -14,9 +15,7 @@ export interface ConfigFile {
 }
 
 export function formatRepoTable(repos: readonly RepoConfig[]): string {
-  const rows = [['REPO', 'PROFILES', 'MAX CONCURRENT'], ...repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return table(['REPO', 'PROFILES', 'MAX CONCURRENT'], repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)]));
 }
 
 export const fsConfigFile: ConfigFile = { read: (path) => readFile(path, 'utf8'), replace: replaceFileAtomically };
