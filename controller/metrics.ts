@@ -136,6 +136,11 @@ export class Metrics implements JobObserver, ApiObserver {
     this.config = next;
   }
 
+  /** The repo as the config spells it (GitHub compares names case-insensitively), if it is configured. */
+  private configuredRepo(repo: string): string | undefined {
+    return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
+  }
+
   /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */
   delivery(event: WebhookEvent): void {
     if (event.name !== 'workflow_job') return;
@@ -143,17 +148,16 @@ export class Metrics implements JobObserver, ApiObserver {
     const repo = p?.repository?.full_name;
     const job = p?.workflow_job;
     if (p?.action !== 'queued' || !repo || typeof job?.id !== 'number') return;
-    const configured = this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase());
+    const configured = this.configuredRepo(repo);
     // Unconfigured repos are not counted: their names would make the label set unbounded.
     if (!configured || !this.seenJobs.add(job.id)) return;
     const match = matchProfile(this.config, repo, job.labels ?? []);
-    this.seen.inc({ repo: configured.repo, profile: match?.profileName ?? 'none' });
+    this.seen.inc({ repo: configured, profile: match?.profileName ?? 'none' });
   }
 
   stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
     // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
-    const repo = this.config.repos.find((r) => r.repo.toLowerCase() === f.repo.toLowerCase())?.repo ?? f.repo;
-    const labels = { repo, profile: f.profile ?? '' };
+    const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
     const counted = STAGE_COUNTER[stage];
     if (counted) this.jobs.inc({ ...labels, stage: counted });
     switch (stage) {
