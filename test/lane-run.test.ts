@@ -32,10 +32,10 @@ function scriptedCli(script: (spec: ProcessSpec) => void = () => undefined): Pro
   };
 }
 
-function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = []) {
+function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = [], baseEnv: Record<string, string> = {}) {
   const settings = parseLaneSettings({ agent: 'codex', prompt: 'Review.', ...inputs }, { workspace: j.workspace, isPullRequest: false });
   const deps: LaneRunDeps = { runner, log: () => undefined, mask: (s) => masked.push(s), now: Date.now };
-  return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv: {} }, deps);
+  return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv }, deps);
 }
 
 describe('lane run', () => {
@@ -78,5 +78,18 @@ describe('lane run', () => {
     const transcript = readFileSync(result.transcriptPath, 'utf8');
     expect(transcript).toContain('cat $CODEX_HOME/auth.json');
     expect(transcript).not.toContain(rotated);
+  });
+
+  it('the agent starts without the job\'s tokens, raw inputs or workflow-command files, in its private home', async () => {
+    const j = job();
+    const cli = scriptedCli();
+    const runnerFiles = { GITHUB_ENV: '/r/set_env', GITHUB_PATH: '/r/add_path', GITHUB_OUTPUT: '/r/set_output', GITHUB_STATE: '/r/save_state', GITHUB_STEP_SUMMARY: '/r/summary' };
+    const jobEnv = { PATH: '/usr/bin', GITHUB_WORKSPACE: j.workspace, GITHUB_TOKEN: 'ghs_jobtoken0123456789abcdef', 'INPUT_GITHUB-TOKEN': 'ghs_jobtoken0123456789abcdef', ACTIONS_RUNTIME_TOKEN: 'rt', ...runnerFiles };
+
+    await start(j, { 'github-token': 'ghs_jobtoken0123456789abcdef' }, cli, [], jobEnv);
+
+    const env = cli.started[0]!.env;
+    expect(env).toMatchObject({ PATH: '/usr/bin', GITHUB_WORKSPACE: j.workspace, CODEX_HOME: join(j.root, 'run', 'codex-home') });
+    for (const name of ['GITHUB_TOKEN', 'GH_TOKEN', 'INPUT_GITHUB-TOKEN', 'ACTIONS_RUNTIME_TOKEN', ...Object.keys(runnerFiles)]) expect(env, name).not.toHaveProperty(name);
   });
 });

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { foldEvents, type AgentOutcome } from './agent-outcome.js';
 import { agentCommand } from './agent-command.js';
+import { agentEnvironment } from './agent-environment.js';
 import { checkAnswer, schemaProblem } from './answer-schema.js';
 import { parseClaudeLine } from './claude-events.js';
 import { classifyFailure, type LaneFailure } from './cli-failure.js';
@@ -60,9 +61,6 @@ export interface LaneResult {
 }
 
 const PROGRESS_KEEP = 40;
-
-/** Variables that carry GitHub or runner credentials; the agent sees none of them unless asked. */
-const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
 
 export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<LaneResult> {
   const { settings } = req;
@@ -120,7 +118,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const end = await deps.runner.run({
     ...command,
     cwd: settings.workingDirectory,
-    env: agentEnv(req.baseEnv, home, settings),
+    env: agentEnvironment(req.baseEnv, home.env, settings),
     stdin: prompt,
     timeoutMs: settings.timeoutMinutes * 60_000,
     onLine: (line) => {
@@ -178,14 +176,6 @@ function judge(outcome: AgentOutcome, schemaText: string | undefined): { value: 
   if (schemaText === undefined) return undefined;
   const check = checkAnswer(outcome.answer, schemaText);
   return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
-}
-
-function agentEnv(base: Record<string, string | undefined>, home: PrivateHome, settings: LaneSettings): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !JOB_SECRETS.test(k)) env[k] = v;
-  Object.assign(env, home.env);
-  if (settings.agentGithubToken && settings.githubToken) Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
-  return env;
 }
 
 interface OutputSchema { path: string; text: string }

@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(874);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9727);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 874:
+/***/ 9727:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43089,6 +43089,23 @@ function agentCommand(i) {
     return { command: 'claude', args: [...args, ...s.extraArgs] };
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/agent-environment.ts
+/** Variables that carry GitHub or runner credentials. */
+const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
+/** The runner's workflow-command files: a line appended to GITHUB_ENV or GITHUB_PATH (say NODE_OPTIONS) runs in
+ * every later step of the job, including steps that hold secrets; GITHUB_OUTPUT and GITHUB_STATE forge results. */
+const COMMAND_FILES = /^GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY)$/i;
+function agentEnvironment(base, privateHome, settings) {
+    const env = {};
+    for (const [k, v] of Object.entries(base))
+        if (v !== undefined && !JOB_SECRETS.test(k) && !COMMAND_FILES.test(k))
+            env[k] = v;
+    Object.assign(env, privateHome);
+    if (settings.agentGithubToken && settings.githubToken)
+        Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
+    return env;
+}
+
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 ;// CONCATENATED MODULE: ./actions/lane-core/answer-schema.ts
@@ -43631,9 +43648,8 @@ class Scrubber {
 
 
 
+
 const PROGRESS_KEEP = 40;
-/** Variables that carry GitHub or runner credentials; the agent sees none of them unless asked. */
-const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
 async function runLane(req, deps) {
     const { settings } = req;
     // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
@@ -43690,7 +43706,7 @@ async function runInHome(req, home, outputSchema, deps) {
     const end = await deps.runner.run({
         ...command,
         cwd: settings.workingDirectory,
-        env: agentEnv(req.baseEnv, home, settings),
+        env: agentEnvironment(req.baseEnv, home.env, settings),
         stdin: prompt,
         timeoutMs: settings.timeoutMinutes * 60_000,
         onLine: (line) => {
@@ -43750,16 +43766,6 @@ function judge(outcome, schemaText) {
         return undefined;
     const check = checkAnswer(outcome.answer, schemaText);
     return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
-}
-function agentEnv(base, home, settings) {
-    const env = {};
-    for (const [k, v] of Object.entries(base))
-        if (v !== undefined && !JOB_SECRETS.test(k))
-            env[k] = v;
-    Object.assign(env, home.env);
-    if (settings.agentGithubToken && settings.githubToken)
-        Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
-    return env;
 }
 async function readOutputSchema(settings) {
     if (!settings.outputSchema)
