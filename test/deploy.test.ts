@@ -77,6 +77,11 @@ describe('deploy/compose.yml', () => {
     expect(compose).toContain(`#     - { from: ${defaults.stateDir}, to: /srv/factory/state }`);
   });
 
+  it('says to create the state folder for the user the image runs as, since Docker would create it for root', () => {
+    const [uid, gid] = /^USER (\d+):(\d+)$/m.exec(readFileSync('deploy/Dockerfile', 'utf8'))!.slice(1);
+    expect(compose).toContain(`install -d -m 0750 -o ${uid} -g ${gid} /srv/factory/state`);
+  });
+
   it.skipIf(!has('docker-compose'))('is a file docker-compose accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'compose-'));
     try {
