@@ -107,6 +107,33 @@ describe('workflow files', () => {
   });
 });
 
+describe('check-dist.yml', () => {
+  /** Every source file a bundle is made from: each action's entry point and, transitively, what it imports. */
+  async function bundledSources(): Promise<string[]> {
+    const entries = (await readdir(join(root, 'actions'))).map((name) => `actions/${name}/src/index.ts`);
+    const seen = new Set<string>();
+    const queue = (await Promise.all(entries.map((e) => readFile(join(root, e)).then(() => e, () => undefined)))).filter((e): e is string => !!e);
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = await readFile(join(root, file), 'utf8');
+      for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) queue.push(relative(root, join(root, file, '..', spec!.replace(/\.js$/, '.ts'))));
+    }
+    return [...seen];
+  }
+
+  it('runs on a change to any source a bundle is made from', async () => {
+    const workflow = parse(await readFile(join(root, 'workflows/check-dist.yml'), 'utf8')) as { on: Record<string, { paths?: string[] } | null> };
+    const globs = (workflow.on.pull_request?.paths ?? []).map((g) => new RegExp(`^${g.replace(/[.+]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*')}$`));
+    const sources = await bundledSources();
+
+    expect(sources.length).toBeGreaterThan(2);
+    expect(sources.filter((f) => !globs.some((g) => g.test(f)))).toEqual([]);
+    expect(workflow.on.push?.paths).toEqual(workflow.on.pull_request?.paths);
+  });
+});
+
 describe('the checks fail on a bad workflow', () => {
   const file = 'test/fixtures/workflows/bad.yml';
 
