@@ -2,8 +2,7 @@
 //    proof that exactly one runner was made per job and nothing was left behind, at GitHub or in Docker.
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
-import { GitHubStandin } from '../controller/standin/github-standin.js';
-import { CI_LABELS, startControllerProcess } from './controller-process.js';
+import { CI_LABELS, startBenchRun } from './controller-process.js';
 
 export interface BurstResult {
   jobs: number;
@@ -20,12 +19,8 @@ export interface BurstResult {
 }
 
 export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 8): Promise<BurstResult> {
-  const standin = new GitHubStandin({ jobSeconds: 0.5 });
-  await standin.start();
-  const controller = await startControllerProcess({ docker, standin, dir, name: 'burst', maxConcurrent: cap }).catch(async (err) => {
-    await standin.stop();
-    throw err;
-  });
+  const controller = await startBenchRun({ docker, dir, name: 'burst', maxConcurrent: cap, jobSeconds: 0.5 });
+  const { standin } = controller;
   try {
     const ids: number[] = [];
     for (let i = 0; i < jobs; i++) ids.push(await standin.queueJob(controller.repo, CI_LABELS, { announce: false }));
@@ -82,6 +77,5 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
     };
   } finally {
     await controller.stop();
-    await standin.stop();
   }
 }

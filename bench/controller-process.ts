@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import type { GitHubStandin } from '../controller/standin/github-standin.js';
+import { GitHubStandin } from '../controller/standin/github-standin.js';
 import type { StatusSnapshot } from '../controller/status-snapshot.js';
 
 export const BENCH_IMAGE = 'factory-test/runner:1';
@@ -121,6 +121,29 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
       log.end();
       const left = await o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${instance}`] }) });
       await Promise.all(left.map((c) => o.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+    },
+  };
+}
+
+/** A fresh stand-in and a controller pointed at it; `stop()` stops the controller (and its containers), then the stand-in. */
+export async function startBenchRun(
+  o: Omit<ControllerProcessOptions, 'standin'> & { jobSeconds: number },
+): Promise<ControllerProcess & { standin: GitHubStandin }> {
+  const standin = new GitHubStandin({ jobSeconds: o.jobSeconds });
+  await standin.start();
+  let controller: ControllerProcess;
+  try {
+    controller = await startControllerProcess({ ...o, standin });
+  } catch (err) {
+    await standin.stop();
+    throw err;
+  }
+  return {
+    ...controller,
+    standin,
+    async stop() {
+      await controller.stop();
+      await standin.stop();
     },
   };
 }

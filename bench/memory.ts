@@ -1,7 +1,6 @@
 // 4. The controller's resident memory, idle and with 50 jobs running at once (its own process, read from /proc).
 import type Docker from 'dockerode';
-import { GitHubStandin } from '../controller/standin/github-standin.js';
-import { CI_LABELS, startControllerProcess } from './controller-process.js';
+import { CI_LABELS, startBenchRun } from './controller-process.js';
 
 export interface MemoryResult {
   idleRssBytes: number;
@@ -13,12 +12,8 @@ export interface MemoryResult {
 
 export async function benchMemory(docker: Docker, dir: string, jobs = 50): Promise<MemoryResult> {
   // Jobs outlast the measurement; stopping the controller removes their containers instead of waiting for them.
-  const standin = new GitHubStandin({ jobSeconds: 120 });
-  await standin.start();
-  const controller = await startControllerProcess({ docker, standin, dir, name: 'memory', maxConcurrent: jobs }).catch(async (err) => {
-    await standin.stop();
-    throw err;
-  });
+  const controller = await startBenchRun({ docker, dir, name: 'memory', maxConcurrent: jobs, jobSeconds: 120 });
+  const { standin } = controller;
   try {
     await new Promise((r) => setTimeout(r, 3_000));
     const idleRssBytes = controller.rssBytes();
@@ -39,6 +34,5 @@ export async function benchMemory(docker: Docker, dir: string, jobs = 50): Promi
     return { idleRssBytes, jobs, rssAtAllRunningBytes, peakRssBytes: Math.max(peakRssBytes, rssAtAllRunningBytes), msUntilAllRunning };
   } finally {
     await controller.stop();
-    await standin.stop();
   }
 }

@@ -3,9 +3,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { GitHubStandin } from '../controller/standin/github-standin.js';
 import type { JobTimeline } from '../controller/timeline.js';
-import { BENCH_IMAGE, CI_LABELS, startControllerProcess } from './controller-process.js';
+import { BENCH_IMAGE, CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { median, p95 } from './stats.js';
 
@@ -52,13 +51,12 @@ function dockerRunArgs(name: string, jitConfig: string): string[] {
 }
 
 export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promise<PickupResult> {
-  const standin = new GitHubStandin({ jobSeconds: 0.2 });
-  await standin.start();
-  const controller = await startControllerProcess({ docker, standin, dir, name: 'pickup', maxConcurrent: 4 }).catch(async (err) => {
-    await standin.stop();
+  const controller = await startBenchRun({ docker, dir, name: 'pickup', maxConcurrent: 4, jobSeconds: 0.2 });
+  const { standin } = controller;
+  const events = await StartEvents.open(docker).catch(async (err) => {
+    await controller.stop();
     throw err;
   });
-  const events = await StartEvents.open(docker);
   // The baseline runner polls a runner id the stand-in does not know, so it idles like a runner waiting for a job.
   const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString('base64');
   const result: PickupResult = {
@@ -107,7 +105,6 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     const baselines = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [BASELINE_LABEL] }) });
     await Promise.all(baselines.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     await controller.stop();
-    await standin.stop();
   }
   const s = result.summary;
   s.controllerMedian = median(result.controllerMs);
