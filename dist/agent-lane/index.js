@@ -53746,8 +53746,9 @@ const nodeProcessRunner = {
 };
 
 ;// CONCATENATED MODULE: ./actions/agent-lane/src/action-context.ts
-const action_context_obj = (v) => (v && typeof v === 'object' ? v : {});
-const action_context_text = (v) => (typeof v === 'string' ? v : '');
+// Reads the triggering event into the plain data the lane core takes: the PR (as untrusted data for the prompt)
+// and where reports go.
+
 function repoOf(ctx) {
     try {
         return ctx.repo;
@@ -53757,20 +53758,20 @@ function repoOf(ctx) {
     }
 }
 function pullRequestOf(ctx) {
-    const pr = action_context_obj(ctx.payload.pull_request);
+    const pr = obj(ctx.payload.pull_request);
     if (typeof pr.number !== 'number')
         return undefined;
     const { owner, repo } = repoOf(ctx);
     return {
         repository: `${owner}/${repo}`,
         number: pr.number,
-        title: action_context_text(pr.title),
-        body: action_context_text(pr.body),
-        author: action_context_text(action_context_obj(pr.user).login),
-        baseRef: action_context_text(action_context_obj(pr.base).ref),
-        headRef: action_context_text(action_context_obj(pr.head).ref),
-        headSha: action_context_text(action_context_obj(pr.head).sha),
-        url: action_context_text(pr.html_url),
+        title: str(pr.title),
+        body: str(pr.body),
+        author: str(obj(pr.user).login),
+        baseRef: str(obj(pr.base).ref),
+        headRef: str(obj(pr.head).ref),
+        headSha: str(obj(pr.head).sha),
+        url: str(pr.html_url),
     };
 }
 function reportContextOf(ctx, pr) {

@@ -54108,9 +54108,9 @@ function parseCommand(body) {
 // What asked for a second opinion, read from the event: a `/second-opinion` comment on a PR, the
 // `second-opinion` label, or a maintainer's dispatch. Anything else, an edited comment included, is ignored.
 
-const trigger_obj = (v) => (v && typeof v === 'object' ? v : {});
+
 function actorOf(user) {
-    const u = trigger_obj(user);
+    const u = obj(user);
     const login = typeof u.login === 'string' ? u.login : '';
     return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
@@ -54118,22 +54118,22 @@ function readTrigger(eventName, payload, dispatchedPr) {
     if (eventName === 'issue_comment') {
         if (payload.action !== 'created')
             return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
-        const issue = trigger_obj(payload.issue);
+        const issue = obj(payload.issue);
         if (!issue.pull_request)
             return { ignored: 'the comment is on an issue, not a pull request' };
-        const comment = trigger_obj(payload.comment);
+        const comment = obj(payload.comment);
         const command = parseCommand(typeof comment.body === 'string' ? comment.body : '');
         if (!command)
             return { ignored: 'the comment has no /second-opinion command' };
         return { trigger: { kind: 'comment', pullNumber: Number(issue.number), actor: actorOf(comment.user), command, commentId: Number(comment.id) } };
     }
     if (eventName === 'pull_request' || eventName === 'pull_request_target') {
-        if (payload.action !== 'labeled' || trigger_obj(payload.label).name !== 'second-opinion')
+        if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion')
             return { ignored: 'only the second-opinion label asks for a review' };
-        return { trigger: { kind: 'label', pullNumber: Number(trigger_obj(payload.pull_request).number), actor: actorOf(payload.sender), command: { focus: '' } } };
+        return { trigger: { kind: 'label', pullNumber: Number(obj(payload.pull_request).number), actor: actorOf(payload.sender), command: { focus: '' } } };
     }
     if (eventName === 'workflow_dispatch') {
-        const fromInputs = Number(trigger_obj(payload.inputs)['pr-number']);
+        const fromInputs = Number(obj(payload.inputs)['pr-number']);
         const pullNumber = dispatchedPr ?? (Number.isInteger(fromInputs) && fromInputs > 0 ? fromInputs : undefined);
         if (!pullNumber)
             throw new Error('input "pr-number" is required for workflow_dispatch');

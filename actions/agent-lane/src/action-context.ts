@@ -1,5 +1,6 @@
 // Reads the triggering event into the plain data the lane core takes: the PR (as untrusted data for the prompt)
 // and where reports go.
+import { obj, str } from '../../lane-core/lane-event.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import type { ReportContext } from '../../lane-core/report-context.js';
 
@@ -10,10 +11,6 @@ interface EventContext {
   serverUrl: string;
   runId: number;
 }
-
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
-const text = (v: unknown) => (typeof v === 'string' ? v : '');
 
 function repoOf(ctx: EventContext): { owner: string; repo: string } {
   try {
@@ -30,13 +27,13 @@ export function pullRequestOf(ctx: EventContext): PullRequestContext | undefined
   return {
     repository: `${owner}/${repo}`,
     number: pr.number,
-    title: text(pr.title),
-    body: text(pr.body),
-    author: text(obj(pr.user).login),
-    baseRef: text(obj(pr.base).ref),
-    headRef: text(obj(pr.head).ref),
-    headSha: text(obj(pr.head).sha),
-    url: text(pr.html_url),
+    title: str(pr.title),
+    body: str(pr.body),
+    author: str(obj(pr.user).login),
+    baseRef: str(obj(pr.base).ref),
+    headRef: str(obj(pr.head).ref),
+    headSha: str(obj(pr.head).sha),
+    url: str(pr.html_url),
   };
 }
 

@@ -1,5 +1,6 @@
 // What asked for a second opinion, read from the event: a `/second-opinion` comment on a PR, the
 // `second-opinion` label, or a maintainer's dispatch. Anything else, an edited comment included, is ignored.
+import { obj, type Json } from '../../lane-core/lane-event.js';
 import { parseCommand, type SecondOpinionCommand } from './command.js';
 
 export interface Trigger {
@@ -13,8 +14,6 @@ export interface Trigger {
 
 export type TriggerResult = { trigger: Trigger } | { ignored: string };
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
 
 function actorOf(user: unknown): Trigger['actor'] {
   const u = obj(user);
