@@ -35,9 +35,14 @@ const CREDENTIAL_FILES: [RegExp, string][] = [
   [/(^|\/)\.ssh\/id_(rsa|dsa|ecdsa|ed25519)$/, 'an SSH private key'],
 ];
 
+// Config files that hold registry and service tokens, read wherever a toolchain script left them (`npm config set
+// --location project` writes .npmrc into the project folder, which may be anywhere).
+const TOKEN_FILES = /(^|\/)(\.npmrc|npmrc|\.yarnrc\.yml|\.env|\.docker\/config\.json|pip\.conf|\.pip\/pip\.conf)$/;
+
 /** Where people and tools write config: homes, /etc, /opt, /tmp. Dependency trees and large files are skipped. */
 export function shouldRead(path: string, size: number): boolean {
   if (CREDENTIAL_FILES.some(([re]) => re.test(path))) return true;
+  if (TOKEN_FILES.test(path) && size <= 256 * 1024 && !/(^|\/)node_modules\//.test(path)) return true;
   if (size > 256 * 1024 || /(^|\/)(node_modules|\.cache|__pycache__)\//.test(path)) return false;
   return /^(home|root|etc|opt|tmp|srv|var\/tmp|usr\/local\/etc)\//.test(path);
 }

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditImage } from '../controller/image-audit.js';
+import { auditImage, shouldRead } from '../controller/image-audit.js';
 import { buildImage } from '../controller/image-builder.js';
 import { readImageFacts } from '../controller/image-facts.js';
 import { importBusyboxBase, removeImages } from './support/busybox-base.js';
@@ -201,6 +201,13 @@ describe('auditImage', () => {
     expect(auditImage({ ...clean, files: [{ layer: 2, path: 'home/runner/.codex/auth.json', text: '{}' }] })).toEqual([
       'layer 2: /home/runner/.codex/auth.json: codex auth is baked into a layer',
     ]);
+  });
+
+  it('reads token-holding config files wherever a toolchain left them, and skips dependency trees', () => {
+    expect(shouldRead('build/app/.npmrc', 100)).toBe(true);
+    expect(shouldRead('workspace/.env', 100)).toBe(true);
+    expect(shouldRead('usr/lib/node_modules/pkg/.npmrc', 100)).toBe(false);
+    expect(shouldRead('usr/lib/libc.so', 100)).toBe(false);
   });
 
   it('flags a token under an innocent name', () => {
