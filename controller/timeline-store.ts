@@ -24,6 +24,16 @@ export function redactLine(line: string): string {
   return TOKEN_SHAPES.reduce((out, re) => out.replace(re, (_m, keep?: string) => `${typeof keep === 'string' ? keep : ''}[redacted]`), line);
 }
 
+/** What /status and `factory status` rely on; a line without it would break every status answer, not only its own. */
+function isEvent(x: unknown): x is TimelineEvent {
+  const e = x as Partial<TimelineEvent> | null;
+  return (
+    typeof e === 'object' && e !== null &&
+    typeof e.jobId === 'number' && typeof e.stage === 'string' && typeof e.repo === 'string' && typeof e.at === 'number' &&
+    (e.lines === undefined || (Array.isArray(e.lines) && e.lines.every((l) => typeof l === 'string')))
+  );
+}
+
 export class TimelineStore implements JobObserver {
   private readonly timelines: Timelines;
   private fd: number | undefined;
@@ -54,8 +64,8 @@ export class TimelineStore implements JobObserver {
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        const event = JSON.parse(line) as TimelineEvent;
-        if (typeof event.jobId === 'number' && typeof event.stage === 'string' && typeof event.at === 'number') this.timelines.apply(event);
+        const event = JSON.parse(line) as unknown;
+        if (isEvent(event)) this.timelines.apply(event);
         else bad++;
       } catch {
         bad++; // a line torn by a crash mid-write

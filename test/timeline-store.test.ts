@@ -64,10 +64,11 @@ describe('TimelineStore', () => {
     reopened.close();
   });
 
-  it('skips a line torn by a crash and keeps the rest', () => {
+  it('skips a line torn by a crash, or one that is not a stage event, and keeps the rest', () => {
     const store = new TimelineStore(file, silentLogger());
     runJob(store, 1);
     store.close();
+    appendFileSync(file, '{"jobId":3,"stage":"queued","at":5}\n'); // parses, but has no repo for the status table
     appendFileSync(file, '{"jobId":2,"stage":"que');
 
     const reopened = new TimelineStore(file, silentLogger());
