@@ -92,4 +92,18 @@ describe('lane run', () => {
     expect(env).toMatchObject({ PATH: '/usr/bin', GITHUB_WORKSPACE: j.workspace, CODEX_HOME: join(j.root, 'run', 'codex-home') });
     for (const name of ['GITHUB_TOKEN', 'GH_TOKEN', 'INPUT_GITHUB-TOKEN', 'ACTIONS_RUNTIME_TOKEN', ...Object.keys(runnerFiles)]) expect(env, name).not.toHaveProperty(name);
   });
+
+  it('a secret in a structured answer is scrubbed from the findings that become annotations', async () => {
+    const j = job();
+    const leaked = j.homes.secrets[0]!;
+    writeFileSync(join(j.workspace, 'schema.json'), JSON.stringify({ type: 'object', required: ['findings'] }));
+    const answer = { conclusion: 'failure', findings: [{ path: 'src/a.ts', line: 3, severity: 'error', message: `hardcoded token ${leaked}` }] };
+    const cli = scriptedCli((spec) => spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: JSON.stringify(answer) } })));
+
+    const result = await start(j, { 'output-schema': 'schema.json' }, cli);
+
+    expect(result.conclusion).toBe('failure');
+    expect(result.findings).toEqual([expect.objectContaining({ path: 'src/a.ts', line: 3, message: 'hardcoded token ***' })]);
+    expect(JSON.stringify([result.answer, result.structured])).not.toContain(leaked);
+  });
 });

@@ -148,6 +148,9 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
 
   const outcome = foldEvents(events);
   if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();
+  // Scrubbed before it is parsed: the structured answer feeds check-run annotations and second-opinion's
+  // base64 marker, where no later scrub of the finished text can see a secret.
+  outcome.answer = scrubber.scrub(outcome.answer);
   const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
   let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
   const judged = failure ? undefined : judge(outcome, schemaText);
@@ -159,7 +162,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
     mode: settings.mode,
     model: settings.model ?? outcome.model,
     conclusion: failure ? 'failure' : (verdictOf(structured) ?? 'success'),
-    answer: scrubber.scrub(outcome.answer),
+    answer: outcome.answer,
     structured,
     findings: findingsOf(structured),
     usage: { ...outcome.usage, durationMs },

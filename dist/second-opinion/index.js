@@ -43740,6 +43740,9 @@ async function runInHome(req, home, outputSchema, deps) {
     const outcome = foldEvents(events);
     if (settings.agent === 'codex' && !outcome.answer)
         outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
+    // Scrubbed before it is parsed: the structured answer feeds check-run annotations and second-opinion's
+    // base64 marker, where no later scrub of the finished text can see a secret.
+    outcome.answer = scrubber.scrub(outcome.answer);
     const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
     let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
     const judged = failure ? undefined : judge(outcome, schemaText);
@@ -43751,7 +43754,7 @@ async function runInHome(req, home, outputSchema, deps) {
         mode: settings.mode,
         model: settings.model ?? outcome.model,
         conclusion: failure ? 'failure' : (verdictOf(structured) ?? 'success'),
-        answer: scrubber.scrub(outcome.answer),
+        answer: outcome.answer,
         structured,
         findings: findingsOf(structured),
         usage: { ...outcome.usage, durationMs },
