@@ -15,9 +15,12 @@ export async function replaceFileAtomically(path: string, text: string): Promise
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();
-  } finally {
+  } catch (err) {
     await handle.close();
+    await unlink(temp).catch(() => undefined); // a full disk must not leave half a credential file lying beside it
+    throw err;
   }
+  await handle.close();
   try {
     // A root controller rewriting a user's credential file must not leave it owned by root.
     if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {

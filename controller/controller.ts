@@ -10,6 +10,7 @@ import { BoundedSet } from './bounded-set.js';
 import { matchProfile } from './profile-match.js';
 import { containerSpec, jitRequest, runnerName, type RunnerIdentity } from './runner-spec.js';
 import { readEnvFiles } from './env-file.js';
+import { redactLine } from './redact.js';
 import { finishJobFolder, prepareJobFolder } from './job-folder.js';
 import { credentialKey, laneMounts } from './lane-layout.js';
 import { Scheduler, type Slot } from './scheduler.js';
@@ -235,10 +236,10 @@ export class Controller {
     const record = runner ? this.runners.get(runner) : undefined;
     if (!record) return;
     record.busy = true;
-    this.deps.log.info({ repo, jobId, runner }, 'runner picked up job');
+    this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
     // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
     if (!record.containerId) record.startedEarly = { jobId, at: this.now };
-    else this.deps.observer?.stage(jobId, 'in_progress', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+    else this.deps.observer?.stage(jobId, 'in_progress', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
   }
 
   private onJobCompleted(repo: string, jobId: number, labels: string[], runner: string | null): void {
@@ -247,7 +248,7 @@ export class Controller {
       // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
       // still sweeps any that linger offline).
       record.jobCompleted = true;
-      this.deps.observer?.stage(jobId, 'completed', { repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+      this.deps.observer?.stage(jobId, 'completed', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
       return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
     }
     if (runner) return;
@@ -300,7 +301,7 @@ export class Controller {
     try {
       if (record.containerId) {
         const tail = await engine.tailLogs(record.containerId, LOG_TAIL_LINES);
-        lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+        lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).map(redactLine);
         log.info({ reason, lastLines }, 'runner container finished');
         await engine.remove(record.containerId);
       }

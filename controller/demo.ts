@@ -2,11 +2,11 @@
 // sends the signed `workflow_job` deliveries; the real local Docker engine runs the stand-in runner image.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { packageRoot } from './package-root.js';
 import { configSchema } from './config.js';
 import { dockerEngine } from './docker-engine.js';
 import { createLogger } from './logger.js';
@@ -16,12 +16,6 @@ import type { Io } from './cli.js';
 
 export const STANDIN_IMAGE = 'factory-test/runner:1';
 const DEMO_REPO = 'factory-demo/hello-world';
-
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 /** Builds the stand-in images with the script `.ci/run` uses, when they are not on this host yet. */
 export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): Promise<void> {

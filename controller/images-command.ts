@@ -1,9 +1,9 @@
 // `factory images build [--repo R]`: builds factory/base and the per-repo images, then audits each for credentials.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { packageRoot } from './package-root.js';
 import Docker from 'dockerode';
 import type { Io } from './cli.js';
 import { auditImage } from './image-audit.js';
@@ -16,12 +16,6 @@ const USAGE = `usage:
   Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.
   With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.
   VERSION defaults to the factory package's version.`;
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {

@@ -86,6 +86,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         now: Date.now(),
       }),
     job: (id) => timeline.get(id),
+  }).catch((err) => {
+    docker.close();
+    timeline.close();
+    throw err;
   });
   const onWebhook = webhookHandler({
     path: config.github.webhook.path,

@@ -6,23 +6,12 @@ import { dirname } from 'node:path';
 import type { JobObserver, JobStage } from './controller.js';
 import type { Logger } from './logger.js';
 import { Timelines, type JobTimeline, type TimelineEvent } from './timeline.js';
+import { redactLine } from './redact.js';
 
 export const DEFAULT_TIMELINE_JOBS = 1_000;
 // A job has about eight events; compact once the file holds roughly three times what is retained.
 const EVENTS_PER_JOB_BEFORE_COMPACTION = 24;
 
-// Token shapes that must not reach the status output even if a job printed one to the runner's stdout.
-const TOKEN_SHAPES = [
-  /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
-  /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}/g,
-  /(\bBearer\s+)[A-Za-z0-9._~+/-]{12,}=*/gi,
-  /(ACTIONS_RUNNER_INPUT_JITCONFIG=)\S+/g,
-];
-
-export function redactLine(line: string): string {
-  return TOKEN_SHAPES.reduce((out, re) => out.replace(re, (_m, keep?: string) => `${typeof keep === 'string' ? keep : ''}[redacted]`), line);
-}
 
 /** What /status and `factory status` rely on; a line without it would break every status answer, not only its own. */
 function isEvent(x: unknown): x is TimelineEvent {

@@ -38,3 +38,23 @@ describe('controller log', () => {
     expect(text).not.toMatch(/ghs_[0-9a-f]{24}/);
   });
 });
+
+describe('runner output in the controller log', () => {
+  it('redacts a token a job printed before its last lines reach the log', async () => {
+    let text = '';
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const leaked = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+    h = await startHarness({ jobSeconds: 1, profile: { env: { STANDIN_JOB_COMMAND: `echo "token is ${leaked}"` } }, log: createLogger({ destination, pretty: false }) });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+
+    const finished = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; lastLines?: string[] }).find((l) => l.msg === 'runner container finished');
+    expect(finished?.lastLines).toContain('token is [redacted]');
+    expect(text).not.toContain(leaked);
+  });
+});

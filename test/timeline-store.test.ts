@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../controller/logger.js';
-import { TimelineStore, redactLine } from '../controller/timeline-store.js';
+import { TimelineStore } from '../controller/timeline-store.js';
+import { redactLine } from '../controller/redact.js';
 
 let dir: string;
 let file: string;
