@@ -12,7 +12,7 @@ function lane() {
   const env = readLaneEnvironment({ FACTORY_CODEX_HOME: homes.codexHome, FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir, FACTORY_CLAUDE_JSON: homes.claudeJson }, join(root, 'home'));
   return { root, homes, env };
 }
-const codexAuth = (access: string) => JSON.stringify({ tokens: { id_token: 'a.b.c', access_token: access, refresh_token: `r-${access}` }, last_refresh: '2026-01-01T00:00:00Z' });
+const codexAuth = (access: string) => JSON.stringify({ tokens: { id_token: 'a.b.c', access_token: access, refresh_token: `r-${access}`, account_id: 'acct-fake' }, last_refresh: '2026-01-01T00:00:00Z' });
 
 describe('credential store', () => {
   it('copies the lane auth into a private home readable by the owner only', async () => {
@@ -50,6 +50,22 @@ describe('credential store', () => {
 
     expect((await writeBackCredentials(home))[0]!.outcome).toBe('rejected-shape');
     expect(readFileSync(join(homes.claudeConfigDir, '.credentials.json'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to write back credentials of another login than the one copied', async () => {
+    const { root, homes, env } = lane();
+    const before = readFileSync(join(homes.codexHome, 'auth.json'), 'utf8');
+    const home = await openPrivateHome('codex', env, join(root, 'run'));
+    const planted = [
+      JSON.stringify({ OPENAI_API_KEY: 'sk-proj-someoneelses0123456789abcdef' }),
+      JSON.stringify({ tokens: { ...JSON.parse(before).tokens, account_id: 'acct-someone-else', access_token: 'other-access' } }),
+    ];
+
+    for (const text of planted) {
+      writeFileSync(join(home.dir, 'auth.json'), text);
+      expect((await writeBackCredentials(home))[0]!.outcome).toBe('rejected-other-login');
+    }
+    expect(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8')).toBe(before);
   });
 
   it('keeps a lane copy that another job refreshed meanwhile', async () => {

@@ -21,12 +21,32 @@ function isClaudeCredentials(v: unknown): boolean {
   return isText(o.accessToken) && isText(o.refreshToken);
 }
 
-export function isCredentialShape(agent: Agent, text: string): boolean {
-  let parsed: unknown;
+const parse = (text: string): unknown => {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    return false;
+    return undefined;
   }
+};
+
+export function isCredentialShape(agent: Agent, text: string): boolean {
+  const parsed = parse(text);
   return agent === 'codex' ? isCodexAuth(parsed) : isClaudeCredentials(parsed);
+}
+
+/** The login a file belongs to, as far as the file says: what a token refresh keeps and a swap changes. Claude's
+ * file names no account, so any claude credentials pass. */
+function loginOf(agent: Agent, v: unknown): string {
+  if (agent === 'claude' || !isObject(v)) return agent;
+  if (!isObject(v.tokens)) return `api-key:${String(v.OPENAI_API_KEY ?? '')}`;
+  return `chatgpt:${String(v.tokens.account_id ?? '')}`;
+}
+
+/**
+ * Whether `after` is the same login as `before`, refreshed. A codex refresh rotates tokens; it does not turn a
+ * ChatGPT login into an API key or move it to another account. An agent that wrote its own account's
+ * credentials into the file would otherwise have every later job on the lane sent to that account.
+ */
+export function isRefreshOf(agent: Agent, before: string, after: string): boolean {
+  return loginOf(agent, parse(before)) === loginOf(agent, parse(after));
 }

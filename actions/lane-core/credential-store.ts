@@ -4,7 +4,7 @@
 import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomically } from '../../controller/atomic-file.js';
-import { isCredentialShape } from './credential-shape.js';
+import { isCredentialShape, isRefreshOf } from './credential-shape.js';
 import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
 import type { Agent } from './lane-settings.js';
 
@@ -25,7 +25,7 @@ export interface PrivateHome {
   files: HomeFile[];
 }
 
-export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected-shape' | 'source-changed';
+export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected-shape' | 'rejected-other-login' | 'source-changed';
 export interface WriteBack { source: string; outcome: WriteBackOutcome }
 
 export class NotOnLaneError extends Error {}
@@ -80,7 +80,8 @@ export async function currentCredentials(home: PrivateHome): Promise<string[]> {
   return [...home.files.filter((f) => f.credential).map((f) => f.copied ?? ''), ...texts].filter(Boolean);
 }
 
-/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials. */
+/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials
+ * of the same login. */
 export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack[]> {
   const results: WriteBack[] = [];
   for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
@@ -89,6 +90,8 @@ export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack
       results.push({ source: file.source, outcome: 'unchanged' });
     } else if (!isCredentialShape(home.agent, now)) {
       results.push({ source: file.source, outcome: 'rejected-shape' });
+    } else if (!isRefreshOf(home.agent, file.copied!, now)) {
+      results.push({ source: file.source, outcome: 'rejected-other-login' });
     } else if ((await readFile(file.source, 'utf8').catch(() => undefined)) !== file.copied) {
       // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
       results.push({ source: file.source, outcome: 'source-changed' });

@@ -43386,9 +43386,12 @@ async function replaceFileAtomically(path, text) {
         await handle.writeFile(text, 'utf8');
         await handle.sync();
     }
-    finally {
+    catch (err) {
         await handle.close();
+        await (0,promises_namespaceObject.unlink)(temp).catch(() => undefined); // a full disk must not leave half a credential file lying beside it
+        throw err;
     }
+    await handle.close();
     try {
         // A root controller rewriting a user's credential file must not leave it owned by root.
         if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
@@ -43424,15 +43427,34 @@ function isClaudeCredentials(v) {
     const o = v.claudeAiOauth;
     return isText(o.accessToken) && isText(o.refreshToken);
 }
-function isCredentialShape(agent, text) {
-    let parsed;
+const credential_shape_parse = (text) => {
     try {
-        parsed = JSON.parse(text);
+        return JSON.parse(text);
     }
     catch {
-        return false;
+        return undefined;
     }
+};
+function isCredentialShape(agent, text) {
+    const parsed = credential_shape_parse(text);
     return agent === 'codex' ? isCodexAuth(parsed) : isClaudeCredentials(parsed);
+}
+/** The login a file belongs to, as far as the file says: what a token refresh keeps and a swap changes. Claude's
+ * file names no account, so any claude credentials pass. */
+function loginOf(agent, v) {
+    if (agent === 'claude' || !isObject(v))
+        return agent;
+    if (!isObject(v.tokens))
+        return `api-key:${String(v.OPENAI_API_KEY ?? '')}`;
+    return `chatgpt:${String(v.tokens.account_id ?? '')}`;
+}
+/**
+ * Whether `after` is the same login as `before`, refreshed. A codex refresh rotates tokens; it does not turn a
+ * ChatGPT login into an API key or move it to another account. An agent that wrote its own account's
+ * credentials into the file would otherwise have every later job on the lane sent to that account.
+ */
+function isRefreshOf(agent, before, after) {
+    return loginOf(agent, credential_shape_parse(before)) === loginOf(agent, credential_shape_parse(after));
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/credential-store.ts
@@ -43491,7 +43513,8 @@ async function currentCredentials(home) {
     const texts = await Promise.all(home.files.filter((f) => f.credential).map((f) => (0,promises_namespaceObject.readFile)(f.target, 'utf8').catch(() => '')));
     return [...home.files.filter((f) => f.credential).map((f) => f.copied ?? ''), ...texts].filter(Boolean);
 }
-/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials. */
+/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials
+ * of the same login. */
 async function writeBackCredentials(home) {
     const results = [];
     for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
@@ -43501,6 +43524,9 @@ async function writeBackCredentials(home) {
         }
         else if (!isCredentialShape(home.agent, now)) {
             results.push({ source: file.source, outcome: 'rejected-shape' });
+        }
+        else if (!isRefreshOf(home.agent, file.copied, now)) {
+            results.push({ source: file.source, outcome: 'rejected-other-login' });
         }
         else if ((await (0,promises_namespaceObject.readFile)(file.source, 'utf8').catch(() => undefined)) !== file.copied) {
             // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
