@@ -32,9 +32,9 @@ function scriptedCli(script: (spec: ProcessSpec) => void = () => undefined): Pro
   };
 }
 
-function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = [], baseEnv: Record<string, string> = {}) {
+function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = [], baseEnv: Record<string, string> = {}, log: string[] = []) {
   const settings = parseLaneSettings({ agent: 'codex', prompt: 'Review.', ...inputs }, { workspace: j.workspace, isPullRequest: false });
-  const deps: LaneRunDeps = { runner, log: () => undefined, mask: (s) => masked.push(s), now: Date.now };
+  const deps: LaneRunDeps = { runner, log: (line) => log.push(line), mask: (s) => masked.push(s), now: Date.now };
   return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv }, deps);
 }
 
@@ -69,11 +69,13 @@ describe('lane run', () => {
       spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'Done.' } }));
     });
     const masked: string[] = [];
+    const log: string[] = [];
 
-    const result = await start(j, {}, cli, masked);
+    const result = await start(j, {}, cli, masked, {}, log);
 
     expect(result.answer).toBe('Done.');
     expect(result.writeBack).toEqual([{ source: join(j.homes.codexHome, 'auth.json'), outcome: 'written' }]);
+    expect(log).toContain(`credentials ${join(j.homes.codexHome, 'auth.json')}: written`);
     expect(masked).toContain(rotated);
     const transcript = readFileSync(result.transcriptPath, 'utf8');
     expect(transcript).toContain('cat $CODEX_HOME/auth.json');

@@ -145,6 +145,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
     if (written !== undefined) await writeFile(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
   }
   const writeBack = await writeBackCredentials(home);
+  for (const w of writeBack) deps.log(`credentials ${w.source}: ${w.outcome}`);
 
   const outcome = foldEvents(events);
   if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();

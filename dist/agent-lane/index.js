@@ -43930,6 +43930,8 @@ async function runInHome(req, home, outputSchema, deps) {
             await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
     }
     const writeBack = await writeBackCredentials(home);
+    for (const w of writeBack)
+        deps.log(`credentials ${w.source}: ${w.outcome}`);
     const outcome = foldEvents(events);
     if (settings.agent === 'codex' && !outcome.answer)
         outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
@@ -53846,8 +53848,6 @@ async function run() {
             });
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
         const result = await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest: pr, runDir, baseEnv: process.env }, { runner: nodeProcessRunner, log: info, mask: core_setSecret, now: Date.now });
-        for (const w of result.writeBack)
-            info(`credentials ${w.source}: ${w.outcome}`);
         const where = reportContextOf(github_context, pr);
         const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: `agent-lane:${settings.agent}`, checkName: `agent-lane / ${settings.agent}` }, {
             writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()),

@@ -43763,6 +43763,8 @@ async function runInHome(req, home, outputSchema, deps) {
             await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
     }
     const writeBack = await writeBackCredentials(home);
+    for (const w of writeBack)
+        deps.log(`credentials ${w.source}: ${w.outcome}`);
     const outcome = foldEvents(events);
     if (settings.agent === 'codex' && !outcome.answer)
         outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();

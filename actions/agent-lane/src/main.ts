@@ -33,7 +33,6 @@ export async function run(): Promise<void> {
       { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env },
       { runner: nodeProcessRunner, log: core.info, mask: core.setSecret, now: Date.now },
     );
-    for (const w of result.writeBack) core.info(`credentials ${w.source}: ${w.outcome}`);
     const where = reportContextOf(github.context, pr);
     const delivered = await deliverReports(
       result,
