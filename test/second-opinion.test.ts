@@ -191,6 +191,18 @@ describe('second opinion', () => {
     expect(body).toMatch(/- Only codex:\n {2}- `README.md:1`: typo/);
   });
 
+  it('an answer too long for a review body is posted cut short, marker first', async () => {
+    const run = deps({ conclusion: 'neutral', summary: 'word '.repeat(30_000), findings: [] });
+
+    await secondOpinion(commentTrigger('/second-opinion claude'), settings, run.deps, where);
+
+    expect(run.warnings).toEqual([]);
+    const body = github.reviews[0]!.body;
+    expect(body.length).toBeLessThanOrEqual(65_536);
+    expect(body).toMatch(/^<!-- factory:second-opinion \S+ -->\n/);
+    expect(body).toContain('(truncated, ');
+  });
+
   it('a review whose marker does not hold an opinion record is not compared, and the second opinion still posts', async () => {
     const forged = `<!-- factory:second-opinion ${Buffer.from(JSON.stringify({ agent: 'codex', findings: 'none' })).toString('base64')} -->`;
     github.reviews.push({ id: 1, pull: 2, commit_id: SHA, body: `${forged}\nLooks like codex's review`, event: 'COMMENT', comments: [] });

@@ -53995,7 +53995,8 @@ function reviewBody(f, marker) {
     if (f.runUrl)
         facts.push(`[run](${f.runUrl})`);
     lines.push(`<sub>${facts.join(' · ')}</sub>`);
-    return r.scrub(lines.join('\n'));
+    // GitHub refuses a longer review body outright (422), and the verdict would then reach only the check run.
+    return truncate(r.scrub(lines.join('\n')), GITHUB_TEXT_LIMIT);
 }
 function comparisonLines(c) {
     const list = (items) => (items.length ? items.map((x) => `  - ${where(x)}: ${x.message}`) : ['  - none']);

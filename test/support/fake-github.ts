@@ -94,6 +94,14 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
   });
 
   const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };
+  // GitHub refuses a comment or review body over 65536 characters as a whole, with a 422 (reviews document the
+  // simple form, whose errors are strings).
+  const tooLong = (resource: string, b: Record<string, unknown>): [number, unknown] | undefined => {
+    if (String(b.body ?? '').length <= 65_536) return undefined;
+    const message = 'Body is too long (maximum is 65536 characters)';
+    const errors = resource === 'PullRequestReview' ? [message] : [{ resource, code: 'custom', field: 'body', message }];
+    return [422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest' }];
+  };
   const reviewJson = (r: StoredReview) => ({
     id: r.id, node_id: `PRR_${r.id}`, user: user('github-actions[bot]'), body: r.body, state: 'COMMENTED', commit_id: r.commit_id,
     html_url: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}`, pull_request_url: `https://api.github.com${base}/pulls/${r.pull}`,
@@ -125,6 +133,8 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     ['GET', new RegExp(`^${base}/pulls/(\\d+)/commits$`), (m) => [200, (state.commits.get(Number(m[1])) ?? []).map(commitJson)]],
     ['GET', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m) => [200, state.reviews.filter((r) => r.pull === Number(m[1])).map(reviewJson)]],
     ['POST', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m, b) => {
+      const refused = tooLong('PullRequestReview', b);
+      if (refused) return refused;
       const r: StoredReview = {
         id: ++nextId, pull: Number(m[1]), commit_id: String(b.commit_id), body: String(b.body ?? ''), event: String(b.event),
         comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, body }) => ({ path, line, body })),
@@ -138,6 +148,8 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     }],
     ['GET', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m) => [200, state.comments.filter((c) => c.issue === Number(m[1])).map(commentJson)]],
     ['POST', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m, b) => {
+      const refused = tooLong('IssueComment', b);
+      if (refused) return refused;
       const c = { id: ++nextId, issue: Number(m[1]), body: String(b.body), user: 'github-actions[bot]', created_at: now(), updated_at: now() };
       state.comments.push(c);
       return [201, commentJson(c)];
@@ -145,6 +157,8 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     ['PATCH', new RegExp(`^${base}/issues/comments/(\\d+)$`), (m, b) => {
       const c = state.comments.find((x) => x.id === Number(m[1]));
       if (!c) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+      const refused = tooLong('IssueComment', b);
+      if (refused) return refused;
       Object.assign(c, { body: String(b.body), updated_at: now() });
       return [200, commentJson(c)];
     }],

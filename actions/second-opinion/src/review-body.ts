@@ -2,7 +2,7 @@
 // it read, and how it compares with the other agent's review.
 import type { Finding } from '../../lane-core/findings.js';
 import type { LaneResult } from '../../lane-core/lane-run.js';
-import { formatDuration } from '../../lane-core/report-context.js';
+import { formatDuration, GITHUB_TEXT_LIMIT, truncate } from '../../lane-core/report-context.js';
 import type { AgentChoice } from './agent-choice.js';
 import type { DiffCapture } from './diff-capture.js';
 import type { Comparison } from './opinion-compare.js';
@@ -52,7 +52,8 @@ export function reviewBody(f: ReviewFacts, marker: string): string {
   const facts = [r.model ?? 'default model', formatDuration(r.usage.durationMs), `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`];
   if (f.runUrl) facts.push(`[run](${f.runUrl})`);
   lines.push(`<sub>${facts.join(' · ')}</sub>`);
-  return r.scrub(lines.join('\n'));
+  // GitHub refuses a longer review body outright (422), and the verdict would then reach only the check run.
+  return truncate(r.scrub(lines.join('\n')), GITHUB_TEXT_LIMIT);
 }
 
 function comparisonLines(c: Comparison): string[] {
