@@ -1,6 +1,6 @@
 // One lane run through the lane core with the CLI replaced by a scripted process runner: what is checked before
 // the CLI starts, and what happens to credentials the CLI rotates during the run.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,5 +107,24 @@ describe('lane run', () => {
     expect(result.conclusion).toBe('failure');
     expect(result.findings).toEqual([expect.objectContaining({ path: 'src/a.ts', line: 3, message: 'hardcoded token ***' })]);
     expect(JSON.stringify([result.answer, result.structured])).not.toContain(leaked);
+  });
+
+  it('a CLI that is not installed is named, and the private home with its credentials is gone anyway', async () => {
+    const j = job();
+    const missing: ProcessRunner = { run: async () => Promise.reject(Object.assign(new Error('spawn codex ENOENT'), { code: 'ENOENT' })) };
+
+    await expect(start(j, {}, missing)).rejects.toThrow('the codex CLI is not on PATH; lane images install it, see the README');
+    expect(existsSync(join(j.root, 'run', 'codex-home'))).toBe(false);
+  });
+
+  it('after a run the private home is deleted and the lane keeps its own copy', async () => {
+    const j = job();
+    const before = readFileSync(join(j.homes.codexHome, 'auth.json'), 'utf8');
+
+    const result = await start(j, {}, scriptedCli());
+
+    expect(result.writeBack).toEqual([{ source: join(j.homes.codexHome, 'auth.json'), outcome: 'unchanged' }]);
+    expect(existsSync(join(j.root, 'run', 'codex-home'))).toBe(false);
+    expect(readFileSync(join(j.homes.codexHome, 'auth.json'), 'utf8')).toBe(before);
   });
 });
