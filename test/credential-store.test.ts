@@ -89,4 +89,14 @@ describe('credential store', () => {
         'This job is not on a claude lane: run it with runs-on: [self-hosted, factory, claude]',
     );
   });
+
+  it('on the other agent\'s lane, says which lane the job is on', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cred-'));
+    const homes = writeLaneHomes(join(root, 'lane'), 'http://127.0.0.1:9');
+    const env = readLaneEnvironment({ FACTORY_LANE: 'claude', FACTORY_PROFILE: 'claude-review', FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir }, join(root, 'home'));
+
+    await expect(openPrivateHome('codex', env, join(root, 'run'))).rejects.toThrow(
+      'This job is on a claude lane (profile claude-review), not a codex lane: run it with runs-on: [self-hosted, factory, codex]',
+    );
+  });
 });

@@ -68,10 +68,9 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
 function notOnLaneMessage(agent: Agent, lane: LaneEnvironment, missing: string): string {
   const variable = agent === 'codex' ? 'FACTORY_CODEX_HOME' : 'FACTORY_CLAUDE_CONFIG_DIR';
   const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
-  return (
-    `no ${agent} credentials at ${missing} (${where}). This job is not on a ${agent} lane: ` +
-    `run it with runs-on: ${LANE_LABELS[agent]}`
-  );
+  // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
+  const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
+  return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
 }
 
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
