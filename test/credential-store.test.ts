@@ -68,6 +68,18 @@ describe('credential store', () => {
     expect(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8')).toBe(before);
   });
 
+  it('reports a write-back the lane directory refused instead of throwing, and keeps going', async () => {
+    const { root, homes, env } = lane();
+    const home = await openPrivateHome('codex', env, join(root, 'run'));
+    writeFileSync(join(home.dir, 'auth.json'), codexAuth('fresh-access'));
+    // A root test process cannot make a directory refuse it, so the writer does.
+    const readOnly = async (path: string) => Promise.reject(new Error(`EROFS: read-only file system, open '${path}'`));
+
+    expect(await writeBackCredentials(home, readOnly)).toEqual([
+      { source: join(homes.codexHome, 'auth.json'), outcome: 'write-failed', error: `EROFS: read-only file system, open '${join(homes.codexHome, 'auth.json')}'` },
+    ]);
+  });
+
   it('keeps a lane copy that another job refreshed meanwhile', async () => {
     const { root, homes, env } = lane();
     const home = await openPrivateHome('codex', env, join(root, 'run'));

@@ -34,7 +34,7 @@ function scriptedCli(script: (spec: ProcessSpec) => void = () => undefined): Pro
 
 function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = [], baseEnv: Record<string, string> = {}, log: string[] = []) {
   const settings = parseLaneSettings({ agent: 'codex', prompt: 'Review.', ...inputs }, { workspace: j.workspace, isPullRequest: false });
-  const deps: LaneRunDeps = { runner, log: (line) => log.push(line), mask: (s) => masked.push(s), now: Date.now };
+  const deps: LaneRunDeps = { runner, log: (line) => log.push(line), warn: (line) => log.push(`warning: ${line}`), mask: (s) => masked.push(s), now: Date.now };
   return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv }, deps);
 }
 
@@ -126,5 +126,19 @@ describe('lane run', () => {
     expect(result.writeBack).toEqual([{ source: join(j.homes.codexHome, 'auth.json'), outcome: 'unchanged' }]);
     expect(existsSync(join(j.root, 'run', 'codex-home'))).toBe(false);
     expect(readFileSync(join(j.homes.codexHome, 'auth.json'), 'utf8')).toBe(before);
+  });
+
+  it('a rotated credential the lane could not keep is a warning, and the run still has its answer', async () => {
+    const j = job();
+    const cli = scriptedCli((spec) => {
+      writeFileSync(join(spec.env.CODEX_HOME!, 'auth.json'), '{"tokens": {"access_token": "half-wri');
+      spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'Done.' } }));
+    });
+    const log: string[] = [];
+
+    const result = await start(j, {}, cli, [], {}, log);
+
+    expect(result.answer).toBe('Done.');
+    expect(log).toContain(`warning: credentials ${join(j.homes.codexHome, 'auth.json')}: rejected-shape`);
   });
 });

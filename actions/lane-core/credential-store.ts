@@ -25,8 +25,13 @@ export interface PrivateHome {
   files: HomeFile[];
 }
 
-export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected-shape' | 'rejected-other-login' | 'source-changed';
-export interface WriteBack { source: string; outcome: WriteBackOutcome }
+export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected-shape' | 'rejected-other-login' | 'source-changed' | 'write-failed';
+export interface WriteBack {
+  source: string;
+  outcome: WriteBackOutcome;
+  /** Why a write failed. */
+  error?: string;
+}
 
 export class NotOnLaneError extends Error {}
 
@@ -81,7 +86,7 @@ export async function currentCredentials(home: PrivateHome): Promise<string[]> {
 
 /** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials
  * of the same login. */
-export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack[]> {
+export async function writeBackCredentials(home: PrivateHome, write = replaceFileAtomically): Promise<WriteBack[]> {
   const results: WriteBack[] = [];
   for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
     const now = await readFile(file.target, 'utf8').catch(() => undefined);
@@ -95,8 +100,9 @@ export async function writeBackCredentials(home: PrivateHome): Promise<WriteBack
       // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
       results.push({ source: file.source, outcome: 'source-changed' });
     } else {
-      await replaceFileAtomically(file.source, now);
-      results.push({ source: file.source, outcome: 'written' });
+      // A lane directory the job cannot write must not cost the run its reports: the outcome says what happened.
+      const error = await write(file.source, now).then(() => undefined, (err: Error) => err.message);
+      results.push(error === undefined ? { source: file.source, outcome: 'written' } : { source: file.source, outcome: 'write-failed', error });
     }
   }
   return results;

@@ -24,6 +24,8 @@ export interface LaneRunDeps {
   runner: ProcessRunner;
   /** A progress line for the job log, already scrubbed. */
   log: (line: string) => void;
+  /** Something an operator must act on (a rotated credential the lane did not keep). */
+  warn: (line: string) => void;
   /** Registers a value the runner must mask everywhere (core.setSecret). */
   mask: (secret: string) => void;
   now: () => number;
@@ -145,7 +147,11 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
     if (written !== undefined) await writeFile(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
   }
   const writeBack = await writeBackCredentials(home);
-  for (const w of writeBack) deps.log(`credentials ${w.source}: ${w.outcome}`);
+  for (const w of writeBack) {
+    // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
+    const kept = w.outcome === 'unchanged' || w.outcome === 'written' || w.outcome === 'source-changed';
+    (kept ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.error ? ` (${w.error})` : ''}`);
+  }
 
   const outcome = foldEvents(events);
   if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();

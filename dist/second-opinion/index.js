@@ -43516,7 +43516,7 @@ async function currentCredentials(home) {
 }
 /** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials
  * of the same login. */
-async function writeBackCredentials(home) {
+async function writeBackCredentials(home, write = replaceFileAtomically) {
     const results = [];
     for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
         const now = await (0,promises_namespaceObject.readFile)(file.target, 'utf8').catch(() => undefined);
@@ -43534,8 +43534,9 @@ async function writeBackCredentials(home) {
             results.push({ source: file.source, outcome: 'source-changed' });
         }
         else {
-            await replaceFileAtomically(file.source, now);
-            results.push({ source: file.source, outcome: 'written' });
+            // A lane directory the job cannot write must not cost the run its reports: the outcome says what happened.
+            const error = await write(file.source, now).then(() => undefined, (err) => err.message);
+            results.push(error === undefined ? { source: file.source, outcome: 'written' } : { source: file.source, outcome: 'write-failed', error });
         }
     }
     return results;
@@ -43764,8 +43765,11 @@ async function runInHome(req, home, outputSchema, deps) {
             await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
     }
     const writeBack = await writeBackCredentials(home);
-    for (const w of writeBack)
-        deps.log(`credentials ${w.source}: ${w.outcome}`);
+    for (const w of writeBack) {
+        // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
+        const kept = w.outcome === 'unchanged' || w.outcome === 'written' || w.outcome === 'source-changed';
+        (kept ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.error ? ` (${w.error})` : ''}`);
+    }
     const outcome = foldEvents(events);
     if (settings.agent === 'codex' && !outcome.answer)
         outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
@@ -54239,7 +54243,7 @@ async function review(inputs, agent, instructions, pullRequest) {
         agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
         extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
     };
-    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env }, { runner: nodeProcessRunner, log: info, mask: core_setSecret, now: Date.now });
+    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
 }
 
 

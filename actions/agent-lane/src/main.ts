@@ -31,7 +31,7 @@ export async function run(): Promise<void> {
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
       { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env },
-      { runner: nodeProcessRunner, log: core.info, mask: core.setSecret, now: Date.now },
+      { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
     const where = reportContextOf(github.context, pr);
     const delivered = await deliverReports(

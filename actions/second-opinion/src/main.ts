@@ -69,6 +69,6 @@ async function review(inputs: OpinionInputs, agent: Agent, instructions: string,
   };
   return runLane(
     { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env },
-    { runner: nodeProcessRunner, log: core.info, mask: core.setSecret, now: Date.now },
+    { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
   );
 }
