@@ -326,8 +326,8 @@ export class Controller {
         if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
         else if (outcome === 'source-changed') log.warn({ source }, 'credential refreshed by this job not written back: another job refreshed the host file first');
         else if (outcome === 'rejected') {
-          this.lastError = `credential write-back refused for ${source}: the job left a file that does not parse as credentials; the host file is unchanged`;
-          log.error({ source }, 'credential write-back refused: the job left a file that does not parse as credentials; the host file is unchanged');
+          this.lastError = `credential write-back refused for ${source}: the job left a file that is not a refresh of the host's login; the host file is unchanged`;
+          log.error({ source }, "credential write-back refused: the job left a file that is not a refresh of the host's login; the host file is unchanged");
         }
       }
     } catch (err) {

@@ -9,7 +9,7 @@ import { replaceFileAtomically } from './atomic-file.js';
 import { withFileLock } from './file-lock.js';
 import { AUTH_FILES, jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
-import { isCredentialShape } from '../actions/lane-core/credential-shape.js';
+import { isCredentialShape, isRefreshOf } from '../actions/lane-core/credential-shape.js';
 
 type Agent = 'codex' | 'claude';
 interface CopiedFile { agent: Agent; source: string; copy: string; credential: boolean; sha256: string }
@@ -82,8 +82,8 @@ const notPermitted = (path: string, owner: { uid: number }) => (err: NodeJS.Errn
 
 /**
  * Writes refreshed credentials back to the host: only files the agent changed, only when they still parse as that
- * agent's credentials, only when the host file is still what was copied (else another job refreshed it first and
- * its tokens win), atomically and under a lock. Then removes the job's folder.
+ * agent's credentials of the same login, only when the host file is still what was copied (else another job
+ * refreshed it first and its tokens win), atomically and under a lock. Then removes the job's folder.
  */
 export async function finishJobFolder(config: Config, runnerName: string): Promise<WriteBackResult[]> {
   const dir = jobDir(config, runnerName);
@@ -98,6 +98,8 @@ export async function finishJobFolder(config: Config, runnerName: string): Promi
       const outcome = await withFileLock(f.source, async () => {
         const host = await readFile(f.source, 'utf8').catch(() => '');
         if (sha(host) !== f.sha256) return 'source-changed' as const;
+        // Another account's login written by the job would send every later job on the host to that account.
+        if (!isRefreshOf(f.agent, host, now)) return 'rejected' as const;
         await replaceFileAtomically(f.source, now);
         return 'written' as const;
       });

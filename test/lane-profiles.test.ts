@@ -86,6 +86,17 @@ describe('lane profiles', () => {
     expect(h.service.controller.lastError).toMatch(/credential write-back refused for .*auth\.json/);
   });
 
+  it('keeps the host login when the job writes a valid login of another account', async () => {
+    const f = hostFixture();
+    const other = JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r', account_id: 'someone-else' } });
+    h = await startHarness({ repo: 'factory-test/lane-swap', config: { stateDir: f.stateDir }, profile: laneProfile(f, `printf '%s' '${other}' > /factory/auth/codex/auth.json`) });
+    const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
+    await waitFor('the lane job', finished(h, [jobId]));
+
+    expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
+    expect(h.service.controller.lastError).toMatch(/credential write-back refused for .*auth\.json/);
+  });
+
   it('runs two jobs sharing a credential one after the other', async () => {
     const f = hostFixture();
     h = await startHarness({ repo: 'factory-test/lane-serial', jobSeconds: 1, config: { stateDir: f.stateDir }, profile: laneProfile(f, 'true', { credential: 'codex-ali' }) });
