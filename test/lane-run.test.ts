@@ -141,4 +141,16 @@ describe('lane run', () => {
     expect(result.answer).toBe('Done.');
     expect(log).toContain(`warning: credentials ${join(j.homes.codexHome, 'auth.json')}: rejected-shape`);
   });
+
+  it('a transcript that cannot be written is a warning, and the run still has its answer', async () => {
+    const j = job();
+    mkdirSync(join(j.root, 'run', 'transcript.jsonl'), { recursive: true });
+    const cli = scriptedCli((spec) => spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: 'Done.' } })));
+    const log: string[] = [];
+
+    const result = await start(j, {}, cli, [], {}, log);
+
+    expect(result.answer).toBe('Done.');
+    expect(log).toContainEqual(expect.stringMatching(/^warning: the transcript at .*transcript\.jsonl is incomplete: EISDIR/));
+  });
 });

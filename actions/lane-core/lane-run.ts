@@ -115,6 +115,9 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const events: LaneEvent[] = [];
   const progress: string[] = [];
   let transcript = Promise.resolve();
+  // The transcript is a by-product: a full disk must neither crash the action mid-run (an unhandled rejection
+  // while the CLI's tree runs on) nor cost the run its reports.
+  let transcriptError: string | undefined;
   const started = deps.now();
   deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
   const end = await deps.runner.run({
@@ -125,7 +128,9 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
     timeoutMs: settings.timeoutMinutes * 60_000,
     onLine: (line) => {
       const clean = scrubber.scrub(line);
-      transcript = transcript.then(() => appendFile(transcriptPath, `${clean}\n`, { mode: 0o600 }));
+      transcript = transcript
+        .then(() => appendFile(transcriptPath, `${clean}\n`, { mode: 0o600 }))
+        .catch((err: Error) => void (transcriptError ??= err.message));
       for (const event of parse(line)) {
         events.push(event);
         if (event.kind !== 'progress') continue;
@@ -138,6 +143,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
     throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
   });
   await transcript;
+  if (transcriptError) deps.warn(`the transcript at ${transcriptPath} is incomplete: ${transcriptError}`);
   const durationMs = deps.now() - started;
 
   // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the

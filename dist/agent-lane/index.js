@@ -43898,6 +43898,9 @@ async function runInHome(req, home, outputSchema, deps) {
     const events = [];
     const progress = [];
     let transcript = Promise.resolve();
+    // The transcript is a by-product: a full disk must neither crash the action mid-run (an unhandled rejection
+    // while the CLI's tree runs on) nor cost the run its reports.
+    let transcriptError;
     const started = deps.now();
     deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
     const end = await deps.runner.run({
@@ -43908,7 +43911,9 @@ async function runInHome(req, home, outputSchema, deps) {
         timeoutMs: settings.timeoutMinutes * 60_000,
         onLine: (line) => {
             const clean = scrubber.scrub(line);
-            transcript = transcript.then(() => (0,promises_namespaceObject.appendFile)(transcriptPath, `${clean}\n`, { mode: 0o600 }));
+            transcript = transcript
+                .then(() => (0,promises_namespaceObject.appendFile)(transcriptPath, `${clean}\n`, { mode: 0o600 }))
+                .catch((err) => void (transcriptError ??= err.message));
             for (const event of parse(line)) {
                 events.push(event);
                 if (event.kind !== 'progress')
@@ -43923,6 +43928,8 @@ async function runInHome(req, home, outputSchema, deps) {
         throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
     });
     await transcript;
+    if (transcriptError)
+        deps.warn(`the transcript at ${transcriptPath} is incomplete: ${transcriptError}`);
     const durationMs = deps.now() - started;
     // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
     // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
