@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,15 @@ describe('credential store', () => {
     expect(readdirSync(home.dir).sort()).toEqual(['.claude.json', '.credentials.json']);
     expect(statSync(home.dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(home.dir, '.credentials.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('a copy that fails halfway leaves no credentials behind', async () => {
+    const { root, env } = lane();
+    // The second file of the claude home cannot be written: the credential file before it already was.
+    mkdirSync(join(root, 'run', 'claude-config', '.claude.json'), { recursive: true });
+
+    await expect(openPrivateHome('claude', env, join(root, 'run'))).rejects.toThrow(/EISDIR/);
+    expect(existsSync(join(root, 'run', 'claude-config'))).toBe(false);
   });
 
   it('writes a refreshed credential back over the lane copy, atomically and with its mode', async () => {

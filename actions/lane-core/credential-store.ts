@@ -1,7 +1,7 @@
 // The lane's subscription auth, copied into a private per-run home the CLI may rewrite, and the refreshed
 // credentials written back to the lane's copy afterwards. Private because two jobs sharing one CODEX_HOME would
 // race on token refresh; written back because a refresh rotates the refresh token and the old one stops working.
-import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomically } from '../../controller/atomic-file.js';
 import { isCredentialShape, isRefreshOf } from './credential-shape.js';
@@ -56,15 +56,21 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const files = homeFiles(agent, lane, dir);
-  for (const file of files) {
-    const text = await readFile(file.source, 'utf8').catch(() => undefined);
-    if (text === undefined) {
-      if (file.credential) throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
-      continue;
+  try {
+    for (const file of files) {
+      const text = await readFile(file.source, 'utf8').catch(() => undefined);
+      if (text === undefined) {
+        if (file.credential) throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
+        continue;
+      }
+      // The bytes read are the bytes written, so "unchanged" after the run compares like with like.
+      file.copied = text;
+      await writeFile(file.target, text, { mode: 0o600 });
     }
-    file.copied = text;
-    await copyFile(file.source, file.target);
-    await chmod(file.target, 0o600);
+  } catch (err) {
+    // Credentials copied before the failure must not stay behind: the caller only cleans up a home it got.
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
   const env: Record<string, string> = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
   return { agent, dir, env, files };

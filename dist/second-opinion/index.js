@@ -43488,16 +43488,23 @@ async function openPrivateHome(agent, lane, runDir) {
     await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
     await (0,promises_namespaceObject.chmod)(dir, 0o700);
     const files = homeFiles(agent, lane, dir);
-    for (const file of files) {
-        const text = await (0,promises_namespaceObject.readFile)(file.source, 'utf8').catch(() => undefined);
-        if (text === undefined) {
-            if (file.credential)
-                throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
-            continue;
+    try {
+        for (const file of files) {
+            const text = await (0,promises_namespaceObject.readFile)(file.source, 'utf8').catch(() => undefined);
+            if (text === undefined) {
+                if (file.credential)
+                    throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
+                continue;
+            }
+            // The bytes read are the bytes written, so "unchanged" after the run compares like with like.
+            file.copied = text;
+            await (0,promises_namespaceObject.writeFile)(file.target, text, { mode: 0o600 });
         }
-        file.copied = text;
-        await (0,promises_namespaceObject.copyFile)(file.source, file.target);
-        await (0,promises_namespaceObject.chmod)(file.target, 0o600);
+    }
+    catch (err) {
+        // Credentials copied before the failure must not stay behind: the caller only cleans up a home it got.
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        throw err;
     }
     const env = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
     return { agent, dir, env, files };
