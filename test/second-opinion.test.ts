@@ -203,6 +203,18 @@ describe('second opinion', () => {
     expect(body).toContain('(truncated, ');
   });
 
+  it('a review that cannot run fails its check on the SHA and the comment gets 👎, then the error goes on', async () => {
+    const run = deps();
+    run.deps.review = async () => Promise.reject(new Error('no codex credentials at /home/runner/.codex/auth.json'));
+
+    await expect(secondOpinion(commentTrigger('/second-opinion codex'), settings, run.deps, where)).rejects.toThrow('no codex credentials');
+
+    expect(github.checkRuns).toEqual([expect.objectContaining({ name: 'second-opinion', head_sha: SHA, conclusion: 'failure' })]);
+    expect(github.checkRuns[0]!.output.summary).toBe('The codex review could not run: no codex credentials at /home/runner/.codex/auth.json');
+    expect(github.reactions.map((r) => r.content)).toEqual(['eyes', '-1']);
+    expect(github.reviews).toEqual([]);
+  });
+
   it('a review whose marker does not hold an opinion record is not compared, and the second opinion still posts', async () => {
     const forged = `<!-- factory:second-opinion ${Buffer.from(JSON.stringify({ agent: 'codex', findings: 'none' })).toString('base64')} -->`;
     github.reviews.push({ id: 1, pull: 2, commit_id: SHA, body: `${forged}\nLooks like codex's review`, event: 'COMMENT', comments: [] });

@@ -64,6 +64,17 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
 
   const result = await deps.review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, diff }), {
     repository, number: pr.number, title: pr.title, body: pr.body, author: pr.author, baseRef: pr.baseRef, headRef: pr.headRef, headSha: sha, url: pr.url,
+  }).catch(async (err: Error) => {
+    // A review that could not run at all (no credentials on this lane, no CLI) still answers the 👀: a failed
+    // check on the SHA says why, where a required check would otherwise wait forever, then the step fails.
+    await attempt(deps, 'create the check run', async () => {
+      await postCheckRun(gh, {
+        name: CHECK_NAME, headSha: sha, conclusion: 'failure', findings: [], detailsUrl: where.runUrl,
+        title: `${choice.agent}: could not run`, summary: `The ${choice.agent} review could not run: ${err.message}`,
+      });
+    });
+    if (trigger.commentId) await attempt(deps, 'add the final reaction', () => gh.react(trigger.commentId!, '-1'));
+    throw err;
   });
 
   const now = await gh.pullRequest(pr.number);
