@@ -33,6 +33,15 @@ describe('process runner', () => {
     for (const file of ['escaped.pid', 'child.pid']) expect(isRunning(Number(readFileSync(join(dir, file), 'utf8'))), file).toBe(false);
   });
 
+  it('a tree that ignores SIGTERM at the deadline is killed after the grace period', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tree-'));
+    const script = `trap '' TERM; (trap '' TERM; sleep 300) & echo $! > ${dir}/child.pid; while :; do sleep 1; done`;
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 300, onLine: () => undefined });
+
+    expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    expect(isRunning(Number(readFileSync(join(dir, 'child.pid'), 'utf8')))).toBe(false);
+  });
+
   it('rejects when the command does not exist', async () => {
     await expect(nodeProcessRunner.run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined })).rejects.toMatchObject({ code: 'ENOENT' });
   });
