@@ -1,6 +1,6 @@
 // factory.yml: every problem named with its path, and the CLI refusing what the schema refuses.
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../controller/config.js';
@@ -81,6 +81,7 @@ repos:
 
 describe('factory validate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'factory-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const run = async (argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];

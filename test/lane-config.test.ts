@@ -1,7 +1,7 @@
 // Lane profile settings: every refusal of the schema, MCP files as the real CLIs read them, the host path map.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,10 +101,17 @@ export const SEED_TIER3 = {
 };
 
 describe('MCP rendering, read back by the real CLIs', () => {
+  const made: string[] = [];
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
+  afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
   const servers = configSchema.shape.profiles.parse({ ci: { labels: ['x'], image: 'x', mcp: SEED_TIER3.mcp } }).ci!.mcp as McpServer[];
 
   it('codex lists every rendered server with its transport and token variable', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'factory-codex-home-'));
+    const home = tempDir('factory-codex-home-');
     writeFileSync(join(home, 'config.toml'), renderCodexMcp(servers));
     const { stdout } = await run('node_modules/.bin/codex', ['mcp', 'list', '--json'], { env: { ...process.env, CODEX_HOME: home } });
     const listed = JSON.parse(stdout) as Array<{ name: string; transport: Record<string, unknown> }>;
@@ -117,7 +124,7 @@ describe('MCP rendering, read back by the real CLIs', () => {
   });
 
   it('claude lists every rendered server from the --mcp-config JSON', async () => {
-    const project = mkdtempSync(join(tmpdir(), 'factory-claude-project-'));
+    const project = tempDir('factory-claude-project-');
     const home = join(project, 'home');
     mkdirSync(home);
     // `claude mcp list` reads a project's .mcp.json; servers wait for approval, so it connects to none of them.
