@@ -163,7 +163,7 @@ export class Controller {
 
   private async launch(item: PendingJob): Promise<void> {
     const { config, github, engine, observer } = this.deps;
-    const name = runnerName(item.repo, item.jobId);
+    const name = runnerName(item.repo, item.jobId, config.instance);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: name });
     const identity: RunnerIdentity = { instance: config.instance, repo: item.repo, profileName: item.profileName, jobId: item.jobId, runnerId: 0, runnerName: name };
     const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false };

@@ -6,7 +6,7 @@ import type { Engine, ManagedContainer } from './docker-engine.js';
 import { isDockerDown } from './docker-engine.js';
 import type { GitHubApi } from './github-client.js';
 import type { Logger } from './logger.js';
-import { RUNNER_PREFIX } from './runner-spec.js';
+import { runnerPrefix } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from './job-folder.js';
 
 export interface ReconcilerDeps {
@@ -88,8 +88,9 @@ export class Reconciler {
   private async syncRepo(repo: string): Promise<void> {
     const { controller, github, log } = this.deps;
     const runners = await github.listRunners(repo);
+    const ours = runnerPrefix(this.deps.config.instance);
     for (const r of runners) {
-      if (!r.name.startsWith(RUNNER_PREFIX)) continue;
+      if (!r.name.startsWith(ours)) continue;
       const record = controller.runners.get(r.name);
       if (record) {
         if (r.busy) record.busy = true;

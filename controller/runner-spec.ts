@@ -14,12 +14,21 @@ export const LABEL = {
   runnerName: 'factory.runner-name',
 } as const;
 
-export const RUNNER_PREFIX = 'factory-';
+/**
+ * The start of every runner name one controller instance registers. The default instance keeps the short
+ * `factory-`; others add `factory.<instance>-`, which `factory-` never matches, so one instance's orphan sweep can
+ * never delete another's runners.
+ */
+export function runnerPrefix(instance: string): string {
+  return instance === 'default' ? 'factory-' : `factory.${instance}-`;
+}
 
 /** Unique, readable and valid both as a GitHub runner name and a Docker container name (max 64 chars). */
-export function runnerName(repo: string, jobId: number, random = randomBytes(3).toString('hex')): string {
-  const name = repo.split('/')[1]!.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 30);
-  return `${RUNNER_PREFIX}${name}-${jobId}-${random}`;
+export function runnerName(repo: string, jobId: number, instance = 'default', random = randomBytes(3).toString('hex')): string {
+  const prefix = runnerPrefix(instance);
+  const tail = `-${jobId}-${random}`;
+  const name = repo.split('/')[1]!.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, Math.max(8, 64 - prefix.length - tail.length));
+  return `${prefix}${name}${tail}`.slice(0, 64);
 }
 
 export function jitRequest(name: string, profile: Profile, workFolder: string) {

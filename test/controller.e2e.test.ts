@@ -1,6 +1,6 @@
 // The controller end to end: the loopback GitHub stand-in, the real Docker engine, the stand-in runner image.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LABEL } from '../controller/runner-spec.js';
+import { LABEL, runnerPrefix } from '../controller/runner-spec.js';
 import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
@@ -29,7 +29,7 @@ describe('controller end to end', () => {
       [LABEL.profile]: 'ci',
       [LABEL.jobId]: String(jobId),
     });
-    expect(container.Config.Labels[LABEL.runnerName]).toMatch(/^factory-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/);
+    expect(container.Config.Labels[LABEL.runnerName]).toMatch(/^factory\.test-[0-9a-f]{8}-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/);
     expect(container.Config.Env).toEqual(expect.arrayContaining([expect.stringMatching(/^ACTIONS_RUNNER_INPUT_JITCONFIG=.+/)]));
     expect(container.Config.Cmd).toEqual(['/home/runner/run.sh']);
     expect(container.HostConfig).toMatchObject({
@@ -153,23 +153,25 @@ describe('controller end to end', () => {
     expect(h.github.runners.size).toBe(0);
   });
 
-  it('deletes factory runners that are offline and have no container', async () => {
+  it('deletes its own offline factory runners that have no container, and no one else\'s', async () => {
     h = await startHarness();
-    const orphan = await fetch(`${h.github.url}/repos/${h.repo}/actions/runners/generate-jitconfig`, {
-      method: 'POST',
-      headers: { authorization: 'token x', 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'factory-orphan-1-abcdef', runner_group_id: 1, labels: CI_LABELS }),
-    }).then((r) => r.json() as Promise<{ runner: { id: number } }>);
-    const foreign = await fetch(`${h.github.url}/repos/${h.repo}/actions/runners/generate-jitconfig`, {
-      method: 'POST',
-      headers: { authorization: 'token x', 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'someone-elses-runner', runner_group_id: 1, labels: CI_LABELS }),
-    }).then((r) => r.json() as Promise<{ runner: { id: number } }>);
+    const register = async (name: string) => {
+      const res = await fetch(`${h!.github.url}/repos/${h!.repo}/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { authorization: 'token x', 'content-type': 'application/json' },
+        body: JSON.stringify({ name, runner_group_id: 1, labels: CI_LABELS }),
+      });
+      return ((await res.json()) as { runner: { id: number } }).runner.id;
+    };
+    const orphan = await register(`${runnerPrefix(h.config.instance)}orphan-1-abcdef`);
+    const defaultInstances = await register('factory-orphan-2-abcdef');
+    const otherInstances = await register('factory.staging-orphan-3-abcdef');
+    const foreign = await register('someone-elses-runner');
 
     await h.service.reconciler.runOnce();
 
-    expect(h.github.runners.has(orphan.runner.id)).toBe(false);
-    expect(h.github.runners.has(foreign.runner.id)).toBe(true);
+    expect(h.github.runners.has(orphan)).toBe(false);
+    expect([defaultInstances, otherInstances, foreign].map((id) => h!.github.runners.has(id))).toEqual([true, true, true]);
   });
 
   it('fails a job whose image is missing with a clear error and leaves no runner behind', async () => {

@@ -67,3 +67,15 @@ describe('Scheduler', () => {
     expect(s.queued).toBe(0);
   });
 });
+
+describe('runner names', () => {
+  it('carry the instance unless it is the default, and fit GitHub and Docker at 64 characters', async () => {
+    const { runnerName, runnerPrefix } = await import('../controller/runner-spec.js');
+    expect(runnerName('ainative-academy/aina-platform', 42, 'default', 'abcdef')).toBe('factory-aina-platform-42-abcdef');
+    expect(runnerName('ainative-academy/aina-platform', 42, 'staging', 'abcdef')).toBe('factory.staging-aina-platform-42-abcdef');
+    const long = runnerName(`o/${'x'.repeat(100)}`, 123456789012, 'a-long-instance-name', 'abcdef');
+    expect(long.length).toBeLessThanOrEqual(64);
+    expect(long).toMatch(/^factory\.a-long-instance-name-x+-123456789012-abcdef$/);
+    expect('factory.staging-aina-platform-42-abcdef'.startsWith(runnerPrefix('default'))).toBe(false);
+  });
+});

@@ -105,7 +105,7 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(metricValue(metrics, `factory_runner_containers{repo="${h.repo}",profile="ci"}`)).toBe(1);
 
     const table = await factory('status', '--url', h.service.statusUrl);
-    expect(table.out).toMatch(new RegExp(`^RUNNING\\nRUNNER.*\\nfactory-\\S+\\s+${h.repo}\\s+ci\\s+${first}\\s+busy`, 'm'));
+    expect(table.out).toMatch(new RegExp(`^RUNNING\\nRUNNER.*\\nfactory\\.\\S+\\s+${h.repo}\\s+ci\\s+${first}\\s+busy`, 'm'));
     expect(table.out).toMatch(new RegExp(`^QUEUED\\nJOB.*\\n${second}\\s+${h.repo}\\s+ci\\s+\\d+s$`, 'm'));
     await waitFor('both jobs to finish', jobDone(h, second), 30_000);
   });
