@@ -76,20 +76,13 @@ describe('lane profiles', () => {
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the job's private copies are gone
   });
 
-  it('keeps the host credential when the job leaves a corrupted one, and reports it', async () => {
+  const anotherAccount = JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r', account_id: 'someone-else' } });
+  it.each([
+    ['a corrupted file', 'corrupt', `printf '{"tokens": {"access_tok' > /factory/auth/codex/auth.json`],
+    ['a valid login of another account', 'swap', `printf '%s' '${anotherAccount}' > /factory/auth/codex/auth.json`],
+  ])('keeps the host credential when the job leaves %s, and reports it', async (_what, name, command) => {
     const f = hostFixture();
-    h = await startHarness({ repo: 'factory-test/lane-corrupt', config: { stateDir: f.stateDir }, profile: laneProfile(f, `printf '{"tokens": {"access_tok' > /factory/auth/codex/auth.json`) });
-    const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
-    await waitFor('the lane job', finished(h, [jobId]));
-
-    expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
-    expect(h.service.controller.lastError).toMatch(/credential write-back refused for .*auth\.json/);
-  });
-
-  it('keeps the host login when the job writes a valid login of another account', async () => {
-    const f = hostFixture();
-    const other = JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r', account_id: 'someone-else' } });
-    h = await startHarness({ repo: 'factory-test/lane-swap', config: { stateDir: f.stateDir }, profile: laneProfile(f, `printf '%s' '${other}' > /factory/auth/codex/auth.json`) });
+    h = await startHarness({ repo: `factory-test/lane-${name}`, config: { stateDir: f.stateDir }, profile: laneProfile(f, command) });
     const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
     await waitFor('the lane job', finished(h, [jobId]));
 
