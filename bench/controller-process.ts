@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { GitHubStandin } from '../controller/standin/github-standin.js';
-import type { StatusSnapshot } from '../controller/status-snapshot.js';
+import { GitHubStandin } from '../controller/github/standin/github-standin.js';
+import type { StatusSnapshot } from '../controller/observe/status-snapshot.js';
 
 export const BENCH_IMAGE = 'factory-test/runner:1';
 export const CI_LABELS = ['self-hosted', 'factory', 'ci'];

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { JobTimeline } from '../controller/timeline.js';
+import type { JobTimeline } from '../controller/observe/timeline.js';
 import { BENCH_IMAGE, CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { median, p95 } from './stats.js';

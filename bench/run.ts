@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { ensureStandinImages } from '../controller/demo.js';
+import { ensureStandinImages } from '../controller/commands/demo.js';
 import { benchAgentLane } from './agent-lane.js';
 import { benchBurst } from './burst.js';
 import { benchMemory } from './memory.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images the demo and the tests run, without any registry:
 #   factory-test/busybox:1  docker import of a rootfs holding only Debian's static busybox
-#   factory-test/runner:1   the stand-in runner (controller/standin/runner-image) FROM it
+#   factory-test/runner:1   the stand-in runner (controller/github/standin/runner-image) FROM it
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 busybox=$(command -v busybox || true)
@@ -23,7 +23,7 @@ if ! docker image inspect factory-test/busybox:1 >/dev/null 2>&1; then
   echo "built factory-test/busybox:1"
 fi
 # The legacy builder's deprecation notice goes to stderr on every build: show stderr only when the build fails.
-if ! out=$(docker build -q -t factory-test/runner:1 "$here/controller/standin/runner-image" 2>&1); then
+if ! out=$(docker build -q -t factory-test/runner:1 "$here/controller/github/standin/runner-image" 2>&1); then
   echo "$out" >&2
   exit 1
 fi

@@ -3,7 +3,7 @@
 // race on token refresh; written back because a refresh rotates the refresh token and the old one stops working.
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { replaceFileAtomically } from '../../controller/atomic-file.js';
+import { replaceFileAtomically } from '../../controller/util/atomic-file.js';
 import { isCredentialShape, isRefreshOf } from './credential-shape.js';
 import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
 import type { Agent } from './lane-settings.js';

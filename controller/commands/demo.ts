@@ -1,0 +1,84 @@
+// The quick start: one job end to end, with no GitHub account. A loopback GitHub stand-in registers the runner and
+// sends the signed `workflow_job` deliveries; the real local Docker engine runs the stand-in runner image.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../util/package-root.js';
+import { configSchema } from '../config/config.js';
+import { dockerEngine } from '../docker/docker-engine.js';
+import { createLogger } from '../observe/logger.js';
+import { startService } from '../daemon/service.js';
+import { GitHubStandin } from '../github/standin/github-standin.js';
+import type { Io } from './io.js';
+
+export const STANDIN_IMAGE = 'factory-test/runner:1';
+const DEMO_REPO = 'factory-demo/hello-world';
+
+/** Builds the stand-in images with the script `.ci/run` uses, when they are not on this host yet. */
+export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): Promise<void> {
+  if (await dockerEngine(socketPath).hasImage(STANDIN_IMAGE)) return;
+  const script = join(packageRoot(), 'scripts', 'build-standin-images.sh');
+  const code = await new Promise<number>((resolve) => spawn(script, { stdio: 'inherit' }).on('close', (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
+}
+
+export async function runDemo(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { timeout: { type: 'string', default: '120' } } });
+  const engine = dockerEngine('/var/run/docker.sock');
+  try {
+    await engine.ping();
+  } catch (err) {
+    io.stderr(`factory demo: no Docker engine answers on /var/run/docker.sock (${(err as NodeJS.ErrnoException).code}). Install one (apt-get install -y docker.io) and start dockerd; scripts/setup does both.`);
+    return 1;
+  }
+  await ensureStandinImages();
+
+  const github = new GitHubStandin({ jobSeconds: 2 });
+  await github.start();
+  const env = { FACTORY_DEMO_TOKEN: randomBytes(16).toString('hex'), FACTORY_DEMO_WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  const stateDir = mkdtempSync(join(tmpdir(), 'factory-demo-'));
+  const config = configSchema.parse({
+    github: {
+      apiUrl: github.url,
+      auth: { tokenEnv: 'FACTORY_DEMO_TOKEN' },
+      webhook: { host: '127.0.0.1', port: 0, path: '/webhook', secret: { env: 'FACTORY_DEMO_WEBHOOK_SECRET' } },
+    },
+    reconcileInterval: '10s',
+    // Its own state and a free status port, so the demo runs beside a production controller on the same host.
+    stateDir,
+    status: { port: 0 },
+    instance: 'demo', // never adopt or clean a production controller's containers on the same host
+    profiles: {
+      // Host networking (hence trusted) lets the stand-in runner reach the stand-in GitHub on loopback.
+      ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host', trusted: true },
+    },
+    repos: [{ repo: DEMO_REPO, profiles: ['ci'], maxConcurrent: 1 }],
+  });
+  const log = createLogger();
+  const service = await startService({ config, log, env });
+  github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.FACTORY_DEMO_WEBHOOK_SECRET });
+
+  const jobId = await github.queueJob(DEMO_REPO, ['self-hosted', 'factory', 'ci']);
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  let done = false;
+  while (Date.now() < deadline) {
+    const job = github.jobs.get(jobId);
+    if (job?.status === 'completed' && service.controller.runners.size === 0 && github.runners.size === 0) {
+      done = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await service.stop();
+  await github.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+  if (!done) {
+    io.stderr(`factory demo: job ${jobId} did not finish within ${values.timeout}s; the log above says where it stopped`);
+    return 1;
+  }
+  io.stdout(`\nfactory demo: job ${jobId} of ${DEMO_REPO} ran in its own container, which is gone again, and its runner is deregistered.`);
+  return 0;
+}

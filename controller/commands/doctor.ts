@@ -1,0 +1,145 @@
+// `factory doctor`: proves the connection map arrives. For each profile it starts a short-lived container with
+// exactly that profile's mounts, network, user and environment, and checks from inside; then it checks the host:
+// Docker, GitHub auth for each repo, disk use.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Config, Profile } from '../config/config.js';
+import type { Engine } from '../docker/docker-engine.js';
+import type { GitHubApi } from '../github/github-client.js';
+import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
+import { readEnvFiles } from '../lanes/env-file.js';
+import { toHostPath } from '../lanes/host-path-map.js';
+import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { AUTH_FILES, laneMounts } from '../lanes/lane-layout.js';
+import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
+
+export interface DoctorRow extends CheckResult { scope: string }
+export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number }
+
+const CONTAINER_TIMEOUT_MS = 60_000;
+
+export async function runDoctor(deps: DoctorDeps, onlyProfile?: string): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = [];
+  const host = (r: CheckResult) => rows.push({ scope: 'host', ...r });
+  let dockerUp = true;
+  try {
+    await deps.engine.ping();
+    host({ name: 'docker engine', ok: true, detail: `answers on ${deps.config.docker.socketPath}` });
+  } catch (err) {
+    dockerUp = false;
+    host({ name: 'docker engine', ok: false, detail: String((err as Error).message), fix: 'start dockerd, and run the controller as a user in the docker group' });
+  }
+  rows.push(...(await githubRows(deps)));
+  rows.push(...(await diskRows(deps)));
+  const names = onlyProfile ? [onlyProfile] : Object.keys(deps.config.profiles);
+  for (const name of names) {
+    const profile = deps.config.profiles[name];
+    if (!profile) {
+      rows.push({ scope: name, name: 'profile', ok: false, detail: 'not in the config', fix: `one of: ${Object.keys(deps.config.profiles).join(', ')}` });
+      continue;
+    }
+    if (dockerUp) rows.push(...(await profileRows(deps, name, profile)));
+  }
+  return rows;
+}
+
+async function githubRows({ config, github, githubError }: DoctorDeps): Promise<DoctorRow[]> {
+  const fix = 'the token or App needs repository Administration: read and write (runners) and Actions: read, on this repo';
+  if (!github) return [{ scope: 'host', name: 'github auth', ok: false, detail: githubError ?? 'no client', fix: 'set the variable or file named in github.auth' }];
+  const rows: DoctorRow[] = [];
+  for (const { repo } of config.repos) {
+    try {
+      const runners = await github.listRunners(repo);
+      rows.push({ scope: 'host', name: `github ${repo}`, ok: true, detail: `runner API answers (${runners.length} runner(s) registered)` });
+    } catch (err) {
+      rows.push({ scope: 'host', name: `github ${repo}`, ok: false, detail: String((err as Error).message), fix });
+    }
+  }
+  return rows;
+}
+
+async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = [];
+  for (const path of new Set([await existingAncestor(config.stateDir), await existingAncestor('/var/lib/docker')])) {
+    const s = await statfs(path);
+    const used = Math.round((1 - s.bavail / s.blocks) * 100);
+    const free = ((s.bavail * s.bsize) / 1024 ** 3).toFixed(1);
+    rows.push({
+      scope: 'host', name: `disk ${path}`, ok: used <= diskThreshold, detail: `${used}% used, ${free} GiB free (threshold ${diskThreshold}%)`,
+      ...(used > diskThreshold ? { fix: 'prune old images and build cache (factory prune, docker system prune)' } : {}),
+    });
+  }
+  return rows;
+}
+
+async function existingAncestor(path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) if ((await statfs(p).then(() => true, () => false)) || p === '/') return p;
+}
+
+async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Promise<DoctorRow[]> {
+  // The doctor's job folders live apart from the controller's, whose reconciler sweeps folders of runners it lacks.
+  const config = { ...deps.config, stateDir: join(deps.config.stateDir, 'doctor') };
+  const { engine } = deps;
+  const rows: DoctorRow[] = [];
+  if (!(await engine.hasImage(profile.image))) {
+    return [{ scope: name, name: 'image', ok: false, detail: `${profile.image} is not on this host`, fix: 'build it (factory images build) or fix profiles.' + name + '.image' }];
+  }
+  for (const m of profile.mounts) {
+    if (m.kind !== 'auth') continue;
+    for (const f of AUTH_FILES[m.agent].filter((x) => x.credential)) {
+      const text = await readFile(join(m.source, f.name), 'utf8').catch(() => undefined);
+      const ok = text !== undefined && isCredentialShape(m.agent, text);
+      rows.push({ scope: name, name: `auth ${m.agent} ${f.name} on host`, ok, detail: text === undefined ? `${m.source}/${f.name} missing` : ok ? `parses as ${m.agent} credentials` : 'does not parse as credentials', ...(ok ? {} : { fix: `log in to ${m.agent} on the host (as the user whose home holds ${m.source})` }) });
+    }
+  }
+
+  const runner = `factory-doctor-${name}-${randomBytes(3).toString('hex')}`;
+  const token = randomBytes(12).toString('hex');
+  const probeDir = join(config.stateDir, 'probes', runner);
+  const { script, checks } = doctorScript(profile, token);
+  try {
+    await mkdir(probeDir, { recursive: true, mode: 0o755 });
+    await writeFile(join(probeDir, 'probe'), token, { mode: 0o644 });
+    await prepareJobFolder(config, name, profile, runner);
+    // Workspace volumes are left out: the doctor must not create a repo's volume as a side effect.
+    const lane = laneMounts(config, name, profile, 'doctor/doctor', runner);
+    const mounts = lane.mounts.filter((m) => m.Type !== 'volume');
+    const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
+    const result = await engine.runToExit({
+      name: runner,
+      Image: profile.image,
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [script],
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...(profile.user ? { User: profile.user } : {}),
+      Labels: { 'factory.doctor': 'true' },
+      HostConfig: {
+        NetworkMode: profile.network, Init: profile.init, ReadonlyRootfs: profile.readOnlyRootfs, SecurityOpt: ['no-new-privileges'],
+        Memory: profile.memory, PidsLimit: profile.pids,
+        Mounts: [...mounts, { Type: 'bind', Source: toHostPath(probeDir, config.hostPathMap), Target: DOCTOR_MOUNT, ReadOnly: true }],
+      },
+    }, CONTAINER_TIMEOUT_MS);
+    if (result.timedOut) rows.push({ scope: name, name: 'container', ok: false, detail: `checks did not finish within ${CONTAINER_TIMEOUT_MS / 1000}s`, fix: 'see which probe hangs' });
+    rows.push(...parseDoctorOutput(result.output, checks).map((r) => ({ scope: name, ...r })));
+  } catch (err) {
+    rows.push({ scope: name, name: 'container', ok: false, detail: String((err as Error).message), fix: `check profiles.${name} (mount sources must exist on the Docker host)` });
+  } finally {
+    await finishJobFolder(config, runner).catch(() => {});
+    await rm(probeDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** One row per check, ✓ or ✗, with the fix under each ✗. */
+export function formatDoctor(rows: readonly DoctorRow[]): string {
+  const scopeWidth = Math.max(...rows.map((r) => r.scope.length), 5);
+  const nameWidth = Math.max(...rows.map((r) => r.name.length), 5);
+  const lines = rows.flatMap((r) => {
+    const line = `${r.ok ? '✓' : '✗'} ${r.scope.padEnd(scopeWidth)}  ${r.name.padEnd(nameWidth)}  ${r.detail}`;
+    return r.ok || !r.fix ? [line] : [line, `  ${' '.repeat(scopeWidth)}  fix: ${r.fix}`];
+  });
+  const failed = rows.filter((r) => !r.ok).length;
+  lines.push('', failed === 0 ? `all ${rows.length} checks passed` : `${failed} of ${rows.length} checks failed`);
+  return lines.join('\n');
+}

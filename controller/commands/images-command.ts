@@ -1,0 +1,127 @@
+// `factory images build [--repo R]`: builds factory/base and the per-repo images, then audits each for credentials.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../util/package-root.js';
+import Docker from 'dockerode';
+import type { Io } from './io.js';
+import { auditImage } from '../images/image-audit.js';
+import { buildImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
+import { readImageFacts } from '../images/image-facts.js';
+
+const USAGE = `usage:
+  factory images build [--repo NAME] [--tag VERSION] [--base IMAGE] [--images-dir DIR] [--network MODE]
+
+  Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.
+  With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.
+  VERSION defaults to the factory package's version.`;
+
+/** Repo names: folders under images/repos/ that hold a toolchain.sh. */
+async function knownRepos(imagesDir: string): Promise<string[]> {
+  const entries = await readdir(join(imagesDir, 'repos'), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && existsSync(join(imagesDir, 'repos', e.name, 'toolchain.sh'))).map((e) => e.name).sort();
+}
+
+async function imageExists(docker: Docker, ref: string): Promise<boolean> {
+  return docker
+    .getImage(ref)
+    .inspect()
+    .then(() => true, (err: { statusCode?: number }) => (err.statusCode === 404 ? false : Promise.reject(err)));
+}
+
+/** Removes the tag; a failure is said, so the output never claims an image is unusable when it is not. */
+async function untag(docker: Docker, tag: string): Promise<string> {
+  return docker
+    .getImage(tag)
+    .remove()
+    .then(
+      () => 'so it was untagged',
+      (err: Error) => `and untagging it failed (${err.message}): remove it with docker rmi ${tag} before any profile uses it`,
+    );
+}
+
+/** Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts it. */
+async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise<boolean> {
+  io.stdout(`==> building ${build.tag}`);
+  try {
+    await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}`));
+  } catch (err) {
+    io.stderr(`factory images build: ${(err as Error).message}`);
+    return false;
+  }
+  let facts;
+  try {
+    facts = await readImageFacts(docker, build.tag);
+  } catch (err) {
+    io.stderr(`factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`);
+    return false;
+  }
+  const findings = auditImage(facts);
+  if (findings.length > 0) {
+    io.stderr(`factory images build: ${build.tag} carries credentials, ${await untag(docker, build.tag)}:\n${findings.map((f) => `  ${f}`).join('\n')}`);
+    return false;
+  }
+  io.stdout(`==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers`);
+  return true;
+}
+
+export async function imagesCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        repo: { type: 'string' },
+        tag: { type: 'string' },
+        base: { type: 'string' },
+        'images-dir': { type: 'string' },
+        network: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.stderr(`factory images: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1 || positionals[0] !== 'build') {
+    io.stderr(`factory images: expected build\n${USAGE}`);
+    return 2;
+  }
+  const root = packageRoot();
+  const imagesDir = values['images-dir'] ?? join(root, 'images');
+  const version = values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const plan = planImageBuilds({
+    imagesDir,
+    version,
+    repos: await knownRepos(imagesDir),
+    ...(values.repo === undefined ? {} : { repo: values.repo }),
+    ...(values.base === undefined ? {} : { base: values.base }),
+    ...(values.network === undefined ? {} : { network: values.network }),
+  });
+  if ('problem' in plan) {
+    io.stderr(`factory images build: ${plan.problem}`);
+    return 1;
+  }
+  const first = plan.builds[0];
+  const base = first?.buildArgs.BASE_IMAGE;
+  try {
+    if (base !== undefined && !(await imageExists(docker, base))) {
+      io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+      return 1;
+    }
+    for (const build of plan.builds) {
+      if (!(await buildAndAudit(docker, build, io))) return 1;
+    }
+  } catch (err) {
+    io.stderr(`factory images build: Docker engine error: ${(err as Error).message}`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+// Which profile, if any, serves a queued job: pure, so the webhook path and the queued-job poll agree.
+import type { Config, Profile, RepoConfig } from '../config/config.js';
+
+export interface Match { repo: RepoConfig; profileName: string; profile: Profile }
+
+/** Labels a runner of this profile carries. Every self-hosted runner carries `self-hosted`, so jobs may ask for it. */
+export function runnerLabels(profile: Profile): string[] {
+  const labels = profile.labels.filter((l) => l.toLowerCase() !== 'self-hosted');
+  return ['self-hosted', ...labels];
+}
+
+export function findRepo(config: Config, fullName: string): RepoConfig | undefined {
+  const wanted = fullName.toLowerCase();
+  return config.repos.find((r) => r.repo.toLowerCase() === wanted);
+}
+
+/**
+ * The first of the repo's profiles (in the order the admin listed them) whose labels provide every label of the job.
+ * GitHub compares runner labels case-insensitively, and so do we.
+ */
+export function matchProfile(config: Config, fullName: string, jobLabels: readonly string[]): Match | undefined {
+  const repo = findRepo(config, fullName);
+  if (!repo || jobLabels.length === 0) return undefined;
+  for (const profileName of repo.profiles) {
+    const profile = config.profiles[profileName]!;
+    const provided = new Set(runnerLabels(profile).map((l) => l.toLowerCase()));
+    if (jobLabels.every((l) => provided.has(l.toLowerCase()))) return { repo, profileName, profile };
+  }
+  return undefined;
+}

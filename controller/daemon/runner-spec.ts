@@ -1,0 +1,88 @@
+// The runner a taken job gets: its name, its JIT request and its container, derived from the profile alone.
+import { randomBytes } from 'node:crypto';
+import type { Profile } from '../config/config.js';
+import { runnerLabels } from './profile-match.js';
+import type { DockerMount } from '../lanes/lane-layout.js';
+
+export const LABEL = {
+  managed: 'factory.managed',
+  instance: 'factory.instance',
+  repo: 'factory.repo',
+  profile: 'factory.profile',
+  jobId: 'factory.job-id',
+  runnerId: 'factory.runner-id',
+  runnerName: 'factory.runner-name',
+} as const;
+
+/**
+ * The start of every runner name one controller instance registers. The default instance keeps the short
+ * `factory-`; others add `factory.<instance>-`, which `factory-` never matches, so one instance's orphan sweep can
+ * never delete another's runners.
+ */
+export function runnerPrefix(instance: string): string {
+  return instance === 'default' ? 'factory-' : `factory.${instance}-`;
+}
+
+/** Unique, readable and valid both as a GitHub runner name and a Docker container name (max 64 chars). */
+export function runnerName(repo: string, jobId: number, instance = 'default', random = randomBytes(3).toString('hex')): string {
+  const prefix = runnerPrefix(instance);
+  const tail = `-${jobId}-${random}`;
+  const name = repo.split('/')[1]!.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, Math.max(8, 64 - prefix.length - tail.length));
+  return `${prefix}${name}${tail}`.slice(0, 64);
+}
+
+export function jitRequest(name: string, profile: Profile, workFolder: string) {
+  return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
+}
+
+export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
+
+/** What a lane adds to the container: mounts from lane-layout and variables (contract and env files). */
+export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string> }
+
+/** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
+export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string, lane: LaneExtras = { mounts: [], env: {} }) {
+  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
+  return {
+    name: id.runnerName,
+    Image: profile.image,
+    Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
+    ...(profile.user ? { User: profile.user } : {}),
+    Labels: {
+      [LABEL.managed]: 'true',
+      [LABEL.instance]: id.instance,
+      [LABEL.repo]: id.repo,
+      [LABEL.profile]: id.profileName,
+      [LABEL.jobId]: String(id.jobId),
+      [LABEL.runnerId]: String(id.runnerId),
+      [LABEL.runnerName]: id.runnerName,
+    },
+    HostConfig: {
+      NanoCpus: Math.round(profile.cpus * 1e9),
+      Memory: profile.memory,
+      PidsLimit: profile.pids,
+      NetworkMode: profile.network,
+      Privileged: false,
+      SecurityOpt: ['no-new-privileges'],
+      // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
+      Init: profile.init,
+      ReadonlyRootfs: profile.readOnlyRootfs,
+      // A read-only root still needs a scratch /tmp; the workspace comes from a workspace mount.
+      ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
+      Mounts: lane.mounts,
+    },
+  };
+}
+
+/** Reads the identity back from a container's labels; undefined for containers that are not fully labelled. */
+export function identityFromLabels(labels: Record<string, string> | undefined): RunnerIdentity | undefined {
+  if (!labels || labels[LABEL.managed] !== 'true') return undefined;
+  const jobId = Number(labels[LABEL.jobId]);
+  const runnerId = Number(labels[LABEL.runnerId]);
+  const instance = labels[LABEL.instance] ?? 'default';
+  const repo = labels[LABEL.repo];
+  const profileName = labels[LABEL.profile];
+  const name = labels[LABEL.runnerName];
+  if (!repo || !profileName || !name || !Number.isFinite(jobId) || !Number.isFinite(runnerId)) return undefined;
+  return { instance, repo, profileName, jobId, runnerId, runnerName: name };
+}

@@ -1,0 +1,168 @@
+// The Docker engine behind the few calls the controller makes, through dockerode.
+import Docker from 'dockerode';
+import { LABEL, identityFromLabels, type RunnerIdentity } from '../daemon/runner-spec.js';
+
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  running: boolean;
+  createdAt: number;
+  identity: RunnerIdentity | undefined;
+}
+
+export interface Engine {
+  ping(): Promise<void>;
+  hasImage(ref: string): Promise<boolean>;
+  /** Creates and starts; a container that fails to start is removed before the error is thrown. */
+  run(spec: Docker.ContainerCreateOptions): Promise<string>;
+  listManaged(): Promise<ManagedContainer[]>;
+  tailLogs(id: string, lines: number): Promise<string>;
+  /** Kills and removes; a container that is already gone counts as removed. */
+  remove(id: string): Promise<void>;
+  /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
+  runToExit(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
+  /**
+   * Calls onExit with the id of every managed container that stops, replaying those since `sinceSeconds` (Docker keeps
+   * recent events) so exits during a reconnect are not lost; returns a function that stops watching.
+   */
+  watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void, sinceSeconds?: number): Promise<() => void>;
+}
+
+/** Errors that mean the daemon itself cannot be reached, as opposed to a request it refused. */
+export function isDockerDown(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
+
+/** The engine as one controller instance sees it: it lists and watches only its own instance's containers. */
+export function dockerEngine(socketPath: string, instance = 'default'): Engine {
+  const docker = new Docker({ socketPath });
+  const ours = [`${LABEL.managed}=true`, `${LABEL.instance}=${instance}`];
+  const managed = JSON.stringify({ label: ours });
+
+  return {
+    async ping() {
+      await docker.ping();
+    },
+
+    async hasImage(ref) {
+      try {
+        await docker.getImage(ref).inspect();
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw err;
+      }
+    },
+
+    async run(spec) {
+      const container = await docker.createContainer(spec);
+      try {
+        await container.start();
+      } catch (err) {
+        await container.remove({ force: true }).catch(() => {});
+        throw err;
+      }
+      return container.id;
+    },
+
+    async listManaged() {
+      const list = await docker.listContainers({ all: true, filters: managed });
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? '').replace(/^\//, ''),
+        running: c.State === 'running',
+        createdAt: c.Created * 1000,
+        identity: identityFromLabels(c.Labels),
+      }));
+    },
+
+    async tailLogs(id, lines) {
+      try {
+        const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        return demux(raw);
+      } catch (err) {
+        if (statusOf(err) === 404) return '';
+        throw err;
+      }
+    },
+
+    async remove(id) {
+      try {
+        await docker.getContainer(id).remove({ force: true });
+      } catch (err) {
+        // 404: already gone; 409: removal already in progress (a second cleanup raced us).
+        if (statusOf(err) === 404 || statusOf(err) === 409) return;
+        throw err;
+      }
+    },
+
+    async runToExit(spec, timeoutMs) {
+      const container = await docker.createContainer(spec);
+      try {
+        await container.start();
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        const result = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, timeout]);
+        clearTimeout(timer);
+        if (result === 'timeout') await container.kill().catch(() => {});
+        const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+        return { exitCode: result === 'timeout' ? -1 : result.StatusCode, output: demux(raw), timedOut: result === 'timeout' };
+      } finally {
+        await container.remove({ force: true }).catch(() => {});
+      }
+    },
+
+    async watchExits(onExit, onEnd, sinceSeconds) {
+      const stream = (await docker.getEvents({
+        ...(sinceSeconds !== undefined ? { since: Math.floor(sinceSeconds) } : {}),
+        filters: JSON.stringify({ type: ['container'], event: ['die'], label: ours }),
+      })) as NodeJS.ReadableStream & { destroy(): void };
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.trim()) continue;
+          try {
+            const event = JSON.parse(line) as { id?: string; Actor?: { ID?: string } };
+            const id = event.Actor?.ID ?? event.id;
+            if (id) onExit(id);
+          } catch {
+            // A torn line cannot happen with newline framing; ignore anything that is not an event.
+          }
+        }
+      });
+      let ended = false;
+      const end = (err?: Error) => {
+        if (ended) return;
+        ended = true;
+        onEnd(err);
+      };
+      stream.on('error', end);
+      stream.on('end', () => end());
+      stream.on('close', () => end());
+      return () => {
+        ended = true;
+        stream.destroy();
+      };
+    },
+  };
+}
+
+/** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-headed frames. */
+export function demux(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,116 @@
+// The per-job folder behind a lane's mounts: private copies of the host's subscription auth, owned by the container
+// user, and the rendered MCP files. When the job ends, credentials the agent refreshed go back to the host, then the
+// folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
+import { createHash } from 'node:crypto';
+import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config, Profile } from '../config/config.js';
+import { replaceFileAtomically } from '../util/atomic-file.js';
+import { withFileLock } from '../util/file-lock.js';
+import { AUTH_FILES, jobDir } from './lane-layout.js';
+import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
+import { isCredentialShape, isRefreshOf } from '../../actions/lane-core/credential-shape.js';
+
+type Agent = 'codex' | 'claude';
+interface CopiedFile { agent: Agent; source: string; copy: string; credential: boolean; sha256: string }
+interface Manifest { files: CopiedFile[] }
+
+export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected' | 'source-changed' | 'missing';
+export interface WriteBackResult { source: string; outcome: WriteBackOutcome }
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const MANIFEST = 'manifest.json';
+
+/** The container user that must own the auth copies: the profile's `user`, else the runner image's UID 1000. */
+export function containerOwner(profile: Profile): { uid: number; gid: number } {
+  const [uid, gid] = (profile.user ?? '1000').split(':').map(Number);
+  return { uid: uid!, gid: gid ?? uid! };
+}
+
+/** Creates the job's folder; throws, naming the missing file, before any runner is registered. */
+export async function prepareJobFolder(config: Config, profileName: string, profile: Profile, runnerName: string): Promise<void> {
+  const auth = profile.mounts.filter((m) => m.kind === 'auth');
+  if (auth.length === 0 && profile.mcp.length === 0) return;
+  const dir = jobDir(config, runnerName);
+  const owner = containerOwner(profile);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const manifest: Manifest = { files: [] };
+  try {
+    for (const [i, m] of profile.mounts.entries()) {
+      if (m.kind !== 'auth') continue;
+      const copyDir = join(dir, 'auth', m.agent);
+      await privateDir(copyDir, owner);
+      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent].map((f) => ({ source: join(m.source, f.name), ...f }));
+      if (m.claudeJson) files.push({ source: m.claudeJson, name: '.claude.json', credential: false });
+      for (const f of files) {
+        const text = await readFile(f.source, 'utf8').catch(() => undefined);
+        if (text === undefined) {
+          if (f.credential) throw new Error(`profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`);
+          continue;
+        }
+        const copy = join(copyDir, f.name);
+        await copyFile(f.source, copy);
+        await chmod(copy, 0o600);
+        await chown(copy, owner.uid, owner.gid).catch(notPermitted(copy, owner));
+        manifest.files.push({ agent: m.agent, source: f.source, copy, credential: f.credential, sha256: sha(text) });
+      }
+    }
+    if (profile.mcp.length > 0) {
+      const mcp = join(dir, 'mcp');
+      await mkdir(mcp, { recursive: true, mode: 0o755 });
+      await chmod(mcp, 0o755);
+      await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp), { mode: 0o644 });
+      await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp), { mode: 0o644 });
+    }
+    await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function privateDir(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
+  await chown(path, owner.uid, owner.gid).catch(notPermitted(path, owner));
+}
+
+const notPermitted = (path: string, owner: { uid: number }) => (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPERM' && process.getuid?.() === owner.uid) return; // already ours
+  throw new Error(`cannot give ${path} to uid ${owner.uid} (${err.code}): run the controller as root or as that uid`);
+};
+
+/**
+ * Writes refreshed credentials back to the host: only files the agent changed, only when they still parse as that
+ * agent's credentials of the same login, only when the host file is still what was copied (else another job
+ * refreshed it first and its tokens win), atomically and under a lock. Then removes the job's folder.
+ */
+export async function finishJobFolder(config: Config, runnerName: string): Promise<WriteBackResult[]> {
+  const dir = jobDir(config, runnerName);
+  const manifest = await readFile(join(dir, MANIFEST), 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
+  const results: WriteBackResult[] = [];
+  for (const f of manifest?.files.filter((x) => x.credential) ?? []) {
+    const now = await readFile(f.copy, 'utf8').catch(() => undefined);
+    if (now === undefined) results.push({ source: f.source, outcome: 'missing' });
+    else if (sha(now) === f.sha256) results.push({ source: f.source, outcome: 'unchanged' });
+    else if (!isCredentialShape(f.agent, now)) results.push({ source: f.source, outcome: 'rejected' });
+    else {
+      const outcome = await withFileLock(f.source, async () => {
+        const host = await readFile(f.source, 'utf8').catch(() => '');
+        if (sha(host) !== f.sha256) return 'source-changed' as const;
+        // Another account's login written by the job would send every later job on the host to that account.
+        if (!isRefreshOf(f.agent, host, now)) return 'rejected' as const;
+        await replaceFileAtomically(f.source, now);
+        return 'written' as const;
+      });
+      results.push({ source: f.source, outcome });
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  return results;
+}
+
+/** Runner names that have a job folder on disk. */
+export async function listJobFolders(config: Config): Promise<string[]> {
+  return readdir(join(config.stateDir, 'jobs')).catch(() => []);
+}

@@ -1,0 +1,32 @@
+// The lane's MCP servers, rendered from the profile's neutral form into what each agent reads: claude's
+// `--mcp-config` JSON and codex's `[mcp_servers.NAME]` tables. Tokens stay in the environment: the files name the
+// variable, never the value.
+import type { McpServer } from '../config/config.js';
+
+export function renderClaudeMcp(servers: readonly McpServer[]): string {
+  const mcpServers: Record<string, unknown> = {};
+  for (const s of servers) {
+    if ('command' in s) mcpServers[s.name] = { type: 'stdio', command: s.command, args: s.args, env: s.env };
+    else mcpServers[s.name] = { type: 'http', url: s.url, ...(s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}) };
+  }
+  return JSON.stringify({ mcpServers }, null, 2) + '\n';
+}
+
+const tomlString = (s: string) => JSON.stringify(s); // TOML basic strings share JSON's escapes for these characters
+const tomlArray = (a: readonly string[]) => `[${a.map(tomlString).join(', ')}]`;
+
+export function renderCodexMcp(servers: readonly McpServer[]): string {
+  const tables = servers.map((s) => {
+    const lines = [`[mcp_servers.${s.name}]`];
+    if ('command' in s) {
+      lines.push(`command = ${tomlString(s.command)}`, `args = ${tomlArray(s.args)}`);
+      const env = Object.entries(s.env);
+      if (env.length > 0) lines.push(`env = { ${env.map(([k, v]) => `${k} = ${tomlString(v)}`).join(', ')} }`);
+    } else {
+      lines.push(`url = ${tomlString(s.url)}`);
+      if (s.tokenEnv) lines.push(`bearer_token_env_var = ${tomlString(s.tokenEnv)}`);
+    }
+    return lines.join('\n');
+  });
+  return tables.length > 0 ? tables.join('\n\n') + '\n' : '';
+}

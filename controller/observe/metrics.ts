@@ -1,0 +1,271 @@
+// Prometheus metrics for `GET /metrics`, fed by the controller's job observer, the GitHub client's API observer and
+// the Docker engine's failures. Its own registry (not prom-client's global one), so two controllers in one process
+// (tests) never share counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from '../config/config.js';
+import type { Controller, JobObserver, JobStage } from '../daemon/controller.js';
+import type { Engine } from '../docker/docker-engine.js';
+import type { ApiObserver } from '../github/github-client.js';
+import { BoundedSet } from '../util/bounded-set.js';
+import { matchProfile } from '../daemon/profile-match.js';
+import type { WebhookEvent } from '../daemon/webhook-receiver.js';
+
+// Pickup spans a warm `docker run` (sub-second) up to a cold image pull; runner online spans a runner's boot.
+const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+const STAGE_COUNTER: Partial<Record<JobStage, string>> = {
+  taken: 'taken',
+  'container-started': 'started',
+  completed: 'completed',
+  failed: 'failed',
+  cleaned: 'cleaned',
+};
+// Enough to pair a job's queued and started stages and a runner's start with its job, with hundreds of jobs waiting.
+const PENDING_MAX = 10_000;
+
+export class Metrics implements JobObserver, ApiObserver {
+  readonly registry = new Registry();
+  private readonly seen: Counter<'repo' | 'profile'>;
+  private readonly jobs: Counter<'repo' | 'profile' | 'stage'>;
+  private readonly pickup: Histogram<'repo' | 'profile'>;
+  private readonly online: Histogram<'repo' | 'profile'>;
+  private readonly apiCalls: Counter<'route' | 'status'>;
+  private readonly rateLimit: Gauge;
+  private readonly dockerErrors: Counter<'operation'>;
+  private readonly credentialWaits: Counter<'profile'>;
+  private readonly credentialWaitSeconds: Histogram<'profile'>;
+  private readonly queuedAt = new Map<number, number>();
+  private readonly startedAt = new Map<string, number>();
+  private readonly inProgressAt = new Map<string, number>();
+  private readonly credentialWaitAt = new Map<number, number>();
+  private readonly seenJobs = new BoundedSet<number>(PENDING_MAX);
+
+  constructor(private config: Config) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.seen = new Counter({
+      name: 'factory_jobs_seen_total',
+      help: 'Queued jobs of configured repos announced by webhook, by the profile that serves them ("none": no profile provides the labels)',
+      labelNames: ['repo', 'profile'],
+      registers,
+    });
+    this.jobs = new Counter({
+      name: 'factory_jobs_total',
+      help: 'Jobs that reached a stage: taken, started (container running), completed, failed, cleaned (container and runner gone)',
+      labelNames: ['repo', 'profile', 'stage'],
+      registers,
+    });
+    this.pickup = new Histogram({
+      name: 'factory_pickup_latency_seconds',
+      help: 'Webhook received (or poll found the job) to its runner container started',
+      labelNames: ['repo', 'profile'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.online = new Histogram({
+      name: 'factory_runner_online_latency_seconds',
+      help: 'Runner container started to GitHub reporting a job in_progress on that runner',
+      labelNames: ['repo', 'profile'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.apiCalls = new Counter({
+      name: 'factory_github_api_calls_total',
+      help: 'GitHub API requests by route template and HTTP status (0: no answer)',
+      labelNames: ['route', 'status'],
+      registers,
+    });
+    this.rateLimit = new Gauge({ name: 'factory_github_rate_limit_remaining', help: 'x-ratelimit-remaining of the last GitHub answer', registers });
+    this.dockerErrors = new Counter({
+      name: 'factory_docker_errors_total',
+      help: 'Docker engine calls that failed, by operation',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.credentialWaits = new Counter({
+      name: 'factory_credential_waits_total',
+      help: 'Jobs that had to wait for a lane credential another job held',
+      labelNames: ['profile'],
+      registers,
+    });
+    this.credentialWaitSeconds = new Histogram({
+      name: 'factory_credential_wait_seconds',
+      help: 'How long a job waited for a lane credential',
+      labelNames: ['profile'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+  }
+
+  /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
+  watch(controller: Pick<Controller, 'scheduler' | 'runners' | 'isDockerUp'>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'factory_jobs_queued',
+      help: 'Taken jobs waiting for a slot under the global, repo or credential caps',
+      labelNames: ['repo', 'profile'],
+      registers,
+      collect() {
+        this.reset();
+        for (const job of controller.scheduler.queuedWhere(() => true)) this.inc({ repo: job.repo, profile: job.profileName });
+      },
+    });
+    new Gauge({
+      name: 'factory_runner_containers',
+      help: 'Runner containers the controller runs (started or adopted, not yet cleaned)',
+      labelNames: ['repo', 'profile'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of controller.runners.values()) {
+          if (r.containerId) this.inc({ repo: r.identity.repo, profile: r.identity.profileName });
+        }
+      },
+    });
+    new Gauge({
+      name: 'factory_docker_up',
+      help: '1 while the Docker engine answers, 0 while jobs wait for it',
+      registers,
+      collect() {
+        this.set(controller.isDockerUp ? 1 : 0);
+      },
+    });
+  }
+
+  /** Takes an edited config, so repos added live are counted. */
+  applyConfig(next: Config): void {
+    this.config = next;
+  }
+
+  /** The repo as the config spells it (GitHub compares names case-insensitively), if it is configured. */
+  private configuredRepo(repo: string): string | undefined {
+    return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
+  }
+
+  /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */
+  delivery(event: WebhookEvent): void {
+    if (event.name !== 'workflow_job') return;
+    const p = event.payload as { action?: string; workflow_job?: { id?: number; labels?: string[] }; repository?: { full_name?: string } };
+    const repo = p?.repository?.full_name;
+    const job = p?.workflow_job;
+    if (p?.action !== 'queued' || !repo || typeof job?.id !== 'number') return;
+    const configured = this.configuredRepo(repo);
+    // Unconfigured repos are not counted: their names would make the label set unbounded.
+    if (!configured || !this.seenJobs.add(job.id)) return;
+    const match = matchProfile(this.config, repo, job.labels ?? []);
+    this.seen.inc({ repo: configured, profile: match?.profileName ?? 'none' });
+  }
+
+  stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
+    // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
+    const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
+    const counted = STAGE_COUNTER[stage];
+    if (counted) this.jobs.inc({ ...labels, stage: counted });
+    switch (stage) {
+      case 'queued':
+        remember(this.queuedAt, jobId, f.at);
+        break;
+      case 'credential-wait':
+        this.credentialWaits.inc({ profile: labels.profile });
+        remember(this.credentialWaitAt, jobId, f.at);
+        break;
+      case 'runner-created': {
+        const waited = this.credentialWaitAt.get(jobId);
+        this.credentialWaitAt.delete(jobId);
+        if (waited !== undefined) this.credentialWaitSeconds.observe({ profile: labels.profile }, (f.at - waited) / 1000);
+        break;
+      }
+      case 'container-started': {
+        const queued = this.queuedAt.get(jobId);
+        this.queuedAt.delete(jobId);
+        if (queued !== undefined) this.pickup.observe(labels, (f.at - queued) / 1000);
+        if (!f.runnerName) break;
+        // A fast runner takes its job before Docker's start call has even answered: online at once, 0 s.
+        const online = this.inProgressAt.get(f.runnerName);
+        this.inProgressAt.delete(f.runnerName);
+        if (online !== undefined) this.online.observe(labels, 0);
+        else remember(this.startedAt, f.runnerName, f.at);
+        break;
+      }
+      case 'in_progress': {
+        // The runner may run another queued job than the one it was started for: pair by runner, not by job.
+        if (!f.runnerName) break;
+        const started = this.startedAt.get(f.runnerName);
+        this.startedAt.delete(f.runnerName);
+        if (started !== undefined) this.online.observe(labels, Math.max(0, f.at - started) / 1000);
+        else remember(this.inProgressAt, f.runnerName, f.at);
+        break;
+      }
+      case 'failed':
+        this.queuedAt.delete(jobId);
+        this.credentialWaitAt.delete(jobId);
+        break;
+      case 'cleaned':
+        if (f.runnerName) this.startedAt.delete(f.runnerName);
+        if (f.runnerName) this.inProgressAt.delete(f.runnerName);
+        break;
+    }
+  }
+
+  onCall(route: string, status: number): void {
+    this.apiCalls.inc({ route: routeTemplate(route, new URL(this.config.github.apiUrl).pathname), status: String(status) });
+  }
+
+  onRateLimitRemaining(remaining: number): void {
+    if (Number.isFinite(remaining)) this.rateLimit.set(remaining);
+  }
+
+  dockerError(operation: string): void {
+    this.dockerErrors.inc({ operation });
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * Octokit hands its request hook the route template (`GET /repos/{owner}/{repo}/actions/runners`), except when it
+ * follows a `Link` header to the next page: then it is the absolute URL, with the repository's id and the page number.
+ * Those must not become label values, or every repo and page would grow a series of its own.
+ */
+export function routeTemplate(route: string, apiPath = '/'): string {
+  const space = route.indexOf(' ');
+  const url = route.slice(space + 1);
+  if (!/^https?:\/\//.test(url)) return route;
+  const prefix = apiPath.replace(/\/+$/, '');
+  let path = new URL(url).pathname;
+  if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+  return `${route.slice(0, space)} ${path.replace(/\/repositories\/\d+(?=\/|$)/, '/repositories/{repository_id}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+}
+
+function remember<K>(map: Map<K, number>, key: K, value: number): void {
+  map.set(key, value);
+  if (map.size > PENDING_MAX) map.delete(map.keys().next().value as K);
+}
+
+/** The engine with every failed call counted by method name; results and failures reach the caller unchanged. */
+export function countingEngine(engine: Engine, metrics: Pick<Metrics, 'dockerError'>): Engine {
+  return new Proxy(engine, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const count = (err: unknown) => {
+          metrics.dockerError(String(prop));
+          throw err;
+        };
+        try {
+          const result = value.apply(target, args);
+          return result instanceof Promise ? result.catch(count) : result;
+        } catch (err) {
+          return count(err);
+        }
+      };
+    },
+  });
+}

@@ -1,0 +1,43 @@
+// One observer made of several (metrics, the timeline, a test's own), each shielded from the others: the controller
+// calls observers in the middle of its work, and a failing one must never break a job or a GitHub call.
+import type { JobObserver } from '../daemon/controller.js';
+import type { ApiObserver } from '../github/github-client.js';
+import type { Logger } from './logger.js';
+
+export function jobObservers(log: Logger, ...observers: Array<JobObserver | undefined>): JobObserver {
+  const all = observers.filter((o): o is JobObserver => o !== undefined);
+  return {
+    stage(jobId, stage, fields) {
+      for (const o of all) {
+        try {
+          o.stage(jobId, stage, fields);
+        } catch (err) {
+          log.error({ jobId, stage, err: String(err) }, 'job observer failed');
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The GitHub client calls these from its request hook, where a throw would turn an answered request into a failed
+ * one. No logger reaches this far out, so a failure is a process warning, once per observer.
+ */
+export function apiObservers(...observers: Array<ApiObserver | undefined>): ApiObserver {
+  const all = observers.filter((o): o is ApiObserver => o !== undefined);
+  const warned = new Set<ApiObserver>();
+  const each = (call: (o: ApiObserver) => void) => {
+    for (const o of all) {
+      try {
+        call(o);
+      } catch (err) {
+        if (!warned.has(o)) process.emitWarning(`GitHub API observer failed: ${String(err)}`, 'FactoryObserverWarning');
+        warned.add(o);
+      }
+    }
+  };
+  return {
+    onCall: (route, status) => each((o) => o.onCall?.(route, status)),
+    onRateLimitRemaining: (n) => each((o) => o.onRateLimitRemaining?.(n)),
+  };
+}

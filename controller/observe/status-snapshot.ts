@@ -1,0 +1,84 @@
+// What `GET /status` answers and `factory status` prints: the controller's live state (runners, queue, Docker, last
+// error) per configured repo and profile, with the recent jobs from the timeline. Pure: the server passes the parts in.
+import type { Config } from '../config/config.js';
+import type { PendingJob, RunnerRecord } from '../daemon/controller.js';
+import { summarize, type JobSummary, type JobTimeline } from './timeline.js';
+
+export const RECENT_WINDOW_MS = 60 * 60_000;
+const RECENT_LIST = 20;
+
+export interface ProfileRow {
+  repo: string;
+  profile: string;
+  running: number;
+  queued: number;
+  /** Jobs first seen within the last hour, and how many of those failed. */
+  recent: number;
+  failed: number;
+  lastJobAt?: number;
+}
+
+export interface StatusSnapshot {
+  instance: string;
+  now: number;
+  docker: 'up' | 'down';
+  lastError: string | null;
+  rows: ProfileRow[];
+  running: Array<{ runnerName: string; repo: string; profile: string; jobId: number; busy: boolean; startedAt: number; container?: string }>;
+  queued: Array<{ jobId: number; repo: string; profile: string; receivedAt: number }>;
+  recent: JobSummary[];
+}
+
+export interface StatusParts {
+  config: Config;
+  runners: Iterable<RunnerRecord>;
+  queued: PendingJob[];
+  timelines: JobTimeline[];
+  dockerUp: boolean;
+  lastError?: string;
+  now: number;
+}
+
+export function statusSnapshot(p: StatusParts): StatusSnapshot {
+  const running = [...p.runners].map((r) => ({
+    runnerName: r.identity.runnerName,
+    repo: r.identity.repo,
+    profile: r.identity.profileName,
+    jobId: r.identity.jobId,
+    busy: r.busy,
+    startedAt: r.startedAt,
+    ...(r.containerId ? { container: r.containerId.slice(0, 12) } : {}),
+  }));
+  const queued = p.queued.map((q) => ({ jobId: q.jobId, repo: q.repo, profile: q.profileName, receivedAt: q.receivedAt }));
+  const summaries = p.timelines.map(summarize);
+  const since = p.now - RECENT_WINDOW_MS;
+  const same = (repo: string, profile: string) => (x: { repo: string; profile?: string }) =>
+    x.repo.toLowerCase() === repo.toLowerCase() && x.profile === profile;
+
+  const rows = p.config.repos.flatMap((r) =>
+    r.profiles.map((profile): ProfileRow => {
+      const jobs = summaries.filter(same(r.repo, profile));
+      const recent = jobs.filter((j) => (j.queuedAt ?? j.lastAt) >= since);
+      const lastJobAt = jobs.reduce<number | undefined>((m, j) => Math.max(m ?? 0, j.queuedAt ?? j.lastAt), undefined);
+      return {
+        repo: r.repo,
+        profile,
+        running: running.filter(same(r.repo, profile)).length,
+        queued: queued.filter(same(r.repo, profile)).length,
+        recent: recent.length,
+        failed: recent.filter((j) => j.stage === 'failed').length,
+        ...(lastJobAt !== undefined ? { lastJobAt } : {}),
+      };
+    }),
+  );
+  return {
+    instance: p.config.instance,
+    now: p.now,
+    docker: p.dockerUp ? 'up' : 'down',
+    lastError: p.lastError ?? null,
+    rows,
+    running,
+    queued,
+    recent: summaries.slice(0, RECENT_LIST),
+  };
+}

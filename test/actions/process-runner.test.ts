@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeProcessRunner } from '../../actions/lane-core/process-runner.js';
+
+const base = { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' }, stdin: '', timeoutMs: 10_000 };
+
+function isRunning(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('process runner', () => {
+  it('hands stdout over line by line, feeds stdin, and reports the exit code', async () => {
+    const lines: string[] = [];
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', 'read p; echo "got $p"; echo second; echo oops >&2; exit 3'], stdin: 'prompt\n', onLine: (l) => lines.push(l) });
+
+    expect(lines).toEqual(['got prompt', 'second']);
+    expect(result).toMatchObject({ exitCode: 3, timedOut: false });
+    expect(result.stderr).toMatch(/oops\n$/);
+  });
+
+  it('at the deadline kills the tree, including a child that left for its own session', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tree-'));
+    const script = `setsid sleep 300 & echo $! > ${dir}/escaped.pid; sleep 300 & echo $! > ${dir}/child.pid; echo ready; wait`;
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 500, onLine: () => undefined });
+
+    expect(result.timedOut).toBe(true);
+    for (const file of ['escaped.pid', 'child.pid']) expect(isRunning(Number(readFileSync(join(dir, file), 'utf8'))), file).toBe(false);
+  });
+
+  it('a tree that ignores SIGTERM at the deadline is killed after the grace period', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tree-'));
+    const script = `trap '' TERM; (trap '' TERM; sleep 300) & echo $! > ${dir}/child.pid; while :; do sleep 1; done`;
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 300, onLine: () => undefined });
+
+    expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    expect(isRunning(Number(readFileSync(join(dir, 'child.pid'), 'utf8')))).toBe(false);
+  });
+
+  it('rejects when the command does not exist', async () => {
+    await expect(nodeProcessRunner.run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

@@ -1,0 +1,100 @@
+// The bundled second-opinion action, run as the runner runs it on an issue_comment event, with the real claude
+// CLI answering through the loopback fake model server and GitHub faked on loopback against OpenAPI.
+import { tmpdir } from 'node:os';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runAction, visibleLog, webhookExample } from '../support/action-run.js';
+import { restPullRequest, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { freshLaneJob, laneJobEnv } from '../support/lane-job.js';
+import { AUTH_DIFF, PR, SHA } from '../support/pull-request-fixture.js';
+
+const GITHUB_TOKEN = 'ghs_secondopinion0123456789abcdefABCDEF';
+
+let model: FakeModelServer;
+let github: FakeGitHub;
+beforeAll(async () => {
+  model = await startFakeModelServer();
+  github = await startFakeGitHub();
+});
+afterAll(async () => {
+  await model?.close();
+  await github?.close();
+});
+afterEach(() => {
+  expect(github.violations).toEqual([]);
+});
+beforeEach(() => {
+  github.violations.length = 0;
+  github.pulls.set(2, restPullRequest(PR));
+  github.commits.set(2, [{ sha: SHA, message: 'Update the README' }]);
+  github.diffs.set(`${PR.base.sha}...${SHA}`, AUTH_DIFF);
+  github.permissions.set('Codertocat', 'write');
+  github.permissions.set('visitor', 'read');
+});
+
+function commentEvent(body: string, login: string) {
+  const payload = webhookExample('issue_comment', 'created');
+  Object.assign(payload.comment as object, { body, user: { ...(payload.comment as any).user, login } });
+  Object.assign(payload.issue as object, { number: 2, pull_request: { url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/2' } });
+  return { name: 'issue_comment', payload };
+}
+
+async function comment(body: string, login: string, env: Record<string, string> = {}) {
+  const job = freshLaneJob(model.url);
+  const run = await runAction({
+    action: 'second-opinion',
+    inputs: { 'github-token': GITHUB_TOKEN, 'default-agent': 'codex', 'timeout-minutes': '1', 'allowed-bots': '', 'pr-number': '', 'max-diff-kb': '' },
+    event: commentEvent(body, login),
+    env: { ...laneJobEnv(job, 'claude', { model: model.url, github: github.url }), ...env },
+  });
+  return { run, job };
+}
+
+describe('second-opinion action', () => {
+  it('a collaborator\'s "/second-opinion claude focus on auth" yields 👀, one review, one check run on the SHA and the final reaction', async () => {
+    const verdict = { conclusion: 'failure', summary: 'Login lets a missing user in.', findings: [{ path: 'src/auth.ts', line: 11, severity: 'blocking', title: 'Auth bypass', message: 'A missing user logs in.' }] };
+    model.script('anthropic', [{ kind: 'tool', name: 'StructuredOutput', input: verdict }]);
+    const asked = model.requests.length;
+
+    const { run, job } = await comment('/second-opinion claude focus on auth', 'Codertocat');
+
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.outputs).toMatchObject({ status: 'reviewed', agent: 'claude', sha: SHA, conclusion: 'failure' });
+    expect(github.reactions.map((r) => r.content)).toEqual(['eyes', '-1']);
+    expect(github.reviews).toHaveLength(1);
+    expect(github.reviews[0]).toMatchObject({ commit_id: SHA, event: 'COMMENT', comments: [{ path: 'src/auth.ts', line: 11, body: '**blocking** Auth bypass: A missing user logs in.' }] });
+    expect(github.checkRuns).toHaveLength(1);
+    expect(github.checkRuns[0]).toMatchObject({ name: 'second-opinion', head_sha: SHA, conclusion: 'failure' });
+    expect(run.summary).toContain('second-opinion: claude on ec26c3e: failure');
+    const prompt = JSON.stringify(model.requests.slice(asked).find((r) => r.api === 'anthropic')!.body);
+    expect(prompt).toContain('<focus>\\nfocus on auth\\n</focus>');
+    expect(prompt).toContain('+  if (!user) return true;');
+    expect(github.violations).toEqual([]);
+    const visible = [visibleLog(run.stdout), run.summary, JSON.stringify(run.outputs), JSON.stringify(github.reviews), JSON.stringify(github.checkRuns)].join('\n');
+    for (const secret of [...job.secrets, GITHUB_TOKEN]) expect(visible).not.toContain(secret);
+  });
+
+  it('a job summary the runner cannot take is a warning, and the review still passes the step', async () => {
+    model.script('anthropic', [{ kind: 'tool', name: 'StructuredOutput', input: { conclusion: 'success', summary: 'Fine.', findings: [] } }]);
+    const reviews = github.reviews.length;
+
+    const { run } = await comment('/second-opinion claude', 'Codertocat', { GITHUB_STEP_SUMMARY: tmpdir() });
+
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/^::warning::could not write the job summary: /m);
+    expect(run.outputs).toMatchObject({ status: 'reviewed', conclusion: 'success' });
+    expect(github.reviews.length).toBe(reviews + 1);
+  });
+
+  it('a read-only commenter gets only the polite reply', async () => {
+    const before = { comments: github.comments.length, reviews: github.reviews.length, checks: github.checkRuns.length, reactions: github.reactions.length, model: model.requests.length };
+
+    const { run } = await comment('/second-opinion claude', 'visitor');
+
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.status).toBe('denied');
+    expect(github.comments.slice(before.comments).map((c) => c.body)).toEqual([expect.stringMatching(/^Thanks for asking, @visitor\./)]);
+    expect([github.reviews.length, github.checkRuns.length, github.reactions.length, model.requests.length]).toEqual([before.reviews, before.checks, before.reactions, before.model]);
+    expect(github.violations).toEqual([]);
+  });
+});

@@ -1,0 +1,98 @@
+// The deployment files agree with systemd, with Compose, and with the controller's own defaults.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configSchema } from '../../controller/config/config.js';
+
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const unit = readFileSync('deploy/factory.service', 'utf8');
+const compose = readFileSync('deploy/compose.yml', 'utf8');
+const defaults = configSchema.parse({
+  github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+  profiles: { ci: { labels: ['ci'], image: 'x' } },
+  repos: [{ repo: 'o/r', profiles: ['ci'] }],
+});
+const setting = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+
+describe('deploy/factory.service', () => {
+  it.skipIf(!has('systemd-analyze'))('passes systemd-analyze verify without a complaint', () => {
+    const run = spawnSync('systemd-analyze', ['verify', 'deploy/factory.service'], { encoding: 'utf8' });
+    expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
+  });
+
+  it('validates the config before it starts the controller, as a docker-group user, in the default stateDir', () => {
+    expect(setting('ExecStartPre')).toEqual(['/usr/bin/node /opt/factory/bin/factory.js validate --config /etc/factory/factory.yml']);
+    expect(setting('ExecStart')).toEqual(['/usr/bin/node /opt/factory/bin/factory.js controller --config /etc/factory/factory.yml']);
+    expect(setting('User')).toEqual(['factory']);
+    expect(setting('SupplementaryGroups')).toEqual(['docker']);
+    expect(`/var/lib/${setting('StateDirectory')[0]}`).toBe(defaults.stateDir);
+    expect(setting('KillSignal')).toEqual(['SIGTERM']);
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  /** The build stage's `COPY src... dest` instructions, relative to its WORKDIR. */
+  const buildStageCopies = () => {
+    const stage = readFileSync('deploy/Dockerfile', 'utf8').split(/^FROM /m).find((s) => / AS build\n/.test(s))!;
+    return [...stage.matchAll(/^COPY (?!--)(.+)$/gm)].map((m) => {
+      const parts = m[1]!.trim().split(/\s+/);
+      return { sources: parts.slice(0, -1), dest: parts.at(-1)! };
+    });
+  };
+
+  // No registry here to build the image itself; what its build stage compiles is checked instead.
+  it('copies everything the controller build compiles into its build stage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-build-'));
+    try {
+      for (const { sources, dest } of buildStageCopies()) {
+        for (const source of sources) {
+          const target = dest.endsWith('/') ? join(dir, dest, source.split('/').at(-1)!) : resolve(dir, dest);
+          mkdirSync(dirname(target), { recursive: true });
+          cpSync(source, target, { recursive: true });
+        }
+      }
+      symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+      const tsc = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      expect(tsc.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy/compose.yml', () => {
+  const service = (parse(compose) as { services: Record<string, Record<string, unknown>> }).services.controller!;
+
+  it('mounts the Docker socket and the state folder, and publishes the status endpoint on loopback only', () => {
+    expect(service.volumes).toEqual(expect.arrayContaining(['/var/run/docker.sock:/var/run/docker.sock', `/srv/factory/state:${defaults.stateDir}`]));
+    expect(service.ports).toEqual(['8080:8080', `127.0.0.1:${defaults.status.port}:${defaults.status.port}`]);
+    expect(service.command).toEqual(['controller', '--config', '/etc/factory/factory.yml']);
+  });
+
+  it('documents the host path map that matches its state volume', () => {
+    expect(compose).toContain(`#     - { from: ${defaults.stateDir}, to: /srv/factory/state }`);
+  });
+
+  it('says to create the state folder for the user the image runs as, since Docker would create it for root', () => {
+    const [uid, gid] = /^USER (\d+):(\d+)$/m.exec(readFileSync('deploy/Dockerfile', 'utf8'))!.slice(1);
+    expect(compose).toContain(`install -d -m 0750 -o ${uid} -g ${gid} /srv/factory/state`);
+  });
+
+  it.skipIf(!has('docker-compose'))('is a file docker-compose accepts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+    try {
+      writeFileSync(join(dir, 'env'), '');
+      const file = join(dir, 'compose.yml');
+      // Compose insists the env file exists; point it at an empty one, and build context at the repository.
+      writeFileSync(file, compose.replace('/etc/factory/env', join(dir, 'env')).replace('context: ..', `context: ${process.cwd()}`));
+      const out = execFileSync('docker-compose', ['-f', file, 'config'], { env: { ...process.env, DOCKER_GID: '999' }, encoding: 'utf8' });
+      expect(out).toContain("group_add:\n    - '999'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../controller/images/image-builder.js';
+import { formatPruneReport, pruneCommand, pruneFilters } from '../../controller/commands/prune-command.js';
+import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
+
+const docker = new Docker();
+const gone = (err: { statusCode?: number }) => (err.statusCode === 404 ? undefined : Promise.reject(err));
+
+// Each call is one message; cli.ts's Io ends it with a newline, and so does this collector.
+async function run(...argv: string[]) {
+  const out = { stdout: '', stderr: '' };
+  const code = await pruneCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) }, docker);
+  return { code, ...out };
+}
+
+describe('factory prune on the real engine', () => {
+  const instance = `prune-test-${randomBytes(4).toString('hex')}`;
+  const tags: string[] = [];
+  const containers: string[] = [];
+  const images: string[] = [];
+  let base: string;
+  let dir: string;
+
+  const container = async (labels: Record<string, string>, cmd: string[]) => {
+    const c = await docker.createContainer({ Image: base, Cmd: cmd, Labels: labels, HostConfig: { NetworkMode: 'none' } });
+    containers.push(c.id);
+    await c.start();
+    return c;
+  };
+
+  /** Builds `tag` twice with different content, so the first build is left dangling; returns its ID. */
+  const danglingImage = async (name: string, label: string) => {
+    const tag = `factory-test/${name}:${instance}`;
+    tags.push(tag);
+    const build = async (content: string) => {
+      await writeFile(join(dir, `${name}.Dockerfile`), `FROM ${base}\n${label}\nRUN echo ${content} > /content\n`);
+      return buildImage(docker, { tag, contextDir: dir, dockerfile: join(dir, `${name}.Dockerfile`), buildArgs: {}, network: 'none' }, () => {});
+    };
+    const first = await build('first');
+    images.push(first);
+    await build('second');
+    return first;
+  };
+
+  let result: { code: number; stdout: string; stderr: string };
+  let exited: Docker.Container;
+  let other: Docker.Container;
+  let running: Docker.Container;
+  let ours: string;
+  let theirs: string;
+
+  // One prune over everything, because what it removes must be over a second old (Docker compares whole seconds):
+  // an age of 0 would also take the childless step images of builds running in parallel test files.
+  beforeAll(async () => {
+    base = await importBusyboxBase(docker);
+    tags.push(base);
+    dir = await mkdtemp(join(tmpdir(), 'factory-prune-'));
+    exited = await container({ 'factory.managed': 'true', 'factory.instance': instance }, ['true']);
+    other = await container({}, ['true']);
+    running = await container({ 'factory.managed': 'true', 'factory.instance': instance }, ['sleep', '60']);
+    await exited.wait();
+    await other.wait();
+    ours = await danglingImage('prune-ours', 'LABEL factory.image=prune-test');
+    theirs = await danglingImage('prune-theirs', 'LABEL somebody.else=yes');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+    result = await run('--older-than', '1s', '--instance', instance);
+  });
+
+  afterAll(async () => {
+    for (const id of containers) await docker.getContainer(id).remove({ force: true }).catch(gone);
+    for (const id of images) await docker.getImage(id).remove({ force: true }).catch(gone);
+    await removeImages(docker, tags);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports what it removed', () => {
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^removed 1 exited factory container, [1-9]\d* dangling factory image layers? and \d+ build cache entr(y|ies) older than 1s; freed /);
+    expect(result.stdout).toContain(`  container ${exited.id.slice(0, 12)}\n`);
+    expect(result.stdout).toContain(`  image ${ours.replace('sha256:', '').slice(0, 12)}\n`);
+  });
+
+  it('removes exited factory containers of the instance and leaves running ones and other containers alone', async () => {
+    await expect(exited.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await other.inspect()).State.Status).toBe('exited');
+    expect((await running.inspect()).State.Running).toBe(true);
+  });
+
+  it('removes dangling images the factory built, not the host\'s other dangling images', async () => {
+    await expect(docker.getImage(ours).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await docker.getImage(theirs).inspect()).Id).toBe(theirs);
+  });
+
+  it('refuses an age it cannot read', async () => {
+    expect(await run('--older-than', 'a while')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'factory prune: --older-than expects an age such as "90m", "6h" or "7d", got "a while"\n',
+    });
+  });
+});
+
+describe('formatPruneReport', () => {
+  it('says what went and how much it freed', () => {
+    const report = { containers: ['0123456789abcdef'], images: ['sha256:fedcba9876543210', 'sha256:aaaabbbbccccdddd'], cacheEntries: 1, bytes: 5 * 1024 * 1024 + 512 * 1024 };
+    expect(formatPruneReport(report, '24h')).toBe(
+      'removed 1 exited factory container, 2 dangling factory image layers and 1 build cache entry older than 24h; freed 5.5 MiB\n' +
+        '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc',
+    );
+  });
+});
+
+describe('pruneFilters', () => {
+  it('limits containers to managed ones (and one instance) and images to the factory\'s, with the age in seconds', () => {
+    expect(pruneFilters(90 * 60_000, 'ctl-1')).toEqual({
+      containers: { label: ['factory.managed=true', 'factory.instance=ctl-1'], until: ['5400s'] },
+      images: { dangling: ['true'], label: ['factory.image'], until: ['5400s'] },
+      buildCache: { until: ['5400s'] },
+    });
+  });
+
+  it('an age of zero means everything, not only what is a second old', () => {
+    expect(pruneFilters(0).containers).toEqual({ label: ['factory.managed=true'] });
+  });
+});

@@ -1,0 +1,232 @@
+// The controller end to end: the loopback GitHub stand-in, the real Docker engine, the stand-in runner image.
+import { afterEach, describe, expect, it } from 'vitest';
+import { LABEL, runnerPrefix } from '../../controller/daemon/runner-spec.js';
+import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const jitCalls = (harness: Harness) => harness.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'));
+const jobDone = (harness: Harness, jobId: number) => () =>
+  harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.runners.size === 0;
+
+describe('controller end to end', () => {
+  it('runs a queued job in one fresh container and removes the container and the runner afterwards', async () => {
+    h = await startHarness({ jobSeconds: 3 }); // long enough to inspect the container under load
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+
+    const [info] = await waitFor('the runner container', async () => {
+      const list = await h!.containers();
+      return list.length > 0 ? list : undefined;
+    });
+    const container = await docker.getContainer(info!.Id).inspect();
+    expect(container.Config.Labels).toMatchObject({
+      [LABEL.managed]: 'true',
+      [LABEL.repo]: h.repo,
+      [LABEL.profile]: 'ci',
+      [LABEL.jobId]: String(jobId),
+    });
+    expect(container.Config.Labels[LABEL.runnerName]).toMatch(/^factory\.test-[0-9a-f]{8}-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/);
+    expect(container.Config.Env).toEqual(expect.arrayContaining([expect.stringMatching(/^ACTIONS_RUNNER_INPUT_JITCONFIG=.+/)]));
+    expect(container.Config.Cmd).toEqual(['/home/runner/run.sh']);
+    expect(container.HostConfig).toMatchObject({
+      NanoCpus: 500_000_000,
+      Memory: 64 * 1024 * 1024,
+      PidsLimit: 64,
+      Privileged: false,
+      SecurityOpt: ['no-new-privileges'],
+      NetworkMode: 'host',
+    });
+    expect(JSON.stringify(container.HostConfig.Binds ?? [])).not.toContain('docker.sock');
+
+    await waitFor('the job to finish and be cleaned up', jobDone(h, jobId));
+    await waitFor('the container to be removed', async () => (await h!.containers()).length === 0);
+    expect(h.github.runners.size).toBe(0);
+    // One API call for the job (the GETs are the start-up reconcile): GitHub deregistered the finished JIT runner
+    // itself, so no DELETE was needed.
+    const writes = h.github.exchanges.filter((x) => x.method !== 'GET').map((x) => `${x.method} ${x.path}`);
+    expect(writes).toEqual([`POST /repos/${h.repo}/actions/runners/generate-jitconfig`]);
+
+    const [jit] = jitCalls(h);
+    expect(jit!.requestBody).toEqual({
+      name: container.Config.Labels[LABEL.runnerName],
+      runner_group_id: 1,
+      labels: CI_LABELS,
+      work_folder: '_work',
+    });
+    expect(h.stages.filter((s) => s.jobId === jobId).map((s) => s.stage)).toEqual([
+      'queued', 'taken', 'runner-created', 'container-started', 'in_progress', 'completed', 'cleaned',
+    ]);
+    assertExchangesMatchOpenApi(h.github);
+  });
+
+  it('a duplicate delivery and a repeated queued event for one job start exactly one runner', async () => {
+    h = await startHarness({ jobSeconds: 1 });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    const job = h.github.jobs.get(jobId)!;
+    const replay = await h.github.deliver(job, 'queued', 'same-delivery-id');
+    const again = await h.github.deliver(job, 'queued', 'same-delivery-id');
+    await h.github.deliver(job, 'queued');
+
+    expect(replay).toBe(202);
+    expect(again).toBe(200);
+    await waitFor('the job to finish', jobDone(h, jobId));
+    expect(jitCalls(h)).toHaveLength(1);
+  });
+
+  it('ignores jobs of unconfigured repos and jobs whose labels no profile provides', async () => {
+    h = await startHarness();
+    await h.github.queueJob('someone-else/repo', CI_LABELS);
+    await h.github.queueJob(h.repo, ['self-hosted', 'gpu']);
+    await h.github.queueJob(h.repo, ['ubuntu-latest']);
+    await h.service.reconciler.runOnce();
+
+    expect(jitCalls(h)).toHaveLength(0);
+    expect(await h.containers()).toHaveLength(0);
+  });
+
+  it('holds jobs over the repo cap in FIFO order and starts each as a slot frees', async () => {
+    h = await startHarness({ jobSeconds: 1, repoMaxConcurrent: 1 });
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await h.github.queueJob(h.repo, CI_LABELS));
+    let maxRunning = 0;
+    await waitFor('all three jobs', async () => {
+      maxRunning = Math.max(maxRunning, (await h!.containers(false)).length);
+      return ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.runners.size === 0;
+    }, 40_000);
+
+    expect(maxRunning).toBe(1);
+    const started = h.stages.filter((s) => s.stage === 'container-started').map((s) => s.jobId);
+    expect(started).toEqual(ids);
+  });
+
+  it('picks up a queued job whose webhook was lost by polling the queued runs', async () => {
+    h = await startHarness({ jobSeconds: 1 });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS, { announce: false });
+    await h.service.reconciler.runOnce();
+
+    await waitFor('the polled job to finish', jobDone(h, jobId));
+    expect(jitCalls(h)).toHaveLength(1);
+    assertExchangesMatchOpenApi(h.github);
+  });
+
+  it('adopts running runner containers after a restart without starting duplicates', async () => {
+    h = await startHarness({ jobSeconds: 4 });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    await waitFor('the job to start', () => h!.github.jobs.get(jobId)?.status === 'in_progress');
+
+    await h.restart();
+    expect((await h.containers(false)).length).toBe(1);
+    expect(h.service.controller.runners.size).toBe(1);
+    await h.github.deliver(h.github.jobs.get(jobId)!, 'queued'); // a late duplicate after the restart
+    await waitFor('the adopted job to finish and be cleaned', jobDone(h, jobId));
+
+    expect(jitCalls(h)).toHaveLength(1);
+    expect(await h.containers()).toHaveLength(0);
+  });
+
+  it('removes a runner that never gets a job within bootTimeout, container and registration both', async () => {
+    h = await startHarness({ config: { bootTimeout: '1s' } });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    // Another runner "takes" the job first, so ours comes online and idles.
+    h.github.jobs.get(jobId)!.status = 'in_progress';
+    await waitFor('the idle runner container', async () => (await h!.containers(false)).length === 1);
+    await new Promise((r) => setTimeout(r, 1_100));
+    await h.service.reconciler.runOnce();
+
+    await waitFor('the idle runner to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.runners.size === 0);
+    expect(h.github.runners.size).toBe(0);
+  });
+
+  it('a job cancelled while queued removes the idle spare runner started for it', async () => {
+    h = await startHarness();
+    const jobId = await h.github.queueJob(h.repo, ['self-hosted', 'factory', 'ci']);
+    h.github.jobs.get(jobId)!.labels = ['no-such-label']; // keep our runner from taking it before the cancel
+    await waitFor('the runner container', async () => (await h!.containers(false)).length === 1);
+    h.github.jobs.get(jobId)!.labels = CI_LABELS;
+    await h.github.cancelJob(jobId);
+
+    await waitFor('the spare to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.runners.size === 0);
+    expect(h.github.runners.size).toBe(0);
+  });
+
+  it('deletes its own offline factory runners that have no container, and no one else\'s', async () => {
+    h = await startHarness();
+    const register = async (name: string) => {
+      const res = await fetch(`${h!.github.url}/repos/${h!.repo}/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { authorization: 'token x', 'content-type': 'application/json' },
+        body: JSON.stringify({ name, runner_group_id: 1, labels: CI_LABELS }),
+      });
+      return ((await res.json()) as { runner: { id: number } }).runner.id;
+    };
+    const orphan = await register(`${runnerPrefix(h.config.instance)}orphan-1-abcdef`);
+    const defaultInstances = await register('factory-orphan-2-abcdef');
+    const otherInstances = await register('factory.staging-orphan-3-abcdef');
+    const foreign = await register('someone-elses-runner');
+
+    await h.service.reconciler.runOnce();
+
+    expect(h.github.runners.has(orphan)).toBe(false);
+    expect([defaultInstances, otherInstances, foreign].map((id) => h!.github.runners.has(id))).toEqual([true, true, true]);
+  });
+
+  it('fails a job whose image is missing with a clear error and leaves no runner behind', async () => {
+    h = await startHarness({ profile: { image: 'factory-test/does-not-exist:1' } });
+    await h.github.queueJob(h.repo, CI_LABELS);
+
+    await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
+    expect(h.service.controller.lastError).toMatch(/image factory-test\/does-not-exist:1 not found on this host \(profile ci\)/);
+    await waitFor('the runner to be deregistered', () => h!.github.runners.size === 0);
+    expect(await h.containers()).toHaveLength(0);
+  });
+});
+
+describe('controller under GitHub faults', () => {
+  it('retries the JIT call after a 502 and still runs the job', async () => {
+    h = await startHarness();
+    h.github.failNext('POST', /generate-jitconfig$/, 502, { times: 2 });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+
+    await waitFor('the job to finish', jobDone(h, jobId));
+    expect(jitCalls(h).map((x) => x.status)).toEqual([502, 502, 201]);
+  });
+
+  it('backs off on a primary rate limit until x-ratelimit-reset and then proceeds', async () => {
+    h = await startHarness();
+    const reset = String(Math.floor(Date.now() / 1000) + 1);
+    h.github.failNext('POST', /generate-jitconfig$/, 403, {
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+      body: { message: 'API rate limit exceeded for installation.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+    });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+
+    await waitFor('the job to finish', jobDone(h, jobId));
+    expect(jitCalls(h).map((x) => x.status)).toEqual([403, 201]);
+  });
+
+  it('honours retry-after on a secondary rate limit (429)', async () => {
+    h = await startHarness();
+    h.github.failNext('POST', /generate-jitconfig$/, 429, {
+      headers: { 'retry-after': '1' },
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
+    });
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+
+    await waitFor('the job to finish', jobDone(h, jobId));
+    expect(jitCalls(h).map((x) => x.status)).toEqual([429, 201]);
+  });
+
+  it('logs a 404 on the JIT call with the repo and starts nothing', async () => {
+    h = await startHarness();
+    h.github.failNext('POST', /generate-jitconfig$/, 404, { body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+    await h.github.queueJob(h.repo, CI_LABELS);
+
+    await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
+    expect(h.service.controller.lastError).toContain(`GitHub 404 on POST generate-jitconfig for ${h.repo}`);
+    expect(await h.containers()).toHaveLength(0);
+  });
+});

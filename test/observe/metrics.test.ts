@@ -1,0 +1,161 @@
+// The Prometheus metrics, fed stage by stage as the controller reports them, and Docker failures counted at the engine.
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../controller/config/config.js';
+import type { Engine } from '../../controller/docker/docker-engine.js';
+import { Metrics, countingEngine, routeTemplate } from '../../controller/observe/metrics.js';
+
+const config = configSchema.parse({
+  github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+  profiles: { ci: { labels: ['factory', 'ci'], image: 'ci' } },
+  repos: [{ repo: 'org/app', profiles: ['ci'] }],
+});
+
+/** The value of one sample line, e.g. `factory_jobs_total{repo="org/app",profile="ci",stage="taken"}`. */
+async function sample(metrics: Metrics, line: string): Promise<number | undefined> {
+  const text = await metrics.text();
+  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
+const delivery = (jobId: number, repo: string, labels: string[], action = 'queued') => ({
+  name: 'workflow_job',
+  deliveryId: `d-${jobId}-${Math.random()}`,
+  receivedAt: 0,
+  payload: { action, workflow_job: { id: jobId, labels }, repository: { full_name: repo } },
+});
+
+describe('Metrics', () => {
+  it('counts each stage of a job by repo and profile and measures pickup and runner online latency', async () => {
+    const m = new Metrics(config);
+    const f = { repo: 'org/app', profile: 'ci', runnerName: 'factory-app-1-abc' };
+    m.stage(1, 'queued', { repo: 'org/app', at: 1_000 });
+    m.stage(1, 'taken', { ...f, at: 1_001 });
+    m.stage(1, 'runner-created', { ...f, at: 1_100 });
+    m.stage(1, 'container-started', { ...f, at: 1_400 });
+    m.stage(1, 'in_progress', { ...f, at: 3_400 });
+    m.stage(1, 'completed', { ...f, at: 5_000 });
+    m.stage(1, 'cleaned', { ...f, at: 5_200 });
+
+    const labels = 'repo="org/app",profile="ci"';
+    for (const stage of ['taken', 'started', 'completed', 'cleaned']) {
+      expect(await sample(m, `factory_jobs_total{${labels},stage="${stage}"}`)).toBe(1);
+    }
+    expect(await sample(m, `factory_jobs_total{${labels},stage="failed"}`)).toBeUndefined();
+    expect(await sample(m, `factory_pickup_latency_seconds_sum{${labels}}`)).toBeCloseTo(0.4);
+    expect(await sample(m, `factory_pickup_latency_seconds_bucket{le="0.25",${labels}}`)).toBe(0);
+    expect(await sample(m, `factory_pickup_latency_seconds_bucket{le="0.5",${labels}}`)).toBe(1);
+    expect(await sample(m, `factory_runner_online_latency_seconds_sum{${labels}}`)).toBeCloseTo(2);
+  });
+
+  it('pairs runner online latency with the runner, when the runner runs another job than the one it was started for', async () => {
+    const m = new Metrics(config);
+    m.stage(1, 'queued', { repo: 'org/app', at: 0 });
+    m.stage(1, 'container-started', { repo: 'org/app', profile: 'ci', runnerName: 'r1', at: 500 });
+    m.stage(2, 'in_progress', { repo: 'org/app', profile: 'ci', runnerName: 'r1', at: 1_500 });
+
+    expect(await sample(m, 'factory_runner_online_latency_seconds_sum{repo="org/app",profile="ci"}')).toBeCloseTo(1);
+  });
+
+  it('labels every stage with the repo as configured, also those GitHub reports in its own spelling', async () => {
+    const m = new Metrics(config);
+    m.stage(1, 'taken', { repo: 'org/app', profile: 'ci', at: 0 });
+    m.stage(1, 'completed', { repo: 'Org/App', profile: 'ci', runnerName: 'r1', at: 1_000 });
+
+    expect(await sample(m, 'factory_jobs_total{repo="org/app",profile="ci",stage="completed"}')).toBe(1);
+    expect(await m.text()).not.toContain('Org/App');
+  });
+
+  it('counts a runner that took its job before Docker answered the start call as online at once', async () => {
+    const m = new Metrics(config);
+    m.stage(1, 'in_progress', { repo: 'org/app', profile: 'ci', runnerName: 'r1', at: 1_000 });
+    m.stage(1, 'container-started', { repo: 'org/app', profile: 'ci', runnerName: 'r1', at: 1_005 });
+
+    expect(await sample(m, 'factory_runner_online_latency_seconds_count{repo="org/app",profile="ci"}')).toBe(1);
+    expect(await sample(m, 'factory_runner_online_latency_seconds_sum{repo="org/app",profile="ci"}')).toBe(0);
+  });
+
+  it('counts queued jobs of configured repos once per job, with "none" when no profile serves them', async () => {
+    const m = new Metrics(config);
+    m.delivery(delivery(7, 'org/app', ['factory', 'ci']));
+    m.delivery(delivery(7, 'org/app', ['factory', 'ci'])); // a repeated queued event for the same job
+    m.delivery(delivery(8, 'org/app', ['gpu']));
+    m.delivery(delivery(9, 'someone/else', ['factory', 'ci']));
+    m.delivery(delivery(10, 'org/app', ['factory', 'ci'], 'completed'));
+
+    expect(await sample(m, 'factory_jobs_seen_total{repo="org/app",profile="ci"}')).toBe(1);
+    expect(await sample(m, 'factory_jobs_seen_total{repo="org/app",profile="none"}')).toBe(1);
+    expect(await m.text()).not.toContain('someone/else');
+  });
+
+  it('records GitHub calls by route and status, the remaining rate limit, and credential waits', async () => {
+    const m = new Metrics(config);
+    m.onCall('POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig', 201);
+    m.onCall('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}', 404);
+    m.onCall('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}', 404);
+    m.onRateLimitRemaining(4_321);
+    m.stage(3, 'credential-wait', { repo: 'org/app', profile: 'ci', at: 1_000 });
+    m.stage(3, 'runner-created', { repo: 'org/app', profile: 'ci', runnerName: 'r3', at: 4_000 });
+
+    expect(await sample(m, 'factory_github_api_calls_total{route="DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}",status="404"}')).toBe(2);
+    expect(await sample(m, 'factory_github_rate_limit_remaining')).toBe(4_321);
+    expect(await sample(m, 'factory_credential_waits_total{profile="ci"}')).toBe(1);
+    expect(await sample(m, 'factory_credential_wait_seconds_sum{profile="ci"}')).toBeCloseTo(3);
+  });
+
+  it('labels a call that followed a pagination link by its route, not by the repository id and page', async () => {
+    const m = new Metrics(config);
+    for (const page of [2, 3]) m.onCall(`GET https://api.github.com/repositories/1296269/actions/runners?per_page=100&page=${page}`, 200);
+
+    expect(await sample(m, 'factory_github_api_calls_total{route="GET /repositories/{repository_id}/actions/runners",status="200"}')).toBe(2);
+    expect(await m.text()).not.toContain('1296269');
+  });
+
+  it('reads the queue, the running containers and Docker state from the controller at scrape time', async () => {
+    const m = new Metrics(config);
+    const runners = new Map([
+      ['r1', { identity: { repo: 'org/app', profileName: 'ci' }, containerId: 'c1' }],
+      ['r2', { identity: { repo: 'org/app', profileName: 'ci' } }], // registering: no container yet
+    ]);
+    const controller = {
+      scheduler: { queuedWhere: () => [{ repo: 'org/app', profileName: 'ci' }, { repo: 'org/app', profileName: 'ci' }] },
+      runners,
+      isDockerUp: false,
+    };
+    m.watch(controller as never);
+
+    expect(await sample(m, 'factory_jobs_queued{repo="org/app",profile="ci"}')).toBe(2);
+    expect(await sample(m, 'factory_runner_containers{repo="org/app",profile="ci"}')).toBe(1);
+    expect(await sample(m, 'factory_docker_up')).toBe(0);
+    runners.delete('r1');
+    expect(await sample(m, 'factory_runner_containers{repo="org/app",profile="ci"}')).toBeUndefined();
+  });
+});
+
+describe('routeTemplate', () => {
+  it('keeps a template as it is and strips a GitHub Enterprise Server API prefix from a followed link', () => {
+    expect(routeTemplate('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}')).toBe('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}');
+    expect(routeTemplate('GET https://ghe.example/api/v3/repositories/42/actions/runs/7/jobs?page=2', '/api/v3')).toBe(
+      'GET /repositories/{repository_id}/actions/runs/{id}/jobs',
+    );
+  });
+});
+
+describe('countingEngine', () => {
+  it('counts failed engine calls by operation and passes results and errors through unchanged', async () => {
+    const m = new Metrics(config);
+    const refused = Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
+    const engine = countingEngine({
+      ping: async () => {},
+      run: async () => {
+        throw refused;
+      },
+    } as unknown as Engine, m);
+
+    await engine.ping();
+    await expect(engine.run({})).rejects.toBe(refused);
+    await expect(engine.run({})).rejects.toBe(refused);
+
+    expect(await sample(m, 'factory_docker_errors_total{operation="run"}')).toBe(2);
+    expect(await sample(m, 'factory_docker_errors_total{operation="ping"}')).toBeUndefined();
+  });
+});
