@@ -102,9 +102,10 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Pr
     await mkdir(probeDir, { recursive: true, mode: 0o755 });
     await writeFile(join(probeDir, 'probe'), token, { mode: 0o644 });
     await prepareJobFolder(config, name, profile, runner);
-    // Workspace volumes are left out: the doctor must not create a repo's volume as a side effect.
+    // Workspace and cache folders are left out: the doctor must not create a repo's cache as a side effect.
     const lane = laneMounts(config, name, profile, 'doctor/doctor', runner);
-    const mounts = lane.mounts.filter((m) => m.Type !== 'volume');
+    const work = new Set(profile.mounts.flatMap((m) => (m.kind === 'workspace' || m.kind === 'cache' ? [m.target] : [])));
+    const mounts = lane.mounts.filter((m) => !work.has(m.Target));
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
     const result = await engine.runToExit({
       name: runner,

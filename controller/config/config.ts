@@ -1,8 +1,12 @@
 // The controller's settings file (`factory.yml`): parsed once at the edge, every problem reported with its path.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseBytes, parseDuration } from './units.js';
+import { distinguishingLabels } from './profile-labels.js';
+import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
+
+export { isDockerSocketPath } from './trust-gate.js';
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,6 +62,9 @@ const githubSchema = z.strictObject({
   }),
 });
 
+const MIN_MEMORY = 32 * 1024 ** 2;
+const MAX_MEMORY = 1024 ** 4;
+
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
 const agentName = z.enum(['codex', 'claude'], { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
@@ -69,11 +76,13 @@ export const mountSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('auth'), agent: agentName, source: absolutePath, claudeJson: absolutePath.optional() }),
     z.strictObject({ kind: z.literal('secrets'), source: absolutePath, target: absolutePath.default('/factory/secrets') }),
     z.strictObject({ kind: z.literal('data'), source: absolutePath, target: absolutePath }),
-    // A named volume per repo and profile, so one repo's workspace never leaks into another's.
+    // Each job's own folder, owned by the container user and removed with the job: concurrent jobs never share one.
     z.strictObject({ kind: z.literal('workspace'), target: absolutePath.default('/home/runner/_work') }),
+    // Opt-in tool cache kept between jobs of one repo and profile (pnpm store, uv cache), under stateDir/caches.
+    z.strictObject({ kind: z.literal('cache'), name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase cache name, got ${got(i.input)}` }), target: absolutePath }),
     z.strictObject({ kind: z.literal('bind'), source: absolutePath, target: absolutePath, mode: z.enum(['ro', 'rw']).default('ro') }),
   ],
-  { error: (i) => `expected a mount with kind auth, secrets, data, workspace or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
+  { error: (i) => `expected a mount with kind auth, secrets, data, workspace, cache or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
 );
 
 const mcpName = z.string().regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -89,9 +98,13 @@ export const mcpServerSchema = z.union(
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
   image: z.string().min(1),
-  cpus: z.number().positive().default(2),
-  memory: bytes.default(4 * 1024 ** 3),
-  pids: z.number().int().positive().default(4096),
+  // Zero means "unlimited" to Docker, and a tiny value rounds to zero (cpus 1e-10 is 0 NanoCpus): both are refused.
+  cpus: z.number().min(0.01, { error: (i) => `expected at least 0.01 CPUs (Docker's smallest quota; less means unlimited), got ${got(i.input)}` })
+    .max(1024, { error: (i) => `expected at most 1024 CPUs, got ${got(i.input)}` }).default(2),
+  memory: bytes.pipe(z.number().min(MIN_MEMORY, { error: (i) => `expected at least 32m (a runner cannot start in less; 0 means unlimited), got ${got(i.input)} bytes` })
+    .max(MAX_MEMORY, { error: (i) => `expected at most 1t, got ${got(i.input)} bytes` })).default(4 * 1024 ** 3),
+  pids: z.number().int().min(32, { error: (i) => `expected at least 32 processes (the runner alone uses dozens of threads), got ${got(i.input)}` })
+    .max(4_194_304, { error: (i) => `expected at most 4194304 (the kernel's pid_max), got ${got(i.input)}` }).default(4096),
   // none | bridge | host, or the name of an existing Docker network.
   network: z.string().min(1).default('bridge'),
   env: z.record(envName, z.string()).default({}),
@@ -108,6 +121,13 @@ export const profileSchema = z.strictObject({
   credentialConcurrency: z.number().int().positive().default(1),
   /** The container user; unset keeps the image's own (the runner image's UID 1000). */
   user: z.string().regex(/^\d+(:\d+)?$/, { error: (i) => `expected a numeric "uid" or "uid:gid", got ${got(i.input)}` }).optional(),
+  // Docker leaves both at the daemon's own limits. The container cannot go above the daemon's hard limit (it fails to
+  // start), hence settable. nproc counts the uid's processes host-wide (every runner is uid 1000): a backstop above
+  // `pids`, which is the per-container cap.
+  nofile: z.number().int().min(256).max(1_048_576).default(16_384),
+  nproc: z.number().int().min(256).max(4_194_304).default(65_536),
+  /** Capabilities added back after CapDrop ALL; the runner as uid 1000 needs none. Trusted profiles only. */
+  capAdd: z.array(z.string().regex(/^(CAP_)?[A-Z_]+$/, { error: (i) => `expected a capability name such as NET_BIND_SERVICE, got ${got(i.input)}` })).default([]),
   init: z.boolean().default(true),
   readOnlyRootfs: z.boolean().default(false),
   allowDockerSocket: z.boolean().default(false),
@@ -134,14 +154,21 @@ export const configSchema = z
     /** Per-job auth copies and rendered MCP files live here; it must be on the Docker host (see hostPathMap). */
     stateDir: absolutePath.default('/var/lib/factory'),
     /** When the controller runs in a container or LXC guest: how its paths (from) appear on the Docker host (to). */
-    hostPathMap: z.array(z.strictObject({ from: absolutePath, to: absolutePath })).default([]),
+    hostPathMap: z.array(z.strictObject({ from: absolutePath.transform(normalisePath), to: absolutePath.transform(normalisePath) })).default([]),
     // The operator's endpoint (/metrics, /status, /jobs/ID) answers anyone who reaches it: loopback unless told.
     status: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8081) }).default({ host: '127.0.0.1', port: 8081 }),
     profiles: z.record(z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }), profileSchema),
     repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
   })
   .superRefine((config, ctx) => {
-    for (const [name, profile] of Object.entries(config.profiles)) refuseUnsafe(name, profile, (path, message) => ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message }));
+    for (const [name, profile] of Object.entries(config.profiles)) {
+      const refuse: Refuse = (path, message) => ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
+      refuseUnsafeProfile(config, name, profile, refuse);
+      if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
+        const shared = Object.entries(config.profiles).filter(([, o]) => !o.trusted).map(([n]) => n);
+        refuse(['labels'], `trusted profile "${name}" has no label of its own: every label is "self-hosted" or also on an untrusted profile (${shared.join(', ') || 'none'}), so a plain job could get its credentials; add a lane label such as "${name}-lane"`);
+      }
+    }
     const seen = new Map<string, number>();
     config.repos.forEach((r, i) => {
       const key = r.repo.toLowerCase();
@@ -156,29 +183,6 @@ export const configSchema = z
     });
   });
 
-const DOCKER_SOCKET = /(^|\/)docker\.sock$|^\/(var\/)?run\/docker(\/|$)/;
-export const isDockerSocketPath = (path: string) => DOCKER_SOCKET.test(path);
-
-/**
- * What only a trusted (lane) profile may have, and the Docker socket, which is root on the host: a CI job that can
- * reach it owns every credential the lanes carry. Each refusal names the profile and the field.
- */
-function refuseUnsafe(name: string, p: z.output<typeof profileSchema>, refuse: (path: PropertyKey[], message: string) => void): void {
-  const untrusted = `profile "${name}" is not trusted (set trusted: true only on lane profiles)`;
-  p.mounts.forEach((m, i) => {
-    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
-    const paths = [('source' in m ? m.source : ''), ('target' in m ? m.target : '')].filter(Boolean);
-    if (paths.some(isDockerSocketPath)) {
-      if (!p.trusted) refuse(['mounts', i, 'source'], `the Docker socket cannot be mounted: ${untrusted}`);
-      else if (!p.allowDockerSocket || !p.dockerSocketReason) refuse(['mounts', i, 'source'], `mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "${name}"`);
-    }
-  });
-  if (!p.trusted && p.network === 'host') refuse(['network'], `host networking needs a trusted profile: ${untrusted}`);
-  if (!p.trusted && p.envFiles.length > 0) refuse(['envFiles'], `env files carry secrets and need a trusted profile: ${untrusted}`);
-  if (p.allowDockerSocket && !p.dockerSocketReason) refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
-  if (p.credential && !p.mounts.some((m) => m.kind === 'auth')) refuse(['credential'], `profile "${name}" names a credential but has no auth mount`);
-}
-
 export type Config = z.output<typeof configSchema>;
 export type Profile = z.output<typeof profileSchema>;
 export type RepoConfig = Config['repos'][number];
@@ -192,13 +196,35 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
+// A real factory.yml uses a handful of aliases (shared mounts, label lists); each may expand at most this many nodes.
+const MAX_ALIAS_COUNT = 100;
+
+function firstAliasLine(doc: Document, lines: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && node.range) line = lines.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
 /** Parses and validates a config file's text; never throws for bad input, it lists what is wrong and where. */
 export function parseConfig(text: string, source = 'factory.yml'): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter });
   if (doc.errors.length > 0) {
     return { ok: false, problems: doc.errors.map((e) => `${source}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml refuses an alias that expands too far (a "billion laughs" file): name the first alias, the file stays unread.
+    return { ok: false, problems: [`${source}:${firstAliasLine(doc, lineCounter) ?? '?'}: ${(err as Error).message.split('\n')[0]}`] };
+  }
+  const result = configSchema.safeParse(data ?? {}, { reportInput: true });
   if (result.success) return { ok: true, config: result.data };
   return {
     ok: false,

@@ -12,6 +12,7 @@ import { containerSpec, jitRequest, runnerName, type RunnerIdentity } from './ru
 import { readEnvFiles } from '../lanes/env-file.js';
 import { redactLine } from '../observe/redact.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { credentialKey, laneMounts } from '../lanes/lane-layout.js';
 import { Scheduler, type Slot } from './scheduler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
@@ -175,6 +176,7 @@ export class Controller {
     try {
       lane = laneMounts(config, item.profileName, item.profile, item.repo, name);
       await prepareJobFolder(config, item.profileName, item.profile, name);
+      await prepareWorkspaces(config, item.profile, item.repo, item.profileName, name);
       Object.assign(lane.env, await readEnvFiles(item.profile.envFiles));
     } catch (err) {
       return this.abandon(item, name, log, { failure: (err as Error).message });

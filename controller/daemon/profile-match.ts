@@ -1,5 +1,6 @@
 // Which profile, if any, serves a queued job: pure, so the webhook path and the queued-job poll agree.
 import type { Config, Profile, RepoConfig } from '../config/config.js';
+import { asksForProfile } from '../config/profile-labels.js';
 
 export interface Match { repo: RepoConfig; profileName: string; profile: Profile }
 
@@ -16,7 +17,8 @@ export function findRepo(config: Config, fullName: string): RepoConfig | undefin
 
 /**
  * The first of the repo's profiles (in the order the admin listed them) whose labels provide every label of the job.
- * GitHub compares runner labels case-insensitively, and so do we.
+ * A trusted profile also needs the job to name one of its own labels (profile-labels.ts): `runs-on: [self-hosted]`
+ * must never start a runner that carries a lane's credentials. GitHub compares labels case-insensitively, and so do we.
  */
 export function matchProfile(config: Config, fullName: string, jobLabels: readonly string[]): Match | undefined {
   const repo = findRepo(config, fullName);
@@ -24,7 +26,8 @@ export function matchProfile(config: Config, fullName: string, jobLabels: readon
   for (const profileName of repo.profiles) {
     const profile = config.profiles[profileName]!;
     const provided = new Set(runnerLabels(profile).map((l) => l.toLowerCase()));
-    if (jobLabels.every((l) => provided.has(l.toLowerCase()))) return { repo, profileName, profile };
+    if (!jobLabels.every((l) => provided.has(l.toLowerCase()))) continue;
+    if (asksForProfile(config.profiles, profile, jobLabels)) return { repo, profileName, profile };
   }
   return undefined;
 }

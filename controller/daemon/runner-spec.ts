@@ -37,6 +37,26 @@ export function jitRequest(name: string, profile: Profile, workFolder: string) {
 
 export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
 
+/**
+ * The container user, always explicit: the job's workspace and auth copies are chowned to it, and an image whose
+ * USER is root must not turn a Tier-1 job into root. The runner image's user is UID 1000.
+ */
+export const containerUser = (profile: Profile) => profile.user ?? '1000:1000';
+
+// What Docker leaves open by default. The runner runs as uid 1000 and needs no capability for a plain job (the
+// default set only matters to root); a log cap keeps a job that prints without end from filling the host's disk;
+// no core files, which would hold whatever secrets the process had in memory.
+const hardening = (profile: Profile) => ({
+  CapDrop: ['ALL'],
+  CapAdd: profile.capAdd,
+  LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
+  Ulimits: [
+    { Name: 'nofile', Soft: profile.nofile, Hard: profile.nofile },
+    { Name: 'nproc', Soft: profile.nproc, Hard: profile.nproc },
+    { Name: 'core', Soft: 0, Hard: 0 },
+  ],
+});
+
 /** What a lane adds to the container: mounts from lane-layout and variables (contract and env files). */
 export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string> }
 
@@ -47,7 +67,7 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
     name: id.runnerName,
     Image: profile.image,
     Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
-    ...(profile.user ? { User: profile.user } : {}),
+    User: containerUser(profile),
     Labels: {
       [LABEL.managed]: 'true',
       [LABEL.instance]: id.instance,
@@ -64,6 +84,7 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
       NetworkMode: profile.network,
       Privileged: false,
       SecurityOpt: ['no-new-privileges'],
+      ...hardening(profile),
       // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
       Init: profile.init,
       ReadonlyRootfs: profile.readOnlyRootfs,

@@ -2,7 +2,8 @@
 // the lane environment contract shared with actions/lane-core/lane-environment.ts: change both or neither.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Config, Mount, Profile } from '../config/config.js';
+import { formatPath, type Config, type Mount, type Profile } from '../config/config.js';
+import { refuseUnsafeProfile, resolvePath } from '../config/trust-gate.js';
 import { toHostPath } from './host-path-map.js';
 
 export const IN_CONTAINER = {
@@ -23,11 +24,18 @@ export const AUTH_FILES = {
 /** The per-job folder on the controller's side: private auth copies and rendered MCP files. */
 export const jobDir = (config: Config, runnerName: string) => join(config.stateDir, 'jobs', runnerName);
 
-/** A volume per repo and profile, with a hash suffix so `a/b-c` and `a-b/c` never share one (seed 004). */
-export function workspaceVolume(repo: string, profileName: string): string {
-  const slug = `${repo}-${profileName}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 48);
-  const hash = createHash('sha256').update(`${repo.toLowerCase()}\0${profileName}`).digest('hex').slice(0, 8);
-  return `factory-ws-${slug}-${hash}`;
+/** The job's own workspace, inside its job folder: owned by the container user, removed with the folder. */
+export const workspaceDir = (config: Config, runnerName: string) => join(jobDir(config, runnerName), 'workspace');
+
+/**
+ * A tool cache kept between jobs, named in the profile. Keyed by repo and profile too, hashed so `a/b-c` and `a-b/c`
+ * never share one: a cache a Tier-1 job can write must never be read by a lane of the same repo (a poisoned pnpm
+ * store would run the attacker's code next to the lane's credentials).
+ */
+export function cacheDir(config: Config, repo: string, profileName: string, name: string): string {
+  const slug = `${repo}-${profileName}-${name}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 64);
+  const hash = createHash('sha256').update(`${repo.toLowerCase()}\0${profileName}\0${name}`).digest('hex').slice(0, 8);
+  return join(config.stateDir, 'caches', `${slug}-${hash}`);
 }
 
 /** Jobs that share this key run one at a time: a token refresh in one strands every other copy. */
@@ -41,12 +49,17 @@ export interface DockerMount { Type: 'bind' | 'volume'; Source: string; Target: 
 
 /** Docker mounts and contract variables for a profile's job; bind sources are translated to the host's view. */
 export function laneMounts(config: Config, profileName: string, profile: Profile, repo: string, runnerName: string) {
+  // Checked again at launch: a symlink made after `factory validate` must not turn a harmless bind into the socket.
+  const problems: string[] = [];
+  refuseUnsafeProfile(config, profileName, profile, (path, message) => problems.push(`profiles.${profileName}.${formatPath(path)}: ${message}`));
+  if (problems.length > 0) throw new Error(problems.join('; '));
   const dir = jobDir(config, runnerName);
-  const host = (path: string) => toHostPath(path, config.hostPathMap);
+  // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
+  const host = (path: string) => toHostPath(resolvePath(path), config.hostPathMap);
   const mounts: DockerMount[] = [];
   const env: Record<string, string> = { FACTORY_PROFILE: profileName };
   if (profile.lane) env.FACTORY_LANE = profile.lane;
-  for (const m of profile.mounts) mounts.push(...mountFor(m, { dir, host, repo, profileName, env }));
+  for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });
     Object.assign(env, { FACTORY_MCP_CLAUDE: IN_CONTAINER.mcpClaude, FACTORY_MCP_CODEX: IN_CONTAINER.mcpCodex });
@@ -54,7 +67,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   return { mounts, env };
 }
 
-function mountFor(m: Mount, ctx: { dir: string; host: (p: string) => string; repo: string; profileName: string; env: Record<string, string> }): DockerMount[] {
+function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string) => string; repo: string; profileName: string; env: Record<string, string> }): DockerMount[] {
   switch (m.kind) {
     case 'auth':
       if (m.agent === 'codex') {
@@ -68,7 +81,9 @@ function mountFor(m: Mount, ctx: { dir: string; host: (p: string) => string; rep
     case 'data':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: true }];
     case 'workspace':
-      return [{ Type: 'volume', Source: workspaceVolume(ctx.repo, ctx.profileName), Target: m.target }];
+      return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'workspace')), Target: m.target }];
+    case 'cache':
+      return [{ Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.repo, ctx.profileName, m.name)), Target: m.target }];
     case 'bind':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: m.mode === 'ro' }];
   }
