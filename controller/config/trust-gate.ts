@@ -77,15 +77,17 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
     if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
     if (!('source' in m)) return;
     const source = views(m.source, config.hostPathMap);
+    const onHost = source.at(-1)!;
+    const shown = onHost === m.source ? m.source : `${m.source} (on the host: ${onHost})`;
     const reachesSocket = source.some((s) => isDockerSocketPath(s) || socket.some((k) => within(k, s))) || ('target' in m && isDockerSocketPath(m.target));
     if (reachesSocket) {
-      if (!p.trusted) refuse(['mounts', i, 'source'], `${m.source} is or holds the Docker socket, which cannot be mounted: ${untrusted}`);
+      if (!p.trusted) refuse(['mounts', i, 'source'], `${shown} is or holds the Docker socket, which cannot be mounted: ${untrusted}`);
       else if (!p.allowDockerSocket || !p.dockerSocketReason) refuse(['mounts', i, 'source'], `mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "${name}"`);
       return;
     }
     if (m.kind !== 'bind') return;
     const hit = sensitive.find((s) => s.views.some((v) => source.some((src) => overlaps(src, v))));
-    if (hit) refuse(['mounts', i, 'source'], `${m.source} (on the host: ${source.at(-1)}) overlaps ${hit.what}: ${untrusted}`);
+    if (hit) refuse(['mounts', i, 'source'], `${shown} overlaps ${hit.what}: ${untrusted}`);
   });
   if (!p.trusted) {
     const mode = p.network.trim().toLowerCase();
