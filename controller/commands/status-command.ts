@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Io } from './io.js';
 import { loadConfig } from '../config/config.js';
 import type { StatusSnapshot } from '../observe/status-snapshot.js';
-import { renderJob, renderStatus } from '../observe/status-table.js';
+import { printableJson, renderJob, renderStatus } from '../observe/status-table.js';
 import type { JobTimeline } from '../observe/timeline.js';
 
 const TIMEOUT_MS = 5_000;
@@ -66,7 +66,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
         io.stderr(`factory status: ${body.error ?? `job ${values.job}: HTTP ${status}`}`);
         return 1;
       }
-      io.stdout(values.json ? JSON.stringify(body, null, 2) : renderJob(body));
+      io.stdout(values.json ? printableJson(body) : renderJob(body));
       return 0;
     }
     const { status, body } = await get<StatusSnapshot>(base, '/status');
@@ -74,7 +74,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       io.stderr(`factory status: ${base}/status answered HTTP ${status}`);
       return 1;
     }
-    io.stdout(values.json ? JSON.stringify(body, null, 2) : renderStatus(body, base));
+    io.stdout(values.json ? printableJson(body) : renderStatus(body, base));
     return 0;
   } catch (err) {
     io.stderr(`factory status: ${(err as Error).message}`);

@@ -177,7 +177,7 @@ export class Controller {
       lane = laneMounts(config, item.profileName, item.profile, item.repo, name);
       await prepareJobFolder(config, item.profileName, item.profile, name);
       await prepareWorkspaces(config, item.profile, item.repo, item.profileName, name);
-      Object.assign(lane.env, await readEnvFiles(item.profile.envFiles));
+      lane = { ...lane, secrets: await readEnvFiles(item.profile.envFiles) };
     } catch (err) {
       return this.abandon(item, name, log, { failure: (err as Error).message });
     }

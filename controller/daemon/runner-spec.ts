@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Profile } from '../config/config.js';
 import { runnerLabels } from './profile-match.js';
 import type { DockerMount } from '../lanes/lane-layout.js';
+import { SECRET_VARIABLES } from '../observe/secret-values.js';
 
 export const LABEL = {
   managed: 'factory.managed',
@@ -12,6 +13,8 @@ export const LABEL = {
   jobId: 'factory.job-id',
   runnerId: 'factory.runner-id',
   runnerName: 'factory.runner-name',
+  /** Names (never values) of the variables that hold secrets: what the engine scrubs from the log tail. */
+  secretEnv: 'factory.secret-env',
 } as const;
 
 /**
@@ -57,12 +60,13 @@ const hardening = (profile: Profile) => ({
   ],
 });
 
-/** What a lane adds to the container: mounts from lane-layout and variables (contract and env files). */
-export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string> }
+/** What a lane adds to the container: mounts from lane-layout, contract variables, and env-file values (secrets). */
+export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string>; secrets?: Record<string, string> }
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
 export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string, lane: LaneExtras = { mounts: [], env: {} }) {
-  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
+  const secrets = lane.secrets ?? {};
+  const env = Object.entries({ ...profile.env, ...lane.env, ...secrets }).map(([k, v]) => `${k}=${v}`);
   return {
     name: id.runnerName,
     Image: profile.image,
@@ -76,6 +80,7 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
       [LABEL.jobId]: String(id.jobId),
       [LABEL.runnerId]: String(id.runnerId),
       [LABEL.runnerName]: id.runnerName,
+      [LABEL.secretEnv]: [...SECRET_VARIABLES, ...Object.keys(secrets)].join(','),
     },
     HostConfig: {
       NanoCpus: Math.round(profile.cpus * 1e9),

@@ -1,6 +1,7 @@
 // The Docker engine behind the few calls the controller makes, through dockerode.
 import Docker from 'dockerode';
 import { LABEL, identityFromLabels, type RunnerIdentity } from '../daemon/runner-spec.js';
+import { SECRET_VARIABLES, scrubSecrets } from '../observe/secret-values.js';
 
 export interface ManagedContainer {
   id: string;
@@ -16,6 +17,10 @@ export interface Engine {
   /** Creates and starts; a container that fails to start is removed before the error is thrown. */
   run(spec: Docker.ContainerCreateOptions): Promise<string>;
   listManaged(): Promise<ManagedContainer[]>;
+  /**
+   * The container's last log lines, with the values of the variables its `factory.secret-env` label names (the JIT
+   * config, env-file values) already replaced: the tail never leaves the engine with a secret the job printed.
+   */
   tailLogs(id: string, lines: number): Promise<string>;
   /** Kills and removes; a container that is already gone counts as removed. */
   remove(id: string): Promise<void>;
@@ -81,8 +86,10 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
 
     async tailLogs(id, lines) {
       try {
-        const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-        return demux(raw);
+        const container = docker.getContainer(id);
+        const { Config } = await container.inspect();
+        const raw = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        return scrubSecrets(demux(raw), secretValues(Config.Env ?? [], Config.Labels?.[LABEL.secretEnv]));
       } catch (err) {
         if (statusOf(err) === 404) return '';
         throw err;
@@ -152,6 +159,15 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
       };
     },
   };
+}
+
+/** Values of the named variables in a container's `KEY=VALUE` environment; the JIT config is always among them. */
+export function secretValues(env: readonly string[], names: string | undefined): string[] {
+  const wanted = new Set([...SECRET_VARIABLES, ...(names ?? '').split(',').filter(Boolean)]);
+  return env.flatMap((line) => {
+    const eq = line.indexOf('=');
+    return eq > 0 && wanted.has(line.slice(0, eq)) ? [line.slice(eq + 1)] : [];
+  });
 }
 
 /** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-headed frames. */

@@ -2,6 +2,18 @@
 import type { StatusSnapshot } from './status-snapshot.js';
 import type { JobTimeline } from './timeline.js';
 
+// ESC sequences (CSI, OSC ending in BEL or ST, and two-byte ones), then any other C0, DEL or C1 control character.
+const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text a job wrote, made safe to print on the operator's terminal: a job's output could otherwise clear the screen,
+ * move the cursor over earlier lines, retitle the window or rewrite the clipboard (OSC 52). Tabs become spaces.
+ */
+export function printable(text: string): string {
+  return text.replace(/\t/g, ' ').replace(ESCAPES, '').replace(CONTROLS, '');
+}
+
 /** "4s", "3m", "2h", "5d": how long ago, or how long, at a glance. */
 export function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -15,7 +27,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1
 
 /** Columns padded to their widest cell; numbers right-aligned. */
 export function table(header: string[], rows: Array<Array<string | number>>): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
+  const cells = [header, ...rows.map((r) => r.map((c) => printable(String(c))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   return cells
@@ -25,8 +37,8 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
 
 export function renderStatus(s: StatusSnapshot, url: string): string {
   const out: string[] = [
-    `factory · instance ${s.instance} · docker ${s.docker} · ${s.running.length} running · ${s.queued.length} queued · ${url}`,
-    `last error: ${s.lastError ?? 'none'}`,
+    printable(`factory · instance ${s.instance} · docker ${s.docker} · ${s.running.length} running · ${s.queued.length} queued · ${url}`),
+    `last error: ${printable(s.lastError ?? 'none')}`,
     '',
     table(
       ['REPO', 'PROFILE', 'RUNNING', 'QUEUED', 'LAST HOUR', 'FAILED', 'LAST JOB'],
@@ -59,7 +71,7 @@ const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
 export function renderJob(job: JobTimeline): string {
   const start = job.events[0]?.at ?? 0;
   const out = [
-    `job ${job.jobId} · ${job.repo} · profile ${job.profile ?? '-'} · runner ${job.runnerName ?? '-'}`,
+    printable(`job ${job.jobId} · ${job.repo} · profile ${job.profile ?? '-'} · runner ${job.runnerName ?? '-'}`),
     '',
     table(
       ['TIME (UTC)', 'AFTER', 'STAGE', 'RUNNER', 'DETAIL'],
@@ -68,7 +80,12 @@ export function renderJob(job: JobTimeline): string {
   ];
   for (const e of job.events) {
     if (!e.lines?.length) continue;
-    out.push('', `last log lines of ${e.runnerName ?? 'the runner container'}:`, ...e.lines.map((l) => `  | ${l}`));
+    out.push('', printable(`last log lines of ${e.runnerName ?? 'the runner container'}:`), ...e.lines.map((l) => `  | ${printable(l)}`));
   }
   return out.join('\n');
+}
+
+/** JSON for a terminal: JSON.stringify escapes C0 controls but not C1 ones (U+0080..U+009F, 8-bit CSI among them). */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
