@@ -15,7 +15,7 @@ import { restartOnlyChanges } from '../config/config-reload.js';
 import { startStatusServer } from '../observe/status-server.js';
 import { statusSnapshot } from '../observe/status-snapshot.js';
 import { TimelineStore } from '../observe/timeline-store.js';
-import { webhookHandler } from './webhook-receiver.js';
+import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER } from './webhook-receiver.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -99,7 +99,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       controller.handleEvent(e);
     },
   });
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(WEBHOOK_SERVER, (req, res) => {
     if (onWebhook(req, res)) return;
     if (req.method === 'GET' && req.url === '/healthz') {
       const up = controller.isDockerUp;
@@ -116,6 +116,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
   });
+  limitWebhookServer(server);
   const { host, port } = config.github.webhook;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`github.webhook.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));

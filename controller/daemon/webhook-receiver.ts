@@ -1,5 +1,5 @@
 // The HTTP edge GitHub delivers to. It answers fast (GitHub gives up after 10 s) and hands verified events on.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { verify } from '@octokit/webhooks-methods';
 import { BoundedSet } from '../util/bounded-set.js';
 
@@ -9,15 +9,47 @@ export interface WebhookOptions {
   path: string;
   secret: string;
   onEvent: (event: WebhookEvent) => void;
-  /** GitHub caps payloads at 25 MB; workflow_job deliveries are a few KB, so far less is plenty. */
   maxBodyBytes?: number;
   now?: () => number;
 }
 
-export const DEFAULT_MAX_BODY = 1024 * 1024;
+/**
+ * GitHub caps payloads at 25 MB, but the largest workflow_job example in @octokit/webhooks-examples is 11 KiB and a
+ * queued one carries no steps at all. 64 KiB leaves room for a completed job with a few hundred steps (a refused
+ * completed delivery costs nothing: cleanup follows the container's exit) while 256 held connections can pin at most
+ * 16 MiB of bodies.
+ */
+export const DEFAULT_MAX_BODY = 64 * 1024;
+
+/**
+ * The webhook port faces the internet. Node's defaults let a client hold a connection for 300 s (requestTimeout) and
+ * check only every 30 s; GitHub itself gives up on a delivery after 10 s and sends a few KiB, so a request that is
+ * not complete in 10 s, or has no headers after 5 s, is not GitHub. A lost delivery is recovered by the queued-jobs
+ * poll, so refusing connections past the cap loses no job.
+ */
+export const WEBHOOK_SERVER: ServerOptions = {
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  connectionsCheckingInterval: 1_000,
+  maxHeaderSize: 16 * 1024,
+};
+export const WEBHOOK_MAX_CONNECTIONS = 256;
+
+/** Applies what createServer's options cannot carry: the connection cap and the idle and keep-alive timeouts. */
+export function limitWebhookServer(server: Server): Server {
+  server.maxConnections = WEBHOOK_MAX_CONNECTIONS;
+  server.keepAliveTimeout = 5_000;
+  server.setTimeout(10_000, (socket) => socket.destroy());
+  return server;
+}
 
 function reply(res: ServerResponse, status: number, body: object): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Answers, then drops the connection: reading on would let a client stream an endless body into the void. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body), () => req.destroy());
 }
 
 /** Returns a request handler for `POST {path}`; it returns false for requests that are not for it. */
@@ -35,23 +67,22 @@ export function webhookHandler(opts: WebhookOptions): (req: IncomingMessage, res
     }
     const receivedAt = now();
     if (Number(req.headers['content-length'] ?? 0) > max) {
-      reply(res, 413, { error: `payload over ${max} bytes` });
-      req.resume();
+      refuse(req, res, 413, { error: `payload over ${max} bytes` });
       return true;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
-      if (size > max) {
-        tooLarge = true;
-        chunks.length = 0;
-      } else if (!tooLarge) chunks.push(chunk);
+      if (size <= max) return void chunks.push(chunk);
+      tooLarge = true;
+      chunks.length = 0;
+      refuse(req, res, 413, { error: `payload over ${max} bytes` });
     });
     req.on('end', () => {
-      if (tooLarge) return reply(res, 413, { error: `payload over ${max} bytes` });
-      void accept(Buffer.concat(chunks).toString('utf8'));
+      if (!tooLarge) void accept(Buffer.concat(chunks).toString('utf8'));
     });
 
     const accept = async (body: string) => {
