@@ -12,6 +12,7 @@ import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { AUTH_FILES, laneMounts } from '../lanes/lane-layout.js';
+import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
 
 export interface DoctorRow extends CheckResult { scope: string }
@@ -113,9 +114,11 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Pr
       Entrypoint: ['/bin/sh', '-c'],
       Cmd: [script],
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...(profile.user ? { User: profile.user } : {}),
+      // The job's own user and container defaults, so what the doctor can read is what a job can read.
+      User: containerUser(profile),
       Labels: { 'factory.doctor': 'true' },
       HostConfig: {
+        ...hardening(profile),
         NetworkMode: profile.network, Init: profile.init, ReadonlyRootfs: profile.readOnlyRootfs, SecurityOpt: ['no-new-privileges'],
         Memory: profile.memory, PidsLimit: profile.pids,
         Mounts: [...mounts, { Type: 'bind', Source: toHostPath(probeDir, config.hostPathMap), Target: DOCTOR_MOUNT, ReadOnly: true }],

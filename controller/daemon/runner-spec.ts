@@ -49,7 +49,7 @@ export const containerUser = (profile: Profile) => profile.user ?? '1000:1000';
 // What Docker leaves open by default. The runner runs as uid 1000 and needs no capability for a plain job (the
 // default set only matters to root); a log cap keeps a job that prints without end from filling the host's disk;
 // no core files, which would hold whatever secrets the process had in memory.
-const hardening = (profile: Profile) => ({
+export const hardening = (profile: Profile) => ({
   CapDrop: ['ALL'],
   CapAdd: profile.capAdd,
   LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },

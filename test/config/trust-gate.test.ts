@@ -159,12 +159,14 @@ describe('a YAML alias bomb', () => {
   it('a live edit to one is handed over as a refused change, not dropped', async () => {
     const file = join(root, 'live.yml');
     writeFileSync(file, stringify(config({})));
-    let resolve!: (c: ConfigChange) => void;
-    const change = new Promise<ConfigChange>((r) => (resolve = r));
+    let resolve!: (c: ConfigChange | 'nothing') => void;
+    const change = new Promise<ConfigChange | 'nothing'>((r) => (resolve = r));
     const watcher = await watchConfig(file, resolve, { debounceMs: 20, signal: false });
     try {
       writeFileSync(file, BOMB);
+      const timer = setTimeout(() => resolve('nothing'), 5_000);
       expect(await change).toEqual({ ok: false, reason: 'file', problems: [`${file}:5: Excessive alias count indicates a resource exhaustion attack`] });
+      clearTimeout(timer);
     } finally {
       watcher.stop();
     }

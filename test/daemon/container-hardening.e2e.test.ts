@@ -1,10 +1,10 @@
 // Item 2 of the tier boundary, in the container: what Docker leaves open is closed for every runner container, and
 // the stand-in runner (uid 1000, like the real one) still runs its job with nothing added back.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
+import { CI_LABELS, docker, startHarness, uniqueRepo, waitFor, type Harness } from '../support/harness.js';
 
 let root: string;
 let results: string;
@@ -26,7 +26,8 @@ const PROBE = '{ grep -E "^Cap(Eff|Bnd)" /proc/self/status; echo nofile=$(ulimit
   'touch /tmp/f; chown 1234 /tmp/f 2>&1; echo chown=$?; } > /results/probe.txt';
 
 async function runProbe(repo: string, profile: Record<string, unknown> = {}) {
-  h = await startHarness({ repo, jobSeconds: 1, profile: { mounts: [{ kind: 'bind', source: results, target: '/results', mode: 'rw' }], env: { STANDIN_JOB_COMMAND: PROBE }, ...profile } });
+  // Long enough to inspect the container before the job ends and it is removed.
+  h = await startHarness({ repo, jobSeconds: 3, profile: { mounts: [{ kind: 'bind', source: results, target: '/results', mode: 'rw' }], env: { STANDIN_JOB_COMMAND: PROBE }, ...profile } });
   const jobId = await h.github.queueJob(h.repo, CI_LABELS);
   const [c] = await waitFor('the runner container', async () => {
     const list = await h!.containers();
@@ -39,7 +40,7 @@ async function runProbe(repo: string, profile: Record<string, unknown> = {}) {
 
 describe('runner container defaults', () => {
   it('drops every capability, caps the log and sets nofile, nproc and core limits; the uid-1000 runner needs none of them', async () => {
-    const { inspect, probe } = await runProbe('factory-test/harden-ci');
+    const { inspect, probe } = await runProbe(uniqueRepo('harden-ci'));
 
     expect(inspect.HostConfig).toMatchObject({
       CapDrop: ['ALL'],
@@ -52,9 +53,23 @@ describe('runner container defaults', () => {
   });
 
   it('a job running as root in its container still cannot chown: root there has no capabilities', async () => {
-    const { probe } = await runProbe('factory-test/harden-root', { user: '0' });
+    const { probe } = await runProbe(uniqueRepo('harden-root'), { user: '0' });
 
     expect(probe).toContain('user=0:0');
     expect(probe).toMatch(/chown: \/tmp\/f: Operation not permitted\nchown=1/);
+  });
+
+  it('a bind that became a symlink to /etc after validation is refused at launch: no runner, no container', async () => {
+    const cache = join(root, 'cache');
+    mkdirSync(cache);
+    h = await startHarness({ repo: uniqueRepo('harden-swap'), profile: { trusted: false, network: 'none', mounts: [{ kind: 'bind', source: cache, target: '/cache', mode: 'rw' }] } });
+    rmSync(cache, { recursive: true });
+    symlinkSync('/etc', cache);
+    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
+    await waitFor('the launch to fail', () => h!.stages.some((s) => s.jobId === jobId && s.stage === 'failed'));
+
+    expect(h.service.controller.lastError).toContain(`profiles.ci.mounts[0].source: ${cache} (on the host: /etc) overlaps /etc (host system folder)`);
+    expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toEqual([]);
+    expect(await h.containers()).toEqual([]);
   });
 });

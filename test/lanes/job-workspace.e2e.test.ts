@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from '../../controller/lanes/lane-layout.js';
-import { CI_LABELS, startHarness, waitFor, type Harness } from '../support/harness.js';
+import { CI_LABELS, startHarness, uniqueRepo, waitFor, type Harness } from '../support/harness.js';
 
 let root: string;
 let h: Harness | undefined;
@@ -39,7 +39,7 @@ describe('job workspace', () => {
       'sleep 2 && ls -a $w/_temp > /results/$n.ls && cat $w/_temp/mine > /results/$n.mine && stat -c %u $w > /results/$n.owner; ' +
       'echo $? > /results/$n.exit';
     h = await startHarness({
-      repo: 'factory-test/ws-two',
+      repo: uniqueRepo('ws-two'),
       jobSeconds: 1,
       config: { stateDir },
       profile: { mounts: [{ kind: 'workspace' }, { kind: 'bind', source: out, target: '/results', mode: 'rw' }], env: { STANDIN_JOB_COMMAND: job } },
@@ -64,7 +64,7 @@ describe('job workspace', () => {
     const stateDir = join(root, 'state');
     const job = 'echo run >> /cache/runs; wc -l < /cache/runs > /cache/count';
     h = await startHarness({
-      repo: 'factory-test/ws-cache',
+      repo: uniqueRepo('ws-cache'),
       jobSeconds: 0.2,
       config: { stateDir },
       profile: { mounts: [{ kind: 'workspace' }, { kind: 'cache', name: 'pnpm', target: '/cache' }], env: { STANDIN_JOB_COMMAND: job } },
