@@ -40,10 +40,22 @@ const within = (inner: string, outer: string) => outer === '/' || inner === oute
 /** True when one path holds the other: binding either exposes the sensitive one. */
 const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
 
-/** The ways a path is seen: as written, resolved, and each of those as the Docker host sees it. */
-function views(path: string, map: readonly PathMapping[]): string[] {
+/**
+ * The path Docker should bind: symlinks resolved in the controller's view, then translated by hostPathMap. When a
+ * mapping's `from` itself goes through a symlink, the resolved path leaves it, so the path as written is mapped.
+ */
+export function hostView(path: string, map: readonly PathMapping[]): string {
   const resolved = resolvePath(path);
-  return [...new Set([normalisePath(path), resolved, toHostPath(resolved, map), resolvePath(toHostPath(resolved, map))])];
+  const mapped = (p: string) => map.some((m) => within(p, normalisePath(m.from)));
+  return toHostPath(mapped(resolved) || !mapped(normalisePath(path)) ? resolved : normalisePath(path), map);
+}
+
+/** The ways a path is seen: as written, resolved, and as the Docker host sees each. */
+function views(path: string, map: readonly PathMapping[]): string[] {
+  const written = normalisePath(path);
+  const resolved = resolvePath(path);
+  const onHost = hostView(path, map);
+  return [...new Set([written, resolved, toHostPath(written, map), toHostPath(resolved, map), resolvePath(onHost), onHost])];
 }
 
 /** Host paths that hold credentials, secrets or the controller's own state: no untrusted profile may bind them. */
@@ -77,7 +89,7 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
     if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
     if (!('source' in m)) return;
     const source = views(m.source, config.hostPathMap);
-    const onHost = source.at(-1)!;
+    const onHost = hostView(m.source, config.hostPathMap);
     const shown = onHost === m.source ? m.source : `${m.source} (on the host: ${onHost})`;
     const reachesSocket = source.some((s) => isDockerSocketPath(s) || socket.some((k) => within(k, s))) || ('target' in m && isDockerSocketPath(m.target));
     if (reachesSocket) {

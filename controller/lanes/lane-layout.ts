@@ -3,8 +3,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { formatPath, type Config, type Mount, type Profile } from '../config/config.js';
-import { refuseUnsafeProfile, resolvePath } from '../config/trust-gate.js';
-import { toHostPath } from './host-path-map.js';
+import { hostView, refuseUnsafeProfile } from '../config/trust-gate.js';
 
 export const IN_CONTAINER = {
   codexHome: '/factory/auth/codex',
@@ -55,7 +54,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   if (problems.length > 0) throw new Error(problems.join('; '));
   const dir = jobDir(config, runnerName);
   // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
-  const host = (path: string) => toHostPath(resolvePath(path), config.hostPathMap);
+  const host = (path: string) => hostView(path, config.hostPathMap);
   const mounts: DockerMount[] = [];
   const env: Record<string, string> = { FACTORY_PROFILE: profileName };
   if (profile.lane) env.FACTORY_LANE = profile.lane;
