@@ -119,7 +119,7 @@ export const profileSchema = z.strictObject({
   /** Jobs sharing a credential name run one at a time (a token refresh strands every other copy). */
   credential: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
   credentialConcurrency: z.number().int().positive().default(1),
-  /** The container user; unset keeps the image's own (the runner image's UID 1000). */
+  /** The container user; unset runs as 1000:1000, the runner image's user. Never left to the image (it may be root). */
   user: z.string().regex(/^\d+(:\d+)?$/, { error: (i) => `expected a numeric "uid" or "uid:gid", got ${got(i.input)}` }).optional(),
   // Docker leaves both at the daemon's own limits. The container cannot go above the daemon's hard limit (it fails to
   // start), hence settable. nproc counts the uid's processes host-wide (every runner is uid 1000): a backstop above
@@ -166,7 +166,7 @@ export const configSchema = z
       refuseUnsafeProfile(config, name, profile, refuse);
       if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
         const shared = Object.entries(config.profiles).filter(([, o]) => !o.trusted).map(([n]) => n);
-        refuse(['labels'], `trusted profile "${name}" has no label of its own: every label is "self-hosted" or also on an untrusted profile (${shared.join(', ') || 'none'}), so a plain job could get its credentials; add a lane label such as "${name}-lane"`);
+        refuse(['labels'], `trusted profile "${name}" has no label of its own: every label is "self-hosted" or also on an untrusted profile (${shared.join(', ') || 'none'}), so a plain job could get its credentials; add a label such as "${name}" to it and to its jobs' runs-on`);
       }
     }
     const seen = new Map<string, number>();
@@ -196,7 +196,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
-// A real factory.yml uses a handful of aliases (shared mounts, label lists); each may expand at most this many nodes.
+// yaml's own default, said out loud: a real factory.yml shares a few mount or label lists; a "billion laughs" file
+// expands far past this and is refused instead of eating the controller's memory.
 const MAX_ALIAS_COUNT = 100;
 
 function firstAliasLine(doc: Document, lines: LineCounter): number | undefined {

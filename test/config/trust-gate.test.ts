@@ -129,7 +129,7 @@ describe('which jobs a trusted profile serves', () => {
     const text = stringify(config({ labels: ['self-hosted', 'factory', 'codex'] }));
     const r = parseConfig(text);
     expect(r.ok ? [] : r.problems).toEqual([
-      'profiles.lane.labels: trusted profile "lane" has no label of its own: every label is "self-hosted" or also on an untrusted profile (ci), so a plain job could get its credentials; add a lane label such as "lane-lane"',
+      'profiles.lane.labels: trusted profile "lane" has no label of its own: every label is "self-hosted" or also on an untrusted profile (ci), so a plain job could get its credentials; add a label such as "lane" to it and to its jobs\' runs-on',
     ]);
   });
 });
