@@ -1,9 +1,10 @@
 // The argv for each CLI, from settings alone. The prompt always travels on stdin, so no text from a PR ever
 // becomes part of a command line. `mode` maps to each CLI's own guard: codex's sandbox, claude's permissions.
+import { codexConfigOverrides } from './codex-config.js';
 import type { LaneSettings } from './lane-settings.js';
 
 export interface CommandInputs {
-  settings: Pick<LaneSettings, 'agent' | 'mode' | 'model' | 'effort' | 'allowedTools' | 'extraArgs'>;
+  settings: Pick<LaneSettings, 'agent' | 'mode' | 'model' | 'effort' | 'allowedTools' | 'extraArgs' | 'cliSettings'>;
   workingDirectory: string;
   /** Resolved MCP config for claude (codex's is merged into its config.toml instead). */
   claudeMcpConfig?: string;
@@ -29,6 +30,7 @@ export function agentCommand(i: CommandInputs): AgentCommand {
     if (s.model) args.push('--model', s.model);
     if (s.effort) args.push('--config', `model_reasoning_effort="${s.effort}"`);
     if (i.outputSchema) args.push('--output-schema', i.outputSchema.path);
+    if (s.cliSettings) args.push(...codexSettings(s.cliSettings).flatMap((o) => ['--config', o]));
     return { command: 'codex', args: [...args, ...s.extraArgs, '-'] };
   }
   const args = ['--print', '--output-format', 'stream-json', '--verbose'];
@@ -38,5 +40,15 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   if (s.model) args.push('--model', s.model);
   if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);
   if (i.outputSchema) args.push('--json-schema', i.outputSchema.text);
+  // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
+  if (s.cliSettings) args.push('--settings', s.cliSettings);
   return { command: 'claude', args: [...args, ...s.extraArgs] };
+}
+
+function codexSettings(fragment: string): string[] {
+  try {
+    return codexConfigOverrides(fragment);
+  } catch (err) {
+    throw new Error(`input "settings": ${(err as Error).message}`);
+  }
 }

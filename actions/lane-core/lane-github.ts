@@ -28,8 +28,10 @@ export interface LaneGitHub {
   listIssueComments(issue: number): Promise<IssueComment[]>;
   createIssueComment(issue: number, body: string): Promise<IssueComment>;
   updateIssueComment(id: number, body: string): Promise<IssueComment>;
-  createCheckRun(run: { name: string; head_sha: string; conclusion: string; details_url?: string; output: CheckRunOutput }): Promise<{ id: number; html_url: string | null }>;
-  updateCheckRun(id: number, output: CheckRunOutput): Promise<void>;
+  /** Without a conclusion the run is created `in_progress`, to be completed by updateCheckRun. */
+  createCheckRun(run: { name: string; head_sha: string; conclusion?: string; details_url?: string; output: CheckRunOutput }): Promise<{ id: number; html_url: string | null }>;
+  /** Adds output (annotations append); with `finish`, also completes the run. */
+  updateCheckRun(id: number, output: CheckRunOutput, finish?: { conclusion: string }): Promise<void>;
 }
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -40,8 +42,20 @@ export function octokitLaneGitHub(octokit: Octokit, where: Pick<ReportContext, '
     listIssueComments: (issue) => octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 }),
     createIssueComment: async (issue, body) => (await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })).data,
     updateIssueComment: async (id, body) => (await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body })).data,
-    createCheckRun: async (run) =>
-      (await octokit.rest.checks.create({ ...repo, ...run, conclusion: run.conclusion as 'success', status: 'completed', completed_at: new Date().toISOString() })).data,
-    updateCheckRun: async (id, output) => void (await octokit.rest.checks.update({ ...repo, check_run_id: id, output })),
+    createCheckRun: async ({ conclusion, ...run }) =>
+      (await octokit.rest.checks.create({
+        ...repo,
+        ...run,
+        ...(conclusion
+          ? { conclusion: conclusion as 'success', status: 'completed' as const, completed_at: new Date().toISOString() }
+          : { status: 'in_progress' as const, started_at: new Date().toISOString() }),
+      })).data,
+    updateCheckRun: async (id, output, finish) =>
+      void (await octokit.rest.checks.update({
+        ...repo,
+        check_run_id: id,
+        output,
+        ...(finish ? { conclusion: finish.conclusion as 'success', status: 'completed' as const, completed_at: new Date().toISOString() } : {}),
+      })),
   };
 }

@@ -62,8 +62,9 @@ export async function deliverReports(r: LaneResult, targets: ReportTarget[], whe
         summary: r.scrub([r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n')),
         findings: r.findings,
         detailsUrl: where.runUrl,
+        existingId: where.checkRunId,
       });
-      delivered.checkRunUrl = run.html_url ?? undefined;
+      delivered.checkRunUrl = run.html_url ?? where.checkRunUrl;
     });
   }
   return delivered;

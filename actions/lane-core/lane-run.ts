@@ -71,8 +71,8 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
   if (!(await stat(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
     throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
   }
-  const outputSchema = await readOutputSchema(settings);
   await mkdir(req.runDir, { recursive: true, mode: 0o700 });
+  const outputSchema = await readOutputSchema(settings, req.runDir);
   const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
   try {
     return await runInHome(req, home, outputSchema, deps);
@@ -196,14 +196,23 @@ function judge(outcome: AgentOutcome, schemaText: string | undefined): { value: 
 
 interface OutputSchema { path: string; text: string }
 
-async function readOutputSchema(settings: LaneSettings): Promise<OutputSchema | undefined> {
+/** The schema from `output-schema` (inline; written into the run directory, since codex reads a file) or from
+ * `output-schema-file`; either way checked before the CLI starts. */
+async function readOutputSchema(settings: LaneSettings, runDir: string): Promise<OutputSchema | undefined> {
+  if (settings.outputSchemaJson !== undefined) {
+    const problem = schemaProblem(settings.outputSchemaJson);
+    if (problem) throw new Error(`input "output-schema": the schema ${problem}`);
+    const path = join(runDir, 'output-schema.json');
+    await writeFile(path, settings.outputSchemaJson, { mode: 0o600 });
+    return { path, text: settings.outputSchemaJson };
+  }
   if (!settings.outputSchema) return undefined;
   const path = resolve(settings.workingDirectory, settings.outputSchema);
   const text = await readFile(path, 'utf8').catch((err: Error) => {
-    throw new Error(`input "output-schema": ${err.message}`);
+    throw new Error(`input "output-schema-file": ${err.message}`);
   });
   const problem = schemaProblem(text);
-  if (problem) throw new Error(`input "output-schema": ${path} ${problem}`);
+  if (problem) throw new Error(`input "output-schema-file": ${path} ${problem}`);
   return { path, text };
 }
 

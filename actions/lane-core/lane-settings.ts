@@ -25,7 +25,12 @@ export interface LaneSettings {
   /** Whether the agent's own environment gets GH_TOKEN; off by default so a prompt injection cannot use it. */
   agentGithubToken: boolean;
   report: ReportTarget[];
+  /** Path of the JSON schema file the answer must validate against. */
   outputSchema?: string;
+  /** The same schema given inline (codex-action's `output-schema`); the run writes it to a file for codex. */
+  outputSchemaJson?: string;
+  /** claude: a settings JSON text or file for --settings. codex: a config.toml fragment, applied as --config overrides. */
+  cliSettings?: string;
 }
 
 /** Raw inputs as the runner hands them over: strings, empty when unset. */
@@ -85,10 +90,25 @@ const schema = z
       }
       return targets as ReportTarget[];
     }),
-    'output-schema': optional,
+    'output-schema': optional.transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      try {
+        JSON.parse(s);
+        return s;
+      } catch (err) {
+        const hint = s.startsWith('{') ? (err as Error).message : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
+        ctx.addIssue({ code: 'custom', message: `is not JSON: ${hint}` });
+        return z.NEVER;
+      }
+    }),
+    'output-schema-file': optional,
+    settings: optional,
   })
   .check((ctx) => {
     const v = ctx.value;
+    if (v['output-schema'] !== undefined && v['output-schema-file'] !== undefined) {
+      ctx.issues.push({ code: 'custom', input: v, path: ['output-schema'], message: 'and output-schema-file both given; give one' });
+    }
     if ((v.prompt === undefined) === (v['prompt-file'] === undefined)) {
       ctx.issues.push({ code: 'custom', input: v, path: ['prompt'], message: 'give exactly one of prompt or prompt-file' });
     }
@@ -124,6 +144,8 @@ export function parseLaneSettings(raw: RawInputs, context: SettingsContext): Lan
     githubToken: v['github-token'],
     agentGithubToken: v['agent-github-token'],
     report: v.report ?? (context.isPullRequest ? ['summary', 'comment', 'check'] : ['summary']),
-    outputSchema: v['output-schema'],
+    outputSchema: v['output-schema-file'],
+    outputSchemaJson: v['output-schema'],
+    cliSettings: v.settings,
   };
 }

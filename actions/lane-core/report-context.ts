@@ -7,6 +7,9 @@ export interface ReportContext {
   headSha?: string;
   /** Link to the workflow run, for the comment and the check. */
   runUrl?: string;
+  /** The check run created in_progress at the start, which the report completes. */
+  checkRunId?: number;
+  checkRunUrl?: string;
 }
 
 /** GitHub's limit on comment bodies and check-run output text. */

@@ -11,6 +11,7 @@ import { freshLaneJob, laneJobEnv, type LaneJob } from '../support/lane-job.js';
 const GITHUB_TOKEN = 'ghs_faketoken0123456789abcdefABCDEF012345';
 const PR = webhookExample('pull_request', 'opened');
 const HEAD_SHA = (PR.pull_request as { head: { sha: string } }).head.sha;
+const ACTOR = 'Codertocat';
 
 let model: FakeModelServer;
 let github: FakeGitHub;
@@ -19,6 +20,7 @@ const startupTimes: number[] = [];
 beforeAll(async () => {
   model = await startFakeModelServer();
   github = await startFakeGitHub();
+  github.permissions.set(ACTOR, 'write');
 });
 beforeEach(() => {
   github.violations.length = 0;
@@ -45,7 +47,7 @@ async function runLaneAction(lane: Lane, inputs: Record<string, string>, env: Re
     action: 'agent-lane',
     inputs: { 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1', ...inputs },
     event: { name: 'pull_request', payload: PR },
-    env: { ...laneEnv(lane, agent), ...env },
+    env: { GITHUB_ACTOR: ACTOR, ...laneEnv(lane, agent), ...env },
     spawnMarker: new RegExp(`^${agent} (--print|exec)`, 'm'),
   });
   if (run.msToCliSpawn !== undefined) startupTimes.push(run.msToCliSpawn);
@@ -100,7 +102,7 @@ describe('agent-lane action', () => {
     const verdict = { conclusion: 'failure', summary: 'One blocking bug.', findings: [{ path: 'src/app.ts', line: 1, severity: 'error', message: 'The answer is 42, not 41.' }] };
     model.script('anthropic', [{ kind: 'tool', name: 'StructuredOutput', input: verdict }]);
 
-    const run = await runLaneAction(lane, { agent: 'claude', prompt: 'Review this pull request.', 'output-schema': 'review-schema.json' });
+    const run = await runLaneAction(lane, { agent: 'claude', prompt: 'Review this pull request.', 'output-schema-file': 'review-schema.json' });
 
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(JSON.parse(run.outputs.result!)).toEqual(verdict);
@@ -118,6 +120,10 @@ describe('agent-lane action', () => {
     expect(comments).toHaveLength(1);
     const check = github.checkRuns.at(-1)!;
     expect(check).toMatchObject({ name: 'agent-lane / claude', head_sha: HEAD_SHA, status: 'completed', conclusion: 'failure' });
+    // Shown while the agent worked, then completed: one run, not two.
+    expect(check.states).toEqual(['in_progress', 'completed:failure']);
+    expect(github.checkRuns.filter((c) => c.name === 'agent-lane / claude' && c.head_sha === HEAD_SHA && c.id >= check.id)).toHaveLength(1);
+    expect(run.outputs['cli-version']).toBe('2.1.197');
     expect(check.output.annotations).toEqual([
       { path: 'src/app.ts', start_line: 1, end_line: 1, annotation_level: 'failure', message: 'The answer is 42, not 41.' },
     ]);
@@ -209,7 +215,8 @@ describe('agent-lane action', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain('::error::claude did not finish within 0.05 minutes; its process tree was killed');
     expect(run.outputs.conclusion).toBe('failure');
-    expect(github.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', conclusion: 'failure' });
+    expect(github.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', conclusion: 'failure', states: ['in_progress', 'completed:failure'] });
+    expect(github.checkRuns.at(-1)!.output.summary).toContain('timeout');
     expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
   });
 
@@ -222,10 +229,14 @@ describe('agent-lane action', () => {
     ]);
     const started = fileAppears(pidFile);
 
-    const run = await runLaneAction(lane, { agent: 'claude', mode: 'build', prompt: 'Work.', 'allowed-tools': 'Bash', report: 'summary' }, {}, { when: started, signal: 'SIGTERM' });
+    const checks = github.checkRuns.length;
+    const run = await runLaneAction(lane, { agent: 'claude', mode: 'build', prompt: 'Work.', 'allowed-tools': 'Bash', report: 'summary,check' }, {}, { when: started, signal: 'SIGTERM' });
 
     expect(run.stdout).toContain('::error::the job was cancelled; claude and its process tree were stopped');
     expect(run.summary).toContain('cancelled');
+    // The run shown as in progress while the agent worked is completed, not left spinning.
+    expect(github.checkRuns.slice(checks)).toEqual([expect.objectContaining({ states: ['in_progress', 'completed:failure'] })]);
+    expect(github.checkRuns.at(-1)!.output.title).toBe('claude: cancelled');
     expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
   });
 
@@ -295,6 +306,64 @@ describe('agent-lane action', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain('runs-on: [self-hosted, factory, codex]');
     expect(run.stdout).toContain(join(lane.root, 'home', '.codex', 'auth.json'));
+  });
+
+  it('codex takes an inline output-schema, a settings fragment, and its own comment key and check name', async () => {
+    const lane = freshLane();
+    const verdict = { conclusion: 'success', summary: 'Clean.', findings: [] };
+    model.script('openai', [{ kind: 'text', text: JSON.stringify(verdict) }]);
+
+    const run = await runLaneAction(lane, {
+      agent: 'codex', prompt: 'Review.', 'output-schema': JSON.stringify(reviewSchema), settings: 'model = "settings-probe-model"\n',
+      'comment-key': 'security-review', 'check-name': 'security review',
+    });
+
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(JSON.parse(run.outputs.result!)).toEqual(verdict);
+    expect(run.outputs['cli-version']).toBe('0.169.0');
+    // The fragment reached codex's config: the model server was asked for the model it names.
+    expect(JSON.stringify(model.requests.filter((r) => r.api === 'openai').at(-1)!.body)).toContain('"model":"settings-probe-model"');
+    expect(github.comments.filter((c) => c.body.startsWith('<!-- factory:security-review -->'))).toHaveLength(1);
+    expect(github.checkRuns.at(-1)).toMatchObject({ name: 'security review', conclusion: 'success', states: ['in_progress', 'completed:success'] });
+  });
+
+  it('a run that fails after its check started completes the check with the reason', async () => {
+    const lane = freshLane();
+
+    const run = await runLaneAction(lane, { agent: 'claude', prompt: 'Review.', 'working-directory': 'no-such-dir', report: 'check' });
+
+    expect(run.exitCode).toBe(1);
+    expect(github.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', conclusion: 'failure', states: ['in_progress', 'completed:failure'] });
+    expect(github.checkRuns.at(-1)!.output.summary).toContain('input "working-directory"');
+  });
+
+  it('a pull request event from someone without write access starts no agent', async () => {
+    const lane = freshLane();
+    github.permissions.set('outsider', 'read');
+    const requests = model.requests.length;
+    const checks = github.checkRuns.length;
+
+    const run = await runLaneAction(lane, { agent: 'claude', prompt: 'Review.' }, { GITHUB_ACTOR: 'outsider' });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain('::error::actor check: outsider has read access; this lane starts only for people with write access, or users in allow-users');
+    expect(model.requests.length).toBe(requests);
+    expect(github.checkRuns.length).toBe(checks);
+    expect(github.comments.filter((c) => c.body.includes('outsider'))).toEqual([]);
+  });
+
+  it('a bot starts the lane only when allowed-bots names it', async () => {
+    const lane = freshLane();
+    model.script('anthropic', [{ kind: 'text', text: 'Triaged.' }]);
+    const bot = { GITHUB_ACTOR: 'review-helper[bot]' };
+
+    const refused = await runLaneAction(lane, { agent: 'claude', prompt: 'Triage.', report: 'summary' }, bot);
+    const allowed = await runLaneAction(lane, { agent: 'claude', prompt: 'Triage.', report: 'summary', 'allowed-bots': 'review-helper' }, bot);
+
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toContain('review-helper[bot] is a bot; bots may start this lane only when allowed-bots names them');
+    expect(allowed.exitCode, allowed.stdout).toBe(0);
+    expect(allowed.outputs.result).toBe('Triaged.');
   });
 
   it('a bad input fails the step naming the input', async () => {

@@ -47,13 +47,23 @@ describe('lane run', () => {
     expect(cli.started).toEqual([]);
   });
 
-  it('an output-schema that is missing or not a JSON schema fails naming the input, and the CLI never starts', async () => {
+  it('an output-schema-file that is missing or not a JSON schema fails naming the input, and the CLI never starts', async () => {
     const j = job();
     const cli = scriptedCli();
     writeFileSync(join(j.workspace, 'broken.json'), '{"type": ');
 
-    await expect(start(j, { 'output-schema': 'missing.json' }, cli)).rejects.toThrow(/^input "output-schema": ENOENT/);
-    await expect(start(j, { 'output-schema': 'broken.json' }, cli)).rejects.toThrow(`input "output-schema": ${join(j.workspace, 'broken.json')} is not JSON`);
+    await expect(start(j, { 'output-schema-file': 'missing.json' }, cli)).rejects.toThrow(/^input "output-schema-file": ENOENT/);
+    await expect(start(j, { 'output-schema-file': 'broken.json' }, cli)).rejects.toThrow(`input "output-schema-file": ${join(j.workspace, 'broken.json')} is not JSON`);
+    expect(cli.started).toEqual([]);
+  });
+
+  it('an inline output-schema that is a path, not JSON, or not a schema fails naming the input, and the CLI never starts', async () => {
+    const j = job();
+    const cli = scriptedCli();
+
+    await expect(async () => start(j, { 'output-schema': 'schema.json' }, cli)).rejects.toThrow('input "output-schema" is not JSON: it takes the schema itself as inline JSON; for a file use output-schema-file');
+    await expect(async () => start(j, { 'output-schema': '{"type": "object"}', 'output-schema-file': 'schema.json' }, cli)).rejects.toThrow('input "output-schema" and output-schema-file both given; give one');
+    await expect(start(j, { 'output-schema': '{"type": "no-such-type"}' }, cli)).rejects.toThrow(/^input "output-schema": the schema /);
     expect(cli.started).toEqual([]);
   });
 
@@ -102,7 +112,7 @@ describe('lane run', () => {
     const answer = { conclusion: 'failure', findings: [{ path: 'src/a.ts', line: 3, severity: 'error', message: `hardcoded token ${leaked}` }] };
     const cli = scriptedCli((spec) => spec.onLine(JSON.stringify({ type: 'item.completed', item: { type: 'agent_message', text: JSON.stringify(answer) } })));
 
-    const result = await start(j, { 'output-schema': 'schema.json' }, cli);
+    const result = await start(j, { 'output-schema-file': 'schema.json' }, cli);
 
     expect(result.conclusion).toBe('failure');
     expect(result.findings).toEqual([expect.objectContaining({ path: 'src/a.ts', line: 3, message: 'hardcoded token ***' })]);

@@ -13,6 +13,8 @@ export interface StoredCheckRun {
   status: string;
   conclusion: string | null;
   details_url: string | null;
+  /** Each status the run was given, in order: `in_progress`, then `completed:<conclusion>`. */
+  states: string[];
   output: { title: string; summary: string; annotations: unknown[] };
 }
 
@@ -168,14 +170,22 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
         id: ++nextId, name: String(b.name), head_sha: String(b.head_sha), status: String(b.status ?? 'queued'),
         conclusion: (b.conclusion as string) ?? null, details_url: (b.details_url as string) ?? null,
         output: { title: out.title ?? '', summary: out.summary ?? '', annotations: out.annotations ?? [] },
+        states: [],
       };
+      r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
       state.checkRuns.push(r);
       return [201, checkJson(r)];
     }],
     ['PATCH', new RegExp(`^${base}/check-runs/(\\d+)$`), (m, b) => {
       const r = state.checkRuns.find((x) => x.id === Number(m[1]));
       if (!r) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
-      const out = (b.output ?? {}) as { annotations?: unknown[] };
+      const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
+      // As GitHub does: a conclusion completes the run; output title and summary replace, annotations append.
+      if (b.conclusion) Object.assign(r, { status: 'completed', conclusion: String(b.conclusion) });
+      else if (b.status) r.status = String(b.status);
+      if (b.conclusion || b.status) r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
+      if (out.title !== undefined) r.output.title = out.title;
+      if (out.summary !== undefined) r.output.summary = out.summary;
       r.output.annotations.push(...(out.annotations ?? []));
       return [200, checkJson(r)];
     }],

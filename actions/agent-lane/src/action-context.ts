@@ -10,6 +10,7 @@ interface EventContext {
   payload: Record<string, unknown>;
   serverUrl: string;
   runId: number;
+  actor: string;
 }
 
 function repoOf(ctx: EventContext): { owner: string; repo: string } {
@@ -46,4 +47,11 @@ export function reportContextOf(ctx: EventContext, pr: PullRequestContext | unde
     headSha: pr?.headSha || undefined,
     runUrl: ctx.runId && owner ? `${ctx.serverUrl}/${owner}/${repo}/actions/runs/${ctx.runId}` : undefined,
   };
+}
+
+/** Who triggered the run: GITHUB_ACTOR; a bot when the login says so or the event's sender is one. */
+export function actorOf(ctx: EventContext): { login: string; isBot: boolean } {
+  const sender = obj(ctx.payload.sender);
+  const login = ctx.actor || str(sender.login);
+  return { login, isBot: login.endsWith('[bot]') || (str(sender.login) === login && sender.type === 'Bot') };
 }

@@ -4,51 +4,81 @@ import * as github from '@actions/github';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startCheckRun } from '../../lane-core/check-run.js';
+import { cliVersion } from '../../lane-core/cli-version.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
-import { octokitLaneGitHub } from '../../lane-core/lane-github.js';
+import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
 import { deliverReports } from '../../lane-core/lane-report.js';
 import { runLane, type LaneResult } from '../../lane-core/lane-run.js';
 import { parseLaneSettings, type RawInputs } from '../../lane-core/lane-settings.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
-import { pullRequestOf, reportContextOf } from './action-context.js';
-
-const INPUTS = [
-  'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
-  'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
-];
+import { actorOf, pullRequestOf, reportContextOf } from './action-context.js';
+import { actorRefusal } from './actor-check.js';
+import { INPUTS, parseLaneReportInputs } from './lane-inputs.js';
 
 export async function run(): Promise<void> {
+  // The check run shown while the agent works; whatever ends the run below, it is completed.
+  let inProgress: { gh: LaneGitHub; id: number } | undefined;
   try {
     const raw: RawInputs = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const pr = pullRequestOf(github.context);
     const settings = parseLaneSettings(raw, { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), isPullRequest: pr !== undefined });
+    const names = parseLaneReportInputs(raw, settings.agent);
+    const where = reportContextOf(github.context, pr);
+    const octokit = settings.githubToken ? github.getOctokit(settings.githubToken) : undefined;
+    const gh = octokit && where.owner ? octokitLaneGitHub(octokit, where) : undefined;
+
+    const refusal = await actorRefusal(github.context.eventName, actorOf(github.context), names.actor, async (username) => {
+      if (!octokit || !where.owner) throw new Error('no github-token to check the actor\'s permission with (or set check-actor: false)');
+      const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: where.owner, repo: where.repo, username });
+      return data.role_name || data.permission;
+    });
+    if (refusal) throw new Error(`actor check: ${refusal}`);
+
     const instructions = 'text' in settings.prompt
       ? settings.prompt.text
       : await readFile(resolve(settings.workingDirectory, settings.prompt.file), 'utf8').catch((err: Error) => {
           throw new Error(`input "prompt-file": ${err.message}`);
         });
+    const version = await cliVersion(settings.agent, process.env);
+    core.setOutput('cli-version', version);
+    if (version) core.info(`${settings.agent} ${version}`);
+
+    if (gh && settings.report.includes('check') && where.pullNumber !== undefined && where.headSha) {
+      const title = `${settings.agent}: working`;
+      await startCheckRun(gh, { name: names.checkName, headSha: where.headSha, title, detailsUrl: where.runUrl }).then(
+        (started) => {
+          inProgress = { gh, id: started.id };
+          Object.assign(where, { checkRunId: started.id, checkRunUrl: started.html_url ?? undefined });
+        },
+        (err: Error) => core.warning(`could not start the check run: ${err.message}`),
+      );
+    }
+
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
       { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
-    const where = reportContextOf(github.context, pr);
     const delivered = await deliverReports(
       result,
       settings.report,
       where,
-      { title: `agent-lane: ${settings.agent}`, commentKey: `agent-lane:${settings.agent}`, checkName: `agent-lane / ${settings.agent}` },
-      {
-        writeSummary: async (markdown) => void (await core.summary.addRaw(markdown).write()),
-        warn: core.warning,
-        github: settings.githubToken ? octokitLaneGitHub(github.getOctokit(settings.githubToken), where) : undefined,
-      },
+      { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName },
+      { writeSummary: async (markdown) => void (await core.summary.addRaw(markdown).write()), warn: core.warning, github: gh },
     );
+    inProgress = undefined;
     setOutputs(result, delivered);
     if (result.failure) core.setFailed(result.failure.message);
   } catch (err) {
-    core.setFailed((err as Error).message);
+    const message = (err as Error).message;
+    if (inProgress) {
+      await inProgress.gh
+        .updateCheckRun(inProgress.id, { title: 'could not run', summary: message }, { conclusion: 'failure' })
+        .catch((e: Error) => core.warning(`could not complete the check run: ${e.message}`));
+    }
+    core.setFailed(message);
   }
 }
 
