@@ -45,8 +45,8 @@ beforeAll(async () => {
   labels = declaredRunnerLabels(await readFile(join(root, '.github/actionlint.yaml'), 'utf8'));
 });
 
-async function check(file: string): Promise<Finding[]> {
-  const text = await readFile(join(root, file), 'utf8');
+async function check(file: string, source?: string): Promise<Finding[]> {
+  const text = source ?? (await readFile(join(root, file), 'utf8'));
   // One WebAssembly instance per file: a reused instance traps ("unreachable") after a few runs and then spins.
   const lint: RunActionlint = await createLinter();
   return [
@@ -136,6 +136,27 @@ describe('workflow files', () => {
       for (const call of firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY)) targets.add(call.target);
     }
     expect([...targets]).toEqual(expect.arrayContaining(['actions/agent-lane', 'workflows/ci-node.yml', 'workflows/ci-python.yml', 'workflows/agent-lane.yml', 'workflows/second-opinion.yml']));
+  });
+});
+
+/** The complete workflows in the actions' READMEs: fenced yaml blocks that start with `name:`. */
+const readmeWorkflows = (
+  await Promise.all(['actions/agent-lane/README.md', 'actions/second-opinion/README.md'].map(async (file) => {
+    const text = await readFile(join(root, file), 'utf8');
+    return [...text.matchAll(/```yaml\n(name: ([^\n]+)\n[\s\S]*?)```/g)].map((m) => [`${file} (${m[2]})`, m[1]!] as const);
+  }))
+).flat();
+
+describe('workflows in the action READMEs', () => {
+  it('are there to check', () => {
+    expect(readmeWorkflows.map(([name]) => name)).toEqual(expect.arrayContaining([
+      'actions/agent-lane/README.md (codex-review)', 'actions/agent-lane/README.md (claude-task)', 'actions/second-opinion/README.md (second-opinion)',
+    ]));
+  });
+
+  it.each(readmeWorkflows)('%s passes the same checks as the workflow files', async (name, text) => {
+    const findings = await check(name, text);
+    expect(findings, formatFindings(findings)).toEqual([]);
   });
 });
 

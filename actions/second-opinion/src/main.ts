@@ -16,7 +16,7 @@ import { REVIEW_SCHEMA } from './review-prompt.js';
 import { secondOpinion } from './second-opinion.js';
 import { readTrigger } from './trigger.js';
 
-const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
 
 export async function run(): Promise<void> {
   try {
