@@ -9,6 +9,8 @@ export interface Finding {
   severity: 'failure' | 'warning' | 'notice';
   title?: string;
   message: string;
+  /** Replacement text for lines line..endLine on the new side, when the agent proposes an exact fix. */
+  suggestion?: string;
 }
 
 const LEVELS: Record<string, Finding['severity']> = {
@@ -34,6 +36,7 @@ export function findingsOf(structured: unknown): Finding[] {
       severity: LEVELS[str(f.severity).toLowerCase()] ?? 'warning',
       title: str(f.title) || undefined,
       message,
+      ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
     }];
   });
 }

@@ -43839,6 +43839,7 @@ function findingsOf(structured) {
                 severity: LEVELS[str(f.severity).toLowerCase()] ?? 'warning',
                 title: str(f.title) || undefined,
                 message,
+                ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
             }];
     });
 }

@@ -25,6 +25,8 @@ export interface ActionRun {
   summary: string;
   /** Milliseconds from spawning node until the action logged the CLI command line (just before it spawns it). */
   msToCliSpawn?: number;
+  /** The run's RUNNER_TEMP, to see what the action left there. */
+  tempDir: string;
 }
 
 export interface ActionRunOptions {
@@ -73,7 +75,7 @@ export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   void o.interrupt?.when.then(() => child.kill(o.interrupt!.signal));
   const exitCode = await new Promise<number | null>((done) => child.on('close', done));
-  return { exitCode, stdout, stderr, outputs: parseOutputFile(readFileSync(outputPath, 'utf8')), summary: readFileSync(summaryPath, 'utf8'), msToCliSpawn };
+  return { exitCode, stdout, stderr, outputs: parseOutputFile(readFileSync(outputPath, 'utf8')), summary: readFileSync(summaryPath, 'utf8'), msToCliSpawn, tempDir: dir };
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks. */

@@ -1,8 +1,11 @@
 // A loopback GitHub for the actions' reports: issue comments and check runs, kept in memory. Every request body
 // and every response it sends is checked against GitHub's OpenAPI description, so a fake that drifts from the
 // real API shows up as a recorded violation instead of a green test.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import { assertRequest, assertResponse, hasOperation } from './openapi.js';
 
 export interface StoredComment { id: number; issue: number; body: string; user: string; created_at: string; updated_at: string }
@@ -18,7 +21,7 @@ export interface StoredCheckRun {
   output: { title: string; summary: string; annotations: unknown[] };
 }
 
-export interface StoredReview { id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; body: string }> }
+export interface StoredReview { id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; start_line?: number; body: string }> }
 export interface StoredReaction { commentId: number; content: string }
 
 export interface FakeGitHub {
@@ -30,6 +33,10 @@ export interface FakeGitHub {
   diffs: Map<string, string>;
   /** Repository roles by login (admin, maintain, write, triage, read, none). */
   permissions: Map<string, string>;
+  /** The tree at a commit, served as GitHub's tarball (path → file text, or a symlink's target). */
+  trees: Map<string, Record<string, string | { symlink: string }>>;
+  /** File texts served by the contents API, keyed by `ref:path`. */
+  files: Map<string, string>;
   reviews: StoredReview[];
   reactions: StoredReaction[];
   comments: StoredComment[];
@@ -53,6 +60,8 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     commits: new Map(),
     diffs: new Map(),
     permissions: new Map(),
+    trees: new Map(),
+    files: new Map(),
     reviews: [],
     reactions: [],
     comments: [],
@@ -120,13 +129,26 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     };
   };
 
-  type Handler = (m: RegExpExecArray, body: Record<string, unknown>) => [number, unknown];
+  type Handler = (m: RegExpExecArray, body: Record<string, unknown>, query: URLSearchParams) => [number, unknown];
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', new RegExp(`^${base}/collaborators/([^/]+)/permission$`), (m) => {
       const login = decodeURIComponent(m[1]!);
       const role = state.permissions.get(login) ?? 'read';
       const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
       return [200, { permission, role_name: role, user: { ...user(login), type: 'User', role_name: role } }];
+    }],
+    ['GET', new RegExp(`^${base}/contents/(.+)$`), (m, _b, query) => {
+      const path = decodeURIComponent(m[1]!);
+      const text = state.files.get(`${query.get('ref') ?? ''}:${path}`);
+      if (text === undefined) return [404, notFound];
+      const sha = createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
+      const url = `https://api.github.com${base}/contents/${path}`;
+      return [200, {
+        type: 'file', encoding: 'base64', size: Buffer.byteLength(text), name: path.split('/').pop(), path, content: Buffer.from(text).toString('base64'), sha, url,
+        git_url: `https://api.github.com${base}/git/blobs/${sha}`, html_url: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}`,
+        download_url: `https://raw.githubusercontent.com/${owner}/${repo}/${query.get('ref')}/${path}`,
+        _links: { self: url, git: `https://api.github.com${base}/git/blobs/${sha}`, html: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}` },
+      }];
     }],
     ['GET', new RegExp(`^${base}/pulls/(\\d+)$`), (m) => {
       const pr = state.pulls.get(Number(m[1]));
@@ -139,7 +161,7 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
       if (refused) return refused;
       const r: StoredReview = {
         id: ++nextId, pull: Number(m[1]), commit_id: String(b.commit_id), body: String(b.body ?? ''), event: String(b.event),
-        comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, body }) => ({ path, line, body })),
+        comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, start_line, body }) => ({ path, line, ...(start_line ? { start_line } : {}), body })),
       };
       state.reviews.push(r);
       return [200, reviewJson(r)];
@@ -208,10 +230,26 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
           state.violations.push((err as Error).message);
         }
       };
+      // codeload is another host in GitHub, outside the REST API: it serves the archive a tarball request redirects to.
+      const codeload = /^\/_codeload\/[^/]+\/[^/]+\/legacy\.tar\.gz\/(.+)$/.exec(path);
+      if (codeload && method === 'GET') {
+        const tree = state.trees.get(decodeURIComponent(codeload[1]!));
+        if (!tree) return void res.writeHead(404).end('Not Found');
+        void tarGz(tree, `${owner}-${repo}-${codeload[1]!.slice(0, 7)}`).then((gz) => res.writeHead(200, { 'content-type': 'application/x-gzip' }).end(gz));
+        return;
+      }
       guard(() => assertRequest(method, path, body));
       const failure = state.failures.find((f) => f.method === method && f.pattern.test(path));
       let status: number;
       let payload: unknown;
+      // GitHub answers a tarball request with a redirect to codeload, which serves the gzipped tar.
+      const tarball = new RegExp(`^${base}/tarball/(.+)$`).exec(path);
+      if (tarball && method === 'GET') {
+        if (!hasOperation(method, path)) state.violations.push(`OpenAPI: no operation GET ${path}`);
+        res.writeHead(302, { location: `${state.url}/_codeload/${owner}/${repo}/legacy.tar.gz/${tarball[1]}` });
+        res.end();
+        return;
+      }
       const compare = new RegExp(`^${base}/compare/(.+)$`).exec(path);
       if (compare && method === 'GET') {
         // Served as `application/vnd.github.diff`: not JSON, so only the route itself is checked against the spec.
@@ -224,7 +262,7 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
       }
       const route = routes.find(([m, p]) => m === method && p.test(path));
       if (failure) [status, payload] = [failure.status, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }];
-      else if (route) [status, payload] = route[2](route[1].exec(path)!, body ?? {});
+      else if (route) [status, payload] = route[2](route[1].exec(path)!, body ?? {}, new URL(req.url ?? '/', 'http://x').searchParams);
       else {
         // A call the fake does not model would otherwise pass as a quiet 404 the action merely warns about.
         state.violations.push(`fake GitHub: no route ${method} ${path}`);
@@ -245,4 +283,20 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
 /** A webhook payload's `pull_request` as GET /pulls/{n} returns it (the REST shape has a few more fields). */
 export function restPullRequest(webhookPr: Record<string, unknown>): Record<string, unknown> {
   return { auto_merge: null, ...structuredClone(webhookPr) };
+}
+
+/** A tree as GitHub's tarball lays it out: everything under one `owner-repo-sha7/` folder, gzipped. */
+export async function tarGz(tree: Record<string, string | { symlink: string }>, top: string): Promise<Buffer> {
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  archive.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => archive.on('end', resolve));
+  archive.entry({ name: `${top}/`, type: 'directory' });
+  for (const [path, entry] of Object.entries(tree)) {
+    if (typeof entry === 'string') archive.entry({ name: `${top}/${path}`, mode: 0o644 }, entry);
+    else archive.entry({ name: `${top}/${path}`, type: 'symlink', linkname: entry.symlink });
+  }
+  archive.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
 }

@@ -11,8 +11,9 @@ import type { Agent, LaneSettings } from '../../lane-core/lane-settings.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
 import { summaryMarkdown } from '../../lane-core/summary-markdown.js';
 import { parseOpinionInputs, type OpinionInputs } from './opinion-settings.js';
-import { octokitReviewGitHub } from './review-github.js';
-import { REVIEW_SCHEMA } from './review-prompt.js';
+import { extractHead, removeHead } from './head-checkout.js';
+import { octokitReviewGitHub, type ReviewGitHub } from './review-github.js';
+import { checkoutNote, REVIEW_SCHEMA } from './review-prompt.js';
 import { secondOpinion } from './second-opinion.js';
 import { readTrigger } from './trigger.js';
 
@@ -30,10 +31,11 @@ export async function run(): Promise<void> {
       return;
     }
     const where = { ...github.context.repo, runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}` };
+    const gh = octokitReviewGitHub(github.getOctokit(inputs.githubToken), where);
     const outcome = await secondOpinion(
       found.trigger,
       { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes },
-      { gh: octokitReviewGitHub(github.getOctokit(inputs.githubToken), where), review: (agent, text, pr) => review(inputs, agent, text, pr), log: core.info, warn: core.warning },
+      { gh, review: (agent, text, pr) => review(inputs, gh, agent, text, pr), log: core.info, warn: core.warning },
       where,
     );
     core.setOutput('status', outcome.status);
@@ -55,20 +57,26 @@ export async function run(): Promise<void> {
   }
 }
 
-/** A review-mode lane run whose answer must match the review schema. */
-async function review(inputs: OpinionInputs, agent: Agent, instructions: string, pullRequest: PullRequestContext) {
+/** A review-mode lane run, in a read-only checkout of the bound head, whose answer must match the review schema. */
+async function review(inputs: OpinionInputs, gh: ReviewGitHub, agent: Agent, text: string, pullRequest: PullRequestContext) {
   const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `second-opinion-${agent}-`));
   const schemaPath = join(runDir, 'review-schema.json');
   await writeFile(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
-  // No checkout: the agent reviews the diff it is given, in an empty directory of its own.
   const workingDirectory = join(runDir, 'workspace');
   await mkdir(workingDirectory);
+  const checkout = await extractHead(await gh.tarball(pullRequest.headSha), workingDirectory);
+  core.info(`checked out ${pullRequest.headSha} read-only: ${checkout.files} files, ${checkout.withheld.length} left out`);
+  const instructions = text + checkoutNote(checkout.withheld);
   const settings: LaneSettings = {
     agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
     extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
   };
-  return runLane(
-    { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env },
-    { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
-  );
+  try {
+    return await runLane(
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env },
+      { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
+    );
+  } finally {
+    await removeHead(workingDirectory);
+  }
 }

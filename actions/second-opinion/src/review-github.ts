@@ -21,7 +21,8 @@ export interface PullRequestInfo {
 
 export type Reaction = 'eyes' | '+1' | '-1' | 'confused';
 
-export interface ReviewComment { path: string; line: number; body: string }
+/** A line comment; with startLine, it spans startLine..line (a multi-line suggestion replaces them all). */
+export interface ReviewComment { path: string; line: number; startLine?: number; body: string }
 
 export interface ReviewGitHub extends LaneGitHub {
   permission(login: string): Promise<string>;
@@ -32,6 +33,10 @@ export interface ReviewGitHub extends LaneGitHub {
   react(commentId: number, content: Reaction): Promise<void>;
   listReviews(number: number): Promise<Array<{ id: number; body: string }>>;
   createReview(number: number, review: { commitId: string; body: string; comments: ReviewComment[] }): Promise<{ id: number; html_url: string }>;
+  /** GitHub's gzipped tarball of the tree at `ref`. */
+  tarball(ref: string): Promise<Buffer>;
+  /** A file's text at `ref`, or undefined when there is none. */
+  fileAt(path: string, ref: string): Promise<string | undefined>;
 }
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -64,9 +69,22 @@ export function octokitReviewGitHub(octokit: Octokit, where: Pick<ReportContext,
     createReview: async (pull_number, review) => {
       const { data } = await octokit.rest.pulls.createReview({
         ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',
-        comments: review.comments.map((c) => ({ path: c.path, line: c.line, side: 'RIGHT' as const, body: c.body })),
+        comments: review.comments.map((c) => ({
+          path: c.path, line: c.line, side: 'RIGHT' as const, body: c.body,
+          ...(c.startLine !== undefined && c.startLine < c.line ? { start_line: c.startLine, start_side: 'RIGHT' as const } : {}),
+        })),
       });
       return { id: data.id, html_url: data.html_url };
+    },
+    tarball: async (ref) => Buffer.from((await octokit.rest.repos.downloadTarballArchive({ ...repo, ref })).data as ArrayBuffer),
+    fileAt: async (path, ref) => {
+      try {
+        const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+        return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return undefined;
+        throw err;
+      }
     },
   };
 }

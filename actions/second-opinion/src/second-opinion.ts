@@ -9,7 +9,9 @@ import { chooseAgent } from './agent-choice.js';
 import { capDiff, splitDiff } from './diff-capture.js';
 import { compareOpinions, opinionMarker, readOpinion, type OpinionRecord } from './opinion-compare.js';
 import { reviewBody } from './review-body.js';
+import { parseReviewConfig, REVIEW_CONFIG_PATH } from './review-config.js';
 import type { PullRequestInfo, Reaction, ReviewComment, ReviewGitHub } from './review-github.js';
+import { lineComment } from './line-comment.js';
 import { reviewInstructions } from './review-prompt.js';
 import type { Trigger } from './trigger.js';
 
@@ -50,19 +52,21 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
   const sha = pr.headSha;
   if (trigger.commentId) await attempt(deps, 'add the 👀 reaction', () => gh.react(trigger.commentId!, 'eyes'));
 
-  const [messages, comments, reviews, diffText] = await Promise.all([
+  const [messages, comments, reviews, diffText, configText] = await Promise.all([
     gh.commitMessages(pr.number),
     gh.listIssueComments(pr.number),
     gh.listReviews(pr.number),
     gh.diff(pr.baseSha, sha),
+    gh.fileAt(REVIEW_CONFIG_PATH, pr.baseSha),
   ]);
+  const repoFocus = readRepoFocus(configText, deps);
   const laneAgents = (['codex', 'claude'] as const).filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
   const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
   deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
   const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);
   const repository = `${where.owner}/${where.repo}`;
 
-  const result = await deps.review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, diff }), {
+  const result = await deps.review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, repoFocus, diff }), {
     repository, number: pr.number, title: pr.title, body: pr.body, author: pr.author, baseRef: pr.baseRef, headRef: pr.headRef, headSha: sha, url: pr.url,
   }).catch(async (err: Error) => {
     // A review that could not run at all (no credentials on this lane, no CLI) still answers the 👀: a failed
@@ -85,9 +89,11 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
     { result, choice, sha, movedTo: moved ? now.headSha : undefined, requester: trigger.actor.login, focus: trigger.command.focus, diff, comparison: previous && compareOpinions(record, previous), runUrl: where.runUrl },
     opinionMarker(record),
   );
-  const lineComments: ReviewComment[] = result.findings
-    .filter((f) => diff.included.some((d) => d.path === f.path && d.commentable.has(f.line)))
-    .map((f) => ({ path: f.path, line: f.line, body: result.scrub(`**${f.severity === 'failure' ? 'blocking' : f.severity}**${f.title ? ` ${f.title}` : ''}: ${f.message}`) }));
+  const lineComments: ReviewComment[] = result.findings.flatMap((f) => {
+    const file = diff.included.find((d) => d.path === f.path);
+    const comment = file && lineComment(f, file.commentable);
+    return comment ? [{ ...comment, body: result.scrub(comment.body) }] : [];
+  });
 
   const outcome: OpinionOutcome = { status: 'reviewed', agent: choice.agent, sha, moved, result };
   await attempt(deps, 'post the review', async () => {
@@ -141,5 +147,15 @@ async function attempt(deps: OpinionDeps, what: string, fn: () => Promise<void>)
     await fn();
   } catch (err) {
     deps.warn(`could not ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** A config the maintainers broke costs its guidance, not the review: the warning names the file and the key. */
+function readRepoFocus(text: string | undefined, deps: OpinionDeps): string {
+  try {
+    return parseReviewConfig(text).focus;
+  } catch (err) {
+    deps.warn(`${(err as Error).message}; reviewing without it`);
+    return '';
   }
 }
