@@ -210,10 +210,11 @@ describe('agent-lane action', () => {
       { kind: 'hang' },
     ]);
 
-    const run = await runLaneAction(lane, { agent: 'claude', mode: 'build', prompt: 'Work.', 'allowed-tools': 'Bash', 'timeout-minutes': '0.05', report: 'summary,check' });
+    // 9 s: long enough for claude to start its background job on a busy machine before the deadline.
+    const run = await runLaneAction(lane, { agent: 'claude', mode: 'build', prompt: 'Work.', 'allowed-tools': 'Bash', 'timeout-minutes': '0.15', report: 'summary,check' });
 
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('::error::claude did not finish within 0.05 minutes; its process tree was killed');
+    expect(run.stdout).toContain('::error::claude did not finish within 0.15 minutes; its process tree was killed');
     expect(run.outputs.conclusion).toBe('failure');
     expect(github.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', conclusion: 'failure', states: ['in_progress', 'completed:failure'] });
     expect(github.checkRuns.at(-1)!.output.summary).toContain('timeout');

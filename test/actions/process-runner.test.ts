@@ -36,7 +36,9 @@ describe('process runner', () => {
   it('a tree that ignores SIGTERM at the deadline is killed after the grace period', { timeout: 20_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tree-'));
     const script = `trap '' TERM; (trap '' TERM; sleep 300) & echo $! > ${dir}/child.pid; while :; do sleep 1; done`;
-    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 300, onLine: () => undefined });
+    // The deadline must come after bash has run its trap: on a busy machine starting bash (and root's .bashrc, which
+    // bash reads when its stdin is a pipe) can take longer than a few hundred milliseconds.
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 3_000, onLine: () => undefined });
 
     expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
     expect(isRunning(Number(readFileSync(join(dir, 'child.pid'), 'utf8')))).toBe(false);
