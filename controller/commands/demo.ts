@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { packageRoot } from '../util/package-root.js';
 import { configSchema } from '../config/config.js';
 import { dockerEngine } from '../docker/docker-engine.js';
 import { createLogger } from '../observe/logger.js';
 import { startService } from '../daemon/service.js';
 import { GitHubStandin } from '../github/standin/github-standin.js';
+import { act, EXIT, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 
 export const STANDIN_IMAGE = 'factory-test/runner:1';
@@ -25,8 +25,18 @@ export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): 
   if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
 }
 
-export async function runDemo(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { timeout: { type: 'string', default: '120' } } });
+export function demoCommand(io: Io) {
+  const cmd = newCommand('demo', io)
+    .summary('run one job end to end against a local GitHub stand-in and the local Docker engine')
+    .option('--timeout <seconds>', 'give up after this many seconds', '120');
+  return act(cmd, async (opts: { timeout: string }) => runDemo(opts, io));
+}
+
+export async function runDemo(values: { timeout: string }, io: Io): Promise<number> {
+  if (!/^\d+$/.test(values.timeout)) {
+    io.stderr(`factory demo: --timeout expects whole seconds, got ${JSON.stringify(values.timeout)}`);
+    return EXIT.usage;
+  }
   const engine = dockerEngine('/var/run/docker.sock');
   try {
     await engine.ping();

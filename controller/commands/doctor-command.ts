@@ -1,25 +1,36 @@
-// `factory doctor --config F [--profile P] [--disk-threshold N]`: the edge around runDoctor.
-import { parseArgs } from 'node:util';
+// `factory doctor`: the edge around runDoctor.
+import { Option } from 'commander';
 import { describeProblems, loadConfig } from '../config/config.js';
 import { dockerEngine } from '../docker/docker-engine.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
 import { silentLogger } from '../observe/logger.js';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import { formatDoctor, runDoctor } from './doctor.js';
+import type { Io } from './io.js';
 
-export async function doctorCommand(argv: string[], io: { stdout: (s: string) => void; stderr: (s: string) => void }, env = process.env): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string', short: 'c', default: 'factory.yml' }, profile: { type: 'string' }, 'disk-threshold': { type: 'string', default: '85' } },
-  });
-  const diskThreshold = Number(values['disk-threshold']);
+type DoctorOptions = { config: string; profile?: string; diskThreshold: string; json?: boolean };
+
+export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
+  const cmd = newCommand('doctor', io)
+    .summary('check each profile\'s connections from inside a container, then GitHub and the host')
+    .description('Starts a short-lived container per profile with exactly its mounts, network, user and environment and checks from inside; checks Docker, GitHub access per repo, the webhook secret and disk use. Exits 1 when a check fails.')
+    .addOption(configOption())
+    .addOption(new Option('--profile <name>', 'check only this profile'))
+    .addOption(new Option('--disk-threshold <percent>', 'fail a disk above this use').default('85'))
+    .addOption(jsonOption());
+  return act(cmd, (opts: DoctorOptions) => doctor(opts, io, env));
+}
+
+async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+  const diskThreshold = Number(opts.diskThreshold);
   if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {
-    io.stderr(`factory doctor: --disk-threshold must be a percentage (1-100), got "${values['disk-threshold']}"`);
-    return 2;
+    io.stderr(`factory doctor: --disk-threshold must be a percentage (1-100), got "${opts.diskThreshold}"`);
+    return EXIT.usage;
   }
-  const loaded = await loadConfig(values.config!);
+  const loaded = await loadConfig(opts.config);
   if (!loaded.ok) {
-    io.stderr(describeProblems(values.config!, loaded.problems));
-    return 1;
+    io.stderr(describeProblems(opts.config, loaded));
+    return EXIT.failed;
   }
   const { config } = loaded;
   let github: GitHubApi | undefined;
@@ -29,7 +40,7 @@ export async function doctorCommand(argv: string[], io: { stdout: (s: string) =>
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold }, values.profile);
-  io.stdout(formatDoctor(rows));
-  return rows.every((r) => r.ok) ? 0 : 1;
+  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold }, opts.profile);
+  io.stdout(opts.json ? JSON.stringify({ ok: rows.every((r) => r.ok), checks: rows }, null, 2) : formatDoctor(rows));
+  return rows.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

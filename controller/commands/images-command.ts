@@ -2,20 +2,13 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { packageRoot } from '../util/package-root.js';
 import Docker from 'dockerode';
+import { act, EXIT, newCommand, runCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { auditImage } from '../images/image-audit.js';
 import { buildImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
 import { readImageFacts } from '../images/image-facts.js';
-
-const USAGE = `usage:
-  factory images build [--repo NAME] [--tag VERSION] [--base IMAGE] [--images-dir DIR] [--network MODE]
-
-  Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.
-  With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.
-  VERSION defaults to the factory package's version.`;
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {
@@ -66,36 +59,29 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise
   return true;
 }
 
-export async function imagesCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        repo: { type: 'string' },
-        tag: { type: 'string' },
-        base: { type: 'string' },
-        'images-dir': { type: 'string' },
-        network: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.stderr(`factory images: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1 || positionals[0] !== 'build') {
-    io.stderr(`factory images: expected build\n${USAGE}`);
-    return 2;
-  }
+type BuildOptions = { repo?: string; tag?: string; base?: string; imagesDir?: string; network?: string };
+
+export function imagesProgram(io: Io, docker: Docker = new Docker()) {
+  const images = newCommand('images', io).summary('build the factory base image and per-repo images');
+  const build = newCommand('build', io)
+    .summary('build factory/base and the per-repo images through the Docker API, then audit each for credentials')
+    .description('Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.\nWith --repo: builds only that repo\'s image, on factory/base:VERSION (or --base IMAGE), which must exist.\nVERSION defaults to the factory package\'s version.')
+    .option('--repo <name>', 'build only this repo\'s image')
+    .option('--tag <version>', 'the version tag')
+    .option('--base <image>', 'the base image for --repo')
+    .option('--images-dir <dir>', 'where the Dockerfiles are')
+    .option('--network <mode>', 'the build containers\' network');
+  images.addCommand(act(build, (opts: BuildOptions) => buildImages(opts, io, docker)));
+  return images;
+}
+
+export function imagesCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
+  return runCommand(imagesProgram(io, docker), argv, io);
+}
+
+async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promise<number> {
   const root = packageRoot();
-  const imagesDir = values['images-dir'] ?? join(root, 'images');
+  const imagesDir = values.imagesDir ?? join(root, 'images');
   const version = values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const plan = planImageBuilds({
     imagesDir,
@@ -107,21 +93,21 @@ export async function imagesCommand(argv: string[], io: Io, docker: Docker = new
   });
   if ('problem' in plan) {
     io.stderr(`factory images build: ${plan.problem}`);
-    return 1;
+    return EXIT.failed;
   }
   const first = plan.builds[0];
   const base = first?.buildArgs.BASE_IMAGE;
   try {
     if (base !== undefined && !(await imageExists(docker, base))) {
       io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
-      return 1;
+      return EXIT.failed;
     }
     for (const build of plan.builds) {
       if (!(await buildAndAudit(docker, build, io))) return 1;
     }
   } catch (err) {
     io.stderr(`factory images build: Docker engine error: ${(err as Error).message}`);
-    return 1;
+    return EXIT.failed;
   }
-  return 0;
+  return EXIT.ok;
 }

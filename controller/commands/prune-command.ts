@@ -1,7 +1,7 @@
 // `factory prune`: frees what the factory leaves on a Docker host over time: exited runner containers the controller
 // never got to remove, dangling images from image rebuilds, and old build cache.
-import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import { act, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { LABEL } from '../daemon/runner-spec.js';
 import { parseDuration } from '../config/units.js';
@@ -57,38 +57,35 @@ export function formatPruneReport(report: PruneReport, olderThan: string): strin
   return lines.join('\n');
 }
 
-const USAGE = `usage:
-  factory prune [--older-than AGE] [--instance ID]
+type PruneOptions = { olderThan: string; instance?: string; json?: boolean };
 
-  Removes exited factory containers, dangling images built from the factory's Dockerfiles and build cache, each
-  older than AGE (default 24h; e.g. 90m, 6h, 7d). --instance limits containers to one controller instance.`;
+export function pruneProgram(io: Io, docker: Docker = new Docker()) {
+  const cmd = newCommand('prune', io)
+    .summary('remove exited factory containers, dangling factory images and build cache')
+    .description('Removes exited factory containers, dangling images built from the factory\'s Dockerfiles and build cache, each older than AGE.')
+    .option('--older-than <age>', 'only what is older than this (e.g. 90m, 6h, 7d)', '24h')
+    .option('--instance <id>', 'only containers of this controller instance')
+    .addOption(jsonOption());
+  return act(cmd, (opts: PruneOptions) => runPrune(opts, io, docker));
+}
 
-export async function pruneCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { 'older-than': { type: 'string', default: '24h' }, instance: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    io.stderr(`factory prune: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
-  const age = values['older-than'];
+export function pruneCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
+  return runCommand(pruneProgram(io, docker), argv, io);
+}
+
+async function runPrune(values: PruneOptions, io: Io, docker: Docker): Promise<number> {
+  const age = values.olderThan;
   const ms = parseDuration(age);
   if (ms === undefined) {
     io.stderr(`factory prune: --older-than expects an age such as "90m", "6h" or "7d", got ${JSON.stringify(age)}`);
-    return 2;
+    return EXIT.usage;
   }
   try {
-    io.stdout(formatPruneReport(await prune(docker, ms, values.instance), age));
-    return 0;
+    const report = await prune(docker, ms, values.instance);
+    io.stdout(values.json ? JSON.stringify(report, null, 2) : formatPruneReport(report, age));
+    return EXIT.ok;
   } catch (err) {
     io.stderr(`factory prune: Docker engine error: ${(err as Error).message}`);
-    return 1;
+    return EXIT.failed;
   }
 }

@@ -1,12 +1,13 @@
-// `factory repos add|remove|list`: edits factory.yml in place (comments and order kept), validates the result with
-// the controller's own parser, and refuses to write a file the controller would refuse to start on.
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+// `factory repos add|set|remove|list`: edits factory.yml in place (comments, order and untouched lines kept),
+// validates the result with the controller's own parser, and refuses to write a file the controller would refuse.
+import { readFile, realpath } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
 import { replaceFileAtomically } from '../util/atomic-file.js';
-import type { Io } from './io.js';
 import { parseConfig, type RepoConfig } from '../config/config.js';
-import { addRepo, removeRepo, type EditResult, type RepoEntry } from '../config/repos-editor.js';
+import { addRepo, removeRepo, setRepo, type EditResult } from '../config/repos-editor.js';
 import { table } from '../observe/status-table.js';
+import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
+import type { Io } from './io.js';
 
 /** The file edge: reading and atomically replacing the config file. */
 export interface ConfigFile {
@@ -18,95 +19,105 @@ export function formatRepoTable(repos: readonly RepoConfig[]): string {
   return table(['REPO', 'PROFILES', 'MAX CONCURRENT'], repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)]));
 }
 
-export const fsConfigFile: ConfigFile = { read: (path) => readFile(path, 'utf8'), replace: replaceFileAtomically };
+export const fsConfigFile: ConfigFile = {
+  read: (path) => readFile(path, 'utf8'),
+  // A symlinked config (into a dotfiles or config-management checkout) stays a symlink: the link's target is replaced.
+  replace: async (path, text) => replaceFileAtomically(await realpath(path), text),
+};
 
-const USAGE = `usage:
-  factory repos add OWNER/NAME --profiles P1,P2 [--max-concurrent N] [--config F]
-  factory repos remove OWNER/NAME [--config F]
-  factory repos list [--config F]`;
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
 
-export async function reposCommand(argv: string[], io: Io, files: ConfigFile = fsConfigFile): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c', default: 'factory.yml' },
-        profiles: { type: 'string' },
-        'max-concurrent': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.stderr(`factory repos: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = args;
-  const [verb, repo, ...extra] = positionals;
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
-  const file = values.config;
-  if (verb === 'list' && repo === undefined) return list(file, io, files);
-  if ((verb === 'add' || verb === 'remove') && repo !== undefined && extra.length === 0) {
-    let text: string;
-    try {
-      text = await files.read(file);
-    } catch (err) {
-      io.stderr(`factory repos ${verb}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      return 1;
-    }
-    let result: EditResult;
-    if (verb === 'add') {
-      const entry = addArguments(repo, values.profiles, values['max-concurrent']);
-      if ('problem' in entry) {
-        io.stderr(`factory repos add: ${entry.problem}\n${USAGE}`);
-        return 2;
-      }
-      result = addRepo(text, entry, file);
-    } else {
-      result = removeRepo(text, repo, file);
-    }
-    if (!result.ok) {
-      io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
-      return 1;
-    }
-    try {
-      await files.replace(file, result.text);
-    } catch (err) {
-      io.stderr(`factory repos ${verb}: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it is unchanged`);
-      return 1;
-    }
-    io.stdout(`${verb === 'add' ? 'added' : 'removed'} ${repo} ${verb === 'add' ? 'to' : 'from'} ${file}`);
-    return 0;
-  }
-  io.stderr(`factory repos: expected add, remove or list\n${USAGE}`);
-  return 2;
+type EditOptions = { config: string; profiles?: string; maxConcurrent?: string };
+
+export function reposProgram(io: Io, files: ConfigFile = fsConfigFile): Command {
+  const repos = newCommand('repos', io).summary('list or edit the repos of a config file in place (comments and order kept)');
+  const profiles = () => new Option('--profiles <p1,p2>', 'the profiles whose labels this repo\'s jobs may ask for');
+  const max = () => new Option('--max-concurrent <n>', 'job containers of this repo at once');
+  repos.addCommand(
+    act(newCommand('add', io).summary('add a repo').argument('<owner/name>').addOption(profiles().makeOptionMandatory()).addOption(max()).addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('add', repo, opts, io, files)),
+  );
+  repos.addCommand(
+    act(newCommand('set', io).summary('change a configured repo\'s profiles or max concurrent').argument('<owner/name>').addOption(profiles()).addOption(max()).addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('set', repo, opts, io, files)),
+  );
+  repos.addCommand(
+    act(newCommand('remove', io).summary('remove a repo').argument('<owner/name>').addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('remove', repo, opts, io, files)),
+  );
+  repos.addCommand(
+    act(newCommand('list', io).summary('list the configured repos').addOption(configOption()).addOption(jsonOption()),
+      (opts: { config: string; json?: boolean }) => list(opts, io, files)),
+  );
+  return repos;
 }
 
-function addArguments(repo: string, profiles: string | undefined, maxConcurrent: string | undefined): RepoEntry | { problem: string } {
-  const names = (profiles ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-  if (names.length === 0) return { problem: '--profiles is required, e.g. --profiles ci,codex' };
-  if (maxConcurrent === undefined) return { repo, profiles: names };
-  if (!/^\d+$/.test(maxConcurrent)) return { problem: `--max-concurrent expects a whole number, got ${JSON.stringify(maxConcurrent)}` };
-  return { repo, profiles: names, maxConcurrent: Number(maxConcurrent) };
+export function reposCommand(argv: string[], io: Io, files: ConfigFile = fsConfigFile): Promise<number> {
+  return runCommand(reposProgram(io, files), argv, io);
 }
 
-async function list(file: string, io: Io, files: ConfigFile): Promise<number> {
+function parseProfiles(profiles: string | undefined): string[] | undefined | { problem: string } {
+  if (profiles === undefined) return undefined;
+  const names = profiles.split(',').map((p) => p.trim()).filter(Boolean);
+  return names.length > 0 ? names : { problem: '--profiles needs at least one profile, e.g. --profiles ci,codex' };
+}
+
+function parseMax(value: string | undefined): number | undefined | { problem: string } {
+  if (value === undefined) return undefined;
+  return /^\d+$/.test(value) ? Number(value) : { problem: `--max-concurrent expects a whole number, got ${JSON.stringify(value)}` };
+}
+
+async function edit(verb: 'add' | 'set' | 'remove', repo: string, opts: EditOptions, io: Io, files: ConfigFile): Promise<number> {
+  const file = opts.config;
+  const profiles = parseProfiles(opts.profiles);
+  const maxConcurrent = parseMax(opts.maxConcurrent);
+  for (const parsed of [profiles, maxConcurrent]) {
+    if (parsed !== undefined && typeof parsed === 'object' && 'problem' in parsed) {
+      io.stderr(`factory repos ${verb}: ${parsed.problem}`);
+      return EXIT.usage;
+    }
+  }
+  if (verb === 'set' && profiles === undefined && maxConcurrent === undefined) {
+    io.stderr('factory repos set: nothing to change: give --profiles, --max-concurrent or both');
+    return EXIT.usage;
+  }
   let text: string;
   try {
     text = await files.read(file);
   } catch (err) {
-    io.stderr(`factory repos list: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    return 1;
+    io.stderr(`factory repos ${verb}: cannot read ${file} (${code(err)})`);
+    return EXIT.failed;
   }
-  const result = parseConfig(text, file);
+  const change = { repo, ...(profiles === undefined ? {} : { profiles: profiles as string[] }), ...(maxConcurrent === undefined ? {} : { maxConcurrent: maxConcurrent as number }) };
+  const result: EditResult =
+    verb === 'add' ? addRepo(text, { ...change, profiles: change.profiles ?? [] }, file) : verb === 'set' ? setRepo(text, change, file) : removeRepo(text, repo, file);
   if (!result.ok) {
-    io.stderr(`factory repos list: ${file} is invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
-    return 1;
+    io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
+    return EXIT.failed;
   }
-  io.stdout(formatRepoTable(result.config.repos));
-  return 0;
+  try {
+    await files.replace(file, result.text);
+  } catch (err) {
+    io.stderr(`factory repos ${verb}: cannot write ${file} (${code(err)}); it is unchanged`);
+    return EXIT.failed;
+  }
+  io.stdout(`${{ add: 'added', set: 'changed', remove: 'removed' }[verb]} ${repo} ${{ add: 'to', set: 'in', remove: 'from' }[verb]} ${file}`);
+  return EXIT.ok;
+}
+
+async function list(opts: { config: string; json?: boolean }, io: Io, files: ConfigFile): Promise<number> {
+  let text: string;
+  try {
+    text = await files.read(opts.config);
+  } catch (err) {
+    io.stderr(`factory repos list: cannot read ${opts.config} (${code(err)})`);
+    return EXIT.failed;
+  }
+  const result = parseConfig(text, opts.config);
+  if (!result.ok) {
+    io.stderr(`factory repos list: ${opts.config} is invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
+    return EXIT.failed;
+  }
+  io.stdout(opts.json ? JSON.stringify(result.config.repos, null, 2) : formatRepoTable(result.config.repos));
+  return EXIT.ok;
 }

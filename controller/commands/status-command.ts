@@ -1,6 +1,6 @@
 // `factory status [--config F] [--job ID] [--url URL] [--json]`: asks the running controller over its loopback status
 // endpoint, never Docker, so it shows what the controller believes (queue, runners, timeline), not a guess from labels.
-import { parseArgs } from 'node:util';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { loadConfig } from '../config/config.js';
 import type { StatusSnapshot } from '../observe/status-snapshot.js';
@@ -38,26 +38,30 @@ async function get<T>(base: string, path: string): Promise<{ status: number; bod
   }
 }
 
-export async function statusCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c', default: 'factory.yml' },
-      job: { type: 'string', short: 'j' },
-      url: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+type StatusOptions = { config: string; job?: string; url?: string; json?: boolean };
+
+export function statusProgram(io: Io) {
+  const cmd = newCommand('status', io)
+    .summary('ask the running controller: GitHub, repos, runners, queue, recent jobs, one job\'s timeline')
+    .description('Asks the running controller over its status endpoint (never Docker), so it shows what the controller believes.')
+    .addOption(configOption())
+    .option('-j, --job <id>', 'one job\'s timeline')
+    .option('--url <url>', 'the status endpoint, instead of the config\'s status.host and status.port')
+    .addOption(jsonOption());
+  return act(cmd, (opts: StatusOptions) => status(opts, io));
+}
+
+async function status(values: StatusOptions, io: Io): Promise<number> {
   if (values.job !== undefined && !/^\d+$/.test(values.job)) {
     io.stderr(`factory status: --job expects a numeric job id, got ${JSON.stringify(values.job)}`);
-    return 2;
+    return EXIT.usage;
   }
   // Without a scheme fetch fails with a bare TypeError, which would read as "no controller answers".
   if (values.url !== undefined && !/^https?:\/\/[^/]/.test(values.url)) {
     io.stderr(`factory status: --url expects the status endpoint as http://HOST:PORT, got ${JSON.stringify(values.url)}`);
-    return 2;
+    return EXIT.usage;
   }
-  const base = await endpoint(values.config!, values.url, io);
+  const base = await endpoint(values.config, values.url, io);
   if (!base) return 1;
   try {
     if (values.job !== undefined) {

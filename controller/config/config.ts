@@ -1,7 +1,9 @@
 // The controller's settings file (`factory.yml`): parsed once at the edge, every problem reported with its path.
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
+import { formatProblem, problemsFromIssues, type ConfigProblem } from './config-problems.js';
 import { parseBytes, parseDuration } from './units.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
@@ -169,19 +171,37 @@ export const configSchema = z
         refuse(['labels'], `trusted profile "${name}" has no label of its own: every label is "self-hosted" or also on an untrusted profile (${shared.join(', ') || 'none'}), so a plain job could get its credentials; add a label such as "${name}" to it and to its jobs' runs-on`);
       }
     }
-    const seen = new Map<string, number>();
-    config.repos.forEach((r, i) => {
+    for (const issue of repoChecks(config)) ctx.addIssue({ code: 'custom', ...issue });
+  });
+
+type CrossIssue = { path: PropertyKey[]; message: string };
+const asRecord = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * The repos' references across sections (a repo's profiles exist, no repo twice). They read raw input too, so a file
+ * with a typo elsewhere still hears about its unknown profile in the same run, not after the fix.
+ */
+export function repoChecks(input: unknown): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const profiles = asRecord(asRecord(input).profiles);
+  const repos = asRecord(input).repos;
+  const seen = new Map<string, number>();
+  (Array.isArray(repos) ? repos : []).forEach((raw, i) => {
+    const r = asRecord(raw);
+    if (typeof r.repo === 'string') {
       const key = r.repo.toLowerCase();
-      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['repos', i, 'repo'], message: `${r.repo} is already configured at repos[${seen.get(key)}]` });
+      if (seen.has(key)) issues.push({ path: ['repos', i, 'repo'], message: `${r.repo} is already configured at repos[${seen.get(key)}]` });
       else seen.set(key, i);
-      r.profiles.forEach((p, j) => {
-        if (!config.profiles[p]) {
-          const known = Object.keys(config.profiles).join(', ') || 'none';
-          ctx.addIssue({ code: 'custom', path: ['repos', i, 'profiles', j], message: `unknown profile ${got(p)} (defined: ${known})` });
-        }
-      });
+    }
+    (Array.isArray(r.profiles) ? r.profiles : []).forEach((p, j) => {
+      if (typeof p === 'string' && !Object.hasOwn(profiles, p)) {
+        const known = Object.keys(profiles).join(', ') || 'none';
+        issues.push({ path: ['repos', i, 'profiles', j], message: `unknown profile ${got(p)} (defined: ${known})` });
+      }
     });
   });
+  return issues;
+}
 
 export type Config = z.output<typeof configSchema>;
 export type Profile = z.output<typeof profileSchema>;
@@ -189,12 +209,11 @@ export type RepoConfig = Config['repos'][number];
 export type Mount = z.output<typeof mountSchema>;
 export type McpServer = z.output<typeof mcpServerSchema>;
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; details?: ConfigProblem[] };
+// `problems` name the path (what the watcher logs, what `repos` refuses with); `details` add the line, for the CLI.
 
-/** `repos[1].profiles[0]` from zod's path array. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
-}
+export { formatPath } from './config-problems.js';
+export type { ConfigProblem } from './config-problems.js';
 
 // yaml's own default, said out loud: a real factory.yml shares a few mount or label lists; a "billion laughs" file
 // expands far past this and is refused instead of eating the controller's memory.
@@ -211,40 +230,41 @@ function firstAliasLine(doc: Document, lines: LineCounter): number | undefined {
   return line;
 }
 
-/** Parses and validates a config file's text; never throws for bad input, it lists what is wrong and where. */
+/** Parses and validates a config file's text; never throws for bad input, it lists every problem, its path and line. */
 export function parseConfig(text: string, source = 'factory.yml'): ConfigResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, lineCounter });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => `${source}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`) };
+    const details = doc.errors.map((e) => ({ line: e.linePos?.[0]?.line, path: '(syntax)', message: e.message.split('\n')[0]! }));
+    return { ok: false, problems: details.map((d) => `${source}:${d.line ?? '?'}: ${d.message}`), details: [] };
   }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     // yaml refuses an alias that expands too far (a "billion laughs" file): name the first alias, the file stays unread.
-    return { ok: false, problems: [`${source}:${firstAliasLine(doc, lineCounter) ?? '?'}: ${(err as Error).message.split('\n')[0]}`] };
+    return { ok: false, problems: [`${source}:${firstAliasLine(doc, lines) ?? '?'}: ${(err as Error).message.split('\n')[0]}`] };
   }
-  const result = configSchema.safeParse(data ?? {}, { reportInput: true });
+  const raw: unknown = data ?? {};
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) return { ok: true, config: result.data };
-  return {
-    ok: false,
-    problems: result.error.issues.map((issue) => {
-      const where = formatPath(issue.path) || '(top level)';
-      const message =
-        issue.code === 'invalid_type' && issue.input === undefined
-          ? 'required'
-          : issue.code === 'invalid_key'
-            ? (issue.issues[0]?.message ?? issue.message)
-            : issue.message.replace(/^Invalid input: /, '');
-      return `${where}: ${message}`;
-    }),
-  };
+  const issues = [...result.error.issues];
+  // The schema stops before its cross-section checks when a field is malformed; run them on the raw input too.
+  const reported = new Set(issues.map((i) => `${i.path.join('.')}\0${i.message}`));
+  for (const extra of repoChecks(raw)) {
+    if (!reported.has(`${extra.path.join('.')}\0${extra.message}`)) issues.push({ code: 'custom', input: undefined, ...extra } as z.core.$ZodIssue);
+  }
+  const details = problemsFromIssues(issues, doc, lines);
+  return { ok: false, problems: details.map((d) => `${d.path}: ${d.message}`), details };
 }
 
-/** `F: N problem(s)` then one indented line per problem: how every command reports an invalid config. */
-export function describeProblems(file: string, problems: readonly string[], preface = ''): string {
-  return [`${file}: ${preface}${problems.length} problem(s)`, ...problems.map((p) => `  ${p}`)].join('\n');
+/**
+ * `F: N problem(s)` then one indented line per problem, as `F:LINE: path: message` where the line is known: how every
+ * command reports an invalid config.
+ */
+export function describeProblems(file: string, result: readonly string[] | { problems: string[]; details?: ConfigProblem[] }, preface = ''): string {
+  const lines = Array.isArray(result) ? result : (result as { details?: ConfigProblem[] }).details?.length ? (result as { details: ConfigProblem[] }).details.map((d) => formatProblem(file, d)) : (result as { problems: string[] }).problems;
+  return [`${file}: ${preface}${lines.length} problem(s)`, ...lines.map((p) => `  ${p}`)].join('\n');
 }
 
 export async function loadConfig(file: string): Promise<ConfigResult> {
@@ -252,7 +272,9 @@ export async function loadConfig(file: string): Promise<ConfigResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? String(err)})`] };
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const hint = code === 'ENOENT' ? ': pass --config PATH (or set FACTORY_CONFIG), or write a starting config with `factory init`' : '';
+    return { ok: false, problems: [`${resolve(file)}: cannot read config (${code})${hint}`] };
   }
   return parseConfig(text, file);
 }

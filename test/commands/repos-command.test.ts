@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../controller/config/config.js';
 import { reposCommand } from '../../controller/commands/repos-command.js';
-import { addRepo, removeRepo } from '../../controller/config/repos-editor.js';
+import { addRepo, removeRepo, setRepo } from '../../controller/config/repos-editor.js';
 
 // Written the way the yaml library prints, so an untouched part must come back byte for byte.
 const CONFIG = `# factory settings for the ainative-academy org
@@ -113,6 +113,46 @@ describe('repos add', () => {
   });
 });
 
+describe('repos set', () => {
+  it('replaces only the changed values, in the file\'s own style', () => {
+    const result = setRepo(CONFIG, { repo: 'AINative-Academy/aina-platform', profiles: ['ci'], maxConcurrent: 1 });
+    expect(result).toEqual({ ok: true, text: CONFIG.replace('    profiles: [ci, codex]\n    maxConcurrent: 3\n', '    profiles: [ci]\n    maxConcurrent: 1\n') });
+  });
+
+  it('adds a missing key on its own line under the entry, after the entry\'s trailing comment', () => {
+    const result = setRepo(CONFIG, { repo: 'ainative-academy/aina-academy', maxConcurrent: 4 });
+    expect(result).toEqual({ ok: true, text: CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 4\n') });
+  });
+
+  it('edits an entry written as a flow map and leaves every other line alone', () => {
+    const hand = CONFIG.replace('auth: { tokenEnv: GITHUB_TOKEN }', 'auth: {tokenEnv: GITHUB_TOKEN}').replace(
+      '  - repo: ainative-academy/aina-academy # the course site\n    profiles: [ci]\n',
+      '  - {repo: ainative-academy/aina-academy, profiles: [ci]}   # the course site\n',
+    );
+    const result = setRepo(hand, { repo: 'ainative-academy/aina-academy', profiles: ['ci', 'codex'] });
+    expect(result).toEqual({ ok: true, text: hand.replace('profiles: [ci]}', 'profiles: [ci, codex]}') });
+  });
+
+  it('refuses a repo that is not configured, and an unknown profile', () => {
+    expect(setRepo(CONFIG, { repo: 'a/b', maxConcurrent: 1 })).toEqual({ ok: false, problems: ['repos: a/b is not configured; add it with factory repos add'] });
+    expect(setRepo(CONFIG, { repo: 'ainative-academy/aina-academy', profiles: ['gpu'] })).toEqual({
+      ok: false,
+      problems: ['repos[1].profiles[0]: unknown profile "gpu" (defined: ci, codex)'],
+    });
+  });
+});
+
+describe('a repos list written inline', () => {
+  it('is reprinted alone: hand-written flow maps elsewhere keep their spacing', () => {
+    const hand = CONFIG.replace('auth: { tokenEnv: GITHUB_TOKEN }', 'auth: {tokenEnv: GITHUB_TOKEN}');
+    const inline = hand.slice(0, hand.indexOf('repos:')) + 'repos: [{repo: a/b, profiles: [ci]}]\nmaxConcurrent: 4\n';
+    const result = addRepo(inline, { repo: 'a/c', profiles: ['codex'] });
+    expect(result.ok && result.text.split('\n').filter((l) => !inline.split('\n').includes(l))).toEqual([
+      'repos: [{repo: a/b, profiles: [ci]}, {repo: a/c, profiles: [codex]}]',
+    ]);
+  });
+});
+
 describe('repos remove', () => {
   it('removes the entry and keeps the rest of the file as it was', () => {
     const result = removeRepo(CONFIG, 'ainative-academy/aina-academy');
@@ -178,12 +218,19 @@ describe('reposCommand on a real file', () => {
   });
 
   it('usage mistakes exit 2 and name the problem', async () => {
-    expect(await run('add', 'ainative-academy/x', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('--profiles is required') });
+    expect(await run('add', 'ainative-academy/x', '--config', file)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("factory repos add: required option '--profiles <p1,p2>' not specified"),
+    });
     expect(await run('add', 'ainative-academy/x', '--profiles', 'ci', '--max-concurrent', 'two', '--config', file)).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--max-concurrent expects a whole number, got "two"'),
     });
-    expect(await run('rename', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('expected add, remove or list') });
+    expect(await run('rmove', 'ainative-academy/x', '--config', file)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/factory repos: unknown command 'rmove'\n\(Did you mean remove\?\)/),
+    });
+    expect(await run('set', 'ainative-academy/aina-academy', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('nothing to change') });
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
   });
 
@@ -197,6 +244,24 @@ describe('reposCommand on a real file', () => {
 
     expect({ code, ...out }).toEqual({ code: 1, stdout: '', stderr: `factory repos remove: cannot write ${file} (ENOSPC); it is unchanged\n` });
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
+  });
+
+  it('list --json prints the repos with their defaults filled in', async () => {
+    const result = await run('list', '--json', '--config', file);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { repo: 'ainative-academy/aina-platform', profiles: ['ci', 'codex'], maxConcurrent: 3 },
+      { repo: 'ainative-academy/aina-academy', profiles: ['ci'], maxConcurrent: 2 },
+    ]);
+  });
+
+  it('an edit through a symlink replaces the file it points at and keeps the link', async () => {
+    const real = join(dir, 'real.yml');
+    await rename(file, real);
+    await symlink('real.yml', file);
+    expect((await run('set', 'ainative-academy/aina-academy', '--max-concurrent', '5', '--config', file)).code).toBe(0);
+    expect((await lstat(file)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe(CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 5\n'));
   });
 
   it('a missing config file is named', async () => {

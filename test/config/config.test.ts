@@ -58,6 +58,17 @@ repos:
       'bootTimeout: expected a duration such as "90s", "5m" or "6h", got "soon"',
       'profiles.ci.memory: expected a size such as "512m" or "4g", got "lots"',
       'repos[1]: Unrecognized key: "maxConcurent"',
+      // Cross-section checks run even though the shape is wrong elsewhere, so one run names everything.
+      'repos[0].profiles[1]: unknown profile "gpu" (defined: ci)',
+      'repos[1].repo: a/b is already configured at repos[0]',
+    ]);
+  });
+
+  it('gives the line of each problem, the line of the key for an unknown key', () => {
+    const r = parseConfig(VALID.replace('    profiles: [ci]', '    profiles: [ci, gpu]\n    maxConcurent: 3'));
+    expect(!r.ok && r.details).toEqual([
+      { line: 10, path: 'repos[0]', message: 'Unrecognized key: "maxConcurent"' },
+      { line: 9, path: 'repos[0].profiles[1]', message: 'unknown profile "gpu" (defined: ci)' },
     ]);
   });
 
@@ -100,7 +111,7 @@ describe('factory validate', () => {
     writeFileSync(join(dir, 'bad.yml'), VALID.replace('repo: ainative-academy/aina-platform', 'repo: aina-platform'));
     const r = await run(['validate', '--config', join(dir, 'bad.yml')]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('repos[0].repo: expected "owner/name", got "aina-platform"');
+    expect(r.err).toContain(`${join(dir, 'bad.yml')}:8: repos[0].repo: expected "owner/name", got "aina-platform"`);
   });
 
   it('refuses to start the controller on an invalid file with the same messages', async () => {

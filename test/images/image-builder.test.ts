@@ -177,7 +177,7 @@ describe('building on the real engine, from a locally imported base', () => {
   });
 
   it('usage mistakes exit 2', async () => {
-    expect(await run('push')).toMatchObject({ code: 2, stderr: expect.stringContaining('expected build') });
-    expect(await run('build', '--colour')).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--colour'") });
+    expect(await run('push')).toMatchObject({ code: 2, stderr: expect.stringContaining("factory images: unknown command 'push'") });
+    expect(await run('build', '--colour')).toMatchObject({ code: 2, stderr: expect.stringContaining("factory images build: unknown option '--colour'") });
   });
 });

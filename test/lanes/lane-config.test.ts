@@ -159,6 +159,11 @@ describe('env files', () => {
     expect(parseEnvText('# stripe\nSTRIPE_KEY="sk_test_1"\nexport A=b\n\nEMPTY=\n', 'stripe.env')).toEqual({ STRIPE_KEY: 'sk_test_1', A: 'b', EMPTY: '' });
   });
 
+  it('reads values as Node does: a # after an unquoted value is a comment, quotes keep it, double quotes expand \\n', () => {
+    const text = 'A=plain # the comment\nB="has # hash"\nC=\'single # too\'\nD="two\\nlines"\nE="spans\nlines"\nF=after\n';
+    expect(parseEnvText(text, 'x.env')).toEqual({ A: 'plain', B: 'has # hash', C: 'single # too', D: 'two\nlines', E: 'spans\nlines', F: 'after' });
+  });
+
   it('names the file and line of a malformed entry without quoting it', () => {
     expect(() => parseEnvText('OK=1\nsk_live_oops\n', '/s/stripe.env')).toThrow(/^\/s\/stripe\.env:2: expected KEY=VALUE$/);
   });

@@ -1,0 +1,47 @@
+// `factory controller`: runs the controller until SIGTERM or SIGINT, applying valid config edits live.
+import { describeProblems, loadConfig } from '../config/config.js';
+import { watchConfig } from '../config/config-watcher.js';
+import { startService } from '../daemon/service.js';
+import { createLogger } from '../observe/logger.js';
+import { act, configOption, EXIT, newCommand } from './command-line.js';
+import type { Io } from './io.js';
+
+export function controllerCommand(io: Io) {
+  const cmd = newCommand('controller', io)
+    .summary('run the controller (webhook server, runners, reconcile loop)')
+    .description('Runs the controller: the webhook receiver, the status endpoint, the reconcile loop and one container per job. Reloads the config on SIGHUP and when the file changes; stops taking jobs on SIGTERM.')
+    .addOption(configOption());
+  return act(cmd, async (opts: { config: string }) => {
+    const result = await loadConfig(opts.config);
+    if (!result.ok) {
+      io.stderr(describeProblems(opts.config, result, 'refusing to start, '));
+      return EXIT.failed;
+    }
+    const log = createLogger();
+    let service;
+    try {
+      service = await startService({ config: result.config, log });
+    } catch (err) {
+      io.stderr(`factory controller: ${(err as Error).message}`);
+      return EXIT.failed;
+    }
+    // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.
+    const watcher = await watchConfig(opts.config, (change) => {
+      if (!change.ok) return log.error({ problems: change.problems }, 'config change refused; the running config stays');
+      const blocked = service.applyConfig(change.config);
+      if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
+    });
+    log.info({ config: opts.config }, 'watching the config file for changes (SIGHUP reloads it too)');
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'stopping: no new jobs are taken');
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    watcher.stop();
+    await service.stop();
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,28 @@
+// `factory validate`: every problem of a config file at once, each with its line and path.
+import { resolve } from 'node:path';
+import { describeProblems, loadConfig, type ConfigProblem } from '../config/config.js';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
+import type { Io } from './io.js';
+
+export function validateCommand(io: Io) {
+  const cmd = newCommand('validate', io)
+    .summary('check a config file and list every problem with its line')
+    .description('Checks a config file as the controller would at start, and lists every problem at once as FILE:LINE: PATH: MESSAGE.')
+    .addOption(configOption())
+    .addOption(jsonOption());
+  return act(cmd, async (opts: { config: string; json?: boolean }) => {
+    const result = await loadConfig(opts.config);
+    if (opts.json) {
+      const problems: ConfigProblem[] = result.ok ? [] : (result.details ?? result.problems.map((message) => ({ path: '(file)', message })));
+      const summary = result.ok ? { repos: result.config.repos.length, profiles: Object.keys(result.config.profiles).length } : {};
+      io.stdout(JSON.stringify({ file: resolve(opts.config), ok: result.ok, ...summary, problems }, null, 2));
+      return result.ok ? EXIT.ok : EXIT.failed;
+    }
+    if (!result.ok) {
+      io.stderr(describeProblems(opts.config, result));
+      return EXIT.failed;
+    }
+    io.stdout(`${opts.config}: ok (${result.config.repos.length} repo(s), ${Object.keys(result.config.profiles).length} profile(s))`);
+    return EXIT.ok;
+  });
+}
