@@ -263,9 +263,11 @@ export function parseConfig(text: string, source = 'factory.yml'): ConfigResult 
  * command reports an invalid config.
  */
 export function describeProblems(file: string, result: readonly string[] | { problems: string[]; details?: ConfigProblem[] }, preface = ''): string {
-  const lines = Array.isArray(result) ? result : (result as { details?: ConfigProblem[] }).details?.length ? (result as { details: ConfigProblem[] }).details.map((d) => formatProblem(file, d)) : (result as { problems: string[] }).problems;
+  const lines = isStringList(result) ? result : result.details?.length ? result.details.map((d) => formatProblem(file, d)) : result.problems;
   return [`${file}: ${preface}${lines.length} problem(s)`, ...lines.map((p) => `  ${p}`)].join('\n');
 }
+
+const isStringList = (v: unknown): v is readonly string[] => Array.isArray(v);
 
 export async function loadConfig(file: string): Promise<ConfigResult> {
   let text: string;
