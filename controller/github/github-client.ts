@@ -8,6 +8,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/logger.js';
+import { classifyFailure, networkCode, stateOf, type GitHubErrorKind, type GitHubState } from './github-errors.js';
 
 export interface JitConfig { runnerId: number; encodedJitConfig: string }
 export interface RunnerInfo { id: number; name: string; status: string; busy: boolean }
@@ -24,8 +25,11 @@ export interface GitHubApi {
 }
 
 export interface ApiObserver {
+  /** Every HTTP exchange; status 0 when GitHub never answered. */
   onCall?(route: string, status: number): void;
   onRateLimitRemaining?(remaining: number): void;
+  /** Each call of the API below, as the health of GitHub for that repo: ok, or why not. */
+  onResult?(repo: string, state: GitHubState, error?: string): void;
 }
 
 export interface GitHubClientOptions {
@@ -35,9 +39,23 @@ export interface GitHubClientOptions {
 }
 
 export class GitHubError extends Error {
-  constructor(readonly status: number, readonly route: string, readonly repo: string, message: string) {
-    super(`GitHub ${status} on ${route} for ${repo}: ${message}`);
+  readonly kind: GitHubErrorKind;
+  constructor(readonly status: number, readonly route: string, readonly repo: string, message: string, kind?: GitHubErrorKind) {
+    super(`GitHub ${status === 0 ? 'unreachable' : status} on ${route} for ${repo}: ${message}`);
+    this.kind = kind ?? classifyFailure(status, undefined, message);
   }
+}
+
+type HttpError = { status?: number; message?: string; response?: { headers?: Record<string, string | number | undefined> } };
+
+/** Octokit reports a request that got no answer as status 500 without a response; that is status 0 here. */
+export function toGitHubError(err: unknown, route: string, repo: string): GitHubError | undefined {
+  const e = err as HttpError;
+  if (typeof e?.status !== 'number') return undefined;
+  const answered = e.response !== undefined;
+  const status = answered ? e.status : 0;
+  const message = answered ? (e.message ?? 'request failed') : `${networkCode(err) ?? 'no answer'} (${e.message ?? 'request failed'})`;
+  return new GitHubError(status, route, repo, message, classifyFailure(status, e.response?.headers, message));
 }
 
 const MAX_RATE_LIMIT_RETRIES = 3;
@@ -58,34 +76,53 @@ function newClient(config: Config, log: Logger, opts: GitHubClientOptions, auth:
     baseUrl: config.github.apiUrl,
     userAgent: 'factory-controller',
     ...auth,
+    // Observed at fetch, inside Octokit's retry, throttling and App auth: every exchange is seen, retries included.
+    request: { fetch: observedFetch(config.github.apiUrl, opts.observer) },
     retry: { retryAfterBaseValue: base },
     throttle: { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary'), retryAfterBaseValue: base, write: writeGroup },
     // Octokit logs every non-2xx at error level, expected 404s on runner deletes included; our own calls say what matters.
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.debug(m) },
   });
-  octokit.hook.wrap('request', async (request, options) => {
-    const route = `${options.method} ${options.url}`;
-    try {
-      const response = await request(options);
-      observe(opts.observer, route, response.status, response.headers);
-      return response;
-    } catch (err) {
-      const e = err as { status?: number; response?: { headers?: Record<string, string | number | undefined> } };
-      observe(opts.observer, route, e.status ?? 0, e.response?.headers);
-      throw err;
-    }
-  });
   return octokit;
 }
 
-function observe(observer: ApiObserver | undefined, route: string, status: number, headers?: Record<string, string | number | undefined>) {
-  observer?.onCall?.(route, status);
-  const remaining = headers?.['x-ratelimit-remaining'];
-  if (remaining !== undefined) observer?.onRateLimitRemaining?.(Number(remaining));
+/** `GET /repos/{owner}/{repo}/actions/runners/{id}`: a route as a metric label, without names, ids or pages. */
+export function apiRoute(method: string, url: URL, apiUrl: string): string {
+  const prefix = new URL(apiUrl).pathname.replace(/\/+$/, '');
+  const path = prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+  const template = path
+    .replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{owner}/{repo}')
+    .replace(/^\/repositories\/\d+/, '/repositories/{repository_id}')
+    .replace(/\/\d+(?=\/|$)/g, '/{id}');
+  return `${method.toUpperCase()} ${template}`;
+}
+
+function observedFetch(apiUrl: string, observer: ApiObserver | undefined): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const route = apiRoute(init?.method ?? (input instanceof Request ? input.method : 'GET'), url, apiUrl);
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch (err) {
+      observer?.onCall?.(route, 0);
+      throw err;
+    }
+    observer?.onCall?.(route, response.status);
+    const remaining = response.headers.get('x-ratelimit-remaining');
+    if (remaining !== null) observer?.onRateLimitRemaining?.(Number(remaining));
+    return response;
+  };
+}
+
+interface ClientSource {
+  clientFor(repo: string): Promise<Client>;
+  /** Replaces a cached App installation token; false when there is none to replace (a plain token). */
+  refresh(repo: string): Promise<boolean>;
 }
 
 /** Resolves the configured auth to a per-repo Octokit: one token, or one GitHub App installation per repo's owner. */
-async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger, opts: GitHubClientOptions) {
+async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger, opts: GitHubClientOptions): Promise<ClientSource> {
   const auth = config.github.auth;
   if ('appId' in auth) {
     const privateKey = await readFile(auth.privateKeyPath, 'utf8').catch((err) => {
@@ -94,15 +131,16 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
     const app = newClient(config, log, opts, { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey } });
     const byInstallation = new Map<number, Client>();
     const installationOf = new Map<string, number>();
-    return async (repo: string): Promise<Client> => {
+    const clientFor = async (repo: string): Promise<Client> => {
       let id = auth.installationId ?? installationOf.get(repo);
       if (id === undefined) {
         const [owner, name] = repo.split('/') as [string, string];
         try {
           id = (await app.rest.apps.getRepoInstallation({ owner, repo: name })).data.id;
         } catch (err) {
-          const status = (err as { status?: number }).status ?? 0;
-          throw new GitHubError(status, 'GET installation', repo, `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`);
+          const e = toGitHubError(err, 'GET installation', repo);
+          if (!e || e.kind === 'unreachable' || e.kind === 'rate_limited') throw e ?? err;
+          throw new GitHubError(e.status, e.route, repo, `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`, e.kind);
         }
         installationOf.set(repo, id);
       }
@@ -113,71 +151,89 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
       }
       return client;
     };
+    const refresh = async (repo: string) => {
+      const client = await clientFor(repo);
+      await client.auth({ type: 'installation', refresh: true });
+      return true;
+    };
+    return { clientFor, refresh };
   }
   const token = auth.tokenEnv ? env[auth.tokenEnv] : (await readFile(auth.tokenFile!, 'utf8').catch(() => undefined))?.trim();
   if (!token) {
     throw new Error(auth.tokenEnv ? `github.auth.tokenEnv: environment variable ${auth.tokenEnv} is not set` : `github.auth.tokenFile: cannot read ${auth.tokenFile}`);
   }
   const client = newClient(config, log, opts, { auth: token });
-  return async () => client;
+  return { clientFor: async () => client, refresh: async () => false };
 }
 
 export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: Logger, opts: GitHubClientOptions = {}): Promise<GitHubApi> {
-  const clientFor = await clientFactory(config, env, log, opts);
+  const source = await clientFactory(config, env, log, opts);
+  const { clientFor } = source;
   const split = (repo: string) => {
     const [owner, name] = repo.split('/') as [string, string];
     return { owner, repo: name };
   };
-  const wrap = async <T>(repo: string, route: string, call: () => Promise<T>): Promise<T> => {
+  const report = (repo: string, state: GitHubState, error?: string) => opts.observer?.onResult?.(repo, state, error);
+  /** One call of the API: its failure as a GitHubError with its kind, and its outcome reported as the repo's health. */
+  const wrap = async <T>(repo: string, route: string, call: () => Promise<T>, expected: readonly number[] = [], refreshed = false): Promise<T> => {
     try {
-      return await call();
+      const result = await call();
+      report(repo, 'ok');
+      return result;
     } catch (err) {
-      const e = err as { status?: number; message?: string };
-      if (typeof e.status === 'number') throw new GitHubError(e.status, route, repo, e.message ?? 'request failed');
-      throw err;
+      const e = err instanceof GitHubError ? err : toGitHubError(err, route, repo);
+      if (!e) throw err;
+      // An installation token revoked before its hour is up (the App's permissions changed, the key rotated) stays
+      // in Octokit's cache for up to 59 minutes; fetch a new one once before calling the credential bad.
+      if (e.kind === 'unauthorised' && !refreshed && e.route !== 'GET installation' && (await source.refresh(repo).catch(() => false))) {
+        return wrap(repo, route, call, expected, true);
+      }
+      report(repo, expected.includes(e.status) ? 'ok' : stateOf(e.kind), e.message);
+      throw e;
     }
   };
-
   return {
     async generateJitConfig(repo, body) {
-      const gh = await clientFor(repo);
-      const { data } = await wrap(repo, 'POST generate-jitconfig', () =>
-        gh.rest.actions.generateRunnerJitconfigForRepo({ ...split(repo), ...body }),
+      const { data } = await wrap(repo, 'POST generate-jitconfig', async () =>
+        (await clientFor(repo)).rest.actions.generateRunnerJitconfigForRepo({ ...split(repo), ...body }),
       );
       return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
     },
 
     async deleteRunner(repo, runnerId) {
-      const gh = await clientFor(repo);
       try {
-        await gh.rest.actions.deleteSelfHostedRunnerFromRepo({ ...split(repo), runner_id: runnerId });
+        await wrap(repo, 'DELETE runner', async () => (await clientFor(repo)).rest.actions.deleteSelfHostedRunnerFromRepo({ ...split(repo), runner_id: runnerId }), [404, 422]);
         return 'deleted';
       } catch (err) {
-        const status = (err as { status?: number }).status;
+        const status = (err as GitHubError).status;
         if (status === 404) return 'gone';
         if (status === 422) return 'busy';
-        throw new GitHubError(status ?? 0, 'DELETE runner', repo, (err as Error).message);
+        throw err;
       }
     },
 
     async listRunners(repo) {
-      const gh = await clientFor(repo);
-      const runners = await wrap(repo, 'GET runners', () =>
-        gh.paginate(gh.rest.actions.listSelfHostedRunnersForRepo, { ...split(repo), per_page: 100 }),
-      );
+      const runners = await wrap(repo, 'GET runners', async () => {
+        const gh = await clientFor(repo);
+        return gh.paginate(gh.rest.actions.listSelfHostedRunnersForRepo, { ...split(repo), per_page: 100 });
+      });
       return runners.map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
     },
 
     async listQueuedJobs(repo) {
-      const gh = await clientFor(repo);
       const jobs: QueuedJob[] = [];
       for (const status of ['queued', 'in_progress'] as const) {
-        const runs = await wrap(repo, 'GET runs', () => gh.rest.actions.listWorkflowRunsForRepo({ ...split(repo), status, per_page: 100 }));
-        for (const run of runs.data.workflow_runs) {
-          const list = await wrap(repo, 'GET run jobs', () =>
-            gh.rest.actions.listJobsForWorkflowRun({ ...split(repo), run_id: run.id, filter: 'latest', per_page: 100 }),
-          );
-          for (const job of list.data.jobs) if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
+        // Every page: a busy repo has more than 100 runs in flight, and a wide matrix more than 100 jobs in one run.
+        const runs = await wrap(repo, 'GET runs', async () => {
+          const gh = await clientFor(repo);
+          return gh.paginate(gh.rest.actions.listWorkflowRunsForRepo, { ...split(repo), status, per_page: 100 });
+        });
+        for (const run of runs) {
+          const list = await wrap(repo, 'GET run jobs', async () => {
+            const gh = await clientFor(repo);
+            return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, { ...split(repo), run_id: run.id, filter: 'latest', per_page: 100 });
+          });
+          for (const job of list) if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
         }
       }
       return jobs;
