@@ -1,6 +1,7 @@
 // `factory <command>`: builds the command line (one file per command) and runs it; the work lives in the modules the
 // commands call.
-import { newCommand, packageVersion, runProgram } from './command-line.js';
+import { packageVersion } from '../util/package-version.js';
+import { newCommand, runProgram } from './command-line.js';
 import { controllerCommand } from './controller-command.js';
 import { demoCommand } from './demo.js';
 import { doctorProgram } from './doctor-command.js';

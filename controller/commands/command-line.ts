@@ -1,9 +1,6 @@
 // The shared shape of every `factory` command, on commander: help on each (`-h, --help`), suggestions for typos,
 // errors and usage on stderr, and one exit-code rule. Commands return their exit code; commander never exits.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { packageRoot } from '../util/package-root.js';
 import type { Io } from './io.js';
 
 /** Exit codes: 0 done, 1 the work failed (or bare `factory`, as git does), 2 the command line itself was wrong. */
@@ -41,10 +38,6 @@ export function act<Args extends unknown[]>(cmd: Command, handler: (...args: Arg
   return cmd.action(async (...args: unknown[]) => {
     exitCodes.set(rootOf(cmd), await handler(...(args as Args)));
   });
-}
-
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Parses argv (without node and script) and runs the chosen command; never throws for bad input. */

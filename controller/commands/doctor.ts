@@ -2,11 +2,13 @@
 // exactly that profile's mounts, network, user and environment, and checks from inside; then it checks the host:
 // Docker, GitHub auth for each repo, disk use.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
-import type { GitHubApi } from '../github/github-client.js';
+import { GitHubError, type GitHubApi } from '../github/github-client.js';
+import { FIX, stateOf } from '../github/github-errors.js';
+import { resolveWebhookSecret } from '../daemon/service.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
@@ -16,7 +18,7 @@ import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
 
 export interface DoctorRow extends CheckResult { scope: string }
-export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number }
+export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number; env?: NodeJS.ProcessEnv }
 
 const CONTAINER_TIMEOUT_MS = 60_000;
 
@@ -32,6 +34,7 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string): Promise
     host({ name: 'docker engine', ok: false, detail: String((err as Error).message), fix: 'start dockerd, and run the controller as a user in the docker group' });
   }
   rows.push(...(await githubRows(deps)));
+  rows.push(...(await webhookSecretRows(deps)));
   rows.push(...(await diskRows(deps)));
   const names = onlyProfile ? [onlyProfile] : Object.keys(deps.config.profiles);
   for (const name of names) {
@@ -46,18 +49,42 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string): Promise
 }
 
 async function githubRows({ config, github, githubError }: DoctorDeps): Promise<DoctorRow[]> {
-  const fix = 'the token or App needs repository Administration: read and write (runners) and Actions: read, on this repo';
   if (!github) return [{ scope: 'host', name: 'github auth', ok: false, detail: githubError ?? 'no client', fix: 'set the variable or file named in github.auth' }];
-  const rows: DoctorRow[] = [];
-  for (const { repo } of config.repos) {
-    try {
-      const runners = await github.listRunners(repo);
-      rows.push({ scope: 'host', name: `github ${repo}`, ok: true, detail: `runner API answers (${runners.length} runner(s) registered)` });
-    } catch (err) {
-      rows.push({ scope: 'host', name: `github ${repo}`, ok: false, detail: String((err as Error).message), fix });
-    }
+  // In parallel: an unreachable GitHub costs each repo its retries, and they need not queue behind one another.
+  return Promise.all(
+    config.repos.map(async ({ repo }): Promise<DoctorRow> => {
+      try {
+        const runners = await github.listRunners(repo);
+        return { scope: 'host', name: `github ${repo}`, ok: true, detail: `runner API answers (${runners.length} runner(s) registered)` };
+      } catch (err) {
+        const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
+        const fix = state === 'ok' ? 'see the message' : FIX[state];
+        return { scope: 'host', name: `github ${repo}`, ok: false, detail: `${state}: ${String((err as Error).message)}`, fix };
+      }
+    }),
+  );
+}
+
+/**
+ * The webhook secret is set, long enough not to be guessed, and not readable by every user on the host. A wrong one
+ * shows only as GitHub's deliveries failing (401 here, "bad signature" in factory_webhook_deliveries_total).
+ */
+async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow[]> {
+  const ref = config.github.webhook.secret;
+  const where = ref.env ? `environment variable ${ref.env}` : `file ${ref.file}`;
+  const row = (ok: boolean, detail: string, fix?: string): DoctorRow[] => [{ scope: 'host', name: 'webhook secret', ok, detail, ...(fix ? { fix } : {}) }];
+  let secret: string;
+  try {
+    secret = await resolveWebhookSecret(config, env ?? process.env);
+  } catch (err) {
+    return row(false, (err as Error).message, `set ${where} to the secret entered in the repo's (or App's) webhook settings`);
   }
-  return rows;
+  if (secret.length < 16) return row(false, `${where} holds ${secret.length} characters`, 'use a long random secret (openssl rand -hex 32) here and in GitHub\'s webhook settings');
+  if (ref.file) {
+    const mode = (await stat(ref.file)).mode & 0o777;
+    if (mode & 0o004) return row(false, `${ref.file} is readable by every user (mode ${mode.toString(8)})`, `chmod 0640 ${ref.file}`);
+  }
+  return row(true, `${where} is set (${secret.length} characters); GitHub must send the same one`);
 }
 
 async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRow[]> {

@@ -46,10 +46,13 @@ export class Reconciler {
     await this.syncContainers(containers);
     await this.sweepJobFolders();
     controller.markDockerUp();
-    for (const repo of this.deps.config.repos) {
-      if (controller.isStopping) return;
-      await this.syncRepo(repo.repo).catch((err) => log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'));
-    }
+    // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
+    await Promise.all(
+      this.deps.config.repos.map((repo) =>
+        controller.isStopping ? undefined : this.syncRepo(repo.repo).catch((err) => log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed')),
+      ),
+    );
+    if (controller.isStopping) return;
     this.enforceTimeouts();
   }
 

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { Controller, type JobObserver } from './controller.js';
 import { dockerEngine, isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
+import { GitHubHealth } from '../github/github-health.js';
 import type { Logger } from '../observe/logger.js';
 import { Metrics, countingEngine } from '../observe/metrics.js';
 import { apiObservers, jobObservers } from '../observe/observers.js';
@@ -15,7 +16,7 @@ import { restartOnlyChanges } from '../config/config-reload.js';
 import { startStatusServer } from '../observe/status-server.js';
 import { statusSnapshot } from '../observe/status-snapshot.js';
 import { TimelineStore } from '../observe/timeline-store.js';
-import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER } from './webhook-receiver.js';
+import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER, type WebhookEvent } from './webhook-receiver.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -38,6 +39,7 @@ export interface Service {
   reconciler: Reconciler;
   metrics: Metrics;
   timeline: TimelineStore;
+  github: GitHubHealth;
   /** Applies an edited config live; returns the keys that differ but need a restart (then nothing is applied). */
   applyConfig(next: Config): string[];
   stop(): Promise<void>;
@@ -58,7 +60,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const secret = await resolveWebhookSecret(config, env);
   const metrics = new Metrics(config);
   const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
-  const apiObserver = apiObservers(metrics, opts.githubOptions?.observer);
+  const health = new GitHubHealth();
+  const apiObserver = apiObservers(metrics, health, opts.githubOptions?.observer);
+  metrics.watchGitHub(health);
   const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
   const engine = countingEngine(opts.engine ?? dockerEngine(config.docker.socketPath, config.instance), metrics);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
@@ -68,11 +72,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const docker = new DockerWatch(engine, controller, reconciler, log, opts.maxDockerBackoffMs ?? 15_000);
   controller.onDockerDown = () => docker.reconnect();
 
-  await docker.connect();
-  // Adopt what a previous run left before taking new work, so no job gets a second runner.
-  await reconciler.runOnce();
-
   let current = config;
+  const githubHealth = () => health.snapshot(current.repos.map((r) => r.repo));
   const status = await startStatusServer(config.status.host, config.status.port, {
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () =>
@@ -83,30 +84,41 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         timelines: timeline.recent(),
         dockerUp: controller.isDockerUp,
         lastError: controller.lastError,
+        github: githubHealth(),
         now: Date.now(),
       }),
     job: (id) => timeline.get(id),
   }).catch((err) => {
-    docker.close();
     timeline.close();
     throw err;
   });
+  // Deliveries that arrive while the first pass adopts what a previous run left wait for it, so no job gets a
+  // second runner; the ports are open from the start, so a port conflict shows at once, not after GitHub's retries.
+  let held: WebhookEvent[] | undefined = [];
   const onWebhook = webhookHandler({
     path: config.github.webhook.path,
     secret,
     onEvent: (e) => {
       metrics.delivery(e);
-      controller.handleEvent(e);
+      if (held) held.push(e);
+      else controller.handleEvent(e);
     },
   });
   const server: Server = createServer(WEBHOOK_SERVER, (req, res) => {
-    if (onWebhook(req, res)) return;
+    if (onWebhook(req, res)) {
+      res.once('finish', () => metrics.webhookResponse(res.statusCode));
+      return;
+    }
     if (req.method === 'GET' && req.url === '/healthz') {
       const up = controller.isDockerUp;
-      res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
+      // GitHub's state, not its error text: this port faces the internet. Unknown (not yet answered) is not a fault.
+      const github = githubHealth().state;
+      const healthy = up && (github === 'ok' || github === 'unknown');
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
-        status: up ? 'ok' : 'degraded',
+        status: healthy ? 'ok' : 'degraded',
         docker: up ? 'up' : 'down',
+        github,
         queued: controller.scheduler.queued,
         running: controller.runners.size,
         // No lastError here: this port faces the internet (GitHub delivers to it), and errors name hosts' paths.
@@ -123,7 +135,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     server.listen(port, host, resolve);
   }).catch(async (err) => {
     await status.close();
-    docker.close();
     timeline.close();
     throw err;
   });
@@ -131,6 +142,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   log.info({ url, path: config.github.webhook.path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
+
+  await docker.connect();
+  log.info({ repos: config.repos.length }, 'adopting what a previous run left, and checking each repo on GitHub');
+  await reconciler.runOnce();
+  for (const r of githubHealth().repos) log[r.state === 'ok' ? 'info' : 'warn']({ repo: r.repo, github: r.state, ...(r.lastError ? { err: r.lastError } : {}) }, 'GitHub check');
+  for (const e of held ?? []) controller.handleEvent(e);
+  held = undefined;
 
   let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
 
@@ -141,6 +159,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     reconciler,
     metrics,
     timeline,
+    github: health,
     applyConfig(next) {
       const blocked = restartOnlyChanges(current, next);
       if (blocked.length > 0) return blocked;

@@ -7,8 +7,10 @@ import type { Controller, JobObserver, JobStage } from '../daemon/controller.js'
 import type { Engine } from '../docker/docker-engine.js';
 import type { ApiObserver } from '../github/github-client.js';
 import { BoundedSet } from '../util/bounded-set.js';
+import { packageVersion } from '../util/package-version.js';
 import { matchProfile } from '../daemon/profile-match.js';
 import type { WebhookEvent } from '../daemon/webhook-receiver.js';
+import type { GitHubHealth } from '../github/github-health.js';
 
 // Pickup spans a warm `docker run` (sub-second) up to a cold image pull; runner online spans a runner's boot.
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -19,6 +21,10 @@ const STAGE_COUNTER: Partial<Record<JobStage, string>> = {
   failed: 'failed',
   cleaned: 'cleaned',
 };
+// A job's run time spans a lint (seconds) to a long build or an agent lane (hours).
+const EXECUTION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
+/** What the webhook port answered, as an outcome an admin alerts on (bad signatures: a wrong secret or a probe). */
+const DELIVERY_OUTCOME: Record<number, string> = { 202: 'accepted', 200: 'duplicate', 401: 'bad_signature', 400: 'malformed', 413: 'too_large', 405: 'wrong_method' };
 // Enough to pair a job's queued and started stages and a runner's start with its job, with hundreds of jobs waiting.
 const PENDING_MAX = 10_000;
 
@@ -33,6 +39,10 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly dockerErrors: Counter<'operation'>;
   private readonly credentialWaits: Counter<'profile'>;
   private readonly credentialWaitSeconds: Histogram<'profile'>;
+  private readonly results: Counter<'repo' | 'workflow' | 'job' | 'conclusion'>;
+  private readonly execution: Histogram<'repo' | 'workflow' | 'conclusion'>;
+  private readonly deliveries: Counter<'outcome'>;
+  private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
   private readonly startedAt = new Map<string, number>();
   private readonly inProgressAt = new Map<string, number>();
@@ -74,7 +84,8 @@ export class Metrics implements JobObserver, ApiObserver {
       labelNames: ['route', 'status'],
       registers,
     });
-    this.rateLimit = new Gauge({ name: 'factory_github_rate_limit_remaining', help: 'x-ratelimit-remaining of the last GitHub answer', registers });
+    // Registered at GitHub's first answer: a 0 before then would read as a spent limit.
+    this.rateLimit = new Gauge({ name: 'factory_github_rate_limit_remaining', help: 'x-ratelimit-remaining of the last GitHub answer', registers: [] });
     this.dockerErrors = new Counter({
       name: 'factory_docker_errors_total',
       help: 'Docker engine calls that failed, by operation',
@@ -94,6 +105,49 @@ export class Metrics implements JobObserver, ApiObserver {
       buckets: LATENCY_BUCKETS,
       registers,
     });
+    this.results = new Counter({
+      name: 'factory_job_results_total',
+      help: 'Completed jobs of configured repos meant for this factory, by workflow, job name and conclusion (success, failure, cancelled, ...)',
+      labelNames: ['repo', 'workflow', 'job', 'conclusion'],
+      registers,
+    });
+    this.execution = new Histogram({
+      name: 'factory_job_execution_seconds',
+      help: 'A completed job\'s run time on its runner (GitHub\'s started_at to completed_at)',
+      labelNames: ['repo', 'workflow', 'conclusion'],
+      buckets: EXECUTION_BUCKETS,
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'factory_webhook_deliveries_total',
+      help: 'Requests to the webhook path by outcome: accepted, duplicate, bad_signature, malformed, too_large, wrong_method',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({ name: 'factory_build_info', help: 'The running factory version and Node.js version (always 1)', labelNames: ['version', 'node'], registers }).set(
+      { version: packageVersion(), node: process.version },
+      1,
+    );
+  }
+
+  /** One time series per configured repo GitHub has answered for: 1 on its current state. None before it is known. */
+  watchGitHub(health: Pick<GitHubHealth, 'snapshot'>): void {
+    const config = () => this.config;
+    new Gauge({
+      name: 'factory_github_state',
+      help: 'GitHub as seen for each repo: 1 on the current state (ok, unauthorised, forbidden, rate_limited, unreachable)',
+      labelNames: ['repo', 'state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of health.snapshot(config().repos.map((x) => x.repo)).repos) if (r.state !== 'unknown') this.set({ repo: r.repo, state: r.state }, 1);
+      },
+    });
+  }
+
+  /** The answer the webhook path gave, by its HTTP status. */
+  webhookResponse(status: number): void {
+    this.deliveries.inc({ outcome: DELIVERY_OUTCOME[status] ?? `http_${status}` });
   }
 
   /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
@@ -144,15 +198,30 @@ export class Metrics implements JobObserver, ApiObserver {
   /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */
   delivery(event: WebhookEvent): void {
     if (event.name !== 'workflow_job') return;
-    const p = event.payload as { action?: string; workflow_job?: { id?: number; labels?: string[] }; repository?: { full_name?: string } };
+    const p = event.payload as { action?: string; workflow_job?: WorkflowJob; repository?: { full_name?: string } };
     const repo = p?.repository?.full_name;
     const job = p?.workflow_job;
+    if (p?.action === 'completed' && repo && job) return this.completed(repo, job);
     if (p?.action !== 'queued' || !repo || typeof job?.id !== 'number') return;
     const configured = this.configuredRepo(repo);
     // Unconfigured repos are not counted: their names would make the label set unbounded.
     if (!configured || !this.seenJobs.add(job.id)) return;
     const match = matchProfile(this.config, repo, job.labels ?? []);
     this.seen.inc({ repo: configured, profile: match?.profileName ?? 'none' });
+  }
+
+  /** A finished job of ours: its result and run time, by workflow and job name. */
+  private completed(repo: string, job: WorkflowJob): void {
+    const configured = this.configuredRepo(repo);
+    // Only jobs this factory serves: another runner's jobs are not ours to report, and names of unconfigured repos
+    // would make the label set unbounded.
+    if (!configured || !matchProfile(this.config, repo, job.labels ?? [])) return;
+    const workflow = String(job.workflow_name ?? '');
+    const conclusion = String(job.conclusion ?? 'unknown');
+    this.results.inc({ repo: configured, workflow, job: String(job.name ?? ''), conclusion });
+    const started = Date.parse(String(job.started_at));
+    const ended = Date.parse(String(job.completed_at));
+    if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started) this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
   }
 
   stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
@@ -211,7 +280,10 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   onRateLimitRemaining(remaining: number): void {
-    if (Number.isFinite(remaining)) this.rateLimit.set(remaining);
+    if (!Number.isFinite(remaining)) return;
+    if (!this.rateLimitKnown) this.registry.registerMetric(this.rateLimit);
+    this.rateLimitKnown = true;
+    this.rateLimit.set(remaining);
   }
 
   dockerError(operation: string): void {
@@ -242,6 +314,8 @@ export function routeTemplate(route: string, apiPath = '/'): string {
   if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
   return `${route.slice(0, space)} ${path.replace(/\/repositories\/\d+(?=\/|$)/, '/repositories/{repository_id}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
 }
+
+interface WorkflowJob { id?: number; labels?: string[]; name?: unknown; workflow_name?: unknown; conclusion?: unknown; started_at?: unknown; completed_at?: unknown }
 
 function remember<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, value);

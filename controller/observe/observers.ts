@@ -39,5 +39,6 @@ export function apiObservers(...observers: Array<ApiObserver | undefined>): ApiO
   return {
     onCall: (route, status) => each((o) => o.onCall?.(route, status)),
     onRateLimitRemaining: (n) => each((o) => o.onRateLimitRemaining?.(n)),
+    onResult: (repo, state, error) => each((o) => o.onResult?.(repo, state, error)),
   };
 }

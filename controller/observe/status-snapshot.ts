@@ -2,6 +2,7 @@
 // error) per configured repo and profile, with the recent jobs from the timeline. Pure: the server passes the parts in.
 import type { Config } from '../config/config.js';
 import type { PendingJob, RunnerRecord } from '../daemon/controller.js';
+import type { GitHubHealthSnapshot } from '../github/github-health.js';
 import { summarize, type JobSummary, type JobTimeline } from './timeline.js';
 
 export const RECENT_WINDOW_MS = 60 * 60_000;
@@ -22,6 +23,8 @@ export interface StatusSnapshot {
   instance: string;
   now: number;
   docker: 'up' | 'down';
+  /** GitHub's state overall and per repo, with each repo's last failure. */
+  github: GitHubHealthSnapshot;
   lastError: string | null;
   rows: ProfileRow[];
   running: Array<{ runnerName: string; repo: string; profile: string; jobId: number; busy: boolean; startedAt: number; container?: string }>;
@@ -36,6 +39,7 @@ export interface StatusParts {
   timelines: JobTimeline[];
   dockerUp: boolean;
   lastError?: string;
+  github?: GitHubHealthSnapshot;
   now: number;
 }
 
@@ -75,6 +79,7 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     instance: p.config.instance,
     now: p.now,
     docker: p.dockerUp ? 'up' : 'down',
+    github: p.github ?? { state: 'unknown', repos: p.config.repos.map((r) => ({ repo: r.repo, state: 'unknown' })) },
     lastError: p.lastError ?? null,
     rows,
     running,

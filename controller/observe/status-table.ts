@@ -37,8 +37,13 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
 
 export function renderStatus(s: StatusSnapshot, url: string): string {
   const out: string[] = [
-    printable(`factory · instance ${s.instance} · docker ${s.docker} · ${s.running.length} running · ${s.queued.length} queued · ${url}`),
+    printable(`factory · instance ${s.instance} · docker ${s.docker} · github ${s.github.state} · ${s.running.length} running · ${s.queued.length} queued · ${url}`),
     `last error: ${printable(s.lastError ?? 'none')}`,
+    '',
+    table(
+      ['REPO', 'GITHUB', 'SINCE', 'LAST GITHUB ERROR'],
+      s.github.repos.map((r) => [r.repo, r.state, r.since === undefined ? '-' : `${age(s.now - r.since)} ago`, r.lastError === undefined ? '-' : `${age(s.now - (r.lastErrorAt ?? s.now))} ago: ${r.lastError}`]),
+    ),
     '',
     table(
       ['REPO', 'PROFILE', 'RUNNING', 'QUEUED', 'LAST HOUR', 'FAILED', 'LAST JOB'],

@@ -60,7 +60,7 @@ beforeAll(async () => {
   const sealed = { labels: ['self-hosted', 'factory', 'sealed'], image: STANDIN_IMAGE, trusted: true, network: 'none', probes: [probeUrl] };
   const file = join(root, 'factory.yml');
   writeFileSync(file, stringify({
-    github: { apiUrl: github.url, auth: { tokenEnv: 'DOCTOR_GH_TOKEN' }, webhook: { secret: { env: 'UNUSED' } } },
+    github: { apiUrl: github.url, auth: { tokenEnv: 'DOCTOR_GH_TOKEN' }, webhook: { secret: { env: 'DOCTOR_WEBHOOK_SECRET' } } },
     stateDir: join(root, 'view', 'state'),
     hostPathMap: [{ from: join(root, 'view'), to: hostside }],
     profiles: { lane, sealed },
@@ -68,8 +68,10 @@ beforeAll(async () => {
   }));
   const lines: string[] = [];
   process.env.DOCTOR_GH_TOKEN = GH_TOKEN;
+  process.env.DOCTOR_WEBHOOK_SECRET = 'a-webhook-secret-long-enough';
   const code = await main(['doctor', '--config', file], { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s) });
   delete process.env.DOCTOR_GH_TOKEN;
+  delete process.env.DOCTOR_WEBHOOK_SECRET;
   output = { code, out: lines.join("\n") };
   if (process.env.SHOW_DOCTOR) console.log(output.out);
 }, 120_000);
@@ -96,6 +98,7 @@ describe('factory doctor', () => {
     expect(row('lane', 'host path map')).toMatch(/^✓ .*read back/);
     expect(row('host', 'docker engine')).toMatch(/^✓/);
     expect(row('host', 'github factory-test/doctor')).toMatch(/^✓ .*runner API answers/);
+    expect(row('host', 'webhook secret')).toMatch(/^✓ .*environment variable DOCTOR_WEBHOOK_SECRET is set \(28 characters\)/);
     expect(output.out).toMatch(/^[✓✗] host +disk \//m);
   });
 
@@ -106,6 +109,7 @@ describe('factory doctor', () => {
     expect(row('sealed', `probe ${probeUrl}`)).toMatch(/^✗ .*no answer within 5 s \(network none\)/);
     expect(output.out).toContain(`fix: use network: host so the lane reaches ${probeUrl} on the host's loopback`);
     expect(output.out).toContain('fix: install codegraph in the image factory-test/runner:1');
+
     expect(output.out).toMatch(/3 of \d+ checks failed/);
   });
 

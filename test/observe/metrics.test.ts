@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
+import { GitHubHealth } from '../../controller/github/github-health.js';
 import { Metrics, countingEngine, routeTemplate } from '../../controller/observe/metrics.js';
+import { webhookExample } from '../support/webhook-examples.js';
 
 const config = configSchema.parse({
   github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
@@ -100,6 +102,50 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_github_rate_limit_remaining')).toBe(4_321);
     expect(await sample(m, 'factory_credential_waits_total{profile="ci"}')).toBe(1);
     expect(await sample(m, 'factory_credential_wait_seconds_sum{profile="ci"}')).toBeCloseTo(3);
+  });
+
+  it('shows no rate limit and no GitHub state before GitHub has answered, then the state per repo', async () => {
+    const m = new Metrics(config);
+    const health = new GitHubHealth();
+    m.watchGitHub(health);
+    expect(await m.text()).not.toMatch(/^factory_github_rate_limit_remaining /m);
+    expect(await m.text()).not.toMatch(/^factory_github_state\{/m);
+
+    health.onResult('org/app', 'unauthorised', 'GitHub 401 on GET runners for org/app: Bad credentials');
+    m.onRateLimitRemaining(0);
+    expect(await sample(m, 'factory_github_state{repo="org/app",state="unauthorised"}')).toBe(1);
+    expect(await sample(m, 'factory_github_rate_limit_remaining')).toBe(0);
+    health.onResult('org/app', 'ok');
+    expect(await sample(m, 'factory_github_state{repo="org/app",state="ok"}')).toBe(1);
+    expect(await sample(m, 'factory_github_state{repo="org/app",state="unauthorised"}')).toBeUndefined();
+  });
+
+  it('counts completed jobs by workflow, job name and conclusion, with their run time, for jobs this factory serves', async () => {
+    const m = new Metrics(config);
+    const completed = (conclusion: string, labels: string[]) => {
+      const payload = webhookExample('workflow_job', (p) => p.action === 'completed' && p.workflow_job.conclusion === conclusion);
+      Object.assign(payload.workflow_job, { labels });
+      payload.repository.full_name = 'Org/App';
+      return { name: 'workflow_job', deliveryId: `d-${Math.random()}`, receivedAt: 0, payload };
+    };
+    m.delivery(completed('success', ['factory', 'ci']));
+    m.delivery(completed('failure', ['factory', 'ci']));
+    m.delivery(completed('failure', ['ubuntu-latest'])); // a hosted runner's job: not ours
+
+    const labels = 'repo="org/app",workflow="CodeQL",job="linters"';
+    expect(await sample(m, `factory_job_results_total{${labels},conclusion="success"}`)).toBe(1);
+    expect(await sample(m, `factory_job_results_total{${labels},conclusion="failure"}`)).toBe(1);
+    // 10:34:58 to 10:38:16 in GitHub's example: 198 s.
+    expect(await sample(m, 'factory_job_execution_seconds_sum{repo="org/app",workflow="CodeQL",conclusion="success"}')).toBe(198);
+  });
+
+  it('counts webhook answers by outcome, and carries the build info', async () => {
+    const m = new Metrics(config);
+    for (const status of [202, 202, 200, 401, 400, 413]) m.webhookResponse(status);
+    expect(await sample(m, 'factory_webhook_deliveries_total{outcome="accepted"}')).toBe(2);
+    expect(await sample(m, 'factory_webhook_deliveries_total{outcome="bad_signature"}')).toBe(1);
+    expect(await sample(m, 'factory_webhook_deliveries_total{outcome="duplicate"}')).toBe(1);
+    expect(await m.text()).toMatch(new RegExp(`^factory_build_info\\{version="\\d+\\.\\d+\\.\\d+[^"]*",node="${process.version}"\\} 1$`, 'm'));
   });
 
   it('labels a call that followed a pagination link by its route, not by the repository id and page', async () => {
