@@ -8,7 +8,7 @@ import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.
 import { formatDoctor, runDoctor } from './doctor.js';
 import type { Io } from './io.js';
 
-type DoctorOptions = { config: string; profile?: string; diskThreshold: string; json?: boolean };
+type DoctorOptions = { config: string; profile?: string; diskThreshold?: string; json?: boolean };
 
 export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
   const cmd = newCommand('doctor', io)
@@ -16,23 +16,23 @@ export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
     .description('Starts a short-lived container per profile with exactly its mounts, network, user and environment and checks from inside; checks Docker, GitHub access per repo, the webhook secret and disk use. Exits 1 when a check fails.')
     .addOption(configOption())
     .addOption(new Option('--profile <name>', 'check only this profile'))
-    .addOption(new Option('--disk-threshold <percent>', 'fail a disk above this use').default('85'))
+    .addOption(new Option('--disk-threshold <percent>', 'fail a disk above this use (default: the config\'s housekeeping.diskThreshold, 85)'))
     .addOption(jsonOption());
   return act(cmd, (opts: DoctorOptions) => doctor(opts, io, env));
 }
 
 async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
-  const diskThreshold = Number(opts.diskThreshold);
-  if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {
-    io.stderr(`factory doctor: --disk-threshold must be a percentage (1-100), got "${opts.diskThreshold}"`);
-    return EXIT.usage;
-  }
   const loaded = await loadConfig(opts.config);
   if (!loaded.ok) {
     io.stderr(describeProblems(opts.config, loaded));
     return EXIT.failed;
   }
   const { config } = loaded;
+  const diskThreshold = opts.diskThreshold === undefined ? config.housekeeping.diskThreshold : Number(opts.diskThreshold);
+  if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {
+    io.stderr(`factory doctor: --disk-threshold must be a percentage (1-100), got "${opts.diskThreshold}"`);
+    return EXIT.usage;
+  }
   let github: GitHubApi | undefined;
   let githubError: string | undefined;
   try {

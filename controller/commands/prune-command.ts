@@ -1,39 +1,12 @@
-// `factory prune`: frees what the factory leaves on a Docker host over time: exited runner containers the controller
-// never got to remove, dangling images from image rebuilds, and old build cache.
+// `factory prune`: the controller's housekeeping by hand: exited factory containers, dangling images built from the
+// factory's Dockerfiles and (with --workspaces) unused workspace volumes, older than an age. Nothing a running job
+// or build uses, nothing the factory did not make; --dry-run lists without removing.
 import Docker from 'dockerode';
+import { Option } from 'commander';
+import { parseDuration } from '../config/units.js';
+import { housekeep, type HousekeepingReport } from '../housekeeping/housekeeping.js';
 import { act, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
 import type { Io } from './io.js';
-import { LABEL } from '../daemon/runner-spec.js';
-import { parseDuration } from '../config/units.js';
-
-export type PruneReport = { containers: string[]; images: string[]; cacheEntries: number; bytes: number };
-
-/**
- * Docker's prune filters. `until` takes a Go duration and compares whole seconds, so an age of 0 leaves it out:
- * otherwise what was made this second would survive a prune of everything.
- */
-export function pruneFilters(olderThanMs: number, instance?: string) {
-  const until = olderThanMs > 0 ? { until: [`${Math.ceil(olderThanMs / 1000)}s`] } : {};
-  return {
-    containers: { label: [`${LABEL.managed}=true`, ...(instance === undefined ? [] : [`${LABEL.instance}=${instance}`])], ...until },
-    // Only images our Dockerfiles labelled: the host's other dangling images are not ours to remove.
-    images: { dangling: ['true'], label: ['factory.image'], ...until },
-    buildCache: { ...until },
-  };
-}
-
-export async function prune(docker: Docker, olderThanMs: number, instance?: string): Promise<PruneReport> {
-  const filters = pruneFilters(olderThanMs, instance);
-  const containers = await docker.pruneContainers({ filters: filters.containers });
-  const images = await docker.pruneImages({ filters: filters.images });
-  const cache = (await docker.pruneBuilder({ filters: filters.buildCache } as Docker.PruneBuilderOptions)) as { CachesDeleted?: string[] | null; SpaceReclaimed?: number };
-  return {
-    containers: containers.ContainersDeleted ?? [],
-    images: (images.ImagesDeleted ?? []).flatMap((i) => (i.Deleted ? [i.Deleted] : [])),
-    cacheEntries: cache.CachesDeleted?.length ?? 0,
-    bytes: (containers.SpaceReclaimed ?? 0) + (images.SpaceReclaimed ?? 0) + (cache.SpaceReclaimed ?? 0),
-  };
-}
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -48,23 +21,27 @@ export function formatBytes(bytes: number): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function formatPruneReport(report: PruneReport, olderThan: string): string {
+export function formatPruneReport(report: Pick<HousekeepingReport, 'containers' | 'images' | 'volumes' | 'bytes' | 'dryRun'>, olderThan: string): string {
+  const counts = `${plural(report.containers.length, 'exited factory container')}, ${plural(report.images.length, 'dangling factory image')} and ${plural(report.volumes.length, 'workspace volume')} older than ${olderThan}`;
   const lines = [
-    `removed ${plural(report.containers.length, 'exited factory container')}, ${plural(report.images.length, 'dangling factory image layer')} and ${plural(report.cacheEntries, 'build cache entry', 'build cache entries')} older than ${olderThan}; freed ${formatBytes(report.bytes)}`,
+    report.dryRun ? `would remove ${counts}; would free ${formatBytes(report.bytes)} of images` : `removed ${counts}; freed ${formatBytes(report.bytes)} of images`,
     ...report.containers.map((id) => `  container ${id.slice(0, 12)}`),
-    ...report.images.map((id) => `  image ${id.replace(/^sha256:/, '').slice(0, 12)}`),
+    ...report.images.map((i) => `  image ${i.id.replace(/^sha256:/, '').slice(0, 12)}`),
+    ...report.volumes.map((name) => `  volume ${name}`),
   ];
   return lines.join('\n');
 }
 
-type PruneOptions = { olderThan: string; instance?: string; json?: boolean };
+type PruneOptions = { olderThan: string; instance?: string; workspaces?: boolean; dryRun?: boolean; json?: boolean };
 
 export function pruneProgram(io: Io, docker: Docker = new Docker()) {
   const cmd = newCommand('prune', io)
-    .summary('remove exited factory containers, dangling factory images and build cache')
-    .description('Removes exited factory containers, dangling images built from the factory\'s Dockerfiles and build cache, each older than AGE.')
+    .summary('remove what the factory left behind: exited containers, dangling factory images, unused workspaces')
+    .description('Removes exited factory containers, dangling images built from the factory\'s Dockerfiles and, with --workspaces, workspace volumes no container uses, each older than AGE. Never anything a running job or build uses, never anything the factory did not make. The controller does the same on its housekeeping schedule.')
     .option('--older-than <age>', 'only what is older than this (e.g. 90m, 6h, 7d)', '24h')
     .option('--instance <id>', 'only containers of this controller instance')
+    .addOption(new Option('--workspaces', 'also remove unused workspace volumes (caches a later job would reuse)'))
+    .addOption(new Option('--dry-run', 'list what would be removed, remove nothing'))
     .addOption(jsonOption());
   return act(cmd, (opts: PruneOptions) => runPrune(opts, io, docker));
 }
@@ -81,7 +58,8 @@ async function runPrune(values: PruneOptions, io: Io, docker: Docker): Promise<n
     return EXIT.usage;
   }
   try {
-    const report = await prune(docker, ms, values.instance);
+    const policy = { olderThanMs: ms, workspaces: values.workspaces === true, ...(values.instance === undefined ? {} : { instance: values.instance }) };
+    const report = await housekeep(docker, policy, values.dryRun === true);
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatPruneReport(report, age));
     return EXIT.ok;
   } catch (err) {

@@ -136,6 +136,20 @@ export const profileSchema = z.strictObject({
   dockerSocketReason: z.string().min(1).optional(),
 });
 
+// The controller removes, on this schedule, what it made and no longer uses (factory prune by hand does the same).
+const HOUSEKEEPING_DEFAULTS = { every: 6 * 3_600_000, olderThan: 24 * 3_600_000, workspaces: false, diskThreshold: 85 };
+const housekeepingSchema = z
+  .strictObject({
+    /** How often; 0 turns it off. */
+    every: z.union([z.literal(0), duration]).default(HOUSEKEEPING_DEFAULTS.every),
+    /** Only exited containers, dangling images and (with workspaces) unused workspace volumes older than this. */
+    olderThan: duration.default(HOUSEKEEPING_DEFAULTS.olderThan),
+    workspaces: z.boolean().default(false),
+    /** Disk use (percent) above which doctor fails and the disk alert fires. */
+    diskThreshold: z.number().min(1).max(100).default(85),
+  })
+  .default(HOUSEKEEPING_DEFAULTS);
+
 const repoSchema = z.strictObject({
   repo: z.string().regex(REPO, { error: (i) => `expected "owner/name", got ${got(i.input)}` }),
   profiles: z.array(z.string()).min(1, { error: 'a repo needs at least one profile' }),
@@ -159,6 +173,7 @@ export const configSchema = z
     hostPathMap: z.array(z.strictObject({ from: absolutePath.transform(normalisePath), to: absolutePath.transform(normalisePath) })).default([]),
     // The operator's endpoint (/metrics, /status, /jobs/ID) answers anyone who reaches it: loopback unless told.
     status: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8081) }).default({ host: '127.0.0.1', port: 8081 }),
+    housekeeping: housekeepingSchema,
     profiles: z.record(z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }), profileSchema),
     repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
   })

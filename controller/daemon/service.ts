@@ -8,6 +8,8 @@ import { Controller, type JobObserver } from './controller.js';
 import { dockerEngine, isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
+import { Housekeeper } from '../housekeeping/housekeeper.js';
+import Docker from 'dockerode';
 import type { Logger } from '../observe/logger.js';
 import { Metrics, countingEngine } from '../observe/metrics.js';
 import { apiObservers, jobObservers } from '../observe/observers.js';
@@ -40,6 +42,7 @@ export interface Service {
   metrics: Metrics;
   timeline: TimelineStore;
   github: GitHubHealth;
+  housekeeper: Housekeeper;
   /** Applies an edited config live; returns the keys that differ but need a restart (then nothing is applied). */
   applyConfig(next: Config): string[];
   stop(): Promise<void>;
@@ -63,6 +66,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const health = new GitHubHealth();
   const apiObserver = apiObservers(metrics, health, opts.githubOptions?.observer);
   metrics.watchGitHub(health);
+  const housekeeper = new Housekeeper(config, new Docker({ socketPath: config.docker.socketPath }), log);
+  metrics.watchHousekeeping(housekeeper);
   const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
   const engine = countingEngine(opts.engine ?? dockerEngine(config.docker.socketPath, config.instance), metrics);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
@@ -85,6 +90,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         dockerUp: controller.isDockerUp,
         lastError: controller.lastError,
         github: githubHealth(),
+        disk: housekeeper.lastDisk,
+        housekeeping: { ...(housekeeper.last ? { last: housekeeper.last } : {}), ...(housekeeper.nextAt ? { nextAt: housekeeper.nextAt } : {}) },
         now: Date.now(),
       }),
     job: (id) => timeline.get(id),
@@ -149,6 +156,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   for (const r of githubHealth().repos) log[r.state === 'ok' ? 'info' : 'warn']({ repo: r.repo, github: r.state, ...(r.lastError ? { err: r.lastError } : {}) }, 'GitHub check');
   for (const e of held ?? []) controller.handleEvent(e);
   held = undefined;
+  housekeeper.start();
 
   let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
 
@@ -160,6 +168,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     metrics,
     timeline,
     github: health,
+    housekeeper,
     applyConfig(next) {
       const blocked = restartOnlyChanges(current, next);
       if (blocked.length > 0) return blocked;
@@ -170,12 +179,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       current = next;
       metrics.applyConfig(next);
       reconciler.applyConfig(next);
+      housekeeper.applyConfig(next);
       controller.applyConfig(next);
       log.info({ repos: next.repos.map((r) => r.repo), profiles: Object.keys(next.profiles) }, 'config reloaded');
       return [];
     },
     async stop() {
       clearInterval(timer);
+      housekeeper.stop();
       docker.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,6 +11,7 @@ import { packageVersion } from '../util/package-version.js';
 import { matchProfile } from '../daemon/profile-match.js';
 import type { WebhookEvent } from '../daemon/webhook-receiver.js';
 import type { GitHubHealth } from '../github/github-health.js';
+import type { Housekeeper } from '../housekeeping/housekeeper.js';
 
 // Pickup spans a warm `docker run` (sub-second) up to a cold image pull; runner online spans a runner's boot.
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -141,6 +142,41 @@ export class Metrics implements JobObserver, ApiObserver {
       collect() {
         this.reset();
         for (const r of health.snapshot(config().repos.map((x) => x.repo)).repos) if (r.state !== 'unknown') this.set({ repo: r.repo, state: r.state }, 1);
+      },
+    });
+  }
+
+  /** Disk use (measured at scrape time) and housekeeping's runs. */
+  watchHousekeeping(housekeeper: Pick<Housekeeper, 'disk' | 'last' | 'totals'>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'factory_disk_used_ratio',
+      help: 'Used share (0-1) of the filesystem holding Docker\'s data root, and of the one holding stateDir',
+      labelNames: ['path'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const d of await housekeeper.disk().catch(() => [])) this.set({ path: d.path }, d.usedRatio);
+      },
+    });
+    new Gauge({
+      name: 'factory_housekeeping_last_run_timestamp_seconds',
+      help: 'When housekeeping last ran (absent before its first run)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        const last = housekeeper.last;
+        if (last) this.set({ result: last.error ? 'failed' : 'ok' }, last.at / 1000);
+      },
+    });
+    new Gauge({
+      name: 'factory_housekeeping_removed',
+      help: 'What housekeeping removed since the controller started, by kind (containers, images, volumes)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const [kind, n] of Object.entries(housekeeper.totals)) this.set({ kind }, n);
       },
     });
   }

@@ -3,6 +3,8 @@
 import type { Config } from '../config/config.js';
 import type { PendingJob, RunnerRecord } from '../daemon/controller.js';
 import type { GitHubHealthSnapshot } from '../github/github-health.js';
+import type { DiskUse } from '../housekeeping/disk-usage.js';
+import type { HousekeepingRun } from '../housekeeping/housekeeper.js';
 import { summarize, type JobSummary, type JobTimeline } from './timeline.js';
 
 export const RECENT_WINDOW_MS = 60 * 60_000;
@@ -25,6 +27,8 @@ export interface StatusSnapshot {
   docker: 'up' | 'down';
   /** GitHub's state overall and per repo, with each repo's last failure. */
   github: GitHubHealthSnapshot;
+  disk: DiskUse[];
+  housekeeping: { last: HousekeepingRun | null; nextAt: number | null };
   lastError: string | null;
   rows: ProfileRow[];
   running: Array<{ runnerName: string; repo: string; profile: string; jobId: number; busy: boolean; startedAt: number; container?: string }>;
@@ -40,6 +44,8 @@ export interface StatusParts {
   dockerUp: boolean;
   lastError?: string;
   github?: GitHubHealthSnapshot;
+  disk?: DiskUse[];
+  housekeeping?: { last?: HousekeepingRun; nextAt?: number };
   now: number;
 }
 
@@ -80,6 +86,8 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     now: p.now,
     docker: p.dockerUp ? 'up' : 'down',
     github: p.github ?? { state: 'unknown', repos: p.config.repos.map((r) => ({ repo: r.repo, state: 'unknown' })) },
+    disk: p.disk ?? [],
+    housekeeping: { last: p.housekeeping?.last ?? null, nextAt: p.housekeeping?.nextAt ?? null },
     lastError: p.lastError ?? null,
     rows,
     running,

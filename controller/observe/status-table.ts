@@ -39,6 +39,8 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
   const out: string[] = [
     printable(`factory · instance ${s.instance} · docker ${s.docker} · github ${s.github.state} · ${s.running.length} running · ${s.queued.length} queued · ${url}`),
     `last error: ${printable(s.lastError ?? 'none')}`,
+    printable(`disk: ${s.disk.map((d) => `${d.path} ${Math.round(d.usedRatio * 100)}% used`).join(', ') || 'not measured yet'}`),
+    `housekeeping: ${printable(housekeepingLine(s))}`,
     '',
     table(
       ['REPO', 'GITHUB', 'SINCE', 'LAST GITHUB ERROR'],
@@ -69,6 +71,14 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
     ));
   }
   return out.join('\n');
+}
+
+function housekeepingLine(s: StatusSnapshot): string {
+  const { last, nextAt } = s.housekeeping;
+  const next = nextAt === null ? 'not scheduled' : `next in ${age(nextAt - s.now)}`;
+  if (!last) return `no run yet, ${next}`;
+  const what = last.error ? `failed: ${last.error}` : `removed ${last.removed.containers} container(s), ${last.removed.images} image(s), ${last.removed.volumes} volume(s)`;
+  return `last run ${age(s.now - last.at)} ago, ${what}; ${next}`;
 }
 
 const clock = (at: number) => new Date(at).toISOString().slice(11, 23);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../controller/images/image-builder.js';
-import { formatPruneReport, pruneCommand, pruneFilters } from '../../controller/commands/prune-command.js';
+import { formatPruneReport, pruneCommand } from '../../controller/commands/prune-command.js';
 import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
 
 const docker = new Docker();
@@ -48,6 +48,7 @@ describe('factory prune on the real engine', () => {
   };
 
   let result: { code: number; stdout: string; stderr: string };
+  let dryRun: { code: number; stdout: string; stderr: string };
   let exited: Docker.Container;
   let other: Docker.Container;
   let running: Docker.Container;
@@ -69,6 +70,7 @@ describe('factory prune on the real engine', () => {
     theirs = await danglingImage('prune-theirs', 'LABEL somebody.else=yes');
     await new Promise((resolve) => setTimeout(resolve, 2_100));
 
+    dryRun = await run('--older-than', '1s', '--instance', instance, '--dry-run');
     result = await run('--older-than', '1s', '--instance', instance);
   });
 
@@ -79,9 +81,16 @@ describe('factory prune on the real engine', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('--dry-run lists what a prune would remove, and removes nothing', () => {
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.stdout).toMatch(/^would remove 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; would free /);
+    expect(dryRun.stdout).toContain(`  container ${exited.id.slice(0, 12)}\n`);
+    expect(dryRun.stdout).toContain(`  image ${ours.replace('sha256:', '').slice(0, 12)}\n`);
+  });
+
   it('reports what it removed', () => {
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^removed 1 exited factory container, [1-9]\d* dangling factory image layers? and \d+ build cache entr(y|ies) older than 1s; freed /);
+    expect(result.stdout).toMatch(/^removed 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; freed /);
     expect(result.stdout).toContain(`  container ${exited.id.slice(0, 12)}\n`);
     expect(result.stdout).toContain(`  image ${ours.replace('sha256:', '').slice(0, 12)}\n`);
   });
@@ -108,24 +117,10 @@ describe('factory prune on the real engine', () => {
 
 describe('formatPruneReport', () => {
   it('says what went and how much it freed', () => {
-    const report = { containers: ['0123456789abcdef'], images: ['sha256:fedcba9876543210', 'sha256:aaaabbbbccccdddd'], cacheEntries: 1, bytes: 5 * 1024 * 1024 + 512 * 1024 };
+    const report = { dryRun: false, containers: ['0123456789abcdef'], images: [{ id: 'sha256:fedcba9876543210', size: 5 * 1024 * 1024 }, { id: 'sha256:aaaabbbbccccdddd', size: 512 * 1024 }], volumes: ['factory-ws-a-ci-12345678'], bytes: 5 * 1024 * 1024 + 512 * 1024 };
     expect(formatPruneReport(report, '24h')).toBe(
-      'removed 1 exited factory container, 2 dangling factory image layers and 1 build cache entry older than 24h; freed 5.5 MiB\n' +
-        '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc',
+      'removed 1 exited factory container, 2 dangling factory images and 1 workspace volume older than 24h; freed 5.5 MiB of images\n' +
+        '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc\n  volume factory-ws-a-ci-12345678',
     );
-  });
-});
-
-describe('pruneFilters', () => {
-  it('limits containers to managed ones (and one instance) and images to the factory\'s, with the age in seconds', () => {
-    expect(pruneFilters(90 * 60_000, 'ctl-1')).toEqual({
-      containers: { label: ['factory.managed=true', 'factory.instance=ctl-1'], until: ['5400s'] },
-      images: { dangling: ['true'], label: ['factory.image'], until: ['5400s'] },
-      buildCache: { until: ['5400s'] },
-    });
-  });
-
-  it('an age of zero means everything, not only what is a second old', () => {
-    expect(pruneFilters(0).containers).toEqual({ label: ['factory.managed=true'] });
   });
 });
