@@ -8,6 +8,7 @@ import { Controller, type JobObserver } from './controller.js';
 import { dockerEngine, isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
+import { JobDetails } from '../observe/job-details.js';
 import { Housekeeper } from '../housekeeping/housekeeper.js';
 import Docker from 'dockerode';
 import type { Logger } from '../observe/logger.js';
@@ -68,6 +69,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   metrics.watchGitHub(health);
   const housekeeper = new Housekeeper(config, new Docker({ socketPath: config.docker.socketPath }), log);
   metrics.watchHousekeeping(housekeeper);
+  const details = new JobDetails();
   const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
   const engine = countingEngine(opts.engine ?? dockerEngine(config.docker.socketPath, config.instance), metrics);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
@@ -91,6 +93,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         lastError: controller.lastError,
         github: githubHealth(),
         disk: housekeeper.lastDisk,
+        details: (ids) => details.of(ids),
         housekeeping: { ...(housekeeper.last ? { last: housekeeper.last } : {}), ...(housekeeper.nextAt ? { nextAt: housekeeper.nextAt } : {}) },
         now: Date.now(),
       }),
@@ -107,6 +110,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     secret,
     onEvent: (e) => {
       metrics.delivery(e);
+      details.record(e);
       if (held) held.push(e);
       else controller.handleEvent(e);
     },

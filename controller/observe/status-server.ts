@@ -1,8 +1,15 @@
 // The operator's endpoint, separate from the webhook server so it can stay on loopback while GitHub's deliveries
-// arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`).
+// arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`), and `GET /`, a read-only status page.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { JobTimeline } from './timeline.js';
 import type { StatusSnapshot } from './status-snapshot.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_CSS, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
+
+const PAGE: Record<string, [string, string]> = {
+  '/': ['text/html; charset=utf-8', STATUS_PAGE_HTML],
+  '/status-page.js': ['text/javascript; charset=utf-8', STATUS_PAGE_JS],
+  '/status-page.css': ['text/css; charset=utf-8', STATUS_PAGE_CSS],
+};
 
 export interface StatusSources {
   metrics(): Promise<{ contentType: string; text: string }>;
@@ -28,12 +35,17 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
     return;
   }
   if (pathname === '/status') return json(res, 200, sources.status());
+  const page = PAGE[pathname];
+  if (page) {
+    res.writeHead(200, { 'content-type': page[0], 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' }).end(page[1]);
+    return;
+  }
   const job = /^\/jobs\/(\d+)$/.exec(pathname);
   if (job) {
     const timeline = sources.job(Number(job[1]));
     return timeline ? json(res, 200, timeline) : json(res, 404, { error: `job ${job[1]} is not in the timeline (it keeps the most recent jobs)` });
   }
-  json(res, 404, { error: `no ${pathname} here: try /status, /jobs/ID or /metrics` });
+  json(res, 404, { error: `no ${pathname} here: try /, /status, /jobs/ID or /metrics` });
 }
 
 /** Listens on host:port (port 0: any free port); the error names the config path to change. */

@@ -5,6 +5,7 @@ import type { PendingJob, RunnerRecord } from '../daemon/controller.js';
 import type { GitHubHealthSnapshot } from '../github/github-health.js';
 import type { DiskUse } from '../housekeeping/disk-usage.js';
 import type { HousekeepingRun } from '../housekeeping/housekeeper.js';
+import type { JobDetail } from './job-details.js';
 import { summarize, type JobSummary, type JobTimeline } from './timeline.js';
 
 export const RECENT_WINDOW_MS = 60 * 60_000;
@@ -34,6 +35,8 @@ export interface StatusSnapshot {
   running: Array<{ runnerName: string; repo: string; profile: string; jobId: number; busy: boolean; startedAt: number; container?: string }>;
   queued: Array<{ jobId: number; repo: string; profile: string; receivedAt: number }>;
   recent: JobSummary[];
+  /** Workflow, job name, link and conclusion of the listed jobs, where GitHub's deliveries said. */
+  jobs: Record<string, JobDetail>;
 }
 
 export interface StatusParts {
@@ -46,6 +49,7 @@ export interface StatusParts {
   github?: GitHubHealthSnapshot;
   disk?: DiskUse[];
   housekeeping?: { last?: HousekeepingRun; nextAt?: number };
+  details?: (ids: number[]) => Record<string, JobDetail>;
   now: number;
 }
 
@@ -93,5 +97,6 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     running,
     queued,
     recent: summaries.slice(0, RECENT_LIST),
+    jobs: p.details?.([...running.map((r) => r.jobId), ...queued.map((q) => q.jobId), ...summaries.slice(0, RECENT_LIST).map((j) => j.jobId)]) ?? {},
   };
 }
