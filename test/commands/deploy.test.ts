@@ -31,9 +31,23 @@ describe('deploy/factory.service', () => {
     expect(`/var/lib/${setting('StateDirectory')[0]}`).toBe(defaults.stateDir);
     expect(setting('KillSignal')).toEqual(['SIGTERM']);
   });
+
+  it('wants Docker without requiring it, so a Docker restart does not stop the controller', () => {
+    expect(setting('Requires')).toEqual([]);
+    expect(setting('BindsTo')).toEqual([]);
+    expect(setting('PartOf')).toEqual([]);
+    expect(setting('Wants')[0]).toContain('docker.service');
+    expect(setting('After')[0]).toContain('docker.service');
+  });
 });
 
 describe('deploy/Dockerfile', () => {
+  it('runs on Node\'s current LTS with production dependencies installed without scripts', () => {
+    const file = readFileSync('deploy/Dockerfile', 'utf8');
+    expect([...file.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['node:24-bookworm-slim', 'node:24-bookworm-slim']);
+    expect(file).toContain('npm ci --omit=dev --ignore-scripts');
+  });
+
   /** The build stage's `COPY src... dest` instructions, relative to its WORKDIR. */
   const buildStageCopies = () => {
     const stage = readFileSync('deploy/Dockerfile', 'utf8').split(/^FROM /m).find((s) => / AS build\n/.test(s))!;
@@ -66,6 +80,13 @@ describe('deploy/Dockerfile', () => {
 
 describe('deploy/compose.yml', () => {
   const service = (parse(compose) as { services: Record<string, Record<string, unknown>> }).services.controller!;
+
+  it('runs under an init and is healthy only while /healthz on the webhook port says so', () => {
+    expect(service.init).toBe(true);
+    const check = service.healthcheck as { test: string[] };
+    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook.port}/healthz`);
+    expect(readFileSync('deploy/Dockerfile', 'utf8')).toContain(`HEALTHCHECK`);
+  });
 
   it('mounts the Docker socket and the state folder, and publishes the status endpoint on loopback only', () => {
     expect(service.volumes).toEqual(expect.arrayContaining(['/var/run/docker.sock:/var/run/docker.sock', `/srv/factory/state:${defaults.stateDir}`]));
