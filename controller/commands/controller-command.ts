@@ -18,6 +18,12 @@ export function controllerCommand(io: Io) {
       return EXIT.failed;
     }
     const log = createLogger();
+    // Listening from the start: the ports open before the first reconcile, so a SIGTERM can come while it runs, and
+    // must stop the controller cleanly once it is up rather than kill it half-started.
+    const stopping = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     let service;
     try {
       service = await startService({ config: result.config, log });
@@ -32,14 +38,7 @@ export function controllerCommand(io: Io) {
       if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
     log.info({ config: opts.config }, 'watching the config file for changes (SIGHUP reloads it too)');
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'stopping: no new jobs are taken');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    log.info({ signal: await stopping }, 'stopping: no new jobs are taken');
     watcher.stop();
     await service.stop();
     return EXIT.ok;

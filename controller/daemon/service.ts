@@ -156,7 +156,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
   await docker.connect();
   log.info({ repos: config.repos.length }, 'adopting what a previous run left, and checking each repo on GitHub');
-  await reconciler.runOnce();
+  await reconciler.runOnce().catch(async (err) => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await status.close();
+    docker.close();
+    timeline.close();
+    throw err;
+  });
   for (const r of githubHealth().repos) log[r.state === 'ok' ? 'info' : 'warn']({ repo: r.repo, github: r.state, ...(r.lastError ? { err: r.lastError } : {}) }, 'GitHub check');
   for (const e of held ?? []) controller.handleEvent(e);
   held = undefined;
