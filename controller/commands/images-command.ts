@@ -7,14 +7,21 @@ import { packageRoot } from '../util/package-root.js';
 import Docker from 'dockerode';
 import type { Io } from './io.js';
 import { auditImage } from '../images/image-audit.js';
-import { buildImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
+import { planBaseBuilds, type UpstreamMode } from '../images/base-plan.js';
+import { buildImage, ensureImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
+import { LOCAL_DISTRO, localBaseOptions } from '../images/local-base.js';
 import { readImageFacts } from '../images/image-facts.js';
 
 const USAGE = `usage:
   factory images build [--repo NAME] [--tag VERSION] [--base IMAGE] [--images-dir DIR] [--network MODE]
+                       [--distro IMAGE] [--upstream release|local] [--local] [--base-only]
 
-  Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.
+  Without --repo: builds factory/upstream:VERSION and factory/base:VERSION (skipped while their inputs are unchanged),
+  then factory/repo-NAME:VERSION for every folder in images/repos/.
   With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.
+  --distro: the image the base starts FROM (default ubuntu:24.04). --upstream local: the local stand-ins for node,
+  the runner, uv and the GitHub MCP server (docs/images.md). --local: both for a machine without registries
+  (${LOCAL_DISTRO}, made by scripts/build-debian-base.sh), tagged factory-local/...:<inputs hash>.
   VERSION defaults to the factory package's version.`;
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
@@ -41,15 +48,29 @@ async function untag(docker: Docker, tag: string): Promise<string> {
     );
 }
 
-/** Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts it. */
-async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise<boolean> {
+/**
+ * Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts
+ * it. With `reuse`, an image whose inputs label matches is kept as it is: it was audited when it was built.
+ */
+async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = false): Promise<boolean> {
   io.stdout(`==> building ${build.tag}`);
+  const started = Date.now();
   try {
-    await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}`));
+    const onLine = (line: string) => io.stdout(`[${build.tag}] ${line}`);
+    if (reuse) {
+      const result = await ensureImage(docker, build, onLine);
+      if (!result.built) {
+        io.stdout(`==> ${build.tag} is up to date (inputs ${result.inputs.slice(0, 12)})`);
+        return true;
+      }
+    } else {
+      await buildImage(docker, build, onLine);
+    }
   } catch (err) {
     io.stderr(`factory images build: ${(err as Error).message}`);
     return false;
   }
+  io.stdout(`==> ${build.tag} built in ${Math.round((Date.now() - started) / 1000)} s`);
   let facts;
   try {
     facts = await readImageFacts(docker, build.tag);
@@ -78,6 +99,10 @@ export async function imagesCommand(argv: string[], io: Io, docker: Docker = new
         base: { type: 'string' },
         'images-dir': { type: 'string' },
         network: { type: 'string' },
+        distro: { type: 'string' },
+        upstream: { type: 'string' },
+        local: { type: 'boolean' },
+        'base-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -97,24 +122,60 @@ export async function imagesCommand(argv: string[], io: Io, docker: Docker = new
   const root = packageRoot();
   const imagesDir = values['images-dir'] ?? join(root, 'images');
   const version = values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  const plan = planImageBuilds({
-    imagesDir,
-    version,
-    repos: await knownRepos(imagesDir),
-    ...(values.repo === undefined ? {} : { repo: values.repo }),
-    ...(values.base === undefined ? {} : { base: values.base }),
-    ...(values.network === undefined ? {} : { network: values.network }),
-  });
+  const upstream = values.upstream ?? (values.local ? 'local' : 'release');
+  if (upstream !== 'release' && upstream !== 'local') {
+    io.stderr(`factory images build: --upstream must be release or local, got ${upstream}`);
+    return 2;
+  }
+  const buildsBase = values.repo === undefined && values.base === undefined;
+  let baseBuilds: ImageBuild[] = [];
+  if (buildsBase) {
+    try {
+      baseBuilds = await planBaseBuilds(
+        values.local
+          ? localBaseOptions(imagesDir, values.distro)
+          : {
+              imagesDir,
+              upstream: upstream as UpstreamMode,
+              upstreamTag: `factory/upstream:${version}`,
+              baseTag: `factory/base:${version}`,
+              ...(values.distro === undefined ? {} : { distro: values.distro }),
+              ...(values.network === undefined ? {} : { network: values.network }),
+            },
+      );
+    } catch (err) {
+      io.stderr(`factory images build: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  const base = baseBuilds.at(-1)?.tag ?? values.base;
+  const plan = values['base-only']
+    ? { builds: [] }
+    : planImageBuilds({
+        imagesDir,
+        version,
+        repos: await knownRepos(imagesDir),
+        ...(values.repo === undefined ? {} : { repo: values.repo }),
+        ...(base === undefined ? {} : { base }),
+        ...(values.network === undefined ? {} : { network: values.network }),
+      });
   if ('problem' in plan) {
     io.stderr(`factory images build: ${plan.problem}`);
     return 1;
   }
-  const first = plan.builds[0];
-  const base = first?.buildArgs.BASE_IMAGE;
   try {
-    if (base !== undefined && !(await imageExists(docker, base))) {
-      io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+    const distro = baseBuilds[0]?.buildArgs.BASE_IMAGE;
+    if (distro !== undefined && !(await imageExists(docker, distro))) {
+      io.stderr(`factory images build: distribution image ${distro} is not on this Docker engine${values.local ? ': make it with scripts/build-debian-base.sh' : ''}`);
       return 1;
+    }
+    const repoBase = plan.builds[0]?.buildArgs.BASE_IMAGE;
+    if (!buildsBase && repoBase !== undefined && !(await imageExists(docker, repoBase))) {
+      io.stderr(`factory images build: base image ${repoBase} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+      return 1;
+    }
+    for (const build of baseBuilds) {
+      if (!(await buildAndAudit(docker, build, io, true))) return 1;
     }
     for (const build of plan.builds) {
       if (!(await buildAndAudit(docker, build, io))) return 1;
