@@ -81,8 +81,10 @@ export const mountSchema = z.discriminatedUnion(
     // Opt-in tool cache kept between jobs of one repo and profile (pnpm store, uv cache), under stateDir/caches.
     z.strictObject({ kind: z.literal('cache'), name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase cache name, got ${got(i.input)}` }), target: absolutePath }),
     z.strictObject({ kind: z.literal('bind'), source: absolutePath, target: absolutePath, mode: z.enum(['ro', 'rw']).default('ro') }),
+    // The host's gh login (~/.config/gh), always read-only: gh and the GitHub MCP server read the token, none writes it.
+    z.strictObject({ kind: z.literal('gh'), source: absolutePath, target: absolutePath.default('/home/runner/.config/gh') }),
   ],
-  { error: (i) => `expected a mount with kind auth, secrets, data, workspace, cache or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
+  { error: (i) => `expected a mount with kind auth, secrets, data, gh, workspace, cache or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
 );
 
 const mcpName = z.string().regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -157,6 +159,11 @@ export const configSchema = z
     hostPathMap: z.array(z.strictObject({ from: absolutePath.transform(normalisePath), to: absolutePath.transform(normalisePath) })).default([]),
     // The operator's endpoint (/metrics, /status, /jobs/ID) answers anyone who reaches it: loopback unless told.
     status: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8081) }).default({ host: '127.0.0.1', port: 8081 }),
+    /**
+     * Plain values every lane (trusted profile) gets, set once here: Paperclip's address is the one the lanes need
+     * (seed 001: "if we ever move Paperclip, the lanes follow via one env var"). Tier-1 jobs never see them.
+     */
+    laneEnv: z.record(envName, z.string()).default({}),
     profiles: z.record(z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }), profileSchema),
     repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
   })
