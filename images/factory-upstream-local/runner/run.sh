@@ -1,2 +1,3 @@
 #!/bin/sh
-echo "runner stand-in"
+# The runner stand-in's entry point, where the official runner image has its own run.sh.
+exec node /home/runner/runner-standin.mjs
