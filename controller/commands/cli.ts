@@ -20,7 +20,7 @@ const USAGE = `usage: factory <command> [options]
 commands:
   controller --config F   run the controller (webhook server, runners, reconcile loop)
   validate --config F     check a config file and list every problem with its path
-  doctor --config F [--profile P] [--disk-threshold 85]
+  doctor --config F [--profile P] [--agent] [--disk-threshold 85]
                           check each profile's connections from inside a container, and the host
   demo                    run one job end to end against a local GitHub stand-in and the local Docker engine
   repos add|remove|list   edit the repos of a config file in place (comments and order kept)

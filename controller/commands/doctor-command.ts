@@ -1,4 +1,4 @@
-// `factory doctor --config F [--profile P] [--disk-threshold N]`: the edge around runDoctor.
+// `factory doctor --config F [--profile P] [--agent] [--disk-threshold N]`: the edge around runDoctor.
 import { parseArgs } from 'node:util';
 import { describeProblems, loadConfig } from '../config/config.js';
 import { dockerEngine } from '../docker/docker-engine.js';
@@ -9,7 +9,7 @@ import { formatDoctor, runDoctor } from './doctor.js';
 export async function doctorCommand(argv: string[], io: { stdout: (s: string) => void; stderr: (s: string) => void }, env = process.env): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', short: 'c', default: 'factory.yml' }, profile: { type: 'string' }, 'disk-threshold': { type: 'string', default: '85' } },
+    options: { config: { type: 'string', short: 'c', default: 'factory.yml' }, profile: { type: 'string' }, agent: { type: 'boolean' }, 'disk-threshold': { type: 'string', default: '85' } },
   });
   const diskThreshold = Number(values['disk-threshold']);
   if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {
@@ -29,7 +29,7 @@ export async function doctorCommand(argv: string[], io: { stdout: (s: string) =>
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold }, values.profile);
+  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold }, values.profile, { agent: values.agent === true });
   io.stdout(formatDoctor(rows));
   return rows.every((r) => r.ok) ? 0 : 1;
 }

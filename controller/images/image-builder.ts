@@ -22,6 +22,8 @@ export type ImageBuild = {
   hashExtra?: string[];
 };
 
+const LOST_CACHE_LAYER = /failed to get digest sha256:[0-9a-f]+: open .*: no such file or directory/;
+
 /** The label that holds the SHA-256 of everything an image was built from. */
 export const INPUTS_LABEL = 'factory.inputs';
 
@@ -109,7 +111,16 @@ export async function ensureImage(docker: Docker, build: ImageBuild, onLine: (li
     .inspect()
     .catch((err: { statusCode?: number }) => (err.statusCode === 404 ? undefined : Promise.reject(err)));
   if (current?.Config?.Labels?.[INPUTS_LABEL] === inputs) return { id: current.Id, built: false, inputs };
-  return { id: await buildImage(docker, build, onLine, { [INPUTS_LABEL]: inputs }), built: true, inputs };
+  const labels = { [INPUTS_LABEL]: inputs };
+  try {
+    return { id: await buildImage(docker, build, onLine, labels), built: true, inputs };
+  } catch (err) {
+    // The classic builder shares its layer cache between concurrent builds, and one build's cleanup can remove a
+    // cached layer another is about to reuse; the second attempt builds that layer again.
+    if (!LOST_CACHE_LAYER.test((err as Error).message)) throw err;
+    onLine(`retrying once: ${(err as Error).message}`);
+    return { id: await buildImage(docker, build, onLine, labels), built: true, inputs };
+  }
 }
 
 async function runBuild(docker: Docker, build: ImageBuild, context: NodeJS.ReadableStream, onLine: (line: string) => void, labels: Record<string, string>): Promise<string> {

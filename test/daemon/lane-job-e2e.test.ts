@@ -62,7 +62,7 @@ afterAll(async () => {
   await model?.close();
   await reports?.close();
   await paperclip?.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function message(agent: 'codex' | 'claude', inputs: Record<string, string>): JobMessage {

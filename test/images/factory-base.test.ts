@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const left = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** `docker run` as the runner user, without a network: the image alone has to be enough. */
