@@ -10,8 +10,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditImage } from '../../controller/images/image-audit.js';
-import { readImageFacts } from '../../controller/images/image-facts.js';
 import { INPUTS_LABEL } from '../../controller/images/image-builder.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { makePkmStore } from '../support/pkm-store.js';
@@ -43,12 +41,12 @@ function inImage(script: string): string {
 }
 
 describe('factory/base, built here from the local Debian', () => {
-  it('carries its inputs hash and no credential in any layer', async () => {
+  // Its audit (no credential in any layer) runs when it is built, by factory images build or ensureLocalBase.
+  it('carries its inputs hash and runs as the runner user', async () => {
     const info = await docker.getImage(image).inspect();
     expect(info.Config.Labels[INPUTS_LABEL]).toMatch(/^[0-9a-f]{64}$/);
     expect(info.Config.User).toBe('runner');
-    expect(auditImage(await readImageFacts(docker, image))).toEqual([]);
-  }, 300_000);
+  });
 
   it('runs every tool as uid 1000, with an agent user 1001 beside the runner', () => {
     const out = inImage(

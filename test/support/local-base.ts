@@ -1,5 +1,5 @@
-// factory/base as the tests use it: built once per machine (scripts/setup does it on CI) and reused while its inputs
-// hash is unchanged. Test files that need it at the same time wait on one lock instead of building it twice.
+// factory/base as the tests use it: built once per machine (scripts/setup does it on CI) and audited then, and reused
+// while its inputs hash is unchanged. Test files that need it at the same time wait on one lock instead of building it twice.
 import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { planBaseBuilds } from '../../controller/images/base-plan.js';
+import { auditImage } from '../../controller/images/image-audit.js';
+import { readImageFacts } from '../../controller/images/image-facts.js';
 import { ensureImage } from '../../controller/images/image-builder.js';
 import { LOCAL_DISTRO, localBaseOptions } from '../../controller/images/local-base.js';
 
@@ -38,7 +40,16 @@ export async function ensureLocalBase(docker = new Docker(), onLine: (line: stri
   return withLock(async () => {
     await promisify(execFile)(join(root, 'scripts/build-debian-base.sh'), [LOCAL_DISTRO], { maxBuffer: 8 << 20 });
     const builds = await planBaseBuilds(localBaseOptions(join(root, 'images')));
-    for (const build of builds) await ensureImage(docker, build, onLine);
+    for (const build of builds) {
+      // Audited once, when built, as `factory images build` does: reading 3 GB of layers on every run would slow
+      // every test file running beside it.
+      if (!(await ensureImage(docker, build, onLine)).built) continue;
+      const findings = auditImage(await readImageFacts(docker, build.tag));
+      if (findings.length > 0) {
+        await docker.getImage(build.tag).remove({ force: true });
+        throw new Error(`${build.tag} carries credentials, so it was removed:\n${findings.join('\n')}`);
+      }
+    }
     return builds.at(-1)!.tag;
   });
 }
