@@ -49,6 +49,8 @@ beforeAll(async () => {
   image = await ensureLocalBase();
   model = await startFakeModelServer();
   reports = await startFakeGitHub();
+  // The action checks that the actor who triggered the event may write to the repo.
+  reports.permissions.set('Codertocat', 'write');
   paperclip = await startPaperclip();
   dir = mkdtempSync(join(tmpdir(), 'factory-lane-e2e-'));
   homes = writeLaneHomes(join(dir, 'host'), model.url);
@@ -70,7 +72,7 @@ function message(agent: 'codex' | 'claude', inputs: Record<string, string>): Job
     action: 'agent-lane',
     inputs: { agent, 'github-token': GITHUB_TOKEN, 'timeout-minutes': '3', ...inputs },
     event: { name: 'pull_request', payload: PR },
-    context: { GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: reports.url, GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '4242', GITHUB_SHA: HEAD_SHA },
+    context: { GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: reports.url, GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '4242', GITHUB_SHA: HEAD_SHA, GITHUB_ACTOR: 'Codertocat' },
   };
 }
 
