@@ -35,7 +35,7 @@ describe('webhook receiver', () => {
   it('answers 401 and starts nothing when the signature is missing', async () => {
     const res = await post(queuedPayload(1), {});
     expect(res.status).toBe(401);
-    expect(h.service.controller.scheduler.queued + h.service.controller.runners.size).toBe(0);
+    expect(h.service.controller.snapshot().queued.length + h.service.controller.snapshot().runners.length).toBe(0);
   });
 
   it('answers 401 when the body was signed with another secret', async () => {
