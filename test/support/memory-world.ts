@@ -63,7 +63,7 @@ export async function memoryWorld(opts: { cap?: number; config?: Record<string, 
   docker.subscribe(reconciler.dockerSubscriber);
   docker.subscribe(controller.dockerSubscriber);
   await docker.connect();
-  return {
+  const world: MemoryWorld = {
     config, clock, engine, github, docker, controller, reconciler, stages,
     async settle(rounds = 60) {
       // Mostly event-loop turns (the model's calls each take one); now and then a timer turn, so file operations on
@@ -74,7 +74,7 @@ export async function memoryWorld(opts: { cap?: number; config?: Record<string, 
       const deadline = Date.now() + 5_000;
       while (!check()) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await this.settle();
+        await world.settle();
       }
     },
     jobFolders: () => {
@@ -90,4 +90,5 @@ export async function memoryWorld(opts: { cap?: number; config?: Record<string, 
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+  return world;
 }
