@@ -40,6 +40,8 @@ interface RunnerRecord {
   launching: boolean;
   /** The queued job this runner stands for (see the claim rule above); undefined once it ran one or became spare. */
   claim?: number;
+  /** The job GitHub says it runs (from in_progress or completed). */
+  runningJob?: number;
   /** GitHub said the runner's job completed: it deregisters the runner itself. */
   jobCompleted?: boolean;
   /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
@@ -271,8 +273,9 @@ export class Controller {
   private onJobStarted(repo: string, jobId: number, runner: string | null): void {
     this.seenJobs.add(jobId); // a late `queued` for it must start nothing
     const record = runner ? this.runners.get(runner) : undefined;
-    if (record && !record.busy) {
+    if (record && record.runningJob !== jobId) {
       record.busy = true;
+      record.runningJob = jobId;
       this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
       // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
       if (!record.containerId) record.startedEarly = { jobId, at: this.now };
@@ -325,7 +328,7 @@ export class Controller {
     const record = runner ? this.runners.get(runner) : undefined;
     if (record) {
       // The in_progress delivery may be late or lost: settle the claim from this one.
-      if (!record.busy) this.onJobStarted(repo, jobId, runner);
+      if (record.runningJob !== jobId) this.onJobStarted(repo, jobId, runner);
       // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
       // still sweeps any that linger offline).
       record.jobCompleted = true;
