@@ -14,7 +14,8 @@ export interface BurstResult {
   runnersCreated: number;
   runnersPerJob: number;
   distinctRunnerNames: number;
-  jobsWithMoreThanOneRunner: number;
+  /** Jobs GitHub started more than once (two runners ran it). */
+  jobsRunTwice: number;
   maxRunning: number;
   orphanContainers: number;
   orphanRunners: number;
@@ -64,11 +65,10 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
 
     const jit = standin.exchanges.filter((x) => x.method === 'POST' && x.path.endsWith('/generate-jitconfig') && x.status === 201);
     const names = jit.map((x) => (x.requestBody as { name: string }).name);
-    const perJob = new Map<string, number>();
-    for (const n of names) {
-      const job = /-(\d+)-[0-9a-f]{6}$/.exec(n)?.[1] ?? n;
-      perJob.set(job, (perJob.get(job) ?? 0) + 1);
-    }
+    // Runner names carry the job that caused them, but GitHub hands runners the oldest queued job, so a name says
+    // nothing about which job a runner ran; the stand-in's in_progress deliveries do.
+    const starts = new Map<number, number>();
+    for (const d of standin.deliveries) if (d.action === 'in_progress') starts.set(d.jobId, (starts.get(d.jobId) ?? 0) + 1);
     const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${controller.instance}`] }) });
     const deliveryStatuses: Record<string, number> = {};
     for (const s of statuses) deliveryStatuses[s] = (deliveryStatuses[s] ?? 0) + 1;
@@ -80,7 +80,7 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
       runnersCreated: jit.length,
       runnersPerJob: jit.length / jobs,
       distinctRunnerNames: new Set(names).size,
-      jobsWithMoreThanOneRunner: [...perJob.values()].filter((n) => n > 1).length,
+      jobsRunTwice: [...starts.values()].filter((n) => n > 1).length,
       maxRunning,
       orphanContainers: left.length,
       orphanRunners: [...standin.runners.values()].filter((r) => r.repo === controller.repo).length,
