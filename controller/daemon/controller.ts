@@ -20,6 +20,7 @@ import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { BoundedSet } from '../util/bounded-set.js';
+import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
 import { planLaunch } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
@@ -28,25 +29,6 @@ import { tearDown } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 
 export type { JobObserver, JobStage, PendingJob } from '../model/job.js';
-
-interface RunnerRecord {
-  identity: RunnerIdentity;
-  slot: Slot;
-  containerId?: string;
-  startedAt: number;
-  busy: boolean;
-  cleaning: boolean;
-  /** From admission until `docker run` answers: nobody may clean it up or delete its runner meanwhile. */
-  launching: boolean;
-  /** The queued job this runner stands for (see the claim rule above); undefined once it ran one or became spare. */
-  claim?: number;
-  /** The job GitHub says it runs (from in_progress or completed). */
-  runningJob?: number;
-  /** GitHub said the runner's job completed: it deregisters the runner itself. */
-  jobCompleted?: boolean;
-  /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
-  startedEarly?: { jobId: number; at: number };
-}
 
 export interface ControllerDeps {
   config: Config;
@@ -68,15 +50,10 @@ export interface ControllerSnapshot {
   lastError: string | undefined;
 }
 
-const SEEN_MAX = 50_000;
-
 export class Controller {
   private readonly scheduler = new Scheduler<PendingJob>();
-  /** Live runners by name, from admission until cleanup. */
-  private readonly runners = new Map<string, RunnerRecord>();
-  /** Jobs accounted for: claimed, running, or done. */
-  private readonly seenJobs = new BoundedSet<number>(SEEN_MAX);
-  private readonly finishedJobs = new BoundedSet<number>(SEEN_MAX);
+  /** Live runners from admission until cleanup, the jobs accounted for, and who claims which. */
+  private readonly book: RunnerBook;
   private readonly exitedEarly = new BoundedSet<string>(1_000);
   private readonly inflight = new Set<Promise<void>>();
   private stopping = false;
@@ -90,10 +67,7 @@ export class Controller {
   };
 
   constructor(private readonly deps: ControllerDeps) {
-    for (const id of deps.finishedJobs ?? []) {
-      this.finishedJobs.add(id);
-      this.seenJobs.add(id);
-    }
+    this.book = new RunnerBook(deps.finishedJobs);
   }
 
   /** Takes repos, profiles, caps and timeouts from an edited config; jobs already waiting keep their profile. */
@@ -104,13 +78,7 @@ export class Controller {
 
   snapshot(): ControllerSnapshot {
     return {
-      runners: [...this.runners.values()].map((r) => ({
-        identity: { ...r.identity },
-        ...(r.containerId ? { containerId: r.containerId } : {}),
-        startedAt: r.startedAt,
-        busy: r.busy,
-        ...(r.claim !== undefined ? { claim: r.claim } : {}),
-      })),
+      runners: this.book.views(),
       queued: this.scheduler.queuedWhere(() => true).map((j) => ({ ...j })),
       dockerUp: this.deps.docker.isUp,
       lastError: this.lastError,
@@ -159,7 +127,7 @@ export class Controller {
       log.debug({ labels }, 'queued job not for this factory (repo not configured or no profile provides its labels)');
       return false;
     }
-    if (this.stopping || this.finishedJobs.has(jobId) || !this.seenJobs.add(jobId)) return false;
+    if (this.stopping || !this.book.take(jobId)) return false;
     log.info({ profile: match.profileName, labels, source }, 'job taken');
     this.deps.observer?.stage(jobId, 'queued', { repo: match.repo.repo, at: receivedAt });
     this.deps.observer?.stage(jobId, 'taken', { repo: match.repo.repo, profile: match.profileName, at: this.now });
@@ -200,7 +168,7 @@ export class Controller {
     // mistakes this runner for an orphan mid-launch.
     const identity = planLaunch(config, item, {}, random).identity;
     const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false, launching: true, claim: item.jobId };
-    this.runners.set(identity.runnerName, record);
+    this.book.add(record);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });
 
     let plan;
@@ -231,7 +199,7 @@ export class Controller {
     if (outcome.kind === 'failed') {
       this.forget(record);
       // GitHub failed: the job is not failed for good, the next queued-jobs poll offers it again.
-      if (outcome.retry) this.giveBack(record.claim);
+      if (outcome.retry) this.book.giveBack(record.claim);
       this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
       log.error(outcome.failure);
       this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
@@ -243,7 +211,7 @@ export class Controller {
       // container if it exists and deletes the orphan runner if it does not (the job, given back here, is then
       // offered again by the queued-jobs poll).
       this.forget(record);
-      this.giveBack(record.claim);
+      this.book.giveBack(record.claim);
       log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
       this.deps.docker.report(outcome.err);
       return;
@@ -260,19 +228,13 @@ export class Controller {
 
   /** Drops a runner that never got a container: its slot and record. */
   private forget(record: RunnerRecord): void {
-    this.runners.delete(record.identity.runnerName);
+    this.book.remove(record);
     this.scheduler.release(record.slot);
   }
 
-  /** A claim with no runner left: forget the job, so the poll offers it again if GitHub still lists it queued. */
-  private giveBack(jobId: number | undefined): void {
-    if (jobId === undefined || this.finishedJobs.has(jobId)) return;
-    this.seenJobs.delete(jobId);
-  }
-
   private onJobStarted(repo: string, jobId: number, runner: string | null): void {
-    this.seenJobs.add(jobId); // a late `queued` for it must start nothing
-    const record = runner ? this.runners.get(runner) : undefined;
+    this.book.markSeen(jobId); // a late `queued` for it must start nothing
+    const record = this.book.get(runner);
     if (record && record.runningJob !== jobId) {
       record.busy = true;
       record.runningJob = jobId;
@@ -295,7 +257,7 @@ export class Controller {
       runner.claim = undefined;
     }
     if (handed === jobId) return;
-    const holder = [...this.runners.values()].find((r) => r.claim === jobId && !r.cleaning);
+    const holder = this.book.holderOf(jobId);
     if (holder) {
       const fits = handed !== undefined && runner !== undefined && holder.identity.profileName === runner.identity.profileName;
       holder.claim = fits ? handed : undefined;
@@ -317,15 +279,14 @@ export class Controller {
   /** Queues a job again for the profile of the runner that stood for it. */
   private requeue(jobId: number, runner: RunnerRecord): void {
     const match = findProfile(this.deps.config, runner.identity.repo, runner.identity.profileName);
-    if (!match || this.finishedJobs.has(jobId)) return this.giveBack(jobId);
+    if (!match || this.book.isFinished(jobId)) return this.book.giveBack(jobId);
     this.enqueue(jobId, match, this.now);
     this.pump();
   }
 
   private onJobCompleted(repo: string, jobId: number, runner: string | null): void {
-    this.finishedJobs.add(jobId);
-    this.seenJobs.add(jobId);
-    const record = runner ? this.runners.get(runner) : undefined;
+    this.book.markFinished(jobId);
+    const record = this.book.get(runner);
     if (record) {
       // The in_progress delivery may be late or lost: settle the claim from this one.
       if (record.runningJob !== jobId) this.onJobStarted(repo, jobId, runner);
@@ -355,7 +316,7 @@ export class Controller {
   }
 
   private onContainerExit(containerId: string): void {
-    const record = [...this.runners.values()].find((r) => r.containerId === containerId);
+    const record = this.book.byContainer(containerId);
     if (!record) {
       this.exitedEarly.add(containerId);
       return;
@@ -380,7 +341,7 @@ export class Controller {
     // A runner that ends without having run a job puts its job back.
     if (!record.busy && record.claim !== undefined) {
       log.info({ job: record.claim }, 'runner ended without a job: its job is offered again if GitHub still lists it queued');
-      this.giveBack(record.claim);
+      this.book.giveBack(record.claim);
     }
     this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, lastLines: done.lastLines, at: this.now });
     log.info({ reason }, 'runner cleaned up');
@@ -417,36 +378,36 @@ export class Controller {
 
   /** Whether a runner of this name is live here (registering, booting, idle or busy). */
   hasRunner(name: string): boolean {
-    return this.runners.has(name);
+    return this.book.get(name) !== undefined;
   }
 
   /** The live runner whose container this is, if any. */
   runnerOfContainer(containerId: string): string | undefined {
-    return [...this.runners.values()].find((r) => r.containerId === containerId)?.identity.runnerName;
+    return this.book.byContainer(containerId)?.identity.runnerName;
   }
 
   /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
-    if (this.runners.has(identity.runnerName)) return;
+    if (this.book.get(identity.runnerName)) return;
     const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile) };
     this.scheduler.hold(slot);
-    this.seenJobs.add(identity.jobId);
+    this.book.markSeen(identity.jobId);
     // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
     const queued = this.scheduler.cancel(String(identity.jobId));
-    const claim = this.finishedJobs.has(identity.jobId) ? undefined : identity.jobId;
-    this.runners.set(identity.runnerName, { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false, launching: false, ...(claim !== undefined ? { claim } : {}) });
+    const claim = this.book.isFinished(identity.jobId) ? undefined : identity.jobId;
+    this.book.add({ identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false, launching: false, ...(claim !== undefined ? { claim } : {}) });
     this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued }, 'adopted runner container');
   }
 
   /** GitHub lists the runner as busy. */
   markBusy(name: string): void {
-    const record = this.runners.get(name);
+    const record = this.book.get(name);
     if (record) record.busy = true;
   }
 
   /** Cleans up a live runner whose container exited, vanished or overran (never one still launching). */
   cleanUp(name: string, reason: string): Promise<void> {
-    const record = this.runners.get(name);
+    const record = this.book.get(name);
     return record ? this.cleanup(record, reason) : Promise.resolve();
   }
 
