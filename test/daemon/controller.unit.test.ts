@@ -12,16 +12,23 @@ afterEach(async () => {
 const jits = (world: MemoryWorld) => world.github.calls.filter((c) => c === 'POST jit').length;
 /** Every runner process connects; every busy runner finishes its job and its container exits. */
 async function runEverything(world: MemoryWorld): Promise<void> {
-  for (let round = 0; round < 20; round++) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
     for (const c of world.engine.running) world.github.connect(c.name);
     await world.settle();
     for (const c of world.engine.running) if (world.github.finish(c.name)) world.engine.exit(c.id);
     await world.settle();
-    if (world.engine.running.length === 0 && world.controller.snapshot().queued.length === 0) break;
+    const { runners, queued } = world.controller.snapshot();
+    // Done when nothing is left to run: no queue, and no runner that is launching or has a job to take.
+    const busyOrLaunching = runners.some((r) =>
+      !r.containerId || (world.engine.containers.get(r.containerId)?.state === 'running' && world.github.byName(r.identity.runnerName)?.status === 'offline'));
+    if (queued.length === 0 && !busyOrLaunching && world.engine.running.every((c) => !world.github.byName(c.name)?.busy)) return;
+    if (Date.now() > deadline) throw new Error('runEverything: the runners did not settle within 10 s');
   }
 }
 async function expectNothingLeft(world: MemoryWorld): Promise<void> {
-  await world.settle();
+  await world.until('every container, runner and record to be gone', () =>
+    world.engine.containers.size === 0 && world.github.runners.size === 0 && world.controller.snapshot().runners.length === 0);
   expect(world.engine.containers.size).toBe(0);
   expect(world.github.runners.size).toBe(0);
   expect(world.controller.snapshot()).toMatchObject({ runners: [], queued: [] });
@@ -33,7 +40,7 @@ describe('controller, in memory', () => {
     w = await memoryWorld();
     w.engine.onStart = (c) => w!.github.connect(c.name); // online and assigned inside `run`
     const job = w.github.queue(REPO, LABELS);
-    await w.settle();
+    await w.until('the container to start', () => w!.stages.some((s) => s.stage === 'container-started'));
 
     expect(w.stages.filter((s) => s.jobId === job).map((s) => s.stage)).toEqual(['queued', 'taken', 'runner-created', 'container-started', 'in_progress']);
     await runEverything(w);
@@ -45,7 +52,7 @@ describe('controller, in memory', () => {
     w = await memoryWorld();
     w.engine.faults.exitBeforeRunReturns = true; // dies before it connects
     const job = w.github.queue(REPO, LABELS);
-    await w.settle();
+    await w.until('the dead runner to be cleaned up', () => w!.stages.some((s) => s.stage === 'cleaned'));
     expect(w.engine.containers.size).toBe(0);
     expect(w.controller.snapshot().runners).toEqual([]);
 
@@ -61,8 +68,7 @@ describe('controller, in memory', () => {
     w = await memoryWorld();
     w.engine.faults.downMidRun = true;
     const job = w.github.queue(REPO, LABELS);
-    await w.settle();
-    expect(w.docker.isUp).toBe(false);
+    await w.until('the outage to be reported', () => !w!.docker.isUp);
     expect(w.engine.running).toHaveLength(1); // Docker did start it
 
     w.engine.faults.downMidRun = false;
@@ -79,7 +85,7 @@ describe('controller, in memory', () => {
     let release!: () => void;
     w.engine.faults.holdStart = new Promise<void>((r) => (release = r));
     w.github.queue(REPO, LABELS);
-    await w.settle();
+    await w.until('the container to be created', () => w!.engine.containers.size === 1);
     expect([...w.engine.containers.values()].map((c) => c.state)).toEqual(['created']);
 
     await w.reconciler.runOnce();
@@ -87,8 +93,7 @@ describe('controller, in memory', () => {
     expect(w.controller.snapshot().runners).toHaveLength(1);
 
     release();
-    await w.settle();
-    expect(w.engine.running).toHaveLength(1);
+    await w.until('the container to run', () => w!.engine.running.length === 1);
     await runEverything(w);
     await expectNothingLeft(w);
   });
@@ -110,7 +115,7 @@ describe('controller, in memory', () => {
     w = await memoryWorld({ cap: 2 });
     const older = w.github.queue(REPO, LABELS);
     const newer = w.github.queue(REPO, LABELS);
-    await w.settle();
+    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
     const [forOlder, forNewer] = w.controller.snapshot().runners.sort((a, b) => a.identity.jobId - b.identity.jobId);
     // The runner made for the newer job connects first and takes the OLDER job, as GitHub assigns.
     w.github.connect(forNewer!.identity.runnerName);
@@ -119,6 +124,7 @@ describe('controller, in memory', () => {
     const c = [...w.engine.containers.values()].find((x) => x.name === forNewer!.identity.runnerName)!;
     w.github.finish(forNewer!.identity.runnerName); // completed for `older`, on the runner made for `newer`
     await w.settle();
+    expect(w.controller.snapshot().runners).toHaveLength(2);
     // The runner made for `older` is neither cleaned up nor deleted: it now stands for `newer`.
     expect(w.controller.snapshot().runners.find((r) => r.identity.runnerName === forOlder!.identity.runnerName)).toMatchObject({ claim: newer });
     w.engine.exit(c.id);
@@ -131,11 +137,11 @@ describe('controller, in memory', () => {
   it('a job cancelled while queued removes the idle runner that stood for it, and no other', async () => {
     w = await memoryWorld({ cap: 2 });
     const keep = w.github.queue(REPO, LABELS);
-    const cancel = w.github.queue(REPO, ['self-hosted', 'factory', 'ci', 'not-yet']); // no runner covers it yet
-    await w.settle();
-    w.github.jobs.get(cancel)!.labels = ['no-runner-takes-this'];
+    const cancel = w.github.queue(REPO, LABELS);
+    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
+    // Neither runner has connected yet, so both jobs are still queued when the user cancels one.
     w.github.cancel(cancel);
-    await w.settle();
+    await w.until('the spare to be removed', () => w!.controller.snapshot().runners.length === 1);
     expect(w.controller.snapshot().runners.map((r) => r.claim)).toEqual([keep]);
     await runEverything(w);
     expect(w.github.jobs.get(keep)!.status).toBe('completed');
@@ -166,8 +172,7 @@ describe('controller, in memory', () => {
   it('takes the Docker state from the watch: jobs wait while it is down and start when it answers', async () => {
     w = await memoryWorld();
     w.engine.goDown();
-    await w.settle();
-    expect(w.controller.snapshot().dockerUp).toBe(false);
+    await w.until('the outage to be seen', () => !w!.controller.snapshot().dockerUp);
     const job = w.github.queue(REPO, LABELS);
     await w.settle();
     expect(jits(w)).toBe(0);
