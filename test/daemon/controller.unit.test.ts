@@ -1,6 +1,7 @@
 // The controller and reconciler without Docker: the in-memory engine and GitHub model play the races a real daemon
 // and GitHub's assignment produce, one scenario per test.
 import { afterEach, describe, expect, it } from 'vitest';
+import { containerSpec, runnerName, withRegisteredRunner } from '../../controller/daemon/runner-spec.js';
 import { LABELS, REPO, memoryWorld, type MemoryWorld } from '../support/memory-world.js';
 
 let w: MemoryWorld | undefined;
@@ -145,6 +146,31 @@ describe('controller, in memory', () => {
     expect(w.controller.snapshot().runners.map((r) => r.claim)).toEqual([keep]);
     await runEverything(w);
     expect(w.github.jobs.get(keep)!.status).toBe('completed');
+    await expectNothingLeft(w);
+  });
+
+  it('counts a container Docker runs but the controller did not start (a previous run\'s) against the cap', async () => {
+    w = await memoryWorld({ cap: 1 });
+    w.github.mode = () => 'lost'; // delivered to the previous run, not to this one
+    const earlier = w.github.queue(REPO, LABELS);
+    w.github.mode = () => 'now';
+    const jit = await w.github.generateJitConfig(REPO, { name: runnerName(REPO, earlier, 'mem', 'abcdef'), labels: LABELS });
+    const identity = { instance: 'mem', repo: REPO, profileName: 'ci', jobId: earlier, runnerId: jit.runnerId, runnerName: runnerName(REPO, earlier, 'mem', 'abcdef') };
+    const id = await w.engine.run(withRegisteredRunner(containerSpec(identity, w.config.profiles.ci!, ''), jit.runnerId, jit.encodedJitConfig));
+    w.github.connect(identity.runnerName); // it runs `earlier`
+
+    await w.reconciler.runOnce();
+    const waiting = w.github.queue(REPO, LABELS);
+    await w.settle();
+    expect(w.controller.snapshot().runners.map((r) => r.containerId)).toEqual([id]);
+    expect(w.controller.snapshot().queued.map((q) => q.jobId)).toEqual([waiting]);
+    expect(jits(w)).toBe(1); // only the earlier run's
+
+    w.github.finish(identity.runnerName);
+    w.engine.exit(id);
+    await runEverything(w);
+    expect(w.github.jobs.get(waiting)!.status).toBe('completed');
+    expect(w.engine.maxRunning).toBe(1);
     await expectNothingLeft(w);
   });
 
