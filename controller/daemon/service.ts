@@ -12,7 +12,8 @@ import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../githu
 import type { JobObserver } from '../model/job.js';
 import { parseWorkflowJob } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
-import { Metrics, countingEngine } from '../observe/metrics.js';
+import { Metrics } from '../observe/metrics.js';
+import { countingEngine } from '../docker/counting-engine.js';
 import { apiObservers, jobObservers } from '../observe/observers.js';
 import { startStatusServer } from '../observe/status-server.js';
 import { statusSnapshot } from '../observe/status-snapshot.js';

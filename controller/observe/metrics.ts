@@ -6,7 +6,6 @@ import type { Config } from '../config/config.js';
 import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
-import type { Engine } from '../docker/docker-engine.js';
 import type { ApiObserver } from '../github/github-client.js';
 import { BoundedSet } from '../util/bounded-set.js';
 
@@ -244,26 +243,4 @@ export function routeTemplate(route: string, apiPath = '/'): string {
 function remember<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, value);
   if (map.size > PENDING_MAX) map.delete(map.keys().next().value as K);
-}
-
-/** The engine with every failed call counted by method name; results and failures reach the caller unchanged. */
-export function countingEngine(engine: Engine, metrics: Pick<Metrics, 'dockerError'>): Engine {
-  return new Proxy(engine, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const count = (err: unknown) => {
-          metrics.dockerError(String(prop));
-          throw err;
-        };
-        try {
-          const result = value.apply(target, args);
-          return result instanceof Promise ? result.catch(count) : result;
-        } catch (err) {
-          return count(err);
-        }
-      };
-    },
-  });
 }

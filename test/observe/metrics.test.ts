@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
-import { Metrics, countingEngine, routeTemplate } from '../../controller/observe/metrics.js';
+import { Metrics, routeTemplate } from '../../controller/observe/metrics.js';
+import { countingEngine } from '../../controller/docker/counting-engine.js';
 import { matchProfile } from '../../controller/daemon/profile-match.js';
 
 const config = configSchema.parse({
