@@ -22,7 +22,7 @@ import { finishJobFolder } from '../lanes/job-folder.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
-import { planLaunch } from './launch-plan.js';
+import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { findProfile, matchProfile, type Match } from './profile-match.js';
 import { tearDown } from './runner-teardown.js';
@@ -166,7 +166,7 @@ export class Controller {
     const random = randomBytes(3).toString('hex');
     // Recorded before any await, so the claim is never between the queue and a runner, and the reconciler never
     // mistakes this runner for an orphan mid-launch.
-    const identity = planLaunch(config, item, {}, random).identity;
+    const identity = runnerIdentity(config, item, random);
     const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false, launching: true, claim: item.jobId };
     this.book.add(record);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });

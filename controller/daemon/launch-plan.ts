@@ -17,8 +17,8 @@ export interface LaunchPlan {
 
 /** `envFromFiles` holds the profile's env files, read beforehand: the plan itself touches no disk. */
 export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record<string, string>, random?: string): LaunchPlan {
-  const name = runnerName(job.repo, job.jobId, config.instance, random);
-  const identity: RunnerIdentity = { instance: config.instance, repo: job.repo, profileName: job.profileName, jobId: job.jobId, runnerId: 0, runnerName: name };
+  const identity = runnerIdentity(config, job, random);
+  const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
   return {
     identity,
@@ -27,4 +27,10 @@ export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record
     // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them.
     container: containerSpec(identity, job.profile, '', { mounts: lane.mounts, env: lane.env, secrets: envFromFiles }),
   };
+}
+
+/** The runner's name and identity alone: known before anything can fail, so the runner is recorded first. */
+export function runnerIdentity(config: Config, job: PendingJob, random?: string): RunnerIdentity {
+  const name = runnerName(job.repo, job.jobId, config.instance, random);
+  return { instance: config.instance, repo: job.repo, profileName: job.profileName, jobId: job.jobId, runnerId: 0, runnerName: name };
 }
