@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { describeProblems, loadConfig } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import { startService } from '../daemon/service.js';
+import { missingNetworks } from '../daemon/network-check.js';
+import { dockerEngine } from '../docker/docker-engine.js';
 import { runDemo } from './demo.js';
 import { doctorCommand } from './doctor-command.js';
 import { watchConfig } from '../config/config-watcher.js';
@@ -40,6 +42,12 @@ const commands: Record<string, Command> = {
       return 1;
     }
     const { config } = result;
+    // Docker networks are checked when the engine answers; without Docker the file alone is judged.
+    const networks = await missingNetworks(config, dockerEngine(config.docker.socketPath, config.instance)).catch(() => []);
+    if (networks.length > 0) {
+      io.stderr(describeProblems(values.config!, networks));
+      return 1;
+    }
     io.stdout(`${values.config}: ok (${config.repos.length} repo(s), ${Object.keys(config.profiles).length} profile(s))`);
     return 0;
   },
@@ -60,9 +68,12 @@ const commands: Record<string, Command> = {
       return 1;
     }
     // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.
-    const watcher = await watchConfig(values.config!, (change) => {
+    const watcher = await watchConfig(values.config!, async (change) => {
       if (!change.ok) return log.error({ problems: change.problems }, 'config change refused; the running config stays');
-      const blocked = service.applyConfig(change.config);
+      const blocked = await service.reloadConfig(change.config).catch((err: Error) => {
+        log.error({ problems: err.message.split('\n') }, 'config change refused; the running config stays');
+        return [];
+      });
       if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
     log.info({ config: values.config }, 'watching the config file for changes (SIGHUP reloads it too)');

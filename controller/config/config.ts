@@ -15,14 +15,25 @@ const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const got = (input: unknown) => JSON.stringify(input);
 const envName = z.string().regex(ENV_NAME, { error: (i) => `expected an environment variable name, got ${got(i.input)}` });
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as "90s", "5m" or "6h", got ${got(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const SECOND = 1_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const spoken = (ms: number) => (ms % DAY === 0 ? `${ms / DAY}d` : ms % HOUR === 0 ? `${ms / HOUR}h` : `${ms / SECOND}s`);
+
+/** A duration within [min, max]: out of range, a timer overflows (Node wraps past 2^31 ms to 1 ms) or spins. */
+const duration = (min: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as "90s", "5m" or "6h", got ${got(v)}` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration between ${spoken(min)} and ${spoken(max)}, got ${got(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseBytes(v);
@@ -149,9 +160,10 @@ export const configSchema = z
     instance: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase name, got ${got(i.input)}` }).default('default'),
     docker: z.strictObject({ socketPath: z.string().default('/var/run/docker.sock') }).default({ socketPath: '/var/run/docker.sock' }),
     maxConcurrent: z.number().int().positive().default(4),
-    bootTimeout: duration.default(5 * 60_000),
-    jobTimeout: duration.default(6 * 3_600_000),
-    reconcileInterval: duration.default(60_000),
+    bootTimeout: duration(SECOND, DAY).default(5 * 60_000),
+    // GitHub cancels a self-hosted runner's job after 5 days.
+    jobTimeout: duration(60 * SECOND, 5 * DAY).default(6 * HOUR),
+    reconcileInterval: duration(SECOND, DAY).default(60_000),
     workFolder: z.string().min(1).default('_work'),
     /** Per-job auth copies and rendered MCP files live here; it must be on the Docker host (see hostPathMap). */
     stateDir: absolutePath.default('/var/lib/factory'),
@@ -182,7 +194,8 @@ export const configSchema = z
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['repos', i, 'repo'], message: `${r.repo} is already configured at repos[${seen.get(key)}]` });
       else seen.set(key, i);
       r.profiles.forEach((p, j) => {
-        if (!config.profiles[p]) {
+        // Own properties only: `constructor` is on every object's prototype and names no profile.
+        if (!Object.hasOwn(config.profiles, p)) {
           const known = Object.keys(config.profiles).join(', ') || 'none';
           ctx.addIssue({ code: 'custom', path: ['repos', i, 'profiles', j], message: `unknown profile ${got(p)} (defined: ${known})` });
         }

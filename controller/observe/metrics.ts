@@ -3,12 +3,11 @@
 // (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
-import type { Controller, JobObserver, JobStage } from '../daemon/controller.js';
-import type { Engine } from '../docker/docker-engine.js';
+import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
+import type { RunnerView } from '../model/runner.js';
+import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { ApiObserver } from '../github/github-client.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import { matchProfile } from '../daemon/profile-match.js';
-import type { WebhookEvent } from '../daemon/webhook-receiver.js';
 
 // Pickup spans a warm `docker run` (sub-second) up to a cold image pull; runner online spans a runner's boot.
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -97,7 +96,7 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
-  watch(controller: Pick<Controller, 'scheduler' | 'runners' | 'isDockerUp'>): void {
+  watch(controller: { snapshot(): { queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>; runners: RunnerView[]; dockerUp: boolean } }): void {
     const registers = [this.registry];
     new Gauge({
       name: 'factory_jobs_queued',
@@ -106,7 +105,7 @@ export class Metrics implements JobObserver, ApiObserver {
       registers,
       collect() {
         this.reset();
-        for (const job of controller.scheduler.queuedWhere(() => true)) this.inc({ repo: job.repo, profile: job.profileName });
+        for (const job of controller.snapshot().queued) this.inc({ repo: job.repo, profile: job.profileName });
       },
     });
     new Gauge({
@@ -116,7 +115,7 @@ export class Metrics implements JobObserver, ApiObserver {
       registers,
       collect() {
         this.reset();
-        for (const r of controller.runners.values()) {
+        for (const r of controller.snapshot().runners) {
           if (r.containerId) this.inc({ repo: r.identity.repo, profile: r.identity.profileName });
         }
       },
@@ -126,7 +125,7 @@ export class Metrics implements JobObserver, ApiObserver {
       help: '1 while the Docker engine answers, 0 while jobs wait for it',
       registers,
       collect() {
-        this.set(controller.isDockerUp ? 1 : 0);
+        this.set(controller.snapshot().dockerUp ? 1 : 0);
       },
     });
   }
@@ -141,18 +140,16 @@ export class Metrics implements JobObserver, ApiObserver {
     return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
   }
 
-  /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */
-  delivery(event: WebhookEvent): void {
-    if (event.name !== 'workflow_job') return;
-    const p = event.payload as { action?: string; workflow_job?: { id?: number; labels?: string[] }; repository?: { full_name?: string } };
-    const repo = p?.repository?.full_name;
-    const job = p?.workflow_job;
-    if (p?.action !== 'queued' || !repo || typeof job?.id !== 'number') return;
-    const configured = this.configuredRepo(repo);
+  /**
+   * Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. `profile` is the one
+   * that serves the job, if any (the service matches once for the controller and for this).
+   */
+  delivery(d: WorkflowJobDelivery, profile: string | undefined): void {
+    if (d.action !== 'queued') return;
+    const configured = this.configuredRepo(d.repo);
     // Unconfigured repos are not counted: their names would make the label set unbounded.
-    if (!configured || !this.seenJobs.add(job.id)) return;
-    const match = matchProfile(this.config, repo, job.labels ?? []);
-    this.seen.inc({ repo: configured, profile: match?.profileName ?? 'none' });
+    if (!configured || !this.seenJobs.add(d.job.id)) return;
+    this.seen.inc({ repo: configured, profile: profile ?? 'none' });
   }
 
   stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
@@ -246,26 +243,4 @@ export function routeTemplate(route: string, apiPath = '/'): string {
 function remember<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, value);
   if (map.size > PENDING_MAX) map.delete(map.keys().next().value as K);
-}
-
-/** The engine with every failed call counted by method name; results and failures reach the caller unchanged. */
-export function countingEngine(engine: Engine, metrics: Pick<Metrics, 'dockerError'>): Engine {
-  return new Proxy(engine, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const count = (err: unknown) => {
-          metrics.dockerError(String(prop));
-          throw err;
-        };
-        try {
-          const result = value.apply(target, args);
-          return result instanceof Promise ? result.catch(count) : result;
-        } catch (err) {
-          return count(err);
-        }
-      };
-    },
-  });
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
+import { jobFor, runnerFor } from './assignment.js';
 
 export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown; injected: boolean }
 interface StandinRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
@@ -94,6 +95,9 @@ export class GitHubStandin {
     const job: StandinJob = { id: opts.id ?? this.nextId++, runId: this.nextId++, repo, labels, status: 'queued', ...(opts.message ? { message: opts.message } : {}) };
     this.jobs.set(job.id, job);
     if (opts.announce !== false) await this.deliver(job, 'queued');
+    // A matching runner that idles online takes it at once; it learns so on its next poll.
+    const idle = job.status === 'queued' ? runnerFor(job, this.runners.values()) : undefined;
+    if (idle) await this.assign(idle, job);
     return job.id;
   }
 
@@ -234,14 +238,17 @@ export class GitHubStandin {
     const runner = this.runners.get(runnerId);
     if (!runner) return { job: null, error: 'runner not registered' };
     runner.status = 'online';
-    if (runner.busy) return { job: runner.jobId, seconds: this.opts.jobSeconds ?? 1 };
-    const have = new Set(runner.labels.map((l) => l.toLowerCase()));
-    const job = [...this.jobs.values()].find((j) => j.repo === runner.repo && j.status === 'queued' && j.labels.every((l) => have.has(l.toLowerCase())));
+    const running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+    const job = running ?? jobFor(runner, this.jobs.values());
     if (!job) return { job: null };
+    if (!running) await this.assign(runner, job);
+    return { job: job.id, seconds: this.opts.jobSeconds ?? 1, ...(job.message ? { message: job.message } : {}) };
+  }
+
+  private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
     Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
     Object.assign(runner, { busy: true, jobId: job.id });
     await this.deliver(job, 'in_progress');
-    return { job: job.id, seconds: this.opts.jobSeconds ?? 1, ...(job.message ? { message: job.message } : {}) };
   }
 
   /** An ephemeral runner deregisters itself once its one job is done. */

@@ -1,0 +1,44 @@
+// The port GitHub delivers to, and the only one that faces the internet: the webhook path and /healthz, nothing else.
+import { createServer, type Server } from 'node:http';
+import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER, type WebhookEvent } from './webhook-receiver.js';
+
+export interface PublicServerOptions {
+  host: string;
+  port: number;
+  path: string;
+  secret: string;
+  /** A verified delivery; returns a message when its payload is malformed. */
+  onDelivery(event: WebhookEvent): string | void;
+  health(): { dockerUp: boolean; queued: number; running: number };
+}
+
+export interface PublicServer { url: string; close(): Promise<void> }
+
+export async function startPublicServer(o: PublicServerOptions): Promise<PublicServer> {
+  const onWebhook = webhookHandler({ path: o.path, secret: o.secret, onEvent: (e) => o.onDelivery(e) });
+  const server: Server = createServer(WEBHOOK_SERVER, (req, res) => {
+    if (onWebhook(req, res)) return;
+    if (req.method === 'GET' && req.url === '/healthz') {
+      const h = o.health();
+      res.writeHead(h.dockerUp ? 200 : 503, { 'content-type': 'application/json' });
+      // No lastError here: this port faces the internet, and errors name hosts' paths. The loopback status endpoint
+      // has it.
+      res.end(JSON.stringify({ status: h.dockerUp ? 'ok' : 'degraded', docker: h.dockerUp ? 'up' : 'down', queued: h.queued, running: h.running }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+  });
+  limitWebhookServer(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`github.webhook.port: cannot listen on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code})`)));
+    server.listen(o.port, o.host, resolve);
+  });
+  const address = server.address() as { port: number };
+  return {
+    url: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
