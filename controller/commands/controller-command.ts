@@ -32,9 +32,12 @@ export function controllerCommand(io: Io) {
       return EXIT.failed;
     }
     // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.
-    const watcher = await watchConfig(opts.config, (change) => {
+    const watcher = await watchConfig(opts.config, async (change) => {
       if (!change.ok) return log.error({ problems: change.problems }, 'config change refused; the running config stays');
-      const blocked = service.applyConfig(change.config);
+      const blocked = await service.reloadConfig(change.config).catch((err: Error) => {
+        log.error({ problems: err.message.split('\n') }, 'config change refused; the running config stays');
+        return [];
+      });
       if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
     log.info({ config: opts.config }, 'watching the config file for changes (SIGHUP reloads it too)');

@@ -76,7 +76,7 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
   let done = false;
   while (Date.now() < deadline) {
     const job = github.jobs.get(jobId);
-    if (job?.status === 'completed' && service.controller.runners.size === 0 && github.runners.size === 0) {
+    if (job?.status === 'completed' && service.controller.snapshot().runners.length === 0 && github.runners.size === 0) {
       done = true;
       break;
     }

@@ -4,11 +4,11 @@ import { describeProblems, loadConfig } from '../config/config.js';
 import { dockerEngine } from '../docker/docker-engine.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
 import { silentLogger } from '../observe/logger.js';
-import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
+import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
 import { formatDoctor, runDoctor } from './doctor.js';
 import type { Io } from './io.js';
 
-type DoctorOptions = { config: string; profile?: string; diskThreshold?: string; json?: boolean };
+type DoctorOptions = { config: string; profile?: string; diskThreshold?: string; agent?: boolean; json?: boolean };
 
 export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
   const cmd = newCommand('doctor', io)
@@ -16,9 +16,15 @@ export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
     .description('Starts a short-lived container per profile with exactly its mounts, network, user and environment and checks from inside; checks Docker, GitHub access per repo, the webhook secret and disk use. Exits 1 when a check fails.')
     .addOption(configOption())
     .addOption(new Option('--profile <name>', 'check only this profile'))
+    .addOption(new Option('--agent', 'also run one canary turn of each agent profile\'s CLI in its lane'))
     .addOption(new Option('--disk-threshold <percent>', 'fail a disk above this use (default: the config\'s housekeeping.diskThreshold, 85)'))
     .addOption(jsonOption());
   return act(cmd, (opts: DoctorOptions) => doctor(opts, io, env));
+}
+
+/** `factory doctor ARGS` on its own, for callers that pass the environment. */
+export function doctorCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return runCommand(doctorProgram(io, env), argv, io);
 }
 
 async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
@@ -40,7 +46,7 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold, env }, opts.profile);
+  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold, env }, opts.profile, { agent: opts.agent === true });
   io.stdout(opts.json ? JSON.stringify({ ok: rows.every((r) => r.ok), checks: rows }, null, 2) : formatDoctor(rows));
   return rows.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

@@ -44,6 +44,11 @@ export function doctorScript(profile: Profile, probeToken: string): { script: st
         `if ! ls "$d" >/dev/null 2>&1; then check $NAME fail "not readable"; ` +
         `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
         `else check $NAME ok "$n entries, read-only"; fi`);
+    } else if (m.kind === 'gh') {
+      add(`gh ${m.target}`, `log in with gh on the host (gh auth login) so ${m.source}/hosts.yml exists; it is mounted read-only`,
+        `d=${q(m.target)}; if [ ! -r "$d/hosts.yml" ]; then check $NAME fail "no readable hosts.yml"; ` +
+        `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
+        `else check $NAME ok "hosts.yml readable, read-only"; fi`);
     } else if (m.kind === 'data') {
       add(`data ${m.target}`, `make ${m.source} readable by the container user`,
         `d=${q(m.target)}; if ls "$d" >/dev/null 2>&1; then check $NAME ok "$(ls -A "$d" | wc -l) entries readable"; else check $NAME fail "not readable"; fi`);

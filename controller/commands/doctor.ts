@@ -9,6 +9,7 @@ import type { Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { FIX, stateOf } from '../github/github-errors.js';
 import { resolveWebhookSecret } from '../daemon/service.js';
+import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
@@ -21,8 +22,9 @@ export interface DoctorRow extends CheckResult { scope: string }
 export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number; env?: NodeJS.ProcessEnv }
 
 const CONTAINER_TIMEOUT_MS = 60_000;
+const AGENT_TIMEOUT_MS = 180_000;
 
-export async function runDoctor(deps: DoctorDeps, onlyProfile?: string): Promise<DoctorRow[]> {
+export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { agent?: boolean } = {}): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [];
   const host = (r: CheckResult) => rows.push({ scope: 'host', ...r });
   let dockerUp = true;
@@ -43,7 +45,7 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string): Promise
       rows.push({ scope: name, name: 'profile', ok: false, detail: 'not in the config', fix: `one of: ${Object.keys(deps.config.profiles).join(', ')}` });
       continue;
     }
-    if (dockerUp) rows.push(...(await profileRows(deps, name, profile)));
+    if (dockerUp) rows.push(...(await profileRows(deps, name, profile, opts.agent === true)));
   }
   return rows;
 }
@@ -105,7 +107,7 @@ async function existingAncestor(path: string): Promise<string> {
   for (let p = path; ; p = dirname(p)) if ((await statfs(p).then(() => true, () => false)) || p === '/') return p;
 }
 
-async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Promise<DoctorRow[]> {
+async function profileRows(deps: DoctorDeps, name: string, profile: Profile, agent: boolean): Promise<DoctorRow[]> {
   // The doctor's job folders live apart from the controller's, whose reconciler sweeps folders of runners it lacks.
   const config = { ...deps.config, stateDir: join(deps.config.stateDir, 'doctor') };
   const { engine } = deps;
@@ -135,12 +137,13 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Pr
     const work = new Set(profile.mounts.flatMap((m) => (m.kind === 'workspace' || m.kind === 'cache' ? [m.target] : [])));
     const mounts = lane.mounts.filter((m) => !work.has(m.Target));
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
-    const result = await engine.runToExit({
-      name: runner,
+    // The doctor's containers have the lane's shape; only the command and a few variables differ.
+    const spec = (containerName: string, command: string, extraEnv: Record<string, string> = {}) => ({
+      name: containerName,
       Image: profile.image,
       Entrypoint: ['/bin/sh', '-c'],
-      Cmd: [script],
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Cmd: [command],
+      Env: Object.entries({ ...env, ...extraEnv }).map(([k, v]) => `${k}=${v}`),
       // The job's own user and container defaults, so what the doctor can read is what a job can read.
       User: containerUser(profile),
       Labels: { 'factory.doctor': 'true' },
@@ -148,11 +151,23 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile): Pr
         ...hardening(profile),
         NetworkMode: profile.network, Init: profile.init, ReadonlyRootfs: profile.readOnlyRootfs, SecurityOpt: ['no-new-privileges'],
         Memory: profile.memory, PidsLimit: profile.pids,
-        Mounts: [...mounts, { Type: 'bind', Source: toHostPath(probeDir, config.hostPathMap), Target: DOCTOR_MOUNT, ReadOnly: true }],
+        Mounts: [...mounts, { Type: 'bind' as const, Source: toHostPath(probeDir, config.hostPathMap), Target: DOCTOR_MOUNT, ReadOnly: true }],
       },
-    }, CONTAINER_TIMEOUT_MS);
+    });
+    const result = await engine.runToExit(spec(runner, script), CONTAINER_TIMEOUT_MS);
     if (result.timedOut) rows.push({ scope: name, name: 'container', ok: false, detail: `checks did not finish within ${CONTAINER_TIMEOUT_MS / 1000}s`, fix: 'see which probe hangs' });
     rows.push(...parseDoctorOutput(result.output, checks).map((r) => ({ scope: name, ...r })));
+    const canary = agent ? agentCanaryCommand(profile) : undefined;
+    if (canary && profile.lane) {
+      const started = Date.now();
+      const turn = await engine.runToExit(spec(`${runner}-agent`, canary.script, canary.env), AGENT_TIMEOUT_MS);
+      const ms = Date.now() - started;
+      rows.push({ scope: name, ...(turn.timedOut
+        ? { name: `agent ${profile.lane} turn`, ok: false, detail: `no answer within ${AGENT_TIMEOUT_MS / 1000}s`, fix: 'check the model endpoint the lane reaches and its network' }
+        : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)) });
+    } else if (agent) {
+      rows.push({ scope: name, name: 'agent turn', ok: true, detail: 'not a lane profile (no lane:), nothing to run' });
+    }
   } catch (err) {
     rows.push({ scope: name, name: 'container', ok: false, detail: String((err as Error).message), fix: `check profiles.${name} (mount sources must exist on the Docker host)` });
   } finally {

@@ -7,7 +7,9 @@ import Docker from 'dockerode';
 import { act, EXIT, newCommand, runCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { auditImage } from '../images/image-audit.js';
-import { buildImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
+import { planBaseBuilds, type UpstreamMode } from '../images/base-plan.js';
+import { buildImage, ensureImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
+import { LOCAL_DISTRO, localBaseOptions } from '../images/local-base.js';
 import { readImageFacts } from '../images/image-facts.js';
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
@@ -34,15 +36,29 @@ async function untag(docker: Docker, tag: string): Promise<string> {
     );
 }
 
-/** Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts it. */
-async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise<boolean> {
+/**
+ * Builds and audits one image; an image that is leaky, or that could not be audited, is untagged so no profile starts
+ * it. With `reuse`, an image whose inputs label matches is kept as it is: it was audited when it was built.
+ */
+async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = false): Promise<boolean> {
   io.stdout(`==> building ${build.tag}`);
+  const started = Date.now();
   try {
-    await buildImage(docker, build, (line) => io.stdout(`[${build.tag}] ${line}`));
+    const onLine = (line: string) => io.stdout(`[${build.tag}] ${line}`);
+    if (reuse) {
+      const result = await ensureImage(docker, build, onLine);
+      if (!result.built) {
+        io.stdout(`==> ${build.tag} is up to date (inputs ${result.inputs.slice(0, 12)})`);
+        return true;
+      }
+    } else {
+      await buildImage(docker, build, onLine);
+    }
   } catch (err) {
     io.stderr(`factory images build: ${(err as Error).message}`);
     return false;
   }
+  io.stdout(`==> ${build.tag} built in ${Math.round((Date.now() - started) / 1000)} s`);
   let facts;
   try {
     facts = await readImageFacts(docker, build.tag);
@@ -59,18 +75,41 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io): Promise
   return true;
 }
 
-type BuildOptions = { repo?: string; tag?: string; base?: string; imagesDir?: string; network?: string };
+type BuildOptions = {
+  repo?: string;
+  tag?: string;
+  base?: string;
+  imagesDir?: string;
+  network?: string;
+  distro?: string;
+  upstream?: string;
+  local?: boolean;
+  baseOnly?: boolean;
+};
 
 export function imagesProgram(io: Io, docker: Docker = new Docker()) {
   const images = newCommand('images', io).summary('build the factory base image and per-repo images');
   const build = newCommand('build', io)
-    .summary('build factory/base and the per-repo images through the Docker API, then audit each for credentials')
-    .description('Without --repo: builds factory/base:VERSION, then factory/repo-NAME:VERSION for every folder in images/repos/.\nWith --repo: builds only that repo\'s image, on factory/base:VERSION (or --base IMAGE), which must exist.\nVERSION defaults to the factory package\'s version.')
+    .summary('build factory/upstream, factory/base and the per-repo images through the Docker API, then audit each for credentials')
+    .description(
+      [
+        'Without --repo: builds factory/upstream:VERSION and factory/base:VERSION (skipped while their inputs are unchanged),',
+        'then factory/repo-NAME:VERSION for every folder in images/repos/.',
+        "With --repo: builds only that repo's image, on factory/base:VERSION (or --base IMAGE), which must exist.",
+        '--upstream local: the local stand-ins for node, the runner, uv and the GitHub MCP server (docs/images.md).',
+        `--local: both for a machine without registries (${LOCAL_DISTRO}, made by scripts/build-debian-base.sh), tagged factory-local/...:<inputs hash>.`,
+        "VERSION defaults to the factory package's version.",
+      ].join('\n'),
+    )
     .option('--repo <name>', 'build only this repo\'s image')
     .option('--tag <version>', 'the version tag')
     .option('--base <image>', 'the base image for --repo')
     .option('--images-dir <dir>', 'where the Dockerfiles are')
-    .option('--network <mode>', 'the build containers\' network');
+    .option('--network <mode>', 'the build containers\' network')
+    .option('--distro <image>', 'the image the base starts FROM (default ubuntu:24.04)')
+    .option('--upstream <mode>', 'release or local: where node, the runner, uv and the GitHub MCP server come from')
+    .option('--local', 'build for a machine without registries: the local Debian base and the local upstream')
+    .option('--base-only', 'build factory/upstream and factory/base only');
   images.addCommand(act(build, (opts: BuildOptions) => buildImages(opts, io, docker)));
   return images;
 }
@@ -83,24 +122,60 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
   const root = packageRoot();
   const imagesDir = values.imagesDir ?? join(root, 'images');
   const version = values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  const plan = planImageBuilds({
-    imagesDir,
-    version,
-    repos: await knownRepos(imagesDir),
-    ...(values.repo === undefined ? {} : { repo: values.repo }),
-    ...(values.base === undefined ? {} : { base: values.base }),
-    ...(values.network === undefined ? {} : { network: values.network }),
-  });
+  const upstream = values.upstream ?? (values.local ? 'local' : 'release');
+  if (upstream !== 'release' && upstream !== 'local') {
+    io.stderr(`factory images build: --upstream must be release or local, got ${upstream}`);
+    return EXIT.usage;
+  }
+  const buildsBase = values.repo === undefined && values.base === undefined;
+  let baseBuilds: ImageBuild[] = [];
+  if (buildsBase) {
+    try {
+      baseBuilds = await planBaseBuilds(
+        values.local
+          ? localBaseOptions(imagesDir, values.distro)
+          : {
+              imagesDir,
+              upstream: upstream as UpstreamMode,
+              upstreamTag: `factory/upstream:${version}`,
+              baseTag: `factory/base:${version}`,
+              ...(values.distro === undefined ? {} : { distro: values.distro }),
+              ...(values.network === undefined ? {} : { network: values.network }),
+            },
+      );
+    } catch (err) {
+      io.stderr(`factory images build: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  const base = baseBuilds.at(-1)?.tag ?? values.base;
+  const plan = values.baseOnly
+    ? { builds: [] }
+    : planImageBuilds({
+        imagesDir,
+        version,
+        repos: await knownRepos(imagesDir),
+        ...(values.repo === undefined ? {} : { repo: values.repo }),
+        ...(base === undefined ? {} : { base }),
+        ...(values.network === undefined ? {} : { network: values.network }),
+      });
   if ('problem' in plan) {
     io.stderr(`factory images build: ${plan.problem}`);
     return EXIT.failed;
   }
-  const first = plan.builds[0];
-  const base = first?.buildArgs.BASE_IMAGE;
   try {
-    if (base !== undefined && !(await imageExists(docker, base))) {
-      io.stderr(`factory images build: base image ${base} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+    const distro = baseBuilds[0]?.buildArgs.BASE_IMAGE;
+    if (distro !== undefined && !(await imageExists(docker, distro))) {
+      io.stderr(`factory images build: distribution image ${distro} is not on this Docker engine${values.local ? ': make it with scripts/build-debian-base.sh' : ''}`);
       return EXIT.failed;
+    }
+    const repoBase = plan.builds[0]?.buildArgs.BASE_IMAGE;
+    if (!buildsBase && repoBase !== undefined && !(await imageExists(docker, repoBase))) {
+      io.stderr(`factory images build: base image ${repoBase} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+      return 1;
+    }
+    for (const build of baseBuilds) {
+      if (!(await buildAndAudit(docker, build, io, true))) return 1;
     }
     for (const build of plan.builds) {
       if (!(await buildAndAudit(docker, build, io))) return 1;

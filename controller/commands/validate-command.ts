@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { describeProblems, loadConfig, type ConfigProblem } from '../config/config.js';
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
+import { missingNetworks } from '../daemon/network-check.js';
+import { dockerEngine } from '../docker/docker-engine.js';
 
 export function validateCommand(io: Io) {
   const cmd = newCommand('validate', io)
@@ -11,7 +13,10 @@ export function validateCommand(io: Io) {
     .addOption(configOption())
     .addOption(jsonOption());
   return act(cmd, async (opts: { config: string; json?: boolean }) => {
-    const result = await loadConfig(opts.config);
+    const loaded = await loadConfig(opts.config);
+    // Docker networks are checked when the engine answers; without Docker the file alone is judged.
+    const networks = loaded.ok ? await missingNetworks(loaded.config, dockerEngine(loaded.config.docker.socketPath, loaded.config.instance)).catch(() => []) : [];
+    const result: typeof loaded = networks.length > 0 ? { ok: false, problems: networks } : loaded;
     if (opts.json) {
       const problems: ConfigProblem[] = result.ok ? [] : (result.details ?? result.problems.map((message) => ({ path: '(file)', message })));
       const summary = result.ok ? { repos: result.config.repos.length, profiles: Object.keys(result.config.profiles).length } : {};

@@ -17,14 +17,25 @@ const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const got = (input: unknown) => JSON.stringify(input);
 const envName = z.string().regex(ENV_NAME, { error: (i) => `expected an environment variable name, got ${got(i.input)}` });
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as "90s", "5m" or "6h", got ${got(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const SECOND = 1_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const spoken = (ms: number) => (ms % DAY === 0 ? `${ms / DAY}d` : ms % HOUR === 0 ? `${ms / HOUR}h` : `${ms / SECOND}s`);
+
+/** A duration within [min, max]: out of range, a timer overflows (Node wraps past 2^31 ms to 1 ms) or spins. */
+const duration = (min: number, max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as "90s", "5m" or "6h", got ${got(v)}` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration between ${spoken(min)} and ${spoken(max)}, got ${got(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseBytes(v);
@@ -83,8 +94,10 @@ export const mountSchema = z.discriminatedUnion(
     // Opt-in tool cache kept between jobs of one repo and profile (pnpm store, uv cache), under stateDir/caches.
     z.strictObject({ kind: z.literal('cache'), name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase cache name, got ${got(i.input)}` }), target: absolutePath }),
     z.strictObject({ kind: z.literal('bind'), source: absolutePath, target: absolutePath, mode: z.enum(['ro', 'rw']).default('ro') }),
+    // The host's gh login (~/.config/gh), always read-only: gh and the GitHub MCP server read the token, none writes it.
+    z.strictObject({ kind: z.literal('gh'), source: absolutePath, target: absolutePath.default('/home/runner/.config/gh') }),
   ],
-  { error: (i) => `expected a mount with kind auth, secrets, data, workspace, cache or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
+  { error: (i) => `expected a mount with kind auth, secrets, data, gh, workspace, cache or bind, got kind ${got((i.input as { kind?: unknown })?.kind)}` },
 );
 
 const mcpName = z.string().regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -141,9 +154,9 @@ const HOUSEKEEPING_DEFAULTS = { every: 6 * 3_600_000, olderThan: 24 * 3_600_000,
 const housekeepingSchema = z
   .strictObject({
     /** How often; 0 turns it off. */
-    every: z.union([z.literal(0), duration]).default(HOUSEKEEPING_DEFAULTS.every),
+    every: z.union([z.literal(0), duration(100, 7 * DAY)]).default(HOUSEKEEPING_DEFAULTS.every),
     /** Only exited containers, dangling images and (with workspaces) unused workspace volumes older than this. */
-    olderThan: duration.default(HOUSEKEEPING_DEFAULTS.olderThan),
+    olderThan: duration(SECOND, 365 * DAY).default(HOUSEKEEPING_DEFAULTS.olderThan),
     workspaces: z.boolean().default(false),
     /** Disk use (percent) above which doctor fails and the disk alert fires. */
     diskThreshold: z.number().min(1).max(100).default(85),
@@ -163,9 +176,10 @@ export const configSchema = z
     instance: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase name, got ${got(i.input)}` }).default('default'),
     docker: z.strictObject({ socketPath: z.string().default('/var/run/docker.sock') }).default({ socketPath: '/var/run/docker.sock' }),
     maxConcurrent: z.number().int().positive().default(4),
-    bootTimeout: duration.default(5 * 60_000),
-    jobTimeout: duration.default(6 * 3_600_000),
-    reconcileInterval: duration.default(60_000),
+    bootTimeout: duration(SECOND, DAY).default(5 * 60_000),
+    // GitHub cancels a self-hosted runner's job after 5 days.
+    jobTimeout: duration(60 * SECOND, 5 * DAY).default(6 * HOUR),
+    reconcileInterval: duration(SECOND, DAY).default(60_000),
     workFolder: z.string().min(1).default('_work'),
     /** Per-job auth copies and rendered MCP files live here; it must be on the Docker host (see hostPathMap). */
     stateDir: absolutePath.default('/var/lib/factory'),
@@ -174,6 +188,11 @@ export const configSchema = z
     // The operator's endpoint (/metrics, /status, /jobs/ID) answers anyone who reaches it: loopback unless told.
     status: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8081) }).default({ host: '127.0.0.1', port: 8081 }),
     housekeeping: housekeepingSchema,
+    /**
+     * Plain values every lane (trusted profile) gets, set once here: Paperclip's address is the one the lanes need
+     * (seed 001: "if we ever move Paperclip, the lanes follow via one env var"). Tier-1 jobs never see them.
+     */
+    laneEnv: z.record(envName, z.string()).default({}),
     profiles: z.record(z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }), profileSchema),
     repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
   })

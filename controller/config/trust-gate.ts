@@ -75,6 +75,7 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
         if (m.claudeJson) out.push({ path: m.claudeJson, what: `the claude.json of profile "${name}"` });
       }
       if (m.kind === 'secrets' || m.kind === 'data') out.push({ path: m.source, what: `the ${m.kind} folder of profile "${name}"` });
+      if (m.kind === 'gh') out.push({ path: m.source, what: `the gh login of profile "${name}"` });
     }
   }
   return out;
@@ -86,7 +87,7 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
   const socket = views(config.docker.socketPath, config.hostPathMap);
   const sensitive = p.trusted ? [] : sensitivePaths(config).map((s) => ({ ...s, views: views(s.path, config.hostPathMap) }));
   p.mounts.forEach((m, i) => {
-    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
+    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data' || m.kind === 'gh')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
     if (!('source' in m)) return;
     const source = views(m.source, config.hostPathMap);
     const onHost = hostView(m.source, config.hostPathMap);

@@ -1,73 +1,74 @@
 // The orchestration: queued jobs in, one JIT runner and one container per taken job, both gone when the job ends.
+// A job's trip reads top-down: handleJob -> offerQueuedJob -> pump -> launch (plan, then launcher.ts's effects).
+//
+// GitHub gives a queued job to ANY idle runner whose labels cover it (oldest job first), not to the runner made for
+// it. So the bookkeeping is by claim, not by job id: every job of ours still queued at GitHub is claimed by exactly
+// one live runner that has not run a job yet, or by an item in our queue. When runner R, which claims X, starts job
+// Y, R's claim moves to whoever claimed Y. A runner that ends without running a job gives its claim back: the job is
+// forgotten, so the queued-jobs poll offers it again if GitHub still lists it queued.
+//
 // Docker labels are the durable record; the maps here are a cache a restart rebuilds from them (see reconciler.ts).
+import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
+import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
-import { isDockerDown } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
-import { GitHubError } from '../github/github-client.js';
+import type { JobObserver, PendingJob, Slot } from '../model/job.js';
+import type { RunnerIdentity, RunnerView } from '../model/runner.js';
+import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
+import { credentialKey } from '../lanes/lane-layout.js';
+import { finishJobFolder } from '../lanes/job-folder.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import { matchProfile } from './profile-match.js';
-import { containerSpec, jitRequest, runnerName, type RunnerIdentity } from './runner-spec.js';
+import { RunnerBook, type RunnerRecord } from './runner-book.js';
+import { carryOut } from './launcher.js';
+import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { redactLine } from '../observe/redact.js';
-import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
-import { prepareWorkspaces } from '../lanes/job-workspace.js';
-import { credentialKey, laneMounts } from '../lanes/lane-layout.js';
-import { Scheduler, type Slot } from './scheduler.js';
-import type { WebhookEvent } from './webhook-receiver.js';
+import { findProfile, matchProfile, type Match } from './profile-match.js';
+import { tearDown } from './runner-teardown.js';
+import { Scheduler } from './scheduler.js';
 
-export type JobStage = 'queued' | 'taken' | 'credential-wait' | 'runner-created' | 'container-started' | 'in_progress' | 'completed' | 'cleaned' | 'failed';
-
-/** Watches job progress (metrics, timelines); every call is synchronous and must not throw. */
-export interface JobObserver {
-  stage(jobId: number, stage: JobStage, fields: { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number }): void;
-}
-
-export interface PendingJob extends Slot { jobId: number; repo: string; profileName: string; profile: Profile; receivedAt: number }
-
-export interface RunnerRecord {
-  identity: RunnerIdentity;
-  slot: Slot;
-  containerId?: string;
-  startedAt: number;
-  busy: boolean;
-  cleaning: boolean;
-  /** GitHub said the runner's job completed: it deregisters the runner itself. */
-  jobCompleted?: boolean;
-  /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
-  startedEarly?: { jobId: number; at: number };
-}
+export type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 
 export interface ControllerDeps {
   config: Config;
   github: GitHubApi;
   engine: Engine;
+  docker: DockerState;
   log: Logger;
   observer?: JobObserver;
   now?: () => number;
+  /** Jobs known to have completed (from the persisted timeline), so a replayed `queued` for one starts nothing. */
+  finishedJobs?: Iterable<number>;
 }
 
-const LOG_TAIL_LINES = 20;
-
-interface WorkflowJobPayload {
-  action: string;
-  workflow_job: { id: number; labels: string[]; runner_id: number | null; runner_name: string | null };
-  repository: { full_name: string };
+/** What status, metrics and health read: copies, so nobody outside changes the controller's state. */
+export interface ControllerSnapshot {
+  runners: RunnerView[];
+  queued: PendingJob[];
+  dockerUp: boolean;
+  lastError: string | undefined;
 }
 
 export class Controller {
-  readonly scheduler = new Scheduler<PendingJob>();
-  /** Live runners by name, from JIT registration until cleanup. */
-  readonly runners = new Map<string, RunnerRecord>();
-  private readonly seenJobs = new BoundedSet<number>(50_000);
+  private readonly scheduler = new Scheduler<PendingJob>();
+  /** Live runners from admission until cleanup, the jobs accounted for, and who claims which. */
+  private readonly book: RunnerBook;
   private readonly exitedEarly = new BoundedSet<string>(1_000);
   private readonly inflight = new Set<Promise<void>>();
-  private dockerUp = true;
   private stopping = false;
-  lastError: string | undefined;
+  private lastError: string | undefined;
 
-  constructor(private readonly deps: ControllerDeps) {}
+  /** What the controller does with Docker's news; the service subscribes it to the watch, after the reconciler. */
+  readonly dockerSubscriber: DockerSubscriber = {
+    up: () => this.pump(),
+    down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
+    exit: (id) => this.onContainerExit(id),
+  };
+
+  constructor(private readonly deps: ControllerDeps) {
+    this.book = new RunnerBook(deps.finishedJobs);
+  }
 
   /** Takes repos, profiles, caps and timeouts from an edited config; jobs already waiting keep their profile. */
   applyConfig(config: Config): void {
@@ -75,12 +76,21 @@ export class Controller {
     this.pump();
   }
 
-  private get now() {
-    return (this.deps.now ?? Date.now)();
+  snapshot(): ControllerSnapshot {
+    return {
+      runners: this.book.views(),
+      queued: this.scheduler.queuedWhere(() => true).map((j) => ({ ...j })),
+      dockerUp: this.deps.docker.isUp,
+      lastError: this.lastError,
+    };
   }
 
-  get isDockerUp(): boolean {
-    return this.dockerUp;
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  private get now() {
+    return (this.deps.now ?? Date.now)();
   }
 
   slotFor(repo: string, profile: Profile | undefined): Slot['limits'] {
@@ -94,29 +104,22 @@ export class Controller {
     return limits;
   }
 
-  handleEvent(event: WebhookEvent): void {
-    if (event.name !== 'workflow_job') return;
-    const p = event.payload as WorkflowJobPayload;
-    if (!p?.workflow_job || !p.repository?.full_name) {
-      this.deps.log.warn({ deliveryId: event.deliveryId }, 'workflow_job delivery without workflow_job or repository: ignored');
-      return;
-    }
-    const job = p.workflow_job;
-    const repo = p.repository.full_name;
-    switch (p.action) {
+  /** A validated workflow_job delivery (see model/workflow-job.ts). */
+  handleJob(d: WorkflowJobDelivery): void {
+    switch (d.action) {
       case 'queued':
-        this.offerQueuedJob(repo, job.id, job.labels, event.receivedAt, 'webhook');
+        this.offerQueuedJob(d.repo, d.job.id, d.job.labels, d.receivedAt, 'webhook');
         break;
       case 'in_progress':
-        this.onJobStarted(repo, job.id, job.runner_name);
+        this.onJobStarted(d.repo, d.job.id, d.job.runnerName);
         break;
       case 'completed':
-        this.onJobCompleted(repo, job.id, job.labels, job.runner_name);
+        this.onJobCompleted(d.repo, d.job.id, d.job.runnerName);
         break;
     }
   }
 
-  /** A queued job from a webhook or the poll; duplicates and jobs no profile serves are ignored. */
+  /** A queued job from a webhook or the poll; duplicates, finished jobs and jobs no profile serves are ignored. */
   offerQueuedJob(repo: string, jobId: number, labels: string[], receivedAt: number, source: 'webhook' | 'poll'): boolean {
     const log = this.deps.log.child({ repo, jobId });
     const match = matchProfile(this.deps.config, repo, labels);
@@ -124,23 +127,19 @@ export class Controller {
       log.debug({ labels }, 'queued job not for this factory (repo not configured or no profile provides its labels)');
       return false;
     }
-    if (this.stopping || !this.seenJobs.add(jobId)) return false;
-    const canonical = match.repo.repo;
+    if (this.stopping || !this.book.take(jobId)) return false;
     log.info({ profile: match.profileName, labels, source }, 'job taken');
-    this.deps.observer?.stage(jobId, 'queued', { repo: canonical, at: receivedAt });
-    this.deps.observer?.stage(jobId, 'taken', { repo: canonical, profile: match.profileName, at: this.now });
-    this.scheduler.enqueue({
-      key: String(jobId),
-      limits: this.slotFor(canonical, match.profile),
-      jobId,
-      repo: canonical,
-      profileName: match.profileName,
-      profile: match.profile,
-      receivedAt,
-    });
+    this.deps.observer?.stage(jobId, 'queued', { repo: match.repo.repo, at: receivedAt });
+    this.deps.observer?.stage(jobId, 'taken', { repo: match.repo.repo, profile: match.profileName, at: this.now });
+    this.enqueue(jobId, match, receivedAt);
     this.pump();
     this.noteCredentialWait(jobId);
     return true;
+  }
+
+  private enqueue(jobId: number, match: Match, receivedAt: number): void {
+    const repo = match.repo.repo;
+    this.scheduler.enqueue({ key: String(jobId), limits: this.slotFor(repo, match.profile), jobId, repo, profileName: match.profileName, profile: match.profile, receivedAt });
   }
 
   /** Says so when a job waits only because another job holds its credential: a wait that looks like a hang otherwise. */
@@ -155,7 +154,7 @@ export class Controller {
 
   /** Starts every waiting job that fits under the caps. */
   pump(): void {
-    if (this.stopping || !this.dockerUp) return;
+    if (this.stopping || !this.deps.docker.isUp) return;
     for (const item of this.scheduler.admit()) {
       const p = this.launch(item).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
@@ -163,128 +162,161 @@ export class Controller {
   }
 
   private async launch(item: PendingJob): Promise<void> {
-    const { config, github, engine, observer } = this.deps;
-    const name = runnerName(item.repo, item.jobId, config.instance);
-    const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: name });
-    const identity: RunnerIdentity = { instance: config.instance, repo: item.repo, profileName: item.profileName, jobId: item.jobId, runnerId: 0, runnerName: name };
-    const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false };
-    // Registered before the JIT call so the reconciler never mistakes this runner for an orphan mid-launch.
-    this.runners.set(name, record);
+    const { config, observer } = this.deps;
+    const random = randomBytes(3).toString('hex');
+    // Recorded before any await, so the claim is never between the queue and a runner, and the reconciler never
+    // mistakes this runner for an orphan mid-launch.
+    const identity = runnerIdentity(config, item, random);
+    const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false, launching: true, claim: item.jobId };
+    this.book.add(record);
+    const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });
 
-    // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
-    let lane;
+    let plan;
     try {
-      lane = laneMounts(config, item.profileName, item.profile, item.repo, name);
-      await prepareJobFolder(config, item.profileName, item.profile, name);
-      await prepareWorkspaces(config, item.profile, item.repo, item.profileName, name);
-      lane = { ...lane, secrets: await readEnvFiles(item.profile.envFiles) };
+      plan = planLaunch(config, item, await readEnvFiles(item.profile.envFiles), random);
     } catch (err) {
-      return this.abandon(item, name, log, { failure: (err as Error).message });
+      return this.endLaunch(record, log, { kind: 'failed', failure: (err as Error).message, retry: false });
     }
-
-    let jit;
-    try {
-      jit = await github.generateJitConfig(item.repo, jitRequest(name, item.profile, config.workFolder));
-    } catch (err) {
-      // The job is forgotten, not failed for good: the next queued-jobs poll offers it again.
-      this.seenJobs.delete(item.jobId);
-      return this.abandon(item, name, log, { failure: err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}` });
-    }
-    identity.runnerId = jit.runnerId;
-    observer?.stage(item.jobId, 'runner-created', { repo: item.repo, profile: item.profileName, runnerName: name, at: this.now });
-    log.info({ runnerId: jit.runnerId }, 'runner registered (JIT)');
-
-    try {
-      record.containerId = await engine.run(containerSpec(identity, item.profile, jit.encodedJitConfig, lane));
-    } catch (err) {
-      if (isDockerDown(err)) {
-        // The daemon went away mid-call: the container may well be running the job. Leave runner, folder and job
-        // to the reconciler, which adopts the container if it exists and deletes the orphan runner if it does not
-        // (the job, forgotten here, is then offered again by the queued-jobs poll).
-        this.runners.delete(name);
-        this.scheduler.release(item);
-        this.seenJobs.delete(item.jobId);
-        log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
-        this.markDockerDown(err);
-        return;
-      }
-      await this.deleteRunner(item.repo, jit.runnerId, log);
-      const missing = (err as { statusCode?: number }).statusCode === 404;
-      return this.abandon(item, name, log, {
-        failure: missing ? `image ${item.profile.image} not found on this host (profile ${item.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`,
-      });
-    }
-    record.startedAt = this.now;
-    observer?.stage(item.jobId, 'container-started', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedAt });
-    log.info({ containerId: record.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt }, 'container started');
-    if (record.startedEarly) {
-      observer?.stage(record.startedEarly.jobId, 'in_progress', { repo: item.repo, profile: item.profileName, runnerName: name, at: record.startedEarly.at });
-    }
-    if (this.exitedEarly.has(record.containerId)) void this.cleanup(record, 'container exited');
+    plan.identity = identity;
+    const outcome = await carryOut(
+      {
+        ...this.deps,
+        registered: (runnerId) => {
+          observer?.stage(item.jobId, 'runner-created', { repo: item.repo, profile: item.profileName, runnerName: identity.runnerName, at: this.now });
+          log.info({ runnerId }, 'runner registered (JIT)');
+        },
+      },
+      plan,
+      item,
+    );
+    this.endLaunch(record, log, outcome);
   }
 
-  /** Undoes a launch that stopped half-way: its slot, its runner record, its job folder; then fails the job. */
-  private async abandon(item: PendingJob, name: string, log: Logger, outcome: { failure: string }): Promise<void> {
-    this.runners.delete(name);
-    this.scheduler.release(item);
-    await finishJobFolder(this.deps.config, name).catch(() => {});
-    this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
-    log.error(outcome.failure);
-    this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
-    this.pump();
+  private endLaunch(record: RunnerRecord, log: Logger, outcome: Awaited<ReturnType<typeof carryOut>>): void {
+    const { identity } = record;
+    const item = record.slot as PendingJob;
+    record.launching = false;
+    if (outcome.kind === 'failed') {
+      this.forget(record);
+      // GitHub failed: the job is not failed for good, the next queued-jobs poll offers it again.
+      if (outcome.retry) this.book.giveBack(record.claim);
+      this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
+      log.error(outcome.failure);
+      this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
+      this.pump();
+      return;
+    }
+    if (outcome.kind === 'docker-down') {
+      // The container may well be running the job. Leave runner, folder and job to the reconciler, which adopts the
+      // container if it exists and deletes the orphan runner if it does not (the job, given back here, is then
+      // offered again by the queued-jobs poll).
+      this.forget(record);
+      this.book.giveBack(record.claim);
+      log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
+      this.deps.docker.report(outcome.err);
+      return;
+    }
+    record.containerId = outcome.containerId;
+    record.startedAt = this.now;
+    const fields = { repo: identity.repo, profile: identity.profileName, runnerName: identity.runnerName };
+    this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });
+    log.info({ containerId: outcome.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt }, 'container started');
+    if (record.startedEarly) this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', { ...fields, at: record.startedEarly.at });
+    if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
+    else if (record.claim === undefined && !record.busy) void this.removeSpare(record, 'its job was taken by another runner or cancelled');
+  }
+
+  /** Drops a runner that never got a container: its slot and record. */
+  private forget(record: RunnerRecord): void {
+    this.book.remove(record);
+    this.scheduler.release(record.slot);
   }
 
   private onJobStarted(repo: string, jobId: number, runner: string | null): void {
-    const record = runner ? this.runners.get(runner) : undefined;
-    if (!record) return;
-    record.busy = true;
-    this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
-    // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
-    if (!record.containerId) record.startedEarly = { jobId, at: this.now };
-    else this.deps.observer?.stage(jobId, 'in_progress', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+    this.book.markSeen(jobId); // a late `queued` for it must start nothing
+    const record = this.book.get(runner);
+    if (record && record.runningJob !== jobId) {
+      record.busy = true;
+      record.runningJob = jobId;
+      this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
+      // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
+      if (!record.containerId) record.startedEarly = { jobId, at: this.now };
+      else this.deps.observer?.stage(jobId, 'in_progress', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+    }
+    this.settleClaim(jobId, record);
   }
 
-  private onJobCompleted(repo: string, jobId: number, labels: string[], runner: string | null): void {
-    const record = runner ? this.runners.get(runner) : undefined;
+  /**
+   * Job `jobId` has a runner now (`runner`, or one not ours when undefined). Whoever claimed it no longer needs to:
+   * it takes over the claim `runner` held instead, or, with none to take, is a spare.
+   */
+  private settleClaim(jobId: number, runner: RunnerRecord | undefined): void {
+    let handed: number | undefined;
+    if (runner) {
+      handed = runner.claim;
+      runner.claim = undefined;
+    }
+    if (handed === jobId) return;
+    const holder = this.book.holderOf(jobId);
+    if (holder) {
+      const fits = handed !== undefined && runner !== undefined && holder.identity.profileName === runner.identity.profileName;
+      holder.claim = fits ? handed : undefined;
+      if (!fits) {
+        if (handed !== undefined) this.requeue(handed, runner!);
+        if (holder.containerId && !holder.launching && !holder.busy) void this.removeSpare(holder, 'its job was taken by another runner or cancelled');
+      }
+      return;
+    }
+    if (this.scheduler.cancel(String(jobId))) {
+      if (handed !== undefined) this.requeue(handed, runner!);
+      this.pump();
+      return;
+    }
+    // Nobody claimed it (its `queued` delivery is late or lost): the job `runner` stood for needs a runner again.
+    if (handed !== undefined) this.requeue(handed, runner!);
+  }
+
+  /** Queues a job again for the profile of the runner that stood for it. */
+  private requeue(jobId: number, runner: RunnerRecord): void {
+    const match = findProfile(this.deps.config, runner.identity.repo, runner.identity.profileName);
+    if (!match || this.book.isFinished(jobId)) return this.book.giveBack(jobId);
+    this.enqueue(jobId, match, this.now);
+    this.pump();
+  }
+
+  private onJobCompleted(repo: string, jobId: number, runner: string | null): void {
+    this.book.markFinished(jobId);
+    const record = this.book.get(runner);
     if (record) {
+      // The in_progress delivery may be late or lost: settle the claim from this one.
+      if (record.runningJob !== jobId) this.onJobStarted(repo, jobId, runner);
       // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
       // still sweeps any that linger offline).
       record.jobCompleted = true;
       this.deps.observer?.stage(jobId, 'completed', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
       return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
     }
-    if (runner) return;
-    // Cancelled while queued: it needs no runner. If one was started for it, one idle spare of the kind is now extra.
-    if (this.scheduler.cancel(String(jobId))) {
-      this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
-      return;
-    }
-    const match = matchProfile(this.deps.config, repo, labels);
-    if (match) void this.removeIdleSpare(match.repo.repo, match.profileName, jobId);
+    // Cancelled while queued (no runner), or run by a runner not ours: whoever claimed it is not needed for it.
+    if (!runner && this.scheduler.queuedWhere((w) => w.jobId === jobId).length > 0) this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
+    this.settleClaim(jobId, undefined);
   }
 
-  /** Removes one runner of the repo and profile that has no job, preferring the one started for `jobId`. */
-  async removeIdleSpare(repo: string, profileName: string, jobId: number): Promise<void> {
-    const candidates = [...this.runners.values()]
-      .filter((r) => r.identity.repo === repo && r.identity.profileName === profileName && !r.busy && !r.cleaning && r.containerId)
-      .sort((a, b) => Number(b.identity.jobId === jobId) - Number(a.identity.jobId === jobId));
-    const log = this.deps.log.child({ repo, jobId });
-    for (const record of candidates) {
-      // GitHub refuses (422) to delete a runner that took a job meanwhile, which makes this race-free.
-      const outcome = await this.deleteRunner(repo, record.identity.runnerId, log);
-      if (outcome === 'busy') {
-        record.busy = true;
-        continue;
-      }
-      log.info({ runner: record.identity.runnerName }, 'job cancelled while queued: removing an idle spare runner');
-      await this.cleanup(record, 'spare runner for a cancelled job', { runnerDeleted: true });
+  /** Removes a runner that claims no job; GitHub refuses (422) to delete one that took a job meanwhile. */
+  private async removeSpare(record: RunnerRecord, why: string): Promise<void> {
+    if (record.cleaning || record.launching || record.busy || record.claim !== undefined) return;
+    const log = this.deps.log.child({ repo: record.identity.repo, jobId: record.identity.jobId, runner: record.identity.runnerName });
+    const outcome = await this.deleteRunner(record.identity.repo, record.identity.runnerId, log);
+    if (outcome === 'busy') {
+      record.busy = true;
       return;
     }
+    if (outcome === 'error' || record.claim !== undefined) return;
+    log.info({ why }, 'removing a spare runner');
+    await this.cleanup(record, `spare runner: ${why}`, { runnerDeleted: true });
   }
 
-  /** Called for every managed container that exits. */
-  onContainerExit(containerId: string): void {
-    const record = [...this.runners.values()].find((r) => r.containerId === containerId);
+  private onContainerExit(containerId: string): void {
+    const record = this.book.byContainer(containerId);
     if (!record) {
       this.exitedEarly.add(containerId);
       return;
@@ -293,31 +325,25 @@ export class Controller {
   }
 
   /** Keeps the container's last log lines, removes it, deletes its runner from GitHub, frees its slot. Idempotent. */
-  async cleanup(record: RunnerRecord, reason: string, opts: { runnerDeleted?: boolean } = {}): Promise<void> {
-    if (record.cleaning) return;
+  private async cleanup(record: RunnerRecord, reason: string, opts: { runnerDeleted?: boolean } = {}): Promise<void> {
+    if (record.cleaning || record.launching) return;
     record.cleaning = true;
-    const { engine, log: root } = this.deps;
-    const { repo, jobId, runnerName: name, runnerId, profileName } = record.identity;
-    const log = root.child({ repo, jobId, runner: name });
-    let lastLines: string[] | undefined;
-    try {
-      if (record.containerId) {
-        const tail = await engine.tailLogs(record.containerId, LOG_TAIL_LINES);
-        lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).map(redactLine);
-        log.info({ reason, lastLines }, 'runner container finished');
-        await engine.remove(record.containerId);
-      }
-    } catch (err) {
+    const { repo, jobId, runnerName: name, profileName } = record.identity;
+    const log = this.deps.log.child({ repo, jobId, runner: name });
+    const done = await tearDown(this.deps, record, { reason, deleteRunner: !opts.runnerDeleted && !record.jobCompleted, log });
+    if (done.kind !== 'done') {
       record.cleaning = false; // the reconciler retries once Docker answers
-      if (isDockerDown(err)) this.markDockerDown(err);
-      else log.error({ err: String(err) }, 'container cleanup failed');
+      if (!this.deps.docker.report(done.err)) log.error({ err: String(done.err) }, 'container cleanup failed');
       return;
     }
-    if (!opts.runnerDeleted && !record.jobCompleted && runnerId) await this.deleteRunner(repo, runnerId, log);
     await this.writeBackCredentials(name, log);
-    this.runners.delete(name);
-    this.scheduler.release(record.slot);
-    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, lastLines, at: this.now });
+    this.forget(record);
+    // A runner that ends without having run a job puts its job back.
+    if (!record.busy && record.claim !== undefined) {
+      log.info({ job: record.claim }, 'runner ended without a job: its job is offered again if GitHub still lists it queued');
+      this.book.giveBack(record.claim);
+    }
+    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, lastLines: done.lastLines, at: this.now });
     log.info({ reason }, 'runner cleaned up');
     this.pump();
   }
@@ -338,7 +364,7 @@ export class Controller {
     }
   }
 
-  async deleteRunner(repo: string, runnerId: number, log: Logger): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+  private async deleteRunner(repo: string, runnerId: number, log: Logger): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
     try {
       return await this.deps.github.deleteRunner(repo, runnerId);
     } catch (err) {
@@ -348,42 +374,51 @@ export class Controller {
     }
   }
 
-  /** Counts an already running container (found after a restart) as ours, without touching it. */
-  adopt(identity: RunnerIdentity, containerId: string, createdAt: number): RunnerRecord {
-    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, this.deps.config.profiles[identity.profileName]) };
+  // The reconciler's verbs: what it may learn from Docker and GitHub, and what it may ask for.
+
+  /** Whether a runner of this name is live here (registering, booting, idle or busy). */
+  hasRunner(name: string): boolean {
+    return this.book.get(name) !== undefined;
+  }
+
+  /** The live runner whose container this is, if any. */
+  runnerOfContainer(containerId: string): string | undefined {
+    return this.book.byContainer(containerId)?.identity.runnerName;
+  }
+
+  /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
+  adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
+    if (this.book.get(identity.runnerName)) return;
+    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile) };
     this.scheduler.hold(slot);
-    this.seenJobs.add(identity.jobId);
-    this.scheduler.cancel(String(identity.jobId)); // its job has a container after all (a launch Docker cut short)
-    const record = { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false };
-    this.runners.set(identity.runnerName, record);
-    this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName }, 'adopted runner container');
-    return record;
+    this.book.markSeen(identity.jobId);
+    // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
+    const queued = this.scheduler.cancel(String(identity.jobId));
+    const claim = this.book.isFinished(identity.jobId) ? undefined : identity.jobId;
+    this.book.add({ identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false, launching: false, ...(claim !== undefined ? { claim } : {}) });
+    this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued }, 'adopted runner container');
   }
 
-  // Docker availability: while down, jobs wait in the queue; a probe with backoff brings the controller back.
-  onDockerDown?: () => void;
-  markDockerDown(err: unknown): void {
-    if (!this.dockerUp) return;
-    this.dockerUp = false;
-    this.lastError = `docker unavailable: ${String((err as Error)?.message ?? err)}`;
-    this.deps.log.error({ err: String((err as Error)?.message ?? err) }, 'Docker daemon unreachable: jobs wait until it answers');
-    this.onDockerDown?.();
+  /** GitHub lists the runner as busy. */
+  markBusy(name: string): void {
+    const record = this.book.get(name);
+    if (record) record.busy = true;
   }
 
-  markDockerUp(): void {
-    if (this.dockerUp) return;
-    this.dockerUp = true;
-    this.deps.log.info('Docker daemon answers again');
-    this.pump();
+  /** Cleans up a live runner whose container exited, vanished or overran (never one still launching). */
+  cleanUp(name: string, reason: string): Promise<void> {
+    const record = this.book.get(name);
+    return record ? this.cleanup(record, reason) : Promise.resolve();
+  }
+
+  /** Deletes a runner of ours that GitHub lists and that has no record here. */
+  async deleteOrphanRunner(repo: string, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+    return this.deleteRunner(repo, runnerId, this.deps.log.child({ repo }));
   }
 
   /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.allSettled([...this.inflight]);
-  }
-
-  get isStopping(): boolean {
-    return this.stopping;
   }
 }

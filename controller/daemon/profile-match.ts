@@ -24,10 +24,23 @@ export function matchProfile(config: Config, fullName: string, jobLabels: readon
   const repo = findRepo(config, fullName);
   if (!repo || jobLabels.length === 0) return undefined;
   for (const profileName of repo.profiles) {
-    const profile = config.profiles[profileName]!;
+    const profile = ownProfile(config, profileName);
+    if (!profile) continue;
     const provided = new Set(runnerLabels(profile).map((l) => l.toLowerCase()));
     if (!jobLabels.every((l) => provided.has(l.toLowerCase()))) continue;
     if (asksForProfile(config.profiles, profile, jobLabels)) return { repo, profileName, profile };
   }
   return undefined;
+}
+
+/** A profile by name, own properties only: `constructor` or `__proto__` name no profile. */
+export function ownProfile(config: Config, name: string): Profile | undefined {
+  return Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+}
+
+/** The repo and one of its profiles, by name; undefined when an edited config dropped either. */
+export function findProfile(config: Config, fullName: string, profileName: string): Match | undefined {
+  const repo = findRepo(config, fullName);
+  const profile = ownProfile(config, profileName);
+  return repo && profile && repo.profiles.includes(profileName) ? { repo, profileName, profile } : undefined;
 }

@@ -1,18 +1,20 @@
 // Brings the controller's picture back in line with Docker and GitHub: after a restart, after lost webhooks or
-// Docker events, and for runners that never got a job or overran their time.
+// Docker events, and for runners that never got a job or overran their time. It learns through the controller's
+// snapshot and acts only through its verbs (adopt, clean up, mark busy, offer a queued job, delete an orphan).
 import type { Config } from '../config/config.js';
 import type { Controller } from './controller.js';
+import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine, ManagedContainer } from '../docker/docker-engine.js';
-import { isDockerDown } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
 import type { Logger } from '../observe/logger.js';
-import { runnerPrefix } from './runner-spec.js';
+import { isOwnRunnerName } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from '../lanes/job-folder.js';
 
 export interface ReconcilerDeps {
   config: Config;
   controller: Controller;
   engine: Engine;
+  docker: DockerState;
   github: GitHubApi;
   log: Logger;
   now?: () => number;
@@ -20,6 +22,9 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   private running: Promise<void> | undefined;
+  /** Docker answers again: adopt and clean up before waiting jobs start (the service subscribes this first). */
+  readonly dockerSubscriber: DockerSubscriber = { up: () => this.runOnce() };
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   applyConfig(config: Config): void {
@@ -38,14 +43,12 @@ export class Reconciler {
     try {
       containers = await engine.listManaged();
     } catch (err) {
-      if (isDockerDown(err)) controller.markDockerDown(err);
-      else log.error({ err: String(err) }, 'reconcile: listing containers failed');
+      if (!this.deps.docker.report(err)) log.error({ err: String(err) }, 'reconcile: listing containers failed');
       return;
     }
     // Adopt first, then let waiting jobs start: a job whose container survived an outage must not get a second one.
     await this.syncContainers(containers);
     await this.sweepJobFolders();
-    controller.markDockerUp();
     // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
     await Promise.all(
       this.deps.config.repos.map((repo) =>
@@ -56,6 +59,11 @@ export class Reconciler {
     this.enforceTimeouts();
   }
 
+  /**
+   * Every container of this instance that Docker lists is counted (adopted when unknown), so the caps hold what
+   * Docker runs, not only what the controller remembers. A container is cleaned up only once Docker shows it exited:
+   * `created` is a launch whose start has not answered yet.
+   */
   private async syncContainers(containers: ManagedContainer[]): Promise<void> {
     const { controller, log } = this.deps;
     const present = new Set<string>();
@@ -66,40 +74,41 @@ export class Reconciler {
         continue;
       }
       present.add(c.id);
-      const record = controller.runners.get(c.identity.runnerName);
-      if (!record) {
-        const adopted = controller.adopt(c.identity, c.id, c.createdAt);
-        if (!c.running) cleanups.push(controller.cleanup(adopted, 'exited while the controller was away'));
-      } else if (!c.running) cleanups.push(controller.cleanup(record, 'container exited'));
+      const known = controller.runnerOfContainer(c.id);
+      if (!known && controller.hasRunner(c.identity.runnerName)) continue; // still launching: `docker run` has not answered
+      if (!known) controller.adopt(c.identity, c.id, c.createdAt);
+      if (c.exited) cleanups.push(controller.cleanUp(c.identity.runnerName, known ? 'container exited' : 'exited while the controller was away'));
     }
-    for (const record of controller.runners.values()) {
-      if (record.containerId && !present.has(record.containerId)) cleanups.push(controller.cleanup(record, 'container vanished'));
+    for (const r of controller.snapshot().runners) {
+      if (r.containerId && !present.has(r.containerId)) cleanups.push(controller.cleanUp(r.identity.runnerName, 'container vanished'));
     }
     await Promise.all(cleanups);
   }
 
-  /** Job folders (auth copies) whose runner is gone: a launch cut short, a controller killed mid-cleanup. */
+  /**
+   * Job folders (auth copies) whose runner is gone: a launch cut short, a controller killed mid-cleanup. Only this
+   * instance's: another instance may share the stateDir and its folders belong to live jobs.
+   */
   private async sweepJobFolders(): Promise<void> {
     const { config, controller, log } = this.deps;
     for (const runner of await listJobFolders(config)) {
-      if (controller.runners.has(runner)) continue;
+      if (controller.hasRunner(runner) || !config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance))) continue;
       const results = await finishJobFolder(config, runner).catch(() => []);
       log.info({ runner, written: results.filter((r) => r.outcome === 'written').length }, 'removed the job folder of a runner that is gone');
     }
   }
 
   private async syncRepo(repo: string): Promise<void> {
-    const { controller, github, log } = this.deps;
+    const { controller, github, log, config } = this.deps;
     const runners = await github.listRunners(repo);
-    const ours = runnerPrefix(this.deps.config.instance);
     for (const r of runners) {
-      if (!r.name.startsWith(ours)) continue;
-      const record = controller.runners.get(r.name);
-      if (record) {
-        if (r.busy) record.busy = true;
+      if (!isOwnRunnerName(r.name, repo, config.instance)) continue;
+      if (controller.hasRunner(r.name)) {
+        if (r.busy) controller.markBusy(r.name);
       } else if (r.status === 'offline') {
-        // Registered by us, no container behind it: a launch that died half-way, or a cleanup that missed GitHub.
-        const outcome = await controller.deleteRunner(repo, r.id, log.child({ repo }));
+        // Registered by us, no record behind it: a launch that died half-way, or a cleanup that missed GitHub. A
+        // launch in flight always has a record (made before its JIT call), so it is never taken for one of these.
+        const outcome = await controller.deleteOrphanRunner(repo, r.id);
         if (outcome === 'deleted') log.info({ repo, runner: r.name }, 'deleted orphan runner with no container');
       }
     }
@@ -113,11 +122,11 @@ export class Reconciler {
   private enforceTimeouts(): void {
     const { controller, config } = this.deps;
     const now = (this.deps.now ?? Date.now)();
-    for (const record of [...controller.runners.values()]) {
-      if (!record.containerId || record.cleaning) continue;
-      const age = now - record.startedAt;
-      if (!record.busy && age > config.bootTimeout) void controller.cleanup(record, `no job within bootTimeout (${config.bootTimeout} ms)`);
-      else if (age > config.jobTimeout) void controller.cleanup(record, `exceeded jobTimeout (${config.jobTimeout} ms)`);
+    for (const r of controller.snapshot().runners) {
+      if (!r.containerId) continue;
+      const age = now - r.startedAt;
+      if (!r.busy && age > config.bootTimeout) void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
+      else if (age > config.jobTimeout) void controller.cleanUp(r.identity.runnerName, `exceeded jobTimeout (${config.jobTimeout} ms)`);
     }
   }
 }

@@ -3,19 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Profile } from '../config/config.js';
 import { runnerLabels } from './profile-match.js';
 import type { DockerMount } from '../lanes/lane-layout.js';
+import { LABEL, type RunnerIdentity } from '../model/runner.js';
+
+// Older imports name these here; the types live in controller/model so Docker and observe need not reach into daemon.
+export { LABEL, identityFromLabels, type RunnerIdentity } from '../model/runner.js';
 import { SECRET_VARIABLES } from '../observe/secret-values.js';
 
-export const LABEL = {
-  managed: 'factory.managed',
-  instance: 'factory.instance',
-  repo: 'factory.repo',
-  profile: 'factory.profile',
-  jobId: 'factory.job-id',
-  runnerId: 'factory.runner-id',
-  runnerName: 'factory.runner-name',
-  /** Names (never values) of the variables that hold secrets: what the engine scrubs from the log tail. */
-  secretEnv: 'factory.secret-env',
-} as const;
 
 /**
  * The start of every runner name one controller instance registers. The default instance keeps the short
@@ -37,8 +30,6 @@ export function runnerName(repo: string, jobId: number, instance = 'default', ra
 export function jitRequest(name: string, profile: Profile, workFolder: string) {
   return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
 }
-
-export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
 
 /**
  * The container user, always explicit: the job's workspace and auth copies are chowned to it, and an image whose
@@ -100,15 +91,22 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
   };
 }
 
-/** Reads the identity back from a container's labels; undefined for containers that are not fully labelled. */
-export function identityFromLabels(labels: Record<string, string> | undefined): RunnerIdentity | undefined {
-  if (!labels || labels[LABEL.managed] !== 'true') return undefined;
-  const jobId = Number(labels[LABEL.jobId]);
-  const runnerId = Number(labels[LABEL.runnerId]);
-  const instance = labels[LABEL.instance] ?? 'default';
-  const repo = labels[LABEL.repo];
-  const profileName = labels[LABEL.profile];
-  const name = labels[LABEL.runnerName];
-  if (!repo || !profileName || !name || !Number.isFinite(jobId) || !Number.isFinite(runnerId)) return undefined;
-  return { instance, repo, profileName, jobId, runnerId, runnerName: name };
+/**
+ * Whether `name` is a runner this instance registers for `repo`. The whole name is rebuilt and compared, not only its
+ * start: `factory.redteam-` is also the start of every name instance `redteam-b` registers.
+ */
+export function isOwnRunnerName(name: string, repo: string, instance: string): boolean {
+  const tail = /-(\d+)-([0-9a-f]{6})$/.exec(name);
+  return tail !== null && runnerName(repo, Number(tail[1]), instance, tail[2]) === name;
 }
+
+/** A container spec with the runner GitHub registered filled in: its id on the labels, its JIT config in the env. */
+export function withRegisteredRunner(spec: ContainerSpec, runnerId: number, encodedJitConfig: string): ContainerSpec {
+  return {
+    ...spec,
+    Env: [...spec.Env.filter((e) => !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG=')), `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
+    Labels: { ...spec.Labels, [LABEL.runnerId]: String(runnerId) },
+  };
+}
+
+export type ContainerSpec = ReturnType<typeof containerSpec>;

@@ -1,7 +1,8 @@
 // Admission under per-repo and global caps. Jobs wait in arrival order; a job blocked by its repo's cap does not hold
 // back another repo's job, but two jobs that share every cap start in the order they came.
+import type { Slot } from '../model/job.js';
 
-export interface Slot { key: string; limits: ReadonlyArray<{ pool: string; max: number }> }
+export type { Slot } from '../model/job.js';
 
 export class Scheduler<T extends Slot> {
   private readonly waiting: T[] = [];

@@ -8,7 +8,8 @@ export interface WebhookEvent { name: string; deliveryId: string; payload: unkno
 export interface WebhookOptions {
   path: string;
   secret: string;
-  onEvent: (event: WebhookEvent) => void;
+  /** Takes a verified event; returns a message when the payload is malformed (the sender gets 400 with it). */
+  onEvent: (event: WebhookEvent) => string | void;
   maxBodyBytes?: number;
   now?: () => number;
 }
@@ -101,8 +102,10 @@ export function webhookHandler(opts: WebhookOptions): (req: IncomingMessage, res
         return reply(res, 400, { error: 'body is not JSON (set the webhook content type to application/json)' });
       }
       if (!deliveries.add(deliveryId)) return reply(res, 200, { duplicate: deliveryId });
+      // The handler only records the event (any slow work runs after), so answering after it stays fast.
+      const malformed = opts.onEvent({ name, deliveryId, payload, receivedAt });
+      if (malformed) return reply(res, 400, { error: malformed });
       reply(res, 202, { accepted: deliveryId });
-      opts.onEvent({ name, deliveryId, payload, receivedAt });
     };
     return true;
   };

@@ -1,12 +1,14 @@
 // The Docker engine behind the few calls the controller makes, through dockerode.
 import Docker from 'dockerode';
-import { LABEL, identityFromLabels, type RunnerIdentity } from '../daemon/runner-spec.js';
+import { LABEL, identityFromLabels, type RunnerIdentity } from '../model/runner.js';
 import { SECRET_VARIABLES, scrubSecrets } from '../observe/secret-values.js';
 
 export interface ManagedContainer {
   id: string;
   name: string;
   running: boolean;
+  /** Docker shows it stopped (exited or dead); `created` is neither running nor exited: its start is under way. */
+  exited: boolean;
   createdAt: number;
   identity: RunnerIdentity | undefined;
 }
@@ -14,6 +16,8 @@ export interface ManagedContainer {
 export interface Engine {
   ping(): Promise<void>;
   hasImage(ref: string): Promise<boolean>;
+  /** Whether a network of this name exists (a profile naming a missing one would fail every job at create). */
+  hasNetwork(name: string): Promise<boolean>;
   /** Creates and starts; a container that fails to start is removed before the error is thrown. */
   run(spec: Docker.ContainerCreateOptions): Promise<string>;
   listManaged(): Promise<ManagedContainer[]>;
@@ -62,6 +66,16 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
       }
     },
 
+    async hasNetwork(name) {
+      try {
+        await docker.getNetwork(name).inspect();
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw err;
+      }
+    },
+
     async run(spec) {
       const container = await docker.createContainer(spec);
       try {
@@ -79,6 +93,7 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
         id: c.Id,
         name: (c.Names[0] ?? '').replace(/^\//, ''),
         running: c.State === 'running',
+        exited: c.State === 'exited' || c.State === 'dead',
         createdAt: c.Created * 1000,
         identity: identityFromLabels(c.Labels),
       }));

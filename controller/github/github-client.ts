@@ -7,6 +7,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
 import type { Config } from '../config/config.js';
+import { readSecretRef } from '../config/secret-ref.js';
 import type { Logger } from '../observe/logger.js';
 import { classifyFailure, networkCode, stateOf, type GitHubErrorKind, type GitHubState } from './github-errors.js';
 
@@ -158,10 +159,7 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
     };
     return { clientFor, refresh };
   }
-  const token = auth.tokenEnv ? env[auth.tokenEnv] : (await readFile(auth.tokenFile!, 'utf8').catch(() => undefined))?.trim();
-  if (!token) {
-    throw new Error(auth.tokenEnv ? `github.auth.tokenEnv: environment variable ${auth.tokenEnv} is not set` : `github.auth.tokenFile: cannot read ${auth.tokenFile}`);
-  }
+  const token = await readSecretRef({ env: auth.tokenEnv, file: auth.tokenFile }, env, { env: 'github.auth.tokenEnv', file: 'github.auth.tokenFile' });
   const client = newClient(config, log, opts, { auth: token });
   return { clientFor: async () => client, refresh: async () => false };
 }

@@ -1,9 +1,10 @@
 // Builds the factory's images through the Docker API: the plan (which images, which tags, which build args) is pure;
 // the build streams a tar context to the engine and turns its JSON progress into lines.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { pack } from 'tar-stream';
+import { contextEntries, hashEntries, packEntries, type ContextSource } from './build-context.js';
+import { installNpmStage, type NpmStage } from './npm-stage.js';
 
 export type ImageBuild = {
   tag: string;
@@ -13,7 +14,18 @@ export type ImageBuild = {
   buildArgs: Record<string, string>;
   /** Docker network mode for RUN steps; unset uses the engine's default (bridge). */
   network?: string;
+  /** More host folders and files for the context, beside contextDir's own. */
+  sources?: ContextSource[];
+  /** npm packages installed on the host into the context; their pins, not their bytes, enter the inputs hash. */
+  npm?: NpmStage[];
+  /** Anything else the image depends on that is not in its context (the inputs hash of the image it builds FROM). */
+  hashExtra?: string[];
 };
+
+const LOST_CACHE_LAYER = /failed to get digest sha256:[0-9a-f]+: open .*: no such file or directory/;
+
+/** The label that holds the SHA-256 of everything an image was built from. */
+export const INPUTS_LABEL = 'factory.inputs';
 
 export type BuildPlanOptions = {
   imagesDir: string;
@@ -22,7 +34,7 @@ export type BuildPlanOptions = {
   repos: readonly string[];
   /** Build only this repo's image, on top of an existing base. */
   repo?: string;
-  /** Base image for repo images instead of factory/base:<version>; the base itself is then not built. */
+  /** Base image for repo images instead of factory/base:<version> (built by base-plan.ts, not here). */
   base?: string;
   network?: string;
 };
@@ -33,6 +45,7 @@ export const repoTag = (name: string, version: string) => `factory/repo-${name}:
 /** `aina-platform` from `aina-platform` or `ainative-academy/aina-platform`. */
 export const repoName = (repo: string) => repo.slice(repo.lastIndexOf('/') + 1);
 
+/** The per-repo images, each FROM the base. */
 export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } | { problem: string } {
   const network = o.network === undefined ? {} : { network: o.network };
   const wanted = o.repo === undefined ? [...o.repos] : [repoName(o.repo)];
@@ -43,9 +56,6 @@ export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } |
   }
   const base = o.base ?? baseTag(o.version);
   const builds: ImageBuild[] = [];
-  if (o.repo === undefined && o.base === undefined) {
-    builds.push({ tag: base, contextDir: join(o.imagesDir, 'factory-base'), dockerfile: join(o.imagesDir, 'factory-base', 'Dockerfile'), buildArgs: {}, ...network });
-  }
   for (const name of wanted) {
     builds.push({
       tag: repoTag(name, o.version),
@@ -61,27 +71,62 @@ export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } |
 // The Dockerfile may live outside the context (images/repo/Dockerfile for every repo), so it travels under this name.
 const DOCKERFILE_IN_CONTEXT = '.factory.Dockerfile';
 
-/** The build context as a tar stream: the context folder's files plus the Dockerfile. */
-export async function packContext(contextDir: string, dockerfile: string): Promise<NodeJS.ReadableStream> {
-  const tar = pack();
-  const entries = await readdir(contextDir, { withFileTypes: true, recursive: true });
-  for (const entry of entries.filter((e) => e.isFile())) {
-    const path = join(entry.parentPath, entry.name);
-    const { mode } = await stat(path);
-    tar.entry({ name: relative(contextDir, path), mode: mode & 0o777 }, await readFile(path));
-  }
-  tar.entry({ name: DOCKERFILE_IN_CONTEXT, mode: 0o644 }, await readFile(dockerfile));
-  tar.finalize();
-  return tar as unknown as NodeJS.ReadableStream;
+const baseSources = (build: ImageBuild): ContextSource[] => [
+  { from: build.contextDir, to: '' },
+  ...(build.sources ?? []),
+  { from: build.dockerfile, to: DOCKERFILE_IN_CONTEXT },
+];
+
+/** The SHA-256 of an image's inputs: context files, Dockerfile, build args, npm pins and hashExtra. */
+export async function inputsHash(build: ImageBuild): Promise<string> {
+  const args = Object.entries(build.buildArgs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `arg ${k}=${v}`);
+  const npm = (build.npm ?? []).map((stage) => `npm ${stage.to} ${stage.global ? 'global' : 'local'} ${stage.packages.join(' ')}`);
+  return hashEntries(await contextEntries(baseSources(build)), [...args, ...npm, ...(build.hashExtra ?? [])]);
 }
 
 type BuildEvent = { stream?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
 
 /** Builds one image and returns its ID; `onLine` gets the engine's output line by line as it comes. */
-export async function buildImage(docker: Docker, build: ImageBuild, onLine: (line: string) => void): Promise<string> {
-  const context = await packContext(build.contextDir, build.dockerfile);
+export async function buildImage(docker: Docker, build: ImageBuild, onLine: (line: string) => void, labels: Record<string, string> = {}): Promise<string> {
+  const staged: string[] = [];
+  try {
+    const npmSources: ContextSource[] = [];
+    for (const stage of build.npm ?? []) {
+      const dir = await installNpmStage(stage, onLine);
+      staged.push(dir);
+      npmSources.push({ from: dir, to: stage.to });
+    }
+    const entries = await contextEntries([...baseSources(build), ...npmSources]);
+    return await runBuild(docker, build, packEntries(entries), onLine, labels);
+  } finally {
+    for (const dir of staged) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The image if its label says it was built from these inputs; otherwise a fresh build, labelled with them. */
+export async function ensureImage(docker: Docker, build: ImageBuild, onLine: (line: string) => void): Promise<{ id: string; built: boolean; inputs: string }> {
+  const inputs = await inputsHash(build);
+  const current = await docker
+    .getImage(build.tag)
+    .inspect()
+    .catch((err: { statusCode?: number }) => (err.statusCode === 404 ? undefined : Promise.reject(err)));
+  if (current?.Config?.Labels?.[INPUTS_LABEL] === inputs) return { id: current.Id, built: false, inputs };
+  const labels = { [INPUTS_LABEL]: inputs };
+  try {
+    return { id: await buildImage(docker, build, onLine, labels), built: true, inputs };
+  } catch (err) {
+    // The classic builder shares its layer cache between concurrent builds, and one build's cleanup can remove a
+    // cached layer another is about to reuse; the second attempt builds that layer again.
+    if (!LOST_CACHE_LAYER.test((err as Error).message)) throw err;
+    onLine(`retrying once: ${(err as Error).message}`);
+    return { id: await buildImage(docker, build, onLine, labels), built: true, inputs };
+  }
+}
+
+async function runBuild(docker: Docker, build: ImageBuild, context: NodeJS.ReadableStream, onLine: (line: string) => void, labels: Record<string, string>): Promise<string> {
   const stream = await docker.buildImage(context, {
     t: build.tag,
+    labels,
     dockerfile: DOCKERFILE_IN_CONTEXT,
     buildargs: build.buildArgs,
     // Intermediate containers go even when a step fails, so a failed build leaves nothing running or stopped behind.

@@ -56,7 +56,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
   const host = (path: string) => hostView(path, config.hostPathMap);
   const mounts: DockerMount[] = [];
-  const env: Record<string, string> = { FACTORY_PROFILE: profileName };
+  const env: Record<string, string> = { ...(profile.trusted ? config.laneEnv : {}), FACTORY_PROFILE: profileName };
   if (profile.lane) env.FACTORY_LANE = profile.lane;
   for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
   if (profile.mcp.length > 0) {
@@ -85,5 +85,8 @@ function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string
       return [{ Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.repo, ctx.profileName, m.name)), Target: m.target }];
     case 'bind':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: m.mode === 'ro' }];
+    case 'gh':
+      ctx.env.GH_CONFIG_DIR = m.target;
+      return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: true }];
   }
 }

@@ -3,13 +3,12 @@
 // (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
-import type { Controller, JobObserver, JobStage } from '../daemon/controller.js';
-import type { Engine } from '../docker/docker-engine.js';
+import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
+import type { RunnerView } from '../model/runner.js';
+import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { ApiObserver } from '../github/github-client.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { packageVersion } from '../util/package-version.js';
-import { matchProfile } from '../daemon/profile-match.js';
-import type { WebhookEvent } from '../daemon/webhook-receiver.js';
 import type { GitHubHealth } from '../github/github-health.js';
 import type { Housekeeper } from '../housekeeping/housekeeper.js';
 
@@ -187,7 +186,7 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
-  watch(controller: Pick<Controller, 'scheduler' | 'runners' | 'isDockerUp'>): void {
+  watch(controller: { snapshot(): { queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>; runners: RunnerView[]; dockerUp: boolean } }): void {
     const registers = [this.registry];
     new Gauge({
       name: 'factory_jobs_queued',
@@ -196,7 +195,7 @@ export class Metrics implements JobObserver, ApiObserver {
       registers,
       collect() {
         this.reset();
-        for (const job of controller.scheduler.queuedWhere(() => true)) this.inc({ repo: job.repo, profile: job.profileName });
+        for (const job of controller.snapshot().queued) this.inc({ repo: job.repo, profile: job.profileName });
       },
     });
     new Gauge({
@@ -206,7 +205,7 @@ export class Metrics implements JobObserver, ApiObserver {
       registers,
       collect() {
         this.reset();
-        for (const r of controller.runners.values()) {
+        for (const r of controller.snapshot().runners) {
           if (r.containerId) this.inc({ repo: r.identity.repo, profile: r.identity.profileName });
         }
       },
@@ -216,7 +215,7 @@ export class Metrics implements JobObserver, ApiObserver {
       help: '1 while the Docker engine answers, 0 while jobs wait for it',
       registers,
       collect() {
-        this.set(controller.isDockerUp ? 1 : 0);
+        this.set(controller.snapshot().dockerUp ? 1 : 0);
       },
     });
   }
@@ -231,32 +230,30 @@ export class Metrics implements JobObserver, ApiObserver {
     return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
   }
 
-  /** Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. */
-  delivery(event: WebhookEvent): void {
-    if (event.name !== 'workflow_job') return;
-    const p = event.payload as { action?: string; workflow_job?: WorkflowJob; repository?: { full_name?: string } };
-    const repo = p?.repository?.full_name;
-    const job = p?.workflow_job;
-    if (p?.action === 'completed' && repo && job) return this.completed(repo, job);
-    if (p?.action !== 'queued' || !repo || typeof job?.id !== 'number') return;
-    const configured = this.configuredRepo(repo);
+  /**
+   * Counts queued jobs as they arrive, matched or not, so an admin sees jobs no profile serves. `profile` is the one
+   * that serves the job, if any (the service matches once for the controller and for this).
+   */
+  delivery(d: WorkflowJobDelivery, profile: string | undefined): void {
+    if (d.action === 'completed') return this.completed(d, profile);
+    if (d.action !== 'queued') return;
+    const configured = this.configuredRepo(d.repo);
     // Unconfigured repos are not counted: their names would make the label set unbounded.
-    if (!configured || !this.seenJobs.add(job.id)) return;
-    const match = matchProfile(this.config, repo, job.labels ?? []);
-    this.seen.inc({ repo: configured, profile: match?.profileName ?? 'none' });
+    if (!configured || !this.seenJobs.add(d.job.id)) return;
+    this.seen.inc({ repo: configured, profile: profile ?? 'none' });
   }
 
   /** A finished job of ours: its result and run time, by workflow and job name. */
-  private completed(repo: string, job: WorkflowJob): void {
-    const configured = this.configuredRepo(repo);
+  private completed(d: WorkflowJobDelivery, profile: string | undefined): void {
+    const configured = this.configuredRepo(d.repo);
     // Only jobs this factory serves: another runner's jobs are not ours to report, and names of unconfigured repos
     // would make the label set unbounded.
-    if (!configured || !matchProfile(this.config, repo, job.labels ?? [])) return;
-    const workflow = String(job.workflow_name ?? '');
-    const conclusion = String(job.conclusion ?? 'unknown');
-    this.results.inc({ repo: configured, workflow, job: String(job.name ?? ''), conclusion });
-    const started = Date.parse(String(job.started_at));
-    const ended = Date.parse(String(job.completed_at));
+    if (!configured || profile === undefined) return;
+    const workflow = d.job.workflowName ?? '';
+    const conclusion = d.job.conclusion ?? 'unknown';
+    this.results.inc({ repo: configured, workflow, job: d.job.name ?? '', conclusion });
+    const started = Date.parse(String(d.job.startedAt));
+    const ended = Date.parse(String(d.job.completedAt));
     if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started) this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
   }
 
@@ -351,31 +348,7 @@ export function routeTemplate(route: string, apiPath = '/'): string {
   return `${route.slice(0, space)} ${path.replace(/\/repositories\/\d+(?=\/|$)/, '/repositories/{repository_id}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
 }
 
-interface WorkflowJob { id?: number; labels?: string[]; name?: unknown; workflow_name?: unknown; conclusion?: unknown; started_at?: unknown; completed_at?: unknown }
-
 function remember<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, value);
   if (map.size > PENDING_MAX) map.delete(map.keys().next().value as K);
-}
-
-/** The engine with every failed call counted by method name; results and failures reach the caller unchanged. */
-export function countingEngine(engine: Engine, metrics: Pick<Metrics, 'dockerError'>): Engine {
-  return new Proxy(engine, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const count = (err: unknown) => {
-          metrics.dockerError(String(prop));
-          throw err;
-        };
-        try {
-          const result = value.apply(target, args);
-          return result instanceof Promise ? result.catch(count) : result;
-        } catch (err) {
-          return count(err);
-        }
-      };
-    },
-  });
 }

@@ -1,6 +1,6 @@
 // One observer made of several (metrics, the timeline, a test's own), each shielded from the others: the controller
 // calls observers in the middle of its work, and a failing one must never break a job or a GitHub call.
-import type { JobObserver } from '../daemon/controller.js';
+import type { JobObserver } from '../model/job.js';
 import type { ApiObserver } from '../github/github-client.js';
 import type { Logger } from './logger.js';
 

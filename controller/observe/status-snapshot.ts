@@ -1,7 +1,8 @@
 // What `GET /status` answers and `factory status` prints: the controller's live state (runners, queue, Docker, last
 // error) per configured repo and profile, with the recent jobs from the timeline. Pure: the server passes the parts in.
 import type { Config } from '../config/config.js';
-import type { PendingJob, RunnerRecord } from '../daemon/controller.js';
+import type { PendingJob } from '../model/job.js';
+import type { RunnerView } from '../model/runner.js';
 import type { GitHubHealthSnapshot } from '../github/github-health.js';
 import type { DiskUse } from '../housekeeping/disk-usage.js';
 import type { HousekeepingRun } from '../housekeeping/housekeeper.js';
@@ -41,8 +42,8 @@ export interface StatusSnapshot {
 
 export interface StatusParts {
   config: Config;
-  runners: Iterable<RunnerRecord>;
-  queued: PendingJob[];
+  runners: Iterable<RunnerView>;
+  queued: Array<Pick<PendingJob, 'jobId' | 'repo' | 'profileName' | 'receivedAt'>>;
   timelines: JobTimeline[];
   dockerUp: boolean;
   lastError?: string;

@@ -3,7 +3,7 @@
 // Writes are synchronous: a few hundred bytes per stage, and the observer contract is synchronous and must not throw.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { JobObserver, JobStage } from '../daemon/controller.js';
+import type { JobObserver, JobStage } from '../model/job.js';
 import type { Logger } from './logger.js';
 import { Timelines, type JobTimeline, type TimelineEvent } from './timeline.js';
 import { redactLine } from './redact.js';
@@ -35,10 +35,27 @@ export class TimelineStore implements JobObserver {
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
       this.replay();
-      this.compact();
     } catch (err) {
       throw new Error(`stateDir: cannot keep the job timeline in ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
+    // Compaction at start is best effort, as it is at run time: a full disk must not keep the controller down.
+    try {
+      this.compact();
+    } catch (err) {
+      this.log.warn({ file, err: String(err) }, 'timeline: compaction at start failed; appending to the file as it is');
+      this.eventsInFile = this.timelines.events().length;
+      try {
+        this.fd = openSync(file, 'a', 0o600);
+      } catch (openErr) {
+        this.log.error({ file, err: String(openErr) }, 'timeline: cannot write; keeping it in memory only');
+        this.writeFailed = true;
+      }
+    }
+  }
+
+  /** Jobs whose timeline shows them completed: a replayed `queued` for one must start nothing after a restart. */
+  completedJobs(): number[] {
+    return this.timelines.events().filter((e) => e.stage === 'completed').map((e) => e.jobId);
   }
 
   private replay(): void {

@@ -1,5 +1,5 @@
 // Each job's stages in order, for the most recent jobs only: the pure part of the timeline, with no file behind it.
-import type { JobStage } from '../daemon/controller.js';
+import type { JobStage } from '../model/job.js';
 
 /** One stage as the controller reported it; `lines` are the runner container's last log lines, on 'cleaned'. */
 export interface TimelineEvent {

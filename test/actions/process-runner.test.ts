@@ -27,7 +27,8 @@ describe('process runner', () => {
   it('at the deadline kills the tree, including a child that left for its own session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tree-'));
     const script = `setsid sleep 300 & echo $! > ${dir}/escaped.pid; sleep 300 & echo $! > ${dir}/child.pid; echo ready; wait`;
-    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 500, onLine: () => undefined });
+    // As below: the deadline must come after bash has written both pids, which takes seconds on a loaded machine.
+    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 3_000, onLine: () => undefined });
 
     expect(result.timedOut).toBe(true);
     for (const file of ['escaped.pid', 'child.pid']) expect(isRunning(Number(readFileSync(join(dir, file), 'utf8'))), file).toBe(false);

@@ -28,7 +28,7 @@ it('names only metrics the controller exports', async () => {
     repos: [{ repo: 'o/r', profiles: ['ci'] }],
   });
   const metrics = new Metrics(config);
-  metrics.watch({ scheduler: { queuedWhere: () => [] }, runners: new Map(), isDockerUp: true } as never);
+  metrics.watch({ snapshot: () => ({ queued: [], runners: [], dockerUp: true }) });
   metrics.watchGitHub(new GitHubHealth());
   metrics.watchHousekeeping({ disk: async () => [], last: undefined, totals: { containers: 0, images: 0, volumes: 0 } });
   const exported = new Set((await metrics.registry.getMetricsAsJSON()).flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));

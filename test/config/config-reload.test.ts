@@ -20,7 +20,7 @@ it('takes jobs of a repo added to the config while running, those queued before 
 
   expect(blocked).toEqual([]);
   await waitFor('both jobs of the added repo', () =>
-    [queuedBefore, queuedAfter].every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.runners.size === 0);
+    [queuedBefore, queuedAfter].every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.snapshot().runners.length === 0);
   expect(await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.repo=${added}`] }) })).toEqual([]);
 });
 

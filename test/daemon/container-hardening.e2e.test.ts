@@ -34,7 +34,7 @@ async function runProbe(repo: string, profile: Record<string, unknown> = {}) {
     return list.length > 0 ? list : undefined;
   });
   const inspect = await docker.getContainer(c!.Id).inspect();
-  await waitFor('the job', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+  await waitFor('the job', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
   return { inspect, probe: readFileSync(join(results, 'probe.txt'), 'utf8') };
 }
 
@@ -68,7 +68,7 @@ describe('runner container defaults', () => {
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the launch to fail', () => h!.stages.some((s) => s.jobId === jobId && s.stage === 'failed'));
 
-    expect(h.service.controller.lastError).toContain(`profiles.ci.mounts[0].source: ${cache} (on the host: /etc) overlaps /etc (host system folder)`);
+    expect(h.service.controller.snapshot().lastError).toContain(`profiles.ci.mounts[0].source: ${cache} (on the host: /etc) overlaps /etc (host system folder)`);
     expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toEqual([]);
     expect(await h.containers()).toEqual([]);
   });

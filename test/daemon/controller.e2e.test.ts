@@ -1,6 +1,6 @@
 // The controller end to end: the loopback GitHub stand-in, the real Docker engine, the stand-in runner image.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LABEL, runnerPrefix } from '../../controller/daemon/runner-spec.js';
+import { LABEL, runnerName, runnerPrefix } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -11,7 +11,7 @@ afterEach(async () => {
 
 const jitCalls = (harness: Harness) => harness.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'));
 const jobDone = (harness: Harness, jobId: number) => () =>
-  harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.runners.size === 0;
+  harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.snapshot().runners.length === 0;
 
 describe('controller end to end', () => {
   it('runs a queued job in one fresh container and removes the container and the runner afterwards', async () => {
@@ -95,7 +95,7 @@ describe('controller end to end', () => {
     let maxRunning = 0;
     await waitFor('all three jobs', async () => {
       maxRunning = Math.max(maxRunning, (await h!.containers(false)).length);
-      return ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.runners.size === 0;
+      return ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.snapshot().runners.length === 0;
     }, 40_000);
 
     expect(maxRunning).toBe(1);
@@ -120,7 +120,7 @@ describe('controller end to end', () => {
 
     await h.restart();
     expect((await h.containers(false)).length).toBe(1);
-    expect(h.service.controller.runners.size).toBe(1);
+    expect(h.service.controller.snapshot().runners.length).toBe(1);
     await h.github.deliver(h.github.jobs.get(jobId)!, 'queued'); // a late duplicate after the restart
     await waitFor('the adopted job to finish and be cleaned', jobDone(h, jobId));
 
@@ -137,7 +137,7 @@ describe('controller end to end', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await h.service.reconciler.runOnce();
 
-    await waitFor('the idle runner to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.runners.size === 0);
+    await waitFor('the idle runner to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0);
     expect(h.github.runners.size).toBe(0);
   });
 
@@ -149,7 +149,7 @@ describe('controller end to end', () => {
     h.github.jobs.get(jobId)!.labels = CI_LABELS;
     await h.github.cancelJob(jobId);
 
-    await waitFor('the spare to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.runners.size === 0);
+    await waitFor('the spare to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0);
     expect(h.github.runners.size).toBe(0);
   });
 
@@ -163,15 +163,18 @@ describe('controller end to end', () => {
       });
       return ((await res.json()) as { runner: { id: number } }).runner.id;
     };
-    const orphan = await register(`${runnerPrefix(h.config.instance)}orphan-1-abcdef`);
-    const defaultInstances = await register('factory-orphan-2-abcdef');
-    const otherInstances = await register('factory.staging-orphan-3-abcdef');
+    const orphan = await register(runnerName(h.repo, 1, h.config.instance, 'abcdef'));
+    const defaultInstances = await register(runnerName(h.repo, 2, 'default', 'abcdef'));
+    const otherInstances = await register(runnerName(h.repo, 3, 'staging', 'abcdef'));
+    // An instance whose name starts with ours and a hyphen: `factory.<ours>-` is a prefix of its runner names.
+    const longerInstance = await register(runnerName(h.repo, 4, `${h.config.instance}-b`, 'abcdef'));
     const foreign = await register('someone-elses-runner');
 
     await h.service.reconciler.runOnce();
 
     expect(h.github.runners.has(orphan)).toBe(false);
-    expect([defaultInstances, otherInstances, foreign].map((id) => h!.github.runners.has(id))).toEqual([true, true, true]);
+    expect(runnerName(h.repo, 4, `${h.config.instance}-b`, 'abcdef').startsWith(runnerPrefix(h.config.instance))).toBe(true);
+    expect([defaultInstances, otherInstances, longerInstance, foreign].map((id) => h!.github.runners.has(id))).toEqual([true, true, true, true]);
   });
 
   it('fails a job whose image is missing with a clear error and leaves no runner behind', async () => {
@@ -179,7 +182,7 @@ describe('controller end to end', () => {
     await h.github.queueJob(h.repo, CI_LABELS);
 
     await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
-    expect(h.service.controller.lastError).toMatch(/image factory-test\/does-not-exist:1 not found on this host \(profile ci\)/);
+    expect(h.service.controller.snapshot().lastError).toMatch(/image factory-test\/does-not-exist:1 not found on this host \(profile ci\)/);
     await waitFor('the runner to be deregistered', () => h!.github.runners.size === 0);
     expect(await h.containers()).toHaveLength(0);
   });
@@ -226,7 +229,7 @@ describe('controller under GitHub faults', () => {
     await h.github.queueJob(h.repo, CI_LABELS);
 
     await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
-    expect(h.service.controller.lastError).toContain(`GitHub 404 on POST generate-jitconfig for ${h.repo}`);
+    expect(h.service.controller.snapshot().lastError).toContain(`GitHub 404 on POST generate-jitconfig for ${h.repo}`);
     expect(await h.containers()).toHaveLength(0);
   });
 });

@@ -32,10 +32,23 @@ async function post(body: string, headers: Record<string, string>) {
 const jitCalls = () => h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig')).length;
 
 describe('webhook receiver', () => {
+  it('answers 400 to a signed workflow_job whose labels are null, and keeps serving', async () => {
+    const payload = JSON.parse(queuedPayload(5));
+    payload.workflow_job.labels = null;
+    const body = JSON.stringify(payload);
+    const res = await post(body, { 'x-hub-signature-256': await sign(secret(), body) });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('workflow_job payload: workflow_job.labels: Invalid input: expected array, received null');
+
+    const completed = JSON.stringify({ ...JSON.parse(queuedPayload(6)), action: 'completed' });
+    expect((await post(completed, { 'x-hub-signature-256': await sign(secret(), completed) })).status).toBe(202);
+    expect(jitCalls()).toBe(0);
+  });
+
   it('answers 401 and starts nothing when the signature is missing', async () => {
     const res = await post(queuedPayload(1), {});
     expect(res.status).toBe(401);
-    expect(h.service.controller.scheduler.queued + h.service.controller.runners.size).toBe(0);
+    expect(h.service.controller.snapshot().queued.length + h.service.controller.snapshot().runners.length).toBe(0);
   });
 
   it('answers 401 when the body was signed with another secret', async () => {

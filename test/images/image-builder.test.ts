@@ -13,10 +13,9 @@ const root = join(import.meta.dirname, '../..');
 describe('planImageBuilds', () => {
   const options = { imagesDir: '/f/images', version: '1.2.3', repos: ['aina-academy', 'aina-platform'] };
 
-  it('builds the base first, then every repo on top of it', () => {
+  it('builds every repo on top of the base', () => {
     expect(planImageBuilds(options)).toEqual({
       builds: [
-        { tag: 'factory/base:1.2.3', contextDir: '/f/images/factory-base', dockerfile: '/f/images/factory-base/Dockerfile', buildArgs: {} },
         {
           tag: 'factory/repo-aina-academy:1.2.3',
           contextDir: '/f/images/repos/aina-academy',

@@ -42,19 +42,39 @@ afterAll(async () => {
 });
 
 describe('images/factory-base/Dockerfile', () => {
-  it('is Ubuntu 24.04 with the runner checksum-verified, run as UID 1000 under tini with /home/runner/run.sh', async () => {
+  it('starts FROM ubuntu:24.04 by default and takes node, the runner, uv and the GitHub MCP server from the upstream stage', async () => {
     const lines = await instructions('images/factory-base/Dockerfile');
-    expect(lines).toContain('ARG UBUNTU_VERSION=24.04');
-    expect(lines).toContain('FROM ubuntu:${UBUNTU_VERSION}');
-    expect(lines).toContainEqual(expect.stringMatching(/^ARG RUNNER_VERSION=\d+\.\d+\.\d+$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^ARG RUNNER_SHA256=[0-9a-f]{64}$/));
-    expect(lines).toContainEqual(expect.stringMatching(/actions-runner-linux-\$\{RUNNER_ARCH\}-\$\{RUNNER_VERSION\}\.tar\.gz.*echo "\$\{RUNNER_SHA256\}  \/tmp\/actions-runner\.tar\.gz" \| sha256sum --check/));
-    expect(lines).toContainEqual(expect.stringMatching(/useradd --uid 1000 .*runner$/));
-    expect(lines).toContainEqual(expect.stringMatching(/npm install --global "pnpm@.*"@openai\/codex@.*"@anthropic-ai\/claude-code@/));
-    expect(lines.slice(-3)).toEqual(['USER runner', 'ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["/home/runner/run.sh"]']);
+    expect(lines).toContain('ARG BASE_IMAGE=ubuntu:24.04');
+    expect(lines).toContain('FROM ${UPSTREAM_IMAGE} AS upstream');
+    expect(lines).toContain('FROM ${BASE_IMAGE}');
+    expect(lines.filter((l) => l.startsWith('COPY --from=upstream')).map((l) => l.split(' ').at(-2))).toEqual([
+      '/opt/factory/node/',
+      '/opt/factory/bin/',
+      '/opt/factory/lib/',
+      '/opt/factory/runner/',
+    ]);
+    expect(lines).toContainEqual(expect.stringMatching(/useradd --uid 1000 .*runner .*useradd --uid 1001 .*agent$/));
+    expect(lines.slice(-4)).toEqual(['USER runner', 'WORKDIR /home/runner', 'ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["/home/runner/run.sh"]']);
   });
 
-  it.each(['images/factory-base/Dockerfile', 'images/repo/Dockerfile'])('%s declares no credential build arg', async (path) => {
+  it('pins every upstream download to a version and a SHA-256 it checks before unpacking', async () => {
+    const lines = await instructions('images/factory-upstream/Dockerfile');
+    for (const name of ['NODE', 'RUNNER', 'UV', 'GITHUB_MCP']) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ARG ${name}_VERSION=\\d+\\.\\d+\\.\\d+$`)));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ARG ${name}_SHA256=[0-9a-f]{64}$`)));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`fetch "https://[^"]+\\$\\{${name}_VERSION\\}[^"]*" \\S+ "\\$\\{${name}_SHA256\\}"`)));
+    }
+    expect(lines).toContainEqual(expect.stringMatching(/fetch\(\) \{ curl -fsSL -o "\$2" "\$1" && echo "\$3  \$2" \| sha256sum --check --strict -; \}/));
+  });
+
+  it('pins every global npm package to an exact version, pnpm to 10.11.0', async () => {
+    const { parsePins } = await import('../../controller/images/npm-stage.js');
+    const pins = parsePins(await readFile(join(root, 'images/factory-base/npm-globals.txt'), 'utf8'), 'npm-globals.txt');
+    expect(pins).toContain('pnpm@10.11.0');
+    expect(pins.map((p) => p.slice(0, p.lastIndexOf('@')))).toEqual(['pnpm', '@openai/codex', '@anthropic-ai/claude-code', '@colbymchenry/codegraph', '@playwright/mcp']);
+  });
+
+  it.each(['images/factory-base/Dockerfile', 'images/factory-upstream/Dockerfile', 'images/factory-upstream-local/Dockerfile', 'images/repo/Dockerfile'])('%s declares no credential build arg', async (path) => {
     const args = (await instructions(path)).filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4).split('=')[0]!);
     expect(args.length).toBeGreaterThan(0);
     expect(args.filter((a) => /TOKEN|SECRET|PASSWORD|KEY|AUTH|CREDENTIAL/i.test(a))).toEqual([]);

@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 const finished = (harness: Harness, ids: number[]) => () =>
-  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.runners.size === 0;
+  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.snapshot().runners.length === 0;
 
 function results(): string {
   const dir = join(root, 'results');

@@ -65,7 +65,7 @@ describe('lane profile refusals', () => {
   it('refuses a credential name without an auth mount, relative paths and unknown mount kinds', () => {
     expect(problems({ trusted: true, credential: 'codex-ali' })).toEqual(['profiles.ci.credential: profile "ci" names a credential but has no auth mount']);
     expect(problems({ trusted: true, mounts: [{ kind: 'data', source: 'pkm', target: '/data' }] })).toEqual(['profiles.ci.mounts[0].source: expected an absolute path, got "pkm"']);
-    expect(problems({ mounts: [{ kind: 'docker', source: '/x', target: '/y' }] })).toEqual(['profiles.ci.mounts[0].kind: expected a mount with kind auth, secrets, data, workspace, cache or bind, got kind "docker"']);
+    expect(problems({ mounts: [{ kind: 'docker', source: '/x', target: '/y' }] })).toEqual(['profiles.ci.mounts[0].kind: expected a mount with kind auth, secrets, data, gh, workspace, cache or bind, got kind "docker"']);
   });
 
   it('accepts a Tier-3 profile equivalent to the seed connection map', () => {

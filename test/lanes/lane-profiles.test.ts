@@ -52,7 +52,7 @@ function laneProfile(f: ReturnType<typeof hostFixture>, jobCommand: string, extr
 }
 
 const finished = (harness: Harness, ids: number[]) => () =>
-  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.runners.size === 0;
+  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.snapshot().runners.length === 0;
 
 describe('lane profiles', () => {
   it('gives the lane a private copy of the auth it may refresh, and writes the refresh back to the host', async () => {
@@ -86,7 +86,7 @@ describe('lane profiles', () => {
     await waitFor('the lane job', finished(h, [jobId]));
 
     expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
-    expect(h.service.controller.lastError).toMatch(/credential write-back refused for .*auth\.json/);
+    expect(h.service.controller.snapshot().lastError).toMatch(/credential write-back refused for .*auth\.json/);
   });
 
   it('runs two jobs sharing a credential one after the other', async () => {

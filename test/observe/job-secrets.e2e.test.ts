@@ -45,7 +45,7 @@ describe('secrets a job prints', () => {
       log: createLogger({ destination, pretty: false }),
     });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
     const jit = (h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as { encoded_jit_config: string }).encoded_jit_config;
     const decoded = Buffer.from(jit, 'base64').toString('utf8');
 

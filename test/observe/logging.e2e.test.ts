@@ -29,7 +29,7 @@ describe('controller log', () => {
     h = await startHarness({ jobSeconds: 1, log: createLogger({ destination, level: 'debug', pretty: false }) });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the job to finish and be cleaned up', () =>
-      h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+      h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
 
     const lines = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const aboutJob = lines.filter((l) => l.jobId === jobId);
@@ -51,7 +51,7 @@ describe('runner output in the controller log', () => {
     const leaked = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
     h = await startHarness({ jobSeconds: 1, profile: { env: { STANDIN_JOB_COMMAND: `echo "token is ${leaked}"` } }, log: createLogger({ destination, pretty: false }) });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.runners.size === 0);
+    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
 
     const finished = text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; lastLines?: string[] }).find((l) => l.msg === 'runner container finished');
     expect(finished?.lastLines).toContain('token is [redacted]');

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import { GitHubHealth } from '../../controller/github/github-health.js';
-import { Metrics, countingEngine, routeTemplate } from '../../controller/observe/metrics.js';
+import { Metrics, routeTemplate } from '../../controller/observe/metrics.js';
+import { countingEngine } from '../../controller/docker/counting-engine.js';
+import { matchProfile } from '../../controller/daemon/profile-match.js';
+import { parseWorkflowJob } from '../../controller/model/workflow-job.js';
 import { webhookExample } from '../support/webhook-examples.js';
 
 const config = configSchema.parse({
@@ -20,11 +23,15 @@ async function sample(metrics: Metrics, line: string): Promise<number | undefine
 }
 
 const delivery = (jobId: number, repo: string, labels: string[], action = 'queued') => ({
-  name: 'workflow_job',
   deliveryId: `d-${jobId}-${Math.random()}`,
   receivedAt: 0,
-  payload: { action, workflow_job: { id: jobId, labels }, repository: { full_name: repo } },
+  action,
+  repo,
+  job: { id: jobId, labels, runnerName: null },
 });
+// The service matches each delivery once and hands metrics the profile that serves it.
+const served = (d: ReturnType<typeof delivery>) => matchProfile(config, d.repo, d.job.labels)?.profileName;
+const count = (m: Metrics, d: ReturnType<typeof delivery>) => m.delivery(d, served(d));
 
 describe('Metrics', () => {
   it('counts each stage of a job by repo and profile and measures pickup and runner online latency', async () => {
@@ -78,11 +85,11 @@ describe('Metrics', () => {
 
   it('counts queued jobs of configured repos once per job, with "none" when no profile serves them', async () => {
     const m = new Metrics(config);
-    m.delivery(delivery(7, 'org/app', ['factory', 'ci']));
-    m.delivery(delivery(7, 'org/app', ['factory', 'ci'])); // a repeated queued event for the same job
-    m.delivery(delivery(8, 'org/app', ['gpu']));
-    m.delivery(delivery(9, 'someone/else', ['factory', 'ci']));
-    m.delivery(delivery(10, 'org/app', ['factory', 'ci'], 'completed'));
+    count(m, delivery(7, 'org/app', ['factory', 'ci']));
+    count(m, delivery(7, 'org/app', ['factory', 'ci'])); // a repeated queued event for the same job
+    count(m, delivery(8, 'org/app', ['gpu']));
+    count(m, delivery(9, 'someone/else', ['factory', 'ci']));
+    count(m, delivery(10, 'org/app', ['factory', 'ci'], 'completed'));
 
     expect(await sample(m, 'factory_jobs_seen_total{repo="org/app",profile="ci"}')).toBe(1);
     expect(await sample(m, 'factory_jobs_seen_total{repo="org/app",profile="none"}')).toBe(1);
@@ -126,11 +133,14 @@ describe('Metrics', () => {
       const payload = webhookExample('workflow_job', (p) => p.action === 'completed' && p.workflow_job.conclusion === conclusion);
       Object.assign(payload.workflow_job, { labels });
       payload.repository.full_name = 'Org/App';
-      return { name: 'workflow_job', deliveryId: `d-${Math.random()}`, receivedAt: 0, payload };
+      const d = parseWorkflowJob(payload, `d-${Math.random()}`, 0);
+      if ('error' in d) throw new Error(d.error);
+      return d;
     };
-    m.delivery(completed('success', ['factory', 'ci']));
-    m.delivery(completed('failure', ['factory', 'ci']));
-    m.delivery(completed('failure', ['ubuntu-latest'])); // a hosted runner's job: not ours
+    const served = (d: ReturnType<typeof completed>) => matchProfile(config, d.repo, d.job.labels)?.profileName;
+    for (const d of [completed('success', ['factory', 'ci']), completed('failure', ['factory', 'ci']), completed('failure', ['ubuntu-latest'])]) {
+      m.delivery(d, served(d)); // the last is a hosted runner's job: not ours
+    }
 
     const labels = 'repo="org/app",workflow="CodeQL",job="linters"';
     expect(await sample(m, `factory_job_results_total{${labels},conclusion="success"}`)).toBe(1);
@@ -158,21 +168,19 @@ describe('Metrics', () => {
 
   it('reads the queue, the running containers and Docker state from the controller at scrape time', async () => {
     const m = new Metrics(config);
-    const runners = new Map([
-      ['r1', { identity: { repo: 'org/app', profileName: 'ci' }, containerId: 'c1' }],
-      ['r2', { identity: { repo: 'org/app', profileName: 'ci' } }], // registering: no container yet
-    ]);
+    const runners = [
+      { identity: { repo: 'org/app', profileName: 'ci' }, containerId: 'c1' },
+      { identity: { repo: 'org/app', profileName: 'ci' } }, // registering: no container yet
+    ];
     const controller = {
-      scheduler: { queuedWhere: () => [{ repo: 'org/app', profileName: 'ci' }, { repo: 'org/app', profileName: 'ci' }] },
-      runners,
-      isDockerUp: false,
+      snapshot: () => ({ queued: [{ repo: 'org/app', profileName: 'ci' }, { repo: 'org/app', profileName: 'ci' }], runners, dockerUp: false }),
     };
     m.watch(controller as never);
 
     expect(await sample(m, 'factory_jobs_queued{repo="org/app",profile="ci"}')).toBe(2);
     expect(await sample(m, 'factory_runner_containers{repo="org/app",profile="ci"}')).toBe(1);
     expect(await sample(m, 'factory_docker_up')).toBe(0);
-    runners.delete('r1');
+    runners.shift();
     expect(await sample(m, 'factory_runner_containers{repo="org/app",profile="ci"}')).toBeUndefined();
   });
 });

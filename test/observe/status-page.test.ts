@@ -25,7 +25,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const done = (jobId: number) => () => h.github.jobs.get(jobId)?.status === 'completed' && h.service.controller.runners.size === 0;
+const done = (jobId: number) => () => h.github.jobs.get(jobId)?.status === 'completed' && h.service.controller.snapshot().runners.length === 0;
 
 describe('the status page', () => {
   it('shows a finished job with its workflow, link, result and timeline, then a new job without a reload', async () => {

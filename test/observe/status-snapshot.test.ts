@@ -1,7 +1,8 @@
 // What `/status` reports per repo and profile, and how `factory status` lays it out: pure functions, plain data.
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
-import type { PendingJob, RunnerRecord } from '../../controller/daemon/controller.js';
+import type { PendingJob } from '../../controller/model/job.js';
+import type { RunnerView } from '../../controller/model/runner.js';
 import { RECENT_WINDOW_MS, statusSnapshot } from '../../controller/observe/status-snapshot.js';
 import { age, table } from '../../controller/observe/status-table.js';
 import type { JobTimeline } from '../../controller/observe/timeline.js';
@@ -35,7 +36,7 @@ describe('statusSnapshot', () => {
     ];
 
     const s = statusSnapshot({
-      config, runners: runners as unknown as RunnerRecord[], queued: queued as unknown as PendingJob[], timelines, dockerUp: true, now,
+      config, runners: runners as unknown as RunnerView[], queued: queued as unknown as PendingJob[], timelines, dockerUp: true, now,
     });
 
     expect(s.rows).toEqual([

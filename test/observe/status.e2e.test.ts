@@ -35,7 +35,7 @@ const metricValue = (text: string, line: string) => {
 };
 
 const jobDone = (harness: Harness, jobId: number) => () =>
-  harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.runners.size === 0;
+  harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.snapshot().runners.length === 0;
 
 describe('status endpoint, factory status and the job timeline', () => {
   it('a finished job shows in /metrics, in factory status and in its timeline, which survives a restart', async () => {

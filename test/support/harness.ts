@@ -13,7 +13,7 @@ import { dockerEngine, type Engine } from '../../controller/docker/docker-engine
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { LABEL } from '../../controller/daemon/runner-spec.js';
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
-import type { JobObserver, JobStage } from '../../controller/daemon/controller.js';
+import type { JobObserver, JobStage } from '../../controller/model/job.js';
 import { assertRequest, assertResponse } from './openapi.js';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });

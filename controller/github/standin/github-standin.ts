@@ -4,12 +4,31 @@
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, randomUUID, verify } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
+import { jobFor, runnerFor } from './assignment.js';
 
 export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown; injected: boolean }
 interface StandinRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
-interface StandinJob { id: number; runId: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerId?: number; runnerName?: string }
+interface StandinJob {
+  id: number; runId: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerId?: number; runnerName?: string;
+  message?: JobMessage; result?: JobResult;
+}
+
+/**
+ * What the real runner's job message carries for one action step, in the slice the runner stand-in uses: the action
+ * (served from `actionsDir` as GitHub serves an action's files), its inputs, the event and the job's GITHUB_* context.
+ */
+export interface JobMessage {
+  action: string;
+  inputs: Record<string, string>;
+  event: { name: string; payload: Record<string, unknown> };
+  context: Record<string, string>;
+}
+/** What the runner stand-in reports when the job ends: the step's exit code and its GITHUB_OUTPUT values. */
+export interface JobResult { exitCode: number; outputs: Record<string, string> }
 interface Fault { method: string; path: RegExp; status: number; headers: Record<string, string>; body: unknown; times: number }
 
 export interface StandinOptions {
@@ -19,6 +38,8 @@ export interface StandinOptions {
   jobSeconds?: number;
   /** Act as GitHub for a GitHub App: JWTs signed by its key for /app routes, installation tokens for the rest. */
   app?: { id: number; publicKeyPem: string };
+  /** Where the bundled actions live (dist/), for runners that run a job message's action. */
+  actionsDir?: string;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -70,10 +91,13 @@ export class GitHubStandin {
   }
 
   /** Queues a job as GitHub does when a workflow run starts, and announces it unless `announce` is false (a lost delivery). */
-  async queueJob(repo: string, labels: string[], opts: { announce?: boolean; id?: number } = {}): Promise<number> {
-    const job: StandinJob = { id: opts.id ?? this.nextId++, runId: this.nextId++, repo, labels, status: 'queued' };
+  async queueJob(repo: string, labels: string[], opts: { announce?: boolean; id?: number; message?: JobMessage } = {}): Promise<number> {
+    const job: StandinJob = { id: opts.id ?? this.nextId++, runId: this.nextId++, repo, labels, status: 'queued', ...(opts.message ? { message: opts.message } : {}) };
     this.jobs.set(job.id, job);
     if (opts.announce !== false) await this.deliver(job, 'queued');
+    // A matching runner that idles online takes it at once; it learns so on its next poll.
+    const idle = job.status === 'queued' ? runnerFor(job, this.runners.values()) : undefined;
+    if (idle) await this.assign(idle, job);
     return job.id;
   }
 
@@ -179,7 +203,13 @@ export class GitHubStandin {
       return send(200, { total_count: jobs.length, jobs });
     }
     if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
-      return send(200, m[2] === 'run' ? await this.runnerAsksForJob(Number(m[1])) : await this.runnerFinishedJob(Number(m[1])));
+      return send(200, m[2] === 'run' ? await this.runnerAsksForJob(Number(m[1])) : await this.runnerFinishedJob(Number(m[1]), requestBody));
+    }
+    if ((m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/(index\.js|package\.json)$/)) && method === 'GET' && this.opts.actionsDir) {
+      const file = await readFile(join(this.opts.actionsDir, m[1]!, m[2]!)).catch(() => undefined);
+      if (!file) return send(404, { message: 'Not Found' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return void res.end(file);
     }
     send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
   }
@@ -208,22 +238,26 @@ export class GitHubStandin {
     const runner = this.runners.get(runnerId);
     if (!runner) return { job: null, error: 'runner not registered' };
     runner.status = 'online';
-    if (runner.busy) return { job: runner.jobId, seconds: this.opts.jobSeconds ?? 1 };
-    const have = new Set(runner.labels.map((l) => l.toLowerCase()));
-    const job = [...this.jobs.values()].find((j) => j.repo === runner.repo && j.status === 'queued' && j.labels.every((l) => have.has(l.toLowerCase())));
+    const running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+    const job = running ?? jobFor(runner, this.jobs.values());
     if (!job) return { job: null };
+    if (!running) await this.assign(runner, job);
+    return { job: job.id, seconds: this.opts.jobSeconds ?? 1, ...(job.message ? { message: job.message } : {}) };
+  }
+
+  private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
     Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
     Object.assign(runner, { busy: true, jobId: job.id });
     await this.deliver(job, 'in_progress');
-    return { job: job.id, seconds: this.opts.jobSeconds ?? 1 };
   }
 
   /** An ephemeral runner deregisters itself once its one job is done. */
-  private async runnerFinishedJob(runnerId: number) {
+  private async runnerFinishedJob(runnerId: number, result?: JobResult) {
     const runner = this.runners.get(runnerId);
     const job = runner?.jobId ? this.jobs.get(runner.jobId) : undefined;
     if (!runner || !job) return { ok: false };
     job.status = 'completed';
+    if (result) job.result = result;
     this.runners.delete(runnerId);
     await this.deliver(job, 'completed');
     return { ok: true };

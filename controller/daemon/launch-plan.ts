@@ -1,0 +1,36 @@
+// Everything a taken job's launch will do, decided in one pure function and returned whole: the runner's name and
+// identity, its JIT request, its job folder, its mounts and environment, its container. launcher.ts carries it out.
+import type { Config } from '../config/config.js';
+import { laneMounts } from '../lanes/lane-layout.js';
+import type { PendingJob } from '../model/job.js';
+import type { RunnerIdentity } from '../model/runner.js';
+import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
+
+export interface LaunchPlan {
+  identity: RunnerIdentity;
+  jit: ReturnType<typeof jitRequest>;
+  /** The job folder prepareJobFolder makes for the lane's auth copies and MCP files. */
+  jobFolder: { profileName: string; profile: PendingJob['profile']; runnerName: string };
+  /** Complete but for what only GitHub's answer gives: the runner id and JIT config (see withRegisteredRunner). */
+  container: ContainerSpec;
+}
+
+/** `envFromFiles` holds the profile's env files, read beforehand: the plan itself touches no disk. */
+export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record<string, string>, random?: string): LaunchPlan {
+  const identity = runnerIdentity(config, job, random);
+  const name = identity.runnerName;
+  const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
+  return {
+    identity,
+    jit: jitRequest(name, job.profile, config.workFolder),
+    jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
+    // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them.
+    container: containerSpec(identity, job.profile, '', { mounts: lane.mounts, env: lane.env, secrets: envFromFiles }),
+  };
+}
+
+/** The runner's name and identity alone: known before anything can fail, so the runner is recorded first. */
+export function runnerIdentity(config: Config, job: PendingJob, random?: string): RunnerIdentity {
+  const name = runnerName(job.repo, job.jobId, config.instance, random);
+  return { instance: config.instance, repo: job.repo, profileName: job.profileName, jobId: job.jobId, runnerId: 0, runnerName: name };
+}

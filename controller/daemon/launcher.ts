@@ -1,0 +1,70 @@
+// A launch carried out: the plan is built whole first, then its effects run in order (job folder, JIT registration,
+// container) and the outcome is returned; the controller does the bookkeeping. Each step that fails undoes the ones
+// before it, except when Docker goes away mid-start: then the container may be running the job, and the reconciler
+// settles it once Docker answers.
+import type { Config } from '../config/config.js';
+import { isDockerDown, type Engine } from '../docker/docker-engine.js';
+import { GitHubError, type GitHubApi } from '../github/github-client.js';
+import { readEnvFiles } from '../lanes/env-file.js';
+import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { prepareWorkspaces } from '../lanes/job-workspace.js';
+import type { PendingJob } from '../model/job.js';
+import type { RunnerIdentity } from '../model/runner.js';
+import { planLaunch } from './launch-plan.js';
+import { withRegisteredRunner } from './runner-spec.js';
+
+export type LaunchOutcome =
+  | { kind: 'started'; containerId: string }
+  /** Nothing is left: no folder, no runner, no container. `retry`: the job may be offered again (GitHub failed). */
+  | { kind: 'failed'; failure: string; retry: boolean }
+  | { kind: 'docker-down'; err: unknown };
+
+export interface LaunchSteps {
+  config: Config;
+  github: GitHubApi;
+  engine: Engine;
+  /** Told as each step lands, so the timeline and the runner record follow the launch. */
+  registered(runnerId: number): void;
+}
+
+/** Plans the job's runner; the identity is returned at once so the caller can record the runner before any effect. */
+export async function prepareLaunch(config: Config, job: PendingJob) {
+  return planLaunch(config, job, await readEnvFiles(job.profile.envFiles));
+}
+
+export async function carryOut(steps: LaunchSteps, plan: Awaited<ReturnType<typeof prepareLaunch>>, job: PendingJob): Promise<LaunchOutcome> {
+  const { config, github, engine } = steps;
+  const { identity } = plan;
+  // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
+  try {
+    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName);
+    await prepareWorkspaces(config, plan.jobFolder.profile, identity.repo, plan.jobFolder.profileName, plan.jobFolder.runnerName);
+  } catch (err) {
+    return failed(config, identity, (err as Error).message, false);
+  }
+
+  let jit;
+  try {
+    jit = await github.generateJitConfig(identity.repo, plan.jit);
+  } catch (err) {
+    // Not failed for good: the next queued-jobs poll offers the job again.
+    return failed(config, identity, err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`, true);
+  }
+  identity.runnerId = jit.runnerId;
+  steps.registered(jit.runnerId);
+
+  try {
+    return { kind: 'started', containerId: await engine.run(withRegisteredRunner(plan.container, jit.runnerId, jit.encodedJitConfig)) };
+  } catch (err) {
+    if (isDockerDown(err)) return { kind: 'docker-down', err };
+    await github.deleteRunner(identity.repo, jit.runnerId).catch(() => 'error');
+    const missing = (err as { statusCode?: number }).statusCode === 404;
+    const failure = missing ? `image ${job.profile.image} not found on this host (profile ${job.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`;
+    return failed(config, identity, failure, false);
+  }
+}
+
+async function failed(config: Config, identity: RunnerIdentity, failure: string, retry: boolean): Promise<LaunchOutcome> {
+  await finishJobFolder(config, identity.runnerName).catch(() => {});
+  return { kind: 'failed', failure, retry };
+}

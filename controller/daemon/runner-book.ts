@@ -1,0 +1,93 @@
+// The controller's books: its live runners by name, the jobs it has accounted for, and which queued job each runner
+// stands for (its claim; see controller.ts for the rule). A cache of what Docker labels and GitHub's lists hold,
+// which the reconciler rebuilds after a restart.
+import type { Slot } from '../model/job.js';
+import type { RunnerIdentity, RunnerView } from '../model/runner.js';
+import { BoundedSet } from '../util/bounded-set.js';
+
+export interface RunnerRecord {
+  identity: RunnerIdentity;
+  slot: Slot;
+  containerId?: string;
+  startedAt: number;
+  busy: boolean;
+  cleaning: boolean;
+  /** From admission until `docker run` answers: nobody may clean it up or delete its runner meanwhile. */
+  launching: boolean;
+  /** The queued job this runner stands for; undefined once it ran one or became spare. */
+  claim?: number;
+  /** The job GitHub says it runs (from in_progress or completed). */
+  runningJob?: number;
+  /** GitHub said the runner's job completed: it deregisters the runner itself. */
+  jobCompleted?: boolean;
+  /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
+  startedEarly?: { jobId: number; at: number };
+}
+
+const JOBS_REMEMBERED = 50_000;
+
+export class RunnerBook {
+  private readonly runners = new Map<string, RunnerRecord>();
+  /** Jobs accounted for: claimed, running, or done. */
+  private readonly seen = new BoundedSet<number>(JOBS_REMEMBERED);
+  private readonly finished = new BoundedSet<number>(JOBS_REMEMBERED);
+
+  constructor(finishedJobs: Iterable<number> = []) {
+    for (const id of finishedJobs) this.markFinished(id);
+  }
+
+  /** True when the job is new here, and counts it; false for a duplicate or a job known to have finished. */
+  take(jobId: number): boolean {
+    return !this.finished.has(jobId) && this.seen.add(jobId);
+  }
+
+  markSeen(jobId: number): void {
+    this.seen.add(jobId);
+  }
+
+  markFinished(jobId: number): void {
+    this.finished.add(jobId);
+    this.seen.add(jobId);
+  }
+
+  isFinished(jobId: number): boolean {
+    return this.finished.has(jobId);
+  }
+
+  /** A claim with no runner left: the job is forgotten, so the poll offers it again if GitHub still lists it queued. */
+  giveBack(jobId: number | undefined): void {
+    if (jobId !== undefined && !this.finished.has(jobId)) this.seen.delete(jobId);
+  }
+
+  add(record: RunnerRecord): void {
+    this.runners.set(record.identity.runnerName, record);
+  }
+
+  remove(record: RunnerRecord): void {
+    this.runners.delete(record.identity.runnerName);
+  }
+
+  get(name: string | null | undefined): RunnerRecord | undefined {
+    return name ? this.runners.get(name) : undefined;
+  }
+
+  byContainer(containerId: string): RunnerRecord | undefined {
+    return [...this.runners.values()].find((r) => r.containerId === containerId);
+  }
+
+  /** The live runner that stands for `jobId`, if one does. */
+  holderOf(jobId: number): RunnerRecord | undefined {
+    return [...this.runners.values()].find((r) => r.claim === jobId && !r.cleaning);
+  }
+
+  /** Copies, for status, metrics and health. */
+  views(): RunnerView[] {
+    return [...this.runners.values()].map((r) => ({
+      identity: { ...r.identity },
+      ...(r.containerId ? { containerId: r.containerId } : {}),
+      startedAt: r.startedAt,
+      busy: r.busy,
+      ...(r.claim !== undefined ? { claim: r.claim } : {}),
+    }));
+  }
+}

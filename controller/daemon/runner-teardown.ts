@@ -1,0 +1,41 @@
+// A runner's end carried out: its container's last log lines kept, the container removed, its GitHub registration
+// deleted unless GitHub already dropped it. The controller does the bookkeeping with what this returns.
+import type { Engine } from '../docker/docker-engine.js';
+import { isDockerDown } from '../docker/docker-engine.js';
+import type { GitHubApi } from '../github/github-client.js';
+import type { RunnerIdentity } from '../model/runner.js';
+import type { Logger } from '../observe/logger.js';
+import { redactLine } from '../observe/redact.js';
+
+const LOG_TAIL_LINES = 20;
+
+export type TeardownOutcome = { kind: 'done'; lastLines?: string[] } | { kind: 'docker-down' | 'error'; err: unknown };
+
+export async function tearDown(
+  deps: { engine: Engine; github: GitHubApi },
+  runner: { identity: RunnerIdentity; containerId?: string },
+  opts: { reason: string; deleteRunner: boolean; log: Logger },
+): Promise<TeardownOutcome> {
+  const { log } = opts;
+  let lastLines: string[] | undefined;
+  try {
+    if (runner.containerId) {
+      const tail = await deps.engine.tailLogs(runner.containerId, LOG_TAIL_LINES);
+      lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).map(redactLine);
+      log.info({ reason: opts.reason, lastLines }, 'runner container finished');
+      await deps.engine.remove(runner.containerId);
+    }
+  } catch (err) {
+    return { kind: isDockerDown(err) ? 'docker-down' : 'error', err };
+  }
+  const { repo, runnerId } = runner.identity;
+  if (opts.deleteRunner && runnerId) {
+    try {
+      await deps.github.deleteRunner(repo, runnerId);
+    } catch (err) {
+      // Left for the reconciler: it deletes factory runners that are offline and have no container.
+      log.warn({ runnerId, err: String((err as Error).message ?? err) }, 'runner delete failed; the reconciler will retry');
+    }
+  }
+  return { kind: 'done', ...(lastLines ? { lastLines } : {}) };
+}

@@ -1,0 +1,103 @@
+// `factory doctor --agent`: one real claude turn in the lane's container, from the real factory/base, through the
+// loopback fake model; the row says whether it answered, how long it took and which MCP servers the agent had.
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { doctorCommand } from '../../controller/commands/doctor-command.js';
+import { agentCanaryCommand, parseAgentCanary } from '../../controller/commands/doctor-agent.js';
+import { profileSchema } from '../../controller/config/config.js';
+import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { offlineCliEnv, writeLaneHomes } from '../support/lane-homes.js';
+import { ensureLocalBase } from '../support/local-base.js';
+
+const root = join(import.meta.dirname, '../..');
+let dir: string;
+let image: string;
+let model: FakeModelServer;
+let github: GitHubStandin;
+
+beforeAll(async () => {
+  image = await ensureLocalBase();
+  model = await startFakeModelServer();
+  github = new GitHubStandin();
+  await github.start();
+  dir = mkdtempSync(join(tmpdir(), 'factory-doctor-agent-'));
+  chmodSync(dir, 0o755);
+  cpSync(join(root, 'test/fixtures/pkm-agent'), join(dir, 'pkm-agent'), { recursive: true });
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await model?.close();
+  await github?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function doctor(mcp: unknown[]): Promise<{ code: number; out: string }> {
+  const homes = writeLaneHomes(join(dir, `host-${Date.now()}`), model.url);
+  const config = {
+    github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { secret: { env: 'S' } } },
+    stateDir: join(dir, 'state'),
+    profiles: {
+      claude: {
+        labels: ['self-hosted', 'factory', 'claude'], image, trusted: true, lane: 'claude', network: 'host', memory: '2g',
+        env: offlineCliEnv(model.url),
+        mounts: [
+          { kind: 'auth', agent: 'claude', source: homes.claudeConfigDir, claudeJson: homes.claudeJson },
+          { kind: 'data', source: join(dir, 'pkm-agent'), target: '/opt/pkm-agent' },
+        ],
+        mcp,
+      },
+    },
+    repos: [{ repo: 'ainative-academy/aina-platform', profiles: ['claude'] }],
+  };
+  writeFileSync(join(dir, 'factory.yml'), stringify(config));
+  let out = '';
+  const code = await doctorCommand(['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'], { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) }, { GH_TOKEN: 'ghs_doctoragent' });
+  return { code, out };
+}
+
+const pkmAgent = { name: 'pkm-agent', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'] };
+
+describe('factory doctor --agent', () => {
+  it('runs one claude turn in the lane container and lists the MCP servers the agent had', async () => {
+    model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
+    const { out } = await doctor([pkmAgent]);
+    expect(out).toMatch(/✓ claude +agent claude turn +answered in \d+ ms; MCP servers: pkm-agent\n/);
+    const prompt = JSON.stringify(model.requests.filter((r) => r.api === 'anthropic').at(-1)!.body);
+    expect(prompt).toContain('Reply with the single word OK.');
+  }, 300_000);
+
+  it('fails the row, with the fix, when an MCP server of the lane does not start', async () => {
+    model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
+    const { code, out } = await doctor([pkmAgent, { name: 'missing', command: 'no-such-mcp-server' }]);
+    expect(code).toBe(1);
+    expect(out).toMatch(/✗ claude +agent claude turn +MCP servers not connected: missing after \d+ ms; MCP servers: pkm-agent, missing \(failed\)\n +fix: /);
+  }, 300_000);
+
+  it('fails the row when the model refuses the login', async () => {
+    // Claude retries a refused login after trying to refresh it: every answer refuses.
+    const refused = { kind: 'error' as const, status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } };
+    model.script('anthropic', Array.from({ length: 12 }, () => refused));
+    const { code, out } = await doctor([]);
+    expect(code).toBe(1);
+    expect(out).toMatch(/✗ claude +agent claude turn +no successful answer \(exit [1-9]\d*/);
+  }, 300_000);
+});
+
+describe('the canary command and its reading', () => {
+  const profile = (lane: 'codex' | 'claude' | undefined, mcp: unknown[] = []) => profileSchema.parse({ labels: ['x'], image: 'i', lane, mcp });
+
+  it('passes the fixed prompt on stdin, the lane MCP config to claude, and nothing for a non-lane profile', () => {
+    expect(agentCanaryCommand(profile('claude', [pkmAgent]))!.script).toMatch(/\| claude --print --output-format stream-json --verbose --mcp-config \/factory\/mcp\/claude\.json$/);
+    expect(agentCanaryCommand(profile('codex'))!.env).toEqual({ CODEX_HOME: '/factory/auth/codex' });
+    expect(agentCanaryCommand(profile(undefined))).toBeUndefined();
+  });
+
+  it('reads a codex turn from its JSON events', () => {
+    expect(parseAgentCanary('codex', '{"type":"thread.started"}\n{"type":"turn.completed","usage":{}}\n', 0, 1200)).toEqual({ name: 'agent codex turn', ok: true, detail: 'answered in 1200 ms' });
+    expect(parseAgentCanary('codex', '{"type":"turn.failed","error":{"message":"unexpected status 401"}}\n', 1, 900)).toMatchObject({ ok: false, detail: 'no successful answer (exit 1: unexpected status 401) after 900 ms' });
+  });
+});

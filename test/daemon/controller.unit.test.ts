@@ -1,0 +1,213 @@
+// The controller and reconciler without Docker: the in-memory engine and GitHub model play the races a real daemon
+// and GitHub's assignment produce, one scenario per test.
+import { afterEach, describe, expect, it } from 'vitest';
+import { containerSpec, runnerName, withRegisteredRunner } from '../../controller/daemon/runner-spec.js';
+import { LABELS, REPO, memoryWorld, type MemoryWorld } from '../support/memory-world.js';
+
+let w: MemoryWorld | undefined;
+afterEach(async () => {
+  await w?.dispose();
+  w = undefined;
+});
+
+const jits = (world: MemoryWorld) => world.github.calls.filter((c) => c === 'POST jit').length;
+/** Every runner process connects; every busy runner finishes its job and its container exits. */
+async function runEverything(world: MemoryWorld): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    for (const c of world.engine.running) world.github.connect(c.name);
+    await world.settle();
+    for (const c of world.engine.running) if (world.github.finish(c.name)) world.engine.exit(c.id);
+    await world.settle();
+    const { runners, queued } = world.controller.snapshot();
+    // Done when nothing is left to run: no queue, and no runner that is launching or has a job to take.
+    const busyOrLaunching = runners.some((r) =>
+      !r.containerId || (world.engine.containers.get(r.containerId)?.state === 'running' && world.github.byName(r.identity.runnerName)?.status === 'offline'));
+    if (queued.length === 0 && !busyOrLaunching && world.engine.running.every((c) => !world.github.byName(c.name)?.busy)) return;
+    if (Date.now() > deadline) throw new Error('runEverything: the runners did not settle within 10 s');
+  }
+}
+async function expectNothingLeft(world: MemoryWorld): Promise<void> {
+  await world.until('every container, runner and record to be gone', () =>
+    world.engine.containers.size === 0 && world.github.runners.size === 0 && world.controller.snapshot().runners.length === 0);
+  expect(world.engine.containers.size).toBe(0);
+  expect(world.github.runners.size).toBe(0);
+  expect(world.controller.snapshot()).toMatchObject({ runners: [], queued: [] });
+  expect(world.jobFolders()).toEqual([]);
+}
+
+describe('controller, in memory', () => {
+  it('a runner that takes its job before docker start answers is reported in causal order', async () => {
+    w = await memoryWorld();
+    w.engine.onStart = (c) => w!.github.connect(c.name); // online and assigned inside `run`
+    const job = w.github.queue(REPO, LABELS);
+    await w.until('the container to start', () => w!.stages.some((s) => s.stage === 'container-started'));
+
+    expect(w.stages.filter((s) => s.jobId === job).map((s) => s.stage)).toEqual(['queued', 'taken', 'runner-created', 'container-started', 'in_progress']);
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    await expectNothingLeft(w);
+  });
+
+  it('a container that exits before docker run answers is cleaned up, and its job gets a new runner', async () => {
+    w = await memoryWorld();
+    w.engine.faults.exitBeforeRunReturns = true; // dies before it connects
+    const job = w.github.queue(REPO, LABELS);
+    await w.until('the dead runner to be cleaned up', () => w!.stages.some((s) => s.stage === 'cleaned'));
+    expect(w.engine.containers.size).toBe(0);
+    expect(w.controller.snapshot().runners).toEqual([]);
+
+    w.engine.faults.exitBeforeRunReturns = false;
+    await w.reconciler.runOnce(); // GitHub still lists the job queued: it is offered again
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    expect(jits(w)).toBe(2);
+    await expectNothingLeft(w);
+  });
+
+  it('a start cut short by a Docker outage is adopted when Docker answers, not started twice', async () => {
+    w = await memoryWorld();
+    w.engine.faults.downMidRun = true;
+    const job = w.github.queue(REPO, LABELS);
+    await w.until('the outage to be reported', () => !w!.docker.isUp);
+    expect(w.engine.running).toHaveLength(1); // Docker did start it
+
+    w.engine.faults.downMidRun = false;
+    await w.until('the watch to reconnect and the reconciler to adopt the container', () => w!.docker.isUp && w!.controller.snapshot().runners.length === 1);
+    expect(w.controller.snapshot().runners).toHaveLength(1);
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    expect(jits(w)).toBe(1);
+    await expectNothingLeft(w);
+  });
+
+  it('the reconciler neither cleans a container still in `created` nor deletes the runner of a launch in flight', async () => {
+    w = await memoryWorld();
+    let release!: () => void;
+    w.engine.faults.holdStart = new Promise<void>((r) => (release = r));
+    w.github.queue(REPO, LABELS);
+    await w.until('the container to be created', () => w!.engine.containers.size === 1);
+    expect([...w.engine.containers.values()].map((c) => c.state)).toEqual(['created']);
+
+    await w.reconciler.runOnce();
+    expect(w.github.runners.size).toBe(1); // offline, no running container: but its launch is in flight
+    expect(w.controller.snapshot().runners).toHaveLength(1);
+
+    release();
+    await w.until('the container to run', () => w!.engine.running.length === 1);
+    await runEverything(w);
+    await expectNothingLeft(w);
+  });
+
+  it('exits whose events were lost are found by the reconciler once Docker shows them exited', async () => {
+    w = await memoryWorld();
+    w.engine.faults.exitEventsLost = true;
+    const job = w.github.queue(REPO, LABELS);
+    await w.settle();
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    expect(w.engine.containers.size).toBe(1);
+
+    await w.reconciler.runOnce();
+    await expectNothingLeft(w);
+  });
+
+  it('attributes in_progress and completed to the runner named in the payload, not to the runner made for the job', async () => {
+    w = await memoryWorld({ cap: 2 });
+    const older = w.github.queue(REPO, LABELS);
+    const newer = w.github.queue(REPO, LABELS);
+    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
+    const [forOlder, forNewer] = w.controller.snapshot().runners.sort((a, b) => a.identity.jobId - b.identity.jobId);
+    // The runner made for the newer job connects first and takes the OLDER job, as GitHub assigns.
+    w.github.connect(forNewer!.identity.runnerName);
+    await w.settle();
+    expect(w.github.jobs.get(older)!.runnerName).toBe(forNewer!.identity.runnerName);
+    const c = [...w.engine.containers.values()].find((x) => x.name === forNewer!.identity.runnerName)!;
+    w.github.finish(forNewer!.identity.runnerName); // completed for `older`, on the runner made for `newer`
+    await w.settle();
+    expect(w.controller.snapshot().runners).toHaveLength(2);
+    // The runner made for `older` is neither cleaned up nor deleted: it now stands for `newer`.
+    expect(w.controller.snapshot().runners.find((r) => r.identity.runnerName === forOlder!.identity.runnerName)).toMatchObject({ claim: newer });
+    w.engine.exit(c.id);
+    await runEverything(w);
+    expect(w.github.jobs.get(newer)!.runnerName).toBe(forOlder!.identity.runnerName);
+    expect(jits(w)).toBe(2);
+    await expectNothingLeft(w);
+  });
+
+  it('a job cancelled while queued removes the idle runner that stood for it, and no other', async () => {
+    w = await memoryWorld({ cap: 2 });
+    const keep = w.github.queue(REPO, LABELS);
+    const cancel = w.github.queue(REPO, LABELS);
+    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
+    // Neither runner has connected yet, so both jobs are still queued when the user cancels one.
+    w.github.cancel(cancel);
+    await w.until('the spare to be removed', () => w!.controller.snapshot().runners.length === 1);
+    expect(w.controller.snapshot().runners.map((r) => r.claim)).toEqual([keep]);
+    await runEverything(w);
+    expect(w.github.jobs.get(keep)!.status).toBe('completed');
+    await expectNothingLeft(w);
+  });
+
+  it('counts a container Docker runs but the controller did not start (a previous run\'s) against the cap', async () => {
+    w = await memoryWorld({ cap: 1 });
+    w.github.mode = () => 'lost'; // delivered to the previous run, not to this one
+    const earlier = w.github.queue(REPO, LABELS);
+    w.github.mode = () => 'now';
+    const jit = await w.github.generateJitConfig(REPO, { name: runnerName(REPO, earlier, 'mem', 'abcdef'), labels: LABELS });
+    const identity = { instance: 'mem', repo: REPO, profileName: 'ci', jobId: earlier, runnerId: jit.runnerId, runnerName: runnerName(REPO, earlier, 'mem', 'abcdef') };
+    const id = await w.engine.run(withRegisteredRunner(containerSpec(identity, w.config.profiles.ci!, ''), jit.runnerId, jit.encodedJitConfig));
+    w.github.connect(identity.runnerName); // it runs `earlier`
+
+    await w.reconciler.runOnce();
+    const waiting = w.github.queue(REPO, LABELS);
+    await w.settle();
+    expect(w.controller.snapshot().runners.map((r) => r.containerId)).toEqual([id]);
+    expect(w.controller.snapshot().queued.map((q) => q.jobId)).toEqual([waiting]);
+    expect(jits(w)).toBe(1); // only the earlier run's
+
+    w.github.finish(identity.runnerName);
+    w.engine.exit(id);
+    await runEverything(w);
+    expect(w.github.jobs.get(waiting)!.status).toBe('completed');
+    expect(w.engine.maxRunning).toBe(1);
+    await expectNothingLeft(w);
+  });
+
+  it('a replayed queued delivery for a job that finished before a restart starts nothing', async () => {
+    w = await memoryWorld({ finishedJobs: [4242] });
+    expect(w.controller.offerQueuedJob(REPO, 4242, LABELS, 0, 'webhook')).toBe(false);
+    await w.settle();
+    expect(jits(w)).toBe(0);
+  });
+
+  it('a late queued delivery for a job already running starts nothing', async () => {
+    w = await memoryWorld();
+    w.github.mode = () => 'late';
+    const job = w.github.queue(REPO, LABELS);
+    w.github.mode = () => 'now';
+    await w.reconciler.runOnce(); // the poll finds it
+    await runEverything(w);
+    w.github.flushLate(); // the queued delivery arrives after the job completed
+    await w.settle();
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    expect(jits(w)).toBe(1);
+    await expectNothingLeft(w);
+  });
+
+  it('takes the Docker state from the watch: jobs wait while it is down and start when it answers', async () => {
+    w = await memoryWorld();
+    w.engine.goDown();
+    await w.until('the outage to be seen', () => !w!.controller.snapshot().dockerUp);
+    const job = w.github.queue(REPO, LABELS);
+    await w.settle();
+    expect(jits(w)).toBe(0);
+    expect(w.controller.snapshot().queued.map((q) => q.jobId)).toEqual([job]);
+
+    w.engine.up();
+    await w.until('Docker to be seen up again', () => w!.controller.snapshot().dockerUp);
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    await expectNothingLeft(w);
+  });
+});

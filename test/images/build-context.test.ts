@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, cp, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contextEntries, hashEntries } from '../../controller/images/build-context.js';
+import { planBaseBuilds } from '../../controller/images/base-plan.js';
+import { ensureImage, INPUTS_LABEL } from '../../controller/images/image-builder.js';
+import { localBaseOptions } from '../../controller/images/local-base.js';
+import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
+
+const root = join(import.meta.dirname, '../..');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'factory-build-context-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('contextEntries', () => {
+  it('keeps symlinks as links and packs a hard-linked binary once, with its own mode on the link', async () => {
+    const src = join(dir, 'links');
+    await mkdir(join(src, 'bin'), { recursive: true });
+    await writeFile(join(src, 'bin', 'tool.exe'), 'binary');
+    await chmod(join(src, 'bin', 'tool.exe'), 0o755);
+    await link(join(src, 'bin', 'tool.exe'), join(src, 'platform-tool'));
+    await symlink('bin/tool.exe', join(src, 'tool'));
+
+    const entries = await contextEntries([{ from: src, to: 'npm-global' }]);
+
+    expect(entries).toEqual([
+      { kind: 'dir', name: 'npm-global', mode: expect.any(Number) },
+      { kind: 'dir', name: 'npm-global/bin', mode: expect.any(Number) },
+      { kind: 'file', name: 'npm-global/bin/tool.exe', mode: 0o755, size: 6, hostPath: join(src, 'bin', 'tool.exe') },
+      { kind: 'hardlink', name: 'npm-global/platform-tool', target: 'npm-global/bin/tool.exe', mode: 0o755 },
+      { kind: 'symlink', name: 'npm-global/tool', target: 'bin/tool.exe' },
+    ]);
+  });
+
+  it('hashes to something else when one byte, one mode or one build arg changes', async () => {
+    const src = join(dir, 'hash');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'a'), 'one');
+    const hash = async (extra: string[] = []) => hashEntries(await contextEntries([{ from: src, to: '' }]), extra);
+    const first = await hash();
+    expect(await hash()).toBe(first);
+    await writeFile(join(src, 'a'), 'onE');
+    const byte = await hash();
+    await chmod(join(src, 'a'), 0o600);
+    const mode = await hash();
+    expect(new Set([first, byte, mode, await hash(['arg X=1'])]).size).toBe(4);
+  });
+});
+
+describe('planBaseBuilds', () => {
+  it('builds the local upstream stage first and names it in the base, both tagged by their inputs', async () => {
+    const [upstream, base] = await planBaseBuilds(localBaseOptions(join(root, 'images')));
+    expect(upstream!.tag).toMatch(/^factory-local\/upstream:[0-9a-f]{12}$/);
+    expect(upstream!.network).toBe('none');
+    expect(upstream!.sources).toEqual([
+      { from: process.execPath, to: 'node/bin/node' },
+      { from: expect.stringMatching(/lib\/node_modules\/npm$/), to: 'node/lib/node_modules/npm' },
+    ]);
+    expect(base!.tag).toMatch(/^factory-local\/base:[0-9a-f]{12}$/);
+    expect(base!.buildArgs).toEqual({ BASE_IMAGE: 'factory-local/debian:bookworm', UPSTREAM_IMAGE: upstream!.tag });
+    expect(base!.npm).toEqual([{ to: 'npm-global', global: true, packages: expect.arrayContaining(['pnpm@10.11.0']) }]);
+  });
+
+  it('gives the base new inputs when only the upstream stage changes', async () => {
+    const images = join(dir, 'images');
+    await cp(join(root, 'images'), images, { recursive: true, verbatimSymlinks: true });
+    const before = await planBaseBuilds(localBaseOptions(images));
+    await writeFile(join(images, 'factory-upstream-local', 'runner', 'run.sh'), '#!/bin/sh\necho changed\n');
+    const after = await planBaseBuilds(localBaseOptions(images));
+    expect(after[0]!.tag).not.toBe(before[0]!.tag);
+    expect(after[1]!.tag).not.toBe(before[1]!.tag);
+  });
+
+  it('release mode builds factory-upstream with no local sources', async () => {
+    const [upstream, base] = await planBaseBuilds({ imagesDir: join(root, 'images'), upstream: 'release', upstreamTag: 'factory/upstream:1', baseTag: 'factory/base:1' });
+    expect(upstream).toMatchObject({ tag: 'factory/upstream:1', contextDir: join(root, 'images/factory-upstream'), buildArgs: {} });
+    expect(upstream!.sources).toBeUndefined();
+    expect(base!.buildArgs).toEqual({ UPSTREAM_IMAGE: 'factory/upstream:1' });
+  });
+});
+
+describe('ensureImage on the real engine', () => {
+  const docker = new Docker();
+  const tags: string[] = [];
+  afterAll(async () => removeImages(docker, tags));
+
+  it('builds once, reuses while the inputs are unchanged, and rebuilds when they change', async () => {
+    const base = await importBusyboxBase(docker);
+    tags.push(base);
+    const context = join(dir, 'ensure');
+    await mkdir(context, { recursive: true });
+    await writeFile(join(context, 'Dockerfile'), `FROM ${base}\nCOPY note /note\n`);
+    await writeFile(join(context, 'note'), 'first');
+    const build = { tag: `factory-test/ensure:${randomBytes(4).toString('hex')}`, contextDir: context, dockerfile: join(context, 'Dockerfile'), buildArgs: {}, network: 'none' };
+    tags.push(build.tag);
+
+    const first = await ensureImage(docker, build, () => {});
+    const again = await ensureImage(docker, build, () => {});
+    await writeFile(join(context, 'note'), 'second');
+    const changed = await ensureImage(docker, build, () => {});
+
+    expect([first.built, again.built, changed.built]).toEqual([true, false, true]);
+    expect(again.id).toBe(first.id);
+    expect(changed.inputs).not.toBe(first.inputs);
+    expect((await docker.getImage(build.tag).inspect()).Config.Labels[INPUTS_LABEL]).toBe(changed.inputs);
+  });
+});

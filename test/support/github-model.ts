@@ -1,0 +1,131 @@
+// GitHub's side of runners and jobs, in memory, for unit and property tests: the four API calls the controller makes
+// and the workflow_job deliveries it receives, with GitHub's assignment (controller/github/standin/assignment.ts: any
+// idle runner covering a job's labels takes the oldest queued one). Deliveries may be sent at once, late, twice or
+// never; runners come online, idle, run a job, or die, when the test says so.
+import type { DeleteOutcome, GitHubApi, JitConfig, QueuedJob, RunnerInfo } from '../../controller/github/github-client.js';
+import { jobFor, runnerFor } from '../../controller/github/standin/assignment.js';
+import type { WorkflowJobDelivery } from '../../controller/model/workflow-job.js';
+
+export interface ModelJob { id: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerName?: string; cancelled?: boolean; runs: number }
+export interface ModelRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
+export type DeliveryMode = 'now' | 'late' | 'twice' | 'lost';
+
+export class GitHubModel implements GitHubApi {
+  readonly jobs = new Map<number, ModelJob>();
+  readonly runners = new Map<number, ModelRunner>();
+  readonly calls: string[] = [];
+  /** Deliveries held back (mode 'late'), sent by flushLate(). */
+  readonly late: WorkflowJobDelivery[] = [];
+  /** How the next deliveries go; tests and generators set it. */
+  mode: () => DeliveryMode = () => 'now';
+  private nextId = 1;
+
+  constructor(private readonly send: (d: WorkflowJobDelivery) => void) {}
+
+  queue(repo: string, labels: string[]): number {
+    const job: ModelJob = { id: 100_000 + this.nextId++, repo, labels, status: 'queued', runs: 0 };
+    this.jobs.set(job.id, job);
+    this.deliver(job, 'queued');
+    const idle = runnerFor(job, this.runners.values());
+    if (idle) this.assign(idle, job);
+    return job.id;
+  }
+
+  cancel(jobId: number): void {
+    const job = this.jobs.get(jobId);
+    if (!job || job.status !== 'queued') return;
+    job.status = 'completed';
+    job.cancelled = true;
+    this.deliver(job, 'completed');
+  }
+
+  /** The runner process in the container named `name` connects: online, and takes the oldest job it covers. */
+  connect(name: string): ModelRunner | undefined {
+    const runner = this.byName(name);
+    if (!runner || runner.status === 'online') return runner;
+    runner.status = 'online';
+    const job = jobFor(runner, this.jobs.values());
+    if (job) this.assign(runner, job);
+    return runner;
+  }
+
+  /** The runner finishes its job: the job completes and GitHub drops the ephemeral runner. */
+  finish(name: string): boolean {
+    const runner = this.byName(name);
+    const job = runner?.jobId ? this.jobs.get(runner.jobId) : undefined;
+    if (!runner || !job) return false;
+    job.status = 'completed';
+    this.runners.delete(runner.id);
+    this.deliver(job, 'completed');
+    return true;
+  }
+
+  /** The runner's process died: mid-job, the job fails (completed); otherwise the runner goes offline. */
+  died(name: string): void {
+    const runner = this.byName(name);
+    if (!runner) return;
+    if (runner.busy) return void this.finish(name);
+    runner.status = 'offline';
+  }
+
+  flushLate(): void {
+    for (const d of this.late.splice(0)) this.send(d);
+  }
+
+  byName(name: string): ModelRunner | undefined {
+    return [...this.runners.values()].find((r) => r.name === name);
+  }
+
+  private assign(runner: ModelRunner, job: ModelJob): void {
+    Object.assign(job, { status: 'in_progress', runnerName: runner.name, runs: job.runs + 1 });
+    Object.assign(runner, { busy: true, jobId: job.id });
+    this.deliver(job, 'in_progress');
+  }
+
+  private deliver(job: ModelJob, action: string): void {
+    const d: WorkflowJobDelivery = {
+      deliveryId: `d${this.nextId++}`,
+      receivedAt: 0,
+      action,
+      repo: job.repo,
+      job: { id: job.id, labels: [...job.labels], runnerName: action === 'queued' || job.cancelled ? null : (job.runnerName ?? null) },
+    };
+    const mode = this.mode();
+    if (mode === 'lost') return;
+    if (mode === 'late') return void this.late.push(d);
+    this.send(d);
+    if (mode === 'twice') this.send({ ...d });
+  }
+
+  async generateJitConfig(repo: string, body: { name: string; labels: string[] }): Promise<JitConfig> {
+    await tick();
+    this.calls.push('POST jit');
+    const runner: ModelRunner = { id: this.nextId++, name: body.name, repo, labels: body.labels, status: 'offline', busy: false };
+    this.runners.set(runner.id, runner);
+    return { runnerId: runner.id, encodedJitConfig: Buffer.from(JSON.stringify({ name: body.name })).toString('base64') };
+  }
+
+  async deleteRunner(repo: string, runnerId: number): Promise<DeleteOutcome> {
+    await tick();
+    this.calls.push('DELETE runner');
+    const runner = this.runners.get(runnerId);
+    if (!runner || runner.repo !== repo) return 'gone';
+    if (runner.busy) return 'busy';
+    this.runners.delete(runnerId);
+    return 'deleted';
+  }
+
+  async listRunners(repo: string): Promise<RunnerInfo[]> {
+    await tick();
+    this.calls.push('GET runners');
+    return [...this.runners.values()].filter((r) => r.repo === repo).map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
+  }
+
+  async listQueuedJobs(repo: string): Promise<QueuedJob[]> {
+    await tick();
+    this.calls.push('GET queued jobs');
+    return [...this.jobs.values()].filter((j) => j.repo === repo && j.status === 'queued').map((j) => ({ id: j.id, runId: j.id, labels: [...j.labels] }));
+  }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
