@@ -63,7 +63,7 @@ export class Controller {
   readonly dockerSubscriber: DockerSubscriber = {
     up: () => this.pump(),
     down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
-    exit: (id) => this.onContainerExit(id),
+    exit: (id, reason) => this.onContainerExit(id, reason),
   };
 
   constructor(private readonly deps: ControllerDeps) {
@@ -315,13 +315,13 @@ export class Controller {
     await this.cleanup(record, `spare runner: ${why}`, { runnerDeleted: true });
   }
 
-  private onContainerExit(containerId: string): void {
+  private onContainerExit(containerId: string, reason = 'container exited'): void {
     const record = this.book.byContainer(containerId);
     if (!record) {
       this.exitedEarly.add(containerId);
       return;
     }
-    void this.cleanup(record, 'container exited');
+    void this.cleanup(record, reason);
   }
 
   /** Keeps the container's last log lines, removes it, deletes its runner from GitHub, frees its slot. Idempotent. */
