@@ -50,16 +50,31 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
     return jobState(tasks, new Map(nodes.map((n) => [n.ID, n])));
   }
 
+  /**
+   * Removes the service, its secret, and the task containers on this node: Swarm (20.10) leaves the exited container
+   * of a finished replicated-job task behind when its service goes. Other nodes' are left to `factory prune` there.
+   */
   async function removeService(id: string): Promise<void> {
     let secrets: string[] = [];
+    let containers: string[] = [];
     try {
       const info = (await docker.getService(id).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretID: string }> } } } };
       secrets = (info.Spec?.TaskTemplate?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretID);
+      const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [id] }) })) as TaskInfo[];
+      const self = await localNode();
+      containers = tasks.filter((t) => t.NodeID === self).map((t) => t.Status.ContainerStatus?.ContainerID ?? '').filter(Boolean);
       await docker.getService(id).remove();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
+    for (const c of containers) await local.remove(c);
     for (const secret of secrets) await removeSecret(secret);
+  }
+
+  let nodeId: string | undefined;
+  async function localNode(): Promise<string> {
+    nodeId ??= ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID ?? '';
+    return nodeId;
   }
 
   async function removeSecret(id: string): Promise<void> {

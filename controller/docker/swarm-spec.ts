@@ -93,7 +93,7 @@ export interface TaskInfo {
   NodeID?: string;
   CreatedAt?: string;
   DesiredState?: string;
-  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number } };
+  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
 }
 export interface NodeInfo { ID: string; Description?: { Hostname?: string }; Status?: { State?: string } }
 
