@@ -1,7 +1,9 @@
 // `factory doctor --config F [--profile P] [--agent] [--disk-threshold N]`: the edge around runDoctor.
 import { parseArgs } from 'node:util';
 import { describeProblems, loadConfig } from '../config/config.js';
-import { dockerEngine } from '../docker/docker-engine.js';
+import Docker from 'dockerode';
+import { engineFor } from '../docker/engine-for.js';
+import type { SwarmNode } from '../docker/swarm-placement.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
 import { silentLogger } from '../observe/logger.js';
 import { formatDoctor, runDoctor } from './doctor.js';
@@ -29,7 +31,8 @@ export async function doctorCommand(argv: string[], io: { stdout: (s: string) =>
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold }, values.profile, { agent: values.agent === true });
+  const swarmNodes = async () => (await new Docker({ socketPath: config.docker.socketPath }).listNodes()) as SwarmNode[];
+  const rows = await runDoctor({ config, engine: engineFor(config), github, githubError, diskThreshold, swarmNodes }, values.profile, { agent: values.agent === true });
   io.stdout(formatDoctor(rows));
   return rows.every((r) => r.ok) ? 0 : 1;
 }

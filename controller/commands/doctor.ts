@@ -8,6 +8,8 @@ import type { Config, Profile } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
+import type { SwarmNode } from '../docker/swarm-placement.js';
+import { swarmRows } from './doctor-swarm.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
@@ -17,7 +19,15 @@ import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
 
 export interface DoctorRow extends CheckResult { scope: string }
-export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number }
+export interface DoctorDeps {
+  config: Config;
+  engine: Engine;
+  github: GitHubApi | undefined;
+  githubError?: string;
+  diskThreshold: number;
+  /** The swarm's node list (backend swarm): asked of the manager the controller talks to. */
+  swarmNodes?: () => Promise<SwarmNode[]>;
+}
 
 const CONTAINER_TIMEOUT_MS = 60_000;
 const AGENT_TIMEOUT_MS = 180_000;
@@ -35,6 +45,7 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { 
   }
   rows.push(...(await githubRows(deps)));
   rows.push(...(await diskRows(deps)));
+  if (deps.config.backend === 'swarm' && dockerUp) rows.push(...(await swarmNodeRows(deps, onlyProfile)));
   const names = onlyProfile ? [onlyProfile] : Object.keys(deps.config.profiles);
   for (const name of names) {
     const profile = deps.config.profiles[name];
@@ -60,6 +71,15 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
     }
   }
   return rows;
+}
+
+async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<DoctorRow[]> {
+  try {
+    return swarmRows(deps.config, (await deps.swarmNodes?.()) ?? [], onlyProfile);
+  } catch (err) {
+    const fix = 'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
+    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: String((err as Error).message), fix }];
+  }
 }
 
 async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRow[]> {
