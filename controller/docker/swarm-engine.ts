@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { LABEL, identityFromLabels } from '../model/runner.js';
 import { demux, dockerEngine, type Engine, type ManagedContainer } from './docker-engine.js';
-import { envScript, jobState, secretName, serviceSpec, type JobState, type NodeInfo, type TaskInfo } from './swarm-spec.js';
+import { envScript, jobState, secretName, serviceName, serviceSpec, type JobState, type NodeInfo, type TaskInfo } from './swarm-spec.js';
 
 export interface SwarmEngineOptions {
   instance?: string;
@@ -16,6 +16,8 @@ export interface SwarmEngineOptions {
   /** How long run() waits for the task to reach a node and start before it gives up on the job. */
   startTimeoutMs?: number;
 }
+
+interface ServiceInfo { ID: string; CreatedAt?: string; Spec?: { Name?: string; Labels?: Record<string, string> } }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
 
@@ -31,15 +33,15 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
   let noNewPrivileges: boolean | undefined;
 
   /** Every service of this instance with its state, from one list of services, tasks and nodes. */
-  async function jobs(): Promise<Array<{ service: Docker.Service & { ID: string; CreatedAt?: string; Spec?: { Name?: string; Labels?: Record<string, string> } }; state: JobState }>> {
-    const services = (await docker.listServices({ filters: ours })) as unknown as Array<{ ID: string; CreatedAt?: string; Spec?: { Name?: string; Labels?: Record<string, string> } }>;
+  async function jobs(): Promise<Array<{ service: ServiceInfo; state: JobState }>> {
+    const services = (await docker.listServices({ filters: ours })) as unknown as ServiceInfo[];
     if (services.length === 0) return [];
     const [tasks, nodes] = await Promise.all([
       docker.listTasks({ filters: JSON.stringify({ service: services.map((s) => s.ID) }) }) as Promise<TaskInfo[]>,
       docker.listNodes() as Promise<NodeInfo[]>,
     ]);
     const byNode = new Map(nodes.map((n) => [n.ID, n]));
-    return services.map((s) => ({ service: s as never, state: jobState(tasks.filter((t) => t.ServiceID === s.ID), byNode) }));
+    return services.map((s) => ({ service: s, state: jobState(tasks.filter((t) => t.ServiceID === s.ID), byNode) }));
   }
 
   async function stateOf(serviceId: string): Promise<JobState> {
@@ -103,9 +105,8 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
     async run(spec) {
       const identity = identityFromLabels(spec.Labels);
       const env = spec.Env ?? [];
-      const service = serviceSpec(spec, { id: '', name: '' }, { placement: [], noNewPrivileges: false });
       // A random suffix: a relaunch under the same runner name never meets the secret of a launch that died half-way.
-      const name = `${secretName(service.Name).slice(0, 57)}-${randomBytes(3).toString('hex')}`;
+      const name = `${secretName(serviceName(spec.name ?? 'factory-job')).slice(0, 57)}-${randomBytes(3).toString('hex')}`;
       const secret = (await docker.createSecret({ Name: name, Labels: spec.Labels ?? {}, Data: Buffer.from(envScript(env)).toString('base64') })) as { id: string };
       let serviceId: string;
       try {
