@@ -11,6 +11,7 @@ import { parseClaudeLine } from './claude-events.js';
 import { classifyFailure, type LaneFailure } from './cli-failure.js';
 import { mergeMcpServers } from './codex-config.js';
 import { parseCodexLine } from './codex-events.js';
+import { keptLogin } from '../../lane-contract/credential-write-back.js';
 import { currentCredentials, openPrivateHome, writeBackCredentials, type PrivateHome, type WriteBack } from './credential-store.js';
 import { findingsOf, verdictOf, type Conclusion, type Finding } from './findings.js';
 import type { LaneEnvironment } from './lane-environment.js';
@@ -155,8 +156,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const writeBack = await writeBackCredentials(home);
   for (const w of writeBack) {
     // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
-    const kept = w.outcome === 'unchanged' || w.outcome === 'written' || w.outcome === 'source-changed';
-    (kept ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.error ? ` (${w.error})` : ''}`);
+    (keptLogin(w.outcome) ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`);
   }
 
   const outcome = foldEvents(events);

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
+import { AGENTS } from '../../lane-contract/agents.js';
 import { parseBytes, parseDuration } from './units.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
@@ -66,7 +67,7 @@ const MIN_MEMORY = 32 * 1024 ** 2;
 const MAX_MEMORY = 1024 ** 4;
 
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
-const agentName = z.enum(['codex', 'claude'], { error: (i) => `expected codex or claude, got ${got(i.input)}` });
+const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
 // Each kind of mount carries one connection of the connection map across the container boundary (seed 001).
 export const mountSchema = z.discriminatedUnion(

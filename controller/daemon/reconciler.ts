@@ -78,11 +78,12 @@ export class Reconciler {
   /** Job folders (auth copies) whose runner is gone: a launch cut short, a controller killed mid-cleanup. */
   private async sweepJobFolders(): Promise<void> {
     const { config, controller, log } = this.deps;
-    for (const runner of await listJobFolders(config)) {
-      if (controller.runners.has(runner)) continue;
+    // All at once: each folder's write-back is time-boxed, and one hostile folder must not hold up the others.
+    const gone = (await listJobFolders(config)).filter((runner) => !controller.runners.has(runner));
+    await Promise.all(gone.map(async (runner) => {
       const results = await finishJobFolder(config, runner).catch(() => []);
       log.info({ runner, written: results.filter((r) => r.outcome === 'written').length }, 'removed the job folder of a runner that is gone');
-    }
+    }));
   }
 
   private async syncRepo(repo: string): Promise<void> {

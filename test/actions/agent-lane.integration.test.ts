@@ -182,7 +182,7 @@ describe('agent-lane action', () => {
   it('claude in build mode rewrites its credential file and the lane copy is replaced with it', async () => {
     const lane = freshLane();
     const credentials = join(lane.claudeConfigDir, '.credentials.json');
-    const refreshed = JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-rotated7d1e', refreshToken: 'sk-ant-ort01-rotated2b9c', expiresAt: Date.now() + 3600_000, scopes: ['user:inference'] } });
+    const refreshed = JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-rotated7d1e', refreshToken: 'sk-ant-ort01-rotated2b9c', expiresAt: Date.now() + 3600_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' } });
     // The CLI writes its own refreshed tokens in real use; here the model has it do so through its Bash tool.
     model.script('anthropic', [
       { kind: 'tool', name: 'Bash', input: { command: `env > "$GITHUB_WORKSPACE/agent-env.txt"; printf '%s' '${refreshed}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`, description: 'rotate' } },

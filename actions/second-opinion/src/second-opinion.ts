@@ -2,7 +2,7 @@
 // moment, the review by the lane, and the posts (review, check run, reactions). GitHub and the lane are injected.
 import { postCheckRun } from '../../lane-core/check-run.js';
 import type { LaneResult } from '../../lane-core/lane-run.js';
-import type { Agent } from '../../lane-core/lane-settings.js';
+import { AGENTS, type Agent } from '../../lane-core/lane-settings.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { commentMarker } from '../../lane-core/sticky-comment.js';
 import { chooseAgent } from './agent-choice.js';
@@ -60,7 +60,7 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
     gh.fileAt(REVIEW_CONFIG_PATH, pr.baseSha),
   ]);
   const repoFocus = readRepoFocus(configText, deps);
-  const laneAgents = (['codex', 'claude'] as const).filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
+  const laneAgents = AGENTS.filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
   const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
   deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
   const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);

@@ -1,0 +1,20 @@
+// The lane environment contract: where the controller mounts a lane's connections inside its container, and the
+// variables that tell the action suite so. The controller writes these; the actions read them.
+export const LANE_VARIABLES = {
+  lane: 'FACTORY_LANE',
+  profile: 'FACTORY_PROFILE',
+  codexHome: 'FACTORY_CODEX_HOME',
+  claudeConfigDir: 'FACTORY_CLAUDE_CONFIG_DIR',
+  claudeJson: 'FACTORY_CLAUDE_JSON',
+  mcpClaude: 'FACTORY_MCP_CLAUDE',
+  mcpCodex: 'FACTORY_MCP_CODEX',
+} as const;
+
+export const IN_CONTAINER = {
+  codexHome: '/factory/auth/codex',
+  claudeConfigDir: '/factory/auth/claude',
+  claudeJson: '/factory/auth/claude/.claude.json',
+  mcpDir: '/factory/mcp',
+  mcpClaude: '/factory/mcp/claude.json',
+  mcpCodex: '/factory/mcp/codex.toml',
+} as const;
