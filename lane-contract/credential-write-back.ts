@@ -8,7 +8,7 @@ import type { Agent } from './agents.js';
 import { replaceFileAtomically } from './atomic-file.js';
 import { isCredentialShape, isRefreshOf, mergeRefresh } from './credential-shape.js';
 import { withFileLock } from './file-lock.js';
-import { readJobFile } from './job-file.js';
+import { readJobFile, type JobFile } from './job-file.js';
 
 export interface CopiedCredential {
   agent: Agent;
@@ -49,6 +49,8 @@ export const keptLogin = (outcome: WriteBackOutcome) => outcome === 'unchanged' 
 export interface WriteBackOptions {
   timeoutMs?: number;
   write?: (path: string, text: string) => Promise<void>;
+  /** Reads the copy; the action reads one its agent (another user) owns through that user. */
+  readCopy?: (path: string) => Promise<JobFile>;
 }
 
 export async function writeBackCredential(file: CopiedCredential, opts: WriteBackOptions = {}): Promise<WriteBack> {
@@ -58,7 +60,7 @@ export async function writeBackCredential(file: CopiedCredential, opts: WriteBac
     timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
     timer.unref();
   });
-  const work = decide(file, opts.write ?? replaceFileAtomically).catch((err: Error) => ({ source: file.source, outcome: 'write-failed' as const, detail: err.message }));
+  const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err: Error) => ({ source: file.source, outcome: 'write-failed' as const, detail: err.message }));
   try {
     return await Promise.race([work, deadline]);
   } finally {
@@ -66,9 +68,9 @@ export async function writeBackCredential(file: CopiedCredential, opts: WriteBac
   }
 }
 
-async function decide(file: CopiedCredential, write: (path: string, text: string) => Promise<void>): Promise<WriteBack> {
+async function decide(file: CopiedCredential, write: (path: string, text: string) => Promise<void>, readCopy: (path: string) => Promise<JobFile>): Promise<WriteBack> {
   const { source } = file;
-  const copy = await readJobFile(file.copy);
+  const copy = await readCopy(file.copy);
   if (copy.kind === 'missing') return { source, outcome: 'missing' };
   if (copy.kind === 'unsafe') return { source, outcome: 'unsafe', detail: copy.reason };
   const now = copy.text;

@@ -2,11 +2,11 @@
 // credentials written back to the lane's copy afterwards by the lane contract's one rule. Private because two jobs
 // sharing one CODEX_HOME would race on token refresh; written back because a refresh rotates the refresh token and
 // the old one stops working.
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUTH_FILES, CLAUDE_JSON } from '../../lane-contract/auth-files.js';
 import { sha256, writeBackCredential, type WriteBack, type WriteBackOptions } from '../../lane-contract/credential-write-back.js';
-import { readJobFile, readJobText } from '../../lane-contract/job-file.js';
+import { readJobFile, readJobText, type JobFile } from '../../lane-contract/job-file.js';
 import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
 import type { Agent } from './lane-settings.js';
@@ -28,6 +28,8 @@ export interface PrivateHome {
   /** Variables that point the CLI at the private home. */
   env: Record<string, string>;
   files: HomeFile[];
+  /** Mode for files the action adds: 0660 when an agent user shares the home through its group, else 0600. */
+  fileMode: number;
 }
 
 export class NotOnLaneError extends Error {}
@@ -40,11 +42,15 @@ export function homeFiles(agent: Agent, lane: LaneEnvironment, dir: string): Hom
   return files;
 }
 
-/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. */
-export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDir: string): Promise<PrivateHome> {
+/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. With `gid`,
+ * the home is shared with the agent user through that group (the runner's user is a member, the agent's primary). */
+export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDir: string, gid?: number): Promise<PrivateHome> {
   const dir = join(runDir, agent === 'codex' ? 'codex-home' : 'claude-config');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  const dirMode = gid === undefined ? 0o700 : 0o2770;
+  const fileMode = gid === undefined ? 0o600 : 0o660;
+  await mkdir(dir, { recursive: true, mode: dirMode });
+  if (gid !== undefined) await chown(dir, -1, gid);
+  await chmod(dir, dirMode);
   const files = homeFiles(agent, lane, dir);
   try {
     for (const file of files) {
@@ -57,7 +63,8 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
       }
       // The bytes read are the bytes written, so "unchanged" after the run compares like with like.
       file.copied = read.text;
-      await writeFile(file.target, read.text, { mode: 0o600 });
+      await writeFile(file.target, read.text, { mode: fileMode });
+      await chmod(file.target, fileMode);
     }
   } catch (err) {
     // Credentials copied before the failure must not stay behind: the caller only cleans up a home it got.
@@ -65,7 +72,7 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
     throw err;
   }
   const env: Record<string, string> = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
-  return { agent, dir, env, files };
+  return { agent, dir, env, files, fileMode };
 }
 
 function notOnLaneMessage(agent: Agent, lane: LaneEnvironment, missing: string): string {
@@ -77,9 +84,10 @@ function notOnLaneMessage(agent: Agent, lane: LaneEnvironment, missing: string):
 }
 
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
-export async function currentCredentials(home: PrivateHome): Promise<string[]> {
+export async function currentCredentials(home: PrivateHome, readCopy?: (path: string) => Promise<JobFile>): Promise<string[]> {
   const credentials = home.files.filter((f) => f.credential);
-  const texts = await Promise.all(credentials.map((f) => readJobText(f.target)));
+  const read = readCopy ? (path: string) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+  const texts = await Promise.all(credentials.map((f) => read(f.target)));
   return [...credentials.map((f) => f.copied), ...texts].filter((t): t is string => Boolean(t));
 }
 

@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6842);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4574);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6842:
+/***/ 4574:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42985,6 +42985,208 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./lane-contract/job-file.ts
+// Reading a file a job could have written. The job owns its folder: it can swap a credential copy for a FIFO (an
+// open that never returns), a symlink to /dev/zero or the host's own files, or a file of gigabytes. Whoever reads
+// it (the controller's cleanup and startup sweep, the action after the agent) must get a bounded answer at once.
+
+
+/** Far above any credential file the CLIs write (a few KiB), far below what would cost the reader. */
+const JOB_FILE_LIMIT = 1024 * 1024;
+const what = (s) => s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
+async function readJobFile(path, limit = JOB_FILE_LIMIT) {
+    const before = await (0,promises_namespaceObject.lstat)(path).catch((err) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+            return undefined;
+        throw err;
+    });
+    if (!before)
+        return { kind: 'missing' };
+    if (!before.isFile())
+        return { kind: 'unsafe', reason: `${path} is a ${what(before)}, not a regular file` };
+    if (before.size > limit)
+        return { kind: 'unsafe', reason: `${path} is ${before.size} bytes, over the ${limit}-byte limit` };
+    // O_NOFOLLOW and O_NONBLOCK because the job may swap the file between the lstat and the open.
+    const handle = await (0,promises_namespaceObject.open)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK).catch((err) => err);
+    if (handle instanceof Error) {
+        if (handle.code === 'ENOENT')
+            return { kind: 'missing' };
+        return { kind: 'unsafe', reason: `${path} could not be opened safely (${handle.code ?? handle.message})` };
+    }
+    try {
+        const now = await handle.stat();
+        if (!now.isFile())
+            return { kind: 'unsafe', reason: `${path} is a ${what(now)}, not a regular file` };
+        const buffer = Buffer.alloc(limit + 1);
+        let length = 0;
+        for (;;) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+            if (length > limit)
+                return { kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` };
+        }
+        return { kind: 'text', text: buffer.subarray(0, length).toString('utf8') };
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The text, or undefined when the file is missing or unsafe: for readers that only mask what they find. */
+async function readJobText(path) {
+    const file = await readJobFile(path).catch(() => undefined);
+    return file?.kind === 'text' ? file.text : undefined;
+}
+
+;// CONCATENATED MODULE: ./lane-contract/lane-variables.ts
+// The lane environment contract: where the controller mounts a lane's connections inside its container, and the
+// variables that tell the action suite so. The controller writes these; the actions read them.
+const LANE_VARIABLES = {
+    lane: 'FACTORY_LANE',
+    profile: 'FACTORY_PROFILE',
+    codexHome: 'FACTORY_CODEX_HOME',
+    claudeConfigDir: 'FACTORY_CLAUDE_CONFIG_DIR',
+    claudeJson: 'FACTORY_CLAUDE_JSON',
+    mcpClaude: 'FACTORY_MCP_CLAUDE',
+    mcpCodex: 'FACTORY_MCP_CODEX',
+    /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
+    agentUser: 'FACTORY_AGENT_USER',
+    /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
+    agentExec: 'FACTORY_AGENT_EXEC',
+};
+const IN_CONTAINER = {
+    codexHome: '/factory/auth/codex',
+    claudeConfigDir: '/factory/auth/claude',
+    claudeJson: '/factory/auth/claude/.claude.json',
+    mcpDir: '/factory/mcp',
+    mcpClaude: '/factory/mcp/claude.json',
+    mcpCodex: '/factory/mcp/codex.toml',
+};
+
+;// CONCATENATED MODULE: ./actions/lane-core/agent-user.ts
+// The agent runs as its own user, apart from the runner and this action. A process of the same user can read its
+// parent's initial environment (/proc/PPID/environ: the action's token, ACTIONS_RUNTIME_TOKEN) and write the
+// runner's command files under RUNNER_TEMP; dropping variables from the agent's environment cannot stop that, a
+// different uid does. The lane image provides the user and a helper that switches to it (docs/lane-isolation.md).
+
+
+
+
+
+
+/** Whatever runs as the agent starts with this environment only: the action's own holds its tokens, and the agent
+ * can read the environment of every process of its user. */
+const agentHelperEnv = () => ({ PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' });
+/** The argv that runs `command` as the agent: no supplementary groups, no inheritable capabilities, no way to gain
+ * privileges again, and a umask that leaves what it writes in the shared workspace writable by the runner's group. */
+function asAgent(user, command, args) {
+    const drop = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--no-new-privs'];
+    return { command: user.exec, args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args] };
+}
+function parseUser(env) {
+    const spec = env[LANE_VARIABLES.agentUser]?.trim();
+    const exec = env[LANE_VARIABLES.agentExec]?.trim();
+    if (!spec || !exec)
+        return `${LANE_VARIABLES.agentUser} and ${LANE_VARIABLES.agentExec} are not set: this lane's image and profile provide no agent user`;
+    const m = /^(\d+):(\d+)$/.exec(spec);
+    if (!m)
+        return `${LANE_VARIABLES.agentUser} must be uid:gid, got ${JSON.stringify(spec)}`;
+    const [uid, gid] = [Number(m[1]), Number(m[2])];
+    if (uid === 0)
+        return `${LANE_VARIABLES.agentUser} must not be root`;
+    if (uid === process.getuid?.())
+        return `${LANE_VARIABLES.agentUser} is uid ${uid}, the same user as the runner and this action`;
+    return { exec, uid, gid };
+}
+/** What the agent must not reach, checked from the agent's side: a lane set up wrongly is refused, not trusted. */
+const PROBE = [
+    'want=$1 pid=$2; shift 2',
+    '[ "$(id -u)" = "$want" ] || { echo "the helper ran it as uid $(id -u), not $want"; exit 1; }',
+    'if cat "/proc/$pid/environ" >/dev/null 2>&1; then echo "the agent can read the action\'s /proc/$pid/environ"; exit 1; fi',
+    'for p in "$@"; do if ls -- "$p" >/dev/null 2>&1; then echo "the agent can list $p"; exit 1; fi; done',
+    'echo separated',
+].join('\n');
+/** Reads the lane's agent user from the environment and proves the separation holds for `guarded` paths. */
+function checkSeparation(env, guarded) {
+    const user = parseUser(env);
+    if (typeof user === 'string')
+        return { problem: user };
+    const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: agentHelperEnv() });
+    if (r.error)
+        return { problem: `${user.exec} could not run (${r.error.code ?? r.error.message})` };
+    // Only the probe's own last word counts: a helper that exits 0 without running it proves nothing.
+    if (r.status !== 0 || r.stdout.trim() !== 'separated') {
+        return { problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0] };
+    }
+    return { user };
+}
+/** Reads a file the agent owns, as the agent: lstat first (a regular file under the cap), then `head -c` under a
+ * deadline, so a swap for a FIFO or a symlink yields nothing the agent could not read itself, and never hangs. */
+function agentFileReader(user, limit = JOB_FILE_LIMIT) {
+    return async (path) => {
+        const s = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+        if (!s)
+            return { kind: 'missing' };
+        if (!s.isFile())
+            return { kind: 'unsafe', reason: `${path} is not a regular file` };
+        if (s.size > limit)
+            return { kind: 'unsafe', reason: `${path} is ${s.size} bytes, over the ${limit}-byte limit` };
+        const read = asAgent(user, 'head', ['-c', String(limit + 1), '--', path]);
+        return new Promise((resolve) => {
+            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000, killSignal: 'SIGKILL', env: agentHelperEnv() });
+            const chunks = [];
+            child.stdout.on('data', (c) => chunks.push(c));
+            child.on('error', (err) => resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }));
+            child.on('close', (code) => {
+                const text = Buffer.concat(chunks);
+                if (code !== 0)
+                    resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (exit ${code})` });
+                else if (text.length > limit)
+                    resolve({ kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` });
+                else
+                    resolve({ kind: 'text', text: text.toString('utf8') });
+            });
+        });
+    };
+}
+/** Runs a command as the agent and waits, bounded: cleanup of what the agent owns. */
+function runAsAgent(user, command, args) {
+    const c = asAgent(user, command, args);
+    (0,external_node_child_process_namespaceObject.spawnSync)(c.command, c.args, { stdio: 'ignore', timeout: 10_000, env: agentHelperEnv() });
+}
+/** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code
+ * of every action in the job). Both belong to the runner's user; closing them to everyone else keeps the agent out. */
+function runnerPrivatePaths(env, actionScript) {
+    const paths = env.RUNNER_TEMP ? [env.RUNNER_TEMP] : [];
+    const parts = (actionScript ?? '').split(external_node_path_namespaceObject.sep);
+    const at = parts.lastIndexOf('_actions');
+    if (at > 0)
+        paths.push(parts.slice(0, at + 1).join(external_node_path_namespaceObject.sep));
+    return paths;
+}
+/** Closes the runner's private places and checks the separation from the agent's side (see checkSeparation). */
+function separateAgent(env, actionScript) {
+    const guarded = runnerPrivatePaths(env, actionScript);
+    if (typeof parseUser(env) !== 'string')
+        for (const path of guarded)
+            chmodQuietly(path);
+    return checkSeparation(env, guarded);
+}
+function chmodQuietly(path) {
+    try {
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o700);
+    }
+    catch {
+        // Not ours to close: the probe then says the agent can list it.
+    }
+}
+
 ;// CONCATENATED MODULE: ./lane-contract/agents.ts
 // The agents a lane can carry, and the runner labels that pick each one: named once for the controller's config,
 // the job folder and both actions.
@@ -43009,27 +43211,6 @@ const AUTH_FILES = {
 };
 /** claude's global state file; with CLAUDE_CONFIG_DIR set, claude reads it from inside that directory. */
 const CLAUDE_JSON = '.claude.json';
-
-;// CONCATENATED MODULE: ./lane-contract/lane-variables.ts
-// The lane environment contract: where the controller mounts a lane's connections inside its container, and the
-// variables that tell the action suite so. The controller writes these; the actions read them.
-const LANE_VARIABLES = {
-    lane: 'FACTORY_LANE',
-    profile: 'FACTORY_PROFILE',
-    codexHome: 'FACTORY_CODEX_HOME',
-    claudeConfigDir: 'FACTORY_CLAUDE_CONFIG_DIR',
-    claudeJson: 'FACTORY_CLAUDE_JSON',
-    mcpClaude: 'FACTORY_MCP_CLAUDE',
-    mcpCodex: 'FACTORY_MCP_CODEX',
-};
-const IN_CONTAINER = {
-    codexHome: '/factory/auth/codex',
-    claudeConfigDir: '/factory/auth/claude',
-    claudeJson: '/factory/auth/claude/.claude.json',
-    mcpDir: '/factory/mcp',
-    mcpClaude: '/factory/mcp/claude.json',
-    mcpCodex: '/factory/mcp/codex.toml',
-};
 
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-environment.ts
 // What the controller's lane profile tells a job about its lane, read once from the environment by the lane
@@ -43057,8 +43238,6 @@ function readLaneEnvironment(env, home) {
     };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
 function foldEvents(events) {
     const outcome = { answer: '', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, errors: [], reportedError: false };
@@ -43600,60 +43779,6 @@ async function lockedRun(path, fn) {
     }
 }
 
-;// CONCATENATED MODULE: ./lane-contract/job-file.ts
-// Reading a file a job could have written. The job owns its folder: it can swap a credential copy for a FIFO (an
-// open that never returns), a symlink to /dev/zero or the host's own files, or a file of gigabytes. Whoever reads
-// it (the controller's cleanup and startup sweep, the action after the agent) must get a bounded answer at once.
-
-
-/** Far above any credential file the CLIs write (a few KiB), far below what would cost the reader. */
-const JOB_FILE_LIMIT = 1024 * 1024;
-const what = (s) => s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
-async function readJobFile(path, limit = JOB_FILE_LIMIT) {
-    const before = await (0,promises_namespaceObject.lstat)(path).catch((err) => {
-        if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
-            return undefined;
-        throw err;
-    });
-    if (!before)
-        return { kind: 'missing' };
-    if (!before.isFile())
-        return { kind: 'unsafe', reason: `${path} is a ${what(before)}, not a regular file` };
-    if (before.size > limit)
-        return { kind: 'unsafe', reason: `${path} is ${before.size} bytes, over the ${limit}-byte limit` };
-    // O_NOFOLLOW and O_NONBLOCK because the job may swap the file between the lstat and the open.
-    const handle = await (0,promises_namespaceObject.open)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK).catch((err) => err);
-    if (handle instanceof Error) {
-        if (handle.code === 'ENOENT')
-            return { kind: 'missing' };
-        return { kind: 'unsafe', reason: `${path} could not be opened safely (${handle.code ?? handle.message})` };
-    }
-    try {
-        const now = await handle.stat();
-        if (!now.isFile())
-            return { kind: 'unsafe', reason: `${path} is a ${what(now)}, not a regular file` };
-        const buffer = Buffer.alloc(limit + 1);
-        let length = 0;
-        for (;;) {
-            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-            if (bytesRead === 0)
-                break;
-            length += bytesRead;
-            if (length > limit)
-                return { kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` };
-        }
-        return { kind: 'text', text: buffer.subarray(0, length).toString('utf8') };
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** The text, or undefined when the file is missing or unsafe: for readers that only mask what they find. */
-async function readJobText(path) {
-    const file = await readJobFile(path).catch(() => undefined);
-    return file?.kind === 'text' ? file.text : undefined;
-}
-
 ;// CONCATENATED MODULE: ./lane-contract/credential-write-back.ts
 // The one rule for putting a credential a job refreshed back where it came from, used by the controller (job
 // folder -> host) and by the action (private home -> lane copy). Only a changed file, only a regular file of sane
@@ -43677,7 +43802,7 @@ async function writeBackCredential(file, opts = {}) {
         timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
         timer.unref();
     });
-    const work = decide(file, opts.write ?? replaceFileAtomically).catch((err) => ({ source: file.source, outcome: 'write-failed', detail: err.message }));
+    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({ source: file.source, outcome: 'write-failed', detail: err.message }));
     try {
         return await Promise.race([work, deadline]);
     }
@@ -43685,9 +43810,9 @@ async function writeBackCredential(file, opts = {}) {
         clearTimeout(timer);
     }
 }
-async function decide(file, write) {
+async function decide(file, write, readCopy) {
     const { source } = file;
-    const copy = await readJobFile(file.copy);
+    const copy = await readCopy(file.copy);
     if (copy.kind === 'missing')
         return { source, outcome: 'missing' };
     if (copy.kind === 'unsafe')
@@ -43731,11 +43856,16 @@ function homeFiles(agent, lane, dir) {
         files.push({ source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, CLAUDE_JSON), credential: false });
     return files;
 }
-/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. */
-async function openPrivateHome(agent, lane, runDir) {
+/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. With `gid`,
+ * the home is shared with the agent user through that group (the runner's user is a member, the agent's primary). */
+async function openPrivateHome(agent, lane, runDir, gid) {
     const dir = (0,external_node_path_namespaceObject.join)(runDir, agent === 'codex' ? 'codex-home' : 'claude-config');
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    const dirMode = gid === undefined ? 0o700 : 0o2770;
+    const fileMode = gid === undefined ? 0o600 : 0o660;
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: dirMode });
+    if (gid !== undefined)
+        await (0,promises_namespaceObject.chown)(dir, -1, gid);
+    await (0,promises_namespaceObject.chmod)(dir, dirMode);
     const files = homeFiles(agent, lane, dir);
     try {
         for (const file of files) {
@@ -43750,7 +43880,8 @@ async function openPrivateHome(agent, lane, runDir) {
             }
             // The bytes read are the bytes written, so "unchanged" after the run compares like with like.
             file.copied = read.text;
-            await (0,promises_namespaceObject.writeFile)(file.target, read.text, { mode: 0o600 });
+            await (0,promises_namespaceObject.writeFile)(file.target, read.text, { mode: fileMode });
+            await (0,promises_namespaceObject.chmod)(file.target, fileMode);
         }
     }
     catch (err) {
@@ -43759,7 +43890,7 @@ async function openPrivateHome(agent, lane, runDir) {
         throw err;
     }
     const env = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
-    return { agent, dir, env, files };
+    return { agent, dir, env, files, fileMode };
 }
 function notOnLaneMessage(agent, lane, missing) {
     const variable = agent === 'codex' ? LANE_VARIABLES.codexHome : LANE_VARIABLES.claudeConfigDir;
@@ -43769,9 +43900,10 @@ function notOnLaneMessage(agent, lane, missing) {
     return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
 }
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
-async function currentCredentials(home) {
+async function currentCredentials(home, readCopy) {
     const credentials = home.files.filter((f) => f.credential);
-    const texts = await Promise.all(credentials.map((f) => readJobText(f.target)));
+    const read = readCopy ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+    const texts = await Promise.all(credentials.map((f) => read(f.target)));
     return [...credentials.map((f) => f.copied), ...texts].filter((t) => Boolean(t));
 }
 /** Writes credentials the CLI refreshed back to the lane's copy (see lane-contract/credential-write-back.ts). */
@@ -43918,6 +44050,10 @@ class Scrubber {
 
 
 
+
+
+
+
 const PROGRESS_KEEP = 40;
 async function runLane(req, deps) {
     const { settings } = req;
@@ -43926,18 +44062,52 @@ async function runLane(req, deps) {
     if (!(await (0,promises_namespaceObject.stat)(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
         throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
     }
+    const user = 'user' in req.separation ? req.separation.user : undefined;
+    if (!user) {
+        const problem = 'problem' in req.separation ? req.separation.problem : '';
+        // A build agent writes and runs code: as the runner's user it could rewrite the runner's command files.
+        if (settings.mode === 'build')
+            throw new Error(`input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`);
+        deps.warn(`the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`);
+    }
     const outputSchema = await readOutputSchema(settings);
     await (0,promises_namespaceObject.mkdir)(req.runDir, { recursive: true, mode: 0o700 });
-    const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
+    const agentRoot = user ? await openAgentRoot(user) : undefined;
+    const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
     try {
-        return await runInHome(req, home, outputSchema, deps);
+        if (user && settings.mode === 'build')
+            shareWorkspace(settings.workingDirectory, user);
+        return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
     }
     finally {
-        // The private home holds live credentials; nothing of it outlives the run.
+        // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
+        if (user && agentRoot)
+            runAsAgent(user, 'rm', ['-rf', '--', (0,external_node_path_namespaceObject.join)(agentRoot, 'home'), (0,external_node_path_namespaceObject.join)(agentRoot, 'tmp'), home.dir]);
         await (0,promises_namespaceObject.rm)(home.dir, { recursive: true, force: true });
+        if (agentRoot)
+            await (0,promises_namespaceObject.rm)(agentRoot, { recursive: true, force: true });
     }
 }
-async function runInHome(req, home, outputSchema, deps) {
+/** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
+ * runner's user through the agent's group (setgid, so what either writes stays in that group). */
+async function openAgentRoot(user) {
+    const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'agent-lane-'));
+    for (const dir of [root, (0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
+        await (0,promises_namespaceObject.chmod)(dir, 0o2770);
+    }
+    return root;
+}
+/** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
+function shareWorkspace(dir, user) {
+    for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]]) {
+        const r = (0,external_node_child_process_namespaceObject.spawnSync)(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+        if (r.status !== 0)
+            throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
+    }
+}
+async function runInHome(req, home, outputSchema, deps, corner) {
     const { settings } = req;
     const scrubber = new Scrubber();
     /** Registers values as secrets; returns how many were new. */
@@ -43953,7 +44123,8 @@ async function runInHome(req, home, outputSchema, deps) {
     if (settings.githubToken)
         trust([settings.githubToken]);
     const transcriptPath = (0,external_node_path_namespaceObject.join)(req.runDir, 'transcript.jsonl');
-    const lastMessageFile = (0,external_node_path_namespaceObject.join)(req.runDir, 'last-message.txt');
+    const lastMessageFile = (0,external_node_path_namespaceObject.join)(corner?.root ?? req.runDir, 'last-message.txt');
+    const readCopy = corner ? agentFileReader(corner.user) : undefined;
     const schemaText = outputSchema?.text;
     const command = agentCommand({
         settings,
@@ -43978,7 +44149,8 @@ async function runInHome(req, home, outputSchema, deps) {
     const end = await deps.runner.run({
         ...command,
         cwd: settings.workingDirectory,
-        env: agentEnvironment(req.baseEnv, home.env, settings),
+        env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+        user: corner?.user,
         stdin: prompt,
         timeoutMs: settings.timeoutMinutes * 60_000,
         onLine: (line) => {
@@ -44005,19 +44177,21 @@ async function runInHome(req, home, outputSchema, deps) {
     const durationMs = deps.now() - started;
     // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
     // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
-    if (trust((await currentCredentials(home)).flatMap(credentialValues))) {
+    if (trust((await currentCredentials(home, readCopy)).flatMap(credentialValues))) {
         const written = await (0,promises_namespaceObject.readFile)(transcriptPath, 'utf8').catch(() => undefined);
         if (written !== undefined)
             await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
     }
-    const writeBack = await writeBackCredentials(home);
+    const writeBack = await writeBackCredentials(home, { readCopy });
     for (const w of writeBack) {
         // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
         (keptLogin(w.outcome) ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`);
     }
     const outcome = foldEvents(events);
-    if (settings.agent === 'codex' && !outcome.answer)
-        outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
+    if (settings.agent === 'codex' && !outcome.answer) {
+        const last = await (readCopy ?? readJobFile)(lastMessageFile).catch(() => undefined);
+        outcome.answer = last?.kind === 'text' ? last.text.trim() : '';
+    }
     // Scrubbed before it is parsed: the structured answer feeds check-run annotations and second-opinion's
     // base64 marker, where no later scrub of the finished text can see a secret.
     outcome.answer = scrubber.scrub(outcome.answer);
@@ -44077,11 +44251,20 @@ async function addCodexMcp(home, mcpToml) {
         return;
     const configPath = (0,external_node_path_namespaceObject.join)(home.dir, 'config.toml');
     const config = await (0,promises_namespaceObject.readFile)(configPath, 'utf8').catch(() => '');
-    await (0,promises_namespaceObject.writeFile)(configPath, mergeMcpServers(config, await (0,promises_namespaceObject.readFile)(mcpToml, 'utf8')), { mode: 0o600 });
+    await (0,promises_namespaceObject.writeFile)(configPath, mergeMcpServers(config, await (0,promises_namespaceObject.readFile)(mcpToml, 'utf8')), { mode: home.fileMode });
+    await (0,promises_namespaceObject.chmod)(configPath, home.fileMode);
+}
+/** The agent's own HOME and TMPDIR; git trusts a checkout another user (the runner) owns. */
+function cornerEnv(corner) {
+    return {
+        HOME: (0,external_node_path_namespaceObject.join)(corner.root, 'home'),
+        TMPDIR: (0,external_node_path_namespaceObject.join)(corner.root, 'tmp'),
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'safe.directory',
+        GIT_CONFIG_VALUE_0: '*',
+    };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
@@ -44127,10 +44310,24 @@ function killRun(leader, id, signal) {
         }
     }
 }
+/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
+const killRunScript = `
+const { readdirSync, readFileSync } = require('node:fs');
+const [leader, id, signal] = process.argv.slice(1);
+const needle = '\\0${RUN_MARKER}=' + id + '\\0';
+const targets = leader ? [-Number(leader)] : [];
+for (const e of readdirSync('/proc')) {
+  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
+  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
+}
+for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
+`;
 
 ;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
 // The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
 // the caller line by line, and enforce the deadline on the whole process tree.
+
+
 
 
 
@@ -44145,12 +44342,13 @@ const nodeProcessRunner = {
             // whatever they left running in the background.
             const runId = (0,external_node_crypto_.randomUUID)();
             const env = { ...spec.env, [RUN_MARKER]: runId };
-            const child = (0,external_node_child_process_namespaceObject.spawn)(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+            const { command, args } = spec.user ? asAgent(spec.user, spec.command, spec.args) : spec;
+            const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
             let stderr = '';
             let timedOut = false;
             let cancelled = false;
             let killTimer;
-            const killTree = (signal) => killRun(child.pid, runId, signal);
+            const killTree = (signal) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
             const stop = () => {
                 killTree('SIGTERM');
                 killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
@@ -44195,6 +44393,11 @@ const nodeProcessRunner = {
         });
     },
 };
+/** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
+function killAsAgent(user, leader, runId, signal) {
+    const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
+    (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
+}
 
 ;// CONCATENATED MODULE: ./actions/lane-core/report-context.ts
 // Where a lane's reports go: the repository, and the pull request and commit when the job runs for one.
@@ -54454,6 +54657,7 @@ function readTrigger(eventName, payload, dispatchedPr) {
 
 
 
+
 const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
 async function run() {
     try {
@@ -54502,7 +54706,7 @@ async function review(inputs, agent, instructions, pullRequest) {
         agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
         extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
     };
-    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
 }
 
 

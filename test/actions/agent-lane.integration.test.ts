@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync, watch, writeFileSync }
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maskedValues, runAction, visibleLog, webhookExample, type ActionRun, type ActionRunOptions } from '../support/action-run.js';
+import { agentUserFixture, handLaneToRunner } from '../support/agent-user.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { freshLaneJob, laneJobEnv, type LaneJob } from '../support/lane-job.js';
@@ -42,12 +43,16 @@ const laneEnv = (lane: Lane, agent: 'codex' | 'claude') => laneJobEnv(lane, agen
 
 async function runLaneAction(lane: Lane, inputs: Record<string, string>, env: Record<string, string> = {}, interrupt?: ActionRunOptions['interrupt']): Promise<ActionRun> {
   const agent = inputs.agent as 'codex' | 'claude';
+  // Build mode runs the agent as its own user: the action as the runner's user, the agent's through the helper.
+  const users = inputs.mode === 'build' ? agentUserFixture() : undefined;
+  if (users) handLaneToRunner(lane);
   const run = await runAction({
     interrupt,
+    runAs: users?.runAs,
     action: 'agent-lane',
     inputs: { 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1', ...inputs },
     event: { name: 'pull_request', payload: PR },
-    env: { GITHUB_ACTOR: ACTOR, ...laneEnv(lane, agent), ...env },
+    env: { GITHUB_ACTOR: ACTOR, ...laneEnv(lane, agent), ...users?.env, ...env },
     spawnMarker: new RegExp(`^${agent} (--print|exec)`, 'm'),
   });
   if (run.msToCliSpawn !== undefined) startupTimes.push(run.msToCliSpawn);

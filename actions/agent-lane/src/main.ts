@@ -4,6 +4,7 @@ import * as github from '@actions/github';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { separateAgent } from '../../lane-core/agent-user.js';
 import { startCheckRun } from '../../lane-core/check-run.js';
 import { cliVersion } from '../../lane-core/cli-version.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
@@ -58,7 +59,7 @@ export async function run(): Promise<void> {
 
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env },
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
     const delivered = await deliverReports(
