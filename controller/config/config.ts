@@ -129,6 +129,9 @@ export const profileSchema = z.strictObject({
   nproc: z.number().int().min(256).max(4_194_304).default(65_536),
   /** Capabilities added back after CapDrop ALL; the runner as uid 1000 needs none. Trusted profiles only. */
   capAdd: z.array(z.string().regex(/^(CAP_)?[A-Z_]+$/, { error: (i) => `expected a capability name such as NET_BIND_SERVICE, got ${got(i.input)}` })).default([]),
+  /** The lane image's agent user ("uid:gid", not root): the action runs the agent as it through the image's helper,
+   * so the container keeps SETUID/SETGID and goes without no-new-privileges (docs/lane-isolation.md). Trusted only. */
+  agentUser: z.string().regex(/^[1-9]\d*:\d+$/, { error: (i) => `expected a non-root "uid:gid", got ${got(i.input)}` }).optional(),
   init: z.boolean().default(true),
   readOnlyRootfs: z.boolean().default(false),
   allowDockerSocket: z.boolean().default(false),

@@ -44,6 +44,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   const mounts: DockerMount[] = [];
   const env: Record<string, string> = { [V.profile]: profileName };
   if (profile.lane) env[V.lane] = profile.lane;
+  if (profile.agentUser) Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });

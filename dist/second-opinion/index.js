@@ -43066,6 +43066,8 @@ const IN_CONTAINER = {
     mcpDir: '/factory/mcp',
     mcpClaude: '/factory/mcp/claude.json',
     mcpCodex: '/factory/mcp/codex.toml',
+    /** Where a lane image with an agent user keeps the switching helper. */
+    agentExec: '/usr/local/libexec/factory/agent-exec',
 };
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-user.ts
