@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9016);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4345);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9016:
+/***/ 4345:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43249,6 +43249,17 @@ function octokitLaneGitHub(octokit, where) {
         updateIssueComment: async (id, body) => (await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body })).data,
         createCheckRun: async (run) => (await octokit.rest.checks.create({ ...repo, ...run, conclusion: run.conclusion, status: 'completed', completed_at: new Date().toISOString() })).data,
         updateCheckRun: async (id, output) => void (await octokit.rest.checks.update({ ...repo, check_run_id: id, output })),
+        readFileAt: async (path, ref) => {
+            try {
+                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref, mediaType: { format: 'raw' } });
+                return String(data);
+            }
+            catch (err) {
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
     };
 }
 
@@ -43469,8 +43480,10 @@ function agentCommand(i) {
     }
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];
     args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
+    // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
+    // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
@@ -54232,6 +54245,29 @@ function killAsAgent(user, leader, runId, signal) {
     (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/prompt-file.ts
+// The workflow's prompt file. On a pull request the checkout is the PR's, so a prompt read from it is the PR
+// author's: it is read from the base commit instead, and a file the base does not have is refused.
+
+
+async function readPromptFile(s) {
+    const full = (0,external_node_path_namespaceObject.resolve)(s.workingDirectory, s.file);
+    if (s.baseSha === undefined) {
+        return (0,promises_namespaceObject.readFile)(full, 'utf8').catch((err) => {
+            throw new Error(`input "prompt-file": ${err.message}`);
+        });
+    }
+    const path = (0,external_node_path_namespaceObject.relative)(s.workspace, full);
+    if (path.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(path))
+        throw new Error(`input "prompt-file": ${full} is outside the checkout ${s.workspace}`);
+    if (!s.github)
+        throw new Error(`input "prompt-file": on a pull request the prompt is read from the base commit ${s.baseSha}, which needs github-token`);
+    const text = await s.github.readFileAt(path.split(external_node_path_namespaceObject.sep).join('/'), s.baseSha);
+    if (text === undefined)
+        throw new Error(`input "prompt-file": ${path} is not in the base commit ${s.baseSha}; a pull request cannot bring its own prompt`);
+    return text;
+}
+
 ;// CONCATENATED MODULE: ./actions/agent-lane/src/action-context.ts
 // Reads the triggering event into the plain data the lane core takes: the PR (as untrusted data for the prompt)
 // and where reports go.
@@ -54261,6 +54297,11 @@ function pullRequestOf(ctx) {
         url: str(pr.html_url),
     };
 }
+/** The pull request's base commit: what the repository said before the PR, the source of its prompt. */
+function baseShaOf(ctx) {
+    const sha = str(obj(obj(ctx.payload.pull_request).base).sha);
+    return sha || undefined;
+}
 function reportContextOf(ctx, pr) {
     const { owner, repo } = repoOf(ctx);
     return {
@@ -54287,6 +54328,7 @@ function reportContextOf(ctx, pr) {
 
 
 
+
 const INPUTS = [
     'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
     'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
@@ -54297,19 +54339,19 @@ async function run() {
         if (raw['github-token'])
             core_setSecret(raw['github-token']);
         const pr = pullRequestOf(github_context);
-        const settings = parseLaneSettings(raw, { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), isPullRequest: pr !== undefined });
+        const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+        const settings = parseLaneSettings(raw, { workspace, isPullRequest: pr !== undefined });
+        const where = reportContextOf(github_context, pr);
+        const gh = settings.githubToken ? octokitLaneGitHub(getOctokit(settings.githubToken), where) : undefined;
         const instructions = 'text' in settings.prompt
             ? settings.prompt.text
-            : await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.resolve)(settings.workingDirectory, settings.prompt.file), 'utf8').catch((err) => {
-                throw new Error(`input "prompt-file": ${err.message}`);
-            });
+            : await readPromptFile({ file: settings.prompt.file, workingDirectory: settings.workingDirectory, workspace, baseSha: baseShaOf(github_context), github: gh });
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
         const result = await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest: pr, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
-        const where = reportContextOf(github_context, pr);
         const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: `agent-lane:${settings.agent}`, checkName: `agent-lane / ${settings.agent}` }, {
             writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()),
             warn: warning,
-            github: settings.githubToken ? octokitLaneGitHub(getOctokit(settings.githubToken), where) : undefined,
+            github: gh,
         });
         setOutputs(result, delivered);
         if (result.failure)

@@ -43302,8 +43302,10 @@ function agentCommand(i) {
     }
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];
     args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
+    // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
+    // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
@@ -54164,6 +54166,17 @@ function octokitLaneGitHub(octokit, where) {
         updateIssueComment: async (id, body) => (await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body })).data,
         createCheckRun: async (run) => (await octokit.rest.checks.create({ ...repo, ...run, conclusion: run.conclusion, status: 'completed', completed_at: new Date().toISOString() })).data,
         updateCheckRun: async (id, output) => void (await octokit.rest.checks.update({ ...repo, check_run_id: id, output })),
+        readFileAt: async (path, ref) => {
+            try {
+                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref, mediaType: { format: 'raw' } });
+                return String(data);
+            }
+            catch (err) {
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
     };
 }
 
