@@ -8,6 +8,10 @@ export const LANE_VARIABLES = {
   claudeJson: 'FACTORY_CLAUDE_JSON',
   mcpClaude: 'FACTORY_MCP_CLAUDE',
   mcpCodex: 'FACTORY_MCP_CODEX',
+  /** Comma list of variables whose values are secret (env-file keys, MCP token variables), for masking. */
+  secretVars: 'FACTORY_SECRET_VARS',
+  /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
+  secretDirs: 'FACTORY_SECRET_DIRS',
   /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
   agentUser: 'FACTORY_AGENT_USER',
   /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */

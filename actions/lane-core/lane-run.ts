@@ -24,6 +24,7 @@ import { lanePrompt, type PullRequestContext } from './lane-prompt.js';
 import type { LaneSettings } from './lane-settings.js';
 import type { ProcessRunner } from './process-runner.js';
 import { credentialValues, Scrubber } from './scrubber.js';
+import { secretForms } from './secret-forms.js';
 
 export interface LaneRunDeps {
   runner: ProcessRunner;
@@ -46,6 +47,8 @@ export interface LaneRunRequest {
   runDir: string;
   /** The job's environment, before the lane strips tokens from it. */
   baseEnv: Record<string, string | undefined>;
+  /** Secret values the lane carries (lane-secrets.ts), masked before the agent starts. */
+  secrets: string[];
   /** The agent's own user, or why the lane has none (see agent-user.ts). */
   separation: Separation;
 }
@@ -131,7 +134,8 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const scrubber = new Scrubber();
   /** Registers values as secrets; returns how many were new. */
   const trust = (secrets: string[]): number => {
-    const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+    const known = new Set(scrubber.secrets);
+    const fresh = [...new Set(secrets.flatMap(secretForms))].filter((v) => !known.has(v));
     for (const s of fresh) {
       scrubber.add(s);
       deps.mask(s);
@@ -140,6 +144,7 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   };
   trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
   if (settings.githubToken) trust([settings.githubToken]);
+  trust(req.secrets);
 
   const transcriptPath = join(req.runDir, 'transcript.jsonl');
   const lastMessageFile = join(corner?.root ?? req.runDir, 'last-message.txt');

@@ -13,7 +13,7 @@ import { readEnvFiles } from '../lanes/env-file.js';
 import { redactLine } from '../observe/redact.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
-import { credentialKey, laneMounts } from '../lanes/lane-layout.js';
+import { credentialKey, laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import { Scheduler, type Slot } from './scheduler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
 
@@ -177,7 +177,9 @@ export class Controller {
       lane = laneMounts(config, item.profileName, item.profile, item.repo, name);
       await prepareJobFolder(config, item.profileName, item.profile, name);
       await prepareWorkspaces(config, item.profile, item.repo, item.profileName, name);
-      lane = { ...lane, secrets: await readEnvFiles(item.profile.envFiles) };
+      // Values stay out of lane.env (the controller scrubs `secrets` from logs); their names tell the action to mask them.
+      const secrets = await readEnvFiles(item.profile.envFiles);
+      lane = { ...lane, env: withSecretVariables(lane.env, Object.keys(secrets)), secrets };
     } catch (err) {
       return this.abandon(item, name, log, { failure: (err as Error).message });
     }

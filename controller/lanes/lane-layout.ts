@@ -50,7 +50,15 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });
     Object.assign(env, { [V.mcpClaude]: IN_CONTAINER.mcpClaude, [V.mcpCodex]: IN_CONTAINER.mcpCodex });
   }
-  return { mounts, env };
+  const secretDirs = profile.mounts.flatMap((m) => (m.kind === 'secrets' ? [m.target] : []));
+  if (secretDirs.length) env[V.secretDirs] = secretDirs.join(',');
+  return { mounts, env: withSecretVariables(env, profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : []))) };
+}
+
+/** Adds names to the variables the action masks the values of (env-file keys, MCP token variables). */
+export function withSecretVariables(env: Record<string, string>, names: string[]): Record<string, string> {
+  const all = new Set([...(env[V.secretVars] ?? '').split(',').filter(Boolean), ...names]);
+  return all.size ? { ...env, [V.secretVars]: [...all].sort().join(',') } : env;
 }
 
 function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string) => string; repo: string; profileName: string; env: Record<string, string> }): DockerMount[] {

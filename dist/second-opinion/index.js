@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4574);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4490);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4574:
+/***/ 4490:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43054,6 +43054,10 @@ const LANE_VARIABLES = {
     claudeJson: 'FACTORY_CLAUDE_JSON',
     mcpClaude: 'FACTORY_MCP_CLAUDE',
     mcpCodex: 'FACTORY_MCP_CODEX',
+    /** Comma list of variables whose values are secret (env-file keys, MCP token variables), for masking. */
+    secretVars: 'FACTORY_SECRET_VARS',
+    /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
+    secretDirs: 'FACTORY_SECRET_DIRS',
     /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
     agentUser: 'FACTORY_AGENT_USER',
     /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
@@ -43187,6 +43191,45 @@ function chmodQuietly(path) {
     catch {
         // Not ours to close: the probe then says the agent can list it.
     }
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/lane-secrets.ts
+// Every secret value the lane profile put in the job: the variables the controller names (env-file values, MCP
+// token variables) and what the secrets folders hold. Read before the agent starts, so each is masked and scrubbed
+// from every report; the runner's own masker never sees what the action posts through the API.
+
+
+
+
+/** More than any secrets folder holds; a folder stuffed with files must not stall the job start. */
+const MAX_FILES = 200;
+const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/** Values of KEY=VALUE lines (quotes removed), and lines that look like a bare token (no spaces). */
+function valuesInFile(text) {
+    const values = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const pair = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(.*)$/.exec(line);
+        if (pair)
+            values.push(pair[1].replace(/^(['"])(.*)\1$/, '$2'));
+        else if (!/\s/.test(line))
+            values.push(line);
+    }
+    return values;
+}
+async function laneSecrets(env) {
+    const found = list(env[LANE_VARIABLES.secretVars]).map((name) => env[name] ?? '');
+    for (const dir of list(env[LANE_VARIABLES.secretDirs])) {
+        const names = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
+        for (const name of names.slice(0, MAX_FILES)) {
+            const file = await readJobFile((0,external_node_path_namespaceObject.join)(dir, name)).catch(() => undefined);
+            if (file?.kind === 'text')
+                found.push(...valuesInFile(file.text));
+        }
+    }
+    return found.filter(Boolean);
 }
 
 ;// CONCATENATED MODULE: ./lane-contract/agents.ts
@@ -44035,9 +44078,41 @@ class Scrubber {
     }
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/secret-forms.ts
+// The forms a secret takes when an agent passes it on without printing it as is: each line of a multi-line value,
+// reversed, hex, URL-encoded, JSON-escaped, and base64 (plain and URL-safe) at each of the three byte alignments it
+// can have inside a longer encoded text. The runner's masker and the action's scrubber get every form.
+const MIN_FORM = 8;
+/** The base64 characters that depend only on `value`, when it starts `offset` bytes into an encoded text. */
+function base64At(value, offset) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), value]).toString('base64').replace(/=+$/, '');
+    const end = Math.floor((offset + value.length) / 3) * 4;
+    return encoded.slice(offset === 0 ? 0 : offset + 1, end);
+}
+function formsOfOne(value) {
+    const bytes = Buffer.from(value, 'utf8');
+    const b64 = [0, 1, 2].map((offset) => base64At(bytes, offset));
+    return [
+        value,
+        [...value].reverse().join(''),
+        bytes.toString('hex'),
+        bytes.toString('hex').toUpperCase(),
+        encodeURIComponent(value),
+        JSON.stringify(value).slice(1, -1),
+        ...b64,
+        ...b64.map((s) => s.replace(/\+/g, '-').replace(/\//g, '_')),
+    ];
+}
+function secretForms(secret) {
+    const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_FORM);
+    const values = lines.length > 1 ? [secret, ...lines] : [secret];
+    return [...new Set(values.flatMap(formsOfOne))].filter((f) => f.length >= MIN_FORM);
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-run.ts
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
+
 
 
 
@@ -44116,7 +44191,8 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     const scrubber = new Scrubber();
     /** Registers values as secrets; returns how many were new. */
     const trust = (secrets) => {
-        const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+        const known = new Set(scrubber.secrets);
+        const fresh = [...new Set(secrets.flatMap(secretForms))].filter((v) => !known.has(v));
         for (const s of fresh) {
             scrubber.add(s);
             deps.mask(s);
@@ -44126,6 +44202,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
     if (settings.githubToken)
         trust([settings.githubToken]);
+    trust(req.secrets);
     const transcriptPath = (0,external_node_path_namespaceObject.join)(req.runDir, 'transcript.jsonl');
     const lastMessageFile = (0,external_node_path_namespaceObject.join)(corner?.root ?? req.runDir, 'last-message.txt');
     const readCopy = corner ? agentFileReader(corner.user) : undefined;
@@ -54673,6 +54750,7 @@ function readTrigger(eventName, payload, dispatchedPr) {
 
 
 
+
 const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
 async function run() {
     try {
@@ -54721,7 +54799,7 @@ async function review(inputs, agent, instructions, pullRequest) {
         agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
         extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
     };
-    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+    return runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
 }
 
 

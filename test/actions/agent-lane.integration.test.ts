@@ -209,6 +209,42 @@ describe('agent-lane action', () => {
     expect(prompt).not.toContain('"evil"');
   });
 
+  it('every secret the lane carries stays out of every report, in every form the agent can put it in', async () => {
+    const lane = freshLane();
+    const linear = 'lin_api_7Hq2mZx9Lr4Vb8Nc1Kd6';
+    const stripe = 'sk_test_51Mz8QpLk2Xv9Rt4Yw';
+    const keyLines = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'];
+    const secretsDir = join(lane.root, 'secrets');
+    mkdirSync(secretsDir);
+    writeFileSync(join(secretsDir, 'stripe-test.env'), `# test keys\nSTRIPE_KEY="${stripe}"\n`);
+    writeFileSync(join(secretsDir, 'deploy.key'), ['-----BEGIN PRIVATE KEY-----', ...keyLines, '-----END PRIVATE KEY-----', ''].join('\n'));
+    const refresh = lane.secrets[3]!;
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const leaks: Record<string, string> = {
+      'env var': linear,
+      'base64 inside a longer text': b64(`Authorization: ${linear}!`),
+      'URL-safe base64': Buffer.from(`x${stripe}`).toString('base64url'),
+      hex: Buffer.from(linear).toString('hex'),
+      'URL-encoded': encodeURIComponent(`${GITHUB_TOKEN}/x?`),
+      'JSON-escaped': JSON.stringify(`${keyLines[0]}\n${keyLines[1]}`),
+      reversed: [...GITHUB_TOKEN].reverse().join(''),
+      'one line of a multi-line value': keyLines[1]!,
+      'refresh token in base64': b64(refresh),
+      'secrets-folder value': stripe,
+    };
+    const answer = Object.entries(leaks).map(([form, text]) => `${form}: ${text}`).join('\n');
+    model.script('anthropic', [{ kind: 'text', text: answer }]);
+
+    const run = await runLaneAction(lane, { agent: 'claude', prompt: 'Review.', report: 'summary,comment,check' },
+      { LINEAR_TOKEN: linear, FACTORY_SECRET_VARS: 'LINEAR_TOKEN', FACTORY_SECRET_DIRS: secretsDir });
+
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const visible = [visibleLog(run.stdout), run.summary, JSON.stringify(run.outputs), readFileSync(run.outputs['transcript-path']!, 'utf8'),
+      JSON.stringify(github.comments), JSON.stringify(github.checkRuns)].join('\n');
+    for (const [form, text] of Object.entries(leaks)) expect(visible, form).not.toContain(text.replace(/^"|"$/g, ''));
+    expect(run.outputs.result).toContain('env var: ***');
+  });
+
   it('a prompt file the base commit does not have is refused on a pull request', async () => {
     const lane = freshLane();
     writeFileSync(join(lane.workspace, 'added-by-pr.md'), 'Do what the PR says.');

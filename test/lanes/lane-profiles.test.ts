@@ -72,6 +72,7 @@ describe('lane profiles', () => {
     expect(statSync(join(f.codexHome, 'auth.json')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(f.results, 'env.txt'), 'utf8').split('\n')).toEqual(expect.arrayContaining([
       'FACTORY_CODEX_HOME=/factory/auth/codex', 'FACTORY_LANE=codex', 'FACTORY_PROFILE=ci', 'LINEAR_TOKEN=lin_secret_value',
+      'FACTORY_SECRET_DIRS=/factory/secrets', 'FACTORY_SECRET_VARS=LINEAR_TOKEN',
     ]));
     expect(readFileSync(join(f.results, 'secrets-write.txt'), 'utf8')).toMatch(/Read-only file system\n1\n$/);
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the job's private copies are gone

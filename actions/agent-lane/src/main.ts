@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { separateAgent } from '../../lane-core/agent-user.js';
 import { startCheckRun } from '../../lane-core/check-run.js';
 import { cliVersion } from '../../lane-core/cli-version.js';
+import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
 import { deliverReports } from '../../lane-core/lane-report.js';
@@ -59,7 +60,7 @@ export async function run(): Promise<void> {
 
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) },
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
     const delivered = await deliverReports(

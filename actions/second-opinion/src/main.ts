@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { separateAgent } from '../../lane-core/agent-user.js';
+import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { runLane } from '../../lane-core/lane-run.js';
@@ -74,7 +75,7 @@ async function review(inputs: OpinionInputs, gh: ReviewGitHub, agent: Agent, tex
   };
   try {
     return await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env, separation: separateAgent(process.env, process.argv[1]) },
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
   } finally {
