@@ -54215,6 +54215,7 @@ const opinion_settings_schema = object({
         }
         return n;
     }),
+    'expected-sha': schemas_string().trim().transform((s) => s || undefined),
     'timeout-minutes': timeoutMinutesInput,
     'max-diff-kb': positive('number of KiB', 200),
 });
@@ -54229,6 +54230,7 @@ function parseOpinionInputs(raw) {
         defaultAgent: v['default-agent'],
         allowedBots: v['allowed-bots'],
         prNumber: v['pr-number'],
+        expectedSha: v['expected-sha'],
         timeoutMinutes: v['timeout-minutes'],
         maxDiffBytes: Math.round(v['max-diff-kb'] * 1024),
     };
@@ -54281,7 +54283,18 @@ function octokitReviewGitHub(octokit, where) {
             return data;
         },
         react: async (comment_id, content) => void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
-        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body })),
+        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body, login: r.user?.login })),
+        selfLogin: async () => {
+            try {
+                return (await octokit.rest.users.getAuthenticated()).data.login;
+            }
+            catch (err) {
+                // An installation token (GITHUB_TOKEN) cannot read /user; it posts as the Actions bot.
+                if (err.status === 403)
+                    return 'github-actions[bot]';
+                throw err;
+            }
+        },
         createReview: async (pull_number, review) => {
             const { data } = await octokit.rest.pulls.createReview({
                 ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',
@@ -54579,15 +54592,23 @@ async function secondOpinion(trigger, settings, deps, where) {
     if (pr.headRepo !== pr.baseRepo && trigger.kind !== 'dispatch') {
         return reply(deps, trigger, 'refused-fork', forkMessage(trigger, pr));
     }
+    if (trigger.kind === 'dispatch' && pr.headSha !== trigger.expectedSha) {
+        return reply(deps, trigger, 'refused-moved', movedMessage(trigger, pr));
+    }
     const sha = pr.headSha;
     if (trigger.commentId)
         await attempt(deps, 'add the 👀 reaction', () => gh.react(trigger.commentId, 'eyes'));
-    const [messages, comments, reviews, diffText] = await Promise.all([
+    const [messages, allComments, allReviews, diffText, self] = await Promise.all([
         gh.commitMessages(pr.number),
         gh.listIssueComments(pr.number),
         gh.listReviews(pr.number),
         gh.diff(pr.baseSha, sha),
+        gh.selfLogin(),
     ]);
+    // Markers steer the agent choice and the agree/disagree comparison: only the ones this token's identity posted
+    // count, or any commenter could paste one in.
+    const comments = allComments.filter((c) => c.user?.login === self);
+    const reviews = allReviews.filter((r) => r.login === self);
     const laneAgents = AGENTS.filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
     const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
     deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
@@ -54651,6 +54672,10 @@ function forkMessage(trigger, pr) {
         'opinion never runs a credentialed agent on a fork\'s change from a comment or a label. A maintainer can run the ' +
         `second-opinion workflow by dispatch with pr-number ${pr.number} after reading the change.`);
 }
+function movedMessage(trigger, pr) {
+    return (`@${trigger.actor.login}, the head of this pull request is ${pr.headSha}, not ${trigger.expectedSha} as dispatched: ` +
+        'it moved after you read it, so no review ran. Read the new commits and dispatch again with the new expected-sha.');
+}
 async function reply(deps, trigger, status, text) {
     deps.log(text);
     await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
@@ -54705,7 +54730,7 @@ function actorOf(user) {
     const login = typeof u.login === 'string' ? u.login : '';
     return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
-function readTrigger(eventName, payload, dispatchedPr) {
+function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
     if (eventName === 'issue_comment') {
         if (payload.action !== 'created')
             return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
@@ -54728,7 +54753,12 @@ function readTrigger(eventName, payload, dispatchedPr) {
         const pullNumber = dispatchedPr ?? (Number.isInteger(fromInputs) && fromInputs > 0 ? fromInputs : undefined);
         if (!pullNumber)
             throw new Error('input "pr-number" is required for workflow_dispatch');
-        return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' } } };
+        // A dispatch is a maintainer vouching for commits they read; without the SHA, whatever is pushed next gets reviewed.
+        const expectedSha = (dispatchedSha ?? String(obj(payload.inputs)['expected-sha'] ?? '')).trim().toLowerCase();
+        if (!/^[0-9a-f]{40}$/.test(expectedSha)) {
+            throw new Error(`input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`);
+        }
+        return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha } };
     }
     return { ignored: `the ${eventName} event does not ask for a second opinion` };
 }
@@ -54751,14 +54781,14 @@ function readTrigger(eventName, payload, dispatchedPr) {
 
 
 
-const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
 async function run() {
     try {
         const raw = Object.fromEntries(INPUTS.map((name) => [name, getInput(name)]));
         if (raw['github-token'])
             core_setSecret(raw['github-token']);
         const inputs = parseOpinionInputs(raw);
-        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber);
+        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber, inputs.expectedSha);
         if ('ignored' in found) {
             info(`nothing to do: ${found.ignored}`);
             setOutput('status', 'ignored');

@@ -19,14 +19,14 @@ import { checkoutNote, REVIEW_SCHEMA } from './review-prompt.js';
 import { secondOpinion } from './second-opinion.js';
 import { readTrigger } from './trigger.js';
 
-export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
 
 export async function run(): Promise<void> {
   try {
     const raw = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const inputs = parseOpinionInputs(raw);
-    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber);
+    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber, inputs.expectedSha);
     if ('ignored' in found) {
       core.info(`nothing to do: ${found.ignored}`);
       core.setOutput('status', 'ignored');
