@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(534);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4959);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,13 +35027,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 534:
+/***/ 4959:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  e: () => (/* binding */ main_run)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -43193,6 +43193,86 @@ function chmodQuietly(path) {
     }
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/report-context.ts
+// Where a lane's reports go: the repository, and the pull request and commit when the job runs for one.
+/** GitHub's limit on comment bodies and check-run output text. */
+const GITHUB_TEXT_LIMIT = 65_000;
+function truncate(text, limit) {
+    return text.length <= limit ? text : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
+}
+function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/check-run.ts
+
+/** GitHub takes at most 50 annotations per request; more go in follow-up updates of the same run. */
+const ANNOTATION_BATCH = 50;
+function annotationsOf(findings) {
+    return findings.map((f) => ({
+        path: f.path,
+        start_line: f.line,
+        end_line: f.endLine,
+        annotation_level: f.severity,
+        message: truncate(f.message, 60_000),
+        ...(f.title ? { title: f.title.slice(0, 255) } : {}),
+    }));
+}
+async function postCheckRun(gh, report) {
+    const annotations = annotationsOf(report.findings);
+    const output = (batch) => ({
+        title: report.title.slice(0, 255),
+        summary: truncate(report.summary, GITHUB_TEXT_LIMIT),
+        ...(batch.length ? { annotations: batch } : {}),
+    });
+    const run = report.existingId !== undefined
+        ? await gh.updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), { conclusion: report.conclusion }).then(() => ({ id: report.existingId, html_url: null }))
+        : await gh.createCheckRun({
+            name: report.name,
+            head_sha: report.headSha,
+            conclusion: report.conclusion,
+            ...(report.detailsUrl ? { details_url: report.detailsUrl } : {}),
+            output: output(annotations.slice(0, ANNOTATION_BATCH)),
+        });
+    for (let i = ANNOTATION_BATCH; i < annotations.length; i += ANNOTATION_BATCH) {
+        await gh.updateCheckRun(run.id, output(annotations.slice(i, i + ANNOTATION_BATCH)));
+    }
+    return run;
+}
+/** The run shown while the agent works, so a reader sees it started; every path of the run completes it. */
+async function startCheckRun(gh, run) {
+    return gh.createCheckRun({
+        name: run.name,
+        head_sha: run.headSha,
+        ...(run.detailsUrl ? { details_url: run.detailsUrl } : {}),
+        output: { title: run.title.slice(0, 255), summary: 'The agent is working; this run is completed with its answer.' },
+    });
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./actions/lane-core/cli-version.ts
+// The version of the CLI a lane runs, for the `cli-version` output and the summary: which release answered
+// matters when a run is compared with another or a CLI regression is suspected.
+
+
+const run = (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile);
+/** `2.1.197 (Claude Code)` and `codex-cli 0.169.0` both become the bare version. */
+function parseCliVersion(output) {
+    return /\b(\d+\.\d+\.\d+(?:[-+][\w.]+)?)\b/.exec(output)?.[1];
+}
+/** Empty when the CLI cannot say (not on PATH, or an unexpected answer): the run reports its own error for that. */
+async function cliVersion(agent, env) {
+    try {
+        const { stdout } = await run(agent, ['--version'], { env: { PATH: env.PATH, HOME: env.HOME }, timeout: 30_000 });
+        return parseCliVersion(stdout) ?? '';
+    }
+    catch {
+        return '';
+    }
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-secrets.ts
 // Every secret value the lane profile put in the job: the variables the controller names (env-file values, MCP
 // token variables) and what the secrets folders hold. Read before the agent starts, so each is masked and scrubbed
@@ -43290,12 +43370,23 @@ function octokitLaneGitHub(octokit, where) {
         listIssueComments: (issue) => octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 }),
         createIssueComment: async (issue, body) => (await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })).data,
         updateIssueComment: async (id, body) => (await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body })).data,
-        createCheckRun: async (run) => (await octokit.rest.checks.create({ ...repo, ...run, conclusion: run.conclusion, status: 'completed', completed_at: new Date().toISOString() })).data,
-        updateCheckRun: async (id, output) => void (await octokit.rest.checks.update({ ...repo, check_run_id: id, output })),
+        createCheckRun: async ({ conclusion, ...run }) => (await octokit.rest.checks.create({
+            ...repo,
+            ...run,
+            ...(conclusion
+                ? { conclusion: conclusion, status: 'completed', completed_at: new Date().toISOString() }
+                : { status: 'in_progress', started_at: new Date().toISOString() }),
+        })).data,
+        updateCheckRun: async (id, output, finish) => void (await octokit.rest.checks.update({
+            ...repo,
+            check_run_id: id,
+            output,
+            ...(finish ? { conclusion: finish.conclusion, status: 'completed', completed_at: new Date().toISOString() } : {}),
+        })),
         readFileAt: async (path, ref) => {
             try {
-                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref, mediaType: { format: 'raw' } });
-                return String(data);
+                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+                return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
             }
             catch (err) {
                 if (err.status === 404)
@@ -43304,52 +43395,6 @@ function octokitLaneGitHub(octokit, where) {
             }
         },
     };
-}
-
-;// CONCATENATED MODULE: ./actions/lane-core/report-context.ts
-// Where a lane's reports go: the repository, and the pull request and commit when the job runs for one.
-/** GitHub's limit on comment bodies and check-run output text. */
-const GITHUB_TEXT_LIMIT = 65_000;
-function truncate(text, limit) {
-    return text.length <= limit ? text : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
-}
-function formatDuration(ms) {
-    const s = Math.round(ms / 1000);
-    return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
-}
-
-;// CONCATENATED MODULE: ./actions/lane-core/check-run.ts
-
-/** GitHub takes at most 50 annotations per request; more go in follow-up updates of the same run. */
-const ANNOTATION_BATCH = 50;
-function annotationsOf(findings) {
-    return findings.map((f) => ({
-        path: f.path,
-        start_line: f.line,
-        end_line: f.endLine,
-        annotation_level: f.severity,
-        message: truncate(f.message, 60_000),
-        ...(f.title ? { title: f.title.slice(0, 255) } : {}),
-    }));
-}
-async function postCheckRun(gh, report) {
-    const annotations = annotationsOf(report.findings);
-    const output = (batch) => ({
-        title: report.title.slice(0, 255),
-        summary: truncate(report.summary, GITHUB_TEXT_LIMIT),
-        ...(batch.length ? { annotations: batch } : {}),
-    });
-    const run = await gh.createCheckRun({
-        name: report.name,
-        head_sha: report.headSha,
-        conclusion: report.conclusion,
-        ...(report.detailsUrl ? { details_url: report.detailsUrl } : {}),
-        output: output(annotations.slice(0, ANNOTATION_BATCH)),
-    });
-    for (let i = ANNOTATION_BATCH; i < annotations.length; i += ANNOTATION_BATCH) {
-        await gh.updateCheckRun(run.id, output(annotations.slice(i, i + ANNOTATION_BATCH)));
-    }
-    return run;
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/sticky-comment.ts
@@ -43444,8 +43489,9 @@ async function deliverReports(r, targets, where, names, sinks) {
                 summary: r.scrub([r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n')),
                 findings: r.findings,
                 detailsUrl: where.runUrl,
+                existingId: where.checkRunId,
             });
-            delivered.checkRunUrl = run.html_url ?? undefined;
+            delivered.checkRunUrl = run.html_url ?? where.checkRunUrl;
         });
     }
     return delivered;
@@ -43505,7 +43551,62 @@ const add = (a, b) => ({
     cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
 });
 
+;// CONCATENATED MODULE: ./actions/lane-core/codex-config.ts
+// The run's codex config: the lane's own config.toml plus the MCP servers the lane profile rendered for codex.
+/** Appends `[mcp_servers.NAME]` tables from `mcpToml`, skipping names the config already defines (TOML forbids
+ * a table twice, and the host's own definition should win over the rendered one). */
+function mergeMcpServers(configToml, mcpToml) {
+    const defined = new Set([...configToml.matchAll(/^\s*\[mcp_servers\.([^\]\s.]+)[\].]/gm)].map((m) => m[1]));
+    const kept = [];
+    let keep = true;
+    for (const line of mcpToml.split('\n')) {
+        const header = /^\s*\[mcp_servers\.([^\]\s.]+)[\].]/.exec(line);
+        if (header)
+            keep = !defined.has(header[1]);
+        if (keep)
+            kept.push(line);
+    }
+    const addition = kept.join('\n').trim();
+    if (!addition)
+        return configToml;
+    return `${configToml.replace(/\s*$/, '')}\n\n${addition}\n`;
+}
+/** Keys the run's `mode` decides: a settings fragment must not turn a review's read-only sandbox into a writable one. */
+const MODE_KEYS = /^(sandbox_mode|sandbox_workspace_write|approval_policy)(\.|$)/;
+/**
+ * A config.toml fragment as codex `--config key=value` overrides: `key = value` lines, under `[table]` headers,
+ * each value one line of TOML (codex parses it). Throws, naming the line, on what it cannot carry.
+ */
+function codexConfigOverrides(fragment) {
+    const overrides = [];
+    let table = '';
+    fragment.split('\n').forEach((raw, index) => {
+        const line = raw.trim();
+        const where = `line ${index + 1}`;
+        if (line === '' || line.startsWith('#'))
+            return;
+        const header = /^\[([A-Za-z0-9_.-]+)\]$/.exec(line);
+        if (header) {
+            table = `${header[1]}.`;
+            return;
+        }
+        const pair = /^([A-Za-z0-9_.-]+)\s*=\s*(.+)$/.exec(line);
+        if (!pair)
+            throw new Error(`${where}: expected "key = value" or a [table] header, got ${JSON.stringify(line)}`);
+        const key = `${table}${pair[1]}`;
+        if (MODE_KEYS.test(key))
+            throw new Error(`${where}: ${key} is set by the mode input, not by settings`);
+        if (/^[[{]/.test(pair[2]) && !/[\]}]\s*(#.*)?$/.test(pair[2]))
+            throw new Error(`${where}: a value must fit on one line`);
+        overrides.push(`${key}=${pair[2]}`);
+    });
+    return overrides;
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-command.ts
+// The argv for each CLI, from settings alone. The prompt always travels on stdin, so no text from a PR ever
+// becomes part of a command line. `mode` maps to each CLI's own guard: codex's sandbox, claude's permissions.
+
 /** Tools that change files; a review must not have them even if a settings file elsewhere allows them. */
 const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function agentCommand(i) {
@@ -43519,6 +43620,8 @@ function agentCommand(i) {
             args.push('--config', `model_reasoning_effort="${s.effort}"`);
         if (i.outputSchema)
             args.push('--output-schema', i.outputSchema.path);
+        if (s.cliSettings)
+            args.push(...codexSettings(s.cliSettings).flatMap((o) => ['--config', o]));
         return { command: 'codex', args: [...args, ...s.extraArgs, '-'] };
     }
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];
@@ -43535,7 +43638,18 @@ function agentCommand(i) {
         args.push('--mcp-config', i.claudeMcpConfig);
     if (i.outputSchema)
         args.push('--json-schema', i.outputSchema.text);
+    // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
+    if (s.cliSettings)
+        args.push('--settings', s.cliSettings);
     return { command: 'claude', args: [...args, ...s.extraArgs] };
+}
+function codexSettings(fragment) {
+    try {
+        return codexConfigOverrides(fragment);
+    }
+    catch (err) {
+        throw new Error(`input "settings": ${err.message}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-environment.ts
@@ -43740,27 +43854,6 @@ function resetText(outcome, said) {
     return hint ? `resets at ${hint[1].trim()}` : 'reset time not reported';
 }
 const lastLine = (text) => text.trim().split('\n').filter(Boolean).at(-1);
-
-;// CONCATENATED MODULE: ./actions/lane-core/codex-config.ts
-// The run's codex config: the lane's own config.toml plus the MCP servers the lane profile rendered for codex.
-/** Appends `[mcp_servers.NAME]` tables from `mcpToml`, skipping names the config already defines (TOML forbids
- * a table twice, and the host's own definition should win over the rendered one). */
-function mergeMcpServers(configToml, mcpToml) {
-    const defined = new Set([...configToml.matchAll(/^\s*\[mcp_servers\.([^\]\s.]+)[\].]/gm)].map((m) => m[1]));
-    const kept = [];
-    let keep = true;
-    for (const line of mcpToml.split('\n')) {
-        const header = /^\s*\[mcp_servers\.([^\]\s.]+)[\].]/.exec(line);
-        if (header)
-            keep = !defined.has(header[1]);
-        if (keep)
-            kept.push(line);
-    }
-    const addition = kept.join('\n').trim();
-    if (!addition)
-        return configToml;
-    return `${configToml.replace(/\s*$/, '')}\n\n${addition}\n`;
-}
 
 ;// CONCATENATED MODULE: ./actions/lane-core/codex-events.ts
 // Translates `codex exec --json` lines (thread/turn/item events) into lane events.
@@ -44165,6 +44258,7 @@ function findingsOf(structured) {
                 severity: LEVELS[str(f.severity).toLowerCase()] ?? 'warning',
                 title: str(f.title) || undefined,
                 message,
+                ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
             }];
     });
 }
@@ -44327,9 +44421,10 @@ async function runLane(req, deps) {
             throw new Error(`input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`);
         deps.warn(`the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`);
     }
-    const outputSchema = await readOutputSchema(settings);
     await (0,promises_namespaceObject.mkdir)(req.runDir, { recursive: true, mode: 0o700 });
     const agentRoot = user ? await openAgentRoot(user) : undefined;
+    // The schema file goes where the agent can read it: its own corner when it has one.
+    const outputSchema = await readOutputSchema(settings, agentRoot ?? req.runDir);
     const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
     try {
         if (user && settings.mode === 'build')
@@ -44483,16 +44578,26 @@ function judge(outcome, schemaText) {
     const check = checkAnswer(outcome.answer, schemaText);
     return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
 }
-async function readOutputSchema(settings) {
+/** The schema from `output-schema` (inline; written into the run directory, since codex reads a file) or from
+ * `output-schema-file`; either way checked before the CLI starts. */
+async function readOutputSchema(settings, runDir) {
+    if (settings.outputSchemaJson !== undefined) {
+        const problem = schemaProblem(settings.outputSchemaJson);
+        if (problem)
+            throw new Error(`input "output-schema": the schema ${problem}`);
+        const path = (0,external_node_path_namespaceObject.join)(runDir, 'output-schema.json');
+        await (0,promises_namespaceObject.writeFile)(path, settings.outputSchemaJson, { mode: 0o644 }); // not secret; the agent's user reads it
+        return { path, text: settings.outputSchemaJson };
+    }
     if (!settings.outputSchema)
         return undefined;
     const path = (0,external_node_path_namespaceObject.resolve)(settings.workingDirectory, settings.outputSchema);
     const text = await (0,promises_namespaceObject.readFile)(path, 'utf8').catch((err) => {
-        throw new Error(`input "output-schema": ${err.message}`);
+        throw new Error(`input "output-schema-file": ${err.message}`);
     });
     const problem = schemaProblem(text);
     if (problem)
-        throw new Error(`input "output-schema": ${path} ${problem}`);
+        throw new Error(`input "output-schema-file": ${path} ${problem}`);
     return { path, text };
 }
 /** The input wins over the lane profile's file; either must exist, and the error says which one did not. */
@@ -54153,10 +54258,27 @@ const schema = object({
         }
         return targets;
     }),
-    'output-schema': lane_settings_optional,
+    'output-schema': lane_settings_optional.transform((s, ctx) => {
+        if (s === undefined)
+            return undefined;
+        try {
+            JSON.parse(s);
+            return s;
+        }
+        catch (err) {
+            const hint = s.startsWith('{') ? err.message : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
+            ctx.addIssue({ code: 'custom', message: `is not JSON: ${hint}` });
+            return NEVER;
+        }
+    }),
+    'output-schema-file': lane_settings_optional,
+    settings: lane_settings_optional,
 })
     .check((ctx) => {
     const v = ctx.value;
+    if (v['output-schema'] !== undefined && v['output-schema-file'] !== undefined) {
+        ctx.issues.push({ code: 'custom', input: v, path: ['output-schema'], message: 'and output-schema-file both given; give one' });
+    }
     if ((v.prompt === undefined) === (v['prompt-file'] === undefined)) {
         ctx.issues.push({ code: 'custom', input: v, path: ['prompt'], message: 'give exactly one of prompt or prompt-file' });
     }
@@ -54184,7 +54306,9 @@ function parseLaneSettings(raw, context) {
         githubToken: v['github-token'],
         agentGithubToken: v['agent-github-token'],
         report: v.report ?? (context.isPullRequest ? ['summary', 'comment', 'check'] : ['summary']),
-        outputSchema: v['output-schema'],
+        outputSchema: v['output-schema-file'],
+        outputSchemaJson: v['output-schema'],
+        cliSettings: v.settings,
     };
 }
 
@@ -54322,29 +54446,6 @@ function killAsAgent(user, leader, runId, signal) {
     (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
 }
 
-;// CONCATENATED MODULE: ./actions/lane-core/prompt-file.ts
-// The workflow's prompt file. On a pull request the checkout is the PR's, so a prompt read from it is the PR
-// author's: it is read from the base commit instead, and a file the base does not have is refused.
-
-
-async function readPromptFile(s) {
-    const full = (0,external_node_path_namespaceObject.resolve)(s.workingDirectory, s.file);
-    if (s.baseSha === undefined) {
-        return (0,promises_namespaceObject.readFile)(full, 'utf8').catch((err) => {
-            throw new Error(`input "prompt-file": ${err.message}`);
-        });
-    }
-    const path = (0,external_node_path_namespaceObject.relative)(s.workspace, full);
-    if (path.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(path))
-        throw new Error(`input "prompt-file": ${full} is outside the checkout ${s.workspace}`);
-    if (!s.github)
-        throw new Error(`input "prompt-file": on a pull request the prompt is read from the base commit ${s.baseSha}, which needs github-token`);
-    const text = await s.github.readFileAt(path.split(external_node_path_namespaceObject.sep).join('/'), s.baseSha);
-    if (text === undefined)
-        throw new Error(`input "prompt-file": ${path} is not in the base commit ${s.baseSha}; a pull request cannot bring its own prompt`);
-    return text;
-}
-
 ;// CONCATENATED MODULE: ./actions/agent-lane/src/action-context.ts
 // Reads the triggering event into the plain data the lane core takes: the PR (as untrusted data for the prompt)
 // and where reports go.
@@ -54389,6 +54490,100 @@ function reportContextOf(ctx, pr) {
         runUrl: ctx.runId && owner ? `${ctx.serverUrl}/${owner}/${repo}/actions/runs/${ctx.runId}` : undefined,
     };
 }
+/** Who triggered the run: GITHUB_ACTOR; a bot when the login says so or the event's sender is one. */
+function actorOf(ctx) {
+    const sender = obj(ctx.payload.sender);
+    const login = ctx.actor || str(sender.login);
+    return { login, isBot: login.endsWith('[bot]') || (str(sender.login) === login && sender.type === 'Bot') };
+}
+
+;// CONCATENATED MODULE: ./actions/agent-lane/src/actor-check.ts
+// Who may start a credentialed lane. An event-triggered run (a PR, a comment, a review) is started by whoever did
+// that, and the lane runs with the host's subscription and secrets: by default only people with write access to the
+// repository, bots the workflow names and users it lists may. workflow_dispatch and schedule need no check: GitHub
+// lets only people with write access start or schedule those.
+const UNCHECKED_EVENTS = new Set(['workflow_dispatch', 'schedule']);
+const WRITE = new Set(['admin', 'maintain', 'write']);
+/** Undefined when the actor may start the lane; otherwise the reason, for the failed step. */
+async function actorRefusal(eventName, actor, policy, permission) {
+    if (policy.mode === 'never' || (policy.mode === 'auto' && UNCHECKED_EVENTS.has(eventName)))
+        return undefined;
+    const login = actor.login.toLowerCase();
+    if (!login)
+        return `the ${eventName} event names no actor, and check-actor is on`;
+    if (policy.allowUsers.includes('*') || policy.allowUsers.includes(login))
+        return undefined;
+    if (actor.isBot) {
+        const name = login.replace(/\[bot\]$/, '');
+        if (policy.allowedBots.includes('*') || policy.allowedBots.includes(login) || policy.allowedBots.includes(name))
+            return undefined;
+        return `${actor.login} is a bot; bots may start this lane only when allowed-bots names them`;
+    }
+    const role = await permission(actor.login);
+    if (WRITE.has(role))
+        return undefined;
+    return `${actor.login} has ${role} access; this lane starts only for people with write access, or users in allow-users`;
+}
+
+;// CONCATENATED MODULE: ./actions/agent-lane/src/lane-inputs.ts
+// agent-lane's inputs beyond the lane core's: where its reports go and who may start it. Parsed once, with each
+// problem naming its input. INPUTS is every input main.ts reads; a test holds it equal to action.yml.
+
+const INPUTS = [
+    'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
+    'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
+    'output-schema-file', 'settings', 'comment-key', 'check-name', 'check-actor', 'allowed-bots', 'allow-users',
+];
+const lane_inputs_got = (v) => JSON.stringify(v);
+const lane_inputs_list = schemas_string().transform((s) => s.split(/[,\n]/).map((t) => t.trim().toLowerCase()).filter(Boolean));
+const lane_inputs_schema = object({
+    'comment-key': schemas_string().trim().refine((s) => !/-->|\n/.test(s), { error: 'must not contain "-->" or a newline (it goes in an HTML comment)' }),
+    'check-name': schemas_string().trim().max(255, { error: 'must be at most 255 characters (GitHub\'s limit)' }),
+    'check-actor': schemas_string().trim().toLowerCase().transform((s, ctx) => {
+        const mode = { '': 'auto', auto: 'auto', true: 'always', false: 'never' }[s];
+        if (!mode) {
+            ctx.addIssue({ code: 'custom', message: `must be auto, true or false, got ${lane_inputs_got(s)}` });
+            return NEVER;
+        }
+        return mode;
+    }),
+    'allowed-bots': lane_inputs_list,
+    'allow-users': lane_inputs_list,
+});
+function parseLaneReportInputs(raw, agent) {
+    const parsed = lane_inputs_schema.safeParse(Object.fromEntries(Object.keys(lane_inputs_schema.shape).map((k) => [k, raw[k] ?? ''])));
+    if (!parsed.success)
+        throw new Error(parsed.error.issues.map((i) => `input "${String(i.path[0] ?? '?')}" ${i.message}`).join('\n'));
+    const v = parsed.data;
+    return {
+        commentKey: v['comment-key'] || `agent-lane:${agent}`,
+        checkName: v['check-name'] || `agent-lane / ${agent}`,
+        actor: { mode: v['check-actor'], allowedBots: v['allowed-bots'], allowUsers: v['allow-users'] },
+    };
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/prompt-file.ts
+// The workflow's prompt file. On a pull request the checkout is the PR's, so a prompt read from it is the PR
+// author's: it is read from the base commit instead, and a file the base does not have is refused.
+
+
+async function readPromptFile(s) {
+    const full = (0,external_node_path_namespaceObject.resolve)(s.workingDirectory, s.file);
+    if (s.baseSha === undefined) {
+        return (0,promises_namespaceObject.readFile)(full, 'utf8').catch((err) => {
+            throw new Error(`input "prompt-file": ${err.message}`);
+        });
+    }
+    const path = (0,external_node_path_namespaceObject.relative)(s.workspace, full);
+    if (path.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(path))
+        throw new Error(`input "prompt-file": ${full} is outside the checkout ${s.workspace}`);
+    if (!s.github)
+        throw new Error(`input "prompt-file": on a pull request the prompt is read from the base commit ${s.baseSha}, which needs github-token`);
+    const text = await s.github.readFileAt(path.split(external_node_path_namespaceObject.sep).join('/'), s.baseSha);
+    if (text === undefined)
+        throw new Error(`input "prompt-file": ${path} is not in the base commit ${s.baseSha}; a pull request cannot bring its own prompt`);
+    return text;
+}
 
 ;// CONCATENATED MODULE: ./actions/agent-lane/src/main.ts
 // Wiring only: inputs and event in, the lane core in the middle, outputs and reports out.
@@ -54407,11 +54602,13 @@ function reportContextOf(ctx, pr) {
 
 
 
-const INPUTS = [
-    'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
-    'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
-];
-async function run() {
+
+
+
+
+async function main_run() {
+    // The check run shown while the agent works; whatever ends the run below, it is completed.
+    let inProgress;
     try {
         const raw = Object.fromEntries(INPUTS.map((name) => [name, getInput(name)]));
         if (raw['github-token'])
@@ -54419,24 +54616,48 @@ async function run() {
         const pr = pullRequestOf(github_context);
         const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
         const settings = parseLaneSettings(raw, { workspace, isPullRequest: pr !== undefined });
+        const names = parseLaneReportInputs(raw, settings.agent);
         const where = reportContextOf(github_context, pr);
-        const gh = settings.githubToken ? octokitLaneGitHub(getOctokit(settings.githubToken), where) : undefined;
+        const octokit = settings.githubToken ? getOctokit(settings.githubToken) : undefined;
+        const gh = octokit && where.owner ? octokitLaneGitHub(octokit, where) : undefined;
+        const refusal = await actorRefusal(github_context.eventName, actorOf(github_context), names.actor, async (username) => {
+            if (!octokit || !where.owner)
+                throw new Error('no github-token to check the actor\'s permission with (or set check-actor: false)');
+            const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: where.owner, repo: where.repo, username });
+            return data.role_name || data.permission;
+        });
+        if (refusal)
+            throw new Error(`actor check: ${refusal}`);
         const instructions = 'text' in settings.prompt
             ? settings.prompt.text
             : await readPromptFile({ file: settings.prompt.file, workingDirectory: settings.workingDirectory, workspace, baseSha: baseShaOf(github_context), github: gh });
+        const version = await cliVersion(settings.agent, process.env);
+        setOutput('cli-version', version);
+        if (version)
+            info(`${settings.agent} ${version}`);
+        if (gh && settings.report.includes('check') && where.pullNumber !== undefined && where.headSha) {
+            const title = `${settings.agent}: working`;
+            await startCheckRun(gh, { name: names.checkName, headSha: where.headSha, title, detailsUrl: where.runUrl }).then((started) => {
+                inProgress = { gh, id: started.id };
+                Object.assign(where, { checkRunId: started.id, checkRunUrl: started.html_url ?? undefined });
+            }, (err) => warning(`could not start the check run: ${err.message}`));
+        }
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
         const result = await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest: pr, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
-        const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: `agent-lane:${settings.agent}`, checkName: `agent-lane / ${settings.agent}` }, {
-            writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()),
-            warn: warning,
-            github: gh,
-        });
+        const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName }, { writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()), warn: warning, github: gh });
+        inProgress = undefined;
         setOutputs(result, delivered);
         if (result.failure)
             setFailed(result.failure.message);
     }
     catch (err) {
-        setFailed(err.message);
+        const message = err.message;
+        if (inProgress) {
+            await inProgress.gh
+                .updateCheckRun(inProgress.id, { title: 'could not run', summary: message }, { conclusion: 'failure' })
+                .catch((e) => warning(`could not complete the check run: ${e.message}`));
+        }
+        setFailed(message);
     }
 }
 function setOutputs(r, delivered) {
