@@ -65,7 +65,7 @@ describe('agent separation', () => {
       action: 'agent-lane',
       script: r.script,
       runAs: users.runAs,
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', 'allowed-tools': 'Bash', report: 'summary', 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1' },
+      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', 'allowed-tools': 'Bash', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1' },
       event: { name: 'pull_request', payload: PR },
       env: { ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }), ...users.env, RUNNER_TEMP: r.temp, ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN },
     });
@@ -86,7 +86,7 @@ describe('agent separation', () => {
     const lane = freshLaneJob(model.url);
     const run = await runAction({
       action: 'agent-lane',
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'github-token': GITHUB_TOKEN },
+      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN },
       event: { name: 'pull_request', payload: PR },
       env: laneJobEnv(lane, 'claude', { model: model.url, github: github.url }),
     });
@@ -103,7 +103,7 @@ describe('agent separation', () => {
       action: 'agent-lane',
       script: r.script,
       runAs: users.runAs,
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'github-token': GITHUB_TOKEN },
+      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN },
       event: { name: 'pull_request', payload: PR },
       // /bin/true in place of the helper: it "succeeds" without switching, and the probe sees the action's uid.
       env: { ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }), ...users.env, FACTORY_AGENT_EXEC: '/bin/true', RUNNER_TEMP: r.temp },
