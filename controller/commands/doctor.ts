@@ -14,9 +14,10 @@ import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from 
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
-import { AUTH_FILES, laneMounts } from '../lanes/lane-layout.js';
+import { laneMounts } from '../lanes/lane-layout.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
-import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
+import { AUTH_FILES } from '../../lane-contract/auth-files.js';
+import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
 export interface DoctorRow extends CheckResult { scope: string }
 export interface DoctorDeps {

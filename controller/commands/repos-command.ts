@@ -2,7 +2,7 @@
 // the controller's own parser, and refuses to write a file the controller would refuse to start on.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { replaceFileAtomically } from '../util/atomic-file.js';
+import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import type { Io } from './io.js';
 import { parseConfig, type RepoConfig } from '../config/config.js';
 import { addRepo, removeRepo, type EditResult, type RepoEntry } from '../config/repos-editor.js';

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
+import { AGENTS } from '../../lane-contract/agents.js';
 import { parseBytes, parseDuration } from './units.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
@@ -78,7 +79,7 @@ const MIN_MEMORY = 32 * 1024 ** 2;
 const MAX_MEMORY = 1024 ** 4;
 
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
-const agentName = z.enum(['codex', 'claude'], { error: (i) => `expected codex or claude, got ${got(i.input)}` });
+const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
 // Each kind of mount carries one connection of the connection map across the container boundary (seed 001).
 export const mountSchema = z.discriminatedUnion(
@@ -142,6 +143,9 @@ export const profileSchema = z.strictObject({
   nproc: z.number().int().min(256).max(4_194_304).default(65_536),
   /** Capabilities added back after CapDrop ALL; the runner as uid 1000 needs none. Trusted profiles only. */
   capAdd: z.array(z.string().regex(/^(CAP_)?[A-Z_]+$/, { error: (i) => `expected a capability name such as NET_BIND_SERVICE, got ${got(i.input)}` })).default([]),
+  /** The lane image's agent user ("uid:gid", not root): the action runs the agent as it through the image's helper,
+   * so the container keeps SETUID/SETGID and goes without no-new-privileges (docs/lane-isolation.md). Trusted only. */
+  agentUser: z.string().regex(/^[1-9]\d*:\d+$/, { error: (i) => `expected a non-root "uid:gid", got ${got(i.input)}` }).optional(),
   init: z.boolean().default(true),
   readOnlyRootfs: z.boolean().default(false),
   /** Swarm placement constraints (`node.hostname == vps-2`, `node.labels.factory.lane == true`); ignored by `backend: docker`. */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withFileLock } from '../../controller/util/file-lock.js';
+import { withFileLock } from '../../lane-contract/file-lock.js';
 
 const STATE = join(tmpdir(), 'factory-test-swarm.json');
 
