@@ -44,6 +44,9 @@ export const hardening = (profile: Profile) => ({
   CapDrop: ['ALL'],
   // The agent-user helper changes uid and gid (docs/lane-isolation.md); nothing else is added for it.
   CapAdd: [...profile.capAdd, ...(profile.agentUser ? ['SETUID', 'SETGID'] : [])],
+  // The runner shares the agent's group (its private home is 2770): an explicit "uid:gid" user gets no supplementary
+  // groups from the image's /etc/group, so the agent's gid is added here.
+  ...(profile.agentUser ? { GroupAdd: [profile.agentUser.split(':')[1]!] } : {}),
   LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
   Ulimits: [
     { Name: 'nofile', Soft: profile.nofile, Hard: profile.nofile },

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABEL } from '../../controller/daemon/runner-spec.js';
+import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 const LANE_LABELS = ['self-hosted', 'factory', 'codex'];
@@ -109,10 +109,12 @@ describe('lane profiles', () => {
       const sha256 = createHash('sha256').update(codexAuth('original')).digest('hex');
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ files: [{ agent: 'codex', source, copy, credential: true, sha256 }] }));
     };
-    leftBehind('factory-gone-fifo', join(f.codexHome, 'auth.json'), (copy) => execFileSync('mkfifo', [copy]));
-    leftBehind('factory-gone-refreshed', join(otherHome, 'auth.json'), (copy) => writeFileSync(copy, codexAuth('refreshed')));
+    // Runner names of this instance and repo: the sweep leaves other instances' folders alone.
+    const instance = `test-sweep-${process.pid}`;
+    leftBehind(runnerName('factory-test/lane-sweep', 901, instance), join(f.codexHome, 'auth.json'), (copy) => execFileSync('mkfifo', [copy]));
+    leftBehind(runnerName('factory-test/lane-sweep', 902, instance), join(otherHome, 'auth.json'), (copy) => writeFileSync(copy, codexAuth('refreshed')));
 
-    h = await startHarness({ repo: 'factory-test/lane-sweep', config: { stateDir: f.stateDir }, profile: laneProfile(f, 'true') });
+    h = await startHarness({ repo: 'factory-test/lane-sweep', config: { stateDir: f.stateDir, instance }, profile: laneProfile(f, 'true') });
 
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]);
     expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
