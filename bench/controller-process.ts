@@ -32,6 +32,8 @@ export interface ControllerProcessOptions {
   dir: string;
   name: string;
   maxConcurrent: number;
+  /** The engine behind the job containers (the engine must be a swarm manager for `swarm`). */
+  backend?: 'docker' | 'swarm';
 }
 
 function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
@@ -40,6 +42,7 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     `  apiUrl: ${o.standin.url}`,
     '  auth: { tokenEnv: FACTORY_GITHUB_TOKEN }',
     '  webhook: { host: 127.0.0.1, port: 0, path: /webhook, secret: { env: FACTORY_WEBHOOK_SECRET } }',
+    `backend: ${o.backend ?? 'docker'}`,
     `instance: ${instance}`,
     `maxConcurrent: ${o.maxConcurrent}`,
     'reconcileInterval: 1h',
@@ -119,6 +122,11 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
         await exited;
       }
       log.end();
+      const ours = JSON.stringify({ label: [`factory.instance=${instance}`] });
+      const services = (await o.docker.listServices({ filters: ours }).catch(() => [])) as Array<{ ID: string }>;
+      await Promise.all(services.map((sv) => o.docker.getService(sv.ID).remove().catch(() => {})));
+      const secrets = (await o.docker.listSecrets({ filters: ours }).catch(() => [])) as Array<{ ID: string }>;
+      await Promise.all(secrets.map((sc) => o.docker.getSecret(sc.ID).remove().catch(() => {})));
       const left = await o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${instance}`] }) });
       await Promise.all(left.map((c) => o.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     },

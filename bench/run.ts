@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { ensureStandinImages } from '../controller/commands/demo.js';
 import { benchAgentLane } from './agent-lane.js';
+import { benchBackendPickup } from './backend-pickup.js';
 import { benchBurst } from './burst.js';
 import { benchMemory } from './memory.js';
 import { benchPickup } from './pickup.js';
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
 
   step('pickup latency, 30 jobs, and docker run -d of the same container');
   const pickup = await benchPickup(docker, dir);
+  step('pickup per backend, 20 jobs each: local engine and single-node swarm');
+  const backends = await benchBackendPickup(docker, dir);
   step('burst of 100 jobs under a cap of 8');
   const burst = await benchBurst(docker, dir);
   step('controller memory, idle and at 50 jobs');
@@ -40,6 +43,9 @@ async function main(): Promise<void> {
     ['Pickup, webhook sent → container started (Docker start event), median / p95 of 30', `${ms(p.controllerMedian)} / ${ms(p.controllerP95)}`, '', ''],
     ['`docker run -d` of the same image, command and limits, median / p95 of 30', `${ms(p.dockerRunMedian)} / ${ms(p.dockerRunP95)}`, '', ''],
     ['Pickup ratio, controller median / `docker run -d` median', `${p.ratio.toFixed(2)}×`, '≤ 1.2×', yes(p.ratio <= 1.2)],
+    [`Pickup, webhook sent → container started, \`backend: docker\`, median / p95 of ${backends.jobs}`, `${ms(backends.median.docker)} / ${ms(backends.p95.docker)}`, '', ''],
+    [`Pickup, webhook sent → container started, \`backend: swarm\` (single node), median / p95 of ${backends.jobs}`, `${ms(backends.median.swarm)} / ${ms(backends.p95.swarm)}`, '', ''],
+    ['Pickup ratio, swarm median / docker median', `${(backends.median.swarm / backends.median.docker).toFixed(2)}×`, '', ''],
     ['Pickup as the controller measures it (webhook received → start call answered), median', ms(p.internalMedian), '', ''],
     [`Burst, GitHub-style assignment: ${burst.jobs} one-second jobs, ${burst.deliveries} deliveries (duplicates mixed in), cap ${burst.cap}: time to drain`, `${round(burst.drainMs / 1000, 1)} s`, '', ''],
     ['Burst: runners per job', `${round(burst.runnersPerJob, 2)}`, '1', yes(burst.runnersPerJob === 1)],
@@ -66,7 +72,7 @@ async function main(): Promise<void> {
   const totalSeconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`\n${table}\n\n${machine.cpus} CPU (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Docker ${machine.docker}; bench took ${totalSeconds} s.\n`);
   if (lane.failures.length) process.stdout.write(`agent-lane: ${lane.failures.join('\n')}\n`);
-  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), machine, totalSeconds, pickup, burst, memory, agentLane: lane }, null, 2) + '\n');
+  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), machine, totalSeconds, pickup, backends, burst, memory, agentLane: lane }, null, 2) + '\n');
   rmSync(dir, { recursive: true, force: true });
 }
 

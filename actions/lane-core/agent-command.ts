@@ -35,7 +35,9 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   }
   const args = ['--print', '--output-format', 'stream-json', '--verbose'];
   args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
-  if (s.mode === 'review') args.push('--disallowedTools', EDIT_TOOLS.join(','));
+  // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
+  // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
+  if (s.mode === 'review') args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
   if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
   if (s.model) args.push('--model', s.model);
   if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);

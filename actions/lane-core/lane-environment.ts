@@ -1,7 +1,11 @@
-// What the controller's lane profile tells a job about its lane, read once from the environment. The variable
-// names are the contract with the lane profiles (see the README's "Lane environment" table).
+// What the controller's lane profile tells a job about its lane, read once from the environment by the lane
+// contract's variable names (lane-contract/lane-variables.ts; the README's "Lane environment" table).
 import { join } from 'node:path';
-import type { Agent } from './lane-settings.js';
+import { AGENTS, type Agent } from '../../lane-contract/agents.js';
+import { CLAUDE_JSON } from '../../lane-contract/auth-files.js';
+import { LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
+
+export { LANE_LABELS } from '../../lane-contract/agents.js';
 
 export interface LaneEnvironment {
   /** The agent the lane was provisioned for, when the job runs on a lane at all. */
@@ -16,26 +20,20 @@ export interface LaneEnvironment {
   fromProfile: { codex: boolean; claude: boolean };
 }
 
-/** Runner labels that pick a lane, for the error a job gets when it runs anywhere else. */
-export const LANE_LABELS: Record<Agent, string> = {
-  codex: '[self-hosted, factory, codex]',
-  claude: '[self-hosted, factory, claude]',
-};
-
 export function readLaneEnvironment(env: Record<string, string | undefined>, home: string): LaneEnvironment {
   const value = (name: string) => (env[name]?.trim() ? env[name]!.trim() : undefined);
-  const lane = value('FACTORY_LANE');
+  const lane = value(V.lane);
   return {
-    lane: lane === 'codex' || lane === 'claude' ? lane : undefined,
-    profile: value('FACTORY_PROFILE'),
-    codexHome: value('FACTORY_CODEX_HOME') ?? join(home, '.codex'),
-    claudeConfigDir: value('FACTORY_CLAUDE_CONFIG_DIR') ?? join(home, '.claude'),
-    claudeJson: value('FACTORY_CLAUDE_JSON') ?? join(home, '.claude.json'),
-    mcpClaude: value('FACTORY_MCP_CLAUDE'),
-    mcpCodex: value('FACTORY_MCP_CODEX'),
+    lane: (AGENTS as readonly string[]).includes(lane ?? '') ? (lane as Agent) : undefined,
+    profile: value(V.profile),
+    codexHome: value(V.codexHome) ?? join(home, '.codex'),
+    claudeConfigDir: value(V.claudeConfigDir) ?? join(home, '.claude'),
+    claudeJson: value(V.claudeJson) ?? join(home, CLAUDE_JSON),
+    mcpClaude: value(V.mcpClaude),
+    mcpCodex: value(V.mcpCodex),
     fromProfile: {
-      codex: value('FACTORY_CODEX_HOME') !== undefined,
-      claude: value('FACTORY_CLAUDE_CONFIG_DIR') !== undefined,
+      codex: value(V.codexHome) !== undefined,
+      claude: value(V.claudeConfigDir) !== undefined,
     },
   };
 }

@@ -7,6 +7,7 @@ export interface IssueComment {
   id: number;
   body?: string;
   html_url: string;
+  user?: { login: string } | null;
 }
 
 export interface CheckRunAnnotation {
@@ -32,6 +33,8 @@ export interface LaneGitHub {
   createCheckRun(run: { name: string; head_sha: string; conclusion?: string; details_url?: string; output: CheckRunOutput }): Promise<{ id: number; html_url: string | null }>;
   /** Adds output (annotations append); with `finish`, also completes the run. */
   updateCheckRun(id: number, output: CheckRunOutput, finish?: { conclusion: string }): Promise<void>;
+  /** A file's text at a commit, or undefined when it is not there. */
+  readFileAt(path: string, ref: string): Promise<string | undefined>;
 }
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -57,5 +60,14 @@ export function octokitLaneGitHub(octokit: Octokit, where: Pick<ReportContext, '
         output,
         ...(finish ? { conclusion: finish.conclusion as 'success', status: 'completed' as const, completed_at: new Date().toISOString() } : {}),
       })),
+    readFileAt: async (path, ref) => {
+      try {
+        const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+        return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return undefined;
+        throw err;
+      }
+    },
   };
 }

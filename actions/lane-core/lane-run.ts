@@ -1,16 +1,21 @@
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
-import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { foldEvents, type AgentOutcome } from './agent-outcome.js';
 import { agentCommand } from './agent-command.js';
 import { agentEnvironment } from './agent-environment.js';
+import { agentFileReader, runAsAgent, type AgentUser, type Separation } from './agent-user.js';
 import { checkAnswer, schemaProblem } from './answer-schema.js';
 import { parseClaudeLine } from './claude-events.js';
 import { classifyFailure, type LaneFailure } from './cli-failure.js';
 import { mergeMcpServers } from './codex-config.js';
 import { parseCodexLine } from './codex-events.js';
+import { keptLogin } from '../../lane-contract/credential-write-back.js';
+import { readJobFile } from '../../lane-contract/job-file.js';
 import { currentCredentials, openPrivateHome, writeBackCredentials, type PrivateHome, type WriteBack } from './credential-store.js';
 import { findingsOf, verdictOf, type Conclusion, type Finding } from './findings.js';
 import type { LaneEnvironment } from './lane-environment.js';
@@ -19,6 +24,7 @@ import { lanePrompt, type PullRequestContext } from './lane-prompt.js';
 import type { LaneSettings } from './lane-settings.js';
 import type { ProcessRunner } from './process-runner.js';
 import { credentialValues, Scrubber } from './scrubber.js';
+import { secretForms } from './secret-forms.js';
 
 export interface LaneRunDeps {
   runner: ProcessRunner;
@@ -41,6 +47,10 @@ export interface LaneRunRequest {
   runDir: string;
   /** The job's environment, before the lane strips tokens from it. */
   baseEnv: Record<string, string | undefined>;
+  /** Secret values the lane carries (lane-secrets.ts), masked before the agent starts. */
+  secrets: string[];
+  /** The agent's own user, or why the lane has none (see agent-user.ts). */
+  separation: Separation;
 }
 
 export interface LaneResult {
@@ -71,23 +81,61 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
   if (!(await stat(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
     throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
   }
+  const user = 'user' in req.separation ? req.separation.user : undefined;
+  if (!user) {
+    const problem = 'problem' in req.separation ? req.separation.problem : '';
+    // A build agent writes and runs code: as the runner's user it could rewrite the runner's command files.
+    if (settings.mode === 'build') throw new Error(`input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`);
+    deps.warn(`the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`);
+  }
   await mkdir(req.runDir, { recursive: true, mode: 0o700 });
-  const outputSchema = await readOutputSchema(settings, req.runDir);
-  const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
+  const agentRoot = user ? await openAgentRoot(user) : undefined;
+  // The schema file goes where the agent can read it: its own corner when it has one.
+  const outputSchema = await readOutputSchema(settings, agentRoot ?? req.runDir);
+  const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
   try {
-    return await runInHome(req, home, outputSchema, deps);
+    if (user && settings.mode === 'build') shareWorkspace(settings.workingDirectory, user);
+    return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
   } finally {
-    // The private home holds live credentials; nothing of it outlives the run.
+    // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
+    if (user && agentRoot) runAsAgent(user, 'rm', ['-rf', '--', join(agentRoot, 'home'), join(agentRoot, 'tmp'), home.dir]);
     await rm(home.dir, { recursive: true, force: true });
+    if (agentRoot) await rm(agentRoot, { recursive: true, force: true });
   }
 }
 
-async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: OutputSchema | undefined, deps: LaneRunDeps): Promise<LaneResult> {
+/** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
+ * runner's user through the agent's group (setgid, so what either writes stays in that group). */
+async function openAgentRoot(user: AgentUser): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'agent-lane-'));
+  for (const dir of [root, join(root, 'home'), join(root, 'tmp')]) {
+    await mkdir(dir, { recursive: true });
+    await chown(dir, -1, user.gid);
+    await chmod(dir, 0o2770);
+  }
+  return root;
+}
+
+/** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
+function shareWorkspace(dir: string, user: AgentUser): void {
+  for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]] as const) {
+    const r = spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
+  }
+}
+
+interface AgentCorner {
+  user: AgentUser;
+  root: string;
+}
+
+async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: OutputSchema | undefined, deps: LaneRunDeps, corner?: AgentCorner): Promise<LaneResult> {
   const { settings } = req;
   const scrubber = new Scrubber();
   /** Registers values as secrets; returns how many were new. */
   const trust = (secrets: string[]): number => {
-    const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+    const known = new Set(scrubber.secrets);
+    const fresh = [...new Set(secrets.flatMap(secretForms))].filter((v) => !known.has(v));
     for (const s of fresh) {
       scrubber.add(s);
       deps.mask(s);
@@ -96,9 +144,11 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   };
   trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
   if (settings.githubToken) trust([settings.githubToken]);
+  trust(req.secrets);
 
   const transcriptPath = join(req.runDir, 'transcript.jsonl');
-  const lastMessageFile = join(req.runDir, 'last-message.txt');
+  const lastMessageFile = join(corner?.root ?? req.runDir, 'last-message.txt');
+  const readCopy = corner ? agentFileReader(corner.user) : undefined;
   const schemaText = outputSchema?.text;
   const command = agentCommand({
     settings,
@@ -123,7 +173,8 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const end = await deps.runner.run({
     ...command,
     cwd: settings.workingDirectory,
-    env: agentEnvironment(req.baseEnv, home.env, settings),
+    env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+    user: corner?.user,
     stdin: prompt,
     timeoutMs: settings.timeoutMinutes * 60_000,
     onLine: (line) => {
@@ -148,19 +199,21 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
 
   // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
   // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
-  if (trust((await currentCredentials(home)).flatMap(credentialValues))) {
+  if (trust((await currentCredentials(home, readCopy)).flatMap(credentialValues))) {
     const written = await readFile(transcriptPath, 'utf8').catch(() => undefined);
     if (written !== undefined) await writeFile(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
   }
-  const writeBack = await writeBackCredentials(home);
+  const writeBack = await writeBackCredentials(home, { readCopy });
   for (const w of writeBack) {
     // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
-    const kept = w.outcome === 'unchanged' || w.outcome === 'written' || w.outcome === 'source-changed';
-    (kept ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.error ? ` (${w.error})` : ''}`);
+    (keptLogin(w.outcome) ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`);
   }
 
   const outcome = foldEvents(events);
-  if (settings.agent === 'codex' && !outcome.answer) outcome.answer = (await readFile(lastMessageFile, 'utf8').catch(() => '')).trim();
+  if (settings.agent === 'codex' && !outcome.answer) {
+    const last = await (readCopy ?? readJobFile)(lastMessageFile).catch(() => undefined);
+    outcome.answer = last?.kind === 'text' ? last.text.trim() : '';
+  }
   // Scrubbed before it is parsed: the structured answer feeds check-run annotations and second-opinion's
   // base64 marker, where no later scrub of the finished text can see a secret.
   outcome.answer = scrubber.scrub(outcome.answer);
@@ -203,7 +256,7 @@ async function readOutputSchema(settings: LaneSettings, runDir: string): Promise
     const problem = schemaProblem(settings.outputSchemaJson);
     if (problem) throw new Error(`input "output-schema": the schema ${problem}`);
     const path = join(runDir, 'output-schema.json');
-    await writeFile(path, settings.outputSchemaJson, { mode: 0o600 });
+    await writeFile(path, settings.outputSchemaJson, { mode: 0o644 }); // not secret; the agent's user reads it
     return { path, text: settings.outputSchemaJson };
   }
   if (!settings.outputSchema) return undefined;
@@ -229,5 +282,17 @@ async function addCodexMcp(home: PrivateHome, mcpToml: string | undefined): Prom
   if (!mcpToml) return;
   const configPath = join(home.dir, 'config.toml');
   const config = await readFile(configPath, 'utf8').catch(() => '');
-  await writeFile(configPath, mergeMcpServers(config, await readFile(mcpToml, 'utf8')), { mode: 0o600 });
+  await writeFile(configPath, mergeMcpServers(config, await readFile(mcpToml, 'utf8')), { mode: home.fileMode });
+  await chmod(configPath, home.fileMode);
+}
+
+/** The agent's own HOME and TMPDIR; git trusts a checkout another user (the runner) owns. */
+function cornerEnv(corner: AgentCorner): Record<string, string> {
+  return {
+    HOME: join(corner.root, 'home'),
+    TMPDIR: join(corner.root, 'tmp'),
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'safe.directory',
+    GIT_CONFIG_VALUE_0: '*',
+  };
 }

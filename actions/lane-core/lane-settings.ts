@@ -2,10 +2,10 @@
 // input it came from, in the words a workflow author wrote (`timeout-minutes`, not `timeoutMinutes`).
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { AGENTS, type Agent } from '../../lane-contract/agents.js';
 import { splitArguments } from './argument-list.js';
 
-export const AGENTS = ['codex', 'claude'] as const;
-export type Agent = (typeof AGENTS)[number];
+export { AGENTS, type Agent };
 export type Mode = 'review' | 'build';
 export const REPORT_TARGETS = ['summary', 'comment', 'check'] as const;
 export type ReportTarget = (typeof REPORT_TARGETS)[number];

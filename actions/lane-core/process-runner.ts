@@ -3,7 +3,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { killRun, RUN_MARKER } from './process-tree.js';
+import { agentHelperEnv, asAgent, type AgentUser } from './agent-user.js';
+import { killRun, killRunScript, RUN_MARKER } from './process-tree.js';
+import { spawnSync } from 'node:child_process';
 
 export interface ProcessSpec {
   command: string;
@@ -14,6 +16,8 @@ export interface ProcessSpec {
   timeoutMs: number;
   onLine: (line: string) => void;
   onStderr?: (text: string) => void;
+  /** Runs the command as the lane's agent user; the tree is then signalled as that user too. */
+  user?: AgentUser;
 }
 
 export interface ProcessResult {
@@ -40,12 +44,13 @@ export const nodeProcessRunner: ProcessRunner = {
       // whatever they left running in the background.
       const runId = randomUUID();
       const env = { ...spec.env, [RUN_MARKER]: runId };
-      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      const { command, args } = spec.user ? asAgent(spec.user, spec.command, spec.args) : spec;
+      const child = spawn(command, args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       let stderr = '';
       let timedOut = false;
       let cancelled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const killTree = (signal: NodeJS.Signals) => killRun(child.pid, runId, signal);
+      const killTree = (signal: NodeJS.Signals) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
       const stop = () => {
         killTree('SIGTERM');
         killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
@@ -91,3 +96,9 @@ export const nodeProcessRunner: ProcessRunner = {
     });
   },
 };
+
+/** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
+function killAsAgent(user: AgentUser, leader: number | undefined, runId: string, signal: NodeJS.Signals): void {
+  const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
+  spawnSync(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
+}

@@ -38,3 +38,16 @@ export function killRun(leader: number | undefined, id: string, signal: NodeJS.S
     }
   }
 }
+
+/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
+export const killRunScript = `
+const { readdirSync, readFileSync } = require('node:fs');
+const [leader, id, signal] = process.argv.slice(1);
+const needle = '\\0${RUN_MARKER}=' + id + '\\0';
+const targets = leader ? [-Number(leader)] : [];
+for (const e of readdirSync('/proc')) {
+  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
+  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
+}
+for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
+`;

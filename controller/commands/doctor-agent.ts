@@ -3,7 +3,7 @@
 // rest come from the lane's own settings (the auth copy's config). The command is built here and parsed here; the
 // container is started by the doctor with the profile's mounts, network and environment.
 import type { Profile } from '../config/config.js';
-import { IN_CONTAINER } from '../lanes/lane-layout.js';
+import { IN_CONTAINER } from '../../lane-contract/lane-variables.js';
 import type { CheckResult } from './doctor-script.js';
 
 export const CANARY_PROMPT = 'This is a health check. Reply with the single word OK.';

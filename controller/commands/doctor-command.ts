@@ -1,7 +1,9 @@
 // `factory doctor`: the edge around runDoctor.
 import { Option } from 'commander';
 import { describeProblems, loadConfig } from '../config/config.js';
-import { dockerEngine } from '../docker/docker-engine.js';
+import Docker from 'dockerode';
+import { engineFor } from '../docker/engine-for.js';
+import type { SwarmNode } from '../docker/swarm-placement.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
 import { silentLogger } from '../observe/logger.js';
 import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
@@ -46,7 +48,8 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const rows = await runDoctor({ config, engine: dockerEngine(config.docker.socketPath, config.instance), github, githubError, diskThreshold, env }, opts.profile, { agent: opts.agent === true });
+  const swarmNodes = async () => (await new Docker({ socketPath: config.docker.socketPath }).listNodes()) as SwarmNode[];
+  const rows = await runDoctor({ config, engine: engineFor(config), github, githubError, diskThreshold, env, swarmNodes }, opts.profile, { agent: opts.agent === true });
   io.stdout(opts.json ? JSON.stringify({ ok: rows.every((r) => r.ok), checks: rows }, null, 2) : formatDoctor(rows));
   return rows.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

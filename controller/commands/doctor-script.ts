@@ -1,7 +1,8 @@
 // The checks `factory doctor` runs inside a profile's container, as one POSIX sh script (busybox and Ubuntu alike).
 // Each check prints `CHECK|<name>|ok|<detail>` or `CHECK|<name>|fail|<detail>`; values of secrets are never printed.
 import type { Profile } from '../config/config.js';
-import { AUTH_FILES, IN_CONTAINER } from '../lanes/lane-layout.js';
+import { AUTH_FILES } from '../../lane-contract/auth-files.js';
+import { IN_CONTAINER } from '../../lane-contract/lane-variables.js';
 
 export const DOCTOR_MOUNT = '/factory/doctor';
 

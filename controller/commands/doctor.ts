@@ -10,16 +10,28 @@ import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { FIX, stateOf } from '../github/github-errors.js';
 import { resolveWebhookSecret } from '../daemon/service.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
+import type { SwarmNode } from '../docker/swarm-placement.js';
+import { swarmRows } from './doctor-swarm.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
-import { AUTH_FILES, laneMounts } from '../lanes/lane-layout.js';
+import { laneMounts } from '../lanes/lane-layout.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
-import { isCredentialShape } from '../../actions/lane-core/credential-shape.js';
+import { AUTH_FILES } from '../../lane-contract/auth-files.js';
+import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
 export interface DoctorRow extends CheckResult { scope: string }
-export interface DoctorDeps { config: Config; engine: Engine; github: GitHubApi | undefined; githubError?: string; diskThreshold: number; env?: NodeJS.ProcessEnv }
+export interface DoctorDeps {
+  config: Config;
+  engine: Engine;
+  github: GitHubApi | undefined;
+  githubError?: string;
+  diskThreshold: number;
+  env?: NodeJS.ProcessEnv;
+  /** The swarm's node list (backend swarm): asked of the manager the controller talks to. */
+  swarmNodes?: () => Promise<SwarmNode[]>;
+}
 
 const CONTAINER_TIMEOUT_MS = 60_000;
 const AGENT_TIMEOUT_MS = 180_000;
@@ -38,6 +50,7 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { 
   rows.push(...(await githubRows(deps)));
   rows.push(...(await webhookSecretRows(deps)));
   rows.push(...(await diskRows(deps)));
+  if (deps.config.backend === 'swarm' && dockerUp) rows.push(...(await swarmNodeRows(deps, onlyProfile)));
   const names = onlyProfile ? [onlyProfile] : Object.keys(deps.config.profiles);
   for (const name of names) {
     const profile = deps.config.profiles[name];
@@ -87,6 +100,15 @@ async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow
     if (mode & 0o004) return row(false, `${ref.file} is readable by every user (mode ${mode.toString(8)})`, `chmod 0640 ${ref.file}`);
   }
   return row(true, `${where} is set (${secret.length} characters); GitHub must send the same one`);
+}
+
+async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<DoctorRow[]> {
+  try {
+    return swarmRows(deps.config, (await deps.swarmNodes?.()) ?? [], onlyProfile);
+  } catch (err) {
+    const fix = 'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
+    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: String((err as Error).message), fix }];
+  }
 }
 
 async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRow[]> {

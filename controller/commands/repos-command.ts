@@ -2,7 +2,7 @@
 // validates the result with the controller's own parser, and refuses to write a file the controller would refuse.
 import { readFile, realpath } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { replaceFileAtomically } from '../util/atomic-file.js';
+import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { parseConfig, type RepoConfig } from '../config/config.js';
 import { addRepo, removeRepo, setRepo, type EditResult } from '../config/repos-editor.js';
 import { table } from '../observe/status-table.js';

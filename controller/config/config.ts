@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { formatProblem, problemsFromIssues, type ConfigProblem } from './config-problems.js';
+import { AGENTS } from '../../lane-contract/agents.js';
 import { parseBytes, parseDuration } from './units.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
@@ -13,6 +14,7 @@ export { isDockerSocketPath } from './trust-gate.js';
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const PLACEMENT = /^\s*(node|engine)\.[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/;
 
 const got = (input: unknown) => JSON.stringify(input);
 const envName = z.string().regex(ENV_NAME, { error: (i) => `expected an environment variable name, got ${got(i.input)}` });
@@ -79,7 +81,7 @@ const MIN_MEMORY = 32 * 1024 ** 2;
 const MAX_MEMORY = 1024 ** 4;
 
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
-const agentName = z.enum(['codex', 'claude'], { error: (i) => `expected codex or claude, got ${got(i.input)}` });
+const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
 // Each kind of mount carries one connection of the connection map across the container boundary (seed 001).
 export const mountSchema = z.discriminatedUnion(
@@ -143,8 +145,13 @@ export const profileSchema = z.strictObject({
   nproc: z.number().int().min(256).max(4_194_304).default(65_536),
   /** Capabilities added back after CapDrop ALL; the runner as uid 1000 needs none. Trusted profiles only. */
   capAdd: z.array(z.string().regex(/^(CAP_)?[A-Z_]+$/, { error: (i) => `expected a capability name such as NET_BIND_SERVICE, got ${got(i.input)}` })).default([]),
+  /** The lane image's agent user ("uid:gid", not root): the action runs the agent as it through the image's helper,
+   * so the container keeps SETUID/SETGID and goes without no-new-privileges (docs/lane-isolation.md). Trusted only. */
+  agentUser: z.string().regex(/^[1-9]\d*:\d+$/, { error: (i) => `expected a non-root "uid:gid", got ${got(i.input)}` }).optional(),
   init: z.boolean().default(true),
   readOnlyRootfs: z.boolean().default(false),
+  /** Swarm placement constraints (`node.hostname == vps-2`, `node.labels.factory.lane == true`); ignored by `backend: docker`. */
+  placement: z.array(z.string().regex(PLACEMENT, { error: (i) => `expected a constraint such as "node.hostname == vps-2", got ${got(i.input)}` })).default([]),
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
 });
@@ -174,6 +181,8 @@ export const configSchema = z
     github: githubSchema,
     // Containers carry this name; a controller only adopts and cleans containers of its own instance.
     instance: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: (i) => `expected a lowercase name, got ${got(i.input)}` }).default('default'),
+    // Where job containers run: this host's engine, or the nodes of the swarm this engine manages (docs/swarm.md).
+    backend: z.enum(['docker', 'swarm'], { error: (i) => `expected docker or swarm, got ${got(i.input)}` }).default('docker'),
     docker: z.strictObject({ socketPath: z.string().default('/var/run/docker.sock') }).default({ socketPath: '/var/run/docker.sock' }),
     maxConcurrent: z.number().int().positive().default(4),
     bootTimeout: duration(SECOND, DAY).default(5 * 60_000),
@@ -200,6 +209,7 @@ export const configSchema = z
     for (const [name, profile] of Object.entries(config.profiles)) {
       const refuse: Refuse = (path, message) => ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
       refuseUnsafeProfile(config, name, profile, refuse);
+      if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
       if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
         const shared = Object.entries(config.profiles).filter(([, o]) => !o.trusted).map(([n]) => n);
         refuse(['labels'], `trusted profile "${name}" has no label of its own: every label is "self-hosted" or also on an untrusted profile (${shared.join(', ') || 'none'}), so a plain job could get its credentials; add a label such as "${name}" to it and to its jobs' runs-on`);
@@ -235,6 +245,19 @@ export function repoChecks(input: unknown): CrossIssue[] {
     });
   });
   return issues;
+}
+
+/** A constraint that names one node, or the nodes an operator labelled: `node.hostname|id == x`, `node.labels.k == v`. */
+const PINS = /^\s*node\.(hostname|id|labels\.[A-Za-z0-9_.-]+)\s*==\s*\S/;
+
+/**
+ * On swarm a job may land on any node that fits; a lane's host mounts (auth, secrets, data) exist only on the node
+ * that holds them, and elsewhere Docker would create empty folders or fail, so the profile must say where it runs.
+ */
+function refuseUnpinnedLane(name: string, p: z.output<typeof profileSchema>, refuse: Refuse): void {
+  const hostMounts = p.mounts.filter((m) => m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data' || m.kind === 'gh').map((m) => m.kind);
+  if (hostMounts.length === 0 || p.placement.some((c) => PINS.test(c))) return;
+  refuse(['placement'], `profile "${name}" has ${[...new Set(hostMounts)].join(', ')} mounts and backend is swarm: add a placement that pins it to the node holding them, e.g. placement: ["node.hostname == <node>"] or ["node.labels.factory.lane == true"]`);
 }
 
 export type Config = z.output<typeof configSchema>;

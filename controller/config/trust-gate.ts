@@ -109,6 +109,7 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
     if (p.envFiles.length > 0) refuse(['envFiles'], `env files carry secrets and need a trusted profile: ${untrusted}`);
     if (p.user && p.user.split(':').some((id) => Number(id) === 0)) refuse(['user'], `user "${p.user}" runs the job as root (uid or gid 0): ${untrusted}`);
     if (p.capAdd.length > 0) refuse(['capAdd'], `capabilities are added back only for trusted profiles: ${untrusted}`);
+    if (p.agentUser) refuse(['agentUser'], `an agent user keeps SETUID/SETGID and drops no-new-privileges, for trusted lane profiles only: ${untrusted}`);
   }
   if (p.allowDockerSocket && !p.dockerSocketReason) refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
   if (p.credential && !p.mounts.some((m) => m.kind === 'auth')) refuse(['credential'], `profile "${name}" names a credential but has no auth mount`);

@@ -63,7 +63,7 @@ export class Controller {
   readonly dockerSubscriber: DockerSubscriber = {
     up: () => this.pump(),
     down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
-    exit: (id) => this.onContainerExit(id),
+    exit: (id, reason) => this.onContainerExit(id, reason),
   };
 
   constructor(private readonly deps: ControllerDeps) {
@@ -315,13 +315,13 @@ export class Controller {
     await this.cleanup(record, `spare runner: ${why}`, { runnerDeleted: true });
   }
 
-  private onContainerExit(containerId: string): void {
+  private onContainerExit(containerId: string, reason = 'container exited'): void {
     const record = this.book.byContainer(containerId);
     if (!record) {
       this.exitedEarly.add(containerId);
       return;
     }
-    void this.cleanup(record, 'container exited');
+    void this.cleanup(record, reason);
   }
 
   /** Keeps the container's last log lines, removes it, deletes its runner from GitHub, frees its slot. Idempotent. */
@@ -350,12 +350,14 @@ export class Controller {
 
   private async writeBackCredentials(runner: string, log: Logger): Promise<void> {
     try {
-      for (const { source, outcome } of await finishJobFolder(this.deps.config, runner)) {
+      for (const { source, outcome, detail } of await finishJobFolder(this.deps.config, runner)) {
         if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
         else if (outcome === 'source-changed') log.warn({ source }, 'credential refreshed by this job not written back: another job refreshed the host file first');
-        else if (outcome === 'rejected') {
-          this.lastError = `credential write-back refused for ${source}: the job left a file that is not a refresh of the host's login; the host file is unchanged`;
-          log.error({ source }, "credential write-back refused: the job left a file that is not a refresh of the host's login; the host file is unchanged");
+        else if (outcome !== 'unchanged' && outcome !== 'missing') {
+          const why = outcome === 'unsafe' ? `the job left ${detail}` : outcome === 'rejected-shape' ? 'the job left a file that does not parse as credentials'
+            : outcome === 'rejected-other-login' ? "the job left another login than the host's" : `${outcome}${detail ? `: ${detail}` : ''}`;
+          this.lastError = `credential write-back refused for ${source}: ${why}; the host file is unchanged`;
+          log.error({ source, outcome, detail }, 'credential write-back refused; the host file is unchanged');
         }
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 // Everything a taken job's launch will do, decided in one pure function and returned whole: the runner's name and
 // identity, its JIT request, its job folder, its mounts and environment, its container. launcher.ts carries it out.
 import type { Config } from '../config/config.js';
-import { laneMounts } from '../lanes/lane-layout.js';
+import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
@@ -24,8 +24,13 @@ export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record
     identity,
     jit: jitRequest(name, job.profile, config.workFolder),
     jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
-    // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them.
-    container: containerSpec(identity, job.profile, '', { mounts: lane.mounts, env: lane.env, secrets: envFromFiles }),
+    // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them, and their
+    // names (never values) tell the action which variables to mask.
+    container: containerSpec(identity, job.profile, '', {
+      mounts: lane.mounts,
+      env: withSecretVariables(lane.env, Object.keys(envFromFiles)),
+      secrets: envFromFiles,
+    }),
   };
 }
 

@@ -91,11 +91,14 @@ export class Reconciler {
    */
   private async sweepJobFolders(): Promise<void> {
     const { config, controller, log } = this.deps;
-    for (const runner of await listJobFolders(config)) {
-      if (controller.hasRunner(runner) || !config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance))) continue;
+    // All at once: each folder's write-back is time-boxed, and one hostile folder must not hold up the others.
+    const gone = (await listJobFolders(config)).filter(
+      (runner) => !controller.hasRunner(runner) && config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance)),
+    );
+    await Promise.all(gone.map(async (runner) => {
       const results = await finishJobFolder(config, runner).catch(() => []);
       log.info({ runner, written: results.filter((r) => r.outcome === 'written').length }, 'removed the job folder of a runner that is gone');
-    }
+    }));
   }
 
   private async syncRepo(repo: string): Promise<void> {

@@ -42,7 +42,11 @@ export const containerUser = (profile: Profile) => profile.user ?? '1000:1000';
 // no core files, which would hold whatever secrets the process had in memory.
 export const hardening = (profile: Profile) => ({
   CapDrop: ['ALL'],
-  CapAdd: profile.capAdd,
+  // The agent-user helper changes uid and gid (docs/lane-isolation.md); nothing else is added for it.
+  CapAdd: [...profile.capAdd, ...(profile.agentUser ? ['SETUID', 'SETGID'] : [])],
+  // The runner shares the agent's group (its private home is 2770): an explicit "uid:gid" user gets no supplementary
+  // groups from the image's /etc/group, so the agent's gid is added here.
+  ...(profile.agentUser ? { GroupAdd: [profile.agentUser.split(':')[1]!] } : {}),
   LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
   Ulimits: [
     { Name: 'nofile', Soft: profile.nofile, Hard: profile.nofile },
@@ -79,7 +83,9 @@ export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitCo
       PidsLimit: profile.pids,
       NetworkMode: profile.network,
       Privileged: false,
-      SecurityOpt: ['no-new-privileges'],
+      // The agent-user helper switches uid by file capabilities, which no-new-privileges would void; the agent's own
+      // tree still runs with no_new_privs (the helper sets it), so only the runner's user keeps the image's setuid files.
+      SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
       ...hardening(profile),
       // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
       Init: profile.init,

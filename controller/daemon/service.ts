@@ -6,7 +6,8 @@ import type { Config } from '../config/config.js';
 import { readSecretRef } from '../config/secret-ref.js';
 import { restartOnlyChanges } from '../config/config-reload.js';
 import { Controller } from './controller.js';
-import { dockerEngine, type Engine } from '../docker/docker-engine.js';
+import type { Engine } from '../docker/docker-engine.js';
+import { engineFor } from '../docker/engine-for.js';
 import { DockerWatch } from '../docker/docker-watch.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
@@ -81,7 +82,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   metrics.watchHousekeeping(housekeeper);
   const details = new JobDetails();
   const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
-  const engine = countingEngine(opts.engine ?? dockerEngine(config.docker.socketPath, config.instance), metrics);
+  let current = config;
+  const engine = countingEngine(opts.engine ?? engineFor(config, () => current), metrics);
   await refuseMissingNetworks(config, engine);
   const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
@@ -94,7 +96,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   metrics.watch(controller);
 
   const githubHealth = () => health.snapshot(current.repos.map((r) => r.repo));
-  let current = config;
   const status = await startStatusServer(config.status.host, config.status.port, {
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () => {

@@ -31,10 +31,11 @@ export interface Engine {
   /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
   runToExit(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /**
-   * Calls onExit with the id of every managed container that stops, replaying those since `sinceSeconds` (Docker keeps
-   * recent events) so exits during a reconnect are not lost; returns a function that stops watching.
+   * Calls onExit with the id of every managed container that stops (and why, when the backend knows more than "it
+   * exited"), replaying those since `sinceSeconds` so exits during a reconnect are not lost; returns a function that
+   * stops watching.
    */
-  watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void, sinceSeconds?: number): Promise<() => void>;
+  watchExits(onExit: (id: string, reason?: string) => void, onEnd: (err?: Error) => void, sinceSeconds?: number): Promise<() => void>;
 }
 
 /** Errors that mean the daemon itself cannot be reached, as opposed to a request it refused. */

@@ -9,7 +9,7 @@ export interface DockerSubscriber {
   /** Docker answers again; awaited one subscriber after the other. */
   up?(): void | Promise<void>;
   down?(reason: string): void;
-  exit?(containerId: string): void;
+  exit?(containerId: string, reason?: string): void;
 }
 
 /** What the controller and reconciler see of the watch. */
@@ -58,7 +58,7 @@ export class DockerWatch implements DockerState {
     const since = this.lostAt === undefined ? undefined : Math.floor(this.lostAt / 1000) - 1;
     try {
       this.unwatch = await this.engine.watchExits(
-        (id) => this.each((s) => s.exit?.(id)),
+        (id, reason) => this.each((s) => s.exit?.(id, reason)),
         (err) => {
           if (this.closed) return;
           this.lostAt ??= Date.now();

@@ -1,24 +1,18 @@
 // The per-job folder behind a lane's mounts: private copies of the host's subscription auth, owned by the container
 // user, and the rendered MCP files. When the job ends, credentials the agent refreshed go back to the host, then the
 // folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
-import { createHash } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Agent } from '../../lane-contract/agents.js';
+import { AUTH_FILES, CLAUDE_JSON } from '../../lane-contract/auth-files.js';
+import { sha256 as sha, writeBackCredential, type CopiedCredential, type WriteBack } from '../../lane-contract/credential-write-back.js';
 import type { Config, Profile } from '../config/config.js';
-import { replaceFileAtomically } from '../util/atomic-file.js';
-import { withFileLock } from '../util/file-lock.js';
-import { AUTH_FILES, jobDir } from './lane-layout.js';
+import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
-import { isCredentialShape, isRefreshOf } from '../../actions/lane-core/credential-shape.js';
 
-type Agent = 'codex' | 'claude';
-interface CopiedFile { agent: Agent; source: string; copy: string; credential: boolean; sha256: string }
+interface CopiedFile extends CopiedCredential { credential: boolean }
 interface Manifest { files: CopiedFile[] }
 
-export type WriteBackOutcome = 'unchanged' | 'written' | 'rejected' | 'source-changed' | 'missing';
-export interface WriteBackResult { source: string; outcome: WriteBackOutcome }
-
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const MANIFEST = 'manifest.json';
 
 /** The container user that must own the auth copies: the profile's `user`, else the runner image's UID 1000. */
@@ -40,8 +34,8 @@ export async function prepareJobFolder(config: Config, profileName: string, prof
       if (m.kind !== 'auth') continue;
       const copyDir = join(dir, 'auth', m.agent);
       await privateDir(copyDir, owner);
-      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent].map((f) => ({ source: join(m.source, f.name), ...f }));
-      if (m.claudeJson) files.push({ source: m.claudeJson, name: '.claude.json', credential: false });
+      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent as Agent].map((f) => ({ source: join(m.source, f.name), ...f }));
+      if (m.claudeJson) files.push({ source: m.claudeJson, name: CLAUDE_JSON, credential: false });
       for (const f of files) {
         const text = await readFile(f.source, 'utf8').catch(() => undefined);
         if (text === undefined) {
@@ -81,31 +75,14 @@ const notPermitted = (path: string, owner: { uid: number }) => (err: NodeJS.Errn
 };
 
 /**
- * Writes refreshed credentials back to the host: only files the agent changed, only when they still parse as that
- * agent's credentials of the same login, only when the host file is still what was copied (else another job
- * refreshed it first and its tokens win), atomically and under a lock. Then removes the job's folder.
+ * Writes credentials the job refreshed back to the host by the lane contract's one rule (see
+ * credential-write-back.ts), each within its deadline, then removes the job's folder whatever the job left in it.
  */
-export async function finishJobFolder(config: Config, runnerName: string): Promise<WriteBackResult[]> {
+export async function finishJobFolder(config: Config, runnerName: string): Promise<WriteBack[]> {
   const dir = jobDir(config, runnerName);
+  // The manifest sits outside every mount, so the job cannot have touched it.
   const manifest = await readFile(join(dir, MANIFEST), 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
-  const results: WriteBackResult[] = [];
-  for (const f of manifest?.files.filter((x) => x.credential) ?? []) {
-    const now = await readFile(f.copy, 'utf8').catch(() => undefined);
-    if (now === undefined) results.push({ source: f.source, outcome: 'missing' });
-    else if (sha(now) === f.sha256) results.push({ source: f.source, outcome: 'unchanged' });
-    else if (!isCredentialShape(f.agent, now)) results.push({ source: f.source, outcome: 'rejected' });
-    else {
-      const outcome = await withFileLock(f.source, async () => {
-        const host = await readFile(f.source, 'utf8').catch(() => '');
-        if (sha(host) !== f.sha256) return 'source-changed' as const;
-        // Another account's login written by the job would send every later job on the host to that account.
-        if (!isRefreshOf(f.agent, host, now)) return 'rejected' as const;
-        await replaceFileAtomically(f.source, now);
-        return 'written' as const;
-      });
-      results.push({ source: f.source, outcome });
-    }
-  }
+  const results = await Promise.all((manifest?.files ?? []).filter((f) => f.credential).map((f) => writeBackCredential(f)));
   await rm(dir, { recursive: true, force: true });
   return results;
 }

@@ -1,24 +1,10 @@
-// Where a lane's connections appear inside its container, and the variables that tell the action suite so. This is
-// the lane environment contract shared with actions/lane-core/lane-environment.ts: change both or neither.
+// Where a lane's connections appear inside its container, and the variables that tell the action suite so, by the
+// lane contract (lane-contract/lane-variables.ts) that the actions read.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
 import { formatPath, type Config, type Mount, type Profile } from '../config/config.js';
 import { hostView, refuseUnsafeProfile } from '../config/trust-gate.js';
-
-export const IN_CONTAINER = {
-  codexHome: '/factory/auth/codex',
-  claudeConfigDir: '/factory/auth/claude',
-  claudeJson: '/factory/auth/claude/.claude.json',
-  mcpDir: '/factory/mcp',
-  mcpClaude: '/factory/mcp/claude.json',
-  mcpCodex: '/factory/mcp/codex.toml',
-} as const;
-
-/** The files of an agent's home that a lane needs; only `credential` ones are ever written back to the host. */
-export const AUTH_FILES = {
-  codex: [{ name: 'auth.json', credential: true }, { name: 'config.toml', credential: false }],
-  claude: [{ name: '.credentials.json', credential: true }, { name: 'settings.json', credential: false }],
-} as const;
 
 /** The per-job folder on the controller's side: private auth copies and rendered MCP files. */
 export const jobDir = (config: Config, runnerName: string) => join(config.stateDir, 'jobs', runnerName);
@@ -56,25 +42,34 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
   const host = (path: string) => hostView(path, config.hostPathMap);
   const mounts: DockerMount[] = [];
-  const env: Record<string, string> = { ...(profile.trusted ? config.laneEnv : {}), FACTORY_PROFILE: profileName };
-  if (profile.lane) env.FACTORY_LANE = profile.lane;
+  const env: Record<string, string> = { ...(profile.trusted ? config.laneEnv : {}), [V.profile]: profileName };
+  if (profile.lane) env[V.lane] = profile.lane;
+  if (profile.agentUser) Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });
-    Object.assign(env, { FACTORY_MCP_CLAUDE: IN_CONTAINER.mcpClaude, FACTORY_MCP_CODEX: IN_CONTAINER.mcpCodex });
+    Object.assign(env, { [V.mcpClaude]: IN_CONTAINER.mcpClaude, [V.mcpCodex]: IN_CONTAINER.mcpCodex });
   }
-  return { mounts, env };
+  const secretDirs = profile.mounts.flatMap((m) => (m.kind === 'secrets' ? [m.target] : []));
+  if (secretDirs.length) env[V.secretDirs] = secretDirs.join(',');
+  return { mounts, env: withSecretVariables(env, profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : []))) };
+}
+
+/** Adds names to the variables the action masks the values of (env-file keys, MCP token variables). */
+export function withSecretVariables(env: Record<string, string>, names: string[]): Record<string, string> {
+  const all = new Set([...(env[V.secretVars] ?? '').split(',').filter(Boolean), ...names]);
+  return all.size ? { ...env, [V.secretVars]: [...all].sort().join(',') } : env;
 }
 
 function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string) => string; repo: string; profileName: string; env: Record<string, string> }): DockerMount[] {
   switch (m.kind) {
     case 'auth':
       if (m.agent === 'codex') {
-        ctx.env.FACTORY_CODEX_HOME = IN_CONTAINER.codexHome;
+        ctx.env[V.codexHome] = IN_CONTAINER.codexHome;
         return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'auth', 'codex')), Target: IN_CONTAINER.codexHome }];
       }
-      ctx.env.FACTORY_CLAUDE_CONFIG_DIR = IN_CONTAINER.claudeConfigDir;
-      if (m.claudeJson) ctx.env.FACTORY_CLAUDE_JSON = IN_CONTAINER.claudeJson;
+      ctx.env[V.claudeConfigDir] = IN_CONTAINER.claudeConfigDir;
+      if (m.claudeJson) ctx.env[V.claudeJson] = IN_CONTAINER.claudeJson;
       return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'auth', 'claude')), Target: IN_CONTAINER.claudeConfigDir }];
     case 'secrets':
     case 'data':

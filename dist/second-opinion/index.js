@@ -38068,7 +38068,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4643);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(115);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38078,7 +38078,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4643:
+/***/ 115:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46038,35 +46038,304 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./actions/lane-core/lane-environment.ts
-// What the controller's lane profile tells a job about its lane, read once from the environment. The variable
-// names are the contract with the lane profiles (see the README's "Lane environment" table).
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./lane-contract/job-file.ts
+// Reading a file a job could have written. The job owns its folder: it can swap a credential copy for a FIFO (an
+// open that never returns), a symlink to /dev/zero or the host's own files, or a file of gigabytes. Whoever reads
+// it (the controller's cleanup and startup sweep, the action after the agent) must get a bounded answer at once.
 
+
+/** Far above any credential file the CLIs write (a few KiB), far below what would cost the reader. */
+const JOB_FILE_LIMIT = 1024 * 1024;
+const what = (s) => s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
+async function readJobFile(path, limit = JOB_FILE_LIMIT) {
+    const before = await (0,promises_namespaceObject.lstat)(path).catch((err) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+            return undefined;
+        throw err;
+    });
+    if (!before)
+        return { kind: 'missing' };
+    if (!before.isFile())
+        return { kind: 'unsafe', reason: `${path} is a ${what(before)}, not a regular file` };
+    if (before.size > limit)
+        return { kind: 'unsafe', reason: `${path} is ${before.size} bytes, over the ${limit}-byte limit` };
+    // O_NOFOLLOW and O_NONBLOCK because the job may swap the file between the lstat and the open.
+    const handle = await (0,promises_namespaceObject.open)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK).catch((err) => err);
+    if (handle instanceof Error) {
+        if (handle.code === 'ENOENT')
+            return { kind: 'missing' };
+        return { kind: 'unsafe', reason: `${path} could not be opened safely (${handle.code ?? handle.message})` };
+    }
+    try {
+        const now = await handle.stat();
+        if (!now.isFile())
+            return { kind: 'unsafe', reason: `${path} is a ${what(now)}, not a regular file` };
+        const buffer = Buffer.alloc(limit + 1);
+        let length = 0;
+        for (;;) {
+            const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+            if (bytesRead === 0)
+                break;
+            length += bytesRead;
+            if (length > limit)
+                return { kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` };
+        }
+        return { kind: 'text', text: buffer.subarray(0, length).toString('utf8') };
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The text, or undefined when the file is missing or unsafe: for readers that only mask what they find. */
+async function readJobText(path) {
+    const file = await readJobFile(path).catch(() => undefined);
+    return file?.kind === 'text' ? file.text : undefined;
+}
+
+;// CONCATENATED MODULE: ./lane-contract/lane-variables.ts
+// The lane environment contract: where the controller mounts a lane's connections inside its container, and the
+// variables that tell the action suite so. The controller writes these; the actions read them.
+const LANE_VARIABLES = {
+    lane: 'FACTORY_LANE',
+    profile: 'FACTORY_PROFILE',
+    codexHome: 'FACTORY_CODEX_HOME',
+    claudeConfigDir: 'FACTORY_CLAUDE_CONFIG_DIR',
+    claudeJson: 'FACTORY_CLAUDE_JSON',
+    mcpClaude: 'FACTORY_MCP_CLAUDE',
+    mcpCodex: 'FACTORY_MCP_CODEX',
+    /** Comma list of variables whose values are secret (env-file keys, MCP token variables), for masking. */
+    secretVars: 'FACTORY_SECRET_VARS',
+    /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
+    secretDirs: 'FACTORY_SECRET_DIRS',
+    /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
+    agentUser: 'FACTORY_AGENT_USER',
+    /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
+    agentExec: 'FACTORY_AGENT_EXEC',
+};
+const IN_CONTAINER = {
+    codexHome: '/factory/auth/codex',
+    claudeConfigDir: '/factory/auth/claude',
+    claudeJson: '/factory/auth/claude/.claude.json',
+    mcpDir: '/factory/mcp',
+    mcpClaude: '/factory/mcp/claude.json',
+    mcpCodex: '/factory/mcp/codex.toml',
+    /** Where a lane image with an agent user keeps the switching helper. */
+    agentExec: '/usr/local/libexec/factory/agent-exec',
+};
+
+;// CONCATENATED MODULE: ./actions/lane-core/agent-user.ts
+// The agent runs as its own user, apart from the runner and this action. A process of the same user can read its
+// parent's initial environment (/proc/PPID/environ: the action's token, ACTIONS_RUNTIME_TOKEN) and write the
+// runner's command files under RUNNER_TEMP; dropping variables from the agent's environment cannot stop that, a
+// different uid does. The lane image provides the user and a helper that switches to it (docs/lane-isolation.md).
+
+
+
+
+
+
+/** Whatever runs as the agent starts with this environment only: the action's own holds its tokens, and the agent
+ * can read the environment of every process of its user. */
+const agentHelperEnv = () => ({ PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin' });
+/** The argv that runs `command` as the agent: no supplementary groups, no inheritable capabilities, no way to gain
+ * privileges again, and a umask that leaves what it writes in the shared workspace writable by the runner's group. */
+function asAgent(user, command, args) {
+    const drop = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--no-new-privs'];
+    return { command: user.exec, args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args] };
+}
+function parseUser(env) {
+    const spec = env[LANE_VARIABLES.agentUser]?.trim();
+    const exec = env[LANE_VARIABLES.agentExec]?.trim();
+    if (!spec || !exec)
+        return `${LANE_VARIABLES.agentUser} and ${LANE_VARIABLES.agentExec} are not set: this lane's image and profile provide no agent user`;
+    const m = /^(\d+):(\d+)$/.exec(spec);
+    if (!m)
+        return `${LANE_VARIABLES.agentUser} must be uid:gid, got ${JSON.stringify(spec)}`;
+    const [uid, gid] = [Number(m[1]), Number(m[2])];
+    if (uid === 0)
+        return `${LANE_VARIABLES.agentUser} must not be root`;
+    if (uid === process.getuid?.())
+        return `${LANE_VARIABLES.agentUser} is uid ${uid}, the same user as the runner and this action`;
+    return { exec, uid, gid };
+}
+/** What the agent must not reach, checked from the agent's side: a lane set up wrongly is refused, not trusted. */
+const PROBE = [
+    'want=$1 pid=$2; shift 2',
+    '[ "$(id -u)" = "$want" ] || { echo "the helper ran it as uid $(id -u), not $want"; exit 1; }',
+    'if cat "/proc/$pid/environ" >/dev/null 2>&1; then echo "the agent can read the action\'s /proc/$pid/environ"; exit 1; fi',
+    'for p in "$@"; do if ls -- "$p" >/dev/null 2>&1; then echo "the agent can list $p"; exit 1; fi; done',
+    'echo separated',
+].join('\n');
+/** Reads the lane's agent user from the environment and proves the separation holds for `guarded` paths. */
+function checkSeparation(env, guarded) {
+    const user = parseUser(env);
+    if (typeof user === 'string')
+        return { problem: user };
+    const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: agentHelperEnv() });
+    if (r.error)
+        return { problem: `${user.exec} could not run (${r.error.code ?? r.error.message})` };
+    // Only the probe's own last word counts: a helper that exits 0 without running it proves nothing.
+    if (r.status !== 0 || r.stdout.trim() !== 'separated') {
+        return { problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0] };
+    }
+    return { user };
+}
+/** Reads a file the agent owns, as the agent: lstat first (a regular file under the cap), then `head -c` under a
+ * deadline, so a swap for a FIFO or a symlink yields nothing the agent could not read itself, and never hangs. */
+function agentFileReader(user, limit = JOB_FILE_LIMIT) {
+    return async (path) => {
+        const s = await (0,promises_namespaceObject.lstat)(path).catch(() => undefined);
+        if (!s)
+            return { kind: 'missing' };
+        if (!s.isFile())
+            return { kind: 'unsafe', reason: `${path} is not a regular file` };
+        if (s.size > limit)
+            return { kind: 'unsafe', reason: `${path} is ${s.size} bytes, over the ${limit}-byte limit` };
+        const read = asAgent(user, 'head', ['-c', String(limit + 1), '--', path]);
+        return new Promise((resolve) => {
+            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000, killSignal: 'SIGKILL', env: agentHelperEnv() });
+            const chunks = [];
+            child.stdout.on('data', (c) => chunks.push(c));
+            child.on('error', (err) => resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }));
+            child.on('close', (code) => {
+                const text = Buffer.concat(chunks);
+                if (code !== 0)
+                    resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (exit ${code})` });
+                else if (text.length > limit)
+                    resolve({ kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` });
+                else
+                    resolve({ kind: 'text', text: text.toString('utf8') });
+            });
+        });
+    };
+}
+/** Runs a command as the agent and waits, bounded: cleanup of what the agent owns. */
+function runAsAgent(user, command, args) {
+    const c = asAgent(user, command, args);
+    (0,external_node_child_process_namespaceObject.spawnSync)(c.command, c.args, { stdio: 'ignore', timeout: 10_000, env: agentHelperEnv() });
+}
+/** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code
+ * of every action in the job). Both belong to the runner's user; closing them to everyone else keeps the agent out. */
+function runnerPrivatePaths(env, actionScript) {
+    const paths = env.RUNNER_TEMP ? [env.RUNNER_TEMP] : [];
+    const parts = (actionScript ?? '').split(external_node_path_namespaceObject.sep);
+    const at = parts.lastIndexOf('_actions');
+    if (at > 0)
+        paths.push(parts.slice(0, at + 1).join(external_node_path_namespaceObject.sep));
+    return paths;
+}
+/** Closes the runner's private places and checks the separation from the agent's side (see checkSeparation). */
+function separateAgent(env, actionScript) {
+    const guarded = runnerPrivatePaths(env, actionScript);
+    if (typeof parseUser(env) !== 'string')
+        for (const path of guarded)
+            chmodQuietly(path);
+    return checkSeparation(env, guarded);
+}
+function chmodQuietly(path) {
+    try {
+        (0,external_node_fs_namespaceObject.chmodSync)(path, 0o700);
+    }
+    catch {
+        // Not ours to close: the probe then says the agent can list it.
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/lane-secrets.ts
+// Every secret value the lane profile put in the job: the variables the controller names (env-file values, MCP
+// token variables) and what the secrets folders hold. Read before the agent starts, so each is masked and scrubbed
+// from every report; the runner's own masker never sees what the action posts through the API.
+
+
+
+
+/** More than any secrets folder holds; a folder stuffed with files must not stall the job start. */
+const MAX_FILES = 200;
+const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/** Values of KEY=VALUE lines (quotes removed), and lines that look like a bare token (no spaces). */
+function valuesInFile(text) {
+    const values = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const pair = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(.*)$/.exec(line);
+        if (pair)
+            values.push(pair[1].replace(/^(['"])(.*)\1$/, '$2'));
+        else if (!/\s/.test(line))
+            values.push(line);
+    }
+    return values;
+}
+async function laneSecrets(env) {
+    const found = list(env[LANE_VARIABLES.secretVars]).map((name) => env[name] ?? '');
+    for (const dir of list(env[LANE_VARIABLES.secretDirs])) {
+        const names = await (0,promises_namespaceObject.readdir)(dir).catch(() => []);
+        for (const name of names.slice(0, MAX_FILES)) {
+            const file = await readJobFile((0,external_node_path_namespaceObject.join)(dir, name)).catch(() => undefined);
+            if (file?.kind === 'text')
+                found.push(...valuesInFile(file.text));
+        }
+    }
+    return found.filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./lane-contract/agents.ts
+// The agents a lane can carry, and the runner labels that pick each one: named once for the controller's config,
+// the job folder and both actions.
+const AGENTS = ['codex', 'claude'];
 /** Runner labels that pick a lane, for the error a job gets when it runs anywhere else. */
 const LANE_LABELS = {
     codex: '[self-hosted, factory, codex]',
     claude: '[self-hosted, factory, claude]',
 };
+
+;// CONCATENATED MODULE: ./lane-contract/auth-files.ts
+const AUTH_FILES = {
+    codex: [
+        { name: 'auth.json', credential: true },
+        { name: 'config.toml', credential: false },
+        { name: 'AGENTS.md', credential: false },
+    ],
+    claude: [
+        { name: '.credentials.json', credential: true },
+        { name: 'settings.json', credential: false },
+    ],
+};
+/** claude's global state file; with CLAUDE_CONFIG_DIR set, claude reads it from inside that directory. */
+const CLAUDE_JSON = '.claude.json';
+
+;// CONCATENATED MODULE: ./actions/lane-core/lane-environment.ts
+// What the controller's lane profile tells a job about its lane, read once from the environment by the lane
+// contract's variable names (lane-contract/lane-variables.ts; the README's "Lane environment" table).
+
+
+
+
+
 function readLaneEnvironment(env, home) {
     const value = (name) => (env[name]?.trim() ? env[name].trim() : undefined);
-    const lane = value('FACTORY_LANE');
+    const lane = value(LANE_VARIABLES.lane);
     return {
-        lane: lane === 'codex' || lane === 'claude' ? lane : undefined,
-        profile: value('FACTORY_PROFILE'),
-        codexHome: value('FACTORY_CODEX_HOME') ?? (0,external_node_path_namespaceObject.join)(home, '.codex'),
-        claudeConfigDir: value('FACTORY_CLAUDE_CONFIG_DIR') ?? (0,external_node_path_namespaceObject.join)(home, '.claude'),
-        claudeJson: value('FACTORY_CLAUDE_JSON') ?? (0,external_node_path_namespaceObject.join)(home, '.claude.json'),
-        mcpClaude: value('FACTORY_MCP_CLAUDE'),
-        mcpCodex: value('FACTORY_MCP_CODEX'),
+        lane: AGENTS.includes(lane ?? '') ? lane : undefined,
+        profile: value(LANE_VARIABLES.profile),
+        codexHome: value(LANE_VARIABLES.codexHome) ?? (0,external_node_path_namespaceObject.join)(home, '.codex'),
+        claudeConfigDir: value(LANE_VARIABLES.claudeConfigDir) ?? (0,external_node_path_namespaceObject.join)(home, '.claude'),
+        claudeJson: value(LANE_VARIABLES.claudeJson) ?? (0,external_node_path_namespaceObject.join)(home, CLAUDE_JSON),
+        mcpClaude: value(LANE_VARIABLES.mcpClaude),
+        mcpCodex: value(LANE_VARIABLES.mcpCodex),
         fromProfile: {
-            codex: value('FACTORY_CODEX_HOME') !== undefined,
-            claude: value('FACTORY_CLAUDE_CONFIG_DIR') !== undefined,
+            codex: value(LANE_VARIABLES.codexHome) !== undefined,
+            claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
         },
     };
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
 function foldEvents(events) {
     const outcome = { answer: '', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, errors: [], reportedError: false };
@@ -46186,8 +46455,10 @@ function agentCommand(i) {
     }
     const args = ['--print', '--output-format', 'stream-json', '--verbose'];
     args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
+    // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
+    // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
@@ -46468,7 +46739,7 @@ function completed(item) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./controller/util/atomic-file.ts
+;// CONCATENATED MODULE: ./lane-contract/atomic-file.ts
 // Replacing a file so that readers (a controller reading its config, a CLI reading its credentials) see the old or
 // the new text, never half, and so that a crash mid-write leaves the old file whole.
 
@@ -46508,7 +46779,7 @@ async function replaceFileAtomically(path, text) {
     await dir.close();
 }
 
-;// CONCATENATED MODULE: ./actions/lane-core/credential-shape.ts
+;// CONCATENATED MODULE: ./lane-contract/credential-shape.ts
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v) => typeof v === 'string' && v.length > 0;
 /** codex `auth.json`: ChatGPT tokens, or an API key. */
@@ -46539,28 +46810,184 @@ function isCredentialShape(agent, text) {
     const parsed = credential_shape_parse(text);
     return agent === 'codex' ? isCodexAuth(parsed) : isClaudeCredentials(parsed);
 }
-/** The login a file belongs to, as far as the file says: what a token refresh keeps and a swap changes. Claude's
- * file names no account, so any claude credentials pass. */
-function loginOf(agent, v) {
-    if (agent === 'claude' || !isObject(v))
-        return agent;
+/** The claims of a JWT's payload, unverified: the CLI stores them as its server sent them, and only equality matters. */
+function jwtClaims(token) {
+    if (typeof token !== 'string')
+        return undefined;
+    const payload = token.split('.')[1];
+    if (!payload)
+        return undefined;
+    const claims = credential_shape_parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return isObject(claims) ? claims : undefined;
+}
+/** The identity fields codex keeps for a ChatGPT login: the `id_token` claims that a refresh carries over (user,
+ * email, account, plan), and the account id beside the tokens. */
+function codexIdentity(v) {
     if (!isObject(v.tokens))
-        return `api-key:${String(v.OPENAI_API_KEY ?? '')}`;
-    return `chatgpt:${String(v.tokens.account_id ?? '')}`;
+        return { apiKey: v.OPENAI_API_KEY ?? null };
+    const claims = jwtClaims(v.tokens.id_token);
+    const auth = claims && isObject(claims['https://api.openai.com/auth']) ? claims['https://api.openai.com/auth'] : {};
+    return {
+        accountId: v.tokens.account_id ?? auth.chatgpt_account_id ?? null,
+        // An id_token that is no JWT at all (older files, test fixtures) names no one; two of them compare equal.
+        jwt: claims !== undefined,
+        sub: claims?.sub ?? null,
+        email: claims?.email ?? null,
+        chatgptAccount: auth.chatgpt_account_id ?? null,
+        chatgptUser: auth.chatgpt_user_id ?? auth.user_id ?? null,
+        plan: auth.chatgpt_plan_type ?? null,
+    };
+}
+/** The identity fields claude keeps: its file names no account, so the subscription and the granted scopes are
+ * what tells one login from another. */
+function claudeIdentity(v) {
+    const o = isObject(v.claudeAiOauth) ? v.claudeAiOauth : {};
+    const scopes = Array.isArray(o.scopes) ? [...o.scopes].map(String).sort() : null;
+    return { subscription: o.subscriptionType ?? null, scopes };
+}
+function identityOf(agent, text) {
+    const v = credential_shape_parse(text);
+    if (!isObject(v))
+        return undefined;
+    return JSON.stringify(agent === 'codex' ? codexIdentity(v) : claudeIdentity(v));
 }
 /**
- * Whether `after` is the same login as `before`, refreshed. A codex refresh rotates tokens; it does not turn a
- * ChatGPT login into an API key or move it to another account. An agent that wrote its own account's
- * credentials into the file would otherwise have every later job on the lane sent to that account.
+ * Whether `after` is the same login as `before`, refreshed. A refresh rotates tokens; it does not turn a ChatGPT
+ * login into an API key, move it to another account or user, or change a claude subscription or its scopes.
  */
 function isRefreshOf(agent, before, after) {
-    return loginOf(agent, credential_shape_parse(before)) === loginOf(agent, credential_shape_parse(after));
+    const a = identityOf(agent, before);
+    return a !== undefined && a === identityOf(agent, after);
+}
+/** The fields a refresh changes; everything else in the host file (other keys the CLI or the operator keep) stays. */
+const REFRESHED = {
+    codex: ['tokens', 'last_refresh'],
+    claude: ['claudeAiOauth'],
+};
+/** The host file with the refreshed fields of the job's copy merged in, never replaced by the job's whole file. */
+function mergeRefresh(agent, host, refreshed) {
+    const base = credential_shape_parse(host);
+    const next = credential_shape_parse(refreshed);
+    const merged = isObject(base) ? { ...base } : {};
+    if (isObject(next))
+        for (const key of REFRESHED[agent])
+            if (key in next)
+                merged[key] = next[key];
+    return `${JSON.stringify(merged, null, 2)}\n`;
+}
+
+;// CONCATENATED MODULE: ./lane-contract/file-lock.ts
+// Serialises writers of one host file: in this process by a promise chain, across processes (a second controller
+// instance, an admin's script) by an O_EXCL lock file beside it.
+
+const chains = new Map();
+const STALE_MS = 30_000;
+const WAIT_MS = 10_000;
+async function withFileLock(path, fn) {
+    const previous = chains.get(path) ?? Promise.resolve();
+    const run = previous.catch(() => { }).then(() => lockedRun(path, fn));
+    chains.set(path, run);
+    try {
+        return await run;
+    }
+    finally {
+        if (chains.get(path) === run)
+            chains.delete(path);
+    }
+}
+async function lockedRun(path, fn) {
+    const lock = `${path}.lock`;
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+        try {
+            const handle = await (0,promises_namespaceObject.open)(lock, 'wx', 0o600);
+            await handle.writeFile(String(process.pid));
+            await handle.close();
+            break;
+        }
+        catch (err) {
+            if (err.code !== 'EEXIST')
+                throw err;
+            // A holder that died leaves its lock behind; one older than any write-back takes is stale.
+            const age = await (0,promises_namespaceObject.stat)(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+            if (age > STALE_MS)
+                await (0,promises_namespaceObject.unlink)(lock).catch(() => { });
+            else if (Date.now() > deadline)
+                throw new Error(`${lock}: held by another writer for over ${WAIT_MS / 1000}s`);
+            else
+                await new Promise((r) => setTimeout(r, 25));
+        }
+    }
+    try {
+        return await fn();
+    }
+    finally {
+        await (0,promises_namespaceObject.unlink)(lock).catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./lane-contract/credential-write-back.ts
+// The one rule for putting a credential a job refreshed back where it came from, used by the controller (job
+// folder -> host) and by the action (private home -> lane copy). Only a changed file, only a regular file of sane
+// size, only when it still parses as that agent's credentials of the same login, only when the source is still
+// what was copied (else another job refreshed it first and its tokens win); merged into the source, atomically,
+// under a lock, and within a deadline so one job's folder can never hold up cleanup, startup or other jobs.
+
+
+
+
+
+/** Lock wait (10 s) plus a slow disk; a write-back that takes longer is not waited for. */
+const WRITE_BACK_TIMEOUT_MS = 15_000;
+const sha256 = (text) => (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+/** Outcomes after which the source still holds a working login: the rotated token was kept or a newer one is there. */
+const keptLogin = (outcome) => outcome === 'unchanged' || outcome === 'written' || outcome === 'source-changed';
+async function writeBackCredential(file, opts = {}) {
+    const timeoutMs = opts.timeoutMs ?? WRITE_BACK_TIMEOUT_MS;
+    let timer;
+    const deadline = new Promise((resolve) => {
+        timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
+        timer.unref();
+    });
+    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({ source: file.source, outcome: 'write-failed', detail: err.message }));
+    try {
+        return await Promise.race([work, deadline]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+async function decide(file, write, readCopy) {
+    const { source } = file;
+    const copy = await readCopy(file.copy);
+    if (copy.kind === 'missing')
+        return { source, outcome: 'missing' };
+    if (copy.kind === 'unsafe')
+        return { source, outcome: 'unsafe', detail: copy.reason };
+    const now = copy.text;
+    if (sha256(now) === file.sha256)
+        return { source, outcome: 'unchanged' };
+    if (!isCredentialShape(file.agent, now))
+        return { source, outcome: 'rejected-shape' };
+    return withFileLock(source, async () => {
+        const host = await readJobFile(source);
+        if (host.kind !== 'text' || sha256(host.text) !== file.sha256)
+            return { source, outcome: 'source-changed' };
+        // Another login written by the job would send every later job on this credential to that account.
+        if (!isRefreshOf(file.agent, host.text, now))
+            return { source, outcome: 'rejected-other-login' };
+        await write(source, mergeRefresh(file.agent, host.text, now));
+        return { source, outcome: 'written' };
+    });
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/credential-store.ts
 // The lane's subscription auth, copied into a private per-run home the CLI may rewrite, and the refreshed
-// credentials written back to the lane's copy afterwards. Private because two jobs sharing one CODEX_HOME would
-// race on token refresh; written back because a refresh rotates the refresh token and the old one stops working.
+// credentials written back to the lane's copy afterwards by the lane contract's one rule. Private because two jobs
+// sharing one CODEX_HOME would race on token refresh; written back because a refresh rotates the refresh token and
+// the old one stops working.
+
+
 
 
 
@@ -46569,36 +46996,39 @@ function isRefreshOf(agent, before, after) {
 class NotOnLaneError extends Error {
 }
 function homeFiles(agent, lane, dir) {
-    return agent === 'codex'
-        ? [
-            { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'auth.json'), target: (0,external_node_path_namespaceObject.join)(dir, 'auth.json'), credential: true },
-            { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'config.toml'), target: (0,external_node_path_namespaceObject.join)(dir, 'config.toml'), credential: false },
-            { source: (0,external_node_path_namespaceObject.join)(lane.codexHome, 'AGENTS.md'), target: (0,external_node_path_namespaceObject.join)(dir, 'AGENTS.md'), credential: false },
-        ]
-        : [
-            { source: (0,external_node_path_namespaceObject.join)(lane.claudeConfigDir, '.credentials.json'), target: (0,external_node_path_namespaceObject.join)(dir, '.credentials.json'), credential: true },
-            { source: (0,external_node_path_namespaceObject.join)(lane.claudeConfigDir, 'settings.json'), target: (0,external_node_path_namespaceObject.join)(dir, 'settings.json'), credential: false },
-            // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
-            { source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, '.claude.json'), credential: false },
-        ];
+    const laneDir = agent === 'codex' ? lane.codexHome : lane.claudeConfigDir;
+    const files = AUTH_FILES[agent].map((f) => ({ source: (0,external_node_path_namespaceObject.join)(laneDir, f.name), target: (0,external_node_path_namespaceObject.join)(dir, f.name), credential: f.credential }));
+    // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
+    if (agent === 'claude')
+        files.push({ source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, CLAUDE_JSON), credential: false });
+    return files;
 }
-/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. */
-async function openPrivateHome(agent, lane, runDir) {
+/** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. With `gid`,
+ * the home is shared with the agent user through that group (the runner's user is a member, the agent's primary). */
+async function openPrivateHome(agent, lane, runDir, gid) {
     const dir = (0,external_node_path_namespaceObject.join)(runDir, agent === 'codex' ? 'codex-home' : 'claude-config');
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
-    await (0,promises_namespaceObject.chmod)(dir, 0o700);
+    const dirMode = gid === undefined ? 0o700 : 0o2770;
+    const fileMode = gid === undefined ? 0o600 : 0o660;
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: dirMode });
+    if (gid !== undefined)
+        await (0,promises_namespaceObject.chown)(dir, -1, gid);
+    await (0,promises_namespaceObject.chmod)(dir, dirMode);
     const files = homeFiles(agent, lane, dir);
     try {
         for (const file of files) {
-            const text = await (0,promises_namespaceObject.readFile)(file.source, 'utf8').catch(() => undefined);
-            if (text === undefined) {
+            // The lane copy is the job's to write: an earlier step may have left a FIFO or a symlink there.
+            const read = await readJobFile(file.source);
+            if (read.kind === 'unsafe')
+                throw new Error(`the lane's ${read.reason}; the controller gives each job regular files`);
+            if (read.kind === 'missing') {
                 if (file.credential)
                     throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
                 continue;
             }
             // The bytes read are the bytes written, so "unchanged" after the run compares like with like.
-            file.copied = text;
-            await (0,promises_namespaceObject.writeFile)(file.target, text, { mode: 0o600 });
+            file.copied = read.text;
+            await (0,promises_namespaceObject.writeFile)(file.target, read.text, { mode: fileMode });
+            await (0,promises_namespaceObject.chmod)(file.target, fileMode);
         }
     }
     catch (err) {
@@ -46607,46 +47037,26 @@ async function openPrivateHome(agent, lane, runDir) {
         throw err;
     }
     const env = agent === 'codex' ? { CODEX_HOME: dir } : { CLAUDE_CONFIG_DIR: dir };
-    return { agent, dir, env, files };
+    return { agent, dir, env, files, fileMode };
 }
 function notOnLaneMessage(agent, lane, missing) {
-    const variable = agent === 'codex' ? 'FACTORY_CODEX_HOME' : 'FACTORY_CLAUDE_CONFIG_DIR';
+    const variable = agent === 'codex' ? LANE_VARIABLES.codexHome : LANE_VARIABLES.claudeConfigDir;
     const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
     // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
     const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
     return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
 }
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
-async function currentCredentials(home) {
-    const texts = await Promise.all(home.files.filter((f) => f.credential).map((f) => (0,promises_namespaceObject.readFile)(f.target, 'utf8').catch(() => '')));
-    return [...home.files.filter((f) => f.credential).map((f) => f.copied ?? ''), ...texts].filter(Boolean);
+async function currentCredentials(home, readCopy) {
+    const credentials = home.files.filter((f) => f.credential);
+    const read = readCopy ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+    const texts = await Promise.all(credentials.map((f) => read(f.target)));
+    return [...credentials.map((f) => f.copied), ...texts].filter((t) => Boolean(t));
 }
-/** Writes credentials the CLI refreshed back to their source, atomically, when they still parse as credentials
- * of the same login. */
-async function writeBackCredentials(home, write = replaceFileAtomically) {
-    const results = [];
-    for (const file of home.files.filter((f) => f.credential && f.copied !== undefined)) {
-        const now = await (0,promises_namespaceObject.readFile)(file.target, 'utf8').catch(() => undefined);
-        if (now === undefined || now === file.copied) {
-            results.push({ source: file.source, outcome: 'unchanged' });
-        }
-        else if (!isCredentialShape(home.agent, now)) {
-            results.push({ source: file.source, outcome: 'rejected-shape' });
-        }
-        else if (!isRefreshOf(home.agent, file.copied, now)) {
-            results.push({ source: file.source, outcome: 'rejected-other-login' });
-        }
-        else if ((await (0,promises_namespaceObject.readFile)(file.source, 'utf8').catch(() => undefined)) !== file.copied) {
-            // Another job refreshed the lane's copy meanwhile; its tokens are at least as new as ours.
-            results.push({ source: file.source, outcome: 'source-changed' });
-        }
-        else {
-            // A lane directory the job cannot write must not cost the run its reports: the outcome says what happened.
-            const error = await write(file.source, now).then(() => undefined, (err) => err.message);
-            results.push(error === undefined ? { source: file.source, outcome: 'written' } : { source: file.source, outcome: 'write-failed', error });
-        }
-    }
-    return results;
+/** Writes credentials the CLI refreshed back to the lane's copy (see lane-contract/credential-write-back.ts). */
+async function writeBackCredentials(home, opts = {}) {
+    const copied = home.files.filter((f) => f.credential && f.copied !== undefined);
+    return Promise.all(copied.map((f) => writeBackCredential({ agent: home.agent, source: f.source, copy: f.target, sha256: sha256(f.copied) }, opts)));
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/findings.ts
@@ -46769,9 +47179,46 @@ class Scrubber {
     }
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/secret-forms.ts
+// The forms a secret takes when an agent passes it on without printing it as is: each line of a multi-line value,
+// reversed, hex, URL-encoded, JSON-escaped, and base64 (plain and URL-safe) at each of the three byte alignments it
+// can have inside a longer encoded text. The runner's masker and the action's scrubber get every form.
+const MIN_FORM = 8;
+/** The base64 characters that depend only on `value`, when it starts `offset` bytes into an encoded text. */
+function base64At(value, offset) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), value]).toString('base64').replace(/=+$/, '');
+    const end = Math.floor((offset + value.length) / 3) * 4;
+    return encoded.slice(offset === 0 ? 0 : offset + 1, end);
+}
+function formsOfOne(value) {
+    const bytes = Buffer.from(value, 'utf8');
+    const b64 = [0, 1, 2].map((offset) => base64At(bytes, offset));
+    return [
+        value,
+        [...value].reverse().join(''),
+        bytes.toString('hex'),
+        bytes.toString('hex').toUpperCase(),
+        encodeURIComponent(value),
+        JSON.stringify(value).slice(1, -1),
+        ...b64,
+        ...b64.map((s) => s.replace(/\+/g, '-').replace(/\//g, '_')),
+    ];
+}
+function secretForms(secret) {
+    const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_FORM);
+    const values = lines.length > 1 ? [secret, ...lines] : [secret];
+    return [...new Set(values.flatMap(formsOfOne))].filter((f) => f.length >= MIN_FORM);
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-run.ts
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
+
+
+
+
+
+
 
 
 
@@ -46795,23 +47242,59 @@ async function runLane(req, deps) {
     if (!(await (0,promises_namespaceObject.stat)(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
         throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
     }
+    const user = 'user' in req.separation ? req.separation.user : undefined;
+    if (!user) {
+        const problem = 'problem' in req.separation ? req.separation.problem : '';
+        // A build agent writes and runs code: as the runner's user it could rewrite the runner's command files.
+        if (settings.mode === 'build')
+            throw new Error(`input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`);
+        deps.warn(`the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`);
+    }
     await (0,promises_namespaceObject.mkdir)(req.runDir, { recursive: true, mode: 0o700 });
-    const outputSchema = await readOutputSchema(settings, req.runDir);
-    const home = await openPrivateHome(settings.agent, req.lane, req.runDir);
+    const agentRoot = user ? await openAgentRoot(user) : undefined;
+    // The schema file goes where the agent can read it: its own corner when it has one.
+    const outputSchema = await readOutputSchema(settings, agentRoot ?? req.runDir);
+    const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
     try {
-        return await runInHome(req, home, outputSchema, deps);
+        if (user && settings.mode === 'build')
+            shareWorkspace(settings.workingDirectory, user);
+        return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
     }
     finally {
-        // The private home holds live credentials; nothing of it outlives the run.
+        // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
+        if (user && agentRoot)
+            runAsAgent(user, 'rm', ['-rf', '--', (0,external_node_path_namespaceObject.join)(agentRoot, 'home'), (0,external_node_path_namespaceObject.join)(agentRoot, 'tmp'), home.dir]);
         await (0,promises_namespaceObject.rm)(home.dir, { recursive: true, force: true });
+        if (agentRoot)
+            await (0,promises_namespaceObject.rm)(agentRoot, { recursive: true, force: true });
     }
 }
-async function runInHome(req, home, outputSchema, deps) {
+/** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
+ * runner's user through the agent's group (setgid, so what either writes stays in that group). */
+async function openAgentRoot(user) {
+    const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'agent-lane-'));
+    for (const dir of [root, (0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
+        await (0,promises_namespaceObject.chmod)(dir, 0o2770);
+    }
+    return root;
+}
+/** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
+function shareWorkspace(dir, user) {
+    for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]]) {
+        const r = (0,external_node_child_process_namespaceObject.spawnSync)(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+        if (r.status !== 0)
+            throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
+    }
+}
+async function runInHome(req, home, outputSchema, deps, corner) {
     const { settings } = req;
     const scrubber = new Scrubber();
     /** Registers values as secrets; returns how many were new. */
     const trust = (secrets) => {
-        const fresh = [...new Set(secrets)].filter((v) => !scrubber.secrets.includes(v));
+        const known = new Set(scrubber.secrets);
+        const fresh = [...new Set(secrets.flatMap(secretForms))].filter((v) => !known.has(v));
         for (const s of fresh) {
             scrubber.add(s);
             deps.mask(s);
@@ -46821,8 +47304,10 @@ async function runInHome(req, home, outputSchema, deps) {
     trust(home.files.filter((f) => f.credential).flatMap((f) => credentialValues(f.copied ?? '')));
     if (settings.githubToken)
         trust([settings.githubToken]);
+    trust(req.secrets);
     const transcriptPath = (0,external_node_path_namespaceObject.join)(req.runDir, 'transcript.jsonl');
-    const lastMessageFile = (0,external_node_path_namespaceObject.join)(req.runDir, 'last-message.txt');
+    const lastMessageFile = (0,external_node_path_namespaceObject.join)(corner?.root ?? req.runDir, 'last-message.txt');
+    const readCopy = corner ? agentFileReader(corner.user) : undefined;
     const schemaText = outputSchema?.text;
     const command = agentCommand({
         settings,
@@ -46847,7 +47332,8 @@ async function runInHome(req, home, outputSchema, deps) {
     const end = await deps.runner.run({
         ...command,
         cwd: settings.workingDirectory,
-        env: agentEnvironment(req.baseEnv, home.env, settings),
+        env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+        user: corner?.user,
         stdin: prompt,
         timeoutMs: settings.timeoutMinutes * 60_000,
         onLine: (line) => {
@@ -46874,20 +47360,21 @@ async function runInHome(req, home, outputSchema, deps) {
     const durationMs = deps.now() - started;
     // A refreshed token is a new secret: mask it before anything below can print it, and take it out of the
     // transcript too, whose lines were scrubbed before the token existed (an agent that printed its auth file).
-    if (trust((await currentCredentials(home)).flatMap(credentialValues))) {
+    if (trust((await currentCredentials(home, readCopy)).flatMap(credentialValues))) {
         const written = await (0,promises_namespaceObject.readFile)(transcriptPath, 'utf8').catch(() => undefined);
         if (written !== undefined)
             await (0,promises_namespaceObject.writeFile)(transcriptPath, scrubber.scrub(written), { mode: 0o600 });
     }
-    const writeBack = await writeBackCredentials(home);
+    const writeBack = await writeBackCredentials(home, { readCopy });
     for (const w of writeBack) {
         // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
-        const kept = w.outcome === 'unchanged' || w.outcome === 'written' || w.outcome === 'source-changed';
-        (kept ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.error ? ` (${w.error})` : ''}`);
+        (keptLogin(w.outcome) ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`);
     }
     const outcome = foldEvents(events);
-    if (settings.agent === 'codex' && !outcome.answer)
-        outcome.answer = (await (0,promises_namespaceObject.readFile)(lastMessageFile, 'utf8').catch(() => '')).trim();
+    if (settings.agent === 'codex' && !outcome.answer) {
+        const last = await (readCopy ?? readJobFile)(lastMessageFile).catch(() => undefined);
+        outcome.answer = last?.kind === 'text' ? last.text.trim() : '';
+    }
     // Scrubbed before it is parsed: the structured answer feeds check-run annotations and second-opinion's
     // base64 marker, where no later scrub of the finished text can see a secret.
     outcome.answer = scrubber.scrub(outcome.answer);
@@ -46928,7 +47415,7 @@ async function readOutputSchema(settings, runDir) {
         if (problem)
             throw new Error(`input "output-schema": the schema ${problem}`);
         const path = (0,external_node_path_namespaceObject.join)(runDir, 'output-schema.json');
-        await (0,promises_namespaceObject.writeFile)(path, settings.outputSchemaJson, { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)(path, settings.outputSchemaJson, { mode: 0o644 }); // not secret; the agent's user reads it
         return { path, text: settings.outputSchemaJson };
     }
     if (!settings.outputSchema)
@@ -46957,11 +47444,20 @@ async function addCodexMcp(home, mcpToml) {
         return;
     const configPath = (0,external_node_path_namespaceObject.join)(home.dir, 'config.toml');
     const config = await (0,promises_namespaceObject.readFile)(configPath, 'utf8').catch(() => '');
-    await (0,promises_namespaceObject.writeFile)(configPath, mergeMcpServers(config, await (0,promises_namespaceObject.readFile)(mcpToml, 'utf8')), { mode: 0o600 });
+    await (0,promises_namespaceObject.writeFile)(configPath, mergeMcpServers(config, await (0,promises_namespaceObject.readFile)(mcpToml, 'utf8')), { mode: home.fileMode });
+    await (0,promises_namespaceObject.chmod)(configPath, home.fileMode);
+}
+/** The agent's own HOME and TMPDIR; git trusts a checkout another user (the runner) owns. */
+function cornerEnv(corner) {
+    return {
+        HOME: (0,external_node_path_namespaceObject.join)(corner.root, 'home'),
+        TMPDIR: (0,external_node_path_namespaceObject.join)(corner.root, 'tmp'),
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'safe.directory',
+        GIT_CONFIG_VALUE_0: '*',
+    };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
@@ -47007,10 +47503,24 @@ function killRun(leader, id, signal) {
         }
     }
 }
+/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
+const killRunScript = `
+const { readdirSync, readFileSync } = require('node:fs');
+const [leader, id, signal] = process.argv.slice(1);
+const needle = '\\0${RUN_MARKER}=' + id + '\\0';
+const targets = leader ? [-Number(leader)] : [];
+for (const e of readdirSync('/proc')) {
+  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
+  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
+}
+for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
+`;
 
 ;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
 // The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
 // the caller line by line, and enforce the deadline on the whole process tree.
+
+
 
 
 
@@ -47025,12 +47535,13 @@ const nodeProcessRunner = {
             // whatever they left running in the background.
             const runId = (0,external_node_crypto_.randomUUID)();
             const env = { ...spec.env, [RUN_MARKER]: runId };
-            const child = (0,external_node_child_process_namespaceObject.spawn)(spec.command, spec.args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+            const { command, args } = spec.user ? asAgent(spec.user, spec.command, spec.args) : spec;
+            const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
             let stderr = '';
             let timedOut = false;
             let cancelled = false;
             let killTimer;
-            const killTree = (signal) => killRun(child.pid, runId, signal);
+            const killTree = (signal) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
             const stop = () => {
                 killTree('SIGTERM');
                 killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
@@ -47075,6 +47586,11 @@ const nodeProcessRunner = {
         });
     },
 };
+/** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
+function killAsAgent(user, leader, runId, signal) {
+    const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
+    (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
+}
 
 ;// CONCATENATED MODULE: ./actions/lane-core/report-context.ts
 // Where a lane's reports go: the repository, and the pull request and commit when the job runs for one.
@@ -56692,7 +57208,8 @@ function splitArguments(text) {
 
 
 
-const AGENTS = ['codex', 'claude'];
+
+
 const REPORT_TARGETS = ['summary', 'comment', 'check'];
 const got = (v) => JSON.stringify(v);
 const lane_settings_optional = schemas_string().trim().transform((s) => (s === '' ? undefined : s));
@@ -56829,6 +57346,7 @@ const opinion_settings_schema = object({
         }
         return n;
     }),
+    'expected-sha': schemas_string().trim().transform((s) => s || undefined),
     'timeout-minutes': timeoutMinutesInput,
     'max-diff-kb': positive('number of KiB', 200),
 });
@@ -56843,6 +57361,7 @@ function parseOpinionInputs(raw) {
         defaultAgent: v['default-agent'],
         allowedBots: v['allowed-bots'],
         prNumber: v['pr-number'],
+        expectedSha: v['expected-sha'],
         timeoutMinutes: v['timeout-minutes'],
         maxDiffBytes: Math.round(v['max-diff-kb'] * 1024),
     };
@@ -56934,6 +57453,17 @@ function octokitLaneGitHub(octokit, where) {
             output,
             ...(finish ? { conclusion: finish.conclusion, status: 'completed', completed_at: new Date().toISOString() } : {}),
         })),
+        readFileAt: async (path, ref) => {
+            try {
+                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+                return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
+            }
+            catch (err) {
+                if (err.status === 404)
+                    return undefined;
+                throw err;
+            }
+        },
     };
 }
 
@@ -56961,7 +57491,18 @@ function octokitReviewGitHub(octokit, where) {
             return data;
         },
         react: async (comment_id, content) => void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
-        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body })),
+        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body, login: r.user?.login })),
+        selfLogin: async () => {
+            try {
+                return (await octokit.rest.users.getAuthenticated()).data.login;
+            }
+            catch (err) {
+                // An installation token (GITHUB_TOKEN) cannot read /user; it posts as the Actions bot.
+                if (err.status === 403)
+                    return 'github-actions[bot]';
+                throw err;
+            }
+        },
         createReview: async (pull_number, review) => {
             const { data } = await octokit.rest.pulls.createReview({
                 ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',
@@ -57335,6 +57876,7 @@ function lineComment(f, commentable) {
 
 
 
+
 const WRITE_ROLES = new Set(['admin', 'maintain', 'write']);
 const CHECK_NAME = 'second-opinion';
 async function secondOpinion(trigger, settings, deps, where) {
@@ -57348,18 +57890,26 @@ async function secondOpinion(trigger, settings, deps, where) {
     if (pr.headRepo !== pr.baseRepo && trigger.kind !== 'dispatch') {
         return reply(deps, trigger, 'refused-fork', forkMessage(trigger, pr));
     }
+    if (trigger.kind === 'dispatch' && pr.headSha !== trigger.expectedSha) {
+        return reply(deps, trigger, 'refused-moved', movedMessage(trigger, pr));
+    }
     const sha = pr.headSha;
     if (trigger.commentId)
         await attempt(deps, 'add the 👀 reaction', () => gh.react(trigger.commentId, 'eyes'));
-    const [messages, comments, reviews, diffText, configText] = await Promise.all([
+    const [messages, allComments, allReviews, diffText, configText, self] = await Promise.all([
         gh.commitMessages(pr.number),
         gh.listIssueComments(pr.number),
         gh.listReviews(pr.number),
         gh.diff(pr.baseSha, sha),
         gh.fileAt(REVIEW_CONFIG_PATH, pr.baseSha),
+        gh.selfLogin(),
     ]);
     const repoFocus = readRepoFocus(configText, deps);
-    const laneAgents = ['codex', 'claude'].filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
+    // Markers steer the agent choice and the agree/disagree comparison: only the ones this token's identity posted
+    // count, or any commenter could paste one in.
+    const comments = allComments.filter((c) => c.user?.login === self);
+    const reviews = allReviews.filter((r) => r.login === self);
+    const laneAgents = AGENTS.filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
     const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
     deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
     const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);
@@ -57423,6 +57973,10 @@ function forkMessage(trigger, pr) {
     return (`@${trigger.actor.login}, this pull request comes from a fork (${pr.headRepo ?? 'a deleted repository'}), and a second ` +
         'opinion never runs a credentialed agent on a fork\'s change from a comment or a label. A maintainer can run the ' +
         `second-opinion workflow by dispatch with pr-number ${pr.number} after reading the change.`);
+}
+function movedMessage(trigger, pr) {
+    return (`@${trigger.actor.login}, the head of this pull request is ${pr.headSha}, not ${trigger.expectedSha} as dispatched: ` +
+        'it moved after you read it, so no review ran. Read the new commits and dispatch again with the new expected-sha.');
 }
 async function reply(deps, trigger, status, text) {
     deps.log(text);
@@ -57488,7 +58042,7 @@ function actorOf(user) {
     const login = typeof u.login === 'string' ? u.login : '';
     return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
-function readTrigger(eventName, payload, dispatchedPr) {
+function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
     if (eventName === 'issue_comment') {
         if (payload.action !== 'created')
             return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
@@ -57511,7 +58065,12 @@ function readTrigger(eventName, payload, dispatchedPr) {
         const pullNumber = dispatchedPr ?? (Number.isInteger(fromInputs) && fromInputs > 0 ? fromInputs : undefined);
         if (!pullNumber)
             throw new Error('input "pr-number" is required for workflow_dispatch');
-        return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' } } };
+        // A dispatch is a maintainer vouching for commits they read; without the SHA, whatever is pushed next gets reviewed.
+        const expectedSha = (dispatchedSha ?? String(obj(payload.inputs)['expected-sha'] ?? '')).trim().toLowerCase();
+        if (!/^[0-9a-f]{40}$/.test(expectedSha)) {
+            throw new Error(`input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`);
+        }
+        return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha } };
     }
     return { ignored: `the ${eventName} event does not ask for a second opinion` };
 }
@@ -57533,14 +58092,16 @@ function readTrigger(eventName, payload, dispatchedPr) {
 
 
 
-const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+
+
+const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
 async function run() {
     try {
         const raw = Object.fromEntries(INPUTS.map((name) => [name, getInput(name)]));
         if (raw['github-token'])
             core_setSecret(raw['github-token']);
         const inputs = parseOpinionInputs(raw);
-        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber);
+        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber, inputs.expectedSha);
         if ('ignored' in found) {
             info(`nothing to do: ${found.ignored}`);
             setOutput('status', 'ignored');
@@ -57585,7 +58146,7 @@ async function review(inputs, gh, agent, text, pullRequest) {
         extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
     };
     try {
-        return await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+        return await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
     }
     finally {
         await removeHead(workingDirectory);

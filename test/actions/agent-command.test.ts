@@ -26,7 +26,7 @@ describe('agent command lines', () => {
     const review = agentCommand(base({ agent: 'claude', allowedTools: ['Bash(git diff:*)'] }, { claudeMcpConfig: '/lane/mcp.json' }));
     expect(review).toEqual({
       command: 'claude',
-      args: ['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--disallowedTools', 'Edit,Write,NotebookEdit', '--allowedTools', 'Bash(git diff:*)', '--mcp-config', '/lane/mcp.json'],
+      args: ['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', 'Edit,Write,NotebookEdit', '--allowedTools', 'Bash(git diff:*)', '--mcp-config', '/lane/mcp.json'],
     });
     const build = agentCommand(base({ agent: 'claude', mode: 'build' }, { outputSchema: { path: '/s.json', text: '{"type":"object"}' } }));
     expect(build.args).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--json-schema', '{"type":"object"}']);

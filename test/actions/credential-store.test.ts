@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotOnLaneError, openPrivateHome, writeBackCredentials } from '../../actions/lane-core/credential-store.js';
 import { readLaneEnvironment } from '../../actions/lane-core/lane-environment.js';
+import { fakeIdToken } from '../support/fake-model-server.js';
 import { writeLaneHomes } from '../support/lane-homes.js';
 
 function lane() {
@@ -12,7 +13,7 @@ function lane() {
   const env = readLaneEnvironment({ FACTORY_CODEX_HOME: homes.codexHome, FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir, FACTORY_CLAUDE_JSON: homes.claudeJson }, join(root, 'home'));
   return { root, homes, env };
 }
-const codexAuth = (access: string) => JSON.stringify({ tokens: { id_token: 'a.b.c', access_token: access, refresh_token: `r-${access}`, account_id: 'acct-fake' }, last_refresh: '2026-01-01T00:00:00Z' });
+const codexAuth = (access: string, idToken = fakeIdToken()) => JSON.stringify({ tokens: { id_token: idToken, access_token: access, refresh_token: `r-${access}`, account_id: 'acct-fake' }, last_refresh: '2026-01-01T00:00:00Z' });
 
 describe('credential store', () => {
   it('copies the lane auth into a private home readable by the owner only', async () => {
@@ -40,7 +41,8 @@ describe('credential store', () => {
     writeFileSync(join(home.dir, 'auth.json'), codexAuth('fresh-access'));
 
     expect(await writeBackCredentials(home)).toEqual([{ source: join(homes.codexHome, 'auth.json'), outcome: 'written' }]);
-    expect(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('fresh-access'));
+    const host = JSON.parse(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8'));
+    expect(host).toEqual({ OPENAI_API_KEY: null, ...JSON.parse(codexAuth('fresh-access')) });
     expect(statSync(join(homes.codexHome, 'auth.json')).mode & 0o777).toBe(0o600);
     expect(readdirSync(homes.codexHome).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -84,8 +86,8 @@ describe('credential store', () => {
     // A root test process cannot make a directory refuse it, so the writer does.
     const readOnly = async (path: string) => Promise.reject(new Error(`EROFS: read-only file system, open '${path}'`));
 
-    expect(await writeBackCredentials(home, readOnly)).toEqual([
-      { source: join(homes.codexHome, 'auth.json'), outcome: 'write-failed', error: `EROFS: read-only file system, open '${join(homes.codexHome, 'auth.json')}'` },
+    expect(await writeBackCredentials(home, { write: readOnly })).toEqual([
+      { source: join(homes.codexHome, 'auth.json'), outcome: 'write-failed', detail: `EROFS: read-only file system, open '${join(homes.codexHome, 'auth.json')}'` },
     ]);
   });
 

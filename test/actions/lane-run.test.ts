@@ -35,7 +35,7 @@ function scriptedCli(script: (spec: ProcessSpec) => void = () => undefined): Pro
 function start(j: ReturnType<typeof job>, inputs: RawInputs, runner: ProcessRunner, masked: string[] = [], baseEnv: Record<string, string> = {}, log: string[] = []) {
   const settings = parseLaneSettings({ agent: 'codex', prompt: 'Review.', ...inputs }, { workspace: j.workspace, isPullRequest: false });
   const deps: LaneRunDeps = { runner, log: (line) => log.push(line), warn: (line) => log.push(`warning: ${line}`), mask: (s) => masked.push(s), now: Date.now };
-  return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv }, deps);
+  return runLane({ settings, lane: j.lane, instructions: 'Review.', runDir: join(j.root, 'run'), baseEnv, secrets: [], separation: { problem: 'no agent user in these tests' } }, deps);
 }
 
 describe('lane run', () => {

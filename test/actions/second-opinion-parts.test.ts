@@ -65,9 +65,11 @@ describe('triggers', () => {
     expect(readTrigger('pull_request', labeled)).toHaveProperty('ignored');
   });
 
-  it('a dispatch needs a PR number', () => {
-    expect(readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7)).toMatchObject({ trigger: { kind: 'dispatch', pullNumber: 7 } });
+  it('a dispatch needs a PR number and the head SHA the maintainer read', () => {
+    const sha = 'a'.repeat(40);
+    expect(readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7, sha)).toMatchObject({ trigger: { kind: 'dispatch', pullNumber: 7, expectedSha: sha } });
     expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } })).toThrow('input "pr-number" is required for workflow_dispatch');
+    expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7)).toThrow('input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #7 as you read it, got ""');
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { replaceFileAtomically } from '../../controller/util/atomic-file.js';
+import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { watchConfig, type ConfigChange, type ConfigWatcher } from '../../controller/config/config-watcher.js';
 import { addRepo } from '../../controller/config/repos-editor.js';
 

@@ -121,6 +121,25 @@ describe('factory validate', () => {
     expect(r.err).toContain('repos[0].repo: expected "owner/name", got "aina-platform"');
   });
 
+  it('refuses a lane profile with host mounts on swarm unless a placement pins it to a node', async () => {
+    const lane = VALID.replace('profiles:\n', 'profiles:\n  claude: { labels: [self-hosted, claude], image: lane:1, trusted: true, mounts: [{ kind: secrets, source: /srv/secrets }], PLACEMENT }\n');
+    const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+
+    const unpinned = await run(['validate', '--config', file('swarm-unpinned.yml', `backend: swarm\n${lane.replace(', PLACEMENT', '')}`)]);
+    const loose = await run(['validate', '--config', file('swarm-loose.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.role == worker"]')}`)]);
+    const pinned = await run(['validate', '--config', file('swarm-pinned.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.hostname == vps-1"]')}`)]);
+    const local = await run(['validate', '--config', file('docker-unpinned.yml', lane.replace(', PLACEMENT', ''))]);
+
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.err).toContain('profiles.claude.placement: profile "claude" has secrets mounts and backend is swarm: add a placement that pins it');
+    expect(loose.code).toBe(1);
+    expect([pinned.code, local.code]).toEqual([0, 0]);
+  });
+
+  it('names a backend it does not know', () => {
+    expect(problemsOf(`backend: kubernetes\n${VALID}`)).toEqual(['backend: expected docker or swarm, got "kubernetes"']);
+  });
+
   it('says when the file cannot be read', async () => {
     const r = await run(['validate', '--config', join(dir, 'missing.yml')]);
     expect(r.code).toBe(1);

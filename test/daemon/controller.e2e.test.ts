@@ -1,4 +1,5 @@
-// The controller end to end: the loopback GitHub stand-in, the real Docker engine, the stand-in runner image.
+// The controller end to end on the local engine: the loopback GitHub stand-in, the real Docker engine, the stand-in
+// runner image. The core cases both backends must pass are in backends.e2e.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LABEL, runnerName, runnerPrefix } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
@@ -14,69 +15,6 @@ const jobDone = (harness: Harness, jobId: number) => () =>
   harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.snapshot().runners.length === 0;
 
 describe('controller end to end', () => {
-  it('runs a queued job in one fresh container and removes the container and the runner afterwards', async () => {
-    h = await startHarness({ jobSeconds: 3 }); // long enough to inspect the container under load
-    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-
-    const [info] = await waitFor('the runner container', async () => {
-      const list = await h!.containers();
-      return list.length > 0 ? list : undefined;
-    });
-    const container = await docker.getContainer(info!.Id).inspect();
-    expect(container.Config.Labels).toMatchObject({
-      [LABEL.managed]: 'true',
-      [LABEL.repo]: h.repo,
-      [LABEL.profile]: 'ci',
-      [LABEL.jobId]: String(jobId),
-    });
-    expect(container.Config.Labels[LABEL.runnerName]).toMatch(/^factory\.test-[0-9a-f]{8}-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/);
-    expect(container.Config.Env).toEqual(expect.arrayContaining([expect.stringMatching(/^ACTIONS_RUNNER_INPUT_JITCONFIG=.+/)]));
-    expect(container.Config.Cmd).toEqual(['/home/runner/run.sh']);
-    expect(container.HostConfig).toMatchObject({
-      NanoCpus: 500_000_000,
-      Memory: 64 * 1024 * 1024,
-      PidsLimit: 64,
-      Privileged: false,
-      SecurityOpt: ['no-new-privileges'],
-      NetworkMode: 'host',
-    });
-    expect(JSON.stringify(container.HostConfig.Binds ?? [])).not.toContain('docker.sock');
-
-    await waitFor('the job to finish and be cleaned up', jobDone(h, jobId));
-    await waitFor('the container to be removed', async () => (await h!.containers()).length === 0);
-    expect(h.github.runners.size).toBe(0);
-    // One API call for the job (the GETs are the start-up reconcile): GitHub deregistered the finished JIT runner
-    // itself, so no DELETE was needed.
-    const writes = h.github.exchanges.filter((x) => x.method !== 'GET').map((x) => `${x.method} ${x.path}`);
-    expect(writes).toEqual([`POST /repos/${h.repo}/actions/runners/generate-jitconfig`]);
-
-    const [jit] = jitCalls(h);
-    expect(jit!.requestBody).toEqual({
-      name: container.Config.Labels[LABEL.runnerName],
-      runner_group_id: 1,
-      labels: CI_LABELS,
-      work_folder: '_work',
-    });
-    expect(h.stages.filter((s) => s.jobId === jobId).map((s) => s.stage)).toEqual([
-      'queued', 'taken', 'runner-created', 'container-started', 'in_progress', 'completed', 'cleaned',
-    ]);
-    assertExchangesMatchOpenApi(h.github);
-  });
-
-  it('a duplicate delivery and a repeated queued event for one job start exactly one runner', async () => {
-    h = await startHarness({ jobSeconds: 1 });
-    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    const job = h.github.jobs.get(jobId)!;
-    const replay = await h.github.deliver(job, 'queued', 'same-delivery-id');
-    const again = await h.github.deliver(job, 'queued', 'same-delivery-id');
-    await h.github.deliver(job, 'queued');
-
-    expect(replay).toBe(202);
-    expect(again).toBe(200);
-    await waitFor('the job to finish', jobDone(h, jobId));
-    expect(jitCalls(h)).toHaveLength(1);
-  });
-
   it('ignores jobs of unconfigured repos and jobs whose labels no profile provides', async () => {
     h = await startHarness();
     await h.github.queueJob('someone-else/repo', CI_LABELS);
@@ -101,31 +39,6 @@ describe('controller end to end', () => {
     expect(maxRunning).toBe(1);
     const started = h.stages.filter((s) => s.stage === 'container-started').map((s) => s.jobId);
     expect(started).toEqual(ids);
-  });
-
-  it('picks up a queued job whose webhook was lost by polling the queued runs', async () => {
-    h = await startHarness({ jobSeconds: 1 });
-    const jobId = await h.github.queueJob(h.repo, CI_LABELS, { announce: false });
-    await h.service.reconciler.runOnce();
-
-    await waitFor('the polled job to finish', jobDone(h, jobId));
-    expect(jitCalls(h)).toHaveLength(1);
-    assertExchangesMatchOpenApi(h.github);
-  });
-
-  it('adopts running runner containers after a restart without starting duplicates', async () => {
-    h = await startHarness({ jobSeconds: 4 });
-    const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to start', () => h!.github.jobs.get(jobId)?.status === 'in_progress');
-
-    await h.restart();
-    expect((await h.containers(false)).length).toBe(1);
-    expect(h.service.controller.snapshot().runners.length).toBe(1);
-    await h.github.deliver(h.github.jobs.get(jobId)!, 'queued'); // a late duplicate after the restart
-    await waitFor('the adopted job to finish and be cleaned', jobDone(h, jobId));
-
-    expect(jitCalls(h)).toHaveLength(1);
-    expect(await h.containers()).toHaveLength(0);
   });
 
   it('removes a runner that never gets a job within bootTimeout, container and registration both', async () => {

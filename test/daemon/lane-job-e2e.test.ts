@@ -86,7 +86,7 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
     harness = await startHarness({
       standin,
       config: { laneEnv: { PAPERCLIP_API_URL: paperclip.url } },
-      profile: { labels, image, lane: agent, trusted: true, network: 'host', cpus: 2, memory: '4g', pids: 4096, env: offlineCliEnv(model.url), ...profile },
+      profile: { labels, image, lane: agent, trusted: true, agentUser: '1001:1001', network: 'host', cpus: 2, memory: '4g', pids: 4096, env: offlineCliEnv(model.url), ...profile },
     });
     const queued = Date.now();
     const jobId = await standin.queueJob(harness.repo, labels, { message: msg });
@@ -106,7 +106,8 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
 
 describe('a lane job on the real engine, from the real factory/base', () => {
   it('claude (Tier 3) calls a stdio MCP tool, reaches Paperclip, posts its reports, and its refreshed login reaches the host', async () => {
-    const refreshed = { claudeAiOauth: { accessToken: 'sk-ant-oat01-lanee2e5c1d', refreshToken: 'sk-ant-ort01-lanee2e9a7b', expiresAt: Date.now() + 3600_000, scopes: ['user:inference'] } };
+    const refreshed = { claudeAiOauth: { accessToken: 'sk-ant-oat01-lanee2e5c1d', refreshToken: 'sk-ant-ort01-lanee2e9a7b', expiresAt: Date.now() + 3600_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' } };
+    // The same login refreshed: write-back refuses a credential whose scopes or subscription differ from the host's.
     model.script('anthropic', [
       { kind: 'tool', name: 'mcp__pkm-agent__search_notes', input: { query: 'Paperclip' } },
       {

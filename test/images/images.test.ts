@@ -53,7 +53,9 @@ describe('images/factory-base/Dockerfile', () => {
       '/opt/factory/lib/',
       '/opt/factory/runner/',
     ]);
-    expect(lines).toContainEqual(expect.stringMatching(/useradd --uid 1000 .*runner .*useradd --uid 1001 .*agent$/));
+    expect(lines).toContainEqual(expect.stringMatching(/useradd --uid 1000 .*runner .*useradd --uid 1001 .*agent .*usermod --append --groups agent runner$/));
+    // The agent-user helper: setpriv with only the two file capabilities, closed to all but the runner's group.
+    expect(lines).toContainEqual(expect.stringMatching(/install -o root -g runner -m 0750 .*setpriv.* \/usr\/local\/libexec\/factory\/agent-exec .*setcap cap_setuid,cap_setgid=ep /));
     expect(lines.slice(-4)).toEqual(['USER runner', 'WORKDIR /home/runner', 'ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["/home/runner/run.sh"]']);
   });
 

@@ -1,10 +1,12 @@
 // Lane profiles on the real Docker engine: credentials cross the container boundary as private copies and come
 // back only whole and valid; secrets stay read-only; Tier 1 gets none of it; bind sources follow the host path map.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABEL } from '../../controller/daemon/runner-spec.js';
+import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 const LANE_LABELS = ['self-hosted', 'factory', 'codex'];
@@ -70,6 +72,7 @@ describe('lane profiles', () => {
     expect(statSync(join(f.codexHome, 'auth.json')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(f.results, 'env.txt'), 'utf8').split('\n')).toEqual(expect.arrayContaining([
       'FACTORY_CODEX_HOME=/factory/auth/codex', 'FACTORY_LANE=codex', 'FACTORY_PROFILE=ci', 'LINEAR_TOKEN=lin_secret_value',
+      'FACTORY_SECRET_DIRS=/factory/secrets', 'FACTORY_SECRET_VARS=LINEAR_TOKEN',
     ]));
     expect(readFileSync(join(f.results, 'secrets-write.txt'), 'utf8')).toMatch(/Read-only file system\n1\n$/);
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the job's private copies are gone
@@ -79,6 +82,9 @@ describe('lane profiles', () => {
   it.each([
     ['a corrupted file', 'corrupt', `printf '{"tokens": {"access_tok' > /factory/auth/codex/auth.json`],
     ['a valid login of another account', 'swap', `printf '%s' '${anotherAccount}' > /factory/auth/codex/auth.json`],
+    // Before the write-back read job files safely, a FIFO hung cleanup for good and /dev/zero was read until ~600 MB.
+    ['a FIFO', 'fifo', 'rm /factory/auth/codex/auth.json && mkfifo /factory/auth/codex/auth.json'],
+    ['a symlink to /dev/zero', 'zero', 'rm /factory/auth/codex/auth.json && ln -s /dev/zero /factory/auth/codex/auth.json'],
   ])('keeps the host credential when the job leaves %s, and reports it', async (_what, name, command) => {
     const f = hostFixture();
     h = await startHarness({ repo: `factory-test/lane-${name}`, config: { stateDir: f.stateDir }, profile: laneProfile(f, command) });
@@ -87,6 +93,32 @@ describe('lane profiles', () => {
 
     expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
     expect(h.service.controller.snapshot().lastError).toMatch(/credential write-back refused for .*auth\.json/);
+  });
+
+  it('a restarted controller sweeps a folder holding a FIFO without hanging, and still writes back the others', async () => {
+    const f = hostFixture();
+    const otherHome = join(root, 'host', 'other-codex');
+    mkdirSync(otherHome, { recursive: true });
+    writeFileSync(join(otherHome, 'auth.json'), codexAuth('original'), { mode: 0o600 });
+    /** A job folder as a controller killed mid-cleanup leaves it: the manifest, and the copy as the job left it. */
+    const leftBehind = (runner: string, source: string, leave: (copy: string) => void) => {
+      const dir = join(f.stateDir, 'jobs', runner);
+      const copy = join(dir, 'auth', 'codex', 'auth.json');
+      mkdirSync(join(dir, 'auth', 'codex'), { recursive: true });
+      leave(copy);
+      const sha256 = createHash('sha256').update(codexAuth('original')).digest('hex');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ files: [{ agent: 'codex', source, copy, credential: true, sha256 }] }));
+    };
+    // Runner names of this instance and repo: the sweep leaves other instances' folders alone.
+    const instance = `test-sweep-${process.pid}`;
+    leftBehind(runnerName('factory-test/lane-sweep', 901, instance), join(f.codexHome, 'auth.json'), (copy) => execFileSync('mkfifo', [copy]));
+    leftBehind(runnerName('factory-test/lane-sweep', 902, instance), join(otherHome, 'auth.json'), (copy) => writeFileSync(copy, codexAuth('refreshed')));
+
+    h = await startHarness({ repo: 'factory-test/lane-sweep', config: { stateDir: f.stateDir, instance }, profile: laneProfile(f, 'true') });
+
+    expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]);
+    expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
+    expect(JSON.parse(readFileSync(join(otherHome, 'auth.json'), 'utf8')).tokens.refresh_token).toBe('rt-refreshed');
   });
 
   it('runs two jobs sharing a credential one after the other', async () => {

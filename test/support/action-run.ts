@@ -2,7 +2,7 @@
 // the event payload in GITHUB_EVENT_PATH, and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files to read back.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -38,6 +38,10 @@ export interface ActionRunOptions {
   spawnMarker?: RegExp;
   /** Sends `signal` to the action once `when` resolves, as the runner does when a job is cancelled. */
   interrupt?: { when: Promise<unknown>; signal: NodeJS.Signals };
+  /** Runs the action as this user (the test process is root), as a runner's user would. */
+  runAs?: { uid: number; gid: number; groups: number[] };
+  /** The bundle to run, when not dist/<action>/index.js (say, a copy under a runner's `_actions`). */
+  script?: string;
 }
 
 export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
@@ -64,7 +68,12 @@ export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
     ...o.env,
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [resolve('dist', o.action, 'index.js')], { env, cwd: env.GITHUB_WORKSPACE ?? dir });
+  const script = o.script ?? resolve('dist', o.action, 'index.js');
+  if (o.runAs) for (const path of [dir, eventPath, outputPath, summaryPath]) chownSync(path, o.runAs.uid, o.runAs.gid);
+  const { uid, gid, groups } = o.runAs ?? {};
+  const child = o.runAs
+    ? spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, `--groups=${groups!.join(',')}`, '--', process.execPath, script], { env, cwd: env.GITHUB_WORKSPACE ?? dir })
+    : spawn(process.execPath, [script], { env, cwd: env.GITHUB_WORKSPACE ?? dir });
   let stdout = '';
   let stderr = '';
   let msToCliSpawn: number | undefined;

@@ -21,7 +21,7 @@ export interface StoredCheckRun {
   output: { title: string; summary: string; annotations: unknown[] };
 }
 
-export interface StoredReview { id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; start_line?: number; body: string }> }
+export interface StoredReview { user?: string; id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; start_line?: number; body: string }> }
 export interface StoredReaction { commentId: number; content: string }
 
 export interface FakeGitHub {
@@ -114,7 +114,7 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
     return [422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest' }];
   };
   const reviewJson = (r: StoredReview) => ({
-    id: r.id, node_id: `PRR_${r.id}`, user: user('github-actions[bot]'), body: r.body, state: 'COMMENTED', commit_id: r.commit_id,
+    id: r.id, node_id: `PRR_${r.id}`, user: user(r.user ?? 'github-actions[bot]'), body: r.body, state: 'COMMENTED', commit_id: r.commit_id,
     html_url: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}`, pull_request_url: `https://api.github.com${base}/pulls/${r.pull}`,
     _links: { html: { href: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}` }, pull_request: { href: `https://api.github.com${base}/pulls/${r.pull}` } },
     submitted_at: now(), author_association: 'NONE',
@@ -131,6 +131,8 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
 
   type Handler = (m: RegExpExecArray, body: Record<string, unknown>, query: URLSearchParams) => [number, unknown];
   const routes: Array<[string, RegExp, Handler]> = [
+    // The Actions token is an installation token: GitHub refuses it /user.
+    ['GET', /^\/user$/, () => [403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user' }]],
     ['GET', new RegExp(`^${base}/collaborators/([^/]+)/permission$`), (m) => {
       const login = decodeURIComponent(m[1]!);
       const role = state.permissions.get(login) ?? 'read';

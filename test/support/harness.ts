@@ -9,7 +9,8 @@ import Docker from 'dockerode';
 import { configSchema, type Config } from '../../controller/config/config.js';
 import { silentLogger, type Logger } from '../../controller/observe/logger.js';
 import { startService, type Service } from '../../controller/daemon/service.js';
-import { dockerEngine, type Engine } from '../../controller/docker/docker-engine.js';
+import type { Engine } from '../../controller/docker/docker-engine.js';
+import { engineFor } from '../../controller/docker/engine-for.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { LABEL } from '../../controller/daemon/runner-spec.js';
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
@@ -19,8 +20,12 @@ import { assertRequest, assertResponse } from './openapi.js';
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 export const CI_LABELS = ['self-hosted', 'factory', 'ci'];
 
+export type Backend = 'docker' | 'swarm';
+
 export interface HarnessOptions {
   repo?: string;
+  /** Swarm needs the engine to be a manager first (test/support/swarm.ts). */
+  backend?: Backend;
   jobSeconds?: number;
   config?: Record<string, unknown>;
   profile?: Record<string, unknown>;
@@ -58,6 +63,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const stateDir = mkdtempSync(join(tmpdir(), 'factory-state-'));
   const config = configSchema.parse({
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } },
+    backend: opts.backend ?? 'docker',
     docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
     instance: `test-${randomBytes(4).toString('hex')}`,
     reconcileInterval: '1h',
@@ -71,7 +77,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
   const start = async () => {
-    const engine = opts.wrapEngine?.(dockerEngine(config.docker.socketPath, config.instance));
+    const engine = opts.wrapEngine?.(engineFor(config));
     const service = await startService({ engine, config, log: opts.log ?? silentLogger(), env, observer, githubOptions: { retryAfterBaseValue: 10 }, maxDockerBackoffMs: 200 });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
@@ -91,6 +97,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async stop() {
       await harness.service.stop();
+      await removeJobServices(repo);
       for (const c of await harness.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
       if (!opts.standin) await github.stop();
       rmSync(stateDir, { recursive: true, force: true });
@@ -99,6 +106,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   };
   return harness;
+}
+
+/** The swarm services and secrets of one test repo (none on the docker backend, or when the engine is no manager). */
+export async function removeJobServices(repo: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LABEL.repo}=${repo}`] });
+  const services = (await docker.listServices({ filters }).catch(() => [])) as Array<{ ID: string }>;
+  for (const s of services) await docker.getService(s.ID).remove().catch(() => {});
+  const secrets = (await docker.listSecrets({ filters }).catch(() => [])) as Array<{ ID: string }>;
+  for (const s of secrets) await docker.getSecret(s.ID).remove().catch(() => {});
 }
 
 /** Every request the controller made and every answer the stand-in gave, checked against GitHub's OpenAPI description. */

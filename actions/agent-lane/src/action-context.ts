@@ -38,6 +38,12 @@ export function pullRequestOf(ctx: EventContext): PullRequestContext | undefined
   };
 }
 
+/** The pull request's base commit: what the repository said before the PR, the source of its prompt. */
+export function baseShaOf(ctx: EventContext): string | undefined {
+  const sha = str(obj(obj(ctx.payload.pull_request).base).sha);
+  return sha || undefined;
+}
+
 export function reportContextOf(ctx: EventContext, pr: PullRequestContext | undefined): ReportContext {
   const { owner, repo } = repoOf(ctx);
   return {

@@ -1,20 +1,23 @@
 // Wiring only: inputs and event in, the lane core in the middle, outputs and reports out.
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { separateAgent } from '../../lane-core/agent-user.js';
 import { startCheckRun } from '../../lane-core/check-run.js';
 import { cliVersion } from '../../lane-core/cli-version.js';
+import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
 import { deliverReports } from '../../lane-core/lane-report.js';
 import { runLane, type LaneResult } from '../../lane-core/lane-run.js';
 import { parseLaneSettings, type RawInputs } from '../../lane-core/lane-settings.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
-import { actorOf, pullRequestOf, reportContextOf } from './action-context.js';
+import { actorOf, baseShaOf, pullRequestOf, reportContextOf } from './action-context.js';
 import { actorRefusal } from './actor-check.js';
 import { INPUTS, parseLaneReportInputs } from './lane-inputs.js';
+import { readPromptFile } from '../../lane-core/prompt-file.js';
 
 export async function run(): Promise<void> {
   // The check run shown while the agent works; whatever ends the run below, it is completed.
@@ -23,7 +26,8 @@ export async function run(): Promise<void> {
     const raw: RawInputs = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const pr = pullRequestOf(github.context);
-    const settings = parseLaneSettings(raw, { workspace: process.env.GITHUB_WORKSPACE || process.cwd(), isPullRequest: pr !== undefined });
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    const settings = parseLaneSettings(raw, { workspace, isPullRequest: pr !== undefined });
     const names = parseLaneReportInputs(raw, settings.agent);
     const where = reportContextOf(github.context, pr);
     const octokit = settings.githubToken ? github.getOctokit(settings.githubToken) : undefined;
@@ -38,9 +42,7 @@ export async function run(): Promise<void> {
 
     const instructions = 'text' in settings.prompt
       ? settings.prompt.text
-      : await readFile(resolve(settings.workingDirectory, settings.prompt.file), 'utf8').catch((err: Error) => {
-          throw new Error(`input "prompt-file": ${err.message}`);
-        });
+      : await readPromptFile({ file: settings.prompt.file, workingDirectory: settings.workingDirectory, workspace, baseSha: baseShaOf(github.context), github: gh });
     const version = await cliVersion(settings.agent, process.env);
     core.setOutput('cli-version', version);
     if (version) core.info(`${settings.agent} ${version}`);
@@ -58,7 +60,7 @@ export async function run(): Promise<void> {
 
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env },
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
     const delivered = await deliverReports(

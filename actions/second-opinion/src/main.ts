@@ -4,6 +4,8 @@ import * as github from '@actions/github';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { separateAgent } from '../../lane-core/agent-user.js';
+import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { runLane } from '../../lane-core/lane-run.js';
@@ -17,14 +19,14 @@ import { checkoutNote, REVIEW_SCHEMA } from './review-prompt.js';
 import { secondOpinion } from './second-opinion.js';
 import { readTrigger } from './trigger.js';
 
-export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'timeout-minutes', 'max-diff-kb'];
+export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
 
 export async function run(): Promise<void> {
   try {
     const raw = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const inputs = parseOpinionInputs(raw);
-    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber);
+    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber, inputs.expectedSha);
     if ('ignored' in found) {
       core.info(`nothing to do: ${found.ignored}`);
       core.setOutput('status', 'ignored');
@@ -73,7 +75,7 @@ async function review(inputs: OpinionInputs, gh: ReviewGitHub, agent: Agent, tex
   };
   try {
     return await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env },
+      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
   } finally {

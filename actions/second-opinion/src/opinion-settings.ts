@@ -7,6 +7,7 @@ export interface OpinionInputs {
   defaultAgent: Agent;
   allowedBots: string[];
   prNumber?: number;
+  expectedSha?: string;
   timeoutMinutes: number;
   maxDiffBytes: number;
 }
@@ -35,6 +36,7 @@ const schema = z.object({
     }
     return n;
   }),
+  'expected-sha': z.string().trim().transform((s) => s || undefined),
   'timeout-minutes': timeoutMinutesInput,
   'max-diff-kb': positive('number of KiB', 200),
 });
@@ -49,6 +51,7 @@ export function parseOpinionInputs(raw: Record<string, string | undefined>): Opi
     defaultAgent: v['default-agent'],
     allowedBots: v['allowed-bots'],
     prNumber: v['pr-number'],
+    expectedSha: v['expected-sha'],
     timeoutMinutes: v['timeout-minutes'],
     maxDiffBytes: Math.round(v['max-diff-kb'] * 1024),
   };

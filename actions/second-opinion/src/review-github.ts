@@ -31,7 +31,9 @@ export interface ReviewGitHub extends LaneGitHub {
   /** The unified diff of `base...head`, for exactly these commits. */
   diff(base: string, head: string): Promise<string>;
   react(commentId: number, content: Reaction): Promise<void>;
-  listReviews(number: number): Promise<Array<{ id: number; body: string }>>;
+  listReviews(number: number): Promise<Array<{ id: number; body: string; login?: string }>>;
+  /** The login this token posts as. */
+  selfLogin(): Promise<string>;
   createReview(number: number, review: { commitId: string; body: string; comments: ReviewComment[] }): Promise<{ id: number; html_url: string }>;
   /** GitHub's gzipped tarball of the tree at `ref`. */
   tarball(ref: string): Promise<Buffer>;
@@ -65,7 +67,16 @@ export function octokitReviewGitHub(octokit: Octokit, where: Pick<ReportContext,
     },
     react: async (comment_id, content) => void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
     listReviews: async (pull_number) =>
-      (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body })),
+      (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body, login: r.user?.login })),
+    selfLogin: async () => {
+      try {
+        return (await octokit.rest.users.getAuthenticated()).data.login;
+      } catch (err) {
+        // An installation token (GITHUB_TOKEN) cannot read /user; it posts as the Actions bot.
+        if ((err as { status?: number }).status === 403) return 'github-actions[bot]';
+        throw err;
+      }
+    },
     createReview: async (pull_number, review) => {
       const { data } = await octokit.rest.pulls.createReview({
         ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',

@@ -2,7 +2,7 @@
 // moment, the review by the lane, and the posts (review, check run, reactions). GitHub and the lane are injected.
 import { postCheckRun } from '../../lane-core/check-run.js';
 import type { LaneResult } from '../../lane-core/lane-run.js';
-import type { Agent } from '../../lane-core/lane-settings.js';
+import { AGENTS, type Agent } from '../../lane-core/lane-settings.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { commentMarker } from '../../lane-core/sticky-comment.js';
 import { chooseAgent } from './agent-choice.js';
@@ -32,7 +32,7 @@ export interface OpinionDeps {
 export interface Where { owner: string; repo: string; runUrl?: string }
 
 export type OpinionOutcome =
-  | { status: 'denied' | 'refused-fork'; reply: string }
+  | { status: 'denied' | 'refused-fork' | 'refused-moved'; reply: string }
   | { status: 'reviewed'; agent: Agent; sha: string; moved: boolean; result: LaneResult; reviewUrl?: string; checkRunUrl?: string };
 
 const WRITE_ROLES = new Set(['admin', 'maintain', 'write']);
@@ -49,18 +49,26 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
   if (pr.headRepo !== pr.baseRepo && trigger.kind !== 'dispatch') {
     return reply(deps, trigger, 'refused-fork', forkMessage(trigger, pr));
   }
+  if (trigger.kind === 'dispatch' && pr.headSha !== trigger.expectedSha) {
+    return reply(deps, trigger, 'refused-moved', movedMessage(trigger, pr));
+  }
   const sha = pr.headSha;
   if (trigger.commentId) await attempt(deps, 'add the 👀 reaction', () => gh.react(trigger.commentId!, 'eyes'));
 
-  const [messages, comments, reviews, diffText, configText] = await Promise.all([
+  const [messages, allComments, allReviews, diffText, configText, self] = await Promise.all([
     gh.commitMessages(pr.number),
     gh.listIssueComments(pr.number),
     gh.listReviews(pr.number),
     gh.diff(pr.baseSha, sha),
     gh.fileAt(REVIEW_CONFIG_PATH, pr.baseSha),
+    gh.selfLogin(),
   ]);
   const repoFocus = readRepoFocus(configText, deps);
-  const laneAgents = (['codex', 'claude'] as const).filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
+  // Markers steer the agent choice and the agree/disagree comparison: only the ones this token's identity posted
+  // count, or any commenter could paste one in.
+  const comments = allComments.filter((c) => c.user?.login === self);
+  const reviews = allReviews.filter((r) => r.login === self);
+  const laneAgents = AGENTS.filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
   const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
   deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
   const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);
@@ -135,7 +143,14 @@ function forkMessage(trigger: Trigger, pr: PullRequestInfo): string {
   );
 }
 
-async function reply(deps: OpinionDeps, trigger: Trigger, status: 'denied' | 'refused-fork', text: string): Promise<OpinionOutcome> {
+function movedMessage(trigger: Trigger, pr: PullRequestInfo): string {
+  return (
+    `@${trigger.actor.login}, the head of this pull request is ${pr.headSha}, not ${trigger.expectedSha} as dispatched: ` +
+    'it moved after you read it, so no review ran. Read the new commits and dispatch again with the new expected-sha.'
+  );
+}
+
+async function reply(deps: OpinionDeps, trigger: Trigger, status: 'denied' | 'refused-fork' | 'refused-moved', text: string): Promise<OpinionOutcome> {
   deps.log(text);
   await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
   return { status, reply: text };

@@ -10,6 +10,8 @@ export interface Trigger {
   command: SecondOpinionCommand;
   /** The comment to react to, for comment triggers. */
   commentId?: number;
+  /** For a dispatch: the head SHA the maintainer read; a head that moved since is refused. */
+  expectedSha?: string;
 }
 
 export type TriggerResult = { trigger: Trigger } | { ignored: string };
@@ -21,7 +23,7 @@ function actorOf(user: unknown): Trigger['actor'] {
   return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
 
-export function readTrigger(eventName: string, payload: Json, dispatchedPr?: number): TriggerResult {
+export function readTrigger(eventName: string, payload: Json, dispatchedPr?: number, dispatchedSha?: string): TriggerResult {
   if (eventName === 'issue_comment') {
     if (payload.action !== 'created') return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
     const issue = obj(payload.issue);
@@ -39,7 +41,12 @@ export function readTrigger(eventName: string, payload: Json, dispatchedPr?: num
     const fromInputs = Number(obj(payload.inputs)['pr-number']);
     const pullNumber = dispatchedPr ?? (Number.isInteger(fromInputs) && fromInputs > 0 ? fromInputs : undefined);
     if (!pullNumber) throw new Error('input "pr-number" is required for workflow_dispatch');
-    return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' } } };
+    // A dispatch is a maintainer vouching for commits they read; without the SHA, whatever is pushed next gets reviewed.
+    const expectedSha = (dispatchedSha ?? String(obj(payload.inputs)['expected-sha'] ?? '')).trim().toLowerCase();
+    if (!/^[0-9a-f]{40}$/.test(expectedSha)) {
+      throw new Error(`input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`);
+    }
+    return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha } };
   }
   return { ignored: `the ${eventName} event does not ask for a second opinion` };
 }

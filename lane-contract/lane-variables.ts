@@ -1,0 +1,30 @@
+// The lane environment contract: where the controller mounts a lane's connections inside its container, and the
+// variables that tell the action suite so. The controller writes these; the actions read them.
+export const LANE_VARIABLES = {
+  lane: 'FACTORY_LANE',
+  profile: 'FACTORY_PROFILE',
+  codexHome: 'FACTORY_CODEX_HOME',
+  claudeConfigDir: 'FACTORY_CLAUDE_CONFIG_DIR',
+  claudeJson: 'FACTORY_CLAUDE_JSON',
+  mcpClaude: 'FACTORY_MCP_CLAUDE',
+  mcpCodex: 'FACTORY_MCP_CODEX',
+  /** Comma list of variables whose values are secret (env-file keys, MCP token variables), for masking. */
+  secretVars: 'FACTORY_SECRET_VARS',
+  /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
+  secretDirs: 'FACTORY_SECRET_DIRS',
+  /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
+  agentUser: 'FACTORY_AGENT_USER',
+  /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
+  agentExec: 'FACTORY_AGENT_EXEC',
+} as const;
+
+export const IN_CONTAINER = {
+  codexHome: '/factory/auth/codex',
+  claudeConfigDir: '/factory/auth/claude',
+  claudeJson: '/factory/auth/claude/.claude.json',
+  mcpDir: '/factory/mcp',
+  mcpClaude: '/factory/mcp/claude.json',
+  mcpCodex: '/factory/mcp/codex.toml',
+  /** Where a lane image with an agent user keeps the switching helper. */
+  agentExec: '/usr/local/libexec/factory/agent-exec',
+} as const;
