@@ -60,14 +60,17 @@ export function octokitLaneGitHub(octokit: Octokit, where: Pick<ReportContext, '
         output,
         ...(finish ? { conclusion: finish.conclusion as 'success', status: 'completed' as const, completed_at: new Date().toISOString() } : {}),
       })),
-    readFileAt: async (path, ref) => {
-      try {
-        const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
-        return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
-      } catch (err) {
-        if ((err as { status?: number }).status === 404) return undefined;
-        throw err;
-      }
-    },
+    readFileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
   };
+}
+
+/** A file's text at a commit, or undefined when the commit has no such file (404) or the path is not a file. */
+export async function readFileAt(octokit: Octokit, repo: { owner: string; repo: string }, path: string, ref: string): Promise<string | undefined> {
+  try {
+    const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+    return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return undefined;
+    throw err;
+  }
 }

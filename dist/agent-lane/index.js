@@ -43383,18 +43383,20 @@ function octokitLaneGitHub(octokit, where) {
             output,
             ...(finish ? { conclusion: finish.conclusion, status: 'completed', completed_at: new Date().toISOString() } : {}),
         })),
-        readFileAt: async (path, ref) => {
-            try {
-                const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
-                return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
-            }
-            catch (err) {
-                if (err.status === 404)
-                    return undefined;
-                throw err;
-            }
-        },
+        readFileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
     };
+}
+/** A file's text at a commit, or undefined when the commit has no such file (404) or the path is not a file. */
+async function readFileAt(octokit, repo, path, ref) {
+    try {
+        const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
+        return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
+    }
+    catch (err) {
+        if (err.status === 404)
+            return undefined;
+        throw err;
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/sticky-comment.ts

@@ -1,7 +1,7 @@
 // The GitHub a second opinion needs beyond the lane's reports: permissions, the PR and its commits, the diff at
 // one SHA, reactions, comments and reviews. An interface for the orchestration; a thin Octokit adapter for real.
 import type { getOctokit } from '@actions/github';
-import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
+import { octokitLaneGitHub, readFileAt, type LaneGitHub } from '../../lane-core/lane-github.js';
 import type { ReportContext } from '../../lane-core/report-context.js';
 
 export interface PullRequestInfo {
@@ -88,14 +88,6 @@ export function octokitReviewGitHub(octokit: Octokit, where: Pick<ReportContext,
       return { id: data.id, html_url: data.html_url };
     },
     tarball: async (ref) => Buffer.from((await octokit.rest.repos.downloadTarballArchive({ ...repo, ref })).data as ArrayBuffer),
-    fileAt: async (path, ref) => {
-      try {
-        const { data } = await octokit.rest.repos.getContent({ ...repo, path, ref });
-        return 'content' in data && data.type === 'file' ? Buffer.from(data.content, 'base64').toString('utf8') : undefined;
-      } catch (err) {
-        if ((err as { status?: number }).status === 404) return undefined;
-        throw err;
-      }
-    },
+    fileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
   };
 }
