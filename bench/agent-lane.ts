@@ -2,7 +2,17 @@
 //    CLI first on PATH that records the moment it runs (nanoseconds since the epoch) and answers at once. Plus the
 //    bundle sizes.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -22,8 +32,10 @@ export interface AgentLaneResult {
 
 const RUNS = 5;
 const ANSWERS: Record<string, string> = {
-  claude: '{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"bench","usage":{"input_tokens":1,"output_tokens":1}}',
-  codex: '{"type":"thread.started","thread_id":"bench"}\n{"type":"item.completed","item":{"id":"1","type":"agent_message","text":"ok"}}\n{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":1}}',
+  claude:
+    '{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"bench","usage":{"input_tokens":1,"output_tokens":1}}',
+  codex:
+    '{"type":"thread.started","thread_id":"bench"}\n{"type":"item.completed","item":{"id":"1","type":"agent_message","text":"ok"}}\n{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":1}}',
 };
 
 function fakeCli(bin: string, agent: string, marker: string): void {
@@ -32,7 +44,11 @@ function fakeCli(bin: string, agent: string, marker: string): void {
   chmodSync(join(bin, agent), 0o755);
 }
 
-function spawnTimed(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ startedMs: number; code: number | null; output: string }> {
+function spawnTimed(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ startedMs: number; code: number | null; output: string }> {
   return new Promise((done) => {
     const startedMs = Date.now();
     const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,10 +66,20 @@ export async function benchAgentLane(root = process.cwd()): Promise<AgentLaneRes
     ? readdirSync(distDir).flatMap((d) => {
         const file = join(distDir, d, 'index.js');
         if (!existsSync(file)) return [];
-        return [{ file: `dist/${d}/index.js`, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length }];
+        return [
+          { file: `dist/${d}/index.js`, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length },
+        ];
       })
     : [];
-  const result: AgentLaneResult = { bundle: 'dist/agent-lane/index.js', present: existsSync(bundle), runs: {}, medianMs: {}, nodeFloorMs: NaN, bundles, failures: [] };
+  const result: AgentLaneResult = {
+    bundle: 'dist/agent-lane/index.js',
+    present: existsSync(bundle),
+    runs: {},
+    medianMs: {},
+    nodeFloorMs: NaN,
+    bundles,
+    failures: [],
+  };
   const floors: number[] = [];
   // Measured between the action's runs, so load from anything else on the machine touches both alike.
   const floor = async () => {
@@ -86,17 +112,35 @@ export async function benchAgentLane(root = process.cwd()): Promise<AgentLaneRes
         const env: NodeJS.ProcessEnv = {
           PATH: `${bin}:${process.env.PATH}`,
           HOME: join(dir, 'home'),
-          GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: join(dir, 'event.json'),
-          GITHUB_REPOSITORY: 'o/r', GITHUB_WORKSPACE: workspace, GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+          GITHUB_ACTIONS: 'true',
+          GITHUB_EVENT_NAME: 'workflow_dispatch',
+          GITHUB_EVENT_PATH: join(dir, 'event.json'),
+          GITHUB_REPOSITORY: 'o/r',
+          GITHUB_WORKSPACE: workspace,
+          GITHUB_OUTPUT: join(dir, 'output'),
+          GITHUB_STEP_SUMMARY: join(dir, 'summary'),
           RUNNER_TEMP: dir,
-          INPUT_AGENT: agent, INPUT_PROMPT: 'Say ok.', INPUT_MODE: 'review', 'INPUT_TIMEOUT-MINUTES': '1', INPUT_REPORT: 'summary',
-          FACTORY_LANE: agent, FACTORY_PROFILE: `${agent}-lane`,
-          FACTORY_CODEX_HOME: homes.codexHome, FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir, FACTORY_CLAUDE_JSON: homes.claudeJson,
+          INPUT_AGENT: agent,
+          INPUT_PROMPT: 'Say ok.',
+          INPUT_MODE: 'review',
+          'INPUT_TIMEOUT-MINUTES': '1',
+          INPUT_REPORT: 'summary',
+          FACTORY_LANE: agent,
+          FACTORY_PROFILE: `${agent}-lane`,
+          FACTORY_CODEX_HOME: homes.codexHome,
+          FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir,
+          FACTORY_CLAUDE_JSON: homes.claudeJson,
         };
         await floor();
         const run = await spawnTimed([bundle], env, workspace);
         if (!existsSync(marker)) {
-          result.failures.push(`${agent}: the CLI was never spawned (exit ${run.code}): ${run.output.split('\n').filter((l) => l.startsWith('::error')).join(' ').slice(0, 300)}`);
+          result.failures.push(
+            `${agent}: the CLI was never spawned (exit ${run.code}): ${run.output
+              .split('\n')
+              .filter((l) => l.startsWith('::error'))
+              .join(' ')
+              .slice(0, 300)}`,
+          );
           break;
         }
         const spawnedMs = Number(readFileSync(marker, 'utf8').trim()) / 1e6;

@@ -37,7 +37,11 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
 
     const t0 = Date.now();
     const events = (await docker.getEvents({
-      filters: JSON.stringify({ type: ['container'], event: ['start', 'die'], label: [`factory.instance=${controller.instance}`] }),
+      filters: JSON.stringify({
+        type: ['container'],
+        event: ['start', 'die'],
+        label: [`factory.instance=${controller.instance}`],
+      }),
     })) as NodeJS.ReadableStream & { destroy(): void };
     const running = new Set<string>();
     let maxRunning = 0;
@@ -56,20 +60,31 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
     const deadline = t0 + 300_000;
     for (;;) {
       const status = await controller.status();
-      if (ids.every((id) => standin.jobs.get(id)?.status === 'completed') && status.running.length === 0 && status.queued.length === 0) break;
+      if (
+        ids.every((id) => standin.jobs.get(id)?.status === 'completed') &&
+        status.running.length === 0 &&
+        status.queued.length === 0
+      )
+        break;
       if (Date.now() > deadline) throw new Error('burst did not drain within 300 s');
       await new Promise((r) => setTimeout(r, 50));
     }
     const drainMs = Date.now() - t0;
     events.destroy();
 
-    const jit = standin.exchanges.filter((x) => x.method === 'POST' && x.path.endsWith('/generate-jitconfig') && x.status === 201);
+    const jit = standin.exchanges.filter(
+      (x) => x.method === 'POST' && x.path.endsWith('/generate-jitconfig') && x.status === 201,
+    );
     const names = jit.map((x) => (x.requestBody as { name: string }).name);
     // Runner names carry the job that caused them, but GitHub hands runners the oldest queued job, so a name says
     // nothing about which job a runner ran; the stand-in's in_progress deliveries do.
     const starts = new Map<number, number>();
-    for (const d of standin.deliveries) if (d.action === 'in_progress') starts.set(d.jobId, (starts.get(d.jobId) ?? 0) + 1);
-    const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${controller.instance}`] }) });
+    for (const d of standin.deliveries)
+      if (d.action === 'in_progress') starts.set(d.jobId, (starts.get(d.jobId) ?? 0) + 1);
+    const left = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`factory.instance=${controller.instance}`] }),
+    });
     const deliveryStatuses: Record<string, number> = {};
     for (const s of statuses) deliveryStatuses[s] = (deliveryStatuses[s] ?? 0) + 1;
     return {

@@ -66,7 +66,12 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   writeFileSync(configFile, configYaml(o, instance, repo));
   const secret = randomBytes(16).toString('hex');
   const child: ChildProcess = spawn(process.execPath, ['bin/factory.js', 'controller', '--config', configFile], {
-    env: { ...process.env, FACTORY_GITHUB_TOKEN: 'ghs_' + randomBytes(18).toString('hex'), FACTORY_WEBHOOK_SECRET: secret, FACTORY_LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      FACTORY_GITHUB_TOKEN: 'ghs_' + randomBytes(18).toString('hex'),
+      FACTORY_WEBHOOK_SECRET: secret,
+      FACTORY_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(join(o.dir, `${o.name}.controller.log`));
@@ -81,7 +86,11 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
       child.kill('SIGKILL'); // not left running behind a failed benchmark
       reject(new Error(`controller ${instance} did not start within 30 s; see ${o.dir}/${o.name}.controller.log`));
     }, 30_000);
-    child.once('exit', (code) => reject(new Error(`controller ${instance} exited with ${code} before listening; see ${o.dir}/${o.name}.controller.log`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(`controller ${instance} exited with ${code} before listening; see ${o.dir}/${o.name}.controller.log`),
+      ),
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
@@ -124,11 +133,35 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
       log.end();
       const ours = JSON.stringify({ label: [`factory.instance=${instance}`] });
       const services = (await o.docker.listServices({ filters: ours }).catch(() => [])) as Array<{ ID: string }>;
-      await Promise.all(services.map((sv) => o.docker.getService(sv.ID).remove().catch(() => {})));
+      await Promise.all(
+        services.map((sv) =>
+          o.docker
+            .getService(sv.ID)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
       const secrets = (await o.docker.listSecrets({ filters: ours }).catch(() => [])) as Array<{ ID: string }>;
-      await Promise.all(secrets.map((sc) => o.docker.getSecret(sc.ID).remove().catch(() => {})));
-      const left = await o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`factory.instance=${instance}`] }) });
-      await Promise.all(left.map((c) => o.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      await Promise.all(
+        secrets.map((sc) =>
+          o.docker
+            .getSecret(sc.ID)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
+      const left = await o.docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`factory.instance=${instance}`] }),
+      });
+      await Promise.all(
+        left.map((c) =>
+          o.docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
     },
   };
 }

@@ -1,11 +1,15 @@
 // Docker's own record of when each container started: the `start` events, with the daemon's nanosecond clock.
 import type Docker from 'dockerode';
 
-interface StartEvent { attributes: Record<string, string>; atMs: number }
+interface StartEvent {
+  attributes: Record<string, string>;
+  atMs: number;
+}
 
 export class StartEvents {
   private readonly seen: StartEvent[] = [];
-  private readonly waiters: Array<{ match: (a: Record<string, string>) => boolean; resolve: (atMs: number) => void }> = [];
+  private readonly waiters: Array<{ match: (a: Record<string, string>) => boolean; resolve: (atMs: number) => void }> =
+    [];
 
   private constructor(private readonly stream: NodeJS.ReadableStream & { destroy(): void }) {
     let buffered = '';
@@ -14,7 +18,8 @@ export class StartEvents {
       for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        if (line.trim()) this.add(JSON.parse(line) as { timeNano: number; Actor?: { Attributes?: Record<string, string> } });
+        if (line.trim())
+          this.add(JSON.parse(line) as { timeNano: number; Actor?: { Attributes?: Record<string, string> } });
       }
     });
   }
@@ -40,7 +45,10 @@ export class StartEvents {
     const found = this.seen.find((e) => match(e.attributes));
     if (found) return Promise.resolve(found.atMs);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no Docker start event for ${what} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no Docker start event for ${what} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (at) => (clearTimeout(timer), resolve(at)) });
     });
   }

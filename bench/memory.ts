@@ -29,9 +29,16 @@ export async function benchMemory(docker: Docker, dir: string, jobs = 50): Promi
     }
     const msUntilAllRunning = Date.now() - t0;
     const status = await controller.status();
-    if (status.running.length !== jobs) throw new Error(`expected ${jobs} runners, the controller reports ${status.running.length}`);
+    if (status.running.length !== jobs)
+      throw new Error(`expected ${jobs} runners, the controller reports ${status.running.length}`);
     const rssAtAllRunningBytes = controller.rssBytes();
-    return { idleRssBytes, jobs, rssAtAllRunningBytes, peakRssBytes: Math.max(peakRssBytes, rssAtAllRunningBytes), msUntilAllRunning };
+    return {
+      idleRssBytes,
+      jobs,
+      rssAtAllRunningBytes,
+      peakRssBytes: Math.max(peakRssBytes, rssAtAllRunningBytes),
+      msUntilAllRunning,
+    };
   } finally {
     await controller.stop();
   }

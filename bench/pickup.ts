@@ -19,7 +19,14 @@ export interface PickupResult {
   dockerRunMs: number[];
   /** `docker run -d` until the CLI returned (it returns once the container started). */
   dockerRunCliMs: number[];
-  summary: { controllerMedian: number; controllerP95: number; dockerRunMedian: number; dockerRunP95: number; ratio: number; internalMedian: number };
+  summary: {
+    controllerMedian: number;
+    controllerP95: number;
+    dockerRunMedian: number;
+    dockerRunP95: number;
+    ratio: number;
+    internalMedian: number;
+  };
   api: { calls: number; perJob: number; byRoute: Record<string, number> };
 }
 
@@ -35,17 +42,34 @@ function run(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(code) : reject(new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(code) : reject(new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited ${code}`)),
+    );
   });
 }
 
 /** The runner container exactly as the controller's profile creates it, by the docker CLI. */
 function dockerRunArgs(name: string, jitConfig: string): string[] {
   return [
-    'run', '-d', '--name', name, '--label', BASELINE_LABEL,
-    '--cpus', '0.5', '--memory', '64m', '--pids-limit', '64', '--network', 'host',
-    '--security-opt', 'no-new-privileges', '--init',
-    '-e', `ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`,
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--label',
+    BASELINE_LABEL,
+    '--cpus',
+    '0.5',
+    '--memory',
+    '64m',
+    '--pids-limit',
+    '64',
+    '--network',
+    'host',
+    '--security-opt',
+    'no-new-privileges',
+    '--init',
+    '-e',
+    `ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`,
     BENCH_IMAGE,
   ];
 }
@@ -58,10 +82,23 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     throw err;
   });
   // The baseline runner polls a runner id the stand-in does not know, so it idles like a runner waiting for a job.
-  const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString('base64');
+  const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString(
+    'base64',
+  );
   const result: PickupResult = {
-    jobs, controllerMs: [], controllerInternalMs: [], dockerRunMs: [], dockerRunCliMs: [],
-    summary: { controllerMedian: 0, controllerP95: 0, dockerRunMedian: 0, dockerRunP95: 0, ratio: 0, internalMedian: 0 },
+    jobs,
+    controllerMs: [],
+    controllerInternalMs: [],
+    dockerRunMs: [],
+    dockerRunCliMs: [],
+    summary: {
+      controllerMedian: 0,
+      controllerP95: 0,
+      dockerRunMedian: 0,
+      dockerRunP95: 0,
+      ratio: 0,
+      internalMedian: 0,
+    },
     api: { calls: 0, perJob: 0, byRoute: {} },
   };
   let firstExchange = standin.exchanges.length;
@@ -72,9 +109,14 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
       // Alternate the two so drift on this shared machine touches both alike.
       const sent = Date.now();
       const jobId = await standin.queueJob(controller.repo, CI_LABELS);
-      const started = await events.wait(`job ${jobId}`, (a) => a['factory.instance'] === controller.instance && a['factory.job-id'] === String(jobId));
-      await waitUntil(`job ${jobId} to finish and be cleaned`, async () =>
-        standin.jobs.get(jobId)?.status === 'completed' && (await controller.status()).running.length === 0);
+      const started = await events.wait(
+        `job ${jobId}`,
+        (a) => a['factory.instance'] === controller.instance && a['factory.job-id'] === String(jobId),
+      );
+      await waitUntil(
+        `job ${jobId} to finish and be cleaned`,
+        async () => standin.jobs.get(jobId)?.status === 'completed' && (await controller.status()).running.length === 0,
+      );
       const timeline = (await (await fetch(`${controller.statusUrl}/jobs/${jobId}`)).json()) as JobTimeline;
       const at = (stage: string) => timeline.events.find((e) => e.stage === stage)?.at ?? NaN;
       if (counted) {
@@ -103,7 +145,14 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
   } finally {
     events.close();
     const baselines = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [BASELINE_LABEL] }) });
-    await Promise.all(baselines.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+    await Promise.all(
+      baselines.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {}),
+      ),
+    );
     await controller.stop();
   }
   const s = result.summary;

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const docker = new Docker({ socketPath: '/var/run/docker.sock' });
   await ensureStandinImages();
   const dir = mkdtempSync(join(tmpdir(), 'factory-bench-'));
-  const step = (name: string) => process.stderr.write(`bench: ${name} (${Math.round((Date.now() - started) / 1000)} s so far)\n`);
+  const step = (name: string) =>
+    process.stderr.write(`bench: ${name} (${Math.round((Date.now() - started) / 1000)} s so far)\n`);
 
   step('pickup latency, 30 jobs, and docker run -d of the same container');
   const pickup = await benchPickup(docker, dir);
@@ -37,31 +38,117 @@ async function main(): Promise<void> {
   const lane = await benchAgentLane();
 
   const p = pickup.summary;
-  const burstClean = burst.runnersCreated === burst.jobs && burst.distinctRunnerNames === burst.jobs && burst.jobsRunTwice === 0 && burst.orphanContainers === 0 && burst.orphanRunners === 0;
+  const burstClean =
+    burst.runnersCreated === burst.jobs &&
+    burst.distinctRunnerNames === burst.jobs &&
+    burst.jobsRunTwice === 0 &&
+    burst.orphanContainers === 0 &&
+    burst.orphanRunners === 0;
   const laneMedians = Object.entries(lane.medianMs);
   const rows: string[][] = [
-    ['Pickup, webhook sent → container started (Docker start event), median / p95 of 30', `${ms(p.controllerMedian)} / ${ms(p.controllerP95)}`, '', ''],
-    ['`docker run -d` of the same image, command and limits, median / p95 of 30', `${ms(p.dockerRunMedian)} / ${ms(p.dockerRunP95)}`, '', ''],
-    ['Pickup ratio, controller median / `docker run -d` median', `${p.ratio.toFixed(2)}×`, '≤ 1.2×', yes(p.ratio <= 1.2)],
-    [`Pickup, webhook sent → container started, \`backend: docker\`, median / p95 of ${backends.jobs}`, `${ms(backends.median.docker)} / ${ms(backends.p95.docker)}`, '', ''],
-    [`Pickup, webhook sent → container started, \`backend: swarm\` (single node), median / p95 of ${backends.jobs}`, `${ms(backends.median.swarm)} / ${ms(backends.p95.swarm)}`, '', ''],
-    ['Pickup ratio, swarm median / docker median', `${(backends.median.swarm / backends.median.docker).toFixed(2)}×`, '', ''],
-    ['Pickup as the controller measures it (webhook received → start call answered), median', ms(p.internalMedian), '', ''],
-    [`Burst, GitHub-style assignment: ${burst.jobs} one-second jobs, ${burst.deliveries} deliveries (duplicates mixed in), cap ${burst.cap}: time to drain`, `${round(burst.drainMs / 1000, 1)} s`, '', ''],
+    [
+      'Pickup, webhook sent → container started (Docker start event), median / p95 of 30',
+      `${ms(p.controllerMedian)} / ${ms(p.controllerP95)}`,
+      '',
+      '',
+    ],
+    [
+      '`docker run -d` of the same image, command and limits, median / p95 of 30',
+      `${ms(p.dockerRunMedian)} / ${ms(p.dockerRunP95)}`,
+      '',
+      '',
+    ],
+    [
+      'Pickup ratio, controller median / `docker run -d` median',
+      `${p.ratio.toFixed(2)}×`,
+      '≤ 1.2×',
+      yes(p.ratio <= 1.2),
+    ],
+    [
+      `Pickup, webhook sent → container started, \`backend: docker\`, median / p95 of ${backends.jobs}`,
+      `${ms(backends.median.docker)} / ${ms(backends.p95.docker)}`,
+      '',
+      '',
+    ],
+    [
+      `Pickup, webhook sent → container started, \`backend: swarm\` (single node), median / p95 of ${backends.jobs}`,
+      `${ms(backends.median.swarm)} / ${ms(backends.p95.swarm)}`,
+      '',
+      '',
+    ],
+    [
+      'Pickup ratio, swarm median / docker median',
+      `${(backends.median.swarm / backends.median.docker).toFixed(2)}×`,
+      '',
+      '',
+    ],
+    [
+      'Pickup as the controller measures it (webhook received → start call answered), median',
+      ms(p.internalMedian),
+      '',
+      '',
+    ],
+    [
+      `Burst, GitHub-style assignment: ${burst.jobs} one-second jobs, ${burst.deliveries} deliveries (duplicates mixed in), cap ${burst.cap}: time to drain`,
+      `${round(burst.drainMs / 1000, 1)} s`,
+      '',
+      '',
+    ],
     ['Burst: runners per job', `${round(burst.runnersPerJob, 2)}`, '1', yes(burst.runnersPerJob === 1)],
-    ['Burst: runners created / jobs run twice / most job containers at once (Docker events)', `${burst.runnersCreated} / ${burst.jobsRunTwice} / ${burst.maxRunning}`, `${burst.jobs} / 0 / ≤ ${burst.cap}`, yes(burstClean && burst.maxRunning <= burst.cap)],
-    ['Burst: containers / GitHub runners left afterwards', `${burst.orphanContainers} / ${burst.orphanRunners}`, '0 / 0', yes(burst.orphanContainers === 0 && burst.orphanRunners === 0)],
-    ['GitHub API calls per job on the webhook path', `${round(pickup.api.perJob, 2)}`, '≤ 2', yes(pickup.api.perJob <= 2)],
+    [
+      'Burst: runners created / jobs run twice / most job containers at once (Docker events)',
+      `${burst.runnersCreated} / ${burst.jobsRunTwice} / ${burst.maxRunning}`,
+      `${burst.jobs} / 0 / ≤ ${burst.cap}`,
+      yes(burstClean && burst.maxRunning <= burst.cap),
+    ],
+    [
+      'Burst: containers / GitHub runners left afterwards',
+      `${burst.orphanContainers} / ${burst.orphanRunners}`,
+      '0 / 0',
+      yes(burst.orphanContainers === 0 && burst.orphanRunners === 0),
+    ],
+    [
+      'GitHub API calls per job on the webhook path',
+      `${round(pickup.api.perJob, 2)}`,
+      '≤ 2',
+      yes(pickup.api.perJob <= 2),
+    ],
     ['Controller RSS, idle', mb(memory.idleRssBytes), '', ''],
-    [`Controller RSS with ${memory.jobs} jobs running (peak while they started)`, `${mb(memory.rssAtAllRunningBytes)} (${mb(memory.peakRssBytes)})`, '< 150 MB', yes(memory.peakRssBytes < 150 * MB)],
+    [
+      `Controller RSS with ${memory.jobs} jobs running (peak while they started)`,
+      `${mb(memory.rssAtAllRunningBytes)} (${mb(memory.peakRssBytes)})`,
+      '< 150 MB',
+      yes(memory.peakRssBytes < 150 * MB),
+    ],
     [`Time until all ${memory.jobs} jobs ran`, `${round(memory.msUntilAllRunning / 1000, 1)} s`, '', ''],
     ...(lane.present && laneMedians.length
-      ? laneMedians.map(([agent, m]) => [`agent-lane: \`node dist/agent-lane/index.js\` → ${agent} CLI spawned, median of ${lane.runs[agent]!.length}`, ms(m), '< 300 ms', yes(m < 300)])
-      : [['agent-lane overhead', lane.present ? `not measured: ${lane.failures.join('; ')}` : 'dist/agent-lane/index.js not built', '< 300 ms', '**missed**']]),
+      ? laneMedians.map(([agent, m]) => [
+          `agent-lane: \`node dist/agent-lane/index.js\` → ${agent} CLI spawned, median of ${lane.runs[agent]!.length}`,
+          ms(m),
+          '< 300 ms',
+          yes(m < 300),
+        ])
+      : [
+          [
+            'agent-lane overhead',
+            lane.present ? `not measured: ${lane.failures.join('; ')}` : 'dist/agent-lane/index.js not built',
+            '< 300 ms',
+            '**missed**',
+          ],
+        ]),
     ['Node start to exit (`node -e ""`), the floor of any Node action', ms(lane.nodeFloorMs), '', ''],
-    ...lane.bundles.map((b) => [`Bundle \`${b.file}\` (gzip)`, `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB)`, '', '']),
+    ...lane.bundles.map((b) => [
+      `Bundle \`${b.file}\` (gzip)`,
+      `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB)`,
+      '',
+      '',
+    ]),
   ];
-  const table = ['| measure | result | target | |', '| --- | --- | --- | --- |', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const table = [
+    '| measure | result | target | |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
@@ -70,9 +157,18 @@ async function main(): Promise<void> {
     docker: execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim(),
   };
   const totalSeconds = round((Date.now() - started) / 1000, 1);
-  process.stdout.write(`\n${table}\n\n${machine.cpus} CPU (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Docker ${machine.docker}; bench took ${totalSeconds} s.\n`);
+  process.stdout.write(
+    `\n${table}\n\n${machine.cpus} CPU (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Docker ${machine.docker}; bench took ${totalSeconds} s.\n`,
+  );
   if (lane.failures.length) process.stdout.write(`agent-lane: ${lane.failures.join('\n')}\n`);
-  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), machine, totalSeconds, pickup, backends, burst, memory, agentLane: lane }, null, 2) + '\n');
+  writeFileSync(
+    new URL('./results.json', import.meta.url),
+    JSON.stringify(
+      { at: new Date().toISOString(), machine, totalSeconds, pickup, backends, burst, memory, agentLane: lane },
+      null,
+      2,
+    ) + '\n',
+  );
   rmSync(dir, { recursive: true, force: true });
 }
 

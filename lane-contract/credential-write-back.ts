@@ -44,7 +44,8 @@ export const WRITE_BACK_TIMEOUT_MS = 15_000;
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Outcomes after which the source still holds a working login: the rotated token was kept or a newer one is there. */
-export const keptLogin = (outcome: WriteBackOutcome) => outcome === 'unchanged' || outcome === 'written' || outcome === 'source-changed';
+export const keptLogin = (outcome: WriteBackOutcome) =>
+  outcome === 'unchanged' || outcome === 'written' || outcome === 'source-changed';
 
 export interface WriteBackOptions {
   timeoutMs?: number;
@@ -57,10 +58,17 @@ export async function writeBackCredential(file: CopiedCredential, opts: WriteBac
   const timeoutMs = opts.timeoutMs ?? WRITE_BACK_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<WriteBack>((resolve) => {
-    timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
+    timer = setTimeout(
+      () => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }),
+      timeoutMs,
+    );
     timer.unref();
   });
-  const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err: Error) => ({ source: file.source, outcome: 'write-failed' as const, detail: err.message }));
+  const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err: Error) => ({
+    source: file.source,
+    outcome: 'write-failed' as const,
+    detail: err.message,
+  }));
   try {
     return await Promise.race([work, deadline]);
   } finally {
@@ -68,7 +76,11 @@ export async function writeBackCredential(file: CopiedCredential, opts: WriteBac
   }
 }
 
-async function decide(file: CopiedCredential, write: (path: string, text: string) => Promise<void>, readCopy: (path: string) => Promise<JobFile>): Promise<WriteBack> {
+async function decide(
+  file: CopiedCredential,
+  write: (path: string, text: string) => Promise<void>,
+  readCopy: (path: string) => Promise<JobFile>,
+): Promise<WriteBack> {
   const { source } = file;
   const copy = await readCopy(file.copy);
   if (copy.kind === 'missing') return { source, outcome: 'missing' };

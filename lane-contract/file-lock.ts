@@ -29,7 +29,10 @@ async function lockedRun<T>(path: string, fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // A holder that died leaves its lock behind; one older than any write-back takes is stale.
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > STALE_MS) await unlink(lock).catch(() => {});
       else if (Date.now() > deadline) throw new Error(`${lock}: held by another writer for over ${WAIT_MS / 1000}s`);
       else await new Promise((r) => setTimeout(r, 25));

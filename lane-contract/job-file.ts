@@ -10,7 +10,17 @@ export const JOB_FILE_LIMIT = 1024 * 1024;
 export type JobFile = { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'unsafe'; reason: string };
 
 const what = (s: Stats) =>
-  s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
+  s.isSymbolicLink()
+    ? 'symlink'
+    : s.isFIFO()
+      ? 'FIFO'
+      : s.isDirectory()
+        ? 'directory'
+        : s.isSocket()
+          ? 'socket'
+          : s.isCharacterDevice() || s.isBlockDevice()
+            ? 'device'
+            : 'special file';
 
 export async function readJobFile(path: string, limit = JOB_FILE_LIMIT): Promise<JobFile> {
   const before = await lstat(path).catch((err: NodeJS.ErrnoException) => {
@@ -19,9 +29,12 @@ export async function readJobFile(path: string, limit = JOB_FILE_LIMIT): Promise
   });
   if (!before) return { kind: 'missing' };
   if (!before.isFile()) return { kind: 'unsafe', reason: `${path} is a ${what(before)}, not a regular file` };
-  if (before.size > limit) return { kind: 'unsafe', reason: `${path} is ${before.size} bytes, over the ${limit}-byte limit` };
+  if (before.size > limit)
+    return { kind: 'unsafe', reason: `${path} is ${before.size} bytes, over the ${limit}-byte limit` };
   // O_NOFOLLOW and O_NONBLOCK because the job may swap the file between the lstat and the open.
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => err);
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (err: NodeJS.ErrnoException) => err,
+  );
   if (handle instanceof Error) {
     if (handle.code === 'ENOENT') return { kind: 'missing' };
     return { kind: 'unsafe', reason: `${path} could not be opened safely (${handle.code ?? handle.message})` };

@@ -14,19 +14,31 @@ interface ActionYml {
   outputs?: Record<string, { description?: string }>;
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ').trim();
+const cell = (text: string) =>
+  text
+    .replace(/\|/g, '\\|')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 const code = (text: string) => (text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``);
 
 /** The generated block: an inputs table and an outputs table, in action.yml's order. */
 export function actionTables(actionYml: string): string {
   const action = parse(actionYml) as ActionYml;
-  const lines = [START, '', '### Inputs', '', '| input | required | default | description |', '| --- | --- | --- | --- |'];
+  const lines = [
+    START,
+    '',
+    '### Inputs',
+    '',
+    '| input | required | default | description |',
+    '| --- | --- | --- | --- |',
+  ];
   for (const [name, input] of Object.entries(action.inputs ?? {})) {
     const fallback = input.default === undefined || input.default === '' ? '' : code(String(input.default));
     lines.push(`| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${fallback} | ${cell(input.description ?? '')} |`);
   }
   lines.push('', '### Outputs', '', '| output | description |', '| --- | --- |');
-  for (const [name, output] of Object.entries(action.outputs ?? {})) lines.push(`| \`${name}\` | ${cell(output.description ?? '')} |`);
+  for (const [name, output] of Object.entries(action.outputs ?? {}))
+    lines.push(`| \`${name}\` | ${cell(output.description ?? '')} |`);
   return [...lines, '', END].join('\n');
 }
 
@@ -42,7 +54,13 @@ export async function actionDirs(root: string): Promise<string[]> {
   const names = await readdir(join(root, 'actions'));
   const dirs: string[] = [];
   for (const name of names) {
-    if (await readFile(join(root, 'actions', name, 'action.yml')).then(() => true, () => false)) dirs.push(join('actions', name));
+    if (
+      await readFile(join(root, 'actions', name, 'action.yml')).then(
+        () => true,
+        () => false,
+      )
+    )
+      dirs.push(join('actions', name));
   }
   return dirs.sort();
 }
@@ -52,7 +70,11 @@ async function main(): Promise<void> {
   for (const dir of await actionDirs(root)) {
     const readmePath = join(root, dir, 'README.md');
     const readme = await readFile(readmePath, 'utf8');
-    const updated = withTables(readme, actionTables(await readFile(join(root, dir, 'action.yml'), 'utf8')), `${dir}/README.md`);
+    const updated = withTables(
+      readme,
+      actionTables(await readFile(join(root, dir, 'action.yml'), 'utf8')),
+      `${dir}/README.md`,
+    );
     if (updated !== readme) {
       await writeFile(readmePath, updated);
       console.log(`updated ${dir}/README.md`);

@@ -25,7 +25,13 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 export function agentCommand(i: CommandInputs): AgentCommand {
   const { settings: s } = i;
   if (s.agent === 'codex') {
-    const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', s.mode === 'review' ? 'read-only' : 'workspace-write'];
+    const args = [
+      'exec',
+      '--json',
+      '--skip-git-repo-check',
+      '--sandbox',
+      s.mode === 'review' ? 'read-only' : 'workspace-write',
+    ];
     args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
     if (s.model) args.push('--model', s.model);
     if (s.effort) args.push('--config', `model_reasoning_effort="${s.effort}"`);
@@ -37,7 +43,8 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
   // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
   // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
-  if (s.mode === 'review') args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
+  if (s.mode === 'review')
+    args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
   if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
   if (s.model) args.push('--model', s.model);
   if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);

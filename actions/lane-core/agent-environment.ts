@@ -3,7 +3,8 @@
 import type { LaneSettings } from './lane-settings.js';
 
 /** Variables that carry GitHub or runner credentials. */
-const JOB_SECRETS = /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
+const JOB_SECRETS =
+  /^(GITHUB_TOKEN|GH_TOKEN|INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL)$/i;
 
 /** The runner's workflow-command files: a line appended to GITHUB_ENV or GITHUB_PATH (say NODE_OPTIONS) runs in
  * every later step of the job, including steps that hold secrets; GITHUB_OUTPUT and GITHUB_STATE forge results. */
@@ -15,8 +16,10 @@ export function agentEnvironment(
   settings: Pick<LaneSettings, 'agentGithubToken' | 'githubToken'>,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !JOB_SECRETS.test(k) && !COMMAND_FILES.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(base))
+    if (v !== undefined && !JOB_SECRETS.test(k) && !COMMAND_FILES.test(k)) env[k] = v;
   Object.assign(env, privateHome);
-  if (settings.agentGithubToken && settings.githubToken) Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
+  if (settings.agentGithubToken && settings.githubToken)
+    Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
   return env;
 }

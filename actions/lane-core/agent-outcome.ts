@@ -14,7 +14,12 @@ export interface AgentOutcome {
 }
 
 export function foldEvents(events: Iterable<LaneEvent>): AgentOutcome {
-  const outcome: AgentOutcome = { answer: '', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, errors: [], reportedError: false };
+  const outcome: AgentOutcome = {
+    answer: '',
+    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+    errors: [],
+    reportedError: false,
+  };
   let finalText: string | undefined;
   for (const e of events) {
     switch (e.kind) {

@@ -26,18 +26,23 @@ export type Separation = { user: AgentUser } | { problem: string };
  * privileges again, and a umask that leaves what it writes in the shared workspace writable by the runner's group. */
 export function asAgent(user: AgentUser, command: string, args: string[]): { command: string; args: string[] } {
   const drop = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--no-new-privs'];
-  return { command: user.exec, args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args] };
+  return {
+    command: user.exec,
+    args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args],
+  };
 }
 
 function parseUser(env: Record<string, string | undefined>): AgentUser | string {
   const spec = env[LANE_VARIABLES.agentUser]?.trim();
   const exec = env[LANE_VARIABLES.agentExec]?.trim();
-  if (!spec || !exec) return `${LANE_VARIABLES.agentUser} and ${LANE_VARIABLES.agentExec} are not set: this lane's image and profile provide no agent user`;
+  if (!spec || !exec)
+    return `${LANE_VARIABLES.agentUser} and ${LANE_VARIABLES.agentExec} are not set: this lane's image and profile provide no agent user`;
   const m = /^(\d+):(\d+)$/.exec(spec);
   if (!m) return `${LANE_VARIABLES.agentUser} must be uid:gid, got ${JSON.stringify(spec)}`;
   const [uid, gid] = [Number(m[1]), Number(m[2])];
   if (uid === 0) return `${LANE_VARIABLES.agentUser} must not be root`;
-  if (uid === process.getuid?.()) return `${LANE_VARIABLES.agentUser} is uid ${uid}, the same user as the runner and this action`;
+  if (uid === process.getuid?.())
+    return `${LANE_VARIABLES.agentUser} is uid ${uid}, the same user as the runner and this action`;
   return { exec, uid, gid };
 }
 
@@ -55,11 +60,21 @@ export function checkSeparation(env: Record<string, string | undefined>, guarded
   const user = parseUser(env);
   if (typeof user === 'string') return { problem: user };
   const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
-  const r = spawnSync(probe.command, probe.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: agentHelperEnv() });
-  if (r.error) return { problem: `${user.exec} could not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
+  const r = spawnSync(probe.command, probe.args, {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: agentHelperEnv(),
+  });
+  if (r.error)
+    return { problem: `${user.exec} could not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
   // Only the probe's own last word counts: a helper that exits 0 without running it proves nothing.
   if (r.status !== 0 || r.stdout.trim() !== 'separated') {
-    return { problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0]! };
+    return {
+      problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split(
+        '\n',
+      )[0]!,
+    };
   }
   return { user };
 }
@@ -74,14 +89,22 @@ export function agentFileReader(user: AgentUser, limit = JOB_FILE_LIMIT) {
     if (s.size > limit) return { kind: 'unsafe', reason: `${path} is ${s.size} bytes, over the ${limit}-byte limit` };
     const read = asAgent(user, 'head', ['-c', String(limit + 1), '--', path]);
     return new Promise((resolve) => {
-      const child = spawn(read.command, read.args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000, killSignal: 'SIGKILL', env: agentHelperEnv() });
+      const child = spawn(read.command, read.args, {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5_000,
+        killSignal: 'SIGKILL',
+        env: agentHelperEnv(),
+      });
       const chunks: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      child.on('error', (err) => resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }));
+      child.on('error', (err) =>
+        resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }),
+      );
       child.on('close', (code) => {
         const text = Buffer.concat(chunks);
         if (code !== 0) resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (exit ${code})` });
-        else if (text.length > limit) resolve({ kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` });
+        else if (text.length > limit)
+          resolve({ kind: 'unsafe', reason: `${path} grew over the ${limit}-byte limit while read` });
         else resolve({ kind: 'text', text: text.toString('utf8') });
       });
     });
@@ -96,7 +119,10 @@ export function runAsAgent(user: AgentUser, command: string, args: string[]): vo
 
 /** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code
  * of every action in the job). Both belong to the runner's user; closing them to everyone else keeps the agent out. */
-export function runnerPrivatePaths(env: Record<string, string | undefined>, actionScript: string | undefined): string[] {
+export function runnerPrivatePaths(
+  env: Record<string, string | undefined>,
+  actionScript: string | undefined,
+): string[] {
   const paths = env.RUNNER_TEMP ? [env.RUNNER_TEMP] : [];
   const parts = (actionScript ?? '').split(sep);
   const at = parts.lastIndexOf('_actions');

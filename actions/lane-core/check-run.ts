@@ -30,22 +30,30 @@ export function annotationsOf(findings: Finding[]): CheckRunAnnotation[] {
   }));
 }
 
-export async function postCheckRun(gh: LaneGitHub, report: CheckRunReport): Promise<{ id: number; html_url: string | null }> {
+export async function postCheckRun(
+  gh: LaneGitHub,
+  report: CheckRunReport,
+): Promise<{ id: number; html_url: string | null }> {
   const annotations = annotationsOf(report.findings);
   const output = (batch: CheckRunAnnotation[]): CheckRunOutput => ({
     title: report.title.slice(0, 255),
     summary: truncate(report.summary, GITHUB_TEXT_LIMIT),
     ...(batch.length ? { annotations: batch } : {}),
   });
-  const run = report.existingId !== undefined
-    ? await gh.updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), { conclusion: report.conclusion }).then(() => ({ id: report.existingId!, html_url: null }))
-    : await gh.createCheckRun({
-        name: report.name,
-        head_sha: report.headSha,
-        conclusion: report.conclusion,
-        ...(report.detailsUrl ? { details_url: report.detailsUrl } : {}),
-        output: output(annotations.slice(0, ANNOTATION_BATCH)),
-      });
+  const run =
+    report.existingId !== undefined
+      ? await gh
+          .updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), {
+            conclusion: report.conclusion,
+          })
+          .then(() => ({ id: report.existingId!, html_url: null }))
+      : await gh.createCheckRun({
+          name: report.name,
+          head_sha: report.headSha,
+          conclusion: report.conclusion,
+          ...(report.detailsUrl ? { details_url: report.detailsUrl } : {}),
+          output: output(annotations.slice(0, ANNOTATION_BATCH)),
+        });
   for (let i = ANNOTATION_BATCH; i < annotations.length; i += ANNOTATION_BATCH) {
     await gh.updateCheckRun(run.id, output(annotations.slice(i, i + ANNOTATION_BATCH)));
   }
@@ -53,7 +61,10 @@ export async function postCheckRun(gh: LaneGitHub, report: CheckRunReport): Prom
 }
 
 /** The run shown while the agent works, so a reader sees it started; every path of the run completes it. */
-export async function startCheckRun(gh: LaneGitHub, run: { name: string; headSha: string; title: string; detailsUrl?: string }): Promise<{ id: number; html_url: string | null }> {
+export async function startCheckRun(
+  gh: LaneGitHub,
+  run: { name: string; headSha: string; title: string; detailsUrl?: string },
+): Promise<{ id: number; html_url: string | null }> {
   return gh.createCheckRun({
     name: run.name,
     head_sha: run.headSha,

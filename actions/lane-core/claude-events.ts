@@ -8,7 +8,12 @@ export function parseClaudeLine(line: string): LaneEvent[] {
     case 'system':
       if (e.subtype === 'init') return [{ kind: 'session', id: str(e.session_id), model: str(e.model) || undefined }];
       if (e.subtype === 'api_retry') {
-        return [{ kind: 'progress', text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})` }];
+        return [
+          {
+            kind: 'progress',
+            text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})`,
+          },
+        ];
       }
       return [];
     case 'assistant':
@@ -30,7 +35,10 @@ function assistant(message: Json): LaneEvent[] {
   const events: LaneEvent[] = [];
   for (const block of Array.isArray(message.content) ? message.content.map(obj) : []) {
     if (block.type === 'text' && str(block.text)) {
-      events.push({ kind: 'message', text: str(block.text) }, { kind: 'progress', text: `claude: ${firstLine(str(block.text))}` });
+      events.push(
+        { kind: 'message', text: str(block.text) },
+        { kind: 'progress', text: `claude: ${firstLine(str(block.text))}` },
+      );
     } else if (block.type === 'tool_use') {
       events.push({ kind: 'progress', text: `tool ${str(block.name)}: ${firstLine(describeInput(obj(block.input)))}` });
     }
@@ -50,7 +58,10 @@ function toolResults(message: Json): LaneEvent[] {
   const blocks = Array.isArray(message.content) ? message.content.map(obj) : [];
   return blocks
     .filter((b) => b.type === 'tool_result' && b.is_error === true)
-    .map((b) => ({ kind: 'progress' as const, text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}` }));
+    .map((b) => ({
+      kind: 'progress' as const,
+      text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}`,
+    }));
 }
 
 function result(e: Json): LaneEvent[] {

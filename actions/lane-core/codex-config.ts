@@ -39,7 +39,8 @@ export function codexConfigOverrides(fragment: string): string[] {
     if (!pair) throw new Error(`${where}: expected "key = value" or a [table] header, got ${JSON.stringify(line)}`);
     const key = `${table}${pair[1]}`;
     if (MODE_KEYS.test(key)) throw new Error(`${where}: ${key} is set by the mode input, not by settings`);
-    if (/^[[{]/.test(pair[2]!) && !/[\]}]\s*(#.*)?$/.test(pair[2]!)) throw new Error(`${where}: a value must fit on one line`);
+    if (/^[[{]/.test(pair[2]!) && !/[\]}]\s*(#.*)?$/.test(pair[2]!))
+      throw new Error(`${where}: a value must fit on one line`);
     overrides.push(`${key}=${pair[2]}`);
   });
   return overrides;

@@ -13,7 +13,16 @@ export function parseCodexLine(line: string): LaneEvent[] {
       return completed(obj(e.item));
     case 'turn.completed': {
       const u = obj(e.usage);
-      return [{ kind: 'usage', usage: { inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens), cachedInputTokens: num(u.cached_input_tokens) } }];
+      return [
+        {
+          kind: 'usage',
+          usage: {
+            inputTokens: num(u.input_tokens),
+            outputTokens: num(u.output_tokens),
+            cachedInputTokens: num(u.cached_input_tokens),
+          },
+        },
+      ];
     }
     case 'error':
       return [{ kind: 'error', message: str(e.message) || 'codex reported an error' }];
@@ -33,11 +42,16 @@ function started(item: Json): LaneEvent[] {
 function completed(item: Json): LaneEvent[] {
   switch (item.type) {
     case 'agent_message':
-      return [{ kind: 'message', text: str(item.text) }, { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` }];
+      return [
+        { kind: 'message', text: str(item.text) },
+        { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` },
+      ];
     case 'command_execution':
       return [{ kind: 'progress', text: `  exit ${item.exit_code ?? '?'}: ${firstLine(str(item.command), 100)}` }];
     case 'file_change': {
-      const paths = (Array.isArray(item.changes) ? item.changes : []).map((c) => `${str(obj(c).kind)} ${str(obj(c).path)}`);
+      const paths = (Array.isArray(item.changes) ? item.changes : []).map(
+        (c) => `${str(obj(c).kind)} ${str(obj(c).path)}`,
+      );
       return [{ kind: 'progress', text: `files: ${paths.join(', ')}` }];
     }
     case 'reasoning':

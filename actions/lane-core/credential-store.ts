@@ -5,7 +5,12 @@
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUTH_FILES, CLAUDE_JSON } from '../../lane-contract/auth-files.js';
-import { sha256, writeBackCredential, type WriteBack, type WriteBackOptions } from '../../lane-contract/credential-write-back.js';
+import {
+  sha256,
+  writeBackCredential,
+  type WriteBack,
+  type WriteBackOptions,
+} from '../../lane-contract/credential-write-back.js';
 import { readJobFile, readJobText, type JobFile } from '../../lane-contract/job-file.js';
 import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 import { LANE_LABELS, type LaneEnvironment } from './lane-environment.js';
@@ -36,7 +41,11 @@ export class NotOnLaneError extends Error {}
 
 export function homeFiles(agent: Agent, lane: LaneEnvironment, dir: string): HomeFile[] {
   const laneDir = agent === 'codex' ? lane.codexHome : lane.claudeConfigDir;
-  const files = AUTH_FILES[agent].map((f) => ({ source: join(laneDir, f.name), target: join(dir, f.name), credential: f.credential }));
+  const files = AUTH_FILES[agent].map((f) => ({
+    source: join(laneDir, f.name),
+    target: join(dir, f.name),
+    credential: f.credential,
+  }));
   // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
   if (agent === 'claude') files.push({ source: lane.claudeJson, target: join(dir, CLAUDE_JSON), credential: false });
   return files;
@@ -44,7 +53,12 @@ export function homeFiles(agent: Agent, lane: LaneEnvironment, dir: string): Hom
 
 /** Copies the lane's auth into `runDir`; throws NotOnLaneError when the credential file is not there. With `gid`,
  * the home is shared with the agent user through that group (the runner's user is a member, the agent's primary). */
-export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDir: string, gid?: number): Promise<PrivateHome> {
+export async function openPrivateHome(
+  agent: Agent,
+  lane: LaneEnvironment,
+  runDir: string,
+  gid?: number,
+): Promise<PrivateHome> {
   const dir = join(runDir, agent === 'codex' ? 'codex-home' : 'claude-config');
   const dirMode = gid === undefined ? 0o700 : 0o2770;
   const fileMode = gid === undefined ? 0o600 : 0o660;
@@ -56,7 +70,8 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
     for (const file of files) {
       // The lane copy is the job's to write: an earlier step may have left a FIFO or a symlink there.
       const read = await readJobFile(file.source);
-      if (read.kind === 'unsafe') throw new Error(`the lane's ${read.reason}; the controller gives each job regular files`);
+      if (read.kind === 'unsafe')
+        throw new Error(`the lane's ${read.reason}; the controller gives each job regular files`);
       if (read.kind === 'missing') {
         if (file.credential) throw new NotOnLaneError(notOnLaneMessage(agent, lane, file.source));
         continue;
@@ -77,16 +92,23 @@ export async function openPrivateHome(agent: Agent, lane: LaneEnvironment, runDi
 
 function notOnLaneMessage(agent: Agent, lane: LaneEnvironment, missing: string): string {
   const variable = agent === 'codex' ? LANE_VARIABLES.codexHome : LANE_VARIABLES.claudeConfigDir;
-  const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
+  const where = lane.fromProfile[agent]
+    ? `the lane profile's ${variable}`
+    : `${variable} is not set, so the home-directory fallback`;
   // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
   const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
   return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
 }
 
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
-export async function currentCredentials(home: PrivateHome, readCopy?: (path: string) => Promise<JobFile>): Promise<string[]> {
+export async function currentCredentials(
+  home: PrivateHome,
+  readCopy?: (path: string) => Promise<JobFile>,
+): Promise<string[]> {
   const credentials = home.files.filter((f) => f.credential);
-  const read = readCopy ? (path: string) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+  const read = readCopy
+    ? (path: string) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined))
+    : readJobText;
   const texts = await Promise.all(credentials.map((f) => read(f.target)));
   return [...credentials.map((f) => f.copied), ...texts].filter((t): t is string => Boolean(t));
 }
@@ -94,5 +116,9 @@ export async function currentCredentials(home: PrivateHome, readCopy?: (path: st
 /** Writes credentials the CLI refreshed back to the lane's copy (see lane-contract/credential-write-back.ts). */
 export async function writeBackCredentials(home: PrivateHome, opts: WriteBackOptions = {}): Promise<WriteBack[]> {
   const copied = home.files.filter((f) => f.credential && f.copied !== undefined);
-  return Promise.all(copied.map((f) => writeBackCredential({ agent: home.agent, source: f.source, copy: f.target, sha256: sha256(f.copied!) }, opts)));
+  return Promise.all(
+    copied.map((f) =>
+      writeBackCredential({ agent: home.agent, source: f.source, copy: f.target, sha256: sha256(f.copied!) }, opts),
+    ),
+  );
 }

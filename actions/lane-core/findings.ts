@@ -14,9 +14,19 @@ export interface Finding {
 }
 
 const LEVELS: Record<string, Finding['severity']> = {
-  failure: 'failure', error: 'failure', blocking: 'failure', critical: 'failure', high: 'failure',
-  warning: 'warning', medium: 'warning', major: 'warning',
-  notice: 'notice', info: 'notice', low: 'notice', minor: 'notice', nit: 'notice',
+  failure: 'failure',
+  error: 'failure',
+  blocking: 'failure',
+  critical: 'failure',
+  high: 'failure',
+  warning: 'warning',
+  medium: 'warning',
+  major: 'warning',
+  notice: 'notice',
+  info: 'notice',
+  low: 'notice',
+  minor: 'notice',
+  nit: 'notice',
 };
 
 export function findingsOf(structured: unknown): Finding[] {
@@ -29,15 +39,17 @@ export function findingsOf(structured: unknown): Finding[] {
     const message = str(f.message) || str(f.body) || str(f.description);
     if (!path || !Number.isInteger(line) || line < 1 || !message) return [];
     const end = Number(f.end_line ?? f.endLine ?? line);
-    return [{
-      path: path.replace(/^\.?\//, ''),
-      line,
-      endLine: Number.isInteger(end) && end >= line ? end : line,
-      severity: LEVELS[str(f.severity).toLowerCase()] ?? 'warning',
-      title: str(f.title) || undefined,
-      message,
-      ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
-    }];
+    return [
+      {
+        path: path.replace(/^\.?\//, ''),
+        line,
+        endLine: Number.isInteger(end) && end >= line ? end : line,
+        severity: LEVELS[str(f.severity).toLowerCase()] ?? 'warning',
+        title: str(f.title) || undefined,
+        message,
+        ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
+      },
+    ];
   });
 }
 

@@ -29,7 +29,12 @@ export function lanePrompt(instructions: string, pr?: PullRequestContext, output
     );
   }
   if (outputSchema) {
-    parts.push(['Your final message must be one JSON object, and nothing else, that validates against this JSON schema:', outputSchema.trim()].join('\n'));
+    parts.push(
+      [
+        'Your final message must be one JSON object, and nothing else, that validates against this JSON schema:',
+        outputSchema.trim(),
+      ].join('\n'),
+    );
   }
   return `${parts.join('\n\n')}\n`;
 }

@@ -29,7 +29,13 @@ export interface Delivered {
   checkRunUrl?: string;
 }
 
-export async function deliverReports(r: LaneResult, targets: ReportTarget[], where: ReportContext, names: ReportNames, sinks: ReportSinks): Promise<Delivered> {
+export async function deliverReports(
+  r: LaneResult,
+  targets: ReportTarget[],
+  where: ReportContext,
+  names: ReportNames,
+  sinks: ReportSinks,
+): Promise<Delivered> {
   const delivered: Delivered = {};
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
@@ -38,17 +44,25 @@ export async function deliverReports(r: LaneResult, targets: ReportTarget[], whe
       sinks.warn(`could not post the ${what}: ${r.scrub((err as Error).message)}`);
     }
   };
-  if (targets.includes('summary')) await attempt('job summary', () => sinks.writeSummary(summaryMarkdown(names.title, r)));
+  if (targets.includes('summary'))
+    await attempt('job summary', () => sinks.writeSummary(summaryMarkdown(names.title, r)));
   const wantsPr = targets.filter((t) => t !== 'summary');
   if (!wantsPr.length) return delivered;
   if (!sinks.github || where.pullNumber === undefined || !where.headSha) {
-    sinks.warn(`skipped ${wantsPr.join(' and ')}: ${sinks.github ? 'this event is not about a pull request' : 'no github-token to post with'}`);
+    sinks.warn(
+      `skipped ${wantsPr.join(' and ')}: ${sinks.github ? 'this event is not about a pull request' : 'no github-token to post with'}`,
+    );
     return delivered;
   }
   const gh = sinks.github;
   if (targets.includes('comment')) {
     await attempt('comment', async () => {
-      const { comment } = await upsertStickyComment(gh, where.pullNumber!, names.commentKey, commentText(names.title, r, where));
+      const { comment } = await upsertStickyComment(
+        gh,
+        where.pullNumber!,
+        names.commentKey,
+        commentText(names.title, r, where),
+      );
       delivered.commentUrl = comment.html_url;
     });
   }
@@ -59,7 +73,9 @@ export async function deliverReports(r: LaneResult, targets: ReportTarget[], whe
         headSha: where.headSha!,
         conclusion: r.conclusion,
         title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
-        summary: r.scrub([r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n')),
+        summary: r.scrub(
+          [r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n'),
+        ),
         findings: r.findings,
         detailsUrl: where.runUrl,
         existingId: where.checkRunId,
@@ -71,10 +87,19 @@ export async function deliverReports(r: LaneResult, targets: ReportTarget[], whe
 }
 
 function commentText(title: string, r: LaneResult, where: ReportContext): string {
-  const facts = [r.model ?? 'default model', r.mode, formatDuration(r.usage.durationMs), `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`];
+  const facts = [
+    r.model ?? 'default model',
+    r.mode,
+    formatDuration(r.usage.durationMs),
+    `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`,
+  ];
   if (where.runUrl) facts.push(`[run](${where.runUrl})`);
   const lines = [`### ${title}: ${r.conclusion}`, ''];
   if (r.failure) lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
-  lines.push(r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_', '', `<sub>${facts.join(' · ')}</sub>`);
+  lines.push(
+    r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_',
+    '',
+    `<sub>${facts.join(' · ')}</sub>`,
+  );
   return r.scrub(lines.join('\n'));
 }

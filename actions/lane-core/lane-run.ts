@@ -16,7 +16,13 @@ import { mergeMcpServers } from './codex-config.js';
 import { parseCodexLine } from './codex-events.js';
 import { keptLogin } from '../../lane-contract/credential-write-back.js';
 import { readJobFile } from '../../lane-contract/job-file.js';
-import { currentCredentials, openPrivateHome, writeBackCredentials, type PrivateHome, type WriteBack } from './credential-store.js';
+import {
+  currentCredentials,
+  openPrivateHome,
+  writeBackCredentials,
+  type PrivateHome,
+  type WriteBack,
+} from './credential-store.js';
 import { findingsOf, verdictOf, type Conclusion, type Finding } from './findings.js';
 import type { LaneEnvironment } from './lane-environment.js';
 import type { LaneEvent, Usage } from './lane-event.js';
@@ -78,15 +84,25 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
   const { settings } = req;
   // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
   // PATH"), and a bad schema would fail the step only after the whole run.
-  if (!(await stat(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
+  if (
+    !(await stat(settings.workingDirectory).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     throw new Error(`input "working-directory": ${settings.workingDirectory} is not a directory`);
   }
   const user = 'user' in req.separation ? req.separation.user : undefined;
   if (!user) {
     const problem = 'problem' in req.separation ? req.separation.problem : '';
     // A build agent writes and runs code: as the runner's user it could rewrite the runner's command files.
-    if (settings.mode === 'build') throw new Error(`input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`);
-    deps.warn(`the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`);
+    if (settings.mode === 'build')
+      throw new Error(
+        `input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ${problem}. See docs/lane-isolation.md`,
+      );
+    deps.warn(
+      `the agent runs as the runner's user (${problem}); it can read this job's tokens from the action's process. See docs/lane-isolation.md`,
+    );
   }
   await mkdir(req.runDir, { recursive: true, mode: 0o700 });
   const agentRoot = user ? await openAgentRoot(user) : undefined;
@@ -98,7 +114,8 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
     return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
   } finally {
     // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
-    if (user && agentRoot) runAsAgent(user, 'rm', ['-rf', '--', join(agentRoot, 'home'), join(agentRoot, 'tmp'), home.dir]);
+    if (user && agentRoot)
+      runAsAgent(user, 'rm', ['-rf', '--', join(agentRoot, 'home'), join(agentRoot, 'tmp'), home.dir]);
     await rm(home.dir, { recursive: true, force: true });
     if (agentRoot) await rm(agentRoot, { recursive: true, force: true });
   }
@@ -118,9 +135,13 @@ async function openAgentRoot(user: AgentUser): Promise<string> {
 
 /** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
 function shareWorkspace(dir: string, user: AgentUser): void {
-  for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]] as const) {
+  for (const [cmd, args] of [
+    ['chgrp', ['-R', String(user.gid), dir]],
+    ['chmod', ['-R', 'g+rwX', dir]],
+  ] as const) {
     const r = spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
+    if (r.status !== 0)
+      throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
   }
 }
 
@@ -129,7 +150,13 @@ interface AgentCorner {
   root: string;
 }
 
-async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: OutputSchema | undefined, deps: LaneRunDeps, corner?: AgentCorner): Promise<LaneResult> {
+async function runInHome(
+  req: LaneRunRequest,
+  home: PrivateHome,
+  outputSchema: OutputSchema | undefined,
+  deps: LaneRunDeps,
+  corner?: AgentCorner,
+): Promise<LaneResult> {
   const { settings } = req;
   const scrubber = new Scrubber();
   /** Registers values as secrets; returns how many were new. */
@@ -153,7 +180,8 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const command = agentCommand({
     settings,
     workingDirectory: settings.workingDirectory,
-    claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
+    claudeMcpConfig:
+      settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
     outputSchema,
     lastMessageFile,
   });
@@ -170,29 +198,33 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   let transcriptError: string | undefined;
   const started = deps.now();
   deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
-  const end = await deps.runner.run({
-    ...command,
-    cwd: settings.workingDirectory,
-    env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
-    user: corner?.user,
-    stdin: prompt,
-    timeoutMs: settings.timeoutMinutes * 60_000,
-    onLine: (line) => {
-      const clean = scrubber.scrub(line);
-      transcript = transcript
-        .then(() => appendFile(transcriptPath, `${clean}\n`, { mode: 0o600 }))
-        .catch((err: Error) => void (transcriptError ??= err.message));
-      for (const event of parse(line)) {
-        events.push(event);
-        if (event.kind !== 'progress') continue;
-        const text = scrubber.scrub(event.text);
-        deps.log(text);
-        if (progress.push(text) > PROGRESS_KEEP) progress.shift();
-      }
-    },
-  }).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
-  });
+  const end = await deps.runner
+    .run({
+      ...command,
+      cwd: settings.workingDirectory,
+      env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+      user: corner?.user,
+      stdin: prompt,
+      timeoutMs: settings.timeoutMinutes * 60_000,
+      onLine: (line) => {
+        const clean = scrubber.scrub(line);
+        transcript = transcript
+          .then(() => appendFile(transcriptPath, `${clean}\n`, { mode: 0o600 }))
+          .catch((err: Error) => void (transcriptError ??= err.message));
+        for (const event of parse(line)) {
+          events.push(event);
+          if (event.kind !== 'progress') continue;
+          const text = scrubber.scrub(event.text);
+          deps.log(text);
+          if (progress.push(text) > PROGRESS_KEEP) progress.shift();
+        }
+      },
+    })
+    .catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT'
+        ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`)
+        : err;
+    });
   await transcript;
   if (transcriptError) deps.warn(`the transcript at ${transcriptPath} is incomplete: ${transcriptError}`);
   const durationMs = deps.now() - started;
@@ -206,7 +238,9 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   const writeBack = await writeBackCredentials(home, { readCopy });
   for (const w of writeBack) {
     // Unless the lane kept the rotated token (or already has a newer one), the next job on it may find its login gone.
-    (keptLogin(w.outcome) ? deps.log : deps.warn)(`credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`);
+    (keptLogin(w.outcome) ? deps.log : deps.warn)(
+      `credentials ${w.source}: ${w.outcome}${w.detail ? ` (${scrubber.scrub(w.detail)})` : ''}`,
+    );
   }
 
   const outcome = foldEvents(events);
@@ -218,7 +252,12 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   // base64 marker, where no later scrub of the finished text can see a secret.
   outcome.answer = scrubber.scrub(outcome.answer);
   const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
-  let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
+  let failure = classifyFailure(
+    settings.agent,
+    outcome,
+    { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail },
+    settings.timeoutMinutes,
+  );
   const judged = failure ? undefined : judge(outcome, schemaText);
   if (judged && 'failure' in judged) failure = judged.failure;
   const structured = judged && 'value' in judged ? judged.value : undefined;
@@ -241,13 +280,19 @@ async function runInHome(req: LaneRunRequest, home: PrivateHome, outputSchema: O
   };
 }
 
-function judge(outcome: AgentOutcome, schemaText: string | undefined): { value: unknown } | { failure: LaneFailure } | undefined {
+function judge(
+  outcome: AgentOutcome,
+  schemaText: string | undefined,
+): { value: unknown } | { failure: LaneFailure } | undefined {
   if (schemaText === undefined) return undefined;
   const check = checkAnswer(outcome.answer, schemaText);
   return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
 }
 
-interface OutputSchema { path: string; text: string }
+interface OutputSchema {
+  path: string;
+  text: string;
+}
 
 /** The schema from `output-schema` (inline; written into the run directory, since codex reads a file) or from
  * `output-schema-file`; either way checked before the CLI starts. */
@@ -274,7 +319,8 @@ function mcpFile(settings: LaneSettings, fromLane: string | undefined, laneVaria
   const path = settings.mcpConfig ?? fromLane;
   if (!path) return undefined;
   const full = resolve(settings.workingDirectory, path);
-  if (!existsSync(full)) throw new Error(`${settings.mcpConfig ? 'input "mcp-config"' : laneVariable}: ${full} does not exist`);
+  if (!existsSync(full))
+    throw new Error(`${settings.mcpConfig ? 'input "mcp-config"' : laneVariable}: ${full} does not exist`);
   return full;
 }
 

@@ -9,7 +9,11 @@ import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 /** More than any secrets folder holds; a folder stuffed with files must not stall the job start. */
 const MAX_FILES = 200;
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Values of KEY=VALUE lines (quotes removed), and lines that look like a bare token (no spaces). */
 export function valuesInFile(text: string): string[] {

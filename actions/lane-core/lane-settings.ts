@@ -37,38 +37,67 @@ export interface LaneSettings {
 export type RawInputs = Record<string, string | undefined>;
 
 const got = (v: unknown) => JSON.stringify(v);
-const optional = z.string().trim().transform((s) => (s === '' ? undefined : s));
+const optional = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s));
 const choice = <T extends string>(values: readonly T[]) =>
-  z.string().trim().toLowerCase().pipe(z.enum(values as [T, ...T[]], { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = z.string().trim().toLowerCase().transform((s, ctx) => {
-  if (s === '' || s === 'false') return false;
-  if (s === 'true') return true;
-  ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
-  return z.NEVER;
-});
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(values as [T, ...T[]], { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((s, ctx) => {
+    if (s === '' || s === 'false') return false;
+    if (s === 'true') return true;
+    ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
+    return z.NEVER;
+  });
 
 /** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
  * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
-export const timeoutMinutesInput = z.string().trim().transform((s, ctx) => {
-  const n = s === '' ? 30 : Number(s);
-  if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
-    ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
-    return z.NEVER;
-  }
-  return n;
-});
+export const timeoutMinutesInput = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    const n = s === '' ? 30 : Number(s);
+    if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
+      ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
 
 const schema = z
   .object({
     agent: choice(AGENTS),
     prompt: optional,
     'prompt-file': optional,
-    mode: z.string().trim().transform((s) => s || 'review').pipe(choice(['review', 'build'] as const)),
+    mode: z
+      .string()
+      .trim()
+      .transform((s) => s || 'review')
+      .pipe(choice(['review', 'build'] as const)),
     model: optional,
-    effort: optional.pipe(z.enum(['minimal', 'low', 'medium', 'high', 'xhigh'], { error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}` }).optional()),
+    effort: optional.pipe(
+      z
+        .enum(['minimal', 'low', 'medium', 'high', 'xhigh'], {
+          error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}`,
+        })
+        .optional(),
+    ),
     'timeout-minutes': timeoutMinutesInput,
     'mcp-config': optional,
-    'allowed-tools': z.string().transform((s) => s.split(/[,\n]/).map((t) => t.trim()).filter(Boolean)),
+    'allowed-tools': z.string().transform((s) =>
+      s
+        .split(/[,\n]/)
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
     'working-directory': optional,
     'extra-args': z.string().transform((s, ctx) => {
       try {
@@ -82,10 +111,16 @@ const schema = z
     'agent-github-token': bool,
     report: optional.transform((s, ctx) => {
       if (s === undefined) return undefined;
-      const targets = s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+      const targets = s
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean);
       const unknown = targets.filter((t) => !(REPORT_TARGETS as readonly string[]).includes(t));
       if (unknown.length) {
-        ctx.addIssue({ code: 'custom', message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}`,
+        });
         return z.NEVER;
       }
       return targets as ReportTarget[];
@@ -96,7 +131,9 @@ const schema = z
         JSON.parse(s);
         return s;
       } catch (err) {
-        const hint = s.startsWith('{') ? (err as Error).message : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
+        const hint = s.startsWith('{')
+          ? (err as Error).message
+          : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
         ctx.addIssue({ code: 'custom', message: `is not JSON: ${hint}` });
         return z.NEVER;
       }
@@ -107,10 +144,20 @@ const schema = z
   .check((ctx) => {
     const v = ctx.value;
     if (v['output-schema'] !== undefined && v['output-schema-file'] !== undefined) {
-      ctx.issues.push({ code: 'custom', input: v, path: ['output-schema'], message: 'and output-schema-file both given; give one' });
+      ctx.issues.push({
+        code: 'custom',
+        input: v,
+        path: ['output-schema'],
+        message: 'and output-schema-file both given; give one',
+      });
     }
     if ((v.prompt === undefined) === (v['prompt-file'] === undefined)) {
-      ctx.issues.push({ code: 'custom', input: v, path: ['prompt'], message: 'give exactly one of prompt or prompt-file' });
+      ctx.issues.push({
+        code: 'custom',
+        input: v,
+        path: ['prompt'],
+        message: 'give exactly one of prompt or prompt-file',
+      });
     }
   });
 

@@ -50,7 +50,8 @@ export const nodeProcessRunner: ProcessRunner = {
       let timedOut = false;
       let cancelled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const killTree = (signal: NodeJS.Signals) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
+      const killTree = (signal: NodeJS.Signals) =>
+        spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
       const stop = () => {
         killTree('SIGTERM');
         killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);

@@ -22,9 +22,16 @@ export async function readPromptFile(s: PromptFileSource): Promise<string> {
     });
   }
   const path = relative(s.workspace, full);
-  if (path.startsWith('..') || isAbsolute(path)) throw new Error(`input "prompt-file": ${full} is outside the checkout ${s.workspace}`);
-  if (!s.github) throw new Error(`input "prompt-file": on a pull request the prompt is read from the base commit ${s.baseSha}, which needs github-token`);
+  if (path.startsWith('..') || isAbsolute(path))
+    throw new Error(`input "prompt-file": ${full} is outside the checkout ${s.workspace}`);
+  if (!s.github)
+    throw new Error(
+      `input "prompt-file": on a pull request the prompt is read from the base commit ${s.baseSha}, which needs github-token`,
+    );
   const text = await s.github.readFileAt(path.split(sep).join('/'), s.baseSha);
-  if (text === undefined) throw new Error(`input "prompt-file": ${path} is not in the base commit ${s.baseSha}; a pull request cannot bring its own prompt`);
+  if (text === undefined)
+    throw new Error(
+      `input "prompt-file": ${path} is not in the base commit ${s.baseSha}; a pull request cannot bring its own prompt`,
+    );
   return text;
 }

@@ -16,7 +16,9 @@ export interface ReportContext {
 export const GITHUB_TEXT_LIMIT = 65_000;
 
 export function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
+  return text.length <= limit
+    ? text
+    : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
 }
 
 export function formatDuration(ms: number): string {

@@ -47,7 +47,8 @@ export class Scrubber {
     let out = text;
     // Longest first, so a token that contains another is not left half-masked.
     for (const v of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(v).join(REDACTED);
-    for (const p of PATTERNS) out = out.replace(p, (_m, bearer?: string) => (typeof bearer === 'string' ? bearer : '') + REDACTED);
+    for (const p of PATTERNS)
+      out = out.replace(p, (_m, bearer?: string) => (typeof bearer === 'string' ? bearer : '') + REDACTED);
     return out;
   }
 }

@@ -6,7 +6,9 @@ const MIN_FORM = 8;
 
 /** The base64 characters that depend only on `value`, when it starts `offset` bytes into an encoded text. */
 function base64At(value: Buffer, offset: number): string {
-  const encoded = Buffer.concat([Buffer.alloc(offset), value]).toString('base64').replace(/=+$/, '');
+  const encoded = Buffer.concat([Buffer.alloc(offset), value])
+    .toString('base64')
+    .replace(/=+$/, '');
   const end = Math.floor((offset + value.length) / 3) * 4;
   return encoded.slice(offset === 0 ? 0 : offset + 1, end);
 }
@@ -27,7 +29,10 @@ function formsOfOne(value: string): string[] {
 }
 
 export function secretForms(secret: string): string[] {
-  const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_FORM);
+  const lines = secret
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= MIN_FORM);
   const values = lines.length > 1 ? [secret, ...lines] : [secret];
   return [...new Set(values.flatMap(formsOfOne))].filter((f) => f.length >= MIN_FORM);
 }

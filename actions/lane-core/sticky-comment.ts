@@ -11,7 +11,12 @@ export function findStickyComment(comments: IssueComment[], marker: string): Iss
   return comments.find((c) => (c.body ?? '').split('\n', 1)[0]!.trim() === marker);
 }
 
-export async function upsertStickyComment(gh: LaneGitHub, issue: number, key: string, text: string): Promise<{ comment: IssueComment; created: boolean }> {
+export async function upsertStickyComment(
+  gh: LaneGitHub,
+  issue: number,
+  key: string,
+  text: string,
+): Promise<{ comment: IssueComment; created: boolean }> {
   const marker = commentMarker(key);
   const body = `${marker}\n${text}`;
   const existing = findStickyComment(await gh.listIssueComments(issue), marker);

@@ -18,9 +18,14 @@ export type { Io } from './io.js';
 
 export function program(io: Io) {
   const root = newCommand('factory', io)
-    .description('Ephemeral GitHub Actions runner containers per job on one Docker host, and agent lanes for codex and claude.')
+    .description(
+      'Ephemeral GitHub Actions runner containers per job on one Docker host, and agent lanes for codex and claude.',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
-    .addHelpText('after', '\nRun `factory COMMAND --help` for a command\'s options. Docs: docs/cli.md, docs/operations.md.');
+    .addHelpText(
+      'after',
+      "\nRun `factory COMMAND --help` for a command's options. Docs: docs/cli.md, docs/operations.md.",
+    );
   for (const command of [
     initCommand(io),
     validateCommand(io),

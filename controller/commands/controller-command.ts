@@ -9,7 +9,9 @@ import type { Io } from './io.js';
 export function controllerCommand(io: Io) {
   const cmd = newCommand('controller', io)
     .summary('run the controller (webhook server, runners, reconcile loop)')
-    .description('Runs the controller: the webhook receiver, the status endpoint, the reconcile loop and one container per job. Reloads the config on SIGHUP and when the file changes; stops taking jobs on SIGTERM.')
+    .description(
+      'Runs the controller: the webhook receiver, the status endpoint, the reconcile loop and one container per job. Reloads the config on SIGHUP and when the file changes; stops taking jobs on SIGTERM.',
+    )
     .addOption(configOption());
   return act(cmd, async (opts: { config: string }) => {
     const result = await loadConfig(opts.config);
@@ -33,12 +35,14 @@ export function controllerCommand(io: Io) {
     }
     // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.
     const watcher = await watchConfig(opts.config, async (change) => {
-      if (!change.ok) return log.error({ problems: change.problems }, 'config change refused; the running config stays');
+      if (!change.ok)
+        return log.error({ problems: change.problems }, 'config change refused; the running config stays');
       const blocked = await service.reloadConfig(change.config).catch((err: Error) => {
         log.error({ problems: err.message.split('\n') }, 'config change refused; the running config stays');
         return [];
       });
-      if (blocked.length > 0) log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
+      if (blocked.length > 0)
+        log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
     log.info({ config: opts.config }, 'watching the config file for changes (SIGHUP reloads it too)');
     log.info({ signal: await stopping }, 'stopping: no new jobs are taken');

@@ -21,7 +21,9 @@ const DEMO_REPO = 'factory-demo/hello-world';
 export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): Promise<void> {
   if (await dockerEngine(socketPath).hasImage(STANDIN_IMAGE)) return;
   const script = join(packageRoot(), 'scripts', 'build-standin-images.sh');
-  const code = await new Promise<number>((resolve) => spawn(script, { stdio: 'inherit' }).on('close', (c) => resolve(c ?? 1)));
+  const code = await new Promise<number>((resolve) =>
+    spawn(script, { stdio: 'inherit' }).on('close', (c) => resolve(c ?? 1)),
+  );
   if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
 }
 
@@ -41,14 +43,19 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
   try {
     await engine.ping();
   } catch (err) {
-    io.stderr(`factory demo: no Docker engine answers on /var/run/docker.sock (${(err as NodeJS.ErrnoException).code}). Install one (apt-get install -y docker.io) and start dockerd; scripts/setup does both.`);
+    io.stderr(
+      `factory demo: no Docker engine answers on /var/run/docker.sock (${(err as NodeJS.ErrnoException).code}). Install one (apt-get install -y docker.io) and start dockerd; scripts/setup does both.`,
+    );
     return 1;
   }
   await ensureStandinImages();
 
   const github = new GitHubStandin({ jobSeconds: 2 });
   await github.start();
-  const env = { FACTORY_DEMO_TOKEN: randomBytes(16).toString('hex'), FACTORY_DEMO_WEBHOOK_SECRET: randomBytes(16).toString('hex') };
+  const env = {
+    FACTORY_DEMO_TOKEN: randomBytes(16).toString('hex'),
+    FACTORY_DEMO_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
+  };
   const stateDir = mkdtempSync(join(tmpdir(), 'factory-demo-'));
   const config = configSchema.parse({
     github: {
@@ -63,7 +70,15 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
     instance: 'demo', // never adopt or clean a production controller's containers on the same host
     profiles: {
       // Host networking (hence trusted) lets the stand-in runner reach the stand-in GitHub on loopback.
-      ci: { labels: ['self-hosted', 'factory', 'ci'], image: STANDIN_IMAGE, cpus: 1, memory: '256m', pids: 256, network: 'host', trusted: true },
+      ci: {
+        labels: ['self-hosted', 'factory', 'ci'],
+        image: STANDIN_IMAGE,
+        cpus: 1,
+        memory: '256m',
+        pids: 256,
+        network: 'host',
+        trusted: true,
+      },
     },
     repos: [{ repo: DEMO_REPO, profiles: ['ci'], maxConcurrent: 1 }],
   });
@@ -76,7 +91,11 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
   let done = false;
   while (Date.now() < deadline) {
     const job = github.jobs.get(jobId);
-    if (job?.status === 'completed' && service.controller.snapshot().runners.length === 0 && github.runners.size === 0) {
+    if (
+      job?.status === 'completed' &&
+      service.controller.snapshot().runners.length === 0 &&
+      github.runners.size === 0
+    ) {
       done = true;
       break;
     }
@@ -86,9 +105,13 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
   await github.stop();
   rmSync(stateDir, { recursive: true, force: true });
   if (!done) {
-    io.stderr(`factory demo: job ${jobId} did not finish within ${values.timeout}s; the log above says where it stopped`);
+    io.stderr(
+      `factory demo: job ${jobId} did not finish within ${values.timeout}s; the log above says where it stopped`,
+    );
     return 1;
   }
-  io.stdout(`\nfactory demo: job ${jobId} of ${DEMO_REPO} ran in its own container, which is gone again, and its runner is deregistered.`);
+  io.stdout(
+    `\nfactory demo: job ${jobId} of ${DEMO_REPO} ran in its own container, which is gone again, and its runner is deregistered.`,
+  );
   return 0;
 }

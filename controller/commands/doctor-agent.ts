@@ -44,19 +44,32 @@ export function parseAgentCanary(agent: 'codex' | 'claude', output: string, exit
   const all = events(output);
   const fix = `run the same turn by hand (factory doctor prints the lane's exact mounts); check the ${agent} login on the host and the lane's model settings`;
   if (agent === 'claude') {
-    const init = all.find((e) => e.type === 'system' && e.subtype === 'init') as { mcp_servers?: { name: string; status: string }[] } | undefined;
-    const result = all.find((e) => e.type === 'result') as { subtype?: string; is_error?: boolean; result?: string } | undefined;
-    const servers = (init?.mcp_servers ?? []).map((s) => (s.status === 'connected' ? s.name : `${s.name} (${s.status})`));
+    const init = all.find((e) => e.type === 'system' && e.subtype === 'init') as
+      { mcp_servers?: { name: string; status: string }[] } | undefined;
+    const result = all.find((e) => e.type === 'result') as
+      { subtype?: string; is_error?: boolean; result?: string } | undefined;
+    const servers = (init?.mcp_servers ?? []).map((s) =>
+      s.status === 'connected' ? s.name : `${s.name} (${s.status})`,
+    );
     const listed = servers.length > 0 ? `; MCP servers: ${servers.join(', ')}` : '; no MCP servers';
     const failedServers = (init?.mcp_servers ?? []).filter((s) => s.status !== 'connected').map((s) => s.name);
     if (exitCode === 0 && result?.subtype === 'success' && !result.is_error && failedServers.length === 0) {
       return { name, ok: true, detail: `answered in ${ms} ms${listed}` };
     }
-    const why = failedServers.length > 0 ? `MCP servers not connected: ${failedServers.join(', ')}` : `no successful answer (exit ${exitCode}${result?.result ? `: ${result.result.slice(0, 120)}` : ''})`;
+    const why =
+      failedServers.length > 0
+        ? `MCP servers not connected: ${failedServers.join(', ')}`
+        : `no successful answer (exit ${exitCode}${result?.result ? `: ${result.result.slice(0, 120)}` : ''})`;
     return { name, ok: false, detail: `${why} after ${ms} ms${listed}`, fix };
   }
   const done = all.some((e) => e.type === 'turn.completed');
-  const failed = all.find((e) => e.type === 'turn.failed' || e.type === 'error') as { message?: string; error?: { message?: string } } | undefined;
+  const failed = all.find((e) => e.type === 'turn.failed' || e.type === 'error') as
+    { message?: string; error?: { message?: string } } | undefined;
   if (exitCode === 0 && done) return { name, ok: true, detail: `answered in ${ms} ms` };
-  return { name, ok: false, detail: `no successful answer (exit ${exitCode}${failed ? `: ${(failed.error?.message ?? failed.message ?? '').slice(0, 120)}` : ''}) after ${ms} ms`, fix };
+  return {
+    name,
+    ok: false,
+    detail: `no successful answer (exit ${exitCode}${failed ? `: ${(failed.error?.message ?? failed.message ?? '').slice(0, 120)}` : ''}) after ${ms} ms`,
+    fix,
+  };
 }

@@ -14,12 +14,19 @@ type DoctorOptions = { config: string; profile?: string; diskThreshold?: string;
 
 export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
   const cmd = newCommand('doctor', io)
-    .summary('check each profile\'s connections from inside a container, then GitHub and the host')
-    .description('Starts a short-lived container per profile with exactly its mounts, network, user and environment and checks from inside; checks Docker, GitHub access per repo, the webhook secret and disk use. Exits 1 when a check fails.')
+    .summary("check each profile's connections from inside a container, then GitHub and the host")
+    .description(
+      'Starts a short-lived container per profile with exactly its mounts, network, user and environment and checks from inside; checks Docker, GitHub access per repo, the webhook secret and disk use. Exits 1 when a check fails.',
+    )
     .addOption(configOption())
     .addOption(new Option('--profile <name>', 'check only this profile'))
-    .addOption(new Option('--agent', 'also run one canary turn of each agent profile\'s CLI in its lane'))
-    .addOption(new Option('--disk-threshold <percent>', 'fail a disk above this use (default: the config\'s housekeeping.diskThreshold, 85)'))
+    .addOption(new Option('--agent', "also run one canary turn of each agent profile's CLI in its lane"))
+    .addOption(
+      new Option(
+        '--disk-threshold <percent>',
+        "fail a disk above this use (default: the config's housekeeping.diskThreshold, 85)",
+      ),
+    )
     .addOption(jsonOption());
   return act(cmd, (opts: DoctorOptions) => doctor(opts, io, env));
 }
@@ -36,7 +43,8 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
     return EXIT.failed;
   }
   const { config } = loaded;
-  const diskThreshold = opts.diskThreshold === undefined ? config.housekeeping.diskThreshold : Number(opts.diskThreshold);
+  const diskThreshold =
+    opts.diskThreshold === undefined ? config.housekeeping.diskThreshold : Number(opts.diskThreshold);
   if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {
     io.stderr(`factory doctor: --disk-threshold must be a percentage (1-100), got "${opts.diskThreshold}"`);
     return EXIT.usage;
@@ -48,8 +56,13 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const swarmNodes = async () => (await new Docker({ socketPath: config.docker.socketPath }).listNodes()) as SwarmNode[];
-  const rows = await runDoctor({ config, engine: engineFor(config), github, githubError, diskThreshold, env, swarmNodes }, opts.profile, { agent: opts.agent === true });
+  const swarmNodes = async () =>
+    (await new Docker({ socketPath: config.docker.socketPath }).listNodes()) as SwarmNode[];
+  const rows = await runDoctor(
+    { config, engine: engineFor(config), github, githubError, diskThreshold, env, swarmNodes },
+    opts.profile,
+    { agent: opts.agent === true },
+  );
   io.stdout(opts.json ? JSON.stringify({ ok: rows.every((r) => r.ok), checks: rows }, null, 2) : formatDoctor(rows));
   return rows.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }

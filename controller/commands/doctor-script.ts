@@ -6,7 +6,10 @@ import { IN_CONTAINER } from '../../lane-contract/lane-variables.js';
 
 export const DOCTOR_MOUNT = '/factory/doctor';
 
-export interface ExpectedCheck { name: string; fix: string }
+export interface ExpectedCheck {
+  name: string;
+  fix: string;
+}
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -33,49 +36,80 @@ export function doctorScript(profile: Profile, probeToken: string): { script: st
       const dir = m.agent === 'codex' ? IN_CONTAINER.codexHome : IN_CONTAINER.claudeConfigDir;
       for (const f of AUTH_FILES[m.agent].filter((x) => x.credential)) {
         const path = `${dir}/${f.name}`;
-        add(`auth ${m.agent} ${f.name}`, `log in to ${m.agent} on the host so ${m.source}/${f.name} exists; the controller copies it per job`,
+        add(
+          `auth ${m.agent} ${f.name}`,
+          `log in to ${m.agent} on the host so ${m.source}/${f.name} exists; the controller copies it per job`,
           `f=${q(path)}; if [ ! -f "$f" ]; then check $NAME fail "missing"; ` +
-          `elif [ ! -r "$f" ] || [ ! -w "$f" ]; then check $NAME fail "not readable and writable by uid $(id -u)"; ` +
-          `else mode=$(stat -c %a "$f"); owner=$(stat -c %u "$f"); ` +
-          `case "$mode" in *00) check $NAME ok "readable and writable by uid $owner only (mode $mode)";; *) check $NAME fail "mode $mode lets others read it";; esac; fi`);
+            `elif [ ! -r "$f" ] || [ ! -w "$f" ]; then check $NAME fail "not readable and writable by uid $(id -u)"; ` +
+            `else mode=$(stat -c %a "$f"); owner=$(stat -c %u "$f"); ` +
+            `case "$mode" in *00) check $NAME ok "readable and writable by uid $owner only (mode $mode)";; *) check $NAME fail "mode $mode lets others read it";; esac; fi`,
+        );
       }
     } else if (m.kind === 'secrets') {
-      add(`secrets ${m.target}`, `make ${m.source} readable by the container user; it is mounted read-only`,
+      add(
+        `secrets ${m.target}`,
+        `make ${m.source} readable by the container user; it is mounted read-only`,
         `d=${q(m.target)}; n=$(ls -A "$d" 2>/dev/null | wc -l); ` +
-        `if ! ls "$d" >/dev/null 2>&1; then check $NAME fail "not readable"; ` +
-        `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
-        `else check $NAME ok "$n entries, read-only"; fi`);
+          `if ! ls "$d" >/dev/null 2>&1; then check $NAME fail "not readable"; ` +
+          `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
+          `else check $NAME ok "$n entries, read-only"; fi`,
+      );
     } else if (m.kind === 'gh') {
-      add(`gh ${m.target}`, `log in with gh on the host (gh auth login) so ${m.source}/hosts.yml exists; it is mounted read-only`,
+      add(
+        `gh ${m.target}`,
+        `log in with gh on the host (gh auth login) so ${m.source}/hosts.yml exists; it is mounted read-only`,
         `d=${q(m.target)}; if [ ! -r "$d/hosts.yml" ]; then check $NAME fail "no readable hosts.yml"; ` +
-        `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
-        `else check $NAME ok "hosts.yml readable, read-only"; fi`);
+          `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
+          `else check $NAME ok "hosts.yml readable, read-only"; fi`,
+      );
     } else if (m.kind === 'data') {
-      add(`data ${m.target}`, `make ${m.source} readable by the container user`,
-        `d=${q(m.target)}; if ls "$d" >/dev/null 2>&1; then check $NAME ok "$(ls -A "$d" | wc -l) entries readable"; else check $NAME fail "not readable"; fi`);
+      add(
+        `data ${m.target}`,
+        `make ${m.source} readable by the container user`,
+        `d=${q(m.target)}; if ls "$d" >/dev/null 2>&1; then check $NAME ok "$(ls -A "$d" | wc -l) entries readable"; else check $NAME fail "not readable"; fi`,
+      );
     }
   }
   for (const url of profile.probes) {
     const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
-    add(`probe ${url}`, loopback && profile.network !== 'host' ? `use network: host so the lane reaches ${url} on the host's loopback` : `start the service behind ${url} or fix the URL`,
-      `if answers ${q(url)}; then check $NAME ok "answers"; else check $NAME fail "no answer within 5 s (network ${profile.network})"; fi`);
+    add(
+      `probe ${url}`,
+      loopback && profile.network !== 'host'
+        ? `use network: host so the lane reaches ${url} on the host's loopback`
+        : `start the service behind ${url} or fix the URL`,
+      `if answers ${q(url)}; then check $NAME ok "answers"; else check $NAME fail "no answer within 5 s (network ${profile.network})"; fi`,
+    );
   }
   for (const s of profile.mcp) {
     if ('command' in s) {
-      add(`mcp ${s.name} command`, `install ${s.command} in the image ${profile.image} (stdio MCP servers run inside the lane)`,
-        `p=$(command -v ${q(s.command)} 2>/dev/null); if [ -n "$p" ]; then check $NAME ok "$p"; else check $NAME fail "${s.command} not on PATH"; fi`);
+      add(
+        `mcp ${s.name} command`,
+        `install ${s.command} in the image ${profile.image} (stdio MCP servers run inside the lane)`,
+        `p=$(command -v ${q(s.command)} 2>/dev/null); if [ -n "$p" ]; then check $NAME ok "$p"; else check $NAME fail "${s.command} not on PATH"; fi`,
+      );
     } else if (s.tokenEnv) {
-      add(`mcp ${s.name} token`, `set ${s.tokenEnv} through the profile's envFiles (pre-authorise on the host; headless OAuth cannot log in)`,
-        `if [ -n "\${${s.tokenEnv}:-}" ]; then check $NAME ok "${s.tokenEnv} is set"; else check $NAME fail "${s.tokenEnv} is not set"; fi`);
+      add(
+        `mcp ${s.name} token`,
+        `set ${s.tokenEnv} through the profile's envFiles (pre-authorise on the host; headless OAuth cannot log in)`,
+        `if [ -n "\${${s.tokenEnv}:-}" ]; then check $NAME ok "${s.tokenEnv} is set"; else check $NAME fail "${s.tokenEnv} is not set"; fi`,
+      );
     }
   }
-  add('host path map', 'set hostPathMap so stateDir, as the controller sees it, maps to the same folder on the Docker host',
+  add(
+    'host path map',
+    'set hostPathMap so stateDir, as the controller sees it, maps to the same folder on the Docker host',
     `if [ "$(cat ${DOCTOR_MOUNT}/probe 2>/dev/null)" = ${q(probeToken)} ]; then check $NAME ok "probe file written by the controller read back"; ` +
-    `else check $NAME fail "probe file not found through the mapped path"; fi`);
+      `else check $NAME fail "probe file not found through the mapped path"; fi`,
+  );
   return { script: lines.join('\n'), checks };
 }
 
-export interface CheckResult { name: string; ok: boolean; detail: string; fix?: string }
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
 
 /** Reads the script's output; every expected check appears once, a silent one as failed. */
 export function parseDoctorOutput(output: string, expected: readonly ExpectedCheck[]): CheckResult[] {

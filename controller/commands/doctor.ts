@@ -21,7 +21,9 @@ import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
-export interface DoctorRow extends CheckResult { scope: string }
+export interface DoctorRow extends CheckResult {
+  scope: string;
+}
 export interface DoctorDeps {
   config: Config;
   engine: Engine;
@@ -36,7 +38,11 @@ export interface DoctorDeps {
 const CONTAINER_TIMEOUT_MS = 60_000;
 const AGENT_TIMEOUT_MS = 180_000;
 
-export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { agent?: boolean } = {}): Promise<DoctorRow[]> {
+export async function runDoctor(
+  deps: DoctorDeps,
+  onlyProfile?: string,
+  opts: { agent?: boolean } = {},
+): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [];
   const host = (r: CheckResult) => rows.push({ scope: 'host', ...r });
   let dockerUp = true;
@@ -45,7 +51,12 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { 
     host({ name: 'docker engine', ok: true, detail: `answers on ${deps.config.docker.socketPath}` });
   } catch (err) {
     dockerUp = false;
-    host({ name: 'docker engine', ok: false, detail: String((err as Error).message), fix: 'start dockerd, and run the controller as a user in the docker group' });
+    host({
+      name: 'docker engine',
+      ok: false,
+      detail: String((err as Error).message),
+      fix: 'start dockerd, and run the controller as a user in the docker group',
+    });
   }
   rows.push(...(await githubRows(deps)));
   rows.push(...(await webhookSecretRows(deps)));
@@ -55,7 +66,13 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { 
   for (const name of names) {
     const profile = deps.config.profiles[name];
     if (!profile) {
-      rows.push({ scope: name, name: 'profile', ok: false, detail: 'not in the config', fix: `one of: ${Object.keys(deps.config.profiles).join(', ')}` });
+      rows.push({
+        scope: name,
+        name: 'profile',
+        ok: false,
+        detail: 'not in the config',
+        fix: `one of: ${Object.keys(deps.config.profiles).join(', ')}`,
+      });
       continue;
     }
     if (dockerUp) rows.push(...(await profileRows(deps, name, profile, opts.agent === true)));
@@ -64,17 +81,37 @@ export async function runDoctor(deps: DoctorDeps, onlyProfile?: string, opts: { 
 }
 
 async function githubRows({ config, github, githubError }: DoctorDeps): Promise<DoctorRow[]> {
-  if (!github) return [{ scope: 'host', name: 'github auth', ok: false, detail: githubError ?? 'no client', fix: 'set the variable or file named in github.auth' }];
+  if (!github)
+    return [
+      {
+        scope: 'host',
+        name: 'github auth',
+        ok: false,
+        detail: githubError ?? 'no client',
+        fix: 'set the variable or file named in github.auth',
+      },
+    ];
   // In parallel: an unreachable GitHub costs each repo its retries, and they need not queue behind one another.
   return Promise.all(
     config.repos.map(async ({ repo }): Promise<DoctorRow> => {
       try {
         const runners = await github.listRunners(repo);
-        return { scope: 'host', name: `github ${repo}`, ok: true, detail: `runner API answers (${runners.length} runner(s) registered)` };
+        return {
+          scope: 'host',
+          name: `github ${repo}`,
+          ok: true,
+          detail: `runner API answers (${runners.length} runner(s) registered)`,
+        };
       } catch (err) {
         const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
         const fix = state === 'ok' ? 'see the message' : FIX[state];
-        return { scope: 'host', name: `github ${repo}`, ok: false, detail: `${state}: ${String((err as Error).message)}`, fix };
+        return {
+          scope: 'host',
+          name: `github ${repo}`,
+          ok: false,
+          detail: `${state}: ${String((err as Error).message)}`,
+          fix,
+        };
       }
     }),
   );
@@ -87,17 +124,29 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
 async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow[]> {
   const ref = config.github.webhook.secret;
   const where = ref.env ? `environment variable ${ref.env}` : `file ${ref.file}`;
-  const row = (ok: boolean, detail: string, fix?: string): DoctorRow[] => [{ scope: 'host', name: 'webhook secret', ok, detail, ...(fix ? { fix } : {}) }];
+  const row = (ok: boolean, detail: string, fix?: string): DoctorRow[] => [
+    { scope: 'host', name: 'webhook secret', ok, detail, ...(fix ? { fix } : {}) },
+  ];
   let secret: string;
   try {
     secret = await resolveWebhookSecret(config, env ?? process.env);
   } catch (err) {
-    return row(false, (err as Error).message, `set ${where} to the secret entered in the repo's (or App's) webhook settings`);
+    return row(
+      false,
+      (err as Error).message,
+      `set ${where} to the secret entered in the repo's (or App's) webhook settings`,
+    );
   }
-  if (secret.length < 16) return row(false, `${where} holds ${secret.length} characters`, 'use a long random secret (openssl rand -hex 32) here and in GitHub\'s webhook settings');
+  if (secret.length < 16)
+    return row(
+      false,
+      `${where} holds ${secret.length} characters`,
+      "use a long random secret (openssl rand -hex 32) here and in GitHub's webhook settings",
+    );
   if (ref.file) {
     const mode = (await stat(ref.file)).mode & 0o777;
-    if (mode & 0o004) return row(false, `${ref.file} is readable by every user (mode ${mode.toString(8)})`, `chmod 0640 ${ref.file}`);
+    if (mode & 0o004)
+      return row(false, `${ref.file} is readable by every user (mode ${mode.toString(8)})`, `chmod 0640 ${ref.file}`);
   }
   return row(true, `${where} is set (${secret.length} characters); GitHub must send the same one`);
 }
@@ -106,7 +155,8 @@ async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<Do
   try {
     return swarmRows(deps.config, (await deps.swarmNodes?.()) ?? [], onlyProfile);
   } catch (err) {
-    const fix = 'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
+    const fix =
+      'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
     return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: String((err as Error).message), fix }];
   }
 }
@@ -118,7 +168,10 @@ async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRo
     const used = Math.round((1 - s.bavail / s.blocks) * 100);
     const free = ((s.bavail * s.bsize) / 1024 ** 3).toFixed(1);
     rows.push({
-      scope: 'host', name: `disk ${path}`, ok: used <= diskThreshold, detail: `${used}% used, ${free} GiB free (threshold ${diskThreshold}%)`,
+      scope: 'host',
+      name: `disk ${path}`,
+      ok: used <= diskThreshold,
+      detail: `${used}% used, ${free} GiB free (threshold ${diskThreshold}%)`,
       ...(used > diskThreshold ? { fix: 'prune old images and build cache (factory prune, docker system prune)' } : {}),
     });
   }
@@ -126,7 +179,15 @@ async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRo
 }
 
 async function existingAncestor(path: string): Promise<string> {
-  for (let p = path; ; p = dirname(p)) if ((await statfs(p).then(() => true, () => false)) || p === '/') return p;
+  for (let p = path; ; p = dirname(p))
+    if (
+      (await statfs(p).then(
+        () => true,
+        () => false,
+      )) ||
+      p === '/'
+    )
+      return p;
 }
 
 async function profileRows(deps: DoctorDeps, name: string, profile: Profile, agent: boolean): Promise<DoctorRow[]> {
@@ -135,14 +196,33 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
   const { engine } = deps;
   const rows: DoctorRow[] = [];
   if (!(await engine.hasImage(profile.image))) {
-    return [{ scope: name, name: 'image', ok: false, detail: `${profile.image} is not on this host`, fix: 'build it (factory images build) or fix profiles.' + name + '.image' }];
+    return [
+      {
+        scope: name,
+        name: 'image',
+        ok: false,
+        detail: `${profile.image} is not on this host`,
+        fix: 'build it (factory images build) or fix profiles.' + name + '.image',
+      },
+    ];
   }
   for (const m of profile.mounts) {
     if (m.kind !== 'auth') continue;
     for (const f of AUTH_FILES[m.agent].filter((x) => x.credential)) {
       const text = await readFile(join(m.source, f.name), 'utf8').catch(() => undefined);
       const ok = text !== undefined && isCredentialShape(m.agent, text);
-      rows.push({ scope: name, name: `auth ${m.agent} ${f.name} on host`, ok, detail: text === undefined ? `${m.source}/${f.name} missing` : ok ? `parses as ${m.agent} credentials` : 'does not parse as credentials', ...(ok ? {} : { fix: `log in to ${m.agent} on the host (as the user whose home holds ${m.source})` }) });
+      rows.push({
+        scope: name,
+        name: `auth ${m.agent} ${f.name} on host`,
+        ok,
+        detail:
+          text === undefined
+            ? `${m.source}/${f.name} missing`
+            : ok
+              ? `parses as ${m.agent} credentials`
+              : 'does not parse as credentials',
+        ...(ok ? {} : { fix: `log in to ${m.agent} on the host (as the user whose home holds ${m.source})` }),
+      });
     }
   }
 
@@ -156,7 +236,9 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     await prepareJobFolder(config, name, profile, runner);
     // Workspace and cache folders are left out: the doctor must not create a repo's cache as a side effect.
     const lane = laneMounts(config, name, profile, 'doctor/doctor', runner);
-    const work = new Set(profile.mounts.flatMap((m) => (m.kind === 'workspace' || m.kind === 'cache' ? [m.target] : [])));
+    const work = new Set(
+      profile.mounts.flatMap((m) => (m.kind === 'workspace' || m.kind === 'cache' ? [m.target] : [])),
+    );
     const mounts = lane.mounts.filter((m) => !work.has(m.Target));
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
     // The doctor's containers have the lane's shape; only the command and a few variables differ.
@@ -171,27 +253,60 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       Labels: { 'factory.doctor': 'true' },
       HostConfig: {
         ...hardening(profile),
-        NetworkMode: profile.network, Init: profile.init, ReadonlyRootfs: profile.readOnlyRootfs, SecurityOpt: ['no-new-privileges'],
-        Memory: profile.memory, PidsLimit: profile.pids,
-        Mounts: [...mounts, { Type: 'bind' as const, Source: toHostPath(probeDir, config.hostPathMap), Target: DOCTOR_MOUNT, ReadOnly: true }],
+        NetworkMode: profile.network,
+        Init: profile.init,
+        ReadonlyRootfs: profile.readOnlyRootfs,
+        SecurityOpt: ['no-new-privileges'],
+        Memory: profile.memory,
+        PidsLimit: profile.pids,
+        Mounts: [
+          ...mounts,
+          {
+            Type: 'bind' as const,
+            Source: toHostPath(probeDir, config.hostPathMap),
+            Target: DOCTOR_MOUNT,
+            ReadOnly: true,
+          },
+        ],
       },
     });
     const result = await engine.runToExit(spec(runner, script), CONTAINER_TIMEOUT_MS);
-    if (result.timedOut) rows.push({ scope: name, name: 'container', ok: false, detail: `checks did not finish within ${CONTAINER_TIMEOUT_MS / 1000}s`, fix: 'see which probe hangs' });
+    if (result.timedOut)
+      rows.push({
+        scope: name,
+        name: 'container',
+        ok: false,
+        detail: `checks did not finish within ${CONTAINER_TIMEOUT_MS / 1000}s`,
+        fix: 'see which probe hangs',
+      });
     rows.push(...parseDoctorOutput(result.output, checks).map((r) => ({ scope: name, ...r })));
     const canary = agent ? agentCanaryCommand(profile) : undefined;
     if (canary && profile.lane) {
       const started = Date.now();
       const turn = await engine.runToExit(spec(`${runner}-agent`, canary.script, canary.env), AGENT_TIMEOUT_MS);
       const ms = Date.now() - started;
-      rows.push({ scope: name, ...(turn.timedOut
-        ? { name: `agent ${profile.lane} turn`, ok: false, detail: `no answer within ${AGENT_TIMEOUT_MS / 1000}s`, fix: 'check the model endpoint the lane reaches and its network' }
-        : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)) });
+      rows.push({
+        scope: name,
+        ...(turn.timedOut
+          ? {
+              name: `agent ${profile.lane} turn`,
+              ok: false,
+              detail: `no answer within ${AGENT_TIMEOUT_MS / 1000}s`,
+              fix: 'check the model endpoint the lane reaches and its network',
+            }
+          : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)),
+      });
     } else if (agent) {
       rows.push({ scope: name, name: 'agent turn', ok: true, detail: 'not a lane profile (no lane:), nothing to run' });
     }
   } catch (err) {
-    rows.push({ scope: name, name: 'container', ok: false, detail: String((err as Error).message), fix: `check profiles.${name} (mount sources must exist on the Docker host)` });
+    rows.push({
+      scope: name,
+      name: 'container',
+      ok: false,
+      detail: String((err as Error).message),
+      fix: `check profiles.${name} (mount sources must exist on the Docker host)`,
+    });
   } finally {
     await finishJobFolder(config, runner).catch(() => {});
     await rm(probeDir, { recursive: true, force: true });

@@ -15,14 +15,20 @@ import { readImageFacts } from '../images/image-facts.js';
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {
   const entries = await readdir(join(imagesDir, 'repos'), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && existsSync(join(imagesDir, 'repos', e.name, 'toolchain.sh'))).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && existsSync(join(imagesDir, 'repos', e.name, 'toolchain.sh')))
+    .map((e) => e.name)
+    .sort();
 }
 
 async function imageExists(docker: Docker, ref: string): Promise<boolean> {
   return docker
     .getImage(ref)
     .inspect()
-    .then(() => true, (err: { statusCode?: number }) => (err.statusCode === 404 ? false : Promise.reject(err)));
+    .then(
+      () => true,
+      (err: { statusCode?: number }) => (err.statusCode === 404 ? false : Promise.reject(err)),
+    );
 }
 
 /** Removes the tag; a failure is said, so the output never claims an image is unusable when it is not. */
@@ -32,7 +38,8 @@ async function untag(docker: Docker, tag: string): Promise<string> {
     .remove()
     .then(
       () => 'so it was untagged',
-      (err: Error) => `and untagging it failed (${err.message}): remove it with docker rmi ${tag} before any profile uses it`,
+      (err: Error) =>
+        `and untagging it failed (${err.message}): remove it with docker rmi ${tag} before any profile uses it`,
     );
 }
 
@@ -63,15 +70,21 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
   try {
     facts = await readImageFacts(docker, build.tag);
   } catch (err) {
-    io.stderr(`factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`);
+    io.stderr(
+      `factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`,
+    );
     return false;
   }
   const findings = auditImage(facts);
   if (findings.length > 0) {
-    io.stderr(`factory images build: ${build.tag} carries credentials, ${await untag(docker, build.tag)}:\n${findings.map((f) => `  ${f}`).join('\n')}`);
+    io.stderr(
+      `factory images build: ${build.tag} carries credentials, ${await untag(docker, build.tag)}:\n${findings.map((f) => `  ${f}`).join('\n')}`,
+    );
     return false;
   }
-  io.stdout(`==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers`);
+  io.stdout(
+    `==> ${build.tag} built; audit found no credentials in its env, labels, ${facts.history.length} history steps or ${facts.files.length} files read from its layers`,
+  );
   return true;
 }
 
@@ -90,7 +103,9 @@ type BuildOptions = {
 export function imagesProgram(io: Io, docker: Docker = new Docker()) {
   const images = newCommand('images', io).summary('build the factory base image and per-repo images');
   const build = newCommand('build', io)
-    .summary('build factory/upstream, factory/base and the per-repo images through the Docker API, then audit each for credentials')
+    .summary(
+      'build factory/upstream, factory/base and the per-repo images through the Docker API, then audit each for credentials',
+    )
     .description(
       [
         'Without --repo: builds factory/upstream:VERSION and factory/base:VERSION (skipped while their inputs are unchanged),',
@@ -101,11 +116,11 @@ export function imagesProgram(io: Io, docker: Docker = new Docker()) {
         "VERSION defaults to the factory package's version.",
       ].join('\n'),
     )
-    .option('--repo <name>', 'build only this repo\'s image')
+    .option('--repo <name>', "build only this repo's image")
     .option('--tag <version>', 'the version tag')
     .option('--base <image>', 'the base image for --repo')
     .option('--images-dir <dir>', 'where the Dockerfiles are')
-    .option('--network <mode>', 'the build containers\' network')
+    .option('--network <mode>', "the build containers' network")
     .option('--distro <image>', 'the image the base starts FROM (default ubuntu:24.04)')
     .option('--upstream <mode>', 'release or local: where node, the runner, uv and the GitHub MCP server come from')
     .option('--local', 'build for a machine without registries: the local Debian base and the local upstream')
@@ -121,7 +136,8 @@ export function imagesCommand(argv: string[], io: Io, docker: Docker = new Docke
 async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promise<number> {
   const root = packageRoot();
   const imagesDir = values.imagesDir ?? join(root, 'images');
-  const version = values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const version =
+    values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const upstream = values.upstream ?? (values.local ? 'local' : 'release');
   if (upstream !== 'release' && upstream !== 'local') {
     io.stderr(`factory images build: --upstream must be release or local, got ${upstream}`);
@@ -166,12 +182,16 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
   try {
     const distro = baseBuilds[0]?.buildArgs.BASE_IMAGE;
     if (distro !== undefined && !(await imageExists(docker, distro))) {
-      io.stderr(`factory images build: distribution image ${distro} is not on this Docker engine${values.local ? ': make it with scripts/build-debian-base.sh' : ''}`);
+      io.stderr(
+        `factory images build: distribution image ${distro} is not on this Docker engine${values.local ? ': make it with scripts/build-debian-base.sh' : ''}`,
+      );
       return EXIT.failed;
     }
     const repoBase = plan.builds[0]?.buildArgs.BASE_IMAGE;
     if (!buildsBase && repoBase !== undefined && !(await imageExists(docker, repoBase))) {
-      io.stderr(`factory images build: base image ${repoBase} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`);
+      io.stderr(
+        `factory images build: base image ${repoBase} is not on this Docker engine; build it first (factory images build) or pass --base IMAGE`,
+      );
       return 1;
     }
     for (const build of baseBuilds) {

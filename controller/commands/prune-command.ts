@@ -21,10 +21,15 @@ export function formatBytes(bytes: number): string {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function formatPruneReport(report: Pick<HousekeepingReport, 'containers' | 'images' | 'volumes' | 'bytes' | 'dryRun'>, olderThan: string): string {
+export function formatPruneReport(
+  report: Pick<HousekeepingReport, 'containers' | 'images' | 'volumes' | 'bytes' | 'dryRun'>,
+  olderThan: string,
+): string {
   const counts = `${plural(report.containers.length, 'exited factory container')}, ${plural(report.images.length, 'dangling factory image')} and ${plural(report.volumes.length, 'workspace volume')} older than ${olderThan}`;
   const lines = [
-    report.dryRun ? `would remove ${counts}; would free ${formatBytes(report.bytes)} of images` : `removed ${counts}; freed ${formatBytes(report.bytes)} of images`,
+    report.dryRun
+      ? `would remove ${counts}; would free ${formatBytes(report.bytes)} of images`
+      : `removed ${counts}; freed ${formatBytes(report.bytes)} of images`,
     ...report.containers.map((id) => `  container ${id.slice(0, 12)}`),
     ...report.images.map((i) => `  image ${i.id.replace(/^sha256:/, '').slice(0, 12)}`),
     ...report.volumes.map((name) => `  volume ${name}`),
@@ -37,7 +42,9 @@ type PruneOptions = { olderThan: string; instance?: string; workspaces?: boolean
 export function pruneProgram(io: Io, docker: Docker = new Docker()) {
   const cmd = newCommand('prune', io)
     .summary('remove what the factory left behind: exited containers, dangling factory images, unused workspaces')
-    .description('Removes exited factory containers, dangling images built from the factory\'s Dockerfiles and, with --workspaces, workspace volumes no container uses, each older than AGE. Never anything a running job or build uses, never anything the factory did not make. The controller does the same on its housekeeping schedule.')
+    .description(
+      "Removes exited factory containers, dangling images built from the factory's Dockerfiles and, with --workspaces, workspace volumes no container uses, each older than AGE. Never anything a running job or build uses, never anything the factory did not make. The controller does the same on its housekeeping schedule.",
+    )
     .option('--older-than <age>', 'only what is older than this (e.g. 90m, 6h, 7d)', '24h')
     .option('--instance <id>', 'only containers of this controller instance')
     .addOption(new Option('--workspaces', 'also remove unused workspace volumes (caches a later job would reuse)'))
@@ -58,7 +65,11 @@ async function runPrune(values: PruneOptions, io: Io, docker: Docker): Promise<n
     return EXIT.usage;
   }
   try {
-    const policy = { olderThanMs: ms, workspaces: values.workspaces === true, ...(values.instance === undefined ? {} : { instance: values.instance }) };
+    const policy = {
+      olderThanMs: ms,
+      workspaces: values.workspaces === true,
+      ...(values.instance === undefined ? {} : { instance: values.instance }),
+    };
     const report = await housekeep(docker, policy, values.dryRun === true);
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatPruneReport(report, age));
     return EXIT.ok;

@@ -16,7 +16,10 @@ export interface ConfigFile {
 }
 
 export function formatRepoTable(repos: readonly RepoConfig[]): string {
-  return table(['REPO', 'PROFILES', 'MAX CONCURRENT'], repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)]));
+  return table(
+    ['REPO', 'PROFILES', 'MAX CONCURRENT'],
+    repos.map((r) => [r.repo, r.profiles.join(','), String(r.maxConcurrent)]),
+  );
 }
 
 export const fsConfigFile: ConfigFile = {
@@ -30,24 +33,44 @@ const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err
 type EditOptions = { config: string; profiles?: string; maxConcurrent?: string };
 
 export function reposProgram(io: Io, files: ConfigFile = fsConfigFile): Command {
-  const repos = newCommand('repos', io).summary('list or edit the repos of a config file in place (comments and order kept)');
-  const profiles = () => new Option('--profiles <p1,p2>', 'the profiles whose labels this repo\'s jobs may ask for');
+  const repos = newCommand('repos', io).summary(
+    'list or edit the repos of a config file in place (comments and order kept)',
+  );
+  const profiles = () => new Option('--profiles <p1,p2>', "the profiles whose labels this repo's jobs may ask for");
   const max = () => new Option('--max-concurrent <n>', 'job containers of this repo at once');
   repos.addCommand(
-    act(newCommand('add', io).summary('add a repo').argument('<owner/name>').addOption(profiles().makeOptionMandatory()).addOption(max()).addOption(configOption()),
-      (repo: string, opts: EditOptions) => edit('add', repo, opts, io, files)),
+    act(
+      newCommand('add', io)
+        .summary('add a repo')
+        .argument('<owner/name>')
+        .addOption(profiles().makeOptionMandatory())
+        .addOption(max())
+        .addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('add', repo, opts, io, files),
+    ),
   );
   repos.addCommand(
-    act(newCommand('set', io).summary('change a configured repo\'s profiles or max concurrent').argument('<owner/name>').addOption(profiles()).addOption(max()).addOption(configOption()),
-      (repo: string, opts: EditOptions) => edit('set', repo, opts, io, files)),
+    act(
+      newCommand('set', io)
+        .summary("change a configured repo's profiles or max concurrent")
+        .argument('<owner/name>')
+        .addOption(profiles())
+        .addOption(max())
+        .addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('set', repo, opts, io, files),
+    ),
   );
   repos.addCommand(
-    act(newCommand('remove', io).summary('remove a repo').argument('<owner/name>').addOption(configOption()),
-      (repo: string, opts: EditOptions) => edit('remove', repo, opts, io, files)),
+    act(
+      newCommand('remove', io).summary('remove a repo').argument('<owner/name>').addOption(configOption()),
+      (repo: string, opts: EditOptions) => edit('remove', repo, opts, io, files),
+    ),
   );
   repos.addCommand(
-    act(newCommand('list', io).summary('list the configured repos').addOption(configOption()).addOption(jsonOption()),
-      (opts: { config: string; json?: boolean }) => list(opts, io, files)),
+    act(
+      newCommand('list', io).summary('list the configured repos').addOption(configOption()).addOption(jsonOption()),
+      (opts: { config: string; json?: boolean }) => list(opts, io, files),
+    ),
   );
   return repos;
 }
@@ -58,16 +81,27 @@ export function reposCommand(argv: string[], io: Io, files: ConfigFile = fsConfi
 
 function parseProfiles(profiles: string | undefined): string[] | undefined | { problem: string } {
   if (profiles === undefined) return undefined;
-  const names = profiles.split(',').map((p) => p.trim()).filter(Boolean);
+  const names = profiles
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   return names.length > 0 ? names : { problem: '--profiles needs at least one profile, e.g. --profiles ci,codex' };
 }
 
 function parseMax(value: string | undefined): number | undefined | { problem: string } {
   if (value === undefined) return undefined;
-  return /^\d+$/.test(value) ? Number(value) : { problem: `--max-concurrent expects a whole number, got ${JSON.stringify(value)}` };
+  return /^\d+$/.test(value)
+    ? Number(value)
+    : { problem: `--max-concurrent expects a whole number, got ${JSON.stringify(value)}` };
 }
 
-async function edit(verb: 'add' | 'set' | 'remove', repo: string, opts: EditOptions, io: Io, files: ConfigFile): Promise<number> {
+async function edit(
+  verb: 'add' | 'set' | 'remove',
+  repo: string,
+  opts: EditOptions,
+  io: Io,
+  files: ConfigFile,
+): Promise<number> {
   const file = opts.config;
   const profiles = parseProfiles(opts.profiles);
   const maxConcurrent = parseMax(opts.maxConcurrent);
@@ -88,11 +122,21 @@ async function edit(verb: 'add' | 'set' | 'remove', repo: string, opts: EditOpti
     io.stderr(`factory repos ${verb}: cannot read ${file} (${code(err)})`);
     return EXIT.failed;
   }
-  const change = { repo, ...(profiles === undefined ? {} : { profiles: profiles as string[] }), ...(maxConcurrent === undefined ? {} : { maxConcurrent: maxConcurrent as number }) };
+  const change = {
+    repo,
+    ...(profiles === undefined ? {} : { profiles: profiles as string[] }),
+    ...(maxConcurrent === undefined ? {} : { maxConcurrent: maxConcurrent as number }),
+  };
   const result: EditResult =
-    verb === 'add' ? addRepo(text, { ...change, profiles: change.profiles ?? [] }, file) : verb === 'set' ? setRepo(text, change, file) : removeRepo(text, repo, file);
+    verb === 'add'
+      ? addRepo(text, { ...change, profiles: change.profiles ?? [] }, file)
+      : verb === 'set'
+        ? setRepo(text, change, file)
+        : removeRepo(text, repo, file);
   if (!result.ok) {
-    io.stderr(`factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
+    io.stderr(
+      `factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
+    );
     return EXIT.failed;
   }
   try {
@@ -101,7 +145,9 @@ async function edit(verb: 'add' | 'set' | 'remove', repo: string, opts: EditOpti
     io.stderr(`factory repos ${verb}: cannot write ${file} (${code(err)}); it is unchanged`);
     return EXIT.failed;
   }
-  io.stdout(`${{ add: 'added', set: 'changed', remove: 'removed' }[verb]} ${repo} ${{ add: 'to', set: 'in', remove: 'from' }[verb]} ${file}`);
+  io.stdout(
+    `${{ add: 'added', set: 'changed', remove: 'removed' }[verb]} ${repo} ${{ add: 'to', set: 'in', remove: 'from' }[verb]} ${file}`,
+  );
   return EXIT.ok;
 }
 

@@ -13,7 +13,9 @@ async function endpoint(config: string, url: string | undefined, io: Io): Promis
   if (url) return url.replace(/\/+$/, '');
   const result = await loadConfig(config);
   if (!result.ok) {
-    io.stderr(`factory status: ${config}: ${result.problems.length} problem(s)\n${result.problems.map((p) => `  ${p}`).join('\n')}`);
+    io.stderr(
+      `factory status: ${config}: ${result.problems.length} problem(s)\n${result.problems.map((p) => `  ${p}`).join('\n')}`,
+    );
     return undefined;
   }
   const { host, port } = result.config.status;
@@ -28,13 +30,17 @@ async function get<T>(base: string, path: string): Promise<{ status: number; bod
     res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new Error(`no controller answers at ${base} (${cause}): is \`factory controller\` running with this config's status.host and status.port?`);
+    throw new Error(
+      `no controller answers at ${base} (${cause}): is \`factory controller\` running with this config's status.host and status.port?`,
+    );
   }
   const text = await res.text();
   try {
     return { status: res.status, body: JSON.parse(text) as T };
   } catch {
-    throw new Error(`${base}${path} answered ${res.status} with something that is not JSON: is that port the controller's status endpoint?`);
+    throw new Error(
+      `${base}${path} answered ${res.status} with something that is not JSON: is that port the controller's status endpoint?`,
+    );
   }
 }
 
@@ -42,11 +48,13 @@ type StatusOptions = { config: string; job?: string; url?: string; json?: boolea
 
 export function statusProgram(io: Io) {
   const cmd = newCommand('status', io)
-    .summary('ask the running controller: GitHub, repos, runners, queue, recent jobs, one job\'s timeline')
-    .description('Asks the running controller over its status endpoint (never Docker), so it shows what the controller believes.')
+    .summary("ask the running controller: GitHub, repos, runners, queue, recent jobs, one job's timeline")
+    .description(
+      'Asks the running controller over its status endpoint (never Docker), so it shows what the controller believes.',
+    )
     .addOption(configOption())
-    .option('-j, --job <id>', 'one job\'s timeline')
-    .option('--url <url>', 'the status endpoint, instead of the config\'s status.host and status.port')
+    .option('-j, --job <id>', "one job's timeline")
+    .option('--url <url>', "the status endpoint, instead of the config's status.host and status.port")
     .addOption(jsonOption());
   return act(cmd, (opts: StatusOptions) => status(opts, io));
 }
@@ -58,7 +66,9 @@ async function status(values: StatusOptions, io: Io): Promise<number> {
   }
   // Without a scheme fetch fails with a bare TypeError, which would read as "no controller answers".
   if (values.url !== undefined && !/^https?:\/\/[^/]/.test(values.url)) {
-    io.stderr(`factory status: --url expects the status endpoint as http://HOST:PORT, got ${JSON.stringify(values.url)}`);
+    io.stderr(
+      `factory status: --url expects the status endpoint as http://HOST:PORT, got ${JSON.stringify(values.url)}`,
+    );
     return EXIT.usage;
   }
   const base = await endpoint(values.config, values.url, io);

@@ -9,17 +9,28 @@ import { dockerEngine } from '../docker/docker-engine.js';
 export function validateCommand(io: Io) {
   const cmd = newCommand('validate', io)
     .summary('check a config file and list every problem with its line')
-    .description('Checks a config file as the controller would at start, and lists every problem at once as FILE:LINE: PATH: MESSAGE.')
+    .description(
+      'Checks a config file as the controller would at start, and lists every problem at once as FILE:LINE: PATH: MESSAGE.',
+    )
     .addOption(configOption())
     .addOption(jsonOption());
   return act(cmd, async (opts: { config: string; json?: boolean }) => {
     const loaded = await loadConfig(opts.config);
     // Docker networks are checked when the engine answers; without Docker the file alone is judged.
-    const networks = loaded.ok ? await missingNetworks(loaded.config, dockerEngine(loaded.config.docker.socketPath, loaded.config.instance)).catch(() => []) : [];
+    const networks = loaded.ok
+      ? await missingNetworks(
+          loaded.config,
+          dockerEngine(loaded.config.docker.socketPath, loaded.config.instance),
+        ).catch(() => [])
+      : [];
     const result: typeof loaded = networks.length > 0 ? { ok: false, problems: networks } : loaded;
     if (opts.json) {
-      const problems: ConfigProblem[] = result.ok ? [] : (result.details ?? result.problems.map((message) => ({ path: '(file)', message })));
-      const summary = result.ok ? { repos: result.config.repos.length, profiles: Object.keys(result.config.profiles).length } : {};
+      const problems: ConfigProblem[] = result.ok
+        ? []
+        : (result.details ?? result.problems.map((message) => ({ path: '(file)', message })));
+      const summary = result.ok
+        ? { repos: result.config.repos.length, profiles: Object.keys(result.config.profiles).length }
+        : {};
       io.stdout(JSON.stringify({ file: resolve(opts.config), ok: result.ok, ...summary, problems }, null, 2));
       return result.ok ? EXIT.ok : EXIT.failed;
     }
@@ -27,7 +38,9 @@ export function validateCommand(io: Io) {
       io.stderr(describeProblems(opts.config, result));
       return EXIT.failed;
     }
-    io.stdout(`${opts.config}: ok (${result.config.repos.length} repo(s), ${Object.keys(result.config.profiles).length} profile(s))`);
+    io.stdout(
+      `${opts.config}: ok (${result.config.repos.length} repo(s), ${Object.keys(result.config.profiles).length} profile(s))`,
+    );
     return EXIT.ok;
   });
 }

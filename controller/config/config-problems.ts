@@ -2,15 +2,27 @@
 import { isMap, isPair, isScalar, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 
-export interface ConfigProblem { line?: number; path: string; message: string }
+export interface ConfigProblem {
+  line?: number;
+  path: string;
+  message: string;
+}
 
 /** `repos[1].profiles[0]` from zod's path array. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 /** The line of the deepest node the path reaches; for an unknown key, the line of that key. */
-export function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): number | undefined {
+export function lineOf(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PropertyKey[],
+  key?: string,
+): number | undefined {
   for (let depth = path.length; depth >= 0; depth -= 1) {
     const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
     if (!node || !node.range) continue;
@@ -25,11 +37,19 @@ export function lineOf(doc: Document, lines: LineCounter, path: readonly Propert
 }
 
 /** One problem per zod issue, an unknown key each on its own line. */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], doc: Document, lines: LineCounter): ConfigProblem[] {
+export function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  doc: Document,
+  lines: LineCounter,
+): ConfigProblem[] {
   return issues.flatMap((issue): ConfigProblem[] => {
     const path = formatPath(issue.path) || '(top level)';
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ line: lineOf(doc, lines, issue.path, key), path, message: `Unrecognized key: "${key}"` }));
+      return issue.keys.map((key) => ({
+        line: lineOf(doc, lines, issue.path, key),
+        path,
+        message: `Unrecognized key: "${key}"`,
+      }));
     }
     const message =
       issue.code === 'invalid_type' && issue.input === undefined

@@ -30,7 +30,11 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
  * it, and a watch on the old inode would never fire again. Unchanged content (a touch) is not reported; a signal
  * always is.
  */
-export async function watchConfig(file: string, onChange: (change: ConfigChange) => void, options: WatchOptions = {}): Promise<ConfigWatcher> {
+export async function watchConfig(
+  file: string,
+  onChange: (change: ConfigChange) => void,
+  options: WatchOptions = {},
+): Promise<ConfigWatcher> {
   const { signal = 'SIGHUP', debounceMs = 100, readFile = (path: string) => readText(path, 'utf8') } = options;
   let lastDigest: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -43,7 +47,12 @@ export async function watchConfig(file: string, onChange: (change: ConfigChange)
       text = await readFile(file);
     } catch (err) {
       // A deleted or unreadable file is a refused change like any other: the old config stays in force.
-      if (!stopped) onChange({ ok: false, problems: [`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? String(err)})`], reason });
+      if (!stopped)
+        onChange({
+          ok: false,
+          problems: [`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? String(err)})`],
+          reason,
+        });
       return;
     }
     const current = digest(text);

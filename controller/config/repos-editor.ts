@@ -19,7 +19,8 @@ function reposIndex(doc: Document, repo: string): number {
  * Document API edit means; otherwise the Document's own printing (comments and order kept, spacing normalised).
  */
 function validated(doc: Document, spliced: string | undefined, source: string, original?: string): EditResult {
-  const means = (text: string | undefined): text is string => text !== undefined && isDeepStrictEqual(parseDocument(text).toJS(), doc.toJS());
+  const means = (text: string | undefined): text is string =>
+    text !== undefined && isDeepStrictEqual(parseDocument(text).toJS(), doc.toJS());
   // Second best: reprint only the repos node, so the file's other lines (flow maps written by hand) stay as they were.
   const reposOnly = original === undefined ? undefined : reprintRepos(original, doc);
   const text = means(spliced) ? spliced : means(reposOnly) ? reposOnly : doc.toString();
@@ -38,7 +39,10 @@ function reprintRepos(original: string, edited: Document): string | undefined {
   const column = start - lineStart(original, start);
   const printed = new Document(after).toString({ flowCollectionPadding: /\[ \S/.test(original) }).trimEnd();
   // A block sequence printed alone starts at column 0: indent its lines as the original's were.
-  const indented = printed.split('\n').map((line, i) => (i === 0 ? line : ' '.repeat(column) + line)).join('\n');
+  const indented = printed
+    .split('\n')
+    .map((line, i) => (i === 0 ? line : ' '.repeat(column) + line))
+    .join('\n');
   return original.slice(0, start) + indented + original.slice(end);
 }
 
@@ -61,7 +65,10 @@ function entryNode(doc: Document, entry: RepoEntry): Node {
 function itemBlock(text: string, entry: RepoEntry, prefix: string): string {
   const doc = new Document();
   doc.contents = entryNode(doc, entry);
-  const lines = doc.toString({ flowCollectionPadding: /\[ \S/.test(text) }).trimEnd().split('\n');
+  const lines = doc
+    .toString({ flowCollectionPadding: /\[ \S/.test(text) })
+    .trimEnd()
+    .split('\n');
   return lines.map((line, i) => (i === 0 ? prefix : ' '.repeat(prefix.length)) + line).join('\n') + '\n';
 }
 
@@ -107,7 +114,8 @@ export function addRepo(text: string, entry: RepoEntry, source = 'factory.yml'):
   if ('problems' in p) return { ok: false, problems: p.problems };
   const { doc } = p;
   const existing = reposIndex(doc, entry.repo);
-  if (existing >= 0) return { ok: false, problems: [`repos[${existing}].repo: ${entry.repo} is already configured; remove it first`] };
+  if (existing >= 0)
+    return { ok: false, problems: [`repos[${existing}].repo: ${entry.repo} is already configured; remove it first`] };
 
   const node = entryNode(doc, entry);
   const current = doc.get('repos', true);
@@ -149,17 +157,23 @@ export function setRepo(text: string, change: RepoChange, source = 'factory.yml'
   if ('problems' in p) return { ok: false, problems: p.problems };
   const { doc } = p;
   const index = reposIndex(doc, change.repo);
-  if (index < 0) return { ok: false, problems: [`repos: ${change.repo} is not configured; add it with factory repos add`] };
+  if (index < 0)
+    return { ok: false, problems: [`repos: ${change.repo} is not configured; add it with factory repos add`] };
   const item = (doc.get('repos', true) as YAMLSeq).items[index] as YAMLMap;
   const edits: { start: number; end: number; text: string }[] = [];
   const replace = (key: string, value: string, node: Node | undefined) => {
-    if (node?.range && !(isSeq(node) && !node.flow)) edits.push({ start: node.range[0], end: node.range[1], text: value });
+    if (node?.range && !(isSeq(node) && !node.flow))
+      edits.push({ start: node.range[0], end: node.range[1], text: value });
     else if (node === undefined && !item.flow && item.range) {
       const column = item.range[0] - lineStart(text, item.range[0]);
       // After the line the entry's last value ends on, its trailing comment included.
       const end = item.range[1];
       const at = text[end - 1] === '\n' ? end : text.indexOf('\n', end) + 1 || text.length;
-      edits.push({ start: at, end: at, text: `${at === text.length && !text.endsWith('\n') ? '\n' : ''}${' '.repeat(column)}${key}: ${value}\n` });
+      edits.push({
+        start: at,
+        end: at,
+        text: `${at === text.length && !text.endsWith('\n') ? '\n' : ''}${' '.repeat(column)}${key}: ${value}\n`,
+      });
     } else edits.push({ start: -1, end: -1, text: '' }); // no safe splice: the validated() fallbacks print it
   };
   if (change.profiles !== undefined) {
@@ -174,6 +188,8 @@ export function setRepo(text: string, change: RepoChange, source = 'factory.yml'
   }
   const spliced = edits.some((e) => e.start < 0)
     ? undefined
-    : edits.sort((a, b) => b.start - a.start).reduce((out, e) => out.slice(0, e.start) + e.text + out.slice(e.end), text);
+    : edits
+        .sort((a, b) => b.start - a.start)
+        .reduce((out, e) => out.slice(0, e.start) + e.text + out.slice(e.end), text);
   return validated(doc, spliced, source, text);
 }

@@ -13,7 +13,18 @@ export const isDockerSocketPath = (path: string) => DOCKER_SOCKET.test(path);
 
 // Host folders whose contents are the host: sockets (Docker, containerd), kernel interfaces, accounts, boot, the
 // engines' own state. A Tier-1 job that can read or write one of them is no longer confined to its container.
-const SYSTEM_PATHS = ['/run', '/var/run', '/proc', '/sys', '/dev', '/etc', '/root', '/boot', '/var/lib/docker', '/var/lib/containerd'];
+const SYSTEM_PATHS = [
+  '/run',
+  '/var/run',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/etc',
+  '/root',
+  '/boot',
+  '/var/lib/docker',
+  '/var/lib/containerd',
+];
 
 /** `..`, `.` and repeated slashes removed; relative input is taken from `/`. */
 export const normalisePath = (path: string) => posix.resolve('/', path);
@@ -55,7 +66,9 @@ function views(path: string, map: readonly PathMapping[]): string[] {
   const written = normalisePath(path);
   const resolved = resolvePath(path);
   const onHost = hostView(path, map);
-  return [...new Set([written, resolved, toHostPath(written, map), toHostPath(resolved, map), resolvePath(onHost), onHost])];
+  return [
+    ...new Set([written, resolved, toHostPath(written, map), toHostPath(resolved, map), resolvePath(onHost), onHost]),
+  ];
 }
 
 /** Host paths that hold credentials, secrets or the controller's own state: no untrusted profile may bind them. */
@@ -66,7 +79,8 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
   const auth = config.github.auth;
   if ('tokenFile' in auth && auth.tokenFile) out.push({ path: auth.tokenFile, what: 'github.auth.tokenFile' });
   if ('privateKeyPath' in auth) out.push({ path: auth.privateKeyPath, what: 'github.auth.privateKeyPath' });
-  if (config.github.webhook.secret.file) out.push({ path: config.github.webhook.secret.file, what: 'github.webhook.secret.file' });
+  if (config.github.webhook.secret.file)
+    out.push({ path: config.github.webhook.secret.file, what: 'github.webhook.secret.file' });
   for (const [name, p] of Object.entries(config.profiles)) {
     p.envFiles.forEach((f) => out.push({ path: f, what: `an env file of profile "${name}"` }));
     for (const m of p.mounts) {
@@ -74,7 +88,8 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
         out.push({ path: m.source, what: `the ${m.agent} login of profile "${name}"` });
         if (m.claudeJson) out.push({ path: m.claudeJson, what: `the claude.json of profile "${name}"` });
       }
-      if (m.kind === 'secrets' || m.kind === 'data') out.push({ path: m.source, what: `the ${m.kind} folder of profile "${name}"` });
+      if (m.kind === 'secrets' || m.kind === 'data')
+        out.push({ path: m.source, what: `the ${m.kind} folder of profile "${name}"` });
       if (m.kind === 'gh') out.push({ path: m.source, what: `the gh login of profile "${name}"` });
     }
   }
@@ -85,17 +100,30 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
 export function refuseUnsafeProfile(config: Config, name: string, p: Profile, refuse: Refuse): void {
   const untrusted = `profile "${name}" is not trusted (set trusted: true only on lane profiles)`;
   const socket = views(config.docker.socketPath, config.hostPathMap);
-  const sensitive = p.trusted ? [] : sensitivePaths(config).map((s) => ({ ...s, views: views(s.path, config.hostPathMap) }));
+  const sensitive = p.trusted
+    ? []
+    : sensitivePaths(config).map((s) => ({ ...s, views: views(s.path, config.hostPathMap) }));
   p.mounts.forEach((m, i) => {
-    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data' || m.kind === 'gh')) refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
+    if (!p.trusted && (m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'data' || m.kind === 'gh'))
+      refuse(['mounts', i, 'kind'], `a ${m.kind} mount needs a trusted profile: ${untrusted}`);
     if (!('source' in m)) return;
     const source = views(m.source, config.hostPathMap);
     const onHost = hostView(m.source, config.hostPathMap);
     const shown = onHost === m.source ? m.source : `${m.source} (on the host: ${onHost})`;
-    const reachesSocket = source.some((s) => isDockerSocketPath(s) || socket.some((k) => within(k, s))) || ('target' in m && isDockerSocketPath(m.target));
+    const reachesSocket =
+      source.some((s) => isDockerSocketPath(s) || socket.some((k) => within(k, s))) ||
+      ('target' in m && isDockerSocketPath(m.target));
     if (reachesSocket) {
-      if (!p.trusted) refuse(['mounts', i, 'source'], `${shown} is or holds the Docker socket, which cannot be mounted: ${untrusted}`);
-      else if (!p.allowDockerSocket || !p.dockerSocketReason) refuse(['mounts', i, 'source'], `mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "${name}"`);
+      if (!p.trusted)
+        refuse(
+          ['mounts', i, 'source'],
+          `${shown} is or holds the Docker socket, which cannot be mounted: ${untrusted}`,
+        );
+      else if (!p.allowDockerSocket || !p.dockerSocketReason)
+        refuse(
+          ['mounts', i, 'source'],
+          `mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "${name}"`,
+        );
       return;
     }
     if (m.kind !== 'bind') return;
@@ -105,12 +133,23 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
   if (!p.trusted) {
     const mode = p.network.trim().toLowerCase();
     if (mode === 'host') refuse(['network'], `host networking needs a trusted profile: ${untrusted}`);
-    if (mode.startsWith('container:')) refuse(['network'], `network "${p.network}" joins another container's network (and whatever it can reach): ${untrusted}`);
+    if (mode.startsWith('container:'))
+      refuse(
+        ['network'],
+        `network "${p.network}" joins another container's network (and whatever it can reach): ${untrusted}`,
+      );
     if (p.envFiles.length > 0) refuse(['envFiles'], `env files carry secrets and need a trusted profile: ${untrusted}`);
-    if (p.user && p.user.split(':').some((id) => Number(id) === 0)) refuse(['user'], `user "${p.user}" runs the job as root (uid or gid 0): ${untrusted}`);
+    if (p.user && p.user.split(':').some((id) => Number(id) === 0))
+      refuse(['user'], `user "${p.user}" runs the job as root (uid or gid 0): ${untrusted}`);
     if (p.capAdd.length > 0) refuse(['capAdd'], `capabilities are added back only for trusted profiles: ${untrusted}`);
-    if (p.agentUser) refuse(['agentUser'], `an agent user keeps SETUID/SETGID and drops no-new-privileges, for trusted lane profiles only: ${untrusted}`);
+    if (p.agentUser)
+      refuse(
+        ['agentUser'],
+        `an agent user keeps SETUID/SETGID and drops no-new-privileges, for trusted lane profiles only: ${untrusted}`,
+      );
   }
-  if (p.allowDockerSocket && !p.dockerSocketReason) refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
-  if (p.credential && !p.mounts.some((m) => m.kind === 'auth')) refuse(['credential'], `profile "${name}" names a credential but has no auth mount`);
+  if (p.allowDockerSocket && !p.dockerSocketReason)
+    refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
+  if (p.credential && !p.mounts.some((m) => m.kind === 'auth'))
+    refuse(['credential'], `profile "${name}" names a credential but has no auth mount`);
 }

@@ -120,7 +120,13 @@ export class Controller {
   }
 
   /** A queued job from a webhook or the poll; duplicates, finished jobs and jobs no profile serves are ignored. */
-  offerQueuedJob(repo: string, jobId: number, labels: string[], receivedAt: number, source: 'webhook' | 'poll'): boolean {
+  offerQueuedJob(
+    repo: string,
+    jobId: number,
+    labels: string[],
+    receivedAt: number,
+    source: 'webhook' | 'poll',
+  ): boolean {
     const log = this.deps.log.child({ repo, jobId });
     const match = matchProfile(this.deps.config, repo, labels);
     if (!match) {
@@ -139,7 +145,15 @@ export class Controller {
 
   private enqueue(jobId: number, match: Match, receivedAt: number): void {
     const repo = match.repo.repo;
-    this.scheduler.enqueue({ key: String(jobId), limits: this.slotFor(repo, match.profile), jobId, repo, profileName: match.profileName, profile: match.profile, receivedAt });
+    this.scheduler.enqueue({
+      key: String(jobId),
+      limits: this.slotFor(repo, match.profile),
+      jobId,
+      repo,
+      profileName: match.profileName,
+      profile: match.profile,
+      receivedAt,
+    });
   }
 
   /** Says so when a job waits only because another job holds its credential: a wait that looks like a hang otherwise. */
@@ -149,7 +163,12 @@ export class Controller {
     if (!item || !pool || this.scheduler.inUse(pool.pool) < pool.max) return;
     const credential = pool.pool.slice('credential:'.length);
     this.deps.log.info({ repo: item.repo, jobId, credential }, 'job waits for its credential, in use by another job');
-    this.deps.observer?.stage(jobId, 'credential-wait', { repo: item.repo, profile: item.profileName, detail: credential, at: this.now });
+    this.deps.observer?.stage(jobId, 'credential-wait', {
+      repo: item.repo,
+      profile: item.profileName,
+      detail: credential,
+      at: this.now,
+    });
   }
 
   /** Starts every waiting job that fits under the caps. */
@@ -167,7 +186,15 @@ export class Controller {
     // Recorded before any await, so the claim is never between the queue and a runner, and the reconciler never
     // mistakes this runner for an orphan mid-launch.
     const identity = runnerIdentity(config, item, random);
-    const record: RunnerRecord = { identity, slot: item, startedAt: this.now, busy: false, cleaning: false, launching: true, claim: item.jobId };
+    const record: RunnerRecord = {
+      identity,
+      slot: item,
+      startedAt: this.now,
+      busy: false,
+      cleaning: false,
+      launching: true,
+      claim: item.jobId,
+    };
     this.book.add(record);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });
 
@@ -182,7 +209,12 @@ export class Controller {
       {
         ...this.deps,
         registered: (runnerId) => {
-          observer?.stage(item.jobId, 'runner-created', { repo: item.repo, profile: item.profileName, runnerName: identity.runnerName, at: this.now });
+          observer?.stage(item.jobId, 'runner-created', {
+            repo: item.repo,
+            profile: item.profileName,
+            runnerName: identity.runnerName,
+            at: this.now,
+          });
           log.info({ runnerId }, 'runner registered (JIT)');
         },
       },
@@ -202,7 +234,12 @@ export class Controller {
       if (outcome.retry) this.book.giveBack(record.claim);
       this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
       log.error(outcome.failure);
-      this.deps.observer?.stage(item.jobId, 'failed', { repo: item.repo, profile: item.profileName, detail: outcome.failure, at: this.now });
+      this.deps.observer?.stage(item.jobId, 'failed', {
+        repo: item.repo,
+        profile: item.profileName,
+        detail: outcome.failure,
+        at: this.now,
+      });
       this.pump();
       return;
     }
@@ -220,10 +257,15 @@ export class Controller {
     record.startedAt = this.now;
     const fields = { repo: identity.repo, profile: identity.profileName, runnerName: identity.runnerName };
     this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });
-    log.info({ containerId: outcome.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt }, 'container started');
-    if (record.startedEarly) this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', { ...fields, at: record.startedEarly.at });
+    log.info(
+      { containerId: outcome.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt },
+      'container started',
+    );
+    if (record.startedEarly)
+      this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', { ...fields, at: record.startedEarly.at });
     if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
-    else if (record.claim === undefined && !record.busy) void this.removeSpare(record, 'its job was taken by another runner or cancelled');
+    else if (record.claim === undefined && !record.busy)
+      void this.removeSpare(record, 'its job was taken by another runner or cancelled');
   }
 
   /** Drops a runner that never got a container: its slot and record. */
@@ -241,7 +283,13 @@ export class Controller {
       this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
       // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
       if (!record.containerId) record.startedEarly = { jobId, at: this.now };
-      else this.deps.observer?.stage(jobId, 'in_progress', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+      else
+        this.deps.observer?.stage(jobId, 'in_progress', {
+          repo: record.identity.repo,
+          profile: record.identity.profileName,
+          runnerName: runner!,
+          at: this.now,
+        });
     }
     this.settleClaim(jobId, record);
   }
@@ -259,11 +307,13 @@ export class Controller {
     if (handed === jobId) return;
     const holder = this.book.holderOf(jobId);
     if (holder) {
-      const fits = handed !== undefined && runner !== undefined && holder.identity.profileName === runner.identity.profileName;
+      const fits =
+        handed !== undefined && runner !== undefined && holder.identity.profileName === runner.identity.profileName;
       holder.claim = fits ? handed : undefined;
       if (!fits) {
         if (handed !== undefined) this.requeue(handed, runner!);
-        if (holder.containerId && !holder.launching && !holder.busy) void this.removeSpare(holder, 'its job was taken by another runner or cancelled');
+        if (holder.containerId && !holder.launching && !holder.busy)
+          void this.removeSpare(holder, 'its job was taken by another runner or cancelled');
       }
       return;
     }
@@ -293,18 +343,28 @@ export class Controller {
       // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
       // still sweeps any that linger offline).
       record.jobCompleted = true;
-      this.deps.observer?.stage(jobId, 'completed', { repo: record.identity.repo, profile: record.identity.profileName, runnerName: runner!, at: this.now });
+      this.deps.observer?.stage(jobId, 'completed', {
+        repo: record.identity.repo,
+        profile: record.identity.profileName,
+        runnerName: runner!,
+        at: this.now,
+      });
       return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
     }
     // Cancelled while queued (no runner), or run by a runner not ours: whoever claimed it is not needed for it.
-    if (!runner && this.scheduler.queuedWhere((w) => w.jobId === jobId).length > 0) this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
+    if (!runner && this.scheduler.queuedWhere((w) => w.jobId === jobId).length > 0)
+      this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
     this.settleClaim(jobId, undefined);
   }
 
   /** Removes a runner that claims no job; GitHub refuses (422) to delete one that took a job meanwhile. */
   private async removeSpare(record: RunnerRecord, why: string): Promise<void> {
     if (record.cleaning || record.launching || record.busy || record.claim !== undefined) return;
-    const log = this.deps.log.child({ repo: record.identity.repo, jobId: record.identity.jobId, runner: record.identity.runnerName });
+    const log = this.deps.log.child({
+      repo: record.identity.repo,
+      jobId: record.identity.jobId,
+      runner: record.identity.runnerName,
+    });
     const outcome = await this.deleteRunner(record.identity.repo, record.identity.runnerId, log);
     if (outcome === 'busy') {
       record.busy = true;
@@ -330,7 +390,11 @@ export class Controller {
     record.cleaning = true;
     const { repo, jobId, runnerName: name, profileName } = record.identity;
     const log = this.deps.log.child({ repo, jobId, runner: name });
-    const done = await tearDown(this.deps, record, { reason, deleteRunner: !opts.runnerDeleted && !record.jobCompleted, log });
+    const done = await tearDown(this.deps, record, {
+      reason,
+      deleteRunner: !opts.runnerDeleted && !record.jobCompleted,
+      log,
+    });
     if (done.kind !== 'done') {
       record.cleaning = false; // the reconciler retries once Docker answers
       if (!this.deps.docker.report(done.err)) log.error({ err: String(done.err) }, 'container cleanup failed');
@@ -340,10 +404,20 @@ export class Controller {
     this.forget(record);
     // A runner that ends without having run a job puts its job back.
     if (!record.busy && record.claim !== undefined) {
-      log.info({ job: record.claim }, 'runner ended without a job: its job is offered again if GitHub still lists it queued');
+      log.info(
+        { job: record.claim },
+        'runner ended without a job: its job is offered again if GitHub still lists it queued',
+      );
       this.book.giveBack(record.claim);
     }
-    this.deps.observer?.stage(jobId, 'cleaned', { repo, profile: profileName, runnerName: name, detail: reason, lastLines: done.lastLines, at: this.now });
+    this.deps.observer?.stage(jobId, 'cleaned', {
+      repo,
+      profile: profileName,
+      runnerName: name,
+      detail: reason,
+      lastLines: done.lastLines,
+      at: this.now,
+    });
     log.info({ reason }, 'runner cleaned up');
     this.pump();
   }
@@ -352,10 +426,20 @@ export class Controller {
     try {
       for (const { source, outcome, detail } of await finishJobFolder(this.deps.config, runner)) {
         if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
-        else if (outcome === 'source-changed') log.warn({ source }, 'credential refreshed by this job not written back: another job refreshed the host file first');
+        else if (outcome === 'source-changed')
+          log.warn(
+            { source },
+            'credential refreshed by this job not written back: another job refreshed the host file first',
+          );
         else if (outcome !== 'unchanged' && outcome !== 'missing') {
-          const why = outcome === 'unsafe' ? `the job left ${detail}` : outcome === 'rejected-shape' ? 'the job left a file that does not parse as credentials'
-            : outcome === 'rejected-other-login' ? "the job left another login than the host's" : `${outcome}${detail ? `: ${detail}` : ''}`;
+          const why =
+            outcome === 'unsafe'
+              ? `the job left ${detail}`
+              : outcome === 'rejected-shape'
+                ? 'the job left a file that does not parse as credentials'
+                : outcome === 'rejected-other-login'
+                  ? "the job left another login than the host's"
+                  : `${outcome}${detail ? `: ${detail}` : ''}`;
           this.lastError = `credential write-back refused for ${source}: ${why}; the host file is unchanged`;
           log.error({ source, outcome, detail }, 'credential write-back refused; the host file is unchanged');
         }
@@ -366,12 +450,19 @@ export class Controller {
     }
   }
 
-  private async deleteRunner(repo: string, runnerId: number, log: Logger): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+  private async deleteRunner(
+    repo: string,
+    runnerId: number,
+    log: Logger,
+  ): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
     try {
       return await this.deps.github.deleteRunner(repo, runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
-      log.warn({ runnerId, err: String((err as Error).message ?? err) }, 'runner delete failed; the reconciler will retry');
+      log.warn(
+        { runnerId, err: String((err as Error).message ?? err) },
+        'runner delete failed; the reconciler will retry',
+      );
       return 'error';
     }
   }
@@ -391,14 +482,29 @@ export class Controller {
   /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
     if (this.book.get(identity.runnerName)) return;
-    const slot = { key: String(identity.jobId), limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile) };
+    const slot = {
+      key: String(identity.jobId),
+      limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile),
+    };
     this.scheduler.hold(slot);
     this.book.markSeen(identity.jobId);
     // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
     const queued = this.scheduler.cancel(String(identity.jobId));
     const claim = this.book.isFinished(identity.jobId) ? undefined : identity.jobId;
-    this.book.add({ identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false, launching: false, ...(claim !== undefined ? { claim } : {}) });
-    this.deps.log.info({ repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued }, 'adopted runner container');
+    this.book.add({
+      identity,
+      slot,
+      containerId,
+      startedAt: createdAt,
+      busy: false,
+      cleaning: false,
+      launching: false,
+      ...(claim !== undefined ? { claim } : {}),
+    });
+    this.deps.log.info(
+      { repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued },
+      'adopted runner container',
+    );
   }
 
   /** GitHub lists the runner as busy. */

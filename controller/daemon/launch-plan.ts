@@ -16,7 +16,12 @@ export interface LaunchPlan {
 }
 
 /** `envFromFiles` holds the profile's env files, read beforehand: the plan itself touches no disk. */
-export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record<string, string>, random?: string): LaunchPlan {
+export function planLaunch(
+  config: Config,
+  job: PendingJob,
+  envFromFiles: Record<string, string>,
+  random?: string,
+): LaunchPlan {
   const identity = runnerIdentity(config, job, random);
   const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
@@ -37,5 +42,12 @@ export function planLaunch(config: Config, job: PendingJob, envFromFiles: Record
 /** The runner's name and identity alone: known before anything can fail, so the runner is recorded first. */
 export function runnerIdentity(config: Config, job: PendingJob, random?: string): RunnerIdentity {
   const name = runnerName(job.repo, job.jobId, config.instance, random);
-  return { instance: config.instance, repo: job.repo, profileName: job.profileName, jobId: job.jobId, runnerId: 0, runnerName: name };
+  return {
+    instance: config.instance,
+    repo: job.repo,
+    profileName: job.profileName,
+    jobId: job.jobId,
+    runnerId: 0,
+    runnerName: name,
+  };
 }

@@ -32,13 +32,23 @@ export async function prepareLaunch(config: Config, job: PendingJob) {
   return planLaunch(config, job, await readEnvFiles(job.profile.envFiles));
 }
 
-export async function carryOut(steps: LaunchSteps, plan: Awaited<ReturnType<typeof prepareLaunch>>, job: PendingJob): Promise<LaunchOutcome> {
+export async function carryOut(
+  steps: LaunchSteps,
+  plan: Awaited<ReturnType<typeof prepareLaunch>>,
+  job: PendingJob,
+): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
   try {
     await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName);
-    await prepareWorkspaces(config, plan.jobFolder.profile, identity.repo, plan.jobFolder.profileName, plan.jobFolder.runnerName);
+    await prepareWorkspaces(
+      config,
+      plan.jobFolder.profile,
+      identity.repo,
+      plan.jobFolder.profileName,
+      plan.jobFolder.runnerName,
+    );
   } catch (err) {
     return failed(config, identity, (err as Error).message, false);
   }
@@ -48,23 +58,38 @@ export async function carryOut(steps: LaunchSteps, plan: Awaited<ReturnType<type
     jit = await github.generateJitConfig(identity.repo, plan.jit);
   } catch (err) {
     // Not failed for good: the next queued-jobs poll offers the job again.
-    return failed(config, identity, err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`, true);
+    return failed(
+      config,
+      identity,
+      err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`,
+      true,
+    );
   }
   identity.runnerId = jit.runnerId;
   steps.registered(jit.runnerId);
 
   try {
-    return { kind: 'started', containerId: await engine.run(withRegisteredRunner(plan.container, jit.runnerId, jit.encodedJitConfig)) };
+    return {
+      kind: 'started',
+      containerId: await engine.run(withRegisteredRunner(plan.container, jit.runnerId, jit.encodedJitConfig)),
+    };
   } catch (err) {
     if (isDockerDown(err)) return { kind: 'docker-down', err };
     await github.deleteRunner(identity.repo, jit.runnerId).catch(() => 'error');
     const missing = (err as { statusCode?: number }).statusCode === 404;
-    const failure = missing ? `image ${job.profile.image} not found on this host (profile ${job.profileName})` : `container start failed: ${String((err as Error).message ?? err)}`;
+    const failure = missing
+      ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`
+      : `container start failed: ${String((err as Error).message ?? err)}`;
     return failed(config, identity, failure, false);
   }
 }
 
-async function failed(config: Config, identity: RunnerIdentity, failure: string, retry: boolean): Promise<LaunchOutcome> {
+async function failed(
+  config: Config,
+  identity: RunnerIdentity,
+  failure: string,
+  retry: boolean,
+): Promise<LaunchOutcome> {
   await finishJobFolder(config, identity.runnerName).catch(() => {});
   return { kind: 'failed', failure, retry };
 }

@@ -11,7 +11,10 @@ export async function missingNetworks(config: Config, engine: Pick<Engine, 'hasN
   for (const [name, profile] of Object.entries(config.profiles)) {
     const network = profile.network;
     if (BUILT_IN.has(network) || network.startsWith('container:')) continue;
-    if (!(await engine.hasNetwork(network))) problems.push(`profiles.${name}.network: Docker has no network named "${network}" (create it with docker network create, or use none, bridge or host)`);
+    if (!(await engine.hasNetwork(network)))
+      problems.push(
+        `profiles.${name}.network: Docker has no network named "${network}" (create it with docker network create, or use none, bridge or host)`,
+      );
   }
   return problems;
 }

@@ -2,7 +2,11 @@
 import type { Config, Profile, RepoConfig } from '../config/config.js';
 import { asksForProfile } from '../config/profile-labels.js';
 
-export interface Match { repo: RepoConfig; profileName: string; profile: Profile }
+export interface Match {
+  repo: RepoConfig;
+  profileName: string;
+  profile: Profile;
+}
 
 /** Labels a runner of this profile carries. Every self-hosted runner carries `self-hosted`, so jobs may ask for it. */
 export function runnerLabels(profile: Profile): string[] {

@@ -18,7 +18,10 @@ export interface PublicServerOptions {
   onWebhookResponse?(status: number): void;
 }
 
-export interface PublicServer { url: string; close(): Promise<void> }
+export interface PublicServer {
+  url: string;
+  close(): Promise<void>;
+}
 
 export async function startPublicServer(o: PublicServerOptions): Promise<PublicServer> {
   const onWebhook = webhookHandler({ path: o.path, secret: o.secret, onEvent: (e) => o.onDelivery(e) });
@@ -34,14 +37,26 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
       // No lastError here: this port faces the internet, and errors name hosts' paths. The loopback status endpoint
       // has it.
-      res.end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', docker: h.dockerUp ? 'up' : 'down', github: h.github, queued: h.queued, running: h.running }));
+      res.end(
+        JSON.stringify({
+          status: healthy ? 'ok' : 'degraded',
+          docker: h.dockerUp ? 'up' : 'down',
+          github: h.github,
+          queued: h.queued,
+          running: h.running,
+        }),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
   });
   limitWebhookServer(server);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`github.webhook.port: cannot listen on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code})`)));
+    server.once('error', (err) =>
+      reject(
+        new Error(`github.webhook.port: cannot listen on ${o.host}:${o.port} (${(err as NodeJS.ErrnoException).code})`),
+      ),
+    );
     server.listen(o.port, o.host, resolve);
   });
   const address = server.address() as { port: number };

@@ -52,7 +52,11 @@ export class Reconciler {
     // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
     await Promise.all(
       this.deps.config.repos.map((repo) =>
-        controller.isStopping ? undefined : this.syncRepo(repo.repo).catch((err) => log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed')),
+        controller.isStopping
+          ? undefined
+          : this.syncRepo(repo.repo).catch((err) =>
+              log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
+            ),
       ),
     );
     if (controller.isStopping) return;
@@ -77,10 +81,17 @@ export class Reconciler {
       const known = controller.runnerOfContainer(c.id);
       if (!known && controller.hasRunner(c.identity.runnerName)) continue; // still launching: `docker run` has not answered
       if (!known) controller.adopt(c.identity, c.id, c.createdAt);
-      if (c.exited) cleanups.push(controller.cleanUp(c.identity.runnerName, known ? 'container exited' : 'exited while the controller was away'));
+      if (c.exited)
+        cleanups.push(
+          controller.cleanUp(
+            c.identity.runnerName,
+            known ? 'container exited' : 'exited while the controller was away',
+          ),
+        );
     }
     for (const r of controller.snapshot().runners) {
-      if (r.containerId && !present.has(r.containerId)) cleanups.push(controller.cleanUp(r.identity.runnerName, 'container vanished'));
+      if (r.containerId && !present.has(r.containerId))
+        cleanups.push(controller.cleanUp(r.identity.runnerName, 'container vanished'));
     }
     await Promise.all(cleanups);
   }
@@ -93,12 +104,18 @@ export class Reconciler {
     const { config, controller, log } = this.deps;
     // All at once: each folder's write-back is time-boxed, and one hostile folder must not hold up the others.
     const gone = (await listJobFolders(config)).filter(
-      (runner) => !controller.hasRunner(runner) && config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance)),
+      (runner) =>
+        !controller.hasRunner(runner) && config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance)),
     );
-    await Promise.all(gone.map(async (runner) => {
-      const results = await finishJobFolder(config, runner).catch(() => []);
-      log.info({ runner, written: results.filter((r) => r.outcome === 'written').length }, 'removed the job folder of a runner that is gone');
-    }));
+    await Promise.all(
+      gone.map(async (runner) => {
+        const results = await finishJobFolder(config, runner).catch(() => []);
+        log.info(
+          { runner, written: results.filter((r) => r.outcome === 'written').length },
+          'removed the job folder of a runner that is gone',
+        );
+      }),
+    );
   }
 
   private async syncRepo(repo: string): Promise<void> {
@@ -128,8 +145,10 @@ export class Reconciler {
     for (const r of controller.snapshot().runners) {
       if (!r.containerId) continue;
       const age = now - r.startedAt;
-      if (!r.busy && age > config.bootTimeout) void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
-      else if (age > config.jobTimeout) void controller.cleanUp(r.identity.runnerName, `exceeded jobTimeout (${config.jobTimeout} ms)`);
+      if (!r.busy && age > config.bootTimeout)
+        void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
+      else if (age > config.jobTimeout)
+        void controller.cleanUp(r.identity.runnerName, `exceeded jobTimeout (${config.jobTimeout} ms)`);
     }
   }
 }

@@ -9,7 +9,6 @@ import { LABEL, type RunnerIdentity } from '../model/runner.js';
 export { LABEL, identityFromLabels, type RunnerIdentity } from '../model/runner.js';
 import { SECRET_VARIABLES } from '../observe/secret-values.js';
 
-
 /**
  * The start of every runner name one controller instance registers. The default instance keeps the short
  * `factory-`; others add `factory.<instance>-`, which `factory-` never matches, so one instance's orphan sweep can
@@ -20,10 +19,19 @@ export function runnerPrefix(instance: string): string {
 }
 
 /** Unique, readable and valid both as a GitHub runner name and a Docker container name (max 64 chars). */
-export function runnerName(repo: string, jobId: number, instance = 'default', random = randomBytes(3).toString('hex')): string {
+export function runnerName(
+  repo: string,
+  jobId: number,
+  instance = 'default',
+  random = randomBytes(3).toString('hex'),
+): string {
   const prefix = runnerPrefix(instance);
   const tail = `-${jobId}-${random}`;
-  const name = repo.split('/')[1]!.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, Math.max(8, 64 - prefix.length - tail.length));
+  const name = repo
+    .split('/')[1]!
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .slice(0, Math.max(8, 64 - prefix.length - tail.length));
   return `${prefix}${name}${tail}`.slice(0, 64);
 }
 
@@ -56,10 +64,19 @@ export const hardening = (profile: Profile) => ({
 });
 
 /** What a lane adds to the container: mounts from lane-layout, contract variables, and env-file values (secrets). */
-export interface LaneExtras { mounts: DockerMount[]; env: Record<string, string>; secrets?: Record<string, string> }
+export interface LaneExtras {
+  mounts: DockerMount[];
+  env: Record<string, string>;
+  secrets?: Record<string, string>;
+}
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
-export function containerSpec(id: RunnerIdentity, profile: Profile, encodedJitConfig: string, lane: LaneExtras = { mounts: [], env: {} }) {
+export function containerSpec(
+  id: RunnerIdentity,
+  profile: Profile,
+  encodedJitConfig: string,
+  lane: LaneExtras = { mounts: [], env: {} },
+) {
   const secrets = lane.secrets ?? {};
   const env = Object.entries({ ...profile.env, ...lane.env, ...secrets }).map(([k, v]) => `${k}=${v}`);
   return {
@@ -110,7 +127,10 @@ export function isOwnRunnerName(name: string, repo: string, instance: string): b
 export function withRegisteredRunner(spec: ContainerSpec, runnerId: number, encodedJitConfig: string): ContainerSpec {
   return {
     ...spec,
-    Env: [...spec.Env.filter((e) => !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG=')), `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
+    Env: [
+      ...spec.Env.filter((e) => !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG=')),
+      `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`,
+    ],
     Labels: { ...spec.Labels, [LABEL.runnerId]: String(runnerId) },
   };
 }

@@ -34,7 +34,10 @@ export async function tearDown(
       await deps.github.deleteRunner(repo, runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
-      log.warn({ runnerId, err: String((err as Error).message ?? err) }, 'runner delete failed; the reconciler will retry');
+      log.warn(
+        { runnerId, err: String((err as Error).message ?? err) },
+        'runner delete failed; the reconciler will retry',
+      );
     }
   }
   return { kind: 'done', ...(lastLines ? { lastLines } : {}) };

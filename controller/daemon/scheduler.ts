@@ -23,7 +23,7 @@ export class Scheduler<T extends Slot> {
   /** Takes every waiting item that now fits, reserving its slots, in arrival order. */
   admit(): T[] {
     const admitted: T[] = [];
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const item = this.waiting[i]!;
       if (item.limits.every((l) => (this.used.get(l.pool) ?? 0) < l.max)) {
         this.waiting.splice(i, 1);

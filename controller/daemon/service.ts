@@ -60,7 +60,10 @@ export interface Service {
 }
 
 export function resolveWebhookSecret(config: Config, env: NodeJS.ProcessEnv): Promise<string> {
-  return readSecretRef(config.github.webhook.secret, env, { env: 'github.webhook.secret.env', file: 'github.webhook.secret.file' });
+  return readSecretRef(config.github.webhook.secret, env, {
+    env: 'github.webhook.secret.env',
+    file: 'github.webhook.secret.file',
+  });
 }
 
 /** Throws when a profile names a Docker network that does not exist; says nothing while Docker does not answer. */
@@ -81,14 +84,23 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const housekeeper = new Housekeeper(config, new Docker({ socketPath: config.docker.socketPath }), log);
   metrics.watchHousekeeping(housekeeper);
   const details = new JobDetails();
-  const github = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
+  const github =
+    opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
   let current = config;
   const engine = countingEngine(opts.engine ?? engineFor(config, () => current), metrics);
   await refuseMissingNetworks(config, engine);
   const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
   const docker = new DockerWatch(engine, log, opts.maxDockerBackoffMs ?? 15_000);
-  const controller = new Controller({ config, github, engine, docker, log, observer, finishedJobs: timeline.completedJobs() });
+  const controller = new Controller({
+    config,
+    github,
+    engine,
+    docker,
+    log,
+    observer,
+    finishedJobs: timeline.completedJobs(),
+  });
   const reconciler = new Reconciler({ config, controller, engine, docker, github, log });
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
   docker.subscribe(reconciler.dockerSubscriber);
@@ -110,7 +122,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         github: githubHealth(),
         disk: housekeeper.lastDisk,
         details: (ids) => details.of(ids),
-        housekeeping: { ...(housekeeper.last ? { last: housekeeper.last } : {}), ...(housekeeper.nextAt ? { nextAt: housekeeper.nextAt } : {}) },
+        housekeeping: {
+          ...(housekeeper.last ? { last: housekeeper.last } : {}),
+          ...(housekeeper.nextAt ? { nextAt: housekeeper.nextAt } : {}),
+        },
         now: Date.now(),
       });
     },
@@ -165,7 +180,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     timeline.close();
     throw err;
   });
-  for (const r of githubHealth().repos) log[r.state === 'ok' ? 'info' : 'warn']({ repo: r.repo, github: r.state, ...(r.lastError ? { err: r.lastError } : {}) }, 'GitHub check');
+  for (const r of githubHealth().repos)
+    log[r.state === 'ok' ? 'info' : 'warn'](
+      { repo: r.repo, github: r.state, ...(r.lastError ? { err: r.lastError } : {}) },
+      'GitHub check',
+    );
   for (const d of held ?? []) controller.handleJob(d);
   held = undefined;
   housekeeper.start();
@@ -209,7 +228,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await controller.stop();
       await status.close();
       timeline.close();
-      log.info({ running: controller.snapshot().runners.length }, 'controller stopped; runner containers left running for the next start to adopt');
+      log.info(
+        { running: controller.snapshot().runners.length },
+        'controller stopped; runner containers left running for the next start to adopt',
+      );
     },
   };
   return service;

@@ -3,7 +3,12 @@ import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'nod
 import { verify } from '@octokit/webhooks-methods';
 import { BoundedSet } from '../util/bounded-set.js';
 
-export interface WebhookEvent { name: string; deliveryId: string; payload: unknown; receivedAt: number }
+export interface WebhookEvent {
+  name: string;
+  deliveryId: string;
+  payload: unknown;
+  receivedAt: number;
+}
 
 export interface WebhookOptions {
   path: string;
@@ -50,7 +55,9 @@ function reply(res: ServerResponse, status: number, body: object): void {
 
 /** Answers, then drops the connection: reading on would let a client stream an endless body into the void. */
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(body), () => req.destroy());
+  res
+    .writeHead(status, { 'content-type': 'application/json', connection: 'close' })
+    .end(JSON.stringify(body), () => req.destroy());
 }
 
 /** Returns a request handler for `POST {path}`; it returns false for requests that are not for it. */

@@ -29,13 +29,20 @@ export interface Engine {
   /** Kills and removes; a container that is already gone counts as removed. */
   remove(id: string): Promise<void>;
   /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
-  runToExit(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
+  runToExit(
+    spec: Docker.ContainerCreateOptions,
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
   /**
    * Calls onExit with the id of every managed container that stops (and why, when the backend knows more than "it
    * exited"), replaying those since `sinceSeconds` so exits during a reconnect are not lost; returns a function that
    * stops watching.
    */
-  watchExits(onExit: (id: string, reason?: string) => void, onEnd: (err?: Error) => void, sinceSeconds?: number): Promise<() => void>;
+  watchExits(
+    onExit: (id: string, reason?: string) => void,
+    onEnd: (err?: Error) => void,
+    sinceSeconds?: number,
+  ): Promise<() => void>;
 }
 
 /** Errors that mean the daemon itself cannot be reached, as opposed to a request it refused. */
@@ -104,7 +111,12 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
       try {
         const container = docker.getContainer(id);
         const { Config } = await container.inspect();
-        const raw = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        const raw = (await container.logs({
+          stdout: true,
+          stderr: true,
+          tail: lines,
+          follow: false,
+        })) as unknown as Buffer;
         return scrubSecrets(demux(raw), secretValues(Config.Env ?? [], Config.Labels?.[LABEL.secretEnv]));
       } catch (err) {
         if (statusOf(err) === 404) return '';
@@ -132,7 +144,11 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
         clearTimeout(timer);
         if (result === 'timeout') await container.kill().catch(() => {});
         const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-        return { exitCode: result === 'timeout' ? -1 : result.StatusCode, output: demux(raw), timedOut: result === 'timeout' };
+        return {
+          exitCode: result === 'timeout' ? -1 : result.StatusCode,
+          output: demux(raw),
+          timedOut: result === 'timeout',
+        };
       } finally {
         await container.remove({ force: true }).catch(() => {});
       }

@@ -104,7 +104,10 @@ export class DockerWatch implements DockerState {
           this.probing = false;
           this.up = true;
           this.log.info('Docker daemon answers again');
-          for (const s of [...this.subscribers]) await Promise.resolve(s.up?.()).catch((e) => this.log.error({ err: String(e) }, 'Docker up handler failed'));
+          for (const s of [...this.subscribers])
+            await Promise.resolve(s.up?.()).catch((e) =>
+              this.log.error({ err: String(e) }, 'Docker up handler failed'),
+            );
           return;
         }
       } catch {

@@ -6,7 +6,16 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { LABEL, identityFromLabels } from '../model/runner.js';
 import { demux, dockerEngine, type Engine, type ManagedContainer } from './docker-engine.js';
-import { envScript, jobState, secretName, serviceName, serviceSpec, type JobState, type NodeInfo, type TaskInfo } from './swarm-spec.js';
+import {
+  envScript,
+  jobState,
+  secretName,
+  serviceName,
+  serviceSpec,
+  type JobState,
+  type NodeInfo,
+  type TaskInfo,
+} from './swarm-spec.js';
 
 export interface SwarmEngineOptions {
   instance?: string;
@@ -17,7 +26,11 @@ export interface SwarmEngineOptions {
   startTimeoutMs?: number;
 }
 
-interface ServiceInfo { ID: string; CreatedAt?: string; Spec?: { Name?: string; Labels?: Record<string, string> } }
+interface ServiceInfo {
+  ID: string;
+  CreatedAt?: string;
+  Spec?: { Name?: string; Labels?: Record<string, string> };
+}
 
 const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
 
@@ -41,7 +54,13 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
       docker.listNodes() as Promise<NodeInfo[]>,
     ]);
     const byNode = new Map(nodes.map((n) => [n.ID, n]));
-    return services.map((s) => ({ service: s, state: jobState(tasks.filter((t) => t.ServiceID === s.ID), byNode) }));
+    return services.map((s) => ({
+      service: s,
+      state: jobState(
+        tasks.filter((t) => t.ServiceID === s.ID),
+        byNode,
+      ),
+    }));
   }
 
   async function stateOf(serviceId: string): Promise<JobState> {
@@ -60,11 +79,16 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
     let secrets: string[] = [];
     let containers: string[] = [];
     try {
-      const info = (await docker.getService(id).inspect()) as { Spec?: { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretID: string }> } } } };
+      const info = (await docker.getService(id).inspect()) as {
+        Spec?: { TaskTemplate?: { ContainerSpec?: { Secrets?: Array<{ SecretID: string }> } } };
+      };
       secrets = (info.Spec?.TaskTemplate?.ContainerSpec?.Secrets ?? []).map((s) => s.SecretID);
       const tasks = (await docker.listTasks({ filters: JSON.stringify({ service: [id] }) })) as TaskInfo[];
       const self = await localNode();
-      containers = tasks.filter((t) => t.NodeID === self).map((t) => t.Status.ContainerStatus?.ContainerID ?? '').filter(Boolean);
+      containers = tasks
+        .filter((t) => t.NodeID === self)
+        .map((t) => t.Status.ContainerStatus?.ContainerID ?? '')
+        .filter(Boolean);
       await docker.getService(id).remove();
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
@@ -107,13 +131,21 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
       const env = spec.Env ?? [];
       // A random suffix: a relaunch under the same runner name never meets the secret of a launch that died half-way.
       const name = `${secretName(serviceName(spec.name ?? 'factory-job')).slice(0, 57)}-${randomBytes(3).toString('hex')}`;
-      const secret = (await docker.createSecret({ Name: name, Labels: spec.Labels ?? {}, Data: Buffer.from(envScript(env)).toString('base64') })) as { id: string };
+      const secret = (await docker.createSecret({
+        Name: name,
+        Labels: spec.Labels ?? {},
+        Data: Buffer.from(envScript(env)).toString('base64'),
+      })) as { id: string };
       let serviceId: string;
       try {
-        const full = serviceSpec(spec, { id: secret.id, name }, {
-          placement: identity ? (opts.placement?.(identity.profileName) ?? []) : [],
-          noNewPrivileges: await supportsNoNewPrivileges(),
-        });
+        const full = serviceSpec(
+          spec,
+          { id: secret.id, name },
+          {
+            placement: identity ? (opts.placement?.(identity.profileName) ?? []) : [],
+            noNewPrivileges: await supportsNoNewPrivileges(),
+          },
+        );
         serviceId = ((await docker.createService(full as never)) as { id?: string; ID?: string }).id ?? '';
       } catch (err) {
         await removeSecret(secret.id).catch(() => {});
@@ -133,7 +165,10 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
         if (state.kind === 'running' || state.kind === 'exited') return serviceId;
         if (state.kind === 'rejected' || Date.now() > deadline) {
           await removeService(serviceId).catch(() => {});
-          const reason = state.kind === 'rejected' ? state.reason : `no node started the task within ${opts.startTimeoutMs ?? 120_000} ms${state.waiting ? ` (${state.waiting})` : ''}`;
+          const reason =
+            state.kind === 'rejected'
+              ? state.reason
+              : `no node started the task within ${opts.startTimeoutMs ?? 120_000} ms${state.waiting ? ` (${state.waiting})` : ''}`;
           throw new SwarmRejected(`swarm task rejected: ${reason}`);
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -153,7 +188,9 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
 
     async tailLogs(id, lines) {
       try {
-        const raw = (await docker.getService(id).logs({ stdout: true, stderr: true, tail: lines, follow: false } as never)) as unknown as Buffer;
+        const raw = (await docker
+          .getService(id)
+          .logs({ stdout: true, stderr: true, tail: lines, follow: false } as never)) as unknown as Buffer;
         return demux(raw);
       } catch (err) {
         if (statusOf(err) === 404) return '';

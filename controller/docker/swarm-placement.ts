@@ -2,7 +2,11 @@
 // which profile can land on which node before a job finds out.
 export interface SwarmNode {
   ID: string;
-  Description?: { Hostname?: string; Platform?: { OS?: string; Architecture?: string }; Engine?: { Labels?: Record<string, string> } };
+  Description?: {
+    Hostname?: string;
+    Platform?: { OS?: string; Architecture?: string };
+    Engine?: { Labels?: Record<string, string> };
+  };
   Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
   Status?: { State?: string; Addr?: string };
 }
@@ -32,7 +36,10 @@ export function satisfies(node: SwarmNode, constraint: string): boolean {
 
 /** Nodes that can take a task now: ready, active, and meeting every constraint. */
 export function nodesFor(constraints: string[], nodes: SwarmNode[]): SwarmNode[] {
-  return nodes.filter((n) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active' && constraints.every((c) => satisfies(n, c)));
+  return nodes.filter(
+    (n) =>
+      n.Status?.State === 'ready' && n.Spec?.Availability === 'active' && constraints.every((c) => satisfies(n, c)),
+  );
 }
 
 export const nodeName = (n: SwarmNode) => n.Description?.Hostname ?? n.ID;

@@ -41,13 +41,21 @@ export interface SwarmOptions {
 }
 
 /** The service that runs one job once: replicated-job, one task, never restarted, never rescheduled elsewhere. */
-export function serviceSpec(spec: Docker.ContainerCreateOptions, secret: { id: string; name: string }, opts: SwarmOptions) {
+export function serviceSpec(
+  spec: Docker.ContainerCreateOptions,
+  secret: { id: string; name: string },
+  opts: SwarmOptions,
+) {
   const host = spec.HostConfig ?? {};
   const name = serviceName(spec.name ?? 'factory-job');
   const network = host.NetworkMode;
   const mounts = [
     ...((host.Mounts ?? []) as unknown as Array<Record<string, unknown>>),
-    ...Object.entries(host.Tmpfs ?? {}).map(([target, options]) => ({ Type: 'tmpfs', Target: target, TmpfsOptions: { SizeBytes: tmpfsSize(options) } })),
+    ...Object.entries(host.Tmpfs ?? {}).map(([target, options]) => ({
+      Type: 'tmpfs',
+      Target: target,
+      TmpfsOptions: { SizeBytes: tmpfsSize(options) },
+    })),
   ];
   return {
     Name: name,
@@ -63,7 +71,13 @@ export function serviceSpec(spec: Docker.ContainerCreateOptions, secret: { id: s
         Init: host.Init ?? true,
         ReadOnly: host.ReadonlyRootfs ?? false,
         Mounts: mounts,
-        Secrets: [{ SecretID: secret.id, SecretName: secret.name, File: { Name: ENV_SECRET_TARGET, UID: '0', GID: '0', Mode: 0o444 } }],
+        Secrets: [
+          {
+            SecretID: secret.id,
+            SecretName: secret.name,
+            File: { Name: ENV_SECRET_TARGET, UID: '0', GID: '0', Mode: 0o444 },
+          },
+        ],
         ...(opts.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
       },
       Resources: {
@@ -93,9 +107,18 @@ export interface TaskInfo {
   NodeID?: string;
   CreatedAt?: string;
   DesiredState?: string;
-  Status: { State: string; Err?: string; Message?: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
+  Status: {
+    State: string;
+    Err?: string;
+    Message?: string;
+    ContainerStatus?: { ExitCode?: number; ContainerID?: string };
+  };
 }
-export interface NodeInfo { ID: string; Description?: { Hostname?: string }; Status?: { State?: string } }
+export interface NodeInfo {
+  ID: string;
+  Description?: { Hostname?: string };
+  Status?: { State?: string };
+}
 
 export type JobState =
   | { kind: 'pending'; waiting?: string }
@@ -114,14 +137,18 @@ export function jobState(tasks: TaskInfo[], nodes: Map<string, NodeInfo>): JobSt
   const { State: state, Err: err } = task.Status;
   if (NEVER_STARTED.has(state)) return { kind: 'rejected', reason: err || task.Status.Message || 'task rejected' };
   // A container that could not be created or started fails before it ever ran the runner.
-  if (state === 'failed' && err && /^(starting container failed|invalid mount config|No such image)/i.test(err)) return { kind: 'rejected', reason: err };
+  if (state === 'failed' && err && /^(starting container failed|invalid mount config|No such image)/i.test(err))
+    return { kind: 'rejected', reason: err };
   const node = task.NodeID ? nodes.get(task.NodeID) : undefined;
   if (node?.Status?.State === 'down' && !ENDED.has(state)) {
     return { kind: 'exited', reason: `node ${node.Description?.Hostname ?? node.ID} went down while the job ran` };
   }
   if (ENDED.has(state)) {
     const code = task.Status.ContainerStatus?.ExitCode;
-    return { kind: 'exited', reason: `task ${state}${code !== undefined ? ` (exit ${code})` : ''}${err ? `: ${err}` : ''}` };
+    return {
+      kind: 'exited',
+      reason: `task ${state}${code !== undefined ? ` (exit ${code})` : ''}${err ? `: ${err}` : ''}`,
+    };
   }
   if (state === 'running') return { kind: 'running' };
   // `pending` with an error is the scheduler saying no node fits; Swarm would wait for one forever.

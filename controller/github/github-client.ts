@@ -11,13 +11,28 @@ import { readSecretRef } from '../config/secret-ref.js';
 import type { Logger } from '../observe/logger.js';
 import { classifyFailure, networkCode, stateOf, type GitHubErrorKind, type GitHubState } from './github-errors.js';
 
-export interface JitConfig { runnerId: number; encodedJitConfig: string }
-export interface RunnerInfo { id: number; name: string; status: string; busy: boolean }
-export interface QueuedJob { id: number; runId: number; labels: string[] }
+export interface JitConfig {
+  runnerId: number;
+  encodedJitConfig: string;
+}
+export interface RunnerInfo {
+  id: number;
+  name: string;
+  status: string;
+  busy: boolean;
+}
+export interface QueuedJob {
+  id: number;
+  runId: number;
+  labels: string[];
+}
 export type DeleteOutcome = 'deleted' | 'gone' | 'busy';
 
 export interface GitHubApi {
-  generateJitConfig(repo: string, body: { name: string; runner_group_id: number; labels: string[]; work_folder: string }): Promise<JitConfig>;
+  generateJitConfig(
+    repo: string,
+    body: { name: string; runner_group_id: number; labels: string[]; work_folder: string },
+  ): Promise<JitConfig>;
   /** 404 means the runner is already gone; 422 means GitHub refuses because it is running a job. */
   deleteRunner(repo: string, runnerId: number): Promise<DeleteOutcome>;
   listRunners(repo: string): Promise<RunnerInfo[]>;
@@ -41,13 +56,23 @@ export interface GitHubClientOptions {
 
 export class GitHubError extends Error {
   readonly kind: GitHubErrorKind;
-  constructor(readonly status: number, readonly route: string, readonly repo: string, message: string, kind?: GitHubErrorKind) {
+  constructor(
+    readonly status: number,
+    readonly route: string,
+    readonly repo: string,
+    message: string,
+    kind?: GitHubErrorKind,
+  ) {
     super(`GitHub ${status === 0 ? 'unreachable' : status} on ${route} for ${repo}: ${message}`);
     this.kind = kind ?? classifyFailure(status, undefined, message);
   }
 }
 
-type HttpError = { status?: number; message?: string; response?: { headers?: Record<string, string | number | undefined> } };
+type HttpError = {
+  status?: number;
+  message?: string;
+  response?: { headers?: Record<string, string | number | undefined> };
+};
 
 /** Octokit reports a request that got no answer as status 500 without a response; that is status 0 here. */
 export function toGitHubError(err: unknown, route: string, repo: string): GitHubError | undefined {
@@ -55,7 +80,9 @@ export function toGitHubError(err: unknown, route: string, repo: string): GitHub
   if (typeof e?.status !== 'number') return undefined;
   const answered = e.response !== undefined;
   const status = answered ? e.status : 0;
-  const message = answered ? (e.message ?? 'request failed') : `${networkCode(err) ?? 'no answer'} (${e.message ?? 'request failed'})`;
+  const message = answered
+    ? (e.message ?? 'request failed')
+    : `${networkCode(err) ?? 'no answer'} (${e.message ?? 'request failed'})`;
   return new GitHubError(status, route, repo, message, classifyFailure(status, e.response?.headers, message));
 }
 
@@ -69,10 +96,15 @@ const writeGroup = new Bottleneck.Group({ id: 'factory-write', maxConcurrent: 8,
 
 function newClient(config: Config, log: Logger, opts: GitHubClientOptions, auth: Record<string, unknown>): Client {
   const base = opts.retryAfterBaseValue ?? 1000;
-  const onLimit = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
-    log.warn({ route: `${options.method} ${options.url}`, retryAfter, retryCount }, `GitHub ${kind} rate limit: backing off`);
-    return retryCount < MAX_RATE_LIMIT_RETRIES;
-  };
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
+      log.warn(
+        { route: `${options.method} ${options.url}`, retryAfter, retryCount },
+        `GitHub ${kind} rate limit: backing off`,
+      );
+      return retryCount < MAX_RATE_LIMIT_RETRIES;
+    };
   const octokit = new Client({
     baseUrl: config.github.apiUrl,
     userAgent: 'factory-controller',
@@ -80,7 +112,12 @@ function newClient(config: Config, log: Logger, opts: GitHubClientOptions, auth:
     // Observed at fetch, inside Octokit's retry, throttling and App auth: every exchange is seen, retries included.
     request: { fetch: observedFetch(config.github.apiUrl, opts.observer) },
     retry: { retryAfterBaseValue: base },
-    throttle: { onRateLimit: onLimit('primary'), onSecondaryRateLimit: onLimit('secondary'), retryAfterBaseValue: base, write: writeGroup },
+    throttle: {
+      onRateLimit: onLimit('primary'),
+      onSecondaryRateLimit: onLimit('secondary'),
+      retryAfterBaseValue: base,
+      write: writeGroup,
+    },
     // Octokit logs every non-2xx at error level, expected 404s on runner deletes included; our own calls say what matters.
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.debug(m) },
   });
@@ -123,11 +160,18 @@ interface ClientSource {
 }
 
 /** Resolves the configured auth to a per-repo Octokit: one token, or one GitHub App installation per repo's owner. */
-async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger, opts: GitHubClientOptions): Promise<ClientSource> {
+async function clientFactory(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  opts: GitHubClientOptions,
+): Promise<ClientSource> {
   const auth = config.github.auth;
   if ('appId' in auth) {
     const privateKey = await readFile(auth.privateKeyPath, 'utf8').catch((err) => {
-      throw new Error(`github.auth.privateKeyPath: cannot read ${auth.privateKeyPath} (${(err as NodeJS.ErrnoException).code})`);
+      throw new Error(
+        `github.auth.privateKeyPath: cannot read ${auth.privateKeyPath} (${(err as NodeJS.ErrnoException).code})`,
+      );
     });
     const app = newClient(config, log, opts, { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey } });
     const byInstallation = new Map<number, Client>();
@@ -141,13 +185,22 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
         } catch (err) {
           const e = toGitHubError(err, 'GET installation', repo);
           if (!e || e.kind === 'unreachable' || e.kind === 'rate_limited') throw e ?? err;
-          throw new GitHubError(e.status, e.route, repo, `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`, e.kind);
+          throw new GitHubError(
+            e.status,
+            e.route,
+            repo,
+            `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`,
+            e.kind,
+          );
         }
         installationOf.set(repo, id);
       }
       let client = byInstallation.get(id);
       if (!client) {
-        client = newClient(config, log, opts, { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey, installationId: id } });
+        client = newClient(config, log, opts, {
+          authStrategy: createAppAuth,
+          auth: { appId: auth.appId, privateKey, installationId: id },
+        });
         byInstallation.set(id, client);
       }
       return client;
@@ -159,12 +212,20 @@ async function clientFactory(config: Config, env: NodeJS.ProcessEnv, log: Logger
     };
     return { clientFor, refresh };
   }
-  const token = await readSecretRef({ env: auth.tokenEnv, file: auth.tokenFile }, env, { env: 'github.auth.tokenEnv', file: 'github.auth.tokenFile' });
+  const token = await readSecretRef({ env: auth.tokenEnv, file: auth.tokenFile }, env, {
+    env: 'github.auth.tokenEnv',
+    file: 'github.auth.tokenFile',
+  });
   const client = newClient(config, log, opts, { auth: token });
   return { clientFor: async () => client, refresh: async () => false };
 }
 
-export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: Logger, opts: GitHubClientOptions = {}): Promise<GitHubApi> {
+export async function gitHubClient(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  opts: GitHubClientOptions = {},
+): Promise<GitHubApi> {
   const source = await clientFactory(config, env, log, opts);
   const { clientFor } = source;
   const split = (repo: string) => {
@@ -173,7 +234,13 @@ export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: 
   };
   const report = (repo: string, state: GitHubState, error?: string) => opts.observer?.onResult?.(repo, state, error);
   /** One call of the API: its failure as a GitHubError with its kind, and its outcome reported as the repo's health. */
-  const wrap = async <T>(repo: string, route: string, call: () => Promise<T>, expected: readonly number[] = [], refreshed = false): Promise<T> => {
+  const wrap = async <T>(
+    repo: string,
+    route: string,
+    call: () => Promise<T>,
+    expected: readonly number[] = [],
+    refreshed = false,
+  ): Promise<T> => {
     try {
       const result = await call();
       report(repo, 'ok');
@@ -183,7 +250,12 @@ export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: 
       if (!e) throw err;
       // An installation token revoked before its hour is up (the App's permissions changed, the key rotated) stays
       // in Octokit's cache for up to 59 minutes; fetch a new one once before calling the credential bad.
-      if (e.kind === 'unauthorised' && !refreshed && e.route !== 'GET installation' && (await source.refresh(repo).catch(() => false))) {
+      if (
+        e.kind === 'unauthorised' &&
+        !refreshed &&
+        e.route !== 'GET installation' &&
+        (await source.refresh(repo).catch(() => false))
+      ) {
         return wrap(repo, route, call, expected, true);
       }
       report(repo, expected.includes(e.status) ? 'ok' : stateOf(e.kind), e.message);
@@ -200,7 +272,16 @@ export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: 
 
     async deleteRunner(repo, runnerId) {
       try {
-        await wrap(repo, 'DELETE runner', async () => (await clientFor(repo)).rest.actions.deleteSelfHostedRunnerFromRepo({ ...split(repo), runner_id: runnerId }), [404, 422]);
+        await wrap(
+          repo,
+          'DELETE runner',
+          async () =>
+            (await clientFor(repo)).rest.actions.deleteSelfHostedRunnerFromRepo({
+              ...split(repo),
+              runner_id: runnerId,
+            }),
+          [404, 422],
+        );
         return 'deleted';
       } catch (err) {
         const status = (err as GitHubError).status;
@@ -229,9 +310,15 @@ export async function gitHubClient(config: Config, env: NodeJS.ProcessEnv, log: 
         for (const run of runs) {
           const list = await wrap(repo, 'GET run jobs', async () => {
             const gh = await clientFor(repo);
-            return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, { ...split(repo), run_id: run.id, filter: 'latest', per_page: 100 });
+            return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
+              ...split(repo),
+              run_id: run.id,
+              filter: 'latest',
+              per_page: 100,
+            });
           });
-          for (const job of list) if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
+          for (const job of list)
+            if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
         }
       }
       return jobs;

@@ -16,7 +16,10 @@ export interface RepoHealth {
   lastErrorAt?: number;
 }
 
-export interface GitHubHealthSnapshot { state: HealthState; repos: RepoHealth[] }
+export interface GitHubHealthSnapshot {
+  state: HealthState;
+  repos: RepoHealth[];
+}
 
 // The worst state wins the summary: a rejected credential breaks every repo, a forbidden one breaks one.
 const SEVERITY: HealthState[] = ['ok', 'unknown', 'rate_limited', 'forbidden', 'unreachable', 'unauthorised'];
@@ -30,15 +33,26 @@ export class GitHubHealth implements ApiObserver {
     const key = repo.toLowerCase();
     const at = this.now();
     const before = this.repos.get(key) ?? { repo, state: 'unknown' as HealthState };
-    const next: RepoHealth = { ...before, state, checkedAt: at, since: before.state === state ? (before.since ?? at) : at };
+    const next: RepoHealth = {
+      ...before,
+      state,
+      checkedAt: at,
+      since: before.state === state ? (before.since ?? at) : at,
+    };
     if (state !== 'ok' && error) Object.assign(next, { lastError: error, lastErrorAt: at });
     this.repos.set(key, next);
   }
 
   /** The configured repos' health, in config order; a repo GitHub has not answered for yet is unknown. */
   snapshot(configured: readonly string[]): GitHubHealthSnapshot {
-    const repos = configured.map((repo) => ({ ...(this.repos.get(repo.toLowerCase()) ?? { state: 'unknown' as HealthState }), repo }));
-    const state = repos.reduce<HealthState>((worst, r) => (SEVERITY.indexOf(r.state) > SEVERITY.indexOf(worst) ? r.state : worst), repos.length ? 'ok' : 'unknown');
+    const repos = configured.map((repo) => ({
+      ...(this.repos.get(repo.toLowerCase()) ?? { state: 'unknown' as HealthState }),
+      repo,
+    }));
+    const state = repos.reduce<HealthState>(
+      (worst, r) => (SEVERITY.indexOf(r.state) > SEVERITY.indexOf(worst) ? r.state : worst),
+      repos.length ? 'ok' : 'unknown',
+    );
     return { state, repos };
   }
 }

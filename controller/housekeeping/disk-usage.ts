@@ -2,11 +2,24 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export interface DiskUse { path: string; usedRatio: number; freeBytes: number; totalBytes: number }
+export interface DiskUse {
+  path: string;
+  usedRatio: number;
+  freeBytes: number;
+  totalBytes: number;
+}
 
 /** The nearest existing folder: a stateDir not made yet, or Docker's root seen from inside a container. */
 export async function existingAncestor(path: string): Promise<string> {
-  for (let p = path; ; p = dirname(p)) if ((await statfs(p).then(() => true, () => false)) || p === '/') return p;
+  for (let p = path; ; p = dirname(p))
+    if (
+      (await statfs(p).then(
+        () => true,
+        () => false,
+      )) ||
+      p === '/'
+    )
+      return p;
 }
 
 export async function diskUse(paths: readonly string[]): Promise<DiskUse[]> {
@@ -14,7 +27,12 @@ export async function diskUse(paths: readonly string[]): Promise<DiskUse[]> {
   return Promise.all(
     measured.map(async (path) => {
       const s = await statfs(path);
-      return { path, usedRatio: s.blocks === 0 ? 0 : 1 - s.bavail / s.blocks, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      return {
+        path,
+        usedRatio: s.blocks === 0 ? 0 : 1 - s.bavail / s.blocks,
+        freeBytes: s.bavail * s.bsize,
+        totalBytes: s.blocks * s.bsize,
+      };
     }),
   );
 }

@@ -31,14 +31,21 @@ export class Housekeeper {
 
   /** Docker's data root (as Docker reports it) and the stateDir. */
   async disk(): Promise<DiskUse[]> {
-    const root = await this.docker.info().then((i: { DockerRootDir?: string }) => i.DockerRootDir ?? '/var/lib/docker', () => '/var/lib/docker');
+    const root = await this.docker.info().then(
+      (i: { DockerRootDir?: string }) => i.DockerRootDir ?? '/var/lib/docker',
+      () => '/var/lib/docker',
+    );
     this.lastDisk = await diskUse([root, this.config.stateDir]);
     return this.lastDisk;
   }
 
   /** When the next scheduled run is due, if housekeeping runs on a schedule. */
   get nextAt(): number | undefined {
-    return this.timer && this.startedAt !== undefined ? this.startedAt + this.config.housekeeping.every * (Math.floor((this.now() - this.startedAt) / this.config.housekeeping.every) + 1) : undefined;
+    return this.timer && this.startedAt !== undefined
+      ? this.startedAt +
+          this.config.housekeeping.every *
+            (Math.floor((this.now() - this.startedAt) / this.config.housekeeping.every) + 1)
+      : undefined;
   }
   private startedAt: number | undefined;
 
@@ -71,13 +78,31 @@ export class Housekeeper {
     const at = this.now();
     let run: HousekeepingRun;
     try {
-      const report = await housekeep(this.docker, { olderThanMs: olderThan, instance: this.config.instance, workspaces }, false, at);
-      const removed = { containers: report.containers.length, images: report.images.length, volumes: report.volumes.length };
+      const report = await housekeep(
+        this.docker,
+        { olderThanMs: olderThan, instance: this.config.instance, workspaces },
+        false,
+        at,
+      );
+      const removed = {
+        containers: report.containers.length,
+        images: report.images.length,
+        volumes: report.volumes.length,
+      };
       for (const k of ['containers', 'images', 'volumes'] as const) this.totals[k] += removed[k];
       run = { at, durationMs: this.now() - at, removed, bytes: report.bytes };
-      this.log.info({ ...removed, bytes: report.bytes, skipped: report.skipped.length }, 'housekeeping: removed what the factory left behind');
+      this.log.info(
+        { ...removed, bytes: report.bytes, skipped: report.skipped.length },
+        'housekeeping: removed what the factory left behind',
+      );
     } catch (err) {
-      run = { at, durationMs: this.now() - at, removed: { containers: 0, images: 0, volumes: 0 }, bytes: 0, error: String((err as Error).message ?? err) };
+      run = {
+        at,
+        durationMs: this.now() - at,
+        removed: { containers: 0, images: 0, volumes: 0 },
+        bytes: 0,
+        error: String((err as Error).message ?? err),
+      };
       this.log.warn({ err: run.error }, 'housekeeping failed; the next run tries again');
     }
     this.last = run;

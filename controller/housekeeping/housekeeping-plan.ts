@@ -6,10 +6,31 @@ export const WORKSPACE_PREFIX = 'factory-ws-';
 /** Images our Dockerfiles label; the host's other images are not ours to remove. */
 export const IMAGE_LABEL = 'factory.image';
 
-export interface ContainerFact { id: string; state: string; labels: Record<string, string>; createdMs: number; imageId: string; volumes: string[] }
-export interface ImageFact { id: string; createdMs: number; labels: Record<string, string>; dangling: boolean; size: number }
-export interface VolumeFact { name: string; createdMs?: number }
-export interface HousekeepingFacts { now: number; containers: ContainerFact[]; images: ImageFact[]; volumes: VolumeFact[] }
+export interface ContainerFact {
+  id: string;
+  state: string;
+  labels: Record<string, string>;
+  createdMs: number;
+  imageId: string;
+  volumes: string[];
+}
+export interface ImageFact {
+  id: string;
+  createdMs: number;
+  labels: Record<string, string>;
+  dangling: boolean;
+  size: number;
+}
+export interface VolumeFact {
+  name: string;
+  createdMs?: number;
+}
+export interface HousekeepingFacts {
+  now: number;
+  containers: ContainerFact[];
+  images: ImageFact[];
+  volumes: VolumeFact[];
+}
 
 export interface HousekeepingPolicy {
   olderThanMs: number;
@@ -19,13 +40,20 @@ export interface HousekeepingPolicy {
   workspaces: boolean;
 }
 
-export interface HousekeepingPlan { containers: string[]; images: Array<{ id: string; size: number }>; volumes: string[] }
+export interface HousekeepingPlan {
+  containers: string[];
+  images: Array<{ id: string; size: number }>;
+  volumes: string[];
+}
 
 export function planHousekeeping(f: HousekeepingFacts, p: HousekeepingPolicy): HousekeepingPlan {
   const cutoff = f.now - p.olderThanMs;
   const old = (createdMs: number | undefined) => createdMs !== undefined && createdMs <= cutoff;
   const containers = f.containers
-    .filter((c) => c.labels[LABEL.managed] === 'true' && (p.instance === undefined || c.labels[LABEL.instance] === p.instance))
+    .filter(
+      (c) =>
+        c.labels[LABEL.managed] === 'true' && (p.instance === undefined || c.labels[LABEL.instance] === p.instance),
+    )
     // Exited or dead only: `created` is a launch in progress, `running`/`paused`/`restarting` a job.
     .filter((c) => (c.state === 'exited' || c.state === 'dead') && old(c.createdMs))
     .map((c) => c.id);
@@ -39,7 +67,9 @@ export function planHousekeeping(f: HousekeepingFacts, p: HousekeepingPolicy): H
     .filter((i) => i.dangling && IMAGE_LABEL in i.labels && old(i.createdMs) && !pinnedImages.has(i.id))
     .map((i) => ({ id: i.id, size: i.size }));
   const volumes = p.workspaces
-    ? f.volumes.filter((v) => v.name.startsWith(WORKSPACE_PREFIX) && old(v.createdMs) && !pinnedVolumes.has(v.name)).map((v) => v.name)
+    ? f.volumes
+        .filter((v) => v.name.startsWith(WORKSPACE_PREFIX) && old(v.createdMs) && !pinnedVolumes.has(v.name))
+        .map((v) => v.name)
     : [];
   return { containers, images, volumes };
 }

@@ -1,9 +1,18 @@
 // Carries out a housekeeping plan on the Docker engine: reads the facts, plans, removes in order (containers first,
 // so their images and volumes are free), and tolerates what vanished or got used in between.
 import Docker from 'dockerode';
-import { planHousekeeping, type HousekeepingFacts, type HousekeepingPlan, type HousekeepingPolicy } from './housekeeping-plan.js';
+import {
+  planHousekeeping,
+  type HousekeepingFacts,
+  type HousekeepingPlan,
+  type HousekeepingPolicy,
+} from './housekeeping-plan.js';
 
-export interface HousekeepingReport extends HousekeepingPlan { dryRun: boolean; bytes: number; skipped: string[] }
+export interface HousekeepingReport extends HousekeepingPlan {
+  dryRun: boolean;
+  bytes: number;
+  skipped: string[];
+}
 
 export async function readFacts(docker: Docker, now = Date.now()): Promise<HousekeepingFacts> {
   const [containers, images, volumes] = await Promise.all([
@@ -21,7 +30,13 @@ export async function readFacts(docker: Docker, now = Date.now()): Promise<House
       imageId: c.ImageID,
       volumes: (c.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : [])),
     })),
-    images: images.map((i) => ({ id: i.Id, createdMs: i.Created * 1000, labels: i.Labels ?? {}, dangling: (i.RepoTags ?? []).every((t) => t === '<none>:<none>'), size: i.Size })),
+    images: images.map((i) => ({
+      id: i.Id,
+      createdMs: i.Created * 1000,
+      labels: i.Labels ?? {},
+      dangling: (i.RepoTags ?? []).every((t) => t === '<none>:<none>'),
+      size: i.Size,
+    })),
     volumes: (volumes.Volumes ?? []).map((v) => {
       const created = Date.parse((v as { CreatedAt?: string }).CreatedAt ?? '');
       return { name: v.Name, ...(Number.isFinite(created) ? { createdMs: created } : {}) };
@@ -31,9 +46,19 @@ export async function readFacts(docker: Docker, now = Date.now()): Promise<House
 
 const tolerated = (err: { statusCode?: number }) => err.statusCode === 404 || err.statusCode === 409;
 
-export async function housekeep(docker: Docker, policy: HousekeepingPolicy, dryRun = false, now = Date.now()): Promise<HousekeepingReport> {
+export async function housekeep(
+  docker: Docker,
+  policy: HousekeepingPolicy,
+  dryRun = false,
+  now = Date.now(),
+): Promise<HousekeepingReport> {
   const plan = planHousekeeping(await readFacts(docker, now), policy);
-  const report: HousekeepingReport = { ...plan, dryRun, bytes: plan.images.reduce((n, i) => n + i.size, 0), skipped: [] };
+  const report: HousekeepingReport = {
+    ...plan,
+    dryRun,
+    bytes: plan.images.reduce((n, i) => n + i.size, 0),
+    skipped: [],
+  };
   if (dryRun) return report;
   const attempt = async (what: string, remove: () => Promise<unknown>) => {
     try {
@@ -46,7 +71,8 @@ export async function housekeep(docker: Docker, policy: HousekeepingPolicy, dryR
       return false;
     }
   };
-  for (const id of plan.containers) await attempt(`container ${id}`, () => docker.getContainer(id).remove({ v: false }));
+  for (const id of plan.containers)
+    await attempt(`container ${id}`, () => docker.getContainer(id).remove({ v: false }));
   for (const { id } of plan.images) await attempt(`image ${id}`, () => docker.getImage(id).remove({ noprune: false }));
   for (const name of plan.volumes) await attempt(`volume ${name}`, () => docker.getVolume(name).remove());
   const skipped = new Set(report.skipped);

@@ -25,7 +25,8 @@ export type BasePlanOptions = {
 // The local stage's GitHub MCP server: npm's reference server, behind the release binary's `stdio` command.
 const GITHUB_MCP_NPM = '@modelcontextprotocol/server-github@2025.4.8';
 
-const tagFor = (tag: string | ((inputs: string) => string), inputs: string) => (typeof tag === 'string' ? tag : tag(inputs));
+const tagFor = (tag: string | ((inputs: string) => string), inputs: string) =>
+  typeof tag === 'string' ? tag : tag(inputs);
 
 /** The npm directory that belongs to a node binary: <prefix>/lib/node_modules/npm, as Debian and nodejs.org lay it out. */
 export function npmDirOf(nodeBinary: string): string {
@@ -42,7 +43,8 @@ function upstreamBuild(o: BasePlanOptions): ImageBuild {
   const dir = join(o.imagesDir, 'factory-upstream-local');
   const node = o.nodeBinary ?? process.execPath;
   const npmDir = npmDirOf(node);
-  if (!existsSync(npmDir)) throw new Error(`the local upstream stage needs npm beside ${node}: ${npmDir} does not exist`);
+  if (!existsSync(npmDir))
+    throw new Error(`the local upstream stage needs npm beside ${node}: ${npmDir} does not exist`);
   return {
     tag: '',
     contextDir: dir,
@@ -68,7 +70,10 @@ export async function planBaseBuilds(o: BasePlanOptions): Promise<ImageBuild[]> 
     tag: '',
     contextDir: dir,
     dockerfile: join(dir, 'Dockerfile'),
-    buildArgs: o.distro === undefined ? { UPSTREAM_IMAGE: upstream.tag } : { BASE_IMAGE: o.distro, UPSTREAM_IMAGE: upstream.tag },
+    buildArgs:
+      o.distro === undefined
+        ? { UPSTREAM_IMAGE: upstream.tag }
+        : { BASE_IMAGE: o.distro, UPSTREAM_IMAGE: upstream.tag },
     npm: [{ to: 'npm-global', packages: pins, global: true }],
     hashExtra: [`upstream ${upstreamInputs}`],
     ...(o.network === undefined ? {} : { network: o.network }),

@@ -22,7 +22,8 @@ async function walk(hostPath: string, name: string, seen: Map<string, string>, o
   } else if (info.isDirectory()) {
     if (name !== '') out.push({ kind: 'dir', name, mode: info.mode & 0o7777 });
     const children = (await readdir(hostPath)).sort();
-    for (const child of children) await walk(join(hostPath, child), name === '' ? child : posix.join(name, child), seen, out);
+    for (const child of children)
+      await walk(join(hostPath, child), name === '' ? child : posix.join(name, child), seen, out);
   } else if (info.isFile()) {
     // npm links a CLI's platform binary into place with a hard link: packed twice it would be stored twice.
     const inode = `${info.dev}:${info.ino}`;
@@ -58,7 +59,9 @@ export function packEntries(entries: readonly Entry[]): NodeJS.ReadableStream {
       else if (e.kind === 'hardlink') tar.entry({ name: e.name, type: 'link', linkname: e.target, mode: e.mode });
       else {
         await new Promise<void>((resolve, reject) => {
-          const sink = tar.entry({ name: e.name, mode: e.mode, size: e.size }, (err) => (err ? reject(err) : resolve()));
+          const sink = tar.entry({ name: e.name, mode: e.mode, size: e.size }, (err) =>
+            err ? reject(err) : resolve(),
+          );
           createReadStream(e.hostPath).on('error', reject).pipe(sink);
         });
       }

@@ -70,7 +70,8 @@ export function auditImage(facts: ImageFacts): string[] {
   for (const entry of facts.env) {
     const name = entry.slice(0, entry.indexOf('='));
     const value = entry.slice(entry.indexOf('=') + 1);
-    if (CREDENTIAL_NAME.test(name) && value !== '') findings.push(`env ${name}: a credential-named variable has a value baked into the image`);
+    if (CREDENTIAL_NAME.test(name) && value !== '')
+      findings.push(`env ${name}: a credential-named variable has a value baked into the image`);
     else if (tokenKind(value)) findings.push(`env ${name}: holds what looks like ${tokenKind(value)}`);
   }
   for (const [name, value] of Object.entries(facts.labels)) {
@@ -80,9 +81,11 @@ export function auditImage(facts: ImageFacts): string[] {
   facts.history.forEach((createdBy, i) => {
     const step = `history[${i}]`;
     const arg = declaredArg(createdBy);
-    if (arg && CREDENTIAL_NAME.test(arg)) findings.push(`${step}: ARG ${arg} declares a credential build arg; its value would be recorded in the history`);
+    if (arg && CREDENTIAL_NAME.test(arg))
+      findings.push(`${step}: ARG ${arg} declares a credential build arg; its value would be recorded in the history`);
     for (const { name, value } of recordedBuildArgs(createdBy)) {
-      if (CREDENTIAL_NAME.test(name) && value !== '') findings.push(`${step}: build arg ${name} is recorded with its value`);
+      if (CREDENTIAL_NAME.test(name) && value !== '')
+        findings.push(`${step}: build arg ${name} is recorded with its value`);
     }
     const kind = tokenKind(createdBy);
     if (kind) findings.push(`${step}: the build step holds what looks like ${kind}`);

@@ -51,7 +51,9 @@ export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } |
   const wanted = o.repo === undefined ? [...o.repos] : [repoName(o.repo)];
   for (const name of wanted) {
     if (!o.repos.includes(name)) {
-      return { problem: `no toolchain for ${name}: expected ${join(o.imagesDir, 'repos', name, 'toolchain.sh')} (known: ${o.repos.join(', ') || 'none'})` };
+      return {
+        problem: `no toolchain for ${name}: expected ${join(o.imagesDir, 'repos', name, 'toolchain.sh')} (known: ${o.repos.join(', ') || 'none'})`,
+      };
     }
   }
   const base = o.base ?? baseTag(o.version);
@@ -79,15 +81,31 @@ const baseSources = (build: ImageBuild): ContextSource[] => [
 
 /** The SHA-256 of an image's inputs: context files, Dockerfile, build args, npm pins and hashExtra. */
 export async function inputsHash(build: ImageBuild): Promise<string> {
-  const args = Object.entries(build.buildArgs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `arg ${k}=${v}`);
-  const npm = (build.npm ?? []).map((stage) => `npm ${stage.to} ${stage.global ? 'global' : 'local'} ${stage.packages.join(' ')}`);
+  const args = Object.entries(build.buildArgs)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `arg ${k}=${v}`);
+  const npm = (build.npm ?? []).map(
+    (stage) => `npm ${stage.to} ${stage.global ? 'global' : 'local'} ${stage.packages.join(' ')}`,
+  );
   return hashEntries(await contextEntries(baseSources(build)), [...args, ...npm, ...(build.hashExtra ?? [])]);
 }
 
-type BuildEvent = { stream?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
+type BuildEvent = {
+  stream?: string;
+  status?: string;
+  progress?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string };
+};
 
 /** Builds one image and returns its ID; `onLine` gets the engine's output line by line as it comes. */
-export async function buildImage(docker: Docker, build: ImageBuild, onLine: (line: string) => void, labels: Record<string, string> = {}): Promise<string> {
+export async function buildImage(
+  docker: Docker,
+  build: ImageBuild,
+  onLine: (line: string) => void,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const staged: string[] = [];
   try {
     const npmSources: ContextSource[] = [];
@@ -104,7 +122,11 @@ export async function buildImage(docker: Docker, build: ImageBuild, onLine: (lin
 }
 
 /** The image if its label says it was built from these inputs; otherwise a fresh build, labelled with them. */
-export async function ensureImage(docker: Docker, build: ImageBuild, onLine: (line: string) => void): Promise<{ id: string; built: boolean; inputs: string }> {
+export async function ensureImage(
+  docker: Docker,
+  build: ImageBuild,
+  onLine: (line: string) => void,
+): Promise<{ id: string; built: boolean; inputs: string }> {
   const inputs = await inputsHash(build);
   const current = await docker
     .getImage(build.tag)
@@ -123,7 +145,13 @@ export async function ensureImage(docker: Docker, build: ImageBuild, onLine: (li
   }
 }
 
-async function runBuild(docker: Docker, build: ImageBuild, context: NodeJS.ReadableStream, onLine: (line: string) => void, labels: Record<string, string>): Promise<string> {
+async function runBuild(
+  docker: Docker,
+  build: ImageBuild,
+  context: NodeJS.ReadableStream,
+  onLine: (line: string) => void,
+  labels: Record<string, string>,
+): Promise<string> {
   const stream = await docker.buildImage(context, {
     t: build.tag,
     labels,
@@ -143,7 +171,10 @@ async function runBuild(docker: Docker, build: ImageBuild, context: NodeJS.Reada
       (event: BuildEvent) => {
         if (event.error) failure = event.errorDetail?.message ?? event.error;
         if (event.aux?.ID) id = event.aux.ID;
-        const text = event.stream ?? event.error ?? (event.status ? `${event.status}${event.progress ? ` ${event.progress}` : ''}` : '');
+        const text =
+          event.stream ??
+          event.error ??
+          (event.status ? `${event.status}${event.progress ? ` ${event.progress}` : ''}` : '');
         for (const line of text.split('\n')) if (line.trim() !== '') onLine(line.trimEnd());
       },
     );

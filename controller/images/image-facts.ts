@@ -20,14 +20,21 @@ const isGzip = (chunk: Buffer) => chunk[0] === 0x1f && chunk[1] === 0x8b;
  * layer), a layer always is. The containerd image store (Docker 29's default) saves layers gzip-compressed, as stored.
  * The blob is read to its end whatever happens, so the archive around it keeps moving.
  */
-async function filesOfBlob(blob: string, bytes: AsyncIterable<Buffer>): Promise<{ files: LayerFile[]; error?: string }> {
+async function filesOfBlob(
+  blob: string,
+  bytes: AsyncIterable<Buffer>,
+): Promise<{ files: LayerFile[]; error?: string }> {
   const files: LayerFile[] = [];
   const inner = extract();
   let failure: Error | undefined;
   const reading = (async () => {
     for await (const file of inner) {
       const path = file.header.name.replace(/^\.?\//, '');
-      if (file.header.type === 'file' && !path.split('/').at(-1)!.startsWith('.wh.') && shouldRead(path, file.header.size ?? 0)) {
+      if (
+        file.header.type === 'file' &&
+        !path.split('/').at(-1)!.startsWith('.wh.') &&
+        shouldRead(path, file.header.size ?? 0)
+      ) {
         const content = await readAll(file);
         // Binaries (the runner's assemblies, for one) keep their path, which can still be a finding, but not their bytes.
         files.push({ blob, path, text: content.subarray(0, 8192).includes(0) ? '' : content.toString('utf8') });
@@ -80,7 +87,8 @@ export async function readImageFacts(docker: Docker, ref: string): Promise<Image
   }
   // A layer the audit could not open would otherwise pass as a layer without findings.
   const unread = layerOrder.find((layer) => unreadable.has(layer));
-  if (unread !== undefined) throw new Error(`layer ${unread} of ${ref} is not a tarball the audit can read (${unreadable.get(unread)})`);
+  if (unread !== undefined)
+    throw new Error(`layer ${unread} of ${ref} is not a tarball the audit can read (${unreadable.get(unread)})`);
   return {
     env: info.Config?.Env ?? [],
     labels: info.Config?.Labels ?? {},

@@ -30,7 +30,16 @@ export async function installNpmStage(stage: NpmStage, onLine: (line: string) =>
   const dir = await mkdtemp(join(tmpdir(), 'factory-npm-stage-'));
   // mkdtemp's 0700 would travel into the image with the folder: the runner user could not read what is installed.
   await chmod(dir, 0o755);
-  const args = ['install', ...(stage.global ? ['--global'] : []), '--prefix', dir, '--no-audit', '--no-fund', '--no-save', ...stage.packages];
+  const args = [
+    'install',
+    ...(stage.global ? ['--global'] : []),
+    '--prefix',
+    dir,
+    '--no-audit',
+    '--no-fund',
+    '--no-save',
+    ...stage.packages,
+  ];
   onLine(`npm ${args.join(' ').replace(dir, `<${stage.to}>`)}`);
   try {
     const { stdout, stderr } = await run('npm', args, { maxBuffer: 16 * 1024 * 1024 });
@@ -38,7 +47,9 @@ export async function installNpmStage(stage: NpmStage, onLine: (line: string) =>
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const e = err as Error & { stderr?: string };
-    throw new Error(`npm install of ${stage.packages.join(' ')} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' | ')}`);
+    throw new Error(
+      `npm install of ${stage.packages.join(' ')} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' | ')}`,
+    );
   }
   return dir;
 }

@@ -1,7 +1,10 @@
 // The double mount (seed 000): when the controller runs inside a container or an LXC guest, the paths it sees are
 // not the Docker host's, and Docker resolves bind sources on the host. Every bind source passes through here.
 
-export interface PathMapping { from: string; to: string }
+export interface PathMapping {
+  from: string;
+  to: string;
+}
 
 /** The host's view of a path the controller sees; the longest matching `from` prefix wins. */
 export function toHostPath(path: string, map: readonly PathMapping[]): string {
@@ -14,5 +17,5 @@ export function toHostPath(path: string, map: readonly PathMapping[]): string {
   if (!best) return path;
   const from = best.from.replace(/\/+$/, '');
   const to = best.to.replace(/\/+$/, '');
-  return (to + path.slice(from.length)) || '/';
+  return to + path.slice(from.length) || '/';
 }

@@ -5,13 +5,22 @@ import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 
 import { join } from 'node:path';
 import type { Agent } from '../../lane-contract/agents.js';
 import { AUTH_FILES, CLAUDE_JSON } from '../../lane-contract/auth-files.js';
-import { sha256 as sha, writeBackCredential, type CopiedCredential, type WriteBack } from '../../lane-contract/credential-write-back.js';
+import {
+  sha256 as sha,
+  writeBackCredential,
+  type CopiedCredential,
+  type WriteBack,
+} from '../../lane-contract/credential-write-back.js';
 import type { Config, Profile } from '../config/config.js';
 import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 
-interface CopiedFile extends CopiedCredential { credential: boolean }
-interface Manifest { files: CopiedFile[] }
+interface CopiedFile extends CopiedCredential {
+  credential: boolean;
+}
+interface Manifest {
+  files: CopiedFile[];
+}
 
 const MANIFEST = 'manifest.json';
 
@@ -22,7 +31,12 @@ export function containerOwner(profile: Profile): { uid: number; gid: number } {
 }
 
 /** Creates the job's folder; throws, naming the missing file, before any runner is registered. */
-export async function prepareJobFolder(config: Config, profileName: string, profile: Profile, runnerName: string): Promise<void> {
+export async function prepareJobFolder(
+  config: Config,
+  profileName: string,
+  profile: Profile,
+  runnerName: string,
+): Promise<void> {
   const auth = profile.mounts.filter((m) => m.kind === 'auth');
   if (auth.length === 0 && profile.mcp.length === 0) return;
   const dir = jobDir(config, runnerName);
@@ -34,12 +48,17 @@ export async function prepareJobFolder(config: Config, profileName: string, prof
       if (m.kind !== 'auth') continue;
       const copyDir = join(dir, 'auth', m.agent);
       await privateDir(copyDir, owner);
-      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent as Agent].map((f) => ({ source: join(m.source, f.name), ...f }));
+      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent as Agent].map(
+        (f) => ({ source: join(m.source, f.name), ...f }),
+      );
       if (m.claudeJson) files.push({ source: m.claudeJson, name: CLAUDE_JSON, credential: false });
       for (const f of files) {
         const text = await readFile(f.source, 'utf8').catch(() => undefined);
         if (text === undefined) {
-          if (f.credential) throw new Error(`profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`);
+          if (f.credential)
+            throw new Error(
+              `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
+            );
           continue;
         }
         const copy = join(copyDir, f.name);
@@ -81,8 +100,13 @@ const notPermitted = (path: string, owner: { uid: number }) => (err: NodeJS.Errn
 export async function finishJobFolder(config: Config, runnerName: string): Promise<WriteBack[]> {
   const dir = jobDir(config, runnerName);
   // The manifest sits outside every mount, so the job cannot have touched it.
-  const manifest = await readFile(join(dir, MANIFEST), 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
-  const results = await Promise.all((manifest?.files ?? []).filter((f) => f.credential).map((f) => writeBackCredential(f)));
+  const manifest = await readFile(join(dir, MANIFEST), 'utf8').then(
+    (t) => JSON.parse(t) as Manifest,
+    () => undefined,
+  );
+  const results = await Promise.all(
+    (manifest?.files ?? []).filter((f) => f.credential).map((f) => writeBackCredential(f)),
+  );
   await rm(dir, { recursive: true, force: true });
   return results;
 }

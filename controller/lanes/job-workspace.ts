@@ -7,7 +7,13 @@ import { containerOwner } from './job-folder.js';
 import { cacheDir, jobDir, workspaceDir } from './lane-layout.js';
 
 /** Creates the job's workspace and the profile's cache folders, owned by the container user; idempotent. */
-export async function prepareWorkspaces(config: Config, profile: Profile, repo: string, profileName: string, runnerName: string): Promise<void> {
+export async function prepareWorkspaces(
+  config: Config,
+  profile: Profile,
+  repo: string,
+  profileName: string,
+  runnerName: string,
+): Promise<void> {
   const owner = containerOwner(profile);
   const folders: string[] = [];
   for (const m of profile.mounts) {
@@ -22,7 +28,9 @@ export async function prepareWorkspaces(config: Config, profile: Profile, repo: 
     await chmod(folder, 0o700);
     await chown(folder, owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EPERM' && process.getuid?.() === owner.uid) return;
-      throw new Error(`cannot give ${folder} to uid ${owner.uid} (${err.code}): run the controller as root or as that uid`);
+      throw new Error(
+        `cannot give ${folder} to uid ${owner.uid} (${err.code}): run the controller as root or as that uid`,
+      );
     });
   }
 }

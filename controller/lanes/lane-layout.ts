@@ -18,7 +18,10 @@ export const workspaceDir = (config: Config, runnerName: string) => join(jobDir(
  * store would run the attacker's code next to the lane's credentials).
  */
 export function cacheDir(config: Config, repo: string, profileName: string, name: string): string {
-  const slug = `${repo}-${profileName}-${name}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 64);
+  const slug = `${repo}-${profileName}-${name}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .slice(0, 64);
   const hash = createHash('sha256').update(`${repo.toLowerCase()}\0${profileName}\0${name}`).digest('hex').slice(0, 8);
   return join(config.stateDir, 'caches', `${slug}-${hash}`);
 }
@@ -26,17 +29,27 @@ export function cacheDir(config: Config, repo: string, profileName: string, name
 /** Jobs that share this key run one at a time: a token refresh in one strands every other copy. */
 export function credentialKey(profile: Profile): string | undefined {
   if (profile.credential) return profile.credential;
-  const sources = profile.mounts.filter((m) => m.kind === 'auth').map((m) => m.source).sort();
+  const sources = profile.mounts
+    .filter((m) => m.kind === 'auth')
+    .map((m) => m.source)
+    .sort();
   return sources.length > 0 ? `auth:${sources.join(',')}` : undefined;
 }
 
-export interface DockerMount { Type: 'bind' | 'volume'; Source: string; Target: string; ReadOnly?: boolean }
+export interface DockerMount {
+  Type: 'bind' | 'volume';
+  Source: string;
+  Target: string;
+  ReadOnly?: boolean;
+}
 
 /** Docker mounts and contract variables for a profile's job; bind sources are translated to the host's view. */
 export function laneMounts(config: Config, profileName: string, profile: Profile, repo: string, runnerName: string) {
   // Checked again at launch: a symlink made after `factory validate` must not turn a harmless bind into the socket.
   const problems: string[] = [];
-  refuseUnsafeProfile(config, profileName, profile, (path, message) => problems.push(`profiles.${profileName}.${formatPath(path)}: ${message}`));
+  refuseUnsafeProfile(config, profileName, profile, (path, message) =>
+    problems.push(`profiles.${profileName}.${formatPath(path)}: ${message}`),
+  );
   if (problems.length > 0) throw new Error(problems.join('; '));
   const dir = jobDir(config, runnerName);
   // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
@@ -44,7 +57,8 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   const mounts: DockerMount[] = [];
   const env: Record<string, string> = { ...(profile.trusted ? config.laneEnv : {}), [V.profile]: profileName };
   if (profile.lane) env[V.lane] = profile.lane;
-  if (profile.agentUser) Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
+  if (profile.agentUser)
+    Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });
@@ -52,7 +66,13 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   }
   const secretDirs = profile.mounts.flatMap((m) => (m.kind === 'secrets' ? [m.target] : []));
   if (secretDirs.length) env[V.secretDirs] = secretDirs.join(',');
-  return { mounts, env: withSecretVariables(env, profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : []))) };
+  return {
+    mounts,
+    env: withSecretVariables(
+      env,
+      profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])),
+    ),
+  };
 }
 
 /** Adds names to the variables the action masks the values of (env-file keys, MCP token variables). */
@@ -61,7 +81,17 @@ export function withSecretVariables(env: Record<string, string>, names: string[]
   return all.size ? { ...env, [V.secretVars]: [...all].sort().join(',') } : env;
 }
 
-function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string) => string; repo: string; profileName: string; env: Record<string, string> }): DockerMount[] {
+function mountFor(
+  m: Mount,
+  ctx: {
+    config: Config;
+    dir: string;
+    host: (p: string) => string;
+    repo: string;
+    profileName: string;
+    env: Record<string, string>;
+  },
+): DockerMount[] {
   switch (m.kind) {
     case 'auth':
       if (m.agent === 'codex') {
@@ -70,14 +100,18 @@ function mountFor(m: Mount, ctx: { config: Config; dir: string; host: (p: string
       }
       ctx.env[V.claudeConfigDir] = IN_CONTAINER.claudeConfigDir;
       if (m.claudeJson) ctx.env[V.claudeJson] = IN_CONTAINER.claudeJson;
-      return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'auth', 'claude')), Target: IN_CONTAINER.claudeConfigDir }];
+      return [
+        { Type: 'bind', Source: ctx.host(join(ctx.dir, 'auth', 'claude')), Target: IN_CONTAINER.claudeConfigDir },
+      ];
     case 'secrets':
     case 'data':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: true }];
     case 'workspace':
       return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'workspace')), Target: m.target }];
     case 'cache':
-      return [{ Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.repo, ctx.profileName, m.name)), Target: m.target }];
+      return [
+        { Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.repo, ctx.profileName, m.name)), Target: m.target },
+      ];
     case 'bind':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: m.mode === 'ro' }];
     case 'gh':

@@ -7,7 +7,12 @@ export function renderClaudeMcp(servers: readonly McpServer[]): string {
   const mcpServers: Record<string, unknown> = {};
   for (const s of servers) {
     if ('command' in s) mcpServers[s.name] = { type: 'stdio', command: s.command, args: s.args, env: s.env };
-    else mcpServers[s.name] = { type: 'http', url: s.url, ...(s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}) };
+    else
+      mcpServers[s.name] = {
+        type: 'http',
+        url: s.url,
+        ...(s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}),
+      };
   }
   return JSON.stringify({ mcpServers }, null, 2) + '\n';
 }

@@ -2,9 +2,25 @@
 // Shared by the daemon, observability and the backends, so it imports nothing of theirs.
 import type { Profile } from '../config/config.js';
 
-export type JobStage = 'queued' | 'taken' | 'credential-wait' | 'runner-created' | 'container-started' | 'in_progress' | 'completed' | 'cleaned' | 'failed';
+export type JobStage =
+  | 'queued'
+  | 'taken'
+  | 'credential-wait'
+  | 'runner-created'
+  | 'container-started'
+  | 'in_progress'
+  | 'completed'
+  | 'cleaned'
+  | 'failed';
 
-export interface StageFields { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number }
+export interface StageFields {
+  repo: string;
+  profile?: string;
+  runnerName?: string;
+  detail?: string;
+  lastLines?: string[];
+  at: number;
+}
 
 /** Watches job progress (metrics, timelines); every call is synchronous and must not throw. */
 export interface JobObserver {
@@ -12,6 +28,15 @@ export interface JobObserver {
 }
 
 /** What a waiting item holds against the caps: one unit of each named pool. */
-export interface Slot { key: string; limits: ReadonlyArray<{ pool: string; max: number }> }
+export interface Slot {
+  key: string;
+  limits: ReadonlyArray<{ pool: string; max: number }>;
+}
 
-export interface PendingJob extends Slot { jobId: number; repo: string; profileName: string; profile: Profile; receivedAt: number }
+export interface PendingJob extends Slot {
+  jobId: number;
+  repo: string;
+  profileName: string;
+  profile: Profile;
+  receivedAt: number;
+}

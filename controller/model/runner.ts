@@ -14,7 +14,14 @@ export const LABEL = {
 } as const;
 
 /** `jobId` is the job the runner was registered for; GitHub may give it any queued job its labels cover. */
-export interface RunnerIdentity { instance: string; repo: string; profileName: string; jobId: number; runnerId: number; runnerName: string }
+export interface RunnerIdentity {
+  instance: string;
+  repo: string;
+  profileName: string;
+  jobId: number;
+  runnerId: number;
+  runnerName: string;
+}
 
 /** A live runner as the controller reports it: registering (no container yet), booting, idle or busy. */
 export interface RunnerView {

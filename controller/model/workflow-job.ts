@@ -37,7 +37,11 @@ export interface WorkflowJobDelivery {
 }
 
 /** The typed delivery, or a message that names the first field that is wrong (`workflow_job.labels: expected array`). */
-export function parseWorkflowJob(payload: unknown, deliveryId: string, receivedAt: number): WorkflowJobDelivery | { error: string } {
+export function parseWorkflowJob(
+  payload: unknown,
+  deliveryId: string,
+  receivedAt: number,
+): WorkflowJobDelivery | { error: string } {
   const parsed = workflowJobPayload.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -2,7 +2,12 @@
 // name, the link to it and its conclusion, for the status page. The most recent jobs only.
 import type { WebhookEvent } from '../daemon/webhook-receiver.js';
 
-export interface JobDetail { workflow?: string; name?: string; url?: string; conclusion?: string }
+export interface JobDetail {
+  workflow?: string;
+  name?: string;
+  url?: string;
+  conclusion?: string;
+}
 
 const text = (v: unknown, max = 200) => (typeof v === 'string' && v !== '' ? v.slice(0, max) : undefined);
 /** Only a GitHub web link: a delivery is signed, but its fields are still written by whoever named the workflow. */
@@ -19,7 +24,12 @@ export class JobDetails {
     if (!job || typeof job.id !== 'number') return;
     const before = this.jobs.get(job.id) ?? {};
     const next: JobDetail = { ...before };
-    for (const [key, value] of [['workflow', text(job.workflow_name)], ['name', text(job.name)], ['url', link(job.html_url)], ['conclusion', text(job.conclusion, 40)]] as const) {
+    for (const [key, value] of [
+      ['workflow', text(job.workflow_name)],
+      ['name', text(job.name)],
+      ['url', link(job.html_url)],
+      ['conclusion', text(job.conclusion, 40)],
+    ] as const) {
       if (value !== undefined) next[key] = value;
     }
     this.jobs.delete(job.id);

@@ -4,13 +4,35 @@ import { pino, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
 
-const REDACT = ['*.encodedJitConfig', 'encodedJitConfig', '*.Env', 'Env', '*.token', 'token', '*.secret', 'secret', 'req.headers.authorization'];
+const REDACT = [
+  '*.encodedJitConfig',
+  'encodedJitConfig',
+  '*.Env',
+  'Env',
+  '*.token',
+  'token',
+  '*.secret',
+  'secret',
+  'req.headers.authorization',
+];
 
-export function createLogger(opts: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && !opts.destination);
-  const options = { level: opts.level ?? process.env.FACTORY_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: undefined };
+  const options = {
+    level: opts.level ?? process.env.FACTORY_LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: undefined,
+  };
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   }
   return opts.destination ? pino(options, opts.destination as never) : pino(options);
 }

@@ -24,7 +24,14 @@ const STAGE_COUNTER: Partial<Record<JobStage, string>> = {
 // A job's run time spans a lint (seconds) to a long build or an agent lane (hours).
 const EXECUTION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
 /** What the webhook port answered, as an outcome an admin alerts on (bad signatures: a wrong secret or a probe). */
-const DELIVERY_OUTCOME: Record<number, string> = { 202: 'accepted', 200: 'duplicate', 401: 'bad_signature', 400: 'malformed', 413: 'too_large', 405: 'wrong_method' };
+const DELIVERY_OUTCOME: Record<number, string> = {
+  202: 'accepted',
+  200: 'duplicate',
+  401: 'bad_signature',
+  400: 'malformed',
+  413: 'too_large',
+  405: 'wrong_method',
+};
 // Enough to pair a job's queued and started stages and a runner's start with its job, with hundreds of jobs waiting.
 const PENDING_MAX = 10_000;
 
@@ -85,7 +92,11 @@ export class Metrics implements JobObserver, ApiObserver {
       registers,
     });
     // Registered at GitHub's first answer: a 0 before then would read as a spent limit.
-    this.rateLimit = new Gauge({ name: 'factory_github_rate_limit_remaining', help: 'x-ratelimit-remaining of the last GitHub answer', registers: [] });
+    this.rateLimit = new Gauge({
+      name: 'factory_github_rate_limit_remaining',
+      help: 'x-ratelimit-remaining of the last GitHub answer',
+      registers: [],
+    });
     this.dockerErrors = new Counter({
       name: 'factory_docker_errors_total',
       help: 'Docker engine calls that failed, by operation',
@@ -113,7 +124,7 @@ export class Metrics implements JobObserver, ApiObserver {
     });
     this.execution = new Histogram({
       name: 'factory_job_execution_seconds',
-      help: 'A completed job\'s run time on its runner (GitHub\'s started_at to completed_at)',
+      help: "A completed job's run time on its runner (GitHub's started_at to completed_at)",
       labelNames: ['repo', 'workflow', 'conclusion'],
       buckets: EXECUTION_BUCKETS,
       registers,
@@ -124,10 +135,12 @@ export class Metrics implements JobObserver, ApiObserver {
       labelNames: ['outcome'],
       registers,
     });
-    new Gauge({ name: 'factory_build_info', help: 'The running factory version and Node.js version (always 1)', labelNames: ['version', 'node'], registers }).set(
-      { version: packageVersion(), node: process.version },
-      1,
-    );
+    new Gauge({
+      name: 'factory_build_info',
+      help: 'The running factory version and Node.js version (always 1)',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: packageVersion(), node: process.version }, 1);
   }
 
   /** One time series per configured repo GitHub has answered for: 1 on its current state. None before it is known. */
@@ -140,7 +153,8 @@ export class Metrics implements JobObserver, ApiObserver {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const r of health.snapshot(config().repos.map((x) => x.repo)).repos) if (r.state !== 'unknown') this.set({ repo: r.repo, state: r.state }, 1);
+        for (const r of health.snapshot(config().repos.map((x) => x.repo)).repos)
+          if (r.state !== 'unknown') this.set({ repo: r.repo, state: r.state }, 1);
       },
     });
   }
@@ -150,7 +164,7 @@ export class Metrics implements JobObserver, ApiObserver {
     const registers = [this.registry];
     new Gauge({
       name: 'factory_disk_used_ratio',
-      help: 'Used share (0-1) of the filesystem holding Docker\'s data root, and of the one holding stateDir',
+      help: "Used share (0-1) of the filesystem holding Docker's data root, and of the one holding stateDir",
       labelNames: ['path'],
       registers,
       async collect() {
@@ -186,7 +200,9 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
-  watch(controller: { snapshot(): { queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>; runners: RunnerView[]; dockerUp: boolean } }): void {
+  watch(controller: {
+    snapshot(): { queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>; runners: RunnerView[]; dockerUp: boolean };
+  }): void {
     const registers = [this.registry];
     new Gauge({
       name: 'factory_jobs_queued',
@@ -254,7 +270,8 @@ export class Metrics implements JobObserver, ApiObserver {
     this.results.inc({ repo: configured, workflow, job: d.job.name ?? '', conclusion });
     const started = Date.parse(String(d.job.startedAt));
     const ended = Date.parse(String(d.job.completedAt));
-    if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started) this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
+    if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started)
+      this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
   }
 
   stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
@@ -273,7 +290,8 @@ export class Metrics implements JobObserver, ApiObserver {
       case 'runner-created': {
         const waited = this.credentialWaitAt.get(jobId);
         this.credentialWaitAt.delete(jobId);
-        if (waited !== undefined) this.credentialWaitSeconds.observe({ profile: labels.profile }, (f.at - waited) / 1000);
+        if (waited !== undefined)
+          this.credentialWaitSeconds.observe({ profile: labels.profile }, (f.at - waited) / 1000);
         break;
       }
       case 'container-started': {
@@ -309,7 +327,10 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   onCall(route: string, status: number): void {
-    this.apiCalls.inc({ route: routeTemplate(route, new URL(this.config.github.apiUrl).pathname), status: String(status) });
+    this.apiCalls.inc({
+      route: routeTemplate(route, new URL(this.config.github.apiUrl).pathname),
+      status: String(status),
+    });
   }
 
   onRateLimitRemaining(remaining: number): void {

@@ -8,5 +8,8 @@ const TOKEN_SHAPES = [
 ];
 
 export function redactLine(line: string): string {
-  return TOKEN_SHAPES.reduce((out, re) => out.replace(re, (_m, keep?: string) => `${typeof keep === 'string' ? keep : ''}[redacted]`), line);
+  return TOKEN_SHAPES.reduce(
+    (out, re) => out.replace(re, (_m, keep?: string) => `${typeof keep === 'string' ? keep : ''}[redacted]`),
+    line,
+  );
 }

@@ -1,7 +1,8 @@
 // The read-only status page on the status port: plain HTML, a stylesheet and a little script that polls /status and
 // /jobs/ID. No build step. Every value is set as text, never as markup: workflow and job names come from repos.
 
-export const STATUS_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const STATUS_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">

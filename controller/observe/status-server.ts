@@ -37,13 +37,22 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
   if (pathname === '/status') return json(res, 200, sources.status());
   const page = PAGE[pathname];
   if (page) {
-    res.writeHead(200, { 'content-type': page[0], 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' }).end(page[1]);
+    res
+      .writeHead(200, {
+        'content-type': page[0],
+        'content-security-policy': STATUS_PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-cache',
+      })
+      .end(page[1]);
     return;
   }
   const job = /^\/jobs\/(\d+)$/.exec(pathname);
   if (job) {
     const timeline = sources.job(Number(job[1]));
-    return timeline ? json(res, 200, timeline) : json(res, 404, { error: `job ${job[1]} is not in the timeline (it keeps the most recent jobs)` });
+    return timeline
+      ? json(res, 200, timeline)
+      : json(res, 404, { error: `job ${job[1]} is not in the timeline (it keeps the most recent jobs)` });
   }
   json(res, 404, { error: `no ${pathname} here: try /, /status, /jobs/ID or /metrics` });
 }
@@ -54,7 +63,9 @@ export async function startStatusServer(host: string, port: number, sources: Sta
     route(sources, req, res).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`status.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)));
+    server.once('error', (err) =>
+      reject(new Error(`status.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)),
+    );
     server.listen(port, host, resolve);
   });
   const address = server.address() as { port: number };

@@ -33,7 +33,15 @@ export interface StatusSnapshot {
   housekeeping: { last: HousekeepingRun | null; nextAt: number | null };
   lastError: string | null;
   rows: ProfileRow[];
-  running: Array<{ runnerName: string; repo: string; profile: string; jobId: number; busy: boolean; startedAt: number; container?: string }>;
+  running: Array<{
+    runnerName: string;
+    repo: string;
+    profile: string;
+    jobId: number;
+    busy: boolean;
+    startedAt: number;
+    container?: string;
+  }>;
   queued: Array<{ jobId: number; repo: string; profile: string; receivedAt: number }>;
   recent: JobSummary[];
   /** Workflow, job name, link and conclusion of the listed jobs, where GitHub's deliveries said. */
@@ -64,7 +72,12 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     startedAt: r.startedAt,
     ...(r.containerId ? { container: r.containerId.slice(0, 12) } : {}),
   }));
-  const queued = p.queued.map((q) => ({ jobId: q.jobId, repo: q.repo, profile: q.profileName, receivedAt: q.receivedAt }));
+  const queued = p.queued.map((q) => ({
+    jobId: q.jobId,
+    repo: q.repo,
+    profile: q.profileName,
+    receivedAt: q.receivedAt,
+  }));
   const summaries = p.timelines.map(summarize);
   const since = p.now - RECENT_WINDOW_MS;
   const same = (repo: string, profile: string) => (x: { repo: string; profile?: string }) =>
@@ -98,6 +111,11 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     running,
     queued,
     recent: summaries.slice(0, RECENT_LIST),
-    jobs: p.details?.([...running.map((r) => r.jobId), ...queued.map((q) => q.jobId), ...summaries.slice(0, RECENT_LIST).map((j) => j.jobId)]) ?? {},
+    jobs:
+      p.details?.([
+        ...running.map((r) => r.jobId),
+        ...queued.map((q) => q.jobId),
+        ...summaries.slice(0, RECENT_LIST).map((j) => j.jobId),
+      ]) ?? {},
   };
 }

@@ -31,44 +31,93 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   return cells
-    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
 export function renderStatus(s: StatusSnapshot, url: string): string {
   const out: string[] = [
-    printable(`factory · instance ${s.instance} · docker ${s.docker} · github ${s.github.state} · ${s.running.length} running · ${s.queued.length} queued · ${url}`),
+    printable(
+      `factory · instance ${s.instance} · docker ${s.docker} · github ${s.github.state} · ${s.running.length} running · ${s.queued.length} queued · ${url}`,
+    ),
     `last error: ${printable(s.lastError ?? 'none')}`,
-    printable(`disk: ${s.disk.map((d) => `${d.path} ${Math.round(d.usedRatio * 100)}% used`).join(', ') || 'not measured yet'}`),
+    printable(
+      `disk: ${s.disk.map((d) => `${d.path} ${Math.round(d.usedRatio * 100)}% used`).join(', ') || 'not measured yet'}`,
+    ),
     `housekeeping: ${printable(housekeepingLine(s))}`,
     '',
     table(
       ['REPO', 'GITHUB', 'SINCE', 'LAST GITHUB ERROR'],
-      s.github.repos.map((r) => [r.repo, r.state, r.since === undefined ? '-' : `${age(s.now - r.since)} ago`, r.lastError === undefined ? '-' : `${age(s.now - (r.lastErrorAt ?? s.now))} ago: ${r.lastError}`]),
+      s.github.repos.map((r) => [
+        r.repo,
+        r.state,
+        r.since === undefined ? '-' : `${age(s.now - r.since)} ago`,
+        r.lastError === undefined ? '-' : `${age(s.now - (r.lastErrorAt ?? s.now))} ago: ${r.lastError}`,
+      ]),
     ),
     '',
     table(
       ['REPO', 'PROFILE', 'RUNNING', 'QUEUED', 'LAST HOUR', 'FAILED', 'LAST JOB'],
-      s.rows.map((r) => [r.repo, r.profile, r.running, r.queued, r.recent, r.failed, r.lastJobAt === undefined ? '-' : `${age(s.now - r.lastJobAt)} ago`]),
+      s.rows.map((r) => [
+        r.repo,
+        r.profile,
+        r.running,
+        r.queued,
+        r.recent,
+        r.failed,
+        r.lastJobAt === undefined ? '-' : `${age(s.now - r.lastJobAt)} ago`,
+      ]),
     ),
   ];
   if (s.running.length > 0) {
-    out.push('', 'RUNNING', table(
-      ['RUNNER', 'REPO', 'PROFILE', 'FOR JOB', 'STATE', 'AGE'],
-      s.running.map((r) => [r.runnerName, r.repo, r.profile, String(r.jobId), r.busy ? 'busy' : r.container ? 'idle' : 'starting', age(s.now - r.startedAt)]),
-    ));
+    out.push(
+      '',
+      'RUNNING',
+      table(
+        ['RUNNER', 'REPO', 'PROFILE', 'FOR JOB', 'STATE', 'AGE'],
+        s.running.map((r) => [
+          r.runnerName,
+          r.repo,
+          r.profile,
+          String(r.jobId),
+          r.busy ? 'busy' : r.container ? 'idle' : 'starting',
+          age(s.now - r.startedAt),
+        ]),
+      ),
+    );
   }
   if (s.queued.length > 0) {
-    out.push('', 'QUEUED', table(
-      ['JOB', 'REPO', 'PROFILE', 'WAITING'],
-      s.queued.map((q) => [String(q.jobId), q.repo, q.profile, age(s.now - q.receivedAt)]),
-    ));
+    out.push(
+      '',
+      'QUEUED',
+      table(
+        ['JOB', 'REPO', 'PROFILE', 'WAITING'],
+        s.queued.map((q) => [String(q.jobId), q.repo, q.profile, age(s.now - q.receivedAt)]),
+      ),
+    );
   }
   if (s.recent.length > 0) {
-    out.push('', 'RECENT JOBS', table(
-      ['JOB', 'REPO', 'PROFILE', 'STAGE', 'PICKUP', 'AGE', 'DETAIL'],
-      s.recent.map((j) => [String(j.jobId), j.repo, j.profile ?? '-', j.stage, seconds(j.pickupMs), age(s.now - (j.queuedAt ?? j.lastAt)), j.detail ?? '']),
-    ));
+    out.push(
+      '',
+      'RECENT JOBS',
+      table(
+        ['JOB', 'REPO', 'PROFILE', 'STAGE', 'PICKUP', 'AGE', 'DETAIL'],
+        s.recent.map((j) => [
+          String(j.jobId),
+          j.repo,
+          j.profile ?? '-',
+          j.stage,
+          seconds(j.pickupMs),
+          age(s.now - (j.queuedAt ?? j.lastAt)),
+          j.detail ?? '',
+        ]),
+      ),
+    );
   }
   return out.join('\n');
 }
@@ -77,7 +126,9 @@ function housekeepingLine(s: StatusSnapshot): string {
   const { last, nextAt } = s.housekeeping;
   const next = nextAt === null ? 'not scheduled' : `next in ${age(nextAt - s.now)}`;
   if (!last) return `no run yet, ${next}`;
-  const what = last.error ? `failed: ${last.error}` : `removed ${last.removed.containers} container(s), ${last.removed.images} image(s), ${last.removed.volumes} volume(s)`;
+  const what = last.error
+    ? `failed: ${last.error}`
+    : `removed ${last.removed.containers} container(s), ${last.removed.images} image(s), ${last.removed.volumes} volume(s)`;
   return `last run ${age(s.now - last.at)} ago, ${what}; ${next}`;
 }
 
@@ -95,12 +146,19 @@ export function renderJob(job: JobTimeline): string {
   ];
   for (const e of job.events) {
     if (!e.lines?.length) continue;
-    out.push('', printable(`last log lines of ${e.runnerName ?? 'the runner container'}:`), ...e.lines.map((l) => `  | ${printable(l)}`));
+    out.push(
+      '',
+      printable(`last log lines of ${e.runnerName ?? 'the runner container'}:`),
+      ...e.lines.map((l) => `  | ${printable(l)}`),
+    );
   }
   return out.join('\n');
 }
 
 /** JSON for a terminal: JSON.stringify escapes C0 controls but not C1 ones (U+0080..U+009F, 8-bit CSI among them). */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -12,13 +12,16 @@ export const DEFAULT_TIMELINE_JOBS = 1_000;
 // A job has about eight events; compact once the file holds roughly three times what is retained.
 const EVENTS_PER_JOB_BEFORE_COMPACTION = 24;
 
-
 /** What /status and `factory status` rely on; a line without it would break every status answer, not only its own. */
 function isEvent(x: unknown): x is TimelineEvent {
   const e = x as Partial<TimelineEvent> | null;
   return (
-    typeof e === 'object' && e !== null &&
-    typeof e.jobId === 'number' && typeof e.stage === 'string' && typeof e.repo === 'string' && typeof e.at === 'number' &&
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.jobId === 'number' &&
+    typeof e.stage === 'string' &&
+    typeof e.repo === 'string' &&
+    typeof e.at === 'number' &&
     (e.lines === undefined || (Array.isArray(e.lines) && e.lines.every((l) => typeof l === 'string')))
   );
 }
@@ -30,13 +33,19 @@ export class TimelineStore implements JobObserver {
   private writeFailed = false;
 
   /** Opens (creating the folder and file as needed) and replays `file`; throws with the path when it cannot. */
-  constructor(readonly file: string, private readonly log: Logger, max = DEFAULT_TIMELINE_JOBS) {
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+    max = DEFAULT_TIMELINE_JOBS,
+  ) {
     this.timelines = new Timelines(max);
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
       this.replay();
     } catch (err) {
-      throw new Error(`stateDir: cannot keep the job timeline in ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new Error(
+        `stateDir: cannot keep the job timeline in ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
     // Compaction at start is best effort, as it is at run time: a full disk must not keep the controller down.
     try {
@@ -55,7 +64,10 @@ export class TimelineStore implements JobObserver {
 
   /** Jobs whose timeline shows them completed: a replayed `queued` for one must start nothing after a restart. */
   completedJobs(): number[] {
-    return this.timelines.events().filter((e) => e.stage === 'completed').map((e) => e.jobId);
+    return this.timelines
+      .events()
+      .filter((e) => e.stage === 'completed')
+      .map((e) => e.jobId);
   }
 
   private replay(): void {
@@ -109,7 +121,11 @@ export class TimelineStore implements JobObserver {
     this.fd = openSync(this.file, 'a', 0o600);
   }
 
-  stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number }): void {
+  stage(
+    jobId: number,
+    stage: JobStage,
+    f: { repo: string; profile?: string; runnerName?: string; detail?: string; lastLines?: string[]; at: number },
+  ): void {
     const event: TimelineEvent = { jobId, stage, repo: f.repo, at: f.at };
     if (f.profile) event.profile = f.profile;
     if (f.runnerName) event.runnerName = f.runnerName;
@@ -127,7 +143,8 @@ export class TimelineStore implements JobObserver {
       this.writeFailed = false;
     } catch (err) {
       // The timeline is a convenience: a full disk must not stop jobs. Say so once, keep serving from memory.
-      if (!this.writeFailed) this.log.error({ file: this.file, err: String(err) }, 'timeline: cannot write; keeping it in memory only');
+      if (!this.writeFailed)
+        this.log.error({ file: this.file, err: String(err) }, 'timeline: cannot write; keeping it in memory only');
       this.writeFailed = true;
       return;
     }
@@ -137,7 +154,10 @@ export class TimelineStore implements JobObserver {
     } catch (err) {
       // Appending goes on to the uncompacted file; the next attempt waits for as many events again, not the next one.
       this.eventsInFile = this.timelines.events().length;
-      this.log.warn({ file: this.file, err: String(err) }, 'timeline: compaction failed; the file keeps growing until the next attempt');
+      this.log.warn(
+        { file: this.file, err: String(err) },
+        'timeline: compaction failed; the file keeps growing until the next attempt',
+      );
     }
   }
 

@@ -42997,7 +42997,17 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 /** Far above any credential file the CLIs write (a few KiB), far below what would cost the reader. */
 const JOB_FILE_LIMIT = 1024 * 1024;
-const what = (s) => s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
+const what = (s) => s.isSymbolicLink()
+    ? 'symlink'
+    : s.isFIFO()
+        ? 'FIFO'
+        : s.isDirectory()
+            ? 'directory'
+            : s.isSocket()
+                ? 'socket'
+                : s.isCharacterDevice() || s.isBlockDevice()
+                    ? 'device'
+                    : 'special file';
 async function readJobFile(path, limit = JOB_FILE_LIMIT) {
     const before = await (0,promises_namespaceObject.lstat)(path).catch((err) => {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
@@ -43092,7 +43102,10 @@ const agentHelperEnv = () => ({ PATH: process.env.PATH || '/usr/local/bin:/usr/b
  * privileges again, and a umask that leaves what it writes in the shared workspace writable by the runner's group. */
 function asAgent(user, command, args) {
     const drop = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--no-new-privs'];
-    return { command: user.exec, args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args] };
+    return {
+        command: user.exec,
+        args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args],
+    };
 }
 function parseUser(env) {
     const spec = env[LANE_VARIABLES.agentUser]?.trim();
@@ -43123,12 +43136,19 @@ function checkSeparation(env, guarded) {
     if (typeof user === 'string')
         return { problem: user };
     const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: agentHelperEnv() });
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: agentHelperEnv(),
+    });
     if (r.error)
         return { problem: `${user.exec} could not run (${r.error.code ?? r.error.message})` };
     // Only the probe's own last word counts: a helper that exits 0 without running it proves nothing.
     if (r.status !== 0 || r.stdout.trim() !== 'separated') {
-        return { problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0] };
+        return {
+            problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0],
+        };
     }
     return { user };
 }
@@ -43145,7 +43165,12 @@ function agentFileReader(user, limit = JOB_FILE_LIMIT) {
             return { kind: 'unsafe', reason: `${path} is ${s.size} bytes, over the ${limit}-byte limit` };
         const read = asAgent(user, 'head', ['-c', String(limit + 1), '--', path]);
         return new Promise((resolve) => {
-            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000, killSignal: 'SIGKILL', env: agentHelperEnv() });
+            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, {
+                stdio: ['ignore', 'pipe', 'ignore'],
+                timeout: 5_000,
+                killSignal: 'SIGKILL',
+                env: agentHelperEnv(),
+            });
             const chunks = [];
             child.stdout.on('data', (c) => chunks.push(c));
             child.on('error', (err) => resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }));
@@ -43198,7 +43223,9 @@ function chmodQuietly(path) {
 /** GitHub's limit on comment bodies and check-run output text. */
 const GITHUB_TEXT_LIMIT = 65_000;
 function truncate(text, limit) {
-    return text.length <= limit ? text : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
+    return text.length <= limit
+        ? text
+        : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
 }
 function formatDuration(ms) {
     const s = Math.round(ms / 1000);
@@ -43227,7 +43254,11 @@ async function postCheckRun(gh, report) {
         ...(batch.length ? { annotations: batch } : {}),
     });
     const run = report.existingId !== undefined
-        ? await gh.updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), { conclusion: report.conclusion }).then(() => ({ id: report.existingId, html_url: null }))
+        ? await gh
+            .updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), {
+            conclusion: report.conclusion,
+        })
+            .then(() => ({ id: report.existingId, html_url: null }))
         : await gh.createCheckRun({
             name: report.name,
             head_sha: report.headSha,
@@ -43283,7 +43314,10 @@ async function cliVersion(agent, env) {
 
 /** More than any secrets folder holds; a folder stuffed with files must not stall the job start. */
 const MAX_FILES = 200;
-const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) => (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 /** Values of KEY=VALUE lines (quotes removed), and lines that look like a bare token (no spaces). */
 function valuesInFile(text) {
     const values = [];
@@ -43374,14 +43408,24 @@ function octokitLaneGitHub(octokit, where) {
             ...repo,
             ...run,
             ...(conclusion
-                ? { conclusion: conclusion, status: 'completed', completed_at: new Date().toISOString() }
+                ? {
+                    conclusion: conclusion,
+                    status: 'completed',
+                    completed_at: new Date().toISOString(),
+                }
                 : { status: 'in_progress', started_at: new Date().toISOString() }),
         })).data,
         updateCheckRun: async (id, output, finish) => void (await octokit.rest.checks.update({
             ...repo,
             check_run_id: id,
             output,
-            ...(finish ? { conclusion: finish.conclusion, status: 'completed', completed_at: new Date().toISOString() } : {}),
+            ...(finish
+                ? {
+                    conclusion: finish.conclusion,
+                    status: 'completed',
+                    completed_at: new Date().toISOString(),
+                }
+                : {}),
         })),
         readFileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
     };
@@ -43499,7 +43543,12 @@ async function deliverReports(r, targets, where, names, sinks) {
     return delivered;
 }
 function commentText(title, r, where) {
-    const facts = [r.model ?? 'default model', r.mode, formatDuration(r.usage.durationMs), `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`];
+    const facts = [
+        r.model ?? 'default model',
+        r.mode,
+        formatDuration(r.usage.durationMs),
+        `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`,
+    ];
     if (where.runUrl)
         facts.push(`[run](${where.runUrl})`);
     const lines = [`### ${title}: ${r.conclusion}`, ''];
@@ -43511,7 +43560,12 @@ function commentText(title, r, where) {
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
 function foldEvents(events) {
-    const outcome = { answer: '', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, errors: [], reportedError: false };
+    const outcome = {
+        answer: '',
+        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+        errors: [],
+        reportedError: false,
+    };
     let finalText;
     for (const e of events) {
         switch (e.kind) {
@@ -43614,7 +43668,13 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function agentCommand(i) {
     const { settings: s } = i;
     if (s.agent === 'codex') {
-        const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', s.mode === 'review' ? 'read-only' : 'workspace-write'];
+        const args = [
+            'exec',
+            '--json',
+            '--skip-git-repo-check',
+            '--sandbox',
+            s.mode === 'review' ? 'read-only' : 'workspace-write',
+        ];
         args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
         if (s.model)
             args.push('--model', s.model);
@@ -43755,7 +43815,12 @@ function parseClaudeLine(line) {
             if (e.subtype === 'init')
                 return [{ kind: 'session', id: str(e.session_id), model: str(e.model) || undefined }];
             if (e.subtype === 'api_retry') {
-                return [{ kind: 'progress', text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})` }];
+                return [
+                    {
+                        kind: 'progress',
+                        text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})`,
+                    },
+                ];
             }
             return [];
         case 'assistant':
@@ -43796,7 +43861,10 @@ function toolResults(message) {
     const blocks = Array.isArray(message.content) ? message.content.map(obj) : [];
     return blocks
         .filter((b) => b.type === 'tool_result' && b.is_error === true)
-        .map((b) => ({ kind: 'progress', text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}` }));
+        .map((b) => ({
+        kind: 'progress',
+        text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}`,
+    }));
 }
 function result(e) {
     const u = obj(e.usage);
@@ -43825,7 +43893,10 @@ const LOGIN_FIX = {
 };
 function classifyFailure(agent, outcome, end, timeoutMinutes) {
     if (end.timedOut) {
-        return { kind: 'timeout', message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed` };
+        return {
+            kind: 'timeout',
+            message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed`,
+        };
     }
     if (end.cancelled)
         return { kind: 'cancelled', message: `the job was cancelled; ${agent} and its process tree were stopped` };
@@ -43833,7 +43904,11 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
     // retried 429 or a "close to your usage limit" notice on stderr.
     if (end.exitCode === 0 && !outcome.reportedError && !outcome.errors.length && !outcome.limited)
         return undefined;
-    const said = [...outcome.errors.map((e) => e.message), outcome.reportedError ? outcome.answer : '', end.stderrTail].join('\n');
+    const said = [
+        ...outcome.errors.map((e) => e.message),
+        outcome.reportedError ? outcome.answer : '',
+        end.stderrTail,
+    ].join('\n');
     if (outcome.limited || outcome.errors.some((e) => e.status === 429) || USAGE_LIMIT.test(said)) {
         return { kind: 'usage-limit', message: `${agent} usage limit reached, ${resetText(outcome, said)}` };
     }
@@ -43845,7 +43920,10 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
         return { kind: 'exit', message: `${agent} exited with code ${end.exitCode ?? 'none'}: ${reason}` };
     }
     if (outcome.reportedError || outcome.errors.length) {
-        return { kind: 'reported', message: `${agent} reported an error: ${outcome.errors.at(-1)?.message ?? outcome.answer}` };
+        return {
+            kind: 'reported',
+            message: `${agent} reported an error: ${outcome.errors.at(-1)?.message ?? outcome.answer}`,
+        };
     }
     return undefined;
 }
@@ -43873,7 +43951,16 @@ function parseCodexLine(line) {
             return completed(obj(e.item));
         case 'turn.completed': {
             const u = obj(e.usage);
-            return [{ kind: 'usage', usage: { inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens), cachedInputTokens: num(u.cached_input_tokens) } }];
+            return [
+                {
+                    kind: 'usage',
+                    usage: {
+                        inputTokens: num(u.input_tokens),
+                        outputTokens: num(u.output_tokens),
+                        cachedInputTokens: num(u.cached_input_tokens),
+                    },
+                },
+            ];
         }
         case 'error':
             return [{ kind: 'error', message: str(e.message) || 'codex reported an error' }];
@@ -43893,7 +43980,10 @@ function started(item) {
 function completed(item) {
     switch (item.type) {
         case 'agent_message':
-            return [{ kind: 'message', text: str(item.text) }, { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` }];
+            return [
+                { kind: 'message', text: str(item.text) },
+                { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` },
+            ];
         case 'command_execution':
             return [{ kind: 'progress', text: `  exit ${item.exit_code ?? '?'}: ${firstLine(str(item.command), 100)}` }];
         case 'file_change': {
@@ -44122,7 +44212,11 @@ async function writeBackCredential(file, opts = {}) {
         timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
         timer.unref();
     });
-    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({ source: file.source, outcome: 'write-failed', detail: err.message }));
+    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({
+        source: file.source,
+        outcome: 'write-failed',
+        detail: err.message,
+    }));
     try {
         return await Promise.race([work, deadline]);
     }
@@ -44170,7 +44264,11 @@ class NotOnLaneError extends Error {
 }
 function homeFiles(agent, lane, dir) {
     const laneDir = agent === 'codex' ? lane.codexHome : lane.claudeConfigDir;
-    const files = AUTH_FILES[agent].map((f) => ({ source: (0,external_node_path_namespaceObject.join)(laneDir, f.name), target: (0,external_node_path_namespaceObject.join)(dir, f.name), credential: f.credential }));
+    const files = AUTH_FILES[agent].map((f) => ({
+        source: (0,external_node_path_namespaceObject.join)(laneDir, f.name),
+        target: (0,external_node_path_namespaceObject.join)(dir, f.name),
+        credential: f.credential,
+    }));
     // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
     if (agent === 'claude')
         files.push({ source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, CLAUDE_JSON), credential: false });
@@ -44214,7 +44312,9 @@ async function openPrivateHome(agent, lane, runDir, gid) {
 }
 function notOnLaneMessage(agent, lane, missing) {
     const variable = agent === 'codex' ? LANE_VARIABLES.codexHome : LANE_VARIABLES.claudeConfigDir;
-    const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
+    const where = lane.fromProfile[agent]
+        ? `the lane profile's ${variable}`
+        : `${variable} is not set, so the home-directory fallback`;
     // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
     const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
     return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
@@ -44222,7 +44322,9 @@ function notOnLaneMessage(agent, lane, missing) {
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
 async function currentCredentials(home, readCopy) {
     const credentials = home.files.filter((f) => f.credential);
-    const read = readCopy ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+    const read = readCopy
+        ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined))
+        : readJobText;
     const texts = await Promise.all(credentials.map((f) => read(f.target)));
     return [...credentials.map((f) => f.copied), ...texts].filter((t) => Boolean(t));
 }
@@ -44237,9 +44339,19 @@ async function writeBackCredentials(home, opts = {}) {
 // the one the README documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
 
 const LEVELS = {
-    failure: 'failure', error: 'failure', blocking: 'failure', critical: 'failure', high: 'failure',
-    warning: 'warning', medium: 'warning', major: 'warning',
-    notice: 'notice', info: 'notice', low: 'notice', minor: 'notice', nit: 'notice',
+    failure: 'failure',
+    error: 'failure',
+    blocking: 'failure',
+    critical: 'failure',
+    high: 'failure',
+    warning: 'warning',
+    medium: 'warning',
+    major: 'warning',
+    notice: 'notice',
+    info: 'notice',
+    low: 'notice',
+    minor: 'notice',
+    nit: 'notice',
 };
 function findingsOf(structured) {
     const list = obj(structured).findings;
@@ -44253,7 +44365,8 @@ function findingsOf(structured) {
         if (!path || !Number.isInteger(line) || line < 1 || !message)
             return [];
         const end = Number(f.end_line ?? f.endLine ?? line);
-        return [{
+        return [
+            {
                 path: path.replace(/^\.?\//, ''),
                 line,
                 endLine: Number.isInteger(end) && end >= line ? end : line,
@@ -44261,7 +44374,8 @@ function findingsOf(structured) {
                 title: str(f.title) || undefined,
                 message,
                 ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
-            }];
+            },
+        ];
     });
 }
 const CONCLUSIONS = new Set(['success', 'failure', 'neutral']);
@@ -44288,7 +44402,10 @@ function lanePrompt(instructions, pr, outputSchema) {
         ].join('\n'));
     }
     if (outputSchema) {
-        parts.push(['Your final message must be one JSON object, and nothing else, that validates against this JSON schema:', outputSchema.trim()].join('\n'));
+        parts.push([
+            'Your final message must be one JSON object, and nothing else, that validates against this JSON schema:',
+            outputSchema.trim(),
+        ].join('\n'));
     }
     return `${parts.join('\n\n')}\n`;
 }
@@ -44359,7 +44476,9 @@ class Scrubber {
 const MIN_FORM = 8;
 /** The base64 characters that depend only on `value`, when it starts `offset` bytes into an encoded text. */
 function base64At(value, offset) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), value]).toString('base64').replace(/=+$/, '');
+    const encoded = Buffer.concat([Buffer.alloc(offset), value])
+        .toString('base64')
+        .replace(/=+$/, '');
     const end = Math.floor((offset + value.length) / 3) * 4;
     return encoded.slice(offset === 0 ? 0 : offset + 1, end);
 }
@@ -44378,7 +44497,10 @@ function formsOfOne(value) {
     ];
 }
 function secretForms(secret) {
-    const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_FORM);
+    const lines = secret
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.length >= MIN_FORM);
     const values = lines.length > 1 ? [secret, ...lines] : [secret];
     return [...new Set(values.flatMap(formsOfOne))].filter((f) => f.length >= MIN_FORM);
 }
@@ -44455,7 +44577,10 @@ async function openAgentRoot(user) {
 }
 /** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
 function shareWorkspace(dir, user) {
-    for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]]) {
+    for (const [cmd, args] of [
+        ['chgrp', ['-R', String(user.gid), dir]],
+        ['chmod', ['-R', 'g+rwX', dir]],
+    ]) {
         const r = (0,external_node_child_process_namespaceObject.spawnSync)(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
         if (r.status !== 0)
             throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
@@ -44502,7 +44627,8 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     let transcriptError;
     const started = deps.now();
     deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
-    const end = await deps.runner.run({
+    const end = await deps.runner
+        .run({
         ...command,
         cwd: settings.workingDirectory,
         env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
@@ -44524,8 +44650,11 @@ async function runInHome(req, home, outputSchema, deps, corner) {
                     progress.shift();
             }
         },
-    }).catch((err) => {
-        throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
+    })
+        .catch((err) => {
+        throw err.code === 'ENOENT'
+            ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`)
+            : err;
     });
     await transcript;
     if (transcriptError)
@@ -54207,9 +54336,17 @@ function splitArguments(text) {
 
 const REPORT_TARGETS = ['summary', 'comment', 'check'];
 const got = (v) => JSON.stringify(v);
-const lane_settings_optional = schemas_string().trim().transform((s) => (s === '' ? undefined : s));
-const choice = (values) => schemas_string().trim().toLowerCase().pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = schemas_string().trim().toLowerCase().transform((s, ctx) => {
+const lane_settings_optional = schemas_string()
+    .trim()
+    .transform((s) => (s === '' ? undefined : s));
+const choice = (values) => schemas_string()
+    .trim()
+    .toLowerCase()
+    .pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
+const bool = schemas_string()
+    .trim()
+    .toLowerCase()
+    .transform((s, ctx) => {
     if (s === '' || s === 'false')
         return false;
     if (s === 'true')
@@ -54219,7 +54356,9 @@ const bool = schemas_string().trim().toLowerCase().transform((s, ctx) => {
 });
 /** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
  * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
-const timeoutMinutesInput = schemas_string().trim().transform((s, ctx) => {
+const timeoutMinutesInput = schemas_string()
+    .trim()
+    .transform((s, ctx) => {
     const n = s === '' ? 30 : Number(s);
     if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
         ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
@@ -54231,12 +54370,21 @@ const schema = object({
     agent: choice(AGENTS),
     prompt: lane_settings_optional,
     'prompt-file': lane_settings_optional,
-    mode: schemas_string().trim().transform((s) => s || 'review').pipe(choice(['review', 'build'])),
+    mode: schemas_string()
+        .trim()
+        .transform((s) => s || 'review')
+        .pipe(choice(['review', 'build'])),
     model: lane_settings_optional,
-    effort: lane_settings_optional.pipe(schemas_enum(['minimal', 'low', 'medium', 'high', 'xhigh'], { error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}` }).optional()),
+    effort: lane_settings_optional.pipe(schemas_enum(['minimal', 'low', 'medium', 'high', 'xhigh'], {
+        error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}`,
+    })
+        .optional()),
     'timeout-minutes': timeoutMinutesInput,
     'mcp-config': lane_settings_optional,
-    'allowed-tools': schemas_string().transform((s) => s.split(/[,\n]/).map((t) => t.trim()).filter(Boolean)),
+    'allowed-tools': schemas_string().transform((s) => s
+        .split(/[,\n]/)
+        .map((t) => t.trim())
+        .filter(Boolean)),
     'working-directory': lane_settings_optional,
     'extra-args': schemas_string().transform((s, ctx) => {
         try {
@@ -54252,10 +54400,16 @@ const schema = object({
     report: lane_settings_optional.transform((s, ctx) => {
         if (s === undefined)
             return undefined;
-        const targets = s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+        const targets = s
+            .split(',')
+            .map((t) => t.trim().toLowerCase())
+            .filter(Boolean);
         const unknown = targets.filter((t) => !REPORT_TARGETS.includes(t));
         if (unknown.length) {
-            ctx.addIssue({ code: 'custom', message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}` });
+            ctx.addIssue({
+                code: 'custom',
+                message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}`,
+            });
             return NEVER;
         }
         return targets;
@@ -54268,7 +54422,9 @@ const schema = object({
             return s;
         }
         catch (err) {
-            const hint = s.startsWith('{') ? err.message : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
+            const hint = s.startsWith('{')
+                ? err.message
+                : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
             ctx.addIssue({ code: 'custom', message: `is not JSON: ${hint}` });
             return NEVER;
         }
@@ -54279,10 +54435,20 @@ const schema = object({
     .check((ctx) => {
     const v = ctx.value;
     if (v['output-schema'] !== undefined && v['output-schema-file'] !== undefined) {
-        ctx.issues.push({ code: 'custom', input: v, path: ['output-schema'], message: 'and output-schema-file both given; give one' });
+        ctx.issues.push({
+            code: 'custom',
+            input: v,
+            path: ['output-schema'],
+            message: 'and output-schema-file both given; give one',
+        });
     }
     if ((v.prompt === undefined) === (v['prompt-file'] === undefined)) {
-        ctx.issues.push({ code: 'custom', input: v, path: ['prompt'], message: 'give exactly one of prompt or prompt-file' });
+        ctx.issues.push({
+            code: 'custom',
+            input: v,
+            path: ['prompt'],
+            message: 'give exactly one of prompt or prompt-file',
+        });
     }
 });
 /** Parses inputs into settings, or throws one Error listing every bad input by name. */
@@ -54397,7 +54563,7 @@ const nodeProcessRunner = {
             let timedOut = false;
             let cancelled = false;
             let killTimer;
-            const killTree = (signal) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
+            const killTree = (signal) => spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
             const stop = () => {
                 killTree('SIGTERM');
                 killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
@@ -54532,16 +54698,43 @@ async function actorRefusal(eventName, actor, policy, permission) {
 // problem naming its input. INPUTS is every input main.ts reads; a test holds it equal to action.yml.
 
 const INPUTS = [
-    'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
-    'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
-    'output-schema-file', 'settings', 'comment-key', 'check-name', 'check-actor', 'allowed-bots', 'allow-users',
+    'agent',
+    'prompt',
+    'prompt-file',
+    'mode',
+    'model',
+    'effort',
+    'timeout-minutes',
+    'mcp-config',
+    'allowed-tools',
+    'working-directory',
+    'extra-args',
+    'github-token',
+    'agent-github-token',
+    'report',
+    'output-schema',
+    'output-schema-file',
+    'settings',
+    'comment-key',
+    'check-name',
+    'check-actor',
+    'allowed-bots',
+    'allow-users',
 ];
 const lane_inputs_got = (v) => JSON.stringify(v);
-const lane_inputs_list = schemas_string().transform((s) => s.split(/[,\n]/).map((t) => t.trim().toLowerCase()).filter(Boolean));
+const lane_inputs_list = schemas_string().transform((s) => s
+    .split(/[,\n]/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean));
 const lane_inputs_schema = object({
-    'comment-key': schemas_string().trim().refine((s) => !/-->|\n/.test(s), { error: 'must not contain "-->" or a newline (it goes in an HTML comment)' }),
-    'check-name': schemas_string().trim().max(255, { error: 'must be at most 255 characters (GitHub\'s limit)' }),
-    'check-actor': schemas_string().trim().toLowerCase().transform((s, ctx) => {
+    'comment-key': schemas_string()
+        .trim()
+        .refine((s) => !/-->|\n/.test(s), { error: 'must not contain "-->" or a newline (it goes in an HTML comment)' }),
+    'check-name': schemas_string().trim().max(255, { error: "must be at most 255 characters (GitHub's limit)" }),
+    'check-actor': schemas_string()
+        .trim()
+        .toLowerCase()
+        .transform((s, ctx) => {
         const mode = { '': 'auto', auto: 'auto', true: 'always', false: 'never' }[s];
         if (!mode) {
             ctx.addIssue({ code: 'custom', message: `must be auto, true or false, got ${lane_inputs_got(s)}` });
@@ -54624,15 +54817,25 @@ async function main_run() {
         const gh = octokit && where.owner ? octokitLaneGitHub(octokit, where) : undefined;
         const refusal = await actorRefusal(github_context.eventName, actorOf(github_context), names.actor, async (username) => {
             if (!octokit || !where.owner)
-                throw new Error('no github-token to check the actor\'s permission with (or set check-actor: false)');
-            const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: where.owner, repo: where.repo, username });
+                throw new Error("no github-token to check the actor's permission with (or set check-actor: false)");
+            const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+                owner: where.owner,
+                repo: where.repo,
+                username,
+            });
             return data.role_name || data.permission;
         });
         if (refusal)
             throw new Error(`actor check: ${refusal}`);
         const instructions = 'text' in settings.prompt
             ? settings.prompt.text
-            : await readPromptFile({ file: settings.prompt.file, workingDirectory: settings.workingDirectory, workspace, baseSha: baseShaOf(github_context), github: gh });
+            : await readPromptFile({
+                file: settings.prompt.file,
+                workingDirectory: settings.workingDirectory,
+                workspace,
+                baseSha: baseShaOf(github_context),
+                github: gh,
+            });
         const version = await cliVersion(settings.agent, process.env);
         setOutput('cli-version', version);
         if (version)
@@ -54645,8 +54848,21 @@ async function main_run() {
             }, (err) => warning(`could not start the check run: ${err.message}`));
         }
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
-        const result = await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest: pr, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
-        const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName }, { writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()), warn: warning, github: gh });
+        const result = await runLane({
+            settings,
+            lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()),
+            instructions,
+            pullRequest: pr,
+            runDir,
+            baseEnv: process.env,
+            secrets: await laneSecrets(process.env),
+            separation: separateAgent(process.env, process.argv[1]),
+        }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+        const delivered = await deliverReports(result, settings.report, where, { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName }, {
+            writeSummary: async (markdown) => void (await summary.addRaw(markdown).write()),
+            warn: warning,
+            github: gh,
+        });
         inProgress = undefined;
         setOutputs(result, delivered);
         if (result.failure)

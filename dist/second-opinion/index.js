@@ -46050,7 +46050,17 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 /** Far above any credential file the CLIs write (a few KiB), far below what would cost the reader. */
 const JOB_FILE_LIMIT = 1024 * 1024;
-const what = (s) => s.isSymbolicLink() ? 'symlink' : s.isFIFO() ? 'FIFO' : s.isDirectory() ? 'directory' : s.isSocket() ? 'socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'device' : 'special file';
+const what = (s) => s.isSymbolicLink()
+    ? 'symlink'
+    : s.isFIFO()
+        ? 'FIFO'
+        : s.isDirectory()
+            ? 'directory'
+            : s.isSocket()
+                ? 'socket'
+                : s.isCharacterDevice() || s.isBlockDevice()
+                    ? 'device'
+                    : 'special file';
 async function readJobFile(path, limit = JOB_FILE_LIMIT) {
     const before = await (0,promises_namespaceObject.lstat)(path).catch((err) => {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
@@ -46145,7 +46155,10 @@ const agentHelperEnv = () => ({ PATH: process.env.PATH || '/usr/local/bin:/usr/b
  * privileges again, and a umask that leaves what it writes in the shared workspace writable by the runner's group. */
 function asAgent(user, command, args) {
     const drop = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--no-new-privs'];
-    return { command: user.exec, args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args] };
+    return {
+        command: user.exec,
+        args: [...drop, '--', '/bin/sh', '-c', 'umask 002 && exec "$0" "$@"', command, ...args],
+    };
 }
 function parseUser(env) {
     const spec = env[LANE_VARIABLES.agentUser]?.trim();
@@ -46176,12 +46189,19 @@ function checkSeparation(env, guarded) {
     if (typeof user === 'string')
         return { problem: user };
     const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
-    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'], env: agentHelperEnv() });
+    const r = (0,external_node_child_process_namespaceObject.spawnSync)(probe.command, probe.args, {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: agentHelperEnv(),
+    });
     if (r.error)
         return { problem: `${user.exec} could not run (${r.error.code ?? r.error.message})` };
     // Only the probe's own last word counts: a helper that exits 0 without running it proves nothing.
     if (r.status !== 0 || r.stdout.trim() !== 'separated') {
-        return { problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0] };
+        return {
+            problem: (r.stdout.trim() || r.stderr.trim() || `${user.exec} ran nothing as the agent (exit ${r.status})`).split('\n')[0],
+        };
     }
     return { user };
 }
@@ -46198,7 +46218,12 @@ function agentFileReader(user, limit = JOB_FILE_LIMIT) {
             return { kind: 'unsafe', reason: `${path} is ${s.size} bytes, over the ${limit}-byte limit` };
         const read = asAgent(user, 'head', ['-c', String(limit + 1), '--', path]);
         return new Promise((resolve) => {
-            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000, killSignal: 'SIGKILL', env: agentHelperEnv() });
+            const child = (0,external_node_child_process_namespaceObject.spawn)(read.command, read.args, {
+                stdio: ['ignore', 'pipe', 'ignore'],
+                timeout: 5_000,
+                killSignal: 'SIGKILL',
+                env: agentHelperEnv(),
+            });
             const chunks = [];
             child.stdout.on('data', (c) => chunks.push(c));
             child.on('error', (err) => resolve({ kind: 'unsafe', reason: `${path} could not be read as the agent (${err.message})` }));
@@ -46256,7 +46281,10 @@ function chmodQuietly(path) {
 
 /** More than any secrets folder holds; a folder stuffed with files must not stall the job start. */
 const MAX_FILES = 200;
-const list = (value) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) => (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 /** Values of KEY=VALUE lines (quotes removed), and lines that look like a bare token (no spaces). */
 function valuesInFile(text) {
     const values = [];
@@ -46338,7 +46366,12 @@ function readLaneEnvironment(env, home) {
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
 function foldEvents(events) {
-    const outcome = { answer: '', usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }, errors: [], reportedError: false };
+    const outcome = {
+        answer: '',
+        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+        errors: [],
+        reportedError: false,
+    };
     let finalText;
     for (const e of events) {
         switch (e.kind) {
@@ -46441,7 +46474,13 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function agentCommand(i) {
     const { settings: s } = i;
     if (s.agent === 'codex') {
-        const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', s.mode === 'review' ? 'read-only' : 'workspace-write'];
+        const args = [
+            'exec',
+            '--json',
+            '--skip-git-repo-check',
+            '--sandbox',
+            s.mode === 'review' ? 'read-only' : 'workspace-write',
+        ];
         args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
         if (s.model)
             args.push('--model', s.model);
@@ -46582,7 +46621,12 @@ function parseClaudeLine(line) {
             if (e.subtype === 'init')
                 return [{ kind: 'session', id: str(e.session_id), model: str(e.model) || undefined }];
             if (e.subtype === 'api_retry') {
-                return [{ kind: 'progress', text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})` }];
+                return [
+                    {
+                        kind: 'progress',
+                        text: `API retry ${num(e.attempt)}/${num(e.max_retries)} (${str(e.error) || 'error'}${e.error_status ? ` ${e.error_status}` : ''})`,
+                    },
+                ];
             }
             return [];
         case 'assistant':
@@ -46623,7 +46667,10 @@ function toolResults(message) {
     const blocks = Array.isArray(message.content) ? message.content.map(obj) : [];
     return blocks
         .filter((b) => b.type === 'tool_result' && b.is_error === true)
-        .map((b) => ({ kind: 'progress', text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}` }));
+        .map((b) => ({
+        kind: 'progress',
+        text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}`,
+    }));
 }
 function result(e) {
     const u = obj(e.usage);
@@ -46652,7 +46699,10 @@ const LOGIN_FIX = {
 };
 function classifyFailure(agent, outcome, end, timeoutMinutes) {
     if (end.timedOut) {
-        return { kind: 'timeout', message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed` };
+        return {
+            kind: 'timeout',
+            message: `${agent} did not finish within ${timeoutMinutes} minutes; its process tree was killed`,
+        };
     }
     if (end.cancelled)
         return { kind: 'cancelled', message: `the job was cancelled; ${agent} and its process tree were stopped` };
@@ -46660,7 +46710,11 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
     // retried 429 or a "close to your usage limit" notice on stderr.
     if (end.exitCode === 0 && !outcome.reportedError && !outcome.errors.length && !outcome.limited)
         return undefined;
-    const said = [...outcome.errors.map((e) => e.message), outcome.reportedError ? outcome.answer : '', end.stderrTail].join('\n');
+    const said = [
+        ...outcome.errors.map((e) => e.message),
+        outcome.reportedError ? outcome.answer : '',
+        end.stderrTail,
+    ].join('\n');
     if (outcome.limited || outcome.errors.some((e) => e.status === 429) || USAGE_LIMIT.test(said)) {
         return { kind: 'usage-limit', message: `${agent} usage limit reached, ${resetText(outcome, said)}` };
     }
@@ -46672,7 +46726,10 @@ function classifyFailure(agent, outcome, end, timeoutMinutes) {
         return { kind: 'exit', message: `${agent} exited with code ${end.exitCode ?? 'none'}: ${reason}` };
     }
     if (outcome.reportedError || outcome.errors.length) {
-        return { kind: 'reported', message: `${agent} reported an error: ${outcome.errors.at(-1)?.message ?? outcome.answer}` };
+        return {
+            kind: 'reported',
+            message: `${agent} reported an error: ${outcome.errors.at(-1)?.message ?? outcome.answer}`,
+        };
     }
     return undefined;
 }
@@ -46700,7 +46757,16 @@ function parseCodexLine(line) {
             return completed(obj(e.item));
         case 'turn.completed': {
             const u = obj(e.usage);
-            return [{ kind: 'usage', usage: { inputTokens: num(u.input_tokens), outputTokens: num(u.output_tokens), cachedInputTokens: num(u.cached_input_tokens) } }];
+            return [
+                {
+                    kind: 'usage',
+                    usage: {
+                        inputTokens: num(u.input_tokens),
+                        outputTokens: num(u.output_tokens),
+                        cachedInputTokens: num(u.cached_input_tokens),
+                    },
+                },
+            ];
         }
         case 'error':
             return [{ kind: 'error', message: str(e.message) || 'codex reported an error' }];
@@ -46720,7 +46786,10 @@ function started(item) {
 function completed(item) {
     switch (item.type) {
         case 'agent_message':
-            return [{ kind: 'message', text: str(item.text) }, { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` }];
+            return [
+                { kind: 'message', text: str(item.text) },
+                { kind: 'progress', text: `codex: ${firstLine(str(item.text))}` },
+            ];
         case 'command_execution':
             return [{ kind: 'progress', text: `  exit ${item.exit_code ?? '?'}: ${firstLine(str(item.command), 100)}` }];
         case 'file_change': {
@@ -46949,7 +47018,11 @@ async function writeBackCredential(file, opts = {}) {
         timer = setTimeout(() => resolve({ source: file.source, outcome: 'timed-out', detail: `write-back took over ${timeoutMs / 1000}s` }), timeoutMs);
         timer.unref();
     });
-    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({ source: file.source, outcome: 'write-failed', detail: err.message }));
+    const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err) => ({
+        source: file.source,
+        outcome: 'write-failed',
+        detail: err.message,
+    }));
     try {
         return await Promise.race([work, deadline]);
     }
@@ -46997,7 +47070,11 @@ class NotOnLaneError extends Error {
 }
 function homeFiles(agent, lane, dir) {
     const laneDir = agent === 'codex' ? lane.codexHome : lane.claudeConfigDir;
-    const files = AUTH_FILES[agent].map((f) => ({ source: (0,external_node_path_namespaceObject.join)(laneDir, f.name), target: (0,external_node_path_namespaceObject.join)(dir, f.name), credential: f.credential }));
+    const files = AUTH_FILES[agent].map((f) => ({
+        source: (0,external_node_path_namespaceObject.join)(laneDir, f.name),
+        target: (0,external_node_path_namespaceObject.join)(dir, f.name),
+        credential: f.credential,
+    }));
     // With CLAUDE_CONFIG_DIR set, claude reads its global state from `.claude.json` inside that directory.
     if (agent === 'claude')
         files.push({ source: lane.claudeJson, target: (0,external_node_path_namespaceObject.join)(dir, CLAUDE_JSON), credential: false });
@@ -47041,7 +47118,9 @@ async function openPrivateHome(agent, lane, runDir, gid) {
 }
 function notOnLaneMessage(agent, lane, missing) {
     const variable = agent === 'codex' ? LANE_VARIABLES.codexHome : LANE_VARIABLES.claudeConfigDir;
-    const where = lane.fromProfile[agent] ? `the lane profile's ${variable}` : `${variable} is not set, so the home-directory fallback`;
+    const where = lane.fromProfile[agent]
+        ? `the lane profile's ${variable}`
+        : `${variable} is not set, so the home-directory fallback`;
     // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
     const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
     return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;
@@ -47049,7 +47128,9 @@ function notOnLaneMessage(agent, lane, missing) {
 /** The credential texts now in the private home (after the run), for masking values the CLI refreshed. */
 async function currentCredentials(home, readCopy) {
     const credentials = home.files.filter((f) => f.credential);
-    const read = readCopy ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined)) : readJobText;
+    const read = readCopy
+        ? (path) => readCopy(path).then((f) => (f.kind === 'text' ? f.text : undefined))
+        : readJobText;
     const texts = await Promise.all(credentials.map((f) => read(f.target)));
     return [...credentials.map((f) => f.copied), ...texts].filter((t) => Boolean(t));
 }
@@ -47064,9 +47145,19 @@ async function writeBackCredentials(home, opts = {}) {
 // the one the README documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
 
 const LEVELS = {
-    failure: 'failure', error: 'failure', blocking: 'failure', critical: 'failure', high: 'failure',
-    warning: 'warning', medium: 'warning', major: 'warning',
-    notice: 'notice', info: 'notice', low: 'notice', minor: 'notice', nit: 'notice',
+    failure: 'failure',
+    error: 'failure',
+    blocking: 'failure',
+    critical: 'failure',
+    high: 'failure',
+    warning: 'warning',
+    medium: 'warning',
+    major: 'warning',
+    notice: 'notice',
+    info: 'notice',
+    low: 'notice',
+    minor: 'notice',
+    nit: 'notice',
 };
 function findingsOf(structured) {
     const list = obj(structured).findings;
@@ -47080,7 +47171,8 @@ function findingsOf(structured) {
         if (!path || !Number.isInteger(line) || line < 1 || !message)
             return [];
         const end = Number(f.end_line ?? f.endLine ?? line);
-        return [{
+        return [
+            {
                 path: path.replace(/^\.?\//, ''),
                 line,
                 endLine: Number.isInteger(end) && end >= line ? end : line,
@@ -47088,7 +47180,8 @@ function findingsOf(structured) {
                 title: str(f.title) || undefined,
                 message,
                 ...(typeof f.suggestion === 'string' ? { suggestion: f.suggestion } : {}),
-            }];
+            },
+        ];
     });
 }
 const CONCLUSIONS = new Set(['success', 'failure', 'neutral']);
@@ -47115,7 +47208,10 @@ function lanePrompt(instructions, pr, outputSchema) {
         ].join('\n'));
     }
     if (outputSchema) {
-        parts.push(['Your final message must be one JSON object, and nothing else, that validates against this JSON schema:', outputSchema.trim()].join('\n'));
+        parts.push([
+            'Your final message must be one JSON object, and nothing else, that validates against this JSON schema:',
+            outputSchema.trim(),
+        ].join('\n'));
     }
     return `${parts.join('\n\n')}\n`;
 }
@@ -47186,7 +47282,9 @@ class Scrubber {
 const MIN_FORM = 8;
 /** The base64 characters that depend only on `value`, when it starts `offset` bytes into an encoded text. */
 function base64At(value, offset) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), value]).toString('base64').replace(/=+$/, '');
+    const encoded = Buffer.concat([Buffer.alloc(offset), value])
+        .toString('base64')
+        .replace(/=+$/, '');
     const end = Math.floor((offset + value.length) / 3) * 4;
     return encoded.slice(offset === 0 ? 0 : offset + 1, end);
 }
@@ -47205,7 +47303,10 @@ function formsOfOne(value) {
     ];
 }
 function secretForms(secret) {
-    const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_FORM);
+    const lines = secret
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l.length >= MIN_FORM);
     const values = lines.length > 1 ? [secret, ...lines] : [secret];
     return [...new Set(values.flatMap(formsOfOne))].filter((f) => f.length >= MIN_FORM);
 }
@@ -47282,7 +47383,10 @@ async function openAgentRoot(user) {
 }
 /** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
 function shareWorkspace(dir, user) {
-    for (const [cmd, args] of [['chgrp', ['-R', String(user.gid), dir]], ['chmod', ['-R', 'g+rwX', dir]]]) {
+    for (const [cmd, args] of [
+        ['chgrp', ['-R', String(user.gid), dir]],
+        ['chmod', ['-R', 'g+rwX', dir]],
+    ]) {
         const r = (0,external_node_child_process_namespaceObject.spawnSync)(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
         if (r.status !== 0)
             throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
@@ -47329,7 +47433,8 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     let transcriptError;
     const started = deps.now();
     deps.log(scrubber.scrub(`${settings.agent} ${command.args.filter((a) => a !== schemaText).join(' ')}`));
-    const end = await deps.runner.run({
+    const end = await deps.runner
+        .run({
         ...command,
         cwd: settings.workingDirectory,
         env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
@@ -47351,8 +47456,11 @@ async function runInHome(req, home, outputSchema, deps, corner) {
                     progress.shift();
             }
         },
-    }).catch((err) => {
-        throw err.code === 'ENOENT' ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`) : err;
+    })
+        .catch((err) => {
+        throw err.code === 'ENOENT'
+            ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`)
+            : err;
     });
     await transcript;
     if (transcriptError)
@@ -47541,7 +47649,7 @@ const nodeProcessRunner = {
             let timedOut = false;
             let cancelled = false;
             let killTimer;
-            const killTree = (signal) => (spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal));
+            const killTree = (signal) => spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
             const stop = () => {
                 killTree('SIGTERM');
                 killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
@@ -47597,7 +47705,9 @@ function killAsAgent(user, leader, runId, signal) {
 /** GitHub's limit on comment bodies and check-run output text. */
 const GITHUB_TEXT_LIMIT = 65_000;
 function truncate(text, limit) {
-    return text.length <= limit ? text : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
+    return text.length <= limit
+        ? text
+        : `${text.slice(0, limit - 60)}\n\n… (truncated, ${text.length - limit + 60} characters more)`;
 }
 function formatDuration(ms) {
     const s = Math.round(ms / 1000);
@@ -57212,9 +57322,17 @@ function splitArguments(text) {
 
 const REPORT_TARGETS = ['summary', 'comment', 'check'];
 const got = (v) => JSON.stringify(v);
-const lane_settings_optional = schemas_string().trim().transform((s) => (s === '' ? undefined : s));
-const choice = (values) => schemas_string().trim().toLowerCase().pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = schemas_string().trim().toLowerCase().transform((s, ctx) => {
+const lane_settings_optional = schemas_string()
+    .trim()
+    .transform((s) => (s === '' ? undefined : s));
+const choice = (values) => schemas_string()
+    .trim()
+    .toLowerCase()
+    .pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
+const bool = schemas_string()
+    .trim()
+    .toLowerCase()
+    .transform((s, ctx) => {
     if (s === '' || s === 'false')
         return false;
     if (s === 'true')
@@ -57224,7 +57342,9 @@ const bool = schemas_string().trim().toLowerCase().transform((s, ctx) => {
 });
 /** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
  * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
-const timeoutMinutesInput = schemas_string().trim().transform((s, ctx) => {
+const timeoutMinutesInput = schemas_string()
+    .trim()
+    .transform((s, ctx) => {
     const n = s === '' ? 30 : Number(s);
     if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
         ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
@@ -57236,12 +57356,21 @@ const schema = object({
     agent: choice(AGENTS),
     prompt: lane_settings_optional,
     'prompt-file': lane_settings_optional,
-    mode: schemas_string().trim().transform((s) => s || 'review').pipe(choice(['review', 'build'])),
+    mode: schemas_string()
+        .trim()
+        .transform((s) => s || 'review')
+        .pipe(choice(['review', 'build'])),
     model: lane_settings_optional,
-    effort: lane_settings_optional.pipe(schemas_enum(['minimal', 'low', 'medium', 'high', 'xhigh'], { error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}` }).optional()),
+    effort: lane_settings_optional.pipe(schemas_enum(['minimal', 'low', 'medium', 'high', 'xhigh'], {
+        error: (i) => `must be minimal, low, medium, high or xhigh, got ${got(i.input)}`,
+    })
+        .optional()),
     'timeout-minutes': timeoutMinutesInput,
     'mcp-config': lane_settings_optional,
-    'allowed-tools': schemas_string().transform((s) => s.split(/[,\n]/).map((t) => t.trim()).filter(Boolean)),
+    'allowed-tools': schemas_string().transform((s) => s
+        .split(/[,\n]/)
+        .map((t) => t.trim())
+        .filter(Boolean)),
     'working-directory': lane_settings_optional,
     'extra-args': schemas_string().transform((s, ctx) => {
         try {
@@ -57257,10 +57386,16 @@ const schema = object({
     report: lane_settings_optional.transform((s, ctx) => {
         if (s === undefined)
             return undefined;
-        const targets = s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+        const targets = s
+            .split(',')
+            .map((t) => t.trim().toLowerCase())
+            .filter(Boolean);
         const unknown = targets.filter((t) => !REPORT_TARGETS.includes(t));
         if (unknown.length) {
-            ctx.addIssue({ code: 'custom', message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}` });
+            ctx.addIssue({
+                code: 'custom',
+                message: `must be a comma list of summary, comment, check; unknown ${got(unknown.join(','))}`,
+            });
             return NEVER;
         }
         return targets;
@@ -57273,7 +57408,9 @@ const schema = object({
             return s;
         }
         catch (err) {
-            const hint = s.startsWith('{') ? err.message : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
+            const hint = s.startsWith('{')
+                ? err.message
+                : 'it takes the schema itself as inline JSON; for a file use output-schema-file';
             ctx.addIssue({ code: 'custom', message: `is not JSON: ${hint}` });
             return NEVER;
         }
@@ -57284,10 +57421,20 @@ const schema = object({
     .check((ctx) => {
     const v = ctx.value;
     if (v['output-schema'] !== undefined && v['output-schema-file'] !== undefined) {
-        ctx.issues.push({ code: 'custom', input: v, path: ['output-schema'], message: 'and output-schema-file both given; give one' });
+        ctx.issues.push({
+            code: 'custom',
+            input: v,
+            path: ['output-schema'],
+            message: 'and output-schema-file both given; give one',
+        });
     }
     if ((v.prompt === undefined) === (v['prompt-file'] === undefined)) {
-        ctx.issues.push({ code: 'custom', input: v, path: ['prompt'], message: 'give exactly one of prompt or prompt-file' });
+        ctx.issues.push({
+            code: 'custom',
+            input: v,
+            path: ['prompt'],
+            message: 'give exactly one of prompt or prompt-file',
+        });
     }
 });
 /** Parses inputs into settings, or throws one Error listing every bad input by name. */
@@ -57324,7 +57471,9 @@ function parseLaneSettings(raw, context) {
 
 
 const opinion_settings_got = (v) => JSON.stringify(v);
-const positive = (what, fallback) => schemas_string().trim().transform((s, ctx) => {
+const positive = (what, fallback) => schemas_string()
+    .trim()
+    .transform((s, ctx) => {
     const n = s === '' ? fallback : Number(s);
     if (!Number.isFinite(n) || n <= 0) {
         ctx.addIssue({ code: 'custom', message: `must be a positive ${what}, got ${opinion_settings_got(s)}` });
@@ -57333,10 +57482,21 @@ const positive = (what, fallback) => schemas_string().trim().transform((s, ctx) 
     return n;
 });
 const opinion_settings_schema = object({
-    'github-token': schemas_string().trim().min(1, { error: 'is required: the review, check run and reactions are posted with it' }),
-    'default-agent': schemas_string().trim().toLowerCase().transform((s) => s || 'codex').pipe(schemas_enum(AGENTS, { error: (i) => `must be codex or claude, got ${opinion_settings_got(i.input)}` })),
-    'allowed-bots': schemas_string().transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
-    'pr-number': schemas_string().trim().transform((s, ctx) => {
+    'github-token': schemas_string()
+        .trim()
+        .min(1, { error: 'is required: the review, check run and reactions are posted with it' }),
+    'default-agent': schemas_string()
+        .trim()
+        .toLowerCase()
+        .transform((s) => s || 'codex')
+        .pipe(schemas_enum(AGENTS, { error: (i) => `must be codex or claude, got ${opinion_settings_got(i.input)}` })),
+    'allowed-bots': schemas_string().transform((s) => s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean)),
+    'pr-number': schemas_string()
+        .trim()
+        .transform((s, ctx) => {
         if (s === '')
             return undefined;
         const n = Number(s);
@@ -57346,7 +57506,9 @@ const opinion_settings_schema = object({
         }
         return n;
     }),
-    'expected-sha': schemas_string().trim().transform((s) => s || undefined),
+    'expected-sha': schemas_string()
+        .trim()
+        .transform((s) => s || undefined),
     'timeout-minutes': timeoutMinutesInput,
     'max-diff-kb': positive('number of KiB', 200),
 });
@@ -57390,15 +57552,23 @@ const WITHHELD = /(^|\/)(\.claude|\.codex|\.mcp\.json|CLAUDE\.md|CLAUDE\.local\.
 async function extractHead(tarGz, dest) {
     const result = { files: 0, withheld: [] };
     const entries = (0,tar_stream.extract)();
-    external_node_stream_.Readable.from(tarGz).pipe((0,external_node_zlib_.createGunzip)()).on('error', (err) => entries.destroy(err)).pipe(entries);
+    external_node_stream_.Readable.from(tarGz)
+        .pipe((0,external_node_zlib_.createGunzip)())
+        .on('error', (err) => entries.destroy(err))
+        .pipe(entries);
     for await (const entry of entries) {
         // The top folder (owner-repo-sha) goes first, then `..` is resolved: what still climbs is refused.
-        const path = external_node_path_namespaceObject.posix.normalize(entry.header.name.split('/').slice(1).join('/') || '.').replace(/^\.$/, '').replace(/\/$/, '');
+        const path = external_node_path_namespaceObject.posix
+            .normalize(entry.header.name.split('/').slice(1).join('/') || '.')
+            .replace(/^\.$/, '')
+            .replace(/\/$/, '');
         const unsafe = path === '' || path.startsWith('..') || external_node_path_namespaceObject.posix.isAbsolute(path);
         if (!unsafe && entry.header.type === 'file' && !WITHHELD.test(path)) {
             const target = (0,external_node_path_namespaceObject.join)(dest, path);
             await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(target), { recursive: true });
-            await (0,promises_namespaceObject.writeFile)(target, await external_node_stream_.Readable.from(entry).toArray().then((c) => Buffer.concat(c)));
+            await (0,promises_namespaceObject.writeFile)(target, await external_node_stream_.Readable.from(entry)
+                .toArray()
+                .then((c) => Buffer.concat(c)));
             result.files += 1;
         }
         else {
@@ -57444,14 +57614,24 @@ function octokitLaneGitHub(octokit, where) {
             ...repo,
             ...run,
             ...(conclusion
-                ? { conclusion: conclusion, status: 'completed', completed_at: new Date().toISOString() }
+                ? {
+                    conclusion: conclusion,
+                    status: 'completed',
+                    completed_at: new Date().toISOString(),
+                }
                 : { status: 'in_progress', started_at: new Date().toISOString() }),
         })).data,
         updateCheckRun: async (id, output, finish) => void (await octokit.rest.checks.update({
             ...repo,
             check_run_id: id,
             output,
-            ...(finish ? { conclusion: finish.conclusion, status: 'completed', completed_at: new Date().toISOString() } : {}),
+            ...(finish
+                ? {
+                    conclusion: finish.conclusion,
+                    status: 'completed',
+                    completed_at: new Date().toISOString(),
+                }
+                : {}),
         })),
         readFileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
     };
@@ -57483,17 +57663,34 @@ function octokitReviewGitHub(octokit, where) {
         pullRequest: async (pull_number) => {
             const { data: pr } = await octokit.rest.pulls.get({ ...repo, pull_number });
             return {
-                number: pr.number, title: pr.title, body: pr.body ?? '', author: pr.user.login, headSha: pr.head.sha, headRef: pr.head.ref,
-                baseSha: pr.base.sha, baseRef: pr.base.ref, headRepo: pr.head.repo?.full_name ?? null, baseRepo: pr.base.repo.full_name, url: pr.html_url,
+                number: pr.number,
+                title: pr.title,
+                body: pr.body ?? '',
+                author: pr.user.login,
+                headSha: pr.head.sha,
+                headRef: pr.head.ref,
+                baseSha: pr.base.sha,
+                baseRef: pr.base.ref,
+                headRepo: pr.head.repo?.full_name ?? null,
+                baseRepo: pr.base.repo.full_name,
+                url: pr.html_url,
             };
         },
         commitMessages: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number, per_page: 100 })).map((c) => c.commit.message),
         diff: async (base, head) => {
-            const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}`, mediaType: { format: 'diff' } });
+            const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+                ...repo,
+                basehead: `${base}...${head}`,
+                mediaType: { format: 'diff' },
+            });
             return data;
         },
         react: async (comment_id, content) => void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
-        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body, login: r.user?.login })),
+        listReviews: async (pull_number) => (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({
+            id: r.id,
+            body: r.body,
+            login: r.user?.login,
+        })),
         selfLogin: async () => {
             try {
                 return (await octokit.rest.users.getAuthenticated()).data.login;
@@ -57507,10 +57704,19 @@ function octokitReviewGitHub(octokit, where) {
         },
         createReview: async (pull_number, review) => {
             const { data } = await octokit.rest.pulls.createReview({
-                ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',
+                ...repo,
+                pull_number,
+                commit_id: review.commitId,
+                body: review.body,
+                event: 'COMMENT',
                 comments: review.comments.map((c) => ({
-                    path: c.path, line: c.line, side: 'RIGHT', body: c.body,
-                    ...(c.startLine !== undefined && c.startLine < c.line ? { start_line: c.startLine, start_side: 'RIGHT' } : {}),
+                    path: c.path,
+                    line: c.line,
+                    side: 'RIGHT',
+                    body: c.body,
+                    ...(c.startLine !== undefined && c.startLine < c.line
+                        ? { start_line: c.startLine, start_side: 'RIGHT' }
+                        : {}),
                 })),
             });
             return { id: data.id, html_url: data.html_url };
@@ -57579,7 +57785,7 @@ function checkoutNote(withheld) {
     const shown = withheld.slice(0, 50).join(', ');
     return [
         '',
-        'Left out of the checkout, because the review runs on the lane\'s own settings and instructions (their changes, if',
+        "Left out of the checkout, because the review runs on the lane's own settings and instructions (their changes, if",
         `any, are in the diff): ${shown}${withheld.length > 50 ? `, and ${withheld.length - 50} more` : ''}.`,
     ].join('\n');
 }
@@ -57606,7 +57812,11 @@ async function postCheckRun(gh, report) {
         ...(batch.length ? { annotations: batch } : {}),
     });
     const run = report.existingId !== undefined
-        ? await gh.updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), { conclusion: report.conclusion }).then(() => ({ id: report.existingId, html_url: null }))
+        ? await gh
+            .updateCheckRun(report.existingId, output(annotations.slice(0, ANNOTATION_BATCH)), {
+            conclusion: report.conclusion,
+        })
+            .then(() => ({ id: report.existingId, html_url: null }))
         : await gh.createCheckRun({
             name: report.name,
             head_sha: report.headSha,
@@ -57739,7 +57949,12 @@ const RECORD = object({
     agent: schemas_enum(AGENTS),
     sha: schemas_string(),
     conclusion: schemas_enum(['success', 'failure', 'neutral']),
-    findings: array(object({ path: schemas_string(), line: schemas_number().int(), severity: schemas_enum(['failure', 'warning', 'notice']), message: schemas_string() })),
+    findings: array(object({
+        path: schemas_string(),
+        line: schemas_number().int(),
+        severity: schemas_enum(['failure', 'warning', 'notice']),
+        message: schemas_string(),
+    })),
 });
 function opinionMarker(record) {
     return `${PREFIX}${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
@@ -57773,20 +57988,30 @@ function compareOpinions(mine, other) {
 
 ;// CONCATENATED MODULE: ./actions/second-opinion/src/review-body.ts
 
-const VERDICT = { success: '✅ no blocking findings', failure: '❌ blocking findings', neutral: '⚪ could not judge' };
+const VERDICT = {
+    success: '✅ no blocking findings',
+    failure: '❌ blocking findings',
+    neutral: '⚪ could not judge',
+};
 const review_body_ICON = { failure: '🛑', warning: '⚠️', notice: '💬' };
 const review_body_short = (sha) => sha.slice(0, 7);
 const where = (f) => `\`${f.path}:${f.line}\``;
 function reviewBody(f, marker) {
     const r = f.result;
-    const lines = [marker, `### Second opinion from ${r.agent}: ${r.failure ? `❌ ${r.failure.kind}` : VERDICT[r.conclusion]}`, ''];
+    const lines = [
+        marker,
+        `### Second opinion from ${r.agent}: ${r.failure ? `❌ ${r.failure.kind}` : VERDICT[r.conclusion]}`,
+        '',
+    ];
     lines.push(f.movedTo
         ? `> ⚠️ The head moved to ${review_body_short(f.movedTo)} while this review ran: it is about ${review_body_short(f.sha)}, not the current head.`
         : `Reviewed commit ${review_body_short(f.sha)}.`);
     lines.push(`Asked by @${f.requester}${f.focus ? ` (focus: ${f.focus.replace(/\n/g, ' ')})` : ''}; ${r.agent} was chosen because ${f.choice.reason}.`, '');
     if (r.failure)
         lines.push(`**${r.failure.kind}**: ${r.failure.message}`, '');
-    const summary = typeof r.structured?.summary === 'string' ? r.structured.summary : r.answer;
+    const summary = typeof r.structured?.summary === 'string'
+        ? r.structured.summary
+        : r.answer;
     if (summary)
         lines.push(summary, '');
     if (r.findings.length) {
@@ -57794,8 +58019,14 @@ function reviewBody(f, marker) {
     }
     if (f.comparison)
         lines.push(...comparisonLines(f.comparison), '');
-    lines.push('<details><summary>Files</summary>', '', `Read: ${f.diff.included.map((d) => `\`${d.path}\``).join(', ') || 'none'}.`, f.diff.skipped.length ? `Skipped for size: ${f.diff.skipped.map((s) => `\`${s.path}\` (${Math.ceil(s.bytes / 1024)} KiB)`).join(', ')}.` : 'Nothing was skipped.', '</details>', '');
-    const facts = [r.model ?? 'default model', formatDuration(r.usage.durationMs), `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`];
+    lines.push('<details><summary>Files</summary>', '', `Read: ${f.diff.included.map((d) => `\`${d.path}\``).join(', ') || 'none'}.`, f.diff.skipped.length
+        ? `Skipped for size: ${f.diff.skipped.map((s) => `\`${s.path}\` (${Math.ceil(s.bytes / 1024)} KiB)`).join(', ')}.`
+        : 'Nothing was skipped.', '</details>', '');
+    const facts = [
+        r.model ?? 'default model',
+        formatDuration(r.usage.durationMs),
+        `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`,
+    ];
     if (f.runUrl)
         facts.push(`[run](${f.runUrl})`);
     lines.push(`<sub>${facts.join(' · ')}</sub>`);
@@ -57803,13 +58034,16 @@ function reviewBody(f, marker) {
     return truncate(r.scrub(lines.join('\n')), GITHUB_TEXT_LIMIT);
 }
 function comparisonLines(c) {
-    const list = (items) => (items.length ? items.map((x) => `  - ${where(x)}: ${x.message}`) : ['  - none']);
+    const list = (items) => items.length ? items.map((x) => `  - ${where(x)}: ${x.message}`) : ['  - none'];
     return [
         `**Compared with ${c.other}'s review** (${c.sameConclusion ? 'same verdict' : 'different verdicts'})`,
         '',
-        '- Both found:', ...list(c.agreed),
-        '- Only this review:', ...list(c.onlyThis),
-        `- Only ${c.other}:`, ...list(c.onlyOther),
+        '- Both found:',
+        ...list(c.agreed),
+        '- Only this review:',
+        ...list(c.onlyThis),
+        `- Only ${c.other}:`,
+        ...list(c.onlyOther),
     ];
 }
 
@@ -57823,7 +58057,8 @@ var dist = __nccwpck_require__(8815);
 const REVIEW_CONFIG_PATH = '.github/second-opinion.yml';
 const review_config_schema = object({
     focus: schemas_string({ error: 'must be text' }).max(4_000, { error: 'must be at most 4000 characters' }).optional(),
-}).strict();
+})
+    .strict();
 /** The config from the file's text; no file means no guidance. Errors name the file and the key. */
 function parseReviewConfig(text) {
     if (text === undefined)
@@ -57837,7 +58072,9 @@ function parseReviewConfig(text) {
     }
     const parsed = review_config_schema.safeParse(value);
     if (!parsed.success) {
-        throw new Error(parsed.error.issues.map((i) => `${REVIEW_CONFIG_PATH}: ${i.path.length ? `${i.path.join('.')} ` : ''}${i.code === 'unrecognized_keys' ? `has unknown keys ${i.keys.join(', ')} (known: focus)` : i.message}`).join('\n'));
+        throw new Error(parsed.error.issues
+            .map((i) => `${REVIEW_CONFIG_PATH}: ${i.path.length ? `${i.path.join('.')} ` : ''}${i.code === 'unrecognized_keys' ? `has unknown keys ${i.keys.join(', ')} (known: focus)` : i.message}`)
+            .join('\n'));
     }
     return { focus: parsed.data.focus?.trim() ?? '' };
 }
@@ -57853,7 +58090,9 @@ function lineComment(f, commentable) {
     // A fence longer than any backtick run in the suggestion, so code with ``` in it cannot close the block early.
     const fence = '`'.repeat(Math.max(3, ...[...f.suggestion.matchAll(/`+/g)].map((m) => m[0].length + 1)));
     const body = `${text}\n\n${fence}suggestion\n${f.suggestion.replace(/\n$/, '')}\n${fence}`;
-    return f.endLine > f.line ? { path: f.path, line: f.endLine, startLine: f.line, body } : { path: f.path, line: f.line, body };
+    return f.endLine > f.line
+        ? { path: f.path, line: f.endLine, startLine: f.line, body }
+        : { path: f.path, line: f.line, body };
 }
 
 ;// CONCATENATED MODULE: ./actions/second-opinion/src/second-opinion.ts
@@ -57906,15 +58145,30 @@ async function secondOpinion(trigger, settings, deps, where) {
     deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
     const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);
     const repository = `${where.owner}/${where.repo}`;
-    const result = await deps.review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, repoFocus, diff }), {
-        repository, number: pr.number, title: pr.title, body: pr.body, author: pr.author, baseRef: pr.baseRef, headRef: pr.headRef, headSha: sha, url: pr.url,
-    }).catch(async (err) => {
+    const result = await deps
+        .review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, repoFocus, diff }), {
+        repository,
+        number: pr.number,
+        title: pr.title,
+        body: pr.body,
+        author: pr.author,
+        baseRef: pr.baseRef,
+        headRef: pr.headRef,
+        headSha: sha,
+        url: pr.url,
+    })
+        .catch(async (err) => {
         // A review that could not run at all (no credentials on this lane, no CLI) still answers the 👀: a failed
         // check on the SHA says why, where a required check would otherwise wait forever, then the step fails.
         await attempt(deps, 'create the check run', async () => {
             await postCheckRun(gh, {
-                name: CHECK_NAME, headSha: sha, conclusion: 'failure', findings: [], detailsUrl: where.runUrl,
-                title: `${choice.agent}: could not run`, summary: `The ${choice.agent} review could not run: ${err.message}`,
+                name: CHECK_NAME,
+                headSha: sha,
+                conclusion: 'failure',
+                findings: [],
+                detailsUrl: where.runUrl,
+                title: `${choice.agent}: could not run`,
+                summary: `The ${choice.agent} review could not run: ${err.message}`,
             });
         });
         if (trigger.commentId)
@@ -57923,9 +58177,27 @@ async function secondOpinion(trigger, settings, deps, where) {
     });
     const now = await gh.pullRequest(pr.number);
     const moved = now.headSha !== sha;
-    const record = { agent: choice.agent, sha, conclusion: result.conclusion, findings: result.findings.map(({ path, line, severity, message }) => ({ path, line, severity, message })) };
-    const previous = reviews.map((r) => readOpinion(r.body)).filter((o) => o !== undefined && o.agent !== choice.agent).at(-1);
-    const body = reviewBody({ result, choice, sha, movedTo: moved ? now.headSha : undefined, requester: trigger.actor.login, focus: trigger.command.focus, diff, comparison: previous && compareOpinions(record, previous), runUrl: where.runUrl }, opinionMarker(record));
+    const record = {
+        agent: choice.agent,
+        sha,
+        conclusion: result.conclusion,
+        findings: result.findings.map(({ path, line, severity, message }) => ({ path, line, severity, message })),
+    };
+    const previous = reviews
+        .map((r) => readOpinion(r.body))
+        .filter((o) => o !== undefined && o.agent !== choice.agent)
+        .at(-1);
+    const body = reviewBody({
+        result,
+        choice,
+        sha,
+        movedTo: moved ? now.headSha : undefined,
+        requester: trigger.actor.login,
+        focus: trigger.command.focus,
+        diff,
+        comparison: previous && compareOpinions(record, previous),
+        runUrl: where.runUrl,
+    }, opinionMarker(record));
     const lineComments = result.findings.flatMap((f) => {
         const file = diff.included.find((d) => d.path === f.path);
         const comment = file && lineComment(f, file.commentable);
@@ -57937,7 +58209,11 @@ async function secondOpinion(trigger, settings, deps, where) {
     });
     await attempt(deps, 'create the check run', async () => {
         const run = await postCheckRun(gh, {
-            name: CHECK_NAME, headSha: sha, conclusion: result.conclusion, findings: result.findings, detailsUrl: where.runUrl,
+            name: CHECK_NAME,
+            headSha: sha,
+            conclusion: result.conclusion,
+            findings: result.findings,
+            detailsUrl: where.runUrl,
             title: result.failure ? `${choice.agent}: ${result.failure.kind}` : `${choice.agent}: ${result.conclusion}`,
             summary: body.slice(body.indexOf('\n') + 1),
         });
@@ -57963,7 +58239,7 @@ async function refusal(trigger, settings, gh) {
 }
 function forkMessage(trigger, pr) {
     return (`@${trigger.actor.login}, this pull request comes from a fork (${pr.headRepo ?? 'a deleted repository'}), and a second ` +
-        'opinion never runs a credentialed agent on a fork\'s change from a comment or a label. A maintainer can run the ' +
+        "opinion never runs a credentialed agent on a fork's change from a comment or a label. A maintainer can run the " +
         `second-opinion workflow by dispatch with pr-number ${pr.number} after reading the change.`);
 }
 function movedMessage(trigger, pr) {
@@ -58045,12 +58321,27 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
         const command = parseCommand(typeof comment.body === 'string' ? comment.body : '');
         if (!command)
             return { ignored: 'the comment has no /second-opinion command' };
-        return { trigger: { kind: 'comment', pullNumber: Number(issue.number), actor: actorOf(comment.user), command, commentId: Number(comment.id) } };
+        return {
+            trigger: {
+                kind: 'comment',
+                pullNumber: Number(issue.number),
+                actor: actorOf(comment.user),
+                command,
+                commentId: Number(comment.id),
+            },
+        };
     }
     if (eventName === 'pull_request' || eventName === 'pull_request_target') {
         if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion')
             return { ignored: 'only the second-opinion label asks for a review' };
-        return { trigger: { kind: 'label', pullNumber: Number(obj(payload.pull_request).number), actor: actorOf(payload.sender), command: { focus: '' } } };
+        return {
+            trigger: {
+                kind: 'label',
+                pullNumber: Number(obj(payload.pull_request).number),
+                actor: actorOf(payload.sender),
+                command: { focus: '' },
+            },
+        };
     }
     if (eventName === 'workflow_dispatch') {
         const fromInputs = Number(obj(payload.inputs)['pr-number']);
@@ -58062,7 +58353,9 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
         if (!/^[0-9a-f]{40}$/.test(expectedSha)) {
             throw new Error(`input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`);
         }
-        return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha } };
+        return {
+            trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha },
+        };
     }
     return { ignored: `the ${eventName} event does not ask for a second opinion` };
 }
@@ -58086,7 +58379,15 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
 
 
 
-const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
+const INPUTS = [
+    'github-token',
+    'default-agent',
+    'allowed-bots',
+    'pr-number',
+    'expected-sha',
+    'timeout-minutes',
+    'max-diff-kb',
+];
 async function run() {
     try {
         const raw = Object.fromEntries(INPUTS.map((name) => [name, getInput(name)]));
@@ -58099,7 +58400,10 @@ async function run() {
             setOutput('status', 'ignored');
             return;
         }
-        const where = { ...github_context.repo, runUrl: `${github_context.serverUrl}/${github_context.repo.owner}/${github_context.repo.repo}/actions/runs/${github_context.runId}` };
+        const where = {
+            ...github_context.repo,
+            runUrl: `${github_context.serverUrl}/${github_context.repo.owner}/${github_context.repo.repo}/actions/runs/${github_context.runId}`,
+        };
         const gh = octokitReviewGitHub(getOctokit(inputs.githubToken), where);
         const outcome = await secondOpinion(found.trigger, { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes }, { gh, review: (agent, text, pr) => review(inputs, gh, agent, text, pr), log: info, warn: warning }, where);
         setOutput('status', outcome.status);
@@ -58134,11 +58438,29 @@ async function review(inputs, gh, agent, text, pullRequest) {
     info(`checked out ${pullRequest.headSha} read-only: ${checkout.files} files, ${checkout.withheld.length} left out`);
     const instructions = text + checkoutNote(checkout.withheld);
     const settings = {
-        agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
-        extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
+        agent,
+        prompt: { text: instructions },
+        mode: 'review',
+        timeoutMinutes: inputs.timeoutMinutes,
+        allowedTools: [],
+        workingDirectory,
+        extraArgs: [],
+        githubToken: inputs.githubToken,
+        agentGithubToken: false,
+        report: [],
+        outputSchema: schemaPath,
     };
     try {
-        return await runLane({ settings, lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+        return await runLane({
+            settings,
+            lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()),
+            instructions,
+            pullRequest,
+            runDir,
+            baseEnv: process.env,
+            secrets: await laneSecrets(process.env),
+            separation: separateAgent(process.env, process.argv[1]),
+        }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
     }
     finally {
         await removeHead(workingDirectory);

@@ -27,20 +27,27 @@ describe('action docs', () => {
     const yml = await read('actions/agent-lane/action.yml');
     const readme = await read('actions/agent-lane/README.md');
     const changed = yml.replace('Which CLI to run: codex or claude.', 'Which CLI to run.');
-    const added = yml.replace(/^outputs:$/m, '  new-input:\n    description: A new one.\n    required: false\noutputs:');
+    const added = yml.replace(
+      /^outputs:$/m,
+      '  new-input:\n    description: A new one.\n    required: false\noutputs:',
+    );
     expect(withTables(readme, actionTables(changed), 'x')).not.toBe(readme);
     expect(actionTables(added)).toContain('| `new-input` | no |  | A new one. |');
   });
 
   it('a README without the generated block is refused, naming it', () => {
-    expect(() => withTables('# x\n', actionTables('inputs: {}\n'), 'actions/x/README.md')).toThrow(/^actions\/x\/README\.md: no "<!-- action-docs:start/);
+    expect(() => withTables('# x\n', actionTables('inputs: {}\n'), 'actions/x/README.md')).toThrow(
+      /^actions\/x\/README\.md: no "<!-- action-docs:start/,
+    );
   });
 
   it.each([
     ['actions/agent-lane', AGENT_LANE_INPUTS],
     ['actions/second-opinion', SECOND_OPINION_INPUTS],
   ] as const)('%s reads exactly the inputs its action.yml declares', async (dir, inputs) => {
-    const declared = Object.keys((parse(await read(`${dir}/action.yml`)) as { inputs: Record<string, unknown> }).inputs);
+    const declared = Object.keys(
+      (parse(await read(`${dir}/action.yml`)) as { inputs: Record<string, unknown> }).inputs,
+    );
     expect([...inputs].sort()).toEqual(declared.sort());
   });
 });

@@ -12,23 +12,69 @@ describe('agent command lines', () => {
   it('codex reviews in a read-only sandbox with the prompt on stdin', () => {
     expect(agentCommand(base({ model: 'o3', effort: 'high' }))).toEqual({
       command: 'codex',
-      args: ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'read-only', '--cd', '/w', '--output-last-message', '/run/last.txt', '--model', 'o3', '--config', 'model_reasoning_effort="high"', '-'],
+      args: [
+        'exec',
+        '--json',
+        '--skip-git-repo-check',
+        '--sandbox',
+        'read-only',
+        '--cd',
+        '/w',
+        '--output-last-message',
+        '/run/last.txt',
+        '--model',
+        'o3',
+        '--config',
+        'model_reasoning_effort="high"',
+        '-',
+      ],
     });
   });
 
   it('codex builds in a workspace-write sandbox, with the answer schema and extra arguments before the stdin marker', () => {
-    const { args } = agentCommand(base({ mode: 'build', extraArgs: ['--enable', 'x'] }, { outputSchema: { path: '/s.json', text: '{}' } }));
+    const { args } = agentCommand(
+      base({ mode: 'build', extraArgs: ['--enable', 'x'] }, { outputSchema: { path: '/s.json', text: '{}' } }),
+    );
     expect(args.slice(3, 5)).toEqual(['--sandbox', 'workspace-write']);
     expect(args.slice(-5)).toEqual(['--output-schema', '/s.json', '--enable', 'x', '-']);
   });
 
   it('claude reviews without edit tools and builds with edits accepted', () => {
-    const review = agentCommand(base({ agent: 'claude', allowedTools: ['Bash(git diff:*)'] }, { claudeMcpConfig: '/lane/mcp.json' }));
+    const review = agentCommand(
+      base({ agent: 'claude', allowedTools: ['Bash(git diff:*)'] }, { claudeMcpConfig: '/lane/mcp.json' }),
+    );
     expect(review).toEqual({
       command: 'claude',
-      args: ['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'default', '--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', 'Edit,Write,NotebookEdit', '--allowedTools', 'Bash(git diff:*)', '--mcp-config', '/lane/mcp.json'],
+      args: [
+        '--print',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--permission-mode',
+        'default',
+        '--setting-sources',
+        'user',
+        '--strict-mcp-config',
+        '--disallowedTools',
+        'Edit,Write,NotebookEdit',
+        '--allowedTools',
+        'Bash(git diff:*)',
+        '--mcp-config',
+        '/lane/mcp.json',
+      ],
     });
-    const build = agentCommand(base({ agent: 'claude', mode: 'build' }, { outputSchema: { path: '/s.json', text: '{"type":"object"}' } }));
-    expect(build.args).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--json-schema', '{"type":"object"}']);
+    const build = agentCommand(
+      base({ agent: 'claude', mode: 'build' }, { outputSchema: { path: '/s.json', text: '{"type":"object"}' } }),
+    );
+    expect(build.args).toEqual([
+      '--print',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--permission-mode',
+      'acceptEdits',
+      '--json-schema',
+      '{"type":"object"}',
+    ]);
   });
 });

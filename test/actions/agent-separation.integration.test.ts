@@ -39,7 +39,13 @@ function runnerLayout() {
   handLaneToRunner(lane);
   // The runner creates these with its default umask: open to every user until the action closes them.
   execFileSync('chmod', ['-R', 'go+rX', work]);
-  return { lane, temp, commands, actions: join(work, '_actions'), script: join(actionDir, 'dist', 'agent-lane', 'index.js') };
+  return {
+    lane,
+    temp,
+    commands,
+    actions: join(work, '_actions'),
+    script: join(actionDir, 'dist', 'agent-lane', 'index.js'),
+  };
 }
 
 describe('agent separation', () => {
@@ -57,7 +63,11 @@ describe('agent separation', () => {
       `echo "--- lane copies"; cat ${join(r.lane.codexHome, 'auth.json')} ${join(r.lane.claudeConfigDir, '.credentials.json')} 2>&1`,
     ].join('; ');
     model.script('anthropic', [
-      { kind: 'tool', name: 'Bash', input: { command: `{ ${routes}; } > ${attempts} 2>&1`, description: 'look around' } },
+      {
+        kind: 'tool',
+        name: 'Bash',
+        input: { command: `{ ${routes}; } > ${attempts} 2>&1`, description: 'look around' },
+      },
       { kind: 'text', text: 'Done.' },
     ]);
 
@@ -65,9 +75,23 @@ describe('agent separation', () => {
       action: 'agent-lane',
       script: r.script,
       runAs: users.runAs,
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', 'allowed-tools': 'Bash', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN, 'timeout-minutes': '1' },
+      inputs: {
+        agent: 'claude',
+        mode: 'build',
+        prompt: 'Build it.',
+        'allowed-tools': 'Bash',
+        report: 'summary',
+        'check-actor': 'false',
+        'github-token': GITHUB_TOKEN,
+        'timeout-minutes': '1',
+      },
       event: { name: 'pull_request', payload: PR },
-      env: { ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }), ...users.env, RUNNER_TEMP: r.temp, ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN },
+      env: {
+        ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }),
+        ...users.env,
+        RUNNER_TEMP: r.temp,
+        ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
+      },
     });
 
     expect(run.exitCode, visibleLog(run.stdout) + run.stderr).toBe(0);
@@ -86,14 +110,23 @@ describe('agent separation', () => {
     const lane = freshLaneJob(model.url);
     const run = await runAction({
       action: 'agent-lane',
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN },
+      inputs: {
+        agent: 'claude',
+        mode: 'build',
+        prompt: 'Build it.',
+        report: 'summary',
+        'check-actor': 'false',
+        'github-token': GITHUB_TOKEN,
+      },
       event: { name: 'pull_request', payload: PR },
       env: laneJobEnv(lane, 'claude', { model: model.url, github: github.url }),
     });
 
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('::error::input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ' +
-      'FACTORY_AGENT_USER and FACTORY_AGENT_EXEC are not set: this lane\'s image and profile provide no agent user. See docs/lane-isolation.md');
+    expect(run.stdout).toContain(
+      '::error::input "mode": build runs the agent as its own user, apart from the runner and this action, and this lane cannot: ' +
+        "FACTORY_AGENT_USER and FACTORY_AGENT_EXEC are not set: this lane's image and profile provide no agent user. See docs/lane-isolation.md",
+    );
   });
 
   it('an agent user the helper cannot switch to is refused too', async () => {
@@ -103,10 +136,22 @@ describe('agent separation', () => {
       action: 'agent-lane',
       script: r.script,
       runAs: users.runAs,
-      inputs: { agent: 'claude', mode: 'build', prompt: 'Build it.', report: 'summary', 'check-actor': 'false', 'github-token': GITHUB_TOKEN },
+      inputs: {
+        agent: 'claude',
+        mode: 'build',
+        prompt: 'Build it.',
+        report: 'summary',
+        'check-actor': 'false',
+        'github-token': GITHUB_TOKEN,
+      },
       event: { name: 'pull_request', payload: PR },
       // /bin/true in place of the helper: it "succeeds" without switching, and the probe sees the action's uid.
-      env: { ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }), ...users.env, FACTORY_AGENT_EXEC: '/bin/true', RUNNER_TEMP: r.temp },
+      env: {
+        ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }),
+        ...users.env,
+        FACTORY_AGENT_EXEC: '/bin/true',
+        RUNNER_TEMP: r.temp,
+      },
     });
 
     expect(run.exitCode).toBe(1);

@@ -10,10 +10,21 @@ import { writeLaneHomes } from '../support/lane-homes.js';
 function lane() {
   const root = mkdtempSync(join(tmpdir(), 'cred-'));
   const homes = writeLaneHomes(join(root, 'lane'), 'http://127.0.0.1:9');
-  const env = readLaneEnvironment({ FACTORY_CODEX_HOME: homes.codexHome, FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir, FACTORY_CLAUDE_JSON: homes.claudeJson }, join(root, 'home'));
+  const env = readLaneEnvironment(
+    {
+      FACTORY_CODEX_HOME: homes.codexHome,
+      FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir,
+      FACTORY_CLAUDE_JSON: homes.claudeJson,
+    },
+    join(root, 'home'),
+  );
   return { root, homes, env };
 }
-const codexAuth = (access: string, idToken = fakeIdToken()) => JSON.stringify({ tokens: { id_token: idToken, access_token: access, refresh_token: `r-${access}`, account_id: 'acct-fake' }, last_refresh: '2026-01-01T00:00:00Z' });
+const codexAuth = (access: string, idToken = fakeIdToken()) =>
+  JSON.stringify({
+    tokens: { id_token: idToken, access_token: access, refresh_token: `r-${access}`, account_id: 'acct-fake' },
+    last_refresh: '2026-01-01T00:00:00Z',
+  });
 
 describe('credential store', () => {
   it('copies the lane auth into a private home readable by the owner only', async () => {
@@ -40,7 +51,9 @@ describe('credential store', () => {
     const home = await openPrivateHome('codex', env, join(root, 'run'));
     writeFileSync(join(home.dir, 'auth.json'), codexAuth('fresh-access'));
 
-    expect(await writeBackCredentials(home)).toEqual([{ source: join(homes.codexHome, 'auth.json'), outcome: 'written' }]);
+    expect(await writeBackCredentials(home)).toEqual([
+      { source: join(homes.codexHome, 'auth.json'), outcome: 'written' },
+    ]);
     const host = JSON.parse(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8'));
     expect(host).toEqual({ OPENAI_API_KEY: null, ...JSON.parse(codexAuth('fresh-access')) });
     expect(statSync(join(homes.codexHome, 'auth.json')).mode & 0o777).toBe(0o600);
@@ -69,7 +82,9 @@ describe('credential store', () => {
     const home = await openPrivateHome('codex', env, join(root, 'run'));
     const planted = [
       JSON.stringify({ OPENAI_API_KEY: 'sk-proj-someoneelses0123456789abcdef' }),
-      JSON.stringify({ tokens: { ...JSON.parse(before).tokens, account_id: 'acct-someone-else', access_token: 'other-access' } }),
+      JSON.stringify({
+        tokens: { ...JSON.parse(before).tokens, account_id: 'acct-someone-else', access_token: 'other-access' },
+      }),
     ];
 
     for (const text of planted) {
@@ -87,7 +102,11 @@ describe('credential store', () => {
     const readOnly = async (path: string) => Promise.reject(new Error(`EROFS: read-only file system, open '${path}'`));
 
     expect(await writeBackCredentials(home, { write: readOnly })).toEqual([
-      { source: join(homes.codexHome, 'auth.json'), outcome: 'write-failed', detail: `EROFS: read-only file system, open '${join(homes.codexHome, 'auth.json')}'` },
+      {
+        source: join(homes.codexHome, 'auth.json'),
+        outcome: 'write-failed',
+        detail: `EROFS: read-only file system, open '${join(homes.codexHome, 'auth.json')}'`,
+      },
     ]);
   });
 
@@ -113,10 +132,13 @@ describe('credential store', () => {
     );
   });
 
-  it('on the other agent\'s lane, says which lane the job is on', async () => {
+  it("on the other agent's lane, says which lane the job is on", async () => {
     const root = mkdtempSync(join(tmpdir(), 'cred-'));
     const homes = writeLaneHomes(join(root, 'lane'), 'http://127.0.0.1:9');
-    const env = readLaneEnvironment({ FACTORY_LANE: 'claude', FACTORY_PROFILE: 'claude-review', FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir }, join(root, 'home'));
+    const env = readLaneEnvironment(
+      { FACTORY_LANE: 'claude', FACTORY_PROFILE: 'claude-review', FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir },
+      join(root, 'home'),
+    );
 
     await expect(openPrivateHome('codex', env, join(root, 'run'))).rejects.toThrow(
       'This job is on a claude lane (profile claude-review), not a codex lane: run it with runs-on: [self-hosted, factory, codex]',

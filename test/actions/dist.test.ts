@@ -13,12 +13,19 @@ describe('dist', () => {
     execFileSync('bash', ['scripts/bundle-actions.sh', fresh], { stdio: 'pipe' });
 
     // The same files, too: a leftover (a removed action, an old chunk) would still ship.
-    expect(readdirSync('dist').sort(), 'dist/ holds other actions than a fresh bundle').toEqual(readdirSync(fresh).sort());
+    expect(readdirSync('dist').sort(), 'dist/ holds other actions than a fresh bundle').toEqual(
+      readdirSync(fresh).sort(),
+    );
     for (const action of readdirSync(fresh)) {
-      expect(readdirSync(join('dist', action)).sort(), `dist/${action} holds other files than a fresh bundle`).toEqual(readdirSync(join(fresh, action)).sort());
+      expect(readdirSync(join('dist', action)).sort(), `dist/${action} holds other files than a fresh bundle`).toEqual(
+        readdirSync(join(fresh, action)).sort(),
+      );
       for (const file of readdirSync(join(fresh, action))) {
         const committed = readFileSync(join('dist', action, file), 'utf8');
-        expect(committed === readFileSync(join(fresh, action, file), 'utf8'), `dist/${action}/${file} is stale: run npm run bundle`).toBe(true);
+        expect(
+          committed === readFileSync(join(fresh, action, file), 'utf8'),
+          `dist/${action}/${file} is stale: run npm run bundle`,
+        ).toBe(true);
       }
     }
   });

@@ -32,7 +32,10 @@ describe('claude stream-json', () => {
 
   it('reads a usage limit with its reset time', () => {
     const outcome = foldEvents(recorded('claude-usage-limit'));
-    expect(classifyFailure('claude', outcome, exited(1), 30)).toEqual({ kind: 'usage-limit', message: 'claude usage limit reached, resets at 2100-01-01T00:00:00.000Z' });
+    expect(classifyFailure('claude', outcome, exited(1), 30)).toEqual({
+      kind: 'usage-limit',
+      message: 'claude usage limit reached, resets at 2100-01-01T00:00:00.000Z',
+    });
   });
 
   it('reads an expired login as an auth failure to fix on the host', () => {
@@ -58,13 +61,18 @@ describe('codex exec --json', () => {
 
   it('reads a usage limit and keeps the time codex says it resets', () => {
     const failure = classifyFailure('codex', foldEvents(recorded('codex-usage-limit')), exited(1), 30);
-    expect(failure).toEqual({ kind: 'usage-limit', message: 'codex usage limit reached, resets at Jan 1st, 2100 12:00 AM' });
+    expect(failure).toEqual({
+      kind: 'usage-limit',
+      message: 'codex usage limit reached, resets at Jan 1st, 2100 12:00 AM',
+    });
   });
 
   it('reads a refresh token that expired as a login to renew on the host', () => {
     const outcome = foldEvents(recorded('codex-auth-error'));
     expect(outcome.errors).toHaveLength(1);
-    expect(classifyFailure('codex', outcome, exited(1), 30)?.message).toMatch(/^codex login expired: refresh on the host \(`codex login`\)/);
+    expect(classifyFailure('codex', outcome, exited(1), 30)?.message).toMatch(
+      /^codex login expired: refresh on the host \(`codex login`\)/,
+    );
   });
 });
 
@@ -72,15 +80,26 @@ describe('failures without a CLI message', () => {
   const quiet = foldEvents([]);
 
   it('a timeout says how long the agent had', () => {
-    expect(classifyFailure('codex', quiet, { exitCode: null, timedOut: true, stderrTail: '' }, 5)?.message).toBe('codex did not finish within 5 minutes; its process tree was killed');
+    expect(classifyFailure('codex', quiet, { exitCode: null, timedOut: true, stderrTail: '' }, 5)?.message).toBe(
+      'codex did not finish within 5 minutes; its process tree was killed',
+    );
   });
 
   it('a run that ended well is not failed by a limit or login notice it logged on stderr', () => {
     const answered = foldEvents(recorded('claude-success'));
-    expect(classifyFailure('claude', answered, { exitCode: 0, timedOut: false, stderrTail: 'rate limit reached, retrying in 2s\nplease log in again soon' }, 5)).toBeUndefined();
+    expect(
+      classifyFailure(
+        'claude',
+        answered,
+        { exitCode: 0, timedOut: false, stderrTail: 'rate limit reached, retrying in 2s\nplease log in again soon' },
+        5,
+      ),
+    ).toBeUndefined();
   });
 
   it('a crash quotes the last stderr line', () => {
-    expect(classifyFailure('claude', quiet, { exitCode: 2, timedOut: false, stderrTail: 'warming up\nerror: boom' }, 5)).toEqual({ kind: 'exit', message: 'claude exited with code 2: error: boom' });
+    expect(
+      classifyFailure('claude', quiet, { exitCode: 2, timedOut: false, stderrTail: 'warming up\nerror: boom' }, 5),
+    ).toEqual({ kind: 'exit', message: 'claude exited with code 2: error: boom' });
   });
 });

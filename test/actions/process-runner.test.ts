@@ -17,7 +17,13 @@ function isRunning(pid: number): boolean {
 describe('process runner', () => {
   it('hands stdout over line by line, feeds stdin, and reports the exit code', async () => {
     const lines: string[] = [];
-    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', 'read p; echo "got $p"; echo second; echo oops >&2; exit 3'], stdin: 'prompt\n', onLine: (l) => lines.push(l) });
+    const result = await nodeProcessRunner.run({
+      ...base,
+      command: 'bash',
+      args: ['-c', 'read p; echo "got $p"; echo second; echo oops >&2; exit 3'],
+      stdin: 'prompt\n',
+      onLine: (l) => lines.push(l),
+    });
 
     expect(lines).toEqual(['got prompt', 'second']);
     expect(result).toMatchObject({ exitCode: 3, timedOut: false });
@@ -28,10 +34,17 @@ describe('process runner', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tree-'));
     const script = `setsid sleep 300 & echo $! > ${dir}/escaped.pid; sleep 300 & echo $! > ${dir}/child.pid; echo ready; wait`;
     // As below: the deadline must come after bash has written both pids, which takes seconds on a loaded machine.
-    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 3_000, onLine: () => undefined });
+    const result = await nodeProcessRunner.run({
+      ...base,
+      command: 'bash',
+      args: ['-c', script],
+      timeoutMs: 3_000,
+      onLine: () => undefined,
+    });
 
     expect(result.timedOut).toBe(true);
-    for (const file of ['escaped.pid', 'child.pid']) expect(isRunning(Number(readFileSync(join(dir, file), 'utf8'))), file).toBe(false);
+    for (const file of ['escaped.pid', 'child.pid'])
+      expect(isRunning(Number(readFileSync(join(dir, file), 'utf8'))), file).toBe(false);
   });
 
   it('a tree that ignores SIGTERM at the deadline is killed after the grace period', { timeout: 20_000 }, async () => {
@@ -39,13 +52,21 @@ describe('process runner', () => {
     const script = `trap '' TERM; (trap '' TERM; sleep 300) & echo $! > ${dir}/child.pid; while :; do sleep 1; done`;
     // The deadline must come after bash has run its trap: on a busy machine starting bash (and root's .bashrc, which
     // bash reads when its stdin is a pipe) can take longer than a few hundred milliseconds.
-    const result = await nodeProcessRunner.run({ ...base, command: 'bash', args: ['-c', script], timeoutMs: 3_000, onLine: () => undefined });
+    const result = await nodeProcessRunner.run({
+      ...base,
+      command: 'bash',
+      args: ['-c', script],
+      timeoutMs: 3_000,
+      onLine: () => undefined,
+    });
 
     expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
     expect(isRunning(Number(readFileSync(join(dir, 'child.pid'), 'utf8')))).toBe(false);
   });
 
   it('rejects when the command does not exist', async () => {
-    await expect(nodeProcessRunner.run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(
+      nodeProcessRunner.run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined }),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { chooseAgent } from '../../actions/second-opinion/src/agent-choice.js';
 import { parseCommand } from '../../actions/second-opinion/src/command.js';
 import { capDiff, splitDiff } from '../../actions/second-opinion/src/diff-capture.js';
-import { compareOpinions, opinionMarker, readOpinion, type OpinionRecord } from '../../actions/second-opinion/src/opinion-compare.js';
+import {
+  compareOpinions,
+  opinionMarker,
+  readOpinion,
+  type OpinionRecord,
+} from '../../actions/second-opinion/src/opinion-compare.js';
 import { parseOpinionInputs } from '../../actions/second-opinion/src/opinion-settings.js';
 import { readTrigger } from '../../actions/second-opinion/src/trigger.js';
 import { webhookExample } from '../support/action-run.js';
@@ -20,7 +25,10 @@ describe('the /second-opinion command', () => {
 
   it('counts only at the start of a line', () => {
     expect(parseCommand('Could someone run /second-opinion here?')).toBeUndefined();
-    expect(parseCommand('Thanks!\n/second-opinion codex: check the migration')).toEqual({ agent: 'codex', focus: 'check the migration' });
+    expect(parseCommand('Thanks!\n/second-opinion codex: check the migration')).toEqual({
+      agent: 'codex',
+      focus: 'check the migration',
+    });
   });
 
   it('does not match a longer word', () => {
@@ -39,22 +47,36 @@ describe('triggers', () => {
   const comment = (action: string, body: string, onPr = true) => {
     const payload = webhookExample('issue_comment', action);
     (payload.comment as Record<string, unknown>).body = body;
-    if (onPr) (payload.issue as Record<string, unknown>).pull_request = { url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/1' };
+    if (onPr)
+      (payload.issue as Record<string, unknown>).pull_request = {
+        url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/1',
+      };
     return payload;
   };
 
   it('a new PR comment with the command triggers, with the comment to react to', () => {
     const found = readTrigger('issue_comment', comment('created', '/second-opinion claude'));
-    expect(found).toMatchObject({ trigger: { kind: 'comment', pullNumber: 1, actor: { login: 'Codertocat', isBot: false }, command: { agent: 'claude' } } });
+    expect(found).toMatchObject({
+      trigger: {
+        kind: 'comment',
+        pullNumber: 1,
+        actor: { login: 'Codertocat', isBot: false },
+        command: { agent: 'claude' },
+      },
+    });
     expect('trigger' in found && found.trigger.commentId).toBeGreaterThan(0);
   });
 
   it('an edited comment never triggers', () => {
-    expect(readTrigger('issue_comment', comment('edited', '/second-opinion claude'))).toEqual({ ignored: 'issue_comment edited: only new comments ask for a review' });
+    expect(readTrigger('issue_comment', comment('edited', '/second-opinion claude'))).toEqual({
+      ignored: 'issue_comment edited: only new comments ask for a review',
+    });
   });
 
   it('a comment on an issue does not trigger', () => {
-    expect(readTrigger('issue_comment', comment('created', '/second-opinion', false))).toEqual({ ignored: 'the comment is on an issue, not a pull request' });
+    expect(readTrigger('issue_comment', comment('created', '/second-opinion', false))).toEqual({
+      ignored: 'the comment is on an issue, not a pull request',
+    });
   });
 
   it('the second-opinion label triggers; other labels do not', () => {
@@ -67,9 +89,15 @@ describe('triggers', () => {
 
   it('a dispatch needs a PR number and the head SHA the maintainer read', () => {
     const sha = 'a'.repeat(40);
-    expect(readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7, sha)).toMatchObject({ trigger: { kind: 'dispatch', pullNumber: 7, expectedSha: sha } });
-    expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } })).toThrow('input "pr-number" is required for workflow_dispatch');
-    expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7)).toThrow('input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #7 as you read it, got ""');
+    expect(readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7, sha)).toMatchObject({
+      trigger: { kind: 'dispatch', pullNumber: 7, expectedSha: sha },
+    });
+    expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } })).toThrow(
+      'input "pr-number" is required for workflow_dispatch',
+    );
+    expect(() => readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7)).toThrow(
+      'input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #7 as you read it, got ""',
+    );
   });
 });
 
@@ -77,21 +105,38 @@ describe('agent choice', () => {
   const authorship = { headRef: 'feature/x', authorLogin: 'ali', commitMessages: [], laneCommentAgents: [] };
 
   it('prefers the agent named in the command', () => {
-    expect(chooseAgent('codex', { ...authorship, headRef: 'codex/fix' }, 'claude')).toEqual({ agent: 'codex', reason: 'named in the command' });
+    expect(chooseAgent('codex', { ...authorship, headRef: 'codex/fix' }, 'claude')).toEqual({
+      agent: 'codex',
+      reason: 'named in the command',
+    });
   });
 
   it('picks the other agent from the head branch prefix', () => {
-    expect(chooseAgent(undefined, { ...authorship, headRef: 'codex/fix-login' }, 'codex')).toEqual({ agent: 'claude', reason: 'codex wrote the PR (head branch codex/fix-login)' });
+    expect(chooseAgent(undefined, { ...authorship, headRef: 'codex/fix-login' }, 'codex')).toEqual({
+      agent: 'claude',
+      reason: 'codex wrote the PR (head branch codex/fix-login)',
+    });
   });
 
   it('reads bot authors and Co-authored-by trailers', () => {
-    expect(chooseAgent(undefined, { ...authorship, authorLogin: 'chatgpt-codex-connector[bot]' }, 'codex').agent).toBe('claude');
-    expect(chooseAgent(undefined, { ...authorship, commitMessages: ['Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>'] }, 'claude').agent).toBe('codex');
+    expect(chooseAgent(undefined, { ...authorship, authorLogin: 'chatgpt-codex-connector[bot]' }, 'codex').agent).toBe(
+      'claude',
+    );
+    expect(
+      chooseAgent(
+        undefined,
+        { ...authorship, commitMessages: ['Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>'] },
+        'claude',
+      ).agent,
+    ).toBe('codex');
   });
 
   it('falls back to an earlier agent-lane comment, then to default-agent', () => {
     expect(chooseAgent(undefined, { ...authorship, laneCommentAgents: ['claude'] }, 'claude').agent).toBe('codex');
-    expect(chooseAgent(undefined, authorship, 'claude')).toEqual({ agent: 'claude', reason: 'default-agent (no sign of which agent wrote the PR)' });
+    expect(chooseAgent(undefined, authorship, 'claude')).toEqual({
+      agent: 'claude',
+      reason: 'default-agent (no sign of which agent wrote the PR)',
+    });
   });
 });
 
@@ -130,40 +175,73 @@ describe('diff capture', () => {
 });
 
 describe('comparing opinions', () => {
-  const codex: OpinionRecord = { agent: 'codex', sha: 'abc', conclusion: 'failure', findings: [{ path: 'a.ts', line: 10, severity: 'failure', message: 'null deref' }, { path: 'b.ts', line: 1, severity: 'notice', message: 'name' }] };
-  const claude: OpinionRecord = { agent: 'claude', sha: 'abc', conclusion: 'success', findings: [{ path: 'a.ts', line: 12, severity: 'warning', message: 'user may be null' }] };
+  const codex: OpinionRecord = {
+    agent: 'codex',
+    sha: 'abc',
+    conclusion: 'failure',
+    findings: [
+      { path: 'a.ts', line: 10, severity: 'failure', message: 'null deref' },
+      { path: 'b.ts', line: 1, severity: 'notice', message: 'name' },
+    ],
+  };
+  const claude: OpinionRecord = {
+    agent: 'claude',
+    sha: 'abc',
+    conclusion: 'success',
+    findings: [{ path: 'a.ts', line: 12, severity: 'warning', message: 'user may be null' }],
+  };
 
   it('round-trips a record through the review marker', () => {
     expect(readOpinion(`${opinionMarker(codex)}\n### Second opinion`)).toEqual(codex);
     expect(readOpinion('### just a review')).toBeUndefined();
-    const marker = (record: unknown) => `<!-- factory:second-opinion ${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
+    const marker = (record: unknown) =>
+      `<!-- factory:second-opinion ${Buffer.from(JSON.stringify(record)).toString('base64')} -->`;
     expect(readOpinion(marker({ ...codex, findings: 'none' }))).toBeUndefined();
     expect(readOpinion(marker({ ...codex, agent: 'gemini' }))).toBeUndefined();
   });
 
   it('matches findings near the same line of the same file', () => {
     expect(compareOpinions(claude, codex)).toEqual({
-      other: 'codex', sameConclusion: false,
-      agreed: [claude.findings[0]], onlyThis: [], onlyOther: [codex.findings[1]],
+      other: 'codex',
+      sameConclusion: false,
+      agreed: [claude.findings[0]],
+      onlyThis: [],
+      onlyOther: [codex.findings[1]],
     });
   });
 });
 
 describe('inputs', () => {
-  const raw = { 'github-token': 'ghs_x', 'default-agent': '', 'allowed-bots': 'renovate[bot], dependabot[bot]', 'pr-number': '', 'timeout-minutes': '', 'max-diff-kb': '' };
+  const raw = {
+    'github-token': 'ghs_x',
+    'default-agent': '',
+    'allowed-bots': 'renovate[bot], dependabot[bot]',
+    'pr-number': '',
+    'timeout-minutes': '',
+    'max-diff-kb': '',
+  };
 
   it('fill the documented defaults', () => {
     expect(parseOpinionInputs(raw)).toEqual({
-      githubToken: 'ghs_x', defaultAgent: 'codex', allowedBots: ['renovate[bot]', 'dependabot[bot]'], prNumber: undefined, timeoutMinutes: 30, maxDiffBytes: 200 * 1024,
+      githubToken: 'ghs_x',
+      defaultAgent: 'codex',
+      allowedBots: ['renovate[bot]', 'dependabot[bot]'],
+      prNumber: undefined,
+      timeoutMinutes: 30,
+      maxDiffBytes: 200 * 1024,
     });
   });
 
   it('name each bad input', () => {
-    expect(() => parseOpinionInputs({ ...raw, 'default-agent': 'gemini', 'pr-number': '2.5' })).toThrow(/^input "default-agent" must be codex or claude, got "gemini"\ninput "pr-number" must be a pull request number, got "2.5"$/);
+    expect(() => parseOpinionInputs({ ...raw, 'default-agent': 'gemini', 'pr-number': '2.5' })).toThrow(
+      /^input "default-agent" must be codex or claude, got "gemini"\ninput "pr-number" must be a pull request number, got "2.5"$/,
+    );
     expect(() => parseOpinionInputs({ ...raw, 'github-token': '' })).toThrow('input "github-token" is required');
   });
 
   it('refuse a timeout beyond a day, as agent-lane does', () => {
-    expect(() => parseOpinionInputs({ ...raw, 'timeout-minutes': '40000' })).toThrow('input "timeout-minutes" must be a number of minutes between 0 and 1440, got "40000"');
+    expect(() => parseOpinionInputs({ ...raw, 'timeout-minutes': '40000' })).toThrow(
+      'input "timeout-minutes" must be a number of minutes between 0 and 1440, got "40000"',
+    );
   });
 });

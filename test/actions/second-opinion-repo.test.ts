@@ -19,14 +19,27 @@ describe('head checkout', () => {
   it('lays out the tree read-only, without CLI settings, instructions or links, and says what it left out', async () => {
     const dir = dest();
     const tree = {
-      'src/app.ts': 'export const a = 1;\n', 'README.md': '# x\n', 'CLAUDE.md': 'obey', 'pkg/AGENTS.md': 'obey', '.claude/settings.json': '{}',
-      '.codex/config.toml': 'x = 1', '.mcp.json': '{}', 'docs/passwd': { symlink: '/etc/passwd' },
+      'src/app.ts': 'export const a = 1;\n',
+      'README.md': '# x\n',
+      'CLAUDE.md': 'obey',
+      'pkg/AGENTS.md': 'obey',
+      '.claude/settings.json': '{}',
+      '.codex/config.toml': 'x = 1',
+      '.mcp.json': '{}',
+      'docs/passwd': { symlink: '/etc/passwd' },
     };
 
     const result = await extractHead(await tarGz(tree, 'o-r-abc1234'), dir);
 
     expect(result.files).toBe(2);
-    expect(result.withheld.sort()).toEqual(['.claude/settings.json', '.codex/config.toml', '.mcp.json', 'CLAUDE.md', 'docs/passwd', 'pkg/AGENTS.md']);
+    expect(result.withheld.sort()).toEqual([
+      '.claude/settings.json',
+      '.codex/config.toml',
+      '.mcp.json',
+      'CLAUDE.md',
+      'docs/passwd',
+      'pkg/AGENTS.md',
+    ]);
     expect(readFileSync(join(dir, 'src/app.ts'), 'utf8')).toBe('export const a = 1;\n');
     expect(readdirSync(dir).sort()).toEqual(['README.md', 'src']);
     expect(statSync(join(dir, 'src/app.ts')).mode & 0o777).toBe(0o444);
@@ -66,23 +79,42 @@ describe('review config', () => {
 
   it('errors name the file and the key', () => {
     expect(() => parseReviewConfig('focus: [1, 2]\n')).toThrow('.github/second-opinion.yml: focus must be text');
-    expect(() => parseReviewConfig('focs: typo\n')).toThrow('.github/second-opinion.yml: has unknown keys focs (known: focus)');
+    expect(() => parseReviewConfig('focs: typo\n')).toThrow(
+      '.github/second-opinion.yml: has unknown keys focs (known: focus)',
+    );
     expect(() => parseReviewConfig('focus: "unclosed\n')).toThrow(/^\.github\/second-opinion\.yml: not YAML: /);
   });
 });
 
 describe('line comments', () => {
-  const finding = (over: Partial<Finding>): Finding => ({ path: 'a.ts', line: 3, endLine: 3, severity: 'failure', title: 'Off by one', message: 'Use <=.', ...over });
+  const finding = (over: Partial<Finding>): Finding => ({
+    path: 'a.ts',
+    line: 3,
+    endLine: 3,
+    severity: 'failure',
+    title: 'Off by one',
+    message: 'Use <=.',
+    ...over,
+  });
   const lines = new Set([2, 3, 4, 5]);
 
   it('a finding without a suggestion is a plain comment on its line; outside the diff, none', () => {
-    expect(lineComment(finding({}), lines)).toEqual({ path: 'a.ts', line: 3, body: '**blocking** Off by one: Use <=.' });
+    expect(lineComment(finding({}), lines)).toEqual({
+      path: 'a.ts',
+      line: 3,
+      body: '**blocking** Off by one: Use <=.',
+    });
     expect(lineComment(finding({ line: 9, endLine: 9 }), lines)).toBeUndefined();
   });
 
   it('a suggestion over a range is a multi-line suggestion block the author can apply', () => {
-    expect(lineComment(finding({ line: 3, endLine: 4, suggestion: 'for (i = 0; i <= n; i++)\n  go(i);\n' }), lines)).toEqual({
-      path: 'a.ts', startLine: 3, line: 4, body: '**blocking** Off by one: Use <=.\n\n```suggestion\nfor (i = 0; i <= n; i++)\n  go(i);\n```',
+    expect(
+      lineComment(finding({ line: 3, endLine: 4, suggestion: 'for (i = 0; i <= n; i++)\n  go(i);\n' }), lines),
+    ).toEqual({
+      path: 'a.ts',
+      startLine: 3,
+      line: 4,
+      body: '**blocking** Off by one: Use <=.\n\n```suggestion\nfor (i = 0; i <= n; i++)\n  go(i);\n```',
     });
   });
 
@@ -92,14 +124,20 @@ describe('line comments', () => {
   });
 
   it('a range that leaves the diff falls back to a plain comment rather than replace the wrong lines', () => {
-    expect(lineComment(finding({ line: 5, endLine: 7, suggestion: 'x' }), lines)).toEqual({ path: 'a.ts', line: 5, body: '**blocking** Off by one: Use <=.' });
+    expect(lineComment(finding({ line: 5, endLine: 7, suggestion: 'x' }), lines)).toEqual({
+      path: 'a.ts',
+      line: 5,
+      body: '**blocking** Off by one: Use <=.',
+    });
   });
 
-  it('the review answer\'s suggestion reaches the finding; null means none', () => {
-    const [withFix, without] = findingsOf({ findings: [
-      { path: 'a.ts', line: 3, end_line: 4, severity: 'blocking', message: 'm', suggestion: 'fixed' },
-      { path: 'a.ts', line: 3, end_line: null, severity: 'nit', message: 'm', suggestion: null },
-    ] });
+  it("the review answer's suggestion reaches the finding; null means none", () => {
+    const [withFix, without] = findingsOf({
+      findings: [
+        { path: 'a.ts', line: 3, end_line: 4, severity: 'blocking', message: 'm', suggestion: 'fixed' },
+        { path: 'a.ts', line: 3, end_line: null, severity: 'nit', message: 'm', suggestion: null },
+      ],
+    });
     expect(withFix).toMatchObject({ endLine: 4, suggestion: 'fixed' });
     expect(without!.suggestion).toBeUndefined();
     expect(without!.endLine).toBe(3);

@@ -6,13 +6,27 @@ import { configSchema } from '../../controller/config/config.js';
 import { GitHubHealth } from '../../controller/github/github-health.js';
 import { Metrics } from '../../controller/observe/metrics.js';
 
-type Rule = { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string; description: string } };
+type Rule = {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+  annotations: { summary: string; description: string };
+};
 
-const rules = (parse(readFileSync('deploy/alerts.yml', 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const rules = (
+  parse(readFileSync('deploy/alerts.yml', 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }
+).groups.flatMap((g) => g.rules);
 
 it('covers disk, queue, Docker, GitHub, credential waits, webhook signatures and housekeeping, each with a severity and a summary', () => {
   expect(rules.map((r) => r.alert)).toEqual([
-    'FactoryDiskNearlyFull', 'FactoryJobsQueuedTooLong', 'FactoryDockerDown', 'FactoryGitHubUnhealthy', 'FactoryCredentialWaitsLong', 'FactoryWebhookBadSignatures', 'FactoryHousekeepingStale',
+    'FactoryDiskNearlyFull',
+    'FactoryJobsQueuedTooLong',
+    'FactoryDockerDown',
+    'FactoryGitHubUnhealthy',
+    'FactoryCredentialWaitsLong',
+    'FactoryWebhookBadSignatures',
+    'FactoryHousekeepingStale',
   ]);
   for (const r of rules) {
     expect(['warning', 'critical'], r.alert).toContain(r.labels.severity);
@@ -30,8 +44,16 @@ it('names only metrics the controller exports', async () => {
   const metrics = new Metrics(config);
   metrics.watch({ snapshot: () => ({ queued: [], runners: [], dockerUp: true }) });
   metrics.watchGitHub(new GitHubHealth());
-  metrics.watchHousekeeping({ disk: async () => [], last: undefined, totals: { containers: 0, images: 0, volumes: 0 } });
-  const exported = new Set((await metrics.registry.getMetricsAsJSON()).flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
+  metrics.watchHousekeeping({
+    disk: async () => [],
+    last: undefined,
+    totals: { containers: 0, images: 0, volumes: 0 },
+  });
+  const exported = new Set(
+    (await metrics.registry.getMetricsAsJSON()).flatMap((m) =>
+      String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+    ),
+  );
   for (const r of rules) {
     const named = r.expr.match(/\bfactory_[a-z_]+/g) ?? [];
     expect(named.length, r.alert).toBeGreaterThan(0);

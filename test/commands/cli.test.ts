@@ -20,7 +20,15 @@ const run = async (...argv: string[]) => {
 
 /** The real process: what a shell sees on its streams and as the exit status. */
 const factory = (...argv: string[]) =>
-  spawnSync('node_modules/.bin/tsx', ['-e', "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })", ...argv], { encoding: 'utf8' });
+  spawnSync(
+    'node_modules/.bin/tsx',
+    [
+      '-e',
+      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
+      ...argv,
+    ],
+    { encoding: 'utf8' },
+  );
 
 const leaves = (cmd: Command, path: string[] = []): string[][] =>
   cmd.commands.flatMap((c) => (c.name() === 'help' ? [] : [[...path, c.name()], ...leaves(c, [...path, c.name()])]));
@@ -33,21 +41,44 @@ describe('factory', () => {
 
   it('knows the commands an operator needs', () => {
     expect(commands.map((c) => c.join(' '))).toEqual(
-      expect.arrayContaining(['init', 'validate', 'schema', 'controller', 'status', 'doctor', 'repos add', 'repos set', 'repos remove', 'repos list', 'images build', 'prune', 'demo']),
+      expect.arrayContaining([
+        'init',
+        'validate',
+        'schema',
+        'controller',
+        'status',
+        'doctor',
+        'repos add',
+        'repos set',
+        'repos remove',
+        'repos list',
+        'images build',
+        'prune',
+        'demo',
+      ]),
     );
   });
 
-  it.each(commands.map((c) => [c.join(' '), c]))('%s --help prints its usage to stdout and exits 0', async (_name, path) => {
-    const r = await run(...(path as string[]), '--help');
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(new RegExp(`^Usage: factory ${(path as string[]).join(' ')}`));
-  });
+  it.each(commands.map((c) => [c.join(' '), c]))(
+    '%s --help prints its usage to stdout and exits 0',
+    async (_name, path) => {
+      const r = await run(...(path as string[]), '--help');
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(new RegExp(`^Usage: factory ${(path as string[]).join(' ')}`));
+    },
+  );
 
   it('every command that reads state offers --json', () => {
     const reading = [['validate'], ['status'], ['doctor'], ['repos', 'list'], ['prune']];
     for (const path of reading) {
-      const cmd = path.reduce<Command>((c, name) => c.commands.find((x) => x.name() === name)!, program({ stdout: () => {}, stderr: () => {} }));
-      expect(cmd.options.map((o) => o.long), path.join(' ')).toContain('--json');
+      const cmd = path.reduce<Command>(
+        (c, name) => c.commands.find((x) => x.name() === name)!,
+        program({ stdout: () => {}, stderr: () => {} }),
+      );
+      expect(
+        cmd.options.map((o) => o.long),
+        path.join(' '),
+      ).toContain('--json');
     }
   });
 
@@ -80,7 +111,9 @@ describe('factory', () => {
   it('a missing config is named by its absolute path with the way out', async () => {
     const r = await run('validate', '--config', join(dir, 'nope.yml'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${join(dir, 'nope.yml')}: cannot read config (ENOENT): pass --config PATH (or set FACTORY_CONFIG), or write a starting config with \`factory init\``);
+    expect(r.stderr).toContain(
+      `${join(dir, 'nope.yml')}: cannot read config (ENOENT): pass --config PATH (or set FACTORY_CONFIG), or write a starting config with \`factory init\``,
+    );
   });
 });
 
@@ -91,10 +124,16 @@ describe('factory init', () => {
     const text = readFileSync(file, 'utf8');
     expect(text).toMatch(/^# yaml-language-server: \$schema=\/.*schema\/factory\.schema\.json\n/);
     expect(text.split('\n').filter((l) => l.trimStart().startsWith('#')).length).toBeGreaterThan(10);
-    expect(await run('validate', '--config', file)).toMatchObject({ code: 0, stdout: `${file}: ok (1 repo(s), 1 profile(s))` });
+    expect(await run('validate', '--config', file)).toMatchObject({
+      code: 0,
+      stdout: `${file}: ok (1 repo(s), 1 profile(s))`,
+    });
 
     writeFileSync(file, 'mine\n');
-    expect(await run('init', '--config', file)).toMatchObject({ code: 1, stderr: `factory init: ${file} exists; pass --force to replace it` });
+    expect(await run('init', '--config', file)).toMatchObject({
+      code: 1,
+      stderr: `factory init: ${file} exists; pass --force to replace it`,
+    });
     expect(readFileSync(file, 'utf8')).toBe('mine\n');
   });
 
@@ -102,25 +141,43 @@ describe('factory init', () => {
     const file = join(dir, 'lane.yml');
     const text = starterConfig('/s.json');
     const [start, end] = [text.indexOf('  # codex:'), text.indexOf('\nrepos:')];
-    const lane = text.slice(0, start) + text.slice(start, end).replace(/^ {2}# /gm, '  ') + text.slice(end).replace('profiles: [ci]', 'profiles: [ci, codex]');
+    const lane =
+      text.slice(0, start) +
+      text.slice(start, end).replace(/^ {2}# /gm, '  ') +
+      text.slice(end).replace('profiles: [ci]', 'profiles: [ci, codex]');
     writeFileSync(file, lane);
-    expect(await run('validate', '--config', file)).toMatchObject({ code: 0, stdout: `${file}: ok (1 repo(s), 2 profile(s))` });
+    expect(await run('validate', '--config', file)).toMatchObject({
+      code: 0,
+      stdout: `${file}: ok (1 repo(s), 2 profile(s))`,
+    });
   });
 });
 
 describe('factory validate --json', () => {
   it('lists every problem with its line, path and message', async () => {
     const file = join(dir, 'bad.yml');
-    writeFileSync(file, starterConfig('/s.json').replace('profiles: [ci]', 'profiles: [ci, gpu]').replace('maxConcurrent: 4 ', 'maxConcurrent: four '));
+    writeFileSync(
+      file,
+      starterConfig('/s.json')
+        .replace('profiles: [ci]', 'profiles: [ci, gpu]')
+        .replace('maxConcurrent: 4 ', 'maxConcurrent: four '),
+    );
     const r = await run('validate', '--json', '--config', file);
     expect(r.code).toBe(1);
-    const lineOf = (needle: string) => starterConfig('/s.json').split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const lineOf = (needle: string) =>
+      starterConfig('/s.json')
+        .split('\n')
+        .findIndex((l) => l.includes(needle)) + 1;
     expect(JSON.parse(r.stdout)).toEqual({
       file,
       ok: false,
       problems: [
         { line: lineOf('maxConcurrent: 4 '), path: 'maxConcurrent', message: 'expected number, received string' },
-        { line: lineOf('profiles: [ci]'), path: 'repos[0].profiles[1]', message: 'unknown profile "gpu" (defined: ci)' },
+        {
+          line: lineOf('profiles: [ci]'),
+          path: 'repos[0].profiles[1]',
+          message: 'unknown profile "gpu" (defined: ci)',
+        },
       ],
     });
   });

@@ -24,8 +24,12 @@ describe('deploy/factory.service', () => {
   });
 
   it('validates the config before it starts the controller, as a docker-group user, in the default stateDir', () => {
-    expect(setting('ExecStartPre')).toEqual(['/usr/bin/node /opt/factory/bin/factory.js validate --config /etc/factory/factory.yml']);
-    expect(setting('ExecStart')).toEqual(['/usr/bin/node /opt/factory/bin/factory.js controller --config /etc/factory/factory.yml']);
+    expect(setting('ExecStartPre')).toEqual([
+      '/usr/bin/node /opt/factory/bin/factory.js validate --config /etc/factory/factory.yml',
+    ]);
+    expect(setting('ExecStart')).toEqual([
+      '/usr/bin/node /opt/factory/bin/factory.js controller --config /etc/factory/factory.yml',
+    ]);
     expect(setting('User')).toEqual(['factory']);
     expect(setting('SupplementaryGroups')).toEqual(['docker']);
     expect(`/var/lib/${setting('StateDirectory')[0]}`).toBe(defaults.stateDir);
@@ -42,15 +46,20 @@ describe('deploy/factory.service', () => {
 });
 
 describe('deploy/Dockerfile', () => {
-  it('runs on Node\'s current LTS with production dependencies installed without scripts', () => {
+  it("runs on Node's current LTS with production dependencies installed without scripts", () => {
     const file = readFileSync('deploy/Dockerfile', 'utf8');
-    expect([...file.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['node:24-bookworm-slim', 'node:24-bookworm-slim']);
+    expect([...file.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
+      'node:24-bookworm-slim',
+      'node:24-bookworm-slim',
+    ]);
     expect(file).toContain('npm ci --omit=dev --ignore-scripts');
   });
 
   /** The build stage's `COPY src... dest` instructions, relative to its WORKDIR. */
   const buildStageCopies = () => {
-    const stage = readFileSync('deploy/Dockerfile', 'utf8').split(/^FROM /m).find((s) => / AS build\n/.test(s))!;
+    const stage = readFileSync('deploy/Dockerfile', 'utf8')
+      .split(/^FROM /m)
+      .find((s) => / AS build\n/.test(s))!;
     return [...stage.matchAll(/^COPY (?!--)(.+)$/gm)].map((m) => {
       const parts = m[1]!.trim().split(/\s+/);
       return { sources: parts.slice(0, -1), dest: parts.at(-1)! };
@@ -69,7 +78,11 @@ describe('deploy/Dockerfile', () => {
         }
       }
       symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
-      const tsc = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+      const tsc = spawnSync(
+        process.execPath,
+        [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noEmit'],
+        { cwd: dir, encoding: 'utf8' },
+      );
       expect(tsc.stdout + tsc.stderr).toBe('');
       expect(tsc.status).toBe(0);
     } finally {
@@ -89,7 +102,9 @@ describe('deploy/compose.yml', () => {
   });
 
   it('mounts the Docker socket and the state folder, and publishes the status endpoint on loopback only', () => {
-    expect(service.volumes).toEqual(expect.arrayContaining(['/var/run/docker.sock:/var/run/docker.sock', `/srv/factory/state:${defaults.stateDir}`]));
+    expect(service.volumes).toEqual(
+      expect.arrayContaining(['/var/run/docker.sock:/var/run/docker.sock', `/srv/factory/state:${defaults.stateDir}`]),
+    );
     expect(service.ports).toEqual(['8080:8080', `127.0.0.1:${defaults.status.port}:${defaults.status.port}`]);
     expect(service.command).toEqual(['controller', '--config', '/etc/factory/factory.yml']);
   });
@@ -109,8 +124,14 @@ describe('deploy/compose.yml', () => {
       writeFileSync(join(dir, 'env'), '');
       const file = join(dir, 'compose.yml');
       // Compose insists the env file exists; point it at an empty one, and build context at the repository.
-      writeFileSync(file, compose.replace('/etc/factory/env', join(dir, 'env')).replace('context: ..', `context: ${process.cwd()}`));
-      const out = execFileSync('docker-compose', ['-f', file, 'config'], { env: { ...process.env, DOCKER_GID: '999' }, encoding: 'utf8' });
+      writeFileSync(
+        file,
+        compose.replace('/etc/factory/env', join(dir, 'env')).replace('context: ..', `context: ${process.cwd()}`),
+      );
+      const out = execFileSync('docker-compose', ['-f', file, 'config'], {
+        env: { ...process.env, DOCKER_GID: '999' },
+        encoding: 'utf8',
+      });
       expect(out).toContain("group_add:\n    - '999'");
     } finally {
       rmSync(dir, { recursive: true, force: true });

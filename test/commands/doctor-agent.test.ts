@@ -42,7 +42,12 @@ async function doctor(mcp: unknown[]): Promise<{ code: number; out: string }> {
     stateDir: join(dir, 'state'),
     profiles: {
       claude: {
-        labels: ['self-hosted', 'factory', 'claude'], image, trusted: true, lane: 'claude', network: 'host', memory: '2g',
+        labels: ['self-hosted', 'factory', 'claude'],
+        image,
+        trusted: true,
+        lane: 'claude',
+        network: 'host',
+        memory: '2g',
         env: offlineCliEnv(model.url),
         mounts: [
           { kind: 'auth', agent: 'claude', source: homes.claudeConfigDir, claudeJson: homes.claudeJson },
@@ -55,7 +60,11 @@ async function doctor(mcp: unknown[]): Promise<{ code: number; out: string }> {
   };
   writeFileSync(join(dir, 'factory.yml'), stringify(config));
   let out = '';
-  const code = await doctorCommand(['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'], { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) }, { GH_TOKEN: 'ghs_doctoragent' });
+  const code = await doctorCommand(
+    ['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'],
+    { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) },
+    { GH_TOKEN: 'ghs_doctoragent' },
+  );
   return { code, out };
 }
 
@@ -74,13 +83,22 @@ describe('factory doctor --agent', () => {
     model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
     const { code, out } = await doctor([pkmAgent, { name: 'missing', command: 'no-such-mcp-server' }]);
     expect(code).toBe(1);
-    expect(out).toMatch(/✗ claude +agent claude turn +MCP servers not connected: missing after \d+ ms; MCP servers: pkm-agent, missing \(failed\)\n +fix: /);
+    expect(out).toMatch(
+      /✗ claude +agent claude turn +MCP servers not connected: missing after \d+ ms; MCP servers: pkm-agent, missing \(failed\)\n +fix: /,
+    );
   }, 300_000);
 
   it('fails the row when the model refuses the login', async () => {
     // Claude retries a refused login after trying to refresh it: every answer refuses.
-    const refused = { kind: 'error' as const, status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } };
-    model.script('anthropic', Array.from({ length: 12 }, () => refused));
+    const refused = {
+      kind: 'error' as const,
+      status: 401,
+      body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+    };
+    model.script(
+      'anthropic',
+      Array.from({ length: 12 }, () => refused),
+    );
     const { code, out } = await doctor([]);
     expect(code).toBe(1);
     expect(out).toMatch(/✗ claude +agent claude turn +no successful answer \(exit [1-9]\d*/);
@@ -88,16 +106,23 @@ describe('factory doctor --agent', () => {
 });
 
 describe('the canary command and its reading', () => {
-  const profile = (lane: 'codex' | 'claude' | undefined, mcp: unknown[] = []) => profileSchema.parse({ labels: ['x'], image: 'i', lane, mcp });
+  const profile = (lane: 'codex' | 'claude' | undefined, mcp: unknown[] = []) =>
+    profileSchema.parse({ labels: ['x'], image: 'i', lane, mcp });
 
   it('passes the fixed prompt on stdin, the lane MCP config to claude, and nothing for a non-lane profile', () => {
-    expect(agentCanaryCommand(profile('claude', [pkmAgent]))!.script).toMatch(/\| claude --print --output-format stream-json --verbose --mcp-config \/factory\/mcp\/claude\.json$/);
+    expect(agentCanaryCommand(profile('claude', [pkmAgent]))!.script).toMatch(
+      /\| claude --print --output-format stream-json --verbose --mcp-config \/factory\/mcp\/claude\.json$/,
+    );
     expect(agentCanaryCommand(profile('codex'))!.env).toEqual({ CODEX_HOME: '/factory/auth/codex' });
     expect(agentCanaryCommand(profile(undefined))).toBeUndefined();
   });
 
   it('reads a codex turn from its JSON events', () => {
-    expect(parseAgentCanary('codex', '{"type":"thread.started"}\n{"type":"turn.completed","usage":{}}\n', 0, 1200)).toEqual({ name: 'agent codex turn', ok: true, detail: 'answered in 1200 ms' });
-    expect(parseAgentCanary('codex', '{"type":"turn.failed","error":{"message":"unexpected status 401"}}\n', 1, 900)).toMatchObject({ ok: false, detail: 'no successful answer (exit 1: unexpected status 401) after 900 ms' });
+    expect(
+      parseAgentCanary('codex', '{"type":"thread.started"}\n{"type":"turn.completed","usage":{}}\n', 0, 1200),
+    ).toEqual({ name: 'agent codex turn', ok: true, detail: 'answered in 1200 ms' });
+    expect(
+      parseAgentCanary('codex', '{"type":"turn.failed","error":{"message":"unexpected status 401"}}\n', 1, 900),
+    ).toMatchObject({ ok: false, detail: 'no successful answer (exit 1: unexpected status 401) after 900 ms' });
   });
 });

@@ -9,7 +9,14 @@ import type { Engine } from '../../controller/docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
 import { FIX } from '../../controller/github/github-errors.js';
 
-const REPOS = { 'o/ok': undefined, 'o/bad-token': 401, 'o/no-permission': 403, 'o/hidden': 404, 'o/limited': 429, 'o/away': 0 } as const;
+const REPOS = {
+  'o/ok': undefined,
+  'o/bad-token': 401,
+  'o/no-permission': 403,
+  'o/hidden': 404,
+  'o/limited': 429,
+  'o/away': 0,
+} as const;
 const dir = mkdtempSync(join(tmpdir(), 'factory-doctor-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,18 +38,27 @@ const github = {
   },
 } as unknown as GitHubApi;
 
-const rows = async (secret: Record<string, string>, env: NodeJS.ProcessEnv = {}) => runDoctor({ config: config(secret), engine, github, diskThreshold: 100, env });
+const rows = async (secret: Record<string, string>, env: NodeJS.ProcessEnv = {}) =>
+  runDoctor({ config: config(secret), engine, github, diskThreshold: 100, env });
 const find = (all: DoctorRow[], name: string) => all.find((r) => r.name === name)!;
 
 describe('doctor on GitHub', () => {
   it('names each failure by kind with its own fix', async () => {
     const all = await rows({ env: 'S' }, { S: 'x'.repeat(32) });
     expect(find(all, 'github o/ok')).toMatchObject({ ok: true });
-    expect(find(all, 'github o/bad-token')).toMatchObject({ ok: false, fix: FIX.unauthorised, detail: expect.stringMatching(/^unauthorised: GitHub 401/) });
+    expect(find(all, 'github o/bad-token')).toMatchObject({
+      ok: false,
+      fix: FIX.unauthorised,
+      detail: expect.stringMatching(/^unauthorised: GitHub 401/),
+    });
     expect(find(all, 'github o/no-permission')).toMatchObject({ ok: false, fix: FIX.forbidden });
     expect(find(all, 'github o/hidden')).toMatchObject({ ok: false, fix: FIX.forbidden });
     expect(find(all, 'github o/limited')).toMatchObject({ ok: false, fix: FIX.rate_limited });
-    expect(find(all, 'github o/away')).toMatchObject({ ok: false, fix: FIX.unreachable, detail: expect.stringContaining('ECONNREFUSED') });
+    expect(find(all, 'github o/away')).toMatchObject({
+      ok: false,
+      fix: FIX.unreachable,
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
     expect(new Set(Object.values(FIX)).size).toBe(4);
   });
 });
@@ -50,8 +66,14 @@ describe('doctor on GitHub', () => {
 describe('doctor on the webhook secret', () => {
   it('passes a long secret, and fails one that is missing, short, or in a file every user can read', async () => {
     expect(find(await rows({ env: 'S' }, { S: 'x'.repeat(32) }), 'webhook secret')).toMatchObject({ ok: true });
-    expect(find(await rows({ env: 'S' }), 'webhook secret')).toMatchObject({ ok: false, detail: 'github.webhook.secret.env: environment variable S is not set' });
-    expect(find(await rows({ env: 'S' }, { S: 'hunter2' }), 'webhook secret')).toMatchObject({ ok: false, detail: 'environment variable S holds 7 characters' });
+    expect(find(await rows({ env: 'S' }), 'webhook secret')).toMatchObject({
+      ok: false,
+      detail: 'github.webhook.secret.env: environment variable S is not set',
+    });
+    expect(find(await rows({ env: 'S' }, { S: 'hunter2' }), 'webhook secret')).toMatchObject({
+      ok: false,
+      detail: 'environment variable S holds 7 characters',
+    });
     const file = join(dir, 'secret');
     writeFileSync(file, 'y'.repeat(40));
     chmodSync(file, 0o644);

@@ -24,9 +24,13 @@ const node = (hostname: string, labels: Record<string, string>, more: Partial<Sw
 describe('placement constraints', () => {
   const lane = node('vps-1', { 'factory.lane': 'true' });
   const plain = node('vps-2', {});
-  const drained = node('vps-3', { 'factory.lane': 'true' }, { Spec: { Role: 'worker', Availability: 'drain', Labels: { 'factory.lane': 'true' } } });
+  const drained = node(
+    'vps-3',
+    { 'factory.lane': 'true' },
+    { Spec: { Role: 'worker', Availability: 'drain', Labels: { 'factory.lane': 'true' } } },
+  );
 
-  it('follows Docker\'s rules: == needs the value, != holds when it differs or is missing', () => {
+  it("follows Docker's rules: == needs the value, != holds when it differs or is missing", () => {
     expect(satisfies(lane, 'node.labels.factory.lane == true')).toBe(true);
     expect(satisfies(plain, 'node.labels.factory.lane == true')).toBe(false);
     expect(satisfies(plain, 'node.labels.factory.lane != true')).toBe(true);
@@ -36,7 +40,9 @@ describe('placement constraints', () => {
   });
 
   it('admits only ready, active nodes', () => {
-    expect(nodesFor(['node.labels.factory.lane == true'], [lane, plain, drained]).map((n) => n.ID)).toEqual(['id-vps-1']);
+    expect(nodesFor(['node.labels.factory.lane == true'], [lane, plain, drained]).map((n) => n.ID)).toEqual([
+      'id-vps-1',
+    ]);
     expect(nodesFor([], [lane, plain, drained]).map((n) => n.ID)).toEqual(['id-vps-1', 'id-vps-2']);
   });
 });
@@ -55,18 +61,36 @@ describe('factory doctor on a single-node swarm', () => {
     root = mkdtempSync(join(tmpdir(), 'factory-doctor-swarm-'));
     github = new GitHubStandin();
     await github.start();
-    const profile = (placement: string[]) => ({ labels: ['self-hosted', 'factory'], image: STANDIN_IMAGE, network: 'none', placement });
+    const profile = (placement: string[]) => ({
+      labels: ['self-hosted', 'factory'],
+      image: STANDIN_IMAGE,
+      network: 'none',
+      placement,
+    });
     const file = join(root, 'factory.yml');
-    writeFileSync(file, stringify({
-      backend: 'swarm',
-      github: { apiUrl: github.url, auth: { tokenEnv: 'DOCTOR_SWARM_TOKEN' }, webhook: { secret: { env: 'UNUSED' } } },
-      stateDir: join(root, 'state'),
-      profiles: { placed: profile([`node.labels.${label} == lane`]), nowhere: profile([`node.labels.${label} == gpu`]) },
-      repos: [{ repo: 'factory-test/doctor-swarm', profiles: ['placed', 'nowhere'] }],
-    }));
+    writeFileSync(
+      file,
+      stringify({
+        backend: 'swarm',
+        github: {
+          apiUrl: github.url,
+          auth: { tokenEnv: 'DOCTOR_SWARM_TOKEN' },
+          webhook: { secret: { env: 'UNUSED' } },
+        },
+        stateDir: join(root, 'state'),
+        profiles: {
+          placed: profile([`node.labels.${label} == lane`]),
+          nowhere: profile([`node.labels.${label} == gpu`]),
+        },
+        repos: [{ repo: 'factory-test/doctor-swarm', profiles: ['placed', 'nowhere'] }],
+      }),
+    );
     const lines: string[] = [];
     process.env.DOCTOR_SWARM_TOKEN = 'ghs_doctor_swarm';
-    const code = await main(['doctor', '--config', file], { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s) });
+    const code = await main(['doctor', '--config', file], {
+      stdout: (s) => lines.push(s),
+      stderr: (s) => lines.push(s),
+    });
     delete process.env.DOCTOR_SWARM_TOKEN;
     output = { code, out: lines.join('\n') };
   }, 120_000);
@@ -79,13 +103,21 @@ describe('factory doctor on a single-node swarm', () => {
   });
 
   it('lists the node with its role, state and labels', () => {
-    const hostname = execFileSync('docker', ['node', 'inspect', nodeId, '--format', '{{.Description.Hostname}}'], { encoding: 'utf8' }).trim();
+    const hostname = execFileSync('docker', ['node', 'inspect', nodeId, '--format', '{{.Description.Hostname}}'], {
+      encoding: 'utf8',
+    }).trim();
     expect(output.out).toMatch(new RegExp(`✓ swarm +node ${hostname} +manager, ready, active; .*${label}=lane`));
   });
 
   it('says where each profile can run, and fails the one no node admits with the fix', () => {
-    expect(output.out).toMatch(new RegExp(`✓ placed +swarm placement +placement node.labels.${label} == lane: can run on `));
-    expect(output.out).toMatch(new RegExp(`✗ nowhere +swarm placement +placement node.labels.${label} == gpu: no ready node fits\\n +fix: label a node`));
+    expect(output.out).toMatch(
+      new RegExp(`✓ placed +swarm placement +placement node.labels.${label} == lane: can run on `),
+    );
+    expect(output.out).toMatch(
+      new RegExp(
+        `✗ nowhere +swarm placement +placement node.labels.${label} == gpu: no ready node fits\\n +fix: label a node`,
+      ),
+    );
     expect(output.code).toBe(1);
   });
 });

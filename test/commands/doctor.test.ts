@@ -29,8 +29,16 @@ beforeAll(async () => {
   for (const d of [hostside, codexHome, claudeHome, secrets, pkm]) mkdirSync(d, { recursive: true });
   // The controller's view of its state folder is a different path than the host's: the double mount.
   symlinkSync(hostside, join(root, 'view'));
-  writeFileSync(join(codexHome, 'auth.json'), JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r' } }), { mode: 0o600 });
-  writeFileSync(join(claudeHome, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat-x', refreshToken: 'sk-ant-ort-y', expiresAt: 1 } }), { mode: 0o600 });
+  writeFileSync(
+    join(codexHome, 'auth.json'),
+    JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r' } }),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    join(claudeHome, '.credentials.json'),
+    JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat-x', refreshToken: 'sk-ant-ort-y', expiresAt: 1 } }),
+    { mode: 0o600 },
+  );
   writeFileSync(join(root, 'home', '.claude.json'), JSON.stringify({ numStartups: 3 }), { mode: 0o600 });
   writeFileSync(join(secrets, 'linear.env'), `LINEAR_TOKEN=${LINEAR_TOKEN}\n`, { mode: 0o644 });
   writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
@@ -42,7 +50,11 @@ beforeAll(async () => {
   await github.start();
 
   const lane = {
-    labels: ['self-hosted', 'factory', 'claude'], image: STANDIN_IMAGE, trusted: true, network: 'host', probes: [probeUrl],
+    labels: ['self-hosted', 'factory', 'claude'],
+    image: STANDIN_IMAGE,
+    trusted: true,
+    network: 'host',
+    probes: [probeUrl],
     mounts: [
       { kind: 'auth', agent: 'codex', source: codexHome },
       { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'home', '.claude.json') },
@@ -57,22 +69,35 @@ beforeAll(async () => {
       { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
     ],
   };
-  const sealed = { labels: ['self-hosted', 'factory', 'sealed'], image: STANDIN_IMAGE, trusted: true, network: 'none', probes: [probeUrl] };
+  const sealed = {
+    labels: ['self-hosted', 'factory', 'sealed'],
+    image: STANDIN_IMAGE,
+    trusted: true,
+    network: 'none',
+    probes: [probeUrl],
+  };
   const file = join(root, 'factory.yml');
-  writeFileSync(file, stringify({
-    github: { apiUrl: github.url, auth: { tokenEnv: 'DOCTOR_GH_TOKEN' }, webhook: { secret: { env: 'DOCTOR_WEBHOOK_SECRET' } } },
-    stateDir: join(root, 'view', 'state'),
-    hostPathMap: [{ from: join(root, 'view'), to: hostside }],
-    profiles: { lane, sealed },
-    repos: [{ repo: 'factory-test/doctor', profiles: ['lane', 'sealed'] }],
-  }));
+  writeFileSync(
+    file,
+    stringify({
+      github: {
+        apiUrl: github.url,
+        auth: { tokenEnv: 'DOCTOR_GH_TOKEN' },
+        webhook: { secret: { env: 'DOCTOR_WEBHOOK_SECRET' } },
+      },
+      stateDir: join(root, 'view', 'state'),
+      hostPathMap: [{ from: join(root, 'view'), to: hostside }],
+      profiles: { lane, sealed },
+      repos: [{ repo: 'factory-test/doctor', profiles: ['lane', 'sealed'] }],
+    }),
+  );
   const lines: string[] = [];
   process.env.DOCTOR_GH_TOKEN = GH_TOKEN;
   process.env.DOCTOR_WEBHOOK_SECRET = 'a-webhook-secret-long-enough';
   const code = await main(['doctor', '--config', file], { stdout: (s) => lines.push(s), stderr: (s) => lines.push(s) });
   delete process.env.DOCTOR_GH_TOKEN;
   delete process.env.DOCTOR_WEBHOOK_SECRET;
-  output = { code, out: lines.join("\n") };
+  output = { code, out: lines.join('\n') };
   if (process.env.SHOW_DOCTOR) console.log(output.out);
 }, 120_000);
 
@@ -82,14 +107,19 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const row = (scope: string, name: string) => output.out.split('\n').find((l) => new RegExp(`^[✓✗] ${scope} +${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}  `).test(l));
+const row = (scope: string, name: string) =>
+  output.out
+    .split('\n')
+    .find((l) => new RegExp(`^[✓✗] ${scope} +${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}  `).test(l));
 
 describe('factory doctor', () => {
   it('passes the lane profile checks that hold, from inside its container', () => {
     expect(row('lane', 'auth codex auth.json on host')).toMatch(/^✓ .*parses as codex credentials/);
     expect(row('lane', 'auth codex auth.json')).toMatch(/^✓ .*readable and writable by uid 1000 only \(mode 600\)/);
     expect(row('lane', 'auth claude .credentials.json on host')).toMatch(/^✓ .*parses as claude credentials/);
-    expect(row('lane', 'auth claude .credentials.json')).toMatch(/^✓ .*readable and writable by uid 1000 only \(mode 600\)/);
+    expect(row('lane', 'auth claude .credentials.json')).toMatch(
+      /^✓ .*readable and writable by uid 1000 only \(mode 600\)/,
+    );
     expect(row('lane', 'secrets /factory/secrets')).toMatch(/^✓ .*1 entries, read-only/);
     expect(row('lane', 'data /data/pkm')).toMatch(/^✓ .*1 entries readable/);
     expect(row('lane', `probe ${probeUrl}`)).toMatch(/^✓ .*answers/);
@@ -98,7 +128,9 @@ describe('factory doctor', () => {
     expect(row('lane', 'host path map')).toMatch(/^✓ .*read back/);
     expect(row('host', 'docker engine')).toMatch(/^✓/);
     expect(row('host', 'github factory-test/doctor')).toMatch(/^✓ .*runner API answers/);
-    expect(row('host', 'webhook secret')).toMatch(/^✓ .*environment variable DOCTOR_WEBHOOK_SECRET is set \(28 characters\)/);
+    expect(row('host', 'webhook secret')).toMatch(
+      /^✓ .*environment variable DOCTOR_WEBHOOK_SECRET is set \(28 characters\)/,
+    );
     expect(output.out).toMatch(/^[✓✗] host +disk \//m);
   });
 
@@ -116,8 +148,15 @@ describe('factory doctor', () => {
   it('never prints a secret value and leaves no container or job folder behind', async () => {
     expect(output.out).not.toContain(LINEAR_TOKEN);
     expect(output.out).not.toContain(GH_TOKEN);
-    const leftovers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ['factory.doctor=true'] }) });
-    expect(leftovers.filter((c) => c.Names.some((n) => n.includes('factory-doctor-lane') || n.includes('factory-doctor-sealed')))).toEqual([]);
+    const leftovers = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: ['factory.doctor=true'] }),
+    });
+    expect(
+      leftovers.filter((c) =>
+        c.Names.some((n) => n.includes('factory-doctor-lane') || n.includes('factory-doctor-sealed')),
+      ),
+    ).toEqual([]);
     expect(readdirSync(join(root, 'hostside', 'state', 'doctor', 'jobs'))).toEqual([]);
     expect(readdirSync(join(root, 'hostside', 'state', 'doctor', 'probes'))).toEqual([]);
   });

@@ -14,7 +14,11 @@ const gone = (err: { statusCode?: number }) => (err.statusCode === 404 ? undefin
 // Each call is one message; cli.ts's Io ends it with a newline, and so does this collector.
 async function run(...argv: string[]) {
   const out = { stdout: '', stderr: '' };
-  const code = await pruneCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) }, docker);
+  const code = await pruneCommand(
+    argv,
+    { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) },
+    docker,
+  );
   return { code, ...out };
 }
 
@@ -27,7 +31,12 @@ describe('factory prune on the real engine', () => {
   let dir: string;
 
   const container = async (labels: Record<string, string>, cmd: string[]) => {
-    const c = await docker.createContainer({ Image: base, Cmd: cmd, Labels: labels, HostConfig: { NetworkMode: 'none' } });
+    const c = await docker.createContainer({
+      Image: base,
+      Cmd: cmd,
+      Labels: labels,
+      HostConfig: { NetworkMode: 'none' },
+    });
     containers.push(c.id);
     await c.start();
     return c;
@@ -39,7 +48,11 @@ describe('factory prune on the real engine', () => {
     tags.push(tag);
     const build = async (content: string) => {
       await writeFile(join(dir, `${name}.Dockerfile`), `FROM ${base}\n${label}\nRUN echo ${content} > /content\n`);
-      return buildImage(docker, { tag, contextDir: dir, dockerfile: join(dir, `${name}.Dockerfile`), buildArgs: {}, network: 'none' }, () => {});
+      return buildImage(
+        docker,
+        { tag, contextDir: dir, dockerfile: join(dir, `${name}.Dockerfile`), buildArgs: {}, network: 'none' },
+        () => {},
+      );
     };
     const first = await build('first');
     images.push(first);
@@ -83,14 +96,18 @@ describe('factory prune on the real engine', () => {
 
   it('--dry-run lists what a prune would remove, and removes nothing', () => {
     expect(dryRun.code).toBe(0);
-    expect(dryRun.stdout).toMatch(/^would remove 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; would free /);
+    expect(dryRun.stdout).toMatch(
+      /^would remove 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; would free /,
+    );
     expect(dryRun.stdout).toContain(`  container ${exited.id.slice(0, 12)}\n`);
     expect(dryRun.stdout).toContain(`  image ${ours.replace('sha256:', '').slice(0, 12)}\n`);
   });
 
   it('reports what it removed', () => {
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^removed 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; freed /);
+    expect(result.stdout).toMatch(
+      /^removed 1 exited factory container, [1-9]\d* dangling factory images? and 0 workspace volumes older than 1s; freed /,
+    );
     expect(result.stdout).toContain(`  container ${exited.id.slice(0, 12)}\n`);
     expect(result.stdout).toContain(`  image ${ours.replace('sha256:', '').slice(0, 12)}\n`);
   });
@@ -101,7 +118,7 @@ describe('factory prune on the real engine', () => {
     expect((await running.inspect()).State.Running).toBe(true);
   });
 
-  it('removes dangling images the factory built, not the host\'s other dangling images', async () => {
+  it("removes dangling images the factory built, not the host's other dangling images", async () => {
     await expect(docker.getImage(ours).inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await docker.getImage(theirs).inspect()).Id).toBe(theirs);
   });
@@ -117,7 +134,16 @@ describe('factory prune on the real engine', () => {
 
 describe('formatPruneReport', () => {
   it('says what went and how much it freed', () => {
-    const report = { dryRun: false, containers: ['0123456789abcdef'], images: [{ id: 'sha256:fedcba9876543210', size: 5 * 1024 * 1024 }, { id: 'sha256:aaaabbbbccccdddd', size: 512 * 1024 }], volumes: ['factory-ws-a-ci-12345678'], bytes: 5 * 1024 * 1024 + 512 * 1024 };
+    const report = {
+      dryRun: false,
+      containers: ['0123456789abcdef'],
+      images: [
+        { id: 'sha256:fedcba9876543210', size: 5 * 1024 * 1024 },
+        { id: 'sha256:aaaabbbbccccdddd', size: 512 * 1024 },
+      ],
+      volumes: ['factory-ws-a-ci-12345678'],
+      bytes: 5 * 1024 * 1024 + 512 * 1024,
+    };
     expect(formatPruneReport(report, '24h')).toBe(
       'removed 1 exited factory container, 2 dangling factory images and 1 workspace volume older than 24h; freed 5.5 MiB of images\n' +
         '  container 0123456789ab\n  image fedcba987654\n  image aaaabbbbcccc\n  volume factory-ws-a-ci-12345678',

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 let repo: string;
-const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test', BUNDLE_CMD: 'true' };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.test',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.test',
+  BUNDLE_CMD: 'true',
+};
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env, encoding: 'utf8' }).trim();
 const release = (args: string[], extra: Record<string, string> = {}) =>
   spawnSync('scripts/release.sh', args, { cwd: repo, env: { ...env, ...extra }, encoding: 'utf8' });
@@ -71,7 +78,9 @@ describe('scripts/release.sh', () => {
     git('tag', '-f', 'v1.0.0');
     const r = release(['v1.0.0', '--dry-run']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('release: .github/workflows/ci-node.yml is missing or differs from workflows/ci-node.yml');
+    expect(r.stderr).toContain(
+      'release: .github/workflows/ci-node.yml is missing or differs from workflows/ci-node.yml',
+    );
   });
 
   it('refuses a tag that disagrees with package.json, a missing tag and a malformed one', () => {

@@ -35,7 +35,11 @@ maxConcurrent: 4 # across all repos
 
 describe('repos add', () => {
   it('appends the repo after the others and keeps every comment and key in place', () => {
-    const result = addRepo(CONFIG, { repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci', 'codex'], maxConcurrent: 2 });
+    const result = addRepo(CONFIG, {
+      repo: 'ainative-academy/aina-data-engine-room',
+      profiles: ['ci', 'codex'],
+      maxConcurrent: 2,
+    });
     expect(result).toEqual({
       ok: true,
       text: CONFIG.replace(
@@ -45,25 +49,38 @@ describe('repos add', () => {
     });
   });
 
-  it('follows the file\'s own spacing inside brackets', () => {
-    const padded = CONFIG.replaceAll('[ci]', '[ ci ]').replace('[ci, codex]\n    maxConcurrent: 3', '[ ci, codex ]\n    maxConcurrent: 3');
+  it("follows the file's own spacing inside brackets", () => {
+    const padded = CONFIG.replaceAll('[ci]', '[ ci ]').replace(
+      '[ci, codex]\n    maxConcurrent: 3',
+      '[ ci, codex ]\n    maxConcurrent: 3',
+    );
     const result = addRepo(padded, { repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci'] });
-    expect(result).toEqual({ ok: true, text: padded.replace('    profiles: [ ci ]\n', '    profiles: [ ci ]\n  - repo: ainative-academy/aina-data-engine-room\n    profiles: [ ci ]\n') });
+    expect(result).toEqual({
+      ok: true,
+      text: padded.replace(
+        '    profiles: [ ci ]\n',
+        '    profiles: [ ci ]\n  - repo: ainative-academy/aina-data-engine-room\n    profiles: [ ci ]\n',
+      ),
+    });
   });
 
   it('still edits a repos list written inline, keeping the other entries', () => {
-    const inline = CONFIG.slice(0, CONFIG.indexOf('repos:')) + 'repos: [{ repo: ainative-academy/aina-platform, profiles: [ci] }]\n';
+    const inline =
+      CONFIG.slice(0, CONFIG.indexOf('repos:')) + 'repos: [{ repo: ainative-academy/aina-platform, profiles: [ci] }]\n';
     const result = addRepo(inline, { repo: 'ainative-academy/aina-academy', profiles: ['codex'] });
     const parsed = result.ok ? parseConfig(result.text) : undefined;
     expect(parsed?.ok && parsed.config.repos.map((r) => [r.repo, r.profiles])).toEqual([
       ['ainative-academy/aina-platform', ['ci']],
       ['ainative-academy/aina-academy', ['codex']],
     ]);
-    expect(result.ok && result.text).toContain('# the org\'s repos, busiest first\n');
+    expect(result.ok && result.text).toContain("# the org's repos, busiest first\n");
   });
 
   it('ends the last line of a file that had no final newline before appending', () => {
-    const result = addRepo(CONFIG.replace(/\n$/, ''), { repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci'] });
+    const result = addRepo(CONFIG.replace(/\n$/, ''), {
+      repo: 'ainative-academy/aina-data-engine-room',
+      profiles: ['ci'],
+    });
     expect(result.ok && result.text.endsWith('maxConcurrent: 4 # across all repos')).toBe(true);
     const withoutRepos = CONFIG.slice(0, CONFIG.indexOf('# the org')).trimEnd();
     expect(addRepo(withoutRepos, { repo: 'ainative-academy/aina-platform', profiles: ['ci'] })).toEqual({
@@ -76,7 +93,11 @@ describe('repos add', () => {
     const result = addRepo(CONFIG, { repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci'] });
     expect(result.ok).toBe(true);
     const parsed = result.ok ? parseConfig(result.text) : undefined;
-    expect(parsed?.ok && parsed.config.repos[2]).toEqual({ repo: 'ainative-academy/aina-data-engine-room', profiles: ['ci'], maxConcurrent: 2 });
+    expect(parsed?.ok && parsed.config.repos[2]).toEqual({
+      repo: 'ainative-academy/aina-data-engine-room',
+      profiles: ['ci'],
+      maxConcurrent: 2,
+    });
   });
 
   it('refuses an unknown profile and says which', () => {
@@ -103,7 +124,10 @@ describe('repos add', () => {
   it('creates the repos list when the file has none yet', () => {
     const withoutRepos = CONFIG.slice(0, CONFIG.indexOf('# the org'));
     const result = addRepo(withoutRepos, { repo: 'ainative-academy/aina-platform', profiles: ['ci'] });
-    expect(result).toEqual({ ok: true, text: `${withoutRepos}repos:\n  - repo: ainative-academy/aina-platform\n    profiles: [ci]\n` });
+    expect(result).toEqual({
+      ok: true,
+      text: `${withoutRepos}repos:\n  - repo: ainative-academy/aina-platform\n    profiles: [ci]\n`,
+    });
   });
 
   it('reports YAML syntax errors with the line instead of editing', () => {
@@ -114,14 +138,23 @@ describe('repos add', () => {
 });
 
 describe('repos set', () => {
-  it('replaces only the changed values, in the file\'s own style', () => {
+  it("replaces only the changed values, in the file's own style", () => {
     const result = setRepo(CONFIG, { repo: 'AINative-Academy/aina-platform', profiles: ['ci'], maxConcurrent: 1 });
-    expect(result).toEqual({ ok: true, text: CONFIG.replace('    profiles: [ci, codex]\n    maxConcurrent: 3\n', '    profiles: [ci]\n    maxConcurrent: 1\n') });
+    expect(result).toEqual({
+      ok: true,
+      text: CONFIG.replace(
+        '    profiles: [ci, codex]\n    maxConcurrent: 3\n',
+        '    profiles: [ci]\n    maxConcurrent: 1\n',
+      ),
+    });
   });
 
-  it('adds a missing key on its own line under the entry, after the entry\'s trailing comment', () => {
+  it("adds a missing key on its own line under the entry, after the entry's trailing comment", () => {
     const result = setRepo(CONFIG, { repo: 'ainative-academy/aina-academy', maxConcurrent: 4 });
-    expect(result).toEqual({ ok: true, text: CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 4\n') });
+    expect(result).toEqual({
+      ok: true,
+      text: CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 4\n'),
+    });
   });
 
   it('edits an entry written as a flow map and leaves every other line alone', () => {
@@ -134,7 +167,10 @@ describe('repos set', () => {
   });
 
   it('refuses a repo that is not configured, and an unknown profile', () => {
-    expect(setRepo(CONFIG, { repo: 'a/b', maxConcurrent: 1 })).toEqual({ ok: false, problems: ['repos: a/b is not configured; add it with factory repos add'] });
+    expect(setRepo(CONFIG, { repo: 'a/b', maxConcurrent: 1 })).toEqual({
+      ok: false,
+      problems: ['repos: a/b is not configured; add it with factory repos add'],
+    });
     expect(setRepo(CONFIG, { repo: 'ainative-academy/aina-academy', profiles: ['gpu'] })).toEqual({
       ok: false,
       problems: ['repos[1].profiles[0]: unknown profile "gpu" (defined: ci, codex)'],
@@ -156,7 +192,10 @@ describe('a repos list written inline', () => {
 describe('repos remove', () => {
   it('removes the entry and keeps the rest of the file as it was', () => {
     const result = removeRepo(CONFIG, 'ainative-academy/aina-academy');
-    expect(result).toEqual({ ok: true, text: CONFIG.replace('  - repo: ainative-academy/aina-academy # the course site\n    profiles: [ci]\n', '') });
+    expect(result).toEqual({
+      ok: true,
+      text: CONFIG.replace('  - repo: ainative-academy/aina-academy # the course site\n    profiles: [ci]\n', ''),
+    });
   });
 
   it('refuses to remove the last repo, because the controller needs one', () => {
@@ -166,7 +205,10 @@ describe('repos remove', () => {
   });
 
   it('refuses a repo that is not configured', () => {
-    expect(removeRepo(CONFIG, 'ainative-academy/nope')).toEqual({ ok: false, problems: ['repos: ainative-academy/nope is not configured'] });
+    expect(removeRepo(CONFIG, 'ainative-academy/nope')).toEqual({
+      ok: false,
+      problems: ['repos: ainative-academy/nope is not configured'],
+    });
   });
 });
 
@@ -175,7 +217,10 @@ describe('reposCommand on a real file', () => {
   let file: string;
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await reposCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) });
+    const code = await reposCommand(argv, {
+      stdout: (s) => (out.stdout += `${s}\n`),
+      stderr: (s) => (out.stderr += `${s}\n`),
+    });
     return { code, ...out };
   };
 
@@ -188,10 +233,25 @@ describe('reposCommand on a real file', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('add writes the new file in place, with its mode, and leaves no temp file behind', async () => {
-    const result = await run('add', 'ainative-academy/aina-data-engine-room', '--profiles', 'ci,codex', '--max-concurrent', '2', '--config', file);
-    expect(result).toEqual({ code: 0, stdout: `added ainative-academy/aina-data-engine-room to ${file}\n`, stderr: '' });
+    const result = await run(
+      'add',
+      'ainative-academy/aina-data-engine-room',
+      '--profiles',
+      'ci,codex',
+      '--max-concurrent',
+      '2',
+      '--config',
+      file,
+    );
+    expect(result).toEqual({
+      code: 0,
+      stdout: `added ainative-academy/aina-data-engine-room to ${file}\n`,
+      stderr: '',
+    });
     const written = await readFile(file, 'utf8');
-    expect(written).toContain('  - repo: ainative-academy/aina-data-engine-room\n    profiles: [ci, codex]\n    maxConcurrent: 2\n');
+    expect(written).toContain(
+      '  - repo: ainative-academy/aina-data-engine-room\n    profiles: [ci, codex]\n    maxConcurrent: 2\n',
+    );
     expect((await stat(file)).mode & 0o777).toBe(0o640);
     expect(await readdir(dir)).toEqual(['factory.yml']);
   });
@@ -222,7 +282,9 @@ describe('reposCommand on a real file', () => {
       code: 2,
       stderr: expect.stringContaining("factory repos add: required option '--profiles <p1,p2>' not specified"),
     });
-    expect(await run('add', 'ainative-academy/x', '--profiles', 'ci', '--max-concurrent', 'two', '--config', file)).toMatchObject({
+    expect(
+      await run('add', 'ainative-academy/x', '--profiles', 'ci', '--max-concurrent', 'two', '--config', file),
+    ).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('--max-concurrent expects a whole number, got "two"'),
     });
@@ -230,7 +292,10 @@ describe('reposCommand on a real file', () => {
       code: 2,
       stderr: expect.stringMatching(/factory repos: unknown command 'rmove'\n\(Did you mean remove\?\)/),
     });
-    expect(await run('set', 'ainative-academy/aina-academy', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('nothing to change') });
+    expect(await run('set', 'ainative-academy/aina-academy', '--config', file)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('nothing to change'),
+    });
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
   });
 
@@ -238,11 +303,18 @@ describe('reposCommand on a real file', () => {
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const files = { read: (path: string) => readFile(path, 'utf8'), replace: async () => Promise.reject(full) };
     const out = { stdout: '', stderr: '' };
-    const io = { stdout: (s: string) => void (out.stdout += `${s}\n`), stderr: (s: string) => void (out.stderr += `${s}\n`) };
+    const io = {
+      stdout: (s: string) => void (out.stdout += `${s}\n`),
+      stderr: (s: string) => void (out.stderr += `${s}\n`),
+    };
 
     const code = await reposCommand(['remove', 'ainative-academy/aina-academy', '--config', file], io, files);
 
-    expect({ code, ...out }).toEqual({ code: 1, stdout: '', stderr: `factory repos remove: cannot write ${file} (ENOSPC); it is unchanged\n` });
+    expect({ code, ...out }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `factory repos remove: cannot write ${file} (ENOSPC); it is unchanged\n`,
+    });
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
   });
 
@@ -261,11 +333,16 @@ describe('reposCommand on a real file', () => {
     await symlink('real.yml', file);
     expect((await run('set', 'ainative-academy/aina-academy', '--max-concurrent', '5', '--config', file)).code).toBe(0);
     expect((await lstat(file)).isSymbolicLink()).toBe(true);
-    expect(await readFile(real, 'utf8')).toBe(CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 5\n'));
+    expect(await readFile(real, 'utf8')).toBe(
+      CONFIG.replace('    profiles: [ci]\n', '    profiles: [ci]\n    maxConcurrent: 5\n'),
+    );
   });
 
   it('a missing config file is named', async () => {
     const result = await run('list', '--config', join(dir, 'nope.yml'));
-    expect(result).toMatchObject({ code: 1, stderr: `factory repos list: cannot read ${join(dir, 'nope.yml')} (ENOENT)\n` });
+    expect(result).toMatchObject({
+      code: 1,
+      stderr: `factory repos list: cannot read ${join(dir, 'nope.yml')} (ENOENT)\n`,
+    });
   });
 });

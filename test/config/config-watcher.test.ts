@@ -52,13 +52,20 @@ describe('watchConfig', () => {
     await replaceFileAtomically(file, edited.ok ? edited.text : '');
     const result = await change;
     expect(result.reason).toBe('file');
-    expect(result.ok && result.config.repos.map((r) => r.repo)).toEqual(['ainative-academy/aina-platform', 'ainative-academy/aina-academy']);
+    expect(result.ok && result.config.repos.map((r) => r.repo)).toEqual([
+      'ainative-academy/aina-platform',
+      'ainative-academy/aina-academy',
+    ]);
   });
 
   it('reports a bad new file with its problems, so the caller keeps the old config', async () => {
     const change = nextChange();
     await writeFile(file, CONFIG.replace('profiles: [ci]', 'profiles: [gpu]'));
-    expect(await change).toMatchObject({ ok: false, problems: ['repos[0].profiles[0]: unknown profile "gpu" (defined: ci)'], reason: 'file' });
+    expect(await change).toMatchObject({
+      ok: false,
+      problems: ['repos[0].profiles[0]: unknown profile "gpu" (defined: ci)'],
+      reason: 'file',
+    });
   });
 
   it('SIGHUP reloads even when the file did not change', async () => {
@@ -74,8 +81,15 @@ describe('watchConfig', () => {
     let releaseSlowRead!: () => void;
     const slowRead = new Promise<void>((resolve) => (releaseSlowRead = resolve));
     // A disk that answers the first reload's read (the old text) only after the second reload (the edit) asked.
-    const answers = [async () => CONFIG, async () => (await slowRead, CONFIG), async () => (edited.ok ? edited.text : '')];
-    watcher = await watchConfig(file, (change) => changes.push(change), { signal: false, readFile: () => answers.shift()!() });
+    const answers = [
+      async () => CONFIG,
+      async () => (await slowRead, CONFIG),
+      async () => (edited.ok ? edited.text : ''),
+    ];
+    watcher = await watchConfig(file, (change) => changes.push(change), {
+      signal: false,
+      readFile: () => answers.shift()!(),
+    });
 
     const older = watcher.reload();
     const newer = watcher.reload();

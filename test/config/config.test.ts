@@ -31,7 +31,12 @@ describe('config', () => {
     expect(r.config.github.apiUrl).toBe('https://api.github.com');
     expect(r.config.github.webhook).toMatchObject({ port: 8080, path: '/webhook' });
     expect(r.config.profiles.ci).toMatchObject({ memory: 2 * 1024 ** 3, network: 'bridge', cpus: 2 });
-    expect(r.config).toMatchObject({ maxConcurrent: 4, bootTimeout: 300_000, jobTimeout: 21_600_000, instance: 'default' });
+    expect(r.config).toMatchObject({
+      maxConcurrent: 4,
+      bootTimeout: 300_000,
+      jobTimeout: 21_600_000,
+      instance: 'default',
+    });
   });
 
   it('names the path of a malformed repo', () => {
@@ -73,7 +78,9 @@ repos:
   });
 
   it('reports unknown profiles and repeated repos once the shape is right', () => {
-    const text = VALID.replace('profiles: [ci]', 'profiles: [ci, gpu]') + '  - { repo: AINative-Academy/aina-platform, profiles: [ci] }\n';
+    const text =
+      VALID.replace('profiles: [ci]', 'profiles: [ci, gpu]') +
+      '  - { repo: AINative-Academy/aina-platform, profiles: [ci] }\n';
     expect(problemsOf(text)).toEqual([
       'repos[0].profiles[1]: unknown profile "gpu" (defined: ci)',
       'repos[1].repo: AINative-Academy/aina-platform is already configured at repos[0]',
@@ -122,22 +129,41 @@ describe('factory validate', () => {
   });
 
   it('refuses a lane profile with host mounts on swarm unless a placement pins it to a node', async () => {
-    const lane = VALID.replace('profiles:\n', 'profiles:\n  claude: { labels: [self-hosted, claude], image: lane:1, trusted: true, mounts: [{ kind: secrets, source: /srv/secrets }], PLACEMENT }\n');
+    const lane = VALID.replace(
+      'profiles:\n',
+      'profiles:\n  claude: { labels: [self-hosted, claude], image: lane:1, trusted: true, mounts: [{ kind: secrets, source: /srv/secrets }], PLACEMENT }\n',
+    );
     const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
 
-    const unpinned = await run(['validate', '--config', file('swarm-unpinned.yml', `backend: swarm\n${lane.replace(', PLACEMENT', '')}`)]);
-    const loose = await run(['validate', '--config', file('swarm-loose.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.role == worker"]')}`)]);
-    const pinned = await run(['validate', '--config', file('swarm-pinned.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.hostname == vps-1"]')}`)]);
+    const unpinned = await run([
+      'validate',
+      '--config',
+      file('swarm-unpinned.yml', `backend: swarm\n${lane.replace(', PLACEMENT', '')}`),
+    ]);
+    const loose = await run([
+      'validate',
+      '--config',
+      file('swarm-loose.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.role == worker"]')}`),
+    ]);
+    const pinned = await run([
+      'validate',
+      '--config',
+      file('swarm-pinned.yml', `backend: swarm\n${lane.replace('PLACEMENT', 'placement: ["node.hostname == vps-1"]')}`),
+    ]);
     const local = await run(['validate', '--config', file('docker-unpinned.yml', lane.replace(', PLACEMENT', ''))]);
 
     expect(unpinned.code).toBe(1);
-    expect(unpinned.err).toContain('profiles.claude.placement: profile "claude" has secrets mounts and backend is swarm: add a placement that pins it');
+    expect(unpinned.err).toContain(
+      'profiles.claude.placement: profile "claude" has secrets mounts and backend is swarm: add a placement that pins it',
+    );
     expect(loose.code).toBe(1);
     expect([pinned.code, local.code]).toEqual([0, 0]);
   });
 
   it('names a backend it does not know', () => {
-    expect(problemsOf(`backend: kubernetes\n${VALID}`)).toEqual(['backend: expected docker or swarm, got "kubernetes"']);
+    expect(problemsOf(`backend: kubernetes\n${VALID}`)).toEqual([
+      'backend: expected docker or swarm, got "kubernetes"',
+    ]);
   });
 
   it('says when the file cannot be read', async () => {

@@ -9,7 +9,17 @@ import { laneMounts } from '../../controller/lanes/lane-layout.js';
 const root = join(import.meta.dirname, '../..');
 const SEED_MCP = {
   stdio: ['pkm-agent', 'codegraph', 'playwright', 'github'],
-  http: ['clerk', 'linear', 'posthog', 'sentry', 'cloudflare-api', 'cloudflare-bindings', 'cloudflare-builds', 'cloudflare-docs', 'cloudflare-observability'],
+  http: [
+    'clerk',
+    'linear',
+    'posthog',
+    'sentry',
+    'cloudflare-api',
+    'cloudflare-bindings',
+    'cloudflare-builds',
+    'cloudflare-docs',
+    'cloudflare-observability',
+  ],
 };
 
 async function example(): Promise<Config> {
@@ -26,9 +36,20 @@ describe('examples/factory.yml', () => {
       ['ainative-academy/aina-academy', ['ci-academy', 'codex', 'claude']],
       ['ainative-academy/aina-data-engine-room', ['ci-data', 'codex', 'claude']],
     ]);
-    for (const [name, repo] of [['ci-platform', 'aina-platform'], ['ci-academy', 'aina-academy'], ['ci-data', 'aina-data-engine-room']] as const) {
+    for (const [name, repo] of [
+      ['ci-platform', 'aina-platform'],
+      ['ci-academy', 'aina-academy'],
+      ['ci-data', 'aina-data-engine-room'],
+    ] as const) {
       const p = config.profiles[name]!;
-      expect(p).toMatchObject({ image: `factory/repo-${repo}:0.1.0`, trusted: false, network: 'bridge', mounts: [], mcp: [], envFiles: [] });
+      expect(p).toMatchObject({
+        image: `factory/repo-${repo}:0.1.0`,
+        trusted: false,
+        network: 'bridge',
+        mounts: [],
+        mcp: [],
+        envFiles: [],
+      });
     }
   });
 
@@ -43,22 +64,44 @@ describe('examples/factory.yml', () => {
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
     // Each stdio server's command is one factory/base carries (test/images/factory-base.test.ts runs them).
-    expect(claude.mcp.filter((s) => 'command' in s).map((s) => ('command' in s ? s.command : ''))).toEqual(['uv', 'codegraph', 'playwright-mcp', 'bash']);
+    expect(claude.mcp.filter((s) => 'command' in s).map((s) => ('command' in s ? s.command : ''))).toEqual([
+      'uv',
+      'codegraph',
+      'playwright-mcp',
+      'bash',
+    ]);
   });
 
   it('mounts secrets, the PKM store and the gh login read-only into the claude lane, with Paperclip from one variable', async () => {
     const config = await example();
-    const { mounts, env } = laneMounts(config, 'claude', config.profiles.claude!, 'ainative-academy/aina-platform', 'factory-aina-platform-1-abc123');
+    const { mounts, env } = laneMounts(
+      config,
+      'claude',
+      config.profiles.claude!,
+      'ainative-academy/aina-platform',
+      'factory-aina-platform-1-abc123',
+    );
     const bySource = Object.fromEntries(mounts.filter((m) => m.Type === 'bind').map((m) => [m.Source, m]));
     expect(bySource['/srv/aina-hq/.secrets']).toMatchObject({ Target: '/factory/secrets', ReadOnly: true });
     expect(bySource['/home/ali/PKM']).toMatchObject({ Target: '/data/pkm', ReadOnly: true });
     expect(bySource['/home/ali/.config/gh']).toMatchObject({ Target: '/home/runner/.config/gh', ReadOnly: true });
-    expect(env).toMatchObject({ PAPERCLIP_API_URL: 'http://127.0.0.1:3100', GH_CONFIG_DIR: '/home/runner/.config/gh', FACTORY_LANE: 'claude' });
+    expect(env).toMatchObject({
+      PAPERCLIP_API_URL: 'http://127.0.0.1:3100',
+      GH_CONFIG_DIR: '/home/runner/.config/gh',
+      FACTORY_LANE: 'claude',
+    });
   });
 
   it('keeps Paperclip out of Tier-1 jobs and sends both lanes to the same address', async () => {
     const config = await example();
-    const envOf = (profile: string) => laneMounts(config, profile, config.profiles[profile]!, 'ainative-academy/aina-academy', 'factory-aina-academy-2-abc123').env;
+    const envOf = (profile: string) =>
+      laneMounts(
+        config,
+        profile,
+        config.profiles[profile]!,
+        'ainative-academy/aina-academy',
+        'factory-aina-academy-2-abc123',
+      ).env;
     expect(envOf('ci-academy')).not.toHaveProperty('PAPERCLIP_API_URL');
     expect(envOf('codex').PAPERCLIP_API_URL).toBe(envOf('claude').PAPERCLIP_API_URL);
   });
@@ -75,7 +118,9 @@ repos: [{ repo: o/r, profiles: [p] }]
   it('is refused on an untrusted profile, since it carries a GitHub login', () => {
     expect(parseConfig(base('{ kind: gh, source: /home/ali/.config/gh }', false))).toMatchObject({
       ok: false,
-      problems: ['profiles.p.mounts[0].kind: a gh mount needs a trusted profile: profile "p" is not trusted (set trusted: true only on lane profiles)'],
+      problems: [
+        'profiles.p.mounts[0].kind: a gh mount needs a trusted profile: profile "p" is not trusted (set trusted: true only on lane profiles)',
+      ],
       details: [{ line: 4, path: 'profiles.p.mounts[0].kind' }],
     });
   });

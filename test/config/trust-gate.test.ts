@@ -23,7 +23,12 @@ function config(ci: Record<string, unknown>, extra: Record<string, unknown> = {}
     stateDir,
     profiles: {
       ci: { labels: ['self-hosted', 'factory', 'ci'], image: 'ci:1', ...ci },
-      lane: { labels: ['self-hosted', 'factory', 'codex'], image: 'lane:1', trusted: true, mounts: [{ kind: 'secrets', source: secrets }] },
+      lane: {
+        labels: ['self-hosted', 'factory', 'codex'],
+        image: 'lane:1',
+        trusted: true,
+        mounts: [{ kind: 'secrets', source: secrets }],
+      },
     },
     repos: [{ repo: 'o/r', profiles: ['ci', 'lane'] }],
     ...extra,
@@ -47,7 +52,11 @@ describe('the trust gate for an untrusted profile', () => {
     [join(root, 'srv'), "a folder holding a lane's secrets"],
     [`${secrets}/../../srv/./secrets`, 'the secrets folder spelled with .. segments'],
   ])('refuses a bind of %s (%s)', (source) => {
-    expect(problems(bind(source))).toEqual([expect.stringMatching(/^profiles\.ci\.mounts\[0\]\.source: .*(overlaps|Docker socket).*profile "ci" is not trusted/)]);
+    expect(problems(bind(source))).toEqual([
+      expect.stringMatching(
+        /^profiles\.ci\.mounts\[0\]\.source: .*(overlaps|Docker socket).*profile "ci" is not trusted/,
+      ),
+    ]);
   });
 
   it('follows symlinks before it compares: a link to the secrets folder or to /run is refused', () => {
@@ -55,9 +64,13 @@ describe('the trust gate for an untrusted profile', () => {
     mkdirSync(links, { recursive: true });
     symlinkSync(secrets, join(links, 'innocent-cache'));
     symlinkSync('/run', join(links, 'tools'));
-    expect(problems(bind(join(links, 'innocent-cache')))).toEqual([expect.stringContaining(`overlaps the secrets folder of profile "lane"`)]);
+    expect(problems(bind(join(links, 'innocent-cache')))).toEqual([
+      expect.stringContaining(`overlaps the secrets folder of profile "lane"`),
+    ]);
     expect(problems(bind(join(links, 'tools', 'docker.sock')))).toEqual([expect.stringContaining('Docker socket')]);
-    expect(problems(bind(join(links, 'tools', 'not-yet-made', '..', 'x')))).toEqual([expect.stringContaining('overlaps /run')]);
+    expect(problems(bind(join(links, 'tools', 'not-yet-made', '..', 'x')))).toEqual([
+      expect.stringContaining('overlaps /run'),
+    ]);
   });
 
   it('checks the Docker host view too: a hostPathMap that lands a harmless path on / is refused', () => {
@@ -66,7 +79,9 @@ describe('the trust gate for an untrusted profile', () => {
     expect(problems(bind(join(root, 'view', 'cache')), mapped)).toEqual([]);
     expect(problems(bind(join(root, 'view')), mapped)).toEqual([expect.stringContaining('(on the host: /)')]);
     const dotted = { hostPathMap: [{ from: join(root, 'view'), to: '/srv/../var/run' }] };
-    expect(problems(bind(join(root, 'view', 'cache')), dotted)).toEqual([expect.stringContaining('(on the host: /var/run/cache) overlaps')]);
+    expect(problems(bind(join(root, 'view', 'cache')), dotted)).toEqual([
+      expect.stringContaining('(on the host: /var/run/cache) overlaps'),
+    ]);
   });
 
   it('accepts a plain cache bind outside every sensitive folder', () => {
@@ -81,7 +96,9 @@ describe('the trust gate for an untrusted profile', () => {
       `profiles.ci.user: user "0" runs the job as root (uid or gid 0): ${untrusted}`,
       `profiles.ci.capAdd: capabilities are added back only for trusted profiles: ${untrusted}`,
     ]);
-    expect(problems({ user: '1000:0' })).toEqual([expect.stringContaining('profiles.ci.user: user "1000:0" runs the job as root')]);
+    expect(problems({ user: '1000:0' })).toEqual([
+      expect.stringContaining('profiles.ci.user: user "1000:0" runs the job as root'),
+    ]);
   });
 });
 
@@ -100,7 +117,9 @@ describe('limits', () => {
   });
 
   it('refuses the same limits on a trusted profile', () => {
-    expect(problems({ trusted: true, labels: ['self-hosted', 'gpu'], memory: '0' })).toEqual([expect.stringMatching(/^profiles\.ci\.memory: /)]);
+    expect(problems({ trusted: true, labels: ['self-hosted', 'gpu'], memory: '0' })).toEqual([
+      expect.stringMatching(/^profiles\.ci\.memory: /),
+    ]);
   });
 });
 
@@ -153,7 +172,9 @@ describe('a YAML alias bomb', () => {
     const err: string[] = [];
     const code = await main(['validate', '--config', file], { stdout: () => {}, stderr: (s) => err.push(s) });
     expect(code).toBe(1);
-    expect(err.join('\n')).toBe(`${file}: 1 problem(s)\n  ${file}:5: Excessive alias count indicates a resource exhaustion attack`);
+    expect(err.join('\n')).toBe(
+      `${file}: 1 problem(s)\n  ${file}:5: Excessive alias count indicates a resource exhaustion attack`,
+    );
   });
 
   it('a live edit to one is handed over as a refused change, not dropped', async () => {
@@ -165,7 +186,11 @@ describe('a YAML alias bomb', () => {
     try {
       writeFileSync(file, BOMB);
       const timer = setTimeout(() => resolve('nothing'), 5_000);
-      expect(await change).toEqual({ ok: false, reason: 'file', problems: [`${file}:5: Excessive alias count indicates a resource exhaustion attack`] });
+      expect(await change).toEqual({
+        ok: false,
+        reason: 'file',
+        problems: [`${file}:5: Excessive alias count indicates a resource exhaustion attack`],
+      });
       clearTimeout(timer);
     } finally {
       watcher.stop();

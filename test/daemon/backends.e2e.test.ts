@@ -8,10 +8,20 @@ import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY } from '../../controller/docker/swarm-spec.js';
 import { LABEL } from '../../controller/model/runner.js';
-import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Backend, type Harness, type HarnessOptions } from '../support/harness.js';
+import {
+  CI_LABELS,
+  assertExchangesMatchOpenApi,
+  docker,
+  startHarness,
+  waitFor,
+  type Backend,
+  type Harness,
+  type HarnessOptions,
+} from '../support/harness.js';
 import { releaseSwarm, useSwarm } from '../support/swarm.js';
 
-const jitCalls = (harness: Harness) => harness.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig') && x.status === 201);
+const jitCalls = (harness: Harness) =>
+  harness.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig') && x.status === 201);
 const jobDone = (harness: Harness, jobId: number) => () =>
   harness.github.jobs.get(jobId)?.status === 'completed' && harness.service.controller.snapshot().runners.length === 0;
 const jobFolders = (harness: Harness) => {
@@ -21,12 +31,16 @@ const jobFolders = (harness: Harness) => {
     return [];
   }
 };
-const services = async (repo: string) => docker.listServices({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
-const secrets = async (repo: string) => docker.listSecrets({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
+const services = async (repo: string) =>
+  docker.listServices({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
+const secrets = async (repo: string) =>
+  docker.listSecrets({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
 
 /** The most job containers of this repo running at once, as Docker's own start and die events show them. */
 async function watchConcurrency(repo: string) {
-  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['start', 'die'], label: [`${LABEL.repo}=${repo}`] }) })) as NodeJS.ReadableStream & { destroy(): void };
+  const stream = (await docker.getEvents({
+    filters: JSON.stringify({ type: ['container'], event: ['start', 'die'], label: [`${LABEL.repo}=${repo}`] }),
+  })) as NodeJS.ReadableStream & { destroy(): void };
   const running = new Set<string>();
   let max = 0;
   let buffered = '';
@@ -44,7 +58,10 @@ async function watchConcurrency(repo: string) {
 }
 
 /** What each backend shows of the job's container beyond the labels; the JIT config's place is the difference. */
-const expectJobContainer: Record<Backend, (h: Harness, container: Docker.ContainerInspectInfo, jit: string) => Promise<void>> = {
+const expectJobContainer: Record<
+  Backend,
+  (h: Harness, container: Docker.ContainerInspectInfo, jit: string) => Promise<void>
+> = {
   async docker(_h, container, jit) {
     expect(container.Config.Env).toContain(`ACTIONS_RUNNER_INPUT_JITCONFIG=${jit}`);
     expect(container.Config.Cmd).toEqual(['/home/runner/run.sh']);
@@ -56,7 +73,11 @@ const expectJobContainer: Record<Backend, (h: Harness, container: Docker.Contain
     expect(spec.Mode).toEqual({ ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } });
     expect(spec.TaskTemplate?.RestartPolicy).toMatchObject({ Condition: 'none', MaxAttempts: 0 });
     expect(spec.TaskTemplate?.Networks).toHaveLength(1);
-    expect(spec.Labels).toEqual(container.Config.Labels ? expect.objectContaining({ [LABEL.jobId]: container.Config.Labels[LABEL.jobId] }) : undefined);
+    expect(spec.Labels).toEqual(
+      container.Config.Labels
+        ? expect.objectContaining({ [LABEL.jobId]: container.Config.Labels[LABEL.jobId] })
+        : undefined,
+    );
     // The JIT config travels in a secret the task's entry sources: neither the spec every manager stores nor the
     // container's own configuration holds it.
     expect(JSON.stringify(service)).not.toContain(jit);
@@ -88,12 +109,29 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
       return list.length > 0 ? list : undefined;
     });
     const container = await docker.getContainer(info!.Id).inspect();
-    expect(container.Config.Labels).toMatchObject({ [LABEL.managed]: 'true', [LABEL.repo]: h.repo, [LABEL.profile]: 'ci', [LABEL.jobId]: String(jobId) });
-    expect(container.Config.Labels[LABEL.runnerName]).toMatch(/^factory\.test-[0-9a-f]{8}-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/);
-    expect(container.HostConfig).toMatchObject({ NanoCpus: 500_000_000, Memory: 64 * 1024 * 1024, PidsLimit: 64, Privileged: false, NetworkMode: 'host' });
+    expect(container.Config.Labels).toMatchObject({
+      [LABEL.managed]: 'true',
+      [LABEL.repo]: h.repo,
+      [LABEL.profile]: 'ci',
+      [LABEL.jobId]: String(jobId),
+    });
+    expect(container.Config.Labels[LABEL.runnerName]).toMatch(
+      /^factory\.test-[0-9a-f]{8}-e2e-[0-9a-f]+-\d+-[0-9a-f]{6}$/,
+    );
+    expect(container.HostConfig).toMatchObject({
+      NanoCpus: 500_000_000,
+      Memory: 64 * 1024 * 1024,
+      PidsLimit: 64,
+      Privileged: false,
+      NetworkMode: 'host',
+    });
     expect(JSON.stringify(container.HostConfig.Binds ?? [])).not.toContain('docker.sock');
     const [jit] = jitCalls(h);
-    await expectJobContainer[backend](h, container, (jit!.responseBody as { encoded_jit_config: string }).encoded_jit_config);
+    await expectJobContainer[backend](
+      h,
+      container,
+      (jit!.responseBody as { encoded_jit_config: string }).encoded_jit_config,
+    );
 
     await waitFor('the job to finish and be cleaned up', jobDone(h, jobId));
     await waitFor('the container to be removed', async () => (await h!.containers()).length === 0);
@@ -104,7 +142,13 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
     const writes = h.github.exchanges.filter((x) => x.method !== 'GET').map((x) => `${x.method} ${x.path}`);
     expect(writes).toEqual([`POST /repos/${h.repo}/actions/runners/generate-jitconfig`]);
     expect(h.stages.filter((s) => s.jobId === jobId).map((s) => s.stage)).toEqual([
-      'queued', 'taken', 'runner-created', 'container-started', 'in_progress', 'completed', 'cleaned',
+      'queued',
+      'taken',
+      'runner-created',
+      'container-started',
+      'in_progress',
+      'completed',
+      'cleaned',
     ]);
     assertExchangesMatchOpenApi(h.github);
   });
@@ -158,12 +202,22 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
       for (let i = 0; i < 100; i++) ids.push(await h.github.queueJob(h.repo, CI_LABELS, { announce: false }));
       // One delivery per job, 30 replays of a delivery already sent, 20 new deliveries for jobs already announced.
       const planned = ids.map((id) => ({ id, delivery: randomUUID() }));
-      const extra = [...Array.from({ length: 30 }, (_, i) => planned[(i * 7) % 100]!), ...Array.from({ length: 20 }, (_, i) => ({ id: ids[(i * 13 + 5) % 100]!, delivery: randomUUID() }))];
-      await Promise.all([...planned, ...extra].map((d) => h!.github.deliver(h!.github.jobs.get(d.id)!, 'queued', d.delivery)));
+      const extra = [
+        ...Array.from({ length: 30 }, (_, i) => planned[(i * 7) % 100]!),
+        ...Array.from({ length: 20 }, (_, i) => ({ id: ids[(i * 13 + 5) % 100]!, delivery: randomUUID() })),
+      ];
+      await Promise.all(
+        [...planned, ...extra].map((d) => h!.github.deliver(h!.github.jobs.get(d.id)!, 'queued', d.delivery)),
+      );
 
-      await waitFor('every job to complete and every runner to be cleaned up', async () =>
-        ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.snapshot().runners.length === 0 && (await h!.containers()).length === 0,
-      240_000);
+      await waitFor(
+        'every job to complete and every runner to be cleaned up',
+        async () =>
+          ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') &&
+          h!.service.controller.snapshot().runners.length === 0 &&
+          (await h!.containers()).length === 0,
+        240_000,
+      );
 
       expect(watch.max()).toBeGreaterThan(1);
       expect(watch.max()).toBeLessThanOrEqual(8);
@@ -193,9 +247,14 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
     });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
-    await waitFor('the job to run on a second runner', async () =>
-      h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0 && (await h!.containers()).length === 0,
-    30_000);
+    await waitFor(
+      'the job to run on a second runner',
+      async () =>
+        h!.github.jobs.get(jobId)?.status === 'completed' &&
+        h!.service.controller.snapshot().runners.length === 0 &&
+        (await h!.containers()).length === 0,
+      30_000,
+    );
     expect(jitCalls(h)).toHaveLength(2);
     expect(h.github.runners.size).toBe(0);
     expect(jobFolders(h)).toEqual([]);

@@ -22,19 +22,31 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const PROBE = '{ grep -E "^Cap(Eff|Bnd)" /proc/self/status; echo nofile=$(ulimit -n) nproc=$(ulimit -u) core=$(ulimit -c) user=$(id -u):$(id -g); ' +
+const PROBE =
+  '{ grep -E "^Cap(Eff|Bnd)" /proc/self/status; echo nofile=$(ulimit -n) nproc=$(ulimit -u) core=$(ulimit -c) user=$(id -u):$(id -g); ' +
   'touch /tmp/f; chown 1234 /tmp/f 2>&1; echo chown=$?; } > /results/probe.txt';
 
 async function runProbe(repo: string, profile: Record<string, unknown> = {}) {
   // Long enough to inspect the container before the job ends and it is removed.
-  h = await startHarness({ repo, jobSeconds: 3, profile: { mounts: [{ kind: 'bind', source: results, target: '/results', mode: 'rw' }], env: { STANDIN_JOB_COMMAND: PROBE }, ...profile } });
+  h = await startHarness({
+    repo,
+    jobSeconds: 3,
+    profile: {
+      mounts: [{ kind: 'bind', source: results, target: '/results', mode: 'rw' }],
+      env: { STANDIN_JOB_COMMAND: PROBE },
+      ...profile,
+    },
+  });
   const jobId = await h.github.queueJob(h.repo, CI_LABELS);
   const [c] = await waitFor('the runner container', async () => {
     const list = await h!.containers();
     return list.length > 0 ? list : undefined;
   });
   const inspect = await docker.getContainer(c!.Id).inspect();
-  await waitFor('the job', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
+  await waitFor(
+    'the job',
+    () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+  );
   return { inspect, probe: readFileSync(join(results, 'probe.txt'), 'utf8') };
 }
 
@@ -45,7 +57,11 @@ describe('runner container defaults', () => {
     expect(inspect.HostConfig).toMatchObject({
       CapDrop: ['ALL'],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
-      Ulimits: [{ Name: 'nofile', Soft: 16_384, Hard: 16_384 }, { Name: 'nproc', Soft: 65_536, Hard: 65_536 }, { Name: 'core', Soft: 0, Hard: 0 }],
+      Ulimits: [
+        { Name: 'nofile', Soft: 16_384, Hard: 16_384 },
+        { Name: 'nproc', Soft: 65_536, Hard: 65_536 },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
     });
     expect(inspect.Config.User).toBe('1000:1000');
     expect(probe).toContain('CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n');
@@ -62,13 +78,22 @@ describe('runner container defaults', () => {
   it('a bind that became a symlink to /etc after validation is refused at launch: no runner, no container', async () => {
     const cache = join(root, 'cache');
     mkdirSync(cache);
-    h = await startHarness({ repo: uniqueRepo('harden-swap'), profile: { trusted: false, network: 'none', mounts: [{ kind: 'bind', source: cache, target: '/cache', mode: 'rw' }] } });
+    h = await startHarness({
+      repo: uniqueRepo('harden-swap'),
+      profile: {
+        trusted: false,
+        network: 'none',
+        mounts: [{ kind: 'bind', source: cache, target: '/cache', mode: 'rw' }],
+      },
+    });
     rmSync(cache, { recursive: true });
     symlinkSync('/etc', cache);
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the launch to fail', () => h!.stages.some((s) => s.jobId === jobId && s.stage === 'failed'));
 
-    expect(h.service.controller.snapshot().lastError).toContain(`profiles.ci.mounts[0].source: ${cache} (on the host: /etc) overlaps /etc (host system folder)`);
+    expect(h.service.controller.snapshot().lastError).toContain(
+      `profiles.ci.mounts[0].source: ${cache} (on the host: /etc) overlaps /etc (host system folder)`,
+    );
     expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toEqual([]);
     expect(await h.containers()).toEqual([]);
   });

@@ -23,15 +23,22 @@ beforeAll(async () => {
   github = new GitHubStandin({ jobSeconds: 4 });
   await github.start();
   configFile = join(dir, 'factory.yml');
-  writeFileSync(configFile, stringify({
-    github: { apiUrl: github.url, auth: { tokenEnv: 'PROCESS_GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'PROCESS_WEBHOOK_SECRET' } } },
-    instance,
-    stateDir: join(dir, 'state'),
-    status: { port: 0 },
-    reconcileInterval: '1h',
-    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, network: 'host', trusted: true, memory: '64m' } },
-    repos: [{ repo, profiles: ['ci'] }],
-  }));
+  writeFileSync(
+    configFile,
+    stringify({
+      github: {
+        apiUrl: github.url,
+        auth: { tokenEnv: 'PROCESS_GH_TOKEN' },
+        webhook: { host: '127.0.0.1', port: 0, secret: { env: 'PROCESS_WEBHOOK_SECRET' } },
+      },
+      instance,
+      stateDir: join(dir, 'state'),
+      status: { port: 0 },
+      reconcileInterval: '1h',
+      profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, network: 'host', trusted: true, memory: '64m' } },
+      repos: [{ repo, profiles: ['ci'] }],
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -40,14 +47,35 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const containers = () => docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.instance}=${instance}`] }) });
+const containers = () =>
+  docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.instance}=${instance}`] }) });
 
 /** Starts the CLI from source and resolves once it logs its webhook URL. */
-async function startController(): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; log: () => string }> {
-  const child = spawn('node_modules/.bin/tsx', ['-e', "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })", 'controller', '--config', configFile], {
-    env: { ...process.env, PROCESS_GH_TOKEN: 'ghs_processtoken', PROCESS_WEBHOOK_SECRET: secret, FACTORY_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function startController(): Promise<{
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  log: () => string;
+}> {
+  const child = spawn(
+    'node_modules/.bin/tsx',
+    [
+      '-e',
+      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
+      'controller',
+      '--config',
+      configFile,
+    ],
+    {
+      env: {
+        ...process.env,
+        PROCESS_GH_TOKEN: 'ghs_processtoken',
+        PROCESS_WEBHOOK_SECRET: secret,
+        FACTORY_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buffered = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -72,8 +100,11 @@ it('leaves a running job container on SIGTERM, and the next start adopts it and 
   expect((await containers()).map((c) => c.State)).toEqual(['running']);
 
   const second = await startController();
-  await waitFor('the adopted job to finish and its container to go', async () =>
-    github.jobs.get(jobId)?.status === 'completed' && (await containers()).length === 0 && github.runners.size === 0);
+  await waitFor(
+    'the adopted job to finish and its container to go',
+    async () =>
+      github.jobs.get(jobId)?.status === 'completed' && (await containers()).length === 0 && github.runners.size === 0,
+  );
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
   expect(github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toHaveLength(1);
@@ -85,13 +116,16 @@ it('applies an edited config file without a restart, and keeps the running confi
   const original = readFileSync(configFile, 'utf8');
   await waitFor('the config watch', () => controller.log().includes('watching the config file'));
   try {
-    writeFileSync(configFile, original.replace('repos:\n', 'repos: [\n').replace(/\n$/, '') ); // a syntax error first
+    writeFileSync(configFile, original.replace('repos:\n', 'repos: [\n').replace(/\n$/, '')); // a syntax error first
     await waitFor('the refusal', () => controller.log().includes('config change refused'));
     writeFileSync(configFile, original.replace(/repos:\n/, `repos:\n  - repo: ${added}\n    profiles: [ci]\n`));
     await waitFor('the reload', () => controller.log().includes('"msg":"config reloaded"'));
 
     const jobId = await github.queueJob(added, CI_LABELS);
-    await waitFor('the new repo job', async () => github.jobs.get(jobId)?.status === 'completed' && (await containers()).length === 0);
+    await waitFor(
+      'the new repo job',
+      async () => github.jobs.get(jobId)?.status === 'completed' && (await containers()).length === 0,
+    );
   } finally {
     writeFileSync(configFile, original);
     controller.child.kill('SIGTERM');

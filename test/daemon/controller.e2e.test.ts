@@ -2,7 +2,14 @@
 // runner image. The core cases both backends must pass are in backends.e2e.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LABEL, runnerName, runnerPrefix } from '../../controller/daemon/runner-spec.js';
-import { CI_LABELS, assertExchangesMatchOpenApi, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
+import {
+  CI_LABELS,
+  assertExchangesMatchOpenApi,
+  docker,
+  startHarness,
+  waitFor,
+  type Harness,
+} from '../support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -31,10 +38,17 @@ describe('controller end to end', () => {
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push(await h.github.queueJob(h.repo, CI_LABELS));
     let maxRunning = 0;
-    await waitFor('all three jobs', async () => {
-      maxRunning = Math.max(maxRunning, (await h!.containers(false)).length);
-      return ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') && h!.service.controller.snapshot().runners.length === 0;
-    }, 40_000);
+    await waitFor(
+      'all three jobs',
+      async () => {
+        maxRunning = Math.max(maxRunning, (await h!.containers(false)).length);
+        return (
+          ids.every((id) => h!.github.jobs.get(id)?.status === 'completed') &&
+          h!.service.controller.snapshot().runners.length === 0
+        );
+      },
+      40_000,
+    );
 
     expect(maxRunning).toBe(1);
     const started = h.stages.filter((s) => s.stage === 'container-started').map((s) => s.jobId);
@@ -50,7 +64,10 @@ describe('controller end to end', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await h.service.reconciler.runOnce();
 
-    await waitFor('the idle runner to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0);
+    await waitFor(
+      'the idle runner to be removed',
+      async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0,
+    );
     expect(h.github.runners.size).toBe(0);
   });
 
@@ -62,11 +79,14 @@ describe('controller end to end', () => {
     h.github.jobs.get(jobId)!.labels = CI_LABELS;
     await h.github.cancelJob(jobId);
 
-    await waitFor('the spare to be removed', async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0);
+    await waitFor(
+      'the spare to be removed',
+      async () => (await h!.containers()).length === 0 && h!.service.controller.snapshot().runners.length === 0,
+    );
     expect(h.github.runners.size).toBe(0);
   });
 
-  it('deletes its own offline factory runners that have no container, and no one else\'s', async () => {
+  it("deletes its own offline factory runners that have no container, and no one else's", async () => {
     h = await startHarness();
     const register = async (name: string) => {
       const res = await fetch(`${h!.github.url}/repos/${h!.repo}/actions/runners/generate-jitconfig`, {
@@ -86,8 +106,15 @@ describe('controller end to end', () => {
     await h.service.reconciler.runOnce();
 
     expect(h.github.runners.has(orphan)).toBe(false);
-    expect(runnerName(h.repo, 4, `${h.config.instance}-b`, 'abcdef').startsWith(runnerPrefix(h.config.instance))).toBe(true);
-    expect([defaultInstances, otherInstances, longerInstance, foreign].map((id) => h!.github.runners.has(id))).toEqual([true, true, true, true]);
+    expect(runnerName(h.repo, 4, `${h.config.instance}-b`, 'abcdef').startsWith(runnerPrefix(h.config.instance))).toBe(
+      true,
+    );
+    expect([defaultInstances, otherInstances, longerInstance, foreign].map((id) => h!.github.runners.has(id))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('fails a job whose image is missing with a clear error and leaves no runner behind', async () => {
@@ -95,7 +122,9 @@ describe('controller end to end', () => {
     await h.github.queueJob(h.repo, CI_LABELS);
 
     await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
-    expect(h.service.controller.snapshot().lastError).toMatch(/image factory-test\/does-not-exist:1 not found on this host \(profile ci\)/);
+    expect(h.service.controller.snapshot().lastError).toMatch(
+      /image factory-test\/does-not-exist:1 not found on this host \(profile ci\)/,
+    );
     await waitFor('the runner to be deregistered', () => h!.github.runners.size === 0);
     expect(await h.containers()).toHaveLength(0);
   });
@@ -116,7 +145,10 @@ describe('controller under GitHub faults', () => {
     const reset = String(Math.floor(Date.now() / 1000) + 1);
     h.github.failNext('POST', /generate-jitconfig$/, 403, {
       headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
-      body: { message: 'API rate limit exceeded for installation.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+      body: {
+        message: 'API rate limit exceeded for installation.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      },
     });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
@@ -128,7 +160,10 @@ describe('controller under GitHub faults', () => {
     h = await startHarness();
     h.github.failNext('POST', /generate-jitconfig$/, 429, {
       headers: { 'retry-after': '1' },
-      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
+      body: {
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: 'https://docs.github.com/rest',
+      },
     });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
@@ -138,7 +173,9 @@ describe('controller under GitHub faults', () => {
 
   it('logs a 404 on the JIT call with the repo and starts nothing', async () => {
     h = await startHarness();
-    h.github.failNext('POST', /generate-jitconfig$/, 404, { body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+    h.github.failNext('POST', /generate-jitconfig$/, 404, {
+      body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+    });
     await h.github.queueJob(h.repo, CI_LABELS);
 
     await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));

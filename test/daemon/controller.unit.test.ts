@@ -21,15 +21,29 @@ async function runEverything(world: MemoryWorld): Promise<void> {
     await world.settle();
     const { runners, queued } = world.controller.snapshot();
     // Done when nothing is left to run: no queue, and no runner that is launching or has a job to take.
-    const busyOrLaunching = runners.some((r) =>
-      !r.containerId || (world.engine.containers.get(r.containerId)?.state === 'running' && world.github.byName(r.identity.runnerName)?.status === 'offline'));
-    if (queued.length === 0 && !busyOrLaunching && world.engine.running.every((c) => !world.github.byName(c.name)?.busy)) return;
+    const busyOrLaunching = runners.some(
+      (r) =>
+        !r.containerId ||
+        (world.engine.containers.get(r.containerId)?.state === 'running' &&
+          world.github.byName(r.identity.runnerName)?.status === 'offline'),
+    );
+    if (
+      queued.length === 0 &&
+      !busyOrLaunching &&
+      world.engine.running.every((c) => !world.github.byName(c.name)?.busy)
+    )
+      return;
     if (Date.now() > deadline) throw new Error('runEverything: the runners did not settle within 10 s');
   }
 }
 async function expectNothingLeft(world: MemoryWorld): Promise<void> {
-  await world.until('every container, runner and record to be gone', () =>
-    world.engine.containers.size === 0 && world.github.runners.size === 0 && world.controller.snapshot().runners.length === 0);
+  await world.until(
+    'every container, runner and record to be gone',
+    () =>
+      world.engine.containers.size === 0 &&
+      world.github.runners.size === 0 &&
+      world.controller.snapshot().runners.length === 0,
+  );
   expect(world.engine.containers.size).toBe(0);
   expect(world.github.runners.size).toBe(0);
   expect(world.controller.snapshot()).toMatchObject({ runners: [], queued: [] });
@@ -43,7 +57,13 @@ describe('controller, in memory', () => {
     const job = w.github.queue(REPO, LABELS);
     await w.until('the container to start', () => w!.stages.some((s) => s.stage === 'container-started'));
 
-    expect(w.stages.filter((s) => s.jobId === job).map((s) => s.stage)).toEqual(['queued', 'taken', 'runner-created', 'container-started', 'in_progress']);
+    expect(w.stages.filter((s) => s.jobId === job).map((s) => s.stage)).toEqual([
+      'queued',
+      'taken',
+      'runner-created',
+      'container-started',
+      'in_progress',
+    ]);
     await runEverything(w);
     expect(w.github.jobs.get(job)!.status).toBe('completed');
     await expectNothingLeft(w);
@@ -73,7 +93,10 @@ describe('controller, in memory', () => {
     expect(w.engine.running).toHaveLength(1); // Docker did start it
 
     w.engine.faults.downMidRun = false;
-    await w.until('the watch to reconnect and the reconciler to adopt the container', () => w!.docker.isUp && w!.controller.snapshot().runners.length === 1);
+    await w.until(
+      'the watch to reconnect and the reconciler to adopt the container',
+      () => w!.docker.isUp && w!.controller.snapshot().runners.length === 1,
+    );
     expect(w.controller.snapshot().runners).toHaveLength(1);
     await runEverything(w);
     expect(w.github.jobs.get(job)!.status).toBe('completed');
@@ -116,7 +139,10 @@ describe('controller, in memory', () => {
     w = await memoryWorld({ cap: 2 });
     const older = w.github.queue(REPO, LABELS);
     const newer = w.github.queue(REPO, LABELS);
-    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
+    await w.until(
+      'both runners to start',
+      () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2,
+    );
     const [forOlder, forNewer] = w.controller.snapshot().runners.sort((a, b) => a.identity.jobId - b.identity.jobId);
     // The runner made for the newer job connects first and takes the OLDER job, as GitHub assigns.
     w.github.connect(forNewer!.identity.runnerName);
@@ -127,7 +153,9 @@ describe('controller, in memory', () => {
     await w.settle();
     expect(w.controller.snapshot().runners).toHaveLength(2);
     // The runner made for `older` is neither cleaned up nor deleted: it now stands for `newer`.
-    expect(w.controller.snapshot().runners.find((r) => r.identity.runnerName === forOlder!.identity.runnerName)).toMatchObject({ claim: newer });
+    expect(
+      w.controller.snapshot().runners.find((r) => r.identity.runnerName === forOlder!.identity.runnerName),
+    ).toMatchObject({ claim: newer });
     w.engine.exit(c.id);
     await runEverything(w);
     expect(w.github.jobs.get(newer)!.runnerName).toBe(forOlder!.identity.runnerName);
@@ -139,7 +167,10 @@ describe('controller, in memory', () => {
     w = await memoryWorld({ cap: 2 });
     const keep = w.github.queue(REPO, LABELS);
     const cancel = w.github.queue(REPO, LABELS);
-    await w.until('both runners to start', () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2);
+    await w.until(
+      'both runners to start',
+      () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2,
+    );
     // Neither runner has connected yet, so both jobs are still queued when the user cancels one.
     w.github.cancel(cancel);
     await w.until('the spare to be removed', () => w!.controller.snapshot().runners.length === 1);
@@ -149,14 +180,26 @@ describe('controller, in memory', () => {
     await expectNothingLeft(w);
   });
 
-  it('counts a container Docker runs but the controller did not start (a previous run\'s) against the cap', async () => {
+  it("counts a container Docker runs but the controller did not start (a previous run's) against the cap", async () => {
     w = await memoryWorld({ cap: 1 });
     w.github.mode = () => 'lost'; // delivered to the previous run, not to this one
     const earlier = w.github.queue(REPO, LABELS);
     w.github.mode = () => 'now';
-    const jit = await w.github.generateJitConfig(REPO, { name: runnerName(REPO, earlier, 'mem', 'abcdef'), labels: LABELS });
-    const identity = { instance: 'mem', repo: REPO, profileName: 'ci', jobId: earlier, runnerId: jit.runnerId, runnerName: runnerName(REPO, earlier, 'mem', 'abcdef') };
-    const id = await w.engine.run(withRegisteredRunner(containerSpec(identity, w.config.profiles.ci!, ''), jit.runnerId, jit.encodedJitConfig));
+    const jit = await w.github.generateJitConfig(REPO, {
+      name: runnerName(REPO, earlier, 'mem', 'abcdef'),
+      labels: LABELS,
+    });
+    const identity = {
+      instance: 'mem',
+      repo: REPO,
+      profileName: 'ci',
+      jobId: earlier,
+      runnerId: jit.runnerId,
+      runnerName: runnerName(REPO, earlier, 'mem', 'abcdef'),
+    };
+    const id = await w.engine.run(
+      withRegisteredRunner(containerSpec(identity, w.config.profiles.ci!, ''), jit.runnerId, jit.encodedJitConfig),
+    );
     w.github.connect(identity.runnerName); // it runs `earlier`
 
     await w.reconciler.runOnce();

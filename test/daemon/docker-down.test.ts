@@ -62,7 +62,10 @@ it('holds jobs while Docker is down, reports it in /healthz, and runs them when 
   expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toHaveLength(0);
 
   await daemon.up();
-  await waitFor('the job to run once Docker is back', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
+  await waitFor(
+    'the job to run once Docker is back',
+    () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+  );
   expect((await health(h)).status).toBe(200);
 });
 
@@ -75,10 +78,17 @@ it('notices Docker stopping mid-run and catches up on the exits it missed once i
 
   await daemon.down();
   await waitFor('the controller to see Docker down', async () => (await health(h!)).status === 503);
-  await waitFor('the job to finish while Docker is unreachable', () => h!.github.jobs.get(jobId)?.status === 'completed', 10_000);
+  await waitFor(
+    'the job to finish while Docker is unreachable',
+    () => h!.github.jobs.get(jobId)?.status === 'completed',
+    10_000,
+  );
   await daemon.up();
 
-  await waitFor('the exited container to be cleaned after reconnecting', async () => h!.service.controller.snapshot().runners.length === 0 && (await h!.containers()).length === 0);
+  await waitFor(
+    'the exited container to be cleaned after reconnecting',
+    async () => h!.service.controller.snapshot().runners.length === 0 && (await h!.containers()).length === 0,
+  );
 });
 
 it('a container start cut short by Docker is adopted when Docker answers, not started twice', async () => {
@@ -98,8 +108,13 @@ it('a container start cut short by Docker is adopted when Docker answers, not st
   });
   const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
-  await waitFor('the job to finish and its container to be cleaned', async () =>
-    h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0 && (await h!.containers()).length === 0);
+  await waitFor(
+    'the job to finish and its container to be cleaned',
+    async () =>
+      h!.github.jobs.get(jobId)?.status === 'completed' &&
+      h!.service.controller.snapshot().runners.length === 0 &&
+      (await h!.containers()).length === 0,
+  );
   expect(cut).toBe(true);
   expect(h.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig'))).toHaveLength(1);
   expect(h.github.runners.size).toBe(0);

@@ -45,7 +45,11 @@ async function freePort(): Promise<number> {
 function config(apiUrl: string, port = 0) {
   stateDir = mkdtempSync(join(tmpdir(), 'factory-health-'));
   return configSchema.parse({
-    github: { apiUrl, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port, secret: { env: 'WEBHOOK_SECRET' } } },
+    github: {
+      apiUrl,
+      auth: { tokenEnv: 'GH_TOKEN' },
+      webhook: { host: '127.0.0.1', port, secret: { env: 'WEBHOOK_SECRET' } },
+    },
     instance: `test-${randomBytes(4).toString('hex')}`,
     reconcileInterval: '1h',
     stateDir,
@@ -62,21 +66,41 @@ const json = async (url: string) => {
 };
 
 describe('GitHub health', () => {
-  it('a token GitHub rejects shows as unauthorised everywhere, with each repo\'s last error', async () => {
+  it("a token GitHub rejects shows as unauthorised everywhere, with each repo's last error", async () => {
     const rejected = { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' };
     assertResponse('GET', `/repos/${REPOS[0]}/actions/runners`, 401, rejected);
     const gh = await fakeGitHub(401, rejected);
-    service = await startService({ config: config(gh.url), log: silentLogger(), env, githubOptions: { retryAfterBaseValue: 10 } });
+    service = await startService({
+      config: config(gh.url),
+      log: silentLogger(),
+      env,
+      githubOptions: { retryAfterBaseValue: 10 },
+    });
 
-    expect(await json(`${service.url}/healthz`)).toEqual({ status: 503, body: { status: 'degraded', docker: 'up', github: 'unauthorised', queued: 0, running: 0 } });
+    expect(await json(`${service.url}/healthz`)).toEqual({
+      status: 503,
+      body: { status: 'degraded', docker: 'up', github: 'unauthorised', queued: 0, running: 0 },
+    });
     const status = await json(`${service.statusUrl}/status`);
     expect(status.body.github.state).toBe('unauthorised');
-    expect(status.body.github.repos.map((r: { repo: string; state: string; lastError: string }) => [r.repo, r.state, r.lastError])).toEqual(
-      REPOS.map((repo) => [repo, 'unauthorised', `GitHub 401 on GET runners for ${repo}: Bad credentials - https://docs.github.com/rest`]),
+    expect(
+      status.body.github.repos.map((r: { repo: string; state: string; lastError: string }) => [
+        r.repo,
+        r.state,
+        r.lastError,
+      ]),
+    ).toEqual(
+      REPOS.map((repo) => [
+        repo,
+        'unauthorised',
+        `GitHub 401 on GET runners for ${repo}: Bad credentials - https://docs.github.com/rest`,
+      ]),
     );
 
     const out: string[] = [];
-    expect(await main(['status', '--url', service.statusUrl], { stdout: (s) => out.push(s), stderr: (s) => out.push(s) })).toBe(0);
+    expect(
+      await main(['status', '--url', service.statusUrl], { stdout: (s) => out.push(s), stderr: (s) => out.push(s) }),
+    ).toBe(0);
     expect(out.join('\n')).toContain('github unauthorised');
     expect(out.join('\n')).toMatch(new RegExp(`${REPOS[0]}\\s+unauthorised\\s+\\d+s ago\\s+\\d+s ago: GitHub 401`));
 
@@ -90,7 +114,12 @@ describe('GitHub health', () => {
     const gh = await fakeGitHub(502, { message: 'Server Error' });
     const port = await freePort();
     // 1 + 4 + 9 retry units of 100 ms per repo: long enough to ask /healthz while the check is still going.
-    const starting = startService({ config: config(gh.url, port), log: silentLogger(), env, githubOptions: { retryAfterBaseValue: 100 } });
+    const starting = startService({
+      config: config(gh.url, port),
+      log: silentLogger(),
+      env,
+      githubOptions: { retryAfterBaseValue: 100 },
+    });
     let during: { status: number; body: Record<string, any> } | undefined;
     for (let i = 0; i < 100 && !during; i++) {
       during = await json(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
@@ -101,7 +130,10 @@ describe('GitHub health', () => {
     expect(during).toEqual({ status: 200, body: expect.objectContaining({ github: 'unknown' }) });
     // Both repos were asked before either was retried: one repo's retries do not hold up the other.
     expect(new Set(gh.asked.slice(0, 2))).toEqual(new Set(REPOS));
-    expect(await json(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 503, body: expect.objectContaining({ status: 'degraded', github: 'unreachable' }) });
+    expect(await json(`http://127.0.0.1:${port}/healthz`)).toEqual({
+      status: 503,
+      body: expect.objectContaining({ status: 'degraded', github: 'unreachable' }),
+    });
     const status = await json(`${service.statusUrl}/status`);
     expect(status.body.github.repos.map((r: { state: string }) => r.state)).toEqual(['unreachable', 'unreachable']);
   });

@@ -72,7 +72,14 @@ function message(agent: 'codex' | 'claude', inputs: Record<string, string>): Job
     action: 'agent-lane',
     inputs: { agent, 'github-token': GITHUB_TOKEN, 'timeout-minutes': '3', ...inputs },
     event: { name: 'pull_request', payload: PR },
-    context: { GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_API_URL: reports.url, GITHUB_SERVER_URL: 'https://github.com', GITHUB_RUN_ID: '4242', GITHUB_SHA: HEAD_SHA, GITHUB_ACTOR: 'Codertocat' },
+    context: {
+      GITHUB_REPOSITORY: 'Codertocat/Hello-World',
+      GITHUB_API_URL: reports.url,
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_RUN_ID: '4242',
+      GITHUB_SHA: HEAD_SHA,
+      GITHUB_ACTOR: 'Codertocat',
+    },
   };
 }
 
@@ -86,7 +93,19 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
     harness = await startHarness({
       standin,
       config: { laneEnv: { PAPERCLIP_API_URL: paperclip.url } },
-      profile: { labels, image, lane: agent, trusted: true, agentUser: '1001:1001', network: 'host', cpus: 2, memory: '4g', pids: 4096, env: offlineCliEnv(model.url), ...profile },
+      profile: {
+        labels,
+        image,
+        lane: agent,
+        trusted: true,
+        agentUser: '1001:1001',
+        network: 'host',
+        cpus: 2,
+        memory: '4g',
+        pids: 4096,
+        env: offlineCliEnv(model.url),
+        ...profile,
+      },
     });
     const queued = Date.now();
     const jobId = await standin.queueJob(harness.repo, labels, { message: msg });
@@ -94,7 +113,11 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
     const wallMs = Date.now() - queued;
     await waitFor('the lane container to be removed', async () => (await harness!.containers()).length === 0, 60_000);
     const jobsDir = join(harness.config.stateDir, 'jobs');
-    await waitFor('the job folder to be removed', () => !existsSync(jobsDir) || readdirSync(jobsDir).length === 0, 30_000);
+    await waitFor(
+      'the job folder to be removed',
+      () => !existsSync(jobsDir) || readdirSync(jobsDir).length === 0,
+      30_000,
+    );
     const job = standin.jobs.get(jobId)!;
     console.log(`lane job ${agent}: queued -> completed in ${wallMs} ms`);
     return { job, wallMs, runnersLeft: standin.runners.size };
@@ -106,20 +129,33 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
 
 describe('a lane job on the real engine, from the real factory/base', () => {
   it('claude (Tier 3) calls a stdio MCP tool, reaches Paperclip, posts its reports, and its refreshed login reaches the host', async () => {
-    const refreshed = { claudeAiOauth: { accessToken: 'sk-ant-oat01-lanee2e5c1d', refreshToken: 'sk-ant-ort01-lanee2e9a7b', expiresAt: Date.now() + 3600_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' } };
+    const refreshed = {
+      claudeAiOauth: {
+        accessToken: 'sk-ant-oat01-lanee2e5c1d',
+        refreshToken: 'sk-ant-ort01-lanee2e9a7b',
+        expiresAt: Date.now() + 3600_000,
+        scopes: ['user:inference', 'user:profile'],
+        subscriptionType: 'max',
+      },
+    };
     // The same login refreshed: write-back refuses a credential whose scopes or subscription differ from the host's.
     model.script('anthropic', [
       { kind: 'tool', name: 'mcp__pkm-agent__search_notes', input: { query: 'Paperclip' } },
       {
         kind: 'tool',
         name: 'Bash',
-        input: { command: `curl -fsS "$PAPERCLIP_API_URL/api/issues/42" >/dev/null && printf '%s' '${JSON.stringify(refreshed)}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`, description: 'status and rotate' },
+        input: {
+          command: `curl -fsS "$PAPERCLIP_API_URL/api/issues/42" >/dev/null && printf '%s' '${JSON.stringify(refreshed)}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`,
+          description: 'status and rotate',
+        },
       },
       { kind: 'text', text: 'Lane done: the PKM store says Paperclip is on the loopback.' },
     ]);
     const fixtures = join(dir, 'pkm-agent');
     rmSync(fixtures, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.cp(join(root, 'test/fixtures/pkm-agent'), fixtures, { recursive: true }));
+    await import('node:fs/promises').then((fs) =>
+      fs.cp(join(root, 'test/fixtures/pkm-agent'), fixtures, { recursive: true }),
+    );
 
     const { job, runnersLeft } = await runLaneJob(
       'claude',
@@ -129,9 +165,20 @@ describe('a lane job on the real engine, from the real factory/base', () => {
           { kind: 'data', source: join(store, '..'), target: '/data/pkm' },
           { kind: 'data', source: fixtures, target: '/opt/pkm-agent' },
         ],
-        mcp: [{ name: 'pkm-agent', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'], env: { PKM_STORE: '/data/pkm/pkm.sqlite' } }],
+        mcp: [
+          {
+            name: 'pkm-agent',
+            command: 'uv',
+            args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'],
+            env: { PKM_STORE: '/data/pkm/pkm.sqlite' },
+          },
+        ],
       },
-      message('claude', { mode: 'build', prompt: 'What does the PKM store say about Paperclip?', 'allowed-tools': 'Bash,mcp__pkm-agent__search_notes' }),
+      message('claude', {
+        mode: 'build',
+        prompt: 'What does the PKM store say about Paperclip?',
+        'allowed-tools': 'Bash,mcp__pkm-agent__search_notes',
+      }),
     );
 
     expect(job.result?.exitCode).toBe(0);
@@ -141,7 +188,12 @@ describe('a lane job on the real engine, from the real factory/base', () => {
     expect(toolResults).toContain('Paperclip: the org API listens on 127.0.0.1:3100');
     expect(paperclip.paths).toContain('/api/issues/42');
     expect(reports.comments.filter((c) => c.body.startsWith('<!-- factory:agent-lane:claude -->'))).toHaveLength(1);
-    expect(reports.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / claude', head_sha: HEAD_SHA, status: 'completed', conclusion: 'success' });
+    expect(reports.checkRuns.at(-1)).toMatchObject({
+      name: 'agent-lane / claude',
+      head_sha: HEAD_SHA,
+      status: 'completed',
+      conclusion: 'success',
+    });
     expect(reports.violations).toEqual([]);
     expect(JSON.parse(readFileSync(join(homes.claudeConfigDir, '.credentials.json'), 'utf8'))).toEqual(refreshed);
     expect(runnersLeft).toBe(0);
@@ -151,7 +203,11 @@ describe('a lane job on the real engine, from the real factory/base', () => {
     // No shell command: codex's workspace-write sandbox (bubblewrap) cannot create namespaces in a lane container
     // (docs/real-host.md), so a command would fail inside codex, not in the lane.
     model.script('openai', [{ kind: 'text', text: 'Codex lane: built.' }]);
-    model.refreshedTokens = { ...model.refreshedTokens, access_token: 'codex-lane-e2e-access-3f1a', refresh_token: 'codex-lane-e2e-refresh-8b2c' };
+    model.refreshedTokens = {
+      ...model.refreshedTokens,
+      access_token: 'codex-lane-e2e-access-3f1a',
+      refresh_token: 'codex-lane-e2e-refresh-8b2c',
+    };
 
     const { job, runnersLeft } = await runLaneJob(
       'codex',
@@ -161,9 +217,16 @@ describe('a lane job on the real engine, from the real factory/base', () => {
 
     expect(job.result?.exitCode).toBe(0);
     expect(job.result?.outputs.result).toBe('Codex lane: built.');
-    expect(reports.checkRuns.at(-1)).toMatchObject({ name: 'agent-lane / codex', head_sha: HEAD_SHA, conclusion: 'success' });
+    expect(reports.checkRuns.at(-1)).toMatchObject({
+      name: 'agent-lane / codex',
+      head_sha: HEAD_SHA,
+      conclusion: 'success',
+    });
     const auth = JSON.parse(readFileSync(join(homes.codexHome, 'auth.json'), 'utf8'));
-    expect(auth.tokens).toMatchObject({ access_token: 'codex-lane-e2e-access-3f1a', refresh_token: 'codex-lane-e2e-refresh-8b2c' });
+    expect(auth.tokens).toMatchObject({
+      access_token: 'codex-lane-e2e-access-3f1a',
+      refresh_token: 'codex-lane-e2e-refresh-8b2c',
+    });
     expect(runnersLeft).toBe(0);
   }, 600_000);
 });

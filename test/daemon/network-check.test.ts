@@ -29,7 +29,9 @@ it('refuses to start with a profile whose network Docker does not have', async (
 it('refuses a reload that names a missing network and keeps the running config', async () => {
   h = await startHarness();
   const next = { ...h.config, profiles: { ci: { ...h.config.profiles.ci!, network: missing } } };
-  await expect(h.service.reloadConfig(next)).rejects.toThrow(`profiles.ci.network: Docker has no network named "${missing}"`);
+  await expect(h.service.reloadConfig(next)).rejects.toThrow(
+    `profiles.ci.network: Docker has no network named "${missing}"`,
+  );
   expect(await h.service.reloadConfig({ ...h.config, maxConcurrent: 3 })).toEqual([]);
 });
 
@@ -37,12 +39,15 @@ it('`factory validate` names the profile and the missing network when Docker ans
   const dir = mkdtempSync(join(tmpdir(), 'factory-network-'));
   try {
     const file = join(dir, 'factory.yml');
-    writeFileSync(file, [
-      'github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }',
-      `profiles: { ci: { labels: [self-hosted, ci], image: x, network: ${missing} } }`,
-      'repos: [{ repo: org/app, profiles: [ci] }]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }',
+        `profiles: { ci: { labels: [self-hosted, ci], image: x, network: ${missing} } }`,
+        'repos: [{ repo: org/app, profiles: [ci] }]',
+        '',
+      ].join('\n'),
+    );
     const err: string[] = [];
     const code = await main(['validate', '--config', file], { stdout: () => {}, stderr: (s) => err.push(s) });
     expect(code).toBe(1);

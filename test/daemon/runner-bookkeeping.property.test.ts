@@ -15,8 +15,22 @@ type Step =
   | { kind: 'tick'; minutes: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('queue' as const), n: fc.integer({ min: 1, max: 4 }), mode: fc.constantFrom('now' as const, 'now' as const, 'late' as const, 'twice' as const, 'lost' as const) }), weight: 4 },
-  { arbitrary: fc.record({ kind: fc.constantFrom('connect' as const, 'finish' as const, 'die' as const), pick: fc.nat(), lostExit: fc.boolean() }), weight: 6 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('queue' as const),
+      n: fc.integer({ min: 1, max: 4 }),
+      mode: fc.constantFrom('now' as const, 'now' as const, 'late' as const, 'twice' as const, 'lost' as const),
+    }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constantFrom('connect' as const, 'finish' as const, 'die' as const),
+      pick: fc.nat(),
+      lostExit: fc.boolean(),
+    }),
+    weight: 6,
+  },
   { arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('reconcile' as const) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('late' as const) }), weight: 1 },
@@ -35,12 +49,18 @@ async function apply(w: MemoryWorld, s: Step): Promise<void> {
       return;
     }
     case 'connect': {
-      const c = pick(running.filter((x) => w.github.byName(x.name)?.status === 'offline'), s.pick);
+      const c = pick(
+        running.filter((x) => w.github.byName(x.name)?.status === 'offline'),
+        s.pick,
+      );
       if (c) w.github.connect(c.name);
       return;
     }
     case 'finish': {
-      const c = pick(running.filter((x) => w.github.byName(x.name)?.busy), s.pick);
+      const c = pick(
+        running.filter((x) => w.github.byName(x.name)?.busy),
+        s.pick,
+      );
       if (!c) return;
       w.github.finish(c.name);
       w.engine.faults.exitEventsLost = s.lostExit;
@@ -58,7 +78,10 @@ async function apply(w: MemoryWorld, s: Step): Promise<void> {
       return;
     }
     case 'cancel': {
-      const job = pick([...w.github.jobs.values()].filter((j) => j.status === 'queued'), s.pick);
+      const job = pick(
+        [...w.github.jobs.values()].filter((j) => j.status === 'queued'),
+        s.pick,
+      );
       if (job) w.github.cancel(job.id);
       return;
     }
@@ -81,9 +104,17 @@ async function drain(w: MemoryWorld): Promise<void> {
     for (const c of w.engine.running) if (w.github.finish(c.name)) w.engine.exit(c.id);
     await w.settle();
     const allDone = [...w.github.jobs.values()].every((j) => j.status === 'completed');
-    if (allDone && w.engine.containers.size === 0 && w.github.runners.size === 0 && w.controller.snapshot().runners.length === 0) return;
+    if (
+      allDone &&
+      w.engine.containers.size === 0 &&
+      w.github.runners.size === 0 &&
+      w.controller.snapshot().runners.length === 0
+    )
+      return;
     // Once every live runner idles online with nothing to take, time passes: spares idle past bootTimeout go.
-    const idleOnly = w.engine.running.every((c) => w.github.byName(c.name)?.status === 'online' && !w.github.byName(c.name)?.busy);
+    const idleOnly = w.engine.running.every(
+      (c) => w.github.byName(c.name)?.status === 'online' && !w.github.byName(c.name)?.busy,
+    );
     if (idleOnly) w.clock.t += w.config.bootTimeout + 1;
     await w.reconciler.runOnce(); // the poll re-offers jobs given back
 
@@ -126,30 +157,38 @@ describe('runner bookkeeping under GitHub assignment (property)', () => {
 
   it('without faults, a burst costs one JIT registration per job and no other write, at most `cap` containers at once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.nat(), { maxLength: 200 }), async (jobs, cap, order) => {
-        const w = await memoryWorld({ cap });
-        try {
-          w.github.mode = () => 'twice'; // every delivery duplicated
-          for (let i = 0; i < jobs; i++) w.github.queue(REPO, LABELS);
-          await w.settle();
-          // Runners connect in a random order: each takes the oldest queued job, not the one it was made for.
-          for (const n of order) {
-            const offline = w.engine.running.filter((c) => w.github.byName(c.name)?.status === 'offline');
-            const c = pick(offline, n);
-            if (c) w.github.connect(c.name);
-            const busy = pick(w.engine.running.filter((x) => w.github.byName(x.name)?.busy), n >> 3);
-            if (busy && n % 2 === 0 && w.github.finish(busy.name)) w.engine.exit(busy.id);
-            await w.settle(5);
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.nat(), { maxLength: 200 }),
+        async (jobs, cap, order) => {
+          const w = await memoryWorld({ cap });
+          try {
+            w.github.mode = () => 'twice'; // every delivery duplicated
+            for (let i = 0; i < jobs; i++) w.github.queue(REPO, LABELS);
+            await w.settle();
+            // Runners connect in a random order: each takes the oldest queued job, not the one it was made for.
+            for (const n of order) {
+              const offline = w.engine.running.filter((c) => w.github.byName(c.name)?.status === 'offline');
+              const c = pick(offline, n);
+              if (c) w.github.connect(c.name);
+              const busy = pick(
+                w.engine.running.filter((x) => w.github.byName(x.name)?.busy),
+                n >> 3,
+              );
+              if (busy && n % 2 === 0 && w.github.finish(busy.name)) w.engine.exit(busy.id);
+              await w.settle(5);
+            }
+            await drain(w);
+            expect([...w.github.jobs.values()].every((j) => j.status === 'completed' && j.runs === 1)).toBe(true);
+            expect(w.github.calls.filter((c) => c === 'POST jit')).toHaveLength(jobs);
+            expect(w.github.calls.filter((c) => c === 'DELETE runner')).toHaveLength(0);
+            expect(w.engine.maxRunning).toBeLessThanOrEqual(cap);
+          } finally {
+            await w.dispose();
           }
-          await drain(w);
-          expect([...w.github.jobs.values()].every((j) => j.status === 'completed' && j.runs === 1)).toBe(true);
-          expect(w.github.calls.filter((c) => c === 'POST jit')).toHaveLength(jobs);
-          expect(w.github.calls.filter((c) => c === 'DELETE runner')).toHaveLength(0);
-          expect(w.engine.maxRunning).toBeLessThanOrEqual(cap);
-        } finally {
-          await w.dispose();
-        }
-      }),
+        },
+      ),
       { numRuns: 100 },
     );
   }, 240_000);

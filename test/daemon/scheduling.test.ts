@@ -30,7 +30,10 @@ describe('matchProfile', () => {
 describe('Scheduler', () => {
   const item = (key: string, repo: string, repoMax = 1, globalMax = 2) => ({
     key,
-    limits: [{ pool: 'global', max: globalMax }, { pool: repo, max: repoMax }],
+    limits: [
+      { pool: 'global', max: globalMax },
+      { pool: repo, max: repoMax },
+    ],
   });
 
   it('admits in arrival order up to each cap', () => {
@@ -71,8 +74,12 @@ describe('Scheduler', () => {
 describe('runner names', () => {
   it('carry the instance unless it is the default, and fit GitHub and Docker at 64 characters', async () => {
     const { runnerName, runnerPrefix } = await import('../../controller/daemon/runner-spec.js');
-    expect(runnerName('ainative-academy/aina-platform', 42, 'default', 'abcdef')).toBe('factory-aina-platform-42-abcdef');
-    expect(runnerName('ainative-academy/aina-platform', 42, 'staging', 'abcdef')).toBe('factory.staging-aina-platform-42-abcdef');
+    expect(runnerName('ainative-academy/aina-platform', 42, 'default', 'abcdef')).toBe(
+      'factory-aina-platform-42-abcdef',
+    );
+    expect(runnerName('ainative-academy/aina-platform', 42, 'staging', 'abcdef')).toBe(
+      'factory.staging-aina-platform-42-abcdef',
+    );
     const long = runnerName(`o/${'x'.repeat(100)}`, 123456789012, 'a-long-instance-name', 'abcdef');
     expect(long.length).toBeLessThanOrEqual(64);
     expect(long).toMatch(/^factory\.a-long-instance-name-x+-123456789012-abcdef$/);

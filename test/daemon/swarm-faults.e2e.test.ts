@@ -20,8 +20,16 @@ const leftovers = async (repo: string) => {
 
 describe('swarm faults', () => {
   it.each([
-    ['the image is missing on the node', { image: 'factory-test/does-not-exist:1' }, /swarm task rejected: No such image: factory-test\/does-not-exist:1/],
-    ['no node fits the placement', { placement: ['node.labels.factory.no-such-label == true'] }, /swarm task rejected: no suitable node \(scheduling constraints not satisfied/],
+    [
+      'the image is missing on the node',
+      { image: 'factory-test/does-not-exist:1' },
+      /swarm task rejected: No such image: factory-test\/does-not-exist:1/,
+    ],
+    [
+      'no node fits the placement',
+      { placement: ['node.labels.factory.no-such-label == true'] },
+      /swarm task rejected: no suitable node \(scheduling constraints not satisfied/,
+    ],
   ])('fails the job when %s, with that reason, and leaves nothing behind', async (_what, profile, reason) => {
     h = await startHarness({ backend: 'swarm', profile });
     await h.github.queueJob(h.repo, CI_LABELS);

@@ -25,23 +25,39 @@ beforeAll(async () => {
   github = new GitHubStandin({ jobSeconds: 1 });
   await github.start();
   const configFile = join(dir, 'factory.yml');
-  writeFileSync(configFile, stringify({
-    github: { apiUrl: github.url, auth: { tokenEnv: 'HOSTILE_GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'HOSTILE_WEBHOOK_SECRET' } } },
-    instance: `hostile-${process.pid}`,
-    stateDir: join(dir, 'state'),
-    status: { port: 0 },
-    reconcileInterval: '1h',
-    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, memory: '64m' } },
-    repos: [{ repo: uniqueRepo('hostile'), profiles: ['ci'] }],
-  }));
+  writeFileSync(
+    configFile,
+    stringify({
+      github: {
+        apiUrl: github.url,
+        auth: { tokenEnv: 'HOSTILE_GH_TOKEN' },
+        webhook: { host: '127.0.0.1', port: 0, secret: { env: 'HOSTILE_WEBHOOK_SECRET' } },
+      },
+      instance: `hostile-${process.pid}`,
+      stateDir: join(dir, 'state'),
+      status: { port: 0 },
+      reconcileInterval: '1h',
+      profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, memory: '64m' } },
+      repos: [{ repo: uniqueRepo('hostile'), profiles: ['ci'] }],
+    }),
+  );
   // The built CLI, as an operator runs it: the pid measured is the server's own.
   child = spawn(process.execPath, ['bin/factory.js', 'controller', '--config', configFile], {
-    env: { ...process.env, HOSTILE_GH_TOKEN: 'ghs_hostiletoken', HOSTILE_WEBHOOK_SECRET: secret, FACTORY_LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      HOSTILE_GH_TOKEN: 'ghs_hostiletoken',
+      HOSTILE_WEBHOOK_SECRET: secret,
+      FACTORY_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await waitFor('the controller to listen', () => /"url":"http:\/\/127\.0\.0\.1:(\d+)","path":"\/webhook"/.exec(out)?.[1], 30_000);
+  const url = await waitFor(
+    'the controller to listen',
+    () => /"url":"http:\/\/127\.0\.0\.1:(\d+)","path":"\/webhook"/.exec(out)?.[1],
+    30_000,
+  );
   port = Number(url);
 }, 60_000);
 
@@ -54,7 +70,11 @@ afterAll(async () => {
 
 const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
 
-interface Client { socket: Socket; answer: string; closedAt?: number }
+interface Client {
+  socket: Socket;
+  answer: string;
+  closedAt?: number;
+}
 /** A raw connection that records what the server answers and when it hangs up. */
 function client(): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -67,14 +87,20 @@ function client(): Promise<Client> {
     socket.once('error', reject);
   });
 }
-const post = (length: number) => `POST /webhook HTTP/1.1\r\nHost: factory\r\nContent-Type: application/json\r\nX-GitHub-Event: workflow_job\r\nX-GitHub-Delivery: d\r\nContent-Length: ${length}\r\n\r\n`;
+const post = (length: number) =>
+  `POST /webhook HTTP/1.1\r\nHost: factory\r\nContent-Type: application/json\r\nX-GitHub-Event: workflow_job\r\nX-GitHub-Delivery: d\r\nContent-Length: ${length}\r\n\r\n`;
 
 async function signedPing(): Promise<number> {
   const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
   const res = await fetch(`http://127.0.0.1:${port}/webhook`, {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', 'x-github-event': 'ping', 'x-github-delivery': `ping-${Date.now()}`, 'x-hub-signature-256': await sign(secret, body) },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'ping',
+      'x-github-delivery': `ping-${Date.now()}`,
+      'x-hub-signature-256': await sign(secret, body),
+    },
     signal: AbortSignal.timeout(3_000),
   });
   return res.status;
@@ -91,7 +117,11 @@ describe('the webhook port under hostile traffic', () => {
       c.socket.write(body); // all but the last byte: the body is never finished
       clients.push(c);
     }
-    await waitFor('every big body to be refused and its connection dropped', () => clients.every((c) => c.closedAt !== undefined), 10_000);
+    await waitFor(
+      'every big body to be refused and its connection dropped',
+      () => clients.every((c) => c.closedAt !== undefined),
+      10_000,
+    );
 
     expect(clients.filter((c) => c.answer.startsWith('HTTP/1.1 413')).length).toBeGreaterThan(190);
     expect((rss() - before) / MiB).toBeLessThan(48);
@@ -130,9 +160,17 @@ describe('the webhook port under hostile traffic', () => {
   it('caps connections: past the cap the server hangs up at once', async () => {
     const idle: Client[] = [];
     for (let i = 0; i < 300; i++) idle.push(await client());
-    await waitFor('connections past the cap to be dropped', () => idle.filter((c) => c.closedAt !== undefined).length >= 300 - 256, 5_000);
+    await waitFor(
+      'connections past the cap to be dropped',
+      () => idle.filter((c) => c.closedAt !== undefined).length >= 300 - 256,
+      5_000,
+    );
     expect(idle.filter((c) => c.closedAt !== undefined).length).toBeLessThanOrEqual(300 - 256 + 5);
     for (const c of idle) c.socket.destroy();
-    await waitFor('a delivery to get through after the flood', async () => (await signedPing().catch(() => 0)) === 202, 15_000);
+    await waitFor(
+      'a delivery to get through after the flood',
+      async () => (await signedPing().catch(() => 0)) === 202,
+      15_000,
+    );
   }, 30_000);
 });

@@ -20,11 +20,16 @@ function queuedPayload(jobId: number): string {
   return JSON.stringify(payload);
 }
 
-const secret = () => process.env.NEVER_SET ?? (h.github as any).opts.webhook.secret as string;
+const secret = () => process.env.NEVER_SET ?? ((h.github as any).opts.webhook.secret as string);
 async function post(body: string, headers: Record<string, string>) {
   const res = await fetch(`${h.service.url}/webhook`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-github-event': 'workflow_job', 'x-github-delivery': crypto.randomUUID(), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'workflow_job',
+      'x-github-delivery': crypto.randomUUID(),
+      ...headers,
+    },
     body,
   });
   return { status: res.status, body: await res.json() };
@@ -38,7 +43,9 @@ describe('webhook receiver', () => {
     const body = JSON.stringify(payload);
     const res = await post(body, { 'x-hub-signature-256': await sign(secret(), body) });
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe('workflow_job payload: workflow_job.labels: Invalid input: expected array, received null');
+    expect(res.body.error).toBe(
+      'workflow_job payload: workflow_job.labels: Invalid input: expected array, received null',
+    );
 
     const completed = JSON.stringify({ ...JSON.parse(queuedPayload(6)), action: 'completed' });
     expect((await post(completed, { 'x-hub-signature-256': await sign(secret(), completed) })).status).toBe(202);

@@ -1,7 +1,15 @@
 // The pure half of the Swarm backend: the service a job container becomes, and what a service's tasks say.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ENTRY, envScript, jobState, serviceName, serviceSpec, type NodeInfo, type TaskInfo } from '../../controller/docker/swarm-spec.js';
+import {
+  ENTRY,
+  envScript,
+  jobState,
+  serviceName,
+  serviceSpec,
+  type NodeInfo,
+  type TaskInfo,
+} from '../../controller/docker/swarm-spec.js';
 
 const nodes = new Map<string, NodeInfo>([
   ['n1', { ID: 'n1', Description: { Hostname: 'vps-1' }, Status: { State: 'ready' } }],
@@ -11,13 +19,20 @@ const task = (State: string, more: Partial<TaskInfo> & { Err?: string; ExitCode?
   ServiceID: 's1',
   NodeID: more.NodeID ?? 'n1',
   CreatedAt: more.CreatedAt ?? '2026-11-28T10:00:00Z',
-  Status: { State, ...(more.Err ? { Err: more.Err } : {}), ...(more.ExitCode !== undefined ? { ContainerStatus: { ExitCode: more.ExitCode } } : {}) },
+  Status: {
+    State,
+    ...(more.Err ? { Err: more.Err } : {}),
+    ...(more.ExitCode !== undefined ? { ContainerStatus: { ExitCode: more.ExitCode } } : {}),
+  },
 });
 
 describe('jobState', () => {
   it('reads a running task as running and a finished one as exited with its exit code', () => {
     expect(jobState([task('running')], nodes)).toEqual({ kind: 'running' });
-    expect(jobState([task('complete', { ExitCode: 0 })], nodes)).toEqual({ kind: 'exited', reason: 'task complete (exit 0)' });
+    expect(jobState([task('complete', { ExitCode: 0 })], nodes)).toEqual({
+      kind: 'exited',
+      reason: 'task complete (exit 0)',
+    });
   });
 
   it('takes a pending task with a scheduler error as rejected: Swarm would wait for a fitting node forever', () => {
@@ -26,16 +41,25 @@ describe('jobState', () => {
     expect(jobState([task('pending')], nodes)).toEqual({ kind: 'pending', waiting: undefined });
   });
 
-  it('takes a rejected task (image missing on the node) as rejected with the node\'s reason', () => {
-    expect(jobState([task('rejected', { Err: 'No such image: factory/runner:9' })], nodes)).toEqual({ kind: 'rejected', reason: 'No such image: factory/runner:9' });
+  it("takes a rejected task (image missing on the node) as rejected with the node's reason", () => {
+    expect(jobState([task('rejected', { Err: 'No such image: factory/runner:9' })], nodes)).toEqual({
+      kind: 'rejected',
+      reason: 'No such image: factory/runner:9',
+    });
   });
 
   it('reports a task still shown running on a node that went down as exited, naming the node', () => {
-    expect(jobState([task('running', { NodeID: 'n2' })], nodes)).toEqual({ kind: 'exited', reason: 'node vps-2 went down while the job ran' });
+    expect(jobState([task('running', { NodeID: 'n2' })], nodes)).toEqual({
+      kind: 'exited',
+      reason: 'node vps-2 went down while the job ran',
+    });
   });
 
   it('judges by the newest task', () => {
-    const tasks = [task('running', { CreatedAt: '2026-11-28T10:00:05Z' }), task('rejected', { Err: 'x', CreatedAt: '2026-11-28T10:00:00Z' })];
+    const tasks = [
+      task('running', { CreatedAt: '2026-11-28T10:00:05Z' }),
+      task('rejected', { Err: 'x', CreatedAt: '2026-11-28T10:00:00Z' }),
+    ];
     expect(jobState(tasks, nodes)).toEqual({ kind: 'running' });
   });
 });
@@ -46,9 +70,21 @@ describe('serviceSpec', () => {
     Image: 'runner:1',
     Env: ['ACTIONS_RUNNER_INPUT_JITCONFIG=c2VjcmV0', 'TOKEN=from-an-env-file'],
     Labels: { 'factory.managed': 'true' },
-    HostConfig: { NanoCpus: 2e9, Memory: 1024, PidsLimit: 100, NetworkMode: 'factory-overlay', Init: true, ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,size=1g' } },
+    HostConfig: {
+      NanoCpus: 2e9,
+      Memory: 1024,
+      PidsLimit: 100,
+      NetworkMode: 'factory-overlay',
+      Init: true,
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,size=1g' },
+    },
   };
-  const service = serviceSpec(spec, { id: 'sec1', name: 'sec-name' }, { placement: ['node.hostname == vps-2'], noNewPrivileges: true });
+  const service = serviceSpec(
+    spec,
+    { id: 'sec1', name: 'sec-name' },
+    { placement: ['node.hostname == vps-2'], noNewPrivileges: true },
+  );
 
   it('runs the job once, never restarts it, and keeps limits, labels, network and placement', () => {
     expect(service.Mode).toEqual({ ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } });
@@ -58,7 +94,9 @@ describe('serviceSpec', () => {
     expect(service.TaskTemplate.Placement.Constraints).toEqual(['node.hostname == vps-2']);
     expect(service.Labels).toEqual(spec.Labels);
     expect(service.TaskTemplate.ContainerSpec.Labels).toEqual(spec.Labels);
-    expect(service.TaskTemplate.ContainerSpec.Mounts).toEqual([{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 1024 ** 3 } }]);
+    expect(service.TaskTemplate.ContainerSpec.Mounts).toEqual([
+      { Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 1024 ** 3 } },
+    ]);
     expect(service.TaskTemplate.ContainerSpec.Privileges).toEqual({ NoNewPrivileges: true });
     expect(service.Name).toBe('factory-prod-repo-12-abcdef');
   });
@@ -71,7 +109,11 @@ describe('serviceSpec', () => {
   });
 
   it('leaves out the local bridge network, which a service cannot join', () => {
-    const bridged = serviceSpec({ ...spec, HostConfig: { ...spec.HostConfig, NetworkMode: 'bridge' } }, { id: 's', name: 's' }, { placement: [], noNewPrivileges: false });
+    const bridged = serviceSpec(
+      { ...spec, HostConfig: { ...spec.HostConfig, NetworkMode: 'bridge' } },
+      { id: 's', name: 's' },
+      { placement: [], noNewPrivileges: false },
+    );
     expect(bridged.TaskTemplate.Networks).toBeUndefined();
   });
 
@@ -86,7 +128,10 @@ describe('envScript', () => {
   it('gives a shell back every value byte for byte: quotes, dollars, newlines', () => {
     const values = { A: "it's $HOME `id` \\n", B: 'line1\nline2', C: '' };
     const script = envScript(Object.entries(values).map(([k, v]) => `${k}=${v}`));
-    const out = execFileSync('/bin/sh', ['-c', `${script}printf '%s\\0' "$A" "$B" "$C"`], { encoding: 'utf8', env: {} });
+    const out = execFileSync('/bin/sh', ['-c', `${script}printf '%s\\0' "$A" "$B" "$C"`], {
+      encoding: 'utf8',
+      env: {},
+    });
     expect(out.split('\0').slice(0, 3)).toEqual(Object.values(values));
   });
 });

@@ -28,28 +28,53 @@ async function appHarness(signingKey: string, appId = 31337) {
   return startHarness({
     standin,
     repo: uniqueRepo('app'),
-    config: { github: { apiUrl: standin.url, auth: { appId, privateKeyPath: keyFile }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } } },
+    config: {
+      github: {
+        apiUrl: standin.url,
+        auth: { appId, privateKeyPath: keyFile },
+        webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } },
+      },
+    },
   });
 }
 
-const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+const keys = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 it('registers runners with an installation token obtained with the App key', async () => {
   h = await appHarness(keys.privateKey);
   const jobId = await h.github.queueJob(h.repo, CI_LABELS);
 
-  await waitFor('the job under App auth', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
+  await waitFor(
+    'the job under App auth',
+    () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+  );
   const routes = h.github.exchanges.map((x) => `${x.method} ${x.path.replace(h!.repo, 'REPO')} ${x.status}`);
-  expect(routes).toEqual(expect.arrayContaining(['GET /repos/REPO/installation 200', 'POST /app/installations/4242/access_tokens 201', 'POST /repos/REPO/actions/runners/generate-jitconfig 201']));
+  expect(routes).toEqual(
+    expect.arrayContaining([
+      'GET /repos/REPO/installation 200',
+      'POST /app/installations/4242/access_tokens 201',
+      'POST /repos/REPO/actions/runners/generate-jitconfig 201',
+    ]),
+  );
   expect(routes.filter((r) => r.endsWith(' 401'))).toEqual([]);
 });
 
-it('a key that is not the App\'s gets 401 and starts nothing', async () => {
-  const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+it("a key that is not the App's gets 401 and starts nothing", async () => {
+  const other = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   h = await appHarness(other.privateKey);
   await h.github.queueJob(h.repo, CI_LABELS);
 
   await waitFor('the failure', () => h!.stages.some((s) => s.stage === 'failed'));
-  expect(h.service.controller.snapshot().lastError).toMatch(/GitHub 401 on GET installation for factory-test\/app-[0-9a-f]+: Requires authentication .*is the App installed/);
+  expect(h.service.controller.snapshot().lastError).toMatch(
+    /GitHub 401 on GET installation for factory-test\/app-[0-9a-f]+: Requires authentication .*is the App installed/,
+  );
   expect(await h.containers()).toEqual([]);
 });

@@ -5,7 +5,13 @@ import { GitHubHealth } from '../../controller/github/github-health.js';
 
 describe('GitHubHealth', () => {
   it('is unknown for every repo before GitHub has answered', () => {
-    expect(new GitHubHealth().snapshot(['a/one', 'a/two'])).toEqual({ state: 'unknown', repos: [{ repo: 'a/one', state: 'unknown' }, { repo: 'a/two', state: 'unknown' }] });
+    expect(new GitHubHealth().snapshot(['a/one', 'a/two'])).toEqual({
+      state: 'unknown',
+      repos: [
+        { repo: 'a/one', state: 'unknown' },
+        { repo: 'a/two', state: 'unknown' },
+      ],
+    });
   });
 
   it('summarises by the worst repo: a rejected token outranks a forbidden repo, which outranks ok', () => {
@@ -17,7 +23,14 @@ describe('GitHubHealth', () => {
       state: 'forbidden',
       repos: [
         { repo: 'a/one', state: 'ok', since: 1_000, checkedAt: 1_000 },
-        { repo: 'a/two', state: 'forbidden', since: 1_000, checkedAt: 1_000, lastError: 'GitHub 403 on GET runners for A/Two: Resource not accessible', lastErrorAt: 1_000 },
+        {
+          repo: 'a/two',
+          state: 'forbidden',
+          since: 1_000,
+          checkedAt: 1_000,
+          lastError: 'GitHub 403 on GET runners for A/Two: Resource not accessible',
+          lastErrorAt: 1_000,
+        },
       ],
     });
     now = 2_000;
@@ -34,7 +47,12 @@ describe('GitHubHealth', () => {
     now = 9_000;
     h.onResult('a/one', 'ok');
     expect(h.snapshot(['a/one']).repos[0]).toEqual({
-      repo: 'a/one', state: 'ok', since: 5_000, checkedAt: 9_000, lastError: 'GitHub unreachable on GET runners for a/one: ECONNREFUSED', lastErrorAt: 1_000,
+      repo: 'a/one',
+      state: 'ok',
+      since: 5_000,
+      checkedAt: 9_000,
+      lastError: 'GitHub unreachable on GET runners for a/one: ECONNREFUSED',
+      lastErrorAt: 1_000,
     });
   });
 

@@ -4,17 +4,26 @@ import { assertRequest, assertResponse } from '../support/openapi.js';
 describe('OpenAPI validator', () => {
   it('accepts a JIT config request shaped like the documented one', () => {
     expect(() =>
-      assertRequest('POST', '/repos/o/r/actions/runners/generate-jitconfig', { name: 'x', runner_group_id: 1, labels: ['self-hosted'], work_folder: '_work' }),
+      assertRequest('POST', '/repos/o/r/actions/runners/generate-jitconfig', {
+        name: 'x',
+        runner_group_id: 1,
+        labels: ['self-hosted'],
+        work_folder: '_work',
+      }),
     ).not.toThrow();
   });
 
   it('rejects a JIT config request without labels', () => {
-    expect(() => assertRequest('POST', '/repos/o/r/actions/runners/generate-jitconfig', { name: 'x', runner_group_id: 1 })).toThrow(/labels/);
+    expect(() =>
+      assertRequest('POST', '/repos/o/r/actions/runners/generate-jitconfig', { name: 'x', runner_group_id: 1 }),
+    ).toThrow(/labels/);
   });
 
   it('rejects a runner list response whose runner lacks status', () => {
     const runner = { id: 1, name: 'r', os: 'linux', busy: false, labels: [] };
-    expect(() => assertResponse('GET', '/repos/o/r/actions/runners', 200, { total_count: 1, runners: [runner] })).toThrow(/status/);
+    expect(() =>
+      assertResponse('GET', '/repos/o/r/actions/runners', 200, { total_count: 1, runners: [runner] }),
+    ).toThrow(/status/);
   });
 
   it('rejects a status the operation does not document', () => {

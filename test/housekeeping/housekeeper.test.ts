@@ -33,13 +33,22 @@ beforeAll(async () => {
   base = await importBusyboxBase(docker);
 });
 afterAll(async () => {
-  for (const id of created) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+  for (const id of created)
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => undefined);
   await removeImages(docker, [base]);
   rmSync(stateDir, { recursive: true, force: true });
 });
 
 const container = async (cmd: string[]) => {
-  const c = await docker.createContainer({ Image: base, Cmd: cmd, Labels: { 'factory.managed': 'true', 'factory.instance': instance }, HostConfig: { NetworkMode: 'none' } });
+  const c = await docker.createContainer({
+    Image: base,
+    Cmd: cmd,
+    Labels: { 'factory.managed': 'true', 'factory.instance': instance },
+    HostConfig: { NetworkMode: 'none' },
+  });
   created.push(c.id);
   await c.start();
   return c;
@@ -57,7 +66,11 @@ it('runs on its schedule and removes only what no job uses', async () => {
   metrics.watchHousekeeping(housekeeper);
   housekeeper.start();
   try {
-    await waitFor('a scheduled housekeeping run that removed the exited container', () => (housekeeper.totals.containers >= 1 ? true : undefined), 20_000);
+    await waitFor(
+      'a scheduled housekeeping run that removed the exited container',
+      () => (housekeeper.totals.containers >= 1 ? true : undefined),
+      20_000,
+    );
   } finally {
     housekeeper.stop();
   }
@@ -71,8 +84,19 @@ it('runs on its schedule and removes only what no job uses', async () => {
   expect(text).toMatch(/^factory_housekeeping_last_run_timestamp_seconds\{result="ok"\} \d+/m);
   expect(text).toMatch(/^factory_disk_used_ratio\{path="[^"]+"\} 0\.\d+/m);
 
-  const snapshot = statusSnapshot({ config, runners: [], queued: [], timelines: [], dockerUp: true, disk: housekeeper.lastDisk, housekeeping: { last: housekeeper.last! }, now: Date.now() });
+  const snapshot = statusSnapshot({
+    config,
+    runners: [],
+    queued: [],
+    timelines: [],
+    dockerUp: true,
+    disk: housekeeper.lastDisk,
+    housekeeping: { last: housekeeper.last! },
+    now: Date.now(),
+  });
   const shown = renderStatus(snapshot, 'http://127.0.0.1:8081');
   expect(shown).toMatch(/^disk: \/\S* \d+% used/m);
-  expect(shown).toMatch(/^housekeeping: last run \d+s ago, removed \d+ container\(s\), \d+ image\(s\), 0 volume\(s\); not scheduled$/m);
+  expect(shown).toMatch(
+    /^housekeeping: last run \d+s ago, removed \d+ container\(s\), \d+ image\(s\), 0 volume\(s\); not scheduled$/m,
+  );
 });

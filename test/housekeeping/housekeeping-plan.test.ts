@@ -1,14 +1,35 @@
 // What housekeeping may remove: only the factory's own leftovers, never what a job or build uses, only when old.
 import { describe, expect, it } from 'vitest';
-import { planHousekeeping, type ContainerFact, type HousekeepingFacts } from '../../controller/housekeeping/housekeeping-plan.js';
+import {
+  planHousekeeping,
+  type ContainerFact,
+  type HousekeepingFacts,
+} from '../../controller/housekeeping/housekeeping-plan.js';
 
 const HOUR = 3_600_000;
 const now = 100 * HOUR;
 const ours = (instance = 'default') => ({ 'factory.managed': 'true', 'factory.instance': instance });
-const container = (id: string, state: string, labels: Record<string, string>, ageH: number, imageId = 'sha256:img-run', volumes: string[] = []): ContainerFact => ({
-  id, state, labels, createdMs: now - ageH * HOUR, imageId, volumes,
+const container = (
+  id: string,
+  state: string,
+  labels: Record<string, string>,
+  ageH: number,
+  imageId = 'sha256:img-run',
+  volumes: string[] = [],
+): ContainerFact => ({
+  id,
+  state,
+  labels,
+  createdMs: now - ageH * HOUR,
+  imageId,
+  volumes,
 });
-const image = (id: string, ageH: number, labels: Record<string, string> = { 'factory.image': 'base' }, dangling = true) => ({ id, createdMs: now - ageH * HOUR, labels, dangling, size: 100 });
+const image = (
+  id: string,
+  ageH: number,
+  labels: Record<string, string> = { 'factory.image': 'base' },
+  dangling = true,
+) => ({ id, createdMs: now - ageH * HOUR, labels, dangling, size: 100 });
 
 const facts: HousekeepingFacts = {
   now,
@@ -45,15 +66,15 @@ describe('planHousekeeping', () => {
     expect(plan.containers).toEqual(['exited-old', 'dead-old']);
   });
 
-  it('removes old dangling factory images no remaining container uses, an exited container\'s once it goes', () => {
+  it("removes old dangling factory images no remaining container uses, an exited container's once it goes", () => {
     expect(plan.images.map((i) => i.id)).toEqual(['sha256:img-old', 'sha256:img-of-exited']);
   });
 
-  it('removes old workspace volumes no remaining container mounts, never another\'s volumes', () => {
+  it("removes old workspace volumes no remaining container mounts, never another's volumes", () => {
     expect(plan.volumes).toEqual(['factory-ws-a-ci-1']);
   });
 
-  it('leaves workspace volumes alone unless asked, and every instance\'s containers are in scope without one', () => {
+  it("leaves workspace volumes alone unless asked, and every instance's containers are in scope without one", () => {
     const all = planHousekeeping(facts, { olderThanMs: 24 * HOUR, workspaces: false });
     expect(all.volumes).toEqual([]);
     expect(all.containers).toEqual(['exited-old', 'dead-old', 'other-instance']);

@@ -80,8 +80,17 @@ describe('planBaseBuilds', () => {
   });
 
   it('release mode builds factory-upstream with no local sources', async () => {
-    const [upstream, base] = await planBaseBuilds({ imagesDir: join(root, 'images'), upstream: 'release', upstreamTag: 'factory/upstream:1', baseTag: 'factory/base:1' });
-    expect(upstream).toMatchObject({ tag: 'factory/upstream:1', contextDir: join(root, 'images/factory-upstream'), buildArgs: {} });
+    const [upstream, base] = await planBaseBuilds({
+      imagesDir: join(root, 'images'),
+      upstream: 'release',
+      upstreamTag: 'factory/upstream:1',
+      baseTag: 'factory/base:1',
+    });
+    expect(upstream).toMatchObject({
+      tag: 'factory/upstream:1',
+      contextDir: join(root, 'images/factory-upstream'),
+      buildArgs: {},
+    });
     expect(upstream!.sources).toBeUndefined();
     expect(base!.buildArgs).toEqual({ UPSTREAM_IMAGE: 'factory/upstream:1' });
   });
@@ -99,7 +108,13 @@ describe('ensureImage on the real engine', () => {
     await mkdir(context, { recursive: true });
     await writeFile(join(context, 'Dockerfile'), `FROM ${base}\nCOPY note /note\n`);
     await writeFile(join(context, 'note'), 'first');
-    const build = { tag: `factory-test/ensure:${randomBytes(4).toString('hex')}`, contextDir: context, dockerfile: join(context, 'Dockerfile'), buildArgs: {}, network: 'none' };
+    const build = {
+      tag: `factory-test/ensure:${randomBytes(4).toString('hex')}`,
+      contextDir: context,
+      dockerfile: join(context, 'Dockerfile'),
+      buildArgs: {},
+      network: 'none',
+    };
     tags.push(build.tag);
 
     const first = await ensureImage(docker, build, () => {});

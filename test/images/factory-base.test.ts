@@ -34,10 +34,25 @@ afterAll(async () => {
 });
 
 /** `docker run` as the runner user, without a network: the image alone has to be enough. */
-const runArgs = (mounts: string[] = []) => ['run', '-i', '--rm', '--label', RUN_LABEL, '--network', 'none', '--user', '1000:1000', ...mounts.flatMap((m) => ['-v', m]), image];
+const runArgs = (mounts: string[] = []) => [
+  'run',
+  '-i',
+  '--rm',
+  '--label',
+  RUN_LABEL,
+  '--network',
+  'none',
+  '--user',
+  '1000:1000',
+  ...mounts.flatMap((m) => ['-v', m]),
+  image,
+];
 
 function inImage(script: string): string {
-  return execFileSync('docker', [...runArgs(), 'bash', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('docker', [...runArgs(), 'bash', '-c', script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 describe('factory/base, built here from the local Debian', () => {
@@ -60,7 +75,13 @@ describe('factory/base, built here from the local Debian', () => {
     const lines = out.trim().split('\n');
     expect(lines.slice(0, 2)).toEqual(['1000', '1001']);
     expect(lines[2]).toMatch(/^v2\d\.\d+\.\d+$/);
-    expect(lines.slice(3, 8)).toEqual(['10.11.0', 'codex-cli 0.169.0', '2.1.197 (Claude Code)', '1.6.1', 'Version 0.0.83']);
+    expect(lines.slice(3, 8)).toEqual([
+      '10.11.0',
+      'codex-cli 0.169.0',
+      '2.1.197 (Claude Code)',
+      '1.6.1',
+      'Version 0.0.83',
+    ]);
     expect(lines.slice(8)).toEqual([
       expect.stringMatching(/^gh version \d/),
       expect.stringMatching(/^git version \d/),
@@ -74,7 +95,9 @@ describe('factory/base, built here from the local Debian', () => {
   });
 
   it('renders a page in headless chromium', () => {
-    const dom = inImage('chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --dump-dom "data:text/html,<p>rendered by chromium</p>" 2>/dev/null');
+    const dom = inImage(
+      'chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --dump-dom "data:text/html,<p>rendered by chromium</p>" 2>/dev/null',
+    );
     expect(dom).toContain('<p>rendered by chromium</p>');
   });
 });
@@ -83,7 +106,13 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
   const servers: [name: string, mounts: () => string[], command: string[], env: string[], tool: string][] = [
     ['codegraph', () => [], ['codegraph', 'serve', '--mcp', '--no-watch'], [], 'codegraph_explore'],
     ['playwright', () => [], ['playwright-mcp', '--headless', '--no-sandbox', '--isolated'], [], 'browser_navigate'],
-    ['github', () => [], ['github-mcp-server', 'stdio'], ['GITHUB_PERSONAL_ACCESS_TOKEN=not-a-real-token'], 'create_pull_request'],
+    [
+      'github',
+      () => [],
+      ['github-mcp-server', 'stdio'],
+      ['GITHUB_PERSONAL_ACCESS_TOKEN=not-a-real-token'],
+      'create_pull_request',
+    ],
     [
       'pkm-agent',
       () => [`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`],
@@ -93,29 +122,39 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
     ],
   ];
 
-  it.each(servers)('%s answers initialize and tools/list', async (name, mounts, command, env, tool) => {
+  it.each(servers)(
+    '%s answers initialize and tools/list',
+    async (name, mounts, command, env, tool) => {
+      const transport = new StdioClientTransport({
+        command: 'docker',
+        args: [...runArgs(mounts()).slice(0, -1), ...env.flatMap((e) => ['-e', e]), image, ...command],
+        stderr: 'pipe',
+      });
+      const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
+      try {
+        await client.connect(transport);
+        expect(client.getServerVersion()?.name).toBeTruthy();
+        const { tools } = await client.listTools();
+        expect(tools.map((t) => t.name)).toContain(tool);
+      } finally {
+        await client.close();
+      }
+    },
+    120_000,
+  );
+
+  it('playwright drives the distribution chromium to a page', async () => {
     const transport = new StdioClientTransport({
       command: 'docker',
-      args: [...runArgs(mounts()).slice(0, -1), ...env.flatMap((e) => ['-e', e]), image, ...command],
-      stderr: 'pipe',
+      args: [...runArgs(), 'playwright-mcp', '--headless', '--no-sandbox', '--isolated'],
     });
     const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
     try {
       await client.connect(transport);
-      expect(client.getServerVersion()?.name).toBeTruthy();
-      const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toContain(tool);
-    } finally {
-      await client.close();
-    }
-  }, 120_000);
-
-  it('playwright drives the distribution chromium to a page', async () => {
-    const transport = new StdioClientTransport({ command: 'docker', args: [...runArgs(), 'playwright-mcp', '--headless', '--no-sandbox', '--isolated'] });
-    const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
-    try {
-      await client.connect(transport);
-      const result = (await client.callTool({ name: 'browser_navigate', arguments: { url: 'data:text/html,<title>factory lane</title><p>hello</p>' } })) as { content: { text?: string }[] };
+      const result = (await client.callTool({
+        name: 'browser_navigate',
+        arguments: { url: 'data:text/html,<title>factory lane</title><p>hello</p>' },
+      })) as { content: { text?: string }[] };
       expect(result.content.map((c) => c.text ?? '').join('\n')).toContain('factory lane');
     } finally {
       await client.close();
@@ -125,12 +164,21 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
   it('pkm-agent reads the read-only PKM store', async () => {
     const transport = new StdioClientTransport({
       command: 'docker',
-      args: [...runArgs([`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`]), 'uv', '--directory', '/home/runner/pkm-agent', 'run', 'server.py'],
+      args: [
+        ...runArgs([`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`]),
+        'uv',
+        '--directory',
+        '/home/runner/pkm-agent',
+        'run',
+        'server.py',
+      ],
     });
     const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
     try {
       await client.connect(transport);
-      const result = (await client.callTool({ name: 'search_notes', arguments: { query: 'Paperclip' } })) as { content: { text: string }[] };
+      const result = (await client.callTool({ name: 'search_notes', arguments: { query: 'Paperclip' } })) as {
+        content: { text: string }[];
+      };
       expect(result.content[0]!.text).toBe('Paperclip: the org API listens on 127.0.0.1:3100');
     } finally {
       await client.close();

@@ -34,7 +34,9 @@ describe('planImageBuilds', () => {
 
   it('with --repo OWNER/NAME builds only that repo, on the existing base', () => {
     const plan = planImageBuilds({ ...options, repo: 'ainative-academy/aina-platform' });
-    expect('builds' in plan && plan.builds.map((b) => [b.tag, b.buildArgs.BASE_IMAGE])).toEqual([['factory/repo-aina-platform:1.2.3', 'factory/base:1.2.3']]);
+    expect('builds' in plan && plan.builds.map((b) => [b.tag, b.buildArgs.BASE_IMAGE])).toEqual([
+      ['factory/repo-aina-platform:1.2.3', 'factory/base:1.2.3'],
+    ]);
   });
 
   it('with --base builds the repos on that image and not the base', () => {
@@ -47,7 +49,8 @@ describe('planImageBuilds', () => {
 
   it('names the missing toolchain file for an unknown repo', () => {
     expect(planImageBuilds({ ...options, repo: 'aina-nope' })).toEqual({
-      problem: 'no toolchain for aina-nope: expected /f/images/repos/aina-nope/toolchain.sh (known: aina-academy, aina-platform)',
+      problem:
+        'no toolchain for aina-nope: expected /f/images/repos/aina-nope/toolchain.sh (known: aina-academy, aina-platform)',
     });
   });
 });
@@ -62,7 +65,11 @@ describe('building on the real engine, from a locally imported base', () => {
 
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await imagesCommand(argv, { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) }, docker);
+    const code = await imagesCommand(
+      argv,
+      { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) },
+      docker,
+    );
     return { code, ...out };
   };
 
@@ -95,21 +102,31 @@ describe('building on the real engine, from a locally imported base', () => {
     created.push(tag);
     const lines: string[] = [];
 
-    const id = await buildImage(docker, { tag, contextDir: context, dockerfile: join(dir, 'tiny.Dockerfile'), buildArgs: {}, network: 'none' }, (l) => lines.push(l));
+    const id = await buildImage(
+      docker,
+      { tag, contextDir: context, dockerfile: join(dir, 'tiny.Dockerfile'), buildArgs: {}, network: 'none' },
+      (l) => lines.push(l),
+    );
 
     expect(lines).toContainEqual(expect.stringMatching(/^Step 1\/3 : FROM factory-test\/images-base:/));
     expect(lines).toContain('hello');
     expect((await docker.getImage(tag).inspect()).Id).toBe(id);
   });
 
-  it('a failing step rejects with the engine\'s reason and leaves no build container behind', async () => {
+  it("a failing step rejects with the engine's reason and leaves no build container behind", async () => {
     const context = join(dir, 'failing');
     await mkdir(context);
     await writeFile(join(dir, 'failing.Dockerfile'), `FROM ${base}\nRUN echo about to fail && exit 3\n`);
     const tag = `factory-test/failing:${version}`;
     created.push(tag);
 
-    await expect(buildImage(docker, { tag, contextDir: context, dockerfile: join(dir, 'failing.Dockerfile'), buildArgs: {}, network: 'none' }, () => {})).rejects.toThrow(
+    await expect(
+      buildImage(
+        docker,
+        { tag, contextDir: context, dockerfile: join(dir, 'failing.Dockerfile'), buildArgs: {}, network: 'none' },
+        () => {},
+      ),
+    ).rejects.toThrow(
       new RegExp(`^factory-test/failing:${version}: build failed: The command .* returned a non-zero code: 3$`),
     );
     expect(await docker.listContainers({ all: true, filters: JSON.stringify({ ancestor: [base] }) })).toEqual([]);
@@ -118,28 +135,59 @@ describe('building on the real engine, from a locally imported base', () => {
   it('factory images build --repo builds factory/repo-NAME:VERSION with progress and a clean audit', async () => {
     await repoWithToolchain('demo', 'echo "demo toolchain" > /home/runner/.toolchain\n');
 
-    const result = await run('build', '--repo', 'demo', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none');
+    const result = await run(
+      'build',
+      '--repo',
+      'demo',
+      '--base',
+      base,
+      '--images-dir',
+      imagesDir,
+      '--tag',
+      version,
+      '--network',
+      'none',
+    );
 
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`==> building factory/repo-demo:${version}\n`);
     expect(result.stdout).toMatch(new RegExp(`\\[factory/repo-demo:${version}\\] Step 1/\\d+ : ARG BASE_IMAGE`));
     expect(result.stdout).toContain('audit found no credentials');
-    expect((await docker.getImage(`factory/repo-demo:${version}`).inspect()).Config.Labels).toMatchObject({ 'factory.image-repo': 'demo' });
+    expect((await docker.getImage(`factory/repo-demo:${version}`).inspect()).Config.Labels).toMatchObject({
+      'factory.image-repo': 'demo',
+    });
   });
 
   it('an image whose toolchain leaves a login behind is reported and untagged', async () => {
     const token = `gho_${randomBytes(18).toString('hex')}`;
-    await repoWithToolchain('leaky', `mkdir -p /home/runner/.config/gh\necho "github.com: {oauth_token: ${token}}" > /home/runner/.config/gh/hosts.yml\n`);
+    await repoWithToolchain(
+      'leaky',
+      `mkdir -p /home/runner/.config/gh\necho "github.com: {oauth_token: ${token}}" > /home/runner/.config/gh/hosts.yml\n`,
+    );
 
-    const result = await run('build', '--repo', 'leaky', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none');
+    const result = await run(
+      'build',
+      '--repo',
+      'leaky',
+      '--base',
+      base,
+      '--images-dir',
+      imagesDir,
+      '--tag',
+      version,
+      '--network',
+      'none',
+    );
 
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')).toEqual([
       `factory images build: factory/repo-leaky:${version} carries credentials, so it was untagged:`,
       // The toolchain script carries the token too: COPY put it in a layer before the RUN that deleted it.
       expect.stringMatching(/^ {2}layer \d+: \/tmp\/factory-toolchain\.sh: holds what looks like a GitHub token$/),
-      expect.stringMatching(/^ {2}layer \d+: \/home\/runner\/\.config\/gh\/hosts\.yml: gh login is baked into a layer$/),
+      expect.stringMatching(
+        /^ {2}layer \d+: \/home\/runner\/\.config\/gh\/hosts\.yml: gh login is baked into a layer$/,
+      ),
       '',
     ]);
     expect(result.stderr + result.stdout).not.toContain(token.slice(4));
@@ -152,17 +200,29 @@ describe('building on the real engine, from a locally imported base', () => {
     const exportFails = new Proxy(docker, {
       get(target, prop) {
         if (prop !== 'getImage') return Reflect.get(target, prop);
-        return (ref: string) => Object.assign(target.getImage(ref), { get: async () => Promise.reject(new Error('export interrupted')) });
+        return (ref: string) =>
+          Object.assign(target.getImage(ref), { get: async () => Promise.reject(new Error('export interrupted')) });
       },
     });
     const out = { stdout: '', stderr: '' };
-    const io = { stdout: (s: string) => void (out.stdout += `${s}\n`), stderr: (s: string) => void (out.stderr += `${s}\n`) };
+    const io = {
+      stdout: (s: string) => void (out.stdout += `${s}\n`),
+      stderr: (s: string) => void (out.stderr += `${s}\n`),
+    };
 
-    const code = await imagesCommand(['build', '--repo', 'unread', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none'], io, exportFails);
+    const code = await imagesCommand(
+      ['build', '--repo', 'unread', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none'],
+      io,
+      exportFails,
+    );
 
     expect(code).toBe(1);
-    expect(out.stderr).toBe(`factory images build: factory/repo-unread:${version} could not be audited (export interrupted), so it was untagged\n`);
-    await expect(docker.getImage(`factory/repo-unread:${version}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(out.stderr).toBe(
+      `factory images build: factory/repo-unread:${version} could not be audited (export interrupted), so it was untagged\n`,
+    );
+    await expect(docker.getImage(`factory/repo-unread:${version}`).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
   });
 
   it('a missing base is named before anything is built', async () => {
@@ -176,7 +236,13 @@ describe('building on the real engine, from a locally imported base', () => {
   });
 
   it('usage mistakes exit 2', async () => {
-    expect(await run('push')).toMatchObject({ code: 2, stderr: expect.stringContaining("factory images: unknown command 'push'") });
-    expect(await run('build', '--colour')).toMatchObject({ code: 2, stderr: expect.stringContaining("factory images build: unknown option '--colour'") });
+    expect(await run('push')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("factory images: unknown command 'push'"),
+    });
+    expect(await run('build', '--colour')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("factory images build: unknown option '--colour'"),
+    });
   });
 });

@@ -53,10 +53,23 @@ describe('images/factory-base/Dockerfile', () => {
       '/opt/factory/lib/',
       '/opt/factory/runner/',
     ]);
-    expect(lines).toContainEqual(expect.stringMatching(/useradd --uid 1000 .*runner .*useradd --uid 1001 .*agent .*usermod --append --groups agent runner$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /useradd --uid 1000 .*runner .*useradd --uid 1001 .*agent .*usermod --append --groups agent runner$/,
+      ),
+    );
     // The agent-user helper: setpriv with only the two file capabilities, closed to all but the runner's group.
-    expect(lines).toContainEqual(expect.stringMatching(/install -o root -g runner -m 0750 .*setpriv.* \/usr\/local\/libexec\/factory\/agent-exec .*setcap cap_setuid,cap_setgid=ep /));
-    expect(lines.slice(-4)).toEqual(['USER runner', 'WORKDIR /home/runner', 'ENTRYPOINT ["/usr/bin/tini", "--"]', 'CMD ["/home/runner/run.sh"]']);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /install -o root -g runner -m 0750 .*setpriv.* \/usr\/local\/libexec\/factory\/agent-exec .*setcap cap_setuid,cap_setgid=ep /,
+      ),
+    );
+    expect(lines.slice(-4)).toEqual([
+      'USER runner',
+      'WORKDIR /home/runner',
+      'ENTRYPOINT ["/usr/bin/tini", "--"]',
+      'CMD ["/home/runner/run.sh"]',
+    ]);
   });
 
   it('pins every upstream download to a version and a SHA-256 it checks before unpacking', async () => {
@@ -64,19 +77,41 @@ describe('images/factory-base/Dockerfile', () => {
     for (const name of ['NODE', 'RUNNER', 'UV', 'GITHUB_MCP']) {
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ARG ${name}_VERSION=\\d+\\.\\d+\\.\\d+$`)));
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ARG ${name}_SHA256=[0-9a-f]{64}$`)));
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`fetch "https://[^"]+\\$\\{${name}_VERSION\\}[^"]*" \\S+ "\\$\\{${name}_SHA256\\}"`)));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`fetch "https://[^"]+\\$\\{${name}_VERSION\\}[^"]*" \\S+ "\\$\\{${name}_SHA256\\}"`),
+        ),
+      );
     }
-    expect(lines).toContainEqual(expect.stringMatching(/fetch\(\) \{ curl -fsSL -o "\$2" "\$1" && echo "\$3  \$2" \| sha256sum --check --strict -; \}/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /fetch\(\) \{ curl -fsSL -o "\$2" "\$1" && echo "\$3  \$2" \| sha256sum --check --strict -; \}/,
+      ),
+    );
   });
 
   it('pins every global npm package to an exact version, pnpm to 10.11.0', async () => {
     const { parsePins } = await import('../../controller/images/npm-stage.js');
-    const pins = parsePins(await readFile(join(root, 'images/factory-base/npm-globals.txt'), 'utf8'), 'npm-globals.txt');
+    const pins = parsePins(
+      await readFile(join(root, 'images/factory-base/npm-globals.txt'), 'utf8'),
+      'npm-globals.txt',
+    );
     expect(pins).toContain('pnpm@10.11.0');
-    expect(pins.map((p) => p.slice(0, p.lastIndexOf('@')))).toEqual(['pnpm', '@openai/codex', '@anthropic-ai/claude-code', '@colbymchenry/codegraph', '@playwright/mcp']);
+    expect(pins.map((p) => p.slice(0, p.lastIndexOf('@')))).toEqual([
+      'pnpm',
+      '@openai/codex',
+      '@anthropic-ai/claude-code',
+      '@colbymchenry/codegraph',
+      '@playwright/mcp',
+    ]);
   });
 
-  it.each(['images/factory-base/Dockerfile', 'images/factory-upstream/Dockerfile', 'images/factory-upstream-local/Dockerfile', 'images/repo/Dockerfile'])('%s declares no credential build arg', async (path) => {
+  it.each([
+    'images/factory-base/Dockerfile',
+    'images/factory-upstream/Dockerfile',
+    'images/factory-upstream-local/Dockerfile',
+    'images/repo/Dockerfile',
+  ])('%s declares no credential build arg', async (path) => {
     const args = (await instructions(path)).filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4).split('=')[0]!);
     expect(args.length).toBeGreaterThan(0);
     expect(args.filter((a) => /TOKEN|SECRET|PASSWORD|KEY|AUTH|CREDENTIAL/i.test(a))).toEqual([]);
@@ -90,12 +125,21 @@ describe('images/repo/Dockerfile on a locally imported base', () => {
     const context = join(dir, 'demo');
     await rm(context, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(context));
-    await writeFile(join(context, 'toolchain.sh'), 'echo "demo toolchain" > /home/runner/.toolchain\nchown runner /home/runner/.toolchain\n');
+    await writeFile(
+      join(context, 'toolchain.sh'),
+      'echo "demo toolchain" > /home/runner/.toolchain\nchown runner /home/runner/.toolchain\n',
+    );
     tag = `factory-test/images-repo-demo:${randomBytes(4).toString('hex')}`;
     created.push(tag);
     await buildImage(
       docker,
-      { tag, contextDir: context, dockerfile: join(root, 'images/repo/Dockerfile'), buildArgs: { BASE_IMAGE: base, REPO: 'demo' }, network: 'none' },
+      {
+        tag,
+        contextDir: context,
+        dockerfile: join(root, 'images/repo/Dockerfile'),
+        buildArgs: { BASE_IMAGE: base, REPO: 'demo' },
+        network: 'none',
+      },
       () => {},
     );
   });
@@ -104,7 +148,11 @@ describe('images/repo/Dockerfile on a locally imported base', () => {
     const info = await docker.getImage(tag).inspect();
     expect(info.Config.User).toBe('runner');
     expect(info.Config.Labels).toMatchObject({ 'factory.image': 'repo', 'factory.image-repo': 'demo' });
-    const container = await docker.createContainer({ Image: tag, Cmd: ['sh', '-c', 'id -u; cat /home/runner/.toolchain; test -x /home/runner/run.sh'], HostConfig: { NetworkMode: 'none' } });
+    const container = await docker.createContainer({
+      Image: tag,
+      Cmd: ['sh', '-c', 'id -u; cat /home/runner/.toolchain; test -x /home/runner/run.sh'],
+      HostConfig: { NetworkMode: 'none' },
+    });
     try {
       await container.start();
       expect((await container.wait()).StatusCode).toBe(0);
@@ -176,21 +224,37 @@ describe('readImageFacts on the archive the containerd image store saves', () =>
 
   /** `docker save` from the containerd store: OCI blobs (config JSON, layers as stored, gzip), manifest.json last. */
   const savedImage = async (layers: Buffer[]): Promise<Docker> => {
-    const blob = (bytes: Buffer) => ({ name: `blobs/sha256/${createHash('sha256').update(bytes).digest('hex')}`, bytes });
-    const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/bin'] } })));
+    const blob = (bytes: Buffer) => ({
+      name: `blobs/sha256/${createHash('sha256').update(bytes).digest('hex')}`,
+      bytes,
+    });
+    const config = blob(
+      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/bin'] } })),
+    );
     const layerBlobs = layers.map(blob);
     const archive = await tarOf({
       ...Object.fromEntries([config, ...layerBlobs].map((b) => [b.name, b.bytes])),
-      'manifest.json': JSON.stringify([{ Config: config.name, RepoTags: ['demo:1'], Layers: layerBlobs.map((b) => b.name) }]),
+      'manifest.json': JSON.stringify([
+        { Config: config.name, RepoTags: ['demo:1'], Layers: layerBlobs.map((b) => b.name) },
+      ]),
     });
-    const image = { inspect: async () => ({ Config: { Env: ['PATH=/usr/bin'], Labels: {} } }), history: async () => [], get: async () => Readable.from([archive]) };
+    const image = {
+      inspect: async () => ({ Config: { Env: ['PATH=/usr/bin'], Labels: {} } }),
+      history: async () => [],
+      get: async () => Readable.from([archive]),
+    };
     return { getImage: () => image } as unknown as Docker;
   };
 
   it('reads the files of gzip-compressed layers, so a credential in one is found', async () => {
     const npmToken = fakeToken('npm_', 36);
     // Megabytes ahead of the credential, so the layer streams through in many chunks.
-    const layer = gzipSync(await tarOf({ 'usr/lib/big.so': randomBytes(4 * 1024 * 1024), 'home/runner/.npmrc': `//registry.npmjs.org/:_authToken=${npmToken}\n` }));
+    const layer = gzipSync(
+      await tarOf({
+        'usr/lib/big.so': randomBytes(4 * 1024 * 1024),
+        'home/runner/.npmrc': `//registry.npmjs.org/:_authToken=${npmToken}\n`,
+      }),
+    );
 
     const facts = await readImageFacts(await savedImage([layer]), 'demo:1');
 
@@ -209,7 +273,12 @@ describe('readImageFacts on the archive the containerd image store saves', () =>
 });
 
 describe('auditImage', () => {
-  const clean = { env: ['PATH=/usr/bin', 'NODE_VERSION=22'], labels: { 'factory.image-repo': 'demo' }, history: ['/bin/sh -c #(nop)  ARG REPO'], files: [] };
+  const clean = {
+    env: ['PATH=/usr/bin', 'NODE_VERSION=22'],
+    labels: { 'factory.image-repo': 'demo' },
+    history: ['/bin/sh -c #(nop)  ARG REPO'],
+    files: [],
+  };
 
   it('passes ordinary env, labels and history', () => {
     expect(auditImage(clean)).toEqual([]);
@@ -233,6 +302,8 @@ describe('auditImage', () => {
   });
 
   it('flags a token under an innocent name', () => {
-    expect(auditImage({ ...clean, labels: { note: `sk-ant-${'a'.repeat(30)}` } })).toEqual(['label note: holds what looks like an Anthropic key']);
+    expect(auditImage({ ...clean, labels: { note: `sk-ant-${'a'.repeat(30)}` } })).toEqual([
+      'label note: holds what looks like an Anthropic key',
+    ]);
   });
 });

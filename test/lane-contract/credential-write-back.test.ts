@@ -9,11 +9,29 @@ import { readJobFile } from '../../lane-contract/job-file.js';
 import { fakeIdToken } from '../support/fake-model-server.js';
 
 const jwt = (claims: object) => ['e30', Buffer.from(JSON.stringify(claims)).toString('base64url'), 'sig'].join('.');
-const idToken = (sub: string, email: string) => jwt({ sub, email, 'https://api.openai.com/auth': { chatgpt_account_id: 'acct-team', chatgpt_user_id: sub, chatgpt_plan_type: 'team' } });
+const idToken = (sub: string, email: string) =>
+  jwt({
+    sub,
+    email,
+    'https://api.openai.com/auth': { chatgpt_account_id: 'acct-team', chatgpt_user_id: sub, chatgpt_plan_type: 'team' },
+  });
 const codex = (access: string, id = idToken('user-ali', 'ali@example.com')) =>
-  JSON.stringify({ OPENAI_API_KEY: null, tokens: { id_token: id, access_token: access, refresh_token: `r-${access}`, account_id: 'acct-team' }, last_refresh: '2026-11-01T00:00:00Z' });
+  JSON.stringify({
+    OPENAI_API_KEY: null,
+    tokens: { id_token: id, access_token: access, refresh_token: `r-${access}`, account_id: 'acct-team' },
+    last_refresh: '2026-11-01T00:00:00Z',
+  });
 const claude = (access: string, oauth: object = {}) =>
-  JSON.stringify({ claudeAiOauth: { accessToken: access, refreshToken: `r-${access}`, expiresAt: 1, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max', ...oauth } });
+  JSON.stringify({
+    claudeAiOauth: {
+      accessToken: access,
+      refreshToken: `r-${access}`,
+      expiresAt: 1,
+      scopes: ['user:inference', 'user:profile'],
+      subscriptionType: 'max',
+      ...oauth,
+    },
+  });
 
 /** A host credential and the job's copy of it, as the controller's job folder or the action's private home has them. */
 function copied(agent: 'codex' | 'claude', host: string): CopiedCredential & { dir: string } {
@@ -27,7 +45,10 @@ function copied(agent: 'codex' | 'claude', host: string): CopiedCredential & { d
 
 describe('credential write-back', () => {
   it('merges a refresh into the host file and keeps the keys only the host has', async () => {
-    const host = JSON.stringify({ ...JSON.parse(claude('old')), mcpOAuth: { linear: { accessToken: 'host-only-token' } } });
+    const host = JSON.stringify({
+      ...JSON.parse(claude('old')),
+      mcpOAuth: { linear: { accessToken: 'host-only-token' } },
+    });
     const f = copied('claude', host);
     writeFileSync(f.copy, JSON.stringify({ ...JSON.parse(claude('new')), planted: 'by the job' }));
 
@@ -39,10 +60,25 @@ describe('credential write-back', () => {
   });
 
   it.each([
-    ['a claude login with other scopes', 'claude', claude('old'), claude('new', { scopes: ['user:inference', 'org:create_api_key'] })],
+    [
+      'a claude login with other scopes',
+      'claude',
+      claude('old'),
+      claude('new', { scopes: ['user:inference', 'org:create_api_key'] }),
+    ],
     ['a claude login on another subscription', 'claude', claude('old'), claude('new', { subscriptionType: 'pro' })],
-    ['a codex login of another user on the same account', 'codex', codex('old'), codex('new', idToken('user-mallory', 'mallory@example.com'))],
-    ['a codex API key in place of the ChatGPT login', 'codex', codex('old'), JSON.stringify({ OPENAI_API_KEY: 'sk-proj-mallory0123456789abcdef' })],
+    [
+      'a codex login of another user on the same account',
+      'codex',
+      codex('old'),
+      codex('new', idToken('user-mallory', 'mallory@example.com')),
+    ],
+    [
+      'a codex API key in place of the ChatGPT login',
+      'codex',
+      codex('old'),
+      JSON.stringify({ OPENAI_API_KEY: 'sk-proj-mallory0123456789abcdef' }),
+    ],
   ] as const)('refuses %s and leaves the host file as it was', async (_what, agent, host, planted) => {
     const f = copied(agent, host);
     writeFileSync(f.copy, planted);
@@ -60,7 +96,11 @@ describe('credential write-back', () => {
     execFileSync('rm', [f.copy]);
     execFileSync('mkfifo', [f.copy]);
 
-    expect(await writeBackCredential(f, { timeoutMs: 60_000 })).toEqual({ source: f.source, outcome: 'unsafe', detail: `${f.copy} is a FIFO, not a regular file` });
+    expect(await writeBackCredential(f, { timeoutMs: 60_000 })).toEqual({
+      source: f.source,
+      outcome: 'unsafe',
+      detail: `${f.copy} is a FIFO, not a regular file`,
+    });
     expect(readFileSync(f.source, 'utf8')).toBe(codex('old'));
   });
 
@@ -69,7 +109,10 @@ describe('credential write-back', () => {
     execFileSync('rm', [f.copy]);
     symlinkSync('/dev/zero', f.copy);
 
-    expect(await writeBackCredential(f)).toMatchObject({ outcome: 'unsafe', detail: `${f.copy} is a symlink, not a regular file` });
+    expect(await writeBackCredential(f)).toMatchObject({
+      outcome: 'unsafe',
+      detail: `${f.copy} is a symlink, not a regular file`,
+    });
     expect(await readJobFile(f.copy)).toEqual({ kind: 'unsafe', reason: `${f.copy} is a symlink, not a regular file` });
   });
 
@@ -77,7 +120,10 @@ describe('credential write-back', () => {
     const f = copied('claude', claude('old'));
     truncateSync(f.copy, 2 * 1024 * 1024 * 1024); // sparse: 2 GiB on paper, no disk
 
-    expect(await writeBackCredential(f)).toMatchObject({ outcome: 'unsafe', detail: expect.stringMatching(/over the 1048576-byte limit/) });
+    expect(await writeBackCredential(f)).toMatchObject({
+      outcome: 'unsafe',
+      detail: expect.stringMatching(/over the 1048576-byte limit/),
+    });
   });
 
   it('gives up at its deadline when the host file stays locked', async () => {

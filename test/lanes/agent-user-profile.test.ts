@@ -20,7 +20,14 @@ function parseConfigText(text: string): Config {
   if (!result.ok) throw new Error(result.problems.join('\n'));
   return result.config;
 }
-const identity = { instance: 'default', repo: 'o/r', profileName: 'review', jobId: 1, runnerId: 2, runnerName: 'factory-x' };
+const identity = {
+  instance: 'default',
+  repo: 'o/r',
+  profileName: 'review',
+  jobId: 1,
+  runnerId: 2,
+  runnerName: 'factory-x',
+};
 
 describe('a profile with an agent user', () => {
   it('tells the action the user and the helper, and keeps what the helper needs to switch', () => {
@@ -29,7 +36,12 @@ describe('a profile with an agent user', () => {
     const lane = laneMounts(config, 'review', profile, 'o/r', 'factory-x');
     const spec = containerSpec(identity, profile, 'jit', lane);
 
-    expect(spec.Env).toEqual(expect.arrayContaining(['FACTORY_AGENT_USER=1001:1001', 'FACTORY_AGENT_EXEC=/usr/local/libexec/factory/agent-exec']));
+    expect(spec.Env).toEqual(
+      expect.arrayContaining([
+        'FACTORY_AGENT_USER=1001:1001',
+        'FACTORY_AGENT_EXEC=/usr/local/libexec/factory/agent-exec',
+      ]),
+    );
     expect(spec.HostConfig).toMatchObject({ SecurityOpt: [], CapAdd: ['SETUID', 'SETGID'] });
   });
 
@@ -42,6 +54,8 @@ describe('a profile with an agent user', () => {
   });
 
   it('refuses root as the agent user, naming the field', () => {
-    expect(() => parseConfigText(yaml('0:0'))).toThrow(/profiles\.review\.agentUser: expected a non-root "uid:gid", got "0:0"/);
+    expect(() => parseConfigText(yaml('0:0'))).toThrow(
+      /profiles\.review\.agentUser: expected a non-root "uid:gid", got "0:0"/,
+    );
   });
 });

@@ -20,7 +20,8 @@ afterEach(async () => {
 });
 
 const finished = (harness: Harness, ids: number[]) => () =>
-  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.snapshot().runners.length === 0;
+  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') &&
+  harness.service.controller.snapshot().runners.length === 0;
 
 function results(): string {
   const dir = join(root, 'results');
@@ -35,23 +36,33 @@ describe('job workspace', () => {
     const stateDir = join(root, 'state');
     // What the real runner does at job start: empty _temp and write its file-command files there. A shared workspace
     // would show one job the other's files, or lose its own.
-    const job = 'n=$(cat /proc/sys/kernel/random/uuid); w=/home/runner/_work; mkdir -p $w/_temp && echo $n > $w/_temp/mine && ' +
+    const job =
+      'n=$(cat /proc/sys/kernel/random/uuid); w=/home/runner/_work; mkdir -p $w/_temp && echo $n > $w/_temp/mine && ' +
       'sleep 2 && ls -a $w/_temp > /results/$n.ls && cat $w/_temp/mine > /results/$n.mine && stat -c %u $w > /results/$n.owner; ' +
       'echo $? > /results/$n.exit';
     h = await startHarness({
       repo: uniqueRepo('ws-two'),
       jobSeconds: 1,
       config: { stateDir },
-      profile: { mounts: [{ kind: 'workspace' }, { kind: 'bind', source: out, target: '/results', mode: 'rw' }], env: { STANDIN_JOB_COMMAND: job } },
+      profile: {
+        mounts: [{ kind: 'workspace' }, { kind: 'bind', source: out, target: '/results', mode: 'rw' }],
+        env: { STANDIN_JOB_COMMAND: job },
+      },
     });
     const ids = [await h.github.queueJob(h.repo, CI_LABELS), await h.github.queueJob(h.repo, CI_LABELS)];
     await waitFor('both jobs', finished(h, ids), 40_000);
 
-    const runs = readdirSync(out).filter((f) => f.endsWith('.mine')).map((f) => f.slice(0, -'.mine'.length));
+    const runs = readdirSync(out)
+      .filter((f) => f.endsWith('.mine'))
+      .map((f) => f.slice(0, -'.mine'.length));
     expect(runs).toHaveLength(2);
     for (const n of runs) {
       expect(readFileSync(join(out, `${n}.mine`), 'utf8')).toBe(`${n}\n`);
-      expect(readFileSync(join(out, `${n}.ls`), 'utf8').split('\n').filter(Boolean)).toEqual(['.', '..', 'mine']);
+      expect(
+        readFileSync(join(out, `${n}.ls`), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+      ).toEqual(['.', '..', 'mine']);
       expect(readFileSync(join(out, `${n}.owner`), 'utf8')).toBe('1000\n');
       expect(readFileSync(join(out, `${n}.exit`), 'utf8')).toBe('0\n');
     }
@@ -67,7 +78,10 @@ describe('job workspace', () => {
       repo: uniqueRepo('ws-cache'),
       jobSeconds: 0.2,
       config: { stateDir },
-      profile: { mounts: [{ kind: 'workspace' }, { kind: 'cache', name: 'pnpm', target: '/cache' }], env: { STANDIN_JOB_COMMAND: job } },
+      profile: {
+        mounts: [{ kind: 'workspace' }, { kind: 'cache', name: 'pnpm', target: '/cache' }],
+        env: { STANDIN_JOB_COMMAND: job },
+      },
     });
     const first = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the first job', finished(h, [first]));

@@ -33,7 +33,9 @@ describe('lane profile refusals', () => {
     ['secrets', { kind: 'secrets', source: '/srv/aina-hq/.secrets' }],
     ['data', { kind: 'data', source: '/srv/pkm', target: '/data/pkm' }],
   ])('refuses a %s mount on a profile that is not trusted', (kind, mount) => {
-    expect(problems({ mounts: [mount] })).toEqual([`profiles.ci.mounts[0].kind: a ${kind} mount needs a trusted profile: ${untrusted}`]);
+    expect(problems({ mounts: [mount] })).toEqual([
+      `profiles.ci.mounts[0].kind: a ${kind} mount needs a trusted profile: ${untrusted}`,
+    ]);
   });
 
   it('refuses host networking and env files on a profile that is not trusted', () => {
@@ -46,7 +48,9 @@ describe('lane profile refusals', () => {
   it('refuses the Docker socket on an untrusted profile even with allowDockerSocket', () => {
     const mount = { kind: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', mode: 'rw' };
     expect(problems({ mounts: [mount], allowDockerSocket: true, dockerSocketReason: 'builds images' })).toEqual([
-      expect.stringMatching(/^profiles\.ci\.mounts\[0\]\.source: \/var\/run\/docker\.sock( \(on the host: \/run\/docker\.sock\))? is or holds the Docker socket, which cannot be mounted: profile "ci" is not trusted/),
+      expect.stringMatching(
+        /^profiles\.ci\.mounts\[0\]\.source: \/var\/run\/docker\.sock( \(on the host: \/run\/docker\.sock\))? is or holds the Docker socket, which cannot be mounted: profile "ci" is not trusted/,
+      ),
     ]);
   });
 
@@ -59,13 +63,21 @@ describe('lane profile refusals', () => {
       'profiles.ci.mounts[0].source: mounting the Docker socket gives the job root on the host: write allowDockerSocket: true with a dockerSocketReason on profile "ci"',
       'profiles.ci.dockerSocketReason: allowDockerSocket: true needs a dockerSocketReason on profile "ci"',
     ]);
-    expect(problems({ trusted: true, mounts: [mount], allowDockerSocket: true, dockerSocketReason: 'the image-build lane' })).toEqual([]);
+    expect(
+      problems({ trusted: true, mounts: [mount], allowDockerSocket: true, dockerSocketReason: 'the image-build lane' }),
+    ).toEqual([]);
   });
 
   it('refuses a credential name without an auth mount, relative paths and unknown mount kinds', () => {
-    expect(problems({ trusted: true, credential: 'codex-ali' })).toEqual(['profiles.ci.credential: profile "ci" names a credential but has no auth mount']);
-    expect(problems({ trusted: true, mounts: [{ kind: 'data', source: 'pkm', target: '/data' }] })).toEqual(['profiles.ci.mounts[0].source: expected an absolute path, got "pkm"']);
-    expect(problems({ mounts: [{ kind: 'docker', source: '/x', target: '/y' }] })).toEqual(['profiles.ci.mounts[0].kind: expected a mount with kind auth, secrets, data, gh, workspace, cache or bind, got kind "docker"']);
+    expect(problems({ trusted: true, credential: 'codex-ali' })).toEqual([
+      'profiles.ci.credential: profile "ci" names a credential but has no auth mount',
+    ]);
+    expect(problems({ trusted: true, mounts: [{ kind: 'data', source: 'pkm', target: '/data' }] })).toEqual([
+      'profiles.ci.mounts[0].source: expected an absolute path, got "pkm"',
+    ]);
+    expect(problems({ mounts: [{ kind: 'docker', source: '/x', target: '/y' }] })).toEqual([
+      'profiles.ci.mounts[0].kind: expected a mount with kind auth, secrets, data, gh, workspace, cache or bind, got kind "docker"',
+    ]);
   });
 
   it('accepts a Tier-3 profile equivalent to the seed connection map', () => {
@@ -90,10 +102,20 @@ export const SEED_TIER3 = {
   ],
   envFiles: ['/srv/aina-hq/.secrets/linear.env', '/srv/aina-hq/.secrets/sentry-api-token.env'],
   mcp: [
-    { name: 'pkm-agent', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'], env: { PKM_STORE: '/data/pkm' } },
+    {
+      name: 'pkm-agent',
+      command: 'uv',
+      args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'],
+      env: { PKM_STORE: '/data/pkm' },
+    },
     { name: 'codegraph', command: 'codegraph', args: ['serve', '--mcp', '--no-watch'] },
     { name: 'playwright', command: 'npx', args: ['@playwright/mcp@0.0.41'] },
-    { name: 'github', command: 'github-mcp-server', args: ['stdio'], env: { GITHUB_TOOLSETS: 'repos,issues,pull_requests' } },
+    {
+      name: 'github',
+      command: 'github-mcp-server',
+      args: ['stdio'],
+      env: { GITHUB_TOOLSETS: 'repos,issues,pull_requests' },
+    },
     { name: 'linear', url: 'https://mcp.linear.app/mcp', tokenEnv: 'LINEAR_TOKEN' },
     { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
     { name: 'cloudflare-docs', url: 'https://docs.mcp.cloudflare.com/mcp' },
@@ -108,18 +130,30 @@ describe('MCP rendering, read back by the real CLIs', () => {
     return dir;
   };
   afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const servers = configSchema.shape.profiles.parse({ ci: { labels: ['x'], image: 'x', mcp: SEED_TIER3.mcp } }).ci!.mcp as McpServer[];
+  const servers = configSchema.shape.profiles.parse({ ci: { labels: ['x'], image: 'x', mcp: SEED_TIER3.mcp } }).ci!
+    .mcp as McpServer[];
 
   it('codex lists every rendered server with its transport and token variable', async () => {
     const home = tempDir('factory-codex-home-');
     writeFileSync(join(home, 'config.toml'), renderCodexMcp(servers));
-    const { stdout } = await run('node_modules/.bin/codex', ['mcp', 'list', '--json'], { env: { ...process.env, CODEX_HOME: home } });
+    const { stdout } = await run('node_modules/.bin/codex', ['mcp', 'list', '--json'], {
+      env: { ...process.env, CODEX_HOME: home },
+    });
     const listed = JSON.parse(stdout) as Array<{ name: string; transport: Record<string, unknown> }>;
     const byName = Object.fromEntries(listed.map((s) => [s.name, s.transport]));
 
     expect(Object.keys(byName).sort()).toEqual(servers.map((s) => s.name).sort());
-    expect(byName['pkm-agent']).toMatchObject({ type: 'stdio', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'], env: { PKM_STORE: '/data/pkm' } });
-    expect(byName.linear).toMatchObject({ type: 'streamable_http', url: 'https://mcp.linear.app/mcp', bearer_token_env_var: 'LINEAR_TOKEN' });
+    expect(byName['pkm-agent']).toMatchObject({
+      type: 'stdio',
+      command: 'uv',
+      args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'],
+      env: { PKM_STORE: '/data/pkm' },
+    });
+    expect(byName.linear).toMatchObject({
+      type: 'streamable_http',
+      url: 'https://mcp.linear.app/mcp',
+      bearer_token_env_var: 'LINEAR_TOKEN',
+    });
     expect(byName['cloudflare-docs']).toMatchObject({ type: 'streamable_http', bearer_token_env_var: null });
   });
 
@@ -138,12 +172,17 @@ describe('MCP rendering, read back by the real CLIs', () => {
     for (const s of servers) expect(stdout).toMatch(new RegExp(`^${s.name}: `, 'm'));
     expect(stdout).toMatch(/^linear: https:\/\/mcp\.linear\.app\/mcp \(HTTP\)/m);
     expect(stdout).toMatch(/^codegraph: codegraph serve --mcp --no-watch/m);
-    expect(JSON.parse(renderClaudeMcp(servers)).mcpServers.linear.headers).toEqual({ Authorization: 'Bearer ${LINEAR_TOKEN}' });
+    expect(JSON.parse(renderClaudeMcp(servers)).mcpServers.linear.headers).toEqual({
+      Authorization: 'Bearer ${LINEAR_TOKEN}',
+    });
   }, 90_000);
 });
 
 describe('host path map', () => {
-  const map = [{ from: '/srv', to: '/mnt/host/srv' }, { from: '/srv/aina-hq/.secrets', to: '/secure/secrets' }];
+  const map = [
+    { from: '/srv', to: '/mnt/host/srv' },
+    { from: '/srv/aina-hq/.secrets', to: '/secure/secrets' },
+  ];
 
   it('translates by the longest matching prefix and leaves other paths alone', () => {
     expect(toHostPath('/srv/repos/aina-platform', map)).toBe('/mnt/host/srv/repos/aina-platform');
@@ -156,15 +195,29 @@ describe('host path map', () => {
 
 describe('env files', () => {
   it('reads KEY=VALUE lines, skipping comments and removing quotes', () => {
-    expect(parseEnvText('# stripe\nSTRIPE_KEY="sk_test_1"\nexport A=b\n\nEMPTY=\n', 'stripe.env')).toEqual({ STRIPE_KEY: 'sk_test_1', A: 'b', EMPTY: '' });
+    expect(parseEnvText('# stripe\nSTRIPE_KEY="sk_test_1"\nexport A=b\n\nEMPTY=\n', 'stripe.env')).toEqual({
+      STRIPE_KEY: 'sk_test_1',
+      A: 'b',
+      EMPTY: '',
+    });
   });
 
   it('reads values as Node does: a # after an unquoted value is a comment, quotes keep it, double quotes expand \\n', () => {
-    const text = 'A=plain # the comment\nB="has # hash"\nC=\'single # too\'\nD="two\\nlines"\nE="spans\nlines"\nF=after\n';
-    expect(parseEnvText(text, 'x.env')).toEqual({ A: 'plain', B: 'has # hash', C: 'single # too', D: 'two\nlines', E: 'spans\nlines', F: 'after' });
+    const text =
+      'A=plain # the comment\nB="has # hash"\nC=\'single # too\'\nD="two\\nlines"\nE="spans\nlines"\nF=after\n';
+    expect(parseEnvText(text, 'x.env')).toEqual({
+      A: 'plain',
+      B: 'has # hash',
+      C: 'single # too',
+      D: 'two\nlines',
+      E: 'spans\nlines',
+      F: 'after',
+    });
   });
 
   it('names the file and line of a malformed entry without quoting it', () => {
-    expect(() => parseEnvText('OK=1\nsk_live_oops\n', '/s/stripe.env')).toThrow(/^\/s\/stripe\.env:2: expected KEY=VALUE$/);
+    expect(() => parseEnvText('OK=1\nsk_live_oops\n', '/s/stripe.env')).toThrow(
+      /^\/s\/stripe\.env:2: expected KEY=VALUE$/,
+    );
   });
 });

@@ -10,7 +10,12 @@ import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 const LANE_LABELS = ['self-hosted', 'factory', 'codex'];
-const codexAuth = (token: string) => JSON.stringify({ OPENAI_API_KEY: null, tokens: { id_token: 'id-' + token, access_token: 'at-' + token, refresh_token: 'rt-' + token }, last_refresh: '2026-11-25T00:00:00Z' });
+const codexAuth = (token: string) =>
+  JSON.stringify({
+    OPENAI_API_KEY: null,
+    tokens: { id_token: 'id-' + token, access_token: 'at-' + token, refresh_token: 'rt-' + token },
+    last_refresh: '2026-11-25T00:00:00Z',
+  });
 
 let root: string;
 let h: Harness | undefined;
@@ -54,15 +59,21 @@ function laneProfile(f: ReturnType<typeof hostFixture>, jobCommand: string, extr
 }
 
 const finished = (harness: Harness, ids: number[]) => () =>
-  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') && harness.service.controller.snapshot().runners.length === 0;
+  ids.every((id) => harness.github.jobs.get(id)?.status === 'completed') &&
+  harness.service.controller.snapshot().runners.length === 0;
 
 describe('lane profiles', () => {
   it('gives the lane a private copy of the auth it may refresh, and writes the refresh back to the host', async () => {
     const f = hostFixture();
-    const refresh = `cat /factory/auth/codex/auth.json > /results/seen.json; ls -ln /factory/auth/codex > /results/ls.txt; ` +
+    const refresh =
+      `cat /factory/auth/codex/auth.json > /results/seen.json; ls -ln /factory/auth/codex > /results/ls.txt; ` +
       `printf '%s' '${codexAuth('refreshed')}' > /factory/auth/codex/.auth.tmp && mv /factory/auth/codex/.auth.tmp /factory/auth/codex/auth.json; ` +
       `env | grep -E '^(FACTORY_|LINEAR_TOKEN)' | sort > /results/env.txt; touch /factory/secrets/x 2>/results/secrets-write.txt; echo $? >> /results/secrets-write.txt`;
-    h = await startHarness({ repo: 'factory-test/lane-refresh', config: { stateDir: f.stateDir }, profile: laneProfile(f, refresh) });
+    h = await startHarness({
+      repo: 'factory-test/lane-refresh',
+      config: { stateDir: f.stateDir },
+      profile: laneProfile(f, refresh),
+    });
     const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
     await waitFor('the lane job', finished(h, [jobId]));
 
@@ -70,24 +81,40 @@ describe('lane profiles', () => {
     expect(readFileSync(join(f.results, 'ls.txt'), 'utf8')).toMatch(/-rw------- +1 1000 +1000 .* auth\.json/);
     expect(JSON.parse(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).tokens.refresh_token).toBe('rt-refreshed');
     expect(statSync(join(f.codexHome, 'auth.json')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(f.results, 'env.txt'), 'utf8').split('\n')).toEqual(expect.arrayContaining([
-      'FACTORY_CODEX_HOME=/factory/auth/codex', 'FACTORY_LANE=codex', 'FACTORY_PROFILE=ci', 'LINEAR_TOKEN=lin_secret_value',
-      'FACTORY_SECRET_DIRS=/factory/secrets', 'FACTORY_SECRET_VARS=LINEAR_TOKEN',
-    ]));
+    expect(readFileSync(join(f.results, 'env.txt'), 'utf8').split('\n')).toEqual(
+      expect.arrayContaining([
+        'FACTORY_CODEX_HOME=/factory/auth/codex',
+        'FACTORY_LANE=codex',
+        'FACTORY_PROFILE=ci',
+        'LINEAR_TOKEN=lin_secret_value',
+        'FACTORY_SECRET_DIRS=/factory/secrets',
+        'FACTORY_SECRET_VARS=LINEAR_TOKEN',
+      ]),
+    );
     expect(readFileSync(join(f.results, 'secrets-write.txt'), 'utf8')).toMatch(/Read-only file system\n1\n$/);
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the job's private copies are gone
   });
 
-  const anotherAccount = JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r', account_id: 'someone-else' } });
+  const anotherAccount = JSON.stringify({
+    tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r', account_id: 'someone-else' },
+  });
   it.each([
     ['a corrupted file', 'corrupt', `printf '{"tokens": {"access_tok' > /factory/auth/codex/auth.json`],
     ['a valid login of another account', 'swap', `printf '%s' '${anotherAccount}' > /factory/auth/codex/auth.json`],
     // Before the write-back read job files safely, a FIFO hung cleanup for good and /dev/zero was read until ~600 MB.
     ['a FIFO', 'fifo', 'rm /factory/auth/codex/auth.json && mkfifo /factory/auth/codex/auth.json'],
-    ['a symlink to /dev/zero', 'zero', 'rm /factory/auth/codex/auth.json && ln -s /dev/zero /factory/auth/codex/auth.json'],
+    [
+      'a symlink to /dev/zero',
+      'zero',
+      'rm /factory/auth/codex/auth.json && ln -s /dev/zero /factory/auth/codex/auth.json',
+    ],
   ])('keeps the host credential when the job leaves %s, and reports it', async (_what, name, command) => {
     const f = hostFixture();
-    h = await startHarness({ repo: `factory-test/lane-${name}`, config: { stateDir: f.stateDir }, profile: laneProfile(f, command) });
+    h = await startHarness({
+      repo: `factory-test/lane-${name}`,
+      config: { stateDir: f.stateDir },
+      profile: laneProfile(f, command),
+    });
     const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
     await waitFor('the lane job', finished(h, [jobId]));
 
@@ -107,14 +134,25 @@ describe('lane profiles', () => {
       mkdirSync(join(dir, 'auth', 'codex'), { recursive: true });
       leave(copy);
       const sha256 = createHash('sha256').update(codexAuth('original')).digest('hex');
-      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ files: [{ agent: 'codex', source, copy, credential: true, sha256 }] }));
+      writeFileSync(
+        join(dir, 'manifest.json'),
+        JSON.stringify({ files: [{ agent: 'codex', source, copy, credential: true, sha256 }] }),
+      );
     };
     // Runner names of this instance and repo: the sweep leaves other instances' folders alone.
     const instance = `test-sweep-${process.pid}`;
-    leftBehind(runnerName('factory-test/lane-sweep', 901, instance), join(f.codexHome, 'auth.json'), (copy) => execFileSync('mkfifo', [copy]));
-    leftBehind(runnerName('factory-test/lane-sweep', 902, instance), join(otherHome, 'auth.json'), (copy) => writeFileSync(copy, codexAuth('refreshed')));
+    leftBehind(runnerName('factory-test/lane-sweep', 901, instance), join(f.codexHome, 'auth.json'), (copy) =>
+      execFileSync('mkfifo', [copy]),
+    );
+    leftBehind(runnerName('factory-test/lane-sweep', 902, instance), join(otherHome, 'auth.json'), (copy) =>
+      writeFileSync(copy, codexAuth('refreshed')),
+    );
 
-    h = await startHarness({ repo: 'factory-test/lane-sweep', config: { stateDir: f.stateDir, instance }, profile: laneProfile(f, 'true') });
+    h = await startHarness({
+      repo: 'factory-test/lane-sweep',
+      config: { stateDir: f.stateDir, instance },
+      profile: laneProfile(f, 'true'),
+    });
 
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]);
     expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
@@ -123,21 +161,42 @@ describe('lane profiles', () => {
 
   it('runs two jobs sharing a credential one after the other', async () => {
     const f = hostFixture();
-    h = await startHarness({ repo: 'factory-test/lane-serial', jobSeconds: 1, config: { stateDir: f.stateDir }, profile: laneProfile(f, 'true', { credential: 'codex-ali' }) });
+    h = await startHarness({
+      repo: 'factory-test/lane-serial',
+      jobSeconds: 1,
+      config: { stateDir: f.stateDir },
+      profile: laneProfile(f, 'true', { credential: 'codex-ali' }),
+    });
     const first = await h.github.queueJob(h.repo, LANE_LABELS);
     const second = await h.github.queueJob(h.repo, LANE_LABELS);
     await waitFor('both lane jobs', finished(h, [first, second]), 30_000);
 
-    const order = h.stages.filter((s) => ['credential-wait', 'container-started', 'cleaned'].includes(s.stage)).map((s) => `${s.stage}:${s.jobId === first ? 1 : 2}`);
+    const order = h.stages
+      .filter((s) => ['credential-wait', 'container-started', 'cleaned'].includes(s.stage))
+      .map((s) => `${s.stage}:${s.jobId === first ? 1 : 2}`);
     expect(order).toContain('credential-wait:2');
-    expect(order.filter((e) => !e.startsWith('credential-wait'))).toEqual(['container-started:1', 'cleaned:1', 'container-started:2', 'cleaned:2']);
+    expect(order.filter((e) => !e.startsWith('credential-wait'))).toEqual([
+      'container-started:1',
+      'cleaned:1',
+      'container-started:2',
+      'cleaned:2',
+    ]);
   });
 
   it('with the credential limit raised, concurrent refreshes leave one whole valid file on the host', async () => {
     const f = hostFixture();
     const refresh = `t=$(cat /proc/sys/kernel/random/uuid); printf '{"tokens":{"id_token":"i-%s","access_token":"a-%s","refresh_token":"r-%s"}}' $t $t $t > /factory/auth/codex/.n && mv /factory/auth/codex/.n /factory/auth/codex/auth.json`;
-    h = await startHarness({ repo: 'factory-test/lane-parallel', jobSeconds: 1, config: { stateDir: f.stateDir }, profile: laneProfile(f, refresh, { credential: 'codex-ali', credentialConcurrency: 3 }) });
-    const ids = [await h.github.queueJob(h.repo, LANE_LABELS), await h.github.queueJob(h.repo, LANE_LABELS), await h.github.queueJob(h.repo, LANE_LABELS)];
+    h = await startHarness({
+      repo: 'factory-test/lane-parallel',
+      jobSeconds: 1,
+      config: { stateDir: f.stateDir },
+      profile: laneProfile(f, refresh, { credential: 'codex-ali', credentialConcurrency: 3 }),
+    });
+    const ids = [
+      await h.github.queueJob(h.repo, LANE_LABELS),
+      await h.github.queueJob(h.repo, LANE_LABELS),
+      await h.github.queueJob(h.repo, LANE_LABELS),
+    ];
     await waitFor('the three lane jobs', finished(h, ids), 30_000);
 
     const host = JSON.parse(readFileSync(join(f.codexHome, 'auth.json'), 'utf8'));
@@ -152,7 +211,15 @@ describe('lane profiles', () => {
       jobSeconds: 3,
       config: { stateDir: f.stateDir },
       profile: laneProfile(f, 'true'),
-      extraProfiles: { plain: { labels: CI_LABELS, image: 'factory-test/runner:1', network: 'host', trusted: true, env: { CI: 'true' } } },
+      extraProfiles: {
+        plain: {
+          labels: CI_LABELS,
+          image: 'factory-test/runner:1',
+          network: 'host',
+          trusted: true,
+          env: { CI: 'true' },
+        },
+      },
     });
     await h.github.queueJob(h.repo, CI_LABELS);
     const [c] = await waitFor('the CI container', async () => {
@@ -163,23 +230,35 @@ describe('lane profiles', () => {
 
     expect(inspect.Config.Labels[LABEL.profile]).toBe('plain');
     expect(inspect.Mounts).toEqual([]);
-    expect(inspect.Config.Env.filter((e: string) => !e.startsWith('PATH=') && !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='))).toEqual(['CI=true', 'FACTORY_PROFILE=plain']);
+    expect(
+      inspect.Config.Env.filter(
+        (e: string) => !e.startsWith('PATH=') && !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='),
+      ),
+    ).toEqual(['CI=true', 'FACTORY_PROFILE=plain']);
   });
 
   it('translates bind sources through hostPathMap and gives the job a workspace the runner user can write', async () => {
     const f = hostFixture();
     mkdirSync(join(root, 'hostside', 'pkm'), { recursive: true });
     writeFileSync(join(root, 'hostside', 'pkm', 'note.md'), 'remembered');
-    const profile = laneProfile(f, 'cat /data/pkm/note.md > /results/pkm.txt; touch /work/ok && echo ws-ok >> /results/pkm.txt', {
-      mounts: [
-        // The controller sees this path under /controller-view; only the host's /hostside one exists.
-        { kind: 'data', source: '/controller-view/pkm', target: '/data/pkm' },
-        { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
-        { kind: 'workspace', target: '/work' },
-      ],
-      envFiles: [],
+    const profile = laneProfile(
+      f,
+      'cat /data/pkm/note.md > /results/pkm.txt; touch /work/ok && echo ws-ok >> /results/pkm.txt',
+      {
+        mounts: [
+          // The controller sees this path under /controller-view; only the host's /hostside one exists.
+          { kind: 'data', source: '/controller-view/pkm', target: '/data/pkm' },
+          { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
+          { kind: 'workspace', target: '/work' },
+        ],
+        envFiles: [],
+      },
+    );
+    h = await startHarness({
+      repo: 'factory-test/lane-pathmap',
+      config: { stateDir: f.stateDir, hostPathMap: [{ from: '/controller-view', to: join(root, 'hostside') }] },
+      profile,
     });
-    h = await startHarness({ repo: 'factory-test/lane-pathmap', config: { stateDir: f.stateDir, hostPathMap: [{ from: '/controller-view', to: join(root, 'hostside') }] }, profile });
     const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
     await waitFor('the lane job', finished(h, [jobId]));
 
@@ -193,10 +272,15 @@ describe('lane profiles', () => {
     const pkm = join(root, 'host', 'PKM');
     mkdirSync(claudeHome, { recursive: true });
     mkdirSync(pkm, { recursive: true });
-    writeFileSync(join(claudeHome, '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: 'a', refreshToken: 'r', expiresAt: 1 } }), { mode: 0o600 });
+    writeFileSync(
+      join(claudeHome, '.credentials.json'),
+      JSON.stringify({ claudeAiOauth: { accessToken: 'a', refreshToken: 'r', expiresAt: 1 } }),
+      { mode: 0o600 },
+    );
     writeFileSync(join(root, 'host', '.claude.json'), '{"numStartups":1}', { mode: 0o600 });
     writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
-    const see = 'cd /factory; { find auth mcp -type f | sort; ls /data/pkm /factory/secrets; env | grep ^FACTORY_ | sort; ' +
+    const see =
+      'cd /factory; { find auth mcp -type f | sort; ls /data/pkm /factory/secrets; env | grep ^FACTORY_ | sort; ' +
       'grep -c mcp_servers mcp/codex.toml; grep -o "Bearer [^\\"]*" mcp/claude.json; } > /results/tier3.txt 2>&1';
     const profile = laneProfile(f, see, {
       lane: 'claude',
@@ -219,18 +303,35 @@ describe('lane profiles', () => {
         { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
       ],
     });
-    h = await startHarness({ repo: 'factory-test/lane-tier3', config: { stateDir: f.stateDir }, profile: { ...profile, labels: ['self-hosted', 'factory', 'claude'] } });
+    h = await startHarness({
+      repo: 'factory-test/lane-tier3',
+      config: { stateDir: f.stateDir },
+      profile: { ...profile, labels: ['self-hosted', 'factory', 'claude'] },
+    });
     const jobId = await h.github.queueJob(h.repo, ['self-hosted', 'factory', 'claude']);
     await waitFor('the Tier-3 job', finished(h, [jobId]));
 
     const seen = readFileSync(join(f.results, 'tier3.txt'), 'utf8').split('\n');
-    expect(seen).toEqual(expect.arrayContaining([
-      'auth/claude/.claude.json', 'auth/claude/.credentials.json', 'auth/codex/auth.json', 'auth/codex/config.toml',
-      'mcp/claude.json', 'mcp/codex.toml', 'pkm.sqlite', 'linear.env',
-      'FACTORY_CLAUDE_CONFIG_DIR=/factory/auth/claude', 'FACTORY_CLAUDE_JSON=/factory/auth/claude/.claude.json',
-      'FACTORY_CODEX_HOME=/factory/auth/codex', 'FACTORY_LANE=claude', 'FACTORY_MCP_CLAUDE=/factory/mcp/claude.json',
-      'FACTORY_MCP_CODEX=/factory/mcp/codex.toml', '6', 'Bearer ${LINEAR_TOKEN}', 'Bearer ${SENTRY_TOKEN}',
-    ]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'auth/claude/.claude.json',
+        'auth/claude/.credentials.json',
+        'auth/codex/auth.json',
+        'auth/codex/config.toml',
+        'mcp/claude.json',
+        'mcp/codex.toml',
+        'pkm.sqlite',
+        'linear.env',
+        'FACTORY_CLAUDE_CONFIG_DIR=/factory/auth/claude',
+        'FACTORY_CLAUDE_JSON=/factory/auth/claude/.claude.json',
+        'FACTORY_CODEX_HOME=/factory/auth/codex',
+        'FACTORY_LANE=claude',
+        'FACTORY_MCP_CLAUDE=/factory/mcp/claude.json',
+        'FACTORY_MCP_CODEX=/factory/mcp/codex.toml',
+        '6',
+        'Bearer ${LINEAR_TOKEN}',
+        'Bearer ${SENTRY_TOKEN}',
+      ]),
+    );
   });
 });
-

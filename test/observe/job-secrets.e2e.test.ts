@@ -36,7 +36,8 @@ describe('secrets a job prints', () => {
     writeFileSync(join(dir, 'linear.env'), `LINEAR_TOKEN=${secret}\nSHORT=on\n`, { mode: 0o600 });
     // A hostile job: echoes the env-file value, its raw JIT config and the decoded config, then tries to clear the
     // operator's screen and set the window title.
-    const job = 'echo "token=$LINEAR_TOKEN"; echo "jit=$ACTIONS_RUNNER_INPUT_JITCONFIG"; echo "$ACTIONS_RUNNER_INPUT_JITCONFIG" | base64 -d; echo; ' +
+    const job =
+      'echo "token=$LINEAR_TOKEN"; echo "jit=$ACTIONS_RUNNER_INPUT_JITCONFIG"; echo "$ACTIONS_RUNNER_INPUT_JITCONFIG" | base64 -d; echo; ' +
       `printf 'before\\033[2J\\033[H\\033]0;pwned\\007after\\r\\n'; echo "flag=$SHORT"`;
     const { destination, text } = captureLog();
     h = await startHarness({
@@ -45,22 +46,36 @@ describe('secrets a job prints', () => {
       log: createLogger({ destination, pretty: false }),
     });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
-    const jit = (h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as { encoded_jit_config: string }).encoded_jit_config;
+    await waitFor(
+      'the job to be cleaned up',
+      () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+    );
+    const jit = (
+      h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as {
+        encoded_jit_config: string;
+      }
+    ).encoded_jit_config;
     const decoded = Buffer.from(jit, 'base64').toString('utf8');
 
     const served = await (await fetch(`${h.service.statusUrl}/jobs/${jobId}`)).text();
     const stored = readFileSync(h.service.timeline.file, 'utf8');
     const lines = (JSON.parse(served) as { events: Array<{ lines?: string[] }> }).events.flatMap((e) => e.lines ?? []);
     expect(lines).toEqual(expect.arrayContaining(['token=[redacted]', 'jit=[redacted]', 'flag=on']));
-    for (const [where, body] of [['log', text()], ['timeline file', stored], ['GET /jobs/ID', served]]) {
+    for (const [where, body] of [
+      ['log', text()],
+      ['timeline file', stored],
+      ['GET /jobs/ID', served],
+    ]) {
       expect(body, where).not.toContain(secret);
       expect(body, where).not.toContain(jit);
       expect(body, where).not.toContain(decoded);
     }
 
     const out: string[] = [];
-    const code = await main(['status', '--job', String(jobId), '--url', h.service.statusUrl], { stdout: (s) => out.push(s), stderr: (s) => out.push(s) });
+    const code = await main(['status', '--job', String(jobId), '--url', h.service.statusUrl], {
+      stdout: (s) => out.push(s),
+      stderr: (s) => out.push(s),
+    });
     expect(code).toBe(0);
     const printed = out.join('\n');
     expect(printed).toContain('  | beforeafter');

@@ -28,18 +28,34 @@ describe('controller log', () => {
     const { destination, text } = captureLog();
     h = await startHarness({ jobSeconds: 1, log: createLogger({ destination, level: 'debug', pretty: false }) });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to finish and be cleaned up', () =>
-      h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
+    await waitFor(
+      'the job to finish and be cleaned up',
+      () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+    );
 
-    const lines = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const aboutJob = lines.filter((l) => l.jobId === jobId);
     expect(aboutJob.every((l) => l.repo === h!.repo)).toBe(true);
     const runner = h.github.jobs.get(jobId)!.runnerName;
-    for (const msg of ['runner registered (JIT)', 'container started', 'runner picked up job', 'runner container finished', 'runner cleaned up']) {
-      expect(aboutJob.find((l) => l.msg === msg), msg).toMatchObject({ runner });
+    for (const msg of [
+      'runner registered (JIT)',
+      'container started',
+      'runner picked up job',
+      'runner container finished',
+      'runner cleaned up',
+    ]) {
+      expect(
+        aboutJob.find((l) => l.msg === msg),
+        msg,
+      ).toMatchObject({ runner });
     }
 
-    const jit = h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as { encoded_jit_config: string };
+    const jit = h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as {
+      encoded_jit_config: string;
+    };
     expect(text()).not.toContain(jit.encoded_jit_config);
     expect(text()).not.toMatch(/ghs_[0-9a-f]{24}/);
   });
@@ -49,11 +65,22 @@ describe('runner output in the controller log', () => {
   it('redacts a token a job printed before its last lines reach the log', async () => {
     const { destination, text } = captureLog();
     const leaked = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
-    h = await startHarness({ jobSeconds: 1, profile: { env: { STANDIN_JOB_COMMAND: `echo "token is ${leaked}"` } }, log: createLogger({ destination, pretty: false }) });
+    h = await startHarness({
+      jobSeconds: 1,
+      profile: { env: { STANDIN_JOB_COMMAND: `echo "token is ${leaked}"` } },
+      log: createLogger({ destination, pretty: false }),
+    });
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-    await waitFor('the job to be cleaned up', () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0);
+    await waitFor(
+      'the job to be cleaned up',
+      () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+    );
 
-    const finished = text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; lastLines?: string[] }).find((l) => l.msg === 'runner container finished');
+    const finished = text()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; lastLines?: string[] })
+      .find((l) => l.msg === 'runner container finished');
     expect(finished?.lastLines).toContain('token is [redacted]');
     expect(text()).not.toContain(leaked);
   });

@@ -105,7 +105,12 @@ describe('Metrics', () => {
     m.stage(3, 'credential-wait', { repo: 'org/app', profile: 'ci', at: 1_000 });
     m.stage(3, 'runner-created', { repo: 'org/app', profile: 'ci', runnerName: 'r3', at: 4_000 });
 
-    expect(await sample(m, 'factory_github_api_calls_total{route="DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}",status="404"}')).toBe(2);
+    expect(
+      await sample(
+        m,
+        'factory_github_api_calls_total{route="DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}",status="404"}',
+      ),
+    ).toBe(2);
     expect(await sample(m, 'factory_github_rate_limit_remaining')).toBe(4_321);
     expect(await sample(m, 'factory_credential_waits_total{profile="ci"}')).toBe(1);
     expect(await sample(m, 'factory_credential_wait_seconds_sum{profile="ci"}')).toBeCloseTo(3);
@@ -130,7 +135,10 @@ describe('Metrics', () => {
   it('counts completed jobs by workflow, job name and conclusion, with their run time, for jobs this factory serves', async () => {
     const m = new Metrics(config);
     const completed = (conclusion: string, labels: string[]) => {
-      const payload = webhookExample('workflow_job', (p) => p.action === 'completed' && p.workflow_job.conclusion === conclusion);
+      const payload = webhookExample(
+        'workflow_job',
+        (p) => p.action === 'completed' && p.workflow_job.conclusion === conclusion,
+      );
       Object.assign(payload.workflow_job, { labels });
       payload.repository.full_name = 'Org/App';
       const d = parseWorkflowJob(payload, `d-${Math.random()}`, 0);
@@ -138,7 +146,11 @@ describe('Metrics', () => {
       return d;
     };
     const served = (d: ReturnType<typeof completed>) => matchProfile(config, d.repo, d.job.labels)?.profileName;
-    for (const d of [completed('success', ['factory', 'ci']), completed('failure', ['factory', 'ci']), completed('failure', ['ubuntu-latest'])]) {
+    for (const d of [
+      completed('success', ['factory', 'ci']),
+      completed('failure', ['factory', 'ci']),
+      completed('failure', ['ubuntu-latest']),
+    ]) {
       m.delivery(d, served(d)); // the last is a hosted runner's job: not ours
     }
 
@@ -146,7 +158,9 @@ describe('Metrics', () => {
     expect(await sample(m, `factory_job_results_total{${labels},conclusion="success"}`)).toBe(1);
     expect(await sample(m, `factory_job_results_total{${labels},conclusion="failure"}`)).toBe(1);
     // 10:34:58 to 10:38:16 in GitHub's example: 198 s.
-    expect(await sample(m, 'factory_job_execution_seconds_sum{repo="org/app",workflow="CodeQL",conclusion="success"}')).toBe(198);
+    expect(
+      await sample(m, 'factory_job_execution_seconds_sum{repo="org/app",workflow="CodeQL",conclusion="success"}'),
+    ).toBe(198);
   });
 
   it('counts webhook answers by outcome, and carries the build info', async () => {
@@ -155,14 +169,22 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_webhook_deliveries_total{outcome="accepted"}')).toBe(2);
     expect(await sample(m, 'factory_webhook_deliveries_total{outcome="bad_signature"}')).toBe(1);
     expect(await sample(m, 'factory_webhook_deliveries_total{outcome="duplicate"}')).toBe(1);
-    expect(await m.text()).toMatch(new RegExp(`^factory_build_info\\{version="\\d+\\.\\d+\\.\\d+[^"]*",node="${process.version}"\\} 1$`, 'm'));
+    expect(await m.text()).toMatch(
+      new RegExp(`^factory_build_info\\{version="\\d+\\.\\d+\\.\\d+[^"]*",node="${process.version}"\\} 1$`, 'm'),
+    );
   });
 
   it('labels a call that followed a pagination link by its route, not by the repository id and page', async () => {
     const m = new Metrics(config);
-    for (const page of [2, 3]) m.onCall(`GET https://api.github.com/repositories/1296269/actions/runners?per_page=100&page=${page}`, 200);
+    for (const page of [2, 3])
+      m.onCall(`GET https://api.github.com/repositories/1296269/actions/runners?per_page=100&page=${page}`, 200);
 
-    expect(await sample(m, 'factory_github_api_calls_total{route="GET /repositories/{repository_id}/actions/runners",status="200"}')).toBe(2);
+    expect(
+      await sample(
+        m,
+        'factory_github_api_calls_total{route="GET /repositories/{repository_id}/actions/runners",status="200"}',
+      ),
+    ).toBe(2);
     expect(await m.text()).not.toContain('1296269');
   });
 
@@ -173,7 +195,14 @@ describe('Metrics', () => {
       { identity: { repo: 'org/app', profileName: 'ci' } }, // registering: no container yet
     ];
     const controller = {
-      snapshot: () => ({ queued: [{ repo: 'org/app', profileName: 'ci' }, { repo: 'org/app', profileName: 'ci' }], runners, dockerUp: false }),
+      snapshot: () => ({
+        queued: [
+          { repo: 'org/app', profileName: 'ci' },
+          { repo: 'org/app', profileName: 'ci' },
+        ],
+        runners,
+        dockerUp: false,
+      }),
     };
     m.watch(controller as never);
 
@@ -187,7 +216,9 @@ describe('Metrics', () => {
 
 describe('routeTemplate', () => {
   it('keeps a template as it is and strips a GitHub Enterprise Server API prefix from a followed link', () => {
-    expect(routeTemplate('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}')).toBe('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}');
+    expect(routeTemplate('DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}')).toBe(
+      'DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}',
+    );
     expect(routeTemplate('GET https://ghe.example/api/v3/repositories/42/actions/runs/7/jobs?page=2', '/api/v3')).toBe(
       'GET /repositories/{repository_id}/actions/runs/{id}/jobs',
     );
@@ -198,12 +229,15 @@ describe('countingEngine', () => {
   it('counts failed engine calls by operation and passes results and errors through unchanged', async () => {
     const m = new Metrics(config);
     const refused = Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
-    const engine = countingEngine({
-      ping: async () => {},
-      run: async () => {
-        throw refused;
-      },
-    } as unknown as Engine, m);
+    const engine = countingEngine(
+      {
+        ping: async () => {},
+        run: async () => {
+          throw refused;
+        },
+      } as unknown as Engine,
+      m,
+    );
 
     await engine.ping();
     await expect(engine.run({})).rejects.toBe(refused);

@@ -13,7 +13,10 @@ describe('apiObservers', () => {
     const calls: string[] = [];
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
     try {
-      const observer = apiObservers({ onCall: broken, onRateLimitRemaining: broken }, { onCall: (route, status) => calls.push(`${route} ${status}`) });
+      const observer = apiObservers(
+        { onCall: broken, onRateLimitRemaining: broken },
+        { onCall: (route, status) => calls.push(`${route} ${status}`) },
+      );
 
       expect(() => observer.onCall!('GET /rate_limit', 200)).not.toThrow();
       expect(() => observer.onCall!('GET /rate_limit', 200)).not.toThrow();
@@ -31,7 +34,11 @@ describe('apiObservers', () => {
 describe('jobObservers', () => {
   it('a throwing observer does not keep the stage from the next one', () => {
     const stages: string[] = [];
-    const observer = jobObservers(silentLogger(), { stage: broken }, { stage: (jobId, stage) => stages.push(`${jobId} ${stage}`) });
+    const observer = jobObservers(
+      silentLogger(),
+      { stage: broken },
+      { stage: (jobId, stage) => stages.push(`${jobId} ${stage}`) },
+    );
 
     expect(() => observer.stage(1, 'taken', { repo: 'org/app', at: 0 })).not.toThrow();
 

@@ -16,7 +16,14 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup installs Debian's chromium`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   h = await startHarness({ jobSeconds: 1 });
 }, 120_000);
@@ -25,7 +32,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const done = (jobId: number) => () => h.github.jobs.get(jobId)?.status === 'completed' && h.service.controller.snapshot().runners.length === 0;
+const done = (jobId: number) => () =>
+  h.github.jobs.get(jobId)?.status === 'completed' && h.service.controller.snapshot().runners.length === 0;
 
 describe('the status page', () => {
   it('shows a finished job with its workflow, link, result and timeline, then a new job without a reload', async () => {
@@ -33,7 +41,12 @@ describe('the status page', () => {
     await waitFor('the first job to finish', done(first));
     // A later delivery for the same job whose names carry markup and whose link is a script: both must stay inert.
     const hostile = webhookExample('workflow_job', (p) => p.action === 'waiting');
-    Object.assign(hostile.workflow_job, { id: first, workflow_name: '<img src=x onerror="document.title=\'pwned\'">', name: '<b>bold</b>', html_url: 'javascript:document.title="pwned"' });
+    Object.assign(hostile.workflow_job, {
+      id: first,
+      workflow_name: '<img src=x onerror="document.title=\'pwned\'">',
+      name: '<b>bold</b>',
+      html_url: 'javascript:document.title="pwned"',
+    });
     hostile.repository.full_name = h.repo;
     expect(await h.github.post(JSON.stringify(hostile), 'workflow_job', randomUUID(), 'waiting', first)).toBe(202);
 
@@ -47,16 +60,19 @@ describe('the status page', () => {
 
     const row = page.locator(`#recent tr[data-job="${first}"]`);
     await row.waitFor();
-    await page.waitForFunction((id) => document.querySelectorAll(`#recent tr[data-job="${id}"] .bar span`).length >= 4, first);
+    await page.waitForFunction(
+      (id) => document.querySelectorAll(`#recent tr[data-job="${id}"] .bar span`).length >= 4,
+      first,
+    );
     const cells = await row.locator('td').allTextContents();
     expect(cells[0]).toBe(String(first));
     expect(cells[1]).toBe('<img src=x onerror="document.title=\'pwned\'"> / <b>bold</b>');
     expect(cells[3]).toBe('cleaned');
     expect(cells[4]).toBe('success');
     expect(await row.locator('a').getAttribute('href')).toMatch(/^https:\/\/github\.com\//);
-    expect(await row.locator('.bar span').evaluateAll((spans) => spans.map((s) => (s as HTMLElement).dataset.stage))).toEqual(
-      expect.arrayContaining(['queued', 'taken', 'runner-created', 'container-started']),
-    );
+    expect(
+      await row.locator('.bar span').evaluateAll((spans) => spans.map((s) => (s as HTMLElement).dataset.stage)),
+    ).toEqual(expect.arrayContaining(['queued', 'taken', 'runner-created', 'container-started']));
     expect(await page.locator('#recent img, #recent b').count()).toBe(0);
     expect(await page.title()).toBe('factory status');
     expect(await page.locator('#github tbody').textContent()).toContain(`${h.repo}ok`);

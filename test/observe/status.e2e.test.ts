@@ -51,7 +51,12 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(metricValue(metrics.text, `factory_jobs_total{${labels},stage="cleaned"}`)).toBe(1);
     expect(metricValue(metrics.text, `factory_pickup_latency_seconds_count{${labels}}`)).toBe(1);
     expect(metricValue(metrics.text, `factory_runner_online_latency_seconds_count{${labels}}`)).toBe(1);
-    expect(metricValue(metrics.text, 'factory_github_api_calls_total{route="POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig",status="201"}')).toBe(1);
+    expect(
+      metricValue(
+        metrics.text,
+        'factory_github_api_calls_total{route="POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig",status="201"}',
+      ),
+    ).toBe(1);
     expect(metricValue(metrics.text, 'factory_github_rate_limit_remaining')).toBe(4999);
     expect(metricValue(metrics.text, 'factory_docker_up')).toBe(1);
 
@@ -59,12 +64,15 @@ describe('status endpoint, factory status and the job timeline', () => {
     try {
       const file = join(dir, 'factory.yml');
       const port = new URL(h.service.statusUrl).port;
-      writeFileSync(file, [
-        'github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }',
-        `status: { host: 127.0.0.1, port: ${port} }`,
-        'profiles: { ci: { labels: [factory, ci], image: x } }',
-        `repos: [{ repo: ${h.repo}, profiles: [ci] }]`,
-      ].join('\n'));
+      writeFileSync(
+        file,
+        [
+          'github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }',
+          `status: { host: 127.0.0.1, port: ${port} }`,
+          'profiles: { ci: { labels: [factory, ci], image: x } }',
+          `repos: [{ repo: ${h.repo}, profiles: [ci] }]`,
+        ].join('\n'),
+      );
       const table = await factory('status', '--config', file);
       expect(table.err).toBe('');
       expect(table.code).toBe(0);
@@ -78,7 +86,15 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(one.code).toBe(0);
     const stages = [...one.out.matchAll(/^\S+\s+\+\S+\s+(\S+)/gm)].map((m) => m[1]).filter((s) => s !== 'AFTER');
     // A fast runner may report in_progress before Docker's start call answers: the timeline shows what happened when.
-    expect([...stages].sort()).toEqual(['cleaned', 'completed', 'container-started', 'in_progress', 'queued', 'runner-created', 'taken']);
+    expect([...stages].sort()).toEqual([
+      'cleaned',
+      'completed',
+      'container-started',
+      'in_progress',
+      'queued',
+      'runner-created',
+      'taken',
+    ]);
     expect(stages.slice(0, 3)).toEqual(['queued', 'taken', 'runner-created']);
     expect(stages.at(-1)).toBe('cleaned');
     expect(one.out).toContain(`  | Job ${jobId} completed with result: Succeeded`);
@@ -96,7 +112,9 @@ describe('status endpoint, factory status and the job timeline', () => {
 
     const status = JSON.parse((await get(`${h.service.statusUrl}/status`)).text) as StatusSnapshot;
     expect(status.docker).toBe('up');
-    expect(status.running).toEqual([expect.objectContaining({ repo: h.repo, profile: 'ci', jobId: first, busy: true })]);
+    expect(status.running).toEqual([
+      expect.objectContaining({ repo: h.repo, profile: 'ci', jobId: first, busy: true }),
+    ]);
     expect(status.queued).toEqual([expect.objectContaining({ repo: h.repo, profile: 'ci', jobId: second })]);
     expect(status.rows).toEqual([expect.objectContaining({ repo: h.repo, profile: 'ci', running: 1, queued: 1 })]);
 
@@ -105,7 +123,9 @@ describe('status endpoint, factory status and the job timeline', () => {
     expect(metricValue(metrics, `factory_runner_containers{repo="${h.repo}",profile="ci"}`)).toBe(1);
 
     const table = await factory('status', '--url', h.service.statusUrl);
-    expect(table.out).toMatch(new RegExp(`^RUNNING\\nRUNNER.*\\nfactory\\.\\S+\\s+${h.repo}\\s+ci\\s+${first}\\s+busy`, 'm'));
+    expect(table.out).toMatch(
+      new RegExp(`^RUNNING\\nRUNNER.*\\nfactory\\.\\S+\\s+${h.repo}\\s+ci\\s+${first}\\s+busy`, 'm'),
+    );
     expect(table.out).toMatch(new RegExp(`^QUEUED\\nJOB.*\\n${second}\\s+${h.repo}\\s+ci\\s+\\d+s$`, 'm'));
     await waitFor('both jobs to finish', jobDone(h, second), 30_000);
   });
@@ -113,10 +133,13 @@ describe('status endpoint, factory status and the job timeline', () => {
   it('a repo added by a live config change shows in factory status and its jobs are counted', async () => {
     h = await startHarness({ jobSeconds: 1 });
     const added = uniqueRepo('added');
-    const next: Config = { ...h.config, repos: [...h.config.repos, { repo: added, profiles: ['ci'], maxConcurrent: 1 }] };
+    const next: Config = {
+      ...h.config,
+      repos: [...h.config.repos, { repo: added, profiles: ['ci'], maxConcurrent: 1 }],
+    };
     expect(h.service.applyConfig(next)).toEqual([]);
     const jobId = await h.github.queueJob(added, CI_LABELS);
-    await waitFor('the added repo\'s job to finish', jobDone(h, jobId));
+    await waitFor("the added repo's job to finish", jobDone(h, jobId));
 
     const status = JSON.parse((await get(`${h.service.statusUrl}/status`)).text) as StatusSnapshot;
     expect(status.rows.map((r) => r.repo)).toEqual([h.repo, added]);
@@ -130,7 +153,9 @@ describe('status endpoint, factory status and the job timeline', () => {
     const jobId = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the job to finish', jobDone(h, jobId));
 
-    const jit = h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as { encoded_jit_config: string };
+    const jit = h.github.exchanges.find((x) => x.path.endsWith('/generate-jitconfig'))!.responseBody as {
+      encoded_jit_config: string;
+    };
     const shown = [
       (await get(`${h.service.statusUrl}/status`)).text,
       (await get(`${h.service.statusUrl}/jobs/${jobId}`)).text,
@@ -144,7 +169,10 @@ describe('status endpoint, factory status and the job timeline', () => {
   it('factory status says which job it does not know and where it found no controller', async () => {
     h = await startHarness();
     const unknown = await factory('status', '--job', '424242', '--url', h.service.statusUrl);
-    expect(unknown).toMatchObject({ code: 1, err: 'factory status: job 424242 is not in the timeline (it keeps the most recent jobs)' });
+    expect(unknown).toMatchObject({
+      code: 1,
+      err: 'factory status: job 424242 is not in the timeline (it keeps the most recent jobs)',
+    });
 
     const url = h.service.statusUrl;
     await h.stop();

@@ -21,7 +21,12 @@ function runJob(store: TimelineStore, jobId: number, at = 1_000): void {
   store.stage(jobId, 'queued', { repo: 'org/app', at });
   store.stage(jobId, 'taken', { ...f, at: at + 1 });
   store.stage(jobId, 'container-started', { ...f, at: at + 300 });
-  store.stage(jobId, 'cleaned', { ...f, detail: 'container exited', lastLines: ['Listening for Jobs', 'Job 1 completed with result: Succeeded', ''], at: at + 2_000 });
+  store.stage(jobId, 'cleaned', {
+    ...f,
+    detail: 'container exited',
+    lastLines: ['Listening for Jobs', 'Job 1 completed with result: Succeeded', ''],
+    at: at + 2_000,
+  });
 }
 
 describe('TimelineStore', () => {
@@ -34,7 +39,10 @@ describe('TimelineStore', () => {
     const job = second.get(1)!;
     expect(job).toMatchObject({ jobId: 1, repo: 'org/app', profile: 'ci', runnerName: f.runnerName });
     expect(job.events.map((e) => e.stage)).toEqual(['queued', 'taken', 'container-started', 'cleaned']);
-    expect(job.events[3]).toMatchObject({ detail: 'container exited', lines: ['Listening for Jobs', 'Job 1 completed with result: Succeeded'] });
+    expect(job.events[3]).toMatchObject({
+      detail: 'container exited',
+      lines: ['Listening for Jobs', 'Job 1 completed with result: Succeeded'],
+    });
     second.close();
   });
 
@@ -47,7 +55,12 @@ describe('TimelineStore', () => {
 
     const reopened = new TimelineStore(file, silentLogger(), 3);
     reopened.close();
-    const jobsInFile = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { jobId: number }).jobId));
+    const jobsInFile = new Set(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { jobId: number }).jobId),
+    );
     expect([...jobsInFile]).toEqual([3, 4, 5]);
   });
 
@@ -58,7 +71,12 @@ describe('TimelineStore', () => {
     store.close();
     rmSync(`${file}.tmp`, { recursive: true });
 
-    const jobsInFile = new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { jobId: number }).jobId));
+    const jobsInFile = new Set(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { jobId: number }).jobId),
+    );
     expect([...jobsInFile]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const reopened = new TimelineStore(file, silentLogger(), 1);
     expect(reopened.recent().map((j) => j.jobId)).toEqual([10]);
@@ -87,7 +105,11 @@ describe('TimelineStore', () => {
   it('never stores token shapes a job printed to the runner log', () => {
     const store = new TimelineStore(file, silentLogger());
     const token = 'ghs_' + 'a'.repeat(36);
-    store.stage(1, 'cleaned', { ...f, lastLines: [`token is ${token}`, 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz'], at: 1 });
+    store.stage(1, 'cleaned', {
+      ...f,
+      lastLines: [`token is ${token}`, 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz'],
+      at: 1,
+    });
     store.close();
 
     expect(readFileSync(file, 'utf8')).not.toContain(token);

@@ -33,7 +33,12 @@ export function checkPinVersions(text: string, file: string, firstParty: string)
   const check = (where: string, node: Node | undefined) => {
     if (!isScalar(node) || typeof node.value !== 'string') return;
     const uses = node.value;
-    if (uses.startsWith('./') || uses.startsWith('docker://') || uses.toLowerCase().startsWith(`${firstParty.toLowerCase()}/`)) return;
+    if (
+      uses.startsWith('./') ||
+      uses.startsWith('docker://') ||
+      uses.toLowerCase().startsWith(`${firstParty.toLowerCase()}/`)
+    )
+      return;
     const line = lines.linePos(node.range?.[0] ?? 0).line;
     const [action, ref] = uses.split('@') as [string, string | undefined];
     const pin = ACTION_PINS[action];

@@ -10,7 +10,10 @@ const require = createRequire(import.meta.url);
 
 /** A real webhook payload from @octokit/webhooks-examples, e.g. (`pull_request`, `opened`). */
 export function webhookExample(event: string, action: string): Record<string, unknown> {
-  const all = require('@octokit/webhooks-examples') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
+  const all = require('@octokit/webhooks-examples') as Array<{
+    name: string;
+    examples: Array<Record<string, unknown>>;
+  }>;
   const found = all.find((e) => e.name === event)?.examples.find((e) => e.action === action);
   if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
   return structuredClone(found);
@@ -72,7 +75,11 @@ export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
   if (o.runAs) for (const path of [dir, eventPath, outputPath, summaryPath]) chownSync(path, o.runAs.uid, o.runAs.gid);
   const { uid, gid, groups } = o.runAs ?? {};
   const child = o.runAs
-    ? spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, `--groups=${groups!.join(',')}`, '--', process.execPath, script], { env, cwd: env.GITHUB_WORKSPACE ?? dir })
+    ? spawn(
+        'setpriv',
+        [`--reuid=${uid}`, `--regid=${gid}`, `--groups=${groups!.join(',')}`, '--', process.execPath, script],
+        { env, cwd: env.GITHUB_WORKSPACE ?? dir },
+      )
     : spawn(process.execPath, [script], { env, cwd: env.GITHUB_WORKSPACE ?? dir });
   let stdout = '';
   let stderr = '';
@@ -84,7 +91,15 @@ export async function runAction(o: ActionRunOptions): Promise<ActionRun> {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   void o.interrupt?.when.then(() => child.kill(o.interrupt!.signal));
   const exitCode = await new Promise<number | null>((done) => child.on('close', done));
-  return { exitCode, stdout, stderr, outputs: parseOutputFile(readFileSync(outputPath, 'utf8')), summary: readFileSync(summaryPath, 'utf8'), msToCliSpawn, tempDir: dir };
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(outputPath, 'utf8')),
+    summary: readFileSync(summaryPath, 'utf8'),
+    msToCliSpawn,
+    tempDir: dir,
+  };
 }
 
 /** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks. */
@@ -97,10 +112,16 @@ export function parseOutputFile(text: string): Record<string, string> {
 
 /** The job log as a reader sees it: the runner swallows `::add-mask::` commands instead of printing them. */
 export function visibleLog(stdout: string): string {
-  return stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  return stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
 }
 
 /** Values the action asked the runner to mask. */
 export function maskedValues(stdout: string): string[] {
-  return stdout.split('\n').filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::add-mask::'))
+    .map((l) => l.slice('::add-mask::'.length));
 }

@@ -37,5 +37,6 @@ export function agentUserFixture(): AgentUserFixture {
 export function handLaneToRunner(job: LaneJob): void {
   execFileSync('chown', ['-R', `${RUNNER_UID}:${RUNNER_UID}`, job.root]);
   chmodSync(job.root, 0o755);
-  for (const dir of [job.codexHome, job.claudeConfigDir, join(job.root, 'lane'), join(job.root, 'home')]) chmodSync(dir, 0o700);
+  for (const dir of [job.codexHome, job.claudeConfigDir, join(job.root, 'lane'), join(job.root, 'home')])
+    chmodSync(dir, 0o700);
 }

@@ -15,13 +15,19 @@ async function rootfs(): Promise<NodeJS.ReadableStream> {
   tar.entry({ name: 'bin/busybox', mode: 0o755 }, await readFile(BUSYBOX));
   for (const applet of APPLETS) tar.entry({ name: `bin/${applet}`, type: 'symlink', linkname: 'busybox' });
   dir('etc');
-  tar.entry({ name: 'etc/passwd', mode: 0o644 }, 'root:x:0:0:root:/root:/bin/sh\nrunner:x:1000:1000:runner:/home/runner:/bin/sh\n');
+  tar.entry(
+    { name: 'etc/passwd', mode: 0o644 },
+    'root:x:0:0:root:/root:/bin/sh\nrunner:x:1000:1000:runner:/home/runner:/bin/sh\n',
+  );
   tar.entry({ name: 'etc/group', mode: 0o644 }, 'root:x:0:\nrunner:x:1000:\n');
   dir('root', 0o700);
   dir('tmp', 0o1777);
   dir('home');
   dir('home/runner', 0o755, 1000);
-  tar.entry({ name: 'home/runner/run.sh', mode: 0o755, uid: 1000, gid: 1000 }, '#!/bin/sh\necho "runner would start here"\n');
+  tar.entry(
+    { name: 'home/runner/run.sh', mode: 0o755, uid: 1000, gid: 1000 },
+    '#!/bin/sh\necho "runner would start here"\n',
+  );
   tar.finalize();
   return tar as unknown as NodeJS.ReadableStream;
 }
@@ -31,7 +37,9 @@ export async function importBusyboxBase(docker: Docker): Promise<string> {
   const tag = `factory-test/images-base:${randomBytes(4).toString('hex')}`;
   const [repo, version] = tag.split(':') as [string, string];
   const stream = await docker.importImage(await rootfs(), { repo, tag: version });
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve(undefined))),
+  );
   return tag;
 }
 

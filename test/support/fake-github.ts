@@ -8,7 +8,14 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { assertRequest, assertResponse, hasOperation } from './openapi.js';
 
-export interface StoredComment { id: number; issue: number; body: string; user: string; created_at: string; updated_at: string }
+export interface StoredComment {
+  id: number;
+  issue: number;
+  body: string;
+  user: string;
+  created_at: string;
+  updated_at: string;
+}
 export interface StoredCheckRun {
   id: number;
   name: string;
@@ -21,8 +28,19 @@ export interface StoredCheckRun {
   output: { title: string; summary: string; annotations: unknown[] };
 }
 
-export interface StoredReview { user?: string; id: number; pull: number; commit_id: string; body: string; event: string; comments: Array<{ path: string; line: number; start_line?: number; body: string }> }
-export interface StoredReaction { commentId: number; content: string }
+export interface StoredReview {
+  user?: string;
+  id: number;
+  pull: number;
+  commit_id: string;
+  body: string;
+  event: string;
+  comments: Array<{ path: string; line: number; start_line?: number; body: string }>;
+}
+export interface StoredReaction {
+  commentId: number;
+  content: string;
+}
 
 export interface FakeGitHub {
   url: string;
@@ -80,26 +98,59 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
   const user = (name: string) => {
     const api = `https://api.github.com/users/${encodeURIComponent(name)}`;
     return {
-      login: name, id: 41898282, node_id: 'MDM6Qm90NDE4OTgyODI=', avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
-      gravatar_id: '', url: api, html_url: `${site}/apps/github-actions`,
-      followers_url: `${api}/followers`, following_url: `${api}/following{/other_user}`, gists_url: `${api}/gists{/gist_id}`,
-      starred_url: `${api}/starred{/owner}{/repo}`, subscriptions_url: `${api}/subscriptions`, organizations_url: `${api}/orgs`,
-      repos_url: `${api}/repos`, events_url: `${api}/events{/privacy}`, received_events_url: `${api}/received_events`,
-      type: 'Bot', site_admin: false,
+      login: name,
+      id: 41898282,
+      node_id: 'MDM6Qm90NDE4OTgyODI=',
+      avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+      gravatar_id: '',
+      url: api,
+      html_url: `${site}/apps/github-actions`,
+      followers_url: `${api}/followers`,
+      following_url: `${api}/following{/other_user}`,
+      gists_url: `${api}/gists{/gist_id}`,
+      starred_url: `${api}/starred{/owner}{/repo}`,
+      subscriptions_url: `${api}/subscriptions`,
+      organizations_url: `${api}/orgs`,
+      repos_url: `${api}/repos`,
+      events_url: `${api}/events{/privacy}`,
+      received_events_url: `${api}/received_events`,
+      type: 'Bot',
+      site_admin: false,
     };
   };
   const commentJson = (c: StoredComment) => ({
-    id: c.id, node_id: `IC_${c.id}`, url: `https://api.github.com${base}/issues/comments/${c.id}`,
-    html_url: `${site}/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`, body: c.body, user: user(c.user),
-    created_at: c.created_at, updated_at: c.updated_at, issue_url: `https://api.github.com${base}/issues/${c.issue}`,
+    id: c.id,
+    node_id: `IC_${c.id}`,
+    url: `https://api.github.com${base}/issues/comments/${c.id}`,
+    html_url: `${site}/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
+    body: c.body,
+    user: user(c.user),
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+    issue_url: `https://api.github.com${base}/issues/${c.issue}`,
     author_association: 'NONE',
   });
   const checkJson = (r: StoredCheckRun) => ({
-    id: r.id, node_id: `CR_${r.id}`, head_sha: r.head_sha, external_id: '', url: `https://api.github.com${base}/check-runs/${r.id}`,
-    html_url: `${site}/${owner}/${repo}/runs/${r.id}`, details_url: r.details_url, status: r.status, conclusion: r.conclusion,
-    started_at: now(), completed_at: now(), name: r.name, check_suite: { id: 5 }, app: null, pull_requests: [],
+    id: r.id,
+    node_id: `CR_${r.id}`,
+    head_sha: r.head_sha,
+    external_id: '',
+    url: `https://api.github.com${base}/check-runs/${r.id}`,
+    html_url: `${site}/${owner}/${repo}/runs/${r.id}`,
+    details_url: r.details_url,
+    status: r.status,
+    conclusion: r.conclusion,
+    started_at: now(),
+    completed_at: now(),
+    name: r.name,
+    check_suite: { id: 5 },
+    app: null,
+    pull_requests: [],
     output: {
-      title: r.output.title, summary: r.output.summary, text: null, annotations_count: r.output.annotations.length,
+      title: r.output.title,
+      summary: r.output.summary,
+      text: null,
+      annotations_count: r.output.annotations.length,
       annotations_url: `https://api.github.com${base}/check-runs/${r.id}/annotations`,
     },
   });
@@ -110,109 +161,236 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
   const tooLong = (resource: string, b: Record<string, unknown>): [number, unknown] | undefined => {
     if (String(b.body ?? '').length <= 65_536) return undefined;
     const message = 'Body is too long (maximum is 65536 characters)';
-    const errors = resource === 'PullRequestReview' ? [message] : [{ resource, code: 'custom', field: 'body', message }];
+    const errors =
+      resource === 'PullRequestReview' ? [message] : [{ resource, code: 'custom', field: 'body', message }];
     return [422, { message: 'Validation Failed', errors, documentation_url: 'https://docs.github.com/rest' }];
   };
   const reviewJson = (r: StoredReview) => ({
-    id: r.id, node_id: `PRR_${r.id}`, user: user(r.user ?? 'github-actions[bot]'), body: r.body, state: 'COMMENTED', commit_id: r.commit_id,
-    html_url: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}`, pull_request_url: `https://api.github.com${base}/pulls/${r.pull}`,
-    _links: { html: { href: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}` }, pull_request: { href: `https://api.github.com${base}/pulls/${r.pull}` } },
-    submitted_at: now(), author_association: 'NONE',
+    id: r.id,
+    node_id: `PRR_${r.id}`,
+    user: user(r.user ?? 'github-actions[bot]'),
+    body: r.body,
+    state: 'COMMENTED',
+    commit_id: r.commit_id,
+    html_url: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}`,
+    pull_request_url: `https://api.github.com${base}/pulls/${r.pull}`,
+    _links: {
+      html: { href: `${site}/${owner}/${repo}/pull/${r.pull}#pullrequestreview-${r.id}` },
+      pull_request: { href: `https://api.github.com${base}/pulls/${r.pull}` },
+    },
+    submitted_at: now(),
+    author_association: 'NONE',
   });
   const commitJson = (c: { sha: string; message: string }) => {
     const person = { name: 'Dev', email: 'dev@example.com', date: now() };
     return {
-      url: `https://api.github.com${base}/commits/${c.sha}`, sha: c.sha, node_id: `C_${c.sha}`, html_url: `${site}/${owner}/${repo}/commit/${c.sha}`,
+      url: `https://api.github.com${base}/commits/${c.sha}`,
+      sha: c.sha,
+      node_id: `C_${c.sha}`,
+      html_url: `${site}/${owner}/${repo}/commit/${c.sha}`,
       comments_url: `https://api.github.com${base}/commits/${c.sha}/comments`,
-      commit: { url: `https://api.github.com${base}/git/commits/${c.sha}`, author: person, committer: person, message: c.message, comment_count: 0, tree: { sha: c.sha, url: `https://api.github.com${base}/git/trees/${c.sha}` } },
-      author: null, committer: null, parents: [],
+      commit: {
+        url: `https://api.github.com${base}/git/commits/${c.sha}`,
+        author: person,
+        committer: person,
+        message: c.message,
+        comment_count: 0,
+        tree: { sha: c.sha, url: `https://api.github.com${base}/git/trees/${c.sha}` },
+      },
+      author: null,
+      committer: null,
+      parents: [],
     };
   };
 
   type Handler = (m: RegExpExecArray, body: Record<string, unknown>, query: URLSearchParams) => [number, unknown];
   const routes: Array<[string, RegExp, Handler]> = [
     // The Actions token is an installation token: GitHub refuses it /user.
-    ['GET', /^\/user$/, () => [403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user' }]],
-    ['GET', new RegExp(`^${base}/collaborators/([^/]+)/permission$`), (m) => {
-      const login = decodeURIComponent(m[1]!);
-      const role = state.permissions.get(login) ?? 'read';
-      const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
-      return [200, { permission, role_name: role, user: { ...user(login), type: 'User', role_name: role } }];
-    }],
-    ['GET', new RegExp(`^${base}/contents/(.+)$`), (m, _b, query) => {
-      const path = decodeURIComponent(m[1]!);
-      const text = state.files.get(`${query.get('ref') ?? ''}:${path}`);
-      if (text === undefined) return [404, notFound];
-      const sha = createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
-      const url = `https://api.github.com${base}/contents/${path}`;
-      return [200, {
-        type: 'file', encoding: 'base64', size: Buffer.byteLength(text), name: path.split('/').pop(), path, content: Buffer.from(text).toString('base64'), sha, url,
-        git_url: `https://api.github.com${base}/git/blobs/${sha}`, html_url: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}`,
-        download_url: `https://raw.githubusercontent.com/${owner}/${repo}/${query.get('ref')}/${path}`,
-        _links: { self: url, git: `https://api.github.com${base}/git/blobs/${sha}`, html: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}` },
-      }];
-    }],
-    ['GET', new RegExp(`^${base}/pulls/(\\d+)$`), (m) => {
-      const pr = state.pulls.get(Number(m[1]));
-      return pr ? [200, pr] : [404, notFound];
-    }],
-    ['GET', new RegExp(`^${base}/pulls/(\\d+)/commits$`), (m) => [200, (state.commits.get(Number(m[1])) ?? []).map(commitJson)]],
-    ['GET', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m) => [200, state.reviews.filter((r) => r.pull === Number(m[1])).map(reviewJson)]],
-    ['POST', new RegExp(`^${base}/pulls/(\\d+)/reviews$`), (m, b) => {
-      const refused = tooLong('PullRequestReview', b);
-      if (refused) return refused;
-      const r: StoredReview = {
-        id: ++nextId, pull: Number(m[1]), commit_id: String(b.commit_id), body: String(b.body ?? ''), event: String(b.event),
-        comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, start_line, body }) => ({ path, line, ...(start_line ? { start_line } : {}), body })),
-      };
-      state.reviews.push(r);
-      return [200, reviewJson(r)];
-    }],
-    ['POST', new RegExp(`^${base}/issues/comments/(\\d+)/reactions$`), (m, b) => {
-      state.reactions.push({ commentId: Number(m[1]), content: String(b.content) });
-      return [201, { id: ++nextId, node_id: `REA_${nextId}`, user: user('github-actions[bot]'), content: b.content, created_at: now() }];
-    }],
-    ['GET', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m) => [200, state.comments.filter((c) => c.issue === Number(m[1])).map(commentJson)]],
-    ['POST', new RegExp(`^${base}/issues/(\\d+)/comments$`), (m, b) => {
-      const refused = tooLong('IssueComment', b);
-      if (refused) return refused;
-      const c = { id: ++nextId, issue: Number(m[1]), body: String(b.body), user: 'github-actions[bot]', created_at: now(), updated_at: now() };
-      state.comments.push(c);
-      return [201, commentJson(c)];
-    }],
-    ['PATCH', new RegExp(`^${base}/issues/comments/(\\d+)$`), (m, b) => {
-      const c = state.comments.find((x) => x.id === Number(m[1]));
-      if (!c) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
-      const refused = tooLong('IssueComment', b);
-      if (refused) return refused;
-      Object.assign(c, { body: String(b.body), updated_at: now() });
-      return [200, commentJson(c)];
-    }],
-    ['POST', new RegExp(`^${base}/check-runs$`), (_m, b) => {
-      const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
-      const r: StoredCheckRun = {
-        id: ++nextId, name: String(b.name), head_sha: String(b.head_sha), status: String(b.status ?? 'queued'),
-        conclusion: (b.conclusion as string) ?? null, details_url: (b.details_url as string) ?? null,
-        output: { title: out.title ?? '', summary: out.summary ?? '', annotations: out.annotations ?? [] },
-        states: [],
-      };
-      r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
-      state.checkRuns.push(r);
-      return [201, checkJson(r)];
-    }],
-    ['PATCH', new RegExp(`^${base}/check-runs/(\\d+)$`), (m, b) => {
-      const r = state.checkRuns.find((x) => x.id === Number(m[1]));
-      if (!r) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
-      const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
-      // As GitHub does: a conclusion completes the run; output title and summary replace, annotations append.
-      if (b.conclusion) Object.assign(r, { status: 'completed', conclusion: String(b.conclusion) });
-      else if (b.status) r.status = String(b.status);
-      if (b.conclusion || b.status) r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
-      if (out.title !== undefined) r.output.title = out.title;
-      if (out.summary !== undefined) r.output.summary = out.summary;
-      r.output.annotations.push(...(out.annotations ?? []));
-      return [200, checkJson(r)];
-    }],
+    [
+      'GET',
+      /^\/user$/,
+      () => [
+        403,
+        {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+        },
+      ],
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/collaborators/([^/]+)/permission$`),
+      (m) => {
+        const login = decodeURIComponent(m[1]!);
+        const role = state.permissions.get(login) ?? 'read';
+        const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+        return [200, { permission, role_name: role, user: { ...user(login), type: 'User', role_name: role } }];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/contents/(.+)$`),
+      (m, _b, query) => {
+        const path = decodeURIComponent(m[1]!);
+        const text = state.files.get(`${query.get('ref') ?? ''}:${path}`);
+        if (text === undefined) return [404, notFound];
+        const sha = createHash('sha1')
+          .update(`blob ${Buffer.byteLength(text)}\0${text}`)
+          .digest('hex');
+        const url = `https://api.github.com${base}/contents/${path}`;
+        return [
+          200,
+          {
+            type: 'file',
+            encoding: 'base64',
+            size: Buffer.byteLength(text),
+            name: path.split('/').pop(),
+            path,
+            content: Buffer.from(text).toString('base64'),
+            sha,
+            url,
+            git_url: `https://api.github.com${base}/git/blobs/${sha}`,
+            html_url: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}`,
+            download_url: `https://raw.githubusercontent.com/${owner}/${repo}/${query.get('ref')}/${path}`,
+            _links: {
+              self: url,
+              git: `https://api.github.com${base}/git/blobs/${sha}`,
+              html: `${site}/${owner}/${repo}/blob/${query.get('ref')}/${path}`,
+            },
+          },
+        ];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/pulls/(\\d+)$`),
+      (m) => {
+        const pr = state.pulls.get(Number(m[1]));
+        return pr ? [200, pr] : [404, notFound];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/pulls/(\\d+)/commits$`),
+      (m) => [200, (state.commits.get(Number(m[1])) ?? []).map(commitJson)],
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/pulls/(\\d+)/reviews$`),
+      (m) => [200, state.reviews.filter((r) => r.pull === Number(m[1])).map(reviewJson)],
+    ],
+    [
+      'POST',
+      new RegExp(`^${base}/pulls/(\\d+)/reviews$`),
+      (m, b) => {
+        const refused = tooLong('PullRequestReview', b);
+        if (refused) return refused;
+        const r: StoredReview = {
+          id: ++nextId,
+          pull: Number(m[1]),
+          commit_id: String(b.commit_id),
+          body: String(b.body ?? ''),
+          event: String(b.event),
+          comments: ((b.comments ?? []) as StoredReview['comments']).map(({ path, line, start_line, body }) => ({
+            path,
+            line,
+            ...(start_line ? { start_line } : {}),
+            body,
+          })),
+        };
+        state.reviews.push(r);
+        return [200, reviewJson(r)];
+      },
+    ],
+    [
+      'POST',
+      new RegExp(`^${base}/issues/comments/(\\d+)/reactions$`),
+      (m, b) => {
+        state.reactions.push({ commentId: Number(m[1]), content: String(b.content) });
+        return [
+          201,
+          {
+            id: ++nextId,
+            node_id: `REA_${nextId}`,
+            user: user('github-actions[bot]'),
+            content: b.content,
+            created_at: now(),
+          },
+        ];
+      },
+    ],
+    [
+      'GET',
+      new RegExp(`^${base}/issues/(\\d+)/comments$`),
+      (m) => [200, state.comments.filter((c) => c.issue === Number(m[1])).map(commentJson)],
+    ],
+    [
+      'POST',
+      new RegExp(`^${base}/issues/(\\d+)/comments$`),
+      (m, b) => {
+        const refused = tooLong('IssueComment', b);
+        if (refused) return refused;
+        const c = {
+          id: ++nextId,
+          issue: Number(m[1]),
+          body: String(b.body),
+          user: 'github-actions[bot]',
+          created_at: now(),
+          updated_at: now(),
+        };
+        state.comments.push(c);
+        return [201, commentJson(c)];
+      },
+    ],
+    [
+      'PATCH',
+      new RegExp(`^${base}/issues/comments/(\\d+)$`),
+      (m, b) => {
+        const c = state.comments.find((x) => x.id === Number(m[1]));
+        if (!c) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+        const refused = tooLong('IssueComment', b);
+        if (refused) return refused;
+        Object.assign(c, { body: String(b.body), updated_at: now() });
+        return [200, commentJson(c)];
+      },
+    ],
+    [
+      'POST',
+      new RegExp(`^${base}/check-runs$`),
+      (_m, b) => {
+        const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
+        const r: StoredCheckRun = {
+          id: ++nextId,
+          name: String(b.name),
+          head_sha: String(b.head_sha),
+          status: String(b.status ?? 'queued'),
+          conclusion: (b.conclusion as string) ?? null,
+          details_url: (b.details_url as string) ?? null,
+          output: { title: out.title ?? '', summary: out.summary ?? '', annotations: out.annotations ?? [] },
+          states: [],
+        };
+        r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
+        state.checkRuns.push(r);
+        return [201, checkJson(r)];
+      },
+    ],
+    [
+      'PATCH',
+      new RegExp(`^${base}/check-runs/(\\d+)$`),
+      (m, b) => {
+        const r = state.checkRuns.find((x) => x.id === Number(m[1]));
+        if (!r) return [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }];
+        const out = (b.output ?? {}) as { title?: string; summary?: string; annotations?: unknown[] };
+        // As GitHub does: a conclusion completes the run; output title and summary replace, annotations append.
+        if (b.conclusion) Object.assign(r, { status: 'completed', conclusion: String(b.conclusion) });
+        else if (b.status) r.status = String(b.status);
+        if (b.conclusion || b.status) r.states.push(r.conclusion ? `completed:${r.conclusion}` : r.status);
+        if (out.title !== undefined) r.output.title = out.title;
+        if (out.summary !== undefined) r.output.summary = out.summary;
+        r.output.annotations.push(...(out.annotations ?? []));
+        return [200, checkJson(r)];
+      },
+    ],
   ];
 
   const server = http.createServer((req, res) => {
@@ -237,7 +415,9 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
       if (codeload && method === 'GET') {
         const tree = state.trees.get(decodeURIComponent(codeload[1]!));
         if (!tree) return void res.writeHead(404).end('Not Found');
-        void tarGz(tree, `${owner}-${repo}-${codeload[1]!.slice(0, 7)}`).then((gz) => res.writeHead(200, { 'content-type': 'application/x-gzip' }).end(gz));
+        void tarGz(tree, `${owner}-${repo}-${codeload[1]!.slice(0, 7)}`).then((gz) =>
+          res.writeHead(200, { 'content-type': 'application/x-gzip' }).end(gz),
+        );
         return;
       }
       guard(() => assertRequest(method, path, body));
@@ -256,15 +436,25 @@ export async function startFakeGitHub(owner = 'Codertocat', repo = 'Hello-World'
       if (compare && method === 'GET') {
         // Served as `application/vnd.github.diff`: not JSON, so only the route itself is checked against the spec.
         if (!hasOperation(method, path)) state.violations.push(`OpenAPI: no operation GET ${path}`);
-        if (!/diff/.test(String(req.headers.accept))) state.violations.push(`compare asked for ${String(req.headers.accept)}, the fake serves diffs only`);
+        if (!/diff/.test(String(req.headers.accept)))
+          state.violations.push(`compare asked for ${String(req.headers.accept)}, the fake serves diffs only`);
         const diff = state.diffs.get(decodeURIComponent(compare[1]!));
         res.writeHead(diff === undefined ? 404 : 200, { 'content-type': 'application/vnd.github.diff; charset=utf-8' });
         res.end(diff ?? 'Not Found');
         return;
       }
       const route = routes.find(([m, p]) => m === method && p.test(path));
-      if (failure) [status, payload] = [failure.status, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' }];
-      else if (route) [status, payload] = route[2](route[1].exec(path)!, body ?? {}, new URL(req.url ?? '/', 'http://x').searchParams);
+      if (failure)
+        [status, payload] = [
+          failure.status,
+          { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' },
+        ];
+      else if (route)
+        [status, payload] = route[2](
+          route[1].exec(path)!,
+          body ?? {},
+          new URL(req.url ?? '/', 'http://x').searchParams,
+        );
       else {
         // A call the fake does not model would otherwise pass as a quiet 404 the action merely warns about.
         state.violations.push(`fake GitHub: no route ${method} ${path}`);

@@ -46,7 +46,11 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
     requests: [],
     outboundAttempts: [],
     script: (api, turns) => void (queues[api] = [...turns]),
-    refreshedTokens: { access_token: 'refreshed-access-token', refresh_token: 'refreshed-refresh-token', id_token: fakeIdToken() },
+    refreshedTokens: {
+      access_token: 'refreshed-access-token',
+      refresh_token: 'refreshed-refresh-token',
+      id_token: fakeIdToken(),
+    },
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
@@ -77,7 +81,9 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
         body,
       });
       if (api === 'oauth') {
-        return state.refreshError ? json(res, state.refreshError.status, state.refreshError.body) : json(res, 200, state.refreshedTokens);
+        return state.refreshError
+          ? json(res, state.refreshError.status, state.refreshError.body)
+          : json(res, 200, state.refreshedTokens);
       }
       if (path.startsWith('/v1/models')) return json(res, 200, { models: [] });
       if (api === 'other') return json(res, 404, { error: { message: `fake model server: no route ${path}` } });
@@ -117,21 +123,43 @@ function anthropicReply(res: http.ServerResponse, turn: Reply, request: { stream
   const stopReason = turn.kind === 'text' ? 'end_turn' : 'tool_use';
   if (!request.stream) {
     return json(res, 200, {
-      id, type: 'message', role: 'assistant', model, content: [block], stop_reason: stopReason, stop_sequence: null,
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [block],
+      stop_reason: stopReason,
+      stop_sequence: null,
       usage: { input_tokens: 30, output_tokens: 7 },
     });
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const send = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const send = (type: string, data: object) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   send('message_start', {
-    message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 30, output_tokens: 1 } },
+    message: {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 30, output_tokens: 1 },
+    },
   });
   if (block.type === 'text') {
     send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: turn.kind === 'text' ? turn.text : '' } });
+    send('content_block_delta', {
+      index: 0,
+      delta: { type: 'text_delta', text: turn.kind === 'text' ? turn.text : '' },
+    });
   } else {
     send('content_block_start', { index: 0, content_block: { ...block, input: {} } });
-    send('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
+    send('content_block_delta', {
+      index: 0,
+      delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+    });
   }
   send('content_block_stop', { index: 0 });
   send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 7 } });
@@ -143,16 +171,34 @@ function openaiReply(res: http.ServerResponse, turn: Reply): void {
   const id = `resp_fake_${++sequence}`;
   const item =
     turn.kind === 'text'
-      ? { type: 'message', role: 'assistant', id: `msg_fake_${sequence}`, content: [{ type: 'output_text', text: turn.text }] }
-      : { type: 'function_call', id: `fc_fake_${sequence}`, call_id: `call_fake_${sequence}`, name: turn.name, arguments: JSON.stringify(turn.input) };
+      ? {
+          type: 'message',
+          role: 'assistant',
+          id: `msg_fake_${sequence}`,
+          content: [{ type: 'output_text', text: turn.text }],
+        }
+      : {
+          type: 'function_call',
+          id: `fc_fake_${sequence}`,
+          call_id: `call_fake_${sequence}`,
+          name: turn.name,
+          arguments: JSON.stringify(turn.input),
+        };
   res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const send = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const send = (type: string, data: object) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   send('response.created', { response: { id } });
   send('response.output_item.done', { output_index: 0, item });
   send('response.completed', {
     response: {
       id,
-      usage: { input_tokens: 40, input_tokens_details: { cached_tokens: 0 }, output_tokens: 9, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 49 },
+      usage: {
+        input_tokens: 40,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 9,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 49,
+      },
     },
   });
   res.end();
@@ -176,6 +222,9 @@ const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : 
 /** An unsigned JWT shaped like the ChatGPT id_token codex parses for the plan and account. */
 export function fakeIdToken(email = 'lane-bot@example.com'): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const claims = { email, 'https://api.openai.com/auth': { chatgpt_plan_type: 'pro', chatgpt_account_id: 'acct-fake' } };
+  const claims = {
+    email,
+    'https://api.openai.com/auth': { chatgpt_plan_type: 'pro', chatgpt_account_id: 'acct-fake' },
+  };
   return [part({ alg: 'none', typ: 'JWT' }), part(claims), 'unsigned'].join('.');
 }

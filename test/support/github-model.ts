@@ -2,12 +2,34 @@
 // and the workflow_job deliveries it receives, with GitHub's assignment (controller/github/standin/assignment.ts: any
 // idle runner covering a job's labels takes the oldest queued one). Deliveries may be sent at once, late, twice or
 // never; runners come online, idle, run a job, or die, when the test says so.
-import type { DeleteOutcome, GitHubApi, JitConfig, QueuedJob, RunnerInfo } from '../../controller/github/github-client.js';
+import type {
+  DeleteOutcome,
+  GitHubApi,
+  JitConfig,
+  QueuedJob,
+  RunnerInfo,
+} from '../../controller/github/github-client.js';
 import { jobFor, runnerFor } from '../../controller/github/standin/assignment.js';
 import type { WorkflowJobDelivery } from '../../controller/model/workflow-job.js';
 
-export interface ModelJob { id: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerName?: string; cancelled?: boolean; runs: number }
-export interface ModelRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
+export interface ModelJob {
+  id: number;
+  repo: string;
+  labels: string[];
+  status: 'queued' | 'in_progress' | 'completed';
+  runnerName?: string;
+  cancelled?: boolean;
+  runs: number;
+}
+export interface ModelRunner {
+  id: number;
+  name: string;
+  repo: string;
+  labels: string[];
+  status: 'online' | 'offline';
+  busy: boolean;
+  jobId?: number;
+}
 export type DeliveryMode = 'now' | 'late' | 'twice' | 'lost';
 
 export class GitHubModel implements GitHubApi {
@@ -88,7 +110,11 @@ export class GitHubModel implements GitHubApi {
       receivedAt: 0,
       action,
       repo: job.repo,
-      job: { id: job.id, labels: [...job.labels], runnerName: action === 'queued' || job.cancelled ? null : (job.runnerName ?? null) },
+      job: {
+        id: job.id,
+        labels: [...job.labels],
+        runnerName: action === 'queued' || job.cancelled ? null : (job.runnerName ?? null),
+      },
     };
     const mode = this.mode();
     if (mode === 'lost') return;
@@ -100,9 +126,19 @@ export class GitHubModel implements GitHubApi {
   async generateJitConfig(repo: string, body: { name: string; labels: string[] }): Promise<JitConfig> {
     await tick();
     this.calls.push('POST jit');
-    const runner: ModelRunner = { id: this.nextId++, name: body.name, repo, labels: body.labels, status: 'offline', busy: false };
+    const runner: ModelRunner = {
+      id: this.nextId++,
+      name: body.name,
+      repo,
+      labels: body.labels,
+      status: 'offline',
+      busy: false,
+    };
     this.runners.set(runner.id, runner);
-    return { runnerId: runner.id, encodedJitConfig: Buffer.from(JSON.stringify({ name: body.name })).toString('base64') };
+    return {
+      runnerId: runner.id,
+      encodedJitConfig: Buffer.from(JSON.stringify({ name: body.name })).toString('base64'),
+    };
   }
 
   async deleteRunner(repo: string, runnerId: number): Promise<DeleteOutcome> {
@@ -118,13 +154,17 @@ export class GitHubModel implements GitHubApi {
   async listRunners(repo: string): Promise<RunnerInfo[]> {
     await tick();
     this.calls.push('GET runners');
-    return [...this.runners.values()].filter((r) => r.repo === repo).map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
+    return [...this.runners.values()]
+      .filter((r) => r.repo === repo)
+      .map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
   }
 
   async listQueuedJobs(repo: string): Promise<QueuedJob[]> {
     await tick();
     this.calls.push('GET queued jobs');
-    return [...this.jobs.values()].filter((j) => j.repo === repo && j.status === 'queued').map((j) => ({ id: j.id, runId: j.id, labels: [...j.labels] }));
+    return [...this.jobs.values()]
+      .filter((j) => j.repo === repo && j.status === 'queued')
+      .map((j) => ({ id: j.id, runId: j.id, labels: [...j.labels] }));
   }
 }
 

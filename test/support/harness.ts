@@ -62,7 +62,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // Each harness keeps its timeline (and lane folders) in its own folder, and its status endpoint on a free port.
   const stateDir = mkdtempSync(join(tmpdir(), 'factory-state-'));
   const config = configSchema.parse({
-    github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } },
+    github: {
+      apiUrl: github.url,
+      auth: { tokenEnv: 'GH_TOKEN' },
+      webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } },
+    },
     backend: opts.backend ?? 'docker',
     docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
     instance: `test-${randomBytes(4).toString('hex')}`,
@@ -71,14 +75,36 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     status: { port: 0 },
     ...opts.config,
     // Trusted only for host networking: the stand-in runner reaches the stand-in GitHub on loopback.
-    profiles: { ci: { labels: CI_LABELS, image: STANDIN_IMAGE, cpus: 0.5, memory: '64m', pids: 64, network: 'host', trusted: true, ...opts.profile }, ...opts.extraProfiles },
-    repos: [{ repo, profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})], maxConcurrent: opts.repoMaxConcurrent ?? 4 }],
+    profiles: {
+      ci: {
+        labels: CI_LABELS,
+        image: STANDIN_IMAGE,
+        cpus: 0.5,
+        memory: '64m',
+        pids: 64,
+        network: 'host',
+        trusted: true,
+        ...opts.profile,
+      },
+      ...opts.extraProfiles,
+    },
+    repos: [
+      { repo, profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})], maxConcurrent: opts.repoMaxConcurrent ?? 4 },
+    ],
   });
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
   const start = async () => {
     const engine = opts.wrapEngine?.(engineFor(config));
-    const service = await startService({ engine, config, log: opts.log ?? silentLogger(), env, observer, githubOptions: { retryAfterBaseValue: 10 }, maxDockerBackoffMs: 200 });
+    const service = await startService({
+      engine,
+      config,
+      log: opts.log ?? silentLogger(),
+      env,
+      observer,
+      githubOptions: { retryAfterBaseValue: 10 },
+      maxDockerBackoffMs: 200,
+    });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
   };
@@ -98,7 +124,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async stop() {
       await harness.service.stop();
       await removeJobServices(repo);
-      for (const c of await harness.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+      for (const c of await harness.containers())
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {});
       if (!opts.standin) await github.stop();
       rmSync(stateDir, { recursive: true, force: true });
       // Every test's GitHub traffic keeps GitHub's documented shapes, not only the tests that say so.
@@ -112,9 +142,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 export async function removeJobServices(repo: string): Promise<void> {
   const filters = JSON.stringify({ label: [`${LABEL.repo}=${repo}`] });
   const services = (await docker.listServices({ filters }).catch(() => [])) as Array<{ ID: string }>;
-  for (const s of services) await docker.getService(s.ID).remove().catch(() => {});
+  for (const s of services)
+    await docker
+      .getService(s.ID)
+      .remove()
+      .catch(() => {});
   const secrets = (await docker.listSecrets({ filters }).catch(() => [])) as Array<{ ID: string }>;
-  for (const s of secrets) await docker.getSecret(s.ID).remove().catch(() => {});
+  for (const s of secrets)
+    await docker
+      .getSecret(s.ID)
+      .remove()
+      .catch(() => {});
 }
 
 /** Every request the controller made and every answer the stand-in gave, checked against GitHub's OpenAPI description. */
@@ -127,7 +165,11 @@ export function assertExchangesMatchOpenApi(github: GitHubStandin): void {
 }
 
 /** Polls a condition that an outside process (Docker, the stand-in runner) makes true; fails with `what` on timeout. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

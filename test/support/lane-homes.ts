@@ -27,7 +27,12 @@ export function writeLaneHomes(root: string, modelServerUrl: string): LaneHomes 
     join(codexHome, 'auth.json'),
     JSON.stringify({
       OPENAI_API_KEY: null,
-      tokens: { id_token: fakeIdToken(), access_token: codexAccess, refresh_token: codexRefresh, account_id: 'acct-fake' },
+      tokens: {
+        id_token: fakeIdToken(),
+        access_token: codexAccess,
+        refresh_token: codexRefresh,
+        account_id: 'acct-fake',
+      },
       last_refresh: '2025-01-01T00:00:00Z',
     }),
     { mode: 0o600 },

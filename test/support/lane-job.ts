@@ -22,7 +22,11 @@ export function freshLaneJob(modelServerUrl: string): LaneJob {
   return { ...homes, root, workspace };
 }
 
-export function laneJobEnv(job: LaneJob, agent: 'codex' | 'claude', urls: { model: string; github: string }): Record<string, string> {
+export function laneJobEnv(
+  job: LaneJob,
+  agent: 'codex' | 'claude',
+  urls: { model: string; github: string },
+): Record<string, string> {
   return {
     ...offlineCliEnv(urls.model),
     HOME: join(job.root, 'home'),

@@ -23,7 +23,10 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
       await mkdir(LOCK);
       break;
     } catch {
-      const age = await stat(LOCK).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(LOCK).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 2000));
     }
@@ -36,7 +39,10 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** The tag of the local factory base, built (with the Debian under it) only when missing or stale. */
-export async function ensureLocalBase(docker = new Docker(), onLine: (line: string) => void = () => {}): Promise<string> {
+export async function ensureLocalBase(
+  docker = new Docker(),
+  onLine: (line: string) => void = () => {},
+): Promise<string> {
   return withLock(async () => {
     await promisify(execFile)(join(root, 'scripts/build-debian-base.sh'), [LOCAL_DISTRO], { maxBuffer: 8 << 20 });
     const builds = await planBaseBuilds(localBaseOptions(join(root, 'images')));

@@ -5,7 +5,14 @@ import type Docker from 'dockerode';
 import type { Engine, ManagedContainer } from '../../controller/docker/docker-engine.js';
 import { identityFromLabels } from '../../controller/model/runner.js';
 
-export interface MemoryContainer { id: string; name: string; labels: Record<string, string>; env: string[]; state: 'created' | 'running' | 'exited'; createdAt: number }
+export interface MemoryContainer {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  env: string[];
+  state: 'created' | 'running' | 'exited';
+  createdAt: number;
+}
 
 export interface EngineFaults {
   /** `docker start` fails (the container is removed, as the real engine does). */
@@ -22,11 +29,18 @@ export interface EngineFaults {
   holdStart?: Promise<void>;
 }
 
-const unreachable = () => Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
+const unreachable = () =>
+  Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
 
 export class MemoryEngine implements Engine {
   readonly containers = new Map<string, MemoryContainer>();
-  readonly faults: EngineFaults = { startFails: false, down: false, downMidRun: false, exitBeforeRunReturns: false, exitEventsLost: false };
+  readonly faults: EngineFaults = {
+    startFails: false,
+    down: false,
+    downMidRun: false,
+    exitBeforeRunReturns: false,
+    exitEventsLost: false,
+  };
   /** Called when a container starts running: the test's runner process begins. */
   onStart: (c: MemoryContainer) => void = () => {};
   /** Called when a running container's process ends (it exited, or was killed by a remove). */
@@ -85,13 +99,22 @@ export class MemoryEngine implements Engine {
     await tick();
     this.check();
     const id = `c${String(this.nextId++).padStart(63, '0')}`;
-    const c: MemoryContainer = { id, name: spec.name!, labels: spec.Labels ?? {}, env: spec.Env ?? [], state: 'created', createdAt: this.now() };
+    const c: MemoryContainer = {
+      id,
+      name: spec.name!,
+      labels: spec.Labels ?? {},
+      env: spec.Env ?? [],
+      state: 'created',
+      createdAt: this.now(),
+    };
     this.containers.set(id, c);
     await tick();
     await this.faults.holdStart;
     if (this.faults.startFails || this.faults.down) {
       this.containers.delete(id);
-      throw this.faults.down ? unreachable() : Object.assign(new Error('OCI runtime create failed'), { statusCode: 500 });
+      throw this.faults.down
+        ? unreachable()
+        : Object.assign(new Error('OCI runtime create failed'), { statusCode: 500 });
     }
     c.state = 'running';
     this.maxRunning = Math.max(this.maxRunning, this.running.length);

@@ -32,7 +32,9 @@ export interface MemoryWorld {
   dispose(): Promise<void>;
 }
 
-export async function memoryWorld(opts: { cap?: number; config?: Record<string, unknown>; finishedJobs?: number[] } = {}): Promise<MemoryWorld> {
+export async function memoryWorld(
+  opts: { cap?: number; config?: Record<string, unknown>; finishedJobs?: number[] } = {},
+): Promise<MemoryWorld> {
   const stateDir = mkdtempSync(join(tmpdir(), 'factory-memory-'));
   const cap = opts.cap ?? 8;
   const config = configSchema.parse({
@@ -53,8 +55,16 @@ export async function memoryWorld(opts: { cap?: number; config?: Record<string, 
   let controller: Controller | undefined;
   const github = new GitHubModel((d) => controller!.handleJob(d));
   controller = new Controller({
-    config, github, engine, docker, log, now,
-    observer: { stage: (jobId, stage, f) => void stages.push({ jobId, stage, ...(f.runnerName ? { runnerName: f.runnerName } : {}) }) },
+    config,
+    github,
+    engine,
+    docker,
+    log,
+    now,
+    observer: {
+      stage: (jobId, stage, f) =>
+        void stages.push({ jobId, stage, ...(f.runnerName ? { runnerName: f.runnerName } : {}) }),
+    },
     ...(opts.finishedJobs ? { finishedJobs: opts.finishedJobs } : {}),
   });
   // A container that stops ends its runner process: GitHub sees the runner go offline, or its job fail.
@@ -64,7 +74,14 @@ export async function memoryWorld(opts: { cap?: number; config?: Record<string, 
   docker.subscribe(controller.dockerSubscriber);
   await docker.connect();
   const world: MemoryWorld = {
-    config, clock, engine, github, docker, controller, reconciler, stages,
+    config,
+    clock,
+    engine,
+    github,
+    docker,
+    controller,
+    reconciler,
+    stages,
     async settle(rounds = 60) {
       // Mostly event-loop turns (the model's calls each take one); now and then a timer turn, so file operations on
       // the thread pool (job folders) and the watch's reconnect timer get through too.

@@ -14,8 +14,12 @@ interface Operation {
 const DOC_ID = 'https://github.test/openapi.json';
 const require = createRequire(import.meta.url);
 
-let loaded: { spec: Json & { paths: Record<string, Record<string, Operation>> }; ajv: Ajv; routes: Route[] } | undefined;
-interface Route { template: string; regex: RegExp }
+let loaded:
+  { spec: Json & { paths: Record<string, Record<string, Operation>> }; ajv: Ajv; routes: Route[] } | undefined;
+interface Route {
+  template: string;
+  regex: RegExp;
+}
 const compiled = new Map<string, ValidateFunction>();
 
 function load() {
@@ -49,7 +53,9 @@ function allowNullInNullableEnums<T>(node: T): T {
 function nullableWithoutType<T>(node: T): T {
   if (Array.isArray(node)) return node.map(nullableWithoutType) as T;
   if (!node || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, nullableWithoutType(v)]));
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, nullableWithoutType(v)]),
+  );
   if (out.nullable === true && out.type === undefined) {
     const { nullable: _dropped, ...rest } = out;
     return { anyOf: [{ type: 'null' }, rest] } as T;
@@ -62,7 +68,10 @@ function anchorRefs(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(anchorRefs);
   if (node && typeof node === 'object') {
     return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? DOC_ID + v : anchorRefs(v)]),
+      Object.entries(node).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? DOC_ID + v : anchorRefs(v),
+      ]),
     );
   }
   return node;
@@ -92,7 +101,10 @@ function validator(key: string, schema: Json): ValidateFunction {
 
 function check(v: ValidateFunction, body: unknown, what: string): void {
   if (!v(body)) {
-    const errors = (v.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('; ');
+    const errors = (v.errors ?? [])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '(root)'} ${e.message}`)
+      .join('; ');
     throw new Error(`OpenAPI: ${what} does not match GitHub's schema: ${errors}`);
   }
 }
@@ -103,7 +115,8 @@ export function assertRequest(method: string, path: string, body: unknown): void
   const schema = op.requestBody?.content?.['application/json']?.schema;
   if (schema && body === undefined && !(op.requestBody as { required?: boolean }).required) return; // optional body left out
   if (!schema) {
-    if (body !== undefined && body !== null && body !== '') throw new Error(`OpenAPI: ${method} ${template} takes no JSON body`);
+    if (body !== undefined && body !== null && body !== '')
+      throw new Error(`OpenAPI: ${method} ${template} takes no JSON body`);
     return;
   }
   check(validator(`req ${method} ${template}`, schema), body, `request body of ${method.toUpperCase()} ${template}`);
@@ -116,7 +129,8 @@ export function assertResponse(method: string, path: string, status: number, bod
   let response = op.responses[String(status)];
   // GitHub answers a missing resource (404) or a bad credential (401) with a basic-error body on every route,
   // documented there or not.
-  if (!response && (status === 404 || status === 401)) response = { content: { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } } };
+  if (!response && (status === 404 || status === 401))
+    response = { content: { 'application/json': { schema: { $ref: '#/components/schemas/basic-error' } } } };
   if (!response) throw new Error(`OpenAPI: ${method.toUpperCase()} ${template} does not document status ${status}`);
   if (response.$ref) {
     const name = response.$ref.split('/').pop()!;
@@ -124,7 +138,11 @@ export function assertResponse(method: string, path: string, status: number, bod
   }
   const schema = response.content?.['application/json']?.schema;
   if (!schema) return;
-  check(validator(`res ${method} ${template} ${status}`, schema), body, `${status} response of ${method.toUpperCase()} ${template}`);
+  check(
+    validator(`res ${method} ${template} ${status}`, schema),
+    body,
+    `${status} response of ${method.toUpperCase()} ${template}`,
+  );
 }
 
 /** True when GitHub documents the operation; lets a fake refuse routes the real API does not have. */

@@ -11,7 +11,12 @@ const bin = (name: string) => resolve('node_modules/.bin', name);
 const out = resolve('test/fixtures/lane-streams');
 const resetAt = 4102444800; // 2100-01-01, far enough that the fixture never reads as "already reset"
 
-interface Scenario { agent: 'claude' | 'codex'; turns: ModelTurn[]; refreshError?: { status: number; body: unknown }; args?: string[] }
+interface Scenario {
+  agent: 'claude' | 'codex';
+  turns: ModelTurn[];
+  refreshError?: { status: number; body: unknown };
+  args?: string[];
+}
 const scenarios: Record<string, Scenario> = {
   'claude-success': {
     agent: 'claude',
@@ -22,7 +27,10 @@ const scenarios: Record<string, Scenario> = {
   },
   'claude-structured': {
     agent: 'claude',
-    args: ['--json-schema', JSON.stringify({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } })],
+    args: [
+      '--json-schema',
+      JSON.stringify({ type: 'object', required: ['conclusion'], properties: { conclusion: { type: 'string' } } }),
+    ],
     // With --json-schema claude offers a StructuredOutput tool and ends the run when the model calls it.
     turns: [{ kind: 'tool', name: 'StructuredOutput', input: { conclusion: 'success' } }],
   },
@@ -30,8 +38,12 @@ const scenarios: Record<string, Scenario> = {
     agent: 'claude',
     turns: [
       {
-        kind: 'error', status: 429,
-        body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed your account\'s rate limit.' } },
+        kind: 'error',
+        status: 429,
+        body: {
+          type: 'error',
+          error: { type: 'rate_limit_error', message: "This request would exceed your account's rate limit." },
+        },
         headers: {
           'anthropic-ratelimit-unified-status': 'rejected',
           'anthropic-ratelimit-unified-reset': String(resetAt),
@@ -43,7 +55,8 @@ const scenarios: Record<string, Scenario> = {
   'claude-auth-error': {
     agent: 'claude',
     turns: Array.from({ length: 3 }, () => ({
-      kind: 'error' as const, status: 401,
+      kind: 'error' as const,
+      status: 401,
       body: { type: 'error', error: { type: 'authentication_error', message: 'OAuth token has expired.' } },
     })),
   },
@@ -57,17 +70,35 @@ const scenarios: Record<string, Scenario> = {
   'codex-usage-limit': {
     agent: 'codex',
     turns: Array.from({ length: 6 }, () => ({
-      kind: 'error' as const, status: 429,
-      body: { error: { type: 'usage_limit_reached', message: 'The usage limit has been reached', plan_type: 'pro', resets_at: resetAt } },
+      kind: 'error' as const,
+      status: 429,
+      body: {
+        error: {
+          type: 'usage_limit_reached',
+          message: 'The usage limit has been reached',
+          plan_type: 'pro',
+          resets_at: resetAt,
+        },
+      },
     })),
   },
   'codex-auth-error': {
     agent: 'codex',
     turns: Array.from({ length: 3 }, () => ({
-      kind: 'error' as const, status: 401,
-      body: { error: { message: 'Your authentication token has expired. Please try signing in again.', type: 'invalid_request_error', code: 'token_expired' } },
+      kind: 'error' as const,
+      status: 401,
+      body: {
+        error: {
+          message: 'Your authentication token has expired. Please try signing in again.',
+          type: 'invalid_request_error',
+          code: 'token_expired',
+        },
+      },
     })),
-    refreshError: { status: 401, body: { error: { code: 'refresh_token_expired', message: 'Your refresh token has expired.' } } },
+    refreshError: {
+      status: 401,
+      body: { error: { code: 'refresh_token_expired', message: 'Your refresh token has expired.' } },
+    },
   },
 };
 
@@ -80,10 +111,17 @@ for (const name of process.argv.slice(2).length ? process.argv.slice(2) : Object
   spawnSync('git', ['init', '-q', work]);
   server.script(scenario.agent === 'codex' ? 'openai' : 'anthropic', scenario.turns);
   server.refreshError = scenario.refreshError;
-  const env = { ...process.env, ...offlineCliEnv(server.url), HOME: join(root, 'home'), CODEX_HOME: homes.codexHome, CLAUDE_CONFIG_DIR: homes.claudeConfigDir };
-  const args = scenario.agent === 'claude'
-    ? ['-p', '--output-format', 'stream-json', '--verbose', '--allowedTools', 'Bash', ...(scenario.args ?? [])]
-    : ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-'];
+  const env = {
+    ...process.env,
+    ...offlineCliEnv(server.url),
+    HOME: join(root, 'home'),
+    CODEX_HOME: homes.codexHome,
+    CLAUDE_CONFIG_DIR: homes.claudeConfigDir,
+  };
+  const args =
+    scenario.agent === 'claude'
+      ? ['-p', '--output-format', 'stream-json', '--verbose', '--allowedTools', 'Bash', ...(scenario.args ?? [])]
+      : ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-'];
   const started = Date.now();
   // Async: the fake server lives in this process and must keep answering while the CLI runs.
   const child = spawn(bin(scenario.agent), args, { cwd: work, env, timeout: 60_000 });

@@ -21,7 +21,9 @@ function permissionsOf(value: unknown): Permissions | undefined {
 export function calleePermissions(calleeText: string): Record<string, Permissions> {
   const doc = parse(calleeText) as { permissions?: unknown; jobs?: Record<string, { permissions?: unknown }> };
   const top = permissionsOf(doc.permissions) ?? {};
-  return Object.fromEntries(Object.entries(doc.jobs ?? {}).map(([id, job]) => [id, permissionsOf(job.permissions) ?? top]));
+  return Object.fromEntries(
+    Object.entries(doc.jobs ?? {}).map(([id, job]) => [id, permissionsOf(job.permissions) ?? top]),
+  );
 }
 
 /** For one calling job: the scopes a called job asks for beyond what the caller grants. */
@@ -34,7 +36,10 @@ export function permissionShortfall(callerText: string, callerJob: string, calle
   for (const [job, asked] of Object.entries(calleePermissions(calleeText))) {
     for (const [scope, level] of Object.entries(asked)) {
       const has = granted[scope] ?? 'none';
-      if (RANK[level] > RANK[has]) problems.push(`jobs.${callerJob}: the called job "${job}" asks for ${scope}: ${level}, the caller grants ${has}`);
+      if (RANK[level] > RANK[has])
+        problems.push(
+          `jobs.${callerJob}: the called job "${job}" asks for ${scope}: ${level}, the caller grants ${has}`,
+        );
     }
   }
   return problems;

@@ -85,7 +85,11 @@ export async function shellcheckScript(script: RunScript): Promise<ShellcheckCom
   // shellcheck exits 1 when it has comments; its JSON is on stdout either way.
   const { stdout } = await child.catch((err: { code?: number | string; stdout?: string; message: string }) => {
     if (err.code === 1 && err.stdout) return { stdout: err.stdout };
-    throw new Error(err.code === 'ENOENT' ? 'shellcheck is not installed: run scripts/setup (Debian package shellcheck)' : err.message);
+    throw new Error(
+      err.code === 'ENOENT'
+        ? 'shellcheck is not installed: run scripts/setup (Debian package shellcheck)'
+        : err.message,
+    );
   });
   return (JSON.parse(stdout) as { comments: ShellcheckComment[] }).comments;
 }
@@ -94,7 +98,12 @@ export async function shellcheckFindings(text: string, file: string): Promise<Fi
   const findings: Finding[] = [];
   for (const script of runScripts(text)) {
     for (const c of await shellcheckScript(script)) {
-      findings.push({ file, line: script.line + c.line - 1, rule: 'shellcheck', message: `${script.where}: SC${c.code} (${c.level}): ${c.message}` });
+      findings.push({
+        file,
+        line: script.line + c.line - 1,
+        rule: 'shellcheck',
+        message: `${script.where}: SC${c.code} (${c.level}): ${c.message}`,
+      });
     }
   }
   return findings;

@@ -10,12 +10,18 @@ import { withFileLock } from '../../lane-contract/file-lock.js';
 
 const STATE = join(tmpdir(), 'factory-test-swarm.json');
 
-interface SwarmUse { initialisedHere: boolean; users: Array<{ pid: number; token: string }> }
+interface SwarmUse {
+  initialisedHere: boolean;
+  users: Array<{ pid: number; token: string }>;
+}
 
 // Per module instance: vitest's workers may be threads of one process.
 const me = { pid: process.pid, token: randomUUID() };
 
-const swarmState = () => execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], { encoding: 'utf8' }).trim();
+const swarmState = () =>
+  execFileSync('docker', ['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], {
+    encoding: 'utf8',
+  }).trim();
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);

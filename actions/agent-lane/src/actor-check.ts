@@ -18,14 +18,20 @@ export interface Actor {
 export type PermissionLookup = (login: string) => Promise<string>;
 
 /** Undefined when the actor may start the lane; otherwise the reason, for the failed step. */
-export async function actorRefusal(eventName: string, actor: Actor, policy: ActorPolicy, permission: PermissionLookup): Promise<string | undefined> {
+export async function actorRefusal(
+  eventName: string,
+  actor: Actor,
+  policy: ActorPolicy,
+  permission: PermissionLookup,
+): Promise<string | undefined> {
   if (policy.mode === 'never' || (policy.mode === 'auto' && UNCHECKED_EVENTS.has(eventName))) return undefined;
   const login = actor.login.toLowerCase();
   if (!login) return `the ${eventName} event names no actor, and check-actor is on`;
   if (policy.allowUsers.includes('*') || policy.allowUsers.includes(login)) return undefined;
   if (actor.isBot) {
     const name = login.replace(/\[bot\]$/, '');
-    if (policy.allowedBots.includes('*') || policy.allowedBots.includes(login) || policy.allowedBots.includes(name)) return undefined;
+    if (policy.allowedBots.includes('*') || policy.allowedBots.includes(login) || policy.allowedBots.includes(name))
+      return undefined;
     return `${actor.login} is a bot; bots may start this lane only when allowed-bots names them`;
   }
   const role = await permission(actor.login);

@@ -4,9 +4,28 @@ import { z } from 'zod';
 import type { Agent, RawInputs } from '../../lane-core/lane-settings.js';
 
 export const INPUTS = [
-  'agent', 'prompt', 'prompt-file', 'mode', 'model', 'effort', 'timeout-minutes', 'mcp-config', 'allowed-tools',
-  'working-directory', 'extra-args', 'github-token', 'agent-github-token', 'report', 'output-schema',
-  'output-schema-file', 'settings', 'comment-key', 'check-name', 'check-actor', 'allowed-bots', 'allow-users',
+  'agent',
+  'prompt',
+  'prompt-file',
+  'mode',
+  'model',
+  'effort',
+  'timeout-minutes',
+  'mcp-config',
+  'allowed-tools',
+  'working-directory',
+  'extra-args',
+  'github-token',
+  'agent-github-token',
+  'report',
+  'output-schema',
+  'output-schema-file',
+  'settings',
+  'comment-key',
+  'check-name',
+  'check-actor',
+  'allowed-bots',
+  'allow-users',
 ] as const;
 
 export interface LaneReportInputs {
@@ -24,26 +43,41 @@ export interface ActorPolicy {
 }
 
 const got = (v: unknown) => JSON.stringify(v);
-const list = z.string().transform((s) => s.split(/[,\n]/).map((t) => t.trim().toLowerCase()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(/[,\n]/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean),
+);
 
 const schema = z.object({
-  'comment-key': z.string().trim().refine((s) => !/-->|\n/.test(s), { error: 'must not contain "-->" or a newline (it goes in an HTML comment)' }),
-  'check-name': z.string().trim().max(255, { error: 'must be at most 255 characters (GitHub\'s limit)' }),
-  'check-actor': z.string().trim().toLowerCase().transform((s, ctx) => {
-    const mode = ({ '': 'auto', auto: 'auto', true: 'always', false: 'never' } as const)[s as '' | 'auto' | 'true' | 'false'];
-    if (!mode) {
-      ctx.addIssue({ code: 'custom', message: `must be auto, true or false, got ${got(s)}` });
-      return z.NEVER;
-    }
-    return mode;
-  }),
+  'comment-key': z
+    .string()
+    .trim()
+    .refine((s) => !/-->|\n/.test(s), { error: 'must not contain "-->" or a newline (it goes in an HTML comment)' }),
+  'check-name': z.string().trim().max(255, { error: "must be at most 255 characters (GitHub's limit)" }),
+  'check-actor': z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((s, ctx) => {
+      const mode = ({ '': 'auto', auto: 'auto', true: 'always', false: 'never' } as const)[
+        s as '' | 'auto' | 'true' | 'false'
+      ];
+      if (!mode) {
+        ctx.addIssue({ code: 'custom', message: `must be auto, true or false, got ${got(s)}` });
+        return z.NEVER;
+      }
+      return mode;
+    }),
   'allowed-bots': list,
   'allow-users': list,
 });
 
 export function parseLaneReportInputs(raw: RawInputs, agent: Agent): LaneReportInputs {
   const parsed = schema.safeParse(Object.fromEntries(Object.keys(schema.shape).map((k) => [k, raw[k] ?? ''])));
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `input "${String(i.path[0] ?? '?')}" ${i.message}`).join('\n'));
+  if (!parsed.success)
+    throw new Error(parsed.error.issues.map((i) => `input "${String(i.path[0] ?? '?')}" ${i.message}`).join('\n'));
   const v = parsed.data;
   return {
     commentKey: v['comment-key'] || `agent-lane:${agent}`,

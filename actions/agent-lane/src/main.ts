@@ -33,16 +33,33 @@ export async function run(): Promise<void> {
     const octokit = settings.githubToken ? github.getOctokit(settings.githubToken) : undefined;
     const gh = octokit && where.owner ? octokitLaneGitHub(octokit, where) : undefined;
 
-    const refusal = await actorRefusal(github.context.eventName, actorOf(github.context), names.actor, async (username) => {
-      if (!octokit || !where.owner) throw new Error('no github-token to check the actor\'s permission with (or set check-actor: false)');
-      const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: where.owner, repo: where.repo, username });
-      return data.role_name || data.permission;
-    });
+    const refusal = await actorRefusal(
+      github.context.eventName,
+      actorOf(github.context),
+      names.actor,
+      async (username) => {
+        if (!octokit || !where.owner)
+          throw new Error("no github-token to check the actor's permission with (or set check-actor: false)");
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+          owner: where.owner,
+          repo: where.repo,
+          username,
+        });
+        return data.role_name || data.permission;
+      },
+    );
     if (refusal) throw new Error(`actor check: ${refusal}`);
 
-    const instructions = 'text' in settings.prompt
-      ? settings.prompt.text
-      : await readPromptFile({ file: settings.prompt.file, workingDirectory: settings.workingDirectory, workspace, baseSha: baseShaOf(github.context), github: gh });
+    const instructions =
+      'text' in settings.prompt
+        ? settings.prompt.text
+        : await readPromptFile({
+            file: settings.prompt.file,
+            workingDirectory: settings.workingDirectory,
+            workspace,
+            baseSha: baseShaOf(github.context),
+            github: gh,
+          });
     const version = await cliVersion(settings.agent, process.env);
     core.setOutput('cli-version', version);
     if (version) core.info(`${settings.agent} ${version}`);
@@ -60,7 +77,16 @@ export async function run(): Promise<void> {
 
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest: pr, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
+      {
+        settings,
+        lane: readLaneEnvironment(process.env, homedir()),
+        instructions,
+        pullRequest: pr,
+        runDir,
+        baseEnv: process.env,
+        secrets: await laneSecrets(process.env),
+        separation: separateAgent(process.env, process.argv[1]),
+      },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
     const delivered = await deliverReports(
@@ -68,7 +94,11 @@ export async function run(): Promise<void> {
       settings.report,
       where,
       { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName },
-      { writeSummary: async (markdown) => void (await core.summary.addRaw(markdown).write()), warn: core.warning, github: gh },
+      {
+        writeSummary: async (markdown) => void (await core.summary.addRaw(markdown).write()),
+        warn: core.warning,
+        github: gh,
+      },
     );
     inProgress = undefined;
     setOutputs(result, delivered);
@@ -87,13 +117,16 @@ export async function run(): Promise<void> {
 function setOutputs(r: LaneResult, delivered: { commentUrl?: string; checkRunUrl?: string }): void {
   core.setOutput('result', r.answer);
   core.setOutput('conclusion', r.conclusion);
-  core.setOutput('usage', JSON.stringify({
-    input_tokens: r.usage.inputTokens,
-    output_tokens: r.usage.outputTokens,
-    cached_input_tokens: r.usage.cachedInputTokens,
-    cost_usd: r.usage.costUsd ?? null,
-    duration_ms: r.usage.durationMs,
-  }));
+  core.setOutput(
+    'usage',
+    JSON.stringify({
+      input_tokens: r.usage.inputTokens,
+      output_tokens: r.usage.outputTokens,
+      cached_input_tokens: r.usage.cachedInputTokens,
+      cost_usd: r.usage.costUsd ?? null,
+      duration_ms: r.usage.durationMs,
+    }),
+  );
   core.setOutput('transcript-path', r.transcriptPath);
   core.setOutput('session-id', r.sessionId ?? '');
   core.setOutput('comment-url', delivered.commentUrl ?? '');

@@ -10,7 +10,8 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 
 /** Paths (at any depth) a CLI reads as configuration or instructions. */
-const WITHHELD = /(^|\/)(\.claude|\.codex|\.mcp\.json|CLAUDE\.md|CLAUDE\.local\.md|AGENTS\.md|AGENTS\.override\.md)(\/|$)/;
+const WITHHELD =
+  /(^|\/)(\.claude|\.codex|\.mcp\.json|CLAUDE\.md|CLAUDE\.local\.md|AGENTS\.md|AGENTS\.override\.md)(\/|$)/;
 
 export interface HeadCheckout {
   files: number;
@@ -22,15 +23,26 @@ export interface HeadCheckout {
 export async function extractHead(tarGz: Buffer, dest: string): Promise<HeadCheckout> {
   const result: HeadCheckout = { files: 0, withheld: [] };
   const entries = extract();
-  Readable.from(tarGz).pipe(createGunzip()).on('error', (err) => entries.destroy(err)).pipe(entries);
+  Readable.from(tarGz)
+    .pipe(createGunzip())
+    .on('error', (err) => entries.destroy(err))
+    .pipe(entries);
   for await (const entry of entries) {
     // The top folder (owner-repo-sha) goes first, then `..` is resolved: what still climbs is refused.
-    const path = posix.normalize(entry.header.name.split('/').slice(1).join('/') || '.').replace(/^\.$/, '').replace(/\/$/, '');
+    const path = posix
+      .normalize(entry.header.name.split('/').slice(1).join('/') || '.')
+      .replace(/^\.$/, '')
+      .replace(/\/$/, '');
     const unsafe = path === '' || path.startsWith('..') || posix.isAbsolute(path);
     if (!unsafe && entry.header.type === 'file' && !WITHHELD.test(path)) {
       const target = join(dest, path);
       await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, await Readable.from(entry).toArray().then((c) => Buffer.concat(c as Buffer[])));
+      await writeFile(
+        target,
+        await Readable.from(entry)
+          .toArray()
+          .then((c) => Buffer.concat(c as Buffer[])),
+      );
       result.files += 1;
     } else {
       if (path && entry.header.type !== 'directory') result.withheld.push(path);

@@ -19,7 +19,15 @@ import { checkoutNote, REVIEW_SCHEMA } from './review-prompt.js';
 import { secondOpinion } from './second-opinion.js';
 import { readTrigger } from './trigger.js';
 
-export const INPUTS = ['github-token', 'default-agent', 'allowed-bots', 'pr-number', 'expected-sha', 'timeout-minutes', 'max-diff-kb'];
+export const INPUTS = [
+  'github-token',
+  'default-agent',
+  'allowed-bots',
+  'pr-number',
+  'expected-sha',
+  'timeout-minutes',
+  'max-diff-kb',
+];
 
 export async function run(): Promise<void> {
   try {
@@ -32,7 +40,10 @@ export async function run(): Promise<void> {
       core.setOutput('status', 'ignored');
       return;
     }
-    const where = { ...github.context.repo, runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}` };
+    const where = {
+      ...github.context.repo,
+      runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}`,
+    };
     const gh = octokitReviewGitHub(github.getOctokit(inputs.githubToken), where);
     const outcome = await secondOpinion(
       found.trigger,
@@ -60,22 +71,48 @@ export async function run(): Promise<void> {
 }
 
 /** A review-mode lane run, in a read-only checkout of the bound head, whose answer must match the review schema. */
-async function review(inputs: OpinionInputs, gh: ReviewGitHub, agent: Agent, text: string, pullRequest: PullRequestContext) {
+async function review(
+  inputs: OpinionInputs,
+  gh: ReviewGitHub,
+  agent: Agent,
+  text: string,
+  pullRequest: PullRequestContext,
+) {
   const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `second-opinion-${agent}-`));
   const schemaPath = join(runDir, 'review-schema.json');
   await writeFile(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
   const workingDirectory = join(runDir, 'workspace');
   await mkdir(workingDirectory);
   const checkout = await extractHead(await gh.tarball(pullRequest.headSha), workingDirectory);
-  core.info(`checked out ${pullRequest.headSha} read-only: ${checkout.files} files, ${checkout.withheld.length} left out`);
+  core.info(
+    `checked out ${pullRequest.headSha} read-only: ${checkout.files} files, ${checkout.withheld.length} left out`,
+  );
   const instructions = text + checkoutNote(checkout.withheld);
   const settings: LaneSettings = {
-    agent, prompt: { text: instructions }, mode: 'review', timeoutMinutes: inputs.timeoutMinutes, allowedTools: [], workingDirectory,
-    extraArgs: [], githubToken: inputs.githubToken, agentGithubToken: false, report: [], outputSchema: schemaPath,
+    agent,
+    prompt: { text: instructions },
+    mode: 'review',
+    timeoutMinutes: inputs.timeoutMinutes,
+    allowedTools: [],
+    workingDirectory,
+    extraArgs: [],
+    githubToken: inputs.githubToken,
+    agentGithubToken: false,
+    report: [],
+    outputSchema: schemaPath,
   };
   try {
     return await runLane(
-      { settings, lane: readLaneEnvironment(process.env, homedir()), instructions, pullRequest, runDir, baseEnv: process.env, secrets: await laneSecrets(process.env), separation: separateAgent(process.env, process.argv[1]) },
+      {
+        settings,
+        lane: readLaneEnvironment(process.env, homedir()),
+        instructions,
+        pullRequest,
+        runDir,
+        baseEnv: process.env,
+        secrets: await laneSecrets(process.env),
+        separation: separateAgent(process.env, process.argv[1]),
+      },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
   } finally {

@@ -19,7 +19,14 @@ const RECORD = z.object({
   agent: z.enum(AGENTS),
   sha: z.string(),
   conclusion: z.enum(['success', 'failure', 'neutral']),
-  findings: z.array(z.object({ path: z.string(), line: z.number().int(), severity: z.enum(['failure', 'warning', 'notice']), message: z.string() })),
+  findings: z.array(
+    z.object({
+      path: z.string(),
+      line: z.number().int(),
+      severity: z.enum(['failure', 'warning', 'notice']),
+      message: z.string(),
+    }),
+  ),
 });
 
 export function opinionMarker(record: OpinionRecord): string {
@@ -41,7 +48,8 @@ export function readOpinion(body: string): OpinionRecord | undefined {
 
 /** Findings about the same file within a few lines are the same finding, worded differently. */
 const NEAR = 3;
-const same = (a: { path: string; line: number }, b: { path: string; line: number }) => a.path === b.path && Math.abs(a.line - b.line) <= NEAR;
+const same = (a: { path: string; line: number }, b: { path: string; line: number }) =>
+  a.path === b.path && Math.abs(a.line - b.line) <= NEAR;
 
 export interface Comparison {
   other: Agent;

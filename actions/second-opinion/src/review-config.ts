@@ -10,9 +10,11 @@ export interface ReviewConfig {
   focus: string;
 }
 
-const schema = z.object({
-  focus: z.string({ error: 'must be text' }).max(4_000, { error: 'must be at most 4000 characters' }).optional(),
-}).strict();
+const schema = z
+  .object({
+    focus: z.string({ error: 'must be text' }).max(4_000, { error: 'must be at most 4000 characters' }).optional(),
+  })
+  .strict();
 
 /** The config from the file's text; no file means no guidance. Errors name the file and the key. */
 export function parseReviewConfig(text: string | undefined): ReviewConfig {
@@ -25,7 +27,14 @@ export function parseReviewConfig(text: string | undefined): ReviewConfig {
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => `${REVIEW_CONFIG_PATH}: ${i.path.length ? `${i.path.join('.')} ` : ''}${i.code === 'unrecognized_keys' ? `has unknown keys ${i.keys.join(', ')} (known: focus)` : i.message}`).join('\n'));
+    throw new Error(
+      parsed.error.issues
+        .map(
+          (i) =>
+            `${REVIEW_CONFIG_PATH}: ${i.path.length ? `${i.path.join('.')} ` : ''}${i.code === 'unrecognized_keys' ? `has unknown keys ${i.keys.join(', ')} (known: focus)` : i.message}`,
+        )
+        .join('\n'),
+    );
   }
   return { focus: parsed.data.focus?.trim() ?? '' };
 }

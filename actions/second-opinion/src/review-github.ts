@@ -22,7 +22,12 @@ export interface PullRequestInfo {
 export type Reaction = 'eyes' | '+1' | '-1' | 'confused';
 
 /** A line comment; with startLine, it spans startLine..line (a multi-line suggestion replaces them all). */
-export interface ReviewComment { path: string; line: number; startLine?: number; body: string }
+export interface ReviewComment {
+  path: string;
+  line: number;
+  startLine?: number;
+  body: string;
+}
 
 export interface ReviewGitHub extends LaneGitHub {
   permission(login: string): Promise<string>;
@@ -34,7 +39,10 @@ export interface ReviewGitHub extends LaneGitHub {
   listReviews(number: number): Promise<Array<{ id: number; body: string; login?: string }>>;
   /** The login this token posts as. */
   selfLogin(): Promise<string>;
-  createReview(number: number, review: { commitId: string; body: string; comments: ReviewComment[] }): Promise<{ id: number; html_url: string }>;
+  createReview(
+    number: number,
+    review: { commitId: string; body: string; comments: ReviewComment[] },
+  ): Promise<{ id: number; html_url: string }>;
   /** GitHub's gzipped tarball of the tree at `ref`. */
   tarball(ref: string): Promise<Buffer>;
   /** A file's text at `ref`, or undefined when there is none. */
@@ -55,19 +63,39 @@ export function octokitReviewGitHub(octokit: Octokit, where: Pick<ReportContext,
     pullRequest: async (pull_number) => {
       const { data: pr } = await octokit.rest.pulls.get({ ...repo, pull_number });
       return {
-        number: pr.number, title: pr.title, body: pr.body ?? '', author: pr.user.login, headSha: pr.head.sha, headRef: pr.head.ref,
-        baseSha: pr.base.sha, baseRef: pr.base.ref, headRepo: pr.head.repo?.full_name ?? null, baseRepo: pr.base.repo.full_name, url: pr.html_url,
+        number: pr.number,
+        title: pr.title,
+        body: pr.body ?? '',
+        author: pr.user.login,
+        headSha: pr.head.sha,
+        headRef: pr.head.ref,
+        baseSha: pr.base.sha,
+        baseRef: pr.base.ref,
+        headRepo: pr.head.repo?.full_name ?? null,
+        baseRepo: pr.base.repo.full_name,
+        url: pr.html_url,
       };
     },
     commitMessages: async (pull_number) =>
-      (await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number, per_page: 100 })).map((c) => c.commit.message),
+      (await octokit.paginate(octokit.rest.pulls.listCommits, { ...repo, pull_number, per_page: 100 })).map(
+        (c) => c.commit.message,
+      ),
     diff: async (base, head) => {
-      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}`, mediaType: { format: 'diff' } });
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+        ...repo,
+        basehead: `${base}...${head}`,
+        mediaType: { format: 'diff' },
+      });
       return data as unknown as string;
     },
-    react: async (comment_id, content) => void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
+    react: async (comment_id, content) =>
+      void (await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id, content })),
     listReviews: async (pull_number) =>
-      (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({ id: r.id, body: r.body, login: r.user?.login })),
+      (await octokit.paginate(octokit.rest.pulls.listReviews, { ...repo, pull_number, per_page: 100 })).map((r) => ({
+        id: r.id,
+        body: r.body,
+        login: r.user?.login,
+      })),
     selfLogin: async () => {
       try {
         return (await octokit.rest.users.getAuthenticated()).data.login;
@@ -79,15 +107,25 @@ export function octokitReviewGitHub(octokit: Octokit, where: Pick<ReportContext,
     },
     createReview: async (pull_number, review) => {
       const { data } = await octokit.rest.pulls.createReview({
-        ...repo, pull_number, commit_id: review.commitId, body: review.body, event: 'COMMENT',
+        ...repo,
+        pull_number,
+        commit_id: review.commitId,
+        body: review.body,
+        event: 'COMMENT',
         comments: review.comments.map((c) => ({
-          path: c.path, line: c.line, side: 'RIGHT' as const, body: c.body,
-          ...(c.startLine !== undefined && c.startLine < c.line ? { start_line: c.startLine, start_side: 'RIGHT' as const } : {}),
+          path: c.path,
+          line: c.line,
+          side: 'RIGHT' as const,
+          body: c.body,
+          ...(c.startLine !== undefined && c.startLine < c.line
+            ? { start_line: c.startLine, start_side: 'RIGHT' as const }
+            : {}),
         })),
       });
       return { id: data.id, html_url: data.html_url };
     },
-    tarball: async (ref) => Buffer.from((await octokit.rest.repos.downloadTarballArchive({ ...repo, ref })).data as ArrayBuffer),
+    tarball: async (ref) =>
+      Buffer.from((await octokit.rest.repos.downloadTarballArchive({ ...repo, ref })).data as ArrayBuffer),
     fileAt: (path, ref) => readFileAt(octokit, repo, path, ref),
   };
 }

@@ -29,16 +29,33 @@ export interface OpinionDeps {
   warn: (line: string) => void;
 }
 
-export interface Where { owner: string; repo: string; runUrl?: string }
+export interface Where {
+  owner: string;
+  repo: string;
+  runUrl?: string;
+}
 
 export type OpinionOutcome =
   | { status: 'denied' | 'refused-fork' | 'refused-moved'; reply: string }
-  | { status: 'reviewed'; agent: Agent; sha: string; moved: boolean; result: LaneResult; reviewUrl?: string; checkRunUrl?: string };
+  | {
+      status: 'reviewed';
+      agent: Agent;
+      sha: string;
+      moved: boolean;
+      result: LaneResult;
+      reviewUrl?: string;
+      checkRunUrl?: string;
+    };
 
 const WRITE_ROLES = new Set(['admin', 'maintain', 'write']);
 const CHECK_NAME = 'second-opinion';
 
-export async function secondOpinion(trigger: Trigger, settings: OpinionSettings, deps: OpinionDeps, where: Where): Promise<OpinionOutcome> {
+export async function secondOpinion(
+  trigger: Trigger,
+  settings: OpinionSettings,
+  deps: OpinionDeps,
+  where: Where,
+): Promise<OpinionOutcome> {
   const { gh } = deps;
   const denial = await refusal(trigger, settings, gh);
   if (denial) return reply(deps, trigger, 'denied', denial);
@@ -68,33 +85,76 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
   // count, or any commenter could paste one in.
   const comments = allComments.filter((c) => c.user?.login === self);
   const reviews = allReviews.filter((r) => r.login === self);
-  const laneAgents = AGENTS.filter((a) => comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))));
-  const choice = chooseAgent(trigger.command.agent, { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] }, settings.defaultAgent);
+  const laneAgents = AGENTS.filter((a) =>
+    comments.some((c) => (c.body ?? '').startsWith(commentMarker(`agent-lane:${a}`))),
+  );
+  const choice = chooseAgent(
+    trigger.command.agent,
+    { headRef: pr.headRef, authorLogin: pr.author, commitMessages: messages, laneCommentAgents: [...laneAgents] },
+    settings.defaultAgent,
+  );
   deps.log(`second opinion on #${pr.number} at ${sha} by ${choice.agent}: ${choice.reason}`);
   const diff = capDiff(splitDiff(diffText), settings.maxDiffBytes);
   const repository = `${where.owner}/${where.repo}`;
 
-  const result = await deps.review(choice.agent, reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, repoFocus, diff }), {
-    repository, number: pr.number, title: pr.title, body: pr.body, author: pr.author, baseRef: pr.baseRef, headRef: pr.headRef, headSha: sha, url: pr.url,
-  }).catch(async (err: Error) => {
-    // A review that could not run at all (no credentials on this lane, no CLI) still answers the 👀: a failed
-    // check on the SHA says why, where a required check would otherwise wait forever, then the step fails.
-    await attempt(deps, 'create the check run', async () => {
-      await postCheckRun(gh, {
-        name: CHECK_NAME, headSha: sha, conclusion: 'failure', findings: [], detailsUrl: where.runUrl,
-        title: `${choice.agent}: could not run`, summary: `The ${choice.agent} review could not run: ${err.message}`,
+  const result = await deps
+    .review(
+      choice.agent,
+      reviewInstructions({ repository, pullNumber: pr.number, sha, focus: trigger.command.focus, repoFocus, diff }),
+      {
+        repository,
+        number: pr.number,
+        title: pr.title,
+        body: pr.body,
+        author: pr.author,
+        baseRef: pr.baseRef,
+        headRef: pr.headRef,
+        headSha: sha,
+        url: pr.url,
+      },
+    )
+    .catch(async (err: Error) => {
+      // A review that could not run at all (no credentials on this lane, no CLI) still answers the 👀: a failed
+      // check on the SHA says why, where a required check would otherwise wait forever, then the step fails.
+      await attempt(deps, 'create the check run', async () => {
+        await postCheckRun(gh, {
+          name: CHECK_NAME,
+          headSha: sha,
+          conclusion: 'failure',
+          findings: [],
+          detailsUrl: where.runUrl,
+          title: `${choice.agent}: could not run`,
+          summary: `The ${choice.agent} review could not run: ${err.message}`,
+        });
       });
+      if (trigger.commentId) await attempt(deps, 'add the final reaction', () => gh.react(trigger.commentId!, '-1'));
+      throw err;
     });
-    if (trigger.commentId) await attempt(deps, 'add the final reaction', () => gh.react(trigger.commentId!, '-1'));
-    throw err;
-  });
 
   const now = await gh.pullRequest(pr.number);
   const moved = now.headSha !== sha;
-  const record: OpinionRecord = { agent: choice.agent, sha, conclusion: result.conclusion, findings: result.findings.map(({ path, line, severity, message }) => ({ path, line, severity, message })) };
-  const previous = reviews.map((r) => readOpinion(r.body)).filter((o): o is OpinionRecord => o !== undefined && o.agent !== choice.agent).at(-1);
+  const record: OpinionRecord = {
+    agent: choice.agent,
+    sha,
+    conclusion: result.conclusion,
+    findings: result.findings.map(({ path, line, severity, message }) => ({ path, line, severity, message })),
+  };
+  const previous = reviews
+    .map((r) => readOpinion(r.body))
+    .filter((o): o is OpinionRecord => o !== undefined && o.agent !== choice.agent)
+    .at(-1);
   const body = reviewBody(
-    { result, choice, sha, movedTo: moved ? now.headSha : undefined, requester: trigger.actor.login, focus: trigger.command.focus, diff, comparison: previous && compareOpinions(record, previous), runUrl: where.runUrl },
+    {
+      result,
+      choice,
+      sha,
+      movedTo: moved ? now.headSha : undefined,
+      requester: trigger.actor.login,
+      focus: trigger.command.focus,
+      diff,
+      comparison: previous && compareOpinions(record, previous),
+      runUrl: where.runUrl,
+    },
     opinionMarker(record),
   );
   const lineComments: ReviewComment[] = result.findings.flatMap((f) => {
@@ -109,7 +169,11 @@ export async function secondOpinion(trigger: Trigger, settings: OpinionSettings,
   });
   await attempt(deps, 'create the check run', async () => {
     const run = await postCheckRun(gh, {
-      name: CHECK_NAME, headSha: sha, conclusion: result.conclusion, findings: result.findings, detailsUrl: where.runUrl,
+      name: CHECK_NAME,
+      headSha: sha,
+      conclusion: result.conclusion,
+      findings: result.findings,
+      detailsUrl: where.runUrl,
       title: result.failure ? `${choice.agent}: ${result.failure.kind}` : `${choice.agent}: ${result.conclusion}`,
       summary: body.slice(body.indexOf('\n') + 1),
     });
@@ -138,7 +202,7 @@ async function refusal(trigger: Trigger, settings: OpinionSettings, gh: ReviewGi
 function forkMessage(trigger: Trigger, pr: PullRequestInfo): string {
   return (
     `@${trigger.actor.login}, this pull request comes from a fork (${pr.headRepo ?? 'a deleted repository'}), and a second ` +
-    'opinion never runs a credentialed agent on a fork\'s change from a comment or a label. A maintainer can run the ' +
+    "opinion never runs a credentialed agent on a fork's change from a comment or a label. A maintainer can run the " +
     `second-opinion workflow by dispatch with pr-number ${pr.number} after reading the change.`
   );
 }
@@ -150,7 +214,12 @@ function movedMessage(trigger: Trigger, pr: PullRequestInfo): string {
   );
 }
 
-async function reply(deps: OpinionDeps, trigger: Trigger, status: 'denied' | 'refused-fork' | 'refused-moved', text: string): Promise<OpinionOutcome> {
+async function reply(
+  deps: OpinionDeps,
+  trigger: Trigger,
+  status: 'denied' | 'refused-fork' | 'refused-moved',
+  text: string,
+): Promise<OpinionOutcome> {
   deps.log(text);
   await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
   return { status, reply: text };

@@ -16,26 +16,47 @@ export interface Trigger {
 
 export type TriggerResult = { trigger: Trigger } | { ignored: string };
 
-
 function actorOf(user: unknown): Trigger['actor'] {
   const u = obj(user);
   const login = typeof u.login === 'string' ? u.login : '';
   return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
 
-export function readTrigger(eventName: string, payload: Json, dispatchedPr?: number, dispatchedSha?: string): TriggerResult {
+export function readTrigger(
+  eventName: string,
+  payload: Json,
+  dispatchedPr?: number,
+  dispatchedSha?: string,
+): TriggerResult {
   if (eventName === 'issue_comment') {
-    if (payload.action !== 'created') return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
+    if (payload.action !== 'created')
+      return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
     const issue = obj(payload.issue);
     if (!issue.pull_request) return { ignored: 'the comment is on an issue, not a pull request' };
     const comment = obj(payload.comment);
     const command = parseCommand(typeof comment.body === 'string' ? comment.body : '');
     if (!command) return { ignored: 'the comment has no /second-opinion command' };
-    return { trigger: { kind: 'comment', pullNumber: Number(issue.number), actor: actorOf(comment.user), command, commentId: Number(comment.id) } };
+    return {
+      trigger: {
+        kind: 'comment',
+        pullNumber: Number(issue.number),
+        actor: actorOf(comment.user),
+        command,
+        commentId: Number(comment.id),
+      },
+    };
   }
   if (eventName === 'pull_request' || eventName === 'pull_request_target') {
-    if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion') return { ignored: 'only the second-opinion label asks for a review' };
-    return { trigger: { kind: 'label', pullNumber: Number(obj(payload.pull_request).number), actor: actorOf(payload.sender), command: { focus: '' } } };
+    if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion')
+      return { ignored: 'only the second-opinion label asks for a review' };
+    return {
+      trigger: {
+        kind: 'label',
+        pullNumber: Number(obj(payload.pull_request).number),
+        actor: actorOf(payload.sender),
+        command: { focus: '' },
+      },
+    };
   }
   if (eventName === 'workflow_dispatch') {
     const fromInputs = Number(obj(payload.inputs)['pr-number']);
@@ -44,9 +65,13 @@ export function readTrigger(eventName: string, payload: Json, dispatchedPr?: num
     // A dispatch is a maintainer vouching for commits they read; without the SHA, whatever is pushed next gets reviewed.
     const expectedSha = (dispatchedSha ?? String(obj(payload.inputs)['expected-sha'] ?? '')).trim().toLowerCase();
     if (!/^[0-9a-f]{40}$/.test(expectedSha)) {
-      throw new Error(`input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`);
+      throw new Error(
+        `input "expected-sha" is required for workflow_dispatch: the full head SHA of pull request #${pullNumber} as you read it, got ${JSON.stringify(expectedSha)}`,
+      );
     }
-    return { trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha } };
+    return {
+      trigger: { kind: 'dispatch', pullNumber, actor: actorOf(payload.sender), command: { focus: '' }, expectedSha },
+    };
   }
   return { ignored: `the ${eventName} event does not ask for a second opinion` };
 }

@@ -2,8 +2,18 @@
 // a runner that comes online takes the OLDEST queued job whose labels it covers, whichever job caused it to be made;
 // a job queued while a matching runner idles goes to that runner at once. Labels compare case-insensitively.
 
-export interface AssignableJob { id: number; repo: string; labels: string[]; status: string }
-export interface AssignableRunner { repo: string; labels: string[]; status: string; busy: boolean }
+export interface AssignableJob {
+  id: number;
+  repo: string;
+  labels: string[];
+  status: string;
+}
+export interface AssignableRunner {
+  repo: string;
+  labels: string[];
+  status: string;
+  busy: boolean;
+}
 
 export function covers(runner: Pick<AssignableRunner, 'labels'>, job: Pick<AssignableJob, 'labels'>): boolean {
   const have = new Set(runner.labels.map((l) => l.toLowerCase()));
@@ -18,6 +28,7 @@ export function jobFor<J extends AssignableJob>(runner: AssignableRunner, jobs: 
 
 /** The idle online runner a newly queued job goes to at once, if any. */
 export function runnerFor<R extends AssignableRunner>(job: AssignableJob, runners: Iterable<R>): R | undefined {
-  for (const runner of runners) if (runner.repo === job.repo && runner.status === 'online' && !runner.busy && covers(runner, job)) return runner;
+  for (const runner of runners)
+    if (runner.repo === job.repo && runner.status === 'online' && !runner.busy && covers(runner, job)) return runner;
   return undefined;
 }

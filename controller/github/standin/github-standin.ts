@@ -10,11 +10,33 @@ import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
 import { jobFor, runnerFor } from './assignment.js';
 
-export interface Exchange { method: string; path: string; requestBody: unknown; status: number; responseBody: unknown; injected: boolean }
-interface StandinRunner { id: number; name: string; repo: string; labels: string[]; status: 'online' | 'offline'; busy: boolean; jobId?: number }
+export interface Exchange {
+  method: string;
+  path: string;
+  requestBody: unknown;
+  status: number;
+  responseBody: unknown;
+  injected: boolean;
+}
+interface StandinRunner {
+  id: number;
+  name: string;
+  repo: string;
+  labels: string[];
+  status: 'online' | 'offline';
+  busy: boolean;
+  jobId?: number;
+}
 interface StandinJob {
-  id: number; runId: number; repo: string; labels: string[]; status: 'queued' | 'in_progress' | 'completed'; runnerId?: number; runnerName?: string;
-  message?: JobMessage; result?: JobResult;
+  id: number;
+  runId: number;
+  repo: string;
+  labels: string[];
+  status: 'queued' | 'in_progress' | 'completed';
+  runnerId?: number;
+  runnerName?: string;
+  message?: JobMessage;
+  result?: JobResult;
 }
 
 /**
@@ -28,8 +50,18 @@ export interface JobMessage {
   context: Record<string, string>;
 }
 /** What the runner stand-in reports when the job ends: the step's exit code and its GITHUB_OUTPUT values. */
-export interface JobResult { exitCode: number; outputs: Record<string, string> }
-interface Fault { method: string; path: RegExp; status: number; headers: Record<string, string>; body: unknown; times: number }
+export interface JobResult {
+  exitCode: number;
+  outputs: Record<string, string>;
+}
+interface Fault {
+  method: string;
+  path: RegExp;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  times: number;
+}
 
 export interface StandinOptions {
   /** Where deliveries go, signed with `secret`. */
@@ -49,8 +81,16 @@ const INSTALLATION_ID = 4242;
 function validAppJwt(jwt: string, app: { id: number; publicKeyPem: string }): boolean {
   const [header, payload, signature] = jwt.split('.');
   if (!header || !payload || !signature) return false;
-  const signed = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), app.publicKeyPem, Buffer.from(signature, 'base64url'));
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: string | number; exp?: number };
+  const signed = verify(
+    'RSA-SHA256',
+    Buffer.from(`${header}.${payload}`),
+    app.publicKeyPem,
+    Buffer.from(signature, 'base64url'),
+  );
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+    iss?: string | number;
+    exp?: number;
+  };
   return signed && String(claims.iss) === String(app.id) && (claims.exp ?? 0) * 1000 > Date.now();
 }
 const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -86,13 +126,36 @@ export class GitHubStandin {
   }
 
   /** The next `times` requests matching method and path answer `status` (5xx, 403/429 rate limits, 404...). */
-  failNext(method: string, path: RegExp, status: number, opts: { headers?: Record<string, string>; body?: unknown; times?: number } = {}): void {
-    this.faults.push({ method, path, status, headers: opts.headers ?? {}, body: opts.body ?? { message: 'Server Error' }, times: opts.times ?? 1 });
+  failNext(
+    method: string,
+    path: RegExp,
+    status: number,
+    opts: { headers?: Record<string, string>; body?: unknown; times?: number } = {},
+  ): void {
+    this.faults.push({
+      method,
+      path,
+      status,
+      headers: opts.headers ?? {},
+      body: opts.body ?? { message: 'Server Error' },
+      times: opts.times ?? 1,
+    });
   }
 
   /** Queues a job as GitHub does when a workflow run starts, and announces it unless `announce` is false (a lost delivery). */
-  async queueJob(repo: string, labels: string[], opts: { announce?: boolean; id?: number; message?: JobMessage } = {}): Promise<number> {
-    const job: StandinJob = { id: opts.id ?? this.nextId++, runId: this.nextId++, repo, labels, status: 'queued', ...(opts.message ? { message: opts.message } : {}) };
+  async queueJob(
+    repo: string,
+    labels: string[],
+    opts: { announce?: boolean; id?: number; message?: JobMessage } = {},
+  ): Promise<number> {
+    const job: StandinJob = {
+      id: opts.id ?? this.nextId++,
+      runId: this.nextId++,
+      repo,
+      labels,
+      status: 'queued',
+      ...(opts.message ? { message: opts.message } : {}),
+    };
     this.jobs.set(job.id, job);
     if (opts.announce !== false) await this.deliver(job, 'queued');
     // A matching runner that idles online takes it at once; it learns so on its next poll.
@@ -115,10 +178,15 @@ export class GitHubStandin {
     const payload = clone(examples.workflowJobQueued) as Record<string, any>;
     const [owner, name] = job.repo.split('/');
     Object.assign(payload.workflow_job, {
-      id: job.id, run_id: job.runId, labels: job.labels, status: job.status,
+      id: job.id,
+      run_id: job.runId,
+      labels: job.labels,
+      status: job.status,
       conclusion: job.status === 'completed' ? (job.runnerId ? 'success' : 'cancelled') : null,
-      runner_id: job.runnerId ?? null, runner_name: job.runnerName ?? null,
-      runner_group_id: job.runnerId ? 1 : null, runner_group_name: job.runnerId ? 'Default' : null,
+      runner_id: job.runnerId ?? null,
+      runner_name: job.runnerName ?? null,
+      runner_group_id: job.runnerId ? 1 : null,
+      runner_group_name: job.runnerId ? 'Default' : null,
     });
     payload.action = action;
     Object.assign(payload.repository, { name, full_name: job.repo });
@@ -133,7 +201,12 @@ export class GitHubStandin {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': deliveryId, 'x-hub-signature-256': await sign(secret, body) },
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': event,
+          'x-github-delivery': deliveryId,
+          'x-hub-signature-256': await sign(secret, body),
+        },
         body,
         signal: AbortSignal.timeout(10_000),
       });
@@ -154,7 +227,8 @@ export class GitHubStandin {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}, injected = false) => {
-      if (!url.pathname.startsWith('/_standin/')) this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body, injected });
+      if (!url.pathname.startsWith('/_standin/'))
+        this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body, injected });
       res.writeHead(status, { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999', ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
@@ -175,13 +249,25 @@ export class GitHubStandin {
       installation.account.login = m[1];
       return send(200, installation);
     }
-    if ((m = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/)) && method === 'POST' && this.opts.app) {
-      if (Number(m[1]) !== INSTALLATION_ID) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+    if (
+      (m = url.pathname.match(/^\/app\/installations\/(\d+)\/access_tokens$/)) &&
+      method === 'POST' &&
+      this.opts.app
+    ) {
+      if (Number(m[1]) !== INSTALLATION_ID)
+        return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
       const token = `ghs_${randomBytes(18).toString('hex').slice(0, 36)}`;
       this.installationTokens.add(token);
-      return send(201, { ...clone(examples.installationToken), token, expires_at: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z') });
+      return send(201, {
+        ...clone(examples.installationToken),
+        token,
+        expires_at: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      });
     }
-    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) && method === 'POST') {
+    if (
+      (m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) &&
+      method === 'POST'
+    ) {
       return send(201, this.registerRunner(m[1]!, requestBody));
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners$/)) && method === 'GET') {
@@ -190,8 +276,13 @@ export class GitHubStandin {
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/(\d+)$/)) && method === 'DELETE') {
       const runner = this.runners.get(Number(m[2]));
-      if (!runner || runner.repo !== m[1]) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
-      if (runner.busy) return send(422, { message: `Bad request - Runner "${runner.name}" is still running a job"`, documentation_url: 'https://docs.github.com/rest' });
+      if (!runner || runner.repo !== m[1])
+        return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+      if (runner.busy)
+        return send(422, {
+          message: `Bad request - Runner "${runner.name}" is still running a job"`,
+          documentation_url: 'https://docs.github.com/rest',
+        });
       this.runners.delete(runner.id);
       return send(204);
     }
@@ -199,13 +290,24 @@ export class GitHubStandin {
       return send(200, this.runsJson(m[1]!, url.searchParams.get('status')));
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/jobs$/)) && method === 'GET') {
-      const jobs = [...this.jobs.values()].filter((j) => j.repo === m![1] && j.runId === Number(m![2])).map((j) => this.jobJson(j));
+      const jobs = [...this.jobs.values()]
+        .filter((j) => j.repo === m![1] && j.runId === Number(m![2]))
+        .map((j) => this.jobJson(j));
       return send(200, { total_count: jobs.length, jobs });
     }
     if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
-      return send(200, m[2] === 'run' ? await this.runnerAsksForJob(Number(m[1])) : await this.runnerFinishedJob(Number(m[1]), requestBody));
+      return send(
+        200,
+        m[2] === 'run'
+          ? await this.runnerAsksForJob(Number(m[1]))
+          : await this.runnerFinishedJob(Number(m[1]), requestBody),
+      );
     }
-    if ((m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/(index\.js|package\.json)$/)) && method === 'GET' && this.opts.actionsDir) {
+    if (
+      (m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/(index\.js|package\.json)$/)) &&
+      method === 'GET' &&
+      this.opts.actionsDir
+    ) {
       const file = await readFile(join(this.opts.actionsDir, m[1]!, m[2]!)).catch(() => undefined);
       if (!file) return send(404, { message: 'Not Found' });
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -226,7 +328,14 @@ export class GitHubStandin {
   }
 
   private registerRunner(repo: string, body: { name: string; labels: string[] }) {
-    const runner: StandinRunner = { id: this.nextId++, name: body.name, repo, labels: body.labels, status: 'offline', busy: false };
+    const runner: StandinRunner = {
+      id: this.nextId++,
+      name: body.name,
+      repo,
+      labels: body.labels,
+      status: 'offline',
+      busy: false,
+    };
     this.runners.set(runner.id, runner);
     // The stand-in runner image reads this URL; a real runner reads credentials and the service URL instead.
     const jit = { '.standin': { url: `${this.url}/_standin/runners/${runner.id}` } };
@@ -265,7 +374,12 @@ export class GitHubStandin {
 
   private runnerJson(r: StandinRunner) {
     return {
-      ...clone(examples.runner), id: r.id, name: r.name, status: r.status, busy: r.busy, ephemeral: true,
+      ...clone(examples.runner),
+      id: r.id,
+      name: r.name,
+      status: r.status,
+      busy: r.busy,
+      ephemeral: true,
       labels: r.labels.map((name, i) => ({ id: i + 1, name, type: i === 0 ? 'read-only' : 'custom' })),
     };
   }
@@ -274,8 +388,17 @@ export class GitHubStandin {
     const runIds = new Set([...this.jobs.values()].filter((j) => j.repo === repo).map((j) => j.runId));
     const runs = [...runIds].map((id) => {
       const jobs = [...this.jobs.values()].filter((j) => j.runId === id);
-      const runStatus = jobs.every((j) => j.status === 'completed') ? 'completed' : jobs.every((j) => j.status === 'queued') ? 'queued' : 'in_progress';
-      return { ...clone(examples.workflowRun), id, status: runStatus, conclusion: runStatus === 'completed' ? 'success' : null };
+      const runStatus = jobs.every((j) => j.status === 'completed')
+        ? 'completed'
+        : jobs.every((j) => j.status === 'queued')
+          ? 'queued'
+          : 'in_progress';
+      return {
+        ...clone(examples.workflowRun),
+        id,
+        status: runStatus,
+        conclusion: runStatus === 'completed' ? 'success' : null,
+      };
     });
     const filtered = status ? runs.filter((r) => r.status === status) : runs;
     return { total_count: filtered.length, workflow_runs: filtered };
@@ -283,10 +406,18 @@ export class GitHubStandin {
 
   private jobJson(j: StandinJob) {
     return {
-      ...clone(examples.job), id: j.id, run_id: j.runId, status: j.status, labels: j.labels, steps: [],
-      conclusion: j.status === 'completed' ? 'success' : null, completed_at: j.status === 'completed' ? iso() : null,
-      runner_id: j.runnerId ?? null, runner_name: j.runnerName ?? null,
-      runner_group_id: j.runnerId ? 1 : null, runner_group_name: j.runnerId ? 'Default' : null,
+      ...clone(examples.job),
+      id: j.id,
+      run_id: j.runId,
+      status: j.status,
+      labels: j.labels,
+      steps: [],
+      conclusion: j.status === 'completed' ? 'success' : null,
+      completed_at: j.status === 'completed' ? iso() : null,
+      runner_id: j.runnerId ?? null,
+      runner_name: j.runnerName ?? null,
+      runner_group_id: j.runnerId ? 1 : null,
+      runner_group_name: j.runnerId ? 'Default' : null,
     };
   }
 }

@@ -19,7 +19,15 @@ if (!url) {
   process.exit(2);
 }
 
-const post = async (path, body) => (await fetch(`${url}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}), signal: AbortSignal.timeout(10_000) })).json();
+const post = async (path, body) =>
+  (
+    await fetch(`${url}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+      signal: AbortSignal.timeout(10_000),
+    })
+  ).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 console.log(`Connected to GitHub (stand-in) as ${process.getuid()}:${process.getgid()}`);
@@ -62,7 +70,13 @@ async function runAction(message) {
     if (!res.ok) throw new Error(`action ${message.action}: ${file} answered ${res.status}`);
     writeFileSync(join(actionDir, file), Buffer.from(await res.arrayBuffer()));
   }
-  const files = { GITHUB_OUTPUT: 'output', GITHUB_ENV: 'env', GITHUB_PATH: 'path', GITHUB_STATE: 'state', GITHUB_STEP_SUMMARY: 'summary.md' };
+  const files = {
+    GITHUB_OUTPUT: 'output',
+    GITHUB_ENV: 'env',
+    GITHUB_PATH: 'path',
+    GITHUB_STATE: 'state',
+    GITHUB_STEP_SUMMARY: 'summary.md',
+  };
   const fileEnv = {};
   for (const [name, file] of Object.entries(files)) {
     fileEnv[name] = join(temp, file);
@@ -84,7 +98,9 @@ async function runAction(message) {
     RUNNER_WORKSPACE: join(work, repoName),
     ...fileEnv,
     ...message.context,
-    ...Object.fromEntries(Object.entries(message.inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])),
+    ...Object.fromEntries(
+      Object.entries(message.inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
+    ),
   };
   const child = spawn(process.execPath, [join(actionDir, 'index.js')], { env, cwd: workspace, stdio: 'inherit' });
   const exitCode = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
