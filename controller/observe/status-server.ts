@@ -57,11 +57,28 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
   json(res, 404, { error: `no ${pathname} here: try /, /status, /jobs/ID or /metrics` });
 }
 
+/**
+ * The status port is loopback by default, but an operator may publish it: a client that never finishes its headers or
+ * holds connections open must not pin the controller's memory or sockets. Its readers (curl, Prometheus, the page) ask
+ * small GETs and are answered at once.
+ */
+export const STATUS_LIMITS = { headersTimeout: 5_000, requestTimeout: 10_000, maxConnections: 64, idle: 30_000 };
+
 /** Listens on host:port (port 0: any free port); the error names the config path to change. */
 export async function startStatusServer(host: string, port: number, sources: StatusSources): Promise<StatusServer> {
-  const server = createServer((req, res) => {
-    route(sources, req, res).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
-  });
+  const server = createServer(
+    {
+      headersTimeout: STATUS_LIMITS.headersTimeout,
+      requestTimeout: STATUS_LIMITS.requestTimeout,
+      connectionsCheckingInterval: 1_000,
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => {
+      route(sources, req, res).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
+    },
+  );
+  server.maxConnections = STATUS_LIMITS.maxConnections;
+  server.setTimeout(STATUS_LIMITS.idle, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new Error(`status.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)),
