@@ -63,7 +63,7 @@ describe('examples/factory.yml', () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
-    // Each stdio server's command is one factory/base carries (test/images/factory-base.test.ts runs them).
+    // Each stdio server's command is one factory/base carries (test/images/factory-base.e2e.test.ts runs them).
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => ('command' in s ? s.command : ''))).toEqual([
       'uv',
       'codegraph',
