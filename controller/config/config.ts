@@ -8,11 +8,14 @@ import { AGENTS } from '../../lane-contract/agents.js';
 import { parseBytes, parseDuration } from './units.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { normalisePath, refuseUnsafeProfile, type Refuse } from './trust-gate.js';
+import { coveringPattern } from './repo-patterns.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const REPO_GLOB = /^[A-Za-z0-9_.*?-]+$/;
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const PLACEMENT = /^\s*(node|engine)\.[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/;
 
@@ -241,6 +244,8 @@ export const profileSchema = z.strictObject({
     .default([]),
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
+  /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
+  runnerGroup: z.string().min(1).max(100).optional(),
 });
 
 // The controller removes, on this schedule, what it made and no longer uses (factory prune by hand does the same).
@@ -260,6 +265,20 @@ const housekeepingSchema = z
 const repoSchema = z.strictObject({
   repo: z.string().regex(REPO, { error: (i) => `expected "owner/name", got ${got(i.input)}` }),
   profiles: z.array(z.string()).min(1, { error: 'a repo needs at least one profile' }),
+  maxConcurrent: z.number().int().positive().default(2),
+});
+
+const repoGlob = z.string().regex(REPO_GLOB, {
+  error: (i) => `expected a glob on the repo name (letters, digits, . _ - and the wildcards * ?), got ${got(i.input)}`,
+});
+
+// Every repo of an organisation that the patterns admit, served by org-level runners (docs/org-runners.md).
+const orgSchema = z.strictObject({
+  name: z.string().regex(ORG, { error: (i) => `expected an organisation login such as "acme", got ${got(i.input)}` }),
+  include: z.array(repoGlob).min(1, { error: 'include at least one pattern ("*" for every repo)' }).default(['*']),
+  exclude: z.array(repoGlob).default([]),
+  profiles: z.array(z.string()).min(1, { error: 'an org entry needs at least one profile' }),
+  /** Per repo the entry covers, as a repo entry's maxConcurrent. */
   maxConcurrent: z.number().int().positive().default(2),
 });
 
@@ -307,9 +326,12 @@ export const configSchema = z
       z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),
       profileSchema,
     ),
-    repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
+    repos: z.array(repoSchema).default([]),
+    orgs: z.array(orgSchema).default([]),
   })
   .superRefine((config, ctx) => {
+    if (config.repos.length === 0 && config.orgs.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['repos'], message: 'configure at least one repo (or an org under orgs)' });
     for (const [name, profile] of Object.entries(config.profiles)) {
       const refuse: Refuse = (path, message) =>
         ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
@@ -333,7 +355,8 @@ const asRecord = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /**
- * The repos' references across sections (a repo's profiles exist, no repo twice). They read raw input too, so a file
+ * The repos' and orgs' references across sections (their profiles exist, no repo or org twice, no repo served by both
+ * a repo entry and an org entry, no runner group on a repo entry). They read raw input too, so a file
  * with a typo elsewhere still hears about its unknown profile in the same run, not after the fix.
  */
 export function repoChecks(input: unknown): CrossIssue[] {
@@ -352,14 +375,67 @@ export function repoChecks(input: unknown): CrossIssue[] {
         });
       else seen.set(key, i);
     }
-    (Array.isArray(r.profiles) ? r.profiles : []).forEach((p, j) => {
-      if (typeof p === 'string' && !Object.hasOwn(profiles, p)) {
-        const known = Object.keys(profiles).join(', ') || 'none';
-        issues.push({ path: ['repos', i, 'profiles', j], message: `unknown profile ${got(p)} (defined: ${known})` });
-      }
+    issues.push(...unknownProfiles(profiles, r.profiles, ['repos', i, 'profiles']));
+    if (typeof r.repo === 'string') issues.push(...groupOnRepoEntry(profiles, r.profiles, r.repo, i));
+  });
+  const orgs = asRecord(input).orgs;
+  const seenOrgs = new Map<string, number>();
+  (Array.isArray(orgs) ? orgs : []).forEach((raw, k) => {
+    const o = asRecord(raw);
+    issues.push(...unknownProfiles(profiles, o.profiles, ['orgs', k, 'profiles']));
+    if (typeof o.name !== 'string') return;
+    const key = o.name.toLowerCase();
+    if (seenOrgs.has(key)) {
+      issues.push({
+        path: ['orgs', k, 'name'],
+        message: `${o.name} is already configured at orgs[${seenOrgs.get(key)}]`,
+      });
+      return;
+    }
+    seenOrgs.set(key, k);
+    const patterns = {
+      name: o.name,
+      include: stringsOr(o.include, ['*']),
+      exclude: stringsOr(o.exclude, []),
+    };
+    (Array.isArray(repos) ? repos : []).forEach((rawRepo, i) => {
+      const repo = asRecord(rawRepo).repo;
+      const pattern = typeof repo === 'string' ? coveringPattern(patterns, repo) : undefined;
+      if (pattern === undefined) return;
+      issues.push({
+        path: ['repos', i, 'repo'],
+        message: `${repo as string} is also covered by orgs[${k}] (${o.name}, include ${got(pattern)}): one entry must serve it; remove repos[${i}], or add ${got((repo as string).split('/')[1])} to orgs[${k}].exclude`,
+      });
     });
   });
   return issues;
+}
+
+const stringsOr = (v: unknown, fallback: string[]): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback;
+
+function unknownProfiles(profiles: Record<string, unknown>, list: unknown, path: PropertyKey[]): CrossIssue[] {
+  const known = Object.keys(profiles).join(', ') || 'none';
+  return (Array.isArray(list) ? list : []).flatMap((p, j) =>
+    typeof p === 'string' && !Object.hasOwn(profiles, p)
+      ? [{ path: [...path, j], message: `unknown profile ${got(p)} (defined: ${known})` }]
+      : [],
+  );
+}
+
+/** Runner groups are an organisation's: a repo-level runner always joins the default group, so saying otherwise is refused. */
+function groupOnRepoEntry(profiles: Record<string, unknown>, list: unknown, repo: string, i: number): CrossIssue[] {
+  return (Array.isArray(list) ? list : []).flatMap((p, j) => {
+    const group = typeof p === 'string' && Object.hasOwn(profiles, p) ? asRecord(profiles[p]).runnerGroup : undefined;
+    return typeof group === 'string'
+      ? [
+          {
+            path: ['repos', i, 'profiles', j],
+            message: `profile ${got(p)} sets runnerGroup ${got(group)}, but ${repo} is a repo entry and repo-level runners have no runner group; serve it from an orgs entry, or use a profile without runnerGroup`,
+          },
+        ]
+      : [];
+  });
 }
 
 /** A constraint that names one node, or the nodes an operator labelled: `node.hostname|id == x`, `node.labels.k == v`. */
@@ -383,6 +459,7 @@ function refuseUnpinnedLane(name: string, p: z.output<typeof profileSchema>, ref
 export type Config = z.output<typeof configSchema>;
 export type Profile = z.output<typeof profileSchema>;
 export type RepoConfig = Config['repos'][number];
+export type OrgConfig = Config['orgs'][number];
 export type Mount = z.output<typeof mountSchema>;
 export type McpServer = z.output<typeof mcpServerSchema>;
 
