@@ -39,6 +39,7 @@ interface StandinJob {
   status: 'queued' | 'in_progress' | 'completed';
   runnerId?: number;
   runnerName?: string;
+  runnerGroupId?: number;
   message?: JobMessage;
   result?: JobResult;
 }
@@ -512,7 +513,12 @@ export class GitHubStandin {
   }
 
   private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
-    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
+    Object.assign(job, {
+      status: 'in_progress',
+      runnerId: runner.id,
+      runnerName: runner.name,
+      runnerGroupId: runner.groupId,
+    });
     Object.assign(runner, { busy: true, jobId: job.id });
     await this.deliver(job, 'in_progress');
   }
@@ -577,12 +583,11 @@ export class GitHubStandin {
     };
   }
 
-  /** The runner group of the runner that took the job: Default for a repo-level runner. */
+  /** The runner group of the runner that took the job (kept on the job: the ephemeral runner is gone once it ends). */
   private groupFields(job: StandinJob) {
     if (!job.runnerId) return { runner_group_id: null, runner_group_name: null };
-    const runner = this.runners.get(job.runnerId);
-    const org = runner?.org ? this.orgs.get(runner.org.toLowerCase()) : undefined;
-    const group = org?.groups.find((g) => g.id === runner!.groupId);
+    const org = this.orgs.get(job.repo.split('/')[0]!.toLowerCase());
+    const group = org?.groups.find((g) => g.id === job.runnerGroupId);
     return { runner_group_id: group?.id ?? 1, runner_group_name: group?.name ?? 'Default' };
   }
 }
