@@ -12,6 +12,8 @@ import { RunnerGroupError, runnerGroupId } from '../../controller/github/runner-
 import { runnersAt } from '../../controller/github/runner-scope.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { silentLogger } from '../../controller/observe/logger.js';
+import { runDoctor } from '../../controller/commands/doctor.js';
+import type { Engine } from '../../controller/docker/docker-engine.js';
 import { assertExchangesMatchOpenApi } from '../support/harness.js';
 
 const ORG = 'acme';
@@ -24,7 +26,7 @@ afterEach(async () => {
   standin = dir = undefined;
 });
 
-async function setUp(opts: { app?: boolean } = {}) {
+async function setUp(opts: { app?: boolean; profiles?: Record<string, unknown>; include?: string[] } = {}) {
   const keys = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -48,11 +50,11 @@ async function setUp(opts: { app?: boolean } = {}) {
   }
   const config = configSchema.parse({
     github: { apiUrl: gh.url, auth, webhook: { secret: { env: 'S' } } },
-    profiles: { ci: { labels: ['self-hosted', 'ci'], image: 'ci' } },
-    orgs: [{ name: ORG, profiles: ['ci'] }],
+    profiles: { ci: { labels: ['self-hosted', 'ci'], image: 'ci' }, ...opts.profiles },
+    orgs: [{ name: ORG, include: opts.include ?? ['*'], profiles: ['ci', ...Object.keys(opts.profiles ?? {})] }],
   });
   const api: GitHubApi = await gitHubClient(config, { GH_TOKEN: 'ghp_x' }, silentLogger());
-  return { gh, api, groups };
+  return { gh, api, groups, config };
 }
 
 const jit = (name: string, group = 1) => ({
@@ -120,6 +122,33 @@ describe('org API against the stand-in', () => {
       `does not admit ${ORG}/site: the repo is public and the group is closed to public repositories`,
     );
     expect(await runnerGroupId(api, req('private-only', `${ORG}/tools`))).toBe(groups['private-only']);
+  });
+});
+
+describe('doctor on an org entry', () => {
+  it('lists the covered repos and names a runner group that does not exist or does not admit a covered repo', async () => {
+    const { api, config } = await setUp({
+      include: ['api', 'site'],
+      profiles: {
+        picked: { labels: ['self-hosted', 'picked'], image: 'ci', runnerGroup: 'picked' },
+        gpu: { labels: ['self-hosted', 'gpu'], image: 'ci', runnerGroup: 'gpu' },
+      },
+    });
+    const engine = { ping: () => Promise.reject(new Error('docker is not part of this test')) } as unknown as Engine;
+    const rows = await runDoctor({ config, engine, github: api, diskThreshold: 100, env: { S: 'x'.repeat(32) } });
+    const row = (name: string) => rows.find((r) => r.name === name);
+    expect(row(`github org ${ORG}`)).toMatchObject({
+      ok: true,
+      detail: `org runner API answers (0 runner(s)); the entry covers 2 repo(s): ${ORG}/api, ${ORG}/site`,
+    });
+    expect(row(`runner group picked (${ORG})`)).toMatchObject({
+      ok: false,
+      detail: `profiles.picked.runnerGroup: runner group "picked" of organisation ${ORG} does not admit ${ORG}/site: it is open to selected repositories only, and this is not one (add it to the group on GitHub, or exclude it from the org entry)`,
+    });
+    expect(row(`runner group gpu (${ORG})`)).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('profiles.gpu.runnerGroup: runner group "gpu" does not exist in organisation'),
+    });
   });
 });
 
