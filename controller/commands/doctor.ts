@@ -154,17 +154,19 @@ async function githubOrgRows(config: Config, github: GitHubApi, org: Config['org
     if (!row.ok) row.fix = `no repo of ${org.name} matches orgs[].include minus exclude; check the patterns`;
     const rows = [row];
     for (const profileName of org.profiles) {
-      const group = config.profiles[profileName]?.runnerGroup;
+      const profile = config.profiles[profileName];
+      const group = profile?.runnerGroup;
       if (!group) continue;
       const path = `profiles.${profileName}.runnerGroup`;
       const problems: string[] = [];
       for (const repo of covered) {
         try {
-          await runnerGroupId(github, { org: org.name, group, repo, path });
+          await runnerGroupId(github, { org: org.name, group, repo, path, trusted: profile.trusted });
         } catch (err) {
           if (!(err instanceof RunnerGroupError)) throw err;
           problems.push(err.message);
-          if (err.message.includes('does not exist')) break;
+          // A missing group, or one a lane may not use, is the same answer for every repo: say it once.
+          if (!err.message.includes('does not admit')) break;
         }
       }
       rows.push({

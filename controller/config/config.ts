@@ -383,6 +383,7 @@ export function repoChecks(input: unknown): CrossIssue[] {
   (Array.isArray(orgs) ? orgs : []).forEach((raw, k) => {
     const o = asRecord(raw);
     issues.push(...unknownProfiles(profiles, o.profiles, ['orgs', k, 'profiles']));
+    issues.push(...lanesOnOrg(profiles, o, k));
     if (typeof o.name !== 'string') return;
     const key = o.name.toLowerCase();
     if (seenOrgs.has(key)) {
@@ -421,6 +422,25 @@ function unknownProfiles(profiles: Record<string, unknown>, list: unknown, path:
       ? [{ path: [...path, j], message: `unknown profile ${got(p)} (defined: ${known})` }]
       : [],
   );
+}
+
+/**
+ * A lane (trusted profile) carries credentials. GitHub gives a queued job to any idle org runner whose group admits
+ * the job's repo, whatever the patterns say, so an org entry offers a lane only through a runner group of its own;
+ * the controller then requires that group to admit selected repositories only (runner-groups.ts), so no repo reaches
+ * the lane, excluded or created later, unless an org admin adds it to the group.
+ */
+function lanesOnOrg(profiles: Record<string, unknown>, o: Record<string, unknown>, k: number): CrossIssue[] {
+  return (Array.isArray(o.profiles) ? o.profiles : []).flatMap((p, j): CrossIssue[] => {
+    const profile = typeof p === 'string' && Object.hasOwn(profiles, p) ? asRecord(profiles[p]) : {};
+    if (profile.trusted !== true || typeof profile.runnerGroup === 'string') return [];
+    return [
+      {
+        path: ['orgs', k, 'profiles', j],
+        message: `trusted profile ${got(p)} carries credentials and has no runnerGroup: in the default group GitHub may give its org runners the job of any repo of the org, excluded ones included; set runnerGroup to a group open to selected repositories only`,
+      },
+    ];
+  });
 }
 
 /** Runner groups are an organisation's: a repo-level runner always joins the default group, so saying otherwise is refused. */

@@ -68,6 +68,7 @@ export async function carryOut(
               group,
               repo: identity.repo,
               path: `profiles.${job.profileName}.runnerGroup`,
+              trusted: job.profile.trusted,
             }),
           }
         : plan.jit;

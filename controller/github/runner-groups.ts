@@ -44,6 +44,8 @@ export interface GroupRequest {
   repo: string;
   /** Where the group is named, for the error: `profiles.ci.runnerGroup`. */
   path: string;
+  /** A lane's group must admit selected repositories only: its runners carry credentials. */
+  trusted?: boolean;
   now?: number;
 }
 
@@ -68,6 +70,10 @@ export async function runnerGroupId(github: GitHubApi, req: GroupRequest): Promi
       `${req.path}: runner group "${group.name}" of organisation ${req.org} does not admit ${req.repo}: ${why}`,
     );
   };
+  if (req.trusted && group.visibility !== 'selected')
+    throw new RunnerGroupError(
+      `${req.path}: runner group "${group.name}" of organisation ${req.org} is open to ${group.visibility === 'private' ? 'every private repository' : 'every repository'} of the org; a trusted profile's runners carry credentials, so their group must be open to selected repositories only (set it so on GitHub, or name another group)`,
+    );
   if (group.visibility === 'selected') {
     const admitted = await fresh(
       cache.access,

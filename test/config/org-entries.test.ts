@@ -91,6 +91,17 @@ describe('orgs in factory.yml', () => {
     expect(findRepo(config, 'acme/api-legacy')?.org).toBeUndefined();
   });
 
+  it('offers a lane to an org entry only through a runner group', () => {
+    const lanes = `${HEAD}  lane: { labels: [self-hosted, factory, lane], image: factory/base:1, trusted: true, network: host }
+  grouped-lane: { labels: [self-hosted, factory, glane], image: factory/base:1, trusted: true, runnerGroup: lanes }
+`;
+    expect(problemsOf(`${lanes}orgs:\n  - { name: acme, include: [api-*], profiles: [ci, lane] }\n`)).toEqual([
+      'orgs[0].profiles[1]: trusted profile "lane" carries credentials and has no runnerGroup: in the default group GitHub may give its org runners the job of any repo of the org, excluded ones included; set runnerGroup to a group open to selected repositories only',
+    ]);
+    const ok = parsed(`${lanes}orgs:\n  - { name: acme, include: [api-*], profiles: [ci, grouped-lane] }\n`);
+    expect(findRepo(ok, 'acme/api-x')?.profiles).toEqual(['ci', 'grouped-lane']);
+  });
+
   it('refuses a runner group on a repo entry: repo-level runners join no group', () => {
     expect(problemsOf(`${HEAD}repos:\n  - { repo: acme/site, profiles: [ci, grouped] }\n`)).toEqual([
       'repos[0].profiles[1]: profile "grouped" sets runnerGroup "factory-runners", but acme/site is a repo entry and repo-level runners have no runner group; serve it from an orgs entry, or use a profile without runnerGroup',

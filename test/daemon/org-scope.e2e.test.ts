@@ -62,6 +62,8 @@ describe('org entries end to end', () => {
     }).then((r) => r.json() as Promise<{ jobs: Array<{ runner_group_name: string; conclusion: string }> }>);
     expect(jobs.jobs[0]).toMatchObject({ runner_group_name: GROUP, conclusion: 'success' });
     expect(github.runners.size).toBe(0);
+    // Both were queued before the served one, and GitHub hands a runner the oldest job it covers: only the runner
+    // group (selected: api-one) kept them off our runner.
     expect([ignored, excluded].map((id) => github.jobs.get(id)!.status)).toEqual(['queued', 'queued']);
 
     // The poll lists the org's repos and asks only the covered ones for queued runs; the others stay untouched.

@@ -122,6 +122,11 @@ describe('org API against the stand-in', () => {
       `does not admit ${ORG}/site: the repo is public and the group is closed to public repositories`,
     );
     expect(await runnerGroupId(api, req('private-only', `${ORG}/tools`))).toBe(groups['private-only']);
+    // A lane's runners carry credentials: only a group open to selected repositories will do.
+    await expect(runnerGroupId(api, { ...req('private-only', `${ORG}/tools`), trusted: true })).rejects.toThrow(
+      `profiles.ci.runnerGroup: runner group "private-only" of organisation ${ORG} is open to every private repository of the org; a trusted profile's runners carry credentials`,
+    );
+    expect(await runnerGroupId(api, { ...req('picked', `${ORG}/api`), trusted: true })).toBe(groups.picked);
   });
 });
 
