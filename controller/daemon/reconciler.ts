@@ -12,6 +12,8 @@ import type { Logger } from '../observe/logger.js';
 import { isOwnRunnerName } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from '../lanes/job-folder.js';
 
+const ORG_POLL_CONCURRENCY = 4;
+
 export interface ReconcilerDeps {
   config: Config;
   controller: Controller;
@@ -143,12 +145,17 @@ export class Reconciler {
     const repos = listed.filter((r) => !r.archived && coversRepo(org, r.fullName)).map((r) => r.fullName);
     this.orgRepos.set(org.name.toLowerCase(), repos);
     await this.sweepRunners({ kind: 'org', org: org.name }, repos);
-    for (const repo of repos) {
-      if (this.deps.controller.isStopping) return;
-      await this.pollQueued(repo).catch((err) =>
-        this.deps.log.warn({ repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
-      );
-    }
+    // A few repos at a time: in parallel like repo entries, but an org of hundreds must not burst GitHub's limits.
+    const pending = [...repos];
+    const worker = async () => {
+      for (let repo = pending.shift(); repo !== undefined; repo = pending.shift()) {
+        if (this.deps.controller.isStopping) return;
+        await this.pollQueued(repo).catch((err) =>
+          this.deps.log.warn({ repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: ORG_POLL_CONCURRENCY }, worker));
   }
 
   /** Marks ours busy as GitHub says, and deletes our offline runners that have no record (named after one of `repos`). */
