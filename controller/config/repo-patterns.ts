@@ -36,3 +36,27 @@ export function coveringPattern(org: OrgPatterns, fullName: string): string | un
 }
 
 export const coversRepo = (org: OrgPatterns, fullName: string): boolean => coveringPattern(org, fullName) !== undefined;
+
+/** The parts of a config the serving decision reads (config.ts's Config has them). */
+interface Entries<R extends { repo: string }, O extends OrgPatterns> {
+  repos: readonly R[];
+  orgs: readonly O[];
+}
+
+/**
+ * The entry that serves `fullName`, as a repo entry: its own, or one made from the org entry that covers it (then
+ * `org` is set and its runners are the org's). `validate` refuses a repo both kinds serve, so at most one does.
+ */
+export function servedRepo<
+  R extends { repo: string },
+  O extends OrgPatterns & { profiles: string[]; maxConcurrent: number },
+>(
+  config: Entries<R, O>,
+  fullName: string,
+): (R | { repo: string; profiles: string[]; maxConcurrent: number; org: O }) | undefined {
+  const wanted = fullName.toLowerCase();
+  const own = config.repos.find((r) => r.repo.toLowerCase() === wanted);
+  if (own) return own;
+  const org = config.orgs.find((o) => coversRepo(o, fullName));
+  return org && { repo: fullName, profiles: org.profiles, maxConcurrent: org.maxConcurrent, org };
+}

@@ -1,7 +1,7 @@
 // Which profile, if any, serves a queued job: pure, so the webhook path and the queued-job poll agree.
 import type { Config, OrgConfig, Profile, RepoConfig } from '../config/config.js';
 import { asksForProfile } from '../config/profile-labels.js';
-import { coversRepo } from '../config/repo-patterns.js';
+import { servedRepo } from '../config/repo-patterns.js';
 
 /** A repo the config serves: its own entry, or one an org entry covers (then `org` is set and its runners are the org's). */
 export type ServedRepo = RepoConfig & { org?: OrgConfig };
@@ -20,11 +20,7 @@ export function runnerLabels(profile: Profile): string[] {
 
 /** The entry that serves `fullName`; `validate` refuses a repo both kinds serve, so at most one does. */
 export function findRepo(config: Config, fullName: string): ServedRepo | undefined {
-  const wanted = fullName.toLowerCase();
-  const own = config.repos.find((r) => r.repo.toLowerCase() === wanted);
-  if (own) return own;
-  const org = config.orgs.find((o) => coversRepo(o, fullName));
-  return org && { repo: fullName, profiles: org.profiles, maxConcurrent: org.maxConcurrent, org };
+  return servedRepo(config, fullName);
 }
 
 /**
