@@ -121,14 +121,18 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
   return [...(await repoRows), ...(await orgRows).flat()];
 }
 
-const failedRow = (name: string, err: unknown): DoctorRow => {
+/** An org entry's credential needs the organisation's runner permission, not the repo's (docs/org-runners.md). */
+const ORG_FORBIDDEN =
+  "the credential works but may not manage the organisation's runners: give it the organisation permission Self-hosted runners: read and write, and Actions: read on the covered repos (classic token: admin:org; for an App: install it on the organisation)";
+
+const failedOrgRow = (name: string, err: unknown): DoctorRow => {
   const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
   return {
     scope: 'host',
     name,
     ok: false,
     detail: `${state}: ${String((err as Error).message)}`,
-    fix: state === 'ok' ? 'see the message' : FIX[state],
+    fix: state === 'ok' ? 'see the message' : state === 'forbidden' ? ORG_FORBIDDEN : FIX[state],
   };
 };
 
@@ -179,7 +183,7 @@ async function githubOrgRows(config: Config, github: GitHubApi, org: Config['org
     }
     return rows;
   } catch (err) {
-    return [failedRow(name, err)];
+    return [failedOrgRow(name, err)];
   }
 }
 

@@ -150,6 +150,7 @@ describe('doctor on an org entry', () => {
       ok: false,
       detail: `profiles.picked.runnerGroup: runner group "picked" of organisation ${ORG} does not admit ${ORG}/site: it is open to selected repositories only, and this is not one (add it to the group on GitHub, or exclude it from the org entry)`,
     });
+    expect(rows.filter((r) => r.name.startsWith('github org'))).toHaveLength(1);
     expect(row(`runner group gpu (${ORG})`)).toMatchObject({
       ok: false,
       detail: expect.stringContaining('profiles.gpu.runnerGroup: runner group "gpu" does not exist in organisation'),
@@ -189,5 +190,25 @@ describe("the stand-in's assignment of org jobs", () => {
     // A job queued while the org runner idles goes to it at once, whichever repo of the org it comes from.
     const later = await gh.queueJob(`${ORG}/tools`, ['self-hosted', 'ci']);
     expect(gh.jobs.get(later)).toMatchObject({ status: 'in_progress', runnerId: idle });
+  });
+});
+
+describe('doctor on an org the credential may not manage', () => {
+  it("names the organisation's permission, not the repo's", async () => {
+    const { gh, api, config } = await setUp();
+    gh.failNext('GET', /^\/orgs\/acme\/actions\/runners$/, 403, {
+      body: {
+        message: 'You must be an org admin or have the runners and runner groups fine-grained permission.',
+        documentation_url: 'https://docs.github.com/rest/actions/self-hosted-runners',
+        status: '403',
+      },
+    });
+    const engine = { ping: () => Promise.reject(new Error('docker is not part of this test')) } as unknown as Engine;
+    const rows = await runDoctor({ config, engine, github: api, diskThreshold: 100, env: { S: 'x'.repeat(32) } });
+    expect(rows.find((r) => r.name === `github org ${ORG}`)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^forbidden: GitHub 403 on GET org runners for acme/),
+      fix: expect.stringContaining('organisation permission Self-hosted runners: read and write'),
+    });
   });
 });
