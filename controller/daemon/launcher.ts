@@ -5,7 +5,7 @@
 import type { Config } from '../config/config.js';
 import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
-import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
+import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
@@ -76,6 +76,8 @@ export async function carryOut(
   } catch (err) {
     // A group the repo cannot use stays so until the admin acts: failed for good, with the config path to fix.
     if (err instanceof RunnerGroupError) return failed(config, identity, err.message, false);
+    if (identity.org && job.profile.runnerGroup && err instanceof GitHubError && err.status === 404)
+      forgetRunnerGroup(github, identity.org, job.profile.runnerGroup);
     // Not failed for good: the next queued-jobs poll offers the job again.
     return failed(
       config,

@@ -98,3 +98,8 @@ export async function runnerGroupId(github: GitHubApi, req: GroupRequest): Promi
   }
   return group.id;
 }
+
+/** Drops a kept id: GitHub refused it (the group was deleted or recreated), so the next job looks the name up again. */
+export function forgetRunnerGroup(github: GitHubApi, org: string, group: string): void {
+  if (github.org) cacheOf(github.org).ids.delete(`${org.toLowerCase()}\0${group.toLowerCase()}`);
+}

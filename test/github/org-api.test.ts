@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import { gitHubClient, type GitHubApi } from '../../controller/github/github-client.js';
-import { RunnerGroupError, runnerGroupId } from '../../controller/github/runner-groups.js';
+import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../../controller/github/runner-groups.js';
 import { runnersAt } from '../../controller/github/runner-scope.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { silentLogger } from '../../controller/observe/logger.js';
@@ -127,6 +127,12 @@ describe('org API against the stand-in', () => {
       `profiles.ci.runnerGroup: runner group "private-only" of organisation ${ORG} is open to every private repository of the org; a trusted profile's runners carry credentials`,
     );
     expect(await runnerGroupId(api, { ...req('picked', `${ORG}/api`), trusted: true })).toBe(groups.picked);
+
+    // Deleted and made again on GitHub: the JIT call's 404 drops the kept id, and the next lookup finds the new one.
+    gh.orgs.get(ORG)!.groups.find((g) => g.name === 'picked')!.id = 9999;
+    expect(await runnerGroupId(api, req('picked', `${ORG}/api`))).toBe(groups.picked);
+    forgetRunnerGroup(api, ORG, 'Picked');
+    expect(await runnerGroupId(api, req('picked', `${ORG}/api`))).toBe(9999);
   });
 });
 
