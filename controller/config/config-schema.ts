@@ -8,6 +8,8 @@ import { parseBytes, parseDuration } from './units.js';
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ORG = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const REPO_GLOB = /^[A-Za-z0-9_.*?-]+$/;
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const PLACEMENT = /^\s*(node|engine)\.[A-Za-z0-9_.-]+\s*(==|!=)\s*\S.*$/;
 
@@ -236,6 +238,8 @@ export const profileSchema = z.strictObject({
     .default([]),
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
+  /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
+  runnerGroup: z.string().min(1).max(100).optional(),
 });
 
 // The controller removes, on this schedule, what it made and no longer uses (factory prune by hand does the same).
@@ -255,6 +259,20 @@ const housekeepingSchema = z
 const repoSchema = z.strictObject({
   repo: z.string().regex(REPO, { error: (i) => `expected "owner/name", got ${got(i.input)}` }),
   profiles: z.array(z.string()).min(1, { error: 'a repo needs at least one profile' }),
+  maxConcurrent: z.number().int().positive().default(2),
+});
+
+const repoGlob = z.string().regex(REPO_GLOB, {
+  error: (i) => `expected a glob on the repo name (letters, digits, . _ - and the wildcards * ?), got ${got(i.input)}`,
+});
+
+// Every repo of an organisation that the patterns admit, served by org-level runners (docs/org-runners.md).
+const orgSchema = z.strictObject({
+  name: z.string().regex(ORG, { error: (i) => `expected an organisation login such as "acme", got ${got(i.input)}` }),
+  include: z.array(repoGlob).min(1, { error: 'include at least one pattern ("*" for every repo)' }).default(['*']),
+  exclude: z.array(repoGlob).default([]),
+  profiles: z.array(z.string()).min(1, { error: 'an org entry needs at least one profile' }),
+  /** Per repo the entry covers, as a repo entry's maxConcurrent. */
   maxConcurrent: z.number().int().positive().default(2),
 });
 
@@ -301,11 +319,13 @@ export const configFieldsSchema = z.strictObject({
     z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),
     profileSchema,
   ),
-  repos: z.array(repoSchema).min(1, { error: 'configure at least one repo' }),
+  repos: z.array(repoSchema).default([]),
+  orgs: z.array(orgSchema).default([]),
 });
 
 export type Config = z.output<typeof configFieldsSchema>;
 export type Profile = z.output<typeof profileSchema>;
 export type RepoConfig = Config['repos'][number];
+export type OrgConfig = Config['orgs'][number];
 export type Mount = z.output<typeof mountSchema>;
 export type McpServer = z.output<typeof mcpServerSchema>;

@@ -7,13 +7,16 @@ import { formatProblem, problemsFromIssues, type ConfigProblem } from './config-
 import { configFieldsSchema, type Config, type Profile } from './config-schema.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { refuseUnsafeProfile, type Refuse } from './trust-gate.js';
+import { coveringPattern } from './repo-patterns.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
-export type { Config, McpServer, Mount, Profile, RepoConfig } from './config-schema.js';
+export type { Config, McpServer, Mount, OrgConfig, Profile, RepoConfig } from './config-schema.js';
 
 /** The whole file's rules: each field's own (config-schema.ts), then the checks that read across sections. */
 export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
+  if (config.repos.length === 0 && config.orgs.length === 0)
+    ctx.addIssue({ code: 'custom', path: ['repos'], message: 'configure at least one repo (or an org under orgs)' });
   for (const [name, profile] of Object.entries(config.profiles)) {
     const refuse: Refuse = (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
@@ -32,12 +35,14 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
   for (const issue of repoChecks(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
+const got = (input: unknown) => JSON.stringify(input);
 type CrossIssue = { path: PropertyKey[]; message: string };
 const asRecord = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /**
- * The repos' references across sections (a repo's profiles exist, no repo twice). They read raw input too, so a file
+ * The repos' and orgs' references across sections (their profiles exist, no repo or org twice, no repo served by both
+ * a repo entry and an org entry, no runner group on a repo entry). They read raw input too, so a file
  * with a typo elsewhere still hears about its unknown profile in the same run, not after the fix.
  */
 export function repoChecks(input: unknown): CrossIssue[] {
@@ -56,17 +61,87 @@ export function repoChecks(input: unknown): CrossIssue[] {
         });
       else seen.set(key, i);
     }
-    (Array.isArray(r.profiles) ? r.profiles : []).forEach((p, j) => {
-      if (typeof p === 'string' && !Object.hasOwn(profiles, p)) {
-        const known = Object.keys(profiles).join(', ') || 'none';
-        issues.push({
-          path: ['repos', i, 'profiles', j],
-          message: `unknown profile ${JSON.stringify(p)} (defined: ${known})`,
-        });
-      }
+    issues.push(...unknownProfiles(profiles, r.profiles, ['repos', i, 'profiles']));
+    if (typeof r.repo === 'string') issues.push(...groupOnRepoEntry(profiles, r.profiles, r.repo, i));
+  });
+  const orgs = asRecord(input).orgs;
+  const seenOrgs = new Map<string, number>();
+  (Array.isArray(orgs) ? orgs : []).forEach((raw, k) => {
+    const o = asRecord(raw);
+    issues.push(...unknownProfiles(profiles, o.profiles, ['orgs', k, 'profiles']));
+    issues.push(...lanesOnOrg(profiles, o, k));
+    if (typeof o.name !== 'string') return;
+    const key = o.name.toLowerCase();
+    if (seenOrgs.has(key)) {
+      issues.push({
+        path: ['orgs', k, 'name'],
+        message: `${o.name} is already configured at orgs[${seenOrgs.get(key)}]`,
+      });
+      return;
+    }
+    seenOrgs.set(key, k);
+    const patterns = {
+      name: o.name,
+      include: stringsOr(o.include, ['*']),
+      exclude: stringsOr(o.exclude, []),
+    };
+    (Array.isArray(repos) ? repos : []).forEach((rawRepo, i) => {
+      const repo = asRecord(rawRepo).repo;
+      const pattern = typeof repo === 'string' ? coveringPattern(patterns, repo) : undefined;
+      if (pattern === undefined) return;
+      issues.push({
+        path: ['repos', i, 'repo'],
+        message: `${repo as string} is also covered by orgs[${k}] (${o.name}, include ${got(pattern)}): one entry must serve it; remove repos[${i}], or add ${got((repo as string).split('/')[1])} to orgs[${k}].exclude`,
+      });
     });
   });
   return issues;
+}
+
+const stringsOr = (v: unknown, fallback: string[]): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : fallback;
+
+function unknownProfiles(profiles: Record<string, unknown>, list: unknown, path: PropertyKey[]): CrossIssue[] {
+  const known = Object.keys(profiles).join(', ') || 'none';
+  return (Array.isArray(list) ? list : []).flatMap((p, j) =>
+    typeof p === 'string' && !Object.hasOwn(profiles, p)
+      ? [{ path: [...path, j], message: `unknown profile ${got(p)} (defined: ${known})` }]
+      : [],
+  );
+}
+
+/**
+ * A lane (trusted profile) carries credentials. GitHub gives a queued job to any idle org runner whose group admits
+ * the job's repo, whatever the patterns say, so an org entry offers a lane only through a runner group of its own;
+ * the controller then requires that group to admit selected repositories only (runner-groups.ts), so no repo reaches
+ * the lane, excluded or created later, unless an org admin adds it to the group.
+ */
+function lanesOnOrg(profiles: Record<string, unknown>, o: Record<string, unknown>, k: number): CrossIssue[] {
+  return (Array.isArray(o.profiles) ? o.profiles : []).flatMap((p, j): CrossIssue[] => {
+    const profile = typeof p === 'string' && Object.hasOwn(profiles, p) ? asRecord(profiles[p]) : {};
+    if (profile.trusted !== true || typeof profile.runnerGroup === 'string') return [];
+    return [
+      {
+        path: ['orgs', k, 'profiles', j],
+        message: `trusted profile ${got(p)} carries credentials and has no runnerGroup: in the default group GitHub may give its org runners the job of any repo of the org, excluded ones included; set runnerGroup to a group open to selected repositories only`,
+      },
+    ];
+  });
+}
+
+/** Runner groups are an organisation's: a repo-level runner always joins the default group, so saying otherwise is refused. */
+function groupOnRepoEntry(profiles: Record<string, unknown>, list: unknown, repo: string, i: number): CrossIssue[] {
+  return (Array.isArray(list) ? list : []).flatMap((p, j) => {
+    const group = typeof p === 'string' && Object.hasOwn(profiles, p) ? asRecord(profiles[p]).runnerGroup : undefined;
+    return typeof group === 'string'
+      ? [
+          {
+            path: ['repos', i, 'profiles', j],
+            message: `profile ${got(p)} sets runnerGroup ${got(group)}, but ${repo} is a repo entry and repo-level runners have no runner group; serve it from an orgs entry, or use a profile without runnerGroup`,
+          },
+        ]
+      : [];
+  });
 }
 
 /** A constraint that names one node, or the nodes an operator labelled: `node.hostname|id == x`, `node.labels.k == v`. */

@@ -13,6 +13,7 @@ import type { Config, Profile } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
+import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
 import type { JobObserver, PendingJob, Slot } from '../model/job.js';
 import type { RunnerIdentity, RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
@@ -24,7 +25,7 @@ import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
 import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { findProfile, matchProfile, type Match } from './profile-match.js';
+import { findProfile, findRepo, matchProfile, type Match } from './profile-match.js';
 import { tearDown } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 
@@ -94,7 +95,7 @@ export class Controller {
   }
 
   slotFor(repo: string, profile: Profile | undefined): Slot['limits'] {
-    const repoCap = this.deps.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.maxConcurrent ?? 1;
+    const repoCap = findRepo(this.deps.config, repo)?.maxConcurrent ?? 1;
     const limits = [
       { pool: 'global', max: this.deps.config.maxConcurrent },
       { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
@@ -365,7 +366,7 @@ export class Controller {
       jobId: record.identity.jobId,
       runner: record.identity.runnerName,
     });
-    const outcome = await this.deleteRunner(record.identity.repo, record.identity.runnerId, log);
+    const outcome = await this.deleteRunner(scopeOf(record.identity), record.identity.runnerId, log);
     if (outcome === 'busy') {
       record.busy = true;
       return;
@@ -451,12 +452,12 @@ export class Controller {
   }
 
   private async deleteRunner(
-    repo: string,
+    scope: RunnerScope,
     runnerId: number,
     log: Logger,
   ): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
     try {
-      return await this.deps.github.deleteRunner(repo, runnerId);
+      return await runnersAt(this.deps.github, scope).remove(runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
       log.warn(
@@ -519,9 +520,10 @@ export class Controller {
     return record ? this.cleanup(record, reason) : Promise.resolve();
   }
 
-  /** Deletes a runner of ours that GitHub lists and that has no record here. */
-  async deleteOrphanRunner(repo: string, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
-    return this.deleteRunner(repo, runnerId, this.deps.log.child({ repo }));
+  /** Deletes a runner of ours that GitHub lists (at its repo or org) and that has no record here. */
+  async deleteOrphanRunner(scope: RunnerScope, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+    const where = scope.kind === 'org' ? { org: scope.org } : { repo: scope.repo };
+    return this.deleteRunner(scope, runnerId, this.deps.log.child(where));
   }
 
   /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */

@@ -5,6 +5,7 @@ import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
+import { findRepo } from './profile-match.js';
 
 export interface LaunchPlan {
   identity: RunnerIdentity;
@@ -42,6 +43,7 @@ export function planLaunch(
 /** The runner's name and identity alone: known before anything can fail, so the runner is recorded first. */
 export function runnerIdentity(config: Config, job: PendingJob, random?: string): RunnerIdentity {
   const name = runnerName(job.repo, job.jobId, config.instance, random);
+  const org = findRepo(config, job.repo)?.org?.name;
   return {
     instance: config.instance,
     repo: job.repo,
@@ -49,5 +51,6 @@ export function runnerIdentity(config: Config, job: PendingJob, random?: string)
     jobId: job.jobId,
     runnerId: 0,
     runnerName: name,
+    ...(org ? { org } : {}),
   };
 }

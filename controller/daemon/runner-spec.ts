@@ -35,6 +35,7 @@ export function runnerName(
   return `${prefix}${name}${tail}`.slice(0, 64);
 }
 
+/** Runner group 1 is the default group; an org-level runner's configured group replaces it once resolved. */
 export function jitRequest(name: string, profile: Profile, workFolder: string) {
   return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
 }
@@ -92,6 +93,7 @@ export function containerSpec(
       [LABEL.jobId]: String(id.jobId),
       [LABEL.runnerId]: String(id.runnerId),
       [LABEL.runnerName]: id.runnerName,
+      ...(id.org ? { [LABEL.org]: id.org } : {}),
       [LABEL.secretEnv]: [...SECRET_VARIABLES, ...Object.keys(secrets)].join(','),
     },
     HostConfig: {

@@ -3,6 +3,7 @@
 import type { Engine } from '../docker/docker-engine.js';
 import { isDockerDown } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
+import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
 import { redactLine } from '../observe/redact.js';
@@ -28,10 +29,10 @@ export async function tearDown(
   } catch (err) {
     return { kind: isDockerDown(err) ? 'docker-down' : 'error', err };
   }
-  const { repo, runnerId } = runner.identity;
+  const { runnerId } = runner.identity;
   if (opts.deleteRunner && runnerId) {
     try {
-      await deps.github.deleteRunner(repo, runnerId);
+      await runnersAt(deps.github, scopeOf(runner.identity)).remove(runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
       log.warn(

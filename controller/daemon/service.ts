@@ -107,7 +107,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   docker.subscribe(controller.dockerSubscriber);
   metrics.watch(controller);
 
-  const githubHealth = () => health.snapshot(current.repos.map((r) => r.repo));
+  // Org entries report under the org's name: their runner calls are the org's, not one repo's.
+  const githubHealth = () => health.snapshot([...current.repos.map((r) => r.repo), ...current.orgs.map((o) => o.name)]);
   const status = await startStatusServer(config.status.host, config.status.port, {
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () => {
@@ -168,7 +169,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     timeline.close();
     throw err;
   });
-  log.info({ url: server.url, path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
+  log.info(
+    { url: server.url, path, repos: config.repos.map((r) => r.repo), orgs: config.orgs.map((o) => o.name) },
+    'controller listening for webhooks',
+  );
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
   await docker.connect();

@@ -1,4 +1,5 @@
-// GitHub behind the four calls the controller makes. Transient failures (5xx, rate limits with `retry-after` or
+// GitHub behind the calls the controller makes: four at a repo, and their org-level counterparts (with the org's
+// repos and runner groups) under `org`. Transient failures (5xx, rate limits with `retry-after` or
 // `x-ratelimit-reset`) are retried by Octokit's own retry and throttling plugins, not by hand here.
 import { readFile } from 'node:fs/promises';
 import { Octokit } from '@octokit/rest';
@@ -27,6 +28,33 @@ export interface QueuedJob {
   labels: string[];
 }
 export type DeleteOutcome = 'deleted' | 'gone' | 'busy';
+export interface OrgRepo {
+  fullName: string;
+  private: boolean;
+  archived: boolean;
+}
+export interface RunnerGroup {
+  id: number;
+  name: string;
+  /** all | selected | private (private repositories only). */
+  visibility: string;
+  allowsPublicRepositories: boolean;
+}
+
+/** The organisation's side: org-level runners (`/orgs/{org}/actions/runners`), its repos and its runner groups. */
+export interface OrgApi {
+  generateJitConfig(
+    org: string,
+    body: { name: string; runner_group_id: number; labels: string[]; work_folder: string },
+  ): Promise<JitConfig>;
+  deleteRunner(org: string, runnerId: number): Promise<DeleteOutcome>;
+  listRunners(org: string): Promise<RunnerInfo[]>;
+  /** The org's repos this credential can see. */
+  listRepos(org: string): Promise<OrgRepo[]>;
+  listRunnerGroups(org: string): Promise<RunnerGroup[]>;
+  /** Full names of the repos a `selected` group admits. */
+  listRunnerGroupRepos(org: string, groupId: number): Promise<string[]>;
+}
 
 export interface GitHubApi {
   generateJitConfig(
@@ -38,6 +66,8 @@ export interface GitHubApi {
   listRunners(repo: string): Promise<RunnerInfo[]>;
   /** Jobs still queued in the repo's queued and in-progress runs (a matrix run is in progress while jobs wait). */
   listQueuedJobs(repo: string): Promise<QueuedJob[]>;
+  /** Org scope; a client without it serves repo entries only. */
+  org?: OrgApi;
 }
 
 export interface ApiObserver {
@@ -130,6 +160,7 @@ export function apiRoute(method: string, url: URL, apiUrl: string): string {
   const path = prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
   const template = path
     .replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{owner}/{repo}')
+    .replace(/^\/orgs\/[^/]+/, '/orgs/{org}')
     .replace(/^\/repositories\/\d+/, '/repositories/{repository_id}')
     .replace(/\/\d+(?=\/|$)/g, '/{id}');
   return `${method.toUpperCase()} ${template}`;
@@ -153,8 +184,9 @@ function observedFetch(apiUrl: string, observer: ApiObserver | undefined): typeo
   };
 }
 
+/** `target` is a repo ("owner/name") or an organisation ("owner", no slash): the App installs on either. */
 interface ClientSource {
-  clientFor(repo: string): Promise<Client>;
+  clientFor(target: string): Promise<Client>;
   /** Replaces a cached App installation token; false when there is none to replace (a plain token). */
   refresh(repo: string): Promise<boolean>;
 }
@@ -179,9 +211,13 @@ async function clientFactory(
     const clientFor = async (repo: string): Promise<Client> => {
       let id = auth.installationId ?? installationOf.get(repo);
       if (id === undefined) {
-        const [owner, name] = repo.split('/') as [string, string];
+        const [owner, name] = repo.split('/') as [string, string | undefined];
         try {
-          id = (await app.rest.apps.getRepoInstallation({ owner, repo: name })).data.id;
+          id = (
+            name === undefined
+              ? await app.rest.apps.getOrgInstallation({ org: owner })
+              : await app.rest.apps.getRepoInstallation({ owner, repo: name })
+          ).data.id;
         } catch (err) {
           const e = toGitHubError(err, 'GET installation', repo);
           if (!e || e.kind === 'unreachable' || e.kind === 'rate_limited') throw e ?? err;
@@ -323,5 +359,83 @@ export async function gitHubClient(
       }
       return jobs;
     },
+
+    org: {
+      async generateJitConfig(org, body) {
+        const { data } = await wrap(org, 'POST org generate-jitconfig', async () =>
+          (await clientFor(org)).rest.actions.generateRunnerJitconfigForOrg({ org, ...body }),
+        );
+        return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+      },
+
+      async deleteRunner(org, runnerId) {
+        try {
+          await wrap(
+            org,
+            'DELETE org runner',
+            async () => (await clientFor(org)).rest.actions.deleteSelfHostedRunnerFromOrg({ org, runner_id: runnerId }),
+            [404, 422],
+          );
+          return 'deleted';
+        } catch (err) {
+          const status = (err as GitHubError).status;
+          if (status === 404) return 'gone';
+          if (status === 422) return 'busy';
+          throw err;
+        }
+      },
+
+      async listRunners(org) {
+        const runners = await wrap(org, 'GET org runners', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate(gh.rest.actions.listSelfHostedRunnersForOrg, { org, per_page: 100 });
+        });
+        return runners.map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
+      },
+
+      async listRepos(org) {
+        const repos = await wrap(org, 'GET org repos', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate(gh.rest.repos.listForOrg, { org, type: 'all', per_page: 100 });
+        });
+        return repos.map((r) => ({ fullName: r.full_name, private: r.private, archived: r.archived === true }));
+      },
+
+      async listRunnerGroups(org) {
+        // Octokit's generated methods lack the org runner-group routes; the documented route is called by name.
+        const groups = await wrap(org, 'GET org runner-groups', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate<RawGroup>('GET /orgs/{org}/actions/runner-groups', { org, per_page: 100 });
+        });
+        return groups.map((g) => ({
+          id: g.id,
+          name: g.name,
+          visibility: g.visibility,
+          allowsPublicRepositories: g.allows_public_repositories !== false,
+        }));
+      },
+
+      async listRunnerGroupRepos(org, groupId) {
+        const repos = await wrap(org, 'GET org runner-group repositories', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate<{ full_name: string }>(
+            'GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories',
+            {
+              org,
+              runner_group_id: groupId,
+              per_page: 100,
+            },
+          );
+        });
+        return repos.map((r) => r.full_name);
+      },
+    },
   };
+}
+
+interface RawGroup {
+  id: number;
+  name: string;
+  visibility: string;
+  allows_public_repositories?: boolean;
 }

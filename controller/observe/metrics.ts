@@ -3,6 +3,7 @@
 // (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
+import { servedRepo } from '../config/repo-patterns.js';
 import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
@@ -243,7 +244,7 @@ export class Metrics implements JobObserver, ApiObserver {
 
   /** The repo as the config spells it (GitHub compares names case-insensitively), if it is configured. */
   private configuredRepo(repo: string): string | undefined {
-    return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
+    return servedRepo(this.config, repo)?.repo;
   }
 
   /**

@@ -29,4 +29,13 @@ describe('OpenAPI validator', () => {
   it('rejects a status the operation does not document', () => {
     expect(() => assertResponse('DELETE', '/repos/o/r/actions/runners/5', 418, undefined)).toThrow(/418/);
   });
+
+  it('checks the org routes too: the org JIT request, and the runner groups answer', () => {
+    expect(() =>
+      assertRequest('POST', '/orgs/acme/actions/runners/generate-jitconfig', { name: 'x', runner_group_id: 2 }),
+    ).toThrow(/labels/);
+    expect(() =>
+      assertResponse('GET', '/orgs/acme/actions/runner-groups', 200, { total_count: 1, runner_groups: [{ id: 1 }] }),
+    ).toThrow(/name/);
+  });
 });

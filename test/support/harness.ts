@@ -37,6 +37,9 @@ export interface HarnessOptions {
   socketPath?: string;
   log?: Logger;
   standin?: GitHubStandin;
+  /** Org entries; with them the harness's own repo entry is left out unless `repoEntry` says otherwise. */
+  orgs?: Array<Record<string, unknown>>;
+  repoEntry?: boolean;
 }
 
 export interface Harness {
@@ -88,9 +91,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       },
       ...opts.extraProfiles,
     },
-    repos: [
-      { repo, profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})], maxConcurrent: opts.repoMaxConcurrent ?? 4 },
-    ],
+    repos:
+      opts.repoEntry === false || (opts.orgs && opts.repoEntry !== true)
+        ? []
+        : [
+            {
+              repo,
+              profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})],
+              maxConcurrent: opts.repoMaxConcurrent ?? 4,
+            },
+          ],
+    orgs: opts.orgs ?? [],
   });
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
@@ -115,7 +126,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     service: await start(),
     stages,
     async containers(all = true) {
-      return docker.listContainers({ all, filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
+      // An org entry's jobs come from the org's repos: its containers are found by instance.
+      const label = opts.orgs ? `${LABEL.instance}=${config.instance}` : `${LABEL.repo}=${repo}`;
+      return docker.listContainers({ all, filters: JSON.stringify({ label: [label] }) });
     },
     async restart() {
       await harness.service.stop();

@@ -1,5 +1,5 @@
-// A loopback stand-in for the slice of GitHub the controller uses: the repo runner API, queued runs and jobs, and
-// signed `workflow_job` deliveries. It serves the quick-start demo and the end-to-end tests. Its answers are copies of
+// A loopback stand-in for the slice of GitHub the controller uses: the repo and org runner APIs, an org's repos and
+// runner groups, queued runs and jobs, and signed `workflow_job` deliveries. It serves the quick-start demo and the end-to-end tests. Its answers are copies of
 // GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,7 +21,11 @@ export interface Exchange {
 interface StandinRunner {
   id: number;
   name: string;
-  repo: string;
+  /** A repo-level runner's repo; org-level runners have `org` instead. */
+  repo?: string;
+  org?: string;
+  groupId: number;
+  admits?: (repo: string) => boolean;
   labels: string[];
   status: 'online' | 'offline';
   busy: boolean;
@@ -35,6 +39,7 @@ interface StandinJob {
   status: 'queued' | 'in_progress' | 'completed';
   runnerId?: number;
   runnerName?: string;
+  runnerGroupId?: number;
   message?: JobMessage;
   result?: JobResult;
 }
@@ -53,6 +58,20 @@ export interface JobMessage {
 export interface JobResult {
   exitCode: number;
   outputs: Record<string, string>;
+}
+/** An organisation as the stand-in knows it: its repos and its runner groups (group 1, Default, admits every repo). */
+export interface StandinOrg {
+  login: string;
+  repos: Array<{ name: string; private: boolean; archived: boolean }>;
+  groups: StandinGroup[];
+}
+export interface StandinGroup {
+  id: number;
+  name: string;
+  visibility: 'all' | 'selected' | 'private';
+  allowsPublicRepositories: boolean;
+  /** Repo names (without owner) a `selected` group admits. */
+  selected: string[];
 }
 interface Fault {
   method: string;
@@ -100,6 +119,7 @@ export class GitHubStandin {
   readonly deliveries: Array<{ id: string; action: string; jobId: number; status: number }> = [];
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
+  readonly orgs = new Map<string, StandinOrg>();
   private readonly faults: Fault[] = [];
   private readonly installationTokens = new Set<string>();
   private server: Server | undefined;
@@ -119,6 +139,47 @@ export class GitHubStandin {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * Makes `login` an organisation with these repos (public unless said) and runner groups besides Default (id 1).
+   * Returns the groups' ids by name.
+   */
+  addOrg(
+    login: string,
+    opts: {
+      repos: Array<{ name: string; private?: boolean; archived?: boolean }>;
+      groups?: Array<{
+        name: string;
+        visibility?: StandinGroup['visibility'];
+        selected?: string[];
+        allowsPublicRepositories?: boolean;
+      }>;
+    },
+  ): Record<string, number> {
+    const groups: StandinGroup[] = [
+      { id: 1, name: 'Default', visibility: 'all', allowsPublicRepositories: true, selected: [] },
+      ...(opts.groups ?? []).map((g) => ({
+        id: this.nextId++,
+        name: g.name,
+        visibility: g.visibility ?? 'all',
+        allowsPublicRepositories: g.allowsPublicRepositories ?? true,
+        selected: g.selected ?? [],
+      })),
+    ];
+    const repos = opts.repos.map((r) => ({ name: r.name, private: r.private ?? false, archived: r.archived ?? false }));
+    this.orgs.set(login.toLowerCase(), { login, repos, groups });
+    return Object.fromEntries(groups.map((g) => [g.name, g.id]));
+  }
+
+  /** Whether the org's group admits a repo ("owner/name"), as GitHub decides which jobs its runners may take. */
+  private groupAdmits(org: StandinOrg, group: StandinGroup, fullName: string): boolean {
+    const name = fullName.split('/')[1]?.toLowerCase();
+    const repo = org.repos.find((r) => r.name.toLowerCase() === name);
+    if (!repo) return false;
+    if (group.visibility === 'selected' && !group.selected.some((s) => s.toLowerCase() === name)) return false;
+    if ((group.visibility === 'private' || !group.allowsPublicRepositories) && !repo.private) return false;
+    return true;
   }
 
   setWebhook(webhook: { url: string; secret: string }): void {
@@ -185,12 +246,14 @@ export class GitHubStandin {
       conclusion: job.status === 'completed' ? (job.runnerId ? 'success' : 'cancelled') : null,
       runner_id: job.runnerId ?? null,
       runner_name: job.runnerName ?? null,
-      runner_group_id: job.runnerId ? 1 : null,
-      runner_group_name: job.runnerId ? 'Default' : null,
+      ...this.groupFields(job),
     });
     payload.action = action;
     Object.assign(payload.repository, { name, full_name: job.repo });
     payload.repository.owner.login = owner;
+    // GitHub adds the organisation to every delivery about an org's repo, whether a repo or an org webhook sent it.
+    const org = this.orgs.get(owner!.toLowerCase());
+    if (org) payload.organization = { ...clone(examples.organization), login: org.login };
     return this.post(JSON.stringify(payload), 'workflow_job', deliveryId, action, job.id);
   }
 
@@ -268,7 +331,7 @@ export class GitHubStandin {
       (m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) &&
       method === 'POST'
     ) {
-      return send(201, this.registerRunner(m[1]!, requestBody));
+      return send(201, this.registerRunner({ repo: m[1]! }, requestBody));
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners$/)) && method === 'GET') {
       const list = [...this.runners.values()].filter((r) => r.repo === m![1]).map((r) => this.runnerJson(r));
@@ -295,6 +358,12 @@ export class GitHubStandin {
         .map((j) => this.jobJson(j));
       return send(200, { total_count: jobs.length, jobs });
     }
+    if ((m = url.pathname.match(/^\/orgs\/([^/]+)\//))) {
+      const org = this.orgs.get(m[1]!.toLowerCase());
+      if (!org) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+      const answer = this.orgRoute(org, method, url.pathname.slice(m[0].length), requestBody);
+      if (answer) return send(answer.status, answer.body);
+    }
     if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
       return send(
         200,
@@ -316,22 +385,111 @@ export class GitHubStandin {
     send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
   }
 
+  /** The org routes, `rest` being the path after `/orgs/{org}/`; undefined for a route GitHub does not have. */
+  private orgRoute(
+    org: StandinOrg,
+    method: string,
+    rest: string,
+    body: { name: string; labels: string[]; runner_group_id: number },
+  ): { status: number; body?: unknown } | undefined {
+    const notFound = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+    let m: RegExpMatchArray | null;
+    if (rest === 'installation' && method === 'GET' && this.opts.app) {
+      const installation = clone(examples.installation) as Record<string, any>;
+      Object.assign(installation, { id: INSTALLATION_ID, app_id: this.opts.app.id, target_type: 'Organization' });
+      installation.account.login = org.login;
+      return { status: 200, body: installation };
+    }
+    if (rest === 'repos' && method === 'GET') {
+      return { status: 200, body: org.repos.map((r) => this.repoJson(org, r)) };
+    }
+    if (rest === 'actions/runners/generate-jitconfig' && method === 'POST') {
+      const group = org.groups.find((g) => g.id === body.runner_group_id);
+      if (!group) return notFound;
+      return { status: 201, body: this.registerRunner({ org, group }, body) };
+    }
+    if (rest === 'actions/runners' && method === 'GET') {
+      const list = [...this.runners.values()].filter((r) => r.org === org.login).map((r) => this.runnerJson(r));
+      return { status: 200, body: { total_count: list.length, runners: list } };
+    }
+    if ((m = rest.match(/^actions\/runners\/(\d+)$/)) && method === 'DELETE') {
+      const runner = this.runners.get(Number(m[1]));
+      if (!runner || runner.org !== org.login) return { status: 404, body: { ...notFound.body, status: '404' } };
+      if (runner.busy)
+        return {
+          status: 422,
+          body: {
+            message: `Bad request - Runner "${runner.name}" is still running a job"`,
+            documentation_url: 'https://docs.github.com/rest',
+          },
+        };
+      this.runners.delete(runner.id);
+      return { status: 204 };
+    }
+    if (rest === 'actions/runner-groups' && method === 'GET') {
+      const groups = org.groups.map((g) => ({
+        ...clone(examples.runnerGroup),
+        id: g.id,
+        name: g.name,
+        visibility: g.visibility,
+        default: g.id === 1,
+        runners_url: `${this.url}/orgs/${org.login}/actions/runner_groups/${g.id}/runners`,
+        ...(g.visibility === 'selected'
+          ? { selected_repositories_url: `${this.url}/orgs/${org.login}/actions/runner_groups/${g.id}/repositories` }
+          : {}),
+        allows_public_repositories: g.allowsPublicRepositories,
+      }));
+      return { status: 200, body: { total_count: groups.length, runner_groups: groups } };
+    }
+    if ((m = rest.match(/^actions\/runner-groups\/(\d+)\/repositories$/)) && method === 'GET') {
+      const group = org.groups.find((g) => g.id === Number(m![1]));
+      if (!group) return notFound;
+      const repos = org.repos
+        .filter((r) => group.selected.some((s) => s.toLowerCase() === r.name.toLowerCase()))
+        .map((r) => this.repoJson(org, r));
+      return { status: 200, body: { total_count: repos.length, repositories: repos } };
+    }
+    return undefined;
+  }
+
+  private repoJson(org: StandinOrg, r: StandinOrg['repos'][number]) {
+    const repo = clone(examples.minimalRepository) as Record<string, any>;
+    Object.assign(repo, {
+      name: r.name,
+      full_name: `${org.login}/${r.name}`,
+      private: r.private,
+      archived: r.archived,
+      visibility: r.private ? 'private' : 'public',
+    });
+    repo.owner.login = org.login;
+    return repo;
+  }
+
   /** Any token will do unless an App is configured; then JWTs for /app routes and issued installation tokens elsewhere. */
   private authorized(path: string, header: string): boolean {
     const app = this.opts.app;
     if (!app) return /^(token|bearer) \S+/i.test(header);
     const [scheme, credential = ''] = header.split(' ');
-    if (path.startsWith('/app/') || /^\/repos\/[^/]+\/[^/]+\/installation$/.test(path)) {
+    if (path.startsWith('/app/') || /^\/(repos\/[^/]+\/[^/]+|orgs\/[^/]+)\/installation$/.test(path)) {
       return scheme?.toLowerCase() === 'bearer' && validAppJwt(credential, app);
     }
     return /^(token|bearer)$/i.test(scheme ?? '') && this.installationTokens.has(credential);
   }
 
-  private registerRunner(repo: string, body: { name: string; labels: string[] }) {
+  private registerRunner(
+    at: { repo: string } | { org: StandinOrg; group: StandinGroup },
+    body: { name: string; labels: string[] },
+  ) {
     const runner: StandinRunner = {
       id: this.nextId++,
       name: body.name,
-      repo,
+      ...('repo' in at
+        ? { repo: at.repo, groupId: 1 }
+        : {
+            org: at.org.login,
+            groupId: at.group.id,
+            admits: (repo: string) => this.groupAdmits(at.org, at.group, repo),
+          }),
       labels: body.labels,
       status: 'offline',
       busy: false,
@@ -355,7 +513,12 @@ export class GitHubStandin {
   }
 
   private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
-    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
+    Object.assign(job, {
+      status: 'in_progress',
+      runnerId: runner.id,
+      runnerName: runner.name,
+      runnerGroupId: runner.groupId,
+    });
     Object.assign(runner, { busy: true, jobId: job.id });
     await this.deliver(job, 'in_progress');
   }
@@ -416,8 +579,15 @@ export class GitHubStandin {
       completed_at: j.status === 'completed' ? iso() : null,
       runner_id: j.runnerId ?? null,
       runner_name: j.runnerName ?? null,
-      runner_group_id: j.runnerId ? 1 : null,
-      runner_group_name: j.runnerId ? 'Default' : null,
+      ...this.groupFields(j),
     };
+  }
+
+  /** The runner group of the runner that took the job (kept on the job: the ephemeral runner is gone once it ends). */
+  private groupFields(job: StandinJob) {
+    if (!job.runnerId) return { runner_group_id: null, runner_group_name: null };
+    const org = this.orgs.get(job.repo.split('/')[0]!.toLowerCase());
+    const group = org?.groups.find((g) => g.id === job.runnerGroupId);
+    return { runner_group_id: group?.id ?? 1, runner_group_name: group?.name ?? 'Default' };
   }
 }
