@@ -63,11 +63,10 @@ export const hardening = (profile: Profile) => ({
   ],
 });
 
-/** What a lane adds to the container: mounts from lane-layout, contract variables, and env-file values (secrets). */
+/** What a lane adds to the container: mounts from lane-layout and contract variables; never a secret value. */
 export interface LaneExtras {
   mounts: DockerMount[];
   env: Record<string, string>;
-  secrets?: Record<string, string>;
 }
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
@@ -77,8 +76,7 @@ export function containerSpec(
   encodedJitConfig: string,
   lane: LaneExtras = { mounts: [], env: {} },
 ) {
-  const secrets = lane.secrets ?? {};
-  const env = Object.entries({ ...profile.env, ...lane.env, ...secrets }).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
   return {
     name: id.runnerName,
     Image: profile.image,
@@ -92,7 +90,7 @@ export function containerSpec(
       [LABEL.jobId]: String(id.jobId),
       [LABEL.runnerId]: String(id.runnerId),
       [LABEL.runnerName]: id.runnerName,
-      [LABEL.secretEnv]: [...SECRET_VARIABLES, ...Object.keys(secrets)].join(','),
+      [LABEL.secretEnv]: SECRET_VARIABLES.join(','),
     },
     HostConfig: {
       NanoCpus: Math.round(profile.cpus * 1e9),

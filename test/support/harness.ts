@@ -37,6 +37,8 @@ export interface HarnessOptions {
   socketPath?: string;
   log?: Logger;
   standin?: GitHubStandin;
+  /** How often the controller looks up busy lane runners whose in_progress never came. */
+  assignmentPollMs?: number;
 }
 
 export interface Harness {
@@ -104,6 +106,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       observer,
       githubOptions: { retryAfterBaseValue: 10 },
       maxDockerBackoffMs: 200,
+      assignmentPollMs: opts.assignmentPollMs ?? 1_000,
     });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
