@@ -147,6 +147,8 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
       'runner-created',
       'container-started',
       'in_progress',
+      // The ci profile is trusted (host networking): its job's run is looked up before the release.
+      'released',
       'completed',
       'cleaned',
     ]);
