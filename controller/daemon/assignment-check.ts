@@ -94,6 +94,8 @@ type State = { jobId: number; status: 'checking' | 'released' | 'refused' | 'fai
  */
 export class AssignmentGate {
   private readonly states = new Map<string, State>();
+  /** Releases being written, so a cleanup waits for one before it removes the folder it writes into. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -116,6 +118,11 @@ export class AssignmentGate {
 
   forget(runnerName: string): void {
     this.states.delete(runnerName);
+  }
+
+  /** Resolves once no release is being written for the runner (a check that has not begun writing never will). */
+  async releaseWritten(runnerName: string): Promise<void> {
+    await this.writing.get(runnerName)?.catch(() => undefined);
   }
 
   /** GitHub says `runner` took `job`; resolves once it is released, refused or given up on. */
@@ -149,8 +156,10 @@ export class AssignmentGate {
       });
     const byRun = judgeRun(run);
     if (!byRun.entitled) return this.refuse(state, runner, job, byRun);
+    const writing = this.actions.release(runner, { ...job, runId: run.id });
+    this.writing.set(runner.runnerName, writing);
     try {
-      await this.actions.release(runner, { ...job, runId: run.id });
+      await writing;
       state.status = 'released';
     } catch (err) {
       state.status = 'failed';
@@ -158,6 +167,8 @@ export class AssignmentGate {
         { err: (err as Error).message },
         'release failed: the job runs without its credentials and its action will say so',
       );
+    } finally {
+      this.writing.delete(runner.runnerName);
     }
   }
 

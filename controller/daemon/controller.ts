@@ -536,6 +536,9 @@ export class Controller {
     record.cleaning = true;
     const { repo, jobId, runnerName: name, profileName } = record.identity;
     const log = this.deps.log.child({ repo, jobId, runner: name });
+    // A release begun before the cleanup lands whole first (its values scrub the log tail, its manifest drives the
+    // write-back); none begins after it, since the runner is no longer live.
+    await this.gate.releaseWritten(name);
     const done = await tearDown(this.deps, record, {
       reason,
       deleteRunner: !opts.runnerDeleted && !record.jobCompleted,
