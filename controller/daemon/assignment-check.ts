@@ -205,3 +205,38 @@ export class AssignmentGate {
     }
   }
 }
+
+/**
+ * The poll for lost `in_progress` deliveries: of these runners, the ones GitHub lists busy, each with the job the
+ * repo's running jobs show on it. One runner list per repo, and the running jobs only for a repo with a busy one.
+ */
+export async function findAssignments(
+  github: GitHubApi,
+  runners: ReadonlyArray<{ repo: string; runnerName: string }>,
+  log: Logger,
+): Promise<Array<Assignment & { runnerName: string; runId: number }>> {
+  const found: Array<Assignment & { runnerName: string; runId: number }> = [];
+  for (const repo of new Set(runners.map((r) => r.repo))) {
+    try {
+      const busy = new Set((await github.listRunners(repo)).filter((r) => r.busy).map((r) => r.name));
+      const mine = runners.filter((r) => r.repo === repo && busy.has(r.runnerName));
+      if (mine.length === 0) continue;
+      const running = await github.listRunningJobs(repo);
+      for (const { runnerName } of mine) {
+        const job = running.find((j) => j.runnerName === runnerName);
+        if (!job) continue;
+        log.info(
+          { repo, jobId: job.id, runner: runnerName },
+          'no in_progress delivery for a busy lane runner: its job found by the poll',
+        );
+        found.push({ repo, jobId: job.id, runId: job.runId, labels: job.labels, runnerName });
+      }
+    } catch (err) {
+      log.warn(
+        { repo, err: String((err as Error).message ?? err) },
+        'assignment poll failed: nothing is released until a later poll or delivery names the job',
+      );
+    }
+  }
+  return found;
+}

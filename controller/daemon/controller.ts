@@ -20,7 +20,7 @@ import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { readRelease, releaseJob, releasedValues, releasesOnAssignment } from '../lanes/release.js';
-import { AssignmentGate, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
+import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
@@ -386,10 +386,7 @@ export class Controller {
     if (!record.launching) void this.cleanup(record, reason);
   }
 
-  /**
-   * Deliveries get lost: a lane runner that GitHub lists busy, with no assignment known here, is looked up in the
-   * repo's running jobs and checked as if its in_progress had arrived.
-   */
+  /** Deliveries get lost: lane runners with no assignment known here are looked up (assignment-check.ts). */
   async pollAssignments(): Promise<void> {
     const open = this.book
       .records()
@@ -400,34 +397,10 @@ export class Controller {
           !r.refused &&
           !this.gate.settled(r.identity.runnerName) &&
           (this.gateRunner(r)?.profile.trusted ?? false),
-      );
-    for (const repo of new Set(open.map((r) => r.identity.repo))) {
-      try {
-        const busy = new Set((await this.deps.github.listRunners(repo)).filter((r) => r.busy).map((r) => r.name));
-        const mine = open.filter((r) => r.identity.repo === repo && busy.has(r.identity.runnerName));
-        if (mine.length === 0) continue;
-        const running = await this.deps.github.listRunningJobs(repo);
-        for (const record of mine) {
-          const job = running.find((j) => j.runnerName === record.identity.runnerName);
-          if (!job || this.gate.settled(record.identity.runnerName)) continue;
-          this.deps.log.info(
-            { repo, jobId: job.id, runner: record.identity.runnerName },
-            'no in_progress delivery for a busy lane runner: its job found by the poll',
-          );
-          this.onJobStarted(repo, job.id, record.identity.runnerName, {
-            repo,
-            jobId: job.id,
-            runId: job.runId,
-            labels: job.labels,
-          });
-        }
-      } catch (err) {
-        this.deps.log.warn(
-          { repo, err: String((err as Error).message ?? err) },
-          'assignment poll failed: nothing is released until a later poll or delivery names the job',
-        );
-      }
-    }
+      )
+      .map((r) => r.identity);
+    for (const found of await findAssignments(this.deps.github, open, this.deps.log))
+      if (!this.gate.settled(found.runnerName)) this.onJobStarted(found.repo, found.jobId, found.runnerName, found);
   }
 
   /** Polls every `ms` while the controller runs; the service starts it. */

@@ -55,13 +55,7 @@ export async function prepareJobFolder(
       if (m.kind !== 'auth') continue;
       await privateDir(join(dir, 'auth', m.agent), owner);
       for (const f of authFiles(m))
-        if (
-          f.credential &&
-          !(await stat(f.source).then(
-            (s) => s.isFile(),
-            () => false,
-          ))
-        )
+        if (f.credential && !(await isFile(f.source)))
           throw new Error(
             `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
           );
@@ -78,6 +72,12 @@ export async function prepareJobFolder(
     throw err;
   }
 }
+
+const isFile = (path: string) =>
+  stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
 /** The files an auth mount carries, from the host. */
 function authFiles(m: Extract<Profile['mounts'][number], { kind: 'auth' }>) {
