@@ -18,6 +18,7 @@ import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from 
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
@@ -304,6 +305,9 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     await mkdir(probeDir, { recursive: true, mode: 0o755 });
     await writeFile(join(probeDir, 'probe'), token, { mode: 0o644 });
     await prepareJobFolder(config, name, profile, runner);
+    // The doctor is the operator's own check, not a job GitHub assigned: it sees the lane as a released job does.
+    if (releasesOnAssignment(profile))
+      await releaseJob(config, name, profile, runner, { repo: 'doctor/doctor', jobId: 0, runId: 0 });
     // Workspace and cache folders are left out: the doctor must not create a repo's cache as a side effect.
     const lane = laneMounts(config, name, profile, 'doctor/doctor', runner);
     const work = new Set(

@@ -16,13 +16,11 @@ export interface LaunchPlan {
   container: ContainerSpec;
 }
 
-/** `envFromFiles` holds the profile's env files, read beforehand: the plan itself touches no disk. */
-export function planLaunch(
-  config: Config,
-  job: PendingJob,
-  envFromFiles: Record<string, string>,
-  random?: string,
-): LaunchPlan {
+/**
+ * `envNames` are the keys of the profile's env files, read beforehand (the plan itself touches no disk). Their values
+ * never enter the container's environment: a lane gets them in its release folder once its assignment is verified.
+ */
+export function planLaunch(config: Config, job: PendingJob, envNames: readonly string[], random?: string): LaunchPlan {
   const identity = runnerIdentity(config, job, random);
   const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
@@ -30,12 +28,10 @@ export function planLaunch(
     identity,
     jit: jitRequest(name, job.profile, config.workFolder),
     jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
-    // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them, and their
-    // names (never values) tell the action which variables to mask.
+    // The env-file names (never values) tell the action which released variables to mask.
     container: containerSpec(identity, job.profile, '', {
       mounts: lane.mounts,
-      env: withSecretVariables(lane.env, Object.keys(envFromFiles)),
-      secrets: envFromFiles,
+      env: withSecretVariables(lane.env, [...envNames]),
     }),
   };
 }

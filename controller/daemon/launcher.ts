@@ -31,7 +31,7 @@ export interface LaunchSteps {
 
 /** Plans the job's runner; the identity is returned at once so the caller can record the runner before any effect. */
 export async function prepareLaunch(config: Config, job: PendingJob) {
-  return planLaunch(config, job, await readEnvFiles(job.profile.envFiles));
+  return planLaunch(config, job, Object.keys(await readEnvFiles(job.profile.envFiles)));
 }
 
 export async function carryOut(

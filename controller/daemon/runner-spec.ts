@@ -64,11 +64,10 @@ export const hardening = (profile: Profile) => ({
   ],
 });
 
-/** What a lane adds to the container: mounts from lane-layout, contract variables, and env-file values (secrets). */
+/** What a lane adds to the container: mounts from lane-layout and contract variables; never a secret value. */
 export interface LaneExtras {
   mounts: DockerMount[];
   env: Record<string, string>;
-  secrets?: Record<string, string>;
 }
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
@@ -78,8 +77,7 @@ export function containerSpec(
   encodedJitConfig: string,
   lane: LaneExtras = { mounts: [], env: {} },
 ) {
-  const secrets = lane.secrets ?? {};
-  const env = Object.entries({ ...profile.env, ...lane.env, ...secrets }).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
   return {
     name: id.runnerName,
     Image: profile.image,
@@ -94,7 +92,7 @@ export function containerSpec(
       [LABEL.runnerId]: String(id.runnerId),
       [LABEL.runnerName]: id.runnerName,
       ...(id.org ? { [LABEL.org]: id.org } : {}),
-      [LABEL.secretEnv]: [...SECRET_VARIABLES, ...Object.keys(secrets)].join(','),
+      [LABEL.secretEnv]: SECRET_VARIABLES.join(','),
     },
     HostConfig: {
       NanoCpus: Math.round(profile.cpus * 1e9),

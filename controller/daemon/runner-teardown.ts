@@ -7,6 +7,7 @@ import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
 import { redactLine } from '../observe/redact.js';
+import { scrubSecrets } from '../observe/secret-values.js';
 
 const LOG_TAIL_LINES = 20;
 
@@ -15,14 +16,18 @@ export type TeardownOutcome = { kind: 'done'; lastLines?: string[] } | { kind: '
 export async function tearDown(
   deps: { engine: Engine; github: GitHubApi },
   runner: { identity: RunnerIdentity; containerId?: string },
-  opts: { reason: string; deleteRunner: boolean; log: Logger },
+  opts: { reason: string; deleteRunner: boolean; log: Logger; secrets?: readonly string[] },
 ): Promise<TeardownOutcome> {
   const { log } = opts;
   let lastLines: string[] | undefined;
   try {
     if (runner.containerId) {
       const tail = await deps.engine.tailLogs(runner.containerId, LOG_TAIL_LINES);
-      lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).map(redactLine);
+      lastLines = scrubSecrets(tail, opts.secrets ?? [])
+        .trimEnd()
+        .split('\n')
+        .slice(-LOG_TAIL_LINES)
+        .map(redactLine);
       log.info({ reason: opts.reason, lastLines }, 'runner container finished');
       await deps.engine.remove(runner.containerId);
     }

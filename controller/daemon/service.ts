@@ -39,7 +39,12 @@ export interface ServiceOptions {
   observer?: JobObserver;
   /** Upper bound of the Docker reconnect backoff. */
   maxDockerBackoffMs?: number;
+  /** How often a busy lane runner with no in_progress delivery is looked up (the bound on a lost delivery). */
+  assignmentPollMs?: number;
 }
+
+/** A lost in_progress delays a lane job's credentials by at most this, plus one lookup. */
+export const ASSIGNMENT_POLL_MS = 10_000;
 
 export interface Service {
   /** Base URL of the HTTP server (webhook path and /healthz). */
@@ -102,6 +107,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     finishedJobs: timeline.completedJobs(),
   });
   const reconciler = new Reconciler({ config, controller, engine, docker, github, log });
+  controller.startAssignmentPoll(opts.assignmentPollMs ?? ASSIGNMENT_POLL_MS);
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
   docker.subscribe(reconciler.dockerSubscriber);
   docker.subscribe(controller.dockerSubscriber);

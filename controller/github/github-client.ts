@@ -56,6 +56,23 @@ export interface OrgApi {
   listRunnerGroupRepos(org: string, groupId: number): Promise<string[]>;
 }
 
+/** A job a runner is running, as the in-progress runs list it. */
+export interface RunningJob {
+  id: number;
+  runId: number;
+  labels: string[];
+  runnerName: string | null;
+}
+/** What decides whether a workflow run may use a lane: the event that started it and where its code comes from. */
+export interface WorkflowRunFacts {
+  id: number;
+  event: string;
+  /** The repository the run belongs to. */
+  repo: string;
+  /** The repository its head commit comes from: another one for a fork's pull request; null when GitHub has none. */
+  headRepo: string | null;
+}
+
 export interface GitHubApi {
   generateJitConfig(
     repo: string,
@@ -68,6 +85,9 @@ export interface GitHubApi {
   listQueuedJobs(repo: string): Promise<QueuedJob[]>;
   /** Org scope; a client without it serves repo entries only. */
   org?: OrgApi;
+  /** Jobs in progress in the repo's in-progress runs, with the runner each runs on. */
+  listRunningJobs(repo: string): Promise<RunningJob[]>;
+  getWorkflowRun(repo: string, runId: number): Promise<WorkflowRunFacts>;
 }
 
 export interface ApiObserver {
@@ -337,26 +357,9 @@ export async function gitHubClient(
 
     async listQueuedJobs(repo) {
       const jobs: QueuedJob[] = [];
-      for (const status of ['queued', 'in_progress'] as const) {
-        // Every page: a busy repo has more than 100 runs in flight, and a wide matrix more than 100 jobs in one run.
-        const runs = await wrap(repo, 'GET runs', async () => {
-          const gh = await clientFor(repo);
-          return gh.paginate(gh.rest.actions.listWorkflowRunsForRepo, { ...split(repo), status, per_page: 100 });
-        });
-        for (const run of runs) {
-          const list = await wrap(repo, 'GET run jobs', async () => {
-            const gh = await clientFor(repo);
-            return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
-              ...split(repo),
-              run_id: run.id,
-              filter: 'latest',
-              per_page: 100,
-            });
-          });
-          for (const job of list)
-            if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
-        }
-      }
+      for (const status of ['queued', 'in_progress'] as const)
+        for (const job of await jobsOfRuns(repo, status))
+          if (job.status === 'queued') jobs.push({ id: job.id, runId: job.run_id, labels: job.labels });
       return jobs;
     },
 
@@ -430,7 +433,47 @@ export async function gitHubClient(
         return repos.map((r) => r.full_name);
       },
     },
+
+    async listRunningJobs(repo) {
+      return (await jobsOfRuns(repo, 'in_progress'))
+        .filter((job) => job.status === 'in_progress')
+        .map((job) => ({ id: job.id, runId: job.run_id, labels: job.labels, runnerName: job.runner_name ?? null }));
+    },
+
+    async getWorkflowRun(repo, runId) {
+      const { data } = await wrap(repo, 'GET run', async () =>
+        (await clientFor(repo)).rest.actions.getWorkflowRun({ ...split(repo), run_id: runId }),
+      );
+      return {
+        id: data.id,
+        event: data.event,
+        repo: data.repository.full_name,
+        headRepo: data.head_repository?.full_name ?? null,
+      };
+    },
   };
+
+  /** Every job of the repo's runs in one status; every page (a busy repo has over 100 runs, a wide matrix over 100 jobs). */
+  async function jobsOfRuns(repo: string, status: 'queued' | 'in_progress') {
+    const runs = await wrap(repo, 'GET runs', async () => {
+      const gh = await clientFor(repo);
+      return gh.paginate(gh.rest.actions.listWorkflowRunsForRepo, { ...split(repo), status, per_page: 100 });
+    });
+    const jobs = [];
+    for (const run of runs)
+      jobs.push(
+        ...(await wrap(repo, 'GET run jobs', async () => {
+          const gh = await clientFor(repo);
+          return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
+            ...split(repo),
+            run_id: run.id,
+            filter: 'latest',
+            per_page: 100,
+          });
+        })),
+      );
+    return jobs;
+  }
 }
 
 interface RawGroup {

@@ -50,6 +50,8 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly results: Counter<'repo' | 'workflow' | 'job' | 'conclusion'>;
   private readonly execution: Histogram<'repo' | 'workflow' | 'conclusion'>;
   private readonly deliveries: Counter<'outcome'>;
+  private readonly released: Counter<'profile'>;
+  private readonly refused: Counter<'profile' | 'reason'>;
   private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
   private readonly startedAt = new Map<string, number>();
@@ -70,6 +72,18 @@ export class Metrics implements JobObserver, ApiObserver {
       name: 'factory_jobs_total',
       help: 'Jobs that reached a stage: taken, started (container running), completed, failed, cleaned (container and runner gone)',
       labelNames: ['repo', 'profile', 'stage'],
+      registers,
+    });
+    this.released = new Counter({
+      name: 'factory_assignments_released_total',
+      help: "Lane runners whose job GitHub's assignment showed entitled to the lane: credentials released",
+      labelNames: ['profile'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'factory_assignments_refused_total',
+      help: 'Lane runners stopped because GitHub gave them a job not entitled to the lane, by why (other_repo, no_lane_label, fork, pull_request_target, lookup_failed)',
+      labelNames: ['profile', 'reason'],
       registers,
     });
     this.pickup = new Histogram({
@@ -275,7 +289,11 @@ export class Metrics implements JobObserver, ApiObserver {
       this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
   }
 
-  stage(jobId: number, stage: JobStage, f: { repo: string; profile?: string; runnerName?: string; at: number }): void {
+  stage(
+    jobId: number,
+    stage: JobStage,
+    f: { repo: string; profile?: string; runnerName?: string; reason?: string; at: number },
+  ): void {
     // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
     const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
     const counted = STAGE_COUNTER[stage];
@@ -316,6 +334,12 @@ export class Metrics implements JobObserver, ApiObserver {
         else remember(this.inProgressAt, f.runnerName, f.at);
         break;
       }
+      case 'released':
+        this.released.inc({ profile: labels.profile });
+        break;
+      case 'refused':
+        this.refused.inc({ profile: labels.profile, reason: f.reason ?? 'unknown' });
+        break;
       case 'failed':
         this.queuedAt.delete(jobId);
         this.credentialWaitAt.delete(jobId);

@@ -45,7 +45,7 @@ async function documented() {
 function launched(config: Config, profileName: string) {
   const profile = config.profiles[profileName]!;
   const job = { key: '1', limits: [], jobId: 1, repo: config.repos[0]!.repo, profileName, profile, receivedAt: 0 };
-  return planLaunch(config, job, {}).container;
+  return planLaunch(config, job, []).container;
 }
 
 describe('docs/job-capabilities.md', () => {

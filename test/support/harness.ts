@@ -40,6 +40,8 @@ export interface HarnessOptions {
   /** Org entries; with them the harness's own repo entry is left out unless `repoEntry` says otherwise. */
   orgs?: Array<Record<string, unknown>>;
   repoEntry?: boolean;
+  /** How often the controller looks up busy lane runners whose in_progress never came. */
+  assignmentPollMs?: number;
 }
 
 export interface Harness {
@@ -115,6 +117,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       observer,
       githubOptions: { retryAfterBaseValue: 10 },
       maxDockerBackoffMs: 200,
+      assignmentPollMs: opts.assignmentPollMs ?? 1_000,
     });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;

@@ -42,6 +42,10 @@ interface StandinJob {
   runnerGroupId?: number;
   message?: JobMessage;
   result?: JobResult;
+  /** What started the job's run, and the repository its code comes from (another one for a fork's pull request). */
+  event: string;
+  headRepo: string;
+  assignedAt?: number;
 }
 
 /**
@@ -91,6 +95,12 @@ export interface StandinOptions {
   app?: { id: number; publicKeyPem: string };
   /** Where the bundled actions live (dist/), for runners that run a job message's action. */
   actionsDir?: string;
+  /**
+   * A runner that has not finished its job this many seconds after taking it is lost, as GitHub counts a runner that
+   * stopped renewing its job (its container was killed): the job fails, `completed` is delivered, and the ephemeral
+   * runner is removed. The stand-in runner does not renew, so this is time since assignment; unset, never.
+   */
+  lostRunnerSeconds?: number;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -124,7 +134,10 @@ export class GitHubStandin {
   private readonly installationTokens = new Set<string>();
   private server: Server | undefined;
   private nextId = 1000;
+  private lostTimer: NodeJS.Timeout | undefined;
   url = '';
+  /** Deliveries that never arrive (GitHub drops some): return true to lose this one. */
+  loseDelivery: (action: string, job: { id: number; runnerName?: string }) => boolean = () => false;
 
   constructor(private opts: StandinOptions = {}) {}
 
@@ -133,10 +146,15 @@ export class GitHubStandin {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
     this.url = `http://127.0.0.1:${address.port}`;
+    if (this.opts.lostRunnerSeconds !== undefined) {
+      this.lostTimer = setInterval(() => void this.abandonLostJobs(), 250);
+      this.lostTimer.unref();
+    }
     return this.url;
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.lostTimer);
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -207,7 +225,7 @@ export class GitHubStandin {
   async queueJob(
     repo: string,
     labels: string[],
-    opts: { announce?: boolean; id?: number; message?: JobMessage } = {},
+    opts: { announce?: boolean; id?: number; message?: JobMessage; event?: string; headRepo?: string } = {},
   ): Promise<number> {
     const job: StandinJob = {
       id: opts.id ?? this.nextId++,
@@ -215,6 +233,8 @@ export class GitHubStandin {
       repo,
       labels,
       status: 'queued',
+      event: opts.event ?? 'push',
+      headRepo: opts.headRepo ?? repo,
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
@@ -235,7 +255,7 @@ export class GitHubStandin {
 
   /** Sends a delivery for the job's current state; returns the HTTP status the controller answered. */
   async deliver(job: StandinJob, action: string, deliveryId: string = randomUUID()): Promise<number> {
-    if (!this.opts.webhook) return 0;
+    if (!this.opts.webhook || this.loseDelivery(action, job)) return 0;
     const payload = clone(examples.workflowJobQueued) as Record<string, any>;
     const [owner, name] = job.repo.split('/');
     Object.assign(payload.workflow_job, {
@@ -351,6 +371,12 @@ export class GitHubStandin {
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs$/)) && method === 'GET') {
       return send(200, this.runsJson(m[1]!, url.searchParams.get('status')));
+    }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)$/)) && method === 'GET') {
+      const run = this.runJson(m[1]!, Number(m[2]));
+      return run
+        ? send(200, run)
+        : send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/jobs$/)) && method === 'GET') {
       const jobs = [...this.jobs.values()]
@@ -519,6 +545,7 @@ export class GitHubStandin {
       runnerName: runner.name,
       runnerGroupId: runner.groupId,
     });
+    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name, assignedAt: Date.now() });
     Object.assign(runner, { busy: true, jobId: job.id });
     await this.deliver(job, 'in_progress');
   }
@@ -535,6 +562,18 @@ export class GitHubStandin {
     return { ok: true };
   }
 
+  /** Jobs whose runner is lost (see lostRunnerSeconds) fail; GitHub then drops the ephemeral runner. */
+  private async abandonLostJobs(): Promise<void> {
+    const limit = (this.opts.lostRunnerSeconds ?? Infinity) * 1000;
+    for (const job of this.jobs.values()) {
+      if (job.status !== 'in_progress' || job.assignedAt === undefined || Date.now() - job.assignedAt < limit) continue;
+      job.status = 'completed';
+      job.result = { exitCode: 1, outputs: {} };
+      if (job.runnerId !== undefined) this.runners.delete(job.runnerId);
+      await this.deliver(job, 'completed');
+    }
+  }
+
   private runnerJson(r: StandinRunner) {
     return {
       ...clone(examples.runner),
@@ -549,22 +588,34 @@ export class GitHubStandin {
 
   private runsJson(repo: string, status: string | null) {
     const runIds = new Set([...this.jobs.values()].filter((j) => j.repo === repo).map((j) => j.runId));
-    const runs = [...runIds].map((id) => {
-      const jobs = [...this.jobs.values()].filter((j) => j.runId === id);
-      const runStatus = jobs.every((j) => j.status === 'completed')
-        ? 'completed'
-        : jobs.every((j) => j.status === 'queued')
-          ? 'queued'
-          : 'in_progress';
-      return {
-        ...clone(examples.workflowRun),
-        id,
-        status: runStatus,
-        conclusion: runStatus === 'completed' ? 'success' : null,
-      };
-    });
+    const runs = [...runIds].map((id) => this.runJson(repo, id)!);
     const filtered = status ? runs.filter((r) => r.status === status) : runs;
     return { total_count: filtered.length, workflow_runs: filtered };
+  }
+
+  /** A run as GitHub shows it: its event, and its repository and head repository (a fork's for a fork's PR). */
+  private runJson(repo: string, id: number) {
+    const jobs = [...this.jobs.values()].filter((j) => j.runId === id && j.repo === repo);
+    if (jobs.length === 0) return undefined;
+    const runStatus = jobs.every((j) => j.status === 'completed')
+      ? 'completed'
+      : jobs.every((j) => j.status === 'queued')
+        ? 'queued'
+        : 'in_progress';
+    const run = clone(examples.workflowRun) as Record<string, any>;
+    const named = (full: string, base: Record<string, any>) => {
+      const [owner, name] = full.split('/') as [string, string];
+      return { ...base, name, full_name: full, owner: { ...base.owner, login: owner } };
+    };
+    return {
+      ...run,
+      id,
+      event: jobs[0]!.event,
+      status: runStatus,
+      conclusion: runStatus === 'completed' ? 'success' : null,
+      repository: named(repo, run.repository),
+      head_repository: named(jobs[0]!.headRepo, run.head_repository),
+    };
   }
 
   private jobJson(j: StandinJob) {
