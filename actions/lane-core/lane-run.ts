@@ -1,14 +1,14 @@
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
 import { spawnSync } from 'node:child_process';
-import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { foldEvents, type AgentOutcome } from './agent-outcome.js';
 import { agentCommand } from './agent-command.js';
 import { agentEnvironment } from './agent-environment.js';
 import { agentFileReader, runAsAgent, type AgentUser, type Separation } from './agent-user.js';
+import { openAgentFolder } from './agent-folder.js';
 import { checkAnswer, schemaProblem } from './answer-schema.js';
 import { parseClaudeLine } from './claude-events.js';
 import { classifyFailure, type LaneFailure } from './cli-failure.js';
@@ -124,8 +124,8 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
 /** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
  * runner's user through the agent's group (setgid, so what either writes stays in that group). */
 async function openAgentRoot(user: AgentUser): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'agent-lane-'));
-  for (const dir of [root, join(root, 'home'), join(root, 'tmp')]) {
+  const root = await openAgentFolder('agent-lane-', user, 'write');
+  for (const dir of [join(root, 'home'), join(root, 'tmp')]) {
     await mkdir(dir, { recursive: true });
     await chown(dir, -1, user.gid);
     await chmod(dir, 0o2770);

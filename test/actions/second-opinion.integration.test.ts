@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { runAction, visibleLog, webhookExample } from '../support/action-run.js';
 import { restPullRequest, startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { agentUserFixture, handLaneToRunner, type AgentUserFixture } from '../support/agent-user.js';
 import { freshLaneJob, laneJobEnv } from '../support/lane-job.js';
 import { AUTH_DIFF, BASE_SHA, PR, SHA } from '../support/pull-request-fixture.js';
 
@@ -55,9 +56,11 @@ function commentEvent(body: string, login: string) {
   return { name: 'issue_comment', payload };
 }
 
-async function comment(body: string, login: string, env: Record<string, string> = {}) {
+async function comment(body: string, login: string, env: Record<string, string> = {}, users?: AgentUserFixture) {
   const job = freshLaneJob(model.url);
+  if (users) handLaneToRunner(job);
   const run = await runAction({
+    runAs: users?.runAs,
     action: 'second-opinion',
     inputs: {
       'github-token': GITHUB_TOKEN,
@@ -68,7 +71,7 @@ async function comment(body: string, login: string, env: Record<string, string> 
       'max-diff-kb': '',
     },
     event: commentEvent(body, login),
-    env: { ...laneJobEnv(job, 'claude', { model: model.url, github: github.url }), ...env },
+    env: { ...laneJobEnv(job, 'claude', { model: model.url, github: github.url }), ...users?.env, ...env },
   });
   return { run, job };
 }
@@ -175,12 +178,31 @@ describe('second-opinion action', () => {
         body: `**blocking** Auth bypass: Return false.\n\n\`\`\`suggestion\n${fix}\n\`\`\``,
       },
     ]);
-    // The checkout is gone after the review, write bits restored so the runner can clean its temp folder.
-    expect(
-      readdirSync(run.tempDir)
-        .filter((d) => d.startsWith('second-opinion-'))
-        .flatMap((d) => readdirSync(join(run.tempDir, d))),
-    ).not.toContain('workspace');
+    // The checkout and its folder are gone after the review.
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('second-opinion-claude-'))).toEqual([]);
+  });
+
+  it('with an agent user, the agent (its own uid, outside RUNNER_TEMP) reads the checkout and the review lands', async () => {
+    const verdict = { conclusion: 'success', summary: 'Fine.', findings: [] };
+    model.script('anthropic', [
+      { kind: 'tool', name: 'Read', input: { file_path: 'src/auth.ts' } },
+      { kind: 'tool', name: 'StructuredOutput', input: verdict },
+    ]);
+    const asked = model.requests.length;
+
+    const { run } = await comment('/second-opinion claude', 'Codertocat', {}, agentUserFixture());
+
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('the agent runs as the runner');
+    const requests = JSON.stringify(
+      model.requests
+        .slice(asked)
+        .filter((r) => r.api === 'anthropic')
+        .map((r) => r.body),
+    );
+    expect(requests).toContain('AUTH-MARKER-7f3: the early return below is the change');
+    expect(github.reviews.at(-1)).toMatchObject({ commit_id: SHA, event: 'COMMENT' });
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('second-opinion-claude-'))).toEqual([]);
   });
 
   it('a tarball GitHub will not give fails the check on the SHA saying why', async () => {

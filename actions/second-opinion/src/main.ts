@@ -1,9 +1,10 @@
 // Wiring only: inputs and event in, the second-opinion flow in the middle with the lane core as its reviewer.
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { openAgentFolder } from '../../lane-core/agent-folder.js';
 import { separateAgent } from '../../lane-core/agent-user.js';
 import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-release.js';
@@ -87,10 +88,19 @@ async function review(
   text: string,
   pullRequest: PullRequestContext,
 ) {
-  const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `second-opinion-${agent}-`));
+  const separation = separateAgent(process.env, process.argv[1]);
+  // The checkout is the agent's to read: not under RUNNER_TEMP, which the separation closes to the agent's user. The
+  // run folder inside stays the runner's alone (0700).
+  const root = await openAgentFolder(
+    `second-opinion-${agent}-`,
+    'user' in separation ? separation.user : undefined,
+    'read',
+  );
+  const runDir = join(root, 'run');
+  await mkdir(runDir, { mode: 0o700 });
   const schemaPath = join(runDir, 'review-schema.json');
   await writeFile(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
-  const workingDirectory = join(runDir, 'workspace');
+  const workingDirectory = join(root, 'workspace');
   await mkdir(workingDirectory);
   const checkout = await extractHead(await gh.tarball(pullRequest.headSha), workingDirectory);
   core.info(
@@ -121,11 +131,12 @@ async function review(
         runDir,
         baseEnv: env,
         secrets: await laneSecrets(env),
-        separation: separateAgent(process.env, process.argv[1]),
+        separation,
       },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
   } finally {
     await removeHead(workingDirectory);
+    await rm(root, { recursive: true, force: true });
   }
 }
