@@ -12,6 +12,11 @@ export const LANE_VARIABLES = {
   secretVars: 'FACTORY_SECRET_VARS',
   /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
   secretDirs: 'FACTORY_SECRET_DIRS',
+  /**
+   * `container` in every container the controller starts: the container (and the agent user) is the sandbox, so the
+   * agent runs without its own, which cannot work there (codex's bubblewrap cannot create namespaces in a container).
+   */
+  sandbox: 'FACTORY_SANDBOX',
   /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
   agentUser: 'FACTORY_AGENT_USER',
   /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */

@@ -12,6 +12,8 @@ export interface CommandInputs {
   outputSchema?: { path: string; text: string };
   /** Where codex writes its last message: the answer even when the event stream is cut short. */
   lastMessageFile: string;
+  /** The job runs in a lane container, which is the sandbox (docs/lane-isolation.md): codex runs without its own. */
+  containerSandbox?: boolean;
 }
 
 export interface AgentCommand {
@@ -25,13 +27,10 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 export function agentCommand(i: CommandInputs): AgentCommand {
   const { settings: s } = i;
   if (s.agent === 'codex') {
-    const args = [
-      'exec',
-      '--json',
-      '--skip-git-repo-check',
-      '--sandbox',
-      s.mode === 'review' ? 'read-only' : 'workspace-write',
-    ];
+    // codex's own sandbox on Linux is bubblewrap, which cannot create namespaces inside a container: every shell
+    // command would fail there. In a lane the container and the agent user bound it instead.
+    const sandbox = i.containerSandbox ? 'danger-full-access' : s.mode === 'review' ? 'read-only' : 'workspace-write';
+    const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', sandbox];
     args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
     if (s.model) args.push('--model', s.model);
     if (s.effort) args.push('--config', `model_reasoning_effort="${s.effort}"`);

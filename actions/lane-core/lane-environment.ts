@@ -16,6 +16,8 @@ export interface LaneEnvironment {
   claudeJson: string;
   mcpClaude?: string;
   mcpCodex?: string;
+  /** The controller started this job's container: it is the sandbox, and the agent runs without its own. */
+  containerSandbox: boolean;
   /** Which of the paths above came from the lane profile rather than the home-directory fallback. */
   fromProfile: { codex: boolean; claude: boolean };
 }
@@ -31,6 +33,7 @@ export function readLaneEnvironment(env: Record<string, string | undefined>, hom
     claudeJson: value(V.claudeJson) ?? join(home, CLAUDE_JSON),
     mcpClaude: value(V.mcpClaude),
     mcpCodex: value(V.mcpCodex),
+    containerSandbox: value(V.sandbox) === 'container',
     fromProfile: {
       codex: value(V.codexHome) !== undefined,
       claude: value(V.claudeConfigDir) !== undefined,

@@ -184,6 +184,7 @@ async function runInHome(
       settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
     outputSchema,
     lastMessageFile,
+    containerSandbox: req.lane.containerSandbox,
   });
   if (settings.agent === 'codex') await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
   const prompt = lanePrompt(req.instructions, req.pullRequest, schemaText);

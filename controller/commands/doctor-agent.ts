@@ -20,7 +20,7 @@ export function agentCanaryCommand(profile: Profile): { script: string; env: Rec
   }
   if (profile.lane === 'codex') {
     return {
-      script: `cd "$(mktemp -d)" && ${prompt} | codex exec --json --skip-git-repo-check --sandbox read-only -`,
+      script: `cd "$(mktemp -d)" && ${prompt} | codex exec --json --skip-git-repo-check --sandbox danger-full-access -`,
       env: { CODEX_HOME: IN_CONTAINER.codexHome },
     };
   }

@@ -55,7 +55,12 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   // Docker binds what was checked: the source with its symlinks resolved, in the host's view.
   const host = (path: string) => hostView(path, config.hostPathMap);
   const mounts: DockerMount[] = [];
-  const env: Record<string, string> = { ...(profile.trusted ? config.laneEnv : {}), [V.profile]: profileName };
+  const env: Record<string, string> = {
+    ...(profile.trusted ? config.laneEnv : {}),
+    [V.profile]: profileName,
+    // True of every container the controller starts, Tier 1 included: the container is the sandbox.
+    [V.sandbox]: 'container',
+  };
   if (profile.lane) env[V.lane] = profile.lane;
   if (profile.agentUser)
     Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });

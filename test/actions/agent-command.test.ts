@@ -39,6 +39,14 @@ describe('agent command lines', () => {
     expect(args.slice(-5)).toEqual(['--output-schema', '/s.json', '--enable', 'x', '-']);
   });
 
+  it('codex in a lane container runs without its own sandbox, in either mode: the container is the sandbox', () => {
+    for (const mode of ['review', 'build'] as const)
+      expect(agentCommand(base({ mode }, { containerSandbox: true })).args.slice(3, 5)).toEqual([
+        '--sandbox',
+        'danger-full-access',
+      ]);
+  });
+
   it('claude reviews without edit tools and builds with edits accepted', () => {
     const review = agentCommand(
       base({ agent: 'claude', allowedTools: ['Bash(git diff:*)'] }, { claudeMcpConfig: '/lane/mcp.json' }),

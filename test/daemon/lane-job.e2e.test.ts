@@ -200,9 +200,13 @@ describe('a lane job on the real engine, from the real factory/base', () => {
   }, 600_000);
 
   it('codex (Tier 2) refreshes its login through the fake token endpoint, posts its check run, and the host keeps the new tokens', async () => {
-    // No shell command: codex's workspace-write sandbox (bubblewrap) cannot create namespaces in a lane container
-    // (docs/real-host.md), so a command would fail inside codex, not in the lane.
-    model.script('openai', [{ kind: 'text', text: 'Codex lane: built.' }]);
+    // A shell command: codex's own sandbox (bubblewrap) cannot create namespaces in a lane container, so the lane
+    // contract runs it without one (docs/lane-isolation.md); the command runs as the agent user.
+    model.script('openai', [
+      { kind: 'tool', name: 'exec_command', input: { cmd: 'echo "lane-shell-$((6*7)) as uid $(id -u)"' } },
+      { kind: 'text', text: 'Codex lane: built.' },
+    ]);
+    const asked = model.requests.length;
     model.refreshedTokens = {
       ...model.refreshedTokens,
       access_token: 'codex-lane-e2e-access-3f1a',
@@ -217,6 +221,16 @@ describe('a lane job on the real engine, from the real factory/base', () => {
 
     expect(job.result?.exitCode).toBe(0);
     expect(job.result?.outputs.result).toBe('Codex lane: built.');
+    // What codex sent back to the model as the command's result.
+    const toolOutput = model.requests
+      .slice(asked)
+      .flatMap((r) => (r.api === 'openai' ? ((r.body as { input?: unknown[] }).input ?? []) : []))
+      .flatMap((item) => {
+        const i = item as { type?: string; output?: unknown };
+        return i.type === 'function_call_output' ? [JSON.stringify(i.output)] : [];
+      })
+      .join('\n');
+    expect(toolOutput).toContain('lane-shell-42 as uid 1001');
     expect(reports.checkRuns.at(-1)).toMatchObject({
       name: 'agent-lane / codex',
       head_sha: HEAD_SHA,

@@ -245,7 +245,12 @@ describe('lane profiles', () => {
       inspect.Config.Env.filter(
         (e: string) => !e.startsWith('PATH=') && !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='),
       ),
-    ).toEqual(['CI=true', 'FACTORY_PROFILE=plain', 'FACTORY_RELEASE_DIR=/factory/release']);
+    ).toEqual([
+      'CI=true',
+      'FACTORY_PROFILE=plain',
+      'FACTORY_SANDBOX=container',
+      'FACTORY_RELEASE_DIR=/factory/release',
+    ]);
   });
 
   it('translates bind sources through hostPathMap and gives the job a workspace the runner user can write', async () => {
