@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js';
 import { doctorProgram } from './doctor-command.js';
 import { imagesProgram } from './images-command.js';
 import { initCommand } from './init-command.js';
+import { laneProgram } from './lane-command.js';
 import { processIo, type Io } from './io.js';
 import { pruneProgram } from './prune-command.js';
 import { reposProgram } from './repos-command.js';
@@ -37,6 +38,7 @@ export function program(io: Io) {
     doctorProgram(io),
     reposProgram(io),
     imagesProgram(io),
+    laneProgram(io),
     pruneProgram(io),
     demoCommand(io),
   ]) {

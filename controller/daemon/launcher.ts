@@ -8,7 +8,8 @@ import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { releaseCredentials } from '../lanes/credential-release.js';
+import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
@@ -43,7 +44,15 @@ export async function carryOut(
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
   try {
-    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName);
+    const release = await releaseCredentials(config, {
+      profileName: plan.jobFolder.profileName,
+      profile: plan.jobFolder.profile,
+      name: plan.jobFolder.runnerName,
+      kind: 'job',
+    });
+    // Held by a `factory lane run` (this controller's own jobs queue in its scheduler): the next queued-jobs poll
+    // offers the job again.
+    if (!release.released) return failed(config, identity, `${release.heldBy}; the job is offered again`, true);
     await prepareWorkspaces(
       config,
       plan.jobFolder.profile,

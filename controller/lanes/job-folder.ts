@@ -14,6 +14,7 @@ import {
   type WriteBack,
 } from '../../lane-contract/credential-write-back.js';
 import type { Config, Profile } from '../config/config.js';
+import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 
@@ -25,6 +26,8 @@ interface Manifest {
 }
 
 const MANIFEST = 'manifest.json';
+/** Names the credential-lock holder file the job's release took (credential-release.ts), outside every mount. */
+export const CREDENTIAL_LOCK_FILE = 'credential-lock';
 
 /** The container user that must own the auth copies: the profile's `user`, else the runner image's UID 1000. */
 export function containerOwner(profile: Profile): { uid: number; gid: number } {
@@ -156,7 +159,10 @@ export async function finishJobFolder(config: Config, runnerName: string): Promi
   const results = await Promise.all(
     (manifest?.files ?? []).filter((f) => f.credential).map((f) => writeBackCredential(f)),
   );
+  const lock = await readFile(join(dir, CREDENTIAL_LOCK_FILE), 'utf8').catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
+  // Only after the write-back: the next holder of the credential copies what this job left on the host.
+  if (lock) await unlockCredential(config, lock);
   return results;
 }
 

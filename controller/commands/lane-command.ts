@@ -1,0 +1,282 @@
+// `factory lane run --profile NAME [--repo R] -- COMMAND…`: one lane outside GitHub (an agent Paperclip launches, a
+// claude session on the host), in a container of that profile with all its connections: the credentials released to
+// it under the same one-job-per-credential lock as workflow jobs, secrets and env files, data, rendered MCP, network,
+// gh config. stdin, stdout and stderr are the command's (a tty when stdin is one); its exit code is the command's.
+// Afterwards, and on Ctrl-C or SIGTERM too, refreshed credentials go back to the host and nothing is left.
+import { randomBytes } from 'node:crypto';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import Docker from 'dockerode';
+import { Option } from 'commander';
+import { describeProblems, loadConfig, type Config, type Profile } from '../config/config.js';
+import { containerUser, hardening } from '../daemon/runner-spec.js';
+import { readEnvFiles } from '../lanes/env-file.js';
+import { releaseCredentials, sweepDeadLaneRuns } from '../lanes/credential-release.js';
+import { finishJobFolder } from '../lanes/job-folder.js';
+import { prepareWorkspaces } from '../lanes/job-workspace.js';
+import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
+import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
+import { act, configOption, EXIT, newCommand, runCommand } from './command-line.js';
+import type { Io } from './io.js';
+
+/** The process's own streams; tests pass pipes. */
+export interface Terminal {
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout: Writable & { columns?: number; rows?: number };
+  stderr: Writable;
+  /** Where SIGINT and SIGTERM arrive. */
+  signals: NodeJS.EventEmitter;
+}
+
+const processTerminal = (): Terminal => ({
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signals: process,
+});
+
+export const LANE_RUN_LABEL = 'factory.lane-run';
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+type Caught = keyof typeof SIGNAL_EXIT;
+
+type RunOptions = { config: string; profile: string; repo?: string; wait: string };
+
+export function laneProgram(io: Io, terminal: Terminal = processTerminal()) {
+  const run = newCommand('run', io)
+    .summary("run a command in a lane container of a profile, with all the profile's connections")
+    .description(
+      "Starts one container of the profile with its connections (credential copies, secrets, env files, data, MCP files, network, gh config), attaches stdin, stdout and stderr (a tty when stdin is one) and exits with the command's exit code. Refreshed credentials go back to the host, and the container and its job folder are removed, also on Ctrl-C and SIGTERM. A credential in use by a workflow job (or another lane run) is waited for up to --wait seconds, then refused.",
+    )
+    .addOption(configOption())
+    .addOption(new Option('--profile <name>', 'the lane profile').makeOptionMandatory())
+    .addOption(new Option('--repo <owner/name>', 'the repo the lane works for (its caches), one the config lists'))
+    .addOption(new Option('--wait <seconds>', 'how long to wait for a credential another job holds').default('0'))
+    .argument('<command...>', 'the command and its arguments (after --)');
+  const lane = newCommand('lane', io).summary('lanes outside GitHub').addCommand(run);
+  act(run, (command: string[], opts: RunOptions) => laneRun(opts, command, io, terminal));
+  return lane;
+}
+
+/** `factory lane ARGS` on its own. */
+export function laneCommand(argv: string[], io: Io, terminal?: Terminal): Promise<number> {
+  return runCommand(laneProgram(io, terminal), argv, io);
+}
+
+/** Unique, a valid container name, and never a runner name of any controller instance (those start `factory`). */
+export const laneRunName = (profile: string) =>
+  `lane-${profile
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .slice(0, 40)}-${randomBytes(4).toString('hex')}`;
+
+async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Terminal): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr(`factory lane run: ${message}`);
+    return EXIT.failed;
+  };
+  const wait = Number(opts.wait);
+  if (!Number.isFinite(wait) || wait < 0) {
+    io.stderr(`factory lane run: --wait must be a number of seconds, got "${opts.wait}"`);
+    return EXIT.usage;
+  }
+  const loaded = await loadConfig(opts.config);
+  if (!loaded.ok) return fail(describeProblems(opts.config, loaded));
+  const { config } = loaded;
+  const profile = config.profiles[opts.profile];
+  if (!profile)
+    return fail(
+      `--profile: no profile "${opts.profile}" in ${opts.config} (defined: ${Object.keys(config.profiles).join(', ')})`,
+    );
+  const repo = opts.repo ?? 'local/lane-run';
+  if (opts.repo) {
+    const listed = config.repos.find((r) => r.repo.toLowerCase() === opts.repo!.toLowerCase());
+    if (!listed) return fail(`--repo: ${opts.repo} is not in ${opts.config}`);
+    if (!listed.profiles.includes(opts.profile))
+      return fail(
+        `--repo: ${opts.repo} does not use profile "${opts.profile}" (it uses ${listed.profiles.join(', ')})`,
+      );
+  }
+  const docker = new Docker({ socketPath: config.docker.socketPath });
+  if (
+    !(await docker
+      .getImage(profile.image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      ))
+  )
+    return fail(
+      `image ${profile.image} of profile "${opts.profile}" is not on this host: build it (factory images build)`,
+    );
+
+  const caught = catchSignals(terminal.signals);
+  const name = laneRunName(opts.profile);
+  let container: Docker.Container | undefined;
+  let released = false;
+  try {
+    await sweepDeadLaneRuns(config, (n) => docker.getContainer(n).remove({ force: true }));
+    const until = Date.now() + wait * 1000;
+    for (let told = false; ; told = true) {
+      const release = await releaseCredentials(config, { profileName: opts.profile, profile, name, kind: 'lane-run' });
+      if (release.released) break;
+      if (Date.now() >= until)
+        return fail(
+          `${release.heldBy}: one job per credential (a token refresh in one strands every other copy); ${wait > 0 ? `waited ${wait}s` : 'pass --wait SECONDS to wait for it'}`,
+        );
+      if (!told) io.stderr(`factory lane run: waiting up to ${wait}s: ${release.heldBy}`);
+      await Promise.race([sleep(1000, { keepAlive: true }), caught.signalled]);
+      if (caught.signal) return SIGNAL_EXIT[caught.signal];
+    }
+    released = true;
+    await prepareWorkspaces(config, profile, repo, opts.profile, name);
+    const tty = terminal.stdin.isTTY === true;
+    const spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
+    if (caught.signal) return SIGNAL_EXIT[caught.signal];
+    container = await docker.createContainer(spec);
+    const stream = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    const output = connect(docker, stream, terminal, tty);
+    await container.start();
+    if (tty && terminal.stdout.columns)
+      await container.resize({ h: terminal.stdout.rows ?? 24, w: terminal.stdout.columns }).catch(() => {});
+    const ended = container.wait() as Promise<{ StatusCode: number }>;
+    const first = await Promise.race([ended, caught.signalled]);
+    if (caught.signal) {
+      await container.kill({ signal: caught.signal }).catch(() => {});
+      await Promise.race([ended, sleep(10_000)]);
+      output.detach();
+      return SIGNAL_EXIT[caught.signal];
+    }
+    // Everything the command printed arrives before the stream ends.
+    await Promise.race([output.drained, sleep(5_000)]);
+    output.detach();
+    return (first as { StatusCode: number }).StatusCode;
+  } catch (err) {
+    return fail((err as Error).message);
+  } finally {
+    caught.release();
+    if (container) await container.remove({ force: true }).catch(() => {});
+    if (released) report(await finishJobFolder(config, name), io);
+  }
+}
+
+async function containerFor(
+  config: Config,
+  profileName: string,
+  profile: Profile,
+  repo: string,
+  name: string,
+  command: string[],
+  tty: boolean,
+): Promise<Docker.ContainerCreateOptions> {
+  const lane = laneMounts(config, profileName, profile, repo, name);
+  const secrets = await readEnvFiles(profile.envFiles);
+  // The CLIs find the lane's copies where they look by default, so `claude` and `codex` need no flags.
+  const agentHomes: Record<string, string> = {};
+  if (lane.env[V.claudeConfigDir]) agentHomes.CLAUDE_CONFIG_DIR = IN_CONTAINER.claudeConfigDir;
+  if (lane.env[V.codexHome]) agentHomes.CODEX_HOME = IN_CONTAINER.codexHome;
+  const env = { ...profile.env, ...withSecretVariables(lane.env, Object.keys(secrets)), ...agentHomes, ...secrets };
+  return {
+    name,
+    Image: profile.image,
+    Entrypoint: [command[0]!],
+    Cmd: command.slice(1),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    User: containerUser(profile),
+    Labels: { [LANE_RUN_LABEL]: 'true', 'factory.profile': profileName },
+    Tty: tty,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      NanoCpus: Math.round(profile.cpus * 1e9),
+      Memory: profile.memory,
+      PidsLimit: profile.pids,
+      NetworkMode: profile.network,
+      Privileged: false,
+      SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
+      ...hardening(profile),
+      Init: profile.init,
+      ReadonlyRootfs: profile.readOnlyRootfs,
+      ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
+      Mounts: lane.mounts,
+    },
+  };
+}
+
+/** Wires the terminal to the container: stdin in (its end closes the command's stdin), output out. */
+function connect(docker: Docker, stream: Duplex, terminal: Terminal, tty: boolean) {
+  const { stdin } = terminal;
+  if (tty) {
+    stdin.setRawMode?.(true);
+    stream.pipe(terminal.stdout, { end: false });
+  } else docker.modem.demuxStream(stream, terminal.stdout, terminal.stderr);
+  const onData = (chunk: Buffer) => stream.write(chunk);
+  const onEnd = () => stream.end();
+  stdin.on('data', onData);
+  stdin.once('end', onEnd);
+  stdin.resume();
+  const drained = new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+  });
+  return {
+    drained,
+    detach() {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      if (tty) stdin.setRawMode?.(false);
+      stdin.pause();
+      stream.destroy();
+    },
+  };
+}
+
+/** The first SIGINT or SIGTERM, held instead of killing the process: the cleanup still has to run. */
+function catchSignals(signals: NodeJS.EventEmitter) {
+  let fire: () => void = () => {};
+  const state = {
+    signal: undefined as Caught | undefined,
+    signalled: new Promise<void>((resolve) => (fire = resolve)),
+    release() {
+      for (const s of Object.keys(SIGNAL_EXIT)) signals.off(s, handlers[s as Caught]);
+    },
+  };
+  const handlers = Object.fromEntries(
+    (Object.keys(SIGNAL_EXIT) as Caught[]).map((s) => [
+      s,
+      () => {
+        state.signal ??= s;
+        fire();
+      },
+    ]),
+  ) as Record<Caught, () => void>;
+  for (const s of Object.keys(SIGNAL_EXIT) as Caught[]) signals.on(s, handlers[s]);
+  return state;
+}
+
+function report(results: Awaited<ReturnType<typeof finishJobFolder>>, io: Io): void {
+  for (const { source, outcome, detail } of results) {
+    if (outcome === 'written') io.stderr(`factory lane run: refreshed credential written back to ${source}`);
+    else if (outcome === 'source-changed')
+      io.stderr(`factory lane run: ${source} changed meanwhile (another job refreshed it first); its tokens are kept`);
+    else if (outcome !== 'unchanged' && outcome !== 'missing')
+      io.stderr(
+        `factory lane run: credential write-back refused for ${source} (${outcome}${detail ? `: ${detail}` : ''}); the host file is unchanged`,
+      );
+  }
+}
+
+/** Only a wait that nothing else keeps the process up for holds it open; the others race work that does. */
+const sleep = (ms: number, o: { keepAlive?: boolean } = {}) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    if (!o.keepAlive) t.unref();
+  });

@@ -1,0 +1,61 @@
+// Releasing a profile's credentials to one lane: the one-job-per-credential lock taken, then the private copies made
+// in its job folder (job-folder.ts). The controller's workflow jobs and `factory lane run` both go through here, so
+// the rule is one rule; finishJobFolder writes refreshed tokens back and lets go of the lock.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config, Profile } from '../config/config.js';
+import {
+  credentialHolders,
+  describeHolders,
+  isDeadLaneRun,
+  lockCredential,
+  unlockCredential,
+  type CredentialHolder,
+} from './credential-lock.js';
+import { CREDENTIAL_LOCK_FILE, finishJobFolder, prepareJobFolder } from './job-folder.js';
+import { jobDir } from './lane-layout.js';
+
+export interface LaneJob {
+  profileName: string;
+  profile: Profile;
+  /** The runner's or the lane run's container name: its job folder's name too. */
+  name: string;
+  kind: CredentialHolder['kind'];
+}
+
+export type Release = { released: true } | { released: false; heldBy: string };
+
+/**
+ * Takes the credential (or says who holds it) and makes the job's private copies and MCP files. Throws, naming the
+ * missing file, when a credential is not there to copy; nothing is left held then.
+ */
+export async function releaseCredentials(config: Config, job: LaneJob): Promise<Release> {
+  const lock = await lockCredential(config, job.profile, { kind: job.kind, name: job.name });
+  if (lock && !lock.held) return { released: false, heldBy: describeHolders(lock.key, lock.holders) };
+  try {
+    await prepareJobFolder(config, job.profileName, job.profile, job.name);
+    if (lock) await writeFile(join(jobDir(config, job.name), CREDENTIAL_LOCK_FILE), lock.file, { mode: 0o600 });
+  } catch (err) {
+    if (lock) await unlockCredential(config, lock.file);
+    await rm(jobDir(config, job.name), { recursive: true, force: true });
+    throw err;
+  }
+  return { released: true };
+}
+
+/**
+ * Lane runs that died holding a credential (SIGKILL, a lost terminal): their refreshed tokens are written back, their
+ * container removed when the caller can, and their place freed. Only a process that sees their pids can tell.
+ */
+export async function sweepDeadLaneRuns(
+  config: Config,
+  removeContainer: (name: string) => Promise<void> = async () => {},
+): Promise<string[]> {
+  const dead = (await credentialHolders(config)).filter((h) => isDeadLaneRun(h.holder));
+  for (const { holder, file } of dead) {
+    await removeContainer(holder.name).catch(() => {});
+    await finishJobFolder(config, holder.name).catch(() => []);
+    await unlockCredential(config, file);
+  }
+  return dead.map((d) => d.holder.name);
+}
