@@ -17,6 +17,7 @@ import { swarmRows } from './doctor-swarm.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
+import { releaseCredentials } from '../lanes/credential-release.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
@@ -313,10 +314,16 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     const work = new Set(
       profile.mounts.flatMap((m) => (m.kind === 'workspace' || m.kind === 'cache' ? [m.target] : [])),
     );
-    const mounts = lane.mounts.filter((m) => !work.has(m.Target));
+    const withoutWork = (list: typeof lane.mounts) => list.filter((m) => !work.has(m.Target));
+    const mounts = withoutWork(lane.mounts);
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
-    // The doctor's containers have the lane's shape; only the command and a few variables differ.
-    const spec = (containerName: string, command: string, extraEnv: Record<string, string> = {}) => ({
+    // The doctor's containers have the lane's shape; only the command, a few variables and the job folder differ.
+    const spec = (
+      containerName: string,
+      command: string,
+      extraEnv: Record<string, string> = {},
+      laneOwn: typeof mounts = mounts,
+    ) => ({
       name: containerName,
       Image: profile.image,
       Entrypoint: ['/bin/sh', '-c'],
@@ -334,7 +341,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
         Memory: profile.memory,
         PidsLimit: profile.pids,
         Mounts: [
-          ...mounts,
+          ...laneOwn,
           {
             Type: 'bind' as const,
             Source: toHostPath(probeDir, config.hostPathMap),
@@ -356,20 +363,44 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     rows.push(...parseDoctorOutput(result.output, checks).map((r) => ({ scope: name, ...r })));
     const canary = agent ? agentCanaryCommand(profile) : undefined;
     if (canary && profile.lane) {
-      const started = Date.now();
-      const turn = await engine.runToExit(spec(`${runner}-agent`, canary.script, canary.env), AGENT_TIMEOUT_MS);
-      const ms = Date.now() - started;
-      rows.push({
-        scope: name,
-        ...(turn.timedOut
-          ? {
-              name: `agent ${profile.lane} turn`,
-              ok: false,
-              detail: `no answer within ${AGENT_TIMEOUT_MS / 1000}s`,
-              fix: 'check the model endpoint the lane reaches and its network',
-            }
-          : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)),
+      // A real turn may refresh the login: it takes the credential as `factory lane run` does (one lock with
+      // workflow jobs), in its own job folder under the controller's stateDir, and writes the refresh back.
+      const agentName = `${runner}-agent`;
+      const release = await releaseCredentials(deps.config, {
+        profileName: name,
+        profile,
+        name: agentName,
+        kind: 'lane-run',
       });
+      if (!release.released) {
+        rows.push({
+          scope: name,
+          name: `agent ${profile.lane} turn`,
+          ok: false,
+          detail: release.heldBy,
+          fix: 'run the canary again when that job has finished',
+        });
+      } else {
+        try {
+          const own = withoutWork(laneMounts(deps.config, name, profile, 'doctor/doctor', agentName).mounts);
+          const started = Date.now();
+          const turn = await engine.runToExit(spec(agentName, canary.script, canary.env, own), AGENT_TIMEOUT_MS);
+          const ms = Date.now() - started;
+          rows.push({
+            scope: name,
+            ...(turn.timedOut
+              ? {
+                  name: `agent ${profile.lane} turn`,
+                  ok: false,
+                  detail: `no answer within ${AGENT_TIMEOUT_MS / 1000}s`,
+                  fix: 'check the model endpoint the lane reaches and its network',
+                }
+              : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)),
+          });
+        } finally {
+          await finishJobFolder(deps.config, agentName).catch(() => {});
+        }
+      }
     } else if (agent) {
       rows.push({ scope: name, name: 'agent turn', ok: true, detail: 'not a lane profile (no lane:), nothing to run' });
     }

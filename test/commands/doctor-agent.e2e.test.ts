@@ -1,13 +1,15 @@
 // `factory doctor --agent`: one real claude turn in the lane's container, from the real factory/base, through the
 // loopback fake model; the row says whether it answered, how long it took and which MCP servers the agent had.
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doctorCommand } from '../../controller/commands/doctor-command.js';
 import { agentCanaryCommand, parseAgentCanary } from '../../controller/commands/doctor-agent.js';
-import { profileSchema } from '../../controller/config/config.js';
+import { parseConfig, profileSchema } from '../../controller/config/config.js';
+import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { offlineCliEnv, writeLaneHomes } from '../support/lane-homes.js';
@@ -35,7 +37,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function doctor(mcp: unknown[]): Promise<{ code: number; out: string }> {
+async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promise<{ code: number; out: string }> {
   const homes = writeLaneHomes(join(dir, `host-${Date.now()}`), model.url);
   const config = {
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { secret: { env: 'S' } } },
@@ -59,13 +61,28 @@ async function doctor(mcp: unknown[]): Promise<{ code: number; out: string }> {
     repos: [{ repo: 'ainative-academy/aina-platform', profiles: ['claude'] }],
   };
   writeFileSync(join(dir, 'factory.yml'), stringify(config));
+  const parsed = parseConfig(stringify(config));
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  // A workflow job of the same credential, as the controller's launcher holds it.
+  const runner = 'factory-aina-platform-9-abcdef';
+  if (opts.jobHolds) mkdirSync(jobDir(parsed.config, runner), { recursive: true });
+  const lock = opts.jobHolds
+    ? await lockCredential(parsed.config, parsed.config.profiles.claude!, { kind: 'job', name: runner })
+    : undefined;
   let out = '';
-  const code = await doctorCommand(
-    ['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'],
-    { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) },
-    { GH_TOKEN: 'ghs_doctoragent' },
-  );
-  return { code, out };
+  try {
+    const code = await doctorCommand(
+      ['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'],
+      { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) },
+      { GH_TOKEN: 'ghs_doctoragent' },
+    );
+    // The canary's job folder and its place on the credential are gone.
+    expect(readdirSync(join(parsed.config.stateDir, 'jobs')).filter((d) => d !== runner)).toEqual([]);
+    expect((await credentialHolders(parsed.config)).map((h) => h.holder.name)).toEqual(opts.jobHolds ? [runner] : []);
+    return { code, out };
+  } finally {
+    if (lock?.held) await unlockCredential(parsed.config, lock.file);
+  }
 }
 
 const pkmAgent = { name: 'pkm-agent', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'] };
@@ -86,6 +103,16 @@ describe('factory doctor --agent', () => {
     expect(out).toMatch(
       /✗ claude +agent claude turn +MCP servers not connected: missing after \d+ ms; MCP servers: pkm-agent, missing \(failed\)\n +fix: /,
     );
+  }, 300_000);
+
+  it("runs no turn while a workflow job holds the lane's credential, and names the job", async () => {
+    const asked = model.requests.length;
+    const { code, out } = await doctor([], { jobHolds: true });
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /✗ claude +agent claude turn +credential auth:\S+ is in use by workflow job runner factory-aina-platform-9-abcdef, for \d+s\n +fix: /,
+    );
+    expect(model.requests.slice(asked).filter((r) => r.api === 'anthropic')).toEqual([]);
   }, 300_000);
 
   it('fails the row when the model refuses the login', async () => {
