@@ -11,6 +11,8 @@ export interface ExpectedCheck {
   fix: string;
 }
 
+const isLoopback = (url: string) => /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
+
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const PRELUDE = `
@@ -71,7 +73,7 @@ export function doctorScript(profile: Profile, probeToken: string): { script: st
     }
   }
   for (const url of profile.probes) {
-    const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
+    const loopback = isLoopback(url);
     add(
       `probe ${url}`,
       loopback && profile.network !== 'host'
@@ -87,11 +89,20 @@ export function doctorScript(profile: Profile, probeToken: string): { script: st
         `install ${s.command} in the image ${profile.image} (stdio MCP servers run inside the lane)`,
         `p=$(command -v ${q(s.command)} 2>/dev/null); if [ -n "$p" ]; then check $NAME ok "$p"; else check $NAME fail "${s.command} not on PATH"; fi`,
       );
-    } else if (s.tokenEnv) {
+    } else {
+      if (s.tokenEnv)
+        add(
+          `mcp ${s.name} token`,
+          `set ${s.tokenEnv} through the profile's envFiles (pre-authorise on the host; headless OAuth cannot log in)`,
+          `if [ -n "\${${s.tokenEnv}:-}" ]; then check $NAME ok "${s.tokenEnv} is set"; else check $NAME fail "${s.tokenEnv} is not set"; fi`,
+        );
+      // Any HTTP answer counts (an MCP endpoint answers a bare GET with 401 or 405): the server is there.
       add(
-        `mcp ${s.name} token`,
-        `set ${s.tokenEnv} through the profile's envFiles (pre-authorise on the host; headless OAuth cannot log in)`,
-        `if [ -n "\${${s.tokenEnv}:-}" ]; then check $NAME ok "${s.tokenEnv} is set"; else check $NAME fail "${s.tokenEnv} is not set"; fi`,
+        `mcp ${s.name} reachable`,
+        isLoopback(s.url) && profile.network !== 'host'
+          ? `use network: host so the lane reaches ${s.url} on the host's loopback`
+          : `check ${s.url} and that the lane's network (${profile.network}) reaches it`,
+        `if answers ${q(s.url)}; then check $NAME ok "answers"; else check $NAME fail "no answer within 5 s (network ${profile.network})"; fi`,
       );
     }
   }

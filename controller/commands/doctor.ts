@@ -14,6 +14,7 @@ import { resolveWebhookSecret } from '../daemon/service.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
+import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
@@ -296,6 +297,12 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
         ...(ok ? {} : { fix: `log in to ${m.agent} on the host (as the user whose home holds ${m.source})` }),
       });
     }
+  }
+
+  for (const m of profile.mounts) {
+    if (m.kind !== 'auth' || m.agent !== 'claude') continue;
+    const text = await readFile(join(m.source, '.credentials.json'), 'utf8').catch(() => undefined);
+    rows.push(...mcpOAuthRows(profile, m.source, text).map((r) => ({ scope: name, ...r })));
   }
 
   const runner = `factory-doctor-${name}-${randomBytes(3).toString('hex')}`;

@@ -12,6 +12,7 @@ import { docker } from '../support/harness.js';
 
 const LINEAR_TOKEN = 'lin_api_doctor_secret_9f8e7d';
 const GH_TOKEN = 'ghs_doctor_token_1a2b3c';
+const FIGMA_OAUTH = 'figma-oauth-access-5c6d7e';
 let root: string;
 let github: GitHubStandin;
 let service: Server;
@@ -26,7 +27,8 @@ beforeAll(async () => {
   const claudeHome = join(root, 'home', '.claude');
   const secrets = join(root, 'secrets');
   const pkm = join(root, 'pkm');
-  for (const d of [hostside, codexHome, claudeHome, secrets, pkm]) mkdirSync(d, { recursive: true });
+  const gh = join(root, 'home', '.config', 'gh');
+  for (const d of [hostside, codexHome, claudeHome, secrets, pkm, gh]) mkdirSync(d, { recursive: true });
   // The controller's view of its state folder is a different path than the host's: the double mount.
   symlinkSync(hostside, join(root, 'view'));
   writeFileSync(
@@ -34,11 +36,31 @@ beforeAll(async () => {
     JSON.stringify({ tokens: { id_token: 'i', access_token: 'a', refresh_token: 'r' } }),
     { mode: 0o600 },
   );
+  // Hosted MCP logins claude keeps beside its own: one current, one expired (the key is claude's own server key).
+  const mcpOAuth = {
+    'figma|1a2b3c': {
+      serverName: 'figma',
+      serverUrl: 'http://127.0.0.1:9/figma',
+      accessToken: FIGMA_OAUTH,
+      refreshToken: 'figma-refresh',
+      expiresAt: Date.now() + 30 * 3600_000,
+    },
+    'notion|4d5e6f': {
+      serverName: 'notion',
+      serverUrl: 'http://127.0.0.1:9/notion',
+      accessToken: 'notion-oauth-expired',
+      expiresAt: Date.now() - 2 * 3600_000,
+    },
+  };
   writeFileSync(
     join(claudeHome, '.credentials.json'),
-    JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat-x', refreshToken: 'sk-ant-ort-y', expiresAt: 1 } }),
+    JSON.stringify({
+      claudeAiOauth: { accessToken: 'sk-ant-oat-x', refreshToken: 'sk-ant-ort-y', expiresAt: 1 },
+      mcpOAuth,
+    }),
     { mode: 0o600 },
   );
+  writeFileSync(join(gh, 'hosts.yml'), 'github.com:\n  oauth_token: gho_doctor\n', { mode: 0o644 });
   writeFileSync(join(root, 'home', '.claude.json'), JSON.stringify({ numStartups: 3 }), { mode: 0o600 });
   writeFileSync(join(secrets, 'linear.env'), `LINEAR_TOKEN=${LINEAR_TOKEN}\n`, { mode: 0o644 });
   writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
@@ -46,6 +68,7 @@ beforeAll(async () => {
   service = createServer((_req, res) => res.writeHead(204).end());
   await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
   probeUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/api/health`;
+  const mcpUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/mcp`;
   github = new GitHubStandin();
   await github.start();
 
@@ -60,13 +83,18 @@ beforeAll(async () => {
       { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'home', '.claude.json') },
       { kind: 'secrets', source: secrets },
       { kind: 'data', source: pkm, target: '/data/pkm' },
+      { kind: 'gh', source: gh },
     ],
     envFiles: [join(secrets, 'linear.env')],
     mcp: [
       { name: 'shell', command: 'sh' },
       { name: 'codegraph', command: 'codegraph', args: ['serve', '--mcp'] },
-      { name: 'linear', url: 'https://mcp.linear.app/mcp', tokenEnv: 'LINEAR_TOKEN' },
-      { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
+      // Loopback stand-ins for hosted servers: one that answers, one on a port nothing listens on.
+      { name: 'linear', url: mcpUrl, tokenEnv: 'LINEAR_TOKEN' },
+      { name: 'sentry', url: 'http://127.0.0.1:9/mcp', tokenEnv: 'SENTRY_TOKEN' },
+      { name: 'figma', url: mcpUrl },
+      { name: 'notion', url: mcpUrl },
+      { name: 'vercel', url: mcpUrl },
     ],
   };
   const sealed = {
@@ -125,6 +153,9 @@ describe('factory doctor', () => {
     expect(row('lane', `probe ${probeUrl}`)).toMatch(/^✓ .*answers/);
     expect(row('lane', 'mcp shell command')).toMatch(/^✓ .*sh$/);
     expect(row('lane', 'mcp linear token')).toMatch(/^✓ .*LINEAR_TOKEN is set/);
+    expect(row('lane', 'mcp linear reachable')).toMatch(/^✓ .*answers/);
+    expect(row('lane', 'mcp figma oauth token')).toMatch(/^✓ .*valid until \S+Z \((29|30)h left\)/);
+    expect(row('lane', 'gh /home/runner/.config/gh')).toMatch(/^✓ .*hosts.yml readable, read-only/);
     expect(row('lane', 'host path map')).toMatch(/^✓ .*read back/);
     expect(row('host', 'docker engine')).toMatch(/^✓/);
     expect(row('host', 'github factory-test/doctor')).toMatch(/^✓ .*runner API answers/);
@@ -138,16 +169,23 @@ describe('factory doctor', () => {
     expect(output.code).toBe(1);
     expect(row('lane', 'mcp codegraph command')).toMatch(/^✗ .*codegraph not on PATH/);
     expect(row('lane', 'mcp sentry token')).toMatch(/^✗ .*SENTRY_TOKEN is not set/);
+    expect(row('lane', 'mcp sentry reachable')).toMatch(/^✗ .*no answer within 5 s \(network host\)/);
+    expect(row('lane', 'mcp notion oauth token')).toMatch(/^✗ .*expired at \S+Z \(2h ago\); a lane cannot renew it/);
+    expect(row('lane', 'mcp vercel oauth token')).toMatch(/^✗ .*no OAuth token for vercel in \S+\/\.credentials\.json/);
+    expect(output.out).toContain('fix: on the host, as the user who owns');
+    expect(output.out).toMatch(/run `claude`, type \/mcp, pick notion and authenticate in the browser/);
     expect(row('sealed', `probe ${probeUrl}`)).toMatch(/^✗ .*no answer within 5 s \(network none\)/);
     expect(output.out).toContain(`fix: use network: host so the lane reaches ${probeUrl} on the host's loopback`);
     expect(output.out).toContain('fix: install codegraph in the image factory-test/runner:1');
 
-    expect(output.out).toMatch(/3 of \d+ checks failed/);
+    expect(output.out).toMatch(/6 of \d+ checks failed/);
   });
 
   it('never prints a secret value and leaves no container or job folder behind', async () => {
     expect(output.out).not.toContain(LINEAR_TOKEN);
     expect(output.out).not.toContain(GH_TOKEN);
+    expect(output.out).not.toContain(FIGMA_OAUTH);
+    expect(output.out).not.toContain('gho_doctor');
     const leftovers = await docker.listContainers({
       all: true,
       filters: JSON.stringify({ label: ['factory.doctor=true'] }),
