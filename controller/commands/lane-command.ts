@@ -112,6 +112,7 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   const caught = catchSignals(terminal.signals);
   const name = laneRunName(opts.profile);
   let container: Docker.Container | undefined;
+  let output: ReturnType<typeof connect> | undefined;
   let released = false;
   try {
     await sweepDeadLaneRuns(config, (n) => docker.getContainer(n).remove({ force: true }));
@@ -140,7 +141,7 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
       stderr: true,
       hijack: true,
     })) as unknown as Duplex;
-    const output = connect(docker, stream, terminal, tty);
+    output = connect(docker, stream, terminal, tty);
     await container.start();
     if (tty && terminal.stdout.columns)
       await container.resize({ h: terminal.stdout.rows ?? 24, w: terminal.stdout.columns }).catch(() => {});
@@ -149,16 +150,16 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     if (caught.signal) {
       await container.kill({ signal: caught.signal }).catch(() => {});
       await Promise.race([ended, sleep(10_000)]);
-      output.detach();
       return SIGNAL_EXIT[caught.signal];
     }
     // Everything the command printed arrives before the stream ends.
     await Promise.race([output.drained, sleep(5_000)]);
-    output.detach();
     return (first as { StatusCode: number }).StatusCode;
   } catch (err) {
     return fail((err as Error).message);
   } finally {
+    // The terminal back to cooked mode whatever happened, before anything else can fail.
+    output?.detach();
     caught.release();
     if (container) await container.remove({ force: true }).catch(() => {});
     if (released) report(await finishJobFolder(config, name), io);

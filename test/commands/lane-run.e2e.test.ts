@@ -164,6 +164,32 @@ describe('factory lane run', () => {
     expect(out).not.toContain('to stderr');
   }, 120_000);
 
+  it('gives the command a tty when its stdin is one', async () => {
+    // util-linux `script` runs the CLI on a pseudo-terminal, as an operator's shell would.
+    const cli = [
+      process.execPath,
+      join(root, 'bin/factory.js'),
+      'lane',
+      'run',
+      '--config',
+      configFile,
+      '--profile',
+      'claude',
+      '--',
+    ];
+    const inner = `sh -c 'test -t 0 && test -t 1 && echo "tty:yes"; read l; echo "got:$l"; exit 3'`;
+    const child = spawn('script', ['-qec', `${cli.map((a) => `'${a}'`).join(' ')} ${inner}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = new Promise((resolve) => child.on('close', resolve));
+    await waitFor('the tty check', () => out.includes('tty:yes'), 60_000);
+    child.stdin.write('over the tty\r');
+    expect(await code, out).toBe(3);
+    expect(out).toContain('got:over the tty');
+  }, 120_000);
+
   it('runs the real claude CLI on a prompt from stdin, and its refreshed login reaches the host file', async () => {
     const refreshed = {
       claudeAiOauth: {
@@ -233,6 +259,18 @@ describe('factory lane run', () => {
       expect(await run.code).toBe(signal === 'SIGTERM' ? 143 : 130);
     }, 120_000);
   }
+
+  it('a lane run killed with SIGKILL is swept by the next one: its container removed, its credential written back and freed', async () => {
+    const killed = laneRun(['--profile', 'claude'], ['sleep', '300']);
+    await waitFor('the lane container', async () => (await leftovers()).containers === 1, 60_000);
+    killed.kill('SIGKILL');
+    await killed.code;
+    expect((await leftovers()).holders).toHaveLength(1);
+
+    const next = laneRun(['--profile', 'claude'], ['echo', 'next']);
+    expect(await next.code, next.stderr()).toBe(0);
+    expect(next.stdout()).toBe('next\n');
+  }, 120_000);
 
   it('refuses, naming the holder, while a workflow job holds the credential, and waits for it with --wait', async () => {
     const runner = 'factory-aina-platform-77-abcdef';

@@ -7,6 +7,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
+import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
 
@@ -189,6 +191,33 @@ describe('lane profiles', () => {
       'container-started:2',
       'cleaned:2',
     ]);
+  });
+
+  it('starts no workflow job while a factory lane run (another process) holds its credential, then runs it', async () => {
+    const f = hostFixture();
+    h = await startHarness({
+      repo: 'factory-test/lane-vs-run',
+      jobSeconds: 1,
+      // The queued-jobs poll offers the job again once the lane run is done.
+      config: { stateDir: f.stateDir, reconcileInterval: '1s' },
+      profile: laneProfile(f, 'true'),
+    });
+    const laneRun = 'lane-codex-0badc0de';
+    mkdirSync(jobDir(h.config, laneRun), { recursive: true });
+    const held = await lockCredential(h.config, h.config.profiles.ci!, { kind: 'lane-run', name: laneRun });
+    expect(held).toMatchObject({ held: true });
+    const job = await h.github.queueJob(h.repo, LANE_LABELS);
+    await waitFor('the launch to be refused', () => h!.stages.some((s) => s.jobId === job && s.stage === 'failed'));
+    expect(h.service.controller.snapshot().lastError).toMatch(
+      /credential auth:\S+ is in use by factory lane run lane-codex-0badc0de \(pid \d+\), for \d+s; the job is offered again/,
+    );
+    expect(h.stages.filter((s) => s.jobId === job).map((s) => s.stage)).not.toContain('container-started');
+    expect(h.github.runners.size).toBe(0);
+
+    await unlockCredential(h.config, (held as { file: string }).file);
+    rmSync(jobDir(h.config, laneRun), { recursive: true, force: true });
+    await waitFor('the job, offered again, to finish', finished(h, [job]), 30_000);
+    expect((await credentialHolders(h.config)).length).toBe(0);
   });
 
   it('with the credential limit raised, concurrent refreshes leave one whole valid file on the host', async () => {
