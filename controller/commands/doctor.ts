@@ -373,12 +373,16 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       // A real turn may refresh the login: it takes the credential as `factory lane run` does (one lock with
       // workflow jobs), in its own job folder under the controller's stateDir, and writes the refresh back.
       const agentName = `${runner}-agent`;
-      const release = await releaseCredentials(deps.config, {
-        profileName: name,
-        profile,
-        name: agentName,
-        kind: 'lane-run',
-      });
+      const release = await releaseCredentials(
+        deps.config,
+        {
+          profileName: name,
+          profile,
+          name: agentName,
+          kind: 'lane-run',
+        },
+        (n) => engine.remove(n),
+      );
       if (!release.released) {
         rows.push({
           scope: name,

@@ -10,7 +10,7 @@ import { Option } from 'commander';
 import { describeProblems, loadConfig, type Config, type Profile } from '../config/config.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { releaseCredentials, sweepDeadLaneRuns } from '../lanes/credential-release.js';
+import { releaseCredentials } from '../lanes/credential-release.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
@@ -40,7 +40,7 @@ type Caught = keyof typeof SIGNAL_EXIT;
 
 type RunOptions = { config: string; profile: string; repo?: string; wait: string };
 
-export function laneProgram(io: Io, terminal: Terminal = processTerminal()) {
+export function laneProgram(io: Io, terminal?: Terminal) {
   const run = newCommand('run', io)
     .summary("run a command in a lane container of a profile, with all the profile's connections")
     .description(
@@ -52,7 +52,8 @@ export function laneProgram(io: Io, terminal: Terminal = processTerminal()) {
     .addOption(new Option('--wait <seconds>', 'how long to wait for a credential another job holds').default('0'))
     .argument('<command...>', 'the command and its arguments (after --)');
   const lane = newCommand('lane', io).summary('lanes outside GitHub').addCommand(run);
-  act(run, (command: string[], opts: RunOptions) => laneRun(opts, command, io, terminal));
+  // The process's streams only when a lane runs: touching process.stdin opens it, which would hold other commands up.
+  act(run, (command: string[], opts: RunOptions) => laneRun(opts, command, io, terminal ?? processTerminal()));
   return lane;
 }
 
@@ -115,10 +116,13 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   let output: ReturnType<typeof connect> | undefined;
   let released = false;
   try {
-    await sweepDeadLaneRuns(config, (n) => docker.getContainer(n).remove({ force: true }));
     const until = Date.now() + wait * 1000;
     for (let told = false; ; told = true) {
-      const release = await releaseCredentials(config, { profileName: opts.profile, profile, name, kind: 'lane-run' });
+      const release = await releaseCredentials(
+        config,
+        { profileName: opts.profile, profile, name, kind: 'lane-run' },
+        (n) => docker.getContainer(n).remove({ force: true }),
+      );
       if (release.released) break;
       if (Date.now() >= until)
         return fail(

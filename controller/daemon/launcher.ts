@@ -44,12 +44,16 @@ export async function carryOut(
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
   try {
-    const release = await releaseCredentials(config, {
-      profileName: plan.jobFolder.profileName,
-      profile: plan.jobFolder.profile,
-      name: plan.jobFolder.runnerName,
-      kind: 'job',
-    });
+    const release = await releaseCredentials(
+      config,
+      {
+        profileName: plan.jobFolder.profileName,
+        profile: plan.jobFolder.profile,
+        name: plan.jobFolder.runnerName,
+        kind: 'job',
+      },
+      (name) => engine.remove(name),
+    );
     // Held by a `factory lane run` (this controller's own jobs queue in its scheduler): the next queued-jobs poll
     // offers the job again.
     if (!release.released) return failed(config, identity, `${release.heldBy}; the job is offered again`, true);

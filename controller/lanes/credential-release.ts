@@ -27,9 +27,16 @@ export type Release = { released: true } | { released: false; heldBy: string };
 
 /**
  * Takes the credential (or says who holds it) and makes the job's private copies and MCP files. Throws, naming the
- * missing file, when a credential is not there to copy; nothing is left held then.
+ * missing file, when a credential is not there to copy; nothing is left held then. `removeContainer` removes the
+ * container of a lane run that died holding a credential, by name.
  */
-export async function releaseCredentials(config: Config, job: LaneJob): Promise<Release> {
+export async function releaseCredentials(
+  config: Config,
+  job: LaneJob,
+  removeContainer?: (name: string) => Promise<void>,
+): Promise<Release> {
+  // A lane run that died holding this credential must not keep it: freed first, its tokens written back.
+  await sweepDeadLaneRuns(config, removeContainer);
   const lock = await lockCredential(config, job.profile, { kind: job.kind, name: job.name });
   if (lock && !lock.held) return { released: false, heldBy: describeHolders(lock.key, lock.holders) };
   try {
