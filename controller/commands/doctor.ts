@@ -18,7 +18,7 @@ import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
-import { releaseCredentials } from '../lanes/credential-release.js';
+import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
@@ -373,7 +373,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       // A real turn may refresh the login: it takes the credential as `factory lane run` does (one lock with
       // workflow jobs), in its own job folder under the controller's stateDir, and writes the refresh back.
       const agentName = `${runner}-agent`;
-      const release = await releaseCredentials(
+      const hold = await holdCredential(
         deps.config,
         {
           profileName: name,
@@ -383,16 +383,17 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
         },
         (n) => engine.remove(n),
       );
-      if (!release.released) {
+      if (!hold.held) {
         rows.push({
           scope: name,
           name: `agent ${profile.lane} turn`,
           ok: false,
-          detail: release.heldBy,
+          detail: hold.heldBy,
           fix: 'run the canary again when that job has finished',
         });
       } else {
         try {
+          await releaseJob(deps.config, name, profile, agentName, { repo: 'doctor/doctor', jobId: 0, runId: 0 });
           const own = withoutWork(laneMounts(deps.config, name, profile, 'doctor/doctor', agentName).mounts);
           const started = Date.now();
           const turn = await engine.runToExit(spec(agentName, canary.script, canary.env, own), AGENT_TIMEOUT_MS);

@@ -10,8 +10,9 @@ import { Option } from 'commander';
 import { describeProblems, loadConfig, type Config, type Profile } from '../config/config.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { releaseCredentials } from '../lanes/credential-release.js';
+import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
+import { releaseJob } from '../lanes/release.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
@@ -118,21 +119,21 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   try {
     const until = Date.now() + wait * 1000;
     for (let told = false; ; told = true) {
-      const release = await releaseCredentials(
-        config,
-        { profileName: opts.profile, profile, name, kind: 'lane-run' },
-        (n) => docker.getContainer(n).remove({ force: true }),
+      const hold = await holdCredential(config, { profileName: opts.profile, profile, name, kind: 'lane-run' }, (n) =>
+        docker.getContainer(n).remove({ force: true }),
       );
-      if (release.released) break;
+      if (hold.held) break;
       if (Date.now() >= until)
         return fail(
-          `${release.heldBy}: one job per credential (a token refresh in one strands every other copy); ${wait > 0 ? `waited ${wait}s` : 'pass --wait SECONDS to wait for it'}`,
+          `${hold.heldBy}: one job per credential (a token refresh in one strands every other copy); ${wait > 0 ? `waited ${wait}s` : 'pass --wait SECONDS to wait for it'}`,
         );
-      if (!told) io.stderr(`factory lane run: waiting up to ${wait}s: ${release.heldBy}`);
+      if (!told) io.stderr(`factory lane run: waiting up to ${wait}s: ${hold.heldBy}`);
       await Promise.race([sleep(1000, { keepAlive: true }), caught.signalled]);
       if (caught.signal) return SIGNAL_EXIT[caught.signal];
     }
     released = true;
+    // Not a GitHub job: nothing to verify, so the credentials are released at start, by the job path's own function.
+    await releaseJob(config, opts.profile, profile, name, { repo, jobId: 0, runId: 0 });
     await prepareWorkspaces(config, profile, repo, opts.profile, name);
     const tty = terminal.stdin.isTTY === true;
     const spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);

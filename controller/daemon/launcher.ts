@@ -8,7 +8,7 @@ import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { releaseCredentials } from '../lanes/credential-release.js';
+import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import type { PendingJob } from '../model/job.js';
@@ -44,7 +44,7 @@ export async function carryOut(
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
   try {
-    const release = await releaseCredentials(
+    const hold = await holdCredential(
       config,
       {
         profileName: plan.jobFolder.profileName,
@@ -56,7 +56,7 @@ export async function carryOut(
     );
     // Held by a `factory lane run` (this controller's own jobs queue in its scheduler): the next queued-jobs poll
     // offers the job again.
-    if (!release.released) return failed(config, identity, `${release.heldBy}; the job is offered again`, true);
+    if (!hold.held) return failed(config, identity, `${hold.heldBy}; the job is offered again`, true);
     await prepareWorkspaces(
       config,
       plan.jobFolder.profile,

@@ -26,7 +26,7 @@ interface Manifest {
 }
 
 const MANIFEST = 'manifest.json';
-/** Names the credential-lock holder file the job's release took (credential-release.ts), outside every mount. */
+/** Names the credential-lock holder file the job's release took (credential-hold.ts), outside every mount. */
 export const CREDENTIAL_LOCK_FILE = 'credential-lock';
 
 /** The container user that must own the auth copies: the profile's `user`, else the runner image's UID 1000. */

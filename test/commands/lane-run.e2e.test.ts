@@ -19,7 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
 import { LANE_RUN_LABEL } from '../../controller/commands/lane-command.js';
 import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
-import { releaseCredentials } from '../../controller/lanes/credential-release.js';
+import { holdCredential } from '../../controller/lanes/credential-hold.js';
 import { finishJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
@@ -307,8 +307,8 @@ describe('factory lane run', () => {
       name: 'factory-aina-platform-78-fedcba',
       kind: 'job' as const,
     };
-    const refused = await releaseCredentials(config, job);
-    expect(refused).toMatchObject({ released: false });
+    const refused = await holdCredential(config, job);
+    expect(refused).toMatchObject({ held: false });
     expect((refused as { heldBy: string }).heldBy).toMatch(
       /in use by factory lane run lane-claude-[0-9a-f]{8} \(pid \d+\)/,
     );
@@ -316,7 +316,7 @@ describe('factory lane run', () => {
 
     run.kill('SIGTERM');
     await run.code;
-    expect(await releaseCredentials(config, job)).toEqual({ released: true });
+    expect(await holdCredential(config, job)).toEqual({ held: true });
     await finishJobFolder(config, job.name);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
-// Releasing a profile's credentials to one lane: the one-job-per-credential lock taken, then the private copies made
-// in its job folder (job-folder.ts). The controller's workflow jobs and `factory lane run` both go through here, so
-// the rule is one rule; finishJobFolder writes refreshed tokens back and lets go of the lock.
+// A lane job's hold on its credential: the one-job-per-credential lock taken, then its job folder made (job-folder.ts),
+// before anything is released into it (release.ts: on a verified assignment for a workflow job, at start for
+// `factory lane run`). Both go through here, so the rule is one rule; finishJobFolder writes refreshed tokens back
+// and lets go of the lock.
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
@@ -23,22 +24,22 @@ export interface LaneJob {
   kind: CredentialHolder['kind'];
 }
 
-export type Release = { released: true } | { released: false; heldBy: string };
+export type Hold = { held: true } | { held: false; heldBy: string };
 
 /**
- * Takes the credential (or says who holds it) and makes the job's private copies and MCP files. Throws, naming the
- * missing file, when a credential is not there to copy; nothing is left held then. `removeContainer` removes the
+ * Takes the credential (or says who holds it) and makes the job's folder, its MCP files rendered. Throws, naming the
+ * missing file, when a credential is not there to copy later; nothing is left held then. `removeContainer` removes the
  * container of a lane run that died holding a credential, by name.
  */
-export async function releaseCredentials(
+export async function holdCredential(
   config: Config,
   job: LaneJob,
   removeContainer?: (name: string) => Promise<void>,
-): Promise<Release> {
+): Promise<Hold> {
   // A lane run that died holding this credential must not keep it: freed first, its tokens written back.
   await sweepDeadLaneRuns(config, removeContainer);
   const lock = await lockCredential(config, job.profile, { kind: job.kind, name: job.name });
-  if (lock && !lock.held) return { released: false, heldBy: describeHolders(lock.key, lock.holders) };
+  if (lock && !lock.held) return { held: false, heldBy: describeHolders(lock.key, lock.holders) };
   try {
     await prepareJobFolder(config, job.profileName, job.profile, job.name);
     if (lock) await writeFile(join(jobDir(config, job.name), CREDENTIAL_LOCK_FILE), lock.file, { mode: 0o600 });
@@ -47,7 +48,7 @@ export async function releaseCredentials(
     await rm(jobDir(config, job.name), { recursive: true, force: true });
     throw err;
   }
-  return { released: true };
+  return { held: true };
 }
 
 /**
