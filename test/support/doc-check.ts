@@ -133,6 +133,8 @@ export function commandProblems(root: Command, line: string): string[] {
   let argsStarted = false;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
+    // The end of options: what follows is the command `factory lane run` runs, not factory's own.
+    if (token === '--') break;
     if (token.startsWith('-')) {
       const flag = token.split('=')[0]!;
       const option = findOption(cmds, flag);
