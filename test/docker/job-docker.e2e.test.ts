@@ -97,10 +97,12 @@ const SERVICE_JOB = [
   `docker run -d --name postgres -p 5432:5432 pg-standin sh -c 'while :; do echo PG-STANDIN ready | nc -l -p 5432; done' >/dev/null`,
   'for i in $(seq 1 50); do a=$(nc 127.0.0.1 5432 </dev/null 2>/dev/null || true); [ -n "$a" ] && break; sleep 0.1; done',
   'echo "service said: $a"',
+  // A hostile job binds /: it gets the sidecar's filesystem, not the host's.
+  `docker run --rm -v /:/host pg-standin sh -c 'ls /host/var/run/docker.sock /host/var/lib/docker 2>&1; cat /host/etc/hostname' | sed 's/^/bind: /'`,
 ].join('\n');
 
 describe("a job's own Docker engine", () => {
-  it('serves the job alone: docker build works, a published service answers on its localhost and on no other container', async () => {
+  it('serves the job alone: docker build works, a published service answers on its localhost and on no other container, a bind of / shows the sidecar, not the host', async () => {
     const runner = newRunner();
     const p = profile();
     await sidecars.start(sidecarPlan(identity(runner), p)!);
@@ -110,6 +112,10 @@ describe("a job's own Docker engine", () => {
     expect(job.output).toContain('built');
     expect(job.output).toMatch(/security=\[.*name=rootless/);
     expect(job.output).toContain('service said: PG-STANDIN ready');
+    expect(job.output).toContain('bind: ls: /host/var/run/docker.sock: No such file or directory');
+    expect(job.output).toContain('bind: ls: /host/var/lib/docker: No such file or directory');
+    const sidecarHost = (await docker.getContainer(`${runner}-docker`).inspect()).Config.Hostname;
+    expect(job.output).toContain(`bind: ${sidecarHost}`);
     expect(job.exitCode).toBe(0);
 
     // Another container on the same network: the service still runs in the sidecar, on its loopback only, and
