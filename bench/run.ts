@@ -49,8 +49,11 @@ async function main(): Promise<void> {
     burst.orphanRunners === 0;
   const laneMedians = Object.entries(lane.medianMs);
   const jd = jobDocker.medianMs;
-  const notMeasured = (mode: string) =>
-    `not measured: ${jobDocker.failures.find((f) => f.startsWith(`${mode}:`)) ?? 'no runs'}`;
+  // The cause's last words (the full message is printed under the table and kept in results.json).
+  const notMeasured = (mode: string) => {
+    const cause = jobDocker.failures.find((f) => f.startsWith(`${mode}:`));
+    return `not measured: ${cause ? cause.trim().split(': ').slice(-3).join(': ') : 'no runs'}`;
+  };
   const rows: string[][] = [
     [
       'Pickup, webhook sent → container started (Docker start event), median / p95 of 30',
