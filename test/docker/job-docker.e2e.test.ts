@@ -154,6 +154,31 @@ describe("a job's own Docker engine", () => {
     expect(job.output).toContain('rc=1');
   }, 60_000);
 
+  it("holds the job's images and containers to its storage size: writing past it fails, nothing else fills", async () => {
+    const runner = newRunner();
+    const p = profile({ docker: { sidecar: true, storage: '256m', memory: '256m' } });
+    await sidecars.start(sidecarPlan(identity(runner), p)!);
+
+    const job = await runJob(
+      runner,
+      p,
+      [
+        'cd "$(mktemp -d)" && cp /usr/local/bin/busybox .',
+        `printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n' > Dockerfile && docker build -q -t fill . >/dev/null`,
+        'docker run --rm fill /bin/busybox dd if=/dev/zero of=/big bs=1M count=300 2>&1',
+      ].join('\n'),
+    );
+    expect(job.output).toContain('No space left on device');
+    expect(job.output).not.toContain('300+0 records out');
+    const used = await docker.getContainer(`${runner}-docker`).inspect();
+    expect(used.HostConfig.Tmpfs).toEqual({
+      '/var/lib/factory-docker': `size=${256 * 1024 ** 2},uid=1000,gid=1000,mode=0700`,
+    });
+
+    await sidecars.remove(runner);
+    expect(await leftovers(runner)).toEqual([]);
+  }, 120_000);
+
   it('the sweep removes the engines of runners that are gone and keeps the others', async () => {
     const [kept, gone] = [newRunner(), newRunner()];
     const p = profile();
