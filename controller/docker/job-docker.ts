@@ -54,7 +54,11 @@ export function jobDocker(docker: Docker, opts: JobDockerOptions): JobDocker {
       .then(
         (v: { Labels?: Record<string, string> }) =>
           v.Labels?.[JOB_DOCKER_LABEL] === runnerName && v.Labels?.[LABEL.instance] === opts.instance
-            ? docker.getVolume(name).remove()
+            ? // 409: a container still holds it (a removal racing this one); the reconciler's sweep takes it later.
+              docker
+                .getVolume(name)
+                .remove()
+                .catch((err) => (gone(err) ? undefined : Promise.reject(err)))
             : undefined,
         (err) => (statusOf(err) === 404 ? undefined : Promise.reject(err)),
       );
