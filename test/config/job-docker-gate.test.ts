@@ -62,12 +62,22 @@ describe('docker: { sidecar: true } on a profile', () => {
     ]);
   });
 
-  it('factory validate reports the privileged sidecar without a reason with its file and line', async () => {
+  it('factory validate refuses a privileged sidecar without a reason, and names one with its reason as host-root-equivalent', async () => {
     const file = join(root, 'privileged.yml');
     writeFileSync(file, stringify(config({ docker: { sidecar: true, mode: 'privileged' } })));
     const err: string[] = [];
     const code = await main(['validate', '--config', file], { stdout: () => {}, stderr: (s) => err.push(s) });
     expect(code).toBe(1);
     expect(err.join('\n')).toMatch(/privileged Docker sidecar gives the job root on the host/);
+
+    writeFileSync(
+      file,
+      stringify(config({ docker: { sidecar: true, mode: 'privileged', reason: 'no user namespaces' } })),
+    );
+    const out: string[] = [];
+    expect(await main(['validate', '--config', file], { stdout: (s) => out.push(s), stderr: () => {} })).toBe(0);
+    expect(out.join('\n')).toContain(
+      'profile ci: privileged Docker sidecar, host-root-equivalent for its jobs (docs/job-docker.md); reason: no user namespaces',
+    );
   });
 });
