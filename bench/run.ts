@@ -10,6 +10,7 @@ import { benchAgentLane } from './agent-lane.js';
 import { benchBackendPickup } from './backend-pickup.js';
 import { benchBurst } from './burst.js';
 import { benchMemory } from './memory.js';
+import { benchJobDocker } from './job-docker.js';
 import { benchPickup } from './pickup.js';
 import { round } from './stats.js';
 
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
   const memory = await benchMemory(docker, dir);
   step('agent-lane overhead');
   const lane = await benchAgentLane();
+  step("a job's own Docker engine: rootless and privileged sidecars against plain jobs");
+  const jobDocker = await benchJobDocker(docker);
 
   const p = pickup.summary;
   const burstClean =
@@ -45,6 +48,12 @@ async function main(): Promise<void> {
     burst.orphanContainers === 0 &&
     burst.orphanRunners === 0;
   const laneMedians = Object.entries(lane.medianMs);
+  const jd = jobDocker.medianMs;
+  // The cause's last words (the full message is printed under the table and kept in results.json).
+  const notMeasured = (mode: string) => {
+    const cause = jobDocker.failures.find((f) => f.startsWith(`${mode}:`));
+    return `not measured: ${cause ? cause.trim().split(': ').slice(-3).join(': ') : 'no runs'}`;
+  };
   const rows: string[][] = [
     [
       'Pickup, webhook sent → container started (Docker start event), median / p95 of 30',
@@ -137,6 +146,40 @@ async function main(): Promise<void> {
           ],
         ]),
     ['Node start to exit (`node -e ""`), the floor of any Node action', ms(lane.nodeFloorMs), '', ''],
+    [
+      `Plain job: launch → its container answers a command, median of ${jobDocker.runs.plain.length}`,
+      jobDocker.runs.plain.length ? ms(jd.plain) : notMeasured('plain'),
+      '',
+      '',
+    ],
+    [
+      `Own Docker engine, rootless sidecar: launch → \`docker info\` answers in the job's container, median of ${jobDocker.runs.rootless.length}`,
+      jobDocker.runs.rootless.length
+        ? `${ms(jd.rootless)} (${(jd.rootless / jd.plain).toFixed(2)}× plain, +${ms(jd.rootless - jd.plain)})`
+        : notMeasured('rootless'),
+      '',
+      '',
+    ],
+    [
+      `Own Docker engine, privileged sidecar: the same, median of ${jobDocker.runs.privileged.length}`,
+      jobDocker.runs.privileged.length
+        ? `${ms(jd.privileged)} (${(jd.privileged / jd.plain).toFixed(2)}× plain)`
+        : notMeasured('privileged'),
+      '',
+      '',
+    ],
+    [
+      'Own Docker engine, disk: sidecar image (once per host) / writable layer per job',
+      `${mb(jobDocker.sidecarImageBytes)} / ${round(jobDocker.sidecarLayerBytes / 1024)} KiB`,
+      '',
+      '',
+    ],
+    [
+      "Own Docker engine, storage (tmpfs: memory, not disk) at start / after a job's 2 MB `docker build`",
+      `${mb(jobDocker.storageAtStartBytes)} / ${mb(jobDocker.storageAfterBuildBytes)}`,
+      '',
+      '',
+    ],
     ...lane.bundles.map((b) => [
       `Bundle \`${b.file}\` (gzip)`,
       `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB)`,
@@ -161,10 +204,21 @@ async function main(): Promise<void> {
     `\n${table}\n\n${machine.cpus} CPU (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, Docker ${machine.docker}; bench took ${totalSeconds} s.\n`,
   );
   if (lane.failures.length) process.stdout.write(`agent-lane: ${lane.failures.join('\n')}\n`);
+  if (jobDocker.failures.length) process.stdout.write(`job docker: ${jobDocker.failures.join('\n')}\n`);
   writeFileSync(
     new URL('./results.json', import.meta.url),
     JSON.stringify(
-      { at: new Date().toISOString(), machine, totalSeconds, pickup, backends, burst, memory, agentLane: lane },
+      {
+        at: new Date().toISOString(),
+        machine,
+        totalSeconds,
+        pickup,
+        backends,
+        burst,
+        memory,
+        agentLane: lane,
+        jobDocker,
+      },
       null,
       2,
     ) + '\n',

@@ -12,7 +12,7 @@ export function capabilitiesCommand(io: Io) {
       'Prints one row per profile: whether its jobs have Docker, services:, container:, sudo, the host network, caches between jobs, and which secrets. --by-kind prints the first profile of each kind (docs/job-capabilities.md is this for examples/factory.yml).',
     )
     .addOption(configOption())
-    .option('--by-kind', 'one row per profile kind (Tier 1, codex lane, claude lane) and the Docker opt-in row');
+    .option('--by-kind', 'one row per profile kind (Tier 1, codex lane, claude lane, Docker opt-in)');
   return act(cmd, async (opts: { config: string; byKind?: boolean }) => {
     const loaded = await loadConfig(opts.config);
     if (!loaded.ok) {

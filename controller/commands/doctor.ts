@@ -15,6 +15,7 @@ import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
+import { workflowDockerRows } from './doctor-workflows.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
@@ -28,6 +29,8 @@ import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
 export interface DoctorRow extends CheckResult {
   scope: string;
+  /** Passes, but something will fail later (a workflow that needs what its profile lacks): shown with its fix. */
+  warning?: boolean;
 }
 export interface DoctorDeps {
   config: Config;
@@ -64,6 +67,7 @@ export async function runDoctor(
     });
   }
   rows.push(...(await githubRows(deps)));
+  rows.push(...(await workflowRows(deps)));
   rows.push(...(await webhookSecretRows(deps)));
   rows.push(...(await diskRows(deps)));
   if (deps.config.backend === 'swarm' && dockerUp) rows.push(...(await swarmNodeRows(deps, onlyProfile)));
@@ -188,6 +192,27 @@ async function githubOrgRows(config: Config, github: GitHubApi, org: Config['org
   } catch (err) {
     return [failedOrgRow(name, err)];
   }
+}
+
+/** Jobs whose workflows need Docker on a profile without it; read through GitHub's contents API, one repo at a time. */
+async function workflowRows({ config, github }: DoctorDeps): Promise<DoctorRow[]> {
+  if (!github?.listWorkflowFiles) return [];
+  const rows: DoctorRow[] = [];
+  for (const { repo } of config.repos) {
+    try {
+      rows.push(...workflowDockerRows(config, repo, await github.listWorkflowFiles(repo)));
+    } catch (err) {
+      rows.push({
+        scope: repo,
+        name: 'workflows',
+        ok: true,
+        warning: true,
+        detail: `not read: ${String((err as Error).message)}`,
+        fix: 'give the token or App read access to contents',
+      });
+    }
+  }
+  return rows;
 }
 
 /**
@@ -436,10 +461,18 @@ export function formatDoctor(rows: readonly DoctorRow[]): string {
   const scopeWidth = Math.max(...rows.map((r) => r.scope.length), 5);
   const nameWidth = Math.max(...rows.map((r) => r.name.length), 5);
   const lines = rows.flatMap((r) => {
-    const line = `${r.ok ? '✓' : '✗'} ${r.scope.padEnd(scopeWidth)}  ${r.name.padEnd(nameWidth)}  ${r.detail}`;
-    return r.ok || !r.fix ? [line] : [line, `  ${' '.repeat(scopeWidth)}  fix: ${r.fix}`];
+    const mark = r.warning ? '!' : r.ok ? '✓' : '✗';
+    const line = `${mark} ${r.scope.padEnd(scopeWidth)}  ${r.name.padEnd(nameWidth)}  ${r.detail}`;
+    return (r.ok && !r.warning) || !r.fix ? [line] : [line, `  ${' '.repeat(scopeWidth)}  fix: ${r.fix}`];
   });
   const failed = rows.filter((r) => !r.ok).length;
-  lines.push('', failed === 0 ? `all ${rows.length} checks passed` : `${failed} of ${rows.length} checks failed`);
+  const warned = rows.filter((r) => r.ok && r.warning).length;
+  const warnings = warned > 0 ? `, ${warned} warning(s)` : '';
+  lines.push(
+    '',
+    failed === 0
+      ? `all ${rows.length} checks passed${warnings}`
+      : `${failed} of ${rows.length} checks failed${warnings}`,
+  );
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ import { planBaseBuilds, type UpstreamMode } from '../images/base-plan.js';
 import { buildImage, ensureImage, planImageBuilds, type ImageBuild } from '../images/image-builder.js';
 import { LOCAL_DISTRO, localBaseOptions } from '../images/local-base.js';
 import { readImageFacts } from '../images/image-facts.js';
+import { dockerSidecarBuild } from '../images/docker-sidecar-image.js';
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {
@@ -98,6 +99,7 @@ type BuildOptions = {
   upstream?: string;
   local?: boolean;
   baseOnly?: boolean;
+  dockerSidecar?: boolean;
 };
 
 export function imagesProgram(io: Io, docker: Docker = new Docker()) {
@@ -124,7 +126,11 @@ export function imagesProgram(io: Io, docker: Docker = new Docker()) {
     .option('--distro <image>', 'the image the base starts FROM (default ubuntu:24.04)')
     .option('--upstream <mode>', 'release or local: where node, the runner, uv and the GitHub MCP server come from')
     .option('--local', 'build for a machine without registries: the local Debian base and the local upstream')
-    .option('--base-only', 'build factory/upstream and factory/base only');
+    .option('--base-only', 'build factory/upstream and factory/base only')
+    .option(
+      '--docker-sidecar',
+      `build only the image of jobs' own Docker engines, factory-local/docker-sidecar:<inputs hash>, FROM ${LOCAL_DISTRO} (or --distro)`,
+    );
   images.addCommand(act(build, (opts: BuildOptions) => buildImages(opts, io, docker)));
   return images;
 }
@@ -133,11 +139,30 @@ export function imagesCommand(argv: string[], io: Io, docker: Docker = new Docke
   return runCommand(imagesProgram(io, docker), argv, io);
 }
 
+/** The sidecar image of docs/job-docker.md, kept while its inputs are unchanged. */
+async function buildDockerSidecar(
+  imagesDir: string,
+  distro: string | undefined,
+  io: Io,
+  docker: Docker,
+): Promise<number> {
+  const build = await dockerSidecarBuild(imagesDir, distro);
+  const from = build.buildArgs.BASE_IMAGE!;
+  if (!(await imageExists(docker, from))) {
+    io.stderr(
+      `factory images build: distribution image ${from} is not on this Docker engine: make it with scripts/build-debian-base.sh`,
+    );
+    return EXIT.failed;
+  }
+  return (await buildAndAudit(docker, build, io, true)) ? 0 : 1;
+}
+
 async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promise<number> {
   const root = packageRoot();
   const imagesDir = values.imagesDir ?? join(root, 'images');
   const version =
     values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  if (values.dockerSidecar) return buildDockerSidecar(imagesDir, values.distro, io, docker);
   const upstream = values.upstream ?? (values.local ? 'local' : 'release');
   if (upstream !== 'release' && upstream !== 'local') {
     io.stderr(`factory images build: --upstream must be release or local, got ${upstream}`);

@@ -45,6 +45,12 @@ export function validateCommand(io: Io) {
     io.stdout(
       `${opts.config}: ok (${result.config.repos.length} repo(s), ${result.config.orgs.length ? `${result.config.orgs.length} org(s), ` : ''}${Object.keys(result.config.profiles).length} profile(s))`,
     );
+    // Allowed because a reason was given, and still said every time: the operator reads what each such job can do.
+    for (const [name, p] of Object.entries(result.config.profiles))
+      if (p.docker?.mode === 'privileged')
+        io.stdout(
+          `  profile ${name}: privileged Docker sidecar, host-root-equivalent for its jobs (docs/job-docker.md); reason: ${p.docker.reason}`,
+        );
     return EXIT.ok;
   });
 }

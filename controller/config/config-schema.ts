@@ -155,6 +155,38 @@ export const mcpServerSchema = z.union(
   { error: 'expected { name, command, args?, env? } (stdio) or { name, url, tokenEnv? } (http)' },
 );
 
+// A job's own Docker engine (docs/job-docker.md): a sidecar daemon for that job alone, its storage a tmpfs of this size.
+const jobDockerSchema = z.strictObject({
+  sidecar: z.literal(true, { error: 'expected sidecar: true (leave docker out for a job without Docker)' }),
+  /** rootless (default): dockerd as uid 1000 in an unprivileged container; privileged: root, host-root-equivalent. */
+  mode: z
+    .enum(['rootless', 'privileged'], { error: (i) => `expected rootless or privileged, got ${got(i.input)}` })
+    .default('rootless'),
+  /** Why a privileged sidecar is acceptable for this profile's jobs; required with mode: privileged. */
+  reason: z.string().min(1).optional(),
+  storage: bytes
+    .pipe(
+      z
+        .number()
+        .min(256 * 1024 ** 2, {
+          error: (i) => `expected at least 256m for images and containers, got ${got(i.input)} bytes`,
+        })
+        .max(MAX_MEMORY, { error: (i) => `expected at most 1t, got ${got(i.input)} bytes` }),
+    )
+    .default(10 * 1024 ** 3),
+  /** The daemon's and its containers' memory, on top of storage (the tmpfs is memory too). */
+  memory: bytes
+    .pipe(
+      z
+        .number()
+        .min(128 * 1024 ** 2, { error: (i) => `expected at least 128m for the daemon, got ${got(i.input)} bytes` })
+        .max(MAX_MEMORY, { error: (i) => `expected at most 1t, got ${got(i.input)} bytes` }),
+    )
+    .default(2 * 1024 ** 3),
+  /** The sidecar image; unset: the factory-local/docker-sidecar image built from images/docker-sidecar. */
+  image: z.string().min(1).optional(),
+});
+
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
   image: z.string().min(1),
@@ -238,6 +270,7 @@ export const profileSchema = z.strictObject({
     .default([]),
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
+  docker: jobDockerSchema.optional(),
   /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
   runnerGroup: z.string().min(1).max(100).optional(),
 });

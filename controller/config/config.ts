@@ -8,6 +8,7 @@ import { configFieldsSchema, type Config, type Profile } from './config-schema.j
 import { distinguishingLabels } from './profile-labels.js';
 import { refuseUnsafeProfile, type Refuse } from './trust-gate.js';
 import { coveringPattern } from './repo-patterns.js';
+import { refuseUnsafeJobDocker } from './job-docker-gate.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
@@ -21,6 +22,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
     const refuse: Refuse = (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
     refuseUnsafeProfile(config, name, profile, refuse);
+    refuseUnsafeJobDocker(config.backend, name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
     if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
       const shared = Object.entries(config.profiles)

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
+import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
 import type { JobObserver, PendingJob, Slot } from '../model/job.js';
@@ -37,6 +38,8 @@ export interface ControllerDeps {
   config: Config;
   github: GitHubApi;
   engine: Engine;
+  /** A job's own Docker engine, for profiles with `docker` (launcher and teardown use it). */
+  jobDocker?: JobDocker;
   docker: DockerState;
   log: Logger;
   observer?: JobObserver;

@@ -5,6 +5,7 @@ import type { Config, Profile } from '../config/config.js';
 import { isDockerSocketPath } from '../config/trust-gate.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerSpec } from './runner-spec.js';
+import { sidecarPlan, withJobDocker } from '../docker/job-docker-plan.js';
 
 export const CAPABILITY_COLUMNS = [
   'Docker',
@@ -31,6 +32,7 @@ export const CAPABILITY_KEYS = [
   'capAdd',
   'agentUser',
   'allowDockerSocket',
+  'docker',
   'env',
 ] as const;
 export const NOT_CAPABILITY_KEYS = [
@@ -66,13 +68,24 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
     runnerId: 0,
     runnerName: 'factory-capabilities-000000',
   };
-  const spec = containerSpec(identity, profile, '', { mounts: lane.mounts, env: lane.env });
+  const plain = containerSpec(identity, profile, '', { mounts: lane.mounts, env: lane.env });
+  const sidecar = sidecarPlan(identity, profile);
+  const spec = sidecar ? withJobDocker(plain, sidecar) : plain;
   const host = spec.HostConfig;
   const socket = host.Mounts.some((m) => isDockerSocketPath(m.Source)) || profile.allowDockerSocket;
-  const docker = socket ? "the host's engine, through its socket (host-root-equivalent)" : 'no: no socket, no engine';
-  const needsDocker = socket
-    ? "yes, on the host's engine"
-    : 'no: the runner needs a Docker engine to start them and the job has none, so the job fails before its first step';
+  const gib = (n: number) => `${Math.round((n / 1024 ** 3) * 10) / 10}g`;
+  const docker = sidecar
+    ? `its own engine: a ${sidecar.mode} dockerd sidecar for this job alone, ${gib(sidecar.storage)} of storage, removed with the job${sidecar.mode === 'privileged' ? ' (host-root-equivalent)' : ''}`
+    : socket
+      ? "the host's engine, through its socket (host-root-equivalent)"
+      : 'no: no socket, no engine';
+  const needsDocker = sidecar
+    ? sidecar.sharesNetwork
+      ? "yes, on its own engine; published ports answer on the job's localhost"
+      : "yes, on its own engine; services are reached from the job's containers"
+    : socket
+      ? "yes, on the host's engine"
+      : 'no: the runner needs a Docker engine to start them and the job has none, so the job fails before its first step';
 
   const noNewPrivileges = host.SecurityOpt.includes('no-new-privileges');
   const caps = host.CapAdd;
@@ -83,14 +96,15 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
       ? `no: uid ${spec.User}, no-new-privileges, ${caps.length ? `capabilities ${list(caps)} only` : 'every capability dropped'}`
       : `no: uid ${spec.User}, every capability dropped but ${list(caps)} (kept for the agent-user switch)`;
 
+  const mode = sidecar?.sharesNetwork ? sidecar.network : host.NetworkMode;
   const network =
-    host.NetworkMode === 'host'
+    mode === 'host'
       ? "yes: the host's network and loopback services"
-      : host.NetworkMode === 'none'
+      : mode === 'none'
         ? 'no: no network at all'
-        : host.NetworkMode === 'bridge'
-          ? 'no: own network namespace (bridge), outbound through NAT'
-          : `no: Docker network ${host.NetworkMode}`;
+        : mode === 'bridge'
+          ? `no: own network namespace (bridge${sidecar?.sharesNetwork ? ', shared with its Docker sidecar' : ''}), outbound through NAT`
+          : `no: Docker network ${mode}`;
 
   const caches = profile.mounts.flatMap((m) => (m.kind === 'cache' ? [`${m.name} at ${m.target}`] : []));
   const data = profile.mounts.flatMap((m) =>
@@ -125,26 +139,17 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   };
 }
 
-/** The kind a profile is: a lane by its agent, else plain CI. */
+/** The kind a profile is: a lane by its agent, else plain CI, with or without its own Docker engine. */
 export function profileKind(profile: Profile): string {
   if (profile.lane === 'codex') return 'Tier 2: codex lane';
   if (profile.lane === 'claude') return 'Tier 3: claude lane';
+  if (profile.docker) return 'Docker opt-in';
   return profile.trusted ? 'trusted, no lane' : 'Tier 1: plain CI';
 }
 
-/**
- * The row item 2 of issue 18 (a Docker engine per job) fills in once that profile option exists; until then it says
- * so, and the capability test checks it is present.
- */
-export const DOCKER_OPT_IN_ROW = {
-  kind: 'Docker opt-in',
-  profile: '—',
-  cells: Object.fromEntries(CAPABILITY_COLUMNS.map((c) => [c, 'to be filled with the per-job Docker engine option'])),
-} as const;
-
 const escape = (cell: string) => cell.replace(/\|/g, '\\|');
 
-/** One markdown row per profile (`byKind`: the first profile of each kind), then the Docker opt-in row. */
+/** One markdown row per profile (`byKind`: the first profile of each kind). */
 export function capabilityTable(config: Config, opts: { byKind?: boolean } = {}): string {
   const seen = new Set<string>();
   const rows: Array<{ kind: string; profile: string; cells: Record<string, string> }> = [];
@@ -154,14 +159,13 @@ export function capabilityTable(config: Config, opts: { byKind?: boolean } = {})
     seen.add(kind);
     rows.push({ kind, profile: name, cells: jobCapabilities(config, name, profile) });
   }
-  if (opts.byKind) rows.push(DOCKER_OPT_IN_ROW);
   const header = ['Profile kind', 'Example profile', ...CAPABILITY_COLUMNS];
   return [
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map(
       (r) =>
-        `| ${[r.kind, r.profile === '—' ? '—' : `\`${r.profile}\``, ...CAPABILITY_COLUMNS.map((c) => r.cells[c]!)].map(escape).join(' | ')} |`,
+        `| ${[r.kind, `\`${r.profile}\``, ...CAPABILITY_COLUMNS.map((c) => r.cells[c]!)].map(escape).join(' | ')} |`,
     ),
   ].join('\n');
 }

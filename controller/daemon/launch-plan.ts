@@ -6,6 +6,7 @@ import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
 import { findRepo } from './profile-match.js';
+import { sidecarPlan, withJobDocker, type SidecarPlan } from '../docker/job-docker-plan.js';
 
 export interface LaunchPlan {
   identity: RunnerIdentity;
@@ -14,6 +15,8 @@ export interface LaunchPlan {
   jobFolder: { profileName: string; profile: PendingJob['profile']; runnerName: string };
   /** Complete but for what only GitHub's answer gives: the runner id and JIT config (see withRegisteredRunner). */
   container: ContainerSpec;
+  /** The job's own Docker engine, when its profile opts in (docs/job-docker.md). */
+  sidecar?: SidecarPlan;
 }
 
 /**
@@ -24,15 +27,18 @@ export function planLaunch(config: Config, job: PendingJob, envNames: readonly s
   const identity = runnerIdentity(config, job, random);
   const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
+  const sidecar = sidecarPlan(identity, job.profile);
+  // The env-file names (never values) tell the action which released variables to mask.
+  const container = containerSpec(identity, job.profile, '', {
+    mounts: lane.mounts,
+    env: withSecretVariables(lane.env, [...envNames]),
+  });
   return {
     identity,
     jit: jitRequest(name, job.profile, config.workFolder),
     jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
-    // The env-file names (never values) tell the action which released variables to mask.
-    container: containerSpec(identity, job.profile, '', {
-      mounts: lane.mounts,
-      env: withSecretVariables(lane.env, [...envNames]),
-    }),
+    container: sidecar ? withJobDocker(container, sidecar) : container,
+    ...(sidecar ? { sidecar } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { planLaunch } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
+import type { JobDocker } from '../docker/job-docker.js';
 
 export type LaunchOutcome =
   | { kind: 'started'; containerId: string }
@@ -26,6 +27,8 @@ export interface LaunchSteps {
   config: Config;
   github: GitHubApi;
   engine: Engine;
+  /** Starts and removes a job's own Docker engine; needed only by profiles with `docker` (docs/job-docker.md). */
+  jobDocker?: JobDocker;
   /** Told as each step lands, so the timeline and the runner record follow the launch. */
   registered(runnerId: number): void;
 }
@@ -67,6 +70,19 @@ export async function carryOut(
   } catch (err) {
     return failed(config, identity, (err as Error).message, false);
   }
+  // The job's engine before its runner: a sidecar that cannot start fails the job before GitHub holds a runner.
+  const sidecar = plan.sidecar;
+  if (sidecar) {
+    try {
+      if (!steps.jobDocker)
+        throw new Error(`profile ${job.profileName} asks for docker, which this backend cannot run`);
+      await steps.jobDocker.start(sidecar);
+    } catch (err) {
+      if (isDockerDown(err)) return { kind: 'docker-down', err };
+      return failed(config, identity, (err as Error).message, false);
+    }
+  }
+  const dropSidecar = () => (sidecar ? steps.jobDocker?.remove(sidecar.runnerName).catch(() => {}) : undefined);
 
   const runners = runnersAt(github, scopeOf(identity));
   let jit;
@@ -87,6 +103,7 @@ export async function carryOut(
         : plan.jit;
     jit = await runners.register(jitBody);
   } catch (err) {
+    await dropSidecar();
     // A group the repo cannot use stays so until the admin acts: failed for good, with the config path to fix.
     if (err instanceof RunnerGroupError) return failed(config, identity, err.message, false);
     if (identity.org && job.profile.runnerGroup && err instanceof GitHubError && err.status === 404)
@@ -110,6 +127,7 @@ export async function carryOut(
   } catch (err) {
     if (isDockerDown(err)) return { kind: 'docker-down', err };
     await runners.remove(jit.runnerId).catch(() => 'error');
+    await dropSidecar();
     const missing = (err as { statusCode?: number }).statusCode === 404;
     const failure = missing
       ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`

@@ -11,6 +11,7 @@ import type { GitHubApi } from '../github/github-client.js';
 import type { Logger } from '../observe/logger.js';
 import { isOwnRunnerName } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from '../lanes/job-folder.js';
+import type { JobDocker } from '../docker/job-docker.js';
 
 const ORG_POLL_CONCURRENCY = 4;
 
@@ -18,6 +19,7 @@ export interface ReconcilerDeps {
   config: Config;
   controller: Controller;
   engine: Engine;
+  jobDocker?: JobDocker;
   docker: DockerState;
   github: GitHubApi;
   log: Logger;
@@ -55,6 +57,7 @@ export class Reconciler {
     // Adopt first, then let waiting jobs start: a job whose container survived an outage must not get a second one.
     await this.syncContainers(containers);
     await this.sweepJobFolders();
+    await this.sweepJobDocker();
     // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
     await Promise.all([
       ...this.deps.config.repos.map((repo) =>
@@ -129,6 +132,21 @@ export class Reconciler {
         );
       }),
     );
+  }
+
+  /**
+   * Docker sidecars and socket volumes whose runner is gone (after adoption, so a job that outlived a restart keeps
+   * its engine). A launch in flight has its record before its sidecar starts, so its sidecar is never taken.
+   */
+  private async sweepJobDocker(): Promise<void> {
+    const { jobDocker, controller, log } = this.deps;
+    if (!jobDocker) return;
+    try {
+      const removed = await jobDocker.sweep((runner) => controller.hasRunner(runner));
+      for (const runner of removed) log.info({ runner }, 'removed the Docker sidecar of a runner that is gone');
+    } catch (err) {
+      if (!this.deps.docker.report(err)) log.warn({ err: String(err) }, 'reconcile: Docker sidecar sweep failed');
+    }
   }
 
   private async syncRepo(repo: string): Promise<void> {

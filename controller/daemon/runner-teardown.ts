@@ -8,13 +8,14 @@ import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
 import { redactLine } from '../observe/redact.js';
 import { scrubSecrets } from '../observe/secret-values.js';
+import type { JobDocker } from '../docker/job-docker.js';
 
 const LOG_TAIL_LINES = 20;
 
 export type TeardownOutcome = { kind: 'done'; lastLines?: string[] } | { kind: 'docker-down' | 'error'; err: unknown };
 
 export async function tearDown(
-  deps: { engine: Engine; github: GitHubApi },
+  deps: { engine: Engine; github: GitHubApi; jobDocker?: JobDocker | undefined },
   runner: { identity: RunnerIdentity; containerId?: string },
   opts: { reason: string; deleteRunner: boolean; log: Logger; secrets?: readonly string[] },
 ): Promise<TeardownOutcome> {
@@ -31,6 +32,8 @@ export async function tearDown(
       log.info({ reason: opts.reason, lastLines }, 'runner container finished');
       await deps.engine.remove(runner.containerId);
     }
+    // After the job's container, which holds the sidecar's network namespace and socket volume.
+    await deps.jobDocker?.remove(runner.identity.runnerName);
   } catch (err) {
     return { kind: isDockerDown(err) ? 'docker-down' : 'error', err };
   }

@@ -7,7 +7,8 @@ import { readSecretRef } from '../config/secret-ref.js';
 import { restartOnlyChanges } from '../config/config-reload.js';
 import { Controller } from './controller.js';
 import type { Engine } from '../docker/docker-engine.js';
-import { engineFor } from '../docker/engine-for.js';
+import { engineFor, jobDockerFor } from '../docker/engine-for.js';
+import type { JobDocker } from '../docker/job-docker.js';
 import { DockerWatch } from '../docker/docker-watch.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
@@ -30,6 +31,8 @@ import { Reconciler } from './reconciler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
 
 export interface ServiceOptions {
+  /** Jobs' own Docker engines; unset: on the config's engine when its backend is docker (docs/job-docker.md). */
+  jobDocker?: JobDocker;
   config: Config;
   log: Logger;
   env?: NodeJS.ProcessEnv;
@@ -97,16 +100,26 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
   const docker = new DockerWatch(engine, log, opts.maxDockerBackoffMs ?? 15_000);
+  const sidecars = opts.jobDocker ?? jobDockerFor(config);
   const controller = new Controller({
     config,
     github,
     engine,
+    ...(sidecars ? { jobDocker: sidecars } : {}),
     docker,
     log,
     observer,
     finishedJobs: timeline.completedJobs(),
   });
-  const reconciler = new Reconciler({ config, controller, engine, docker, github, log });
+  const reconciler = new Reconciler({
+    config,
+    controller,
+    engine,
+    ...(sidecars ? { jobDocker: sidecars } : {}),
+    docker,
+    github,
+    log,
+  });
   controller.startAssignmentPoll(opts.assignmentPollMs ?? ASSIGNMENT_POLL_MS);
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
   docker.subscribe(reconciler.dockerSubscriber);

@@ -88,6 +88,13 @@ export interface GitHubApi {
   /** Jobs in progress in the repo's in-progress runs, with the runner each runs on. */
   listRunningJobs(repo: string): Promise<RunningJob[]>;
   getWorkflowRun(repo: string, runId: number): Promise<WorkflowRunFacts>;
+  /** The repo's workflow files (.github/workflows/*.yml on the default branch); none when the folder is missing. */
+  listWorkflowFiles?(repo: string): Promise<WorkflowFile[]>;
+}
+
+export interface WorkflowFile {
+  path: string;
+  text: string;
 }
 
 export interface ApiObserver {
@@ -450,6 +457,31 @@ export async function gitHubClient(
         repo: data.repository.full_name,
         headRepo: data.head_repository?.full_name ?? null,
       };
+    },
+
+    async listWorkflowFiles(repo) {
+      const read = (path: string) =>
+        wrap(
+          repo,
+          'GET contents',
+          async () => (await clientFor(repo)).rest.repos.getContent({ ...split(repo), path }),
+          [404],
+        );
+      let listing;
+      try {
+        listing = (await read('.github/workflows')).data;
+      } catch (err) {
+        if ((err as GitHubError).status === 404) return [];
+        throw err;
+      }
+      const files: WorkflowFile[] = [];
+      for (const entry of Array.isArray(listing) ? listing : []) {
+        if (entry.type !== 'file' || !/\.ya?ml$/.test(entry.name)) continue;
+        const { data } = await read(entry.path);
+        if (!Array.isArray(data) && data.type === 'file' && 'content' in data)
+          files.push({ path: entry.path, text: Buffer.from(data.content, 'base64').toString('utf8') });
+      }
+      return files;
     },
   };
 

@@ -29,10 +29,10 @@ async function example(): Promise<Config> {
 }
 
 describe('examples/factory.yml', () => {
-  it('configures the three repos, each with its own Tier-1 image and both lanes', async () => {
+  it('configures the three repos, each with its own Tier-1 image and both lanes, aina-platform with a Docker opt-in', async () => {
     const config = await example();
     expect(config.repos.map((r) => [r.repo, r.profiles])).toEqual([
-      ['ainative-academy/aina-platform', ['ci-platform', 'codex', 'claude']],
+      ['ainative-academy/aina-platform', ['ci-platform', 'ci-docker', 'codex', 'claude']],
       ['ainative-academy/aina-academy', ['ci-academy', 'codex', 'claude']],
       ['ainative-academy/aina-data-engine-room', ['ci-data', 'codex', 'claude']],
     ]);
@@ -51,6 +51,12 @@ describe('examples/factory.yml', () => {
         envFiles: [],
       });
     }
+    expect(config.profiles['ci-docker']).toMatchObject({
+      trusted: false,
+      network: 'bridge',
+      mounts: [],
+      docker: { sidecar: true, mode: 'rootless', storage: 10 * 1024 ** 3, memory: 2 * 1024 ** 3 },
+    });
   });
 
   it('gives the codex lane its auth, gh and Paperclip, and no MCP server', async () => {

@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
 import {
   CAPABILITY_KEYS,
-  DOCKER_OPT_IN_ROW,
   NOT_CAPABILITY_KEYS,
   capabilityTable,
   jobCapabilities,
@@ -59,13 +58,13 @@ describe('docs/job-capabilities.md', () => {
     expect((await documented()).text).toBe(out.join('\n'));
   });
 
-  it('has a row for each kind of the example config, in order, and the Docker opt-in row', async () => {
+  it('has a row for each kind of the example config, in order, the Docker opt-in last', async () => {
     const { rows } = await documented();
     expect(rows.map((r) => [r['Profile kind'], r['Example profile']])).toEqual([
       ['Tier 1: plain CI', '`ci-platform`'],
       ['Tier 2: codex lane', '`codex`'],
       ['Tier 3: claude lane', '`claude`'],
-      [DOCKER_OPT_IN_ROW.kind, '—'],
+      ['Docker opt-in', '`ci-docker`'],
     ]);
   });
 
@@ -100,6 +99,26 @@ describe('docs/job-capabilities.md', () => {
     expect(claude!.Secrets).toContain('the secrets store (read-only at /factory/secrets)');
     for (const token of config.profiles.claude!.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])))
       expect(claude!.Secrets).toContain(token);
+  });
+
+  it("says what the Docker opt-in's launch gives: its own engine through a socket volume, never the host's", async () => {
+    const config = await example();
+    const row = (await documented()).rows[3]!;
+    const spec = launched(config, 'ci-docker');
+    expect(spec.Env).toContain('DOCKER_HOST=unix:///run/factory-docker/docker.sock');
+    expect(spec.HostConfig.Mounts.filter((m) => m.Source.endsWith('docker.sock'))).toEqual([]);
+    expect(spec.HostConfig.NetworkMode).toMatch(/^container:factory-.*-docker$/);
+    expect(spec.HostConfig.Privileged).toBe(false);
+    expect(spec.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(row.Docker).toBe(
+      'its own engine: a rootless dockerd sidecar for this job alone, 10g of storage, removed with the job',
+    );
+    expect(row['`services:`']).toBe("yes, on its own engine; published ports answer on the job's localhost");
+    expect(row['`container:`']).toBe(row['`services:`']);
+    expect(row['Host network']).toBe(
+      'no: own network namespace (bridge, shared with its Docker sidecar), outbound through NAT',
+    );
+    expect(row.Secrets).toContain('nothing from the host');
   });
 
   it('changes when a profile changes what a job can do (the table is derived, not written)', async () => {

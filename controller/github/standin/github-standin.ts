@@ -3,7 +3,7 @@
 // GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomBytes, randomUUID, verify } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
@@ -130,6 +130,8 @@ export class GitHubStandin {
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
   readonly orgs = new Map<string, StandinOrg>();
+  /** Files on each repo's default branch, by path, served by the contents route (a test puts workflows here). */
+  readonly files = new Map<string, Map<string, string>>();
   private readonly faults: Fault[] = [];
   private readonly installationTokens = new Set<string>();
   private server: Server | undefined;
@@ -390,6 +392,12 @@ export class GitHubStandin {
       const answer = this.orgRoute(org, method, url.pathname.slice(m[0].length), requestBody);
       if (answer) return send(answer.status, answer.body);
     }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/)) && method === 'GET') {
+      const body = this.contentsJson(m[1]!, decodeURIComponent(m[2]!));
+      return body === undefined
+        ? send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' })
+        : send(200, body);
+    }
     if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
       return send(
         200,
@@ -572,6 +580,41 @@ export class GitHubStandin {
       if (job.runnerId !== undefined) this.runners.delete(job.runnerId);
       await this.deliver(job, 'completed');
     }
+  }
+
+  /** Puts a file on the repo's default branch, as a push would. */
+  setFile(repo: string, path: string, text: string): void {
+    if (!this.files.has(repo)) this.files.set(repo, new Map());
+    this.files.get(repo)!.set(path, text);
+  }
+
+  /** GET /repos/{owner}/{repo}/contents/{path}: a file, or a folder's entries, in GitHub's shapes; undefined is 404. */
+  private contentsJson(repo: string, path: string) {
+    const files = this.files.get(repo) ?? new Map<string, string>();
+    const entry = (p: string, text: string) => {
+      const bytes = Buffer.from(text, 'utf8');
+      const sha = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+      const api = `${this.url}/repos/${repo}/contents/${p}?ref=main`;
+      const html = `https://github.com/${repo}/blob/main/${p}`;
+      const git = `${this.url}/repos/${repo}/git/blobs/${sha}`;
+      return {
+        type: 'file' as const,
+        size: bytes.length,
+        name: p.slice(p.lastIndexOf('/') + 1),
+        path: p,
+        sha,
+        url: api,
+        git_url: git,
+        html_url: html,
+        download_url: `https://raw.githubusercontent.com/${repo}/main/${p}`,
+        _links: { self: api, git, html },
+      };
+    };
+    const text = files.get(path);
+    if (text !== undefined)
+      return { ...entry(path, text), encoding: 'base64', content: Buffer.from(text, 'utf8').toString('base64') };
+    const inside = [...files].filter(([p]) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes('/'));
+    return inside.length > 0 ? inside.map(([p, t]) => entry(p, t)) : undefined;
   }
 
   private runnerJson(r: StandinRunner) {
