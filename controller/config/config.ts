@@ -158,6 +158,46 @@ export const mcpServerSchema = z.union(
   { error: 'expected { name, command, args?, env? } (stdio) or { name, url, tokenEnv? } (http)' },
 );
 
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const clock = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: (i) => `expected a time of day such as "08:00", got ${got(i.input)}` });
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (i) => `expected an IANA time zone such as "Europe/Berlin", got ${got(i.input)}` },
+);
+
+// Runners kept registered, started and idle before any job asks (docs/warm-pools.md); each holds a slot under the caps.
+export const warmSchema = z
+  .strictObject({
+    min: z.number().int().min(0).max(256),
+    /** The most runners of this profile and repo, busy and idle, the pool tops up to; the caps still apply. */
+    max: z.number().int().positive().max(1024).optional(),
+    /** An idle runner older than this is replaced by a fresh container and a fresh JIT runner. */
+    idleTimeout: duration(60 * SECOND, 7 * DAY),
+    /** When set, the pool keeps `min` only inside this window of the week, and scales to zero outside it. */
+    schedule: z
+      .strictObject({
+        timeZone,
+        days: z
+          .array(z.enum(DAYS, { error: (i) => `expected mon, tue, wed, thu, fri, sat or sun, got ${got(i.input)}` }))
+          .min(1)
+          .default([...DAYS]),
+        from: clock,
+        to: clock,
+      })
+      .refine((s) => s.from !== s.to, { error: 'from and to must differ (a window across midnight has from > to)' })
+      .optional(),
+  })
+  .refine((w) => w.max === undefined || w.max >= w.min, { error: 'max must be at least min', path: ['max'] });
+
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
   image: z.string().min(1),
@@ -241,6 +281,7 @@ export const profileSchema = z.strictObject({
     .default([]),
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
+  warm: warmSchema.optional(),
 });
 
 // The controller removes, on this schedule, what it made and no longer uses (factory prune by hand does the same).
@@ -315,6 +356,14 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
       refuseUnsafeProfile(config, name, profile, refuse);
       if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
+      if (profile.warm) {
+        const held = warmAllowed(profile);
+        if (held !== true)
+          refuse(
+            ['warm'],
+            `warm pools need credentials released on assignment; profile "${name}" carries ${held.join(', ')}, which an idle warm container would hold before any job is verified as entitled to it: remove warm from this profile`,
+          );
+      }
       if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
         const shared = Object.entries(config.profiles)
           .filter(([, o]) => !o.trusted)
@@ -360,6 +409,23 @@ export function repoChecks(input: unknown): CrossIssue[] {
     });
   });
   return issues;
+}
+
+/**
+ * Whether a profile may keep a warm pool: true, or what it carries that an idle container must not hold. A lane
+ * container starts with its credentials today, so a warm one would hold them for whichever job GitHub hands it; once
+ * credentials are placed only after a verified assignment, this returns true for every profile.
+ */
+export function warmAllowed(p: z.output<typeof profileSchema>): true | string[] {
+  const held: string[] = [
+    ...new Set(
+      p.mounts
+        .filter((m) => m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'gh')
+        .map((m) => (m.kind === 'auth' ? 'an auth mount' : m.kind === 'gh' ? 'a gh login mount' : 'a secrets mount')),
+    ),
+  ];
+  if (p.envFiles.length > 0) held.push('env files');
+  return held.length === 0 ? true : held;
 }
 
 /** A constraint that names one node, or the nodes an operator labelled: `node.hostname|id == x`, `node.labels.k == v`. */

@@ -145,7 +145,10 @@ export class Reconciler {
     for (const r of controller.snapshot().runners) {
       if (!r.containerId) continue;
       const age = now - r.startedAt;
-      if (!r.busy && age > config.bootTimeout)
+      // An idle warm runner waits for a job by design (its pool recycles it after idleTimeout); once it stands for
+      // one, bootTimeout counts from then.
+      const waiting = r.warm ? (r.claimedAt === undefined ? 0 : now - r.claimedAt) : age;
+      if (!r.busy && waiting > config.bootTimeout)
         void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
       else if (age > config.jobTimeout)
         void controller.cleanUp(r.identity.runnerName, `exceeded jobTimeout (${config.jobTimeout} ms)`);

@@ -29,6 +29,8 @@ import { startPublicServer } from './public-server.js';
 import { Reconciler } from './reconciler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
 
+const POOL_TICK_MS = 1_000;
+
 export interface ServiceOptions {
   config: Config;
   log: Logger;
@@ -116,6 +118,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         config: current,
         runners: s.runners,
         queued: s.queued,
+        pools: s.pools,
         timelines: timeline.recent(),
         dockerUp: s.dockerUp,
         lastError: s.lastError,
@@ -190,6 +193,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   housekeeper.start();
 
   let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
+  // Warm pools change with the clock as well as with events: idle runners age past idleTimeout, schedules open and close.
+  const poolTimer = setInterval(() => controller.pump(), POOL_TICK_MS);
 
   const service: Service = {
     url: server.url,
@@ -221,6 +226,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
     async stop() {
       clearInterval(timer);
+      clearInterval(poolTimer);
       housekeeper.stop();
       docker.close();
       await server.close();
