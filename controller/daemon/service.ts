@@ -41,6 +41,8 @@ export interface ServiceOptions {
   observer?: JobObserver;
   /** Upper bound of the Docker reconnect backoff. */
   maxDockerBackoffMs?: number;
+  /** The controller's and reconciler's clock (timeouts, warm pools' idleTimeout and schedule); Date.now unless told. */
+  now?: () => number;
 }
 
 export interface Service {
@@ -102,8 +104,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     log,
     observer,
     finishedJobs: timeline.completedJobs(),
+    ...(opts.now ? { now: opts.now } : {}),
   });
-  const reconciler = new Reconciler({ config, controller, engine, docker, github, log });
+  const reconciler = new Reconciler({
+    config,
+    controller,
+    engine,
+    docker,
+    github,
+    log,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
   docker.subscribe(reconciler.dockerSubscriber);
   docker.subscribe(controller.dockerSubscriber);

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   socketPath?: string;
   log?: Logger;
   standin?: GitHubStandin;
+  /** The controller's clock. */
+  now?: () => number;
 }
 
 export interface Harness {
@@ -104,6 +106,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       observer,
       githubOptions: { retryAfterBaseValue: 10 },
       maxDockerBackoffMs: 200,
+      ...(opts.now ? { now: opts.now } : {}),
     });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;

@@ -37,6 +37,9 @@ interface StandinJob {
   runnerName?: string;
   message?: JobMessage;
   result?: JobResult;
+  /** When it was queued and when a runner took it (GitHub's in_progress): the pickup its author sees. */
+  queuedAt: number;
+  startedAt?: number;
 }
 
 /**
@@ -75,6 +78,9 @@ export interface StandinOptions {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+// A real runner long-polls GitHub's broker for its job message, so a job given to an idle runner reaches it at once;
+// the stand-in holds a runner's poll this long (below run.sh's 10 s wget timeout) and answers the moment it assigns.
+const LONG_POLL_MS = 5_000;
 const INSTALLATION_ID = 4242;
 
 /** An RS256 JWT signed by the App's key, issued for it, not expired: what GitHub checks on App routes. */
@@ -102,9 +108,13 @@ export class GitHubStandin {
   readonly jobs = new Map<number, StandinJob>();
   private readonly faults: Fault[] = [];
   private readonly installationTokens = new Set<string>();
+  /** Idle runners whose poll is held, woken when a job is assigned to them or they are deleted. */
+  private readonly polls = new Map<number, () => void>();
   private server: Server | undefined;
   private nextId = 1000;
   url = '';
+  /** While true, every delivery is lost on the way (GitHub records it failed and does not retry). */
+  loseDeliveries = false;
 
   constructor(private opts: StandinOptions = {}) {}
 
@@ -117,6 +127,7 @@ export class GitHubStandin {
   }
 
   async stop(): Promise<void> {
+    for (const wake of this.polls.values()) wake();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -154,6 +165,7 @@ export class GitHubStandin {
       repo,
       labels,
       status: 'queued',
+      queuedAt: Date.now(),
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
@@ -198,6 +210,10 @@ export class GitHubStandin {
   async post(body: string, event: string, deliveryId: string, action = '', jobId = 0): Promise<number> {
     const { url, secret } = this.opts.webhook!;
     let status = 0; // as on GitHub, a delivery nobody answered is recorded as failed, not retried
+    if (this.loseDeliveries) {
+      this.deliveries.push({ id: deliveryId, action, jobId, status });
+      return status;
+    }
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -284,6 +300,7 @@ export class GitHubStandin {
           documentation_url: 'https://docs.github.com/rest',
         });
       this.runners.delete(runner.id);
+      this.polls.get(runner.id)?.();
       return send(204);
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs$/)) && method === 'GET') {
@@ -347,16 +364,38 @@ export class GitHubStandin {
     const runner = this.runners.get(runnerId);
     if (!runner) return { job: null, error: 'runner not registered' };
     runner.status = 'online';
-    const running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+    let running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
     const job = running ?? jobFor(runner, this.jobs.values());
-    if (!job) return { job: null };
+    if (!job) {
+      // Idle: hold the poll until a job is assigned to this runner (queueJob does so at once) or time runs out.
+      this.polls.get(runnerId)?.();
+      let wake = () => {};
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => wake(), LONG_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.polls.set(runnerId, wake);
+      });
+      if (this.polls.get(runnerId) === wake) this.polls.delete(runnerId);
+      running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+      if (!this.runners.has(runnerId)) return { job: null, error: 'runner not registered' };
+      if (!running) return { job: null };
+      return {
+        job: running.id,
+        seconds: this.opts.jobSeconds ?? 1,
+        ...(running.message ? { message: running.message } : {}),
+      };
+    }
     if (!running) await this.assign(runner, job);
     return { job: job.id, seconds: this.opts.jobSeconds ?? 1, ...(job.message ? { message: job.message } : {}) };
   }
 
   private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
-    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name });
+    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name, startedAt: Date.now() });
     Object.assign(runner, { busy: true, jobId: job.id });
+    this.polls.get(runner.id)?.();
     await this.deliver(job, 'in_progress');
   }
 
