@@ -61,6 +61,9 @@ export class Reconciler {
     );
     if (controller.isStopping) return;
     this.enforceTimeouts();
+    // What the pass learnt (adopted containers, runners GitHub lists busy, a clock past idleTimeout) moves the queue
+    // and the warm pools on; at start, this is what first fills the pools.
+    controller.pump();
   }
 
   /**

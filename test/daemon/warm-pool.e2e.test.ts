@@ -43,10 +43,11 @@ describe('a warm pool', () => {
     expect(job.startedAt! - job.queuedAt).toBeLessThan(1_000);
     await waitFor('the replacement listening beside the busy one', () => listening(x).length === 2, 30_000);
     expect(jitCalls(x)).toBe(3);
-    await waitFor('the job completed and its container removed', async () => {
-      const ids = (await x.containers()).map((c) => c.Names[0]!.slice(1));
-      return job.status === 'completed' && !ids.includes(job.runnerName!);
-    });
+    await waitFor(
+      'the job completed and its runner cleaned up',
+      () => job.status === 'completed' && x.stages.some((s) => s.jobId === jobId && s.stage === 'cleaned'),
+    );
+    expect((await x.containers()).map((c) => c.Names[0]!.slice(1))).not.toContain(job.runnerName);
     expect(x.stages.filter((s) => s.jobId === jobId).map((s) => s.stage)).toEqual([
       'queued',
       'taken',
