@@ -14,20 +14,28 @@ import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
 import type { JobObserver, PendingJob, Slot } from '../model/job.js';
-import { isWarm, WARM_JOB_ID, type RunnerIdentity, type RunnerView } from '../model/runner.js';
+import { isWarm, type RunnerIdentity, type RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import { isIdleWarm, RunnerBook, type RunnerRecord } from './runner-book.js';
+import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
 import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { findProfile, matchProfile, type Match } from './profile-match.js';
 import { tearDown } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
-import { decidePools, poolStates, poolViews, type PoolState, type PoolView } from './warm-pool.js';
+import {
+  decidePools,
+  poolRunner,
+  poolStates,
+  poolViews,
+  warmLaunch,
+  type PoolState,
+  type PoolView,
+} from './warm-pool.js';
 
 // A warm launch that failed (image missing, GitHub refusing) is not retried on every pump: the pool waits this long.
 const WARM_RETRY_MS = 30_000;
@@ -200,21 +208,14 @@ export class Controller {
 
   /** The warm pools as they stand: configured ones, and any whose warm runners the config no longer asks for. */
   private poolStates(): PoolState[] {
-    const runners = this.book.all().map((r) => ({
-      repo: r.identity.repo,
-      profileName: r.identity.profileName,
-      warm: r.warm === true,
-      idle: isIdleWarm(r),
-      claimed: r.claim !== undefined && !r.busy,
-      launching: r.launching || !r.containerId,
-      since: r.startedAt,
-      name: r.identity.runnerName,
-    }));
     const paused = (repo: string, profile: string) =>
       (this.warmPausedUntil.get(`${repo.toLowerCase()}\0${profile}`) ?? 0) > this.now;
     return poolStates(
       this.deps.config,
-      runners.filter((r) => !this.book.get(r.name)?.cleaning),
+      this.book
+        .all()
+        .filter((r) => !r.cleaning)
+        .map(poolRunner),
       this.scheduler.queuedWhere(() => true),
       (repo, profile) => this.slotFor(repo, profile),
       paused,
@@ -232,15 +233,7 @@ export class Controller {
       }
       const match = findProfile(this.deps.config, d.repo, d.profileName);
       for (let i = 0; match && i < d.start; i++) {
-        const item: PendingJob = {
-          key: `warm:${randomBytes(4).toString('hex')}`,
-          limits: this.slotFor(match.repo.repo, match.profile),
-          jobId: WARM_JOB_ID,
-          repo: match.repo.repo,
-          profileName: match.profileName,
-          profile: match.profile,
-          receivedAt: this.now,
-        };
+        const item = warmLaunch(match, this.slotFor(match.repo.repo, match.profile), this.now);
         this.scheduler.hold(item);
         const p = this.launch(item, true).finally(() => this.inflight.delete(p));
         this.inflight.add(p);
@@ -369,6 +362,7 @@ export class Controller {
     if (record && record.runningJob !== jobId) {
       record.busy = true;
       record.runningJob = jobId;
+      if (record.warm) record.claimedAt ??= this.now;
       this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
       // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
       if (!record.containerId) record.startedEarly = { jobId, at: this.now };

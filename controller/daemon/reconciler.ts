@@ -147,11 +147,12 @@ export class Reconciler {
     const now = (this.deps.now ?? Date.now)();
     for (const r of controller.snapshot().runners) {
       if (!r.containerId) continue;
-      const age = now - r.startedAt;
-      // An idle warm runner waits for a job by design (its pool recycles it after idleTimeout); once it stands for
-      // one, bootTimeout counts from then.
-      const waiting = r.warm ? (r.claimedAt === undefined ? 0 : now - r.claimedAt) : age;
-      if (!r.busy && waiting > config.bootTimeout)
+      // An idle warm runner waits for a job by design (its pool recycles it after idleTimeout); once it stands for a
+      // job or runs one, both timeouts count from then.
+      const since = r.warm ? (r.claimedAt ?? (r.busy ? r.startedAt : undefined)) : r.startedAt;
+      if (since === undefined) continue;
+      const age = now - since;
+      if (!r.busy && age > config.bootTimeout)
         void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
       else if (age > config.jobTimeout)
         void controller.cleanUp(r.identity.runnerName, `exceeded jobTimeout (${config.jobTimeout} ms)`);

@@ -2,7 +2,12 @@
 // Everything here is pure: the pool's size at a moment (its schedule, in its time zone, by Intl), and how many warm
 // runners to start and which idle ones to stop now, from the pools' state, the caps and the clock. The controller
 // gathers the state, then carries the decision out through its launcher and its spare-runner removal.
+import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
+import type { PendingJob } from '../model/job.js';
+import { WARM_JOB_ID } from '../model/runner.js';
+import { isIdleWarm, type RunnerRecord } from './runner-book.js';
+import type { Match } from './profile-match.js';
 
 export type Warm = NonNullable<Profile['warm']>;
 type Schedule = NonNullable<Warm['schedule']>;
@@ -130,6 +135,33 @@ export interface PoolRunner {
   launching: boolean;
   since: number;
   name: string;
+}
+
+/** A live runner of the controller's book, as the pool reads it. */
+export function poolRunner(r: RunnerRecord): PoolRunner {
+  return {
+    repo: r.identity.repo,
+    profileName: r.identity.profileName,
+    warm: r.warm === true,
+    idle: isIdleWarm(r),
+    claimed: r.claim !== undefined && !r.busy,
+    launching: r.launching || !r.containerId,
+    since: r.startedAt,
+    name: r.identity.runnerName,
+  };
+}
+
+/** What the launcher is given for a warm runner: a launch like a job's, for no job (WARM_JOB_ID), with its slot. */
+export function warmLaunch(match: Match, limits: PendingJob['limits'], now: number): PendingJob {
+  return {
+    key: `warm:${randomBytes(4).toString('hex')}`,
+    limits,
+    jobId: WARM_JOB_ID,
+    repo: match.repo.repo,
+    profileName: match.profileName,
+    profile: match.profile,
+    receivedAt: now,
+  };
 }
 
 const poolKey = (repo: string, profile: string) => `${repo.toLowerCase()}\0${profile}`;

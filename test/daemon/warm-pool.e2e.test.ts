@@ -4,6 +4,7 @@
 // 422), a restarted controller adopts the pool, and a burst through a pool never breaches the cap.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../controller/config/config.js';
+import { renderStatus } from '../../controller/observe/status-table.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 const MINUTE = 60_000;
@@ -61,6 +62,10 @@ describe('a warm pool', () => {
     expect(metrics).toMatch(/factory_warm_pool_runners\{repo="[^"]+",profile="ci",state="idle"\} 2/);
     const status = await (await fetch(`${x.service.statusUrl}/status`)).json();
     expect(status.pools).toEqual([{ repo: x.repo, profile: 'ci', target: 2, idle: 2, starting: 0, live: 2 }]);
+    const printed = renderStatus(status, x.service.statusUrl).split('\n');
+    const heading = printed.indexOf('WARM POOLS');
+    expect(printed[heading + 1]).toMatch(/^REPO\s+PROFILE\s+SIZE NOW\s+IDLE\s+STARTING\s+RUNNERS$/);
+    expect(printed[heading + 2]).toMatch(new RegExp(`^${x.repo}\\s+ci\\s+2\\s+2\\s+0\\s+2$`));
   }, 90_000);
 
   it('recycles an idle runner after idleTimeout: fresh container, fresh JIT runner, the old one deleted', async () => {
