@@ -51,7 +51,7 @@ describe('runner bookkeeping with a warm pool (property)', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   }, 240_000);
 
@@ -97,7 +97,7 @@ describe('runner bookkeeping with a warm pool (property)', () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   }, 240_000);
 });

@@ -121,6 +121,7 @@ describe('a warm pool', () => {
     h = await startHarness({ profile: { warm: { min: 2, idleTimeout: '10m' } } });
     const x = h;
     await waitFor('two warm runners listening', () => listening(x).length === 2, 30_000);
+    await waitFor('Docker listing both running', async () => (await x.containers(false)).length === 2);
     const before = (await x.containers(false)).map((c) => c.Id).sort();
     await x.restart();
     expect(
