@@ -88,6 +88,26 @@ describe('a warm pool', () => {
     expect([...x.github.runners.values()].filter((r) => r.repo === x.repo)).toHaveLength(1);
   }, 90_000);
 
+  it('follows its schedule: scales to zero when the window closes and fills again when it opens', async () => {
+    let offset = 0;
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    // A window of two hours around now, in UTC (from > to when it crosses midnight, which the schedule allows).
+    const schedule = { timeZone: 'UTC', from: hhmm(Date.now() - 60 * MINUTE), to: hhmm(Date.now() + 60 * MINUTE) };
+    h = await startHarness({
+      profile: { warm: { min: 2, idleTimeout: '1d', schedule } },
+      now: () => Date.now() + offset,
+    });
+    const x = h;
+    await waitFor('two warm runners listening', () => listening(x).length === 2, 30_000);
+    offset = 3 * 60 * MINUTE; // the clock past the window
+    await waitFor('the pool at zero, its runners deleted', async () => (await x.containers()).length === 0, 30_000);
+    expect(pool(x)).toMatchObject({ target: 0, idle: 0, starting: 0 });
+    expect([...x.github.runners.values()].filter((r) => r.repo === x.repo)).toEqual([]);
+    offset = 0;
+    await waitFor('the pool filled again', () => listening(x).length === 2, 30_000);
+    expect(jitCalls(x)).toBe(4);
+  }, 90_000);
+
   it('grows and shrinks with a live config change; a runner that took a job meanwhile is left to run it (422)', async () => {
     h = await startHarness({ profile: { warm: { min: 1, idleTimeout: '10m' } }, jobSeconds: 2 });
     const x = h;
