@@ -32,7 +32,8 @@ describe('a warm pool', () => {
   it('fills to min with listening runners; a job is taken warm, replaced at once, and counted as a warm hit', async () => {
     h = await startHarness({ profile: { warm: { min: 2, idleTimeout: '10m' } }, jobSeconds: 1 });
     const x = h;
-    await waitFor('two warm runners listening', () => listening(x).length === 2, 30_000);
+    // A runner may connect before `docker run` has answered the controller: it counts as starting until then.
+    await waitFor('two warm runners listening', () => listening(x).length === 2 && pool(x).idle === 2, 30_000);
     expect(jitCalls(x)).toBe(2);
     expect(pool(x)).toMatchObject({ target: 2, idle: 2, starting: 0 });
     const warmNames = listening(x).map((r) => r.name);
@@ -56,6 +57,7 @@ describe('a warm pool', () => {
       'completed',
       'cleaned',
     ]);
+    await waitFor('the pool back to two idle runners', () => pool(x).idle === 2);
     const metrics = await x.service.metrics.text();
     expect(metrics).toMatch(/factory_job_starts_total\{repo="[^"]+",profile="ci",start="warm"\} 1/);
     expect(metrics).toMatch(/factory_queued_to_in_progress_seconds_count\{repo="[^"]+",profile="ci",start="warm"\} 1/);
