@@ -83,7 +83,7 @@ describe('a warm pool', () => {
         listening(x).length === 1 &&
         listening(x)[0]!.name !== first!.identity.runnerName &&
         !(await x.containers()).some((c) => c.Id === first!.containerId),
-      30_000,
+      60_000,
     );
     expect(jitCalls(x)).toBe(2);
     expect(x.github.exchanges.filter((e) => e.method === 'DELETE' && e.status === 204)).toHaveLength(1);
@@ -131,7 +131,10 @@ describe('a warm pool', () => {
     // It ran its job to the end, attributed to it from GitHub's completed delivery, and then it was cleaned up.
     await waitFor(
       'the job completed and nothing left',
-      async () => x.github.jobs.get(jobId)!.status === 'completed' && (await x.containers()).length === 0,
+      async () =>
+        x.github.jobs.get(jobId)!.status === 'completed' &&
+        (await x.containers()).length === 0 &&
+        x.service.controller.snapshot().runners.length === 0,
       30_000,
     );
     expect(taker).toMatch(/-0-[0-9a-f]{6}$/);
