@@ -1,5 +1,5 @@
 // `npm run bench`: the numbers issue 7 asks for, against the real Docker engine and the loopback GitHub stand-in.
-// Prints a Markdown table (the README's) and writes bench/results.json. Never part of `npm test`.
+// Prints a Markdown table (the one in docs/benchmarks.md) and writes bench/results.json. Never part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';

@@ -4,17 +4,27 @@ import { randomBytes } from 'node:crypto';
 import { chown, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+export interface NewFileOptions {
+  /** Mode and owner of the new file, instead of the target's (a release into a folder the job could write). */
+  mode?: number;
+  owner?: { uid: number; gid: number };
+}
+
 /**
  * Writes a temp file beside the target (same filesystem, so rename is atomic), fsyncs it, gives it the target's mode
- * and owner, renames it over, and fsyncs the directory so the rename itself survives a crash.
+ * and owner (or the ones asked for), renames it over, and fsyncs the directory so the rename itself survives a crash.
+ * The rename replaces whatever the target was, a symlink included, and never writes through it.
  */
-export async function replaceFileAtomically(path: string, text: string): Promise<void> {
-  const before = await stat(path).catch(() => undefined);
+export async function replaceFileAtomically(path: string, text: string, opts: NewFileOptions = {}): Promise<void> {
+  const before =
+    opts.mode === undefined || opts.owner === undefined ? await stat(path).catch(() => undefined) : undefined;
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', before ? before.mode & 0o777 : 0o644);
+  const mode = opts.mode ?? (before ? before.mode & 0o777 : 0o644);
+  const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();
+    await handle.chmod(mode); // the umask took bits off at open
   } catch (err) {
     await handle.close();
     await unlink(temp).catch(() => undefined); // a full disk must not leave half a credential file lying beside it
@@ -23,8 +33,10 @@ export async function replaceFileAtomically(path: string, text: string): Promise
   await handle.close();
   try {
     // A root controller rewriting a user's credential file must not leave it owned by root.
-    if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
-      await chown(temp, before.uid, before.gid).catch(() => undefined);
+    const owner = opts.owner ?? before;
+    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+      if (opts.owner) await chown(temp, owner.uid, owner.gid);
+      else await chown(temp, owner.uid, owner.gid).catch(() => undefined);
     }
     await rename(temp, path);
   } catch (err) {

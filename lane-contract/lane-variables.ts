@@ -16,6 +16,8 @@ export const LANE_VARIABLES = {
   agentUser: 'FACTORY_AGENT_USER',
   /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
   agentExec: 'FACTORY_AGENT_EXEC',
+  /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
+  releaseDir: 'FACTORY_RELEASE_DIR',
 } as const;
 
 export const IN_CONTAINER = {
@@ -27,4 +29,6 @@ export const IN_CONTAINER = {
   mcpCodex: '/factory/mcp/codex.toml',
   /** Where a lane image with an agent user keeps the switching helper. */
   agentExec: '/usr/local/libexec/factory/agent-exec',
+  /** Read-only in the container; empty until the release (lane-contract/release-files.ts). */
+  releaseDir: '/factory/release',
 } as const;

@@ -1,5 +1,5 @@
 // Findings with a file and line, taken from a structured answer, become check-run annotations. The shape is
-// the one the README documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
+// the one actions/agent-lane/README.md documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
 import { obj, str } from './lane-event.js';
 
 export interface Finding {

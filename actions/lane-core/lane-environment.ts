@@ -1,5 +1,5 @@
 // What the controller's lane profile tells a job about its lane, read once from the environment by the lane
-// contract's variable names (lane-contract/lane-variables.ts; the README's "Lane environment" table).
+// contract's variable names (lane-contract/lane-variables.ts; the lane environment contract table in docs/lanes.md).
 import { join } from 'node:path';
 import { AGENTS, type Agent } from '../../lane-contract/agents.js';
 import { CLAUDE_JSON } from '../../lane-contract/auth-files.js';

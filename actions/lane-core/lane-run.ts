@@ -222,7 +222,9 @@ async function runInHome(
     })
     .catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT'
-        ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`)
+        ? new Error(
+            `the ${command.command} CLI is not on PATH; lane images install it (factory/base does: docs/images.md)`,
+          )
         : err;
     });
   await transcript;

@@ -2,6 +2,7 @@
 // commands call.
 import { packageVersion } from '../util/package-version.js';
 import { newCommand, runProgram } from './command-line.js';
+import { capabilitiesCommand } from './capabilities-command.js';
 import { controllerCommand } from './controller-command.js';
 import { demoCommand } from './demo.js';
 import { doctorProgram } from './doctor-command.js';
@@ -30,6 +31,7 @@ export function program(io: Io) {
     initCommand(io),
     validateCommand(io),
     schemaCommand(io),
+    capabilitiesCommand(io),
     controllerCommand(io),
     statusProgram(io),
     doctorProgram(io),

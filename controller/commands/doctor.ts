@@ -8,6 +8,8 @@ import type { Config, Profile } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { FIX, stateOf } from '../github/github-errors.js';
+import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
+import { coversRepo } from '../config/repo-patterns.js';
 import { resolveWebhookSecret } from '../daemon/service.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
@@ -16,6 +18,7 @@ import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from 
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
+import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
@@ -92,7 +95,8 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
       },
     ];
   // In parallel: an unreachable GitHub costs each repo its retries, and they need not queue behind one another.
-  return Promise.all(
+  const orgRows = Promise.all(config.orgs.map((org) => githubOrgRows(config, github, org)));
+  const repoRows = Promise.all(
     config.repos.map(async ({ repo }): Promise<DoctorRow> => {
       try {
         const runners = await github.listRunners(repo);
@@ -115,6 +119,73 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
       }
     }),
   );
+  return [...(await repoRows), ...(await orgRows).flat()];
+}
+
+/** An org entry's credential needs the organisation's runner permission, not the repo's (docs/org-runners.md). */
+const ORG_FORBIDDEN =
+  "the credential works but may not manage the organisation's runners: give it the organisation permission Self-hosted runners: read and write, and Actions: read on the covered repos (classic token: admin:org; for an App: install it on the organisation)";
+
+const failedOrgRow = (name: string, err: unknown): DoctorRow => {
+  const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
+  return {
+    scope: 'host',
+    name,
+    ok: false,
+    detail: `${state}: ${String((err as Error).message)}`,
+    fix: state === 'ok' ? 'see the message' : state === 'forbidden' ? ORG_FORBIDDEN : FIX[state],
+  };
+};
+
+/**
+ * An org entry: the org runner API answers, the repos it covers, and each profile's runner group exists and admits
+ * every covered repo (what would otherwise fail the first job of each repo).
+ */
+async function githubOrgRows(config: Config, github: GitHubApi, org: Config['orgs'][number]): Promise<DoctorRow[]> {
+  const name = `github org ${org.name}`;
+  if (!github.org) return [{ scope: 'host', name, ok: false, detail: 'this GitHub client has no org scope' }];
+  let covered: string[];
+  try {
+    const runners = await github.org.listRunners(org.name);
+    covered = (await github.org.listRepos(org.name))
+      .filter((r) => !r.archived && coversRepo(org, r.fullName))
+      .map((r) => r.fullName);
+    const row: DoctorRow = {
+      scope: 'host',
+      name,
+      ok: covered.length > 0,
+      detail: `org runner API answers (${runners.length} runner(s)); the entry covers ${covered.length} repo(s)${covered.length ? `: ${covered.join(', ')}` : ''}`,
+    };
+    if (!row.ok) row.fix = `no repo of ${org.name} matches orgs[].include minus exclude; check the patterns`;
+    const rows = [row];
+    for (const profileName of org.profiles) {
+      const profile = config.profiles[profileName];
+      const group = profile?.runnerGroup;
+      if (!group) continue;
+      const path = `profiles.${profileName}.runnerGroup`;
+      const problems: string[] = [];
+      for (const repo of covered) {
+        try {
+          await runnerGroupId(github, { org: org.name, group, repo, path, trusted: profile.trusted });
+        } catch (err) {
+          if (!(err instanceof RunnerGroupError)) throw err;
+          problems.push(err.message);
+          // A missing group, or one a lane may not use, is the same answer for every repo: say it once.
+          if (!err.message.includes('does not admit')) break;
+        }
+      }
+      rows.push({
+        scope: 'host',
+        name: `runner group ${group} (${org.name})`,
+        ok: problems.length === 0,
+        detail: problems.length ? problems.join('; ') : `exists and admits the ${covered.length} covered repo(s)`,
+        ...(problems.length ? { fix: `create the group on GitHub or change ${path}, and open it to these repos` } : {}),
+      });
+    }
+    return rows;
+  } catch (err) {
+    return [failedOrgRow(name, err)];
+  }
 }
 
 /**
@@ -234,6 +305,9 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     await mkdir(probeDir, { recursive: true, mode: 0o755 });
     await writeFile(join(probeDir, 'probe'), token, { mode: 0o644 });
     await prepareJobFolder(config, name, profile, runner);
+    // The doctor is the operator's own check, not a job GitHub assigned: it sees the lane as a released job does.
+    if (releasesOnAssignment(profile))
+      await releaseJob(config, name, profile, runner, { repo: 'doctor/doctor', jobId: 0, runId: 0 });
     // Workspace and cache folders are left out: the doctor must not create a repo's cache as a side effect.
     const lane = laneMounts(config, name, profile, 'doctor/doctor', runner);
     const work = new Set(

@@ -29,7 +29,11 @@ export function validateCommand(io: Io) {
         ? []
         : (result.details ?? result.problems.map((message) => ({ path: '(file)', message })));
       const summary = result.ok
-        ? { repos: result.config.repos.length, profiles: Object.keys(result.config.profiles).length }
+        ? {
+            repos: result.config.repos.length,
+            orgs: result.config.orgs.length,
+            profiles: Object.keys(result.config.profiles).length,
+          }
         : {};
       io.stdout(JSON.stringify({ file: resolve(opts.config), ok: result.ok, ...summary, problems }, null, 2));
       return result.ok ? EXIT.ok : EXIT.failed;
@@ -39,7 +43,7 @@ export function validateCommand(io: Io) {
       return EXIT.failed;
     }
     io.stdout(
-      `${opts.config}: ok (${result.config.repos.length} repo(s), ${Object.keys(result.config.profiles).length} profile(s))`,
+      `${opts.config}: ok (${result.config.repos.length} repo(s), ${result.config.orgs.length ? `${result.config.orgs.length} org(s), ` : ''}${Object.keys(result.config.profiles).length} profile(s))`,
     );
     return EXIT.ok;
   });

@@ -1,7 +1,7 @@
 // The JSON Schema of factory.yml, emitted from the zod schema the controller itself parses with, so editors complete
 // and check the same shape. Published at schema/factory.schema.json (`npm run schema`); a test keeps it fresh.
 import { z } from 'zod';
-import { configSchema } from './config.js';
+import { configFieldsSchema as configSchema } from './config-schema.js';
 
 export const SCHEMA_PATH = 'schema/factory.schema.json';
 export const SCHEMA_ID = 'https://github.com/ainative-academy/factory/raw/main/schema/factory.schema.json';

@@ -1,7 +1,7 @@
 // Which labels mark a job as asking for a trusted (lane) profile. GitHub hands a queued job to any runner whose
 // labels cover it, and every runner carries `self-hosted`, so only a label no untrusted profile has can say "this
 // job wants the lane" rather than "any runner will do".
-import type { Config, Profile } from './config.js';
+import type { Config, Profile } from './config-schema.js';
 
 const key = (label: string) => label.toLowerCase();
 

@@ -3,8 +3,8 @@
 // (hostPathMap), because Docker resolves a bind source on the host, not in the string the config holds.
 import { realpathSync } from 'node:fs';
 import { posix } from 'node:path';
-import { toHostPath, type PathMapping } from '../lanes/host-path-map.js';
-import type { Config, Profile } from './config.js';
+import { normalisePath, toHostPath, type PathMapping } from '../lanes/host-path-map.js';
+import type { Config, Profile } from './config-schema.js';
 
 export type Refuse = (path: PropertyKey[], message: string) => void;
 
@@ -25,9 +25,6 @@ const SYSTEM_PATHS = [
   '/var/lib/docker',
   '/var/lib/containerd',
 ];
-
-/** `..`, `.` and repeated slashes removed; relative input is taken from `/`. */
-export const normalisePath = (path: string) => posix.resolve('/', path);
 
 /**
  * The path with every symlink of its existing part resolved; the part that does not exist yet is kept as written

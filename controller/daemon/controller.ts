@@ -13,18 +13,21 @@ import type { Config, Profile } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
+import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
 import type { JobObserver, PendingJob, Slot } from '../model/job.js';
 import { isWarm, type RunnerIdentity, type RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
+import { readRelease, releaseJob, releasedValues, releasesOnAssignment } from '../lanes/release.js';
+import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { carryOut } from './launcher.js';
 import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { findProfile, matchProfile, type Match } from './profile-match.js';
+import { findProfile, findRepo, matchProfile, type Match } from './profile-match.js';
 import { tearDown } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 import {
@@ -73,6 +76,9 @@ export class Controller {
   private readonly warmPausedUntil = new Map<string, number>();
   private stopping = false;
   private lastError: string | undefined;
+  /** Checks which job a lane runner took before its credentials are released (assignment-check.ts). */
+  private readonly gate: AssignmentGate;
+  private assignmentPoll: NodeJS.Timeout | undefined;
 
   /** What the controller does with Docker's news; the service subscribes it to the watch, after the reconciler. */
   readonly dockerSubscriber: DockerSubscriber = {
@@ -83,6 +89,18 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps) {
     this.book = new RunnerBook(deps.finishedJobs);
+    this.gate = new AssignmentGate(
+      { github: deps.github, log: deps.log, config: () => this.deps.config },
+      {
+        release: (runner, job) => this.release(runner, job),
+        refuse: (runner, job, verdict) => this.refuse(runner, job, verdict),
+        live: (name) => {
+          const record = this.book.get(name);
+          return !this.stopping && record !== undefined && !record.cleaning && !record.refused;
+        },
+        releasedBefore: async (name) => (await readRelease(this.deps.config, name))?.jobId,
+      },
+    );
   }
 
   /** Takes repos, profiles, caps and timeouts from an edited config; jobs already waiting keep their profile. */
@@ -110,7 +128,7 @@ export class Controller {
   }
 
   slotFor(repo: string, profile: Profile | undefined): Slot['limits'] {
-    const repoCap = this.deps.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.maxConcurrent ?? 1;
+    const repoCap = findRepo(this.deps.config, repo)?.maxConcurrent ?? 1;
     const limits = [
       { pool: 'global', max: this.deps.config.maxConcurrent },
       { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
@@ -127,7 +145,12 @@ export class Controller {
         this.offerQueuedJob(d.repo, d.job.id, d.job.labels, d.receivedAt, 'webhook');
         break;
       case 'in_progress':
-        this.onJobStarted(d.repo, d.job.id, d.job.runnerName);
+        this.onJobStarted(d.repo, d.job.id, d.job.runnerName, {
+          repo: d.repo,
+          jobId: d.job.id,
+          labels: d.job.labels,
+          ...(d.job.runId ? { runId: d.job.runId } : {}),
+        });
         break;
       case 'completed':
         this.onJobCompleted(d.repo, d.job.id, d.job.runnerName);
@@ -268,7 +291,7 @@ export class Controller {
 
     let plan;
     try {
-      plan = planLaunch(config, item, await readEnvFiles(item.profile.envFiles), random);
+      plan = planLaunch(config, item, Object.keys(await readEnvFiles(item.profile.envFiles)), random);
     } catch (err) {
       return this.endLaunch(record, log, { kind: 'failed', failure: (err as Error).message, retry: false });
     }
@@ -345,7 +368,8 @@ export class Controller {
         detail: record.warm ? 'warm' : 'cold',
         at: record.startedEarly.at,
       });
-    if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
+    if (record.refused) void this.cleanup(record, record.refused);
+    else if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
     else if (record.claim === undefined && !record.busy && !record.warm)
       void this.removeSpare(record, 'its job was taken by another runner or cancelled');
   }
@@ -356,7 +380,8 @@ export class Controller {
     this.scheduler.release(record.slot);
   }
 
-  private onJobStarted(repo: string, jobId: number, runner: string | null): void {
+  /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */
+  private onJobStarted(repo: string, jobId: number, runner: string | null, assignment?: Assignment): void {
     this.book.markSeen(jobId); // a late `queued` for it must start nothing
     const record = this.book.get(runner);
     if (record && record.runningJob !== jobId) {
@@ -377,6 +402,101 @@ export class Controller {
         });
     }
     this.settleClaim(jobId, record);
+    if (record && assignment) this.checkAssignment(record, assignment);
+  }
+
+  /** A lane runner's job is checked before its credentials are released; other runners hold nothing to release. */
+  private checkAssignment(record: RunnerRecord, assignment: Assignment): void {
+    const runner = this.gateRunner(record);
+    if (!runner || !releasesOnAssignment(runner.profile)) return;
+    const p = this.gate.assigned(runner, assignment).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  private gateRunner(record: RunnerRecord): GateRunner | undefined {
+    const { repo, profileName, runnerName } = record.identity;
+    const profile =
+      (record.slot as Partial<PendingJob>).profile ?? findProfile(this.deps.config, repo, profileName)?.profile;
+    return profile && { runnerName, repo, profileName, profile };
+  }
+
+  private async release(runner: GateRunner, job: Assignment & { runId: number }): Promise<void> {
+    const { config } = this.deps;
+    await releaseJob(config, runner.profileName, runner.profile, runner.runnerName, {
+      repo: job.repo,
+      jobId: job.jobId,
+      runId: job.runId,
+    });
+    this.deps.log.info(
+      { repo: job.repo, jobId: job.jobId, runId: job.runId, runner: runner.runnerName, profile: runner.profileName },
+      'assignment verified: lane credentials released to the job',
+    );
+    this.deps.observer?.stage(job.jobId, 'released', {
+      repo: runner.repo,
+      profile: runner.profileName,
+      runnerName: runner.runnerName,
+      at: this.now,
+    });
+  }
+
+  /**
+   * A lane runner took a job not entitled to the lane: its container goes at once (nothing was released to it), its
+   * runner with it. The lane job it stood for was already handed back by settleClaim and is offered again.
+   */
+  private refuse(runner: GateRunner, job: Assignment, verdict: Extract<Verdict, { entitled: false }>): void {
+    const record = this.book.get(runner.runnerName);
+    const reason = `refused job ${job.jobId} of ${job.repo}: ${verdict.why}`;
+    this.lastError = `runner ${runner.runnerName} (profile ${runner.profileName}) ${reason}`;
+    this.deps.log.warn(
+      {
+        repo: job.repo,
+        jobId: job.jobId,
+        runner: runner.runnerName,
+        profile: runner.profileName,
+        reason: verdict.reason,
+        why: verdict.why,
+      },
+      `lane runner ${runner.runnerName} took job ${job.jobId} of ${job.repo}, which is not entitled to profile ${runner.profileName} (${verdict.why}): nothing released, runner stopped and deleted`,
+    );
+    this.deps.observer?.stage(job.jobId, 'refused', {
+      repo: runner.repo,
+      profile: runner.profileName,
+      runnerName: runner.runnerName,
+      detail: verdict.why,
+      reason: verdict.reason,
+      at: this.now,
+    });
+    if (!record) return;
+    record.refused = reason;
+    // Still launching: endLaunch cleans it up as soon as `docker run` answers.
+    if (!record.launching) void this.cleanup(record, reason);
+  }
+
+  /** Deliveries get lost: lane runners with no assignment known here are looked up (assignment-check.ts). */
+  async pollAssignments(): Promise<void> {
+    const open = this.book
+      .records()
+      .filter(
+        (r) =>
+          r.containerId !== undefined &&
+          !r.cleaning &&
+          !r.refused &&
+          !this.gate.settled(r.identity.runnerName) &&
+          (this.gateRunner(r)?.profile.trusted ?? false),
+      )
+      .map((r) => r.identity);
+    for (const found of await findAssignments(this.deps.github, open, this.deps.log))
+      if (!this.gate.settled(found.runnerName)) this.onJobStarted(found.repo, found.jobId, found.runnerName, found);
+  }
+
+  /** Polls every `ms` while the controller runs; the service starts it. */
+  startAssignmentPoll(ms: number): void {
+    clearInterval(this.assignmentPoll);
+    let running: Promise<void> | undefined;
+    this.assignmentPoll = setInterval(() => {
+      running ??= this.pollAssignments().finally(() => (running = undefined));
+    }, ms);
+    this.assignmentPoll.unref();
   }
 
   /**
@@ -452,7 +572,7 @@ export class Controller {
       jobId: record.identity.jobId,
       runner: record.identity.runnerName,
     });
-    const outcome = await this.deleteRunner(record.identity.repo, record.identity.runnerId, log);
+    const outcome = await this.deleteRunner(scopeOf(record.identity), record.identity.runnerId, log);
     if (outcome === 'busy') {
       record.busy = true;
       return;
@@ -477,17 +597,24 @@ export class Controller {
     record.cleaning = true;
     const { repo, jobId, runnerName: name, profileName } = record.identity;
     const log = this.deps.log.child({ repo, jobId, runner: name });
+    // A release begun before the cleanup lands whole first (its values scrub the log tail, its manifest drives the
+    // write-back); none begins after it, since the runner is no longer live.
+    await this.gate.releaseWritten(name);
     const done = await tearDown(this.deps, record, {
       reason,
       deleteRunner: !opts.runnerDeleted && !record.jobCompleted,
       log,
+      // Released env-file values never were in the container's environment, so the engine cannot know them.
+      secrets: await releasedValues(this.deps.config, name),
     });
     if (done.kind !== 'done') {
       record.cleaning = false; // the reconciler retries once Docker answers
       if (!this.deps.docker.report(done.err)) log.error({ err: String(done.err) }, 'container cleanup failed');
       return;
     }
+    // Only a released job has copies to write back: a refused one got none, so its folder holds no manifest.
     await this.writeBackCredentials(name, log);
+    this.gate.forget(name);
     this.forget(record);
     // A runner that ends without having run a job puts its job back.
     if (!record.busy && record.claim !== undefined) {
@@ -541,12 +668,12 @@ export class Controller {
   }
 
   private async deleteRunner(
-    repo: string,
+    scope: RunnerScope,
     runnerId: number,
     log: Logger,
   ): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
     try {
-      return await this.deps.github.deleteRunner(repo, runnerId);
+      return await runnersAt(this.deps.github, scope).remove(runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
       log.warn(
@@ -625,14 +752,16 @@ export class Controller {
     return record ? this.cleanup(record, reason) : Promise.resolve();
   }
 
-  /** Deletes a runner of ours that GitHub lists and that has no record here. */
-  async deleteOrphanRunner(repo: string, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
-    return this.deleteRunner(repo, runnerId, this.deps.log.child({ repo }));
+  /** Deletes a runner of ours that GitHub lists (at its repo or org) and that has no record here. */
+  async deleteOrphanRunner(scope: RunnerScope, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+    const where = scope.kind === 'org' ? { org: scope.org } : { repo: scope.repo };
+    return this.deleteRunner(scope, runnerId, this.deps.log.child(where));
   }
 
   /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.assignmentPoll);
     await Promise.allSettled([...this.inflight]);
   }
 }

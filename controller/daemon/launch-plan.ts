@@ -5,6 +5,7 @@ import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
+import { findRepo } from './profile-match.js';
 
 export interface LaunchPlan {
   identity: RunnerIdentity;
@@ -15,13 +16,11 @@ export interface LaunchPlan {
   container: ContainerSpec;
 }
 
-/** `envFromFiles` holds the profile's env files, read beforehand: the plan itself touches no disk. */
-export function planLaunch(
-  config: Config,
-  job: PendingJob,
-  envFromFiles: Record<string, string>,
-  random?: string,
-): LaunchPlan {
+/**
+ * `envNames` are the keys of the profile's env files, read beforehand (the plan itself touches no disk). Their values
+ * never enter the container's environment: a lane gets them in its release folder once its assignment is verified.
+ */
+export function planLaunch(config: Config, job: PendingJob, envNames: readonly string[], random?: string): LaunchPlan {
   const identity = runnerIdentity(config, job, random);
   const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
@@ -29,12 +28,10 @@ export function planLaunch(
     identity,
     jit: jitRequest(name, job.profile, config.workFolder),
     jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
-    // Env-file values are secrets: the container's label names them so its log tail is scrubbed of them, and their
-    // names (never values) tell the action which variables to mask.
+    // The env-file names (never values) tell the action which released variables to mask.
     container: containerSpec(identity, job.profile, '', {
       mounts: lane.mounts,
-      env: withSecretVariables(lane.env, Object.keys(envFromFiles)),
-      secrets: envFromFiles,
+      env: withSecretVariables(lane.env, [...envNames]),
     }),
   };
 }
@@ -42,6 +39,7 @@ export function planLaunch(
 /** The runner's name and identity alone: known before anything can fail, so the runner is recorded first. */
 export function runnerIdentity(config: Config, job: PendingJob, random?: string): RunnerIdentity {
   const name = runnerName(job.repo, job.jobId, config.instance, random);
+  const org = findRepo(config, job.repo)?.org?.name;
   return {
     instance: config.instance,
     repo: job.repo,
@@ -49,5 +47,6 @@ export function runnerIdentity(config: Config, job: PendingJob, random?: string)
     jobId: job.jobId,
     runnerId: 0,
     runnerName: name,
+    ...(org ? { org } : {}),
   };
 }

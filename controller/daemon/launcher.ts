@@ -5,6 +5,8 @@
 import type { Config } from '../config/config.js';
 import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
+import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
+import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
@@ -29,7 +31,7 @@ export interface LaunchSteps {
 
 /** Plans the job's runner; the identity is returned at once so the caller can record the runner before any effect. */
 export async function prepareLaunch(config: Config, job: PendingJob) {
-  return planLaunch(config, job, await readEnvFiles(job.profile.envFiles));
+  return planLaunch(config, job, Object.keys(await readEnvFiles(job.profile.envFiles)));
 }
 
 export async function carryOut(
@@ -53,10 +55,29 @@ export async function carryOut(
     return failed(config, identity, (err as Error).message, false);
   }
 
+  const runners = runnersAt(github, scopeOf(identity));
   let jit;
   try {
-    jit = await github.generateJitConfig(identity.repo, plan.jit);
+    const group = job.profile.runnerGroup;
+    const jitBody =
+      identity.org && group
+        ? {
+            ...plan.jit,
+            runner_group_id: await runnerGroupId(github, {
+              org: identity.org,
+              group,
+              repo: identity.repo,
+              path: `profiles.${job.profileName}.runnerGroup`,
+              trusted: job.profile.trusted,
+            }),
+          }
+        : plan.jit;
+    jit = await runners.register(jitBody);
   } catch (err) {
+    // A group the repo cannot use stays so until the admin acts: failed for good, with the config path to fix.
+    if (err instanceof RunnerGroupError) return failed(config, identity, err.message, false);
+    if (identity.org && job.profile.runnerGroup && err instanceof GitHubError && err.status === 404)
+      forgetRunnerGroup(github, identity.org, job.profile.runnerGroup);
     // Not failed for good: the next queued-jobs poll offers the job again.
     return failed(
       config,
@@ -75,7 +96,7 @@ export async function carryOut(
     };
   } catch (err) {
     if (isDockerDown(err)) return { kind: 'docker-down', err };
-    await github.deleteRunner(identity.repo, jit.runnerId).catch(() => 'error');
+    await runners.remove(jit.runnerId).catch(() => 'error');
     const missing = (err as { statusCode?: number }).statusCode === 404;
     const failure = missing
       ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`

@@ -1,9 +1,13 @@
 // Which profile, if any, serves a queued job: pure, so the webhook path and the queued-job poll agree.
-import type { Config, Profile, RepoConfig } from '../config/config.js';
+import type { Config, OrgConfig, Profile, RepoConfig } from '../config/config.js';
 import { asksForProfile } from '../config/profile-labels.js';
+import { servedRepo } from '../config/repo-patterns.js';
+
+/** A repo the config serves: its own entry, or one an org entry covers (then `org` is set and its runners are the org's). */
+export type ServedRepo = RepoConfig & { org?: OrgConfig };
 
 export interface Match {
-  repo: RepoConfig;
+  repo: ServedRepo;
   profileName: string;
   profile: Profile;
 }
@@ -14,9 +18,9 @@ export function runnerLabels(profile: Profile): string[] {
   return ['self-hosted', ...labels];
 }
 
-export function findRepo(config: Config, fullName: string): RepoConfig | undefined {
-  const wanted = fullName.toLowerCase();
-  return config.repos.find((r) => r.repo.toLowerCase() === wanted);
+/** The entry that serves `fullName`; `validate` refuses a repo both kinds serve, so at most one does. */
+export function findRepo(config: Config, fullName: string): ServedRepo | undefined {
+  return servedRepo(config, fullName);
 }
 
 /**

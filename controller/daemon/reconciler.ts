@@ -1,7 +1,9 @@
 // Brings the controller's picture back in line with Docker and GitHub: after a restart, after lost webhooks or
 // Docker events, and for runners that never got a job or overran their time. It learns through the controller's
 // snapshot and acts only through its verbs (adopt, clean up, mark busy, offer a queued job, delete an orphan).
-import type { Config } from '../config/config.js';
+import type { Config, OrgConfig } from '../config/config.js';
+import { coversRepo } from '../config/repo-patterns.js';
+import { orgApi, runnersAt, type RunnerScope } from '../github/runner-scope.js';
 import type { Controller } from './controller.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine, ManagedContainer } from '../docker/docker-engine.js';
@@ -9,6 +11,8 @@ import type { GitHubApi } from '../github/github-client.js';
 import type { Logger } from '../observe/logger.js';
 import { isOwnRunnerName } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from '../lanes/job-folder.js';
+
+const ORG_POLL_CONCURRENCY = 4;
 
 export interface ReconcilerDeps {
   config: Config;
@@ -22,6 +26,8 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   private running: Promise<void> | undefined;
+  /** Each org entry's covered repos as the last pass listed them: whose runner names and job folders are ours. */
+  private readonly orgRepos = new Map<string, string[]>();
   /** Docker answers again: adopt and clean up before waiting jobs start (the service subscribes this first). */
   readonly dockerSubscriber: DockerSubscriber = { up: () => this.runOnce() };
 
@@ -50,15 +56,22 @@ export class Reconciler {
     await this.syncContainers(containers);
     await this.sweepJobFolders();
     // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
-    await Promise.all(
-      this.deps.config.repos.map((repo) =>
+    await Promise.all([
+      ...this.deps.config.repos.map((repo) =>
         controller.isStopping
           ? undefined
           : this.syncRepo(repo.repo).catch((err) =>
               log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
             ),
       ),
-    );
+      ...this.deps.config.orgs.map((org) =>
+        controller.isStopping
+          ? undefined
+          : this.syncOrg(org).catch((err) =>
+              log.warn({ org: org.name, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
+            ),
+      ),
+    ]);
     if (controller.isStopping) return;
     this.enforceTimeouts();
     // What the pass learnt (adopted containers, runners GitHub lists busy, a clock past idleTimeout) moves the queue
@@ -106,9 +119,9 @@ export class Reconciler {
   private async sweepJobFolders(): Promise<void> {
     const { config, controller, log } = this.deps;
     // All at once: each folder's write-back is time-boxed, and one hostile folder must not hold up the others.
+    const repos = [...config.repos.map((r) => r.repo), ...[...this.orgRepos.values()].flat()];
     const gone = (await listJobFolders(config)).filter(
-      (runner) =>
-        !controller.hasRunner(runner) && config.repos.some((r) => isOwnRunnerName(runner, r.repo, config.instance)),
+      (runner) => !controller.hasRunner(runner) && repos.some((repo) => isOwnRunnerName(runner, repo, config.instance)),
     );
     await Promise.all(
       gone.map(async (runner) => {
@@ -122,19 +135,52 @@ export class Reconciler {
   }
 
   private async syncRepo(repo: string): Promise<void> {
+    await this.sweepRunners({ kind: 'repo', repo }, [repo]);
+    await this.pollQueued(repo);
+  }
+
+  /**
+   * An org entry: its runners at the org, then the queued jobs of every repo it covers. GitHub has no org-wide list
+   * of queued jobs, so the org's repos are listed and each covered one polled as a repo entry is.
+   */
+  private async syncOrg(org: OrgConfig): Promise<void> {
+    const listed = await orgApi(this.deps.github, org.name).listRepos(org.name);
+    const repos = listed.filter((r) => !r.archived && coversRepo(org, r.fullName)).map((r) => r.fullName);
+    this.orgRepos.set(org.name.toLowerCase(), repos);
+    await this.sweepRunners({ kind: 'org', org: org.name }, repos);
+    // A few repos at a time: in parallel like repo entries, but an org of hundreds must not burst GitHub's limits.
+    const pending = [...repos];
+    const worker = async () => {
+      for (let repo = pending.shift(); repo !== undefined; repo = pending.shift()) {
+        if (this.deps.controller.isStopping) return;
+        await this.pollQueued(repo).catch((err) =>
+          this.deps.log.warn({ repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: ORG_POLL_CONCURRENCY }, worker));
+  }
+
+  /** Marks ours busy as GitHub says, and deletes our offline runners that have no record (named after one of `repos`). */
+  private async sweepRunners(scope: RunnerScope, repos: string[]): Promise<void> {
     const { controller, github, log, config } = this.deps;
-    const runners = await github.listRunners(repo);
+    const runners = await runnersAt(github, scope).list();
     for (const r of runners) {
-      if (!isOwnRunnerName(r.name, repo, config.instance)) continue;
+      if (!repos.some((repo) => isOwnRunnerName(r.name, repo, config.instance))) continue;
       if (controller.hasRunner(r.name)) {
         if (r.busy) controller.markBusy(r.name);
       } else if (r.status === 'offline') {
         // Registered by us, no record behind it: a launch that died half-way, or a cleanup that missed GitHub. A
         // launch in flight always has a record (made before its JIT call), so it is never taken for one of these.
-        const outcome = await controller.deleteOrphanRunner(repo, r.id);
-        if (outcome === 'deleted') log.info({ repo, runner: r.name }, 'deleted orphan runner with no container');
+        const outcome = await controller.deleteOrphanRunner(scope, r.id);
+        if (outcome === 'deleted')
+          log.info({ ...scopeFields(scope), runner: r.name }, 'deleted orphan runner with no container');
       }
     }
+  }
+
+  private async pollQueued(repo: string): Promise<void> {
+    const { controller, github, log } = this.deps;
     const queued = await github.listQueuedJobs(repo);
     const now = (this.deps.now ?? Date.now)();
     let recovered = 0;
@@ -159,3 +205,5 @@ export class Reconciler {
     }
   }
 }
+
+const scopeFields = (scope: RunnerScope) => (scope.kind === 'org' ? { org: scope.org } : { repo: scope.repo });

@@ -28,6 +28,8 @@ export interface RunnerRecord {
   claimedAt?: number;
   /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
   startedEarly?: { jobId: number; at: number };
+  /** Why its job was refused (assignment-check.ts): it is stopped as soon as it has a container. */
+  refused?: string;
 }
 
 const JOBS_REMEMBERED = 50_000;
@@ -75,6 +77,10 @@ export class RunnerBook {
 
   get(name: string | null | undefined): RunnerRecord | undefined {
     return name ? this.runners.get(name) : undefined;
+  }
+
+  records(): RunnerRecord[] {
+    return [...this.runners.values()];
   }
 
   byContainer(containerId: string): RunnerRecord | undefined {

@@ -35,6 +35,7 @@ export function runnerName(
   return `${prefix}${name}${tail}`.slice(0, 64);
 }
 
+/** Runner group 1 is the default group; an org-level runner's configured group replaces it once resolved. */
 export function jitRequest(name: string, profile: Profile, workFolder: string) {
   return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
 }
@@ -63,11 +64,10 @@ export const hardening = (profile: Profile) => ({
   ],
 });
 
-/** What a lane adds to the container: mounts from lane-layout, contract variables, and env-file values (secrets). */
+/** What a lane adds to the container: mounts from lane-layout and contract variables; never a secret value. */
 export interface LaneExtras {
   mounts: DockerMount[];
   env: Record<string, string>;
-  secrets?: Record<string, string>;
 }
 
 /** Docker create options. The image's own command runs (`/home/runner/run.sh`), as the official runner image expects. */
@@ -77,8 +77,7 @@ export function containerSpec(
   encodedJitConfig: string,
   lane: LaneExtras = { mounts: [], env: {} },
 ) {
-  const secrets = lane.secrets ?? {};
-  const env = Object.entries({ ...profile.env, ...lane.env, ...secrets }).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
   return {
     name: id.runnerName,
     Image: profile.image,
@@ -92,7 +91,8 @@ export function containerSpec(
       [LABEL.jobId]: String(id.jobId),
       [LABEL.runnerId]: String(id.runnerId),
       [LABEL.runnerName]: id.runnerName,
-      [LABEL.secretEnv]: [...SECRET_VARIABLES, ...Object.keys(secrets)].join(','),
+      ...(id.org ? { [LABEL.org]: id.org } : {}),
+      [LABEL.secretEnv]: SECRET_VARIABLES.join(','),
     },
     HostConfig: {
       NanoCpus: Math.round(profile.cpus * 1e9),

@@ -3,9 +3,11 @@
 import type { Engine } from '../docker/docker-engine.js';
 import { isDockerDown } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
+import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
 import { redactLine } from '../observe/redact.js';
+import { scrubSecrets } from '../observe/secret-values.js';
 
 const LOG_TAIL_LINES = 20;
 
@@ -14,24 +16,28 @@ export type TeardownOutcome = { kind: 'done'; lastLines?: string[] } | { kind: '
 export async function tearDown(
   deps: { engine: Engine; github: GitHubApi },
   runner: { identity: RunnerIdentity; containerId?: string },
-  opts: { reason: string; deleteRunner: boolean; log: Logger },
+  opts: { reason: string; deleteRunner: boolean; log: Logger; secrets?: readonly string[] },
 ): Promise<TeardownOutcome> {
   const { log } = opts;
   let lastLines: string[] | undefined;
   try {
     if (runner.containerId) {
       const tail = await deps.engine.tailLogs(runner.containerId, LOG_TAIL_LINES);
-      lastLines = tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).map(redactLine);
+      lastLines = scrubSecrets(tail, opts.secrets ?? [])
+        .trimEnd()
+        .split('\n')
+        .slice(-LOG_TAIL_LINES)
+        .map(redactLine);
       log.info({ reason: opts.reason, lastLines }, 'runner container finished');
       await deps.engine.remove(runner.containerId);
     }
   } catch (err) {
     return { kind: isDockerDown(err) ? 'docker-down' : 'error', err };
   }
-  const { repo, runnerId } = runner.identity;
+  const { runnerId } = runner.identity;
   if (opts.deleteRunner && runnerId) {
     try {
-      await deps.github.deleteRunner(repo, runnerId);
+      await runnersAt(deps.github, scopeOf(runner.identity)).remove(runnerId);
     } catch (err) {
       // Left for the reconciler: it deletes factory runners that are offline and have no container.
       log.warn(

@@ -43,7 +43,12 @@ export interface ServiceOptions {
   maxDockerBackoffMs?: number;
   /** The controller's and reconciler's clock (timeouts, warm pools' idleTimeout and schedule); Date.now unless told. */
   now?: () => number;
+  /** How often a busy lane runner with no in_progress delivery is looked up (the bound on a lost delivery). */
+  assignmentPollMs?: number;
 }
+
+/** A lost in_progress delays a lane job's credentials by at most this, plus one lookup. */
+export const ASSIGNMENT_POLL_MS = 10_000;
 
 export interface Service {
   /** Base URL of the HTTP server (webhook path and /healthz). */
@@ -115,12 +120,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     log,
     ...(opts.now ? { now: opts.now } : {}),
   });
+  controller.startAssignmentPoll(opts.assignmentPollMs ?? ASSIGNMENT_POLL_MS);
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
   docker.subscribe(reconciler.dockerSubscriber);
   docker.subscribe(controller.dockerSubscriber);
   metrics.watch(controller);
 
-  const githubHealth = () => health.snapshot(current.repos.map((r) => r.repo));
+  // Org entries report under the org's name: their runner calls are the org's, not one repo's.
+  const githubHealth = () => health.snapshot([...current.repos.map((r) => r.repo), ...current.orgs.map((o) => o.name)]);
   const status = await startStatusServer(config.status.host, config.status.port, {
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     status: () => {
@@ -182,7 +189,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     timeline.close();
     throw err;
   });
-  log.info({ url: server.url, path, repos: config.repos.map((r) => r.repo) }, 'controller listening for webhooks');
+  log.info(
+    { url: server.url, path, repos: config.repos.map((r) => r.repo), orgs: config.orgs.map((o) => o.name) },
+    'controller listening for webhooks',
+  );
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
   await docker.connect();

@@ -1,4 +1,5 @@
-// GitHub behind the four calls the controller makes. Transient failures (5xx, rate limits with `retry-after` or
+// GitHub behind the calls the controller makes: four at a repo, and their org-level counterparts (with the org's
+// repos and runner groups) under `org`. Transient failures (5xx, rate limits with `retry-after` or
 // `x-ratelimit-reset`) are retried by Octokit's own retry and throttling plugins, not by hand here.
 import { readFile } from 'node:fs/promises';
 import { Octokit } from '@octokit/rest';
@@ -27,6 +28,50 @@ export interface QueuedJob {
   labels: string[];
 }
 export type DeleteOutcome = 'deleted' | 'gone' | 'busy';
+export interface OrgRepo {
+  fullName: string;
+  private: boolean;
+  archived: boolean;
+}
+export interface RunnerGroup {
+  id: number;
+  name: string;
+  /** all | selected | private (private repositories only). */
+  visibility: string;
+  allowsPublicRepositories: boolean;
+}
+
+/** The organisation's side: org-level runners (`/orgs/{org}/actions/runners`), its repos and its runner groups. */
+export interface OrgApi {
+  generateJitConfig(
+    org: string,
+    body: { name: string; runner_group_id: number; labels: string[]; work_folder: string },
+  ): Promise<JitConfig>;
+  deleteRunner(org: string, runnerId: number): Promise<DeleteOutcome>;
+  listRunners(org: string): Promise<RunnerInfo[]>;
+  /** The org's repos this credential can see. */
+  listRepos(org: string): Promise<OrgRepo[]>;
+  listRunnerGroups(org: string): Promise<RunnerGroup[]>;
+  /** Full names of the repos a `selected` group admits. */
+  listRunnerGroupRepos(org: string, groupId: number): Promise<string[]>;
+}
+
+/** A job a runner is running, as the in-progress runs list it. */
+export interface RunningJob {
+  id: number;
+  runId: number;
+  labels: string[];
+  runnerName: string | null;
+}
+/** What decides whether a workflow run may use a lane: the event that started it and where its code comes from. */
+export interface WorkflowRunFacts {
+  id: number;
+  event: string;
+  /** The repository the run belongs to. */
+  repo: string;
+  /** The repository its head commit comes from: another one for a fork's pull request; null when GitHub has none. */
+  headRepo: string | null;
+}
 
 export interface GitHubApi {
   generateJitConfig(
@@ -38,6 +83,11 @@ export interface GitHubApi {
   listRunners(repo: string): Promise<RunnerInfo[]>;
   /** Jobs still queued in the repo's queued and in-progress runs (a matrix run is in progress while jobs wait). */
   listQueuedJobs(repo: string): Promise<QueuedJob[]>;
+  /** Org scope; a client without it serves repo entries only. */
+  org?: OrgApi;
+  /** Jobs in progress in the repo's in-progress runs, with the runner each runs on. */
+  listRunningJobs(repo: string): Promise<RunningJob[]>;
+  getWorkflowRun(repo: string, runId: number): Promise<WorkflowRunFacts>;
 }
 
 export interface ApiObserver {
@@ -130,6 +180,7 @@ export function apiRoute(method: string, url: URL, apiUrl: string): string {
   const path = prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
   const template = path
     .replace(/^\/repos\/[^/]+\/[^/]+/, '/repos/{owner}/{repo}')
+    .replace(/^\/orgs\/[^/]+/, '/orgs/{org}')
     .replace(/^\/repositories\/\d+/, '/repositories/{repository_id}')
     .replace(/\/\d+(?=\/|$)/g, '/{id}');
   return `${method.toUpperCase()} ${template}`;
@@ -153,8 +204,9 @@ function observedFetch(apiUrl: string, observer: ApiObserver | undefined): typeo
   };
 }
 
+/** `target` is a repo ("owner/name") or an organisation ("owner", no slash): the App installs on either. */
 interface ClientSource {
-  clientFor(repo: string): Promise<Client>;
+  clientFor(target: string): Promise<Client>;
   /** Replaces a cached App installation token; false when there is none to replace (a plain token). */
   refresh(repo: string): Promise<boolean>;
 }
@@ -179,9 +231,13 @@ async function clientFactory(
     const clientFor = async (repo: string): Promise<Client> => {
       let id = auth.installationId ?? installationOf.get(repo);
       if (id === undefined) {
-        const [owner, name] = repo.split('/') as [string, string];
+        const [owner, name] = repo.split('/') as [string, string | undefined];
         try {
-          id = (await app.rest.apps.getRepoInstallation({ owner, repo: name })).data.id;
+          id = (
+            name === undefined
+              ? await app.rest.apps.getOrgInstallation({ org: owner })
+              : await app.rest.apps.getRepoInstallation({ owner, repo: name })
+          ).data.id;
         } catch (err) {
           const e = toGitHubError(err, 'GET installation', repo);
           if (!e || e.kind === 'unreachable' || e.kind === 'rate_limited') throw e ?? err;
@@ -301,27 +357,128 @@ export async function gitHubClient(
 
     async listQueuedJobs(repo) {
       const jobs: QueuedJob[] = [];
-      for (const status of ['queued', 'in_progress'] as const) {
-        // Every page: a busy repo has more than 100 runs in flight, and a wide matrix more than 100 jobs in one run.
-        const runs = await wrap(repo, 'GET runs', async () => {
-          const gh = await clientFor(repo);
-          return gh.paginate(gh.rest.actions.listWorkflowRunsForRepo, { ...split(repo), status, per_page: 100 });
-        });
-        for (const run of runs) {
-          const list = await wrap(repo, 'GET run jobs', async () => {
-            const gh = await clientFor(repo);
-            return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
-              ...split(repo),
-              run_id: run.id,
-              filter: 'latest',
-              per_page: 100,
-            });
-          });
-          for (const job of list)
-            if (job.status === 'queued') jobs.push({ id: job.id, runId: run.id, labels: job.labels });
-        }
-      }
+      for (const status of ['queued', 'in_progress'] as const)
+        for (const job of await jobsOfRuns(repo, status))
+          if (job.status === 'queued') jobs.push({ id: job.id, runId: job.run_id, labels: job.labels });
       return jobs;
     },
+
+    org: {
+      async generateJitConfig(org, body) {
+        const { data } = await wrap(org, 'POST org generate-jitconfig', async () =>
+          (await clientFor(org)).rest.actions.generateRunnerJitconfigForOrg({ org, ...body }),
+        );
+        return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+      },
+
+      async deleteRunner(org, runnerId) {
+        try {
+          await wrap(
+            org,
+            'DELETE org runner',
+            async () => (await clientFor(org)).rest.actions.deleteSelfHostedRunnerFromOrg({ org, runner_id: runnerId }),
+            [404, 422],
+          );
+          return 'deleted';
+        } catch (err) {
+          const status = (err as GitHubError).status;
+          if (status === 404) return 'gone';
+          if (status === 422) return 'busy';
+          throw err;
+        }
+      },
+
+      async listRunners(org) {
+        const runners = await wrap(org, 'GET org runners', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate(gh.rest.actions.listSelfHostedRunnersForOrg, { org, per_page: 100 });
+        });
+        return runners.map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
+      },
+
+      async listRepos(org) {
+        const repos = await wrap(org, 'GET org repos', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate(gh.rest.repos.listForOrg, { org, type: 'all', per_page: 100 });
+        });
+        return repos.map((r) => ({ fullName: r.full_name, private: r.private, archived: r.archived === true }));
+      },
+
+      async listRunnerGroups(org) {
+        // Octokit's generated methods lack the org runner-group routes; the documented route is called by name.
+        const groups = await wrap(org, 'GET org runner-groups', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate<RawGroup>('GET /orgs/{org}/actions/runner-groups', { org, per_page: 100 });
+        });
+        return groups.map((g) => ({
+          id: g.id,
+          name: g.name,
+          visibility: g.visibility,
+          allowsPublicRepositories: g.allows_public_repositories !== false,
+        }));
+      },
+
+      async listRunnerGroupRepos(org, groupId) {
+        const repos = await wrap(org, 'GET org runner-group repositories', async () => {
+          const gh = await clientFor(org);
+          return gh.paginate<{ full_name: string }>(
+            'GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories',
+            {
+              org,
+              runner_group_id: groupId,
+              per_page: 100,
+            },
+          );
+        });
+        return repos.map((r) => r.full_name);
+      },
+    },
+
+    async listRunningJobs(repo) {
+      return (await jobsOfRuns(repo, 'in_progress'))
+        .filter((job) => job.status === 'in_progress')
+        .map((job) => ({ id: job.id, runId: job.run_id, labels: job.labels, runnerName: job.runner_name ?? null }));
+    },
+
+    async getWorkflowRun(repo, runId) {
+      const { data } = await wrap(repo, 'GET run', async () =>
+        (await clientFor(repo)).rest.actions.getWorkflowRun({ ...split(repo), run_id: runId }),
+      );
+      return {
+        id: data.id,
+        event: data.event,
+        repo: data.repository.full_name,
+        headRepo: data.head_repository?.full_name ?? null,
+      };
+    },
   };
+
+  /** Every job of the repo's runs in one status; every page (a busy repo has over 100 runs, a wide matrix over 100 jobs). */
+  async function jobsOfRuns(repo: string, status: 'queued' | 'in_progress') {
+    const runs = await wrap(repo, 'GET runs', async () => {
+      const gh = await clientFor(repo);
+      return gh.paginate(gh.rest.actions.listWorkflowRunsForRepo, { ...split(repo), status, per_page: 100 });
+    });
+    const jobs = [];
+    for (const run of runs)
+      jobs.push(
+        ...(await wrap(repo, 'GET run jobs', async () => {
+          const gh = await clientFor(repo);
+          return gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
+            ...split(repo),
+            run_id: run.id,
+            filter: 'latest',
+            per_page: 100,
+          });
+        })),
+      );
+    return jobs;
+  }
+}
+
+interface RawGroup {
+  id: number;
+  name: string;
+  visibility: string;
+  allows_public_repositories?: boolean;
 }

@@ -1,9 +1,11 @@
 // The per-job folder behind a lane's mounts: private copies of the host's subscription auth, owned by the container
-// user, and the rendered MCP files. When the job ends, credentials the agent refreshed go back to the host, then the
-// folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
-import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+// user, the release folder and the rendered MCP files. The container starts with the auth folders empty; the copies
+// arrive at the release (release.ts). When the job ends, credentials the agent refreshed go back to the host, then
+// the folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent } from '../../lane-contract/agents.js';
+import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { AUTH_FILES, CLAUDE_JSON } from '../../lane-contract/auth-files.js';
 import {
   sha256 as sha,
@@ -30,7 +32,12 @@ export function containerOwner(profile: Profile): { uid: number; gid: number } {
   return { uid: uid!, gid: gid ?? uid! };
 }
 
-/** Creates the job's folder; throws, naming the missing file, before any runner is registered. */
+/**
+ * Creates the job's folder as the container starts with it: the auth folders empty (owned by the container user, who
+ * may write refreshed tokens there later), the secrets and release folders empty, the MCP files rendered (they name
+ * token variables, never values). Throws, naming the missing file, before any runner is registered: a job whose
+ * credential is missing would only fail later, at its release. Nothing secret is copied here: see releaseAuth.
+ */
 export async function prepareJobFolder(
   config: Config,
   profileName: string,
@@ -38,48 +45,90 @@ export async function prepareJobFolder(
   runnerName: string,
 ): Promise<void> {
   const auth = profile.mounts.filter((m) => m.kind === 'auth');
-  if (auth.length === 0 && profile.mcp.length === 0) return;
+  if (auth.length === 0 && profile.mcp.length === 0 && !profile.trusted) return;
   const dir = jobDir(config, runnerName);
   const owner = containerOwner(profile);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const manifest: Manifest = { files: [] };
   try {
     for (const [i, m] of profile.mounts.entries()) {
+      if (m.kind === 'secrets') await sharedDir(join(dir, 'secrets', String(i)));
       if (m.kind !== 'auth') continue;
-      const copyDir = join(dir, 'auth', m.agent);
-      await privateDir(copyDir, owner);
-      const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent as Agent].map(
-        (f) => ({ source: join(m.source, f.name), ...f }),
-      );
-      if (m.claudeJson) files.push({ source: m.claudeJson, name: CLAUDE_JSON, credential: false });
-      for (const f of files) {
-        const text = await readFile(f.source, 'utf8').catch(() => undefined);
-        if (text === undefined) {
-          if (f.credential)
-            throw new Error(
-              `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
-            );
-          continue;
-        }
-        const copy = join(copyDir, f.name);
-        await copyFile(f.source, copy);
-        await chmod(copy, 0o600);
-        await chown(copy, owner.uid, owner.gid).catch(notPermitted(copy, owner));
-        manifest.files.push({ agent: m.agent, source: f.source, copy, credential: f.credential, sha256: sha(text) });
-      }
+      await privateDir(join(dir, 'auth', m.agent), owner);
+      for (const f of authFiles(m))
+        if (f.credential && !(await isFile(f.source)))
+          throw new Error(
+            `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
+          );
     }
+    if (profile.trusted) await sharedDir(join(dir, 'release'));
     if (profile.mcp.length > 0) {
       const mcp = join(dir, 'mcp');
-      await mkdir(mcp, { recursive: true, mode: 0o755 });
-      await chmod(mcp, 0o755);
+      await sharedDir(mcp);
       await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp), { mode: 0o644 });
       await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp), { mode: 0o644 });
     }
-    await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+const isFile = (path: string) =>
+  stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
+/** The files an auth mount carries, from the host. */
+function authFiles(m: Extract<Profile['mounts'][number], { kind: 'auth' }>) {
+  const files: Array<{ source: string; name: string; credential: boolean }> = AUTH_FILES[m.agent as Agent].map((f) => ({
+    source: join(m.source, f.name),
+    ...f,
+  }));
+  if (m.claudeJson) files.push({ source: m.claudeJson, name: CLAUDE_JSON, credential: false });
+  return files;
+}
+
+/**
+ * Copies the host's subscription auth into the job's auth folders, owned by the container user, 0600, and records
+ * them in the manifest that write-back reads: only a released job can write a credential back. Each copy replaces
+ * what is there by rename, so a file or symlink the job planted in its auth folder is replaced, never written through.
+ */
+export async function releaseAuth(config: Config, profileName: string, profile: Profile, runnerName: string) {
+  const dir = jobDir(config, runnerName);
+  const owner = containerOwner(profile);
+  const manifest: Manifest = { files: [] };
+  for (const [i, m] of profile.mounts.entries()) {
+    if (m.kind !== 'auth') continue;
+    const copyDir = join(dir, 'auth', m.agent);
+    for (const f of authFiles(m)) {
+      const text = await readFile(f.source, 'utf8').catch(() => undefined);
+      if (text === undefined) {
+        if (f.credential)
+          throw new Error(
+            `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
+          );
+        continue;
+      }
+      const copy = join(copyDir, f.name);
+      await replaceFileAtomically(copy, text, { mode: 0o600, owner: asOwner(owner) });
+      manifest.files.push({ agent: m.agent, source: f.source, copy, credential: f.credential, sha256: sha(text) });
+    }
+  }
+  await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
+}
+
+/** The owner to give a released file: none to change when the controller already runs as that uid. */
+export function asOwner(owner: { uid: number; gid: number }) {
+  return process.getuid?.() === 0
+    ? owner
+    : { uid: process.getuid?.() ?? owner.uid, gid: process.getgid?.() ?? owner.gid };
+}
+
+/** A folder the controller fills and the container reads through a read-only mount. */
+async function sharedDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o755 });
+  await chmod(path, 0o755);
 }
 
 async function privateDir(path: string, owner: { uid: number; gid: number }): Promise<void> {

@@ -59,7 +59,13 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   if (profile.lane) env[V.lane] = profile.lane;
   if (profile.agentUser)
     Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
-  for (const m of profile.mounts) mounts.push(...mountFor(m, { config, dir, host, repo, profileName, env }));
+  for (const [i, m] of profile.mounts.entries())
+    mounts.push(...mountFor(m, i, { config, dir, host, repo, profileName, env }));
+  // A lane's credentials arrive here on a verified assignment (release.ts); read-only, so no job can fake one.
+  if (profile.trusted) {
+    mounts.push({ Type: 'bind', Source: host(join(dir, 'release')), Target: IN_CONTAINER.releaseDir, ReadOnly: true });
+    env[V.releaseDir] = IN_CONTAINER.releaseDir;
+  }
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });
     Object.assign(env, { [V.mcpClaude]: IN_CONTAINER.mcpClaude, [V.mcpCodex]: IN_CONTAINER.mcpCodex });
@@ -83,6 +89,7 @@ export function withSecretVariables(env: Record<string, string>, names: string[]
 
 function mountFor(
   m: Mount,
+  index: number,
   ctx: {
     config: Config;
     dir: string;
@@ -104,6 +111,10 @@ function mountFor(
         { Type: 'bind', Source: ctx.host(join(ctx.dir, 'auth', 'claude')), Target: IN_CONTAINER.claudeConfigDir },
       ];
     case 'secrets':
+      // The job folder's copy, empty until the release; the host folder itself is never mounted.
+      return [
+        { Type: 'bind', Source: ctx.host(join(ctx.dir, 'secrets', String(index))), Target: m.target, ReadOnly: true },
+      ];
     case 'data':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: true }];
     case 'workspace':

@@ -9,6 +9,8 @@ export type JobStage =
   | 'runner-created'
   | 'container-started'
   | 'in_progress'
+  | 'released'
+  | 'refused'
   | 'completed'
   | 'cleaned'
   | 'failed';
@@ -19,6 +21,8 @@ export interface StageFields {
   runnerName?: string;
   detail?: string;
   lastLines?: string[];
+  /** Why a job was refused a lane, as a metric label (assignment-check.ts). */
+  reason?: string;
   at: number;
 }
 

@@ -9,6 +9,8 @@ export const LABEL = {
   jobId: 'factory.job-id',
   runnerId: 'factory.runner-id',
   runnerName: 'factory.runner-name',
+  /** Set on org-level runners: the organisation they are registered at (repo-level runners have none). */
+  org: 'factory.org',
   /** Names (never values) of the variables that hold secrets: what the engine scrubs from the log tail. */
   secretEnv: 'factory.secret-env',
 } as const;
@@ -29,6 +31,8 @@ export interface RunnerIdentity {
   jobId: number;
   runnerId: number;
   runnerName: string;
+  /** The organisation the runner is registered at; absent for a repo-level runner. */
+  org?: string;
 }
 
 /** A live runner as the controller reports it: registering (no container yet), booting, idle or busy. */
@@ -55,5 +59,6 @@ export function identityFromLabels(labels: Record<string, string> | undefined): 
   const profileName = labels[LABEL.profile];
   const name = labels[LABEL.runnerName];
   if (!repo || !profileName || !name || !Number.isFinite(jobId) || !Number.isFinite(runnerId)) return undefined;
-  return { instance, repo, profileName, jobId, runnerId, runnerName: name };
+  const org = labels[LABEL.org];
+  return { instance, repo, profileName, jobId, runnerId, runnerName: name, ...(org ? { org } : {}) };
 }

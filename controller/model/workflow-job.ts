@@ -6,6 +6,7 @@ export const workflowJobPayload = z.object({
   action: z.string(),
   workflow_job: z.object({
     id: z.number().int().positive(),
+    run_id: z.number().int().positive().nullish(),
     labels: z.array(z.string()),
     runner_id: z.number().int().nullish(),
     runner_name: z.string().nullish(),
@@ -26,6 +27,8 @@ export interface WorkflowJobDelivery {
   repo: string;
   job: {
     id: number;
+    /** The workflow run, looked up to check a lane's assignment; the poll finds it when a delivery lacks it. */
+    runId?: number;
     labels: string[];
     runnerName: string | null;
     name?: string;
@@ -55,6 +58,7 @@ export function parseWorkflowJob(
     repo: p.repository.full_name,
     job: {
       id: p.workflow_job.id,
+      ...(p.workflow_job.run_id ? { runId: p.workflow_job.run_id } : {}),
       labels: p.workflow_job.labels,
       runnerName: p.workflow_job.runner_name ?? null,
       ...(p.workflow_job.name ? { name: p.workflow_job.name } : {}),

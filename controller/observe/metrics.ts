@@ -3,6 +3,7 @@
 // (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
+import { servedRepo } from '../config/repo-patterns.js';
 import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
 import type { PoolView } from '../daemon/warm-pool.js';
@@ -52,6 +53,8 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly deliveries: Counter<'outcome'>;
   private readonly pickups: Counter<'repo' | 'profile' | 'start'>;
   private readonly queuedToRunning: Histogram<'repo' | 'profile' | 'start'>;
+  private readonly released: Counter<'profile'>;
+  private readonly refused: Counter<'profile' | 'reason'>;
   private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
   /** Like queuedAt, kept until in_progress: a warm hit never has a container started for its job. */
@@ -74,6 +77,18 @@ export class Metrics implements JobObserver, ApiObserver {
       name: 'factory_jobs_total',
       help: 'Jobs that reached a stage: taken, started (container running), completed, failed, cleaned (container and runner gone)',
       labelNames: ['repo', 'profile', 'stage'],
+      registers,
+    });
+    this.released = new Counter({
+      name: 'factory_assignments_released_total',
+      help: "Lane runners whose job GitHub's assignment showed entitled to the lane: credentials released",
+      labelNames: ['profile'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'factory_assignments_refused_total',
+      help: 'Lane runners stopped because GitHub gave them a job not entitled to the lane, by why (other_repo, no_lane_label, fork, pull_request_target, lookup_failed)',
+      labelNames: ['profile', 'reason'],
       registers,
     });
     this.pickup = new Histogram({
@@ -281,7 +296,7 @@ export class Metrics implements JobObserver, ApiObserver {
 
   /** The repo as the config spells it (GitHub compares names case-insensitively), if it is configured. */
   private configuredRepo(repo: string): string | undefined {
-    return this.config.repos.find((r) => r.repo.toLowerCase() === repo.toLowerCase())?.repo;
+    return servedRepo(this.config, repo)?.repo;
   }
 
   /**
@@ -315,7 +330,7 @@ export class Metrics implements JobObserver, ApiObserver {
   stage(
     jobId: number,
     stage: JobStage,
-    f: { repo: string; profile?: string; runnerName?: string; detail?: string; at: number },
+    f: { repo: string; profile?: string; runnerName?: string; detail?: string; reason?: string; at: number },
   ): void {
     // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
     const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
@@ -363,6 +378,12 @@ export class Metrics implements JobObserver, ApiObserver {
         else remember(this.inProgressAt, f.runnerName, f.at);
         break;
       }
+      case 'released':
+        this.released.inc({ profile: labels.profile });
+        break;
+      case 'refused':
+        this.refused.inc({ profile: labels.profile, reason: f.reason ?? 'unknown' });
+        break;
       case 'failed':
       case 'completed':
         this.waitingSince.delete(jobId);

@@ -1,6 +1,7 @@
 // What `GET /status` answers and `factory status` prints: the controller's live state (runners, queue, Docker, last
 // error) per configured repo and profile, with the recent jobs from the timeline. Pure: the server passes the parts in.
 import type { Config } from '../config/config.js';
+import { coversRepo } from '../config/repo-patterns.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
 import type { PoolView } from '../daemon/warm-pool.js';
@@ -90,8 +91,19 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
   const same = (repo: string, profile: string) => (x: { repo: string; profile?: string }) =>
     x.repo.toLowerCase() === repo.toLowerCase() && x.profile === profile;
 
-  const rows = p.config.repos.flatMap((r) =>
+  // An org entry is one row per profile, named `org/*`, counting the jobs of every repo it covers.
+  const entries = [
+    ...p.config.repos.map((r) => ({ repo: r.repo, profiles: r.profiles, same })),
+    ...p.config.orgs.map((o) => ({
+      repo: `${o.name}/*`,
+      profiles: o.profiles,
+      same: (_repo: string, profile: string) => (x: { repo: string; profile?: string }) =>
+        coversRepo(o, x.repo) && x.profile === profile,
+    })),
+  ];
+  const rows = entries.flatMap((r) =>
     r.profiles.map((profile): ProfileRow => {
+      const same = r.same;
       const jobs = summaries.filter(same(r.repo, profile));
       const recent = jobs.filter((j) => (j.queuedAt ?? j.lastAt) >= since);
       const lastJobAt = jobs.reduce<number | undefined>((m, j) => Math.max(m ?? 0, j.queuedAt ?? j.lastAt), undefined);

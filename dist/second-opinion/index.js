@@ -38068,7 +38068,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(115);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9966);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38078,7 +38078,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 115:
+/***/ 9966:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38089,6 +38089,52 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: INPUTS
 
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (warning)
+});
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -38098,7 +38144,7 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -38113,7 +38159,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -38163,12 +38209,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -38205,13 +38251,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -38231,7 +38277,7 @@ var external_fs_ = __nccwpck_require__(9896);
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -38239,13 +38285,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -38262,8 +38308,10 @@ function file_command_prepareKeyValueMessage(key, value) {
 const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -38356,7 +38404,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
+var tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
@@ -38434,7 +38482,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -38480,7 +38528,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -38783,7 +38831,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -38794,7 +38842,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -38893,7 +38941,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -38908,7 +38956,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -38933,7 +38981,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -38956,7 +39004,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -39087,7 +39135,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -39145,13 +39193,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -39170,7 +39218,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -39189,13 +39237,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -39484,7 +39532,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -39518,7 +39566,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -40593,16 +40641,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -40622,8 +40670,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -40639,7 +40687,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -40664,10 +40712,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -40677,7 +40725,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -40688,7 +40736,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -40793,8 +40841,8 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -40808,7 +40856,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -40877,10 +40925,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -40915,7 +40963,7 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
+function debug(message) {
     issueCommand('debug', {}, message);
 }
 /**
@@ -40924,7 +40972,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -40932,7 +40980,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -46125,6 +46173,8 @@ const LANE_VARIABLES = {
     agentUser: 'FACTORY_AGENT_USER',
     /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
     agentExec: 'FACTORY_AGENT_EXEC',
+    /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
+    releaseDir: 'FACTORY_RELEASE_DIR',
 };
 const IN_CONTAINER = {
     codexHome: '/factory/auth/codex',
@@ -46135,6 +46185,8 @@ const IN_CONTAINER = {
     mcpCodex: '/factory/mcp/codex.toml',
     /** Where a lane image with an agent user keeps the switching helper. */
     agentExec: '/usr/local/libexec/factory/agent-exec',
+    /** Read-only in the container; empty until the release (lane-contract/release-files.ts). */
+    releaseDir: '/factory/release',
 };
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-user.ts
@@ -46311,6 +46363,111 @@ async function laneSecrets(env) {
         }
     }
     return found.filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./lane-contract/release-files.ts
+// What a release puts into the release folder (FACTORY_RELEASE_DIR): the lane's credentials are absent from a lane
+// container until GitHub's assignment names a job that is entitled to the lane (docs/security.md). The controller
+// writes the values file first and the marker last, each atomically, so a reader that sees the marker sees it all.
+/** The marker: written last; its presence means the auth copies, secrets and env values are all in place. */
+const RELEASE_MARKER = 'released.json';
+/** The profile's env-file values as one JSON object of strings, readable by the container user only. */
+const RELEASED_ENV = 'env.json';
+/** The values file parsed, or a message naming what is wrong with it. */
+function parseReleasedEnv(text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return { error: `${RELEASED_ENV} is not JSON` };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        return { error: `${RELEASED_ENV} is not a JSON object` };
+    const out = {};
+    for (const [k, v] of Object.entries(parsed)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string')
+            return { error: `${RELEASED_ENV}: entry ${JSON.stringify(k).slice(0, 40)} is not NAME: "string"` };
+        out[k] = v;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/lane-release.ts
+// A lane's credentials are released by the controller only after it has checked that GitHub gave this runner a job
+// entitled to the lane (docs/security.md). The action waits, bounded, for that release before the agent starts, then
+// takes the released env-file values: they were never in the job's environment.
+
+
+
+
+const DEFAULT_RELEASE_TIMEOUT_SECONDS = 120;
+const MAX_RELEASE_TIMEOUT_SECONDS = 3600;
+/** The `release-timeout-seconds` input: empty for the default, else whole seconds from 1 to an hour. */
+function parseReleaseTimeout(raw) {
+    const text = (raw ?? '').trim();
+    if (!text)
+        return DEFAULT_RELEASE_TIMEOUT_SECONDS;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_RELEASE_TIMEOUT_SECONDS)
+        throw new Error(`input "release-timeout-seconds": expected whole seconds from 1 to ${MAX_RELEASE_TIMEOUT_SECONDS}, got ${JSON.stringify(text)}`);
+    return n;
+}
+const POLL_MS = 250;
+/**
+ * Waits for the release marker of a lane whose controller releases on assignment (FACTORY_RELEASE_DIR set) and
+ * returns the released env-file values; a job outside such a lane (no FACTORY_RELEASE_DIR) has nothing to wait for.
+ */
+async function awaitLaneRelease(env, timeoutSeconds, deps) {
+    const dir = env[LANE_VARIABLES.releaseDir]?.trim();
+    if (!dir)
+        return {};
+    const marker = (0,external_node_path_namespaceObject.join)(dir, RELEASE_MARKER);
+    const deadline = deps.now() + timeoutSeconds * 1000;
+    let said = false;
+    for (;;) {
+        const found = await readJobFile(marker);
+        if (found.kind === 'text')
+            break;
+        if (found.kind === 'unsafe')
+            throw new Error(`the lane's release marker is not a file the action can trust: ${found.reason}`);
+        if (deps.now() >= deadline)
+            throw new Error(`waited ${timeoutSeconds}s for the controller to release this lane's credentials (${marker}) and it did not. ` +
+                `Likely causes: this job is not entitled to the lane (its runs-on lacks the lane's own label, or the run comes ` +
+                `from a fork or pull_request_target), and the controller stopped this runner (its log says "not entitled"); ` +
+                `the controller cannot reach GitHub to look the workflow run up; or the controller is down. ` +
+                `If the controller is only slow, raise input "release-timeout-seconds".`);
+        if (!said)
+            deps.log(`waiting up to ${timeoutSeconds}s for the controller to release the lane's credentials`);
+        said = true;
+        await deps.sleep(POLL_MS);
+    }
+    const file = await readJobFile((0,external_node_path_namespaceObject.join)(dir, RELEASED_ENV));
+    if (file.kind === 'missing')
+        return {};
+    if (file.kind === 'unsafe')
+        throw new Error(`the lane's released values: ${file.reason}`);
+    const values = parseReleasedEnv(file.text);
+    if ('error' in values)
+        throw new Error(`the lane's released values: ${values.error}`);
+    return values;
+}
+/**
+ * The job's environment with the released values added, each masked before anything can print it: what both actions
+ * hand the lane (its secrets list, the agent's environment) instead of process.env.
+ */
+async function releasedEnvironment(env, timeoutSeconds, core) {
+    const released = await awaitLaneRelease(env, timeoutSeconds, {
+        now: Date.now,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        log: core.info,
+    });
+    for (const value of Object.values(released))
+        if (value)
+            core.setSecret(value);
+    if (env[LANE_VARIABLES.releaseDir])
+        core.info(`lane credentials released (${Object.keys(released).length} values)`);
+    return { ...env, ...released };
 }
 
 ;// CONCATENATED MODULE: ./lane-contract/agents.ts
@@ -46816,15 +46973,18 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 /**
  * Writes a temp file beside the target (same filesystem, so rename is atomic), fsyncs it, gives it the target's mode
- * and owner, renames it over, and fsyncs the directory so the rename itself survives a crash.
+ * and owner (or the ones asked for), renames it over, and fsyncs the directory so the rename itself survives a crash.
+ * The rename replaces whatever the target was, a symlink included, and never writes through it.
  */
-async function replaceFileAtomically(path, text) {
-    const before = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+async function replaceFileAtomically(path, text, opts = {}) {
+    const before = opts.mode === undefined || opts.owner === undefined ? await (0,promises_namespaceObject.stat)(path).catch(() => undefined) : undefined;
     const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(path), `.${(0,external_node_path_namespaceObject.basename)(path)}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`);
-    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', before ? before.mode & 0o777 : 0o644);
+    const mode = opts.mode ?? (before ? before.mode & 0o777 : 0o644);
+    const handle = await (0,promises_namespaceObject.open)(temp, 'wx', mode);
     try {
         await handle.writeFile(text, 'utf8');
         await handle.sync();
+        await handle.chmod(mode); // the umask took bits off at open
     }
     catch (err) {
         await handle.close();
@@ -46834,8 +46994,12 @@ async function replaceFileAtomically(path, text) {
     await handle.close();
     try {
         // A root controller rewriting a user's credential file must not leave it owned by root.
-        if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
-            await (0,promises_namespaceObject.chown)(temp, before.uid, before.gid).catch(() => undefined);
+        const owner = opts.owner ?? before;
+        if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+            if (opts.owner)
+                await (0,promises_namespaceObject.chown)(temp, owner.uid, owner.gid);
+            else
+                await (0,promises_namespaceObject.chown)(temp, owner.uid, owner.gid).catch(() => undefined);
         }
         await (0,promises_namespaceObject.rename)(temp, path);
     }
@@ -58379,6 +58543,7 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
 
 
 
+
 const INPUTS = [
     'github-token',
     'default-agent',
@@ -58387,13 +58552,15 @@ const INPUTS = [
     'expected-sha',
     'timeout-minutes',
     'max-diff-kb',
+    'release-timeout-seconds',
 ];
 async function run() {
     try {
         const raw = Object.fromEntries(INPUTS.map((name) => [name, getInput(name)]));
         if (raw['github-token'])
-            core_setSecret(raw['github-token']);
+            setSecret(raw['github-token']);
         const inputs = parseOpinionInputs(raw);
+        const releaseTimeout = parseReleaseTimeout(raw['release-timeout-seconds']);
         const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber, inputs.expectedSha);
         if ('ignored' in found) {
             info(`nothing to do: ${found.ignored}`);
@@ -58405,7 +58572,12 @@ async function run() {
             runUrl: `${github_context.serverUrl}/${github_context.repo.owner}/${github_context.repo.repo}/actions/runs/${github_context.runId}`,
         };
         const gh = octokitReviewGitHub(getOctokit(inputs.githubToken), where);
-        const outcome = await secondOpinion(found.trigger, { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes }, { gh, review: (agent, text, pr) => review(inputs, gh, agent, text, pr), log: info, warn: warning }, where);
+        const outcome = await secondOpinion(found.trigger, { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes }, {
+            gh,
+            review: (agent, text, pr) => review(inputs, releaseTimeout, gh, agent, text, pr),
+            log: info,
+            warn: warning,
+        }, where);
         setOutput('status', outcome.status);
         if (outcome.status !== 'reviewed')
             return;
@@ -58428,7 +58600,7 @@ async function run() {
     }
 }
 /** A review-mode lane run, in a read-only checkout of the bound head, whose answer must match the review schema. */
-async function review(inputs, gh, agent, text, pullRequest) {
+async function review(inputs, releaseTimeout, gh, agent, text, pullRequest) {
     const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `second-opinion-${agent}-`));
     const schemaPath = (0,external_node_path_namespaceObject.join)(runDir, 'review-schema.json');
     await (0,promises_namespaceObject.writeFile)(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
@@ -58451,16 +58623,17 @@ async function review(inputs, gh, agent, text, pullRequest) {
         outputSchema: schemaPath,
     };
     try {
+        const env = await releasedEnvironment(process.env, releaseTimeout, core_namespaceObject);
         return await runLane({
             settings,
-            lane: readLaneEnvironment(process.env, (0,external_node_os_namespaceObject.homedir)()),
+            lane: readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)()),
             instructions,
             pullRequest,
             runDir,
-            baseEnv: process.env,
-            secrets: await laneSecrets(process.env),
+            baseEnv: env,
+            secrets: await laneSecrets(env),
             separation: separateAgent(process.env, process.argv[1]),
-        }, { runner: nodeProcessRunner, log: info, warn: warning, mask: core_setSecret, now: Date.now });
+        }, { runner: nodeProcessRunner, log: info, warn: warning, mask: setSecret, now: Date.now });
     }
     finally {
         await removeHead(workingDirectory);
@@ -69176,6 +69349,36 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -69191,6 +69394,17 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
 /******/ })();
 /******/ 
 /************************************************************************/

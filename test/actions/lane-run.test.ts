@@ -217,7 +217,7 @@ describe('lane run', () => {
     };
 
     await expect(start(j, {}, missing)).rejects.toThrow(
-      'the codex CLI is not on PATH; lane images install it, see the README',
+      'the codex CLI is not on PATH; lane images install it (factory/base does: docs/images.md)',
     );
     expect(existsSync(join(j.root, 'run', 'codex-home'))).toBe(false);
   });

@@ -201,7 +201,7 @@ describe('repos remove', () => {
   it('refuses to remove the last repo, because the controller needs one', () => {
     const once = removeRepo(CONFIG, 'ainative-academy/aina-academy');
     const twice = once.ok ? removeRepo(once.text, 'ainative-academy/aina-platform') : once;
-    expect(twice).toEqual({ ok: false, problems: ['repos: configure at least one repo'] });
+    expect(twice).toEqual({ ok: false, problems: ['repos: configure at least one repo (or an org under orgs)'] });
   });
 
   it('refuses a repo that is not configured', () => {

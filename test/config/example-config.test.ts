@@ -63,7 +63,7 @@ describe('examples/factory.yml', () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
-    // Each stdio server's command is one factory/base carries (test/images/factory-base.test.ts runs them).
+    // Each stdio server's command is one factory/base carries (test/images/factory-base.e2e.test.ts runs them).
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => ('command' in s ? s.command : ''))).toEqual([
       'uv',
       'codegraph',
@@ -82,7 +82,17 @@ describe('examples/factory.yml', () => {
       'factory-aina-platform-1-abc123',
     );
     const bySource = Object.fromEntries(mounts.filter((m) => m.Type === 'bind').map((m) => [m.Source, m]));
-    expect(bySource['/srv/aina-hq/.secrets']).toMatchObject({ Target: '/factory/secrets', ReadOnly: true });
+    // The secrets folder is never bound itself: its files are copied at the release into the job's own folder.
+    expect(bySource['/srv/aina-hq/.secrets']).toBeUndefined();
+    const secretsIndex = config.profiles.claude!.mounts.findIndex((m) => m.kind === 'secrets');
+    expect(bySource[`${config.stateDir}/jobs/factory-aina-platform-1-abc123/secrets/${secretsIndex}`]).toMatchObject({
+      Target: '/factory/secrets',
+      ReadOnly: true,
+    });
+    expect(bySource[`${config.stateDir}/jobs/factory-aina-platform-1-abc123/release`]).toMatchObject({
+      Target: '/factory/release',
+      ReadOnly: true,
+    });
     expect(bySource['/home/ali/PKM']).toMatchObject({ Target: '/data/pkm', ReadOnly: true });
     expect(bySource['/home/ali/.config/gh']).toMatchObject({ Target: '/home/runner/.config/gh', ReadOnly: true });
     expect(env).toMatchObject({

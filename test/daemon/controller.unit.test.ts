@@ -254,3 +254,61 @@ describe('controller, in memory', () => {
     await expectNothingLeft(w);
   });
 });
+
+describe('lane runners, in memory', () => {
+  const LANE = ['self-hosted', 'factory', 'codex'];
+  const laneWorld = () =>
+    memoryWorld({
+      config: {
+        profiles: {
+          ci: { labels: ['self-hosted', 'linux'], image: 'factory-test/runner:1', network: 'none' },
+          codex: { labels: LANE, image: 'factory-test/runner:1', network: 'none', trusted: true },
+        },
+        repos: [{ repo: REPO, profiles: ['ci', 'codex'], maxConcurrent: 8 }],
+      },
+    });
+
+  it('a lane runner that takes a plain job before docker start answers is stopped once started; the lane job runs on a new runner', async () => {
+    w = await laneWorld();
+    w.engine.onStart = (c) => w!.github.connect(c.name); // online and assigned inside `run`
+    w.github.mode = () => 'lost'; // no `queued` for the bare job: served by neither profile (ci needs linux)
+    const bare = w.github.queue(REPO, ['self-hosted']);
+    w.github.mode = () => 'now';
+    const lane = w.github.queue(REPO, LANE);
+    await w.until('the refusal', () => w!.stages.some((s) => s.stage === 'refused'));
+    w.engine.onStart = () => {};
+    await runEverything(w);
+    await expectNothingLeft(w);
+
+    const refused = w.stages.find((s) => s.stage === 'refused')!;
+    expect(refused.jobId).toBe(bare);
+    expect(w.stages.filter((s) => s.stage === 'released').map((s) => s.jobId)).toEqual([lane]);
+    expect(w.github.jobs.get(lane)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(jits(w)).toBe(2);
+    expect(w.controller.snapshot().lastError).toMatch(/refused job \d+ of org\/app: the job asks for \[self-hosted\]/);
+  });
+
+  it('with every in_progress lost, the poll finds each lane job and releases it once', async () => {
+    w = await laneWorld();
+    w.github.mode = () => 'now';
+    const jobs = [w.github.queue(REPO, LANE), w.github.queue(REPO, LANE)];
+    await w.until('both containers', () => w!.engine.running.length === 2);
+    w.github.mode = () => 'lost';
+    for (const c of w.engine.running) w.github.connect(c.name);
+    await w.settle();
+    expect(w.stages.filter((s) => s.stage === 'released')).toEqual([]);
+    await w.controller.pollAssignments();
+    await w.until('both releases', () => w!.stages.filter((s) => s.stage === 'released').length === 2);
+    await w.controller.pollAssignments(); // nothing left to find
+    w.github.mode = () => 'now';
+    await runEverything(w);
+    await expectNothingLeft(w);
+    expect(
+      w.stages
+        .filter((s) => s.stage === 'released')
+        .map((s) => s.jobId)
+        .sort(),
+    ).toEqual([...jobs].sort());
+    expect(w.github.calls.filter((c) => c === 'GET run')).toHaveLength(2);
+  });
+});

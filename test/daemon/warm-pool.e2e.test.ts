@@ -54,6 +54,7 @@ describe('a warm pool', () => {
       'queued',
       'taken',
       'in_progress',
+      'released',
       'completed',
       'cleaned',
     ]);
@@ -118,10 +119,10 @@ describe('a warm pool', () => {
     await waitFor('three warm runners listening', () => listening(x).length === 3, 30_000);
 
     // One of them takes a job whose deliveries are lost: the controller still thinks it idle when the pool shrinks.
-    x.github.loseDeliveries = true;
+    x.github.loseDelivery = () => true;
     const jobId = await x.github.queueJob(x.repo, CI_LABELS);
     const taker = x.github.jobs.get(jobId)!.runnerName!;
-    x.github.loseDeliveries = false;
+    x.github.loseDelivery = () => false;
     expect(x.service.applyConfig(withWarm(x.config, undefined))).toEqual([]);
 
     await waitFor('the idle ones removed', async () => listening(x).length === 0 && (await running(x)) === 1, 30_000);

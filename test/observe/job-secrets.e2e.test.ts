@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../controller/observe/logger.js';
 import { main } from '../../controller/commands/cli.js';
 import { CI_LABELS, startHarness, waitFor, type Harness } from '../support/harness.js';
+import { awaitReleaseShell } from '../support/release-shell.js';
 
 let h: Harness | undefined;
 let dir: string | undefined;
@@ -34,9 +35,10 @@ describe('secrets a job prints', () => {
     dir = mkdtempSync(join(tmpdir(), 'factory-scrub-'));
     const secret = 'lin_api_Zq8vX2mK4pR7tW1yB5nC';
     writeFileSync(join(dir, 'linear.env'), `LINEAR_TOKEN=${secret}\nSHORT=on\n`, { mode: 0o600 });
-    // A hostile job: echoes the env-file value, its raw JIT config and the decoded config, then tries to clear the
-    // operator's screen and set the window title.
+    // A hostile job: echoes the env-file value (released to it, never in its environment), its raw JIT config and
+    // the decoded config, then tries to clear the operator's screen and set the window title.
     const job =
+      awaitReleaseShell(['LINEAR_TOKEN', 'SHORT']) +
       'echo "token=$LINEAR_TOKEN"; echo "jit=$ACTIONS_RUNNER_INPUT_JITCONFIG"; echo "$ACTIONS_RUNNER_INPUT_JITCONFIG" | base64 -d; echo; ' +
       `printf 'before\\033[2J\\033[H\\033]0;pwned\\007after\\r\\n'; echo "flag=$SHORT"`;
     const { destination, text } = captureLog();

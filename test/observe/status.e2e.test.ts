@@ -92,6 +92,8 @@ describe('status endpoint, factory status and the job timeline', () => {
       'container-started',
       'in_progress',
       'queued',
+      // The ci profile is trusted (host networking): its job's assignment is checked before the release.
+      'released',
       'runner-created',
       'taken',
     ]);

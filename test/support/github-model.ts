@@ -8,6 +8,8 @@ import type {
   JitConfig,
   QueuedJob,
   RunnerInfo,
+  RunningJob,
+  WorkflowRunFacts,
 } from '../../controller/github/github-client.js';
 import { jobFor, runnerFor } from '../../controller/github/standin/assignment.js';
 import type { WorkflowJobDelivery } from '../../controller/model/workflow-job.js';
@@ -20,6 +22,9 @@ export interface ModelJob {
   runnerName?: string;
   cancelled?: boolean;
   runs: number;
+  /** The run's event and head repository (a fork's pull request has another); default a push in the repo itself. */
+  event?: string;
+  headRepo?: string;
 }
 export interface ModelRunner {
   id: number;
@@ -112,6 +117,7 @@ export class GitHubModel implements GitHubApi {
       repo: job.repo,
       job: {
         id: job.id,
+        runId: job.id,
         labels: [...job.labels],
         runnerName: action === 'queued' || job.cancelled ? null : (job.runnerName ?? null),
       },
@@ -165,6 +171,21 @@ export class GitHubModel implements GitHubApi {
     return [...this.jobs.values()]
       .filter((j) => j.repo === repo && j.status === 'queued')
       .map((j) => ({ id: j.id, runId: j.id, labels: [...j.labels] }));
+  }
+
+  async listRunningJobs(repo: string): Promise<RunningJob[]> {
+    await tick();
+    this.calls.push('GET running jobs');
+    return [...this.jobs.values()]
+      .filter((j) => j.repo === repo && j.status === 'in_progress')
+      .map((j) => ({ id: j.id, runId: j.id, labels: [...j.labels], runnerName: j.runnerName ?? null }));
+  }
+
+  async getWorkflowRun(repo: string, runId: number): Promise<WorkflowRunFacts> {
+    await tick();
+    this.calls.push('GET run');
+    const job = this.jobs.get(runId);
+    return { id: runId, event: job?.event ?? 'push', repo, headRepo: job?.headRepo ?? repo };
   }
 }
 

@@ -39,6 +39,11 @@ export interface HarnessOptions {
   standin?: GitHubStandin;
   /** The controller's clock. */
   now?: () => number;
+  /** Org entries; with them the harness's own repo entry is left out unless `repoEntry` says otherwise. */
+  orgs?: Array<Record<string, unknown>>;
+  repoEntry?: boolean;
+  /** How often the controller looks up busy lane runners whose in_progress never came. */
+  assignmentPollMs?: number;
 }
 
 export interface Harness {
@@ -90,9 +95,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       },
       ...opts.extraProfiles,
     },
-    repos: [
-      { repo, profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})], maxConcurrent: opts.repoMaxConcurrent ?? 4 },
-    ],
+    repos:
+      opts.repoEntry === false || (opts.orgs && opts.repoEntry !== true)
+        ? []
+        : [
+            {
+              repo,
+              profiles: ['ci', ...Object.keys(opts.extraProfiles ?? {})],
+              maxConcurrent: opts.repoMaxConcurrent ?? 4,
+            },
+          ],
+    orgs: opts.orgs ?? [],
   });
   const stages: Harness['stages'] = [];
   const observer: JobObserver = { stage: (jobId, stage) => void stages.push({ jobId, stage }) };
@@ -107,6 +120,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       githubOptions: { retryAfterBaseValue: 10 },
       maxDockerBackoffMs: 200,
       ...(opts.now ? { now: opts.now } : {}),
+      assignmentPollMs: opts.assignmentPollMs ?? 1_000,
     });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
@@ -118,7 +132,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     service: await start(),
     stages,
     async containers(all = true) {
-      return docker.listContainers({ all, filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
+      // An org entry's jobs come from the org's repos: its containers are found by instance.
+      const label = opts.orgs ? `${LABEL.instance}=${config.instance}` : `${LABEL.repo}=${repo}`;
+      return docker.listContainers({ all, filters: JSON.stringify({ label: [label] }) });
     },
     async restart() {
       await harness.service.stop();

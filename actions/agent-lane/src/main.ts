@@ -8,6 +8,7 @@ import { separateAgent } from '../../lane-core/agent-user.js';
 import { startCheckRun } from '../../lane-core/check-run.js';
 import { cliVersion } from '../../lane-core/cli-version.js';
 import { laneSecrets } from '../../lane-core/lane-secrets.js';
+import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-release.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
 import { deliverReports } from '../../lane-core/lane-report.js';
@@ -28,6 +29,7 @@ export async function run(): Promise<void> {
     const pr = pullRequestOf(github.context);
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
     const settings = parseLaneSettings(raw, { workspace, isPullRequest: pr !== undefined });
+    const releaseTimeout = parseReleaseTimeout(raw['release-timeout-seconds']);
     const names = parseLaneReportInputs(raw, settings.agent);
     const where = reportContextOf(github.context, pr);
     const octokit = settings.githubToken ? github.getOctokit(settings.githubToken) : undefined;
@@ -75,16 +77,17 @@ export async function run(): Promise<void> {
       );
     }
 
+    const env = await releasedEnvironment(process.env, releaseTimeout, core);
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
       {
         settings,
-        lane: readLaneEnvironment(process.env, homedir()),
+        lane: readLaneEnvironment(env, homedir()),
         instructions,
         pullRequest: pr,
         runDir,
-        baseEnv: process.env,
-        secrets: await laneSecrets(process.env),
+        baseEnv: env,
+        secrets: await laneSecrets(env),
         separation: separateAgent(process.env, process.argv[1]),
       },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },

@@ -6,6 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { separateAgent } from '../../lane-core/agent-user.js';
 import { laneSecrets } from '../../lane-core/lane-secrets.js';
+import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-release.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { runLane } from '../../lane-core/lane-run.js';
@@ -27,6 +28,7 @@ export const INPUTS = [
   'expected-sha',
   'timeout-minutes',
   'max-diff-kb',
+  'release-timeout-seconds',
 ];
 
 export async function run(): Promise<void> {
@@ -34,6 +36,7 @@ export async function run(): Promise<void> {
     const raw = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const inputs = parseOpinionInputs(raw);
+    const releaseTimeout = parseReleaseTimeout(raw['release-timeout-seconds']);
     const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber, inputs.expectedSha);
     if ('ignored' in found) {
       core.info(`nothing to do: ${found.ignored}`);
@@ -48,7 +51,12 @@ export async function run(): Promise<void> {
     const outcome = await secondOpinion(
       found.trigger,
       { defaultAgent: inputs.defaultAgent, allowedBots: inputs.allowedBots, maxDiffBytes: inputs.maxDiffBytes },
-      { gh, review: (agent, text, pr) => review(inputs, gh, agent, text, pr), log: core.info, warn: core.warning },
+      {
+        gh,
+        review: (agent, text, pr) => review(inputs, releaseTimeout, gh, agent, text, pr),
+        log: core.info,
+        warn: core.warning,
+      },
       where,
     );
     core.setOutput('status', outcome.status);
@@ -73,6 +81,7 @@ export async function run(): Promise<void> {
 /** A review-mode lane run, in a read-only checkout of the bound head, whose answer must match the review schema. */
 async function review(
   inputs: OpinionInputs,
+  releaseTimeout: number,
   gh: ReviewGitHub,
   agent: Agent,
   text: string,
@@ -102,15 +111,16 @@ async function review(
     outputSchema: schemaPath,
   };
   try {
+    const env = await releasedEnvironment(process.env, releaseTimeout, core);
     return await runLane(
       {
         settings,
-        lane: readLaneEnvironment(process.env, homedir()),
+        lane: readLaneEnvironment(env, homedir()),
         instructions,
         pullRequest,
         runDir,
-        baseEnv: process.env,
-        secrets: await laneSecrets(process.env),
+        baseEnv: env,
+        secrets: await laneSecrets(env),
         separation: separateAgent(process.env, process.argv[1]),
       },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },

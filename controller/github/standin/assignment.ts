@@ -1,6 +1,7 @@
 // How GitHub hands queued jobs to self-hosted runners, as the stand-in and the tests' in-memory model both play it:
 // a runner that comes online takes the OLDEST queued job whose labels it covers, whichever job caused it to be made;
-// a job queued while a matching runner idles goes to that runner at once. Labels compare case-insensitively.
+// a job queued while a matching runner idles goes to that runner at once. Labels compare case-insensitively. A
+// repo-level runner serves its repo only; an org-level runner serves any repo of its org its runner group admits.
 
 export interface AssignableJob {
   id: number;
@@ -9,10 +10,25 @@ export interface AssignableJob {
   status: string;
 }
 export interface AssignableRunner {
-  repo: string;
+  /** A repo-level runner's repo; an org-level runner has none. */
+  repo?: string;
+  /** An org-level runner's organisation. */
+  org?: string;
+  /** For an org-level runner: whether its runner group admits the repo (every repo of the org when absent). */
+  admits?: (repo: string) => boolean;
   labels: string[];
   status: string;
   busy: boolean;
+}
+
+/** Whether the runner may run jobs of the job's repo at all, by where it is registered. */
+export function reaches(
+  runner: Pick<AssignableRunner, 'repo' | 'org' | 'admits'>,
+  job: Pick<AssignableJob, 'repo'>,
+): boolean {
+  if (runner.org === undefined) return runner.repo === job.repo;
+  const owner = job.repo.split('/')[0]!.toLowerCase();
+  return owner === runner.org.toLowerCase() && (runner.admits?.(job.repo) ?? true);
 }
 
 export function covers(runner: Pick<AssignableRunner, 'labels'>, job: Pick<AssignableJob, 'labels'>): boolean {
@@ -22,13 +38,13 @@ export function covers(runner: Pick<AssignableRunner, 'labels'>, job: Pick<Assig
 
 /** The job a runner coming online (or freed) takes: the oldest queued one it covers. `jobs` is in queueing order. */
 export function jobFor<J extends AssignableJob>(runner: AssignableRunner, jobs: Iterable<J>): J | undefined {
-  for (const job of jobs) if (job.repo === runner.repo && job.status === 'queued' && covers(runner, job)) return job;
+  for (const job of jobs) if (reaches(runner, job) && job.status === 'queued' && covers(runner, job)) return job;
   return undefined;
 }
 
 /** The idle online runner a newly queued job goes to at once, if any. */
 export function runnerFor<R extends AssignableRunner>(job: AssignableJob, runners: Iterable<R>): R | undefined {
   for (const runner of runners)
-    if (runner.repo === job.repo && runner.status === 'online' && !runner.busy && covers(runner, job)) return runner;
+    if (reaches(runner, job) && runner.status === 'online' && !runner.busy && covers(runner, job)) return runner;
   return undefined;
 }

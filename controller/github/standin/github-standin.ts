@@ -1,5 +1,5 @@
-// A loopback stand-in for the slice of GitHub the controller uses: the repo runner API, queued runs and jobs, and
-// signed `workflow_job` deliveries. It serves the quick-start demo and the end-to-end tests. Its answers are copies of
+// A loopback stand-in for the slice of GitHub the controller uses: the repo and org runner APIs, an org's repos and
+// runner groups, queued runs and jobs, and signed `workflow_job` deliveries. It serves the quick-start demo and the end-to-end tests. Its answers are copies of
 // GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,7 +21,11 @@ export interface Exchange {
 interface StandinRunner {
   id: number;
   name: string;
-  repo: string;
+  /** A repo-level runner's repo; org-level runners have `org` instead. */
+  repo?: string;
+  org?: string;
+  groupId: number;
+  admits?: (repo: string) => boolean;
   labels: string[];
   status: 'online' | 'offline';
   busy: boolean;
@@ -35,11 +39,16 @@ interface StandinJob {
   status: 'queued' | 'in_progress' | 'completed';
   runnerId?: number;
   runnerName?: string;
+  runnerGroupId?: number;
   message?: JobMessage;
   result?: JobResult;
   /** When it was queued and when a runner took it (GitHub's in_progress): the pickup its author sees. */
   queuedAt: number;
   startedAt?: number;
+  /** What started the job's run, and the repository its code comes from (another one for a fork's pull request). */
+  event: string;
+  headRepo: string;
+  assignedAt?: number;
 }
 
 /**
@@ -56,6 +65,20 @@ export interface JobMessage {
 export interface JobResult {
   exitCode: number;
   outputs: Record<string, string>;
+}
+/** An organisation as the stand-in knows it: its repos and its runner groups (group 1, Default, admits every repo). */
+export interface StandinOrg {
+  login: string;
+  repos: Array<{ name: string; private: boolean; archived: boolean }>;
+  groups: StandinGroup[];
+}
+export interface StandinGroup {
+  id: number;
+  name: string;
+  visibility: 'all' | 'selected' | 'private';
+  allowsPublicRepositories: boolean;
+  /** Repo names (without owner) a `selected` group admits. */
+  selected: string[];
 }
 interface Fault {
   method: string;
@@ -75,6 +98,12 @@ export interface StandinOptions {
   app?: { id: number; publicKeyPem: string };
   /** Where the bundled actions live (dist/), for runners that run a job message's action. */
   actionsDir?: string;
+  /**
+   * A runner that has not finished its job this many seconds after taking it is lost, as GitHub counts a runner that
+   * stopped renewing its job (its container was killed): the job fails, `completed` is delivered, and the ephemeral
+   * runner is removed. The stand-in runner does not renew, so this is time since assignment; unset, never.
+   */
+  lostRunnerSeconds?: number;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -106,15 +135,17 @@ export class GitHubStandin {
   readonly deliveries: Array<{ id: string; action: string; jobId: number; status: number }> = [];
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
+  readonly orgs = new Map<string, StandinOrg>();
   private readonly faults: Fault[] = [];
   private readonly installationTokens = new Set<string>();
   /** Idle runners whose poll is held, woken when a job is assigned to them or they are deleted. */
   private readonly polls = new Map<number, () => void>();
   private server: Server | undefined;
   private nextId = 1000;
+  private lostTimer: NodeJS.Timeout | undefined;
   url = '';
-  /** While true, every delivery is lost on the way (GitHub records it failed and does not retry). */
-  loseDeliveries = false;
+  /** Deliveries that never arrive (GitHub drops some): return true to lose this one. */
+  loseDelivery: (action: string, job: { id: number; runnerName?: string }) => boolean = () => false;
 
   constructor(private opts: StandinOptions = {}) {}
 
@@ -123,13 +154,59 @@ export class GitHubStandin {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
     this.url = `http://127.0.0.1:${address.port}`;
+    if (this.opts.lostRunnerSeconds !== undefined) {
+      this.lostTimer = setInterval(() => void this.abandonLostJobs(), 250);
+      this.lostTimer.unref();
+    }
     return this.url;
   }
 
   async stop(): Promise<void> {
     for (const wake of this.polls.values()) wake();
+    clearInterval(this.lostTimer);
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * Makes `login` an organisation with these repos (public unless said) and runner groups besides Default (id 1).
+   * Returns the groups' ids by name.
+   */
+  addOrg(
+    login: string,
+    opts: {
+      repos: Array<{ name: string; private?: boolean; archived?: boolean }>;
+      groups?: Array<{
+        name: string;
+        visibility?: StandinGroup['visibility'];
+        selected?: string[];
+        allowsPublicRepositories?: boolean;
+      }>;
+    },
+  ): Record<string, number> {
+    const groups: StandinGroup[] = [
+      { id: 1, name: 'Default', visibility: 'all', allowsPublicRepositories: true, selected: [] },
+      ...(opts.groups ?? []).map((g) => ({
+        id: this.nextId++,
+        name: g.name,
+        visibility: g.visibility ?? 'all',
+        allowsPublicRepositories: g.allowsPublicRepositories ?? true,
+        selected: g.selected ?? [],
+      })),
+    ];
+    const repos = opts.repos.map((r) => ({ name: r.name, private: r.private ?? false, archived: r.archived ?? false }));
+    this.orgs.set(login.toLowerCase(), { login, repos, groups });
+    return Object.fromEntries(groups.map((g) => [g.name, g.id]));
+  }
+
+  /** Whether the org's group admits a repo ("owner/name"), as GitHub decides which jobs its runners may take. */
+  private groupAdmits(org: StandinOrg, group: StandinGroup, fullName: string): boolean {
+    const name = fullName.split('/')[1]?.toLowerCase();
+    const repo = org.repos.find((r) => r.name.toLowerCase() === name);
+    if (!repo) return false;
+    if (group.visibility === 'selected' && !group.selected.some((s) => s.toLowerCase() === name)) return false;
+    if ((group.visibility === 'private' || !group.allowsPublicRepositories) && !repo.private) return false;
+    return true;
   }
 
   setWebhook(webhook: { url: string; secret: string }): void {
@@ -157,7 +234,7 @@ export class GitHubStandin {
   async queueJob(
     repo: string,
     labels: string[],
-    opts: { announce?: boolean; id?: number; message?: JobMessage } = {},
+    opts: { announce?: boolean; id?: number; message?: JobMessage; event?: string; headRepo?: string } = {},
   ): Promise<number> {
     const job: StandinJob = {
       id: opts.id ?? this.nextId++,
@@ -166,6 +243,8 @@ export class GitHubStandin {
       labels,
       status: 'queued',
       queuedAt: Date.now(),
+      event: opts.event ?? 'push',
+      headRepo: opts.headRepo ?? repo,
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
@@ -186,7 +265,7 @@ export class GitHubStandin {
 
   /** Sends a delivery for the job's current state; returns the HTTP status the controller answered. */
   async deliver(job: StandinJob, action: string, deliveryId: string = randomUUID()): Promise<number> {
-    if (!this.opts.webhook) return 0;
+    if (!this.opts.webhook || this.loseDelivery(action, job)) return 0;
     const payload = clone(examples.workflowJobQueued) as Record<string, any>;
     const [owner, name] = job.repo.split('/');
     Object.assign(payload.workflow_job, {
@@ -197,12 +276,14 @@ export class GitHubStandin {
       conclusion: job.status === 'completed' ? (job.runnerId ? 'success' : 'cancelled') : null,
       runner_id: job.runnerId ?? null,
       runner_name: job.runnerName ?? null,
-      runner_group_id: job.runnerId ? 1 : null,
-      runner_group_name: job.runnerId ? 'Default' : null,
+      ...this.groupFields(job),
     });
     payload.action = action;
     Object.assign(payload.repository, { name, full_name: job.repo });
     payload.repository.owner.login = owner;
+    // GitHub adds the organisation to every delivery about an org's repo, whether a repo or an org webhook sent it.
+    const org = this.orgs.get(owner!.toLowerCase());
+    if (org) payload.organization = { ...clone(examples.organization), login: org.login };
     return this.post(JSON.stringify(payload), 'workflow_job', deliveryId, action, job.id);
   }
 
@@ -210,10 +291,6 @@ export class GitHubStandin {
   async post(body: string, event: string, deliveryId: string, action = '', jobId = 0): Promise<number> {
     const { url, secret } = this.opts.webhook!;
     let status = 0; // as on GitHub, a delivery nobody answered is recorded as failed, not retried
-    if (this.loseDeliveries) {
-      this.deliveries.push({ id: deliveryId, action, jobId, status });
-      return status;
-    }
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -284,7 +361,7 @@ export class GitHubStandin {
       (m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/generate-jitconfig$/)) &&
       method === 'POST'
     ) {
-      return send(201, this.registerRunner(m[1]!, requestBody));
+      return send(201, this.registerRunner({ repo: m[1]! }, requestBody));
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners$/)) && method === 'GET') {
       const list = [...this.runners.values()].filter((r) => r.repo === m![1]).map((r) => this.runnerJson(r));
@@ -306,11 +383,23 @@ export class GitHubStandin {
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs$/)) && method === 'GET') {
       return send(200, this.runsJson(m[1]!, url.searchParams.get('status')));
     }
+    if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)$/)) && method === 'GET') {
+      const run = this.runJson(m[1]!, Number(m[2]));
+      return run
+        ? send(200, run)
+        : send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+    }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs\/(\d+)\/jobs$/)) && method === 'GET') {
       const jobs = [...this.jobs.values()]
         .filter((j) => j.repo === m![1] && j.runId === Number(m![2]))
         .map((j) => this.jobJson(j));
       return send(200, { total_count: jobs.length, jobs });
+    }
+    if ((m = url.pathname.match(/^\/orgs\/([^/]+)\//))) {
+      const org = this.orgs.get(m[1]!.toLowerCase());
+      if (!org) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+      const answer = this.orgRoute(org, method, url.pathname.slice(m[0].length), requestBody);
+      if (answer) return send(answer.status, answer.body);
     }
     if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
       return send(
@@ -333,22 +422,111 @@ export class GitHubStandin {
     send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
   }
 
+  /** The org routes, `rest` being the path after `/orgs/{org}/`; undefined for a route GitHub does not have. */
+  private orgRoute(
+    org: StandinOrg,
+    method: string,
+    rest: string,
+    body: { name: string; labels: string[]; runner_group_id: number },
+  ): { status: number; body?: unknown } | undefined {
+    const notFound = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } };
+    let m: RegExpMatchArray | null;
+    if (rest === 'installation' && method === 'GET' && this.opts.app) {
+      const installation = clone(examples.installation) as Record<string, any>;
+      Object.assign(installation, { id: INSTALLATION_ID, app_id: this.opts.app.id, target_type: 'Organization' });
+      installation.account.login = org.login;
+      return { status: 200, body: installation };
+    }
+    if (rest === 'repos' && method === 'GET') {
+      return { status: 200, body: org.repos.map((r) => this.repoJson(org, r)) };
+    }
+    if (rest === 'actions/runners/generate-jitconfig' && method === 'POST') {
+      const group = org.groups.find((g) => g.id === body.runner_group_id);
+      if (!group) return notFound;
+      return { status: 201, body: this.registerRunner({ org, group }, body) };
+    }
+    if (rest === 'actions/runners' && method === 'GET') {
+      const list = [...this.runners.values()].filter((r) => r.org === org.login).map((r) => this.runnerJson(r));
+      return { status: 200, body: { total_count: list.length, runners: list } };
+    }
+    if ((m = rest.match(/^actions\/runners\/(\d+)$/)) && method === 'DELETE') {
+      const runner = this.runners.get(Number(m[1]));
+      if (!runner || runner.org !== org.login) return { status: 404, body: { ...notFound.body, status: '404' } };
+      if (runner.busy)
+        return {
+          status: 422,
+          body: {
+            message: `Bad request - Runner "${runner.name}" is still running a job"`,
+            documentation_url: 'https://docs.github.com/rest',
+          },
+        };
+      this.runners.delete(runner.id);
+      return { status: 204 };
+    }
+    if (rest === 'actions/runner-groups' && method === 'GET') {
+      const groups = org.groups.map((g) => ({
+        ...clone(examples.runnerGroup),
+        id: g.id,
+        name: g.name,
+        visibility: g.visibility,
+        default: g.id === 1,
+        runners_url: `${this.url}/orgs/${org.login}/actions/runner_groups/${g.id}/runners`,
+        ...(g.visibility === 'selected'
+          ? { selected_repositories_url: `${this.url}/orgs/${org.login}/actions/runner_groups/${g.id}/repositories` }
+          : {}),
+        allows_public_repositories: g.allowsPublicRepositories,
+      }));
+      return { status: 200, body: { total_count: groups.length, runner_groups: groups } };
+    }
+    if ((m = rest.match(/^actions\/runner-groups\/(\d+)\/repositories$/)) && method === 'GET') {
+      const group = org.groups.find((g) => g.id === Number(m![1]));
+      if (!group) return notFound;
+      const repos = org.repos
+        .filter((r) => group.selected.some((s) => s.toLowerCase() === r.name.toLowerCase()))
+        .map((r) => this.repoJson(org, r));
+      return { status: 200, body: { total_count: repos.length, repositories: repos } };
+    }
+    return undefined;
+  }
+
+  private repoJson(org: StandinOrg, r: StandinOrg['repos'][number]) {
+    const repo = clone(examples.minimalRepository) as Record<string, any>;
+    Object.assign(repo, {
+      name: r.name,
+      full_name: `${org.login}/${r.name}`,
+      private: r.private,
+      archived: r.archived,
+      visibility: r.private ? 'private' : 'public',
+    });
+    repo.owner.login = org.login;
+    return repo;
+  }
+
   /** Any token will do unless an App is configured; then JWTs for /app routes and issued installation tokens elsewhere. */
   private authorized(path: string, header: string): boolean {
     const app = this.opts.app;
     if (!app) return /^(token|bearer) \S+/i.test(header);
     const [scheme, credential = ''] = header.split(' ');
-    if (path.startsWith('/app/') || /^\/repos\/[^/]+\/[^/]+\/installation$/.test(path)) {
+    if (path.startsWith('/app/') || /^\/(repos\/[^/]+\/[^/]+|orgs\/[^/]+)\/installation$/.test(path)) {
       return scheme?.toLowerCase() === 'bearer' && validAppJwt(credential, app);
     }
     return /^(token|bearer)$/i.test(scheme ?? '') && this.installationTokens.has(credential);
   }
 
-  private registerRunner(repo: string, body: { name: string; labels: string[] }) {
+  private registerRunner(
+    at: { repo: string } | { org: StandinOrg; group: StandinGroup },
+    body: { name: string; labels: string[] },
+  ) {
     const runner: StandinRunner = {
       id: this.nextId++,
       name: body.name,
-      repo,
+      ...('repo' in at
+        ? { repo: at.repo, groupId: 1 }
+        : {
+            org: at.org.login,
+            groupId: at.group.id,
+            admits: (repo: string) => this.groupAdmits(at.org, at.group, repo),
+          }),
       labels: body.labels,
       status: 'offline',
       busy: false,
@@ -393,7 +571,20 @@ export class GitHubStandin {
   }
 
   private async assign(runner: StandinRunner, job: StandinJob): Promise<void> {
-    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name, startedAt: Date.now() });
+    Object.assign(job, {
+      status: 'in_progress',
+      runnerId: runner.id,
+      runnerName: runner.name,
+      runnerGroupId: runner.groupId,
+    });
+    const at = Date.now();
+    Object.assign(job, {
+      status: 'in_progress',
+      runnerId: runner.id,
+      runnerName: runner.name,
+      assignedAt: at,
+      startedAt: at,
+    });
     Object.assign(runner, { busy: true, jobId: job.id });
     this.polls.get(runner.id)?.();
     await this.deliver(job, 'in_progress');
@@ -411,6 +602,18 @@ export class GitHubStandin {
     return { ok: true };
   }
 
+  /** Jobs whose runner is lost (see lostRunnerSeconds) fail; GitHub then drops the ephemeral runner. */
+  private async abandonLostJobs(): Promise<void> {
+    const limit = (this.opts.lostRunnerSeconds ?? Infinity) * 1000;
+    for (const job of this.jobs.values()) {
+      if (job.status !== 'in_progress' || job.assignedAt === undefined || Date.now() - job.assignedAt < limit) continue;
+      job.status = 'completed';
+      job.result = { exitCode: 1, outputs: {} };
+      if (job.runnerId !== undefined) this.runners.delete(job.runnerId);
+      await this.deliver(job, 'completed');
+    }
+  }
+
   private runnerJson(r: StandinRunner) {
     return {
       ...clone(examples.runner),
@@ -425,22 +628,34 @@ export class GitHubStandin {
 
   private runsJson(repo: string, status: string | null) {
     const runIds = new Set([...this.jobs.values()].filter((j) => j.repo === repo).map((j) => j.runId));
-    const runs = [...runIds].map((id) => {
-      const jobs = [...this.jobs.values()].filter((j) => j.runId === id);
-      const runStatus = jobs.every((j) => j.status === 'completed')
-        ? 'completed'
-        : jobs.every((j) => j.status === 'queued')
-          ? 'queued'
-          : 'in_progress';
-      return {
-        ...clone(examples.workflowRun),
-        id,
-        status: runStatus,
-        conclusion: runStatus === 'completed' ? 'success' : null,
-      };
-    });
+    const runs = [...runIds].map((id) => this.runJson(repo, id)!);
     const filtered = status ? runs.filter((r) => r.status === status) : runs;
     return { total_count: filtered.length, workflow_runs: filtered };
+  }
+
+  /** A run as GitHub shows it: its event, and its repository and head repository (a fork's for a fork's PR). */
+  private runJson(repo: string, id: number) {
+    const jobs = [...this.jobs.values()].filter((j) => j.runId === id && j.repo === repo);
+    if (jobs.length === 0) return undefined;
+    const runStatus = jobs.every((j) => j.status === 'completed')
+      ? 'completed'
+      : jobs.every((j) => j.status === 'queued')
+        ? 'queued'
+        : 'in_progress';
+    const run = clone(examples.workflowRun) as Record<string, any>;
+    const named = (full: string, base: Record<string, any>) => {
+      const [owner, name] = full.split('/') as [string, string];
+      return { ...base, name, full_name: full, owner: { ...base.owner, login: owner } };
+    };
+    return {
+      ...run,
+      id,
+      event: jobs[0]!.event,
+      status: runStatus,
+      conclusion: runStatus === 'completed' ? 'success' : null,
+      repository: named(repo, run.repository),
+      head_repository: named(jobs[0]!.headRepo, run.head_repository),
+    };
   }
 
   private jobJson(j: StandinJob) {
@@ -455,8 +670,15 @@ export class GitHubStandin {
       completed_at: j.status === 'completed' ? iso() : null,
       runner_id: j.runnerId ?? null,
       runner_name: j.runnerName ?? null,
-      runner_group_id: j.runnerId ? 1 : null,
-      runner_group_name: j.runnerId ? 'Default' : null,
+      ...this.groupFields(j),
     };
+  }
+
+  /** The runner group of the runner that took the job (kept on the job: the ephemeral runner is gone once it ends). */
+  private groupFields(job: StandinJob) {
+    if (!job.runnerId) return { runner_group_id: null, runner_group_name: null };
+    const org = this.orgs.get(job.repo.split('/')[0]!.toLowerCase());
+    const group = org?.groups.find((g) => g.id === job.runnerGroupId);
+    return { runner_group_id: group?.id ?? 1, runner_group_name: group?.name ?? 'Default' };
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
+import { awaitReleaseShell } from '../support/release-shell.js';
 
 const LANE_LABELS = ['self-hosted', 'factory', 'codex'];
 const codexAuth = (token: string) =>
@@ -53,7 +54,8 @@ function laneProfile(f: ReturnType<typeof hostFixture>, jobCommand: string, extr
       { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
     ],
     envFiles: [join(f.secrets, 'linear.env')],
-    env: { STANDIN_JOB_COMMAND: jobCommand },
+    // Like the lane action, the job waits for the release before it looks at its credentials.
+    env: { STANDIN_JOB_COMMAND: awaitReleaseShell() + jobCommand },
     ...extra,
   };
 }
@@ -68,7 +70,7 @@ describe('lane profiles', () => {
     const refresh =
       `cat /factory/auth/codex/auth.json > /results/seen.json; ls -ln /factory/auth/codex > /results/ls.txt; ` +
       `printf '%s' '${codexAuth('refreshed')}' > /factory/auth/codex/.auth.tmp && mv /factory/auth/codex/.auth.tmp /factory/auth/codex/auth.json; ` +
-      `env | grep -E '^(FACTORY_|LINEAR_TOKEN)' | sort > /results/env.txt; touch /factory/secrets/x 2>/results/secrets-write.txt; echo $? >> /results/secrets-write.txt`;
+      `env | grep -E '^(FACTORY_|LINEAR_TOKEN)' | sort > /results/env.txt; cat /factory/release/env.json > /results/released-env.json; ls -ln /factory/release > /results/release-ls.txt;  touch /factory/secrets/x 2>/results/secrets-write.txt; echo $? >> /results/secrets-write.txt`;
     h = await startHarness({
       repo: 'factory-test/lane-refresh',
       config: { stateDir: f.stateDir },
@@ -86,11 +88,17 @@ describe('lane profiles', () => {
         'FACTORY_CODEX_HOME=/factory/auth/codex',
         'FACTORY_LANE=codex',
         'FACTORY_PROFILE=ci',
-        'LINEAR_TOKEN=lin_secret_value',
+        'FACTORY_RELEASE_DIR=/factory/release',
         'FACTORY_SECRET_DIRS=/factory/secrets',
         'FACTORY_SECRET_VARS=LINEAR_TOKEN',
       ]),
     );
+    // The env-file value is released as a file only the container user reads, never put in the environment.
+    expect(readFileSync(join(f.results, 'env.txt'), 'utf8')).not.toContain('lin_secret_value');
+    expect(JSON.parse(readFileSync(join(f.results, 'released-env.json'), 'utf8'))).toEqual({
+      LINEAR_TOKEN: 'lin_secret_value',
+    });
+    expect(readFileSync(join(f.results, 'release-ls.txt'), 'utf8')).toMatch(/-rw------- +1 1000 +1000 .* env\.json/);
     expect(readFileSync(join(f.results, 'secrets-write.txt'), 'utf8')).toMatch(/Read-only file system\n1\n$/);
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the job's private copies are gone
   });
@@ -229,12 +237,15 @@ describe('lane profiles', () => {
     const inspect = await docker.getContainer(c!.Id).inspect();
 
     expect(inspect.Config.Labels[LABEL.profile]).toBe('plain');
-    expect(inspect.Mounts).toEqual([]);
+    // Trusted only for host networking: its one mount is its own release folder, read-only and empty of secrets.
+    expect(inspect.Mounts.map((m: { Destination: string; RW: boolean }) => [m.Destination, m.RW])).toEqual([
+      ['/factory/release', false],
+    ]);
     expect(
       inspect.Config.Env.filter(
         (e: string) => !e.startsWith('PATH=') && !e.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='),
       ),
-    ).toEqual(['CI=true', 'FACTORY_PROFILE=plain']);
+    ).toEqual(['CI=true', 'FACTORY_PROFILE=plain', 'FACTORY_RELEASE_DIR=/factory/release']);
   });
 
   it('translates bind sources through hostPathMap and gives the job a workspace the runner user can write', async () => {

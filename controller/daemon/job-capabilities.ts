@@ -1,0 +1,169 @@
+// What a job can and cannot do on a profile, read off the container the controller would create for it (the same
+// containerSpec and lane mounts a launch uses), so the table in docs/job-capabilities.md and `factory capabilities`
+// cannot drift from what the controller does.
+import type { Config, Profile } from '../config/config.js';
+import { isDockerSocketPath } from '../config/trust-gate.js';
+import { laneMounts } from '../lanes/lane-layout.js';
+import { containerSpec } from './runner-spec.js';
+
+export const CAPABILITY_COLUMNS = [
+  'Docker',
+  '`services:`',
+  '`container:`',
+  '`sudo`',
+  'Host network',
+  'Caches between jobs',
+  'Secrets',
+] as const;
+
+/**
+ * Every profile key, sorted by whether it changes what a job can do. The capability test fails on a key in neither
+ * list: a new profile option must say here whether the table has to speak of it.
+ */
+export const CAPABILITY_KEYS = [
+  'network',
+  'mounts',
+  'envFiles',
+  'mcp',
+  'trusted',
+  'lane',
+  'user',
+  'capAdd',
+  'agentUser',
+  'allowDockerSocket',
+  'env',
+] as const;
+export const NOT_CAPABILITY_KEYS = [
+  'labels',
+  'image',
+  'cpus',
+  'memory',
+  'pids',
+  'probes',
+  'credential',
+  'credentialConcurrency',
+  'nofile',
+  'nproc',
+  'init',
+  'readOnlyRootfs',
+  'placement',
+  'dockerSocketReason',
+  'runnerGroup',
+  // A warm runner's container is the same as a cold one's; only when it starts differs.
+  'warm',
+] as const;
+
+export type Capabilities = Record<(typeof CAPABILITY_COLUMNS)[number], string>;
+
+const list = (items: string[]) => items.join(', ');
+
+/** The capabilities of a job on `profileName`, from the container spec a launch would create. */
+export function jobCapabilities(config: Config, profileName: string, profile: Profile): Capabilities {
+  const lane = laneMounts(config, profileName, profile, 'owner/repo', 'factory-capabilities-000000');
+  const identity = {
+    instance: config.instance,
+    repo: 'owner/repo',
+    profileName,
+    jobId: 0,
+    runnerId: 0,
+    runnerName: 'factory-capabilities-000000',
+  };
+  const spec = containerSpec(identity, profile, '', { mounts: lane.mounts, env: lane.env });
+  const host = spec.HostConfig;
+  const socket = host.Mounts.some((m) => isDockerSocketPath(m.Source)) || profile.allowDockerSocket;
+  const docker = socket ? "the host's engine, through its socket (host-root-equivalent)" : 'no: no socket, no engine';
+  const needsDocker = socket
+    ? "yes, on the host's engine"
+    : 'no: the runner needs a Docker engine to start them and the job has none, so the job fails before its first step';
+
+  const noNewPrivileges = host.SecurityOpt.includes('no-new-privileges');
+  const caps = host.CapAdd;
+  const root = /^0(:|$)/.test(spec.User);
+  const sudo = root
+    ? `runs as root, with ${caps.length ? `only ${list(caps)}` : 'no capability'}`
+    : noNewPrivileges
+      ? `no: uid ${spec.User}, no-new-privileges, ${caps.length ? `capabilities ${list(caps)} only` : 'every capability dropped'}`
+      : `no: uid ${spec.User}, every capability dropped but ${list(caps)} (kept for the agent-user switch)`;
+
+  const network =
+    host.NetworkMode === 'host'
+      ? "yes: the host's network and loopback services"
+      : host.NetworkMode === 'none'
+        ? 'no: no network at all'
+        : host.NetworkMode === 'bridge'
+          ? 'no: own network namespace (bridge), outbound through NAT'
+          : `no: Docker network ${host.NetworkMode}`;
+
+  const caches = profile.mounts.flatMap((m) => (m.kind === 'cache' ? [`${m.name} at ${m.target}`] : []));
+  const data = profile.mounts.flatMap((m) =>
+    m.kind === 'data' ? [m.target] : m.kind === 'bind' ? [`${m.target} (${m.mode})`] : [],
+  );
+  const cacheCell = [
+    caches.length
+      ? `kept per repo and profile: ${list(caches)}`
+      : 'none: every job starts from the image with a workspace of its own, removed after it',
+    ...(data.length ? [`host folders (read-only unless said): ${list(data)}`] : []),
+  ].join('; ');
+
+  const secrets = ["the job's GITHUB_TOKEN and what its workflow passes"];
+  for (const m of profile.mounts) {
+    if (m.kind === 'auth') secrets.push(`${m.agent} subscription login (a private copy, written back when refreshed)`);
+    if (m.kind === 'gh') secrets.push(`the host's gh login (read-only at ${m.target})`);
+    if (m.kind === 'secrets') secrets.push(`the secrets store (read-only at ${m.target})`);
+  }
+  if (profile.envFiles.length) secrets.push(`values of ${list(profile.envFiles)}`);
+  const mcpTokens = [...new Set(profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])))];
+  if (mcpTokens.length) secrets.push(`MCP tokens ${list(mcpTokens)}`);
+  if (secrets.length === 1) secrets.push('nothing from the host');
+
+  return {
+    Docker: docker,
+    '`services:`': needsDocker,
+    '`container:`': needsDocker,
+    '`sudo`': sudo,
+    'Host network': network,
+    'Caches between jobs': cacheCell,
+    Secrets: list(secrets),
+  };
+}
+
+/** The kind a profile is: a lane by its agent, else plain CI. */
+export function profileKind(profile: Profile): string {
+  if (profile.lane === 'codex') return 'Tier 2: codex lane';
+  if (profile.lane === 'claude') return 'Tier 3: claude lane';
+  return profile.trusted ? 'trusted, no lane' : 'Tier 1: plain CI';
+}
+
+/**
+ * The row item 2 of issue 18 (a Docker engine per job) fills in once that profile option exists; until then it says
+ * so, and the capability test checks it is present.
+ */
+export const DOCKER_OPT_IN_ROW = {
+  kind: 'Docker opt-in',
+  profile: '—',
+  cells: Object.fromEntries(CAPABILITY_COLUMNS.map((c) => [c, 'to be filled with the per-job Docker engine option'])),
+} as const;
+
+const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+
+/** One markdown row per profile (`byKind`: the first profile of each kind), then the Docker opt-in row. */
+export function capabilityTable(config: Config, opts: { byKind?: boolean } = {}): string {
+  const seen = new Set<string>();
+  const rows: Array<{ kind: string; profile: string; cells: Record<string, string> }> = [];
+  for (const [name, profile] of Object.entries(config.profiles)) {
+    const kind = profileKind(profile);
+    if (opts.byKind && seen.has(kind)) continue;
+    seen.add(kind);
+    rows.push({ kind, profile: name, cells: jobCapabilities(config, name, profile) });
+  }
+  if (opts.byKind) rows.push(DOCKER_OPT_IN_ROW);
+  const header = ['Profile kind', 'Example profile', ...CAPABILITY_COLUMNS];
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map(
+      (r) =>
+        `| ${[r.kind, r.profile === '—' ? '—' : `\`${r.profile}\``, ...CAPABILITY_COLUMNS.map((c) => r.cells[c]!)].map(escape).join(' | ')} |`,
+    ),
+  ].join('\n');
+}

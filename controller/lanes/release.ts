@@ -1,0 +1,87 @@
+// The release: a lane container starts with its auth copies, secrets and env-file values absent, and gets them only
+// once GitHub's assignment names a job that is entitled to the lane (daemon/assignment-check.ts decides that). Then
+// the auth copies, the secrets folders' files and the env-file values are written into the job's folder, each file
+// atomically, and the marker last: the action waits for the marker and so never sees half a release.
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
+import { readJobText } from '../../lane-contract/job-file.js';
+import {
+  RELEASE_MARKER,
+  RELEASED_ENV,
+  parseReleasedEnv,
+  type ReleaseMarker,
+} from '../../lane-contract/release-files.js';
+import type { Config, Profile } from '../config/config.js';
+import { readEnvFiles } from './env-file.js';
+import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
+import { jobDir } from './lane-layout.js';
+
+/**
+ * Whether a profile's runners get their credentials only on a verified assignment: every trusted (lane) profile.
+ * Such a runner holds nothing secret until then, so it may be started before its job exists (warm pools); what it
+ * does expose from its start (data mounts, MCP files without secrets, its network) is listed in docs/security.md.
+ */
+export const releasesOnAssignment = (profile: Profile): boolean => profile.trusted;
+
+export const releaseDir = (config: Config, runnerName: string) => join(jobDir(config, runnerName), 'release');
+export const releasedSecretsDir = (config: Config, runnerName: string, mountIndex: number) =>
+  join(jobDir(config, runnerName), 'secrets', String(mountIndex));
+
+/** Files a secrets folder holds that are copied: regular files at its top level, as the action reads them. */
+const MAX_SECRET_FILES = 200;
+
+/** Puts the lane's credentials in place for the job GitHub gave this runner; the marker goes last. */
+export async function releaseJob(
+  config: Config,
+  profileName: string,
+  profile: Profile,
+  runnerName: string,
+  grant: Omit<ReleaseMarker, 'releasedAt'>,
+  now = Date.now(),
+): Promise<void> {
+  const owner = asOwner(containerOwner(profile));
+  const env = await readEnvFiles(profile.envFiles);
+  await releaseAuth(config, profileName, profile, runnerName);
+  for (const [i, m] of profile.mounts.entries()) {
+    if (m.kind !== 'secrets') continue;
+    const names = (await readdir(m.source)).sort().slice(0, MAX_SECRET_FILES);
+    for (const name of names) {
+      const source = join(m.source, name);
+      const s = await lstat(source);
+      if (!s.isFile()) continue;
+      // The host's mode is kept (a 0644 file stays readable by the agent's user); the owner becomes the container's.
+      await replaceFileAtomically(
+        join(releasedSecretsDir(config, runnerName, i), name),
+        await readFile(source, 'utf8'),
+        {
+          mode: s.mode & 0o777,
+          owner,
+        },
+      );
+    }
+  }
+  const dir = releaseDir(config, runnerName);
+  await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
+  const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };
+  await replaceFileAtomically(join(dir, RELEASE_MARKER), JSON.stringify(marker), { mode: 0o644, owner });
+}
+
+/** The release a job folder records, if any: a restarted controller reads it instead of releasing again. */
+export async function readRelease(config: Config, runnerName: string): Promise<ReleaseMarker | undefined> {
+  const text = await readJobText(join(releaseDir(config, runnerName), RELEASE_MARKER));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as ReleaseMarker;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The env-file values released to a job, for scrubbing its log tail; none when nothing was released. */
+export async function releasedValues(config: Config, runnerName: string): Promise<string[]> {
+  const text = await readJobText(join(releaseDir(config, runnerName), RELEASED_ENV));
+  if (text === undefined) return [];
+  const env = parseReleasedEnv(text);
+  return 'error' in env ? [] : Object.values(env);
+}

@@ -1,0 +1,146 @@
+// docs/job-capabilities.md says what jobs can and cannot do per profile kind. It must stay what the controller does:
+// the table is what `factory capabilities --by-kind` prints for examples/factory.yml, its claims are checked here
+// against the container a launch creates, and every profile key of the config schema is sorted into keys that change
+// what a job can do and keys that do not.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, type Config } from '../../controller/config/config.js';
+import {
+  CAPABILITY_KEYS,
+  DOCKER_OPT_IN_ROW,
+  NOT_CAPABILITY_KEYS,
+  capabilityTable,
+  jobCapabilities,
+} from '../../controller/daemon/job-capabilities.js';
+import { planLaunch } from '../../controller/daemon/launch-plan.js';
+import { main } from '../../controller/commands/cli.js';
+
+const root = join(import.meta.dirname, '../..');
+
+async function example(): Promise<Config> {
+  const result = parseConfig(await readFile(join(root, 'examples/factory.yml'), 'utf8'), 'examples/factory.yml');
+  if (!result.ok) throw new Error(result.problems.join('\n'));
+  return result.config;
+}
+
+/** The table between the markers of docs/job-capabilities.md, as rows of cells by column name. */
+async function documented() {
+  const doc = await readFile(join(root, 'docs/job-capabilities.md'), 'utf8');
+  const block = /<!-- capabilities:start[^>]*-->\n([\s\S]*?)\n<!-- capabilities:end -->/.exec(doc);
+  if (!block) throw new Error('docs/job-capabilities.md: no capabilities block');
+  const [header, , ...rows] = block[1]!.split('\n').map((line) =>
+    line
+      .slice(2, -2)
+      .split(' | ')
+      .map((c) => c.replace(/\\\|/g, '|')),
+  );
+  return {
+    text: block[1]!,
+    rows: rows.map((cells) => Object.fromEntries(header!.map((h, i) => [h, cells[i]!]))),
+  };
+}
+
+/** The container a job on `profileName` gets, as a launch plans it. */
+function launched(config: Config, profileName: string) {
+  const profile = config.profiles[profileName]!;
+  const job = { key: '1', limits: [], jobId: 1, repo: config.repos[0]!.repo, profileName, profile, receivedAt: 0 };
+  return planLaunch(config, job, []).container;
+}
+
+describe('docs/job-capabilities.md', () => {
+  it('is the table `factory capabilities --by-kind` prints for examples/factory.yml', async () => {
+    const out: string[] = [];
+    const code = await main(['capabilities', '--config', join(root, 'examples/factory.yml'), '--by-kind'], {
+      stdout: (s) => out.push(s),
+      stderr: (s) => out.push(s),
+    });
+    expect(code).toBe(0);
+    expect((await documented()).text).toBe(out.join('\n'));
+  });
+
+  it('has a row for each kind of the example config, in order, and the Docker opt-in row', async () => {
+    const { rows } = await documented();
+    expect(rows.map((r) => [r['Profile kind'], r['Example profile']])).toEqual([
+      ['Tier 1: plain CI', '`ci-platform`'],
+      ['Tier 2: codex lane', '`codex`'],
+      ['Tier 3: claude lane', '`claude`'],
+      [DOCKER_OPT_IN_ROW.kind, '—'],
+    ]);
+  });
+
+  it('says what the containers a launch creates do: Docker, network, sudo, caches and secrets per kind', async () => {
+    const config = await example();
+    const { rows } = await documented();
+    for (const row of rows.slice(0, 3)) {
+      const name = row['Example profile']!.replace(/`/g, '');
+      const spec = launched(config, name);
+      const profile = config.profiles[name]!;
+      const sockets = spec.HostConfig.Mounts.filter((m) => m.Source.endsWith('docker.sock'));
+      // No kind of the example gets Docker, so none gets services: or container: either.
+      expect(sockets).toEqual([]);
+      expect(row.Docker).toMatch(/^no:/);
+      expect(row['`services:`']).toMatch(/^no:/);
+      expect(row['`container:`']).toMatch(/^no:/);
+      expect(spec.HostConfig.Privileged).toBe(false);
+      expect(spec.HostConfig.CapDrop).toEqual(['ALL']);
+      expect(spec.HostConfig.SecurityOpt).toContain('no-new-privileges');
+      expect(row['`sudo`']).toBe(`no: uid ${spec.User}, no-new-privileges, every capability dropped`);
+      expect(row['Host network']!.startsWith('yes')).toBe(spec.HostConfig.NetworkMode === 'host');
+      const kept = profile.mounts.filter((m) => m.kind === 'cache');
+      expect(row['Caches between jobs']!.startsWith('none')).toBe(kept.length === 0);
+      for (const m of spec.HostConfig.Mounts.filter((x) => x.Type === 'bind' && x.Target.startsWith('/data')))
+        expect(m.ReadOnly).toBe(true);
+    }
+    const [tier1, codex, claude] = rows;
+    expect(tier1!.Secrets).toContain('nothing from the host');
+    expect(launched(config, 'ci-platform').HostConfig.Mounts).toEqual([]);
+    expect(codex!.Secrets).toContain('codex subscription login');
+    expect(codex!.Secrets).not.toContain('secrets store');
+    expect(claude!.Secrets).toContain('the secrets store (read-only at /factory/secrets)');
+    for (const token of config.profiles.claude!.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])))
+      expect(claude!.Secrets).toContain(token);
+  });
+
+  it('changes when a profile changes what a job can do (the table is derived, not written)', async () => {
+    const config = await example();
+    const ci = config.profiles['ci-platform']!;
+    const opened = {
+      ...ci,
+      trusted: true, // the trust gate allows host networking and env files on trusted profiles only
+      network: 'host',
+      mounts: [{ kind: 'cache' as const, name: 'pnpm', target: '/home/runner/.pnpm-store' }],
+      envFiles: ['/etc/factory/ci.env'],
+    };
+    expect(jobCapabilities(config, 'ci-platform', opened)).toMatchObject({
+      'Host network': "yes: the host's network and loopback services",
+      'Caches between jobs': 'kept per repo and profile: pnpm at /home/runner/.pnpm-store',
+      Secrets: "the job's GITHUB_TOKEN and what its workflow passes, values of /etc/factory/ci.env",
+    });
+  });
+
+  it('accounts for every profile key of the config schema', async () => {
+    const schema = JSON.parse(await readFile(join(root, 'schema/factory.schema.json'), 'utf8'));
+    const profiles = schema.properties.profiles;
+    const profile = profiles.additionalProperties ?? Object.values(profiles.patternProperties ?? {})[0];
+    const keys = Object.keys(profile.properties);
+    const sorted = new Set<string>([...CAPABILITY_KEYS, ...NOT_CAPABILITY_KEYS]);
+    const unsorted = keys.filter((k) => !sorted.has(k));
+    expect(
+      unsorted,
+      'profile keys not sorted in controller/daemon/job-capabilities.ts (say whether each changes what a job can do, and if so, show it in the table)',
+    ).toEqual([]);
+    expect([...sorted].filter((k) => !keys.includes(k))).toEqual([]);
+  });
+
+  it('lists every profile of a config by name without --by-kind', async () => {
+    const config = await example();
+    const table = capabilityTable(config);
+    expect(
+      table
+        .split('\n')
+        .slice(2)
+        .map((r) => r.split(' | ')[1]),
+    ).toEqual(Object.keys(config.profiles).map((n) => `\`${n}\``));
+  });
+});
