@@ -43530,7 +43530,7 @@ const CLAUDE_JSON = '.claude.json';
 
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-environment.ts
 // What the controller's lane profile tells a job about its lane, read once from the environment by the lane
-// contract's variable names (lane-contract/lane-variables.ts; the README's "Lane environment" table).
+// contract's variable names (lane-contract/lane-variables.ts; the lane environment contract table in docs/lanes.md).
 
 
 
@@ -44500,7 +44500,7 @@ async function writeBackCredentials(home, opts = {}) {
 
 ;// CONCATENATED MODULE: ./actions/lane-core/findings.ts
 // Findings with a file and line, taken from a structured answer, become check-run annotations. The shape is
-// the one the README documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
+// the one actions/agent-lane/README.md documents for `output-schema` (`findings: [{ path, line, severity, message }]`).
 
 const LEVELS = {
     failure: 'failure',
@@ -44817,7 +44817,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     })
         .catch((err) => {
         throw err.code === 'ENOENT'
-            ? new Error(`the ${command.command} CLI is not on PATH; lane images install it, see the README`)
+            ? new Error(`the ${command.command} CLI is not on PATH; lane images install it (factory/base does: docs/images.md)`)
             : err;
     });
     await transcript;
