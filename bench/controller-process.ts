@@ -34,6 +34,8 @@ export interface ControllerProcessOptions {
   maxConcurrent: number;
   /** The engine behind the job containers (the engine must be a swarm manager for `swarm`). */
   backend?: 'docker' | 'swarm';
+  /** A warm pool of this many runners on the profile. */
+  warm?: number;
 }
 
 function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
@@ -50,7 +52,7 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     'status: { host: 127.0.0.1, port: 0 }',
     'profiles:',
     // The profile the end-to-end tests use: host networking so the stand-in runner reaches the loopback stand-in.
-    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true }`,
+    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''} }`,
     'repos:',
     `  - { repo: ${repo}, profiles: [ci], maxConcurrent: ${o.maxConcurrent} }`,
     '',

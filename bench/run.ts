@@ -12,6 +12,7 @@ import { benchBurst } from './burst.js';
 import { benchMemory } from './memory.js';
 import { benchJobDocker } from './job-docker.js';
 import { benchPickup } from './pickup.js';
+import { benchWarmPool } from './warm-pool.js';
 import { round } from './stats.js';
 
 const MB = 1024 * 1024;
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   const backends = await benchBackendPickup(docker, dir);
   step('burst of 100 jobs under a cap of 8');
   const burst = await benchBurst(docker, dir);
+  step('warm pool of 2 vs no pool, 30 sequential jobs each; a 40-job burst through a pool of 4 under a cap of 8');
+  const warm = await benchWarmPool(docker, dir);
   step('controller memory, idle and at 50 jobs');
   const memory = await benchMemory(docker, dir);
   step('agent-lane overhead');
@@ -115,6 +118,48 @@ async function main(): Promise<void> {
       `${burst.orphanContainers} / ${burst.orphanRunners}`,
       '0 / 0',
       yes(burst.orphanContainers === 0 && burst.orphanRunners === 0),
+    ],
+    [
+      `Queued → in_progress (GitHub's view, stand-in clock), warm pool of 2, median / p95 of ${warm.jobs} sequential jobs (${warm.warmHits} warm hits)`,
+      `${ms(warm.summary.warmMedian)} / ${ms(warm.summary.warmP95)}`,
+      '',
+      '',
+    ],
+    [
+      `Queued → in_progress, no pool (cold start), median / p95 of ${warm.jobs}, alternated with the warm ones`,
+      `${ms(warm.summary.coldMedian)} / ${ms(warm.summary.coldP95)}`,
+      '',
+      '',
+    ],
+    [
+      'Queued → in_progress ratio, warm median / cold median',
+      `${(warm.summary.ratio * 100).toFixed(1)}%`,
+      '< 5%',
+      yes(warm.summary.ratio < 0.05),
+    ],
+    [
+      `Warm burst: ${warm.burst.jobs} one-second jobs through a pool of ${warm.burst.pool}, cap ${warm.burst.cap}: time to drain`,
+      `${round(warm.burst.drainMs / 1000, 1)} s`,
+      '',
+      '',
+    ],
+    [
+      'Warm burst: most job containers at once (Docker events) / jobs run twice',
+      `${warm.burst.maxRunning} / ${warm.burst.jobsRunTwice}`,
+      `≤ ${warm.burst.cap} / 0`,
+      yes(warm.burst.maxRunning <= warm.burst.cap && warm.burst.jobsRunTwice === 0),
+    ],
+    [
+      'Warm burst: runners registered (the pool refilled after the burst included) / per job',
+      `${warm.burst.runnersRegistered} / ${round(warm.burst.runnersPerJob, 2)}`,
+      `≤ ${warm.burst.jobs + warm.burst.pool} (jobs + min)`,
+      yes(warm.burst.runnersRegistered <= warm.burst.jobs + warm.burst.pool),
+    ],
+    [
+      'Warm burst: containers / GitHub runners left besides the idle pool',
+      `${warm.burst.leftContainers} / ${warm.burst.leftRunners}`,
+      '0 / 0',
+      yes(warm.burst.leftContainers === 0 && warm.burst.leftRunners === 0),
     ],
     [
       'GitHub API calls per job on the webhook path',
@@ -215,6 +260,7 @@ async function main(): Promise<void> {
         pickup,
         backends,
         burst,
+        warm,
         memory,
         agentLane: lane,
         jobDocker,

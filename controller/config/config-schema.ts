@@ -186,6 +186,45 @@ const jobDockerSchema = z.strictObject({
   /** The sidecar image; unset: the factory-local/docker-sidecar image built from images/docker-sidecar. */
   image: z.string().min(1).optional(),
 });
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const clock = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: (i) => `expected a time of day such as "08:00", got ${got(i.input)}` });
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: (i) => `expected an IANA time zone such as "Europe/Berlin", got ${got(i.input)}` },
+);
+
+// Runners kept registered, started and idle before any job asks (docs/warm-pools.md); each holds a slot under the caps.
+export const warmSchema = z
+  .strictObject({
+    min: z.number().int().min(0).max(256),
+    /** The most runners of this profile and repo, busy and idle, the pool tops up to; the caps still apply. */
+    max: z.number().int().positive().max(1024).optional(),
+    /** An idle runner older than this is replaced by a fresh container and a fresh JIT runner. */
+    idleTimeout: duration(60 * SECOND, 7 * DAY),
+    /** When set, the pool keeps `min` only inside this window of the week, and scales to zero outside it. */
+    schedule: z
+      .strictObject({
+        timeZone,
+        days: z
+          .array(z.enum(DAYS, { error: (i) => `expected mon, tue, wed, thu, fri, sat or sun, got ${got(i.input)}` }))
+          .min(1)
+          .default([...DAYS]),
+        from: clock,
+        to: clock,
+      })
+      .refine((s) => s.from !== s.to, { error: 'from and to must differ (a window across midnight has from > to)' })
+      .optional(),
+  })
+  .refine((w) => w.max === undefined || w.max >= w.min, { error: 'max must be at least min', path: ['max'] });
 
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
@@ -271,6 +310,7 @@ export const profileSchema = z.strictObject({
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
   docker: jobDockerSchema.optional(),
+  warm: warmSchema.optional(),
   /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
   runnerGroup: z.string().min(1).max(100).optional(),
 });

@@ -16,7 +16,7 @@ import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
 import type { JobObserver, PendingJob, Slot } from '../model/job.js';
-import type { RunnerIdentity, RunnerView } from '../model/runner.js';
+import { isWarm, type RunnerIdentity, type RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
@@ -31,6 +31,18 @@ import { readEnvFiles } from '../lanes/env-file.js';
 import { findProfile, findRepo, matchProfile, type Match } from './profile-match.js';
 import { tearDown } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
+import {
+  decidePools,
+  poolRunner,
+  poolStates,
+  poolViews,
+  warmLaunch,
+  type PoolState,
+  type PoolView,
+} from './warm-pool.js';
+
+// A warm launch that failed (image missing, GitHub refusing) is not retried on every pump: the pool waits this long.
+const WARM_RETRY_MS = 30_000;
 
 export type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 
@@ -52,6 +64,7 @@ export interface ControllerDeps {
 export interface ControllerSnapshot {
   runners: RunnerView[];
   queued: PendingJob[];
+  pools: PoolView[];
   dockerUp: boolean;
   lastError: string | undefined;
 }
@@ -62,6 +75,8 @@ export class Controller {
   private readonly book: RunnerBook;
   private readonly exitedEarly = new BoundedSet<string>(1_000);
   private readonly inflight = new Set<Promise<void>>();
+  /** Warm pools (repo and profile) whose last warm launch failed, until when they start nothing. */
+  private readonly warmPausedUntil = new Map<string, number>();
   private stopping = false;
   private lastError: string | undefined;
   /** Checks which job a lane runner took before its credentials are released (assignment-check.ts). */
@@ -101,6 +116,7 @@ export class Controller {
     return {
       runners: this.book.views(),
       queued: this.scheduler.queuedWhere(() => true).map((j) => ({ ...j })),
+      pools: poolViews(this.poolStates()),
       dockerUp: this.deps.docker.isUp,
       lastError: this.lastError,
     };
@@ -163,6 +179,15 @@ export class Controller {
     log.info({ profile: match.profileName, labels, source }, 'job taken');
     this.deps.observer?.stage(jobId, 'queued', { repo: match.repo.repo, at: receivedAt });
     this.deps.observer?.stage(jobId, 'taken', { repo: match.repo.repo, profile: match.profileName, at: this.now });
+    // An idle warm runner covers the job and GitHub hands it the job at once: it stands for the job, no runner is made.
+    const warm = this.book.idleWarm(match.repo.repo, match.profileName);
+    if (warm) {
+      warm.claim = jobId;
+      warm.claimedAt = this.now;
+      log.info({ runner: warm.identity.runnerName }, 'job stands on a warm runner');
+      this.pump();
+      return true;
+    }
     this.enqueue(jobId, match, receivedAt);
     this.pump();
     this.noteCredentialWait(jobId);
@@ -204,9 +229,52 @@ export class Controller {
       const p = this.launch(item).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
     }
+    this.fillPools();
   }
 
-  private async launch(item: PendingJob): Promise<void> {
+  /** The warm pools as they stand: configured ones, and any whose warm runners the config no longer asks for. */
+  private poolStates(): PoolState[] {
+    const paused = (repo: string, profile: string) =>
+      (this.warmPausedUntil.get(`${repo.toLowerCase()}\0${profile}`) ?? 0) > this.now;
+    return poolStates(
+      this.deps.config,
+      this.book
+        .all()
+        .filter((r) => !r.cleaning)
+        .map(poolRunner),
+      this.scheduler.queuedWhere(() => true),
+      (repo, profile) => this.slotFor(repo, profile),
+      paused,
+      this.now,
+    );
+  }
+
+  /** Tops each warm pool up to its size and stops the idle runners it no longer wants (see warm-pool.ts). */
+  private fillPools(): void {
+    if (this.stopping || !this.deps.docker.isUp) return;
+    for (const d of decidePools(this.poolStates(), (pool) => this.scheduler.inUse(pool), this.now)) {
+      for (const { name, why } of d.stop) {
+        const record = this.book.get(name);
+        if (record) void this.retire(record, why === 'idle-timeout' ? 'idle past idleTimeout' : 'its pool shrank');
+      }
+      const match = findProfile(this.deps.config, d.repo, d.profileName);
+      for (let i = 0; match && i < d.start; i++) {
+        const item = warmLaunch(match, this.slotFor(match.repo.repo, match.profile), this.now);
+        this.scheduler.hold(item);
+        const p = this.launch(item, true).finally(() => this.inflight.delete(p));
+        this.inflight.add(p);
+      }
+    }
+  }
+
+  /** Removes an idle warm runner; GitHub refuses (422) if it took a job meanwhile, and then it runs that job. */
+  private async retire(record: RunnerRecord, why: string): Promise<void> {
+    record.retiring = true;
+    await this.removeSpare(record, why);
+    if (!record.cleaning) record.retiring = false;
+  }
+
+  private async launch(item: PendingJob, warm = false): Promise<void> {
     const { config, observer } = this.deps;
     const random = randomBytes(3).toString('hex');
     // Recorded before any await, so the claim is never between the queue and a runner, and the reconciler never
@@ -219,7 +287,7 @@ export class Controller {
       busy: false,
       cleaning: false,
       launching: true,
-      claim: item.jobId,
+      ...(warm ? { warm } : { claim: item.jobId }),
     };
     this.book.add(record);
     const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });
@@ -235,6 +303,7 @@ export class Controller {
       {
         ...this.deps,
         registered: (runnerId) => {
+          if (warm) return log.info({ runnerId }, 'warm runner registered (JIT)');
           observer?.stage(item.jobId, 'runner-created', {
             repo: item.repo,
             profile: item.profileName,
@@ -254,6 +323,15 @@ export class Controller {
     const { identity } = record;
     const item = record.slot as PendingJob;
     record.launching = false;
+    if (outcome.kind === 'failed' && record.warm) {
+      // The job a warm runner came to stand for did not fail: it is offered again. The pool waits before retrying.
+      this.forget(record);
+      this.book.giveBack(record.claim);
+      this.warmPausedUntil.set(`${identity.repo.toLowerCase()}\0${identity.profileName}`, this.now + WARM_RETRY_MS);
+      this.lastError = `${identity.repo} warm runner for ${identity.profileName}: ${outcome.failure}`;
+      log.error(outcome.failure);
+      return;
+    }
     if (outcome.kind === 'failed') {
       this.forget(record);
       // GitHub failed: the job is not failed for good, the next queued-jobs poll offers it again.
@@ -282,16 +360,20 @@ export class Controller {
     record.containerId = outcome.containerId;
     record.startedAt = this.now;
     const fields = { repo: identity.repo, profile: identity.profileName, runnerName: identity.runnerName };
-    this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });
+    if (!record.warm) this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });
     log.info(
       { containerId: outcome.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt },
-      'container started',
+      record.warm ? 'warm runner container started' : 'container started',
     );
     if (record.startedEarly)
-      this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', { ...fields, at: record.startedEarly.at });
+      this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', {
+        ...fields,
+        detail: record.warm ? 'warm' : 'cold',
+        at: record.startedEarly.at,
+      });
     if (record.refused) void this.cleanup(record, record.refused);
     else if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
-    else if (record.claim === undefined && !record.busy)
+    else if (record.claim === undefined && !record.busy && !record.warm)
       void this.removeSpare(record, 'its job was taken by another runner or cancelled');
   }
 
@@ -308,6 +390,7 @@ export class Controller {
     if (record && record.runningJob !== jobId) {
       record.busy = true;
       record.runningJob = jobId;
+      if (record.warm) record.claimedAt ??= this.now;
       this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
       // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
       if (!record.containerId) record.startedEarly = { jobId, at: this.now };
@@ -316,6 +399,8 @@ export class Controller {
           repo: record.identity.repo,
           profile: record.identity.profileName,
           runnerName: runner!,
+          // A warm hit: the job went to a runner that was already listening.
+          detail: record.warm ? 'warm' : 'cold',
           at: this.now,
         });
     }
@@ -435,7 +520,9 @@ export class Controller {
       holder.claim = fits ? handed : undefined;
       if (!fits) {
         if (handed !== undefined) this.requeue(handed, runner!);
-        if (holder.containerId && !holder.launching && !holder.busy)
+        // A warm runner freed of its job goes back to its pool, idle; a cold one has nothing left to do.
+        if (holder.warm) delete holder.claimedAt;
+        else if (holder.containerId && !holder.launching && !holder.busy)
           void this.removeSpare(holder, 'its job was taken by another runner or cancelled');
       }
       return;
@@ -540,14 +627,17 @@ export class Controller {
       );
       this.book.giveBack(record.claim);
     }
-    this.deps.observer?.stage(jobId, 'cleaned', {
-      repo,
-      profile: profileName,
-      runnerName: name,
-      detail: reason,
-      lastLines: done.lastLines,
-      at: this.now,
-    });
+    // A warm runner was made for no job: its end belongs to the job it ran, if it ran one.
+    const ranJob = record.warm ? record.runningJob : jobId;
+    if (ranJob !== undefined)
+      this.deps.observer?.stage(ranJob, 'cleaned', {
+        repo,
+        profile: profileName,
+        runnerName: name,
+        detail: reason,
+        lastLines: done.lastLines,
+        at: this.now,
+      });
     log.info({ reason }, 'runner cleaned up');
     this.pump();
   }
@@ -612,11 +702,27 @@ export class Controller {
   /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
     if (this.book.get(identity.runnerName)) return;
+    const warm = isWarm(identity);
     const slot = {
-      key: String(identity.jobId),
+      key: warm ? `warm:${identity.runnerName}` : String(identity.jobId),
       limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile),
     };
     this.scheduler.hold(slot);
+    if (warm) {
+      // A warm runner stands for no job; if it took one while the controller was away, GitHub says so (busy, 422).
+      this.book.add({
+        identity,
+        slot,
+        containerId,
+        startedAt: createdAt,
+        busy: false,
+        cleaning: false,
+        launching: false,
+        warm,
+      });
+      this.deps.log.info({ repo: identity.repo, runner: identity.runnerName }, 'adopted warm runner container');
+      return;
+    }
     this.book.markSeen(identity.jobId);
     // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
     const queued = this.scheduler.cancel(String(identity.jobId));

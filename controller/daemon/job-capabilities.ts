@@ -51,6 +51,8 @@ export const NOT_CAPABILITY_KEYS = [
   'placement',
   'dockerSocketReason',
   'runnerGroup',
+  // A warm runner's container is the same as a cold one's; only when it starts differs.
+  'warm',
 ] as const;
 
 export type Capabilities = Record<(typeof CAPABILITY_COLUMNS)[number], string>;

@@ -77,6 +77,9 @@ export class Reconciler {
     ]);
     if (controller.isStopping) return;
     this.enforceTimeouts();
+    // What the pass learnt (adopted containers, runners GitHub lists busy, a clock past idleTimeout) moves the queue
+    // and the warm pools on; at start, this is what first fills the pools.
+    controller.pump();
   }
 
   /**
@@ -208,7 +211,11 @@ export class Reconciler {
     const now = (this.deps.now ?? Date.now)();
     for (const r of controller.snapshot().runners) {
       if (!r.containerId) continue;
-      const age = now - r.startedAt;
+      // An idle warm runner waits for a job by design (its pool recycles it after idleTimeout); once it stands for a
+      // job or runs one, both timeouts count from then.
+      const since = r.warm ? (r.claimedAt ?? (r.busy ? r.startedAt : undefined)) : r.startedAt;
+      if (since === undefined) continue;
+      const age = now - since;
       if (!r.busy && age > config.bootTimeout)
         void controller.cleanUp(r.identity.runnerName, `no job within bootTimeout (${config.bootTimeout} ms)`);
       else if (age > config.jobTimeout)

@@ -20,6 +20,12 @@ export interface RunnerRecord {
   runningJob?: number;
   /** GitHub said the runner's job completed: it deregisters the runner itself. */
   jobCompleted?: boolean;
+  /** Started by a warm pool for no job: idle while it holds no claim and runs none. */
+  warm?: boolean;
+  /** A warm runner the pool is removing (its delete is in flight): no job is handed to it, no pool counts it. */
+  retiring?: boolean;
+  /** When a warm runner began to stand for a job. */
+  claimedAt?: number;
   /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
   startedEarly?: { jobId: number; at: number };
   /** Why its job was refused (assignment-check.ts): it is stopped as soon as it has a container. */
@@ -81,6 +87,17 @@ export class RunnerBook {
     return [...this.runners.values()].find((r) => r.containerId === containerId);
   }
 
+  all(): RunnerRecord[] {
+    return [...this.runners.values()];
+  }
+
+  /** A warm runner of this repo and profile that stands for no job and runs none, the longest-started first. */
+  idleWarm(repo: string, profileName: string): RunnerRecord | undefined {
+    return this.all()
+      .filter((r) => isIdleWarm(r) && r.identity.repo === repo && r.identity.profileName === profileName)
+      .sort((a, b) => Number(a.launching) - Number(b.launching) || a.startedAt - b.startedAt)[0];
+  }
+
   /** The live runner that stands for `jobId`, if one does. */
   holderOf(jobId: number): RunnerRecord | undefined {
     return [...this.runners.values()].find((r) => r.claim === jobId && !r.cleaning);
@@ -94,6 +111,11 @@ export class RunnerBook {
       startedAt: r.startedAt,
       busy: r.busy,
       ...(r.claim !== undefined ? { claim: r.claim } : {}),
+      ...(r.warm ? { warm: true } : {}),
+      ...(r.claimedAt !== undefined ? { claimedAt: r.claimedAt } : {}),
     }));
   }
 }
+
+export const isIdleWarm = (r: RunnerRecord) =>
+  r.warm === true && r.claim === undefined && !r.busy && !r.cleaning && !r.retiring && r.runningJob === undefined;

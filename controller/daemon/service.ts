@@ -30,6 +30,8 @@ import { startPublicServer } from './public-server.js';
 import { Reconciler } from './reconciler.js';
 import type { WebhookEvent } from './webhook-receiver.js';
 
+const POOL_TICK_MS = 1_000;
+
 export interface ServiceOptions {
   /** Jobs' own Docker engines; unset: on the config's engine when its backend is docker (docs/job-docker.md). */
   jobDocker?: JobDocker;
@@ -42,6 +44,8 @@ export interface ServiceOptions {
   observer?: JobObserver;
   /** Upper bound of the Docker reconnect backoff. */
   maxDockerBackoffMs?: number;
+  /** The controller's and reconciler's clock (timeouts, warm pools' idleTimeout and schedule); Date.now unless told. */
+  now?: () => number;
   /** How often a busy lane runner with no in_progress delivery is looked up (the bound on a lost delivery). */
   assignmentPollMs?: number;
 }
@@ -110,6 +114,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     log,
     observer,
     finishedJobs: timeline.completedJobs(),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const reconciler = new Reconciler({
     config,
@@ -119,6 +124,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     docker,
     github,
     log,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   controller.startAssignmentPoll(opts.assignmentPollMs ?? ASSIGNMENT_POLL_MS);
   // The reconciler first: containers that survived an outage are adopted before waiting jobs start.
@@ -136,6 +142,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         config: current,
         runners: s.runners,
         queued: s.queued,
+        pools: s.pools,
         timelines: timeline.recent(),
         dockerUp: s.dockerUp,
         lastError: s.lastError,
@@ -213,6 +220,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   housekeeper.start();
 
   let timer = setInterval(() => void reconciler.runOnce(), config.reconcileInterval);
+  // Warm pools change with the clock as well as with events: idle runners age past idleTimeout, schedules open and close.
+  const poolTimer = setInterval(() => controller.pump(), POOL_TICK_MS);
 
   const service: Service = {
     url: server.url,
@@ -244,6 +253,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
     async stop() {
       clearInterval(timer);
+      clearInterval(poolTimer);
       housekeeper.stop();
       docker.close();
       await server.close();

@@ -15,6 +15,14 @@ export const LABEL = {
   secretEnv: 'factory.secret-env',
 } as const;
 
+/**
+ * The job id a warm runner is registered and labelled with: it was made for no job (jobs ids are positive), so a
+ * restarted controller adopts it as warm, holding no claim.
+ */
+export const WARM_JOB_ID = 0;
+
+export const isWarm = (identity: Pick<RunnerIdentity, 'jobId'>) => identity.jobId === WARM_JOB_ID;
+
 /** `jobId` is the job the runner was registered for; GitHub may give it any queued job its labels cover. */
 export interface RunnerIdentity {
   instance: string;
@@ -35,6 +43,10 @@ export interface RunnerView {
   readonly busy: boolean;
   /** The queued job this runner stands for: the one it was made for, or one GitHub's assignment handed over. */
   readonly claim?: number;
+  /** Started by a warm pool, for no job. */
+  readonly warm?: boolean;
+  /** When a warm runner began to stand for a job: its bootTimeout counts from here, not from its start. */
+  readonly claimedAt?: number;
 }
 
 /** Reads the identity back from a container's labels; undefined for containers that are not fully labelled. */

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { servedRepo } from '../config/repo-patterns.js';
 import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
+import type { PoolView } from '../daemon/warm-pool.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { ApiObserver } from '../github/github-client.js';
 import { BoundedSet } from '../util/bounded-set.js';
@@ -50,10 +51,14 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly results: Counter<'repo' | 'workflow' | 'job' | 'conclusion'>;
   private readonly execution: Histogram<'repo' | 'workflow' | 'conclusion'>;
   private readonly deliveries: Counter<'outcome'>;
+  private readonly pickups: Counter<'repo' | 'profile' | 'start'>;
+  private readonly queuedToRunning: Histogram<'repo' | 'profile' | 'start'>;
   private readonly released: Counter<'profile'>;
   private readonly refused: Counter<'profile' | 'reason'>;
   private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
+  /** Like queuedAt, kept until in_progress: a warm hit never has a container started for its job. */
+  private readonly waitingSince = new Map<number, number>();
   private readonly startedAt = new Map<string, number>();
   private readonly inProgressAt = new Map<string, number>();
   private readonly credentialWaitAt = new Map<number, number>();
@@ -150,6 +155,19 @@ export class Metrics implements JobObserver, ApiObserver {
       labelNames: ['outcome'],
       registers,
     });
+    this.pickups = new Counter({
+      name: 'factory_job_starts_total',
+      help: 'Jobs of ours that started on a runner: start="warm" (a warm pool runner already listening, a warm hit) or "cold" (a runner made after the job queued)',
+      labelNames: ['repo', 'profile', 'start'],
+      registers,
+    });
+    this.queuedToRunning = new Histogram({
+      name: 'factory_queued_to_in_progress_seconds',
+      help: "Queued (webhook received or poll found it) to GitHub's in_progress for it: the pickup the job's author sees, by warm or cold start",
+      labelNames: ['repo', 'profile', 'start'],
+      buckets: [0.01, 0.025, 0.05, ...LATENCY_BUCKETS],
+      registers,
+    });
     new Gauge({
       name: 'factory_build_info',
       help: 'The running factory version and Node.js version (always 1)',
@@ -216,9 +234,29 @@ export class Metrics implements JobObserver, ApiObserver {
 
   /** Gauges read at scrape time from the controller itself, so they never drift from its state. */
   watch(controller: {
-    snapshot(): { queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>; runners: RunnerView[]; dockerUp: boolean };
+    snapshot(): {
+      queued: Array<Pick<PendingJob, 'repo' | 'profileName'>>;
+      runners: RunnerView[];
+      pools?: PoolView[];
+      dockerUp: boolean;
+    };
   }): void {
     const registers = [this.registry];
+    new Gauge({
+      name: 'factory_warm_pool_runners',
+      help: 'Each warm pool: its size now (state="target": min, or 0 outside its schedule), idle runners listening, runners still starting',
+      labelNames: ['repo', 'profile', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of controller.snapshot().pools ?? []) {
+          const labels = { repo: p.repo, profile: p.profile };
+          this.set({ ...labels, state: 'target' }, p.target);
+          this.set({ ...labels, state: 'idle' }, p.idle);
+          this.set({ ...labels, state: 'starting' }, p.starting);
+        }
+      },
+    });
     new Gauge({
       name: 'factory_jobs_queued',
       help: 'Taken jobs waiting for a slot under the global, repo or credential caps',
@@ -292,7 +330,7 @@ export class Metrics implements JobObserver, ApiObserver {
   stage(
     jobId: number,
     stage: JobStage,
-    f: { repo: string; profile?: string; runnerName?: string; reason?: string; at: number },
+    f: { repo: string; profile?: string; runnerName?: string; detail?: string; reason?: string; at: number },
   ): void {
     // in_progress and completed carry the repo as GitHub spells it; the other stages as the config does.
     const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
@@ -301,6 +339,7 @@ export class Metrics implements JobObserver, ApiObserver {
     switch (stage) {
       case 'queued':
         remember(this.queuedAt, jobId, f.at);
+        remember(this.waitingSince, jobId, f.at);
         break;
       case 'credential-wait':
         this.credentialWaits.inc({ profile: labels.profile });
@@ -326,6 +365,11 @@ export class Metrics implements JobObserver, ApiObserver {
         break;
       }
       case 'in_progress': {
+        const start = f.detail === 'warm' ? 'warm' : 'cold';
+        this.pickups.inc({ ...labels, start });
+        const queued = this.waitingSince.get(jobId);
+        this.waitingSince.delete(jobId);
+        if (queued !== undefined) this.queuedToRunning.observe({ ...labels, start }, Math.max(0, f.at - queued) / 1000);
         // The runner may run another queued job than the one it was started for: pair by runner, not by job.
         if (!f.runnerName) break;
         const started = this.startedAt.get(f.runnerName);
@@ -341,6 +385,9 @@ export class Metrics implements JobObserver, ApiObserver {
         this.refused.inc({ profile: labels.profile, reason: f.reason ?? 'unknown' });
         break;
       case 'failed':
+      case 'completed':
+        this.waitingSince.delete(jobId);
+        if (stage === 'completed') break;
         this.queuedAt.delete(jobId);
         this.credentialWaitAt.delete(jobId);
         break;

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { coversRepo } from '../config/repo-patterns.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
+import type { PoolView } from '../daemon/warm-pool.js';
 import type { GitHubHealthSnapshot } from '../github/github-health.js';
 import type { DiskUse } from '../housekeeping/disk-usage.js';
 import type { HousekeepingRun } from '../housekeeping/housekeeper.js';
@@ -42,7 +43,11 @@ export interface StatusSnapshot {
     busy: boolean;
     startedAt: number;
     container?: string;
+    /** A warm pool's runner (its jobId is 0 until it runs one). */
+    warm?: boolean;
   }>;
+  /** Each warm pool: its size now, idle and starting runners, all runners of its repo and profile. */
+  pools: PoolView[];
   queued: Array<{ jobId: number; repo: string; profile: string; receivedAt: number }>;
   recent: JobSummary[];
   /** Workflow, job name, link and conclusion of the listed jobs, where GitHub's deliveries said. */
@@ -54,6 +59,7 @@ export interface StatusParts {
   runners: Iterable<RunnerView>;
   queued: Array<Pick<PendingJob, 'jobId' | 'repo' | 'profileName' | 'receivedAt'>>;
   timelines: JobTimeline[];
+  pools?: PoolView[];
   dockerUp: boolean;
   lastError?: string;
   github?: GitHubHealthSnapshot;
@@ -72,6 +78,7 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     busy: r.busy,
     startedAt: r.startedAt,
     ...(r.containerId ? { container: r.containerId.slice(0, 12) } : {}),
+    ...(r.warm ? { warm: true } : {}),
   }));
   const queued = p.queued.map((q) => ({
     jobId: q.jobId,
@@ -120,6 +127,7 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     housekeeping: { last: p.housekeeping?.last ?? null, nextAt: p.housekeeping?.nextAt ?? null },
     lastError: p.lastError ?? null,
     rows,
+    pools: p.pools ?? [],
     running,
     queued,
     recent: summaries.slice(0, RECENT_LIST),

@@ -74,6 +74,16 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
       ]),
     ),
   ];
+  if (s.pools.length > 0) {
+    out.push(
+      '',
+      'WARM POOLS',
+      table(
+        ['REPO', 'PROFILE', 'SIZE NOW', 'IDLE', 'STARTING', 'RUNNERS'],
+        s.pools.map((p) => [p.repo, p.profile, p.target, p.idle, p.starting, p.live]),
+      ),
+    );
+  }
   if (s.running.length > 0) {
     out.push(
       '',
@@ -84,7 +94,7 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
           r.runnerName,
           r.repo,
           r.profile,
-          String(r.jobId),
+          r.warm ? 'warm' : String(r.jobId),
           r.busy ? 'busy' : r.container ? 'idle' : 'starting',
           age(s.now - r.startedAt),
         ]),

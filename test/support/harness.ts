@@ -37,6 +37,8 @@ export interface HarnessOptions {
   socketPath?: string;
   log?: Logger;
   standin?: GitHubStandin;
+  /** The controller's clock. */
+  now?: () => number;
   /** Org entries; with them the harness's own repo entry is left out unless `repoEntry` says otherwise. */
   orgs?: Array<Record<string, unknown>>;
   repoEntry?: boolean;
@@ -117,6 +119,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       observer,
       githubOptions: { retryAfterBaseValue: 10 },
       maxDockerBackoffMs: 200,
+      ...(opts.now ? { now: opts.now } : {}),
       assignmentPollMs: opts.assignmentPollMs ?? 1_000,
     });
     github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });

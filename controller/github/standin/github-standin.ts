@@ -42,6 +42,9 @@ interface StandinJob {
   runnerGroupId?: number;
   message?: JobMessage;
   result?: JobResult;
+  /** When it was queued and when a runner took it (GitHub's in_progress): the pickup its author sees. */
+  queuedAt: number;
+  startedAt?: number;
   /** What started the job's run, and the repository its code comes from (another one for a fork's pull request). */
   event: string;
   headRepo: string;
@@ -104,6 +107,9 @@ export interface StandinOptions {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+// A real runner long-polls GitHub's broker for its job message, so a job given to an idle runner reaches it at once;
+// the stand-in holds a runner's poll this long (below run.sh's 10 s wget timeout) and answers the moment it assigns.
+const LONG_POLL_MS = 5_000;
 const INSTALLATION_ID = 4242;
 
 /** An RS256 JWT signed by the App's key, issued for it, not expired: what GitHub checks on App routes. */
@@ -134,6 +140,8 @@ export class GitHubStandin {
   readonly files = new Map<string, Map<string, string>>();
   private readonly faults: Fault[] = [];
   private readonly installationTokens = new Set<string>();
+  /** Idle runners whose poll is held, woken when a job is assigned to them or they are deleted. */
+  private readonly polls = new Map<number, () => void>();
   private server: Server | undefined;
   private nextId = 1000;
   private lostTimer: NodeJS.Timeout | undefined;
@@ -156,6 +164,7 @@ export class GitHubStandin {
   }
 
   async stop(): Promise<void> {
+    for (const wake of this.polls.values()) wake();
     clearInterval(this.lostTimer);
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -235,6 +244,7 @@ export class GitHubStandin {
       repo,
       labels,
       status: 'queued',
+      queuedAt: Date.now(),
       event: opts.event ?? 'push',
       headRepo: opts.headRepo ?? repo,
       ...(opts.message ? { message: opts.message } : {}),
@@ -369,6 +379,7 @@ export class GitHubStandin {
           documentation_url: 'https://docs.github.com/rest',
         });
       this.runners.delete(runner.id);
+      this.polls.get(runner.id)?.();
       return send(204);
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runs$/)) && method === 'GET') {
@@ -539,9 +550,30 @@ export class GitHubStandin {
     const runner = this.runners.get(runnerId);
     if (!runner) return { job: null, error: 'runner not registered' };
     runner.status = 'online';
-    const running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+    let running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
     const job = running ?? jobFor(runner, this.jobs.values());
-    if (!job) return { job: null };
+    if (!job) {
+      // Idle: hold the poll until a job is assigned to this runner (queueJob does so at once) or time runs out.
+      this.polls.get(runnerId)?.();
+      let wake = () => {};
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => wake(), LONG_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.polls.set(runnerId, wake);
+      });
+      if (this.polls.get(runnerId) === wake) this.polls.delete(runnerId);
+      running = runner.busy && runner.jobId !== undefined ? this.jobs.get(runner.jobId) : undefined;
+      if (!this.runners.has(runnerId)) return { job: null, error: 'runner not registered' };
+      if (!running) return { job: null };
+      return {
+        job: running.id,
+        seconds: this.opts.jobSeconds ?? 1,
+        ...(running.message ? { message: running.message } : {}),
+      };
+    }
     if (!running) await this.assign(runner, job);
     return { job: job.id, seconds: this.opts.jobSeconds ?? 1, ...(job.message ? { message: job.message } : {}) };
   }
@@ -553,8 +585,16 @@ export class GitHubStandin {
       runnerName: runner.name,
       runnerGroupId: runner.groupId,
     });
-    Object.assign(job, { status: 'in_progress', runnerId: runner.id, runnerName: runner.name, assignedAt: Date.now() });
+    const at = Date.now();
+    Object.assign(job, {
+      status: 'in_progress',
+      runnerId: runner.id,
+      runnerName: runner.name,
+      assignedAt: at,
+      startedAt: at,
+    });
     Object.assign(runner, { busy: true, jobId: job.id });
+    this.polls.get(runner.id)?.();
     await this.deliver(job, 'in_progress');
   }
 
