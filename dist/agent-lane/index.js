@@ -885,7 +885,7 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports["default"] = Ajv;
 var validate_1 = __nccwpck_require__(7881);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(9055);
+var codegen_1 = __nccwpck_require__(1436);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
@@ -1062,7 +1062,7 @@ exports.regexpCode = regexpCode;
 
 /***/ }),
 
-/***/ 9055:
+/***/ 1436:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -1920,7 +1920,7 @@ exports.ValueScope = ValueScope;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendErrors = exports.resetErrorsCount = exports.reportExtraError = exports.reportError = exports.keyword$DataError = exports.keywordError = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const names_1 = __nccwpck_require__(630);
 exports.keywordError = {
@@ -2049,7 +2049,7 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const validation_error_1 = __nccwpck_require__(3021);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
@@ -2296,7 +2296,7 @@ function getJsonPointer(parsedRef, { baseId, schema, root }) {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names = {
     // validation function arguments
     data: new codegen_1.Name("data"), // data passed to validation function
@@ -2542,7 +2542,7 @@ exports.getRules = getRules;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.checkStrictMode = exports.getErrorPath = exports.Type = exports.useFunc = exports.setEvaluated = exports.evaluatedPropsToName = exports.mergeEvaluated = exports.eachItem = exports.unescapeJsonPointer = exports.escapeJsonPointer = exports.escapeFragment = exports.unescapeFragment = exports.schemaRefOrVal = exports.schemaHasRulesButRef = exports.schemaHasRules = exports.checkUnknownRules = exports.alwaysValidSchema = exports.toHash = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const code_1 = __nccwpck_require__(567);
 // TODO refactor to use Set
 function toHash(arr) {
@@ -2752,7 +2752,7 @@ exports.shouldUseRule = shouldUseRule;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.boolOrEmptySchema = exports.topBoolOrEmptySchema = void 0;
 const errors_1 = __nccwpck_require__(1283);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names_1 = __nccwpck_require__(630);
 const boolError = {
     message: "boolean schema is false",
@@ -2810,7 +2810,7 @@ exports.reportTypeError = exports.checkDataTypes = exports.checkDataType = expor
 const rules_1 = __nccwpck_require__(7353);
 const applicability_1 = __nccwpck_require__(7692);
 const errors_1 = __nccwpck_require__(1283);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 var DataType;
 (function (DataType) {
@@ -3016,7 +3016,7 @@ function getTypeErrorContext(it) {
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.assignDefaults = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 function assignDefaults(it, ty) {
     const { properties, items } = it.schema;
@@ -3064,7 +3064,7 @@ const dataType_2 = __nccwpck_require__(6685);
 const defaults_1 = __nccwpck_require__(1699);
 const keyword_1 = __nccwpck_require__(5202);
 const subschema_1 = __nccwpck_require__(6200);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
 const util_1 = __nccwpck_require__(4464);
@@ -3583,7 +3583,7 @@ exports.getData = getData;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateKeywordUsage = exports.validSchemaType = exports.funcKeywordCode = exports.macroKeywordCode = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names_1 = __nccwpck_require__(630);
 const code_1 = __nccwpck_require__(8484);
 const errors_1 = __nccwpck_require__(1283);
@@ -3713,7 +3713,7 @@ exports.validateKeywordUsage = validateKeywordUsage;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.extendSubschemaMode = exports.extendSubschemaData = exports.getSubschema = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 function getSubschema(it, { keyword, schemaProp, schema, schemaPath, errSchemaPath, topSchemaRef }) {
     if (keyword !== undefined && schema !== undefined) {
@@ -3802,7 +3802,7 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = void 0;
 var validate_1 = __nccwpck_require__(7881);
 Object.defineProperty(exports, "KeywordCxt", ({ enumerable: true, get: function () { return validate_1.KeywordCxt; } }));
-var codegen_1 = __nccwpck_require__(9055);
+var codegen_1 = __nccwpck_require__(1436);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return codegen_1._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return codegen_1.str; } }));
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return codegen_1.stringify; } }));
@@ -3813,7 +3813,7 @@ const validation_error_1 = __nccwpck_require__(3021);
 const ref_error_1 = __nccwpck_require__(3162);
 const rules_1 = __nccwpck_require__(7353);
 const compile_1 = __nccwpck_require__(2718);
-const codegen_2 = __nccwpck_require__(9055);
+const codegen_2 = __nccwpck_require__(1436);
 const resolve_1 = __nccwpck_require__(4090);
 const dataType_1 = __nccwpck_require__(6685);
 const util_1 = __nccwpck_require__(4464);
@@ -4496,7 +4496,7 @@ exports["default"] = ValidationError;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateAdditionalItems = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: ({ params: { len } }) => (0, codegen_1.str) `must NOT have more than ${len} items`,
@@ -4551,7 +4551,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 const code_1 = __nccwpck_require__(8484);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names_1 = __nccwpck_require__(630);
 const util_1 = __nccwpck_require__(4464);
 const error = {
@@ -4709,7 +4709,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: ({ params: { min, max } }) => max === undefined
@@ -4811,7 +4811,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateSchemaDeps = exports.validatePropertyDeps = exports.error = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const code_1 = __nccwpck_require__(8484);
 exports.error = {
@@ -4901,7 +4901,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: ({ params }) => (0, codegen_1.str) `must match "${params.ifClause}" schema`,
@@ -5024,7 +5024,7 @@ exports["default"] = getApplicator;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateTuple = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const code_1 = __nccwpck_require__(8484);
 const def = {
@@ -5081,7 +5081,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const code_1 = __nccwpck_require__(8484);
 const additionalItems_1 = __nccwpck_require__(3448);
@@ -5149,7 +5149,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: "must match exactly one schema in oneOf",
@@ -5216,7 +5216,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 const code_1 = __nccwpck_require__(8484);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const util_2 = __nccwpck_require__(4464);
 const def = {
@@ -5374,7 +5374,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: "property name must be valid",
@@ -5438,7 +5438,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.validateUnion = exports.validateArray = exports.usePattern = exports.callValidateCode = exports.schemaProperties = exports.allSchemaProperties = exports.noPropertyInData = exports.propertyInData = exports.isOwnProperty = exports.hasPropFunc = exports.reportMissingProp = exports.checkMissingProp = exports.checkReportMissingProp = void 0;
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const names_1 = __nccwpck_require__(630);
 const util_2 = __nccwpck_require__(4464);
@@ -5615,7 +5615,7 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.callRef = exports.getValidate = void 0;
 const ref_error_1 = __nccwpck_require__(3162);
 const code_1 = __nccwpck_require__(8484);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const names_1 = __nccwpck_require__(630);
 const compile_1 = __nccwpck_require__(2718);
 const util_1 = __nccwpck_require__(4464);
@@ -5740,7 +5740,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const types_1 = __nccwpck_require__(7115);
 const compile_1 = __nccwpck_require__(2718);
 const ref_error_1 = __nccwpck_require__(3162);
@@ -5888,7 +5888,7 @@ exports["default"] = draft7Vocabularies;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match format "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{format: ${schemaCode}}`,
@@ -6022,7 +6022,7 @@ exports.contentVocabulary = [
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const equal_1 = __nccwpck_require__(4951);
 const error = {
@@ -6053,7 +6053,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const equal_1 = __nccwpck_require__(4951);
 const error = {
@@ -6146,7 +6146,7 @@ exports["default"] = validation;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxItems" ? "more" : "fewer";
@@ -6176,7 +6176,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const ucs2length_1 = __nccwpck_require__(6214);
 const error = {
@@ -6209,7 +6209,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const ops = codegen_1.operators;
 const KWDs = {
     maximum: { okStr: "<=", ok: ops.LTE, fail: ops.GT },
@@ -6242,7 +6242,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const error = {
     message({ keyword, schemaCode }) {
         const comp = keyword === "maxProperties" ? "more" : "fewer";
@@ -6272,7 +6272,7 @@ exports["default"] = def;
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must be multiple of ${schemaCode}`,
     params: ({ schemaCode }) => (0, codegen_1._) `{multipleOf: ${schemaCode}}`,
@@ -6306,7 +6306,7 @@ exports["default"] = def;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 const code_1 = __nccwpck_require__(8484);
 const util_1 = __nccwpck_require__(4464);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const error = {
     message: ({ schemaCode }) => (0, codegen_1.str) `must match pattern "${schemaCode}"`,
     params: ({ schemaCode }) => (0, codegen_1._) `{pattern: ${schemaCode}}`,
@@ -6344,7 +6344,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 const code_1 = __nccwpck_require__(8484);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const error = {
     message: ({ params: { missingProperty } }) => (0, codegen_1.str) `must have required property '${missingProperty}'`,
@@ -6429,7 +6429,7 @@ exports["default"] = def;
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 const dataType_1 = __nccwpck_require__(6685);
-const codegen_1 = __nccwpck_require__(9055);
+const codegen_1 = __nccwpck_require__(1436);
 const util_1 = __nccwpck_require__(4464);
 const equal_1 = __nccwpck_require__(4951);
 const error = {
@@ -35017,7 +35017,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1436);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9614);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -35027,7 +35027,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1436:
+/***/ 9614:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43116,6 +43116,11 @@ const LANE_VARIABLES = {
     secretVars: 'FACTORY_SECRET_VARS',
     /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
     secretDirs: 'FACTORY_SECRET_DIRS',
+    /**
+     * `container` in every container the controller starts: the container (and the agent user) is the sandbox, so the
+     * agent runs without its own, which cannot work there (codex's bubblewrap cannot create namespaces in a container).
+     */
+    sandbox: 'FACTORY_SANDBOX',
     /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
     agentUser: 'FACTORY_AGENT_USER',
     /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
@@ -43547,6 +43552,7 @@ function readLaneEnvironment(env, home) {
         claudeJson: value(LANE_VARIABLES.claudeJson) ?? (0,external_node_path_namespaceObject.join)(home, CLAUDE_JSON),
         mcpClaude: value(LANE_VARIABLES.mcpClaude),
         mcpCodex: value(LANE_VARIABLES.mcpCodex),
+        containerSandbox: value(LANE_VARIABLES.sandbox) === 'container',
         fromProfile: {
             codex: value(LANE_VARIABLES.codexHome) !== undefined,
             claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
@@ -43825,13 +43831,10 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function agentCommand(i) {
     const { settings: s } = i;
     if (s.agent === 'codex') {
-        const args = [
-            'exec',
-            '--json',
-            '--skip-git-repo-check',
-            '--sandbox',
-            s.mode === 'review' ? 'read-only' : 'workspace-write',
-        ];
+        // codex's own sandbox on Linux is bubblewrap, which cannot create namespaces inside a container: every shell
+        // command would fail there. In a lane the container and the agent user bound it instead.
+        const sandbox = i.containerSandbox ? 'danger-full-access' : s.mode === 'review' ? 'read-only' : 'workspace-write';
+        const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', sandbox];
         args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
         if (s.model)
             args.push('--model', s.model);
@@ -43886,6 +43889,26 @@ function agentEnvironment(base, privateHome, settings) {
     if (settings.agentGithubToken && settings.githubToken)
         Object.assign(env, { GH_TOKEN: settings.githubToken, GITHUB_TOKEN: settings.githubToken });
     return env;
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/agent-folder.ts
+// Folders the agent must reach when it runs as its own user: under the system tmpdir, never under RUNNER_TEMP, which
+// the action closes to everyone but the runner's user (agent-user.ts). Shared with the agent through its group.
+
+
+
+/**
+ * A fresh folder named `prefix…` under tmpdir. With an agent user it belongs to the agent's group, setgid so what is
+ * made inside stays in that group: 2750 when the agent only reads it (a review's checkout), 2770 when it writes too
+ * (its HOME and TMPDIR). Without one it stays 0700, the runner's alone.
+ */
+async function openAgentFolder(prefix, user, access) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), prefix));
+    if (!user)
+        return dir;
+    await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
+    await (0,promises_namespaceObject.chmod)(dir, access === 'write' ? 0o2770 : 0o2750);
+    return dir;
 }
 
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
@@ -44731,8 +44754,8 @@ async function runLane(req, deps) {
 /** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
  * runner's user through the agent's group (setgid, so what either writes stays in that group). */
 async function openAgentRoot(user) {
-    const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'agent-lane-'));
-    for (const dir of [root, (0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
+    const root = await openAgentFolder('agent-lane-', user, 'write');
+    for (const dir of [(0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
         await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
         await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
         await (0,promises_namespaceObject.chmod)(dir, 0o2770);
@@ -44777,6 +44800,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
         outputSchema,
         lastMessageFile,
+        containerSandbox: req.lane.containerSandbox,
     });
     if (settings.agent === 'codex')
         await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));

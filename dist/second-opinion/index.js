@@ -38068,7 +38068,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9966);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8919);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38078,7 +38078,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9966:
+/***/ 8919:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46086,6 +46086,26 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./actions/lane-core/agent-folder.ts
+// Folders the agent must reach when it runs as its own user: under the system tmpdir, never under RUNNER_TEMP, which
+// the action closes to everyone but the runner's user (agent-user.ts). Shared with the agent through its group.
+
+
+
+/**
+ * A fresh folder named `prefix…` under tmpdir. With an agent user it belongs to the agent's group, setgid so what is
+ * made inside stays in that group: 2750 when the agent only reads it (a review's checkout), 2770 when it writes too
+ * (its HOME and TMPDIR). Without one it stays 0700, the runner's alone.
+ */
+async function openAgentFolder(prefix, user, access) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), prefix));
+    if (!user)
+        return dir;
+    await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
+    await (0,promises_namespaceObject.chmod)(dir, access === 'write' ? 0o2770 : 0o2750);
+    return dir;
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs"
@@ -46169,6 +46189,11 @@ const LANE_VARIABLES = {
     secretVars: 'FACTORY_SECRET_VARS',
     /** Comma list of the secrets folders mounted in the container, for masking what they hold. */
     secretDirs: 'FACTORY_SECRET_DIRS',
+    /**
+     * `container` in every container the controller starts: the container (and the agent user) is the sandbox, so the
+     * agent runs without its own, which cannot work there (codex's bubblewrap cannot create namespaces in a container).
+     */
+    sandbox: 'FACTORY_SANDBOX',
     /** `uid:gid` of the user the agent runs as, apart from the runner's (docs/lane-isolation.md). */
     agentUser: 'FACTORY_AGENT_USER',
     /** The helper that switches to that user: util-linux setpriv with cap_setuid,cap_setgid, runnable by the runner only. */
@@ -46514,6 +46539,7 @@ function readLaneEnvironment(env, home) {
         claudeJson: value(LANE_VARIABLES.claudeJson) ?? (0,external_node_path_namespaceObject.join)(home, CLAUDE_JSON),
         mcpClaude: value(LANE_VARIABLES.mcpClaude),
         mcpCodex: value(LANE_VARIABLES.mcpCodex),
+        containerSandbox: value(LANE_VARIABLES.sandbox) === 'container',
         fromProfile: {
             codex: value(LANE_VARIABLES.codexHome) !== undefined,
             claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
@@ -46631,13 +46657,10 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function agentCommand(i) {
     const { settings: s } = i;
     if (s.agent === 'codex') {
-        const args = [
-            'exec',
-            '--json',
-            '--skip-git-repo-check',
-            '--sandbox',
-            s.mode === 'review' ? 'read-only' : 'workspace-write',
-        ];
+        // codex's own sandbox on Linux is bubblewrap, which cannot create namespaces inside a container: every shell
+        // command would fail there. In a lane the container and the agent user bound it instead.
+        const sandbox = i.containerSandbox ? 'danger-full-access' : s.mode === 'review' ? 'read-only' : 'workspace-write';
+        const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', sandbox];
         args.push('--cd', i.workingDirectory, '--output-last-message', i.lastMessageFile);
         if (s.model)
             args.push('--model', s.model);
@@ -47537,8 +47560,8 @@ async function runLane(req, deps) {
 /** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
  * runner's user through the agent's group (setgid, so what either writes stays in that group). */
 async function openAgentRoot(user) {
-    const root = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'agent-lane-'));
-    for (const dir of [root, (0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
+    const root = await openAgentFolder('agent-lane-', user, 'write');
+    for (const dir of [(0,external_node_path_namespaceObject.join)(root, 'home'), (0,external_node_path_namespaceObject.join)(root, 'tmp')]) {
         await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
         await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
         await (0,promises_namespaceObject.chmod)(dir, 0o2770);
@@ -47583,6 +47606,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
         outputSchema,
         lastMessageFile,
+        containerSandbox: req.lane.containerSandbox,
     });
     if (settings.agent === 'codex')
         await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
@@ -58544,6 +58568,7 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
 
 
 
+
 const INPUTS = [
     'github-token',
     'default-agent',
@@ -58601,10 +58626,15 @@ async function run() {
 }
 /** A review-mode lane run, in a read-only checkout of the bound head, whose answer must match the review schema. */
 async function review(inputs, releaseTimeout, gh, agent, text, pullRequest) {
-    const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `second-opinion-${agent}-`));
+    const separation = separateAgent(process.env, process.argv[1]);
+    // The checkout is the agent's to read: not under RUNNER_TEMP, which the separation closes to the agent's user. The
+    // run folder inside stays the runner's alone (0700).
+    const root = await openAgentFolder(`second-opinion-${agent}-`, 'user' in separation ? separation.user : undefined, 'read');
+    const runDir = (0,external_node_path_namespaceObject.join)(root, 'run');
+    await (0,promises_namespaceObject.mkdir)(runDir, { mode: 0o700 });
     const schemaPath = (0,external_node_path_namespaceObject.join)(runDir, 'review-schema.json');
     await (0,promises_namespaceObject.writeFile)(schemaPath, JSON.stringify(REVIEW_SCHEMA, null, 2));
-    const workingDirectory = (0,external_node_path_namespaceObject.join)(runDir, 'workspace');
+    const workingDirectory = (0,external_node_path_namespaceObject.join)(root, 'workspace');
     await (0,promises_namespaceObject.mkdir)(workingDirectory);
     const checkout = await extractHead(await gh.tarball(pullRequest.headSha), workingDirectory);
     info(`checked out ${pullRequest.headSha} read-only: ${checkout.files} files, ${checkout.withheld.length} left out`);
@@ -58632,11 +58662,12 @@ async function review(inputs, releaseTimeout, gh, agent, text, pullRequest) {
             runDir,
             baseEnv: env,
             secrets: await laneSecrets(env),
-            separation: separateAgent(process.env, process.argv[1]),
+            separation,
         }, { runner: nodeProcessRunner, log: info, warn: warning, mask: setSecret, now: Date.now });
     }
     finally {
         await removeHead(workingDirectory);
+        await (0,promises_namespaceObject.rm)(root, { recursive: true, force: true });
     }
 }
 
