@@ -616,7 +616,7 @@ export class Controller {
       return;
     }
     // Only a released job has copies to write back: a refused one got none, so its folder holds no manifest.
-    await this.writeBackCredentials(name, log);
+    await this.writeBackCredentials(name, record.identity.profileName, log);
     this.gate.forget(name);
     this.forget(record);
     // A runner that ends without having run a job puts its job back.
@@ -642,9 +642,10 @@ export class Controller {
     this.pump();
   }
 
-  private async writeBackCredentials(runner: string, log: Logger): Promise<void> {
+  private async writeBackCredentials(runner: string, profile: string, log: Logger): Promise<void> {
     try {
       for (const { source, outcome, detail } of await finishJobFolder(this.deps.config, runner)) {
+        this.deps.observer?.credentialWriteBack?.(profile, outcome);
         if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
         else if (outcome === 'source-changed')
           log.warn(

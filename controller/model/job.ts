@@ -29,6 +29,8 @@ export interface StageFields {
 /** Watches job progress (metrics, timelines); every call is synchronous and must not throw. */
 export interface JobObserver {
   stage(jobId: number, stage: JobStage, fields: StageFields): void;
+  /** What became of one credential copy at the job's end: written, unchanged, or refused and why (write-back rule). */
+  credentialWriteBack?(profile: string, outcome: string): void;
 }
 
 /** What a waiting item holds against the caps: one unit of each named pool. */

@@ -55,6 +55,7 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly queuedToRunning: Histogram<'repo' | 'profile' | 'start'>;
   private readonly released: Counter<'profile'>;
   private readonly refused: Counter<'profile' | 'reason'>;
+  private readonly writeBacks: Counter<'profile' | 'outcome'>;
   private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
   /** Like queuedAt, kept until in_progress: a warm hit never has a container started for its job. */
@@ -89,6 +90,12 @@ export class Metrics implements JobObserver, ApiObserver {
       name: 'factory_assignments_refused_total',
       help: 'Lane runners stopped because GitHub gave them a job not entitled to the lane, by why (other_repo, no_lane_label, fork, pull_request_target, lookup_failed)',
       labelNames: ['profile', 'reason'],
+      registers,
+    });
+    this.writeBacks = new Counter({
+      name: 'factory_credential_write_backs_total',
+      help: "Credential copies at a lane job's end, by outcome: written, unchanged, source-changed (another job refreshed first), or refused (unsafe, rejected-shape, rejected-other-login, timed-out, write-failed)",
+      labelNames: ['profile', 'outcome'],
       registers,
     });
     this.pickup = new Histogram({
@@ -325,6 +332,10 @@ export class Metrics implements JobObserver, ApiObserver {
     const ended = Date.parse(String(d.job.completedAt));
     if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started)
       this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
+  }
+
+  credentialWriteBack(profile: string, outcome: string): void {
+    if (outcome !== 'missing') this.writeBacks.inc({ profile, outcome });
   }
 
   stage(

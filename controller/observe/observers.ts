@@ -16,6 +16,15 @@ export function jobObservers(log: Logger, ...observers: Array<JobObserver | unde
         }
       }
     },
+    credentialWriteBack(profile, outcome) {
+      for (const o of all) {
+        try {
+          o.credentialWriteBack?.(profile, outcome);
+        } catch (err) {
+          log.error({ profile, outcome, err: String(err) }, 'job observer failed');
+        }
+      }
+    },
   };
 }
 

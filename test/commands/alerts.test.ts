@@ -18,13 +18,15 @@ const rules = (
   parse(readFileSync('deploy/alerts.yml', 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }
 ).groups.flatMap((g) => g.rules);
 
-it('covers disk, queue, Docker, GitHub, credential waits, webhook signatures and housekeeping, each with a severity and a summary', () => {
+it('covers disk, queue, Docker, GitHub, credential waits, refused write-backs and assignments, webhook signatures and housekeeping, each with a severity and a summary', () => {
   expect(rules.map((r) => r.alert)).toEqual([
     'FactoryDiskNearlyFull',
     'FactoryJobsQueuedTooLong',
     'FactoryDockerDown',
     'FactoryGitHubUnhealthy',
     'FactoryCredentialWaitsLong',
+    'FactoryCredentialWriteBackRefused',
+    'FactoryAssignmentRefused',
     'FactoryWebhookBadSignatures',
     'FactoryHousekeepingStale',
   ]);

@@ -130,6 +130,12 @@ describe('lane profiles', () => {
 
     expect(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')).toBe(codexAuth('original'));
     expect(h.service.controller.snapshot().lastError).toMatch(/credential write-back refused for .*auth\.json/);
+    const metrics = await (await fetch(`${h.service.statusUrl}/metrics`)).text();
+    const refused = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('factory_credential_write_backs_total{profile="ci"'))
+      .filter((l) => !/outcome="(written|unchanged|source-changed)"/.test(l));
+    expect(refused.map((l) => Number(l.split(' ').pop()))).toEqual([1]);
   });
 
   it('a restarted controller sweeps a folder holding a FIFO without hanging, and still writes back the others', async () => {

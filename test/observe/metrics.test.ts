@@ -96,6 +96,19 @@ describe('Metrics', () => {
     expect(await m.text()).not.toContain('someone/else');
   });
 
+  it('counts credential write-backs by outcome, refusals included, and leaves out files no job had', async () => {
+    const m = new Metrics(config);
+    m.credentialWriteBack('ci', 'written');
+    m.credentialWriteBack('ci', 'rejected-other-login');
+    m.credentialWriteBack('ci', 'rejected-other-login');
+    m.credentialWriteBack('ci', 'missing');
+    expect(await sample(m, 'factory_credential_write_backs_total{profile="ci",outcome="written"}')).toBe(1);
+    expect(await sample(m, 'factory_credential_write_backs_total{profile="ci",outcome="rejected-other-login"}')).toBe(
+      2,
+    );
+    expect(await sample(m, 'factory_credential_write_backs_total{profile="ci",outcome="missing"}')).toBeUndefined();
+  });
+
   it('records GitHub calls by route and status, the remaining rate limit, and credential waits', async () => {
     const m = new Metrics(config);
     m.onCall('POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig', 201);
