@@ -122,6 +122,13 @@ export interface CheckResult {
   fix?: string;
 }
 
+/** One row of doctor's report: a check's result and what it covers. */
+export interface DoctorRow extends CheckResult {
+  scope: string;
+  /** Passes, but something will fail later (a workflow that needs what its profile lacks): shown with its fix. */
+  warning?: boolean;
+}
+
 /** Reads the script's output; every expected check appears once, a silent one as failed. */
 export function parseDoctorOutput(output: string, expected: readonly ExpectedCheck[]): CheckResult[] {
   const seen = new Map<string, { ok: boolean; detail: string }>();

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import type { Config } from '../config/config.js';
 import { matchProfile } from '../daemon/profile-match.js';
 import type { WorkflowFile } from '../github/github-client.js';
-import type { DoctorRow } from './doctor.js';
+import type { DoctorRow } from './doctor-script.js';
 
 type Job = { 'runs-on'?: unknown; services?: unknown; container?: unknown };
 

@@ -16,7 +16,7 @@ import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { workflowDockerRows } from './doctor-workflows.js';
-import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult } from './doctor-script.js';
+import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { holdCredential } from '../lanes/credential-hold.js';
@@ -27,11 +27,7 @@ import { containerUser, hardening } from '../daemon/runner-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
-export interface DoctorRow extends CheckResult {
-  scope: string;
-  /** Passes, but something will fail later (a workflow that needs what its profile lacks): shown with its fix. */
-  warning?: boolean;
-}
+export type { DoctorRow } from './doctor-script.js';
 export interface DoctorDeps {
   config: Config;
   engine: Engine;

@@ -1,6 +1,6 @@
 // What a profile's own-Docker opt-in may not combine with. A privileged sidecar is root on the host for whoever
 // drives its daemon, which is the job: like the Docker socket it needs a stated reason.
-import type { Profile } from './config.js';
+import type { Profile } from './config-schema.js';
 import type { Refuse } from './trust-gate.js';
 
 export function refuseUnsafeJobDocker(backend: string, name: string, p: Profile, refuse: Refuse): void {

@@ -20,7 +20,7 @@ import { isWarm, type RunnerIdentity, type RunnerView } from '../model/runner.js
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { credentialKey } from '../lanes/lane-layout.js';
-import { finishJobFolder } from '../lanes/job-folder.js';
+import { returnCredentials } from '../lanes/credential-return.js';
 import { readRelease, releaseJob, releasedValues, releasesOnAssignment } from '../lanes/release.js';
 import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
 import { BoundedSet } from '../util/bounded-set.js';
@@ -616,7 +616,11 @@ export class Controller {
       return;
     }
     // Only a released job has copies to write back: a refused one got none, so its folder holds no manifest.
-    await this.writeBackCredentials(name, record.identity.profileName, log);
+    const refused = await returnCredentials(this.deps.config, name, record.identity.profileName, {
+      log,
+      ...(this.deps.observer ? { observer: this.deps.observer } : {}),
+    });
+    if (refused) this.lastError = refused;
     this.gate.forget(name);
     this.forget(record);
     // A runner that ends without having run a job puts its job back.
@@ -640,35 +644,6 @@ export class Controller {
       });
     log.info({ reason }, 'runner cleaned up');
     this.pump();
-  }
-
-  private async writeBackCredentials(runner: string, profile: string, log: Logger): Promise<void> {
-    try {
-      for (const { source, outcome, detail } of await finishJobFolder(this.deps.config, runner)) {
-        this.deps.observer?.credentialWriteBack?.(profile, outcome);
-        if (outcome === 'written') log.info({ source }, 'refreshed credential written back to the host');
-        else if (outcome === 'source-changed')
-          log.warn(
-            { source },
-            'credential refreshed by this job not written back: another job refreshed the host file first',
-          );
-        else if (outcome !== 'unchanged' && outcome !== 'missing') {
-          const why =
-            outcome === 'unsafe'
-              ? `the job left ${detail}`
-              : outcome === 'rejected-shape'
-                ? 'the job left a file that does not parse as credentials'
-                : outcome === 'rejected-other-login'
-                  ? "the job left another login than the host's"
-                  : `${outcome}${detail ? `: ${detail}` : ''}`;
-          this.lastError = `credential write-back refused for ${source}: ${why}; the host file is unchanged`;
-          log.error({ source, outcome, detail }, 'credential write-back refused; the host file is unchanged');
-        }
-      }
-    } catch (err) {
-      this.lastError = `credential write-back failed for runner ${runner}: ${(err as Error).message}`;
-      log.error({ err: (err as Error).message }, 'credential write-back failed');
-    }
   }
 
   private async deleteRunner(
