@@ -8,7 +8,7 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { Option } from 'commander';
 import { describeProblems, loadConfig, type Config, type Profile } from '../config/config.js';
-import { containerUser, hardening } from '../daemon/runner-spec.js';
+import { containerUser, profileHostConfig } from '../daemon/runner-spec.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
@@ -201,19 +201,7 @@ async function containerFor(
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
-    HostConfig: {
-      NanoCpus: Math.round(profile.cpus * 1e9),
-      Memory: profile.memory,
-      PidsLimit: profile.pids,
-      NetworkMode: profile.network,
-      Privileged: false,
-      SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
-      ...hardening(profile),
-      Init: profile.init,
-      ReadonlyRootfs: profile.readOnlyRootfs,
-      ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
-      Mounts: lane.mounts,
-    },
+    HostConfig: profileHostConfig(profile, lane.mounts),
   };
 }
 

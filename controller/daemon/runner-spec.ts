@@ -94,23 +94,7 @@ export function containerSpec(
       ...(id.org ? { [LABEL.org]: id.org } : {}),
       [LABEL.secretEnv]: SECRET_VARIABLES.join(','),
     },
-    HostConfig: {
-      NanoCpus: Math.round(profile.cpus * 1e9),
-      Memory: profile.memory,
-      PidsLimit: profile.pids,
-      NetworkMode: profile.network,
-      Privileged: false,
-      // The agent-user helper switches uid by file capabilities, which no-new-privileges would void; the agent's own
-      // tree still runs with no_new_privs (the helper sets it), so only the runner's user keeps the image's setuid files.
-      SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
-      ...hardening(profile),
-      // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
-      Init: profile.init,
-      ReadonlyRootfs: profile.readOnlyRootfs,
-      // A read-only root still needs a scratch /tmp; the workspace comes from a workspace mount.
-      ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
-      Mounts: lane.mounts,
-    },
+    HostConfig: profileHostConfig(profile, lane.mounts),
   };
 }
 
@@ -136,3 +120,24 @@ export function withRegisteredRunner(spec: ContainerSpec, runnerId: number, enco
 }
 
 export type ContainerSpec = ReturnType<typeof containerSpec>;
+
+/** The limits and hardening a profile's container gets, the same for a job's runner and for `factory lane run`. */
+export function profileHostConfig(profile: Profile, mounts: DockerMount[]) {
+  return {
+    NanoCpus: Math.round(profile.cpus * 1e9),
+    Memory: profile.memory,
+    PidsLimit: profile.pids,
+    NetworkMode: profile.network,
+    Privileged: false,
+    // The agent-user helper switches uid by file capabilities, which no-new-privileges would void; the agent's own
+    // tree still runs with no_new_privs (the helper sets it), so only the runner's user keeps the image's setuid files.
+    SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
+    ...hardening(profile),
+    // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
+    Init: profile.init,
+    ReadonlyRootfs: profile.readOnlyRootfs,
+    // A read-only root still needs a scratch /tmp; the workspace comes from a workspace mount.
+    ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
+    Mounts: mounts,
+  };
+}

@@ -334,8 +334,8 @@ export async function gitHubClient(
     },
 
     async deleteRunner(repo, runnerId) {
-      try {
-        await wrap(
+      return deleteOutcome(() =>
+        wrap(
           repo,
           'DELETE runner',
           async () =>
@@ -344,14 +344,8 @@ export async function gitHubClient(
               runner_id: runnerId,
             }),
           [404, 422],
-        );
-        return 'deleted';
-      } catch (err) {
-        const status = (err as GitHubError).status;
-        if (status === 404) return 'gone';
-        if (status === 422) return 'busy';
-        throw err;
-      }
+        ),
+      );
     },
 
     async listRunners(repo) {
@@ -379,20 +373,14 @@ export async function gitHubClient(
       },
 
       async deleteRunner(org, runnerId) {
-        try {
-          await wrap(
+        return deleteOutcome(() =>
+          wrap(
             org,
             'DELETE org runner',
             async () => (await clientFor(org)).rest.actions.deleteSelfHostedRunnerFromOrg({ org, runner_id: runnerId }),
             [404, 422],
-          );
-          return 'deleted';
-        } catch (err) {
-          const status = (err as GitHubError).status;
-          if (status === 404) return 'gone';
-          if (status === 422) return 'busy';
-          throw err;
-        }
+          ),
+        );
       },
 
       async listRunners(org) {
@@ -513,4 +501,17 @@ interface RawGroup {
   name: string;
   visibility: string;
   allows_public_repositories?: boolean;
+}
+
+/** GitHub's answer to a runner deletion: 404 the runner is gone already, 422 it is running a job (it stays). */
+async function deleteOutcome(call: () => Promise<unknown>): Promise<DeleteOutcome> {
+  try {
+    await call();
+    return 'deleted';
+  } catch (err) {
+    const status = (err as GitHubError).status;
+    if (status === 404) return 'gone';
+    if (status === 422) return 'busy';
+    throw err;
+  }
 }
