@@ -42,6 +42,7 @@ describe('ensureImage on the real engine', () => {
     const again = await ensureImage(docker, build, () => {});
     await writeFile(join(context, 'note'), 'second');
     const changed = await ensureImage(docker, build, () => {});
+    tags.push(first.id); // untagged by the rebuild: removed here, not left dangling
 
     expect([first.built, again.built, changed.built]).toEqual([true, false, true]);
     expect(again.id).toBe(first.id);
