@@ -2,6 +2,7 @@
 import { Option } from 'commander';
 import { describeProblems, loadConfig } from '../config/config.js';
 import Docker from 'dockerode';
+import { dockerRootDir } from '../housekeeping/disk-usage.js';
 import { engineFor } from '../docker/engine-for.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
@@ -56,10 +57,11 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
   } catch (err) {
     githubError = (err as Error).message;
   }
-  const swarmNodes = async () =>
-    (await new Docker({ socketPath: config.docker.socketPath }).listNodes()) as SwarmNode[];
+  const docker = new Docker({ socketPath: config.docker.socketPath });
+  const swarmNodes = async () => (await docker.listNodes()) as SwarmNode[];
+  const dockerRoot = await dockerRootDir(docker);
   const rows = await runDoctor(
-    { config, engine: engineFor(config), github, githubError, diskThreshold, env, swarmNodes },
+    { config, engine: engineFor(config), github, githubError, diskThreshold, dockerRoot, env, swarmNodes },
     opts.profile,
     { agent: opts.agent === true },
   );

@@ -2,8 +2,8 @@
 // exactly that profile's mounts, network, user and environment, and checks from inside; then it checks the host:
 // Docker, GitHub auth for each repo, disk use.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
@@ -18,6 +18,7 @@ import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { workflowDockerRows } from './doctor-workflows.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
+import { diskUse } from '../housekeeping/disk-usage.js';
 import { toHostPath } from '../lanes/host-path-map.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
@@ -34,6 +35,8 @@ export interface DoctorDeps {
   github: GitHubApi | undefined;
   githubError?: string;
   diskThreshold: number;
+  /** Docker's data root as the engine reports it (default /var/lib/docker). */
+  dockerRoot?: string;
   env?: NodeJS.ProcessEnv;
   /** The swarm's node list (backend swarm): asked of the manager the controller talks to. */
   swarmNodes?: () => Promise<SwarmNode[]>;
@@ -255,33 +258,17 @@ async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<Do
   }
 }
 
-async function diskRows({ config, diskThreshold }: DoctorDeps): Promise<DoctorRow[]> {
-  const rows: DoctorRow[] = [];
-  for (const path of new Set([await existingAncestor(config.stateDir), await existingAncestor('/var/lib/docker')])) {
-    const s = await statfs(path);
-    const used = Math.round((1 - s.bavail / s.blocks) * 100);
-    const free = ((s.bavail * s.bsize) / 1024 ** 3).toFixed(1);
-    rows.push({
+async function diskRows({ config, diskThreshold, dockerRoot }: DoctorDeps): Promise<DoctorRow[]> {
+  return (await diskUse([config.stateDir, dockerRoot ?? '/var/lib/docker'])).map(({ path, usedRatio, freeBytes }) => {
+    const used = Math.round(usedRatio * 100);
+    return {
       scope: 'host',
       name: `disk ${path}`,
       ok: used <= diskThreshold,
-      detail: `${used}% used, ${free} GiB free (threshold ${diskThreshold}%)`,
+      detail: `${used}% used, ${(freeBytes / 1024 ** 3).toFixed(1)} GiB free (threshold ${diskThreshold}%)`,
       ...(used > diskThreshold ? { fix: 'prune old images and build cache (factory prune, docker system prune)' } : {}),
-    });
-  }
-  return rows;
-}
-
-async function existingAncestor(path: string): Promise<string> {
-  for (let p = path; ; p = dirname(p))
-    if (
-      (await statfs(p).then(
-        () => true,
-        () => false,
-      )) ||
-      p === '/'
-    )
-      return p;
+    };
+  });
 }
 
 async function profileRows(deps: DoctorDeps, name: string, profile: Profile, agent: boolean): Promise<DoctorRow[]> {

@@ -1,6 +1,7 @@
 // Disk use of the places the factory fills: Docker's data root and the controller's stateDir.
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type Docker from 'dockerode';
 
 export interface DiskUse {
   path: string;
@@ -20,6 +21,14 @@ export async function existingAncestor(path: string): Promise<string> {
       p === '/'
     )
       return p;
+}
+
+/** Docker's data root as the engine reports it; the default root when the engine does not answer. */
+export async function dockerRootDir(docker: Docker): Promise<string> {
+  return docker.info().then(
+    (i: { DockerRootDir?: string }) => i.DockerRootDir ?? '/var/lib/docker',
+    () => '/var/lib/docker',
+  );
 }
 
 export async function diskUse(paths: readonly string[]): Promise<DiskUse[]> {

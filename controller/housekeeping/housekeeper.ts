@@ -3,7 +3,7 @@
 import Docker from 'dockerode';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/logger.js';
-import { diskUse, type DiskUse } from './disk-usage.js';
+import { diskUse, dockerRootDir, type DiskUse } from './disk-usage.js';
 import { housekeep } from './housekeeping.js';
 
 export interface HousekeepingRun {
@@ -31,11 +31,7 @@ export class Housekeeper {
 
   /** Docker's data root (as Docker reports it) and the stateDir. */
   async disk(): Promise<DiskUse[]> {
-    const root = await this.docker.info().then(
-      (i: { DockerRootDir?: string }) => i.DockerRootDir ?? '/var/lib/docker',
-      () => '/var/lib/docker',
-    );
-    this.lastDisk = await diskUse([root, this.config.stateDir]);
+    this.lastDisk = await diskUse([await dockerRootDir(this.docker), this.config.stateDir]);
     return this.lastDisk;
   }
 
