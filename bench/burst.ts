@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { CI_LABELS, startBenchRun } from './controller-process.js';
+import { watchConcurrency } from '../test/support/container-concurrency.js';
 
 export interface BurstResult {
   jobs: number;
@@ -36,26 +37,7 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
     const all = [...planned, ...replays, ...repeats].sort(() => Math.random() - 0.5);
 
     const t0 = Date.now();
-    const events = (await docker.getEvents({
-      filters: JSON.stringify({
-        type: ['container'],
-        event: ['start', 'die'],
-        label: [`factory.instance=${controller.instance}`],
-      }),
-    })) as NodeJS.ReadableStream & { destroy(): void };
-    const running = new Set<string>();
-    let maxRunning = 0;
-    let buffered = '';
-    events.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const e = JSON.parse(buffered.slice(0, nl)) as { Action?: string; status?: string; id: string };
-        buffered = buffered.slice(nl + 1);
-        if ((e.Action ?? e.status) === 'start') running.add(e.id);
-        else running.delete(e.id);
-        maxRunning = Math.max(maxRunning, running.size);
-      }
-    });
+    const concurrency = await watchConcurrency(docker, `factory.instance=${controller.instance}`);
     const statuses = await Promise.all(all.map((d) => standin.deliver(standin.jobs.get(d.id)!, 'queued', d.delivery)));
     const deadline = t0 + 300_000;
     for (;;) {
@@ -70,7 +52,8 @@ export async function benchBurst(docker: Docker, dir: string, jobs = 100, cap = 
       await new Promise((r) => setTimeout(r, 50));
     }
     const drainMs = Date.now() - t0;
-    events.destroy();
+    concurrency.stop();
+    const maxRunning = concurrency.max();
 
     const jit = standin.exchanges.filter(
       (x) => x.method === 'POST' && x.path.endsWith('/generate-jitconfig') && x.status === 201,

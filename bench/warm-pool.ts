@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { CI_LABELS, startBenchRun, type ControllerProcess } from './controller-process.js';
 import type { GitHubStandin } from '../controller/github/standin/github-standin.js';
 import { median, p95 } from './stats.js';
+import { watchConcurrency } from '../test/support/container-concurrency.js';
 
 const WARMUP = 2;
 type Run = ControllerProcess & { standin: GitHubStandin };
@@ -112,30 +113,7 @@ async function burstThroughPool(docker: Docker, dir: string, jobs = 40, pool = 4
   try {
     await waitUntil('the pool to fill', () => listening(run) === pool);
     const jitBefore = standin.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig')).length;
-    const events = (await docker.getEvents({
-      filters: JSON.stringify({
-        type: ['container'],
-        event: ['start', 'die'],
-        label: [`factory.instance=${run.instance}`],
-      }),
-    })) as NodeJS.ReadableStream & { destroy(): void };
-    const live = new Set(
-      (await docker.listContainers({ filters: JSON.stringify({ label: [`factory.instance=${run.instance}`] }) })).map(
-        (c) => c.Id,
-      ),
-    );
-    let maxRunning = live.size;
-    let buffered = '';
-    events.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const e = JSON.parse(buffered.slice(0, nl)) as { Action?: string; status?: string; id: string };
-        buffered = buffered.slice(nl + 1);
-        if ((e.Action ?? e.status) === 'start') live.add(e.id);
-        else live.delete(e.id);
-        maxRunning = Math.max(maxRunning, live.size);
-      }
-    });
+    const concurrency = await watchConcurrency(docker, `factory.instance=${run.instance}`);
     const t0 = Date.now();
     const ids = await Promise.all(Array.from({ length: jobs }, () => standin.queueJob(run.repo, CI_LABELS)));
     await waitUntil(
@@ -151,7 +129,8 @@ async function burstThroughPool(docker: Docker, dir: string, jobs = 40, pool = 4
       'the pool back to its size, listening',
       async () => (await run.status()).running.length === pool && listening(run) === pool,
     );
-    events.destroy();
+    concurrency.stop();
+    const maxRunning = concurrency.max();
     const registered = standin.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig')).length - jitBefore;
     const starts = new Map<number, number>();
     for (const d of standin.deliveries)

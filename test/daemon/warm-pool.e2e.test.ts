@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../controller/config/config.js';
 import { renderStatus } from '../../controller/observe/status-table.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
+import { watchConcurrency } from '../support/container-concurrency.js';
 
 const MINUTE = 60_000;
 let h: Harness | undefined;
@@ -174,19 +175,7 @@ describe('a warm pool', () => {
     });
     const x = h;
     await waitFor('two warm runners listening', () => listening(x).length === 2, 30_000);
-    const events = (await docker.getEvents({
-      filters: JSON.stringify({ type: ['container'], event: ['start', 'die'], label: [`factory.repo=${x.repo}`] }),
-    })) as NodeJS.ReadableStream & { destroy(): void };
-    const live = new Set((await x.containers(false)).map((c) => c.Id));
-    let most = live.size;
-    events.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        const e = JSON.parse(line) as { Action?: string; id: string };
-        if (e.Action === 'start') live.add(e.id);
-        else live.delete(e.id);
-        most = Math.max(most, live.size);
-      }
-    });
+    const concurrency = await watchConcurrency(docker, `factory.repo=${x.repo}`);
     try {
       const jobs = 12;
       const ids = await Promise.all(Array.from({ length: jobs }, () => x.github.queueJob(x.repo, CI_LABELS)));
@@ -196,7 +185,7 @@ describe('a warm pool', () => {
         90_000,
       );
       await waitFor('the pool refilled', () => listening(x).length === 2, 30_000);
-      expect(most).toBeLessThanOrEqual(4);
+      expect(concurrency.max()).toBeLessThanOrEqual(4);
       expect(jitCalls(x)).toBeLessThanOrEqual(2 + jobs + 2);
       const runnersOf = new Map<string, number>();
       for (const id of ids)
@@ -204,7 +193,7 @@ describe('a warm pool', () => {
       expect([...runnersOf.values()].every((n) => n === 1)).toBe(true);
       await waitFor('only the pool left', async () => (await x.containers()).length === 2, 30_000);
     } finally {
-      events.destroy();
+      concurrency.stop();
     }
   }, 150_000);
 });
