@@ -15,6 +15,7 @@ import { agentUserFixture, handLaneToRunner } from '../support/agent-user.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { freshLaneJob, laneJobEnv, type LaneJob } from '../support/lane-job.js';
+import { claudeLogin } from '../support/lane-homes.js';
 
 const GITHUB_TOKEN = 'ghs_faketoken0123456789abcdefABCDEF012345';
 const PR = webhookExample('pull_request', 'opened');
@@ -363,15 +364,7 @@ describe('agent-lane action', () => {
   it('claude in build mode rewrites its credential file and the lane copy is replaced with it', async () => {
     const lane = freshLane();
     const credentials = join(lane.claudeConfigDir, '.credentials.json');
-    const refreshed = JSON.stringify({
-      claudeAiOauth: {
-        accessToken: 'sk-ant-oat01-rotated7d1e',
-        refreshToken: 'sk-ant-ort01-rotated2b9c',
-        expiresAt: Date.now() + 3600_000,
-        scopes: ['user:inference', 'user:profile'],
-        subscriptionType: 'max',
-      },
-    });
+    const refreshed = JSON.stringify(claudeLogin('sk-ant-oat01-rotated7d1e', 'sk-ant-ort01-rotated2b9c'));
     // The CLI writes its own refreshed tokens in real use; here the model has it do so through its Bash tool.
     model.script('anthropic', [
       {

@@ -24,7 +24,7 @@ import { finishJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { docker, waitFor } from '../support/harness.js';
-import { offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
+import { claudeLogin, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -191,15 +191,7 @@ describe('factory lane run', () => {
   }, 120_000);
 
   it('runs the real claude CLI on a prompt from stdin, and its refreshed login reaches the host file', async () => {
-    const refreshed = {
-      claudeAiOauth: {
-        accessToken: 'sk-ant-oat01-lanerun4e1a',
-        refreshToken: 'sk-ant-ort01-lanerun7c3d',
-        expiresAt: Date.now() + 3600_000,
-        scopes: ['user:inference', 'user:profile'],
-        subscriptionType: 'max',
-      },
-    };
+    const refreshed = claudeLogin('sk-ant-oat01-lanerun4e1a', 'sk-ant-ort01-lanerun7c3d');
     model.script('anthropic', [
       {
         kind: 'tool',

@@ -13,7 +13,7 @@ import { webhookExample } from '../support/action-run.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startHarness, waitFor, type Harness } from '../support/harness.js';
-import { offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
+import { claudeLogin, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { makePkmStore } from '../support/pkm-store.js';
 
@@ -129,15 +129,7 @@ async function runLaneJob(agent: 'codex' | 'claude', profile: Record<string, unk
 
 describe('a lane job on the real engine, from the real factory/base', () => {
   it('claude (Tier 3) calls a stdio MCP tool, reaches Paperclip, posts its reports, and its refreshed login reaches the host', async () => {
-    const refreshed = {
-      claudeAiOauth: {
-        accessToken: 'sk-ant-oat01-lanee2e5c1d',
-        refreshToken: 'sk-ant-ort01-lanee2e9a7b',
-        expiresAt: Date.now() + 3600_000,
-        scopes: ['user:inference', 'user:profile'],
-        subscriptionType: 'max',
-      },
-    };
+    const refreshed = claudeLogin('sk-ant-oat01-lanee2e5c1d', 'sk-ant-ort01-lanee2e9a7b');
     // The same login refreshed: write-back refuses a credential whose scopes or subscription differ from the host's.
     model.script('anthropic', [
       { kind: 'tool', name: 'mcp__pkm-agent__search_notes', input: { query: 'Paperclip' } },

@@ -40,19 +40,27 @@ export function writeLaneHomes(root: string, modelServerUrl: string): LaneHomes 
   writeFileSync(join(codexHome, 'config.toml'), codexConfig(modelServerUrl), { mode: 0o600 });
   writeFileSync(
     join(claudeConfigDir, '.credentials.json'),
-    JSON.stringify({
-      claudeAiOauth: {
-        accessToken: claudeAccess,
-        refreshToken: claudeRefresh,
-        expiresAt: Date.now() + 24 * 3600_000,
-        scopes: ['user:inference', 'user:profile'],
-        subscriptionType: 'max',
-      },
-    }),
+    JSON.stringify(claudeLogin(claudeAccess, claudeRefresh, 24 * 3600_000)),
     { mode: 0o600 },
   );
   writeFileSync(claudeJson, JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3 }), { mode: 0o600 });
   return { codexHome, claudeConfigDir, claudeJson, secrets: [codexAccess, codexRefresh, claudeAccess, claudeRefresh] };
+}
+
+/**
+ * claude's `.credentials.json` for the host's login: a refresh the CLI writes keeps its scopes and subscription, which
+ * is what credential write-back checks before it takes the new tokens.
+ */
+export function claudeLogin(accessToken: string, refreshToken: string, validForMs = 3600_000) {
+  return {
+    claudeAiOauth: {
+      accessToken,
+      refreshToken,
+      expiresAt: Date.now() + validForMs,
+      scopes: ['user:inference', 'user:profile'],
+      subscriptionType: 'max',
+    },
+  };
 }
 
 /** The host's config: a loopback provider, and the features that would phone home switched off. */
