@@ -3,7 +3,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
-import { parseConfig, type RepoConfig } from '../config/config.js';
+import { configReadProblem, parseConfig, type RepoConfig } from '../config/config.js';
 import { addRepo, removeRepo, setRepo, type EditResult } from '../config/repos-editor.js';
 import { table } from '../observe/status-table.js';
 import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
@@ -119,7 +119,7 @@ async function edit(
   try {
     text = await files.read(file);
   } catch (err) {
-    io.stderr(`factory repos ${verb}: cannot read ${file} (${code(err)})`);
+    io.stderr(`factory repos ${verb}: ${configReadProblem(file, err)}`);
     return EXIT.failed;
   }
   const change = {
@@ -156,7 +156,7 @@ async function list(opts: { config: string; json?: boolean }, io: Io, files: Con
   try {
     text = await files.read(opts.config);
   } catch (err) {
-    io.stderr(`factory repos list: cannot read ${opts.config} (${code(err)})`);
+    io.stderr(`factory repos list: ${configReadProblem(opts.config, err)}`);
     return EXIT.failed;
   }
   const result = parseConfig(text, opts.config);

@@ -265,17 +265,22 @@ export function describeProblems(
 
 const isStringList = (v: unknown): v is readonly string[] => Array.isArray(v);
 
+/** Why a config file could not be read, with its absolute path and, when it is missing, how to get one. */
+export function configReadProblem(file: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  const hint =
+    code === 'ENOENT'
+      ? ': pass --config PATH (or set FACTORY_CONFIG), or write a starting config with `factory init`'
+      : '';
+  return `${resolve(file)}: cannot read config (${code})${hint}`;
+}
+
 export async function loadConfig(file: string): Promise<ConfigResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    const hint =
-      code === 'ENOENT'
-        ? ': pass --config PATH (or set FACTORY_CONFIG), or write a starting config with `factory init`'
-        : '';
-    return { ok: false, problems: [`${resolve(file)}: cannot read config (${code})${hint}`] };
+    return { ok: false, problems: [configReadProblem(file, err)] };
   }
   return parseConfig(text, file);
 }

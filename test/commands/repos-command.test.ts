@@ -338,11 +338,11 @@ describe('reposCommand on a real file', () => {
     );
   });
 
-  it('a missing config file is named', async () => {
+  it('a missing config file is named by its absolute path, with how to get one', async () => {
     const result = await run('list', '--config', join(dir, 'nope.yml'));
     expect(result).toMatchObject({
       code: 1,
-      stderr: `factory repos list: cannot read ${join(dir, 'nope.yml')} (ENOENT)\n`,
+      stderr: `factory repos list: ${join(dir, 'nope.yml')}: cannot read config (ENOENT): pass --config PATH (or set FACTORY_CONFIG), or write a starting config with \`factory init\`\n`,
     });
   });
 });
