@@ -57,9 +57,13 @@ async function startController(): Promise<{
   exited: Promise<number | null>;
   log: () => string;
 }> {
+  // tsx as a loader in the one node process: the tsx CLI would sit between, and it SIGKILLs a child that does not
+  // confirm a relayed SIGTERM within 30 ms, which a loaded machine misses (exit 143 instead of a clean stop).
   const child = spawn(
-    'node_modules/.bin/tsx',
+    process.execPath,
     [
+      '--import',
+      'tsx',
       '-e',
       "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
       'controller',

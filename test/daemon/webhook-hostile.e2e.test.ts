@@ -19,6 +19,9 @@ let github: GitHubStandin;
 let child: ChildProcess;
 let port: number;
 const MiB = 1024 * 1024;
+// Growth allowed in the controller's RSS: half of what holding the 200 big bodies would take, with room for the GC
+// and the JIT of a loaded machine (48 MiB was crossed at load average 20 without any body held).
+const RSS_GROWTH_LIMIT_MIB = 96;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'factory-hostile-'));
@@ -124,7 +127,7 @@ describe('the webhook port under hostile traffic', () => {
     );
 
     expect(clients.filter((c) => c.answer.startsWith('HTTP/1.1 413')).length).toBeGreaterThan(190);
-    expect((rss() - before) / MiB).toBeLessThan(48);
+    expect((rss() - before) / MiB).toBeLessThan(RSS_GROWTH_LIMIT_MIB);
     expect(await signedPing()).toBe(202);
   });
 
@@ -154,7 +157,7 @@ describe('the webhook port under hostile traffic', () => {
     await waitFor('the server to drop every slow client', () => slow.every((c) => c.closedAt !== undefined), 20_000);
     const slowest = Math.max(...slow.map((c) => c.closedAt! - opened));
     expect(slowest).toBeLessThan(14_000); // requestTimeout 10 s plus the 1 s check, not Node's 300 s
-    expect((peak - before) / MiB).toBeLessThan(48);
+    expect((peak - before) / MiB).toBeLessThan(RSS_GROWTH_LIMIT_MIB);
   }, 40_000);
 
   it('caps connections: past the cap the server hangs up at once', async () => {
