@@ -111,6 +111,10 @@ describe('status endpoint, factory status and the job timeline', () => {
     const first = await h.github.queueJob(h.repo, CI_LABELS);
     const second = await h.github.queueJob(h.repo, CI_LABELS);
     await waitFor('the first job to run', () => h!.github.jobs.get(first)?.status === 'in_progress');
+    // GitHub's state changes before its in_progress delivery reaches the controller, which may come a moment later.
+    await waitFor('the controller to see its runner busy', () =>
+      h!.service.controller.snapshot().runners.some((r) => r.busy),
+    );
 
     const status = JSON.parse((await get(`${h.service.statusUrl}/status`)).text) as StatusSnapshot;
     expect(status.docker).toBe('up');
