@@ -37,7 +37,7 @@ export function containerOwner(profile: Profile): { uid: number; gid: number } {
 
 /**
  * Creates the job's folder as the container starts with it: the auth folders empty (owned by the container user, who
- * may write refreshed tokens there later), the secrets and release folders empty, the MCP files rendered (they name
+ * may write refreshed tokens there later), the secrets, gh and release folders empty, the MCP files rendered (they name
  * token variables, never values). Throws, naming the missing file, before any runner is registered: a job whose
  * credential is missing would only fail later, at its release. Nothing secret is copied here: see releaseAuth.
  */
@@ -55,6 +55,13 @@ export async function prepareJobFolder(
   try {
     for (const [i, m] of profile.mounts.entries()) {
       if (m.kind === 'secrets') await sharedDir(join(dir, 'secrets', String(i)));
+      if (m.kind === 'gh') {
+        if (!(await isDir(m.source)))
+          throw new Error(
+            `profiles.${profileName}.mounts[${i}]: ${m.source} is missing; log in with gh on the host first`,
+          );
+        await sharedDir(join(dir, 'gh', String(i)));
+      }
       if (m.kind !== 'auth') continue;
       await privateDir(join(dir, 'auth', m.agent), owner);
       for (const f of authFiles(m))
@@ -79,6 +86,11 @@ export async function prepareJobFolder(
 const isFile = (path: string) =>
   stat(path).then(
     (s) => s.isFile(),
+    () => false,
+  );
+const isDir = (path: string) =>
+  stat(path).then(
+    (s) => s.isDirectory(),
     () => false,
   );
 

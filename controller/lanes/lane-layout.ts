@@ -131,7 +131,8 @@ function mountFor(
     case 'bind':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: m.mode === 'ro' }];
     case 'gh':
+      // Like secrets: the job folder's copy of the login, empty until the release.
       ctx.env.GH_CONFIG_DIR = m.target;
-      return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: true }];
+      return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'gh', String(index))), Target: m.target, ReadOnly: true }];
   }
 }

@@ -28,8 +28,26 @@ export const releaseDir = (config: Config, runnerName: string) => join(jobDir(co
 export const releasedSecretsDir = (config: Config, runnerName: string, mountIndex: number) =>
   join(jobDir(config, runnerName), 'secrets', String(mountIndex));
 
-/** Files a secrets folder holds that are copied: regular files at its top level, as the action reads them. */
+/** The job's copy of a gh login folder (hosts.yml holds its token): empty until the release, like a secrets folder. */
+export const releasedGhDir = (config: Config, runnerName: string, mountIndex: number) =>
+  join(jobDir(config, runnerName), 'gh', String(mountIndex));
+
+/** Files a secrets or gh folder holds that are copied: regular files at its top level, as the action reads them. */
 const MAX_SECRET_FILES = 200;
+
+/** The regular files at a host folder's top level, into the job's copy; the host's mode is kept, the owner is the container's. */
+async function copyFolderFiles(source: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
+  const names = (await readdir(source)).sort().slice(0, MAX_SECRET_FILES);
+  for (const name of names) {
+    const s = await lstat(join(source, name));
+    if (!s.isFile()) continue;
+    // A 0644 file stays readable by the agent's user; a 0600 one only by the container user, as on the host.
+    await replaceFileAtomically(join(dest, name), await readFile(join(source, name), 'utf8'), {
+      mode: s.mode & 0o777,
+      owner,
+    });
+  }
+}
 
 /** Puts the lane's credentials in place for the job GitHub gave this runner; the marker goes last. */
 export async function releaseJob(
@@ -44,22 +62,8 @@ export async function releaseJob(
   const env = await readEnvFiles(profile.envFiles);
   await releaseAuth(config, profileName, profile, runnerName);
   for (const [i, m] of profile.mounts.entries()) {
-    if (m.kind !== 'secrets') continue;
-    const names = (await readdir(m.source)).sort().slice(0, MAX_SECRET_FILES);
-    for (const name of names) {
-      const source = join(m.source, name);
-      const s = await lstat(source);
-      if (!s.isFile()) continue;
-      // The host's mode is kept (a 0644 file stays readable by the agent's user); the owner becomes the container's.
-      await replaceFileAtomically(
-        join(releasedSecretsDir(config, runnerName, i), name),
-        await readFile(source, 'utf8'),
-        {
-          mode: s.mode & 0o777,
-          owner,
-        },
-      );
-    }
+    if (m.kind === 'secrets') await copyFolderFiles(m.source, releasedSecretsDir(config, runnerName, i), owner);
+    if (m.kind === 'gh') await copyFolderFiles(m.source, releasedGhDir(config, runnerName, i), owner);
   }
   const dir = releaseDir(config, runnerName);
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });

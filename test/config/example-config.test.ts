@@ -78,7 +78,7 @@ describe('examples/factory.yml', () => {
     ]);
   });
 
-  it('mounts secrets, the PKM store and the gh login read-only into the claude lane, with Paperclip from one variable', async () => {
+  it('mounts secrets, the PKM store and the gh login read-only into the claude lane (secrets and gh from the job folder), with Paperclip from one variable', async () => {
     const config = await example();
     const { mounts, env } = laneMounts(
       config,
@@ -100,7 +100,13 @@ describe('examples/factory.yml', () => {
       ReadOnly: true,
     });
     expect(bySource['/home/ali/PKM']).toMatchObject({ Target: '/data/pkm', ReadOnly: true });
-    expect(bySource['/home/ali/.config/gh']).toMatchObject({ Target: '/home/runner/.config/gh', ReadOnly: true });
+    // The gh login likewise: its hosts.yml holds a token, so it arrives with the release, never bound from the host.
+    expect(bySource['/home/ali/.config/gh']).toBeUndefined();
+    const ghIndex = config.profiles.claude!.mounts.findIndex((m) => m.kind === 'gh');
+    expect(bySource[`${config.stateDir}/jobs/factory-aina-platform-1-abc123/gh/${ghIndex}`]).toMatchObject({
+      Target: '/home/runner/.config/gh',
+      ReadOnly: true,
+    });
     expect(env).toMatchObject({
       PAPERCLIP_API_URL: 'http://127.0.0.1:3100',
       GH_CONFIG_DIR: '/home/runner/.config/gh',

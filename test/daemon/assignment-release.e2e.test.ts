@@ -22,6 +22,7 @@ import { awaitReleaseShell } from '../support/release-shell.js';
 
 const LANE = ['self-hosted', 'factory', 'codex'];
 const SECRET = 'lin_api_Rl3asedOnlyToTheLane9';
+const GH_TOKEN = 'gho_HostLoginReleasedOnly4Lane';
 const AUTH = JSON.stringify({ tokens: { id_token: 'id-x', access_token: 'at-x', refresh_token: 'rt-x' } });
 
 let root: string;
@@ -42,10 +43,11 @@ afterEach(async () => {
 const JOB =
   'f=/results/$(hostname); ' +
   `{ echo "auth-before=$(ls -A /factory/auth/codex | tr '\\n' ,)"; echo "env-secret=$(env | grep -v ^STANDIN_JOB_COMMAND= | grep -c ${SECRET.slice(0, 12)})"; ` +
-  `echo "release-before=$(ls -A /factory/release | tr '\\n' ,)"; } > $f; ` +
+  `echo "release-before=$(ls -A /factory/release | tr '\\n' ,)"; echo "gh-before=$(cat /gh/hosts.yml 2>/dev/null | grep -c gho_)"; } > $f; ` +
   awaitReleaseShell(['LINEAR_TOKEN'], 20) +
   `echo "marker=$(cat /factory/release/released.json 2>/dev/null)" >> $f; ` +
-  `echo "auth-after=$(ls -A /factory/auth/codex | tr '\\n' ,)" >> $f; echo "token=$LINEAR_TOKEN" >> $f`;
+  `echo "auth-after=$(ls -A /factory/auth/codex | tr '\\n' ,)" >> $f; echo "token=$LINEAR_TOKEN" >> $f; ` +
+  `echo "gh-after=$(grep -o 'gho_[A-Za-z0-9]*' $GH_CONFIG_DIR/hosts.yml)" >> $f`;
 
 async function start(opts: { lostRunnerSeconds?: number; jobSeconds?: number } = {}) {
   const codexHome = join(root, 'codex');
@@ -54,6 +56,11 @@ async function start(opts: { lostRunnerSeconds?: number; jobSeconds?: number } =
   mkdirSync(results);
   chmodSync(results, 0o777);
   writeFileSync(join(codexHome, 'auth.json'), AUTH, { mode: 0o600 });
+  const gh = join(root, 'gh');
+  mkdirSync(gh);
+  // Readable by the container user, as the host user's own login is to a runner of the same uid: only the release
+  // may put it within a job's reach.
+  writeFileSync(join(gh, 'hosts.yml'), `github.com:\n    oauth_token: ${GH_TOKEN}\n    user: ali\n`, { mode: 0o644 });
   writeFileSync(join(root, 'linear.env'), `LINEAR_TOKEN=${SECRET}\n`, { mode: 0o600 });
   let logged = '';
   const destination = new Writable({
@@ -74,6 +81,7 @@ async function start(opts: { lostRunnerSeconds?: number; jobSeconds?: number } =
       trusted: true,
       mounts: [
         { kind: 'auth', agent: 'codex', source: codexHome },
+        { kind: 'gh', source: gh, target: '/gh' },
         { kind: 'bind', source: results, target: '/results', mode: 'rw' },
       ],
       envFiles: [join(root, 'linear.env')],
@@ -146,10 +154,13 @@ describe('credentials released on a verified assignment', () => {
       'env-secret': '0',
       'auth-after': 'auth.json,',
       token: SECRET,
+      'gh-after': GH_TOKEN,
     });
     // The refused container may be stopped before its first line; if it wrote any, it saw nothing.
-    for (const n of refused) expect(n).toMatchObject({ 'auth-before': '', 'env-secret': '0', 'release-before': '' });
+    for (const n of refused)
+      expect(n).toMatchObject({ 'auth-before': '', 'env-secret': '0', 'release-before': '', 'gh-before': '0' });
     expect(JSON.stringify(notes.filter((n) => n !== released[0]))).not.toContain(SECRET);
+    expect(JSON.stringify(notes.filter((n) => n !== released[0]))).not.toContain(GH_TOKEN);
 
     const metrics = await t.metrics();
     expect(metric(metrics, 'factory_assignments_refused_total{profile="ci",reason="no_lane_label"}')).toBe(1);
@@ -171,7 +182,8 @@ describe('credentials released on a verified assignment', () => {
     await waitFor('every runner, container and registration to be gone', t.settled, 30_000);
 
     expect(t.seen().filter((n) => n.marker)).toEqual([]);
-    for (const n of t.seen()) expect(n).toMatchObject({ 'auth-before': '', 'env-secret': '0' });
+    for (const n of t.seen()) expect(n).toMatchObject({ 'auth-before': '', 'env-secret': '0', 'gh-before': '0' });
+    expect(JSON.stringify(t.seen())).not.toContain(GH_TOKEN);
     const reasons = Object.fromEntries(
       t
         .log()
