@@ -21,7 +21,7 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, E2E, ACTIONS, WORKFLOWS],
         },
       },
-      { extends: true, test: { name: 'e2e', include: [E2E] } },
+      { extends: true, test: { name: 'e2e', include: [E2E], globalSetup: ['test/support/e2e-setup.ts'] } },
       { extends: true, test: { name: 'actions', include: [ACTIONS], exclude: [...configDefaults.exclude, E2E] } },
       { extends: true, test: { name: 'workflows', include: [WORKFLOWS], exclude: [...configDefaults.exclude, E2E] } },
     ],

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import { configSchema } from '../config/config.js';
+import Docker from 'dockerode';
 import { dockerEngine } from '../docker/docker-engine.js';
+import { ensureImage } from '../images/image-builder.js';
 import { createLogger } from '../observe/logger.js';
 import { startService } from '../daemon/service.js';
 import { GitHubStandin } from '../github/standin/github-standin.js';
@@ -17,14 +19,21 @@ import type { Io } from './io.js';
 export const STANDIN_IMAGE = 'factory-test/runner:1';
 const DEMO_REPO = 'factory-demo/hello-world';
 
-/** Builds the stand-in images with the script `.ci/run` uses, when they are not on this host yet. */
+/**
+ * Builds the stand-in images with the script `.ci/run` uses when they are not on this host yet, and the runner image
+ * again whenever its files changed (an inputs label, as for factory/base), so no run meets a stale stand-in runner.
+ */
 export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): Promise<void> {
-  if (await dockerEngine(socketPath).hasImage(STANDIN_IMAGE)) return;
-  const script = join(packageRoot(), 'scripts', 'build-standin-images.sh');
-  const code = await new Promise<number>((resolve) =>
-    spawn(script, { stdio: 'inherit' }).on('close', (c) => resolve(c ?? 1)),
-  );
-  if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
+  if (!(await dockerEngine(socketPath).hasImage(STANDIN_IMAGE))) {
+    const script = join(packageRoot(), 'scripts', 'build-standin-images.sh');
+    const code = await new Promise<number>((resolve) =>
+      spawn(script, { stdio: 'inherit' }).on('close', (c) => resolve(c ?? 1)),
+    );
+    if (code !== 0) throw new Error(`${script} failed (exit ${code})`);
+  }
+  const contextDir = join(packageRoot(), 'controller', 'github', 'standin', 'runner-image');
+  const build = { tag: STANDIN_IMAGE, contextDir, dockerfile: join(contextDir, 'Dockerfile'), buildArgs: {} };
+  await ensureImage(new Docker({ socketPath }), { ...build, network: 'none' }, () => {});
 }
 
 export function demoCommand(io: Io) {

@@ -17,6 +17,7 @@ import type { Config, Profile } from '../config/config.js';
 import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
+import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
 
 interface CopiedFile extends CopiedCredential {
   credential: boolean;
@@ -70,7 +71,11 @@ export async function prepareJobFolder(
             `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
           );
     }
-    if (profile.trusted) await sharedDir(join(dir, 'release'));
+    if (profile.trusted) {
+      await sharedDir(join(dir, 'release'));
+      await sharedDir(join(dir, 'hooks'));
+      await writeFile(join(dir, 'hooks', JOB_STARTED_HOOK), jobStartedHookScript(), { mode: 0o755 });
+    }
     if (profile.mcp.length > 0) {
       const mcp = join(dir, 'mcp');
       await sharedDir(mcp);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
 import { formatPath, type Config, type Mount, type Profile } from '../config/config.js';
 import { hostView, refuseUnsafeProfile } from '../config/trust-gate.js';
+import { HOOKS_IN_CONTAINER, JOB_STARTED_HOOK, NEXT_HOOK_VARIABLE, RUNNER_HOOK_VARIABLE } from './job-started-hook.js';
 
 /** The per-job folder on the controller's side: private auth copies and rendered MCP files. */
 export const jobDir = (config: Config, runnerName: string) => join(config.stateDir, 'jobs', runnerName);
@@ -70,6 +71,11 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   if (profile.trusted) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'release')), Target: IN_CONTAINER.releaseDir, ReadOnly: true });
     env[V.releaseDir] = IN_CONTAINER.releaseDir;
+    // And no step of the job runs before that (job-started-hook.ts); a profile's own hook runs after the gate.
+    mounts.push({ Type: 'bind', Source: host(join(dir, 'hooks')), Target: HOOKS_IN_CONTAINER, ReadOnly: true });
+    const own = profile.env[RUNNER_HOOK_VARIABLE];
+    if (own) env[NEXT_HOOK_VARIABLE] = own;
+    env[RUNNER_HOOK_VARIABLE] = `${HOOKS_IN_CONTAINER}/${JOB_STARTED_HOOK}`;
   }
   if (profile.mcp.length > 0) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'mcp')), Target: IN_CONTAINER.mcpDir, ReadOnly: true });

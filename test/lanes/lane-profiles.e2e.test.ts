@@ -272,8 +272,10 @@ describe('lane profiles', () => {
     const inspect = await docker.getContainer(c!.Id).inspect();
 
     expect(inspect.Config.Labels[LABEL.profile]).toBe('plain');
-    // Trusted only for host networking: its one mount is its own release folder, read-only and empty of secrets.
-    expect(inspect.Mounts.map((m: { Destination: string; RW: boolean }) => [m.Destination, m.RW])).toEqual([
+    // Trusted only for host networking: its mounts are its own release folder, read-only and empty of secrets, and
+    // the job-started gate that holds the job's first step until the release.
+    expect(inspect.Mounts.map((m: { Destination: string; RW: boolean }) => [m.Destination, m.RW]).sort()).toEqual([
+      ['/factory/hooks', false],
       ['/factory/release', false],
     ]);
     expect(
@@ -285,6 +287,7 @@ describe('lane profiles', () => {
       'FACTORY_PROFILE=plain',
       'FACTORY_SANDBOX=container',
       'FACTORY_RELEASE_DIR=/factory/release',
+      'ACTIONS_RUNNER_HOOK_JOB_STARTED=/factory/hooks/job-started.sh',
     ]);
   });
 

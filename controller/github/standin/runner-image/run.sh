@@ -22,6 +22,13 @@ while :; do
 done
 seconds=$(echo "$answer" | sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p')
 echo "Running job: $job"
+# The runner's job-started hook runs before any step, and a failing hook fails the job with no step run.
+if [ -n "${ACTIONS_RUNNER_HOOK_JOB_STARTED:-}" ] && ! sh "$ACTIONS_RUNNER_HOOK_JOB_STARTED"; then
+  echo "##[error]The job started hook failed"
+  timeout 10 wget -q -O - --header 'content-type: application/json' --post-data '{"exitCode":1,"outputs":{}}' "$url/done" >/dev/null 2>&1 || true
+  echo "Job $job completed with result: Failed"
+  exit 0
+fi
 # The job's steps: tests pass a shell command through the profile's env, as a workflow passes run: steps.
 if [ -n "${STANDIN_JOB_COMMAND:-}" ]; then
   sh -c "$STANDIN_JOB_COMMAND" || echo "job command exited with $?"

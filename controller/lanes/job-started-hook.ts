@@ -1,0 +1,40 @@
+// The gate in front of a lane job's first step. GitHub hands a queued job to any idle runner whose labels cover it,
+// so a lane runner may take a job that is not entitled to the lane (a bare `self-hosted` job, a fork's pull request);
+// the controller learns which job it took only from the in_progress delivery, seconds after the job began. The
+// runner's job-started hook (ACTIONS_RUNNER_HOOK_JOB_STARTED, run by the runner before any step of the job) holds the
+// job until the release marker appears: a refused job is stopped while it waits, so none of its steps ever sees the
+// lane's data mounts, MCP files or host network, not only its credentials.
+import { RELEASE_MARKER } from '../../lane-contract/release-files.js';
+import { IN_CONTAINER } from '../../lane-contract/lane-variables.js';
+
+export const HOOKS_IN_CONTAINER = '/factory/hooks';
+export const JOB_STARTED_HOOK = 'job-started.sh';
+/** The runner's own variable (docs.github.com: running scripts before or after a job). */
+export const RUNNER_HOOK_VARIABLE = 'ACTIONS_RUNNER_HOOK_JOB_STARTED';
+/** A profile's own job-started hook, run by the gate once the release is there. */
+export const NEXT_HOOK_VARIABLE = 'FACTORY_NEXT_JOB_STARTED_HOOK';
+/** Longer than the controller's run lookup (about 60 s of retries, then a refusal stops the container). */
+export const HOOK_WAIT_SECONDS = 300;
+
+/**
+ * POSIX sh, so it runs in any lane image. The marker's path is written into the script, not read from a variable: the
+ * job's own settings must not be able to point the gate at a file of their choosing.
+ */
+export function jobStartedHookScript(opts: { releaseDir?: string; waitSeconds?: number } = {}): string {
+  const marker = `${opts.releaseDir ?? IN_CONTAINER.releaseDir}/${RELEASE_MARKER}`;
+  const wait = opts.waitSeconds ?? HOOK_WAIT_SECONDS;
+  return `#!/bin/sh
+# factory: this lane job starts once the controller has verified that GitHub gave this runner a job entitled to it.
+waited=0
+while [ ! -f '${marker}' ]; do
+  if [ "$waited" -ge ${wait} ]; then
+    echo "::error::factory: the lane was not released to this job within ${wait} s: the controller verifies each lane job (same repository, a lane label, not a fork or pull_request_target run) when GitHub reports it in progress; see the controller's log for this runner"
+    exit 1
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+echo "factory: lane released to this job after $waited s"
+if [ -n "\${${NEXT_HOOK_VARIABLE}:-}" ]; then exec "\$${NEXT_HOOK_VARIABLE}"; fi
+`;
+}
