@@ -9,40 +9,30 @@
 //
 // Docker labels are the durable record; the maps here are a cache a restart rebuilds from them (see reconciler.ts).
 import { randomBytes } from 'node:crypto';
-import type { Config, Profile } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
-import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
-import type { JobObserver, PendingJob, Slot } from '../model/job.js';
-import { isWarm, type RunnerIdentity, type RunnerView } from '../model/runner.js';
+import type { RunnerScope } from '../github/runner-scope.js';
+import { readEnvFiles } from '../lanes/env-file.js';
+import type { JobObserver, PendingJob } from '../model/job.js';
+import type { RunnerIdentity, RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
-import { credentialKey } from '../lanes/lane-layout.js';
-import { returnCredentials } from '../lanes/credential-return.js';
-import { readRelease, releaseJob, releasedValues, releasesOnAssignment } from '../lanes/release.js';
-import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
-import { BoundedSet } from '../util/bounded-set.js';
-import { RunnerBook, type RunnerRecord } from './runner-book.js';
-import { carryOut } from './launcher.js';
+import type { Assignment } from './assignment-check.js';
+import { LaneAssignments } from './lane-assignments.js';
 import { planLaunch, runnerIdentity } from './launch-plan.js';
-import { readEnvFiles } from '../lanes/env-file.js';
-import { findProfile, findRepo, matchProfile, type Match } from './profile-match.js';
-import { tearDown } from './runner-teardown.js';
+import { carryOut } from './launcher.js';
+import { findProfile, matchProfile, type Match } from './profile-match.js';
+import { adoptContainer } from './runner-adoption.js';
+import { RunnerBook, type RunnerRecord } from './runner-book.js';
+import { RunnerCleanup } from './runner-cleanup.js';
+import { deleteRunner } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
-import {
-  decidePools,
-  poolRunner,
-  poolStates,
-  poolViews,
-  warmLaunch,
-  type PoolState,
-  type PoolView,
-} from './warm-pool.js';
-
-// A warm launch that failed (image missing, GitHub refusing) is not retried on every pump: the pool waits this long.
-const WARM_RETRY_MS = 30_000;
+import { slotLimits } from './slot-limits.js';
+import type { PoolView } from './warm-pool.js';
+import { WarmPoolKeeper } from './warm-pool-keeper.js';
 
 export type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 
@@ -73,35 +63,49 @@ export class Controller {
   private readonly scheduler = new Scheduler<PendingJob>();
   /** Live runners from admission until cleanup, the jobs accounted for, and who claims which. */
   private readonly book: RunnerBook;
-  private readonly exitedEarly = new BoundedSet<string>(1_000);
   private readonly inflight = new Set<Promise<void>>();
-  /** Warm pools (repo and profile) whose last warm launch failed, until when they start nothing. */
-  private readonly warmPausedUntil = new Map<string, number>();
   private stopping = false;
   private lastError: string | undefined;
-  /** Checks which job a lane runner took before its credentials are released (assignment-check.ts). */
-  private readonly gate: AssignmentGate;
-  private assignmentPoll: NodeJS.Timeout | undefined;
+  /** Checks which job a lane runner took before its credentials are released, and polls for lost deliveries. */
+  private readonly assignments: LaneAssignments;
+  private readonly pools: WarmPoolKeeper;
+  /** A runner's end: spare removal, container exit, cleanup. */
+  private readonly cleanups: RunnerCleanup;
 
   /** What the controller does with Docker's news; the service subscribes it to the watch, after the reconciler. */
   readonly dockerSubscriber: DockerSubscriber = {
     up: () => this.pump(),
     down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
-    exit: (id, reason) => this.onContainerExit(id, reason),
+    exit: (id, reason) => this.cleanups.containerExited(id, reason),
   };
 
   constructor(private readonly deps: ControllerDeps) {
     this.book = new RunnerBook(deps.finishedJobs);
-    this.gate = new AssignmentGate(
-      { github: deps.github, log: deps.log, config: () => this.deps.config },
+    const config = () => this.deps.config;
+    const now = () => this.now;
+    this.assignments = new LaneAssignments(
+      { github: deps.github, log: deps.log, observer: deps.observer, config, now, book: this.book },
       {
-        release: (runner, job) => this.release(runner, job),
-        refuse: (runner, job, verdict) => this.refuse(runner, job, verdict),
-        live: (name) => {
-          const record = this.book.get(name);
-          return !this.stopping && record !== undefined && !record.cleaning && !record.refused;
+        isStopping: () => this.stopping,
+        track: (check) => this.track(check),
+        jobStarted: (repo, jobId, runner, assignment) => this.onJobStarted(repo, jobId, runner, assignment),
+        stopRefused: (record, reason) => {
+          record.refused = reason;
+          // Still launching: endLaunch cleans it up as soon as `docker run` answers.
+          if (!record.launching) void this.cleanups.cleanup(record, reason);
         },
-        releasedBefore: async (name) => (await readRelease(this.deps.config, name))?.jobId,
+        noteError: (message) => void (this.lastError = message),
+      },
+    );
+    this.cleanups = new RunnerCleanup(
+      { ...deps, config, now, book: this.book, scheduler: this.scheduler, assignments: this.assignments },
+      { noteError: (message) => void (this.lastError = message), pump: () => this.pump() },
+    );
+    this.pools = new WarmPoolKeeper(
+      { config, now, book: this.book, scheduler: this.scheduler },
+      {
+        launchWarm: (item) => this.track(this.launch(item, true)),
+        removeSpare: (record, why) => this.cleanups.removeSpare(record, why),
       },
     );
   }
@@ -116,7 +120,7 @@ export class Controller {
     return {
       runners: this.book.views(),
       queued: this.scheduler.queuedWhere(() => true).map((j) => ({ ...j })),
-      pools: poolViews(this.poolStates()),
+      pools: this.pools.views(),
       dockerUp: this.deps.docker.isUp,
       lastError: this.lastError,
     };
@@ -128,17 +132,6 @@ export class Controller {
 
   private get now() {
     return (this.deps.now ?? Date.now)();
-  }
-
-  slotFor(repo: string, profile: Profile | undefined): Slot['limits'] {
-    const repoCap = findRepo(this.deps.config, repo)?.maxConcurrent ?? 1;
-    const limits = [
-      { pool: 'global', max: this.deps.config.maxConcurrent },
-      { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
-    ];
-    const credential = profile && credentialKey(profile);
-    if (credential) limits.push({ pool: `credential:${credential}`, max: profile.credentialConcurrency });
-    return limits;
   }
 
   /** A validated workflow_job delivery (see model/workflow-job.ts). */
@@ -180,10 +173,8 @@ export class Controller {
     this.deps.observer?.stage(jobId, 'queued', { repo: match.repo.repo, at: receivedAt });
     this.deps.observer?.stage(jobId, 'taken', { repo: match.repo.repo, profile: match.profileName, at: this.now });
     // An idle warm runner covers the job and GitHub hands it the job at once: it stands for the job, no runner is made.
-    const warm = this.book.idleWarm(match.repo.repo, match.profileName);
+    const warm = this.pools.standFor(match.repo.repo, match.profileName, jobId);
     if (warm) {
-      warm.claim = jobId;
-      warm.claimedAt = this.now;
       log.info({ runner: warm.identity.runnerName }, 'job stands on a warm runner');
       this.pump();
       return true;
@@ -198,7 +189,7 @@ export class Controller {
     const repo = match.repo.repo;
     this.scheduler.enqueue({
       key: String(jobId),
-      limits: this.slotFor(repo, match.profile),
+      limits: slotLimits(this.deps.config, repo, match.profile),
       jobId,
       repo,
       profileName: match.profileName,
@@ -225,53 +216,14 @@ export class Controller {
   /** Starts every waiting job that fits under the caps. */
   pump(): void {
     if (this.stopping || !this.deps.docker.isUp) return;
-    for (const item of this.scheduler.admit()) {
-      const p = this.launch(item).finally(() => this.inflight.delete(p));
-      this.inflight.add(p);
-    }
-    this.fillPools();
+    for (const item of this.scheduler.admit()) this.track(this.launch(item));
+    this.pools.fill();
   }
 
-  /** The warm pools as they stand: configured ones, and any whose warm runners the config no longer asks for. */
-  private poolStates(): PoolState[] {
-    const paused = (repo: string, profile: string) =>
-      (this.warmPausedUntil.get(`${repo.toLowerCase()}\0${profile}`) ?? 0) > this.now;
-    return poolStates(
-      this.deps.config,
-      this.book
-        .all()
-        .filter((r) => !r.cleaning)
-        .map(poolRunner),
-      this.scheduler.queuedWhere(() => true),
-      (repo, profile) => this.slotFor(repo, profile),
-      paused,
-      this.now,
-    );
-  }
-
-  /** Tops each warm pool up to its size and stops the idle runners it no longer wants (see warm-pool.ts). */
-  private fillPools(): void {
-    if (this.stopping || !this.deps.docker.isUp) return;
-    for (const d of decidePools(this.poolStates(), (pool) => this.scheduler.inUse(pool), this.now)) {
-      for (const { name, why } of d.stop) {
-        const record = this.book.get(name);
-        if (record) void this.retire(record, why === 'idle-timeout' ? 'idle past idleTimeout' : 'its pool shrank');
-      }
-      const match = findProfile(this.deps.config, d.repo, d.profileName);
-      for (let i = 0; match && i < d.start; i++) {
-        const item = warmLaunch(match, this.slotFor(match.repo.repo, match.profile), this.now);
-        this.scheduler.hold(item);
-        const p = this.launch(item, true).finally(() => this.inflight.delete(p));
-        this.inflight.add(p);
-      }
-    }
-  }
-
-  /** Removes an idle warm runner; GitHub refuses (422) if it took a job meanwhile, and then it runs that job. */
-  private async retire(record: RunnerRecord, why: string): Promise<void> {
-    record.retiring = true;
-    await this.removeSpare(record, why);
-    if (!record.cleaning) record.retiring = false;
+  /** Keeps a launch or a check in flight until it ends, so stop() can wait for it. */
+  private track(work: Promise<void>): void {
+    const p = work.finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
   }
 
   private async launch(item: PendingJob, warm = false): Promise<void> {
@@ -325,15 +277,15 @@ export class Controller {
     record.launching = false;
     if (outcome.kind === 'failed' && record.warm) {
       // The job a warm runner came to stand for did not fail: it is offered again. The pool waits before retrying.
-      this.forget(record);
+      this.cleanups.forget(record);
       this.book.giveBack(record.claim);
-      this.warmPausedUntil.set(`${identity.repo.toLowerCase()}\0${identity.profileName}`, this.now + WARM_RETRY_MS);
+      this.pools.pause(identity.repo, identity.profileName);
       this.lastError = `${identity.repo} warm runner for ${identity.profileName}: ${outcome.failure}`;
       log.error(outcome.failure);
       return;
     }
     if (outcome.kind === 'failed') {
-      this.forget(record);
+      this.cleanups.forget(record);
       // GitHub failed: the job is not failed for good, the next queued-jobs poll offers it again.
       if (outcome.retry) this.book.giveBack(record.claim);
       this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
@@ -351,7 +303,7 @@ export class Controller {
       // The container may well be running the job. Leave runner, folder and job to the reconciler, which adopts the
       // container if it exists and deletes the orphan runner if it does not (the job, given back here, is then
       // offered again by the queued-jobs poll).
-      this.forget(record);
+      this.cleanups.forget(record);
       this.book.giveBack(record.claim);
       log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
       this.deps.docker.report(outcome.err);
@@ -371,16 +323,11 @@ export class Controller {
         detail: record.warm ? 'warm' : 'cold',
         at: record.startedEarly.at,
       });
-    if (record.refused) void this.cleanup(record, record.refused);
-    else if (this.exitedEarly.has(outcome.containerId)) void this.cleanup(record, 'container exited');
+    if (record.refused) void this.cleanups.cleanup(record, record.refused);
+    else if (this.cleanups.exitedBeforeStart(outcome.containerId))
+      void this.cleanups.cleanup(record, 'container exited');
     else if (record.claim === undefined && !record.busy && !record.warm)
-      void this.removeSpare(record, 'its job was taken by another runner or cancelled');
-  }
-
-  /** Drops a runner that never got a container: its slot and record. */
-  private forget(record: RunnerRecord): void {
-    this.book.remove(record);
-    this.scheduler.release(record.slot);
+      void this.cleanups.removeSpare(record, 'its job was taken by another runner or cancelled');
   }
 
   /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */
@@ -405,101 +352,17 @@ export class Controller {
         });
     }
     this.settleClaim(jobId, record);
-    if (record && assignment) this.checkAssignment(record, assignment);
+    if (record && assignment) this.assignments.check(record, assignment);
   }
 
-  /** A lane runner's job is checked before its credentials are released; other runners hold nothing to release. */
-  private checkAssignment(record: RunnerRecord, assignment: Assignment): void {
-    const runner = this.gateRunner(record);
-    if (!runner || !releasesOnAssignment(runner.profile)) return;
-    const p = this.gate.assigned(runner, assignment).finally(() => this.inflight.delete(p));
-    this.inflight.add(p);
-  }
-
-  private gateRunner(record: RunnerRecord): GateRunner | undefined {
-    const { repo, profileName, runnerName } = record.identity;
-    const profile =
-      (record.slot as Partial<PendingJob>).profile ?? findProfile(this.deps.config, repo, profileName)?.profile;
-    return profile && { runnerName, repo, profileName, profile };
-  }
-
-  private async release(runner: GateRunner, job: Assignment & { runId: number }): Promise<void> {
-    const { config } = this.deps;
-    await releaseJob(config, runner.profileName, runner.profile, runner.runnerName, {
-      repo: job.repo,
-      jobId: job.jobId,
-      runId: job.runId,
-    });
-    this.deps.log.info(
-      { repo: job.repo, jobId: job.jobId, runId: job.runId, runner: runner.runnerName, profile: runner.profileName },
-      'assignment verified: lane credentials released to the job',
-    );
-    this.deps.observer?.stage(job.jobId, 'released', {
-      repo: runner.repo,
-      profile: runner.profileName,
-      runnerName: runner.runnerName,
-      at: this.now,
-    });
-  }
-
-  /**
-   * A lane runner took a job not entitled to the lane: its container goes at once (nothing was released to it), its
-   * runner with it. The lane job it stood for was already handed back by settleClaim and is offered again.
-   */
-  private refuse(runner: GateRunner, job: Assignment, verdict: Extract<Verdict, { entitled: false }>): void {
-    const record = this.book.get(runner.runnerName);
-    const reason = `refused job ${job.jobId} of ${job.repo}: ${verdict.why}`;
-    this.lastError = `runner ${runner.runnerName} (profile ${runner.profileName}) ${reason}`;
-    this.deps.log.warn(
-      {
-        repo: job.repo,
-        jobId: job.jobId,
-        runner: runner.runnerName,
-        profile: runner.profileName,
-        reason: verdict.reason,
-        why: verdict.why,
-      },
-      `lane runner ${runner.runnerName} took job ${job.jobId} of ${job.repo}, which is not entitled to profile ${runner.profileName} (${verdict.why}): nothing released, runner stopped and deleted`,
-    );
-    this.deps.observer?.stage(job.jobId, 'refused', {
-      repo: runner.repo,
-      profile: runner.profileName,
-      runnerName: runner.runnerName,
-      detail: verdict.why,
-      reason: verdict.reason,
-      at: this.now,
-    });
-    if (!record) return;
-    record.refused = reason;
-    // Still launching: endLaunch cleans it up as soon as `docker run` answers.
-    if (!record.launching) void this.cleanup(record, reason);
-  }
-
-  /** Deliveries get lost: lane runners with no assignment known here are looked up (assignment-check.ts). */
-  async pollAssignments(): Promise<void> {
-    const open = this.book
-      .records()
-      .filter(
-        (r) =>
-          r.containerId !== undefined &&
-          !r.cleaning &&
-          !r.refused &&
-          !this.gate.settled(r.identity.runnerName) &&
-          (this.gateRunner(r)?.profile.trusted ?? false),
-      )
-      .map((r) => r.identity);
-    for (const found of await findAssignments(this.deps.github, open, this.deps.log))
-      if (!this.gate.settled(found.runnerName)) this.onJobStarted(found.repo, found.jobId, found.runnerName, found);
+  /** Deliveries get lost: lane runners with no assignment known here are looked up (lane-assignments.ts). */
+  pollAssignments(): Promise<void> {
+    return this.assignments.pollOnce();
   }
 
   /** Polls every `ms` while the controller runs; the service starts it. */
   startAssignmentPoll(ms: number): void {
-    clearInterval(this.assignmentPoll);
-    let running: Promise<void> | undefined;
-    this.assignmentPoll = setInterval(() => {
-      running ??= this.pollAssignments().finally(() => (running = undefined));
-    }, ms);
-    this.assignmentPoll.unref();
+    this.assignments.startPoll(ms);
   }
 
   /**
@@ -523,7 +386,7 @@ export class Controller {
         // A warm runner freed of its job goes back to its pool, idle; a cold one has nothing left to do.
         if (holder.warm) delete holder.claimedAt;
         else if (holder.containerId && !holder.launching && !holder.busy)
-          void this.removeSpare(holder, 'its job was taken by another runner or cancelled');
+          void this.cleanups.removeSpare(holder, 'its job was taken by another runner or cancelled');
       }
       return;
     }
@@ -567,102 +430,6 @@ export class Controller {
     this.settleClaim(jobId, undefined);
   }
 
-  /** Removes a runner that claims no job; GitHub refuses (422) to delete one that took a job meanwhile. */
-  private async removeSpare(record: RunnerRecord, why: string): Promise<void> {
-    if (record.cleaning || record.launching || record.busy || record.claim !== undefined) return;
-    const log = this.deps.log.child({
-      repo: record.identity.repo,
-      jobId: record.identity.jobId,
-      runner: record.identity.runnerName,
-    });
-    const outcome = await this.deleteRunner(scopeOf(record.identity), record.identity.runnerId, log);
-    if (outcome === 'busy') {
-      record.busy = true;
-      return;
-    }
-    if (outcome === 'error' || record.claim !== undefined) return;
-    log.info({ why }, 'removing a spare runner');
-    await this.cleanup(record, `spare runner: ${why}`, { runnerDeleted: true });
-  }
-
-  private onContainerExit(containerId: string, reason = 'container exited'): void {
-    const record = this.book.byContainer(containerId);
-    if (!record) {
-      this.exitedEarly.add(containerId);
-      return;
-    }
-    void this.cleanup(record, reason);
-  }
-
-  /** Keeps the container's last log lines, removes it, deletes its runner from GitHub, frees its slot. Idempotent. */
-  private async cleanup(record: RunnerRecord, reason: string, opts: { runnerDeleted?: boolean } = {}): Promise<void> {
-    if (record.cleaning || record.launching) return;
-    record.cleaning = true;
-    const { repo, jobId, runnerName: name, profileName } = record.identity;
-    const log = this.deps.log.child({ repo, jobId, runner: name });
-    // A release begun before the cleanup lands whole first (its values scrub the log tail, its manifest drives the
-    // write-back); none begins after it, since the runner is no longer live.
-    await this.gate.releaseWritten(name);
-    const done = await tearDown(this.deps, record, {
-      reason,
-      deleteRunner: !opts.runnerDeleted && !record.jobCompleted,
-      log,
-      // Released env-file values never were in the container's environment, so the engine cannot know them.
-      secrets: await releasedValues(this.deps.config, name),
-    });
-    if (done.kind !== 'done') {
-      record.cleaning = false; // the reconciler retries once Docker answers
-      if (!this.deps.docker.report(done.err)) log.error({ err: String(done.err) }, 'container cleanup failed');
-      return;
-    }
-    // Only a released job has copies to write back: a refused one got none, so its folder holds no manifest.
-    const refused = await returnCredentials(this.deps.config, name, record.identity.profileName, {
-      log,
-      ...(this.deps.observer ? { observer: this.deps.observer } : {}),
-    });
-    if (refused) this.lastError = refused;
-    this.gate.forget(name);
-    this.forget(record);
-    // A runner that ends without having run a job puts its job back.
-    if (!record.busy && record.claim !== undefined) {
-      log.info(
-        { job: record.claim },
-        'runner ended without a job: its job is offered again if GitHub still lists it queued',
-      );
-      this.book.giveBack(record.claim);
-    }
-    // A warm runner was made for no job: its end belongs to the job it ran, if it ran one.
-    const ranJob = record.warm ? record.runningJob : jobId;
-    if (ranJob !== undefined)
-      this.deps.observer?.stage(ranJob, 'cleaned', {
-        repo,
-        profile: profileName,
-        runnerName: name,
-        detail: reason,
-        lastLines: done.lastLines,
-        at: this.now,
-      });
-    log.info({ reason }, 'runner cleaned up');
-    this.pump();
-  }
-
-  private async deleteRunner(
-    scope: RunnerScope,
-    runnerId: number,
-    log: Logger,
-  ): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
-    try {
-      return await runnersAt(this.deps.github, scope).remove(runnerId);
-    } catch (err) {
-      // Left for the reconciler: it deletes factory runners that are offline and have no container.
-      log.warn(
-        { runnerId, err: String((err as Error).message ?? err) },
-        'runner delete failed; the reconciler will retry',
-      );
-      return 'error';
-    }
-  }
-
   // The reconciler's verbs: what it may learn from Docker and GitHub, and what it may ask for.
 
   /** Whether a runner of this name is live here (registering, booting, idle or busy). */
@@ -677,46 +444,8 @@ export class Controller {
 
   /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
-    if (this.book.get(identity.runnerName)) return;
-    const warm = isWarm(identity);
-    const slot = {
-      key: warm ? `warm:${identity.runnerName}` : String(identity.jobId),
-      limits: this.slotFor(identity.repo, findProfile(this.deps.config, identity.repo, identity.profileName)?.profile),
-    };
-    this.scheduler.hold(slot);
-    if (warm) {
-      // A warm runner stands for no job; if it took one while the controller was away, GitHub says so (busy, 422).
-      this.book.add({
-        identity,
-        slot,
-        containerId,
-        startedAt: createdAt,
-        busy: false,
-        cleaning: false,
-        launching: false,
-        warm,
-      });
-      this.deps.log.info({ repo: identity.repo, runner: identity.runnerName }, 'adopted warm runner container');
-      return;
-    }
-    this.book.markSeen(identity.jobId);
-    // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
-    const queued = this.scheduler.cancel(String(identity.jobId));
-    const claim = this.book.isFinished(identity.jobId) ? undefined : identity.jobId;
-    this.book.add({
-      identity,
-      slot,
-      containerId,
-      startedAt: createdAt,
-      busy: false,
-      cleaning: false,
-      launching: false,
-      ...(claim !== undefined ? { claim } : {}),
-    });
-    this.deps.log.info(
-      { repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued },
-      'adopted runner container',
-    );
+    const { config, log } = this.deps;
+    adoptContainer({ config, log, book: this.book, scheduler: this.scheduler }, identity, containerId, createdAt);
   }
 
   /** GitHub lists the runner as busy. */
@@ -728,19 +457,19 @@ export class Controller {
   /** Cleans up a live runner whose container exited, vanished or overran (never one still launching). */
   cleanUp(name: string, reason: string): Promise<void> {
     const record = this.book.get(name);
-    return record ? this.cleanup(record, reason) : Promise.resolve();
+    return record ? this.cleanups.cleanup(record, reason) : Promise.resolve();
   }
 
   /** Deletes a runner of ours that GitHub lists (at its repo or org) and that has no record here. */
   async deleteOrphanRunner(scope: RunnerScope, runnerId: number): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
     const where = scope.kind === 'org' ? { org: scope.org } : { repo: scope.repo };
-    return this.deleteRunner(scope, runnerId, this.deps.log.child(where));
+    return deleteRunner(this.deps.github, scope, runnerId, this.deps.log.child(where));
   }
 
   /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.assignmentPoll);
+    this.assignments.stopPoll();
     await Promise.allSettled([...this.inflight]);
   }
 }

@@ -3,7 +3,7 @@
 import type { Engine } from '../docker/docker-engine.js';
 import { isDockerDown } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
-import { runnersAt, scopeOf } from '../github/runner-scope.js';
+import { runnersAt, scopeOf, type RunnerScope } from '../github/runner-scope.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
 import { redactLine } from '../observe/redact.js';
@@ -50,4 +50,23 @@ export async function tearDown(
     }
   }
   return { kind: 'done', ...(lastLines ? { lastLines } : {}) };
+}
+
+/** Deletes a runner from GitHub; a failure is left for the reconciler, which deletes offline runners of ours. */
+export async function deleteRunner(
+  github: GitHubApi,
+  scope: RunnerScope,
+  runnerId: number,
+  log: Logger,
+): Promise<'deleted' | 'gone' | 'busy' | 'error'> {
+  try {
+    return await runnersAt(github, scope).remove(runnerId);
+  } catch (err) {
+    // Left for the reconciler: it deletes factory runners that are offline and have no container.
+    log.warn(
+      { runnerId, err: String((err as Error).message ?? err) },
+      'runner delete failed; the reconciler will retry',
+    );
+    return 'error';
+  }
 }

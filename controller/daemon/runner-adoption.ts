@@ -1,0 +1,66 @@
+// A running container found after a restart or an outage (by the reconciler, from its Docker labels), counted as ours
+// again without touching it: its slot held, its record back in the book, its job accounted for.
+import type { Config } from '../config/config.js';
+import type { PendingJob } from '../model/job.js';
+import { isWarm, type RunnerIdentity } from '../model/runner.js';
+import type { Logger } from '../observe/logger.js';
+import { findProfile } from './profile-match.js';
+import type { RunnerBook } from './runner-book.js';
+import type { Scheduler } from './scheduler.js';
+import { slotLimits } from './slot-limits.js';
+
+export interface AdoptionDeps {
+  config: Config;
+  log: Logger;
+  book: RunnerBook;
+  scheduler: Scheduler<PendingJob>;
+}
+
+export function adoptContainer(
+  deps: AdoptionDeps,
+  identity: RunnerIdentity,
+  containerId: string,
+  createdAt: number,
+): void {
+  const { config, book, scheduler } = deps;
+  if (book.get(identity.runnerName)) return;
+  const warm = isWarm(identity);
+  const slot = {
+    key: warm ? `warm:${identity.runnerName}` : String(identity.jobId),
+    limits: slotLimits(config, identity.repo, findProfile(config, identity.repo, identity.profileName)?.profile),
+  };
+  scheduler.hold(slot);
+  if (warm) {
+    // A warm runner stands for no job; if it took one while the controller was away, GitHub says so (busy, 422).
+    book.add({
+      identity,
+      slot,
+      containerId,
+      startedAt: createdAt,
+      busy: false,
+      cleaning: false,
+      launching: false,
+      warm,
+    });
+    deps.log.info({ repo: identity.repo, runner: identity.runnerName }, 'adopted warm runner container');
+    return;
+  }
+  book.markSeen(identity.jobId);
+  // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
+  const queued = scheduler.cancel(String(identity.jobId));
+  const claim = book.isFinished(identity.jobId) ? undefined : identity.jobId;
+  book.add({
+    identity,
+    slot,
+    containerId,
+    startedAt: createdAt,
+    busy: false,
+    cleaning: false,
+    launching: false,
+    ...(claim !== undefined ? { claim } : {}),
+  });
+  deps.log.info(
+    { repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued },
+    'adopted runner container',
+  );
+}
