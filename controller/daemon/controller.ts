@@ -1,5 +1,8 @@
 // The orchestration: queued jobs in, one JIT runner and one container per taken job, both gone when the job ends.
-// A job's trip reads top-down: handleJob -> offerQueuedJob -> pump -> launch (plan, then launcher.ts's effects).
+// A job's trip reads top-down: handleJob -> offerQueuedJob (taken, queued or stood for by a warm runner) -> pump ->
+// the launch (runner-launch.ts) -> onJobStarted (claims settled, a lane's assignment checked: lane-assignments.ts) ->
+// onJobCompleted -> the container's exit and the cleanup (runner-cleanup.ts). Each part is called down into and gets
+// only the few verbs it needs back; the warm pools are warm-pool-keeper.ts.
 //
 // GitHub gives a queued job to ANY idle runner whose labels cover it (oldest job first), not to the runner made for
 // it. So the bookkeeping is by claim, not by job id: every job of ours still queued at GitHub is claimed by exactly
@@ -8,26 +11,23 @@
 // forgotten, so the queued-jobs poll offers it again if GitHub still lists it queued.
 //
 // Docker labels are the durable record; the maps here are a cache a restart rebuilds from them (see reconciler.ts).
-import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import type { RunnerScope } from '../github/runner-scope.js';
-import { readEnvFiles } from '../lanes/env-file.js';
 import type { JobObserver, PendingJob } from '../model/job.js';
 import type { RunnerIdentity, RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import type { Assignment } from './assignment-check.js';
 import { LaneAssignments } from './lane-assignments.js';
-import { planLaunch, runnerIdentity } from './launch-plan.js';
-import { carryOut } from './launcher.js';
 import { findProfile, matchProfile, type Match } from './profile-match.js';
 import { adoptContainer } from './runner-adoption.js';
 import { RunnerBook, type RunnerRecord } from './runner-book.js';
 import { RunnerCleanup } from './runner-cleanup.js';
+import { RunnerLaunch } from './runner-launch.js';
 import { deleteRunner } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 import { slotLimits } from './slot-limits.js';
@@ -69,6 +69,7 @@ export class Controller {
   /** Checks which job a lane runner took before its credentials are released, and polls for lost deliveries. */
   private readonly assignments: LaneAssignments;
   private readonly pools: WarmPoolKeeper;
+  private readonly launches: RunnerLaunch;
   /** A runner's end: spare removal, container exit, cleanup. */
   private readonly cleanups: RunnerCleanup;
 
@@ -83,6 +84,8 @@ export class Controller {
     this.book = new RunnerBook(deps.finishedJobs);
     const config = () => this.deps.config;
     const now = () => this.now;
+    const noteError = (message: string) => void (this.lastError = message);
+    const pump = () => this.pump();
     this.assignments = new LaneAssignments(
       { github: deps.github, log: deps.log, observer: deps.observer, config, now, book: this.book },
       {
@@ -91,20 +94,28 @@ export class Controller {
         jobStarted: (repo, jobId, runner, assignment) => this.onJobStarted(repo, jobId, runner, assignment),
         stopRefused: (record, reason) => {
           record.refused = reason;
-          // Still launching: endLaunch cleans it up as soon as `docker run` answers.
+          // Still launching: the launch cleans it up as soon as `docker run` answers.
           if (!record.launching) void this.cleanups.cleanup(record, reason);
         },
-        noteError: (message) => void (this.lastError = message),
+        noteError,
       },
     );
     this.cleanups = new RunnerCleanup(
       { ...deps, config, now, book: this.book, scheduler: this.scheduler, assignments: this.assignments },
-      { noteError: (message) => void (this.lastError = message), pump: () => this.pump() },
+      { noteError, pump },
+    );
+    this.launches = new RunnerLaunch(
+      { ...deps, config, now, book: this.book, cleanups: this.cleanups },
+      {
+        noteError,
+        pump,
+        pauseWarm: (repo, profileName) => this.pools.pause(repo, profileName),
+      },
     );
     this.pools = new WarmPoolKeeper(
       { config, now, book: this.book, scheduler: this.scheduler },
       {
-        launchWarm: (item) => this.track(this.launch(item, true)),
+        launchWarm: (item) => this.track(this.launches.launch(item, true)),
         removeSpare: (record, why) => this.cleanups.removeSpare(record, why),
       },
     );
@@ -216,7 +227,7 @@ export class Controller {
   /** Starts every waiting job that fits under the caps. */
   pump(): void {
     if (this.stopping || !this.deps.docker.isUp) return;
-    for (const item of this.scheduler.admit()) this.track(this.launch(item));
+    for (const item of this.scheduler.admit()) this.track(this.launches.launch(item));
     this.pools.fill();
   }
 
@@ -224,110 +235,6 @@ export class Controller {
   private track(work: Promise<void>): void {
     const p = work.finally(() => this.inflight.delete(p));
     this.inflight.add(p);
-  }
-
-  private async launch(item: PendingJob, warm = false): Promise<void> {
-    const { config, observer } = this.deps;
-    const random = randomBytes(3).toString('hex');
-    // Recorded before any await, so the claim is never between the queue and a runner, and the reconciler never
-    // mistakes this runner for an orphan mid-launch.
-    const identity = runnerIdentity(config, item, random);
-    const record: RunnerRecord = {
-      identity,
-      slot: item,
-      startedAt: this.now,
-      busy: false,
-      cleaning: false,
-      launching: true,
-      ...(warm ? { warm } : { claim: item.jobId }),
-    };
-    this.book.add(record);
-    const log = this.deps.log.child({ repo: item.repo, jobId: item.jobId, runner: identity.runnerName });
-
-    let plan;
-    try {
-      plan = planLaunch(config, item, Object.keys(await readEnvFiles(item.profile.envFiles)), random);
-    } catch (err) {
-      return this.endLaunch(record, log, { kind: 'failed', failure: (err as Error).message, retry: false });
-    }
-    plan.identity = identity;
-    const outcome = await carryOut(
-      {
-        ...this.deps,
-        registered: (runnerId) => {
-          if (warm) return log.info({ runnerId }, 'warm runner registered (JIT)');
-          observer?.stage(item.jobId, 'runner-created', {
-            repo: item.repo,
-            profile: item.profileName,
-            runnerName: identity.runnerName,
-            at: this.now,
-          });
-          log.info({ runnerId }, 'runner registered (JIT)');
-        },
-      },
-      plan,
-      item,
-    );
-    this.endLaunch(record, log, outcome);
-  }
-
-  private endLaunch(record: RunnerRecord, log: Logger, outcome: Awaited<ReturnType<typeof carryOut>>): void {
-    const { identity } = record;
-    const item = record.slot as PendingJob;
-    record.launching = false;
-    if (outcome.kind === 'failed' && record.warm) {
-      // The job a warm runner came to stand for did not fail: it is offered again. The pool waits before retrying.
-      this.cleanups.forget(record);
-      this.book.giveBack(record.claim);
-      this.pools.pause(identity.repo, identity.profileName);
-      this.lastError = `${identity.repo} warm runner for ${identity.profileName}: ${outcome.failure}`;
-      log.error(outcome.failure);
-      return;
-    }
-    if (outcome.kind === 'failed') {
-      this.cleanups.forget(record);
-      // GitHub failed: the job is not failed for good, the next queued-jobs poll offers it again.
-      if (outcome.retry) this.book.giveBack(record.claim);
-      this.lastError = `${item.repo} job ${item.jobId}: ${outcome.failure}`;
-      log.error(outcome.failure);
-      this.deps.observer?.stage(item.jobId, 'failed', {
-        repo: item.repo,
-        profile: item.profileName,
-        detail: outcome.failure,
-        at: this.now,
-      });
-      this.pump();
-      return;
-    }
-    if (outcome.kind === 'docker-down') {
-      // The container may well be running the job. Leave runner, folder and job to the reconciler, which adopts the
-      // container if it exists and deletes the orphan runner if it does not (the job, given back here, is then
-      // offered again by the queued-jobs poll).
-      this.cleanups.forget(record);
-      this.book.giveBack(record.claim);
-      log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
-      this.deps.docker.report(outcome.err);
-      return;
-    }
-    record.containerId = outcome.containerId;
-    record.startedAt = this.now;
-    const fields = { repo: identity.repo, profile: identity.profileName, runnerName: identity.runnerName };
-    if (!record.warm) this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });
-    log.info(
-      { containerId: outcome.containerId.slice(0, 12), pickupMs: record.startedAt - item.receivedAt },
-      record.warm ? 'warm runner container started' : 'container started',
-    );
-    if (record.startedEarly)
-      this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', {
-        ...fields,
-        detail: record.warm ? 'warm' : 'cold',
-        at: record.startedEarly.at,
-      });
-    if (record.refused) void this.cleanups.cleanup(record, record.refused);
-    else if (this.cleanups.exitedBeforeStart(outcome.containerId))
-      void this.cleanups.cleanup(record, 'container exited');
-    else if (record.claim === undefined && !record.busy && !record.warm)
-      void this.cleanups.removeSpare(record, 'its job was taken by another runner or cancelled');
   }
 
   /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */
