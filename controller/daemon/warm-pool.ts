@@ -1,7 +1,7 @@
 // Warm pools: runners registered and started before any job asks, so a queued job goes to one that already listens.
 // Everything here is pure: the pool's size at a moment (its schedule, in its time zone, by Intl), and how many warm
-// runners to start and which idle ones to stop now, from the pools' state, the caps and the clock. The controller
-// gathers the state, then carries the decision out through its launcher and its spare-runner removal.
+// runners to start and which idle ones to stop now, from the pools' state, the caps and the clock. warm-pool-keeper.ts
+// gathers the state, then carries the decision out through the controller's launch and its spare-runner removal.
 import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
 import type { PendingJob } from '../model/job.js';
