@@ -137,6 +137,10 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     await prepareWorkspaces(config, profile, repo, opts.profile, name);
     const tty = terminal.stdin.isTTY === true;
     const spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
+    // The tty's size from its creation where the engine supports it (Docker 24 and later on Linux); older engines
+    // take it from the resize just after the start.
+    if (tty && terminal.stdout.columns)
+      Object.assign(spec.HostConfig!, { ConsoleSize: [terminal.stdout.rows ?? 24, terminal.stdout.columns] });
     if (caught.signal) return SIGNAL_EXIT[caught.signal];
     container = await docker.createContainer(spec);
     const stream = (await container.attach({
@@ -148,8 +152,7 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     })) as unknown as Duplex;
     output = connect(docker, stream, terminal, tty);
     await container.start();
-    if (tty && terminal.stdout.columns)
-      await container.resize({ h: terminal.stdout.rows ?? 24, w: terminal.stdout.columns }).catch(() => {});
+    if (tty) await followResizes(container, terminal.stdout);
     const ended = container.wait() as Promise<{ StatusCode: number }>;
     const first = await Promise.race([ended, caught.signalled]);
     if (caught.signal) {
@@ -203,6 +206,19 @@ async function containerFor(
     AttachStderr: true,
     HostConfig: profileHostConfig(profile, lane.mounts),
   };
+}
+
+/** The container's tty takes the terminal's size now and after each change (a tty stream's `resize`, on SIGWINCH). */
+async function followResizes(container: Docker.Container, stdout: Terminal['stdout']): Promise<void> {
+  const resize = () =>
+    stdout.columns ? container.resize({ h: stdout.rows ?? 24, w: stdout.columns }).catch(() => {}) : undefined;
+  stdout.on('resize', resize);
+  // Removed with the container: a resize after that has nothing to size.
+  void container
+    .wait()
+    .finally(() => stdout.off('resize', resize))
+    .catch(() => {});
+  await resize();
 }
 
 /** Wires the terminal to the container: stdin in (its end closes the command's stdin), output out. */

@@ -12,12 +12,14 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
-import { LANE_RUN_LABEL } from '../../controller/commands/lane-command.js';
+import { LANE_RUN_LABEL, laneCommand } from '../../controller/commands/lane-command.js';
 import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
 import { holdCredential } from '../../controller/lanes/credential-hold.js';
 import { finishJobFolder } from '../../controller/lanes/job-folder.js';
@@ -188,6 +190,31 @@ describe('factory lane run', () => {
     child.stdin.write('over the tty\r');
     expect(await code, out).toBe(3);
     expect(out).toContain('got:over the tty');
+  }, 120_000);
+
+  it("follows the terminal's size when it changes", async () => {
+    // A terminal as Node has one: a tty stdin, and a stdout with a size that emits `resize` on SIGWINCH.
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+    const stdout = Object.assign(new PassThrough(), { columns: 100, rows: 30 });
+    let out = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const io = { stdout: () => {}, stderr: (s: string) => void (out += s) };
+    const terminal = { stdin, stdout, stderr: new PassThrough(), signals: new EventEmitter() };
+    const script = 'echo ready; read l; stty size; read l; stty size';
+    const code = laneCommand(
+      ['run', '--config', configFile, '--profile', 'claude', '--', 'sh', '-c', script],
+      io,
+      terminal,
+    );
+    await waitFor('the command to start', () => out.includes('ready'), 60_000);
+    stdin.write('one\r');
+    await waitFor('the size it started with', () => out.includes('30 100'), 10_000);
+    Object.assign(stdout, { columns: 132, rows: 40 });
+    stdout.emit('resize');
+    await new Promise((r) => setTimeout(r, 500));
+    stdin.write('two\r');
+    expect(await code, out).toBe(0);
+    expect(out).toContain('40 132');
   }, 120_000);
 
   it('runs the real claude CLI on a prompt from stdin, and its refreshed login reaches the host file', async () => {
