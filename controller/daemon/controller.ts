@@ -344,6 +344,19 @@ export class Controller {
     return this.book.get(name) !== undefined;
   }
 
+  /** Taken before Docker is listed, for `changedSince`. */
+  bookMark(): number {
+    return this.book.mark();
+  }
+
+  /**
+   * Whether the runner got its container or was cleaned up after `mark`: then a listing asked for at `mark` is older
+   * than what the controller knows of it, and must neither adopt it again nor report its container vanished.
+   */
+  changedSince(name: string, mark: number): boolean {
+    return this.book.changedSince(name, mark);
+  }
+
   /** The live runner whose container this is, if any. */
   runnerOfContainer(containerId: string): string | undefined {
     return this.book.byContainer(containerId)?.identity.runnerName;

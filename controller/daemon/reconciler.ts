@@ -48,6 +48,8 @@ export class Reconciler {
   private async pass(): Promise<void> {
     const { engine, controller, log } = this.deps;
     let containers: ManagedContainer[];
+    // The listing shows Docker as it was when asked (Swarm's takes three calls): the book may have moved on since.
+    const mark = controller.bookMark();
     try {
       containers = await engine.listManaged();
     } catch (err) {
@@ -55,7 +57,7 @@ export class Reconciler {
       return;
     }
     // Adopt first, then let waiting jobs start: a job whose container survived an outage must not get a second one.
-    await this.syncContainers(containers);
+    await this.syncContainers(containers, mark);
     await this.sweepJobFolders();
     await this.sweepJobDocker();
     // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
@@ -87,7 +89,7 @@ export class Reconciler {
    * Docker runs, not only what the controller remembers. A container is cleaned up only once Docker shows it exited:
    * `created` is a launch whose start has not answered yet.
    */
-  private async syncContainers(containers: ManagedContainer[]): Promise<void> {
+  private async syncContainers(containers: ManagedContainer[], mark: number): Promise<void> {
     const { controller, log } = this.deps;
     const present = new Set<string>();
     const cleanups: Promise<void>[] = [];
@@ -99,6 +101,9 @@ export class Reconciler {
       present.add(c.id);
       const known = controller.runnerOfContainer(c.id);
       if (!known && controller.hasRunner(c.identity.runnerName)) continue; // still launching: `docker run` has not answered
+      // Cleaned up since the listing was asked for: adopting it would bring back a runner gone for good, holding the
+      // claim of the job it was made for (which another runner holds now), and its cleanup would hand that claim back.
+      if (!known && controller.changedSince(c.identity.runnerName, mark)) continue;
       if (!known) controller.adopt(c.identity, c.id, c.createdAt);
       if (c.exited)
         cleanups.push(
@@ -109,7 +114,8 @@ export class Reconciler {
         );
     }
     for (const r of controller.snapshot().runners) {
-      if (r.containerId && !present.has(r.containerId))
+      // A container that `docker run` gave after the listing was asked for may be missing from it, not gone.
+      if (r.containerId && !present.has(r.containerId) && !controller.changedSince(r.identity.runnerName, mark))
         cleanups.push(controller.cleanUp(r.identity.runnerName, 'container vanished'));
     }
     await Promise.all(cleanups);

@@ -30,15 +30,22 @@ export interface RunnerRecord {
   startedEarly?: { jobId: number; at: number };
   /** Why its job was refused (assignment-check.ts): it is stopped as soon as it has a container. */
   refused?: string;
+  /** The book's change count when `docker run` answered with its container (see `changedSince`). */
+  containerAt?: number;
 }
 
 const JOBS_REMEMBERED = 50_000;
+/** Runners that left the book, remembered for listings older than their leaving; a pass takes seconds, not 1,000 jobs. */
+const LEFT_REMEMBERED = 1_000;
 
 export class RunnerBook {
   private readonly runners = new Map<string, RunnerRecord>();
   /** Jobs accounted for: claimed, running, or done. */
   private readonly seen = new BoundedSet<number>(JOBS_REMEMBERED);
   private readonly finished = new BoundedSet<number>(JOBS_REMEMBERED);
+  /** Counts the changes a Docker listing may be older than: a runner getting its container, or leaving. */
+  private changes = 0;
+  private readonly leftAt = new Map<string, number>();
 
   constructor(finishedJobs: Iterable<number> = []) {
     for (const id of finishedJobs) this.markFinished(id);
@@ -72,7 +79,30 @@ export class RunnerBook {
   }
 
   remove(record: RunnerRecord): void {
-    this.runners.delete(record.identity.runnerName);
+    const name = record.identity.runnerName;
+    this.runners.delete(name);
+    this.leftAt.set(name, ++this.changes);
+    if (this.leftAt.size > LEFT_REMEMBERED) this.leftAt.delete(this.leftAt.keys().next().value!);
+  }
+
+  /** `docker run` answered: the runner has its container. */
+  placed(record: RunnerRecord, containerId: string): void {
+    record.containerId = containerId;
+    record.containerAt = ++this.changes;
+  }
+
+  /** The book as it stands, to compare a Docker listing with: taken before the listing is asked for. */
+  mark(): number {
+    return this.changes;
+  }
+
+  /**
+   * Whether the runner got its container, or left the book, after `mark`: a listing asked for at `mark` may show the
+   * container it has as missing, or the container its cleanup removed as still there.
+   */
+  changedSince(name: string, mark: number): boolean {
+    const at = this.runners.get(name)?.containerAt ?? this.leftAt.get(name);
+    return at !== undefined && at > mark;
   }
 
   get(name: string | null | undefined): RunnerRecord | undefined {

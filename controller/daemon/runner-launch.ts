@@ -130,7 +130,7 @@ export class RunnerLaunch {
       this.deps.docker.report(outcome.err);
       return;
     }
-    record.containerId = outcome.containerId;
+    this.deps.book.placed(record, outcome.containerId);
     record.startedAt = this.deps.now();
     const fields = { repo: identity.repo, profile: identity.profileName, runnerName: identity.runnerName };
     if (!record.warm) this.deps.observer?.stage(item.jobId, 'container-started', { ...fields, at: record.startedAt });

@@ -225,11 +225,10 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
 
       expect(watch.max()).toBeGreaterThan(1);
       expect(watch.max()).toBeLessThanOrEqual(8);
-      // One runner per job, none lost, none doubled. Known gap on swarm: in about 1 of 4 loaded full runs one extra
-      // runner is registered (and removed, its job still run once); not reproduced alone, cause not found yet.
-      const registered = jitCalls(h).length;
-      expect(registered).toBeGreaterThanOrEqual(100);
-      expect(registered).toBeLessThanOrEqual(backend === 'docker' ? 100 : 101);
+      // One runner per job, none lost, none doubled, on both backends: the reconciler's container listing (three calls
+      // on swarm, slow under load) is older than the books it is checked against, and must not re-adopt a runner
+      // cleaned up meanwhile, whose claim its cleanup would then hand back for a second registration.
+      expect(jitCalls(h)).toHaveLength(100);
       expect(h.github.runners.size).toBe(0);
       expect(jobFolders(h)).toEqual([]);
       expect(await secrets(h.repo).catch(() => [])).toEqual([]);

@@ -163,6 +163,61 @@ describe('controller, in memory', () => {
     await expectNothingLeft(w);
   });
 
+  // Swarm's listing takes three calls (services, tasks, nodes), so under load its picture is easily older than the
+  // book it is checked against: a listing begun before a cleanup removed a container must not bring its runner back.
+  it('a container listing older than a cleanup neither adopts the runner it removed nor hands its claim back', async () => {
+    w = await memoryWorld({ cap: 2 });
+    const older = w.github.queue(REPO, LABELS);
+    const newer = w.github.queue(REPO, LABELS);
+    await w.until(
+      'both runners to start',
+      () => w!.controller.snapshot().runners.filter((r) => r.containerId).length === 2,
+    );
+    const [forOlder, forNewer] = w.controller.snapshot().runners.sort((a, b) => a.identity.jobId - b.identity.jobId);
+    // The runner made for `newer` takes `older`, so the runner made for `older` now stands for `newer`.
+    w.github.connect(forNewer!.identity.runnerName);
+    await w.settle();
+    let answer!: () => void;
+    w.engine.faults.holdList = new Promise<void>((r) => (answer = r));
+    const pass = w.reconciler.runOnce(); // lists both containers, answers late
+    await w.settle();
+    const c = [...w.engine.containers.values()].find((x) => x.name === forNewer!.identity.runnerName)!;
+    w.github.finish(forNewer!.identity.runnerName);
+    w.engine.exit(c.id);
+    await w.until('the finished runner to be cleaned up', () => w!.controller.snapshot().runners.length === 1);
+
+    answer();
+    await pass;
+    await w.reconciler.runOnce(); // a fresh listing: the removed container is not in it
+    expect(w.controller.snapshot().runners.map((r) => [r.identity.runnerName, r.claim])).toEqual([
+      [forOlder!.identity.runnerName, newer],
+    ]);
+    expect(w.controller.snapshot().queued).toEqual([]);
+    await runEverything(w);
+    expect(w.github.jobs.get(newer)!.status).toBe('completed');
+    expect(jits(w)).toBe(2);
+    await expectNothingLeft(w);
+  });
+
+  it('a container listing older than a launch does not take the new container for one that vanished', async () => {
+    w = await memoryWorld();
+    let answer!: () => void;
+    w.engine.faults.holdList = new Promise<void>((r) => (answer = r));
+    const pass = w.reconciler.runOnce(); // lists no container, answers late
+    await w.settle();
+    const job = w.github.queue(REPO, LABELS);
+    await w.until('the container to start', () => w!.controller.snapshot().runners[0]?.containerId !== undefined);
+
+    answer();
+    await pass;
+    expect(w.engine.running).toHaveLength(1);
+    expect(w.controller.snapshot().runners.map((r) => r.claim)).toEqual([job]);
+    await runEverything(w);
+    expect(w.github.jobs.get(job)!.status).toBe('completed');
+    expect(jits(w)).toBe(1);
+    await expectNothingLeft(w);
+  });
+
   it('a job cancelled while queued removes the idle runner that stood for it, and no other', async () => {
     w = await memoryWorld({ cap: 2 });
     const keep = w.github.queue(REPO, LABELS);

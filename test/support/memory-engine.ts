@@ -27,6 +27,11 @@ export interface EngineFaults {
   exitEventsLost: boolean;
   /** Holds every container in `created` until this settles: a slow `docker start`. */
   holdStart?: Promise<void>;
+  /**
+   * Holds every container listing's answer until this settles, with what it saw when asked: a slow list (Swarm's
+   * takes three calls) whose picture is older than its answer.
+   */
+  holdList?: Promise<void>;
 }
 
 const unreachable = () =>
@@ -128,7 +133,7 @@ export class MemoryEngine implements Engine {
   async listManaged(): Promise<ManagedContainer[]> {
     await tick();
     this.check();
-    return [...this.containers.values()].map((c) => ({
+    const seen = [...this.containers.values()].map((c) => ({
       id: c.id,
       name: c.name,
       running: c.state === 'running',
@@ -136,6 +141,8 @@ export class MemoryEngine implements Engine {
       createdAt: c.createdAt,
       identity: identityFromLabels(c.labels),
     }));
+    await this.faults.holdList;
+    return seen;
   }
 
   async tailLogs(): Promise<string> {
