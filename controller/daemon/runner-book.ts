@@ -78,9 +78,14 @@ export class RunnerBook {
     this.runners.set(record.identity.runnerName, record);
   }
 
-  remove(record: RunnerRecord): void {
+  /**
+   * `containerGone`: its container was removed, or never made; false when Docker went away mid-start, and a listing
+   * that shows the container (whatever its age) is the reconciler's cue to adopt it.
+   */
+  remove(record: RunnerRecord, containerGone = true): void {
     const name = record.identity.runnerName;
     this.runners.delete(name);
+    if (!containerGone) return;
     this.leftAt.set(name, ++this.changes);
     if (this.leftAt.size > LEFT_REMEMBERED) this.leftAt.delete(this.leftAt.keys().next().value!);
   }
@@ -97,8 +102,8 @@ export class RunnerBook {
   }
 
   /**
-   * Whether the runner got its container, or left the book, after `mark`: a listing asked for at `mark` may show the
-   * container it has as missing, or the container its cleanup removed as still there.
+   * Whether the runner got its container, or left the book with its container gone, after `mark`: a listing asked for
+   * at `mark` may show the container it has as missing, or the container its cleanup removed as still there.
    */
   changedSince(name: string, mark: number): boolean {
     const at = this.runners.get(name)?.containerAt ?? this.leftAt.get(name);

@@ -62,9 +62,9 @@ export class RunnerCleanup {
     return this.exitedEarly.has(containerId);
   }
 
-  /** Drops a runner that never got a container: its slot and record. */
-  forget(record: RunnerRecord): void {
-    this.deps.book.remove(record);
+  /** Drops a runner's slot and record; `containerGone` false when Docker may still run its container. */
+  forget(record: RunnerRecord, containerGone = true): void {
+    this.deps.book.remove(record, containerGone);
     this.deps.scheduler.release(record.slot);
   }
 

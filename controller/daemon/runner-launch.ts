@@ -124,7 +124,7 @@ export class RunnerLaunch {
       // The container may well be running the job. Leave runner, folder and job to the reconciler, which adopts the
       // container if it exists and deletes the orphan runner if it does not (the job, given back here, is then
       // offered again by the queued-jobs poll).
-      this.deps.cleanups.forget(record);
+      this.deps.cleanups.forget(record, false);
       this.deps.book.giveBack(record.claim);
       log.warn('Docker unreachable while starting the container; the reconciler settles it when Docker answers');
       this.deps.docker.report(outcome.err);

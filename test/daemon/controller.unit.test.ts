@@ -218,6 +218,29 @@ describe('controller, in memory', () => {
     await expectNothingLeft(w);
   });
 
+  it('a container listing older than a start Docker cut short still adopts the container', async () => {
+    w = await memoryWorld();
+    let started!: () => void;
+    w.engine.faults.holdStart = new Promise<void>((r) => (started = r));
+    w.engine.faults.downMidRun = true;
+    const job = w.github.queue(REPO, LABELS);
+    await w.until('the container to be created', () => w!.engine.containers.size === 1);
+    let answer!: () => void;
+    w.engine.faults.holdList = new Promise<void>((r) => (answer = r));
+    const pass = w.reconciler.runOnce(); // asked before the launch is given up, answers after
+    await w.settle();
+    started();
+    await w.until('the cut-short launch to be given up', () => w!.controller.snapshot().runners.length === 0);
+    w.engine.faults.downMidRun = false;
+
+    answer();
+    await pass;
+    expect(w.controller.snapshot().runners.map((r) => r.claim)).toEqual([job]);
+    await runEverything(w);
+    expect(jits(w)).toBe(1);
+    await expectNothingLeft(w);
+  });
+
   it('a job cancelled while queued removes the idle runner that stood for it, and no other', async () => {
     w = await memoryWorld({ cap: 2 });
     const keep = w.github.queue(REPO, LABELS);
