@@ -147,7 +147,12 @@ export class AssignmentGate {
     const byJob = judgeJob(runner, runner.profile, config.profiles, job);
     if (!byJob.entitled) return this.refuse(state, runner, job, byJob);
     const run = await this.lookUp(runner, job, log);
-    if (!this.actions.live(runner.runnerName)) return;
+    // The runner went away meanwhile (cleaned up, or dropped in a Docker outage): no verdict. Should it come back
+    // (adopted when Docker answers), its assignment is unknown again and the next report or poll checks it.
+    if (!this.actions.live(runner.runnerName)) {
+      if (this.states.get(runner.runnerName) === state) this.states.delete(runner.runnerName);
+      return;
+    }
     if (!run)
       return this.refuse(state, runner, job, {
         entitled: false,

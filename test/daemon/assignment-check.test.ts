@@ -68,13 +68,13 @@ describe('judging an assignment', () => {
   });
 });
 
-function gate(github: Partial<GitHubApi>, releasedBefore?: number) {
+function gate(github: Partial<GitHubApi>, releasedBefore?: number, live: () => boolean = () => true) {
   const events: string[] = [];
   const sleeps: number[] = [];
   const actions: GateActions = {
     release: async (_r, job) => void events.push(`release ${job.jobId} run ${job.runId}`),
     refuse: (_r, job, verdict) => void events.push(`refuse ${job.jobId} ${verdict.reason}`),
-    live: () => true,
+    live,
     releasedBefore: async () => releasedBefore,
   };
   const g = new AssignmentGate(
@@ -101,6 +101,17 @@ describe('the assignment gate', () => {
     expect(t.events).toEqual(['release 11 run 7']);
     expect(lookups).toBe(1);
     expect(t.g.released(runner.runnerName)).toBe(true);
+  });
+
+  it('a runner that went away during the lookup is checked again when it comes back (adopted after an outage)', async () => {
+    let up = false;
+    const t = gate({ getWorkflowRun: async () => run() }, undefined, () => up);
+    await t.g.assigned(runner, job); // dropped while Docker was down: no verdict
+    expect(t.events).toEqual([]);
+    expect(t.g.settled(runner.runnerName)).toBe(false);
+    up = true; // adopted when Docker answered; the poll reports its job again
+    await t.g.assigned(runner, job);
+    expect(t.events).toEqual(['release 11 run 7']);
   });
 
   it('refuses without a lookup when the job alone says no', async () => {
