@@ -2,10 +2,14 @@
 // GitHub hands a queued job to ANY idle runner whose labels cover it, and every runner carries `self-hosted`, so a
 // lane runner may get a plain `runs-on: [self-hosted]` job, another profile's job, or a fork's job asking for the
 // lane's labels. The lane's credentials are released (lanes/release.ts) only once this check says yes.
+// An org-level runner is handed jobs of every repo its runner group admits, not only the repo it was made for: it may
+// hold a job of any repo the config's org entries serve with its profile, and of no other.
 import type { Config, Profile } from '../config/config.js';
 import { distinguishingLabels } from '../config/profile-labels.js';
-import type { GitHubApi, WorkflowRunFacts } from '../github/github-client.js';
+import { GitHubError, type GitHubApi, type WorkflowRunFacts } from '../github/github-client.js';
+import { orgApi, runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { Logger } from '../observe/logger.js';
+import { findProfile } from './profile-match.js';
 
 export type RefusalReason = 'other_repo' | 'no_lane_label' | 'fork' | 'pull_request_target' | 'lookup_failed';
 
@@ -21,20 +25,38 @@ export interface Assignment {
 
 const lower = (s: string) => s.toLowerCase();
 
-/** What the job alone tells: the runner's repo, and a label of the lane's own among the job's (no lookup needed). */
+/**
+ * Whether `profileName` serves `repo` through an org entry of `org`: the rule matchProfile uses to start an org runner
+ * of that profile for the repo's jobs, so an org runner may hold exactly the jobs such a runner would be made for.
+ */
+export function orgServes(config: Config, org: string, profileName: string, repo: string): boolean {
+  return lower(findProfile(config, repo, profileName)?.repo.org?.name ?? '') === lower(org);
+}
+
+/**
+ * What the job alone tells: whether the runner may serve its repo (a repo runner its own repo, an org runner a repo
+ * its org entry covers for its profile), and a label of the lane's own among the job's (no lookup needed).
+ */
 export function judgeJob(
-  runner: { repo: string; profileName: string },
+  runner: { repo: string; profileName: string; org?: string | undefined },
   profile: Profile,
-  profiles: Config['profiles'],
+  config: Config,
   job: Pick<Assignment, 'repo' | 'labels'>,
 ): Verdict {
-  if (lower(job.repo) !== lower(runner.repo))
+  if (runner.org !== undefined) {
+    if (!orgServes(config, runner.org, runner.profileName, job.repo))
+      return {
+        entitled: false,
+        reason: 'other_repo',
+        why: `the job belongs to ${job.repo}, which no orgs entry of ${runner.org} serves with profile "${runner.profileName}" (the runner was made for ${runner.repo})`,
+      };
+  } else if (lower(job.repo) !== lower(runner.repo))
     return {
       entitled: false,
       reason: 'other_repo',
       why: `the job belongs to ${job.repo}, the runner to ${runner.repo}`,
     };
-  const own = distinguishingLabels(profiles, profile);
+  const own = distinguishingLabels(config.profiles, profile);
   if (!job.labels.some((l) => own.includes(lower(l))))
     return {
       entitled: false,
@@ -70,9 +92,12 @@ export const LOOKUP_RETRIES_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
 
 export interface GateRunner {
   runnerName: string;
+  /** The repo whose job the runner was made for; an org runner may be given another covered repo's job. */
   repo: string;
   profileName: string;
   profile: Profile;
+  /** The organisation an org-level runner is registered at. */
+  org?: string;
 }
 
 export interface GateActions {
@@ -144,7 +169,7 @@ export class AssignmentGate {
       return;
     }
     const config = this.deps.config();
-    const byJob = judgeJob(runner, runner.profile, config.profiles, job);
+    const byJob = judgeJob(runner, runner.profile, config, job);
     if (!byJob.entitled) return this.refuse(state, runner, job, byJob);
     const run = await this.lookUp(runner, job, log);
     // The runner went away meanwhile (cleaned up, or dropped in a Docker outage): no verdict. Should it come back
@@ -211,37 +236,72 @@ export class AssignmentGate {
   }
 }
 
+export interface PolledRunner {
+  repo: string;
+  runnerName: string;
+  profileName: string;
+  org?: string;
+}
+
 /**
  * The poll for lost `in_progress` deliveries: of these runners, the ones GitHub lists busy, each with the job the
- * repo's running jobs show on it. One runner list per repo, and the running jobs only for a repo with a busy one.
+ * running jobs show on it. One runner list per scope (repo or org). A repo runner's job is in its repo; an org runner's
+ * may be in any repo its org entries serve with its profile, so those are searched, the runners' own repos first,
+ * until every busy runner's job is found. A rate-limited GitHub ends the pass: the next one tries again.
  */
 export async function findAssignments(
   github: GitHubApi,
-  runners: ReadonlyArray<{ repo: string; runnerName: string }>,
+  config: Config,
+  runners: ReadonlyArray<PolledRunner>,
   log: Logger,
 ): Promise<Array<Assignment & { runnerName: string; runId: number }>> {
   const found: Array<Assignment & { runnerName: string; runId: number }> = [];
-  for (const repo of new Set(runners.map((r) => r.repo))) {
+  const scopes = new Map<string, PolledRunner[]>();
+  for (const r of runners) {
+    const key = r.org !== undefined ? `org:${lower(r.org)}` : `repo:${lower(r.repo)}`;
+    scopes.set(key, [...(scopes.get(key) ?? []), r]);
+  }
+  for (const group of scopes.values()) {
+    const scope = scopeOf(group[0]!);
+    const where = scope.kind === 'org' ? { org: scope.org } : { repo: scope.repo };
     try {
-      const busy = new Set((await github.listRunners(repo)).filter((r) => r.busy).map((r) => r.name));
-      const mine = runners.filter((r) => r.repo === repo && busy.has(r.runnerName));
-      if (mine.length === 0) continue;
-      const running = await github.listRunningJobs(repo);
-      for (const { runnerName } of mine) {
-        const job = running.find((j) => j.runnerName === runnerName);
-        if (!job) continue;
-        log.info(
-          { repo, jobId: job.id, runner: runnerName },
-          'no in_progress delivery for a busy lane runner: its job found by the poll',
-        );
-        found.push({ repo, jobId: job.id, runId: job.runId, labels: job.labels, runnerName });
+      const busy = new Set((await runnersAt(github, scope).list()).filter((r) => r.busy).map((r) => r.name));
+      const waiting = new Map(group.filter((r) => busy.has(r.runnerName)).map((r) => [r.runnerName, r]));
+      if (waiting.size === 0) continue;
+      for (const repo of await reposToSearch(github, config, scope, [...waiting.values()])) {
+        for (const job of await github.listRunningJobs(repo)) {
+          if (!job.runnerName || !waiting.delete(job.runnerName)) continue;
+          log.info(
+            { repo, jobId: job.id, runner: job.runnerName },
+            'no in_progress delivery for a busy lane runner: its job found by the poll',
+          );
+          found.push({ repo, jobId: job.id, runId: job.runId, labels: job.labels, runnerName: job.runnerName });
+        }
+        if (waiting.size === 0) break;
       }
     } catch (err) {
       log.warn(
-        { repo, err: String((err as Error).message ?? err) },
+        { ...where, err: String((err as Error).message ?? err) },
         'assignment poll failed: nothing is released until a later poll or delivery names the job',
       );
+      if (err instanceof GitHubError && err.kind === 'rate_limited') break;
     }
   }
   return found;
+}
+
+/** The repos whose running jobs may hold these runners' jobs: their own repos, then (org) the others they may serve. */
+async function reposToSearch(
+  github: GitHubApi,
+  config: Config,
+  scope: ReturnType<typeof scopeOf>,
+  runners: readonly PolledRunner[],
+): Promise<string[]> {
+  const own = [...new Map(runners.map((r) => [lower(r.repo), r.repo])).values()];
+  if (scope.kind === 'repo') return own;
+  const others = (await orgApi(github, scope.org).listRepos(scope.org))
+    .filter((r) => !r.archived && !own.some((o) => lower(o) === lower(r.fullName)))
+    .map((r) => r.fullName)
+    .filter((repo) => runners.some((r) => orgServes(config, scope.org, r.profileName, repo)));
+  return [...own, ...others];
 }

@@ -245,12 +245,12 @@ export class Controller {
       record.busy = true;
       record.runningJob = jobId;
       if (record.warm) record.claimedAt ??= this.now;
-      this.deps.log.info({ repo: record.identity.repo, jobId, runner }, 'runner picked up job');
+      this.deps.log.info({ repo, jobId, runner, madeFor: record.identity.repo }, 'runner picked up job');
       // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
-      if (!record.containerId) record.startedEarly = { jobId, at: this.now };
+      if (!record.containerId) record.startedEarly = { jobId, repo, at: this.now };
       else
         this.deps.observer?.stage(jobId, 'in_progress', {
-          repo: record.identity.repo,
+          repo,
           profile: record.identity.profileName,
           runnerName: runner!,
           // A warm hit: the job went to a runner that was already listening.
@@ -285,8 +285,7 @@ export class Controller {
     if (handed === jobId) return;
     const holder = this.book.holderOf(jobId);
     if (holder) {
-      const fits =
-        handed !== undefined && runner !== undefined && holder.identity.profileName === runner.identity.profileName;
+      const fits = handed !== undefined && runner !== undefined && interchangeable(holder.identity, runner.identity);
       holder.claim = fits ? handed : undefined;
       if (!fits) {
         if (handed !== undefined) this.requeue(handed, runner!);
@@ -392,4 +391,13 @@ export class Controller {
     this.assignments.stopPoll();
     await Promise.allSettled([...this.inflight]);
   }
+}
+
+/**
+ * Whether GitHub would hand one runner's job to the other: same profile (labels and group) and same scope. An org
+ * runner made for repo A may take repo B's job; only another org runner of that org can then take A's in its place.
+ */
+function interchangeable(a: RunnerIdentity, b: RunnerIdentity): boolean {
+  const scope = (r: RunnerIdentity) => (r.org ? `org:${r.org}` : `repo:${r.repo}`).toLowerCase();
+  return a.profileName === b.profileName && scope(a) === scope(b);
 }

@@ -114,7 +114,7 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   );
   const cacheCell = [
     caches.length
-      ? `kept per repo and profile: ${list(caches)}`
+      ? `kept per repo (an org runner: per org) and profile: ${list(caches)}`
       : 'none: every job starts from the image with a workspace of its own, removed after it',
     ...(data.length ? [`host folders (read-only unless said): ${list(data)}`] : []),
   ].join('; ');

@@ -73,10 +73,10 @@ export class LaneAssignments {
   }
 
   private gateRunner(record: RunnerRecord): GateRunner | undefined {
-    const { repo, profileName, runnerName } = record.identity;
+    const { repo, profileName, runnerName, org } = record.identity;
     const profile =
       (record.slot as Partial<PendingJob>).profile ?? findProfile(this.deps.config(), repo, profileName)?.profile;
-    return profile && { runnerName, repo, profileName, profile };
+    return profile && { runnerName, repo, profileName, profile, ...(org ? { org } : {}) };
   }
 
   private async release(runner: GateRunner, job: Assignment & { runId: number }): Promise<void> {
@@ -90,7 +90,7 @@ export class LaneAssignments {
       'assignment verified: lane credentials released to the job',
     );
     this.deps.observer?.stage(job.jobId, 'released', {
-      repo: runner.repo,
+      repo: job.repo,
       profile: runner.profileName,
       runnerName: runner.runnerName,
       at: this.deps.now(),
@@ -118,7 +118,7 @@ export class LaneAssignments {
       `lane runner ${runner.runnerName} took job ${job.jobId} of ${job.repo}, which is not entitled to profile ${runner.profileName} (${verdict.why}): nothing released, runner stopped and deleted`,
     );
     this.deps.observer?.stage(job.jobId, 'refused', {
-      repo: runner.repo,
+      repo: job.repo,
       profile: runner.profileName,
       runnerName: runner.runnerName,
       detail: verdict.why,
@@ -141,7 +141,7 @@ export class LaneAssignments {
           (this.gateRunner(r)?.profile.trusted ?? false),
       )
       .map((r) => r.identity);
-    for (const found of await findAssignments(this.deps.github, open, this.deps.log))
+    for (const found of await findAssignments(this.deps.github, this.deps.config(), open, this.deps.log))
       if (!this.gate.settled(found.runnerName)) this.verbs.jobStarted(found.repo, found.jobId, found.runnerName, found);
   }
 

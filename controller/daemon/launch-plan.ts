@@ -1,7 +1,7 @@
 // Everything a taken job's launch will do, decided in one pure function and returned whole: the runner's name and
 // identity, its JIT request, its job folder, its mounts and environment, its container. launcher.ts carries it out.
 import type { Config } from '../config/config.js';
-import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
+import { cacheScope, laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
@@ -26,7 +26,7 @@ export interface LaunchPlan {
 export function planLaunch(config: Config, job: PendingJob, envNames: readonly string[], random?: string): LaunchPlan {
   const identity = runnerIdentity(config, job, random);
   const name = identity.runnerName;
-  const lane = laneMounts(config, job.profileName, job.profile, job.repo, name);
+  const lane = laneMounts(config, job.profileName, job.profile, cacheScope(identity), name);
   const sidecar = sidecarPlan(identity, job.profile);
   // The env-file names (never values) tell the action which released variables to mask.
   const container = containerSpec(identity, job.profile, '', {

@@ -11,6 +11,7 @@ import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
+import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import { planLaunch } from './launch-plan.js';
@@ -63,7 +64,7 @@ export async function carryOut(
     await prepareWorkspaces(
       config,
       plan.jobFolder.profile,
-      identity.repo,
+      cacheScope(identity),
       plan.jobFolder.profileName,
       plan.jobFolder.runnerName,
     );

@@ -27,7 +27,7 @@ export interface RunnerRecord {
   /** When a warm runner began to stand for a job. */
   claimedAt?: number;
   /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
-  startedEarly?: { jobId: number; at: number };
+  startedEarly?: { jobId: number; repo: string; at: number };
   /** Why its job was refused (assignment-check.ts): it is stopped as soon as it has a container. */
   refused?: string;
   /** The book's change count when `docker run` answered with its container (see `changedSince`). */

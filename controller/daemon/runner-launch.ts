@@ -141,6 +141,7 @@ export class RunnerLaunch {
     if (record.startedEarly)
       this.deps.observer?.stage(record.startedEarly.jobId, 'in_progress', {
         ...fields,
+        repo: record.startedEarly.repo,
         detail: record.warm ? 'warm' : 'cold',
         at: record.startedEarly.at,
       });

@@ -10,7 +10,8 @@ import { cacheDir, jobDir, workspaceDir } from './lane-layout.js';
 export async function prepareWorkspaces(
   config: Config,
   profile: Profile,
-  repo: string,
+  /** Whose caches (lane-layout.ts cacheScope). */
+  scope: string,
   profileName: string,
   runnerName: string,
 ): Promise<void> {
@@ -18,7 +19,7 @@ export async function prepareWorkspaces(
   const folders: string[] = [];
   for (const m of profile.mounts) {
     if (m.kind === 'workspace') folders.push(workspaceDir(config, runnerName));
-    if (m.kind === 'cache') folders.push(cacheDir(config, repo, profileName, m.name));
+    if (m.kind === 'cache') folders.push(cacheDir(config, scope, profileName, m.name));
   }
   if (folders.length === 0) return;
   // The job folder stays private to the controller; Docker binds the workspace inside it without traversing it.

@@ -14,18 +14,26 @@ export const jobDir = (config: Config, runnerName: string) => join(config.stateD
 export const workspaceDir = (config: Config, runnerName: string) => join(jobDir(config, runnerName), 'workspace');
 
 /**
- * A tool cache kept between jobs, named in the profile. Keyed by repo and profile too, hashed so `a/b-c` and `a-b/c`
- * never share one: a cache a Tier-1 job can write must never be read by a lane of the same repo (a poisoned pnpm
- * store would run the attacker's code next to the lane's credentials).
+ * A tool cache kept between jobs, named in the profile. Keyed by scope (cacheScope) and profile too, hashed so `a/b-c`
+ * and `a-b/c` never share one: a cache a Tier-1 job can write must never be read by a lane of the same repo (a
+ * poisoned pnpm store would run the attacker's code next to the lane's credentials).
  */
-export function cacheDir(config: Config, repo: string, profileName: string, name: string): string {
-  const slug = `${repo}-${profileName}-${name}`
+export function cacheDir(config: Config, scope: string, profileName: string, name: string): string {
+  const slug = `${scope}-${profileName}-${name}`
     .toLowerCase()
     .replace(/[^a-z0-9_.-]+/g, '-')
     .slice(0, 64);
-  const hash = createHash('sha256').update(`${repo.toLowerCase()}\0${profileName}\0${name}`).digest('hex').slice(0, 8);
+  const hash = createHash('sha256').update(`${scope.toLowerCase()}\0${profileName}\0${name}`).digest('hex').slice(0, 8);
   return join(config.stateDir, 'caches', `${slug}-${hash}`);
 }
+
+/**
+ * Whose caches a runner mounts: a repo runner's repo. An org runner may be handed the job of any repo its runner group
+ * admits, not the one it was made for, so a per-repo key would only pretend to keep repos apart: its caches are the
+ * org's, shared by the repos the org entry serves with the profile.
+ */
+export const cacheScope = (runner: { repo: string; org?: string | undefined }): string =>
+  runner.org ? `org:${runner.org}` : runner.repo;
 
 /** Jobs that share this key run one at a time: a token refresh in one strands every other copy. */
 export function credentialKey(profile: Profile): string | undefined {
@@ -45,7 +53,8 @@ export interface DockerMount {
 }
 
 /** Docker mounts and contract variables for a profile's job; bind sources are translated to the host's view. */
-export function laneMounts(config: Config, profileName: string, profile: Profile, repo: string, runnerName: string) {
+/** `scope`: whose caches the runner mounts (cacheScope). */
+export function laneMounts(config: Config, profileName: string, profile: Profile, scope: string, runnerName: string) {
   // Checked again at launch: a symlink made after `factory validate` must not turn a harmless bind into the socket.
   const problems: string[] = [];
   refuseUnsafeProfile(config, profileName, profile, (path, message) =>
@@ -66,7 +75,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
   if (profile.agentUser)
     Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const [i, m] of profile.mounts.entries())
-    mounts.push(...mountFor(m, i, { config, dir, host, repo, profileName, env }));
+    mounts.push(...mountFor(m, i, { config, dir, host, scope, profileName, env }));
   // A lane's credentials arrive here on a verified assignment (release.ts); read-only, so no job can fake one.
   if (profile.trusted) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'release')), Target: IN_CONTAINER.releaseDir, ReadOnly: true });
@@ -105,7 +114,7 @@ function mountFor(
     config: Config;
     dir: string;
     host: (p: string) => string;
-    repo: string;
+    scope: string;
     profileName: string;
     env: Record<string, string>;
   },
@@ -132,7 +141,7 @@ function mountFor(
       return [{ Type: 'bind', Source: ctx.host(join(ctx.dir, 'workspace')), Target: m.target }];
     case 'cache':
       return [
-        { Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.repo, ctx.profileName, m.name)), Target: m.target },
+        { Type: 'bind', Source: ctx.host(cacheDir(ctx.config, ctx.scope, ctx.profileName, m.name)), Target: m.target },
       ];
     case 'bind':
       return [{ Type: 'bind', Source: ctx.host(m.source), Target: m.target, ReadOnly: m.mode === 'ro' }];

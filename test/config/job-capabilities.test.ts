@@ -133,7 +133,7 @@ describe('docs/job-capabilities.md', () => {
     };
     expect(jobCapabilities(config, 'ci-platform', opened)).toMatchObject({
       'Host network': "yes: the host's network and loopback services",
-      'Caches between jobs': 'kept per repo and profile: pnpm at /home/runner/.pnpm-store',
+      'Caches between jobs': 'kept per repo (an org runner: per org) and profile: pnpm at /home/runner/.pnpm-store',
       Secrets: "the job's GITHUB_TOKEN and what its workflow passes, values of /etc/factory/ci.env",
     });
   });

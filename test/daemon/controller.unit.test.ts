@@ -1,6 +1,9 @@
 // The controller and reconciler without Docker: the in-memory engine and GitHub model play the races a real daemon
 // and GitHub's assignment produce, one scenario per test.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ReleaseMarker } from '../../lane-contract/release-files.js';
 import { containerSpec, runnerName, withRegisteredRunner } from '../../controller/daemon/runner-spec.js';
 import { LABELS, REPO, memoryWorld, type MemoryWorld } from '../support/memory-world.js';
 
@@ -388,5 +391,144 @@ describe('lane runners, in memory', () => {
         .sort(),
     ).toEqual([...jobs].sort());
     expect(w.github.calls.filter((c) => c === 'GET run')).toHaveLength(2);
+  });
+});
+
+describe('org runners, in memory', () => {
+  const LANE = ['self-hosted', 'factory', 'codex'];
+  const A = 'acme/api-one';
+  const B = 'acme/api-two';
+  /** acme/api-* is served by org runners; the lane's group admits api-one, api-two and (wrongly) api-legacy too. */
+  const orgWorld = async () => {
+    const world = await memoryWorld({
+      config: {
+        profiles: {
+          ci: { labels: ['self-hosted', 'linux'], image: 'factory-test/runner:1', network: 'none' },
+          codex: {
+            labels: LANE,
+            image: 'factory-test/runner:1',
+            network: 'none',
+            trusted: true,
+            runnerGroup: 'lanes',
+          },
+        },
+        repos: [{ repo: 'acme/tools', profiles: ['ci'] }],
+        orgs: [
+          { name: 'acme', include: ['api-*'], exclude: ['api-legacy'], profiles: ['ci', 'codex'], maxConcurrent: 4 },
+        ],
+      },
+    });
+    world.github.addOrg('acme', ['api-one', 'api-two', 'api-legacy', 'tools'], {
+      lanes: ['api-one', 'api-two', 'api-legacy'],
+    });
+    return world;
+  };
+  /** The release marker a runner's job folder holds, read before the runner ends and its folder goes. */
+  const marker = (world: MemoryWorld, runner: string) =>
+    JSON.parse(
+      readFileSync(join(world.config.stateDir, 'jobs', runner, 'release', 'released.json'), 'utf8'),
+    ) as ReleaseMarker;
+  const stage = (world: MemoryWorld, jobId: number, name: string) =>
+    world.stages.filter((s) => s.jobId === jobId && s.stage === name);
+
+  it("an org lane runner made for A's job that GitHub gives B's older job is released for B, and A's job gets a runner", async () => {
+    w = await orgWorld();
+    w.github.mode = () => 'lost'; // B's queued delivery never comes, so nothing of ours stands for it
+    const b = w.github.queue(B, LANE);
+    w.github.mode = () => 'now';
+    const a = w.github.queue(A, LANE);
+    await w.until('the runner made for A', () => w!.engine.running.length === 1);
+    const madeForA = w.engine.running[0]!.name;
+    w.github.connect(madeForA); // it takes the OLDEST job its labels and group cover: B's
+    await w.until('the release', () => stage(w!, b, 'released').length === 1);
+    expect(w.github.jobs.get(b)!.runnerName).toBe(madeForA);
+    expect(marker(w, madeForA)).toMatchObject({ repo: B, jobId: b, runId: b });
+    expect(w.github.calls.filter((c) => c === 'GET run')).toHaveLength(1);
+
+    await runEverything(w);
+    await expectNothingLeft(w);
+    expect(w.github.jobs.get(a)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(w.github.jobs.get(b)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(stage(w, a, 'released')).toHaveLength(1);
+    expect(w.stages.filter((s) => s.stage === 'refused')).toEqual([]);
+    expect(jits(w)).toBe(2);
+    expect(w.controller.snapshot().lastError).toBeUndefined();
+  });
+
+  it('when both jobs have runners, the one made for B takes over A, and no third runner is made', async () => {
+    w = await orgWorld();
+    const b = w.github.queue(B, LANE);
+    const a = w.github.queue(A, LANE);
+    await w.until('both runners', () => w!.engine.running.length === 2);
+    const forA = w.controller.snapshot().runners.find((r) => r.identity.jobId === a)!.identity.runnerName;
+    w.github.connect(forA);
+    await w.until('the release of B', () => stage(w!, b, 'released').length === 1);
+    expect(w.controller.snapshot().runners.find((r) => r.identity.jobId === b)).toMatchObject({ claim: a });
+    await runEverything(w);
+    await expectNothingLeft(w);
+    expect([a, b].map((id) => w!.github.jobs.get(id)!.status)).toEqual(['completed', 'completed']);
+    expect(stage(w, a, 'released')).toHaveLength(1);
+    expect(jits(w)).toBe(2);
+  });
+
+  it("refuses a fork's run in B and a job of a repo the org entry excludes; A's job runs on a fresh runner each time", async () => {
+    w = await orgWorld();
+    w.github.mode = () => 'lost';
+    const fork = w.github.queue(B, LANE, { event: 'pull_request', headRepo: 'mallory/api-two' });
+    const excluded = w.github.queue('acme/api-legacy', LANE);
+    w.github.mode = () => 'now';
+    const a = w.github.queue(A, LANE);
+    await runEverything(w);
+    await expectNothingLeft(w);
+
+    const refused = w.stages.filter((s) => s.stage === 'refused').map((s) => s.jobId);
+    expect(refused.sort()).toEqual([fork, excluded].sort());
+    expect(w.stages.filter((s) => s.stage === 'released').map((s) => s.jobId)).toEqual([a]);
+    expect(w.github.jobs.get(a)).toMatchObject({ status: 'completed', runs: 1 });
+    // Each refused job failed with its runner (GitHub fails a job whose runner goes); neither ran again.
+    for (const id of [fork, excluded]) expect(w.github.jobs.get(id)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(jits(w)).toBe(3);
+  });
+
+  it("with the in_progress lost, the poll finds an org runner's job in the other covered repo and releases it", async () => {
+    w = await orgWorld();
+    w.github.mode = () => 'lost';
+    const b = w.github.queue(B, LANE);
+    w.github.mode = () => 'now';
+    const a = w.github.queue(A, LANE);
+    await w.until('the runner made for A', () => w!.engine.running.length === 1);
+    w.github.mode = () => 'lost';
+    w.github.connect(w.engine.running[0]!.name);
+    await w.settle();
+    expect(w.stages.filter((s) => s.stage === 'released')).toEqual([]);
+    await w.controller.pollAssignments();
+    await w.until('the release by the poll', () => stage(w!, b, 'released').length === 1);
+    w.github.mode = () => 'now';
+    await w.reconciler.runOnce(); // A's job, still queued at GitHub, is offered again
+    await runEverything(w);
+    await expectNothingLeft(w);
+    expect(w.github.jobs.get(a)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(stage(w, a, 'released')).toHaveLength(1);
+  });
+
+  it("a repo runner of the same profile never takes over an org runner's job it cannot be given", async () => {
+    w = await orgWorld();
+    // Tier 1: the org's ci runners sit in the Default group, which admits acme/tools too.
+    const tools = w.github.queue('acme/tools', ['self-hosted', 'linux']);
+    const a = w.github.queue(A, ['self-hosted', 'linux']);
+    await w.until('both runners', () => w!.engine.running.length === 2);
+    const forA = w.controller.snapshot().runners.find((r) => r.identity.jobId === a)!;
+    expect(forA.identity.org).toBe('acme');
+    w.github.connect(forA.identity.runnerName); // takes the tools job, the oldest it covers
+    await w.settle();
+    expect(w.github.jobs.get(tools)!.runnerName).toBe(forA.identity.runnerName);
+    // The tools repo runner cannot get A's job: it is spare, and A's job is queued for a new org runner.
+    await w.until('the repo runner to be removed as spare', () =>
+      w!.controller.snapshot().runners.every((r) => r.identity.jobId !== tools),
+    );
+    await runEverything(w);
+    await expectNothingLeft(w);
+    expect(w.github.jobs.get(a)).toMatchObject({ status: 'completed', runs: 1 });
+    expect(jits(w)).toBe(3);
   });
 });

@@ -1,12 +1,16 @@
 // GitHub's side of runners and jobs, in memory, for unit and property tests: the four API calls the controller makes
 // and the workflow_job deliveries it receives, with GitHub's assignment (controller/github/standin/assignment.ts: any
 // idle runner covering a job's labels takes the oldest queued one). Deliveries may be sent at once, late, twice or
-// never; runners come online, idle, run a job, or die, when the test says so.
+// never; runners come online, idle, run a job, or die, when the test says so. An org added with addOrg has org-level
+// runners, which take the oldest covered job of any repo their runner group admits.
 import type {
   DeleteOutcome,
   GitHubApi,
   JitConfig,
+  OrgApi,
+  OrgRepo,
   QueuedJob,
+  RunnerGroup,
   RunnerInfo,
   RunningJob,
   WorkflowRunFacts,
@@ -29,13 +33,22 @@ export interface ModelJob {
 export interface ModelRunner {
   id: number;
   name: string;
-  repo: string;
+  /** A repo-level runner's repo; an org-level runner has `org` and `admits` instead. */
+  repo?: string;
+  org?: string;
+  admits?: (repo: string) => boolean;
   labels: string[];
   status: 'online' | 'offline';
   busy: boolean;
   jobId?: number;
 }
 export type DeliveryMode = 'now' | 'late' | 'twice' | 'lost';
+/** An organisation: its repos (names without owner) and runner groups besides Default (id 1, every repo). */
+export interface ModelOrg {
+  login: string;
+  repos: string[];
+  groups: Array<{ id: number; name: string; selected: string[] }>;
+}
 
 export class GitHubModel implements GitHubApi {
   readonly jobs = new Map<number, ModelJob>();
@@ -45,12 +58,22 @@ export class GitHubModel implements GitHubApi {
   readonly late: WorkflowJobDelivery[] = [];
   /** How the next deliveries go; tests and generators set it. */
   mode: () => DeliveryMode = () => 'now';
+  readonly orgs = new Map<string, ModelOrg>();
   private nextId = 1;
 
   constructor(private readonly send: (d: WorkflowJobDelivery) => void) {}
 
-  queue(repo: string, labels: string[]): number {
-    const job: ModelJob = { id: 100_000 + this.nextId++, repo, labels, status: 'queued', runs: 0 };
+  /** Makes `login` an organisation; each group named here admits its `selected` repos only, as a lane's must. */
+  addOrg(login: string, repos: string[], groups: Record<string, string[]> = {}): void {
+    this.orgs.set(login.toLowerCase(), {
+      login,
+      repos,
+      groups: Object.entries(groups).map(([name, selected], i) => ({ id: i + 2, name, selected })),
+    });
+  }
+
+  queue(repo: string, labels: string[], run: Pick<ModelJob, 'event' | 'headRepo'> = {}): number {
+    const job: ModelJob = { id: 100_000 + this.nextId++, repo, labels, status: 'queued', runs: 0, ...run };
     this.jobs.set(job.id, job);
     this.deliver(job, 'queued');
     const idle = runnerFor(job, this.runners.values());
@@ -130,12 +153,19 @@ export class GitHubModel implements GitHubApi {
   }
 
   async generateJitConfig(repo: string, body: { name: string; labels: string[] }): Promise<JitConfig> {
+    return this.register({ repo }, body);
+  }
+
+  private async register(
+    at: Pick<ModelRunner, 'repo' | 'org' | 'admits'>,
+    body: { name: string; labels: string[] },
+  ): Promise<JitConfig> {
     await tick();
     this.calls.push('POST jit');
     const runner: ModelRunner = {
       id: this.nextId++,
       name: body.name,
-      repo,
+      ...at,
       labels: body.labels,
       status: 'offline',
       busy: false,
@@ -148,21 +178,68 @@ export class GitHubModel implements GitHubApi {
   }
 
   async deleteRunner(repo: string, runnerId: number): Promise<DeleteOutcome> {
+    return this.remove((r) => r.repo === repo, runnerId);
+  }
+
+  private async remove(at: (r: ModelRunner) => boolean, runnerId: number): Promise<DeleteOutcome> {
     await tick();
     this.calls.push('DELETE runner');
     const runner = this.runners.get(runnerId);
-    if (!runner || runner.repo !== repo) return 'gone';
+    if (!runner || !at(runner)) return 'gone';
     if (runner.busy) return 'busy';
     this.runners.delete(runnerId);
     return 'deleted';
   }
 
   async listRunners(repo: string): Promise<RunnerInfo[]> {
+    return this.list('GET runners', (r) => r.repo === repo);
+  }
+
+  private async list(call: string, at: (r: ModelRunner) => boolean): Promise<RunnerInfo[]> {
     await tick();
-    this.calls.push('GET runners');
+    this.calls.push(call);
     return [...this.runners.values()]
-      .filter((r) => r.repo === repo)
+      .filter(at)
       .map((r) => ({ id: r.id, name: r.name, status: r.status, busy: r.busy }));
+  }
+
+  /** The org side, for orgs added with addOrg; a lane's group admits its selected repos, Default every repo. */
+  readonly org: OrgApi = {
+    generateJitConfig: async (org, body) => {
+      const o = this.orgOf(org);
+      const group = o.groups.find((g) => g.id === body.runner_group_id);
+      const admits = (repo: string) => !group || group.selected.some((n) => `${o.login}/${n}` === repo);
+      return this.register({ org: o.login, admits }, body);
+    },
+    deleteRunner: (org, runnerId) => this.remove((r) => r.org === this.orgOf(org).login, runnerId),
+    listRunners: (org) => this.list('GET org runners', (r) => r.org === this.orgOf(org).login),
+    listRepos: async (org): Promise<OrgRepo[]> => {
+      await tick();
+      this.calls.push('GET org repos');
+      const o = this.orgOf(org);
+      return o.repos.map((n) => ({ fullName: `${o.login}/${n}`, private: true, archived: false }));
+    },
+    listRunnerGroups: async (org): Promise<RunnerGroup[]> => {
+      await tick();
+      const groups = this.orgOf(org).groups.map((g) => ({ ...g, visibility: 'selected' }));
+      return [{ id: 1, name: 'Default', selected: [], visibility: 'all' }, ...groups].map((g) => ({
+        id: g.id,
+        name: g.name,
+        visibility: g.visibility,
+        allowsPublicRepositories: true,
+      }));
+    },
+    listRunnerGroupRepos: async (org, groupId) => {
+      await tick();
+      const o = this.orgOf(org);
+      return (o.groups.find((g) => g.id === groupId)?.selected ?? []).map((n) => `${o.login}/${n}`);
+    },
+  };
+
+  private orgOf(login: string): ModelOrg {
+    const o = this.orgs.get(login.toLowerCase());
+    if (!o) throw new Error(`organisation ${login} is not in the model`);
+    return o;
   }
 
   async listQueuedJobs(repo: string): Promise<QueuedJob[]> {
