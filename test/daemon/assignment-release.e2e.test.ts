@@ -41,7 +41,8 @@ afterEach(async () => {
 
 /** What every job runs: it notes what it sees at once, waits (bounded) for the release, and notes what it sees then. */
 const JOB =
-  'f=/results/$(hostname); ' +
+  // Under host networking every container has the host's hostname: each job names its notes itself.
+  'f=/results/$(cat /proc/sys/kernel/random/uuid); ' +
   `{ echo "auth-before=$(ls -A /factory/auth/codex | tr '\\n' ,)"; echo "env-secret=$(env | grep -v ^STANDIN_JOB_COMMAND= | grep -c ${SECRET.slice(0, 12)})"; ` +
   `echo "release-before=$(ls -A /factory/release | tr '\\n' ,)"; echo "gh-before=$(cat /gh/hosts.yml 2>/dev/null | grep -c gho_)"; } > $f; ` +
   awaitReleaseShell(['LINEAR_TOKEN'], 20) +
