@@ -1,12 +1,12 @@
-// GitHub behind an outbound proxy and a private CA, with real processes on loopback: `factory doctor` (the same
-// GitHub client the controller uses, App auth included) against the stand-in serving HTTPS with a throwaway CA's
+// GitHub behind an outbound proxy and a private CA, with real processes on loopback: `factory doctor` and
+// `factory controller` (one GitHub client, App auth included) against the stand-in serving HTTPS with a throwaway CA's
 // certificate, through a CONNECT proxy that records what it tunnels.
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { certificateFailure } from '../../controller/github/github-errors.js';
@@ -97,6 +97,53 @@ function doctor(env: Record<string, string>): Promise<{ rows: Row[]; output: str
     });
   });
 }
+/**
+ * `factory controller` as its own process until it has checked the repo on GitHub; then SIGTERM. It talks to the real
+ * engine (it checks GitHub only while Docker answers) under an instance name of its own, with housekeeping off, so it
+ * adopts and removes nothing of anyone else's; no job is queued, so it starts nothing. Returns what it logged.
+ */
+function controllerUntilChecked(env: Record<string, string>): Promise<string> {
+  const file = join(dir, 'controller.yml');
+  const config = parse(readFileSync(configFile, 'utf8')) as Record<string, any>;
+  config.github.webhook = { ...config.github.webhook, host: '127.0.0.1', port: 0 };
+  config.status = { port: 0 };
+  config.docker = { socketPath: '/var/run/docker.sock' };
+  config.instance = `proxy-${process.pid}`;
+  config.housekeeping = { every: 0 };
+  writeFileSync(file, stringify(config));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
+      'controller',
+      '--config',
+      file,
+    ],
+    {
+      env: { PATH: process.env.PATH, HOME: dir, S: 'w'.repeat(40), FACTORY_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the controller never checked GitHub:\n${log}`));
+    }, 45_000);
+    child.stdout.on('data', () => {
+      if (/"github":"(?!unknown)[a-z_]+","msg":"GitHub check"/.test(log)) child.kill('SIGTERM');
+    });
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(log);
+    });
+  });
+}
 const row = (rows: Row[], name: string) => rows.find((r) => r.name === name)!;
 const withCredentials = () => `http://fac:${PROXY_PASSWORD}@127.0.0.1:${proxy.port}`;
 const standinTarget = () => new URL(standin.url).host;
@@ -130,6 +177,19 @@ describe('GitHub through a proxy, with a private CA', () => {
     const viaProxy = new Set(tunnels.map((t) => t.upstreamPort));
     expect(exchanges.filter((x) => !viaProxy.has(x.remotePort))).toEqual([]);
     expect(output).not.toContain(PROXY_PASSWORD);
+  });
+
+  it('takes the controller daemon through the proxy, and its log never shows the password', async () => {
+    const tunnelsBefore = proxy.tunnels.length;
+    const exchangesBefore = standin.exchanges.length;
+    const log = await controllerUntilChecked({ HTTPS_PROXY: withCredentials(), NODE_EXTRA_CA_CERTS: ca.caFile });
+
+    expect(log).toContain(`https through http://***@127.0.0.1:${proxy.port}`);
+    expect(log).not.toContain(PROXY_PASSWORD);
+    const viaProxy = new Set(proxy.tunnels.slice(tunnelsBefore).map((t) => t.upstreamPort));
+    const exchanges = standin.exchanges.slice(exchangesBefore);
+    expect(exchanges.map((x) => `${x.method} ${x.path}`)).toContain(`GET /repos/${REPO}/actions/runners`);
+    expect(exchanges.filter((x) => !viaProxy.has(x.remotePort))).toEqual([]);
   });
 
   it('bypasses the proxy for hosts in NO_PROXY', async () => {
