@@ -1,10 +1,12 @@
 // The webhook port over HTTPS (github.webhook.tls): GitHub's signed delivery is accepted over TLS with a throwaway
 // CA's certificate, plain HTTP gets no answer, and a renewed certificate is served after a reload without a restart.
+import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPublicServer, type PublicServer } from '../../controller/daemon/public-server.js';
 import type { WebhookEvent } from '../../controller/daemon/webhook-receiver.js';
@@ -143,5 +145,74 @@ describe('the webhook port over TLS', () => {
       path: ['github', 'webhook', 'tls', 'certFile'],
       message: 'expected an absolute path, got "cert.pem"',
     });
+  });
+});
+
+describe('the controller with github.webhook.tls', () => {
+  it('serves HTTPS from the files and takes a renewed certificate on SIGHUP, as a process', async () => {
+    const dir = join(ca.dir, 'controller');
+    mkdirSync(dir);
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    ca.issue(cert, key, '/CN=first');
+    const configFile = join(dir, 'factory.yml');
+    writeFileSync(
+      configFile,
+      stringify({
+        // Nothing answers here: GitHub is unreachable and Docker down; the webhook port opens all the same.
+        github: {
+          apiUrl: 'http://127.0.0.1:9',
+          auth: { tokenEnv: 'T' },
+          webhook: { host: '127.0.0.1', port: 0, secret: { env: 'S' }, tls: { certFile: cert, keyFile: key } },
+        },
+        docker: { socketPath: join(dir, 'no-docker.sock') },
+        stateDir: join(dir, 'state'),
+        status: { port: 0 },
+        profiles: { ci: { labels: ['ci'], image: 'ci' } },
+        repos: [{ repo: 'o/r', profiles: ['ci'] }],
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
+        'controller',
+        '--config',
+        configFile,
+      ],
+      {
+        env: { PATH: process.env.PATH, T: 'ghs_x', S: SECRET, FACTORY_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const logged = async (pattern: RegExp) => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+        const m = pattern.exec(log);
+        if (m) return m;
+      }
+      throw new Error(`never logged ${pattern}:\n${log}`);
+    };
+    try {
+      const url = (await logged(/"url":"(https:\/\/127\.0\.0\.1:\d+)","path":"\/webhook"/))[1]!;
+      const first = await send(`${url}/healthz`, 'GET');
+      expect(first.status).toBe(503);
+
+      ca.issue(cert, key, '/CN=renewed');
+      child.kill('SIGHUP');
+      await logged(/webhook TLS certificate re-read/);
+      const renewed = await send(`${url}/healthz`, 'GET');
+      expect(renewed.serial).not.toBe(first.serial);
+      expect((await delivery(url)).status).toBe(202);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
