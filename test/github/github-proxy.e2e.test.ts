@@ -207,6 +207,17 @@ describe('GitHub through a proxy, with a private CA', () => {
     expect(standin.exchanges.length).toBeGreaterThan(exchangesBefore);
   });
 
+  it("trusts NODE_EXTRA_CA_CERTS with no proxy at all, through Node's own fetch", async () => {
+    const tunnelsBefore = proxy.tunnels.length;
+    const { rows } = await doctor({ NODE_EXTRA_CA_CERTS: ca.caFile });
+
+    expect(row(rows, `github ${REPO}`)).toMatchObject({ ok: true });
+    expect(row(rows, 'github proxy').detail).toBe(
+      'none: GitHub is reached directly (no HTTPS_PROXY or HTTP_PROXY set)',
+    );
+    expect(proxy.tunnels.length).toBe(tunnelsBefore);
+  });
+
   it('fails verification without the CA, naming the certificate and NODE_EXTRA_CA_CERTS', async () => {
     const { rows, output } = await doctor({ HTTPS_PROXY: withCredentials() });
 
