@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a release of factory from a version tag: checks dist/ is a fresh bundle of the sources and .github/workflows/
 # holds byte copies of workflows/, writes the release notes (the commits since the previous version tag), and moves
-# the major tag (v1) that other repos call the actions and reusable workflows at.
+# the major tag (v1) that other repos call the actions and reusable workflows at. It refuses a deploy image whose
+# base is not pinned by digest (deploy/Dockerfile's ARG NODE_BASE, deploy/compose.yml's NODE_BASE).
 #   scripts/release.sh v1.2.3 [--dry-run] [--push] [--notes FILE]
 # --dry-run checks and prints what it would do, changing nothing; --push pushes the moved major tag to origin.
 # BUNDLE_CMD (default: npm run bundle) rebuilds dist/.
@@ -31,6 +32,23 @@ commit="$(git rev-parse -q --verify "refs/tags/$tag^{commit}")" || fail "no tag 
 
 package_version="$(node -p "require('./package.json').version")"
 [ "$package_version" = "$version" ] || fail "package.json says $package_version, the tag says $version"
+
+# The deploy image's base by digest: a tag alone is whatever the registry serves on the day someone builds it.
+pinned='^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*@sha256:[0-9a-f]{64}$'
+dockerfile_base="$(sed -n 's/^ARG NODE_BASE=//p' deploy/Dockerfile 2>/dev/null || true)"
+# shellcheck disable=SC2016 # the literal ${NODE_BASE:-...} of the compose file, not an expansion here
+compose_base="$(sed -n 's/^ *NODE_BASE: "\${NODE_BASE:-\(.*\)}"$/\1/p' deploy/compose.yml 2>/dev/null || true)"
+how_to_pin() {
+  local image="${1%%@*}"
+  echo "on a machine with registry access run: docker buildx imagetools inspect ${image:-node:24-bookworm-slim}; then set ARG NODE_BASE in deploy/Dockerfile and NODE_BASE in deploy/compose.yml to ${image:-node:24-bookworm-slim}@sha256:<the Digest it prints>, commit, and tag again"
+}
+[ -n "$dockerfile_base" ] || fail "deploy/Dockerfile has no ARG NODE_BASE=NAME:TAG@sha256:DIGEST line for its base image"
+[[ "$dockerfile_base" =~ $pinned ]] || fail "deploy/Dockerfile's base $dockerfile_base is not pinned by digest: $(how_to_pin "$dockerfile_base")"
+[ "$compose_base" = "$dockerfile_base" ] || fail "deploy/compose.yml's NODE_BASE (${compose_base:-none}) is not deploy/Dockerfile's $dockerfile_base: set both to the same pinned base"
+while read -r _ from _; do
+  # shellcheck disable=SC2016 # the Dockerfile's own ${NODE_BASE}, compared as text
+  [ "$from" = '${NODE_BASE}' ] || [[ "$from" =~ $pinned ]] || fail "deploy/Dockerfile builds FROM $from, which is neither \${NODE_BASE} nor pinned by digest"
+done < <(grep -E '^FROM ' deploy/Dockerfile)
 
 # The actions run from dist/: a bundle that does not match the sources would release code nobody reviewed.
 bash -c "${BUNDLE_CMD:-npm run bundle}" >/dev/null

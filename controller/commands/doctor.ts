@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
-import { FIX, stateOf } from '../github/github-errors.js';
+import { fixFor, stateOf } from '../github/github-errors.js';
+import { describeProxy, proxySettings } from '../github/github-proxy.js';
 import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { coversRepo } from '../config/repo-patterns.js';
 import { resolveWebhookSecret } from '../daemon/service.js';
@@ -88,9 +89,44 @@ export async function runDoctor(
   return rows;
 }
 
-async function githubRows({ config, github, githubError }: DoctorDeps): Promise<DoctorRow[]> {
+/** The route to GitHub: the proxy the client takes (credentials redacted) and the extra CA file Node trusts. */
+async function githubRouteRows(env: NodeJS.ProcessEnv): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = [];
+  try {
+    rows.push({ scope: 'host', name: 'github proxy', ok: true, detail: describeProxy(proxySettings(env)) });
+  } catch (err) {
+    rows.push({
+      scope: 'host',
+      name: 'github proxy',
+      ok: false,
+      detail: (err as Error).message,
+      fix: 'set HTTPS_PROXY to http://[user:password@]host:port, or unset it',
+    });
+  }
+  const ca = env.NODE_EXTRA_CA_CERTS;
+  if (ca) {
+    const pem = await readFile(ca, 'utf8').catch((err: NodeJS.ErrnoException) => err);
+    const count = typeof pem === 'string' ? (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length : 0;
+    rows.push(
+      count > 0
+        ? { scope: 'host', name: 'github CA', ok: true, detail: `NODE_EXTRA_CA_CERTS ${ca}: ${count} certificate(s)` }
+        : {
+            scope: 'host',
+            name: 'github CA',
+            ok: false,
+            detail: `NODE_EXTRA_CA_CERTS ${ca}: ${typeof pem === 'string' ? 'no PEM certificate in it' : `cannot read it (${pem.code})`}`,
+            fix: 'point NODE_EXTRA_CA_CERTS at a readable PEM file with the CA certificate(s)',
+          },
+    );
+  }
+  return rows;
+}
+
+async function githubRows({ config, github, githubError, env = {} }: DoctorDeps): Promise<DoctorRow[]> {
+  const route = await githubRouteRows(env);
   if (!github)
     return [
+      ...route,
       {
         scope: 'host',
         name: 'github auth',
@@ -112,8 +148,9 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
           detail: `runner API answers (${runners.length} runner(s) registered)`,
         };
       } catch (err) {
-        const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
-        const fix = state === 'ok' ? 'see the message' : FIX[state];
+        const kind = err instanceof GitHubError ? err.kind : 'unreachable';
+        const state = stateOf(kind);
+        const fix = fixFor(kind);
         return {
           scope: 'host',
           name: `github ${repo}`,
@@ -124,7 +161,7 @@ async function githubRows({ config, github, githubError }: DoctorDeps): Promise<
       }
     }),
   );
-  return [...(await repoRows), ...(await orgRows).flat()];
+  return [...route, ...(await repoRows), ...(await orgRows).flat()];
 }
 
 /** An org entry's credential needs the organisation's runner permission, not the repo's (docs/org-runners.md). */
@@ -132,13 +169,14 @@ const ORG_FORBIDDEN =
   "the credential works but may not manage the organisation's runners: give it the organisation permission Self-hosted runners: read and write, and Actions: read on the covered repos (classic token: admin:org; for an App: install it on the organisation)";
 
 const failedOrgRow = (name: string, err: unknown): DoctorRow => {
-  const state = err instanceof GitHubError ? stateOf(err.kind) : 'unreachable';
+  const kind = err instanceof GitHubError ? err.kind : 'unreachable';
+  const state = stateOf(kind);
   return {
     scope: 'host',
     name,
     ok: false,
     detail: `${state}: ${String((err as Error).message)}`,
-    fix: state === 'ok' ? 'see the message' : state === 'forbidden' ? ORG_FORBIDDEN : FIX[state],
+    fix: state === 'forbidden' ? ORG_FORBIDDEN : fixFor(kind),
   };
 };
 

@@ -83,6 +83,14 @@ const githubSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(8080),
     path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).default('/webhook'),
     secret: secretRef('webhook secret'),
+    // HTTPS on the webhook port itself, from PEM files (the certificate with its chain, the key); re-read on SIGHUP
+    // and config reloads, so a renewed certificate needs no restart. Unset: plain HTTP, for TLS terminated in front.
+    tls: z
+      .strictObject({
+        certFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
+        keyFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
+      })
+      .optional(),
   }),
 });
 

@@ -1,5 +1,7 @@
 // The port GitHub delivers to, and the only one that faces the internet: the webhook path and /healthz, nothing else.
-import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER, type WebhookEvent } from './webhook-receiver.js';
 
 export interface PublicServerOptions {
@@ -16,16 +18,29 @@ export interface PublicServerOptions {
   health(): { dockerUp: boolean; github: string; queued: number; running: number };
   /** The status code each webhook delivery was answered with (the metrics count deliveries by outcome). */
   onWebhookResponse?(status: number): void;
+  /** HTTPS from these PEM files (github.webhook.tls); plain HTTP without. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface PublicServer {
   url: string;
+  /** Reads the certificate files again (a renewal) for new connections; a no-op on plain HTTP. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The certificate and key, read as the controller's user; a failure names the config path and the file. */
+async function readTls(tls: { certFile: string; keyFile: string }): Promise<{ cert: string; key: string }> {
+  const read = (path: string, key: string) =>
+    readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`github.webhook.tls.${key}: cannot read ${path} (${err.code})`);
+    });
+  return { cert: await read(tls.certFile, 'certFile'), key: await read(tls.keyFile, 'keyFile') };
 }
 
 export async function startPublicServer(o: PublicServerOptions): Promise<PublicServer> {
   const onWebhook = webhookHandler({ path: o.path, secret: o.secret, onEvent: (e) => o.onDelivery(e) });
-  const server: Server = createServer(WEBHOOK_SERVER, (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (onWebhook(req, res)) {
       if (o.onWebhookResponse) res.once('finish', () => o.onWebhookResponse!(res.statusCode));
       return;
@@ -49,7 +64,20 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-  });
+  };
+  let tlsServer: HttpsServer | undefined;
+  if (o.tls) {
+    const files = await readTls(o.tls);
+    try {
+      tlsServer = createHttpsServer({ ...WEBHOOK_SERVER, ...files }, handle);
+    } catch (err) {
+      throw new Error(
+        `github.webhook.tls: the certificate and key do not make a TLS server (${(err as Error).message})`,
+      );
+    }
+  }
+  // An https server is an http server underneath; the same limits apply. Plain HTTP to it fails the handshake.
+  const server: Server = tlsServer ?? createServer(WEBHOOK_SERVER, handle);
   limitWebhookServer(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
@@ -61,7 +89,18 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
   });
   const address = server.address() as { port: number };
   return {
-    url: `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${address.port}`,
+    url: `${tlsServer ? 'https' : 'http'}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${address.port}`,
+    async reloadTls() {
+      if (!tlsServer || !o.tls) return;
+      const files = await readTls(o.tls);
+      try {
+        tlsServer.setSecureContext(files);
+      } catch (err) {
+        throw new Error(
+          `github.webhook.tls: the renewed certificate and key were not taken (${(err as Error).message})`,
+        );
+      }
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

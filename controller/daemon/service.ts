@@ -177,12 +177,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (held) held.push(d);
     else controller.handleJob(d);
   };
-  const { host, port, path } = config.github.webhook;
+  const { host, port, path, tls } = config.github.webhook;
   const server = await startPublicServer({
     host,
     port,
     path,
     secret,
+    tls,
     onDelivery,
     onWebhookResponse: (code) => metrics.webhookResponse(code),
     health: () => {
@@ -249,6 +250,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
     async reloadConfig(next) {
       await refuseMissingNetworks(next, engine);
+      // A renewed certificate keeps its file names: re-read them on every reload; a bad renewal keeps the old one.
+      await server.reloadTls().then(
+        () => tls && log.info({ certFile: tls.certFile }, 'webhook TLS certificate re-read'),
+        (err: Error) => log.error({ err: err.message }, 'webhook TLS certificate not renewed; the old one stays'),
+      );
       return service.applyConfig(next);
     },
     async stop() {

@@ -10,7 +10,16 @@ import Bottleneck from 'bottleneck';
 import type { Config } from '../config/config.js';
 import { readSecretRef } from '../config/secret-ref.js';
 import type { Logger } from '../observe/logger.js';
-import { classifyFailure, networkCode, stateOf, type GitHubErrorKind, type GitHubState } from './github-errors.js';
+import {
+  certificateFailure,
+  classifyFailure,
+  networkCode,
+  proxyRefusal,
+  stateOf,
+  type GitHubErrorKind,
+  type GitHubState,
+} from './github-errors.js';
+import { describeProxy, proxiedFetch, proxySettings } from './github-proxy.js';
 
 export interface JitConfig {
   runnerId: number;
@@ -137,9 +146,11 @@ export function toGitHubError(err: unknown, route: string, repo: string): GitHub
   if (typeof e?.status !== 'number') return undefined;
   const answered = e.response !== undefined;
   const status = answered ? e.status : 0;
+  const untrusted = answered ? undefined : certificateFailure(err);
+  if (untrusted) return new GitHubError(0, route, repo, untrusted, 'certificate');
   const message = answered
     ? (e.message ?? 'request failed')
-    : `${networkCode(err) ?? 'no answer'} (${e.message ?? 'request failed'})`;
+    : (proxyRefusal(err) ?? `${networkCode(err) ?? 'no answer'} (${e.message ?? 'request failed'})`);
   return new GitHubError(status, route, repo, message, classifyFailure(status, e.response?.headers, message));
 }
 
@@ -151,7 +162,13 @@ type Client = InstanceType<typeof Client>;
 // a burst of queued jobs must not wait N seconds in line. Secondary limits, if hit, still back off on `retry-after`.
 const writeGroup = new Bottleneck.Group({ id: 'factory-write', maxConcurrent: 8, minTime: 0 });
 
-function newClient(config: Config, log: Logger, opts: GitHubClientOptions, auth: Record<string, unknown>): Client {
+function newClient(
+  config: Config,
+  log: Logger,
+  opts: GitHubClientOptions,
+  fetcher: typeof fetch,
+  auth: Record<string, unknown>,
+): Client {
   const base = opts.retryAfterBaseValue ?? 1000;
   const onLimit =
     (kind: string) =>
@@ -167,7 +184,7 @@ function newClient(config: Config, log: Logger, opts: GitHubClientOptions, auth:
     userAgent: 'factory-controller',
     ...auth,
     // Observed at fetch, inside Octokit's retry, throttling and App auth: every exchange is seen, retries included.
-    request: { fetch: observedFetch(config.github.apiUrl, opts.observer) },
+    request: { fetch: observedFetch(config.github.apiUrl, opts.observer, fetcher) },
     retry: { retryAfterBaseValue: base },
     throttle: {
       onRateLimit: onLimit('primary'),
@@ -193,13 +210,13 @@ export function apiRoute(method: string, url: URL, apiUrl: string): string {
   return `${method.toUpperCase()} ${template}`;
 }
 
-function observedFetch(apiUrl: string, observer: ApiObserver | undefined): typeof fetch {
+function observedFetch(apiUrl: string, observer: ApiObserver | undefined, fetcher: typeof fetch): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const route = apiRoute(init?.method ?? (input instanceof Request ? input.method : 'GET'), url, apiUrl);
     let response: Response;
     try {
-      response = await fetch(input, init);
+      response = await fetcher(input, init);
     } catch (err) {
       observer?.onCall?.(route, 0);
       throw err;
@@ -226,13 +243,20 @@ async function clientFactory(
   opts: GitHubClientOptions,
 ): Promise<ClientSource> {
   const auth = config.github.auth;
+  // App token requests, REST calls and the doctor's checks all go through this one fetch, proxied or not.
+  const proxy = proxySettings(env);
+  if (proxy) log.info({ proxy: describeProxy(proxy) }, 'GitHub requests go through a proxy');
+  const fetcher = proxiedFetch(proxy);
   if ('appId' in auth) {
     const privateKey = await readFile(auth.privateKeyPath, 'utf8').catch((err) => {
       throw new Error(
         `github.auth.privateKeyPath: cannot read ${auth.privateKeyPath} (${(err as NodeJS.ErrnoException).code})`,
       );
     });
-    const app = newClient(config, log, opts, { authStrategy: createAppAuth, auth: { appId: auth.appId, privateKey } });
+    const app = newClient(config, log, opts, fetcher, {
+      authStrategy: createAppAuth,
+      auth: { appId: auth.appId, privateKey },
+    });
     const byInstallation = new Map<number, Client>();
     const installationOf = new Map<string, number>();
     const clientFor = async (repo: string): Promise<Client> => {
@@ -247,7 +271,7 @@ async function clientFactory(
           ).data.id;
         } catch (err) {
           const e = toGitHubError(err, 'GET installation', repo);
-          if (!e || e.kind === 'unreachable' || e.kind === 'rate_limited') throw e ?? err;
+          if (!e || e.kind === 'unreachable' || e.kind === 'certificate' || e.kind === 'rate_limited') throw e ?? err;
           throw new GitHubError(
             e.status,
             e.route,
@@ -260,7 +284,7 @@ async function clientFactory(
       }
       let client = byInstallation.get(id);
       if (!client) {
-        client = newClient(config, log, opts, {
+        client = newClient(config, log, opts, fetcher, {
           authStrategy: createAppAuth,
           auth: { appId: auth.appId, privateKey, installationId: id },
         });
@@ -279,7 +303,7 @@ async function clientFactory(
     env: 'github.auth.tokenEnv',
     file: 'github.auth.tokenFile',
   });
-  const client = newClient(config, log, opts, { auth: token });
+  const client = newClient(config, log, opts, fetcher, { auth: token });
   return { clientFor: async () => client, refresh: async () => false };
 }
 

@@ -7,7 +7,7 @@ import { runDoctor, type DoctorRow } from '../../controller/commands/doctor.js';
 import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
-import { FIX } from '../../controller/github/github-errors.js';
+import { FIX, fixFor } from '../../controller/github/github-errors.js';
 
 const REPOS = {
   'o/ok': undefined,
@@ -85,5 +85,38 @@ describe('doctor on the webhook secret', () => {
   it('never prints the secret', async () => {
     const secret = 'not-to-be-printed-' + 'z'.repeat(20);
     expect(JSON.stringify(await rows({ env: 'S' }, { S: secret }))).not.toContain(secret);
+  });
+});
+
+describe('doctor on the route to GitHub', () => {
+  const secretEnv = { S: 'x'.repeat(32) };
+
+  it('says GitHub is reached directly when no proxy is set, and shows no CA row without NODE_EXTRA_CA_CERTS', async () => {
+    const all = await rows({ env: 'S' }, secretEnv);
+    expect(find(all, 'github proxy')).toMatchObject({
+      ok: true,
+      detail: 'none: GitHub is reached directly (no HTTPS_PROXY or HTTP_PROXY set)',
+    });
+    expect(all.find((r) => r.name === 'github CA')).toBeUndefined();
+  });
+
+  it('fails a NODE_EXTRA_CA_CERTS that cannot be read or holds no certificate', async () => {
+    const missing = join(dir, 'no-ca.pem');
+    expect(find(await rows({ env: 'S' }, { ...secretEnv, NODE_EXTRA_CA_CERTS: missing }), 'github CA')).toMatchObject({
+      ok: false,
+      detail: `NODE_EXTRA_CA_CERTS ${missing}: cannot read it (ENOENT)`,
+    });
+    const empty = join(dir, 'empty-ca.pem');
+    writeFileSync(empty, 'not a certificate\n');
+    expect(find(await rows({ env: 'S' }, { ...secretEnv, NODE_EXTRA_CA_CERTS: empty }), 'github CA')).toMatchObject({
+      ok: false,
+      detail: `NODE_EXTRA_CA_CERTS ${empty}: no PEM certificate in it`,
+    });
+  });
+
+  it('gives an untrusted certificate its own fix, naming NODE_EXTRA_CA_CERTS', () => {
+    expect(fixFor('certificate')).toContain('NODE_EXTRA_CA_CERTS');
+    expect(fixFor('certificate')).not.toBe(FIX.unreachable);
+    expect(fixFor('unauthorised')).toBe(FIX.unauthorised);
   });
 });

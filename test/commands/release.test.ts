@@ -1,5 +1,6 @@
 // scripts/release.sh on a local tag in a scratch repository: the dry run checks and prints without changing a thing,
-// the real run moves the major tag, and a stale dist/, a stale workflow copy or a wrong version stop it.
+// the real run moves the major tag, and a stale dist/, a stale workflow copy, a wrong version or a deploy base that is
+// not pinned by digest stop it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,34 @@ const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env, e
 const release = (args: string[], extra: Record<string, string> = {}) =>
   spawnSync('scripts/release.sh', args, { cwd: repo, env: { ...env, ...extra }, encoding: 'utf8' });
 
+// A well-formed digest for the scratch copies only: no registry is reachable here to read the real one, and the
+// committed deploy files carry the tag alone until someone with registry access pins it (docs/real-host.md).
+const PLACEHOLDER_DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const BASE = 'node:24-bookworm-slim';
+
+/** The repository's deploy files in the scratch repository, with NODE_BASE set to `base` in both. */
+function writeDeploy(base: string, composeBase = base) {
+  mkdirSync(join(repo, 'deploy'), { recursive: true });
+  const dockerfile = readFileSync('deploy/Dockerfile', 'utf8');
+  const compose = readFileSync('deploy/compose.yml', 'utf8');
+  expect(dockerfile).toContain(`ARG NODE_BASE=${BASE}\n`);
+  expect(compose).toContain(`NODE_BASE: "\${NODE_BASE:-${BASE}}"`);
+  writeFileSync(
+    join(repo, 'deploy/Dockerfile'),
+    dockerfile.replace(`ARG NODE_BASE=${BASE}\n`, `ARG NODE_BASE=${base}\n`),
+  );
+  writeFileSync(
+    join(repo, 'deploy/compose.yml'),
+    compose.replace(`NODE_BASE: "\${NODE_BASE:-${BASE}}"`, `NODE_BASE: "\${NODE_BASE:-${composeBase}}"`),
+  );
+}
+/** Commits the deploy files with this base and moves the tag onto that commit. */
+function retagWithBase(base: string, composeBase = base) {
+  writeDeploy(base, composeBase);
+  git('commit', '-qam', 'Deploy base');
+  git('tag', '-f', 'v1.0.0');
+}
+
 function commitVersion(version: string, subject: string) {
   writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'factory', version }));
   git('add', '-A');
@@ -34,6 +63,7 @@ beforeEach(() => {
   cpSync('.github/workflows', join(repo, '.github/workflows'), { recursive: true });
   mkdirSync(join(repo, 'dist/agent-lane'), { recursive: true });
   writeFileSync(join(repo, 'dist/agent-lane/index.js'), 'bundle\n');
+  writeDeploy(`${BASE}@${PLACEHOLDER_DIGEST}`);
   commitVersion('1.0.0', 'First cut');
   git('tag', 'v1.0.0');
 });
@@ -81,6 +111,36 @@ describe('scripts/release.sh', () => {
     expect(r.stderr).toContain(
       'release: .github/workflows/ci-node.yml is missing or differs from workflows/ci-node.yml',
     );
+  });
+
+  it('refuses a deploy base that is not pinned by digest, saying how to read the digest', () => {
+    retagWithBase(BASE);
+    const r = release(['v1.0.0', '--dry-run']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      `release: deploy/Dockerfile's base ${BASE} is not pinned by digest: on a machine with registry access run: docker buildx imagetools inspect ${BASE}; then set ARG NODE_BASE in deploy/Dockerfile and NODE_BASE in deploy/compose.yml to ${BASE}@sha256:<the Digest it prints>, commit, and tag again\n`,
+    );
+    expect(git('tag', '--list')).toBe('v1.0.0');
+  });
+
+  it('refuses a malformed digest, and a compose base that differs from the Dockerfile', () => {
+    retagWithBase(`${BASE}@sha256:1234`);
+    expect(release(['v1.0.0', '--dry-run']).stderr).toContain(`base ${BASE}@sha256:1234 is not pinned by digest`);
+    retagWithBase(`${BASE}@${PLACEHOLDER_DIGEST}`, BASE);
+    expect(release(['v1.0.0', '--dry-run']).stderr).toContain(
+      `release: deploy/compose.yml's NODE_BASE (${BASE}) is not deploy/Dockerfile's ${BASE}@${PLACEHOLDER_DIGEST}`,
+    );
+  });
+
+  it('reads the deploy files as committed: refused while their base is a tag alone, taken once it is pinned', () => {
+    cpSync('deploy/Dockerfile', join(repo, 'deploy/Dockerfile'));
+    cpSync('deploy/compose.yml', join(repo, 'deploy/compose.yml'));
+    git('commit', '-qam', 'Deploy files as in the repository');
+    git('tag', '-f', 'v1.0.0');
+    const pinned = /^ARG NODE_BASE=\S+@sha256:[0-9a-f]{64}$/m.test(readFileSync('deploy/Dockerfile', 'utf8'));
+    const r = release(['v1.0.0', '--dry-run']);
+    if (pinned) expect(r.status).toBe(0);
+    else expect(r.stderr).toMatch(/^release: deploy\/Dockerfile's base \S+ is not pinned by digest/);
   });
 
   it('refuses a tag that disagrees with package.json, a missing tag and a malformed one', () => {

@@ -3,6 +3,7 @@
 // GitHub's own documented examples (github-examples.json) with the fields that matter filled in; tests check every
 // exchange against GitHub's OpenAPI description.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createHash, randomBytes, randomUUID, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ export interface Exchange {
   status: number;
   responseBody: unknown;
   injected: boolean;
+  /** The client's port on the connection it came over (a test ties a request to the proxy tunnel that carried it). */
+  remotePort?: number;
 }
 interface StandinRunner {
   id: number;
@@ -104,6 +107,8 @@ export interface StandinOptions {
    * runner is removed. The stand-in runner does not renew, so this is time since assignment; unset, never.
    */
   lostRunnerSeconds?: number;
+  /** Serve HTTPS with this PEM certificate and key, as api.github.com (or GitHub Enterprise Server) does. */
+  tls?: { cert: string; key: string };
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -152,10 +157,11 @@ export class GitHubStandin {
   constructor(private opts: StandinOptions = {}) {}
 
   async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => void this.route(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse) => void this.route(req, res);
+    this.server = this.opts.tls ? createHttpsServer(this.opts.tls, handle) : createServer(handle);
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
-    this.url = `http://127.0.0.1:${address.port}`;
+    this.url = `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
     if (this.opts.lostRunnerSeconds !== undefined) {
       this.lostTimer = setInterval(() => void this.abandonLostJobs(), 250);
       this.lostTimer.unref();
@@ -323,7 +329,15 @@ export class GitHubStandin {
     const method = req.method ?? 'GET';
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}, injected = false) => {
       if (!url.pathname.startsWith('/_standin/'))
-        this.exchanges.push({ method, path: url.pathname, requestBody, status, responseBody: body, injected });
+        this.exchanges.push({
+          method,
+          path: url.pathname,
+          requestBody,
+          status,
+          responseBody: body,
+          injected,
+          remotePort: req.socket.remotePort,
+        });
       res.writeHead(status, { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999', ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
