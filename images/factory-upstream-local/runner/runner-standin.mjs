@@ -112,7 +112,12 @@ async function runAction(message) {
 }
 
 let result = { exitCode: 0, outputs: {} };
-if (answer.message) {
+// The runner's job-started hook runs before any step, and a failing hook fails the job with no step run.
+const hook = process.env.ACTIONS_RUNNER_HOOK_JOB_STARTED;
+if (hook && spawnSync('sh', [hook], { stdio: 'inherit' }).status !== 0) {
+  console.error('##[error]The job started hook failed');
+  result = { exitCode: 1, outputs: {} };
+} else if (answer.message) {
   result = await runAction(answer.message).catch((err) => {
     console.error(`##[error]${err.message}`);
     return { exitCode: 1, outputs: {} };
