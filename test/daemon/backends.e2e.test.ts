@@ -19,6 +19,7 @@ import {
   type HarnessOptions,
 } from '../support/harness.js';
 import { releaseSwarm, useSwarm } from '../support/swarm.js';
+import { watchConcurrency } from '../support/container-concurrency.js';
 
 const jitCalls = (harness: Harness) =>
   harness.github.exchanges.filter((x) => x.path.endsWith('/generate-jitconfig') && x.status === 201);
@@ -35,27 +36,6 @@ const services = async (repo: string) =>
   docker.listServices({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
 const secrets = async (repo: string) =>
   docker.listSecrets({ filters: JSON.stringify({ label: [`${LABEL.repo}=${repo}`] }) });
-
-/** The most job containers of this repo running at once, as Docker's own start and die events show them. */
-async function watchConcurrency(repo: string) {
-  const stream = (await docker.getEvents({
-    filters: JSON.stringify({ type: ['container'], event: ['start', 'die'], label: [`${LABEL.repo}=${repo}`] }),
-  })) as NodeJS.ReadableStream & { destroy(): void };
-  const running = new Set<string>();
-  let max = 0;
-  let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const event = JSON.parse(buffered.slice(0, nl)) as { status?: string; Action?: string; id: string };
-      buffered = buffered.slice(nl + 1);
-      if ((event.Action ?? event.status) === 'start') running.add(event.id);
-      else running.delete(event.id);
-      max = Math.max(max, running.size);
-    }
-  });
-  return { max: () => max, stop: () => stream.destroy() };
-}
 
 /** What each backend shows of the job's container beyond the labels; the JIT config's place is the difference. */
 const expectJobContainer: Record<
@@ -200,7 +180,7 @@ describe.each<Backend>(['docker', 'swarm'])('controller core on the %s backend',
   // once cleaned up runners mid-launch).
   it('a burst of 100 jobs with duplicate deliveries drains under a cap of 8, and leaves no container, runner or folder', async () => {
     h = await start({ jobSeconds: 1, config: { maxConcurrent: 8, reconcileInterval: '1s' }, repoMaxConcurrent: 8 });
-    const watch = await watchConcurrency(h.repo);
+    const watch = await watchConcurrency(docker, `${LABEL.repo}=${h.repo}`);
     try {
       const ids: number[] = [];
       for (let i = 0; i < 100; i++) ids.push(await h.github.queueJob(h.repo, CI_LABELS, { announce: false }));

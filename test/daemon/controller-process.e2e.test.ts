@@ -1,7 +1,7 @@
 // `factory controller` as a real process: SIGTERM stops taking work but leaves the job's container running, and the
 // next start adopts it, sees the job through, and cleans up.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { GitHubStandin } from '../../controller/github/standin/github-standin.js
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
 import { LABEL } from '../../controller/daemon/runner-spec.js';
 import { CI_LABELS, docker, uniqueRepo, waitFor } from '../support/harness.js';
+import { spawnFactory } from '../support/factory-source.js';
 
 const repo = uniqueRepo('process');
 const instance = `process-${process.pid}`;
@@ -57,29 +58,15 @@ async function startController(): Promise<{
   exited: Promise<number | null>;
   log: () => string;
 }> {
-  // tsx as a loader in the one node process: the tsx CLI would sit between, and it SIGKILLs a child that does not
-  // confirm a relayed SIGTERM within 30 ms, which a loaded machine misses (exit 143 instead of a clean stop).
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
-      'controller',
-      '--config',
-      configFile,
-    ],
-    {
-      env: {
-        ...process.env,
-        PROCESS_GH_TOKEN: 'ghs_processtoken',
-        PROCESS_WEBHOOK_SECRET: secret,
-        FACTORY_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawnFactory(['controller', '--config', configFile], {
+    env: {
+      ...process.env,
+      PROCESS_GH_TOKEN: 'ghs_processtoken',
+      PROCESS_WEBHOOK_SECRET: secret,
+      FACTORY_LOG_LEVEL: 'info',
     },
-  );
+    stderr: 'inherit',
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buffered = '';
   const url = await new Promise<string>((resolve, reject) => {

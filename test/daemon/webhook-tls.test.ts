@@ -1,6 +1,5 @@
 // The webhook port over HTTPS (github.webhook.tls): GitHub's signed delivery is accepted over TLS with a throwaway
 // CA's certificate, plain HTTP gets no answer, and a renewed certificate is served after a reload without a restart.
-import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +12,7 @@ import type { WebhookEvent } from '../../controller/daemon/webhook-receiver.js';
 import { configSchema } from '../../controller/config/config.js';
 import { throwawayCa, type ThrowawayCa } from '../support/throwaway-ca.js';
 import { webhookExample } from '../support/webhook-examples.js';
+import { spawnFactory } from '../support/factory-source.js';
 
 const SECRET = 'tls-webhook-secret-0123456789abcdef';
 let ca: ThrowawayCa;
@@ -172,22 +172,9 @@ describe('the controller with github.webhook.tls', () => {
         repos: [{ repo: 'o/r', profiles: ['ci'] }],
       }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
-        'controller',
-        '--config',
-        configFile,
-      ],
-      {
-        env: { PATH: process.env.PATH, T: 'ghs_x', S: SECRET, FACTORY_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnFactory(['controller', '--config', configFile], {
+      env: { PATH: process.env.PATH, T: 'ghs_x', S: SECRET, FACTORY_LOG_LEVEL: 'info' },
+    });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));

@@ -1,7 +1,6 @@
 // GitHub behind an outbound proxy and a private CA, with real processes on loopback: `factory doctor` and
 // `factory controller` (one GitHub client, App auth included) against the stand-in serving HTTPS with a throwaway CA's
 // certificate, through a CONNECT proxy that records what it tunnels.
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { certificateFailure } from '../../controller/github/github-errors.js';
 import { describeProxy, proxySettings, redactProxyUrl } from '../../controller/github/github-proxy.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { throwawayCa, type ThrowawayCa } from '../support/throwaway-ca.js';
+import { spawnFactory } from '../support/factory-source.js';
 
 const PROXY_PASSWORD = 'proxy-pw-7d1e0c';
 const REPO = 'proxied-org/app';
@@ -69,20 +69,9 @@ interface Row {
 /** `factory doctor --json` as its own process, with only these variables besides PATH: what a service unit gives it. */
 function doctor(env: Record<string, string>): Promise<{ rows: Row[]; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '-e',
-        "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
-        'doctor',
-        '--config',
-        configFile,
-        '--json',
-      ],
-      { env: { PATH: process.env.PATH, HOME: dir, S: 'w'.repeat(40), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnFactory(['doctor', '--config', configFile, '--json'], {
+      env: { PATH: process.env.PATH, HOME: dir, S: 'w'.repeat(40), ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -111,22 +100,9 @@ function controllerUntilChecked(env: Record<string, string>): Promise<string> {
   config.instance = `proxy-${process.pid}`;
   config.housekeeping = { every: 0 };
   writeFileSync(file, stringify(config));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
-      'controller',
-      '--config',
-      file,
-    ],
-    {
-      env: { PATH: process.env.PATH, HOME: dir, S: 'w'.repeat(40), FACTORY_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnFactory(['controller', '--config', file], {
+    env: { PATH: process.env.PATH, HOME: dir, S: 'w'.repeat(40), FACTORY_LOG_LEVEL: 'info', ...env },
+  });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
