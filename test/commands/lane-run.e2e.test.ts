@@ -28,6 +28,7 @@ import { startFakeModelServer, type FakeModelServer } from '../support/fake-mode
 import { docker, waitFor } from '../support/harness.js';
 import { claudeLogin, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const root = join(import.meta.dirname, '../..');
 let image: string;
@@ -200,21 +201,29 @@ describe('factory lane run', () => {
     stdout.on('data', (c: Buffer) => (out += c.toString()));
     const io = { stdout: () => {}, stderr: (s: string) => void (out += s) };
     const terminal = { stdin, stdout, stderr: new PassThrough(), signals: new EventEmitter() };
-    const script = 'echo ready; read l; stty size; read l; stty size';
+    // A size line for every line of input: the test asks until it sees the size it expects, since the first resize
+    // may land a moment after the command started.
+    const script = 'while read l; do stty size; done';
     const code = laneCommand(
       ['run', '--config', configFile, '--profile', 'claude', '--', 'sh', '-c', script],
       io,
       terminal,
     );
-    await waitFor('the command to start', () => out.includes('ready'), 60_000);
-    stdin.write('one\r');
-    await waitFor('the size it started with', () => out.includes('30 100'), 10_000);
-    Object.assign(stdout, { columns: 132, rows: 40 });
-    stdout.emit('resize');
-    await new Promise((r) => setTimeout(r, 500));
-    stdin.write('two\r');
-    expect(await code, out).toBe(0);
-    expect(out).toContain('40 132');
+    const sizeShown = async (size: string) => {
+      for (const deadline = Date.now() + 60_000; !out.includes(size); await sleep(250)) {
+        if (Date.now() > deadline) throw new Error(`the command never showed the size ${size}:\n${out}`);
+        stdin.write('size?\r');
+      }
+    };
+    try {
+      await sizeShown('30 100');
+      Object.assign(stdout, { columns: 132, rows: 40 });
+      stdout.emit('resize');
+      await sizeShown('40 132');
+    } finally {
+      stdin.write('\x04'); // end of input on a tty: the loop's read fails and the command ends, whatever happened above
+      expect(await code, out).toBe(0);
+    }
   }, 120_000);
 
   it('runs the real claude CLI on a prompt from stdin, and its refreshed login reaches the host file', async () => {
