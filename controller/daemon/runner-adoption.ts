@@ -30,18 +30,10 @@ export function adoptContainer(
     limits: slotLimits(config, identity.repo, findProfile(config, identity.repo, identity.profileName)?.profile),
   };
   scheduler.hold(slot);
+  const record = { identity, slot, containerId, startedAt: createdAt, busy: false, cleaning: false, launching: false };
   if (warm) {
     // A warm runner stands for no job; if it took one while the controller was away, GitHub says so (busy, 422).
-    book.add({
-      identity,
-      slot,
-      containerId,
-      startedAt: createdAt,
-      busy: false,
-      cleaning: false,
-      launching: false,
-      warm,
-    });
+    book.add({ ...record, warm });
     deps.log.info({ repo: identity.repo, runner: identity.runnerName }, 'adopted warm runner container');
     return;
   }
@@ -49,16 +41,7 @@ export function adoptContainer(
   // Its job has a runner after all (a launch Docker cut short): drop the queued copy, keep the claim here.
   const queued = scheduler.cancel(String(identity.jobId));
   const claim = book.isFinished(identity.jobId) ? undefined : identity.jobId;
-  book.add({
-    identity,
-    slot,
-    containerId,
-    startedAt: createdAt,
-    busy: false,
-    cleaning: false,
-    launching: false,
-    ...(claim !== undefined ? { claim } : {}),
-  });
+  book.add({ ...record, ...(claim !== undefined ? { claim } : {}) });
   deps.log.info(
     { repo: identity.repo, jobId: identity.jobId, runner: identity.runnerName, queued },
     'adopted runner container',

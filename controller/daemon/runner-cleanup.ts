@@ -16,7 +16,8 @@ import type { RunnerBook, RunnerRecord } from './runner-book.js';
 import { deleteRunner, tearDown } from './runner-teardown.js';
 import type { Scheduler } from './scheduler.js';
 
-export interface RunnerCleanupDeps {
+/** What a runner's launch and its cleanup both work with: the edges, and the controller's book of live runners. */
+export interface RunnerEdges {
   config: () => Config;
   github: GitHubApi;
   engine: Engine;
@@ -26,6 +27,9 @@ export interface RunnerCleanupDeps {
   observer?: JobObserver | undefined;
   now: () => number;
   book: RunnerBook;
+}
+
+export interface RunnerCleanupDeps extends RunnerEdges {
   scheduler: Scheduler<PendingJob>;
   /** The lane assignment check: a cleanup waits for a release being written, then drops the runner's check. */
   assignments: { releaseWritten(runnerName: string): Promise<void>; forget(runnerName: string): void };

@@ -2,29 +2,15 @@
 // and a runner), the plan built whole (launch-plan.ts) and carried out (launcher.ts), then the outcome booked: a
 // started container, a failure that gives the job back or fails it, or Docker gone mid-start (left to the reconciler).
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../config/config.js';
-import type { Engine } from '../docker/docker-engine.js';
-import type { DockerState } from '../docker/docker-watch.js';
-import type { JobDocker } from '../docker/job-docker.js';
-import type { GitHubApi } from '../github/github-client.js';
 import { readEnvFiles } from '../lanes/env-file.js';
-import type { JobObserver, PendingJob } from '../model/job.js';
+import type { PendingJob } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
 import { planLaunch, runnerIdentity } from './launch-plan.js';
 import { carryOut } from './launcher.js';
-import type { RunnerBook, RunnerRecord } from './runner-book.js';
-import type { RunnerCleanup } from './runner-cleanup.js';
+import type { RunnerRecord } from './runner-book.js';
+import type { RunnerCleanup, RunnerEdges } from './runner-cleanup.js';
 
-export interface RunnerLaunchDeps {
-  config: () => Config;
-  github: GitHubApi;
-  engine: Engine;
-  jobDocker?: JobDocker | undefined;
-  docker: DockerState;
-  log: Logger;
-  observer?: JobObserver | undefined;
-  now: () => number;
-  book: RunnerBook;
+export interface RunnerLaunchDeps extends RunnerEdges {
   /** A launch that fails is forgotten; one whose runner was refused or whose container exited meanwhile is cleaned. */
   cleanups: Pick<RunnerCleanup, 'forget' | 'cleanup' | 'removeSpare' | 'exitedBeforeStart'>;
 }

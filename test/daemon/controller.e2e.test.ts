@@ -1,15 +1,8 @@
 // The controller end to end on the local engine: the loopback GitHub stand-in, the real Docker engine, the stand-in
 // runner image. The core cases both backends must pass are in backends.e2e.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LABEL, runnerName, runnerPrefix } from '../../controller/daemon/runner-spec.js';
-import {
-  CI_LABELS,
-  assertExchangesMatchOpenApi,
-  docker,
-  startHarness,
-  waitFor,
-  type Harness,
-} from '../support/harness.js';
+import { runnerName, runnerPrefix } from '../../controller/daemon/runner-spec.js';
+import { CI_LABELS, startHarness, waitFor, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@
 // stand-in through its own engine; the same job on a plain profile is refused; nothing remains, also when the
 // controller was away while the job ended or died between starting the sidecar and the job's container.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
