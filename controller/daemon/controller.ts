@@ -1,16 +1,13 @@
 // The orchestration: queued jobs in, one JIT runner and one container per taken job, both gone when the job ends.
-// A job's trip reads top-down: handleJob -> offerQueuedJob (taken, queued or stood for by a warm runner) -> pump ->
-// the launch (runner-launch.ts) -> onJobStarted (claims settled, a lane's assignment checked: lane-assignments.ts) ->
-// onJobCompleted -> the container's exit and the cleanup (runner-cleanup.ts). Each part is called down into and gets
-// only the few verbs it needs back; the warm pools are warm-pool-keeper.ts.
+// What the world says (a delivery, Docker's news, the reconciler's findings) is turned into an event for the book,
+// whose one transition function (runner-lifecycle.ts: step) changes runners' phases and claims and says what to do;
+// `carryOut` does it. The parts it calls down into (runner-launch.ts, runner-cleanup.ts, lane-assignments.ts,
+// warm-pool-keeper.ts, runner-adoption.ts) return what happened, and that is fed to the book as the next event.
+// A job's trip: handleJob (queued) -> job-taken -> enqueue, pump -> launch-begun, the launch -> launch-answered;
+// handleJob (in_progress) -> job-started (claims settled, a lane's assignment checked); handleJob (completed) ->
+// job-completed; the container's exit -> cleanup-asked -> the cleanup -> cleanup-ended.
 //
-// GitHub gives a queued job to ANY idle runner whose labels cover it (oldest job first), not to the runner made for
-// it. So the bookkeeping is by claim, not by job id: every job of ours still queued at GitHub is claimed by exactly
-// one live runner that has not run a job yet, or by an item in our queue. When runner R, which claims X, starts job
-// Y, R's claim moves to whoever claimed Y. A runner that ends without running a job gives its claim back: the job is
-// forgotten, so the queued-jobs poll offers it again if GitHub still lists it queued.
-//
-// Docker labels are the durable record; the maps here are a cache a restart rebuilds from them (see reconciler.ts).
+// Docker labels are the durable record; the book is a cache a restart rebuilds from them (see reconciler.ts).
 import type { Config } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
@@ -21,13 +18,16 @@ import type { JobObserver, PendingJob } from '../model/job.js';
 import type { RunnerIdentity, RunnerView } from '../model/runner.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
+import { randomBytes } from 'node:crypto';
 import type { Assignment } from './assignment-check.js';
 import { LaneAssignments } from './lane-assignments.js';
-import { findProfile, matchProfile, type Match } from './profile-match.js';
+import { runnerIdentity } from './launch-plan.js';
+import { findProfile, matchProfile } from './profile-match.js';
 import { adoptContainer } from './runner-adoption.js';
-import { RunnerBook, type RunnerRecord } from './runner-book.js';
+import { RunnerBook } from './runner-book.js';
 import { RunnerCleanup } from './runner-cleanup.js';
 import { RunnerLaunch } from './runner-launch.js';
+import { containerOf, type Effect, type RunnerEvent, type TakenJob } from './runner-lifecycle.js';
 import { deleteRunner } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 import { slotLimits } from './slot-limits.js';
@@ -70,55 +70,25 @@ export class Controller {
   private readonly assignments: LaneAssignments;
   private readonly pools: WarmPoolKeeper;
   private readonly launches: RunnerLaunch;
-  /** A runner's end: spare removal, container exit, cleanup. */
+  /** A runner's end: spare deletion and cleanup. */
   private readonly cleanups: RunnerCleanup;
 
   /** What the controller does with Docker's news; the service subscribes it to the watch, after the reconciler. */
   readonly dockerSubscriber: DockerSubscriber = {
     up: () => this.pump(),
     down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
-    exit: (id, reason) => this.cleanups.containerExited(id, reason),
+    exit: (id, reason) => this.containerExited(id, reason),
   };
 
   constructor(private readonly deps: ControllerDeps) {
     this.book = new RunnerBook(deps.finishedJobs);
     const config = () => this.deps.config;
     const now = () => this.now;
-    const noteError = (message: string) => void (this.lastError = message);
-    const pump = () => this.pump();
-    this.assignments = new LaneAssignments(
-      { github: deps.github, log: deps.log, observer: deps.observer, config, now, book: this.book },
-      {
-        isStopping: () => this.stopping,
-        track: (check) => this.track(check),
-        jobStarted: (repo, jobId, runner, assignment) => this.onJobStarted(repo, jobId, runner, assignment),
-        stopRefused: (record, reason) => {
-          record.refused = reason;
-          // Still launching: the launch cleans it up as soon as `docker run` answers.
-          if (!record.launching) void this.cleanups.cleanup(record, reason);
-        },
-        noteError,
-      },
-    );
-    this.cleanups = new RunnerCleanup(
-      { ...deps, config, now, book: this.book, scheduler: this.scheduler, assignments: this.assignments },
-      { noteError, pump },
-    );
-    this.launches = new RunnerLaunch(
-      { ...deps, config, now, book: this.book, cleanups: this.cleanups },
-      {
-        noteError,
-        pump,
-        pauseWarm: (repo, profileName) => this.pools.pause(repo, profileName),
-      },
-    );
-    this.pools = new WarmPoolKeeper(
-      { config, now, book: this.book, scheduler: this.scheduler },
-      {
-        launchWarm: (item) => this.track(this.launches.launch(item, true)),
-        removeSpare: (record, why) => this.cleanups.removeSpare(record, why),
-      },
-    );
+    const edges = { ...deps, config, now };
+    this.assignments = new LaneAssignments({ ...edges, book: this.book });
+    this.cleanups = new RunnerCleanup({ ...edges, assignments: this.assignments });
+    this.launches = new RunnerLaunch(edges);
+    this.pools = new WarmPoolKeeper({ config, now, book: this.book, scheduler: this.scheduler });
   }
 
   /** Takes repos, profiles, caps and timeouts from an edited config; jobs already waiting keep their profile. */
@@ -152,7 +122,7 @@ export class Controller {
         this.offerQueuedJob(d.repo, d.job.id, d.job.labels, d.receivedAt, 'webhook');
         break;
       case 'in_progress':
-        this.onJobStarted(d.repo, d.job.id, d.job.runnerName, {
+        this.jobStarted(d.repo, d.job.id, d.job.runnerName, {
           repo: d.repo,
           jobId: d.job.id,
           labels: d.job.labels,
@@ -160,7 +130,8 @@ export class Controller {
         });
         break;
       case 'completed':
-        this.onJobCompleted(d.repo, d.job.id, d.job.runnerName);
+        this.book.markFinished(d.job.id);
+        void this.feed({ kind: 'job-completed', ...this.jobFacts(d.repo, d.job.id, d.job.runnerName) });
         break;
     }
   }
@@ -183,30 +154,132 @@ export class Controller {
     log.info({ profile: match.profileName, labels, source }, 'job taken');
     this.deps.observer?.stage(jobId, 'queued', { repo: match.repo.repo, at: receivedAt });
     this.deps.observer?.stage(jobId, 'taken', { repo: match.repo.repo, profile: match.profileName, at: this.now });
-    // An idle warm runner covers the job and GitHub hands it the job at once: it stands for the job, no runner is made.
-    const warm = this.pools.standFor(match.repo.repo, match.profileName, jobId);
-    if (warm) {
-      log.info({ runner: warm.identity.runnerName }, 'job stands on a warm runner');
-      this.pump();
-      return true;
-    }
-    this.enqueue(jobId, match, receivedAt);
-    this.pump();
-    this.noteCredentialWait(jobId);
+    const job = { jobId, repo: match.repo.repo, profileName: match.profileName, profile: match.profile, receivedAt };
+    void this.feed({ kind: 'job-taken', job, at: this.now });
     return true;
   }
 
-  private enqueue(jobId: number, match: Match, receivedAt: number): void {
-    const repo = match.repo.repo;
-    this.scheduler.enqueue({
-      key: String(jobId),
-      limits: slotLimits(this.deps.config, repo, match.profile),
-      jobId,
-      repo,
-      profileName: match.profileName,
-      profile: match.profile,
-      receivedAt,
-    });
+  /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */
+  private jobStarted(repo: string, jobId: number, runner: string | null, assignment: Assignment): void {
+    this.book.markSeen(jobId); // a late `queued` for it must start nothing
+    void this.feed({ kind: 'job-started', ...this.jobFacts(repo, jobId, runner), assignment });
+  }
+
+  /** What a delivery's event carries besides the delivery: the clock, and whether the job waits in the queue. */
+  private jobFacts(repo: string, jobId: number, runner: string | null) {
+    const queued = this.scheduler.queuedWhere((w) => w.jobId === jobId).length > 0;
+    return { repo, jobId, runner, at: this.now, queued };
+  }
+
+  private containerExited(containerId: string, reason = 'container exited'): void {
+    const runner = this.book.byContainer(containerId);
+    if (!runner) return this.book.exitedBeforeStart(containerId);
+    void this.feed({ kind: 'cleanup-asked', name: runner.identity.runnerName, reason });
+  }
+
+  /** Starts every waiting job that fits under the caps, then tops the warm pools up and retires what they shed. */
+  pump(): void {
+    if (this.stopping || !this.deps.docker.isUp) return;
+    for (const item of this.scheduler.admit()) this.launch(item);
+    for (const action of this.pools.fill()) {
+      if (action.kind === 'launch') this.launch(action.item);
+      // Not waited for by stop(): the runner's delete and cleanup, like every cleanup, end on their own.
+      else
+        void this.feed({ kind: 'retire-begun', name: action.name, why: action.why }).then(() =>
+          this.feed({ kind: 'retire-ended', name: action.name }),
+        );
+    }
+  }
+
+  /** Records the runner before any await (so its claim is never between the queue and a runner), then launches it. */
+  private launch(item: PendingJob): void {
+    const random = randomBytes(3).toString('hex');
+    const identity = runnerIdentity(this.deps.config, item, random);
+    void this.feed({ kind: 'launch-begun', identity, slot: item, at: this.now });
+    const name = identity.runnerName;
+    this.track(
+      this.launches.launch(item, identity, random).then((outcome) => {
+        const exitedEarly = outcome.kind === 'container' && this.book.hasExitedEarly(outcome.containerId);
+        // stop() waits for the launch, not for the cleanup its answer may begin.
+        void this.feed({
+          kind: 'launch-answered',
+          name,
+          outcome: outcome.kind === 'container' ? { ...outcome, exitedEarly } : outcome,
+        });
+        if (outcome.kind === 'docker-down') this.deps.docker.report(outcome.err);
+      }),
+    );
+  }
+
+  /**
+   * Runs an event through the book and carries out its effects in order. Resolves once the work the effects began
+   * (a cleanup, a spare's delete) and the events it fed back have landed.
+   */
+  private feed(event: RunnerEvent): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const effect of this.book.apply(event)) {
+      const started = this.carryOut(effect);
+      if (started) work.push(started);
+    }
+    return work.length === 0 ? Promise.resolve() : Promise.all(work).then(() => undefined);
+  }
+
+  private carryOut(e: Effect): Promise<void> | undefined {
+    switch (e.kind) {
+      case 'enqueue':
+        return void this.enqueue(e.job);
+      case 'note-credential-wait':
+        return void this.noteCredentialWait(e.jobId);
+      case 'requeue':
+        return void this.requeue(e.jobId, e.repo, e.profileName);
+      case 'cancel-queued':
+        return void this.scheduler.cancel(String(e.jobId));
+      case 'give-back':
+        return void this.book.giveBack(e.jobId);
+      case 'release-slot':
+        return void this.scheduler.release(e.slot);
+      case 'pump':
+        return void this.pump();
+      case 'tear-down': {
+        const runner = this.book.get(e.name)!;
+        const target = { identity: runner.identity, containerId: containerOf(runner)! };
+        return this.cleanups.cleanup(target, e.reason, e.deleteRunner).then((outcome) => {
+          if (outcome.kind === 'done' && outcome.refused) this.lastError = outcome.refused;
+          return this.feed({ kind: 'cleanup-ended', name: e.name, outcome, at: this.now });
+        });
+      }
+      case 'delete-spare':
+        return this.cleanups
+          .deleteSpare(this.book.get(e.name)!.identity)
+          .then((outcome) => this.feed({ kind: 'spare-deleted', name: e.name, why: e.why, outcome }));
+      case 'check-assignment': {
+        const check = this.assignments.check(this.book.get(e.name)!, e.assignment);
+        if (check)
+          this.track(
+            check.then((refusal) => {
+              if (!refusal) return;
+              this.lastError = refusal.error;
+              void this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
+            }),
+          );
+        return undefined;
+      }
+      case 'forget-assignment':
+        return void this.assignments.forget(e.name);
+      case 'stage':
+        return void this.deps.observer?.stage(e.jobId, e.stage, e.fields);
+      case 'note-error':
+        return void (this.lastError = e.message);
+      case 'pause-warm':
+        return void this.pools.pause(e.repo, e.profileName);
+      case 'log':
+        return void this.deps.log[e.level](e.fields, e.msg);
+    }
+  }
+
+  private enqueue(job: TakenJob): void {
+    const profile = job.profile;
+    this.scheduler.enqueue({ key: String(job.jobId), limits: slotLimits(this.deps.config, job.repo, profile), ...job });
   }
 
   /** Says so when a job waits only because another job holds its credential: a wait that looks like a hang otherwise. */
@@ -224,11 +297,18 @@ export class Controller {
     });
   }
 
-  /** Starts every waiting job that fits under the caps. */
-  pump(): void {
-    if (this.stopping || !this.deps.docker.isUp) return;
-    for (const item of this.scheduler.admit()) this.track(this.launches.launch(item));
-    this.pools.fill();
+  /** Queues a job again for the profile of the runner that stood for it. */
+  private requeue(jobId: number, repo: string, profileName: string): void {
+    const match = findProfile(this.deps.config, repo, profileName);
+    if (!match || this.book.isFinished(jobId)) return this.book.giveBack(jobId);
+    this.enqueue({
+      jobId,
+      repo: match.repo.repo,
+      profileName: match.profileName,
+      profile: match.profile,
+      receivedAt: this.now,
+    });
+    this.pump();
   }
 
   /** Keeps a launch or a check in flight until it ends, so stop() can wait for it. */
@@ -237,103 +317,16 @@ export class Controller {
     this.inflight.add(p);
   }
 
-  /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */
-  private onJobStarted(repo: string, jobId: number, runner: string | null, assignment?: Assignment): void {
-    this.book.markSeen(jobId); // a late `queued` for it must start nothing
-    const record = this.book.get(runner);
-    if (record && record.runningJob !== jobId) {
-      record.busy = true;
-      record.runningJob = jobId;
-      if (record.warm) record.claimedAt ??= this.now;
-      this.deps.log.info({ repo, jobId, runner, madeFor: record.identity.repo }, 'runner picked up job');
-      // A fast runner can take its job before `docker start` returns; keep the timeline in causal order.
-      if (!record.containerId) record.startedEarly = { jobId, repo, at: this.now };
-      else
-        this.deps.observer?.stage(jobId, 'in_progress', {
-          repo,
-          profile: record.identity.profileName,
-          runnerName: runner!,
-          // A warm hit: the job went to a runner that was already listening.
-          detail: record.warm ? 'warm' : 'cold',
-          at: this.now,
-        });
-    }
-    this.settleClaim(jobId, record);
-    if (record && assignment) this.assignments.check(record, assignment);
-  }
-
   /** Deliveries get lost: lane runners with no assignment known here are looked up (lane-assignments.ts). */
-  pollAssignments(): Promise<void> {
-    return this.assignments.pollOnce();
+  async pollAssignments(): Promise<void> {
+    for (const found of await this.assignments.pollOnce())
+      if (!this.assignments.settled(found.runnerName))
+        this.jobStarted(found.repo, found.jobId, found.runnerName, found);
   }
 
   /** Polls every `ms` while the controller runs; the service starts it. */
   startAssignmentPoll(ms: number): void {
-    this.assignments.startPoll(ms);
-  }
-
-  /**
-   * Job `jobId` has a runner now (`runner`, or one not ours when undefined). Whoever claimed it no longer needs to:
-   * it takes over the claim `runner` held instead, or, with none to take, is a spare.
-   */
-  private settleClaim(jobId: number, runner: RunnerRecord | undefined): void {
-    let handed: number | undefined;
-    if (runner) {
-      handed = runner.claim;
-      runner.claim = undefined;
-    }
-    if (handed === jobId) return;
-    const holder = this.book.holderOf(jobId);
-    if (holder) {
-      const fits = handed !== undefined && runner !== undefined && interchangeable(holder.identity, runner.identity);
-      holder.claim = fits ? handed : undefined;
-      if (!fits) {
-        if (handed !== undefined) this.requeue(handed, runner!);
-        // A warm runner freed of its job goes back to its pool, idle; a cold one has nothing left to do.
-        if (holder.warm) delete holder.claimedAt;
-        else if (holder.containerId && !holder.launching && !holder.busy)
-          void this.cleanups.removeSpare(holder, 'its job was taken by another runner or cancelled');
-      }
-      return;
-    }
-    if (this.scheduler.cancel(String(jobId))) {
-      if (handed !== undefined) this.requeue(handed, runner!);
-      this.pump();
-      return;
-    }
-    // Nobody claimed it (its `queued` delivery is late or lost): the job `runner` stood for needs a runner again.
-    if (handed !== undefined) this.requeue(handed, runner!);
-  }
-
-  /** Queues a job again for the profile of the runner that stood for it. */
-  private requeue(jobId: number, runner: RunnerRecord): void {
-    const match = findProfile(this.deps.config, runner.identity.repo, runner.identity.profileName);
-    if (!match || this.book.isFinished(jobId)) return this.book.giveBack(jobId);
-    this.enqueue(jobId, match, this.now);
-    this.pump();
-  }
-
-  private onJobCompleted(repo: string, jobId: number, runner: string | null): void {
-    this.book.markFinished(jobId);
-    const record = this.book.get(runner);
-    if (record) {
-      // The in_progress delivery may be late or lost: settle the claim from this one.
-      if (record.runningJob !== jobId) this.onJobStarted(repo, jobId, runner);
-      // GitHub deregisters a JIT runner once its job completes, so its cleanup need not delete it (the reconciler
-      // still sweeps any that linger offline).
-      record.jobCompleted = true;
-      this.deps.observer?.stage(jobId, 'completed', {
-        repo: record.identity.repo,
-        profile: record.identity.profileName,
-        runnerName: runner!,
-        at: this.now,
-      });
-      return; // the ephemeral runner exits by itself; its container's exit triggers the cleanup
-    }
-    // Cancelled while queued (no runner), or run by a runner not ours: whoever claimed it is not needed for it.
-    if (!runner && this.scheduler.queuedWhere((w) => w.jobId === jobId).length > 0)
-      this.deps.log.info({ repo, jobId }, 'job cancelled while waiting for a slot: dropped');
-    this.settleClaim(jobId, undefined);
+    this.assignments.startPoll(ms, () => this.pollAssignments());
   }
 
   // The reconciler's verbs: what it may learn from Docker and GitHub, and what it may ask for.
@@ -364,19 +357,23 @@ export class Controller {
   /** Counts an already running container (found after a restart or an outage) as ours, without touching it. */
   adopt(identity: RunnerIdentity, containerId: string, createdAt: number): void {
     const { config, log } = this.deps;
-    adoptContainer({ config, log, book: this.book, scheduler: this.scheduler }, identity, containerId, createdAt);
+    const adopted = adoptContainer(
+      { config, log, book: this.book, scheduler: this.scheduler },
+      identity,
+      containerId,
+      createdAt,
+    );
+    if (adopted) void this.feed(adopted);
   }
 
   /** GitHub lists the runner as busy. */
   markBusy(name: string): void {
-    const record = this.book.get(name);
-    if (record) record.busy = true;
+    void this.feed({ kind: 'listed-busy', name });
   }
 
   /** Cleans up a live runner whose container exited, vanished or overran (never one still launching). */
   cleanUp(name: string, reason: string): Promise<void> {
-    const record = this.book.get(name);
-    return record ? this.cleanups.cleanup(record, reason) : Promise.resolve();
+    return this.feed({ kind: 'cleanup-asked', name, reason });
   }
 
   /** Deletes a runner of ours that GitHub lists (at its repo or org) and that has no record here. */
@@ -388,16 +385,8 @@ export class Controller {
   /** Stops taking work and waits for launches in flight, so no JIT runner is left without its container. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.book.close();
     this.assignments.stopPoll();
     await Promise.allSettled([...this.inflight]);
   }
-}
-
-/**
- * Whether GitHub would hand one runner's job to the other: same profile (labels and group) and same scope. An org
- * runner made for repo A may take repo B's job; only another org runner of that org can then take A's in its place.
- */
-function interchangeable(a: RunnerIdentity, b: RunnerIdentity): boolean {
-  const scope = (r: RunnerIdentity) => (r.org ? `org:${r.org}` : `repo:${r.repo}`).toLowerCase();
-  return a.profileName === b.profileName && scope(a) === scope(b);
 }

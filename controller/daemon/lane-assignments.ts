@@ -1,6 +1,7 @@
 // The controller's side of a lane runner's assignment: which runners are checked, the release or the refusal the
-// check ends in, and the poll that finds assignments whose `in_progress` delivery was lost. The check itself (the
-// verdicts, one check per runner, the lookup retries) is assignment-check.ts; what it releases is lanes/release.ts.
+// check ends in (returned for the controller to feed to its book), and the poll that finds assignments whose
+// `in_progress` delivery was lost (returned likewise). The check itself (the verdicts, one check per runner, the
+// lookup retries) is assignment-check.ts; what it releases is lanes/release.ts.
 import type { Config } from '../config/config.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { readRelease, releaseJob, releasesOnAssignment } from '../lanes/release.js';
@@ -8,7 +9,8 @@ import type { JobObserver, PendingJob } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
 import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
 import { findProfile } from './profile-match.js';
-import type { RunnerBook, RunnerRecord } from './runner-book.js';
+import type { RunnerBook } from './runner-book.js';
+import { containerOf, refusedOf, type Runner } from './runner-lifecycle.js';
 
 export interface LaneAssignmentsDeps {
   github: GitHubApi;
@@ -16,50 +18,55 @@ export interface LaneAssignmentsDeps {
   observer?: JobObserver | undefined;
   config: () => Config;
   now: () => number;
-  /** The controller's live runners; read here, never added to or removed from. */
+  /** The controller's live runners; read here, never changed. */
   book: RunnerBook;
 }
 
-/** What the assignments need from the controller. */
-export interface AssignmentVerbs {
-  isStopping(): boolean;
-  /** Keeps a check in flight until the controller stops. */
-  track(check: Promise<void>): void;
-  /** GitHub says the runner took the job: what an `in_progress` delivery does, for one the poll found. */
-  jobStarted(repo: string, jobId: number, runnerName: string, assignment: Assignment): void;
-  /** The runner's job was refused: it is stopped with its container, now or once its launch answers. */
-  stopRefused(record: RunnerRecord, reason: string): void;
-  /** What status shows as the controller's last error. */
-  noteError(message: string): void;
+/** A lane runner's job refused: the runner is to be stopped with its container; `error` is for status. */
+export interface Refusal {
+  runnerName: string;
+  reason: string;
+  error: string;
 }
+
+/** An assignment the poll found: GitHub says `runnerName` took the job. */
+export type FoundAssignment = Assignment & { runnerName: string };
 
 export class LaneAssignments {
   private readonly gate: AssignmentGate;
   private poll: NodeJS.Timeout | undefined;
+  /** Refusals the gate decided, until the check that decided each returns it. */
+  private readonly refusals = new Map<string, Refusal>();
 
-  constructor(
-    private readonly deps: LaneAssignmentsDeps,
-    private readonly verbs: AssignmentVerbs,
-  ) {
+  constructor(private readonly deps: LaneAssignmentsDeps) {
     this.gate = new AssignmentGate(
       { github: deps.github, log: deps.log, config: deps.config },
       {
         release: (runner, job) => this.release(runner, job),
         refuse: (runner, job, verdict) => this.refuse(runner, job, verdict),
-        live: (name) => {
-          const record = this.deps.book.get(name);
-          return !this.verbs.isStopping() && record !== undefined && !record.cleaning && !record.refused;
-        },
+        live: (name) => this.deps.book.isLive(name),
         releasedBefore: async (name) => (await readRelease(this.deps.config(), name))?.jobId,
       },
     );
   }
 
-  /** A lane runner's job is checked before its credentials are released; other runners hold nothing to release. */
-  check(record: RunnerRecord, assignment: Assignment): void {
+  /**
+   * A lane runner's job is checked before its credentials are released; other runners hold nothing to release
+   * (undefined). Resolves once the job is released (undefined) or refused (the refusal), or the check gave up.
+   */
+  check(record: Runner, assignment: Assignment): Promise<Refusal | undefined> | undefined {
     const runner = this.gateRunner(record);
-    if (!runner || !releasesOnAssignment(runner.profile)) return;
-    this.verbs.track(this.gate.assigned(runner, assignment));
+    if (!runner || !releasesOnAssignment(runner.profile)) return undefined;
+    return this.gate.assigned(runner, assignment).then(() => {
+      const refusal = this.refusals.get(runner.runnerName);
+      this.refusals.delete(runner.runnerName);
+      return refusal;
+    });
+  }
+
+  /** Whether the runner's assignment is known (being checked, released or refused). */
+  settled(runnerName: string): boolean {
+    return this.gate.settled(runnerName);
   }
 
   /** Resolves once no release is being written for the runner, so its cleanup may remove the folder written into. */
@@ -72,7 +79,7 @@ export class LaneAssignments {
     this.gate.forget(runnerName);
   }
 
-  private gateRunner(record: RunnerRecord): GateRunner | undefined {
+  private gateRunner(record: Runner): GateRunner | undefined {
     const { repo, profileName, runnerName, org } = record.identity;
     const profile =
       (record.slot as Partial<PendingJob>).profile ?? findProfile(this.deps.config(), repo, profileName)?.profile;
@@ -103,9 +110,8 @@ export class LaneAssignments {
    * offered again.
    */
   private refuse(runner: GateRunner, job: Assignment, verdict: Extract<Verdict, { entitled: false }>): void {
-    const record = this.deps.book.get(runner.runnerName);
     const reason = `refused job ${job.jobId} of ${job.repo}: ${verdict.why}`;
-    this.verbs.noteError(`runner ${runner.runnerName} (profile ${runner.profileName}) ${reason}`);
+    const error = `runner ${runner.runnerName} (profile ${runner.profileName}) ${reason}`;
     this.deps.log.warn(
       {
         repo: job.repo,
@@ -125,32 +131,35 @@ export class LaneAssignments {
       reason: verdict.reason,
       at: this.deps.now(),
     });
-    if (record) this.verbs.stopRefused(record, reason);
+    if (this.deps.book.get(runner.runnerName))
+      this.refusals.set(runner.runnerName, { runnerName: runner.runnerName, reason, error });
   }
 
-  /** Deliveries get lost: lane runners with no assignment known here are looked up (assignment-check.ts). */
-  async pollOnce(): Promise<void> {
+  /**
+   * Deliveries get lost: lane runners with no assignment known here are looked up (assignment-check.ts). Returns the
+   * assignments found; the controller treats each still unsettled one as an `in_progress` delivery.
+   */
+  async pollOnce(): Promise<FoundAssignment[]> {
     const open = this.deps.book
-      .records()
+      .all()
       .filter(
         (r) =>
-          r.containerId !== undefined &&
-          !r.cleaning &&
-          !r.refused &&
+          containerOf(r) !== undefined &&
+          r.phase.name !== 'finishing' &&
+          refusedOf(r) === undefined &&
           !this.gate.settled(r.identity.runnerName) &&
           (this.gateRunner(r)?.profile.trusted ?? false),
       )
       .map((r) => r.identity);
-    for (const found of await findAssignments(this.deps.github, this.deps.config(), open, this.deps.log))
-      if (!this.gate.settled(found.runnerName)) this.verbs.jobStarted(found.repo, found.jobId, found.runnerName, found);
+    return findAssignments(this.deps.github, this.deps.config(), open, this.deps.log);
   }
 
-  /** Polls every `ms` until stopPoll. */
-  startPoll(ms: number): void {
+  /** Runs `pass` every `ms` until stopPoll, one at a time. */
+  startPoll(ms: number, pass: () => Promise<void>): void {
     clearInterval(this.poll);
     let running: Promise<void> | undefined;
     this.poll = setInterval(() => {
-      running ??= this.pollOnce().finally(() => (running = undefined));
+      running ??= pass().finally(() => (running = undefined));
     }, ms);
     this.poll.unref();
   }

@@ -1,54 +1,60 @@
-// The controller's books: its live runners by name, the jobs it has accounted for, and which queued job each runner
-// stands for (its claim; see controller.ts for the rule). A cache of what Docker labels and GitHub's lists hold,
-// which the reconciler rebuilds after a restart.
-import type { Slot } from '../model/job.js';
-import type { RunnerIdentity, RunnerView } from '../model/runner.js';
+// The controller's books: its live runners by name (runner-lifecycle.ts), the jobs it has accounted for, and what a
+// Docker listing must be checked against. A cache of what Docker labels and GitHub's lists hold, which the
+// reconciler rebuilds after a restart. Runners change only through `apply`, that is through `step`.
+import type { RunnerView } from '../model/runner.js';
 import { BoundedSet } from '../util/bounded-set.js';
-
-export interface RunnerRecord {
-  identity: RunnerIdentity;
-  slot: Slot;
-  containerId?: string;
-  startedAt: number;
-  busy: boolean;
-  cleaning: boolean;
-  /** From admission until `docker run` answers: nobody may clean it up or delete its runner meanwhile. */
-  launching: boolean;
-  /** The queued job this runner stands for; undefined once it ran one or became spare. */
-  claim?: number;
-  /** The job GitHub says it runs (from in_progress or completed). */
-  runningJob?: number;
-  /** GitHub said the runner's job completed: it deregisters the runner itself. */
-  jobCompleted?: boolean;
-  /** Started by a warm pool for no job: idle while it holds no claim and runs none. */
-  warm?: boolean;
-  /** A warm runner the pool is removing (its delete is in flight): no job is handed to it, no pool counts it. */
-  retiring?: boolean;
-  /** When a warm runner began to stand for a job. */
-  claimedAt?: number;
-  /** An in_progress that arrived while `docker start` had not yet returned; reported right after it. */
-  startedEarly?: { jobId: number; repo: string; at: number };
-  /** Why its job was refused (assignment-check.ts): it is stopped as soon as it has a container. */
-  refused?: string;
-  /** The book's change count when `docker run` answered with its container (see `changedSince`). */
-  containerAt?: number;
-}
+import {
+  containerOf,
+  holderOf,
+  refusedOf,
+  step,
+  viewOf,
+  type Book,
+  type Effect,
+  type Runner,
+  type RunnerEvent,
+} from './runner-lifecycle.js';
 
 const JOBS_REMEMBERED = 50_000;
 /** Runners that left the book, remembered for listings older than their leaving; a pass takes seconds, not 1,000 jobs. */
 const LEFT_REMEMBERED = 1_000;
 
 export class RunnerBook {
-  private readonly runners = new Map<string, RunnerRecord>();
+  private runners: Book = new Map();
   /** Jobs accounted for: claimed, running, or done. */
   private readonly seen = new BoundedSet<number>(JOBS_REMEMBERED);
   private readonly finished = new BoundedSet<number>(JOBS_REMEMBERED);
   /** Counts the changes a Docker listing may be older than: a runner getting its container, or leaving. */
   private changes = 0;
+  private readonly containerAt = new Map<string, number>();
   private readonly leftAt = new Map<string, number>();
+  /** Containers whose exit came before `docker run` answered, so the launch cleans them up once it does. */
+  private readonly exitedEarly = new BoundedSet<string>(1_000);
+  private closed = false;
 
   constructor(finishedJobs: Iterable<number> = []) {
     for (const id of finishedJobs) this.markFinished(id);
+  }
+
+  /** Runs the event through `step`, keeps the book it returns, and hands back the effects to carry out. */
+  apply(event: RunnerEvent): Effect[] {
+    const before = this.runners;
+    const { book, effects } = step(before, event);
+    this.runners = book;
+    if (event.kind === 'launch-answered' || event.kind === 'cleanup-ended') {
+      const name = event.name;
+      const now = book.get(name);
+      if (now && containerOf(now) && !containerOf(before.get(name)!)) this.containerAt.set(name, ++this.changes);
+      if (!now) {
+        this.containerAt.delete(name);
+        // Docker gone mid-start: a listing that shows the container (whatever its age) is the cue to adopt it.
+        if (!(event.kind === 'launch-answered' && event.outcome.kind === 'docker-down')) {
+          this.leftAt.set(name, ++this.changes);
+          if (this.leftAt.size > LEFT_REMEMBERED) this.leftAt.delete(this.leftAt.keys().next().value!);
+        }
+      }
+    }
+    return effects;
   }
 
   /** True when the job is new here, and counts it; false for a duplicate or a job known to have finished. */
@@ -74,26 +80,13 @@ export class RunnerBook {
     if (jobId !== undefined && !this.finished.has(jobId)) this.seen.delete(jobId);
   }
 
-  add(record: RunnerRecord): void {
-    this.runners.set(record.identity.runnerName, record);
+  /** A container exited that no runner has yet: its launch cleans it up once `docker run` answers. */
+  exitedBeforeStart(containerId: string): void {
+    this.exitedEarly.add(containerId);
   }
 
-  /**
-   * `containerGone`: its container was removed, or never made; false when Docker went away mid-start, and a listing
-   * that shows the container (whatever its age) is the reconciler's cue to adopt it.
-   */
-  remove(record: RunnerRecord, containerGone = true): void {
-    const name = record.identity.runnerName;
-    this.runners.delete(name);
-    if (!containerGone) return;
-    this.leftAt.set(name, ++this.changes);
-    if (this.leftAt.size > LEFT_REMEMBERED) this.leftAt.delete(this.leftAt.keys().next().value!);
-  }
-
-  /** `docker run` answered: the runner has its container. */
-  placed(record: RunnerRecord, containerId: string): void {
-    record.containerId = containerId;
-    record.containerAt = ++this.changes;
+  hasExitedEarly(containerId: string): boolean {
+    return this.exitedEarly.has(containerId);
   }
 
   /** The book as it stands, to compare a Docker listing with: taken before the listing is asked for. */
@@ -106,51 +99,40 @@ export class RunnerBook {
    * at `mark` may show the container it has as missing, or the container its cleanup removed as still there.
    */
   changedSince(name: string, mark: number): boolean {
-    const at = this.runners.get(name)?.containerAt ?? this.leftAt.get(name);
+    const at = (this.runners.has(name) ? this.containerAt.get(name) : undefined) ?? this.leftAt.get(name);
     return at !== undefined && at > mark;
   }
 
-  get(name: string | null | undefined): RunnerRecord | undefined {
+  /** The controller stopped: no runner is live for an assignment check any more. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** A runner whose assignment may still be checked and released: live, not finishing, not refused. */
+  isLive(name: string): boolean {
+    const r = this.runners.get(name);
+    return !this.closed && r !== undefined && r.phase.name !== 'finishing' && refusedOf(r) === undefined;
+  }
+
+  get(name: string | null | undefined): Runner | undefined {
     return name ? this.runners.get(name) : undefined;
   }
 
-  records(): RunnerRecord[] {
+  all(): Runner[] {
     return [...this.runners.values()];
   }
 
-  byContainer(containerId: string): RunnerRecord | undefined {
-    return [...this.runners.values()].find((r) => r.containerId === containerId);
-  }
-
-  all(): RunnerRecord[] {
-    return [...this.runners.values()];
-  }
-
-  /** A warm runner of this repo and profile that stands for no job and runs none, the longest-started first. */
-  idleWarm(repo: string, profileName: string): RunnerRecord | undefined {
-    return this.all()
-      .filter((r) => isIdleWarm(r) && r.identity.repo === repo && r.identity.profileName === profileName)
-      .sort((a, b) => Number(a.launching) - Number(b.launching) || a.startedAt - b.startedAt)[0];
+  byContainer(containerId: string): Runner | undefined {
+    return this.all().find((r) => containerOf(r) === containerId);
   }
 
   /** The live runner that stands for `jobId`, if one does. */
-  holderOf(jobId: number): RunnerRecord | undefined {
-    return [...this.runners.values()].find((r) => r.claim === jobId && !r.cleaning);
+  holderOf(jobId: number): Runner | undefined {
+    return holderOf(this.runners, jobId);
   }
 
   /** Copies, for status, metrics and health. */
   views(): RunnerView[] {
-    return [...this.runners.values()].map((r) => ({
-      identity: { ...r.identity },
-      ...(r.containerId ? { containerId: r.containerId } : {}),
-      startedAt: r.startedAt,
-      busy: r.busy,
-      ...(r.claim !== undefined ? { claim: r.claim } : {}),
-      ...(r.warm ? { warm: true } : {}),
-      ...(r.claimedAt !== undefined ? { claimedAt: r.claimedAt } : {}),
-    }));
+    return this.all().map(viewOf);
   }
 }
-
-export const isIdleWarm = (r: RunnerRecord) =>
-  r.warm === true && r.claim === undefined && !r.busy && !r.cleaning && !r.retiring && r.runningJob === undefined;

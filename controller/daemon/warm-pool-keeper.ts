@@ -1,10 +1,10 @@
-// The warm pools kept: their state gathered from the controller's books, warm-pool.ts's decision carried out (warm
-// runners started and retired), a failed pool paused, a queued job handed to an idle warm runner, and warm runners
-// (warm-pool.ts is the pure decision; runner-adoption.ts counts warm runners found after a restart). warm-pool.ts stays the pure decision.
+// The warm pools kept: their state gathered from the controller's books, warm-pool.ts's decision turned into what
+// the controller carries out (warm runners to launch into the slots held here, idle ones to retire), and a failed
+// pool paused. warm-pool.ts stays the pure decision; runner-adoption.ts counts warm runners found after a restart.
 import type { Config } from '../config/config.js';
 import type { PendingJob } from '../model/job.js';
 import { findProfile } from './profile-match.js';
-import type { RunnerBook, RunnerRecord } from './runner-book.js';
+import type { RunnerBook } from './runner-book.js';
 import type { Scheduler } from './scheduler.js';
 import { slotLimits } from './slot-limits.js';
 import {
@@ -28,13 +28,8 @@ export interface WarmPoolDeps {
   scheduler: Scheduler<PendingJob>;
 }
 
-/** What the keeper needs from the controller. */
-export interface WarmPoolVerbs {
-  /** Launches a warm runner into the slot the keeper holds for it. */
-  launchWarm(item: PendingJob): void;
-  /** Removes a runner that claims no job; GitHub refuses (422) if it took one meanwhile. */
-  removeSpare(record: RunnerRecord, why: string): Promise<void>;
-}
+/** What the controller does for the pools, in order: launch a warm runner into a held slot, or retire an idle one. */
+export type PoolAction = { kind: 'launch'; item: PendingJob } | { kind: 'retire'; name: string; why: string };
 
 const poolKey = (repo: string, profile: string) => `${repo.toLowerCase()}\0${profile}`;
 
@@ -42,10 +37,7 @@ export class WarmPoolKeeper {
   /** Warm pools (repo and profile) whose last warm launch failed, until when they start nothing. */
   private readonly pausedUntil = new Map<string, number>();
 
-  constructor(
-    private readonly deps: WarmPoolDeps,
-    private readonly verbs: WarmPoolVerbs,
-  ) {}
+  constructor(private readonly deps: WarmPoolDeps) {}
 
   /** The warm pools as they stand: configured ones, and any whose warm runners the config no longer asks for. */
   states(): PoolState[] {
@@ -56,7 +48,7 @@ export class WarmPoolKeeper {
       config,
       this.deps.book
         .all()
-        .filter((r) => !r.cleaning)
+        .filter((r) => r.phase.name !== 'finishing')
         .map(poolRunner),
       this.deps.scheduler.queuedWhere(() => true),
       (repo, profile) => slotLimits(config, repo, profile),
@@ -69,40 +61,32 @@ export class WarmPoolKeeper {
     return poolViews(this.states());
   }
 
-  /** Tops each warm pool up to its size and stops the idle runners it no longer wants (see warm-pool.ts). */
-  fill(): void {
+  /**
+   * Tops each warm pool up to its size and stops the idle runners it no longer wants (see warm-pool.ts): the slots of
+   * the warm runners to launch are held here, the launches and retirements are the controller's to carry out.
+   */
+  fill(): PoolAction[] {
+    const actions: PoolAction[] = [];
     for (const d of decidePools(this.states(), (pool) => this.deps.scheduler.inUse(pool), this.deps.now())) {
-      for (const { name, why } of d.stop) {
-        const record = this.deps.book.get(name);
-        if (record) void this.retire(record, why === 'idle-timeout' ? 'idle past idleTimeout' : 'its pool shrank');
-      }
+      for (const { name, why } of d.stop)
+        if (this.deps.book.get(name))
+          actions.push({
+            kind: 'retire',
+            name,
+            why: why === 'idle-timeout' ? 'idle past idleTimeout' : 'its pool shrank',
+          });
       const match = findProfile(this.deps.config(), d.repo, d.profileName);
       for (let i = 0; match && i < d.start; i++) {
         const item = warmLaunch(match, slotLimits(this.deps.config(), match.repo.repo, match.profile), this.deps.now());
         this.deps.scheduler.hold(item);
-        this.verbs.launchWarm(item);
+        actions.push({ kind: 'launch', item });
       }
     }
-  }
-
-  /** An idle warm runner covers the job and GitHub hands it the job at once: it stands for the job. */
-  standFor(repo: string, profileName: string, jobId: number): RunnerRecord | undefined {
-    const warm = this.deps.book.idleWarm(repo, profileName);
-    if (!warm) return undefined;
-    warm.claim = jobId;
-    warm.claimedAt = this.deps.now();
-    return warm;
+    return actions;
   }
 
   /** A warm launch failed: the pool starts nothing until WARM_RETRY_MS have passed. */
   pause(repo: string, profileName: string): void {
     this.pausedUntil.set(poolKey(repo, profileName), this.deps.now() + WARM_RETRY_MS);
-  }
-
-  /** Removes an idle warm runner; GitHub refuses (422) if it took a job meanwhile, and then it runs that job. */
-  private async retire(record: RunnerRecord, why: string): Promise<void> {
-    record.retiring = true;
-    await this.verbs.removeSpare(record, why);
-    if (!record.cleaning) record.retiring = false;
   }
 }

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
 import type { PendingJob } from '../model/job.js';
-import { WARM_JOB_ID } from '../model/runner.js';
-import { isIdleWarm, type RunnerRecord } from './runner-book.js';
+import { isWarm, WARM_JOB_ID } from '../model/runner.js';
 import type { Match } from './profile-match.js';
+import { claimOf, containerOf, isBusy, isIdleWarm, type Runner } from './runner-lifecycle.js';
 
 export type Warm = NonNullable<Profile['warm']>;
 type Schedule = NonNullable<Warm['schedule']>;
@@ -138,14 +138,14 @@ export interface PoolRunner {
 }
 
 /** A live runner of the controller's book, as the pool reads it. */
-export function poolRunner(r: RunnerRecord): PoolRunner {
+export function poolRunner(r: Runner): PoolRunner {
   return {
     repo: r.identity.repo,
     profileName: r.identity.profileName,
-    warm: r.warm === true,
+    warm: isWarm(r.identity),
     idle: isIdleWarm(r),
-    claimed: r.claim !== undefined && !r.busy,
-    launching: r.launching || !r.containerId,
+    claimed: claimOf(r) !== undefined && !isBusy(r),
+    launching: containerOf(r) === undefined,
     since: r.startedAt,
     name: r.identity.runnerName,
   };

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { Assignment } from '../../controller/daemon/assignment-check.js';
-import { LaneAssignments, type AssignmentVerbs } from '../../controller/daemon/lane-assignments.js';
-import { RunnerBook, type RunnerRecord } from '../../controller/daemon/runner-book.js';
+import { LaneAssignments, type Refusal } from '../../controller/daemon/lane-assignments.js';
+import { RunnerBook } from '../../controller/daemon/runner-book.js';
+import type { Runner, RunnerEvent } from '../../controller/daemon/runner-lifecycle.js';
 import type { GitHubApi, RunnerInfo, RunningJob } from '../../controller/github/github-client.js';
 import type { JobStage } from '../../controller/model/job.js';
 import { silentLogger } from '../../controller/observe/logger.js';
@@ -20,21 +21,35 @@ afterEach(() => {
   stateDir = undefined;
 });
 
-function record(name: string, profileName: string, over: Partial<RunnerRecord> = {}): RunnerRecord {
-  return {
-    identity: { instance: 'mem', repo: REPO, profileName, jobId: 0, runnerId: 1, runnerName: name },
-    slot: { key: name, limits: [] },
-    containerId: `c-${name}`,
-    startedAt: 0,
-    busy: true,
-    cleaning: false,
-    launching: false,
-    ...over,
-  };
+type Kind = 'started' | 'launching' | 'cleaning' | 'refused';
+
+/** The events that bring a runner of `profileName` to `kind`: started (busy at GitHub), still launching, being
+ * cleaned up, or refused with its cleanup failed. */
+function record(name: string, profileName: string, kind: Kind = 'started'): RunnerEvent[] {
+  const identity = { instance: 'mem', repo: REPO, profileName, jobId: 0, runnerId: 1, runnerName: name };
+  const begun: RunnerEvent = { kind: 'launch-begun', identity, slot: { key: name, limits: [] }, at: 0 };
+  if (kind === 'launching') return [begun, { kind: 'listed-busy', name }];
+  const started: RunnerEvent[] = [
+    begun,
+    {
+      kind: 'launch-answered',
+      name,
+      outcome: { kind: 'container', containerId: `c-${name}`, at: 0, exitedEarly: false },
+    },
+    { kind: 'listed-busy', name },
+  ];
+  if (kind === 'cleaning') return [...started, { kind: 'cleanup-asked', name, reason: 'exited' }];
+  if (kind === 'refused')
+    return [
+      ...started,
+      { kind: 'refused', name, reason: 'refused before' },
+      { kind: 'cleanup-ended', name, outcome: { kind: 'failed' }, at: 0 },
+    ];
+  return started;
 }
 
 /** Lane assignments over a book of `records`; GitHub shows every runner busy, each with job 100 + its index. */
-function world(records: RunnerRecord[]) {
+function world(records: RunnerEvent[][]) {
   stateDir = mkdtempSync(join(tmpdir(), 'factory-assignments-'));
   const config = configSchema.parse({
     github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
@@ -47,12 +62,15 @@ function world(records: RunnerRecord[]) {
     repos: [{ repo: REPO, profiles: ['ci', 'codex'] }],
   });
   const book = new RunnerBook();
-  for (const r of records) book.add(r);
+  for (const r of records) for (const e of r) book.apply(e);
+  const runners = records.map((r) =>
+    book.get((r[0] as Extract<RunnerEvent, { kind: 'launch-begun' }>).identity.runnerName)!,
+  );
   const asked: string[] = [];
   const github: Partial<GitHubApi> = {
     listRunners: async (repo) => {
       asked.push(`runners ${repo}`);
-      return records.map((r, i): RunnerInfo => ({
+      return runners.map((r, i): RunnerInfo => ({
         id: i + 1,
         name: r.identity.runnerName,
         status: 'online',
@@ -61,7 +79,7 @@ function world(records: RunnerRecord[]) {
     },
     listRunningJobs: async (repo) => {
       asked.push(`running ${repo}`);
-      return records.map((r, i): RunningJob => ({
+      return runners.map((r, i): RunningJob => ({
         id: 100 + i,
         runId: 7,
         labels: LANE,
@@ -70,78 +88,63 @@ function world(records: RunnerRecord[]) {
     },
     getWorkflowRun: async () => expect.fail('a refusal by the job alone needs no run lookup'),
   };
-  const told: string[] = [];
   const stages: Array<{ jobId: number; stage: JobStage; reason?: string }> = [];
-  const checks: Promise<void>[] = [];
-  let lastError: string | undefined;
-  const verbs: AssignmentVerbs = {
-    isStopping: () => false,
-    track: (check) => void checks.push(check),
-    jobStarted: (_repo, jobId, runner) => void told.push(`started ${jobId} on ${runner}`),
-    stopRefused: (r, reason) => {
-      r.refused = reason;
-      told.push(`stop ${r.identity.runnerName}`);
+  const checks: Array<Promise<Refusal | undefined>> = [];
+  const assignments = new LaneAssignments({
+    github: github as GitHubApi,
+    log: silentLogger(),
+    observer: {
+      stage: (jobId, stage, f) => void stages.push({ jobId, stage, ...(f.reason ? { reason: f.reason } : {}) }),
     },
-    noteError: (message) => void (lastError = message),
+    config: () => config,
+    now: () => 0,
+    book,
+  });
+  /** What the controller does with a job GitHub reports on a runner: check it, keeping the check. */
+  const check = (name: string, assignment: Assignment) => {
+    const c = assignments.check(book.get(name)!, assignment);
+    if (c) checks.push(c);
   };
-  const assignments = new LaneAssignments(
-    {
-      github: github as GitHubApi,
-      log: silentLogger(),
-      observer: {
-        stage: (jobId, stage, f) => void stages.push({ jobId, stage, ...(f.reason ? { reason: f.reason } : {}) }),
-      },
-      config: () => config,
-      now: () => 0,
-      book,
-    },
-    verbs,
-  );
-  return { assignments, asked, told, stages, checks, lastError: () => lastError };
+  return { assignments, book, asked, stages, checks, check };
 }
 
 describe('lane assignments', () => {
-  it('the poll asks only about started lane runners whose assignment is unknown, and hands each job found to the controller', async () => {
-    const lane = record('lane-started', 'codex');
+  it('the poll asks only about started lane runners whose assignment is unknown, and returns each job found', async () => {
     const w = world([
-      lane,
-      record('lane-launching', 'codex', { launching: true, containerId: undefined }),
+      record('lane-started', 'codex'),
+      record('lane-launching', 'codex', 'launching'),
       record('ci-started', 'ci'),
-      record('lane-cleaning', 'codex', { cleaning: true }),
-      record('lane-refused', 'codex', { refused: 'refused before' }),
+      record('lane-cleaning', 'codex', 'cleaning'),
+      record('lane-refused', 'codex', 'refused'),
     ]);
 
-    await w.assignments.pollOnce();
-    expect(w.told).toEqual(['started 100 on lane-started']);
+    const found = await w.assignments.pollOnce();
+    expect(found.map((f) => `started ${f.jobId} on ${f.runnerName}`)).toEqual(['started 100 on lane-started']);
 
     // The controller checks what the poll found; from then on the runner's assignment is known.
-    w.assignments.check(lane, { repo: REPO, jobId: 100, labels: ['self-hosted'] });
+    w.check('lane-started', { repo: REPO, jobId: 100, labels: ['self-hosted'] });
     await Promise.all(w.checks);
     w.asked.length = 0;
-    w.told.length = 0;
-    await w.assignments.pollOnce();
-    expect(w.told).toEqual([]);
+    expect(await w.assignments.pollOnce()).toEqual([]);
     expect(w.asked).toEqual([]);
   });
 
-  it('a refused assignment notes the error, reports the stage and stops its runner once, however often GitHub reports it', async () => {
-    const lane = record('lane-1', 'codex');
-    const ci = record('ci-1', 'ci');
-    const w = world([lane, ci]);
+  it('a refused assignment reports the stage and returns one refusal for its runner, however often GitHub reports it', async () => {
+    const w = world([record('lane-1', 'codex'), record('ci-1', 'ci')]);
     const bare: Assignment = { repo: REPO, jobId: 11, labels: ['self-hosted'] };
 
-    w.assignments.check(lane, bare);
-    w.assignments.check(lane, bare); // a duplicate in_progress delivery
-    w.assignments.check(lane, { ...bare, jobId: 12 }); // a confused late report of another job
-    w.assignments.check(ci, bare); // a Tier-1 runner holds nothing to release: no check
-    await Promise.all(w.checks);
-    await Promise.all(w.checks);
+    w.check('lane-1', bare);
+    w.check('lane-1', bare); // a duplicate in_progress delivery
+    w.check('lane-1', { ...bare, jobId: 12 }); // a confused late report of another job
+    w.check('ci-1', bare); // a Tier-1 runner holds nothing to release: no check
+    const refusals = (await Promise.all(w.checks)).filter((r) => r !== undefined);
 
-    expect(w.told).toEqual(['stop lane-1']);
-    expect(lane.refused).toMatch(/^refused job 11 of org\/app: the job asks for \[self-hosted\]/);
-    expect(w.lastError()).toBe(`runner lane-1 (profile codex) ${lane.refused}`);
+    expect(refusals).toHaveLength(1);
+    const [refusal] = refusals as Refusal[];
+    expect(refusal!.runnerName).toBe('lane-1');
+    expect(refusal!.reason).toMatch(/^refused job 11 of org\/app: the job asks for \[self-hosted\]/);
+    expect(refusal!.error).toBe(`runner lane-1 (profile codex) ${refusal!.reason}`);
     expect(w.stages).toEqual([{ jobId: 11, stage: 'refused', reason: 'no_lane_label' }]);
     expect(w.checks).toHaveLength(3);
-    expect(ci.refused).toBeUndefined();
   });
 });
