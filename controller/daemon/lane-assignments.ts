@@ -10,7 +10,7 @@ import type { Logger } from '../observe/logger.js';
 import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
 import { findProfile } from './profile-match.js';
 import type { RunnerBook } from './runner-book.js';
-import { containerOf, refusedOf, type Runner } from './runner-lifecycle.js';
+import { containerOf, refusedOf, type Runner } from './runner-phase.js';
 
 export interface LaneAssignmentsDeps {
   github: GitHubApi;

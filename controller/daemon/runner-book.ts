@@ -3,17 +3,8 @@
 // reconciler rebuilds after a restart. Runners change only through `apply`, that is through `step`.
 import type { RunnerView } from '../model/runner.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import {
-  containerOf,
-  holderOf,
-  refusedOf,
-  step,
-  viewOf,
-  type Book,
-  type Effect,
-  type Runner,
-  type RunnerEvent,
-} from './runner-lifecycle.js';
+import { step, type Effect, type RunnerEvent } from './runner-lifecycle.js';
+import { containerOf, holderOf, refusedOf, viewOf, type Book, type Runner } from './runner-phase.js';
 
 const JOBS_REMEMBERED = 50_000;
 /** Runners that left the book, remembered for listings older than their leaving; a pass takes seconds, not 1,000 jobs. */

@@ -7,7 +7,7 @@ import type { Config, Profile } from '../config/config.js';
 import type { PendingJob } from '../model/job.js';
 import { isWarm, WARM_JOB_ID } from '../model/runner.js';
 import type { Match } from './profile-match.js';
-import { claimOf, containerOf, isBusy, isIdleWarm, type Runner } from './runner-lifecycle.js';
+import { claimOf, containerOf, isBusy, isIdleWarm, type Runner } from './runner-phase.js';
 
 export type Warm = NonNullable<Profile['warm']>;
 type Schedule = NonNullable<Warm['schedule']>;

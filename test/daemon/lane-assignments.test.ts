@@ -8,7 +8,7 @@ import { configSchema } from '../../controller/config/config.js';
 import type { Assignment } from '../../controller/daemon/assignment-check.js';
 import { LaneAssignments, type Refusal } from '../../controller/daemon/lane-assignments.js';
 import { RunnerBook } from '../../controller/daemon/runner-book.js';
-import type { Runner, RunnerEvent } from '../../controller/daemon/runner-lifecycle.js';
+import type { RunnerEvent } from '../../controller/daemon/runner-lifecycle.js';
 import type { GitHubApi, RunnerInfo, RunningJob } from '../../controller/github/github-client.js';
 import type { JobStage } from '../../controller/model/job.js';
 import { silentLogger } from '../../controller/observe/logger.js';

@@ -1,13 +1,8 @@
 // The runner lifecycle's transition function on its own: it never changes the book it is given, and a transition the
 // runner's phase does not allow fails loudly instead of bending the book.
 import { describe, expect, it } from 'vitest';
-import {
-  IllegalTransition,
-  step,
-  type Book,
-  type RunnerEvent,
-  type Work,
-} from '../../controller/daemon/runner-lifecycle.js';
+import { IllegalTransition, step, type RunnerEvent } from '../../controller/daemon/runner-lifecycle.js';
+import type { Book, Work } from '../../controller/daemon/runner-phase.js';
 import { WARM_JOB_ID, type RunnerIdentity } from '../../controller/model/runner.js';
 
 const identity = (name: string, jobId: number): RunnerIdentity => ({
