@@ -1,8 +1,8 @@
-// A runner's life (runner-phase.ts) changed by one pure transition function. `step(book, event)` is the only place a runner's
-// phase or claim changes: events are what the world says (a delivery, `docker run` answering, a container's exit, a
-// runner listing, an assignment verdict, a cleanup's end), effects are what the controller then does (launch, clean
-// up, delete a spare, free a slot, give a job back, queue it again, pump the queue, report a stage). The controller
-// applies the effects and feeds their outcomes back as events (controller.ts).
+// A runner's life (runner-phase.ts) changed by one pure transition function: `step(book, event)` is the only place
+// a runner's phase or claim changes. Events are what the world says (a delivery, `docker run` answering, a
+// container's exit, a runner listing, an assignment verdict, a cleanup's end); effects are what the controller then
+// does (clean up, delete a spare, free a slot, give a job back, queue it again, pump the queue, report a stage). The
+// controller carries out the effects and feeds their outcomes back as events (controller.ts).
 //
 // GitHub gives a queued job to ANY idle runner whose labels cover it (oldest job first), not to the runner made for
 // it. So the bookkeeping is by claim, not by job id: every job of ours still queued at GitHub is claimed by exactly
@@ -19,7 +19,6 @@ import {
   interchangeable,
   isBusy,
   isIdleWarm,
-  isSpare,
   type Book,
   type Phase,
   type Runner,
@@ -37,7 +36,7 @@ export type LaunchAnswer =
 export type RunnerEvent =
   /** A queued job was taken: an idle warm runner of its repo and profile stands for it, or it waits in the queue. */
   | { kind: 'job-taken'; job: TakenJob; at: number }
-  /** A slot was admitted (a job's, or a warm pool's when `job` is WARM_JOB_ID) and its runner is being launched. */
+  /** A slot was admitted (a job's, or a warm pool's: its identity's jobId is WARM_JOB_ID) and its runner launches. */
   | { kind: 'launch-begun'; identity: RunnerIdentity; slot: Slot; at: number }
   | { kind: 'launch-answered'; name: string; outcome: LaunchAnswer }
   /** A running container found by the reconciler, counted as ours again without touching it. */
@@ -66,8 +65,6 @@ export type RunnerEvent =
       outcome: { kind: 'done'; lastLines?: string[] } | { kind: 'failed' };
       at: number;
     }
-  /** A spare runner (see `isSpare`) is to be removed: its GitHub delete is asked for first. */
-  | { kind: 'spare-unwanted'; name: string; why: string }
   /** GitHub's answer to a spare's delete. */
   | { kind: 'spare-deleted'; name: string; why: string; outcome: 'deleted' | 'gone' | 'busy' | 'error' }
   /** A warm pool retires an idle warm runner; `retire-ended` once its delete answered. */
@@ -202,11 +199,6 @@ class Transition {
         return this.cleanupAsked(e);
       case 'cleanup-ended':
         return this.cleanupEnded(this.must(e, 'finishing'), e.outcome, e.at);
-      case 'spare-unwanted': {
-        const r = this.get(e.name);
-        if (r && isSpare(r)) this.emit({ kind: 'delete-spare', name: e.name, why: e.why });
-        return;
-      }
       case 'spare-deleted':
         return this.spareDeleted(e);
       case 'retire-begun': {

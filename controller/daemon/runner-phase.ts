@@ -70,10 +70,6 @@ export const isIdleWarm = (r: Runner) =>
   r.work.claim === undefined &&
   (r.phase.name === 'starting' || r.phase.name === 'up');
 
-/** A runner with its container that claims no job and runs none: removable (warm runners go only when retired). */
-export const isSpare = (r: Runner) =>
-  r.phase.name !== 'starting' && r.phase.name !== 'finishing' && r.work.kind === 'none' && r.work.claim === undefined;
-
 /** The live runner that stands for `jobId`, if one does. */
 export function holderOf(book: Book, jobId: number): Runner | undefined {
   for (const r of book.values()) if (claimOf(r) === jobId && r.phase.name !== 'finishing') return r;
