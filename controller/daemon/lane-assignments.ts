@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { readRelease, releaseJob, releasesOnAssignment } from '../lanes/release.js';
+import { UNRELEASED_LIMIT_MS, UnreleasedRunners } from '../lanes/unreleased-runners.js';
 import type { JobObserver, PendingJob } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
 import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
@@ -36,6 +37,7 @@ export interface AssignmentVerbs {
 export class LaneAssignments {
   private readonly gate: AssignmentGate;
   private poll: NodeJS.Timeout | undefined;
+  private readonly unreleased = new UnreleasedRunners();
 
   constructor(
     private readonly deps: LaneAssignmentsDeps,
@@ -59,6 +61,7 @@ export class LaneAssignments {
   check(record: RunnerRecord, assignment: Assignment): void {
     const runner = this.gateRunner(record);
     if (!runner || !releasesOnAssignment(runner.profile)) return;
+    this.unreleased.busy(runner.runnerName, this.deps.now());
     this.verbs.track(this.gate.assigned(runner, assignment));
   }
 
@@ -70,6 +73,7 @@ export class LaneAssignments {
   /** The runner is gone: its name may come back with a new runner. */
   forget(runnerName: string): void {
     this.gate.forget(runnerName);
+    this.unreleased.settled(runnerName);
   }
 
   private gateRunner(record: RunnerRecord): GateRunner | undefined {
@@ -85,6 +89,7 @@ export class LaneAssignments {
       jobId: job.jobId,
       runId: job.runId,
     });
+    this.unreleased.settled(runner.runnerName);
     this.deps.log.info(
       { repo: job.repo, jobId: job.jobId, runId: job.runId, runner: runner.runnerName, profile: runner.profileName },
       'assignment verified: lane credentials released to the job',
@@ -141,8 +146,26 @@ export class LaneAssignments {
           (this.gateRunner(r)?.profile.trusted ?? false),
       )
       .map((r) => r.identity);
-    for (const found of await findAssignments(this.deps.github, this.deps.config(), open, this.deps.log))
+    const busy = (name: string) => this.unreleased.busy(name, this.deps.now());
+    for (const found of await findAssignments(this.deps.github, this.deps.config(), open, this.deps.log, busy))
       if (!this.gate.settled(found.runnerName)) this.verbs.jobStarted(found.repo, found.jobId, found.runnerName, found);
+    this.stopOverdue();
+  }
+
+  /** Lane runners busy for too long with no release are stopped (lanes/unreleased-runners.ts). */
+  private stopOverdue(): void {
+    for (const name of this.unreleased.overdue(this.deps.now())) {
+      this.unreleased.settled(name);
+      const record = this.deps.book.get(name);
+      if (!record || record.cleaning || record.refused) continue;
+      const reason = `no release within ${UNRELEASED_LIMIT_MS / 1000} s of its runner taking a job`;
+      this.deps.log.warn(
+        { runner: name, profile: record.identity.profileName },
+        `lane runner ${name}: ${reason}: runner stopped`,
+      );
+      this.verbs.noteError(`runner ${name} (profile ${record.identity.profileName}) ${reason}`);
+      this.verbs.stopRefused(record, reason);
+    }
   }
 
   /** Polls every `ms` until stopPoll. */

@@ -10,6 +10,7 @@ import { LaneAssignments, type AssignmentVerbs } from '../../controller/daemon/l
 import { RunnerBook, type RunnerRecord } from '../../controller/daemon/runner-book.js';
 import type { GitHubApi, RunnerInfo, RunningJob } from '../../controller/github/github-client.js';
 import type { JobStage } from '../../controller/model/job.js';
+import { UNRELEASED_LIMIT_MS } from '../../controller/lanes/unreleased-runners.js';
 import { silentLogger } from '../../controller/observe/logger.js';
 
 const REPO = 'org/app';
@@ -34,7 +35,8 @@ function record(name: string, profileName: string, over: Partial<RunnerRecord> =
 }
 
 /** Lane assignments over a book of `records`; GitHub shows every runner busy, each with job 100 + its index. */
-function world(records: RunnerRecord[]) {
+function world(records: RunnerRecord[], opts: { jobsFound?: boolean; lookupHangs?: boolean } = {}) {
+  let clock = 0;
   stateDir = mkdtempSync(join(tmpdir(), 'factory-assignments-'));
   const config = configSchema.parse({
     github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
@@ -61,6 +63,7 @@ function world(records: RunnerRecord[]) {
     },
     listRunningJobs: async (repo) => {
       asked.push(`running ${repo}`);
+      if (opts.jobsFound === false) return [];
       return records.map((r, i): RunningJob => ({
         id: 100 + i,
         runId: 7,
@@ -68,7 +71,9 @@ function world(records: RunnerRecord[]) {
         runnerName: r.identity.runnerName,
       }));
     },
-    getWorkflowRun: async () => expect.fail('a refusal by the job alone needs no run lookup'),
+    getWorkflowRun: opts.lookupHangs
+      ? () => new Promise<never>(() => {})
+      : async () => expect.fail('a refusal by the job alone needs no run lookup'),
   };
   const told: string[] = [];
   const stages: Array<{ jobId: number; stage: JobStage; reason?: string }> = [];
@@ -92,12 +97,20 @@ function world(records: RunnerRecord[]) {
         stage: (jobId, stage, f) => void stages.push({ jobId, stage, ...(f.reason ? { reason: f.reason } : {}) }),
       },
       config: () => config,
-      now: () => 0,
+      now: () => clock,
       book,
     },
     verbs,
   );
-  return { assignments, asked, told, stages, checks, lastError: () => lastError };
+  return {
+    assignments,
+    asked,
+    told,
+    stages,
+    checks,
+    lastError: () => lastError,
+    at: (ms: number) => void (clock = ms),
+  };
 }
 
 describe('lane assignments', () => {
@@ -143,5 +156,36 @@ describe('lane assignments', () => {
     expect(w.stages).toEqual([{ jobId: 11, stage: 'refused', reason: 'no_lane_label' }]);
     expect(w.checks).toHaveLength(3);
     expect(ci.refused).toBeUndefined();
+  });
+
+  it('a lane runner busy with a job nobody could find is stopped once the bound after it went busy has passed', async () => {
+    const lane = record('lane-lost', 'codex');
+    const ci = record('ci-busy', 'ci');
+    const w = world([lane, ci], { jobsFound: false });
+
+    w.at(1000);
+    await w.assignments.pollOnce(); // GitHub shows it busy; its job is nowhere in the running jobs
+    w.at(1000 + UNRELEASED_LIMIT_MS - 1);
+    await w.assignments.pollOnce();
+    expect(w.told).toEqual([]);
+
+    w.at(1000 + UNRELEASED_LIMIT_MS);
+    await w.assignments.pollOnce();
+    await w.assignments.pollOnce();
+    expect(w.told).toEqual(['stop lane-lost']);
+    expect(lane.refused).toBe(`no release within ${UNRELEASED_LIMIT_MS / 1000} s of its runner taking a job`);
+    expect(w.lastError()).toBe(`runner lane-lost (profile codex) ${lane.refused}`);
+    expect(ci.refused).toBeUndefined(); // a Tier-1 runner has nothing to release
+  });
+
+  it('a lane runner whose assignment check never ends is stopped the bound after its job was reported', async () => {
+    const lane = record('lane-stuck', 'codex');
+    // The run lookup hangs (GitHub slow, the controller's check stuck): no release, no refusal.
+    const w = world([lane], { lookupHangs: true });
+    w.at(5);
+    w.assignments.check(lane, { repo: REPO, jobId: 100, labels: LANE });
+    w.at(5 + UNRELEASED_LIMIT_MS);
+    await w.assignments.pollOnce();
+    expect(w.told).toEqual(['stop lane-stuck']);
   });
 });
