@@ -25,11 +25,12 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
  * in the foreground, notes its pid for a cancel, and after it returns goes on to the job's later steps, as the
  * official runner does for `if: always()` ones; the note `after` is what such a step would do.
  */
-function runGate(image: string, script: string, env: Record<string, string> = {}) {
+function runGate(target: [string, string], script: string, env: Record<string, string> = {}) {
+  const [image, shell] = target;
   writeFileSync(join(dir, 'job-started.sh'), script, { mode: 0o755 });
   const name = `factory-e-hook-${Math.random().toString(36).slice(2, 10)}`;
   const runner =
-    `sh -c 'echo $$ > /gate/pid; exec sh /gate/job-started.sh' && echo succeeded >> /gate/after; ` +
+    `sh -c 'echo $$ > /gate/pid; exec ${shell} /gate/job-started.sh' && echo succeeded >> /gate/after; ` +
     'echo always-step-ran >> /gate/after';
   const child = spawn('docker', [
     'run',
@@ -72,10 +73,15 @@ function runGate(image: string, script: string, env: Record<string, string> = {}
   };
 }
 
-describe.each([['factory-test/runner:1'], ['factory-local/debian:bookworm']])('the job-started gate in %s', (image) => {
+// The official runner runs a `.sh` hook with bash -e; lane images may be busybox or Debian (dash as sh).
+describe.each([
+  ['factory-test/runner:1', 'sh'],
+  ['factory-local/debian:bookworm', 'sh'],
+  ['factory-local/debian:bookworm', 'bash -e'],
+])('the job-started gate in %s under %s', (...target) => {
   it('holds the job until the marker appears, then runs the profile’s own hook', async () => {
     writeFileSync(join(dir, 'own-hook.sh'), '#!/bin/sh\necho own hook ran\n', { mode: 0o755 });
-    const gate = runGate(image, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 60 }), {
+    const gate = runGate(target, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 60 }), {
       [NEXT_HOOK_VARIABLE]: '/gate/own-hook.sh',
     });
     await waitFor('the hook to start', () => existsSync(join(dir, 'pid')), 30_000);
@@ -88,14 +94,14 @@ describe.each([['factory-test/runner:1'], ['factory-local/debian:bookworm']])('t
   });
 
   it('ends the runner, saying why, when no release comes in time: no later step runs, not even an always() one', async () => {
-    const gate = runGate(image, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 2 }));
+    const gate = runGate(target, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 2 }));
     await gate.code;
     expect(gate.out()).toContain('::error::factory: the lane was not released to this job within 2 s');
     expect(gate.after()).toBe('');
   });
 
   it.each([['INT'], ['TERM']])('ends the runner when the job is cancelled while it waits (SIG%s)', async (sig) => {
-    const gate = runGate(image, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 60 }));
+    const gate = runGate(target, jobStartedHookScript({ releaseDir: '/gate', waitSeconds: 60 }));
     await gate.signal(sig);
     await gate.code;
     expect(gate.out()).toContain('::error::factory: this lane job was cancelled before the lane was released to it');
@@ -104,7 +110,7 @@ describe.each([['factory-test/runner:1'], ['factory-local/debian:bookworm']])('t
 
   it('reads the marker only where the controller puts it: a variable of the job cannot move it', async () => {
     writeFileSync(join(dir, 'released.json'), '{}');
-    const gate = runGate(image, jobStartedHookScript({ releaseDir: '/gate/not-here', waitSeconds: 1 }), {
+    const gate = runGate(target, jobStartedHookScript({ releaseDir: '/gate/not-here', waitSeconds: 1 }), {
       FACTORY_RELEASE_DIR: '/gate',
     });
     await gate.code;
