@@ -171,4 +171,33 @@ describe('agent separation', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(/::error::input "mode": build runs the agent as its own user.*this lane cannot: /);
   });
+
+  it('a runner key the action cannot close refuses build mode: the probe reads it as the agent', async () => {
+    const users = agentUserFixture();
+    const r = runnerLayout();
+    // Not the runner's to chmod (root's, world-readable): the action cannot close it, and must not go on.
+    execFileSync('chown', ['0:0', join(r.lane.root, '.credentials_rsaparams')]);
+    const run = await runAction({
+      action: 'agent-lane',
+      script: r.script,
+      runAs: users.runAs,
+      inputs: {
+        agent: 'claude',
+        mode: 'build',
+        prompt: 'Build it.',
+        report: 'summary',
+        'check-actor': 'false',
+        'github-token': GITHUB_TOKEN,
+      },
+      event: { name: 'pull_request', payload: PR },
+      env: {
+        ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }),
+        ...users.env,
+        RUNNER_TEMP: r.temp,
+      },
+    });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(`the agent can read ${join(r.lane.root, '.credentials_rsaparams')}`);
+  });
 });
