@@ -1,7 +1,7 @@
 // Replacing a file so that readers (a controller reading its config, a CLI reading its credentials) see the old or
 // the new text, never half, and so that a crash mid-write leaves the old file whole.
 import { randomBytes } from 'node:crypto';
-import { chown, open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface NewFileOptions {
@@ -20,11 +20,20 @@ export async function replaceFileAtomically(path: string, text: string, opts: Ne
     opts.mode === undefined || opts.owner === undefined ? await stat(path).catch(() => undefined) : undefined;
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const mode = opts.mode ?? (before ? before.mode & 0o777 : 0o644);
+  // O_EXCL: a symlink planted at the temp name fails the open instead of being followed.
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();
     await handle.chmod(mode); // the umask took bits off at open
+    // A root controller rewriting a user's credential file must not leave it owned by root. Through the open handle,
+    // never by path: the folder may be the job's, and a job that swaps the temp file for a symlink must not get the
+    // chown applied to the file it points at.
+    const owner = opts.owner ?? before;
+    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+      if (opts.owner) await handle.chown(owner.uid, owner.gid);
+      else await handle.chown(owner.uid, owner.gid).catch(() => undefined);
+    }
   } catch (err) {
     await handle.close();
     await unlink(temp).catch(() => undefined); // a full disk must not leave half a credential file lying beside it
@@ -32,12 +41,6 @@ export async function replaceFileAtomically(path: string, text: string, opts: Ne
   }
   await handle.close();
   try {
-    // A root controller rewriting a user's credential file must not leave it owned by root.
-    const owner = opts.owner ?? before;
-    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
-      if (opts.owner) await chown(temp, owner.uid, owner.gid);
-      else await chown(temp, owner.uid, owner.gid).catch(() => undefined);
-    }
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);

@@ -3,9 +3,9 @@
 // runner's command files under RUNNER_TEMP; dropping variables from the agent's environment cannot stop that, a
 // different uid does. The lane image provides the user and a helper that switches to it (docs/lane-isolation.md).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { JOB_FILE_LIMIT, type JobFile } from '../../lane-contract/job-file.js';
 import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 
@@ -51,15 +51,28 @@ const PROBE = [
   'want=$1 pid=$2; shift 2',
   '[ "$(id -u)" = "$want" ] || { echo "the helper ran it as uid $(id -u), not $want"; exit 1; }',
   'if cat "/proc/$pid/environ" >/dev/null 2>&1; then echo "the agent can read the action\'s /proc/$pid/environ"; exit 1; fi',
-  'for p in "$@"; do if ls -- "$p" >/dev/null 2>&1; then echo "the agent can list $p"; exit 1; fi; done',
+  'listing=1',
+  'for p in "$@"; do',
+  '  if [ "$p" = --read ]; then listing=0; continue; fi',
+  '  if [ "$listing" = 1 ] && ls -- "$p" >/dev/null 2>&1; then echo "the agent can list $p"; exit 1; fi',
+  '  if [ "$listing" = 0 ] && head -c 1 -- "$p" >/dev/null 2>&1; then echo "the agent can read $p"; exit 1; fi',
+  'done',
   'echo separated',
 ].join('\n');
 
-/** Reads the lane's agent user from the environment and proves the separation holds for `guarded` paths. */
-export function checkSeparation(env: Record<string, string | undefined>, guarded: string[]): Separation {
+/**
+ * Reads the lane's agent user from the environment and proves the separation holds: the agent can list none of the
+ * `guarded` folders and read none of the `unreadable` files.
+ */
+export function checkSeparation(
+  env: Record<string, string | undefined>,
+  guarded: string[],
+  unreadable: string[] = [],
+): Separation {
   const user = parseUser(env);
   if (typeof user === 'string') return { problem: user };
-  const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...guarded]);
+  const paths = [...guarded, '--read', ...unreadable];
+  const probe = asAgent(user, '/bin/sh', ['-c', PROBE, 'probe', String(user.uid), String(process.pid), ...paths]);
   const r = spawnSync(probe.command, probe.args, {
     encoding: 'utf8',
     timeout: 10_000,
@@ -130,17 +143,57 @@ export function runnerPrivatePaths(
   return paths;
 }
 
-/** Closes the runner's private places and checks the separation from the agent's side (see checkSeparation). */
-export function separateAgent(env: Record<string, string | undefined>, actionScript: string | undefined): Separation {
-  const guarded = runnerPrivatePaths(env, actionScript);
-  if (typeof parseUser(env) !== 'string') for (const path of guarded) chmodQuietly(path);
-  return checkSeparation(env, guarded);
+/**
+ * The runner's own folder, the parent of its `_work` (the official image's /home/runner). The runner writes its
+ * registration there under umask 022, readable by every user: `.runner`, `.credentials`, `.credentials_rsaparams` (the
+ * RSA key it signs its requests to GitHub with), `.env`, `.path`, and its logs in `_diag`.
+ */
+export function runnerHome(env: Record<string, string | undefined>, actionScript: string | undefined) {
+  for (const path of [env.RUNNER_TEMP, actionScript]) {
+    const parts = (path ?? '').split(sep);
+    const at = parts.lastIndexOf('_work');
+    if (at > 0) return parts.slice(0, at).join(sep) || sep;
+  }
+  return undefined;
 }
 
-function chmodQuietly(path: string): void {
+/** The runner's files in its home: its dotfiles (registration, key, env) and its logs. Symlinks are left alone. */
+function runnerFiles(home: string): string[] {
+  let names: string[];
   try {
-    chmodSync(path, 0o700);
+    names = readdirSync(home);
   } catch {
-    // Not ours to close: the probe then says the agent can list it.
+    return [];
+  }
+  return names
+    .filter((name) => {
+      const s = lstatSync(join(home, name), { throwIfNoEntry: false });
+      return (name.startsWith('.') && s?.isFile()) || (name === '_diag' && s?.isDirectory());
+    })
+    .map((name) => join(home, name));
+}
+
+/**
+ * Closes the runner's private places and checks the separation from the agent's side (see checkSeparation). The
+ * runner's home stays passable (0711), so the agent still reaches the workspace under `_work`, but it can no longer
+ * list it nor read the runner's own files in it.
+ */
+export function separateAgent(env: Record<string, string | undefined>, actionScript: string | undefined): Separation {
+  const guarded = runnerPrivatePaths(env, actionScript);
+  const home = runnerHome(env, actionScript);
+  const files = home ? runnerFiles(home) : [];
+  if (typeof parseUser(env) !== 'string') {
+    for (const path of guarded) chmodQuietly(path, 0o700);
+    if (home) chmodQuietly(home, 0o711);
+    for (const path of files) chmodQuietly(path, lstatSync(path).mode & 0o700);
+  }
+  return checkSeparation(env, home ? [...guarded, home] : guarded, files);
+}
+
+function chmodQuietly(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch {
+    // Not ours to close: the probe then says the agent can list or read it.
   }
 }

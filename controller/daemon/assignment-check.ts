@@ -254,6 +254,8 @@ export async function findAssignments(
   config: Config,
   runners: ReadonlyArray<PolledRunner>,
   log: Logger,
+  /** Told each of `runners` GitHub shows busy, whether or not its job is found. */
+  onBusy: (runnerName: string) => void = () => {},
 ): Promise<Array<Assignment & { runnerName: string; runId: number }>> {
   const found: Array<Assignment & { runnerName: string; runId: number }> = [];
   const scopes = new Map<string, PolledRunner[]>();
@@ -267,6 +269,7 @@ export async function findAssignments(
     try {
       const busy = new Set((await runnersAt(github, scope).list()).filter((r) => r.busy).map((r) => r.name));
       const waiting = new Map(group.filter((r) => busy.has(r.runnerName)).map((r) => [r.runnerName, r]));
+      for (const name of waiting.keys()) onBusy(name);
       if (waiting.size === 0) continue;
       for (const repo of await reposToSearch(github, config, scope, [...waiting.values()])) {
         for (const job of await github.listRunningJobs(repo)) {

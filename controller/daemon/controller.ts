@@ -323,6 +323,10 @@ export class Controller {
     for (const found of await this.assignments.pollOnce())
       if (!this.assignments.settled(found.runnerName))
         this.jobStarted(found.repo, found.jobId, found.runnerName, found);
+    for (const refusal of this.assignments.overdue()) {
+      this.lastError = refusal.error;
+      await this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
+    }
   }
 
   /** Polls every `ms` while the controller runs; the service starts it. */

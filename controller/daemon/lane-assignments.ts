@@ -5,6 +5,7 @@
 import type { Config } from '../config/config.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { readRelease, releaseJob, releasesOnAssignment } from '../lanes/release.js';
+import { UNRELEASED_LIMIT_MS, UnreleasedRunners } from '../lanes/unreleased-runners.js';
 import type { JobObserver, PendingJob } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
 import { AssignmentGate, findAssignments, type Assignment, type GateRunner, type Verdict } from './assignment-check.js';
@@ -37,6 +38,7 @@ export class LaneAssignments {
   private poll: NodeJS.Timeout | undefined;
   /** Refusals the gate decided, until the check that decided each returns it. */
   private readonly refusals = new Map<string, Refusal>();
+  private readonly unreleased = new UnreleasedRunners();
 
   constructor(private readonly deps: LaneAssignmentsDeps) {
     this.gate = new AssignmentGate(
@@ -57,6 +59,7 @@ export class LaneAssignments {
   check(record: Runner, assignment: Assignment): Promise<Refusal | undefined> | undefined {
     const runner = this.gateRunner(record);
     if (!runner || !releasesOnAssignment(runner.profile)) return undefined;
+    this.unreleased.busy(runner.runnerName, this.deps.now());
     return this.gate.assigned(runner, assignment).then(() => {
       const refusal = this.refusals.get(runner.runnerName);
       this.refusals.delete(runner.runnerName);
@@ -77,6 +80,7 @@ export class LaneAssignments {
   /** The runner is gone: its name may come back with a new runner. */
   forget(runnerName: string): void {
     this.gate.forget(runnerName);
+    this.unreleased.settled(runnerName);
   }
 
   private gateRunner(record: Runner): GateRunner | undefined {
@@ -92,6 +96,7 @@ export class LaneAssignments {
       jobId: job.jobId,
       runId: job.runId,
     });
+    this.unreleased.settled(runner.runnerName);
     this.deps.log.info(
       { repo: job.repo, jobId: job.jobId, runId: job.runId, runner: runner.runnerName, profile: runner.profileName },
       'assignment verified: lane credentials released to the job',
@@ -151,7 +156,32 @@ export class LaneAssignments {
           (this.gateRunner(r)?.profile.trusted ?? false),
       )
       .map((r) => r.identity);
-    return findAssignments(this.deps.github, this.deps.config(), open, this.deps.log);
+    const busy = (name: string) => this.unreleased.busy(name, this.deps.now());
+    return findAssignments(this.deps.github, this.deps.config(), open, this.deps.log, busy);
+  }
+
+  /**
+   * Lane runners busy for too long with no release (lanes/unreleased-runners.ts), as refusals for the controller to
+   * feed to its book: each is stopped with its container.
+   */
+  overdue(): Refusal[] {
+    const refusals: Refusal[] = [];
+    for (const name of this.unreleased.overdue(this.deps.now())) {
+      this.unreleased.settled(name);
+      const record = this.deps.book.get(name);
+      if (!record || record.phase.name === 'finishing' || refusedOf(record) !== undefined) continue;
+      const reason = `no release within ${UNRELEASED_LIMIT_MS / 1000} s of its runner taking a job`;
+      this.deps.log.warn(
+        { runner: name, profile: record.identity.profileName },
+        `lane runner ${name}: ${reason}: runner stopped`,
+      );
+      refusals.push({
+        runnerName: name,
+        reason,
+        error: `runner ${name} (profile ${record.identity.profileName}) ${reason}`,
+      });
+    }
+    return refusals;
   }
 
   /** Runs `pass` every `ms` until stopPoll, one at a time. */

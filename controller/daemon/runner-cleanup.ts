@@ -8,7 +8,7 @@ import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { scopeOf } from '../github/runner-scope.js';
 import { returnCredentials } from '../lanes/credential-return.js';
-import { releasedValues } from '../lanes/release.js';
+import { keepsLogTail, LANE_TAIL_WITHHELD, releasedValues } from '../lanes/release.js';
 import type { JobObserver } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
 import type { Logger } from '../observe/logger.js';
@@ -65,6 +65,7 @@ export class RunnerCleanup {
       log,
       // Released env-file values never were in the container's environment, so the engine cannot know them.
       secrets: await releasedValues(this.deps.config(), name),
+      ...((await keepsLogTail(this.deps.config(), name)) ? {} : { withheldTail: LANE_TAIL_WITHHELD }),
     });
     if (done.kind !== 'done') {
       // The reconciler retries once Docker answers.

@@ -17,18 +17,26 @@ export type TeardownOutcome = { kind: 'done'; lastLines?: string[] } | { kind: '
 export async function tearDown(
   deps: { engine: Engine; github: GitHubApi; jobDocker?: JobDocker | undefined },
   runner: { identity: RunnerIdentity; containerId?: string },
-  opts: { reason: string; deleteRunner: boolean; log: Logger; secrets?: readonly string[] },
+  opts: {
+    reason: string;
+    deleteRunner: boolean;
+    log: Logger;
+    secrets?: readonly string[];
+    /** Unset or a note: a lane runner's tail is never read, the note stands in for it (lanes/release.ts). */
+    withheldTail?: string;
+  },
 ): Promise<TeardownOutcome> {
   const { log } = opts;
   let lastLines: string[] | undefined;
   try {
     if (runner.containerId) {
-      const tail = await deps.engine.tailLogs(runner.containerId, LOG_TAIL_LINES);
-      lastLines = scrubSecrets(tail, opts.secrets ?? [])
-        .trimEnd()
-        .split('\n')
-        .slice(-LOG_TAIL_LINES)
-        .map(redactLine);
+      lastLines = opts.withheldTail
+        ? [opts.withheldTail]
+        : scrubSecrets(await deps.engine.tailLogs(runner.containerId, LOG_TAIL_LINES), opts.secrets ?? [])
+            .trimEnd()
+            .split('\n')
+            .slice(-LOG_TAIL_LINES)
+            .map(redactLine);
       log.info({ reason: opts.reason, lastLines }, 'runner container finished');
       await deps.engine.remove(runner.containerId);
     }

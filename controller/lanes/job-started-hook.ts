@@ -19,21 +19,36 @@ export const HOOK_WAIT_SECONDS = 300;
 /**
  * POSIX sh, so it runs in any lane image. The marker's path is written into the script, not read from a variable: the
  * job's own settings must not be able to point the gate at a file of their choosing.
+ *
+ * The gate is terminal. A failed hook only fails its step: the runner goes on to evaluate every later step's `if:`,
+ * and `always()`, `failure()` and `cancelled()` steps run, with the lane's network and whatever else is in reach.
+ * When the job is cancelled the runner signals the hook (SIGINT, then SIGTERM) and again runs the steps whose
+ * condition holds. So when no release comes, or a signal arrives first, the gate ends the runner itself: it kills
+ * every process its user may signal in the container's own PID namespace (all but the namespace's init and itself).
+ * The runner's processes gone, no later step runs; the container ends with them, and GitHub fails the job when the
+ * runner stops renewing it.
  */
 export function jobStartedHookScript(opts: { releaseDir?: string; waitSeconds?: number } = {}): string {
   const marker = `${opts.releaseDir ?? IN_CONTAINER.releaseDir}/${RELEASE_MARKER}`;
   const wait = opts.waitSeconds ?? HOOK_WAIT_SECONDS;
   return `#!/bin/sh
 # factory: this lane job starts once the controller has verified that GitHub gave this runner a job entitled to it.
+end_job() {
+  trap '' INT TERM HUP
+  echo "::error::factory: $1; the runner is stopped so that no later step of this job runs, whatever its if:"
+  kill -9 -1 2>/dev/null
+  exit 1
+}
+trap 'end_job "this lane job was cancelled before the lane was released to it"' INT TERM HUP
 waited=0
 while [ ! -f '${marker}' ]; do
   if [ "$waited" -ge ${wait} ]; then
-    echo "::error::factory: the lane was not released to this job within ${wait} s: the controller verifies each lane job (same repository, a lane label, not a fork or pull_request_target run) when GitHub reports it in progress; see the controller's log for this runner"
-    exit 1
+    end_job "the lane was not released to this job within ${wait} s: the controller verifies each lane job (same repository, a lane label, not a fork or pull_request_target run) when GitHub reports it in progress; see the controller's log for this runner"
   fi
   sleep 1
   waited=$((waited + 1))
 done
+trap - INT TERM HUP
 echo "factory: lane released to this job after $waited s"
 if [ -n "\${${NEXT_HOOK_VARIABLE}:-}" ]; then exec "\$${NEXT_HOOK_VARIABLE}"; fi
 `;

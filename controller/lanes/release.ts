@@ -2,7 +2,7 @@
 // once GitHub's assignment names a job that is entitled to the lane (daemon/assignment-check.ts decides that). Then
 // the auth copies, the secrets folders' files and the env-file values are written into the job's folder, each file
 // atomically, and the marker last: the action waits for the marker and so never sees half a release.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { readJobText } from '../../lane-contract/job-file.js';
@@ -89,3 +89,21 @@ export async function releasedValues(config: Config, runnerName: string): Promis
   const env = parseReleasedEnv(text);
   return 'error' in env ? [] : Object.values(env);
 }
+
+/**
+ * Whether the controller keeps a runner's last log lines (its log, the timeline, GET /jobs/ID). Not a lane runner's:
+ * its job may print what the release put in its reach (secrets files, auth tokens, the gh login, env-file values) in
+ * any form it likes, spaced out, encrypted or split, and no scrubber can find every one; GitHub's job log, which the
+ * runner masks and only the repo's readers see, has it all. Decided from the job folder, which a lane runner's
+ * launch makes with its release folder and only its cleanup removes, after the tail is read.
+ */
+export async function keepsLogTail(config: Config, runnerName: string): Promise<boolean> {
+  return !(await stat(releaseDir(config, runnerName)).then(
+    (s) => s.isDirectory(),
+    () => false,
+  ));
+}
+
+/** What a lane runner's record says in place of its log tail. */
+export const LANE_TAIL_WITHHELD =
+  "no log tail kept for a lane job: what it printed may hold what the release gave it; see the job's log on GitHub";

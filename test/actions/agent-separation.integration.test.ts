@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 const GITHUB_TOKEN = 'ghs_separationtoken0123456789abcdefABCD';
 const RUNTIME_TOKEN = 'actions-runtime-token-5e1f0c2d9a8b7c6d';
 const PR = webhookExample('pull_request', 'opened');
+const RUNNER_KEY = '{"d":"runner-rsa-private-exponent-9f8e7d6c","modulus":"m"}';
 
 let model: FakeModelServer;
 let github: FakeGitHub;
@@ -36,9 +37,16 @@ function runnerLayout() {
   mkdirSync(commands, { recursive: true });
   writeFileSync(join(commands, 'set_env_1'), 'CI=true\n');
   cpSync('dist/agent-lane', join(actionDir, 'dist', 'agent-lane'), { recursive: true });
+  // The runner's registration in its home, beside _work, as the runner writes it from its JIT config.
+  writeFileSync(join(lane.root, '.credentials_rsaparams'), RUNNER_KEY);
+  writeFileSync(join(lane.root, '.runner'), '{"agentName":"lane-runner"}');
+  mkdirSync(join(lane.root, '_diag'));
+  writeFileSync(join(lane.root, '_diag', 'Runner_20260101-000000-utc.log'), `key ${RUNNER_KEY}\n`);
   handLaneToRunner(lane);
   // The runner creates these with its default umask: open to every user until the action closes them.
   execFileSync('chmod', ['-R', 'go+rX', work]);
+  execFileSync('chmod', ['-R', 'go+rX', join(lane.root, '.credentials_rsaparams'), join(lane.root, '.runner')]);
+  execFileSync('chmod', ['-R', 'go+rX', join(lane.root, '_diag')]);
   return {
     lane,
     temp,
@@ -60,6 +68,9 @@ describe('agent separation', () => {
       `echo "--- runner temp"; ls -la ${r.temp} 2>&1`,
       `echo "--- command file"; echo NODE_OPTIONS=--require=/tmp/evil.js >> ${join(r.commands, 'set_env_1')} 2>&1; echo "append=$?"`,
       `echo "--- actions"; ls -R ${r.actions} 2>&1 | head -5`,
+      `echo "--- runner home"; ls -la ${r.lane.root} 2>&1`,
+      `echo "--- runner key"; cat ${join(r.lane.root, '.credentials_rsaparams')} 2>&1`,
+      `echo "--- runner logs"; cat ${join(r.lane.root, '_diag')}/* 2>&1`,
       `echo "--- lane copies"; cat ${join(r.lane.codexHome, 'auth.json')} ${join(r.lane.claudeConfigDir, '.credentials.json')} 2>&1`,
     ].join('; ');
     model.script('anthropic', [
@@ -102,6 +113,9 @@ describe('agent separation', () => {
     expect(seen).toMatch(/--- runner temp\n.*Permission denied/);
     expect(seen).toMatch(/append=[1-9]/);
     expect(seen).toMatch(/--- actions\n.*Permission denied/);
+    expect(seen).toMatch(/--- runner home\n.*Permission denied/);
+    expect(seen).toMatch(/--- runner key\n.*Permission denied/);
+    expect(seen).not.toContain('runner-rsa-private-exponent');
     expect(readFileSync(join(r.commands, 'set_env_1'), 'utf8')).toBe('CI=true\n');
     expect(RUNNER_UID).not.toBe(AGENT_UID);
   });
@@ -156,5 +170,34 @@ describe('agent separation', () => {
 
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(/::error::input "mode": build runs the agent as its own user.*this lane cannot: /);
+  });
+
+  it('a runner key the action cannot close refuses build mode: the probe reads it as the agent', async () => {
+    const users = agentUserFixture();
+    const r = runnerLayout();
+    // Not the runner's to chmod (root's, world-readable): the action cannot close it, and must not go on.
+    execFileSync('chown', ['0:0', join(r.lane.root, '.credentials_rsaparams')]);
+    const run = await runAction({
+      action: 'agent-lane',
+      script: r.script,
+      runAs: users.runAs,
+      inputs: {
+        agent: 'claude',
+        mode: 'build',
+        prompt: 'Build it.',
+        report: 'summary',
+        'check-actor': 'false',
+        'github-token': GITHUB_TOKEN,
+      },
+      event: { name: 'pull_request', payload: PR },
+      env: {
+        ...laneJobEnv(r.lane, 'claude', { model: model.url, github: github.url }),
+        ...users.env,
+        RUNNER_TEMP: r.temp,
+      },
+    });
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(`the agent can read ${join(r.lane.root, '.credentials_rsaparams')}`);
   });
 });

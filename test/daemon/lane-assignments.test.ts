@@ -11,6 +11,7 @@ import { RunnerBook } from '../../controller/daemon/runner-book.js';
 import type { RunnerEvent } from '../../controller/daemon/runner-lifecycle.js';
 import type { GitHubApi, RunnerInfo, RunningJob } from '../../controller/github/github-client.js';
 import type { JobStage } from '../../controller/model/job.js';
+import { UNRELEASED_LIMIT_MS } from '../../controller/lanes/unreleased-runners.js';
 import { silentLogger } from '../../controller/observe/logger.js';
 
 const REPO = 'org/app';
@@ -49,7 +50,8 @@ function record(name: string, profileName: string, kind: Kind = 'started'): Runn
 }
 
 /** Lane assignments over a book of `records`; GitHub shows every runner busy, each with job 100 + its index. */
-function world(records: RunnerEvent[][]) {
+function world(records: RunnerEvent[][], opts: { jobsFound?: boolean; lookupHangs?: boolean } = {}) {
+  let clock = 0;
   stateDir = mkdtempSync(join(tmpdir(), 'factory-assignments-'));
   const config = configSchema.parse({
     github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
@@ -79,6 +81,7 @@ function world(records: RunnerEvent[][]) {
     },
     listRunningJobs: async (repo) => {
       asked.push(`running ${repo}`);
+      if (opts.jobsFound === false) return [];
       return runners.map((r, i): RunningJob => ({
         id: 100 + i,
         runId: 7,
@@ -86,7 +89,9 @@ function world(records: RunnerEvent[][]) {
         runnerName: r.identity.runnerName,
       }));
     },
-    getWorkflowRun: async () => expect.fail('a refusal by the job alone needs no run lookup'),
+    getWorkflowRun: opts.lookupHangs
+      ? () => new Promise<never>(() => {})
+      : async () => expect.fail('a refusal by the job alone needs no run lookup'),
   };
   const stages: Array<{ jobId: number; stage: JobStage; reason?: string }> = [];
   const checks: Array<Promise<Refusal | undefined>> = [];
@@ -97,7 +102,7 @@ function world(records: RunnerEvent[][]) {
       stage: (jobId, stage, f) => void stages.push({ jobId, stage, ...(f.reason ? { reason: f.reason } : {}) }),
     },
     config: () => config,
-    now: () => 0,
+    now: () => clock,
     book,
   });
   /** What the controller does with a job GitHub reports on a runner: check it, keeping the check. */
@@ -105,7 +110,7 @@ function world(records: RunnerEvent[][]) {
     const c = assignments.check(book.get(name)!, assignment);
     if (c) checks.push(c);
   };
-  return { assignments, book, asked, stages, checks, check };
+  return { assignments, book, asked, stages, checks, check, at: (ms: number) => void (clock = ms) };
 }
 
 describe('lane assignments', () => {
@@ -146,5 +151,32 @@ describe('lane assignments', () => {
     expect(refusal!.error).toBe(`runner lane-1 (profile codex) ${refusal!.reason}`);
     expect(w.stages).toEqual([{ jobId: 11, stage: 'refused', reason: 'no_lane_label' }]);
     expect(w.checks).toHaveLength(3);
+  });
+  it('a lane runner busy with a job nobody could find is stopped once the bound after it went busy has passed', async () => {
+    const w = world([record('lane-lost', 'codex'), record('ci-busy', 'ci')], { jobsFound: false });
+
+    w.at(1000);
+    await w.assignments.pollOnce(); // GitHub shows it busy; its job is nowhere in the running jobs
+    w.at(1000 + UNRELEASED_LIMIT_MS - 1);
+    await w.assignments.pollOnce();
+    expect(w.assignments.overdue()).toEqual([]);
+
+    w.at(1000 + UNRELEASED_LIMIT_MS);
+    await w.assignments.pollOnce();
+    const reason = `no release within ${UNRELEASED_LIMIT_MS / 1000} s of its runner taking a job`;
+    // A Tier-1 runner has nothing to release: only the lane runner is stopped, and only once.
+    expect(w.assignments.overdue()).toEqual([
+      { runnerName: 'lane-lost', reason, error: `runner lane-lost (profile codex) ${reason}` },
+    ]);
+    expect(w.assignments.overdue()).toEqual([]);
+  });
+
+  it('a lane runner whose assignment check never ends is stopped the bound after its job was reported', async () => {
+    // The run lookup hangs (GitHub slow, the controller's check stuck): no release, no refusal.
+    const w = world([record('lane-stuck', 'codex')], { lookupHangs: true });
+    w.at(5);
+    w.check('lane-stuck', { repo: REPO, jobId: 100, labels: LANE });
+    w.at(5 + UNRELEASED_LIMIT_MS);
+    expect(w.assignments.overdue().map((r) => r.runnerName)).toEqual(['lane-stuck']);
   });
 });

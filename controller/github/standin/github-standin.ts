@@ -52,6 +52,8 @@ interface StandinJob {
   event: string;
   headRepo: string;
   assignedAt?: number;
+  /** Cancelled while a runner runs it: the runner learns so on its next cancel poll, as the runner gets a cancel message. */
+  cancelRequested?: boolean;
 }
 
 /**
@@ -263,10 +265,17 @@ export class GitHubStandin {
     return job.id;
   }
 
-  /** Cancels a job that is still queued, as a user pressing "Cancel workflow" would. */
+  /**
+   * Cancels a job, as a user pressing "Cancel workflow" would (and as a fork can have its own run cancelled): a queued
+   * job completes at once; a running one is cancelled on its runner, which ends it and reports when it is done.
+   */
   async cancelJob(jobId: number): Promise<void> {
     const job = this.jobs.get(jobId);
-    if (!job || job.status !== 'queued') throw new Error(`stand-in: job ${jobId} is not queued`);
+    if (job?.status === 'in_progress') {
+      job.cancelRequested = true;
+      return;
+    }
+    if (!job || job.status !== 'queued') throw new Error(`stand-in: job ${jobId} is not queued or in progress`);
     job.status = 'completed';
     await this.deliver(job, 'completed');
   }
@@ -281,7 +290,7 @@ export class GitHubStandin {
       run_id: job.runId,
       labels: job.labels,
       status: job.status,
-      conclusion: job.status === 'completed' ? (job.runnerId ? 'success' : 'cancelled') : null,
+      conclusion: job.status === 'completed' ? (job.runnerId && !job.cancelRequested ? 'success' : 'cancelled') : null,
       runner_id: job.runnerId ?? null,
       runner_name: job.runnerName ?? null,
       ...this.groupFields(job),
@@ -423,12 +432,15 @@ export class GitHubStandin {
         ? send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' })
         : send(200, body);
     }
-    if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done)$/)) && method === 'POST') {
+    if ((m = url.pathname.match(/^\/_standin\/runners\/(\d+)\/(run|done|cancelled)$/)) && method === 'POST') {
+      const runnerId = Number(m[1]);
+      if (m[2] === 'cancelled') {
+        const jobId = this.runners.get(runnerId)?.jobId;
+        return send(200, { cancelled: jobId !== undefined && this.jobs.get(jobId)?.cancelRequested === true });
+      }
       return send(
         200,
-        m[2] === 'run'
-          ? await this.runnerAsksForJob(Number(m[1]))
-          : await this.runnerFinishedJob(Number(m[1]), requestBody),
+        m[2] === 'run' ? await this.runnerAsksForJob(runnerId) : await this.runnerFinishedJob(runnerId, requestBody),
       );
     }
     if (

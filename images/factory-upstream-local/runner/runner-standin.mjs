@@ -111,20 +111,71 @@ async function runAction(message) {
   return { exitCode, outputs, summary };
 }
 
-let result = { exitCode: 0, outputs: {} };
-// The runner's job-started hook runs before any step, and a failing hook fails the job with no step run.
-const hook = process.env.ACTIONS_RUNNER_HOOK_JOB_STARTED;
-if (hook && spawnSync('sh', [hook], { stdio: 'inherit' }).status !== 0) {
-  console.error('##[error]The job started hook failed');
-  result = { exitCode: 1, outputs: {} };
-} else if (answer.message) {
-  result = await runAction(answer.message).catch((err) => {
-    console.error(`##[error]${err.message}`);
-    return { exitCode: 1, outputs: {} };
-  });
-} else {
-  if (process.env.STANDIN_JOB_COMMAND) spawnSync('sh', ['-c', process.env.STANDIN_JOB_COMMAND], { stdio: 'inherit' });
-  await sleep(1000 * (answer.seconds ?? 1));
+// The official runner's step loop, as actions/runner runs it: JobExtension.InitializeJob puts the
+// ACTIONS_RUNNER_HOOK_JOB_STARTED hook first among the job's steps with the condition success(); StepsRunner.RunAsync
+// merges each failed step into the job's result and evaluates every later step's `if:` against it (always() and
+// failure() run after a failure; on the job's cancellation it marks the job Canceled, and always() and cancelled()
+// run); ProcessInvoker.CancelAndKillProcessTree cancels a running step by SIGINT, then SIGTERM 7.5 s later, then kills
+// it 2.5 s after that. Steps beyond the action come from STANDIN_FAILURE_COMMAND (if: failure()) and
+// STANDIN_ALWAYS_COMMAND (if: always()).
+let status = 'success';
+const shouldRun = (condition) => condition === 'always' || condition === status;
+
+/** Runs one step's process, cancelling it as the runner does when GitHub cancels the job. */
+async function runStep(command, args) {
+  const child = spawn(command, args, { stdio: 'inherit' });
+  const exited = new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  let cancelled = false;
+  const watch = (async () => {
+    while (child.exitCode === null && child.signalCode === null) {
+      const answer = await post('cancelled').catch(() => ({ cancelled: false }));
+      if (answer.cancelled) {
+        cancelled = true;
+        for (const [signal, ms] of [
+          ['SIGINT', 7500],
+          ['SIGTERM', 2500],
+          ['SIGKILL', 0],
+        ]) {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill(signal);
+          await Promise.race([exited, sleep(ms)]);
+        }
+        return;
+      }
+      await Promise.race([exited, sleep(500)]);
+    }
+  })();
+  const code = await exited;
+  await watch;
+  if (cancelled) status = 'cancelled';
+  else if (code !== 0 && status === 'success') status = 'failure';
 }
+
+let result = { exitCode: 0, outputs: {} };
+const hook = process.env.ACTIONS_RUNNER_HOOK_JOB_STARTED;
+if (hook) {
+  await runStep('sh', [hook]);
+  if (status !== 'success') console.error('##[error]The job started hook failed');
+}
+if (shouldRun('success')) {
+  if (answer.message) {
+    result = await runAction(answer.message).catch((err) => {
+      console.error(`##[error]${err.message}`);
+      return { exitCode: 1, outputs: {} };
+    });
+    if (result.exitCode !== 0) status = 'failure';
+  } else {
+    if (process.env.STANDIN_JOB_COMMAND) await runStep('sh', ['-c', process.env.STANDIN_JOB_COMMAND]);
+    if (status === 'success') await sleep(1000 * (answer.seconds ?? 1));
+  }
+}
+if (process.env.STANDIN_FAILURE_COMMAND && shouldRun('failure')) {
+  await runStep('sh', ['-c', process.env.STANDIN_FAILURE_COMMAND]);
+}
+if (process.env.STANDIN_ALWAYS_COMMAND && shouldRun('always')) {
+  await runStep('sh', ['-c', process.env.STANDIN_ALWAYS_COMMAND]);
+}
+if (status !== 'success' && result.exitCode === 0) result = { exitCode: 1, outputs: {} };
 await post('done', result).catch(() => undefined);
-console.log(`Job ${answer.job} completed with result: ${result.exitCode === 0 ? 'Succeeded' : 'Failed'}`);
+const conclusion = { success: 'Succeeded', failure: 'Failed', cancelled: 'Canceled' }[status];
+console.log(`Job ${answer.job} completed with result: ${conclusion}`);
