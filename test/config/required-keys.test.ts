@@ -35,3 +35,15 @@ describe('a missing required key', () => {
     expect(found).toEqual([expect.stringContaining('profiles.ci.warm.idleTimeout: expected a duration')]);
   });
 });
+
+describe('network none on backend swarm', () => {
+  it('is refused at validate with what to use instead, and allowed on the local engine', () => {
+    const doc = { ...base({ network: 'none' }), backend: 'swarm' };
+    expect(problems(doc)).toEqual([
+      expect.stringMatching(
+        /profiles\.ci\.network: network "none" cannot be given to a swarm service: on backend swarm use host, or an overlay network/,
+      ),
+    ]);
+    expect(problems(base({ network: 'none' }))).toEqual([]);
+  });
+});
