@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Makes a release of factory from a version tag: checks dist/ is a fresh bundle of the sources and .github/workflows/
-# holds byte copies of workflows/, writes the release notes (the commits since the previous version tag), and moves
-# the major tag (v1) that other repos call the actions and reusable workflows at. It refuses a deploy image whose
-# base is not pinned by digest (deploy/Dockerfile's ARG NODE_BASE, deploy/compose.yml's NODE_BASE).
+# Makes a release of factory from a version tag (v1.2.3, which the actions and workflows are called at too): checks
+# dist/ is a fresh bundle of the sources and .github/workflows/ holds byte copies of workflows/, checks CHANGELOG.md
+# has a section for the version, writes the release notes (the commits since the previous version tag), makes the
+# installable package (release/factory-VERSION.tgz, scripts/release-package.sh) and the controller image
+# (factory/controller:VERSION from deploy/Dockerfile), and moves the major tag (v1) other repos call the actions and
+# reusable workflows at. It refuses a deploy image whose base is not pinned by digest (deploy/Dockerfile's
+# ARG NODE_BASE, deploy/compose.yml's NODE_BASE).
 #   scripts/release.sh v1.2.3 [--dry-run] [--push] [--notes FILE]
-# --dry-run checks and prints what it would do, changing nothing; --push pushes the moved major tag to origin.
-# BUNDLE_CMD (default: npm run bundle) rebuilds dist/.
+# --dry-run checks and prints what it would do, changing nothing; --push pushes v1.2.3 and the moved major tag.
+# BUNDLE_CMD (default: npm run bundle) rebuilds dist/; PACKAGE_CMD (default: scripts/release-package.sh release) and
+# IMAGE_CMD (default: docker build -f deploy/Dockerfile -t factory/controller:VERSION .) make the two artifacts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +67,9 @@ for source in workflows/*.yml; do
   cmp -s "$source" ".github/$source" || fail ".github/$source is missing or differs from $source: run npm run workflows:publish and commit"
 done
 
+# The changelog says what changed in words; the notes below list the commits.
+grep -q "^## $version\$" CHANGELOG.md 2>/dev/null || fail "CHANGELOG.md has no section \"## $version\": rename \"## Unreleased\" to it, commit, and tag again"
+
 previous="$(git describe --tags --abbrev=0 --match 'v[0-9]*.[0-9]*.[0-9]*' "$commit^" 2>/dev/null || true)"
 range="${previous:+$previous..}$commit"
 release_notes() {
@@ -75,14 +82,23 @@ release_notes() {
   echo "Workflows and actions: \`uses: ainative-academy/factory/...@$major\` follows this release."
 }
 
+package_cmd="${PACKAGE_CMD:-scripts/release-package.sh release}"
+image_cmd="${IMAGE_CMD:-docker build -q -f deploy/Dockerfile -t factory/controller:$version .}"
 if [ -n "$dry_run" ]; then
   release_notes
-  echo "release: would move $major from $(git rev-parse -q --verify "refs/tags/$major^{commit}" || echo nothing) to $commit${push:+ and push it}"
+  echo "release: would make the package: $package_cmd"
+  echo "release: would build the controller image: $image_cmd"
+  echo "release: would move $major from $(git rev-parse -q --verify "refs/tags/$major^{commit}" || echo nothing) to $commit${push:+ and push $tag and $major}"
   exit 0
 fi
 release_notes > "$notes"
+package="$(bash -c "$package_cmd" | tail -1)" || fail "the package did not build: $package_cmd"
+echo "release: package $package"
+bash -c "$image_cmd" >/dev/null || fail "the controller image did not build: $image_cmd"
+echo "release: image factory/controller:$version"
 git tag -f -a "$major" -m "factory $tag" "$commit" >/dev/null
 echo "release: $major now points at $tag ($commit); notes in $notes"
 if [ -n "$push" ]; then
+  git push origin "refs/tags/$tag"
   git push --force origin "refs/tags/$major"
 fi

@@ -1,6 +1,7 @@
 // The shared shape of every `factory` command, on commander: help on each (`-h, --help`), suggestions for typos,
 // errors and usage on stderr, and one exit-code rule. Commands return their exit code; commander never exits.
 import { Command, CommanderError, Option } from 'commander';
+import { LOG_LEVELS } from '../observe/logger.js';
 import type { Io } from './io.js';
 
 /** Exit codes: 0 done, 1 the work failed (or bare `factory`, as git does), 2 the command line itself was wrong. */
@@ -27,6 +28,13 @@ export function newCommand(name: string, io: Io): Command {
 
 export const configOption = () =>
   new Option('-c, --config <file>', 'the config file').env('FACTORY_CONFIG').default('factory.yml');
+
+/** `--log-level`: a name (info, debug, ...), also from FACTORY_LOG_LEVEL; commander refuses any other word. */
+export const logLevelOption = () =>
+  new Option('--log-level <level>', 'the least severe log lines shown')
+    .choices(LOG_LEVELS)
+    .env('FACTORY_LOG_LEVEL')
+    .default('info');
 
 export const jsonOption = () => new Option('--json', 'print JSON instead of text (for scripts)');
 

@@ -3,7 +3,7 @@ import { describeProblems, loadConfig } from '../config/config.js';
 import { watchConfig } from '../config/config-watcher.js';
 import { startService } from '../daemon/service.js';
 import { createLogger } from '../observe/logger.js';
-import { act, configOption, EXIT, newCommand } from './command-line.js';
+import { act, configOption, EXIT, logLevelOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 
 export function controllerCommand(io: Io) {
@@ -12,14 +12,15 @@ export function controllerCommand(io: Io) {
     .description(
       'Runs the controller: the webhook receiver, the status endpoint, the reconcile loop and one container per job. Reloads the config on SIGHUP and when the file changes; stops taking jobs on SIGTERM.',
     )
-    .addOption(configOption());
-  return act(cmd, async (opts: { config: string }) => {
+    .addOption(configOption())
+    .addOption(logLevelOption());
+  return act(cmd, async (opts: { config: string; logLevel: string }) => {
     const result = await loadConfig(opts.config);
     if (!result.ok) {
       io.stderr(describeProblems(opts.config, result, 'refusing to start, '));
       return EXIT.failed;
     }
-    const log = createLogger();
+    const log = createLogger({ level: opts.logLevel });
     // Listening from the start: the ports open before the first reconcile, so a SIGTERM can come while it runs, and
     // must stop the controller cleanly once it is up rather than kill it half-started.
     const stopping = new Promise<string>((resolve) => {
@@ -45,7 +46,8 @@ export function controllerCommand(io: Io) {
         log.warn({ keys: blocked }, 'config change needs a restart to apply; the running config stays');
     });
     log.info({ config: opts.config }, 'watching the config file for changes (SIGHUP reloads it too)');
-    log.info({ signal: await stopping }, 'stopping: no new jobs are taken');
+    const signal = await stopping;
+    log.info({ signal }, `${signal}: stopping; no new jobs are taken, and running jobs keep their containers`);
     watcher.stop();
     await service.stop();
     return EXIT.ok;

@@ -10,10 +10,11 @@ import { configSchema } from '../config/config.js';
 import Docker from 'dockerode';
 import { dockerEngine } from '../docker/docker-engine.js';
 import { ensureImage } from '../images/image-builder.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, humanLine, wantsColor } from '../observe/logger.js';
 import { startService } from '../daemon/service.js';
 import { GitHubStandin } from '../github/standin/github-standin.js';
-import { act, EXIT, newCommand } from './command-line.js';
+import { act, EXIT, logLevelOption, newCommand } from './command-line.js';
+import { Story, storyLines } from './demo-story.js';
 import type { Io } from './io.js';
 
 export const STANDIN_IMAGE = 'factory-test/runner:1';
@@ -39,11 +40,36 @@ export async function ensureStandinImages(socketPath = '/var/run/docker.sock'): 
 export function demoCommand(io: Io) {
   const cmd = newCommand('demo', io)
     .summary('run one job end to end against a local GitHub stand-in and the local Docker engine')
-    .option('--timeout <seconds>', 'give up after this many seconds', '120');
-  return act(cmd, async (opts: { timeout: string }) => runDemo(opts, io));
+    .option('--timeout <seconds>', 'give up after this many seconds', '120')
+    // Beside the story: the controller's own log lines from this level up.
+    .addOption(logLevelOption().default('warn'));
+  return act(cmd, async (opts: { timeout: string; logLevel: string }) => runDemo(opts, io));
 }
 
-export async function runDemo(values: { timeout: string }, io: Io): Promise<number> {
+const LEVEL_NUMBER: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/**
+ * The controller's log as the demo shows it: a numbered story of the job's life, plus the log lines themselves at
+ * `shown` and above (warnings and errors by default), one line each.
+ */
+function demoLogger(io: Io, shown: string) {
+  const story = new Story((line) => io.stdout(line));
+  const threshold = LEVEL_NUMBER[shown] ?? Infinity;
+  const color = wantsColor(process.stdout);
+  const destination = {
+    write(json: string) {
+      const event = JSON.parse(json) as Record<string, unknown>;
+      const lines = storyLines(event);
+      if (lines) story.tell(lines);
+      if ((LEVEL_NUMBER[String(event.level)] ?? 0) >= threshold) io.stdout(`    ${humanLine(json, color).trimEnd()}`);
+    },
+  };
+  // The story needs the info events whatever is shown; debug and trace when asked for.
+  const level = threshold < 30 ? shown : 'info';
+  return createLogger({ level, pretty: false, destination: destination as unknown as NodeJS.WritableStream });
+}
+
+export async function runDemo(values: { timeout: string; logLevel?: string }, io: Io): Promise<number> {
   if (!/^\d+$/.test(values.timeout)) {
     io.stderr(`factory demo: --timeout expects whole seconds, got ${JSON.stringify(values.timeout)}`);
     return EXIT.usage;
@@ -59,6 +85,9 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
   }
   await ensureStandinImages();
 
+  io.stdout(
+    `factory demo: one job end to end. A GitHub stand-in on loopback plays GitHub; your Docker engine runs the job.\n`,
+  );
   const github = new GitHubStandin({ jobSeconds: 2 });
   await github.start();
   const env = {
@@ -91,7 +120,7 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
     },
     repos: [{ repo: DEMO_REPO, profiles: ['ci'], maxConcurrent: 1 }],
   });
-  const log = createLogger();
+  const log = demoLogger(io, values.logLevel ?? 'warn');
   const service = await startService({ config, log, env });
   github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.FACTORY_DEMO_WEBHOOK_SECRET });
 
@@ -120,7 +149,10 @@ export async function runDemo(values: { timeout: string }, io: Io): Promise<numb
     return 1;
   }
   io.stdout(
-    `\nfactory demo: job ${jobId} of ${DEMO_REPO} ran in its own container, which is gone again, and its runner is deregistered.`,
+    `\nDone: job ${jobId} of ${DEMO_REPO} ran in its own container, which is gone again, and its runner is deregistered.`,
+  );
+  io.stdout(
+    'On a real host the same controller serves your repos through a GitHub App: docs/real-host.md. `factory demo --log-level info` shows the log behind each step.',
   );
   return 0;
 }

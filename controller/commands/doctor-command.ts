@@ -44,6 +44,11 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
     return EXIT.failed;
   }
   const { config } = loaded;
+  if (opts.profile !== undefined && !(opts.profile in config.profiles)) {
+    const known = Object.keys(config.profiles).sort().join(', ') || 'none';
+    io.stderr(`factory doctor: --profile ${opts.profile} is not a profile of ${opts.config} (profiles: ${known})`);
+    return EXIT.usage;
+  }
   const diskThreshold =
     opts.diskThreshold === undefined ? config.housekeeping.diskThreshold : Number(opts.diskThreshold);
   if (!Number.isFinite(diskThreshold) || diskThreshold <= 0 || diskThreshold > 100) {

@@ -1,7 +1,7 @@
 // `factory images build [--repo R]`: builds factory/base and the per-repo images, then audits each for credentials.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
 import Docker from 'dockerode';
 import { act, EXIT, newCommand, runCommand } from './command-line.js';
@@ -157,9 +157,30 @@ async function buildDockerSidecar(
   return (await buildAndAudit(docker, build, io, true)) ? 0 : 1;
 }
 
+/** Why `dir` lacks the folders this build reads (the package's images/ has them all), or undefined. */
+export function imagesDirProblem(dir: string, needed: readonly string[], flag: boolean): string | undefined {
+  const missing = needed.filter((sub) => !existsSync(join(dir, sub)));
+  if (missing.length === 0) return undefined;
+  const what = flag ? `--images-dir ${dir}` : `the package's images folder ${dir}`;
+  const found = existsSync(dir) ? `has no ${missing.map((m) => `${m}/`).join(', ')}` : 'does not exist';
+  return `${what} ${found}: point --images-dir at the images/ folder of a factory checkout or release (it holds factory-base/, repo/ and repos/NAME/toolchain.sh)`;
+}
+
 async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promise<number> {
   const root = packageRoot();
-  const imagesDir = values.imagesDir ?? join(root, 'images');
+  const imagesDir = resolve(values.imagesDir ?? join(root, 'images'));
+  const upstreamDir = values.local || values.upstream === 'local' ? 'factory-upstream-local' : 'factory-upstream';
+  const needed = values.dockerSidecar
+    ? ['docker-sidecar']
+    : [
+        ...(values.repo === undefined && values.base === undefined ? ['factory-base', upstreamDir] : []),
+        ...(values.baseOnly ? [] : ['repo']),
+      ];
+  const problem = imagesDirProblem(imagesDir, needed, values.imagesDir !== undefined);
+  if (problem) {
+    io.stderr(`factory images build: ${problem}`);
+    return EXIT.failed;
+  }
   const version =
     values.tag ?? (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   if (values.dockerSidecar) return buildDockerSidecar(imagesDir, values.distro, io, docker);

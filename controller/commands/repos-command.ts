@@ -133,6 +133,12 @@ async function edit(
       : verb === 'set'
         ? setRepo(text, change, file)
         : removeRepo(text, repo, file);
+  if (!result.ok && result.absent) {
+    io.stderr(
+      `factory repos ${verb}: ${repo} is not in ${file}, so nothing changed (factory repos list shows what is configured${verb === 'set' ? '; factory repos add adds it' : ''})`,
+    );
+    return EXIT.failed;
+  }
   if (!result.ok) {
     io.stderr(
       `factory repos ${verb}: refusing to write ${file}, the result would be invalid:\n${result.problems.map((p) => `  ${p}`).join('\n')}`,

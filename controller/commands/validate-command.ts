@@ -1,5 +1,7 @@
 // `factory validate`: every problem of a config file at once, each with its line and path.
 import { resolve } from 'node:path';
+import { Option } from 'commander';
+import { unreadableSecrets } from '../config/secret-check.js';
 import { describeProblems, loadConfig, type ConfigProblem } from '../config/config.js';
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
@@ -13,8 +15,14 @@ export function validateCommand(io: Io) {
       'Checks a config file as the controller would at start, and lists every problem at once as FILE:LINE: PATH: MESSAGE.',
     )
     .addOption(configOption())
+    .addOption(
+      new Option(
+        '--secrets',
+        "also read the secrets the controller reads at start (webhook secret, GitHub token or App key) from this process's environment and files",
+      ),
+    )
     .addOption(jsonOption());
-  return act(cmd, async (opts: { config: string; json?: boolean }) => {
+  return act(cmd, async (opts: { config: string; json?: boolean; secrets?: boolean }) => {
     const loaded = await loadConfig(opts.config);
     // Docker networks are checked when the engine answers; without Docker the file alone is judged.
     const networks = loaded.ok
@@ -23,7 +31,9 @@ export function validateCommand(io: Io) {
           dockerEngine(loaded.config.docker.socketPath, loaded.config.instance),
         ).catch(() => [])
       : [];
-    const result: typeof loaded = networks.length > 0 ? { ok: false, problems: networks } : loaded;
+    const secrets = loaded.ok && opts.secrets ? await unreadableSecrets(loaded.config, process.env) : [];
+    const refused = [...networks, ...secrets];
+    const result: typeof loaded = refused.length > 0 ? { ok: false, problems: refused } : loaded;
     if (opts.json) {
       const problems: ConfigProblem[] = result.ok
         ? []

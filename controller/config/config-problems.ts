@@ -52,13 +52,22 @@ export function problemsFromIssues(
       }));
     }
     const message =
-      issue.code === 'invalid_type' && issue.input === undefined
-        ? 'required'
+      // A missing key reaches a union (a duration: string or number) as "Invalid input": say what is wrong.
+      (issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined
+        ? `required${requiredHint(issue.path)}`
         : issue.code === 'invalid_key'
           ? (issue.issues[0]?.message ?? issue.message)
           : issue.message.replace(/^Invalid input: /, '');
     return [{ line: lineOf(doc, lines, issue.path), path, message }];
   });
+}
+
+/** What a missing key that is easy to leave out goes with, so the message says what to add. */
+function requiredHint(path: readonly PropertyKey[]): string {
+  const [last, parent] = [path.at(-1), path.at(-2)];
+  if (parent === 'warm' && last === 'idleTimeout')
+    return ' with warm.min: how long an idle warm runner waits before it is replaced, e.g. idleTimeout: 30m';
+  return '';
 }
 
 /** `factory.yml:12: repos[0].repo: expected …`: the compiler convention, so editors and terminals jump to the line. */

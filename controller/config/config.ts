@@ -24,6 +24,12 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
     refuseUnsafeProfile(config, name, profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
+    // The engine has no "none" network for services: every job would fail to start ("network none not found").
+    if (config.backend === 'swarm' && profile.network === 'none')
+      refuse(
+        ['network'],
+        'network "none" cannot be given to a swarm service: on backend swarm use host, or an overlay network that reaches nothing (docker network create -d overlay --internal factory-isolated)',
+      );
     if (profile.warm) {
       const held = warmAllowed(profile);
       if (held !== true)

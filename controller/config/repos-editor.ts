@@ -6,7 +6,8 @@ import { parseConfig } from './config.js';
 
 export type RepoEntry = { repo: string; profiles: string[]; maxConcurrent?: number };
 export type RepoChange = { repo: string; profiles?: string[]; maxConcurrent?: number };
-export type EditResult = { ok: true; text: string } | { ok: false; problems: string[] };
+/** `absent`: the repo to change or remove is not in the file, so there is nothing to write (not an invalid result). */
+export type EditResult = { ok: true; text: string } | { ok: false; problems: string[]; absent?: true };
 
 function reposIndex(doc: Document, repo: string): number {
   const repos = doc.get('repos', true);
@@ -135,7 +136,7 @@ export function removeRepo(text: string, repo: string, source = 'factory.yml'): 
   const p = parsed(text, source);
   if ('problems' in p) return { ok: false, problems: p.problems };
   const index = reposIndex(p.doc, repo);
-  if (index < 0) return { ok: false, problems: [`repos: ${repo} is not configured`] };
+  if (index < 0) return { ok: false, absent: true, problems: [`repos: ${repo} is not configured`] };
   const spliced = spliceRemove(text, p.doc.get('repos', true) as YAMLSeq, index);
   p.doc.deleteIn(['repos', index]);
   return validated(p.doc, spliced, source, text);
@@ -158,7 +159,11 @@ export function setRepo(text: string, change: RepoChange, source = 'factory.yml'
   const { doc } = p;
   const index = reposIndex(doc, change.repo);
   if (index < 0)
-    return { ok: false, problems: [`repos: ${change.repo} is not configured; add it with factory repos add`] };
+    return {
+      ok: false,
+      absent: true,
+      problems: [`repos: ${change.repo} is not configured; add it with factory repos add`],
+    };
   const item = (doc.get('repos', true) as YAMLSeq).items[index] as YAMLMap;
   const edits: { start: number; end: number; text: string }[] = [];
   const replace = (key: string, value: string, node: Node | undefined) => {

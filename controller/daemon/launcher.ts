@@ -2,6 +2,7 @@
 // container) and the outcome is returned; the controller does the bookkeeping. Each step that fails undoes the ones
 // before it, except when Docker goes away mid-start: then the container may be running the job, and the reconciler
 // settles it once Docker answers.
+import { startFailure } from '../docker/start-failure.js';
 import type { Config } from '../config/config.js';
 import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
@@ -129,11 +130,7 @@ export async function carryOut(
     if (isDockerDown(err)) return { kind: 'docker-down', err };
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();
-    const missing = (err as { statusCode?: number }).statusCode === 404;
-    const failure = missing
-      ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`
-      : `container start failed: ${String((err as Error).message ?? err)}`;
-    return failed(config, identity, failure, false);
+    return failed(config, identity, startFailure(err, job.profile, job.profileName), false);
   }
 }
 

@@ -1,4 +1,5 @@
 // The port GitHub delivers to, and the only one that faces the internet: the webhook path and /healthz, nothing else.
+import { HEALTH_PATHS, healthAnswer } from './health-answer.js';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -45,22 +46,10 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
       if (o.onWebhookResponse) res.once('finish', () => o.onWebhookResponse!(res.statusCode));
       return;
     }
-    if (req.method === 'GET' && req.url === '/healthz') {
-      const h = o.health();
-      // Unknown (GitHub not yet answered) is not a fault.
-      const healthy = h.dockerUp && (h.github === 'ok' || h.github === 'unknown');
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      // No lastError here: this port faces the internet, and errors name hosts' paths. The loopback status endpoint
-      // has it.
-      res.end(
-        JSON.stringify({
-          status: healthy ? 'ok' : 'degraded',
-          docker: h.dockerUp ? 'up' : 'down',
-          github: h.github,
-          queued: h.queued,
-          running: h.running,
-        }),
-      );
+    const path = req.url ?? '';
+    if (req.method === 'GET' && (HEALTH_PATHS as readonly string[]).includes(path)) {
+      const answer = healthAnswer(path, o.health());
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));

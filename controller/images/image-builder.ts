@@ -40,7 +40,14 @@ export type BuildPlanOptions = {
 };
 
 export const baseTag = (version: string) => `factory/base:${version}`;
-export const repoTag = (name: string, version: string) => `factory/repo-${name}:${version}`;
+/**
+ * `factory/repo-NAME:VERSION`, or `factory/OWNER/repo-NAME:VERSION` when the repo was named with its owner, so two
+ * owners' repos of the same name never share a tag. Docker wants repository names in lower case.
+ */
+export const repoTag = (repo: string, version: string) => {
+  const owner = repo.includes('/') ? `${repo.slice(0, repo.lastIndexOf('/')).toLowerCase()}/` : '';
+  return `factory/${owner}repo-${repoName(repo).toLowerCase()}:${version}`;
+};
 
 /** `aina-platform` from `aina-platform` or `ainative-academy/aina-platform`. */
 export const repoName = (repo: string) => repo.slice(repo.lastIndexOf('/') + 1);
@@ -48,8 +55,8 @@ export const repoName = (repo: string) => repo.slice(repo.lastIndexOf('/') + 1);
 /** The per-repo images, each FROM the base. */
 export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } | { problem: string } {
   const network = o.network === undefined ? {} : { network: o.network };
-  const wanted = o.repo === undefined ? [...o.repos] : [repoName(o.repo)];
-  for (const name of wanted) {
+  const wanted = o.repo === undefined ? [...o.repos] : [o.repo];
+  for (const name of wanted.map(repoName)) {
     if (!o.repos.includes(name)) {
       return {
         problem: `no toolchain for ${name}: expected ${join(o.imagesDir, 'repos', name, 'toolchain.sh')} (known: ${o.repos.join(', ') || 'none'})`,
@@ -58,9 +65,10 @@ export function planImageBuilds(o: BuildPlanOptions): { builds: ImageBuild[] } |
   }
   const base = o.base ?? baseTag(o.version);
   const builds: ImageBuild[] = [];
-  for (const name of wanted) {
+  for (const repo of wanted) {
+    const name = repoName(repo);
     builds.push({
-      tag: repoTag(name, o.version),
+      tag: repoTag(repo, o.version),
       contextDir: join(o.imagesDir, 'repos', name),
       dockerfile: join(o.imagesDir, 'repo', 'Dockerfile'),
       buildArgs: { BASE_IMAGE: base, REPO: name },

@@ -44555,6 +44555,11 @@ function notOnLaneMessage(agent, lane, missing) {
     const where = lane.fromProfile[agent]
         ? `the lane profile's ${variable}`
         : `${variable} is not set, so the home-directory fallback`;
+    if (lane.lane === agent) {
+        // On the right lane: the runs-on line is fine, the lane's login is what is missing.
+        const profile = lane.profile ? ` (profile ${lane.profile})` : '';
+        return `no ${agent} credentials at ${missing} (${where}). This job is on the ${agent} lane${profile}, but the lane has no ${agent} login: sign ${agent} in on the host into the profile's auth mount (kind: auth, agent: ${agent}; docs/lanes.md), then check it with factory doctor${lane.profile ? ` --profile ${lane.profile}` : ''}`;
+    }
     // A job on the other agent's lane is the likely mistake; saying which lane it is on points at the runs-on line.
     const on = lane.lane ? `on a ${lane.lane} lane${lane.profile ? ` (profile ${lane.profile})` : ''}, not` : 'not on';
     return `no ${agent} credentials at ${missing} (${where}). This job is ${on} a ${agent} lane: run it with runs-on: ${LANE_LABELS[agent]}`;

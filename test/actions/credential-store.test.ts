@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,6 +139,23 @@ describe('credential store', () => {
       `no claude credentials at ${join(root, 'home', '.claude', '.credentials.json')} (FACTORY_CLAUDE_CONFIG_DIR is not set, so the home-directory fallback). ` +
         'This job is not on a claude lane: run it with runs-on: [self-hosted, factory, claude]',
     );
+  });
+
+  it("on the agent's own lane without its login, says the login is missing, not that the job is on another lane", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cred-'));
+    const homes = writeLaneHomes(join(root, 'lane'), 'http://127.0.0.1:9');
+    rmSync(join(homes.claudeConfigDir, '.credentials.json'));
+    const env = readLaneEnvironment(
+      { FACTORY_LANE: 'claude', FACTORY_PROFILE: 'claude', FACTORY_CLAUDE_CONFIG_DIR: homes.claudeConfigDir },
+      join(root, 'home'),
+    );
+
+    const attempt = openPrivateHome('claude', env, join(root, 'run'));
+    await expect(attempt).rejects.toThrow(
+      `no claude credentials at ${join(homes.claudeConfigDir, '.credentials.json')} (the lane profile's FACTORY_CLAUDE_CONFIG_DIR). ` +
+        "This job is on the claude lane (profile claude), but the lane has no claude login: sign claude in on the host into the profile's auth mount (kind: auth, agent: claude; docs/lanes.md), then check it with factory doctor --profile claude",
+    );
+    await expect(attempt).rejects.not.toThrow(/not a claude lane/);
   });
 
   it("on the other agent's lane, says which lane the job is on", async () => {

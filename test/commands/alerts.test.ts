@@ -18,8 +18,9 @@ const rules = (
   parse(readFileSync('deploy/alerts.yml', 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }
 ).groups.flatMap((g) => g.rules);
 
-it('covers disk, queue, Docker, GitHub, credential waits, refused write-backs and assignments, webhook signatures and housekeeping, each with a severity and a summary', () => {
+it('covers the controller itself, disk, queue, Docker, GitHub, credential waits, refused write-backs and assignments, webhook signatures and housekeeping, each with a severity and a summary', () => {
   expect(rules.map((r) => r.alert)).toEqual([
+    'FactoryControllerDown',
     'FactoryDiskNearlyFull',
     'FactoryJobsQueuedTooLong',
     'FactoryDockerDown',
@@ -35,6 +36,12 @@ it('covers disk, queue, Docker, GitHub, credential waits, refused write-backs an
     expect(r.annotations.summary.length, r.alert).toBeGreaterThan(10);
     if (r.for !== undefined) expect(r.for, r.alert).toMatch(/^\d+[smh]$/);
   }
+});
+
+it('alerts on the controller being down from the scrape itself, which still answers when the controller does not', () => {
+  const down = rules.find((r) => r.alert === 'FactoryControllerDown')!;
+  expect(down.expr).toBe('up{job="factory"} == 0');
+  expect(down.labels.severity).toBe('critical');
 });
 
 it('names only metrics the controller exports', async () => {
@@ -56,7 +63,8 @@ it('names only metrics the controller exports', async () => {
       String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
     ),
   );
-  for (const r of rules) {
+  // FactoryControllerDown reads Prometheus' own `up`: the one rule that must not depend on the controller answering.
+  for (const r of rules.filter((r) => r.alert !== 'FactoryControllerDown')) {
     const named = r.expr.match(/\bfactory_[a-z_]+/g) ?? [];
     expect(named.length, r.alert).toBeGreaterThan(0);
     for (const name of named) expect(exported, `${r.alert} names ${name}`).toContain(name);

@@ -108,6 +108,19 @@ describe('factory', () => {
     expect(r.stderr).toContain("factory validate: unknown option '--confg'\n(Did you mean --config?)");
   });
 
+  it('controller takes --log-level as a word (also from FACTORY_LOG_LEVEL) and refuses a number', async () => {
+    const r = await run('controller', '--log-level', '30');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "option '--log-level <level>' argument '30' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent.",
+    );
+    expect(
+      program({ stdout: () => {}, stderr: () => {} })
+        .commands.find((c) => c.name() === 'controller')
+        ?.helpInformation(),
+    ).toContain('--log-level <level>');
+  });
+
   it('a missing config is named by its absolute path with the way out', async () => {
     const r = await run('validate', '--config', join(dir, 'nope.yml'));
     expect(r.code).toBe(1);

@@ -23,10 +23,13 @@ describe('deploy/factory.service', () => {
     expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
   });
 
-  it('validates the config before it starts the controller, as a docker-group user, in the default stateDir', () => {
+  it('validates the config and reads its secrets before it starts the controller, as a docker-group user, in the default stateDir', () => {
     expect(setting('ExecStartPre')).toEqual([
-      '/usr/bin/node /opt/factory/bin/factory.js validate --config /etc/factory/factory.yml',
+      '/usr/bin/node /opt/factory/bin/factory.js validate --secrets --config /etc/factory/factory.yml',
     ]);
+    // A start that keeps failing ends in a failed unit instead of a restart loop.
+    expect(setting('StartLimitBurst')).toEqual(['5']);
+    expect(setting('StartLimitIntervalSec')).toEqual(['300']);
     expect(setting('ExecStart')).toEqual([
       '/usr/bin/node /opt/factory/bin/factory.js controller --config /etc/factory/factory.yml',
     ]);

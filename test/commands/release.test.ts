@@ -2,20 +2,25 @@
 // the real run moves the major tag, and a stale dist/, a stale workflow copy, a wrong version or a deploy base that is
 // not pinned by digest stop it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 let repo: string;
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   GIT_AUTHOR_NAME: 't',
   GIT_AUTHOR_EMAIL: 't@example.test',
   GIT_COMMITTER_NAME: 't',
   GIT_COMMITTER_EMAIL: 't@example.test',
   BUNDLE_CMD: 'true',
+  // The two artifacts, recorded instead of made: the package and the image have tests of their own.
+  PACKAGE_CMD: 'echo "package $PWD" >>"$RELEASE_LOG"; echo release/factory-test.tgz',
+  IMAGE_CMD: 'echo image >>"$RELEASE_LOG"',
 };
+const RELEASE_LOG = join(mkdtempSync(join(tmpdir(), 'factory-release-log-')), 'made.log');
+env.RELEASE_LOG = RELEASE_LOG;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env, encoding: 'utf8' }).trim();
 const release = (args: string[], extra: Record<string, string> = {}) =>
   spawnSync('scripts/release.sh', args, { cwd: repo, env: { ...env, ...extra }, encoding: 'utf8' });
@@ -48,8 +53,12 @@ function retagWithBase(base: string, composeBase = base) {
   git('tag', '-f', 'v1.0.0');
 }
 
-function commitVersion(version: string, subject: string) {
+function commitVersion(version: string, subject: string, changelog = true) {
   writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'factory', version }));
+  if (changelog) {
+    const before = existsSync(join(repo, 'CHANGELOG.md')) ? readFileSync(join(repo, 'CHANGELOG.md'), 'utf8') : '';
+    writeFileSync(join(repo, 'CHANGELOG.md'), `## ${version}\n\n- ${subject}\n\n${before}`);
+  }
   git('add', '-A');
   git('commit', '-qm', subject);
 }
@@ -76,7 +85,39 @@ describe('scripts/release.sh', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('## factory v1.0.0\n\nFirst release.\n\n- First cut (');
     expect(r.stdout).toContain(`release: would move v1 from nothing to ${git('rev-parse', 'HEAD')}`);
+    expect(r.stdout).toContain('release: would make the package: ');
+    expect(r.stdout).toContain('release: would build the controller image: ');
     expect(git('tag', '--list')).toBe('v1.0.0');
+    expect(existsSync(RELEASE_LOG)).toBe(false);
+  });
+
+  it('by default makes the package with scripts/release-package.sh and the image from deploy/Dockerfile', () => {
+    const { PACKAGE_CMD: _p, IMAGE_CMD: _i, ...defaults } = env;
+    const r = spawnSync('scripts/release.sh', ['v1.0.0', '--dry-run'], { cwd: repo, env: defaults, encoding: 'utf8' });
+    expect(r.stdout).toContain('release: would make the package: scripts/release-package.sh release\n');
+    expect(r.stdout).toContain(
+      'release: would build the controller image: docker build -q -f deploy/Dockerfile -t factory/controller:1.0.0 .\n',
+    );
+  });
+
+  it('makes the package and the image before it moves the tag', () => {
+    rmSync(RELEASE_LOG, { force: true });
+    const r = release(['v1.0.0']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('release: package release/factory-test.tgz\n');
+    expect(r.stdout).toContain('release: image factory/controller:1.0.0\n');
+    expect(readFileSync(RELEASE_LOG, 'utf8')).toBe(`package ${repo}\nimage\n`);
+    rmSync(RELEASE_LOG, { force: true });
+  });
+
+  it('refuses a version CHANGELOG.md has no section for', () => {
+    commitVersion('1.0.1', 'A fix', false);
+    git('tag', 'v1.0.1');
+    const r = release(['v1.0.1', '--dry-run']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'release: CHANGELOG.md has no section "## 1.0.1": rename "## Unreleased" to it, commit, and tag again\n',
+    );
   });
 
   it('moves the major tag to each new release, with the commits since the last one as notes', () => {

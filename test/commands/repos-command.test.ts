@@ -169,6 +169,7 @@ describe('repos set', () => {
   it('refuses a repo that is not configured, and an unknown profile', () => {
     expect(setRepo(CONFIG, { repo: 'a/b', maxConcurrent: 1 })).toEqual({
       ok: false,
+      absent: true,
       problems: ['repos: a/b is not configured; add it with factory repos add'],
     });
     expect(setRepo(CONFIG, { repo: 'ainative-academy/aina-academy', profiles: ['gpu'] })).toEqual({
@@ -207,6 +208,7 @@ describe('repos remove', () => {
   it('refuses a repo that is not configured', () => {
     expect(removeRepo(CONFIG, 'ainative-academy/nope')).toEqual({
       ok: false,
+      absent: true,
       problems: ['repos: ainative-academy/nope is not configured'],
     });
   });
@@ -315,6 +317,20 @@ describe('reposCommand on a real file', () => {
       stdout: '',
       stderr: `factory repos remove: cannot write ${file} (ENOSPC); it is unchanged\n`,
     });
+    expect(await readFile(file, 'utf8')).toBe(CONFIG);
+  });
+
+  it('remove or set of a repo that is not in the file says so, not that the result would be invalid', async () => {
+    const removed = await run('remove', 'ainative-academy/nope', '--config', file);
+    expect(removed).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `factory repos remove: ainative-academy/nope is not in ${file}, so nothing changed (factory repos list shows what is configured)\n`,
+    });
+    const set = await run('set', 'ainative-academy/nope', '--max-concurrent', '2', '--config', file);
+    expect(set.stderr).toBe(
+      `factory repos set: ainative-academy/nope is not in ${file}, so nothing changed (factory repos list shows what is configured; factory repos add adds it)\n`,
+    );
     expect(await readFile(file, 'utf8')).toBe(CONFIG);
   });
 

@@ -134,7 +134,7 @@ describe('credentials released on a verified assignment', () => {
     expect(first.status).toBe('completed');
     expect(first.result?.exitCode).toBe(1); // its runner was stopped: GitHub fails the job
     const refusal = t.log().find((l) => String(l.msg).includes('not entitled'))!;
-    expect(refusal).toMatchObject({ level: 40, repo: t.h.repo, jobId: bare, reason: 'no_lane_label' });
+    expect(refusal).toMatchObject({ level: 'warn', repo: t.h.repo, jobId: bare, reason: 'no_lane_label' });
     expect(String(refusal.msg)).toMatch(
       new RegExp(
         `lane runner ${first.runnerName} took job ${bare} of ${t.h.repo}, which is not entitled to profile ci`,

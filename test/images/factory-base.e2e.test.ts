@@ -1,4 +1,4 @@
-// factory/base built for real (scripts/setup builds it once per machine; reused while its inputs are unchanged) and
+// factory/base built for real (the e2e globalSetup builds it once per machine; reused while its inputs are unchanged) and
 // proven from inside, as the runner user: every tool runs, chromium renders headless, and each stdio MCP server of
 // the Tier-3 lane answers the official MCP client's initialize and tools/list.
 import { randomBytes } from 'node:crypto';

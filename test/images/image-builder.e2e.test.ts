@@ -32,11 +32,17 @@ describe('planImageBuilds', () => {
     });
   });
 
-  it('with --repo OWNER/NAME builds only that repo, on the existing base', () => {
-    const plan = planImageBuilds({ ...options, repo: 'ainative-academy/aina-platform' });
-    expect('builds' in plan && plan.builds.map((b) => [b.tag, b.buildArgs.BASE_IMAGE])).toEqual([
-      ['factory/repo-aina-platform:1.2.3', 'factory/base:1.2.3'],
+  it('with --repo OWNER/NAME builds only that repo, on the existing base, and keeps the owner in the tag', () => {
+    const plan = planImageBuilds({ ...options, repo: 'Ainative-Academy/aina-platform' });
+    expect('builds' in plan && plan.builds.map((b) => [b.tag, b.contextDir, b.buildArgs])).toEqual([
+      [
+        'factory/ainative-academy/repo-aina-platform:1.2.3',
+        '/f/images/repos/aina-platform',
+        { BASE_IMAGE: 'factory/base:1.2.3', REPO: 'aina-platform' },
+      ],
     ]);
+    const other = planImageBuilds({ ...options, repo: 'someone-else/aina-platform' });
+    expect('builds' in other && other.builds[0]!.tag).toBe('factory/someone-else/repo-aina-platform:1.2.3');
   });
 
   it('with --base builds the repos on that image and not the base', () => {

@@ -13,7 +13,8 @@ let h: Harness;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup installs Debian's chromium`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: scripts/setup-tests (npm test runs it) installs Debian's chromium`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

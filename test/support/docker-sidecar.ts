@@ -1,5 +1,5 @@
 // The images a job's own Docker engine needs in tests, built once per machine and reused while their inputs are
-// unchanged: the sidecar (as scripts/setup builds it) and a stand-in runner that has the docker CLI.
+// unchanged: the sidecar (as the e2e globalSetup builds it) and a stand-in runner that has the docker CLI.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type Docker from 'dockerode';

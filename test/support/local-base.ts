@@ -1,4 +1,4 @@
-// factory/base as the tests use it: built once per machine (scripts/setup does it on CI) and audited then, and reused
+// factory/base as the tests use it: built once per machine (the e2e globalSetup does it first) and audited then, and reused
 // while its inputs hash is unchanged. Test files that need it at the same time wait on one lock instead of building it twice.
 import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';

@@ -87,7 +87,7 @@ export async function shellcheckScript(script: RunScript): Promise<ShellcheckCom
     if (err.code === 1 && err.stdout) return { stdout: err.stdout };
     throw new Error(
       err.code === 'ENOENT'
-        ? 'shellcheck is not installed: run scripts/setup (Debian package shellcheck)'
+        ? 'shellcheck is not installed: run scripts/setup-tests (Debian package shellcheck; npm test runs it)'
         : err.message,
     );
   });
