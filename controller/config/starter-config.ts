@@ -36,6 +36,7 @@ profiles:
   #   trusted: true
   #   lane: codex
   #   credential: codex-main
+  #   agentUser: "1001:1001"       # the agent runs as its own user, away from the runner's token and files
   #   network: host
   #   mounts:
   #     - { kind: auth, agent: codex, source: /home/factory/.codex }
