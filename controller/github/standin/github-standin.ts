@@ -418,7 +418,7 @@ export class GitHubStandin {
       if (answer) return send(answer.status, answer.body);
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/)) && method === 'GET') {
-      const body = this.contentsJson(m[1]!, decodeURIComponent(m[2]!));
+      const body = this.contentsJson(m[1]!, decodeURIComponent(m[2]!), url.searchParams.get('ref') ?? 'main');
       return body === undefined
         ? send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' })
         : send(200, body);
@@ -636,20 +636,22 @@ export class GitHubStandin {
     }
   }
 
-  /** Puts a file on the repo's default branch, as a push would. */
-  setFile(repo: string, path: string, text: string): void {
-    if (!this.files.has(repo)) this.files.set(repo, new Map());
-    this.files.get(repo)!.set(path, text);
+  /** Puts a file on the repo's default branch (`main`), or on another branch or tag, as a push would. */
+  setFile(repo: string, path: string, text: string, ref = 'main'): void {
+    const key = ref === 'main' ? repo : `${repo}@${ref}`;
+    if (!this.files.has(key)) this.files.set(key, new Map());
+    this.files.get(key)!.set(path, text);
   }
 
   /** GET /repos/{owner}/{repo}/contents/{path}: a file, or a folder's entries, in GitHub's shapes; undefined is 404. */
-  private contentsJson(repo: string, path: string) {
-    const files = this.files.get(repo) ?? new Map<string, string>();
+  private contentsJson(repo: string, path: string, ref: string) {
+    // A ref the repo does not have is a 404, as GitHub answers "No commit found for the ref".
+    const files = this.files.get(ref === 'main' ? repo : `${repo}@${ref}`) ?? new Map<string, string>();
     const entry = (p: string, text: string) => {
       const bytes = Buffer.from(text, 'utf8');
       const sha = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-      const api = `${this.url}/repos/${repo}/contents/${p}?ref=main`;
-      const html = `https://github.com/${repo}/blob/main/${p}`;
+      const api = `${this.url}/repos/${repo}/contents/${p}?ref=${ref}`;
+      const html = `https://github.com/${repo}/blob/${ref}/${p}`;
       const git = `${this.url}/repos/${repo}/git/blobs/${sha}`;
       return {
         type: 'file' as const,
@@ -660,7 +662,7 @@ export class GitHubStandin {
         url: api,
         git_url: git,
         html_url: html,
-        download_url: `https://raw.githubusercontent.com/${repo}/main/${p}`,
+        download_url: `https://raw.githubusercontent.com/${repo}/${ref}/${p}`,
         _links: { self: api, git, html },
       };
     };
