@@ -275,7 +275,7 @@ export const profileSchema = z.strictObject({
   mounts: z.array(mountSchema).default([]),
   mcp: z.array(mcpServerSchema).default([]),
   probes: z.array(z.url()).default([]),
-  /** Jobs sharing a credential name run one at a time (a token refresh strands every other copy). */
+  /** A name for the profile's logins; jobs holding one login (auth source) run one at a time whatever it is called. */
   credential: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)

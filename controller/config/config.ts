@@ -9,7 +9,8 @@ import { distinguishingLabels } from './profile-labels.js';
 import { refuseUnsafeProfile, type Refuse } from './trust-gate.js';
 import { coveringPattern } from './repo-patterns.js';
 import { refuseUnsafeJobDocker } from './job-docker-gate.js';
-import { configWarnings } from './review-profile.js';
+import { configWarnings } from './config-warnings.js';
+import { refuseSplitConcurrency } from './shared-logins.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
@@ -43,6 +44,9 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
       );
     }
   }
+  refuseSplitConcurrency(config, (name, path, message) =>
+    ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message }),
+  );
   for (const issue of repoChecks(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
