@@ -79,6 +79,9 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
   if ('privateKeyPath' in auth) out.push({ path: auth.privateKeyPath, what: 'github.auth.privateKeyPath' });
   if (config.github.webhook.secret.file)
     out.push({ path: config.github.webhook.secret.file, what: 'github.webhook.secret.file' });
+  // The webhook's TLS key: whoever reads it can impersonate the controller to GitHub's deliveries.
+  const tls = config.github.webhook.tls;
+  if (tls) out.push({ path: tls.keyFile, what: `github.webhook.tls.keyFile ${tls.keyFile}` });
   for (const [name, p] of Object.entries(config.profiles)) {
     p.envFiles.forEach((f) => out.push({ path: f, what: `an env file of profile "${name}"` }));
     for (const m of p.mounts) {
