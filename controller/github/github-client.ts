@@ -80,6 +80,9 @@ export interface WorkflowRunFacts {
   repo: string;
   /** The repository its head commit comes from: another one for a fork's pull request; null when GitHub has none. */
   headRepo: string | null;
+  /** Who started the run, and who started this attempt (a re-run); GitHub treats a run Dependabot started as untrusted. */
+  actor: string | null;
+  triggeringActor: string | null;
 }
 
 export interface GitHubApi {
@@ -470,6 +473,8 @@ export async function gitHubClient(
         event: data.event,
         repo: data.repository.full_name,
         headRepo: data.head_repository?.full_name ?? null,
+        actor: data.actor?.login ?? null,
+        triggeringActor: data.triggering_actor?.login ?? null,
       };
     },
 

@@ -51,6 +51,8 @@ interface StandinJob {
   /** What started the job's run, and the repository its code comes from (another one for a fork's pull request). */
   event: string;
   headRepo: string;
+  /** The login that started the run (`actor`, and `triggering_actor` of its attempt). */
+  actor?: string;
   assignedAt?: number;
 }
 
@@ -242,7 +244,14 @@ export class GitHubStandin {
   async queueJob(
     repo: string,
     labels: string[],
-    opts: { announce?: boolean; id?: number; message?: JobMessage; event?: string; headRepo?: string } = {},
+    opts: {
+      announce?: boolean;
+      id?: number;
+      message?: JobMessage;
+      event?: string;
+      headRepo?: string;
+      actor?: string;
+    } = {},
   ): Promise<number> {
     const job: StandinJob = {
       id: opts.id ?? this.nextId++,
@@ -253,6 +262,7 @@ export class GitHubStandin {
       queuedAt: Date.now(),
       event: opts.event ?? 'push',
       headRepo: opts.headRepo ?? repo,
+      ...(opts.actor ? { actor: opts.actor } : {}),
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
@@ -714,6 +724,12 @@ export class GitHubStandin {
       conclusion: runStatus === 'completed' ? 'success' : null,
       repository: named(repo, run.repository),
       head_repository: named(jobs[0]!.headRepo, run.head_repository),
+      ...(jobs[0]!.actor
+        ? {
+            actor: { ...run.actor, login: jobs[0]!.actor, type: 'Bot' },
+            triggering_actor: { ...run.triggering_actor, login: jobs[0]!.actor, type: 'Bot' },
+          }
+        : {}),
     };
   }
 
