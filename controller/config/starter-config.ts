@@ -21,6 +21,8 @@ stateDir: /var/lib/factory
 # /metrics, /status and the status page: loopback unless you mean otherwise.
 status: { host: 127.0.0.1, port: 8081 }
 maxConcurrent: 4          # job containers across all repos
+# A lane's refreshed login is written back only after the provider says it is the host's own account.
+loginCheck: {}
 
 profiles:
   # Tier 1: plain CI in a clean toolchain container, no secrets, no host network.

@@ -12,6 +12,7 @@ import { laneMounts } from '../../controller/lanes/lane-layout.js';
 const root = join(import.meta.dirname, '../..');
 
 const file = (profile: string) => `github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+loginCheck: {}
 profiles:
   ci: { labels: [self-hosted, factory, ci], image: i }
 ${profile}
@@ -37,7 +38,7 @@ describe('a lane profile without an agent user', () => {
       ok: true,
       warnings: [
         {
-          line: 4,
+          line: 5,
           path: 'profiles.lane',
           message: expect.stringMatching(/^lane profile "lane" has no agentUser: .*set agentUser/),
         },

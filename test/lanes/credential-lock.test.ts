@@ -29,6 +29,7 @@ const claude = `{ kind: auth, agent: claude, source: ${claudeHome} }`;
 function parse(profiles: string[], state = 'state') {
   const result = parseConfig(`github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
 stateDir: ${join(dir, state)}
+loginCheck: {}
 profiles:
 ${profiles.join('\n')}
 repos: [{ repo: o/r, profiles: [${profiles.map((p) => p.trim().split(':')[0]).join(', ')}] }]
