@@ -47,11 +47,23 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 export const keptLogin = (outcome: WriteBackOutcome) =>
   outcome === 'unchanged' || outcome === 'written' || outcome === 'source-changed';
 
+/**
+ * Whose login the job's file really is, asked of someone the job cannot answer for (the provider, by the host): ok
+ * with the text to merge (what the provider handed the host), or why not. Without it the identity fields the file
+ * itself holds decide, which a job can write.
+ */
+export type LoginCheck = (
+  agent: Agent,
+  host: string,
+  job: string,
+) => Promise<{ ok: true; text: string } | { ok: false; detail: string }>;
+
 export interface WriteBackOptions {
   timeoutMs?: number;
   write?: (path: string, text: string) => Promise<void>;
   /** Reads the copy; the action reads one its agent (another user) owns through that user. */
   readCopy?: (path: string) => Promise<JobFile>;
+  checkLogin?: LoginCheck;
 }
 
 export async function writeBackCredential(file: CopiedCredential, opts: WriteBackOptions = {}): Promise<WriteBack> {
@@ -64,11 +76,13 @@ export async function writeBackCredential(file: CopiedCredential, opts: WriteBac
     );
     timer.unref();
   });
-  const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile).catch((err: Error) => ({
-    source: file.source,
-    outcome: 'write-failed' as const,
-    detail: err.message,
-  }));
+  const work = decide(file, opts.write ?? replaceFileAtomically, opts.readCopy ?? readJobFile, opts.checkLogin).catch(
+    (err: Error) => ({
+      source: file.source,
+      outcome: 'write-failed' as const,
+      detail: err.message,
+    }),
+  );
   try {
     return await Promise.race([work, deadline]);
   } finally {
@@ -80,6 +94,7 @@ async function decide(
   file: CopiedCredential,
   write: (path: string, text: string) => Promise<void>,
   readCopy: (path: string) => Promise<JobFile>,
+  checkLogin: LoginCheck | undefined,
 ): Promise<WriteBack> {
   const { source } = file;
   const copy = await readCopy(file.copy);
@@ -93,7 +108,13 @@ async function decide(
     if (host.kind !== 'text' || sha256(host.text) !== file.sha256) return { source, outcome: 'source-changed' };
     // Another login written by the job would send every later job on this credential to that account.
     if (!isRefreshOf(file.agent, host.text, now)) return { source, outcome: 'rejected-other-login' };
-    await write(source, mergeRefresh(file.agent, host.text, now));
+    if (!checkLogin) {
+      await write(source, mergeRefresh(file.agent, host.text, now));
+      return { source, outcome: 'written' };
+    }
+    const checked = await checkLogin(file.agent, host.text, now);
+    if (!checked.ok) return { source, outcome: 'rejected-other-login', detail: checked.detail };
+    await write(source, mergeRefresh(file.agent, host.text, checked.text));
     return { source, outcome: 'written' };
   });
 }

@@ -17,6 +17,7 @@ import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { workflowDockerRows } from './doctor-workflows.js';
+import { runsOnRows } from './doctor-runs-on.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { diskUse } from '../housekeeping/disk-usage.js';
@@ -237,7 +238,9 @@ async function workflowRows({ config, github }: DoctorDeps): Promise<DoctorRow[]
   const rows: DoctorRow[] = [];
   for (const { repo } of config.repos) {
     try {
-      rows.push(...workflowDockerRows(config, repo, await github.listWorkflowFiles(repo)));
+      const files = await github.listWorkflowFiles(repo);
+      rows.push(...workflowDockerRows(config, repo, files));
+      rows.push(...(await runsOnRows(config, github, repo, files)));
     } catch (err) {
       rows.push({
         scope: repo,

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { unreadableSecrets } from '../config/secret-check.js';
 import { describeProblems, loadConfig, type ConfigProblem } from '../config/config.js';
+import { formatProblem } from '../config/config-problems.js';
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { missingNetworks } from '../daemon/network-check.js';
@@ -45,7 +46,10 @@ export function validateCommand(io: Io) {
             profiles: Object.keys(result.config.profiles).length,
           }
         : {};
-      io.stdout(JSON.stringify({ file: resolve(opts.config), ok: result.ok, ...summary, problems }, null, 2));
+      const warnings = result.ok ? { warnings: result.warnings ?? [] } : {};
+      io.stdout(
+        JSON.stringify({ file: resolve(opts.config), ok: result.ok, ...summary, problems, ...warnings }, null, 2),
+      );
       return result.ok ? EXIT.ok : EXIT.failed;
     }
     if (!result.ok) {
@@ -55,6 +59,8 @@ export function validateCommand(io: Io) {
     io.stdout(
       `${opts.config}: ok (${result.config.repos.length} repo(s), ${result.config.orgs.length ? `${result.config.orgs.length} org(s), ` : ''}${Object.keys(result.config.profiles).length} profile(s))`,
     );
+    // Valid, and still worth changing: said on stderr so the ok line stays the one line a script reads.
+    for (const w of result.warnings ?? []) io.stderr(formatProblem(opts.config, { ...w, path: `warning: ${w.path}` }));
     // Allowed because a reason was given, and still said every time: the operator reads what each such job can do.
     for (const [name, p] of Object.entries(result.config.profiles))
       if (p.docker?.mode === 'privileged')

@@ -2,6 +2,12 @@
 import { isMap, isPair, isScalar, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 
+/** What a valid file should still change, at a path in the parsed data (a line is added where it is reported). */
+export interface ConfigWarning {
+  path: PropertyKey[];
+  message: string;
+}
+
 export interface ConfigProblem {
   line?: number;
   path: string;

@@ -275,7 +275,7 @@ export const profileSchema = z.strictObject({
   mounts: z.array(mountSchema).default([]),
   mcp: z.array(mcpServerSchema).default([]),
   probes: z.array(z.url()).default([]),
-  /** Jobs sharing a credential name run one at a time (a token refresh strands every other copy). */
+  /** A name for the profile's logins; jobs holding one login (auth source) run one at a time whatever it is called. */
   credential: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/)
@@ -396,6 +396,17 @@ export const configFieldsSchema = z.strictObject({
    * (seed 001: "if we ever move Paperclip, the lanes follow via one env var"). Tier-1 jobs never see them.
    */
   laneEnv: z.record(envName, z.string()).default({}),
+  /**
+   * Before a refreshed login goes back to the host, the controller redeems the job's refresh token at the provider
+   * and writes back only tokens the provider issued for the host's own account (controller/lanes/login-check.ts).
+   * Unset: the identity fields in the job's file decide, which the job can write (validate warns).
+   */
+  loginCheck: z
+    .strictObject({
+      codexTokenUrl: z.url().default('https://auth.openai.com/oauth/token'),
+      claudeTokenUrl: z.url().default('https://console.anthropic.com/v1/oauth/token'),
+    })
+    .optional(),
   profiles: z.record(
     z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),
     profileSchema,

@@ -3,12 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isAlias, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
-import { formatProblem, problemsFromIssues, type ConfigProblem } from './config-problems.js';
+import { formatPath, formatProblem, lineOf, problemsFromIssues, type ConfigProblem } from './config-problems.js';
 import { configFieldsSchema, type Config, type Profile } from './config-schema.js';
 import { distinguishingLabels } from './profile-labels.js';
 import { refuseUnsafeProfile, type Refuse } from './trust-gate.js';
 import { coveringPattern } from './repo-patterns.js';
 import { refuseUnsafeJobDocker } from './job-docker-gate.js';
+import { configWarnings } from './config-warnings.js';
+import { refuseSplitConcurrency } from './shared-logins.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
@@ -48,6 +50,9 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
       );
     }
   }
+  refuseSplitConcurrency(config, (name, path, message) =>
+    ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message }),
+  );
   for (const issue of repoChecks(config)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
@@ -195,8 +200,11 @@ function refuseUnpinnedLane(name: string, p: Profile, refuse: Refuse): void {
   );
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[]; details?: ConfigProblem[] };
+export type ConfigResult =
+  | { ok: true; config: Config; warnings?: ConfigProblem[] }
+  | { ok: false; problems: string[]; details?: ConfigProblem[] };
 // `problems` name the path (what the watcher logs, what `repos` refuses with); `details` add the line, for the CLI.
+// `warnings`: what a valid file should still change (a lane profile whose agent runs as the runner's user).
 
 export { formatPath } from './config-problems.js';
 export type { ConfigProblem } from './config-problems.js';
@@ -240,7 +248,15 @@ export function parseConfig(text: string, source = 'factory.yml'): ConfigResult 
   }
   const raw: unknown = data ?? {};
   const result = configSchema.safeParse(raw, { reportInput: true });
-  if (result.success) return { ok: true, config: result.data };
+  if (result.success) {
+    const warnings = configWarnings(result.data).map((w) => ({
+      // The key's own line (`codex:`), where an editor should jump, not its value's first line.
+      line: lineOf(doc, lines, w.path.slice(0, -1), String(w.path.at(-1))),
+      path: formatPath(w.path),
+      message: w.message,
+    }));
+    return { ok: true, config: result.data, ...(warnings.length > 0 ? { warnings } : {}) };
+  }
   const issues = [...result.error.issues];
   // The schema stops before its cross-section checks when a field is malformed; run them on the raw input too.
   const reported = new Set(issues.map((i) => `${i.path.join('.')}\0${i.message}`));

@@ -21,6 +21,8 @@ stateDir: /var/lib/factory
 # /metrics, /status and the status page: loopback unless you mean otherwise.
 status: { host: 127.0.0.1, port: 8081 }
 maxConcurrent: 4          # job containers across all repos
+# A lane's refreshed login is written back only after the provider says it is the host's own account.
+loginCheck: {}
 
 profiles:
   # Tier 1: plain CI in a clean toolchain container, no secrets, no host network.
@@ -36,6 +38,7 @@ profiles:
   #   trusted: true
   #   lane: codex
   #   credential: codex-main
+  #   agentUser: "1001:1001"       # the agent runs as its own user, away from the runner's token and files
   #   network: host
   #   mounts:
   #     - { kind: auth, agent: codex, source: /home/factory/.codex }

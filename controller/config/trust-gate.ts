@@ -5,6 +5,7 @@ import { realpathSync } from 'node:fs';
 import { posix } from 'node:path';
 import { normalisePath, toHostPath, type PathMapping } from '../lanes/host-path-map.js';
 import type { Config, Profile } from './config-schema.js';
+import { isReviewProfile, REVIEW_LABEL } from './review-profile.js';
 
 export type Refuse = (path: PropertyKey[], message: string) => void;
 
@@ -78,6 +79,9 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
   if ('privateKeyPath' in auth) out.push({ path: auth.privateKeyPath, what: 'github.auth.privateKeyPath' });
   if (config.github.webhook.secret.file)
     out.push({ path: config.github.webhook.secret.file, what: 'github.webhook.secret.file' });
+  // The webhook's TLS key: whoever reads it can impersonate the controller to GitHub's deliveries.
+  const tls = config.github.webhook.tls;
+  if (tls) out.push({ path: tls.keyFile, what: `github.webhook.tls.keyFile ${tls.keyFile}` });
   for (const [name, p] of Object.entries(config.profiles)) {
     p.envFiles.forEach((f) => out.push({ path: f, what: `an env file of profile "${name}"` }));
     for (const m of p.mounts) {
@@ -145,6 +149,11 @@ export function refuseUnsafeProfile(config: Config, name: string, p: Profile, re
         `an agent user keeps SETUID/SETGID and drops no-new-privileges, for trusted lane profiles only: ${untrusted}`,
       );
   }
+  if (isReviewProfile(p) && !p.agentUser)
+    refuse(
+      ['agentUser'],
+      `profile "${name}" is labelled "${REVIEW_LABEL}", so it runs pull-request content (the review workflows and second-opinion ask for that label), and has no agentUser: a prompt-injected agent there would run as the runner's user; set agentUser (factory/base: "1001:1001")`,
+    );
   if (p.allowDockerSocket && !p.dockerSocketReason)
     refuse(['dockerSocketReason'], `allowDockerSocket: true needs a dockerSocketReason on profile "${name}"`);
   if (p.credential && !p.mounts.some((m) => m.kind === 'auth'))

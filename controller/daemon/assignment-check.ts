@@ -11,7 +11,11 @@ import { orgApi, runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { Logger } from '../observe/logger.js';
 import { findProfile } from './profile-match.js';
 
-export type RefusalReason = 'other_repo' | 'no_lane_label' | 'fork' | 'pull_request_target' | 'lookup_failed';
+/** Dependabot's login on github.com and on GitHub Enterprise Server alike. */
+const DEPENDABOT = 'dependabot[bot]';
+
+export type RefusalReason =
+  'other_repo' | 'no_lane_label' | 'fork' | 'pull_request_target' | 'dependabot' | 'lookup_failed';
 
 export type Verdict = { entitled: true } | { entitled: false; reason: RefusalReason; why: string };
 
@@ -70,8 +74,17 @@ export function judgeJob(
  * What the workflow run tells, by GitHub's documented fields: a run whose head commit comes from another repository
  * (a fork's pull request) runs code nobody with write access reviewed, and `pull_request_target` runs in the base
  * repository's context precisely so that workflows may handle fork pull requests; neither may hold a lane's login.
+ * A run Dependabot started (or re-started) runs a dependency update's code, and GitHub itself gives it a read-only
+ * token and no secrets; it gets no lane either.
  */
 export function judgeRun(run: WorkflowRunFacts): Verdict {
+  const bot = [run.actor, run.triggeringActor].find((login) => lower(login ?? '') === DEPENDABOT);
+  if (bot)
+    return {
+      entitled: false,
+      reason: 'dependabot',
+      why: `workflow run ${run.id} (${run.event}) was started by ${bot}, which GitHub treats as untrusted`,
+    };
   if (run.event === 'pull_request_target')
     return {
       entitled: false,

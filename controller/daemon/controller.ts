@@ -286,8 +286,8 @@ export class Controller {
   /** Says so when a job waits only because another job holds its credential: a wait that looks like a hang otherwise. */
   private noteCredentialWait(jobId: number): void {
     const [item] = this.scheduler.queuedWhere((w) => w.jobId === jobId);
-    const pool = item?.limits.find((l) => l.pool.startsWith('credential:'));
-    if (!item || !pool || this.scheduler.inUse(pool.pool) < pool.max) return;
+    const pool = item?.limits.find((l) => l.pool.startsWith('credential:') && this.scheduler.inUse(l.pool) >= l.max);
+    if (!item || !pool) return;
     const credential = pool.pool.slice('credential:'.length);
     this.deps.log.info({ repo: item.repo, jobId, credential }, 'job waits for its credential, in use by another job');
     this.deps.observer?.stage(jobId, 'credential-wait', {

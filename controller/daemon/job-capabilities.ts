@@ -2,6 +2,7 @@
 // containerSpec and lane mounts a launch uses), so the table in docs/job-capabilities.md and `factory capabilities`
 // cannot drift from what the controller does.
 import type { Config, Profile } from '../config/config.js';
+import { isReviewProfile } from '../config/review-profile.js';
 import { isDockerSocketPath } from '../config/trust-gate.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerSpec } from './runner-spec.js';
@@ -141,8 +142,9 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   };
 }
 
-/** The kind a profile is: a lane by its agent, else plain CI, with or without its own Docker engine. */
+/** The kind a profile is: a review lane by its label, a lane by its agent, else plain CI, with or without its own Docker engine. */
 export function profileKind(profile: Profile): string {
+  if (isReviewProfile(profile)) return 'Review lane (pull-request content)';
   if (profile.lane === 'codex') return 'Tier 2: codex lane';
   if (profile.lane === 'claude') return 'Tier 3: claude lane';
   if (profile.docker) return 'Docker opt-in';

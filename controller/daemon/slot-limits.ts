@@ -1,7 +1,7 @@
-// The caps a runner's slot counts against: the global one, its repo's, and its credential's when the profile mounts
-// one (a login used by one job at a time).
+// The caps a runner's slot counts against: the global one, its repo's, and each login's the profile mounts (a login
+// used by one job at a time, whichever profile holds it).
 import type { Config, Profile } from '../config/config.js';
-import { credentialKey } from '../lanes/lane-layout.js';
+import { credentialKeys } from '../lanes/lane-layout.js';
 import type { Slot } from '../model/job.js';
 import { findRepo } from './profile-match.js';
 
@@ -11,7 +11,7 @@ export function slotLimits(config: Config, repo: string, profile: Profile | unde
     { pool: 'global', max: config.maxConcurrent },
     { pool: `repo:${repo.toLowerCase()}`, max: repoCap },
   ];
-  const credential = profile && credentialKey(profile);
-  if (credential) limits.push({ pool: `credential:${credential}`, max: profile.credentialConcurrency });
+  for (const key of profile ? credentialKeys(config, profile) : [])
+    limits.push({ pool: `credential:${key}`, max: profile!.credentialConcurrency });
   return limits;
 }

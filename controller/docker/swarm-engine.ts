@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { LABEL, identityFromLabels } from '../model/runner.js';
-import { demux, dockerEngine, type Engine, type ManagedContainer } from './docker-engine.js';
+import { demux, dockerEngine, secretValues, type Engine, type ManagedContainer } from './docker-engine.js';
+import { scrubSecrets } from '../observe/secret-values.js';
 import {
   envScript,
   jobState,
@@ -43,6 +44,10 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
   const ours = JSON.stringify({ label: [`${LABEL.managed}=true`, `${LABEL.instance}=${instance}`] });
   // Images, networks and doctor's probe containers are the manager node's own business, as on the local engine.
   const local = dockerEngine(socketPath, instance);
+  // The secret values of each service this process started: a service's environment is in a Docker secret, which
+  // cannot be read back, so its log tail is scrubbed with what was put there. A service adopted after a restart has
+  // none known, and keeps no log tail rather than an unscrubbed one.
+  const secretsOf = new Map<string, string[]>();
   let noNewPrivileges: boolean | undefined;
 
   /** Every service of this instance with its state, from one list of services, tasks and nodes. */
@@ -147,6 +152,7 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
           },
         );
         serviceId = ((await docker.createService(full as never)) as { id?: string; ID?: string }).id ?? '';
+        secretsOf.set(serviceId, secretValues(env, spec.Labels?.[LABEL.secretEnv]));
       } catch (err) {
         await removeSecret(secret.id).catch(() => {});
         throw err;
@@ -187,18 +193,23 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
     },
 
     async tailLogs(id, lines) {
+      const secrets = secretsOf.get(id);
+      if (!secrets) return '';
       try {
         const raw = (await docker
           .getService(id)
           .logs({ stdout: true, stderr: true, tail: lines, follow: false } as never)) as unknown as Buffer;
-        return demux(raw);
+        return scrubSecrets(demux(raw), secrets);
       } catch (err) {
         if (statusOf(err) === 404) return '';
         throw err;
       }
     },
 
-    remove: (id) => removeService(id),
+    remove: async (id) => {
+      await removeService(id);
+      secretsOf.delete(id);
+    },
 
     async watchExits(onExit, onEnd) {
       // Each exit is told once per watch; a new watch (after an outage) tells every ended service again.

@@ -33,6 +33,12 @@ export function envScript(env: string[]): string {
     .join('');
 }
 
+/** The secret file's owner: the container user, so a lane's agent user (another uid) cannot read the job's env. */
+function secretOwner(user: string | undefined): { UID: string; GID: string } {
+  const [uid, gid] = (user ?? '1000:1000').split(':');
+  return { UID: uid!, GID: gid ?? uid! };
+}
+
 export interface SwarmOptions {
   /** Placement constraints, e.g. `node.labels.factory.lane == true`; from the profile's `placement`. */
   placement: string[];
@@ -40,13 +46,18 @@ export interface SwarmOptions {
   noNewPrivileges: boolean;
 }
 
-/** The service that runs one job once: replicated-job, one task, never restarted, never rescheduled elsewhere. */
+/**
+ * The service that runs one job once: replicated-job, one task, never restarted, never rescheduled elsewhere. It
+ * carries the container's whole hardening (capabilities, no-new-privileges, ulimits, groups, the log cap): a task
+ * is a container the node's engine creates from this spec, and what the spec leaves out, Docker's defaults fill in.
+ */
 export function serviceSpec(
   spec: Docker.ContainerCreateOptions,
   secret: { id: string; name: string },
   opts: SwarmOptions,
 ) {
   const host = spec.HostConfig ?? {};
+  const wantsNoNewPrivileges = (host.SecurityOpt ?? []).includes('no-new-privileges');
   const name = serviceName(spec.name ?? 'factory-job');
   const network = host.NetworkMode;
   const mounts = [
@@ -75,11 +86,19 @@ export function serviceSpec(
           {
             SecretID: secret.id,
             SecretName: secret.name,
-            File: { Name: ENV_SECRET_TARGET, UID: '0', GID: '0', Mode: 0o444 },
+            File: { Name: ENV_SECRET_TARGET, ...secretOwner(spec.User), Mode: 0o400 },
           },
         ],
-        ...(opts.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
+        // An engine below API 1.44 has no such field for services: the task then runs without it (docs/swarm.md).
+        ...(wantsNoNewPrivileges && opts.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
+        CapabilityDrop: host.CapDrop ?? ['ALL'],
+        CapabilityAdd: host.CapAdd ?? [],
+        ...(host.GroupAdd?.length ? { Groups: host.GroupAdd } : {}),
+        Ulimits: host.Ulimits ?? [],
       },
+      ...(host.LogConfig?.Type
+        ? { LogDriver: { Name: host.LogConfig.Type, Options: host.LogConfig.Config ?? {} } }
+        : {}),
       Resources: {
         Limits: {
           ...(host.NanoCpus ? { NanoCPUs: host.NanoCpus } : {}),

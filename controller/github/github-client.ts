@@ -80,6 +80,9 @@ export interface WorkflowRunFacts {
   repo: string;
   /** The repository its head commit comes from: another one for a fork's pull request; null when GitHub has none. */
   headRepo: string | null;
+  /** Who started the run, and who started this attempt (a re-run); GitHub treats a run Dependabot started as untrusted. */
+  actor: string | null;
+  triggeringActor: string | null;
 }
 
 export interface GitHubApi {
@@ -99,6 +102,8 @@ export interface GitHubApi {
   getWorkflowRun(repo: string, runId: number): Promise<WorkflowRunFacts>;
   /** The repo's workflow files (.github/workflows/*.yml on the default branch); none when the folder is missing. */
   listWorkflowFiles?(repo: string): Promise<WorkflowFile[]>;
+  /** One file at a ref (a reusable workflow a caller names as `owner/repo/path@ref`); undefined when either is missing. */
+  readFile?(repo: string, path: string, ref: string): Promise<string | undefined>;
 }
 
 export interface WorkflowFile {
@@ -468,6 +473,8 @@ export async function gitHubClient(
         event: data.event,
         repo: data.repository.full_name,
         headRepo: data.head_repository?.full_name ?? null,
+        actor: data.actor?.login ?? null,
+        triggeringActor: data.triggering_actor?.login ?? null,
       };
     },
 
@@ -494,6 +501,22 @@ export async function gitHubClient(
           files.push({ path: entry.path, text: Buffer.from(data.content, 'base64').toString('utf8') });
       }
       return files;
+    },
+    async readFile(repo, path, ref) {
+      try {
+        const { data } = await wrap(
+          repo,
+          'GET contents',
+          async () => (await clientFor(repo)).rest.repos.getContent({ ...split(repo), path, ref }),
+          [404],
+        );
+        return !Array.isArray(data) && data.type === 'file' && 'content' in data
+          ? Buffer.from(data.content, 'base64').toString('utf8')
+          : undefined;
+      } catch (err) {
+        if ((err as GitHubError).status === 404) return undefined;
+        throw err;
+      }
     },
   };
 

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { withFileLock } from '../../lane-contract/file-lock.js';
 import type { Config, Profile } from '../config/config.js';
-import { credentialKey, jobDir } from './lane-layout.js';
+import { credentialKeys, jobDir } from './lane-layout.js';
 
 export interface CredentialHolder {
   /** A workflow job's runner (the controller) or a `factory lane run`. */
@@ -21,6 +21,7 @@ export interface CredentialHolder {
   since: number;
 }
 
+/** Held: `file` is what unlockCredential takes, one holder file per login, one a line. Not held: the login that is full. */
 export type CredentialLock =
   { held: true; key: string; file: string } | { held: false; key: string; holders: CredentialHolder[] };
 
@@ -77,8 +78,10 @@ async function readHolders(dir: string): Promise<Array<{ file: string; holder: C
 }
 
 /**
- * Takes one of the profile's `credentialConcurrency` places on its credential for `holder`, or says who holds them
- * all. Undefined when the profile carries no credential.
+ * Takes one of the profile's `credentialConcurrency` places on each login it holds (keyed by the auth source's host
+ * path, credentialKeys) for `holder`, or says who holds the first full one; then none is kept. Logins are taken in
+ * one order (sorted keys), so two holders each wanting two logins never wait on each other. Undefined when the
+ * profile carries no credential.
  */
 export async function lockCredential(
   config: Config,
@@ -86,8 +89,33 @@ export async function lockCredential(
   holder: Omit<CredentialHolder, 'pid' | 'pidNamespace' | 'since'>,
   now = Date.now(),
 ): Promise<CredentialLock | undefined> {
-  const key = credentialKey(profile);
-  if (!key) return undefined;
+  const keys = credentialKeys(config, profile);
+  if (keys.length === 0) return undefined;
+  const taken: string[] = [];
+  const release = async () => {
+    for (const file of taken) await unlink(file).catch(() => {});
+  };
+  for (const key of keys) {
+    const place = await takePlace(config, key, profile.credentialConcurrency, holder, now).catch(async (err) => {
+      await release();
+      throw err;
+    });
+    if (!place.held) {
+      await release();
+      return place;
+    }
+    taken.push(place.file);
+  }
+  return { held: true, key: keys.join(' '), file: taken.join('\n') };
+}
+
+async function takePlace(
+  config: Config,
+  key: string,
+  concurrency: number,
+  holder: Omit<CredentialHolder, 'pid' | 'pidNamespace' | 'since'>,
+  now: number,
+): Promise<CredentialLock> {
   const dir = lockDir(config, key);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return withFileLock(join(dir, 'holders'), async (): Promise<CredentialLock> => {
@@ -96,7 +124,7 @@ export async function lockCredential(
       if (isStale(config, h.holder, now)) await unlink(h.file).catch(() => {});
       else holders.push(h.holder);
     }
-    if (holders.length >= profile.credentialConcurrency) return { held: false, key, holders };
+    if (holders.length >= concurrency) return { held: false, key, holders };
     const file = join(dir, `${holder.name}.json`);
     const record: CredentialHolder = { ...holder, pid: process.pid, pidNamespace: pidNamespace(), since: now };
     await writeFile(file, JSON.stringify(record), { mode: 0o600 });
@@ -104,11 +132,13 @@ export async function lockCredential(
   });
 }
 
-/** Lets go of a place taken by lockCredential; only files inside the credentials folder are ever removed. */
-export async function unlockCredential(config: Config, file: string): Promise<void> {
+/** Lets go of the places taken by lockCredential; only files inside the credentials folder are ever removed. */
+export async function unlockCredential(config: Config, files: string): Promise<void> {
   const root = credentialLocks(config);
-  if (dirname(dirname(file)) !== root || !basename(file).endsWith('.json')) return;
-  await unlink(file).catch(() => {});
+  for (const file of files.split('\n')) {
+    if (dirname(dirname(file)) !== root || !basename(file).endsWith('.json')) continue;
+    await unlink(file).catch(() => {});
+  }
 }
 
 /** Every holder of every credential, for sweeping lane runs that died holding one. */

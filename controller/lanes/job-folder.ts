@@ -18,6 +18,7 @@ import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
+import { claudeAccountIn, providerLoginCheck } from './login-check.js';
 
 interface CopiedFile extends CopiedCredential {
   credential: boolean;
@@ -173,8 +174,17 @@ export async function finishJobFolder(config: Config, runnerName: string): Promi
     (t) => JSON.parse(t) as Manifest,
     () => undefined,
   );
+  const files = manifest?.files ?? [];
+  const claudeJson = files.find((f) => f.agent === 'claude' && !f.credential)?.source;
+  // The provider, not the job's file, says whose login a refreshed credential is (login-check.ts).
+  const checkLogin = config.loginCheck
+    ? providerLoginCheck(
+        { codex: config.loginCheck.codexTokenUrl, claude: config.loginCheck.claudeTokenUrl },
+        async () => claudeAccountIn(claudeJson && (await readFile(claudeJson, 'utf8').catch(() => undefined))),
+      )
+    : undefined;
   const results = await Promise.all(
-    (manifest?.files ?? []).filter((f) => f.credential).map((f) => writeBackCredential(f)),
+    files.filter((f) => f.credential).map((f) => writeBackCredential(f, checkLogin ? { checkLogin } : {})),
   );
   const lock = await readFile(join(dir, CREDENTIAL_LOCK_FILE), 'utf8').catch(() => undefined);
   await rm(dir, { recursive: true, force: true });

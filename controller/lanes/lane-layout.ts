@@ -35,14 +35,15 @@ export function cacheDir(config: Config, scope: string, profileName: string, nam
 export const cacheScope = (runner: { repo: string; org?: string | undefined }): string =>
   runner.org ? `org:${runner.org}` : runner.repo;
 
-/** Jobs that share this key run one at a time: a token refresh in one strands every other copy. */
-export function credentialKey(profile: Profile): string | undefined {
-  if (profile.credential) return profile.credential;
-  const sources = profile.mounts
-    .filter((m) => m.kind === 'auth')
-    .map((m) => m.source)
-    .sort();
-  return sources.length > 0 ? `auth:${sources.join(',')}` : undefined;
+/**
+ * One key per login the profile holds: its auth sources as the Docker host sees them (symlinks resolved, hostPathMap
+ * applied), whatever the profile calls them. Jobs that share a key run `credentialConcurrency` at a time: a token
+ * refresh in one strands every other copy, so two profiles holding one login under two `credential:` names, or one
+ * holding it beside another login, still take turns on it.
+ */
+export function credentialKeys(config: Config, profile: Profile): string[] {
+  const sources = profile.mounts.flatMap((m) => (m.kind === 'auth' ? [hostView(m.source, config.hostPathMap)] : []));
+  return [...new Set(sources)].sort().map((s) => `auth:${s}`);
 }
 
 export interface DockerMount {

@@ -14,6 +14,18 @@ import { packageVersion } from '../util/package-version.js';
 import type { GitHubHealth } from '../github/github-health.js';
 import type { Housekeeper } from '../housekeeping/housekeeper.js';
 
+/** GitHub's job conclusions; anything else a payload says is counted as `other`, so no string becomes a label. */
+const CONCLUSIONS = new Set([
+  'success',
+  'failure',
+  'cancelled',
+  'skipped',
+  'neutral',
+  'timed_out',
+  'action_required',
+  'stale',
+]);
+
 // Pickup spans a warm `docker run` (sub-second) up to a cold image pull; runner online spans a runner's boot.
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
 const STAGE_COUNTER: Partial<Record<JobStage, string>> = {
@@ -48,8 +60,8 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly dockerErrors: Counter<'operation'>;
   private readonly credentialWaits: Counter<'profile'>;
   private readonly credentialWaitSeconds: Histogram<'profile'>;
-  private readonly results: Counter<'repo' | 'workflow' | 'job' | 'conclusion'>;
-  private readonly execution: Histogram<'repo' | 'workflow' | 'conclusion'>;
+  private readonly results: Counter<'repo' | 'profile' | 'conclusion'>;
+  private readonly execution: Histogram<'repo' | 'profile' | 'conclusion'>;
   private readonly deliveries: Counter<'outcome'>;
   private readonly pickups: Counter<'repo' | 'profile' | 'start'>;
   private readonly queuedToRunning: Histogram<'repo' | 'profile' | 'start'>;
@@ -145,14 +157,14 @@ export class Metrics implements JobObserver, ApiObserver {
     });
     this.results = new Counter({
       name: 'factory_job_results_total',
-      help: 'Completed jobs of configured repos meant for this factory, by workflow, job name and conclusion (success, failure, cancelled, ...)',
-      labelNames: ['repo', 'workflow', 'job', 'conclusion'],
+      help: 'Completed jobs of configured repos meant for this factory, by profile and conclusion (success, failure, cancelled, ...)',
+      labelNames: ['repo', 'profile', 'conclusion'],
       registers,
     });
     this.execution = new Histogram({
       name: 'factory_job_execution_seconds',
       help: "A completed job's run time on its runner (GitHub's started_at to completed_at)",
-      labelNames: ['repo', 'workflow', 'conclusion'],
+      labelNames: ['repo', 'profile', 'conclusion'],
       buckets: EXECUTION_BUCKETS,
       registers,
     });
@@ -319,19 +331,22 @@ export class Metrics implements JobObserver, ApiObserver {
     this.seen.inc({ repo: configured, profile: profile ?? 'none' });
   }
 
-  /** A finished job of ours: its result and run time, by workflow and job name. */
+  /**
+   * A finished job of ours: its result and run time, by profile. Never by workflow or job name: workflow authors
+   * choose those (a matrix makes one per combination), so each new name was a new series kept until restart, and a
+   * busy org's /metrics grew without end. Names are in the timeline and GET /jobs/ID.
+   */
   private completed(d: WorkflowJobDelivery, profile: string | undefined): void {
     const configured = this.configuredRepo(d.repo);
     // Only jobs this factory serves: another runner's jobs are not ours to report, and names of unconfigured repos
     // would make the label set unbounded.
     if (!configured || profile === undefined) return;
-    const workflow = d.job.workflowName ?? '';
-    const conclusion = d.job.conclusion ?? 'unknown';
-    this.results.inc({ repo: configured, workflow, job: d.job.name ?? '', conclusion });
+    const conclusion = CONCLUSIONS.has(d.job.conclusion ?? '') ? d.job.conclusion! : 'other';
+    this.results.inc({ repo: configured, profile, conclusion });
     const started = Date.parse(String(d.job.startedAt));
     const ended = Date.parse(String(d.job.completedAt));
     if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started)
-      this.execution.observe({ repo: configured, workflow, conclusion }, (ended - started) / 1000);
+      this.execution.observe({ repo: configured, profile, conclusion }, (ended - started) / 1000);
   }
 
   credentialWriteBack(profile: string, outcome: string): void {

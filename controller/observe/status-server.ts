@@ -1,6 +1,7 @@
 // The operator's endpoint, separate from the webhook server so it can stay on loopback while GitHub's deliveries
 // arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`), and `GET /`, a read-only status page.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { JobTimeline } from './timeline.js';
 import type { StatusSnapshot } from './status-snapshot.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_CSS, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
@@ -26,8 +27,30 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-async function route(sources: StatusSources, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * Whether a request's `Host` names this server as no other site can: an IP address, `localhost`, or the configured
+ * `status.host`. A web page on attacker.example whose name is re-pointed at 127.0.0.1 (DNS rebinding) reaches this
+ * port from the operator's browser with `Host: attacker.example`, and would read /status and /jobs as same-origin.
+ */
+export function isExpectedHost(header: string | undefined, listenHost: string): boolean {
+  if (!header) return false;
+  const name = (header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.replace(/:\d+$/, ''))
+    .toLowerCase()
+    .replace(/\.$/, '');
+  return isIP(name) !== 0 || name === 'localhost' || name === listenHost.toLowerCase();
+}
+
+async function route(
+  sources: StatusSources,
+  req: IncomingMessage,
+  res: ServerResponse,
+  listenHost: string,
+): Promise<void> {
   const { pathname } = new URL(req.url ?? '/', 'http://status');
+  if (!isExpectedHost(req.headers.host, listenHost))
+    return json(res, 421, {
+      error: `Host ${JSON.stringify(req.headers.host ?? '')} is not this server's: use its IP address, localhost or ${listenHost}`,
+    });
   if (req.method !== 'GET') return json(res, 405, { error: `use GET for ${pathname}` });
   if (pathname === '/metrics') {
     const { contentType, text } = await sources.metrics();
@@ -74,7 +97,7 @@ export async function startStatusServer(host: string, port: number, sources: Sta
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => {
-      route(sources, req, res).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
+      route(sources, req, res, host).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
     },
   );
   server.maxConnections = STATUS_LIMITS.maxConnections;

@@ -166,6 +166,34 @@ describe('factory init', () => {
   });
 });
 
+describe('factory validate on a lane profile without an agent user', () => {
+  it('is ok on stdout and warns on stderr with the line, the profile and the fix', async () => {
+    const file = join(dir, 'same-user-lane.yml');
+    const text = starterConfig('/s.json');
+    const [start, end] = [text.indexOf('  # codex:'), text.indexOf('\nrepos:')];
+    const lane =
+      text.slice(0, start) +
+      text
+        .slice(start, end)
+        .replace(/^ {2}# /gm, '  ')
+        .replace(/^ {4}agentUser.*\n/m, '') +
+      text.slice(end).replace('profiles: [ci]', 'profiles: [ci, codex]');
+    writeFileSync(file, lane);
+    const line = lane.split('\n').findIndex((l) => l === '  codex:') + 1;
+    const r = await run('validate', '--config', file);
+    expect(r).toMatchObject({ code: 0, stdout: `${file}: ok (1 repo(s), 2 profile(s))` });
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^${file.replace(/[.]/g, '\\.')}:${line}: warning: profiles\\.codex: lane profile "codex" has no agentUser`,
+      ),
+    );
+    const json = await run('validate', '--json', '--config', file);
+    expect(JSON.parse(json.stdout).warnings).toEqual([
+      { line, path: 'profiles.codex', message: expect.stringContaining('set agentUser') },
+    ]);
+  });
+});
+
 describe('factory validate --json', () => {
   it('lists every problem with its line, path and message', async () => {
     const file = join(dir, 'bad.yml');

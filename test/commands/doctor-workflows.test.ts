@@ -90,3 +90,107 @@ describe('doctor on workflows that need Docker', () => {
     assertExchangesMatchOpenApi(github);
   });
 });
+
+describe('doctor on the labels jobs ask for', () => {
+  const app = `o/labels-${randomBytes(3).toString('hex')}`;
+  const factory = 'ainative-academy/factory';
+  const laneProfile = (labels: string[]) => ({
+    labels,
+    image: 'factory/base:0.1.0',
+    trusted: true,
+    agentUser: '1001:1001',
+    mounts: [{ kind: 'auth', agent: 'codex', source: '/home/ali/.codex' }],
+  });
+  const configWith = (profiles: Record<string, unknown>) =>
+    configSchema.parse({
+      github: { apiUrl: github.url, auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+      stateDir: dir,
+      profiles: { ci: { labels: ['self-hosted', 'factory', 'ci'], image: 'ci' }, ...profiles },
+      repos: [{ repo: app, profiles: ['ci', ...Object.keys(profiles)] }],
+    });
+  const CALLERS = `
+on: [pull_request, workflow_dispatch]
+jobs:
+  second-opinion:
+    uses: ${factory}/.github/workflows/second-opinion.yml@v1
+    with: { default-agent: codex, pr-number: "\${{ inputs.pr-number }}" }
+  review:
+    uses: ${factory}/.github/workflows/agent-lane.yml@v1
+    with: { agent: claude, prompt: review it }
+  build:
+    uses: ${factory}/.github/workflows/agent-lane.yml@v1
+    with: { agent: claude, mode: build, prompt: fix it }
+  gpu:
+    runs-on: [self-hosted, factory, gpu]
+    steps: [{ run: nvidia-smi }]
+  lint:
+    runs-on: [self-hosted, factory, ci]
+    steps: [{ run: pnpm lint }]
+  matrix:
+    strategy: { matrix: { os: [a, b] } }
+    runs-on: \${{ matrix.os }}
+    steps: [{ run: true }]
+  hosted:
+    runs-on: ubuntu-latest
+    steps: [{ run: true }]
+  gone:
+    uses: ${factory}/.github/workflows/second-opinion.yml@v9
+`;
+
+  async function doctorRows(config: ReturnType<typeof configWith>) {
+    const client = await gitHubClient(config, { T: 'ghs_token', S: 'x'.repeat(32) }, silentLogger());
+    const rows = await runDoctor({ config, engine, github: client, diskThreshold: 100, env: { S: 'x'.repeat(32) } });
+    return rows.filter((r) => r.scope === app);
+  }
+
+  beforeAll(async () => {
+    const { readFile } = await import('node:fs/promises');
+    const root = join(import.meta.dirname, '../..');
+    for (const name of ['second-opinion.yml', 'agent-lane.yml'])
+      github.setFile(factory, `.github/workflows/${name}`, await readFile(join(root, 'workflows', name), 'utf8'), 'v1');
+    github.setFile(app, '.github/workflows/agents.yml', CALLERS);
+  });
+
+  it("lists each label set no profile serves, the reusable workflows' defaults included, with where each is asked for", async () => {
+    const rows = await doctorRows(configWith({ claude: laneProfile(['self-hosted', 'factory', 'claude']) }));
+
+    const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+    expect(Object.keys(byName).sort()).toEqual([
+      'runs-on [self-hosted, factory, gpu]',
+      'runs-on [self-hosted, factory, review]',
+      'workflow .github/workflows/agents.yml',
+      'workflows',
+    ]);
+    expect(byName['runs-on [self-hosted, factory, review]']).toMatchObject({
+      ok: true,
+      warning: true,
+      detail:
+        'no profile of this repo serves it, so these jobs wait for a runner forever: ' +
+        `.github/workflows/agents.yml job second-opinion → ${factory}/.github/workflows/second-opinion.yml@v1 job review; ` +
+        `.github/workflows/agents.yml job review → ${factory}/.github/workflows/agent-lane.yml@v1 job lane`,
+    });
+    expect(byName['runs-on [self-hosted, factory, gpu]']!.detail).toMatch(/agents\.yml job gpu$/);
+    expect(byName['workflow .github/workflows/agents.yml']!.detail).toBe(
+      `job gone calls ${factory}/.github/workflows/second-opinion.yml@v9, which was not found: the labels its jobs ask for are not checked`,
+    );
+    // The build job's claude lane is served; the matrix job only its run can tell; ubuntu-latest is GitHub's.
+    expect(rows.map((r) => r.detail).join('\n')).not.toMatch(/job build|job matrix|job hosted|job lint/);
+    expect(
+      github.exchanges.some((x) =>
+        x.path.startsWith(`/repos/${factory}/contents/.github%2Fworkflows%2Fagent-lane.yml`),
+      ),
+    ).toBe(true);
+    assertExchangesMatchOpenApi(github);
+  });
+
+  it('says nothing of the review labels once the review profile of the example serves them', async () => {
+    const rows = await doctorRows(
+      configWith({
+        claude: laneProfile(['self-hosted', 'factory', 'claude']),
+        review: laneProfile(['self-hosted', 'factory', 'review']),
+      }),
+    );
+    expect(rows.map((r) => r.name)).not.toContain('runs-on [self-hosted, factory, review]');
+    expect(rows.map((r) => r.name)).toContain('runs-on [self-hosted, factory, gpu]');
+  });
+});

@@ -29,12 +29,12 @@ async function example(): Promise<Config> {
 }
 
 describe('examples/factory.yml', () => {
-  it('configures the three repos, each with its own Tier-1 image and both lanes, aina-platform with a Docker opt-in', async () => {
+  it('configures the three repos, each with its own Tier-1 image, both lanes and the review lane, aina-platform with a Docker opt-in', async () => {
     const config = await example();
     expect(config.repos.map((r) => [r.repo, r.profiles])).toEqual([
-      ['ainative-academy/aina-platform', ['ci-platform', 'ci-docker', 'codex', 'claude']],
-      ['ainative-academy/aina-academy', ['ci-academy', 'codex', 'claude']],
-      ['ainative-academy/aina-data-engine-room', ['ci-data', 'codex', 'claude']],
+      ['ainative-academy/aina-platform', ['ci-platform', 'ci-docker', 'codex', 'claude', 'review']],
+      ['ainative-academy/aina-academy', ['ci-academy', 'codex', 'claude', 'review']],
+      ['ainative-academy/aina-data-engine-room', ['ci-data', 'codex', 'claude', 'review']],
     ]);
     for (const [name, repo] of [
       ['ci-platform', 'aina-platform'],

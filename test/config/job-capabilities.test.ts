@@ -64,6 +64,7 @@ describe('docs/job-capabilities.md', () => {
       ['Tier 1: plain CI', '`ci-platform`'],
       ['Tier 2: codex lane', '`codex`'],
       ['Tier 3: claude lane', '`claude`'],
+      ['Review lane (pull-request content)', '`review`'],
       ['Docker opt-in', '`ci-docker`'],
     ]);
   });
@@ -71,7 +72,7 @@ describe('docs/job-capabilities.md', () => {
   it('says what the containers a launch creates do: Docker, network, sudo, caches and secrets per kind', async () => {
     const config = await example();
     const { rows } = await documented();
-    for (const row of rows.slice(0, 3)) {
+    for (const row of rows.slice(0, 4)) {
       const name = row['Example profile']!.replace(/`/g, '');
       const spec = launched(config, name);
       const profile = config.profiles[name]!;
@@ -83,15 +84,28 @@ describe('docs/job-capabilities.md', () => {
       expect(row['`container:`']).toMatch(/^no:/);
       expect(spec.HostConfig.Privileged).toBe(false);
       expect(spec.HostConfig.CapDrop).toEqual(['ALL']);
-      expect(spec.HostConfig.SecurityOpt).toContain('no-new-privileges');
-      expect(row['`sudo`']).toBe(`no: uid ${spec.User}, no-new-privileges, every capability dropped`);
+      // A lane runs its agent as its own user: the helper's switch keeps SETUID/SETGID and voids no-new-privileges.
+      if (profile.agentUser) {
+        expect(spec.HostConfig.SecurityOpt).toEqual([]);
+        expect(spec.HostConfig.CapAdd).toEqual(['SETUID', 'SETGID']);
+        expect(row['`sudo`']).toBe(
+          `no: uid ${spec.User}, every capability dropped but SETUID, SETGID (kept for the agent-user switch)`,
+        );
+      } else {
+        expect(spec.HostConfig.SecurityOpt).toContain('no-new-privileges');
+        expect(row['`sudo`']).toBe(`no: uid ${spec.User}, no-new-privileges, every capability dropped`);
+      }
       expect(row['Host network']!.startsWith('yes')).toBe(spec.HostConfig.NetworkMode === 'host');
       const kept = profile.mounts.filter((m) => m.kind === 'cache');
       expect(row['Caches between jobs']!.startsWith('none')).toBe(kept.length === 0);
       for (const m of spec.HostConfig.Mounts.filter((x) => x.Type === 'bind' && x.Target.startsWith('/data')))
         expect(m.ReadOnly).toBe(true);
     }
-    const [tier1, codex, claude] = rows;
+    const [tier1, codex, claude, review] = rows;
+    expect(review!.Secrets).toContain('codex subscription login');
+    expect(review!.Secrets).toContain('claude subscription login');
+    expect(review!.Secrets).not.toMatch(/secrets store|gh login|values of|MCP tokens/);
+    expect(review!['Host network']).toMatch(/^no:/);
     expect(tier1!.Secrets).toContain('nothing from the host');
     expect(launched(config, 'ci-platform').HostConfig.Mounts).toEqual([]);
     expect(codex!.Secrets).toContain('codex subscription login');
@@ -103,7 +117,7 @@ describe('docs/job-capabilities.md', () => {
 
   it("says what the Docker opt-in's launch gives: its own engine through a socket volume, never the host's", async () => {
     const config = await example();
-    const row = (await documented()).rows[3]!;
+    const row = (await documented()).rows[4]!;
     const spec = launched(config, 'ci-docker');
     expect(spec.Env).toContain('DOCKER_HOST=unix:///run/factory-docker/docker.sock');
     expect(spec.HostConfig.Mounts.filter((m) => m.Source.endsWith('docker.sock'))).toEqual([]);

@@ -59,6 +59,18 @@ describe('the trust gate for an untrusted profile', () => {
     ]);
   });
 
+  it("refuses a bind of the webhook TLS key's folder, which would let a job impersonate the controller", () => {
+    const tlsDir = join(root, 'factory-tls');
+    const tls = { certFile: join(tlsDir, 'fullchain.pem'), keyFile: join(tlsDir, 'privkey.pem') };
+    const extra = {
+      github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' }, tls } },
+    };
+    expect(problems(bind(tlsDir, 'ro'), extra)).toEqual([
+      `profiles.ci.mounts[0].source: ${tlsDir} overlaps github.webhook.tls.keyFile ${tls.keyFile}: profile "ci" is not trusted (set trusted: true only on lane profiles)`,
+    ]);
+    expect(problems(bind(join(root, 'elsewhere'), 'ro'), extra)).toEqual([]);
+  });
+
   it('follows symlinks before it compares: a link to the secrets folder or to /run is refused', () => {
     const links = join(root, 'links');
     mkdirSync(links, { recursive: true });

@@ -34,6 +34,8 @@ const run = (over: Partial<WorkflowRunFacts> = {}): WorkflowRunFacts => ({
   event: 'pull_request',
   repo: 'org/app',
   headRepo: 'org/app',
+  actor: 'octocat',
+  triggeringActor: 'octocat',
   ...over,
 });
 
@@ -68,6 +70,23 @@ describe('judging an assignment', () => {
       why: expect.stringContaining('unknown'),
     });
     expect(judgeRun(run({ event: 'pull_request_target' }))).toMatchObject({ reason: 'pull_request_target' });
+  });
+
+  it('refuses a run Dependabot started or re-ran, as GitHub treats it as untrusted, whatever its event', () => {
+    for (const over of [
+      { actor: 'dependabot[bot]', triggeringActor: 'dependabot[bot]' },
+      { actor: 'Dependabot[bot]', triggeringActor: 'octocat', event: 'push' },
+      { actor: 'octocat', triggeringActor: 'dependabot[bot]', event: 'workflow_dispatch' },
+    ])
+      expect(judgeRun(run(over))).toMatchObject({
+        entitled: false,
+        reason: 'dependabot',
+        why: expect.stringMatching(
+          /^workflow run 7 \(\w+\) was started by dependabot\[bot\], which GitHub treats as untrusted$/i,
+        ),
+      });
+    // A person's run, or a bot that is not Dependabot, is judged by the other rules.
+    expect(judgeRun(run({ actor: 'renovate[bot]', triggeringActor: 'renovate[bot]' }))).toEqual({ entitled: true });
   });
 });
 

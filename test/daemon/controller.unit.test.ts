@@ -369,6 +369,20 @@ describe('lane runners, in memory', () => {
     expect(w.controller.snapshot().lastError).toMatch(/refused job \d+ of org\/app: the job asks for \[self-hosted\]/);
   });
 
+  it("refuses a lane job of a run Dependabot started, and releases a person's lane job beside it", async () => {
+    w = await laneWorld();
+    const update = w.github.queue(REPO, LANE, { event: 'pull_request', actor: 'dependabot[bot]' });
+    const person = w.github.queue(REPO, LANE, { event: 'pull_request' });
+    await runEverything(w);
+    await expectNothingLeft(w);
+
+    expect(w.stages.filter((s) => s.stage === 'refused').map((s) => s.jobId)).toEqual([update]);
+    expect(w.stages.filter((s) => s.stage === 'released').map((s) => s.jobId)).toEqual([person]);
+    expect(w.controller.snapshot().lastError).toMatch(
+      /was started by dependabot\[bot\], which GitHub treats as untrusted/,
+    );
+  });
+
   it('with every in_progress lost, the poll finds each lane job and releases it once', async () => {
     w = await laneWorld();
     w.github.mode = () => 'now';

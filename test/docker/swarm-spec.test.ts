@@ -1,6 +1,9 @@
 // The pure half of the Swarm backend: the service a job container becomes, and what a service's tasks say.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../controller/config/config.js';
+import { containerSpec } from '../../controller/daemon/runner-spec.js';
+import { laneMounts } from '../../controller/lanes/lane-layout.js';
 import {
   ENTRY,
   envScript,
@@ -78,6 +81,7 @@ describe('serviceSpec', () => {
       Init: true,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,size=1g' },
+      SecurityOpt: ['no-new-privileges'],
     },
   };
   const service = serviceSpec(
@@ -112,7 +116,7 @@ describe('serviceSpec', () => {
     const bridged = serviceSpec(
       { ...spec, HostConfig: { ...spec.HostConfig, NetworkMode: 'bridge' } },
       { id: 's', name: 's' },
-      { placement: [], noNewPrivileges: false },
+      { placement: [], noNewPrivileges: true },
     );
     expect(bridged.TaskTemplate.Networks).toBeUndefined();
   });
@@ -133,5 +137,74 @@ describe('envScript', () => {
       env: {},
     });
     expect(out.split('\0').slice(0, 3)).toEqual(Object.values(values));
+  });
+});
+
+describe('a service keeps the hardening of the container it stands for', () => {
+  const parsed = parseConfig(`github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+backend: swarm
+profiles:
+  ci: { labels: [self-hosted, factory, ci], image: runner:1, nofile: 4096 }
+  lane:
+    trusted: true
+    labels: [self-hosted, factory, lane]
+    image: factory/base:0.1.0
+    agentUser: "1001:1001"
+    placement: ["node.hostname == vps-1"]
+    mounts: [{ kind: auth, agent: claude, source: /home/ali/.claude }]
+repos: [{ repo: o/r, profiles: [ci, lane] }]
+`);
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const config = parsed.config;
+  const identity = (profileName: string) => ({
+    instance: 'default',
+    repo: 'o/r',
+    profileName,
+    jobId: 1,
+    runnerId: 2,
+    runnerName: `factory-r-1-${profileName}`,
+  });
+  const serviceOf = (name: string, noNewPrivileges = true) => {
+    const profile = config.profiles[name]!;
+    const lane = laneMounts(config, name, profile, 'o/r', `factory-r-1-${name}`);
+    const container = containerSpec(identity(name), profile, 'jit', lane);
+    return { container, service: serviceSpec(container, { id: 's', name: 's' }, { placement: [], noNewPrivileges }) };
+  };
+
+  it('drops every capability, sets no-new-privileges, the ulimits and the 2 x 10 MiB log cap of a Tier-1 container', () => {
+    const { container, service } = serviceOf('ci');
+    const task = service.TaskTemplate.ContainerSpec;
+    expect(task.CapabilityDrop).toEqual(['ALL']);
+    expect(task.CapabilityAdd).toEqual([]);
+    expect(task.Privileges).toEqual({ NoNewPrivileges: true });
+    expect(task.Ulimits).toEqual(container.HostConfig.Ulimits);
+    expect(task.Ulimits).toEqual(
+      expect.arrayContaining([
+        { Name: 'nofile', Soft: 4096, Hard: 4096 },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ]),
+    );
+    expect(service.TaskTemplate.LogDriver).toEqual({
+      Name: 'json-file',
+      Options: { 'max-size': '10m', 'max-file': '2' },
+    });
+    expect(task.User).toBe('1000:1000');
+  });
+
+  it("gives a lane with an agent user only SETUID/SETGID and the agent's group, and its env secret to the runner's user alone", () => {
+    const { service } = serviceOf('lane');
+    const task = service.TaskTemplate.ContainerSpec;
+    expect(task.CapabilityDrop).toEqual(['ALL']);
+    expect(task.CapabilityAdd).toEqual(['SETUID', 'SETGID']);
+    expect(task.Groups).toEqual(['1001']);
+    // The helper's file capabilities need no-new-privileges off, as on the local engine.
+    expect(task.Privileges).toBeUndefined();
+    // The agent (uid 1001) must not read the JIT config and env-file values: 0400, owned by the runner's user.
+    expect(task.Secrets[0]!.File).toEqual({ Name: 'factory-env', UID: '1000', GID: '1000', Mode: 0o400 });
+  });
+
+  it('asks no-new-privileges only of an engine that has the field (API 1.44), as the container asks it', () => {
+    expect(serviceOf('ci', false).service.TaskTemplate.ContainerSpec.Privileges).toBeUndefined();
+    expect(serviceOf('ci', true).service.TaskTemplate.ContainerSpec.Privileges).toEqual({ NoNewPrivileges: true });
   });
 });

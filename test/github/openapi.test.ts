@@ -82,6 +82,28 @@ describe('the stand-in workflow run', () => {
     }
   });
 
+  it("serves a Dependabot run with dependabot[bot] as its actor, in GitHub's shape", async () => {
+    const standin = new GitHubStandin();
+    await standin.start();
+    try {
+      const id = await standin.queueJob('octo/app', ['self-hosted'], {
+        announce: false,
+        event: 'pull_request',
+        actor: 'dependabot[bot]',
+      });
+      const path = `/repos/octo/app/actions/runs/${standin.jobs.get(id)!.runId}`;
+      const res = await fetch(`${standin.url}${path}`, { headers: { authorization: 'token x' } });
+      const body = (await res.json()) as Record<string, any>;
+      expect(() => assertResponse('GET', path, res.status, body)).not.toThrow();
+      expect(body).toMatchObject({
+        actor: { login: 'dependabot[bot]', type: 'Bot' },
+        triggering_actor: { login: 'dependabot[bot]', type: 'Bot' },
+      });
+    } finally {
+      await standin.stop();
+    }
+  });
+
   it('rejects a run without head_repository shape', () => {
     expect(() =>
       assertResponse('GET', '/repos/o/r/actions/runs/5', 200, { id: 5, event: 'push', head_repository: 'o/r' }),

@@ -46,7 +46,12 @@ describe('a profile with an agent user', () => {
   });
 
   it('a profile without one keeps no-new-privileges', () => {
-    const config = parseConfigText(yaml('1001:1001').replace(/ {4}agentUser.*\n/, ''));
+    // Not labelled review: a review-style profile without an agent user is refused (test/config/review-profile.test.ts).
+    const config = parseConfigText(
+      yaml('1001:1001')
+        .replace(/ {4}agentUser.*\n/, '')
+        .replace('factory, review]', 'factory, claude]'),
+    );
     const spec = containerSpec(identity, config.profiles.review!, 'jit');
 
     expect(spec.HostConfig.SecurityOpt).toEqual(['no-new-privileges']);

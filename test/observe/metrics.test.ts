@@ -145,7 +145,7 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_github_state{repo="org/app",state="unauthorised"}')).toBeUndefined();
   });
 
-  it('counts completed jobs by workflow, job name and conclusion, with their run time, for jobs this factory serves', async () => {
+  it('counts completed jobs by profile and conclusion, with their run time, for jobs this factory serves', async () => {
     const m = new Metrics(config);
     const completed = (conclusion: string, labels: string[]) => {
       const payload = webhookExample(
@@ -167,13 +167,39 @@ describe('Metrics', () => {
       m.delivery(d, served(d)); // the last is a hosted runner's job: not ours
     }
 
-    const labels = 'repo="org/app",workflow="CodeQL",job="linters"';
+    const labels = `repo="org/app",profile="${served(completed('success', ['factory', 'ci']))}"`;
     expect(await sample(m, `factory_job_results_total{${labels},conclusion="success"}`)).toBe(1);
     expect(await sample(m, `factory_job_results_total{${labels},conclusion="failure"}`)).toBe(1);
     // 10:34:58 to 10:38:16 in GitHub's example: 198 s.
-    expect(
-      await sample(m, 'factory_job_execution_seconds_sum{repo="org/app",workflow="CodeQL",conclusion="success"}'),
-    ).toBe(198);
+    expect(await sample(m, `factory_job_execution_seconds_sum{${labels},conclusion="success"}`)).toBe(198);
+  });
+
+  it('keeps /metrics bounded however many workflow and job names (and odd conclusions) the jobs carry', async () => {
+    const m = new Metrics(config);
+    const payload = webhookExample('workflow_job', (p) => p.action === 'completed');
+    Object.assign(payload.workflow_job, { labels: ['factory', 'ci'] });
+    payload.repository.full_name = 'org/app';
+    const profile = matchProfile(config, 'org/app', ['factory', 'ci'])?.profileName;
+    const before = (await m.text()).length;
+    for (let i = 0; i < 20_000; i++) {
+      Object.assign(payload.workflow_job, {
+        id: 1_000_000 + i,
+        name: `test (node ${i}, shard ${i % 7})`,
+        workflow_name: `workflow ${i}`,
+        conclusion: i % 1000 === 0 ? `made-up-${i}` : i % 2 ? 'success' : 'failure',
+      });
+      const d = parseWorkflowJob(payload, `d-${i}`, 0);
+      if ('error' in d) throw new Error(d.error);
+      m.delivery(d, profile);
+    }
+    const text = await m.text();
+    expect(text).not.toMatch(/workflow \d|test \(node|made-up/);
+    expect(text.match(/^factory_job_results_total\{/gm)).toHaveLength(3); // success, failure, other
+    expect(await sample(m, `factory_job_results_total{repo="org/app",profile="${profile}",conclusion="other"}`)).toBe(
+      20,
+    );
+    // The histogram's buckets are the most a series adds: a few KiB, not megabytes.
+    expect(text.length - before).toBeLessThan(16 * 1024);
   });
 
   it('counts webhook answers by outcome, and carries the build info', async () => {

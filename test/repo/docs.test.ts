@@ -54,7 +54,9 @@ function configSnippetProblems(file: string, text: string): { where: string; pro
         };
       if (!configShaped(b.body, CONFIG_KEYS)) return { where, problems: ['marked as factory.yml but has other keys'] };
       const result = parseConfig(whole ? b.body : completeExcerpt(b.body), where);
-      return { where, problems: result.ok ? [] : result.problems };
+      // A warning counts: every lane profile the docs show runs its agent as its own user.
+      const warnings = result.ok ? (result.warnings ?? []).map((w) => `warning: ${w.path}: ${w.message}`) : [];
+      return { where, problems: result.ok ? warnings : result.problems };
     });
 }
 

@@ -29,6 +29,8 @@ export interface ModelJob {
   /** The run's event and head repository (a fork's pull request has another); default a push in the repo itself. */
   event?: string;
   headRepo?: string;
+  /** Who started the run (`dependabot[bot]` for a Dependabot update); default a person. */
+  actor?: string;
 }
 export interface ModelRunner {
   id: number;
@@ -72,7 +74,7 @@ export class GitHubModel implements GitHubApi {
     });
   }
 
-  queue(repo: string, labels: string[], run: Pick<ModelJob, 'event' | 'headRepo'> = {}): number {
+  queue(repo: string, labels: string[], run: Pick<ModelJob, 'event' | 'headRepo' | 'actor'> = {}): number {
     const job: ModelJob = { id: 100_000 + this.nextId++, repo, labels, status: 'queued', runs: 0, ...run };
     this.jobs.set(job.id, job);
     this.deliver(job, 'queued');
@@ -262,7 +264,15 @@ export class GitHubModel implements GitHubApi {
     await tick();
     this.calls.push('GET run');
     const job = this.jobs.get(runId);
-    return { id: runId, event: job?.event ?? 'push', repo, headRepo: job?.headRepo ?? repo };
+    const actor = job?.actor ?? 'octocat';
+    return {
+      id: runId,
+      event: job?.event ?? 'push',
+      repo,
+      headRepo: job?.headRepo ?? repo,
+      actor,
+      triggeringActor: actor,
+    };
   }
 }
 

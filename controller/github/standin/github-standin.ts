@@ -51,6 +51,8 @@ interface StandinJob {
   /** What started the job's run, and the repository its code comes from (another one for a fork's pull request). */
   event: string;
   headRepo: string;
+  /** The login that started the run (`actor`, and `triggering_actor` of its attempt). */
+  actor?: string;
   assignedAt?: number;
   /** Cancelled while a runner runs it: the runner learns so on its next cancel poll, as the runner gets a cancel message. */
   cancelRequested?: boolean;
@@ -244,7 +246,14 @@ export class GitHubStandin {
   async queueJob(
     repo: string,
     labels: string[],
-    opts: { announce?: boolean; id?: number; message?: JobMessage; event?: string; headRepo?: string } = {},
+    opts: {
+      announce?: boolean;
+      id?: number;
+      message?: JobMessage;
+      event?: string;
+      headRepo?: string;
+      actor?: string;
+    } = {},
   ): Promise<number> {
     const job: StandinJob = {
       id: opts.id ?? this.nextId++,
@@ -255,6 +264,7 @@ export class GitHubStandin {
       queuedAt: Date.now(),
       event: opts.event ?? 'push',
       headRepo: opts.headRepo ?? repo,
+      ...(opts.actor ? { actor: opts.actor } : {}),
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
@@ -427,7 +437,7 @@ export class GitHubStandin {
       if (answer) return send(answer.status, answer.body);
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/contents\/(.+)$/)) && method === 'GET') {
-      const body = this.contentsJson(m[1]!, decodeURIComponent(m[2]!));
+      const body = this.contentsJson(m[1]!, decodeURIComponent(m[2]!), url.searchParams.get('ref') ?? 'main');
       return body === undefined
         ? send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' })
         : send(200, body);
@@ -648,20 +658,22 @@ export class GitHubStandin {
     }
   }
 
-  /** Puts a file on the repo's default branch, as a push would. */
-  setFile(repo: string, path: string, text: string): void {
-    if (!this.files.has(repo)) this.files.set(repo, new Map());
-    this.files.get(repo)!.set(path, text);
+  /** Puts a file on the repo's default branch (`main`), or on another branch or tag, as a push would. */
+  setFile(repo: string, path: string, text: string, ref = 'main'): void {
+    const key = ref === 'main' ? repo : `${repo}@${ref}`;
+    if (!this.files.has(key)) this.files.set(key, new Map());
+    this.files.get(key)!.set(path, text);
   }
 
   /** GET /repos/{owner}/{repo}/contents/{path}: a file, or a folder's entries, in GitHub's shapes; undefined is 404. */
-  private contentsJson(repo: string, path: string) {
-    const files = this.files.get(repo) ?? new Map<string, string>();
+  private contentsJson(repo: string, path: string, ref: string) {
+    // A ref the repo does not have is a 404, as GitHub answers "No commit found for the ref".
+    const files = this.files.get(ref === 'main' ? repo : `${repo}@${ref}`) ?? new Map<string, string>();
     const entry = (p: string, text: string) => {
       const bytes = Buffer.from(text, 'utf8');
       const sha = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-      const api = `${this.url}/repos/${repo}/contents/${p}?ref=main`;
-      const html = `https://github.com/${repo}/blob/main/${p}`;
+      const api = `${this.url}/repos/${repo}/contents/${p}?ref=${ref}`;
+      const html = `https://github.com/${repo}/blob/${ref}/${p}`;
       const git = `${this.url}/repos/${repo}/git/blobs/${sha}`;
       return {
         type: 'file' as const,
@@ -672,7 +684,7 @@ export class GitHubStandin {
         url: api,
         git_url: git,
         html_url: html,
-        download_url: `https://raw.githubusercontent.com/${repo}/main/${p}`,
+        download_url: `https://raw.githubusercontent.com/${repo}/${ref}/${p}`,
         _links: { self: api, git, html },
       };
     };
@@ -724,6 +736,12 @@ export class GitHubStandin {
       conclusion: runStatus === 'completed' ? 'success' : null,
       repository: named(repo, run.repository),
       head_repository: named(jobs[0]!.headRepo, run.head_repository),
+      ...(jobs[0]!.actor
+        ? {
+            actor: { ...run.actor, login: jobs[0]!.actor, type: 'Bot' },
+            triggering_actor: { ...run.triggering_actor, login: jobs[0]!.actor, type: 'Bot' },
+          }
+        : {}),
     };
   }
 

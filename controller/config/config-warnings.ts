@@ -1,0 +1,24 @@
+// What `factory validate` says of a valid config without refusing it: printed as warnings, with their lines.
+import type { ConfigWarning } from './config-problems.js';
+import type { Config } from './config-schema.js';
+import { sharedLoginWarnings } from './shared-logins.js';
+
+/** What `factory validate` says of a valid config without refusing it: lanes without an agent user, logins shared
+ * under two credential names. */
+export function configWarnings(config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  for (const [name, p] of Object.entries(config.profiles)) {
+    if (p.trusted && !p.agentUser)
+      out.push({
+        path: ['profiles', name],
+        message: `lane profile "${name}" has no agentUser: its agent runs as the runner's user and can read the action's token from /proc and write the runner's command files; set agentUser (factory/base: "1001:1001", docs/lane-isolation.md)`,
+      });
+  }
+  const withLogin = Object.entries(config.profiles).find(([, p]) => p.mounts.some((m) => m.kind === 'auth'));
+  if (withLogin && !config.loginCheck)
+    out.push({
+      path: ['profiles', withLogin[0]],
+      message: `profile "${withLogin[0]}" carries a login and loginCheck is not set: a refreshed login is written back on the identity fields in the job's own file, which a hostile job can write to move every later job to its account; add loginCheck: {} (the host redeems the job's refresh token at the provider and keeps only tokens issued for its own account)`,
+    });
+  return [...out, ...sharedLoginWarnings(config)];
+}
