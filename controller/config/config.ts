@@ -9,6 +9,7 @@ import { distinguishingLabels } from './profile-labels.js';
 import { refuseUnsafeProfile, type Refuse } from './trust-gate.js';
 import { coveringPattern } from './repo-patterns.js';
 import { refuseUnsafeJobDocker } from './job-docker-gate.js';
+import { refuseLeakyEgress } from './egress-gate.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
@@ -23,6 +24,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
     refuseUnsafeProfile(config, name, profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
+    refuseLeakyEgress(config.backend, name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
     if (profile.warm) {
       const held = warmAllowed(profile);
