@@ -20,4 +20,15 @@ export function refuseLeakyEgress(backend: string, name: string, p: Profile, ref
       ['allowDockerSocket'],
       `profile "${name}": the host's Docker socket starts containers on any network, around the egress gateway; use docker: { sidecar: true } for a job's own engine behind it`,
     );
+  if (p.docker !== undefined)
+    refuse(
+      ['docker'],
+      `profile "${name}": a job's own Docker engine behind an egress gateway is not supported yet; remove docker or egress`,
+    );
+  const netCaps = p.capAdd.filter((c) => /^(CAP_)?NET_(ADMIN|RAW)$/.test(c));
+  if (netCaps.length > 0)
+    refuse(
+      ['capAdd'],
+      `profile "${name}": ${netCaps.join(', ')} lets the job forge packets and rewrite its routes and neighbours on its egress network; drop it`,
+    );
 }

@@ -39,8 +39,6 @@ export interface EgressOptions {
   dir: string;
   /** The Docker host's view of a controller path (hostPathMap). */
   hostPath?: (path: string) => string;
-  /** The gateway's image: any with node on its PATH (factory/base has it). */
-  image: () => Promise<string>;
   /** Resolvers the gateways ask for allowed names; unset, the engine's. */
   upstreamDns?: string[];
   /** Where a relayed port's connections go; unset, this host's 127.0.0.1 on that port. */
@@ -80,7 +78,6 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
   async function create(plan: EgressPlan): Promise<EgressLease> {
     const folder = folderOf(opts.dir, plan.runnerName);
     try {
-      const image = await opts.image();
       await writeGatewayProgram(join(folder, 'program'));
       relays.set(
         plan.runnerName,
@@ -98,7 +95,6 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
       if (!subnet) throw new Error(`network ${plan.network} has no IPv4 subnet`);
       const container = await docker.createContainer(
         gatewayContainerSpec(plan, {
-          image,
           subnet,
           programDir: hostPath(join(folder, 'program')),
           relayDir: hostPath(join(folder, 'relay')),

@@ -25,6 +25,8 @@ export interface EgressPlan {
   gateway: string;
   /** Where the gateway goes out: the profile's `network` (bridge or a network of the operator's). */
   upstream: string;
+  /** The gateway's image: the job's own (on the engine already; factory/base and images built on it have node). */
+  image: string;
   policy: EgressPolicy;
 }
 
@@ -41,6 +43,7 @@ export function egressPlan(identity: RunnerIdentity, profile: Profile): EgressPl
     network: egressNetworkName(identity.runnerName),
     gateway: gatewayName(identity.runnerName),
     upstream: profile.network,
+    image: profile.image,
     policy: { allow: e.allow, loopback: e.loopback },
   };
 }
@@ -65,7 +68,6 @@ export function networkSpec(plan: EgressPlan): Docker.NetworkCreateOptions {
 }
 
 export interface GatewayOptions {
-  image: string;
   /** The lane network's subnet, as Docker gave it: the gateway serves on its own address there. */
   subnet: string;
   /** The Docker host's paths of the program folder and the relay socket folder. */
@@ -83,7 +85,7 @@ export interface GatewayOptions {
 export function gatewayContainerSpec(plan: EgressPlan, opts: GatewayOptions): Docker.ContainerCreateOptions {
   return {
     name: plan.gateway,
-    Image: opts.image,
+    Image: plan.image,
     User: GATEWAY_USER,
     Entrypoint: ['node'],
     Cmd: [`${PROGRAM_IN_GATEWAY}/gateway-main.js`],

@@ -82,6 +82,12 @@ describe('egress on a profile', () => {
     expect(problems({ egress: {}, placement: ['node.hostname == a'] }, { backend: 'swarm' })).toContainEqual(
       expect.stringMatching(/^profiles\.lane\.egress: .*backend swarm cannot place the two together/),
     );
-    expect(problems({ egress: {}, network: 'lanes-out', docker: { sidecar: true } })).toEqual([]);
+    expect(problems({ egress: {}, network: 'lanes-out', docker: { sidecar: true } })).toEqual([
+      expect.stringMatching(/^profiles\.lane\.docker: .*behind an egress gateway is not supported yet/),
+    ]);
+    expect(problems({ egress: {}, capAdd: ['NET_ADMIN', 'CHOWN'] })).toEqual([
+      expect.stringMatching(/^profiles\.lane\.capAdd: profile "lane": NET_ADMIN lets the job forge packets/),
+    ]);
+    expect(problems({ egress: {}, network: 'lanes-out' })).toEqual([]);
   });
 });

@@ -88,7 +88,6 @@ beforeAll(async () => {
   gateways = egressGateways(docker, {
     instance: prefix,
     dir: join(dir, 'egress'),
-    image: async () => image,
     upstreamDns: [world.ipv4],
   });
   const profile = profileSchema.parse({
