@@ -104,7 +104,7 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
       await docker.getNetwork(plan.upstream).connect({ Container: container.id });
       await container.start();
       const address = await untilReady(container, opts.readyTimeoutMs ?? 30_000);
-      return { network: plan.network, address };
+      return { network: plan.network, address, loopback: plan.policy.loopback };
     } catch (err) {
       if (isDockerDown(err)) throw err; // the reconciler's sweep removes what was made once Docker answers
       await remove(plan.runnerName).catch(() => {});

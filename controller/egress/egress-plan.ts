@@ -116,10 +116,21 @@ export function gatewayContainerSpec(plan: EgressPlan, opts: GatewayOptions): Do
   };
 }
 
-/** What a started gateway gives the job: its network and the gateway's address there. */
+/** What a started gateway gives the job: its network, the gateway's address there, the ports it relays. */
 export interface EgressLease {
   network: string;
   address: string;
+  loopback: number[];
+}
+
+/**
+ * A value that names a relayed loopback service (`http://127.0.0.1:3100`, `localhost:3100`) names the gateway's
+ * address instead, so the one variable that points a lane at a host service keeps working behind the gateway.
+ */
+export function relayedValue(value: string, lease: EgressLease): string {
+  return value.replace(/\b(?:127\.0\.0\.1|localhost):(\d+)\b/g, (whole, port: string) =>
+    lease.loopback.includes(Number(port)) ? `${lease.address}:${port}` : whole,
+  );
 }
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'];
@@ -150,7 +161,9 @@ export function withEgress(
   return {
     ...spec,
     Env: [
-      ...spec.Env.filter((e) => !PROXY_VARIABLES.includes(e.slice(0, e.indexOf('=')))),
+      ...spec.Env.filter((e) => !PROXY_VARIABLES.includes(e.slice(0, e.indexOf('=')))).map((e) =>
+        relayedValue(e, lease),
+      ),
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
     ],
     HostConfig: {

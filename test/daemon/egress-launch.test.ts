@@ -18,10 +18,12 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const config = configSchema.parse({
   github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
   stateDir,
+  laneEnv: { PAPERCLIP_API_URL: 'http://127.0.0.1:3100', OTHER_URL: 'http://127.0.0.1:3101' },
   profiles: {
     fenced: {
       labels: ['self-hosted', 'fenced'],
       image: 'runner:1',
+      trusted: true,
       egress: { allow: ['registry.npmjs.org'], loopback: [3100] },
     },
   },
@@ -65,7 +67,7 @@ function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean } =
     async create(plan: EgressPlan) {
       steps.push(`gateway ${plan.gateway} for ${plan.policy.allow.map((r) => r.host).join(',')}`);
       if (fail.gateway) throw new Error(`egress gateway ${plan.gateway} did not start: it exited`);
-      return { network: plan.network, address: '172.30.0.2' };
+      return { network: plan.network, address: '172.30.0.2', loopback: plan.policy.loopback };
     },
     async remove(runner) {
       steps.push(`remove gateway ${runner}`);
@@ -85,7 +87,13 @@ describe('launching a job with egress', () => {
     expect(steps).toEqual([`gateway ${name}-gateway for registry.npmjs.org`, 'jit', `run ${name}-egress`]);
     expect(specs[0]!.HostConfig.Dns).toEqual(['172.30.0.2']);
     expect(specs[0]!.Env).toEqual(
-      expect.arrayContaining(['HTTPS_PROXY=http://172.30.0.2:3128', 'NO_PROXY=172.30.0.2,localhost,127.0.0.1']),
+      expect.arrayContaining([
+        'HTTPS_PROXY=http://172.30.0.2:3128',
+        'NO_PROXY=172.30.0.2,localhost,127.0.0.1',
+        // The one variable that points a lane at Paperclip still does, through the gateway's relay.
+        'PAPERCLIP_API_URL=http://172.30.0.2:3100',
+        'OTHER_URL=http://127.0.0.1:3101',
+      ]),
     );
   });
 

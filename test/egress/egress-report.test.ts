@@ -42,7 +42,7 @@ describe('withEgressCleanup', () => {
       sweep: async () => ['r1', 'r2'],
     };
     const egress: EgressGateways = {
-      create: async () => ({ network: 'n', address: 'a' }),
+      create: async () => ({ network: 'n', address: 'a', loopback: [] }),
       refusals: async () => [refusal('pastebin.test', 443)],
       remove: async (r) => void steps.push(`gateway ${r}`),
       sweep: async () => ['r2', 'r3'],
