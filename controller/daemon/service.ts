@@ -110,9 +110,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
   const sidecars = egress
-    ? withEgressCleanup(ownEngines, egress, (runner, refusals) =>
-        log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections'),
-      )
+    ? withEgressCleanup(ownEngines, egress, (runner, refusals) => {
+        log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections');
+        observer.egressRefused?.(refusals[0]?.profile ?? '', refusals.length);
+      })
     : ownEngines;
   const controller = new Controller({
     config,

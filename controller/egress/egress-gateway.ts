@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { LABEL } from '../model/runner.js';
 import { demux, isDockerDown } from '../docker/docker-engine.js';
-import { EGRESS_LABEL, gatewayContainerSpec, gatewayName, networkSpec } from './egress-plan.js';
+import { EGRESS_LABEL, EGRESS_PROFILE_LABEL, gatewayContainerSpec, gatewayName, networkSpec } from './egress-plan.js';
 import type { EgressLease, EgressPlan } from './egress-plan.js';
 import { writeGatewayProgram } from './gateway-program.js';
 import { serveRelays, type Relays } from './loopback-relay.js';
@@ -20,6 +20,8 @@ export interface Refusal {
   port: number;
   reason: string;
   time: string;
+  /** The job's profile (from the gateway's label). */
+  profile: string;
 }
 
 export interface EgressGateways {
@@ -113,8 +115,11 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
   }
 
   async function refusals(runnerName: string): Promise<Refusal[]> {
-    const out = await docker
-      .getContainer(gatewayName(runnerName))
+    const gateway = docker.getContainer(gatewayName(runnerName));
+    const info = await gateway.inspect().catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    if (!info) return [];
+    const profile = info.Config.Labels?.[EGRESS_PROFILE_LABEL] ?? '';
+    const out = await gateway
       .logs({ stdout: true, stderr: false, follow: false })
       .catch((err) => (gone(err) ? Buffer.alloc(0) : Promise.reject(err)));
     return demux(out as Buffer)
@@ -123,7 +128,7 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
         try {
           const e = JSON.parse(line) as Refusal & { event?: string };
           return e.event === 'refused'
-            ? [{ kind: e.kind, host: e.host, port: e.port, reason: e.reason, time: e.time }]
+            ? [{ kind: e.kind, host: e.host, port: e.port, reason: e.reason, time: e.time, profile }]
             : [];
         } catch {
           return [];

@@ -9,6 +9,8 @@ import { PROXY_PORT, type EgressPolicy } from './gateway/egress-policy.js';
 
 /** On the job's internal network and its gateway: the runner they serve. Never on anything else. */
 export const EGRESS_LABEL = 'factory.egress';
+/** On the gateway: the job's profile, for the refusal metric once the runner record may be gone. */
+export const EGRESS_PROFILE_LABEL = 'factory.egress-profile';
 
 /** Where the gateway finds its program and the controller's relay sockets. */
 export const PROGRAM_IN_GATEWAY = '/factory-gateway';
@@ -91,7 +93,7 @@ export function gatewayContainerSpec(plan: EgressPlan, opts: GatewayOptions): Do
     Cmd: [`${PROGRAM_IN_GATEWAY}/gateway-main.js`],
     Env: [`FACTORY_EGRESS=${JSON.stringify({ policy: plan.policy, subnet: opts.subnet, relayDir: RELAY_IN_GATEWAY })}`],
     WorkingDir: '/',
-    Labels: labels(plan),
+    Labels: { ...labels(plan), [EGRESS_PROFILE_LABEL]: plan.profileName },
     HostConfig: {
       NetworkMode: plan.network,
       ...(opts.upstreamDns ? { Dns: opts.upstreamDns } : {}),

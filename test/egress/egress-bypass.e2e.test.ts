@@ -311,6 +311,7 @@ describe('a job behind its egress gateway', () => {
       port: 443,
       reason: 'host not allowed',
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      profile: 'lane',
     });
     expect(refused).toContainEqual(
       expect.objectContaining({ kind: 'dns', host: expect.stringMatching(/tunnel\.test$/) }),

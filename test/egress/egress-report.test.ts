@@ -11,6 +11,7 @@ const refusal = (host: string, port: number, time = '2026-01-01T00:00:00.000Z'):
   port,
   reason: 'host not allowed',
   time,
+  profile: 'lane',
 });
 
 describe('blockedLine', () => {
