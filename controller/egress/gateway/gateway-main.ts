@@ -31,9 +31,22 @@ function report(kind: Kind, host: string, port: number, reason: string): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+// Answers of the upstream resolver, kept briefly: a lookup through Docker's embedded resolver costs more than the
+// rest of a proxied request. Only allowed names are ever looked up, so the cache cannot be filled by the job.
+const CACHE_MS = 30_000;
+const resolved = new Map<string, { until: number; all: Promise<{ address: string; family: number }[]> }>();
+function resolve(host: string): Promise<{ address: string; family: number }[]> {
+  const hit = resolved.get(host);
+  if (hit && hit.until > Date.now()) return hit.all;
+  const all = lookup(host, { all: true }).then((list) => list.filter((a) => !forbiddenAddress(a.address)));
+  resolved.set(host, { until: Date.now() + CACHE_MS, all });
+  all.catch(() => resolved.delete(host));
+  return all;
+}
+
 /** Opens `host:port` for the lane once the policy allows it and the name leads to no forbidden address. */
 async function upstream(host: string, port: number): Promise<Socket> {
-  const addresses = (await lookup(host, { all: true })).map((a) => a.address).filter((a) => !forbiddenAddress(a));
+  const addresses = (await resolve(host)).map((a) => a.address);
   if (addresses.length === 0) throw new Error(`${host} resolves to no address the gateway may reach`);
   return new Promise((resolve, reject) => {
     const s = connect({ host: addresses[0]!, port });
@@ -210,9 +223,8 @@ function safeLookup(
   opts: object,
   cb: (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void,
 ): void {
-  lookup(host, { all: true }).then(
-    (all) => {
-      const ok = all.filter((a) => !forbiddenAddress(a.address));
+  resolve(host).then(
+    (ok) => {
       if (ok.length === 0) cb(new Error(`${host} resolves to no address the gateway may reach`), '');
       else if ((opts as { all?: boolean }).all) cb(null, ok);
       else cb(null, ok[0]!.address, ok[0]!.family);
