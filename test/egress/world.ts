@@ -2,7 +2,7 @@
 // ending in .test (it is also the resolver the gateway asks), logging every connection, datagram and DNS question it
 // gets as a JSON line, so a test can tell whether a marker left the job. It never reaches anything itself.
 import type Docker from 'dockerode';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demux } from '../../controller/docker/docker-engine.js';
@@ -113,6 +113,7 @@ export async function startWorld(
     async remove() {
       await container.remove({ force: true }).catch(() => {});
       await network.remove().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
