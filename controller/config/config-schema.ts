@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AGENTS } from '../../lane-contract/agents.js';
 import { normalisePath } from '../lanes/host-path-map.js';
 import { parseBytes, parseDuration } from './units.js';
+import { egressSchema } from './egress-schema.js';
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -318,6 +319,8 @@ export const profileSchema = z.strictObject({
   allowDockerSocket: z.boolean().default(false),
   dockerSocketReason: z.string().min(1).optional(),
   docker: jobDockerSchema.optional(),
+  /** Where the job may connect, enforced outside it by a per-job gateway (docs/lanes.md "Egress"). */
+  egress: egressSchema.optional(),
   warm: warmSchema.optional(),
   /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
   runnerGroup: z.string().min(1).max(100).optional(),

@@ -11,6 +11,7 @@ import { coveringPattern } from './repo-patterns.js';
 import { refuseUnsafeJobDocker } from './job-docker-gate.js';
 import { configWarnings } from './config-warnings.js';
 import { refuseSplitConcurrency } from './shared-logins.js';
+import { refuseLeakyEgress } from './egress-gate.js';
 
 export { isDockerSocketPath } from './trust-gate.js';
 export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
@@ -25,6 +26,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
     refuseUnsafeProfile(config, name, profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
+    refuseLeakyEgress(config.backend, name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
     // The engine has no "none" network for services: every job would fail to start ("network none not found").
     if (config.backend === 'swarm' && profile.network === 'none')

@@ -11,6 +11,7 @@
 import type { Config } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
+import type { EgressGateways } from '../egress/egress-gateway.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import type { RunnerScope } from '../github/runner-scope.js';
@@ -43,6 +44,8 @@ export interface ControllerDeps {
   engine: Engine;
   /** A job's own Docker engine, for profiles with `docker` (launcher and teardown use it). */
   jobDocker?: JobDocker;
+  /** A job's egress gateway, for profiles with `egress` (the launcher starts it; teardown goes through jobDocker). */
+  egress?: EgressGateways;
   docker: DockerState;
   log: Logger;
   observer?: JobObserver;

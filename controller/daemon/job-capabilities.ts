@@ -34,6 +34,7 @@ export const CAPABILITY_KEYS = [
   'agentUser',
   'allowDockerSocket',
   'docker',
+  'egress',
   'env',
 ] as const;
 export const NOT_CAPABILITY_KEYS = [
@@ -100,8 +101,10 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
       : `no: uid ${spec.User}, every capability dropped but ${list(caps)} (kept for the agent-user switch)`;
 
   const mode = sidecar?.sharesNetwork ? sidecar.network : host.NetworkMode;
-  const network =
-    mode === 'host'
+  const egress = profile.egress;
+  const network = egress
+    ? `no: a network of its own with no route out; through the egress gateway only ${egress.allow.length ? list(egress.allow.map((r) => (r.port ? `${r.host}:${r.port}` : r.host))) : 'nothing'}${egress.loopback.length ? `, and this host's loopback ports ${list(egress.loopback.map(String))}` : ''}`
+    : mode === 'host'
       ? "yes: the host's network and loopback services"
       : mode === 'none'
         ? 'no: no network at all'

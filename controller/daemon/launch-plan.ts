@@ -7,6 +7,7 @@ import type { RunnerIdentity } from '../model/runner.js';
 import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
 import { findRepo } from './profile-match.js';
 import { sidecarPlan, withJobDocker, type SidecarPlan } from '../docker/job-docker-plan.js';
+import { egressPlan, type EgressPlan } from '../egress/egress-plan.js';
 
 export interface LaunchPlan {
   identity: RunnerIdentity;
@@ -17,6 +18,8 @@ export interface LaunchPlan {
   container: ContainerSpec;
   /** The job's own Docker engine, when its profile opts in (docs/job-docker.md). */
   sidecar?: SidecarPlan;
+  /** The job's egress gateway and network, when its profile has `egress` (docs/lanes.md#egress). */
+  egress?: EgressPlan;
 }
 
 /**
@@ -28,6 +31,7 @@ export function planLaunch(config: Config, job: PendingJob, envNames: readonly s
   const name = identity.runnerName;
   const lane = laneMounts(config, job.profileName, job.profile, cacheScope(identity), name);
   const sidecar = sidecarPlan(identity, job.profile);
+  const egress = egressPlan(identity, job.profile);
   // The env-file names (never values) tell the action which released variables to mask.
   const container = containerSpec(identity, job.profile, '', {
     mounts: lane.mounts,
@@ -39,6 +43,7 @@ export function planLaunch(config: Config, job: PendingJob, envNames: readonly s
     jobFolder: { profileName: job.profileName, profile: job.profile, runnerName: name },
     container: sidecar ? withJobDocker(container, sidecar) : container,
     ...(sidecar ? { sidecar } : {}),
+    ...(egress ? { egress } : {}),
   };
 }
 

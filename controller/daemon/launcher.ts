@@ -18,6 +18,8 @@ import type { RunnerIdentity } from '../model/runner.js';
 import { planLaunch } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
+import type { EgressGateways } from '../egress/egress-gateway.js';
+import { withEgress } from '../egress/egress-plan.js';
 
 export type LaunchOutcome =
   | { kind: 'started'; containerId: string }
@@ -31,6 +33,8 @@ export interface LaunchSteps {
   engine: Engine;
   /** Starts and removes a job's own Docker engine; needed only by profiles with `docker` (docs/job-docker.md). */
   jobDocker?: JobDocker;
+  /** Starts a job's egress gateway; needed only by profiles with `egress` (docs/lanes.md#egress). */
+  egress?: EgressGateways | undefined;
   /** Told as each step lands, so the timeline and the runner record follow the launch. */
   registered(runnerId: number): void;
 }
@@ -72,6 +76,18 @@ export async function carryOut(
   } catch (err) {
     return failed(config, identity, (err as Error).message, false);
   }
+  // The job's one way out before anything of the job runs, so no process of it ever has another network.
+  let container = plan.container;
+  if (plan.egress) {
+    try {
+      if (!steps.egress) throw new Error(`profile ${job.profileName} asks for egress, which this backend cannot run`);
+      container = withEgress(container, await steps.egress.create(plan.egress));
+    } catch (err) {
+      if (isDockerDown(err)) return { kind: 'docker-down', err };
+      return failed(config, identity, (err as Error).message, false);
+    }
+  }
+  const dropEgress = () => (plan.egress ? steps.egress?.remove(identity.runnerName).catch(() => {}) : undefined);
   // The job's engine before its runner: a sidecar that cannot start fails the job before GitHub holds a runner.
   const sidecar = plan.sidecar;
   if (sidecar) {
@@ -81,6 +97,7 @@ export async function carryOut(
       await steps.jobDocker.start(sidecar);
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
+      await dropEgress();
       return failed(config, identity, (err as Error).message, false);
     }
   }
@@ -106,6 +123,7 @@ export async function carryOut(
     jit = await runners.register(jitBody);
   } catch (err) {
     await dropSidecar();
+    await dropEgress();
     // A group the repo cannot use stays so until the admin acts: failed for good, with the config path to fix.
     if (err instanceof RunnerGroupError) return failed(config, identity, err.message, false);
     if (identity.org && job.profile.runnerGroup && err instanceof GitHubError && err.status === 404)
@@ -124,12 +142,13 @@ export async function carryOut(
   try {
     return {
       kind: 'started',
-      containerId: await engine.run(withRegisteredRunner(plan.container, jit.runnerId, jit.encodedJitConfig)),
+      containerId: await engine.run(withRegisteredRunner(container, jit.runnerId, jit.encodedJitConfig)),
     };
   } catch (err) {
     if (isDockerDown(err)) return { kind: 'docker-down', err };
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();
+    await dropEgress();
     return failed(config, identity, startFailure(err, job.profile, job.profileName), false);
   }
 }

@@ -4,6 +4,7 @@
 import type { Config } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { DockerState } from '../docker/docker-watch.js';
+import type { EgressGateways } from '../egress/egress-gateway.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { scopeOf } from '../github/runner-scope.js';
@@ -20,6 +21,7 @@ export interface RunnerEdges {
   github: GitHubApi;
   engine: Engine;
   jobDocker?: JobDocker | undefined;
+  egress?: EgressGateways | undefined;
   docker: DockerState;
   log: Logger;
   observer?: JobObserver | undefined;

@@ -7,7 +7,9 @@ import { readSecretRef } from '../config/secret-ref.js';
 import { restartOnlyChanges } from '../config/config-reload.js';
 import { Controller } from './controller.js';
 import type { Engine } from '../docker/docker-engine.js';
-import { engineFor, jobDockerFor } from '../docker/engine-for.js';
+import { egressFor, engineFor, jobDockerFor } from '../docker/engine-for.js';
+import { withEgressCleanup } from '../egress/egress-companion.js';
+import { blockedLine } from '../egress/egress-report.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import { DockerWatch } from '../docker/docker-watch.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
@@ -104,12 +106,21 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const timeline = new TimelineStore(join(config.stateDir, `timeline-${config.instance}.jsonl`), log);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
   const docker = new DockerWatch(engine, log, opts.maxDockerBackoffMs ?? 15_000);
-  const sidecars = opts.jobDocker ?? jobDockerFor(config);
+  const egress = egressFor(config);
+  const ownEngines = opts.jobDocker ?? jobDockerFor(config);
+  // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
+  const sidecars = egress
+    ? withEgressCleanup(ownEngines, egress, (runner, refusals) => {
+        log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections');
+        observer.egressRefused?.(refusals[0]?.profile ?? '', refusals.length);
+      })
+    : ownEngines;
   const controller = new Controller({
     config,
     github,
     engine,
     ...(sidecars ? { jobDocker: sidecars } : {}),
+    ...(egress ? { egress } : {}),
     docker,
     log,
     observer,

@@ -31,6 +31,8 @@ export interface JobObserver {
   stage(jobId: number, stage: JobStage, fields: StageFields): void;
   /** What became of one credential copy at the job's end: written, unchanged, or refused and why (write-back rule). */
   credentialWriteBack?(profile: string, outcome: string): void;
+  /** Connections a job's egress gateway refused, counted when the gateway is removed (docs/lanes.md#egress). */
+  egressRefused?(profile: string, count: number): void;
 }
 
 /** What a waiting item holds against the caps: one unit of each named pool. */

@@ -68,6 +68,7 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly released: Counter<'profile'>;
   private readonly refused: Counter<'profile' | 'reason'>;
   private readonly writeBacks: Counter<'profile' | 'outcome'>;
+  private readonly egressRefusals: Counter<'profile'>;
   private rateLimitKnown = false;
   private readonly queuedAt = new Map<number, number>();
   /** Like queuedAt, kept until in_progress: a warm hit never has a container started for its job. */
@@ -108,6 +109,12 @@ export class Metrics implements JobObserver, ApiObserver {
       name: 'factory_credential_write_backs_total',
       help: "Credential copies at a lane job's end, by outcome: written, unchanged, source-changed (another job refreshed first), or refused (unsafe, rejected-shape, rejected-other-login, timed-out, write-failed)",
       labelNames: ['profile', 'outcome'],
+      registers,
+    });
+    this.egressRefusals = new Counter({
+      name: 'factory_egress_refused_total',
+      help: "Connections and DNS questions a job's egress gateway refused (the hosts are in the log, not in labels)",
+      labelNames: ['profile'],
       registers,
     });
     this.pickup = new Histogram({
@@ -347,6 +354,10 @@ export class Metrics implements JobObserver, ApiObserver {
     const ended = Date.parse(String(d.job.completedAt));
     if (Number.isFinite(started) && Number.isFinite(ended) && ended >= started)
       this.execution.observe({ repo: configured, profile, conclusion }, (ended - started) / 1000);
+  }
+
+  egressRefused(profile: string, count: number): void {
+    this.egressRefusals.inc({ profile }, count);
   }
 
   credentialWriteBack(profile: string, outcome: string): void {

@@ -25,6 +25,15 @@ export function jobObservers(log: Logger, ...observers: Array<JobObserver | unde
         }
       }
     },
+    egressRefused(profile, count) {
+      for (const o of all) {
+        try {
+          o.egressRefused?.(profile, count);
+        } catch (err) {
+          log.error({ profile, err: String(err) }, 'job observer failed');
+        }
+      }
+    },
   };
 }
 

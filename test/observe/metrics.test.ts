@@ -109,6 +109,13 @@ describe('Metrics', () => {
     expect(await sample(m, 'factory_credential_write_backs_total{profile="ci",outcome="missing"}')).toBeUndefined();
   });
 
+  it("counts the connections a job's egress gateway refused, by profile", async () => {
+    const m = new Metrics(config);
+    m.egressRefused('claude', 3);
+    m.egressRefused('claude', 2);
+    expect(await sample(m, 'factory_egress_refused_total{profile="claude"}')).toBe(5);
+  });
+
   it('records GitHub calls by route and status, the remaining rate limit, and credential waits', async () => {
     const m = new Metrics(config);
     m.onCall('POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig', 201);

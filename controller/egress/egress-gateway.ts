@@ -1,0 +1,182 @@
+// A job's egress carried out on the host's engine: its internal network, the relays of its host services and its
+// gateway, made before the job's container and removed with it; swept when its runner is gone (a launch cut short, a
+// controller that died mid-cleanup). Everything it makes carries the runner's name in one label.
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { LABEL } from '../model/runner.js';
+import { demux, isDockerDown } from '../docker/docker-engine.js';
+import { EGRESS_LABEL, EGRESS_PROFILE_LABEL, gatewayContainerSpec, gatewayName, networkSpec } from './egress-plan.js';
+import type { EgressLease, EgressPlan } from './egress-plan.js';
+import { writeGatewayProgram } from './gateway-program.js';
+import { serveRelays, type Relays } from './loopback-relay.js';
+
+/** A connection the gateway refused: what the job asked for, and when. */
+export interface Refusal {
+  kind: string;
+  host: string;
+  port: number;
+  reason: string;
+  time: string;
+  /** The job's profile (from the gateway's label). */
+  profile: string;
+}
+
+export interface EgressGateways {
+  /** The network, relays and gateway; resolves once the gateway serves. On any failure nothing of it is left. */
+  create(plan: EgressPlan): Promise<EgressLease>;
+  /** What the runner's gateway refused so far (read from its output; empty once it is removed). */
+  refusals(runnerName: string): Promise<Refusal[]>;
+  /** Removes the runner's gateway, network and relays; what is already gone counts as removed. */
+  remove(runnerName: string): Promise<void>;
+  /** Removes every gateway and network of this instance whose runner `keep` does not know; returns their runners. */
+  sweep(keep: (runnerName: string) => boolean): Promise<string[]>;
+}
+
+export interface EgressOptions {
+  instance: string;
+  /** The controller's folder for per-job gateway files (its program, the relay sockets): `stateDir/egress`. */
+  dir: string;
+  /** The Docker host's view of a controller path (hostPathMap). */
+  hostPath?: (path: string) => string;
+  /** Resolvers the gateways ask for allowed names; unset, the engine's. */
+  upstreamDns?: string[];
+  /** Where a relayed port's connections go; unset, this host's 127.0.0.1 on that port. */
+  relayTarget?: (port: number) => Socket;
+  readyTimeoutMs?: number;
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number })?.statusCode;
+const gone = (err: unknown) => statusOf(err) === 404;
+// A unix socket's path is at most 107 bytes: a runner's name (up to ~140) would not fit, its hash does.
+const folderOf = (dir: string, runnerName: string) =>
+  join(dir, createHash('sha256').update(runnerName).digest('hex').slice(0, 16));
+
+export function egressGateways(docker: Docker, opts: EgressOptions): EgressGateways {
+  const relays = new Map<string, Relays>();
+  const ours = (extra: string[] = []) => JSON.stringify({ label: [`${LABEL.instance}=${opts.instance}`, ...extra] });
+  const hostPath = opts.hostPath ?? ((p: string) => p);
+
+  async function remove(runnerName: string): Promise<void> {
+    const containers = await docker.listContainers({ all: true, filters: ours([`${EGRESS_LABEL}=${runnerName}`]) });
+    for (const c of containers)
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    const networks = await docker.listNetworks({ filters: ours([`${EGRESS_LABEL}=${runnerName}`]) });
+    for (const n of networks)
+      await docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    await relays.get(runnerName)?.close();
+    relays.delete(runnerName);
+    await rm(folderOf(opts.dir, runnerName), { recursive: true, force: true });
+  }
+
+  async function create(plan: EgressPlan): Promise<EgressLease> {
+    const folder = folderOf(opts.dir, plan.runnerName);
+    try {
+      await writeGatewayProgram(join(folder, 'program'));
+      relays.set(
+        plan.runnerName,
+        await serveRelays(
+          join(folder, 'relay'),
+          plan.policy.loopback.map((port) => ({
+            port,
+            ...(opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {}),
+          })),
+        ),
+      );
+      const network = await docker.createNetwork(networkSpec(plan));
+      const info = (await network.inspect()) as { IPAM?: { Config?: Array<{ Subnet?: string }> } };
+      const subnet = info.IPAM?.Config?.find((c) => c.Subnet?.includes('.'))?.Subnet;
+      if (!subnet) throw new Error(`network ${plan.network} has no IPv4 subnet`);
+      const container = await docker.createContainer(
+        gatewayContainerSpec(plan, {
+          subnet,
+          programDir: hostPath(join(folder, 'program')),
+          relayDir: hostPath(join(folder, 'relay')),
+          ...(opts.upstreamDns ? { upstreamDns: opts.upstreamDns } : {}),
+        }),
+      );
+      await docker.getNetwork(plan.upstream).connect({ Container: container.id });
+      await container.start();
+      const address = await untilReady(container, opts.readyTimeoutMs ?? 30_000);
+      return { network: plan.network, address, loopback: plan.policy.loopback };
+    } catch (err) {
+      if (isDockerDown(err)) throw err; // the reconciler's sweep removes what was made once Docker answers
+      await remove(plan.runnerName).catch(() => {});
+      throw new Error(`egress gateway ${plan.gateway} did not start: ${(err as Error).message}`);
+    }
+  }
+
+  async function refusals(runnerName: string): Promise<Refusal[]> {
+    const gateway = docker.getContainer(gatewayName(runnerName));
+    const info = await gateway.inspect().catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    if (!info) return [];
+    const profile = info.Config.Labels?.[EGRESS_PROFILE_LABEL] ?? '';
+    const out = await gateway
+      .logs({ stdout: true, stderr: false, follow: false })
+      .catch((err) => (gone(err) ? Buffer.alloc(0) : Promise.reject(err)));
+    return demux(out as Buffer)
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const e = JSON.parse(line) as Refusal & { event?: string };
+          return e.event === 'refused'
+            ? [{ kind: e.kind, host: e.host, port: e.port, reason: e.reason, time: e.time, profile }]
+            : [];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  async function sweep(keep: (runnerName: string) => boolean): Promise<string[]> {
+    const [containers, networks] = await Promise.all([
+      docker.listContainers({ all: true, filters: ours([EGRESS_LABEL]) }),
+      docker.listNetworks({ filters: ours([EGRESS_LABEL]) }),
+    ]);
+    const runners = new Set([
+      ...containers.map((c) => c.Labels[EGRESS_LABEL] ?? ''),
+      ...networks.map((n) => n.Labels?.[EGRESS_LABEL] ?? ''),
+      ...relays.keys(),
+    ]);
+    const orphans = [...runners].filter((r) => r !== '' && !keep(r));
+    for (const runner of orphans) await remove(runner);
+    return orphans;
+  }
+
+  return { create, refusals, remove, sweep };
+}
+
+/** Follows the gateway's output until it says it serves; returns its address there. Its exit is an error. */
+async function untilReady(container: Docker.Container, timeoutMs: number): Promise<string> {
+  const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & {
+    destroy(): void;
+  };
+  let raw = Buffer.alloc(0);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not serving within ${timeoutMs} ms`)), timeoutMs);
+      const done = (err: Error | undefined, address?: string) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(address!);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        raw = Buffer.concat([raw, chunk]);
+        const ready = /\{"event":"ready","address":"([\d.]+)"\}/.exec(demux(raw));
+        if (ready) done(undefined, ready[1]);
+      });
+      stream.on('error', (err: Error) => done(err));
+      stream.on('end', () => done(new Error(`it exited: ${demux(raw).trim().split('\n').slice(-3).join(' | ')}`)));
+    });
+  } finally {
+    stream.destroy();
+  }
+}

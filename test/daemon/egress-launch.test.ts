@@ -1,0 +1,131 @@
+// The launcher's hook for a job's egress: the gateway before GitHub holds a runner and before the job's container,
+// the container on the gateway's network with the gateway as its resolver and proxy, and no gateway left behind by a
+// launch that fails at any later step.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../controller/config/config.js';
+import type { Engine } from '../../controller/docker/docker-engine.js';
+import type { EgressGateways } from '../../controller/egress/egress-gateway.js';
+import type { EgressPlan } from '../../controller/egress/egress-plan.js';
+import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
+import { carryOut, prepareLaunch } from '../../controller/daemon/launcher.js';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'factory-egress-launch-'));
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+const config = configSchema.parse({
+  github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+  stateDir,
+  laneEnv: { PAPERCLIP_API_URL: 'http://127.0.0.1:3100', OTHER_URL: 'http://127.0.0.1:3101' },
+  profiles: {
+    fenced: {
+      labels: ['self-hosted', 'fenced'],
+      image: 'runner:1',
+      trusted: true,
+      egress: { allow: ['registry.npmjs.org'], loopback: [3100] },
+    },
+  },
+  repos: [{ repo: 'o/r', profiles: ['fenced'] }],
+});
+const job = {
+  jobId: 42,
+  repo: 'o/r',
+  profileName: 'fenced',
+  profile: config.profiles.fenced!,
+  receivedAt: 0,
+  key: 'o/r',
+  limits: [],
+};
+
+type Spec = { Env: string[]; HostConfig: { NetworkMode: string; Dns?: string[] } };
+
+function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean } = {}) {
+  const steps: string[] = [];
+  const specs: Spec[] = [];
+  const github = {
+    async generateJitConfig() {
+      steps.push('jit');
+      if (fail.jit) throw new GitHubError(502, 'POST generate-jitconfig', 'o/r', 'bad gateway');
+      return { runnerId: 7, encodedJitConfig: 'e30=' };
+    },
+    async deleteRunner() {
+      steps.push('delete runner');
+      return 'deleted' as const;
+    },
+  } as unknown as GitHubApi;
+  const engine = {
+    async run(spec: Spec) {
+      steps.push(`run ${spec.HostConfig.NetworkMode}`);
+      specs.push(spec);
+      if (fail.container) throw Object.assign(new Error('no such image'), { statusCode: 404 });
+      return 'c1';
+    },
+  } as unknown as Engine;
+  const egress: EgressGateways = {
+    async create(plan: EgressPlan) {
+      steps.push(`gateway ${plan.gateway} for ${plan.policy.allow.map((r) => r.host).join(',')}`);
+      if (fail.gateway) throw new Error(`egress gateway ${plan.gateway} did not start: it exited`);
+      return { network: plan.network, address: '172.30.0.2', loopback: plan.policy.loopback };
+    },
+    async remove(runner) {
+      steps.push(`remove gateway ${runner}`);
+    },
+    refusals: async () => [],
+    sweep: async () => [],
+  };
+  return { steps, specs, deps: { config, github, engine, egress, registered: () => {} } };
+}
+
+describe('launching a job with egress', () => {
+  it('starts the gateway first, then registers the runner, then runs the job behind it', async () => {
+    const { steps, specs, deps } = world();
+    const plan = await prepareLaunch(config, job);
+    const name = plan.identity.runnerName;
+    expect(await carryOut(deps, plan, job)).toEqual({ kind: 'started', containerId: 'c1' });
+    expect(steps).toEqual([`gateway ${name}-gateway for registry.npmjs.org`, 'jit', `run ${name}-egress`]);
+    expect(specs[0]!.HostConfig.Dns).toEqual(['172.30.0.2']);
+    expect(specs[0]!.Env).toEqual(
+      expect.arrayContaining([
+        'HTTPS_PROXY=http://172.30.0.2:3128',
+        'NO_PROXY=172.30.0.2,localhost,127.0.0.1',
+        // The one variable that points a lane at Paperclip still does, through the gateway's relay.
+        'PAPERCLIP_API_URL=http://172.30.0.2:3100',
+        'OTHER_URL=http://127.0.0.1:3101',
+      ]),
+    );
+  });
+
+  it('a gateway that cannot start fails the job with its reason before GitHub holds a runner', async () => {
+    const { steps, deps } = world({ gateway: true });
+    const plan = await prepareLaunch(config, job);
+    expect(await carryOut(deps, plan, job)).toEqual({
+      kind: 'failed',
+      failure: expect.stringMatching(/egress gateway .* did not start/),
+      retry: false,
+    });
+    expect(steps).toEqual([expect.stringMatching(/^gateway /)]);
+  });
+
+  it('removes the gateway when GitHub refuses the runner or the container cannot start', async () => {
+    for (const fail of [{ jit: true }, { container: true }]) {
+      const { steps, deps } = world(fail);
+      const plan = await prepareLaunch(config, job);
+      expect(await carryOut(deps, plan, job)).toMatchObject({ kind: 'failed' });
+      expect(steps.at(-1)).toBe(`remove gateway ${plan.identity.runnerName}`);
+    }
+  });
+
+  it('fails a job whose profile asks for egress on a backend that has none, with nothing made', async () => {
+    const { steps, deps } = world();
+    const plan = await prepareLaunch(config, job);
+    const { egress: _none, ...noEgress } = deps;
+    expect(await carryOut(noEgress, plan, job)).toEqual({
+      kind: 'failed',
+      failure: 'profile fenced asks for egress, which this backend cannot run',
+      retry: false,
+    });
+    expect(steps).toEqual([]);
+  });
+});

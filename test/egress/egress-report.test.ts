@@ -1,0 +1,69 @@
+// What a job's gateway refused, summed up for people, and handed over before the gateway is removed.
+import { describe, expect, it } from 'vitest';
+import type { JobDocker } from '../../controller/docker/job-docker.js';
+import { withEgressCleanup } from '../../controller/egress/egress-companion.js';
+import type { EgressGateways, Refusal } from '../../controller/egress/egress-gateway.js';
+import { blockedDestinations, blockedLine } from '../../controller/egress/egress-report.js';
+
+const refusal = (host: string, port: number, time = '2026-01-01T00:00:00.000Z'): Refusal => ({
+  kind: 'connect',
+  host,
+  port,
+  reason: 'host not allowed',
+  time,
+  profile: 'lane',
+});
+
+describe('blockedLine', () => {
+  it('counts each host:port, most refused first', () => {
+    const r = [
+      refusal('a.test', 443),
+      refusal('pastebin.test', 443),
+      refusal('pastebin.test', 443),
+      refusal('pastebin.test', 443),
+    ];
+    expect(blockedLine(r)).toBe('blocked: pastebin.test:443 ×3, a.test:443');
+    expect(blockedDestinations(r)[0]).toEqual({ host: 'pastebin.test', port: 443, count: 3, first: r[1]!.time });
+  });
+
+  it('says nothing when nothing was refused, and how many more past the limit', () => {
+    expect(blockedLine([])).toBe('');
+    expect(blockedLine([refusal('a.test', 1), refusal('b.test', 2), refusal('c.test', 3)], 2)).toBe(
+      'blocked: a.test:1, b.test:2 and 1 more',
+    );
+  });
+});
+
+describe('withEgressCleanup', () => {
+  it('reports the refusals, then removes the sidecar and the gateway; sweeps both, each runner once', async () => {
+    const steps: string[] = [];
+    const sidecars: JobDocker = {
+      start: async () => {},
+      remove: async (r) => void steps.push(`sidecar ${r}`),
+      sweep: async () => ['r1', 'r2'],
+    };
+    const egress: EgressGateways = {
+      create: async () => ({ network: 'n', address: 'a', loopback: [] }),
+      refusals: async () => [refusal('pastebin.test', 443)],
+      remove: async (r) => void steps.push(`gateway ${r}`),
+      sweep: async () => ['r2', 'r3'],
+    };
+    const both = withEgressCleanup(sidecars, egress, (r, refusals) =>
+      steps.push(`report ${r} ${blockedLine(refusals)}`),
+    );
+    await both.remove('r1');
+    expect(steps).toEqual(['report r1 blocked: pastebin.test:443', 'sidecar r1', 'gateway r1']);
+    expect(await both.sweep(() => false)).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('without sidecars, a job asking for docker still fails with the reason it always had', async () => {
+    const egress = {
+      refusals: async () => [],
+      remove: async () => {},
+      sweep: async () => [],
+    } as unknown as EgressGateways;
+    await expect(withEgressCleanup(undefined, egress, () => {}).start({ profileName: 'ci' } as never)).rejects.toThrow(
+      'profile ci asks for docker, which this backend cannot run',
+    );
+  });
+});
