@@ -20,12 +20,12 @@ import { workflowDockerRows } from './doctor-workflows.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { diskUse } from '../housekeeping/disk-usage.js';
-import { toHostPath } from '../lanes/host-path-map.js';
+import { toHostPath } from '../config/host-path-map.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
-import { containerUser, hardening } from '../daemon/runner-spec.js';
+import { profileContainer } from '../docker/container-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
 
@@ -370,30 +370,19 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     const withoutWork = (list: typeof lane.mounts) => list.filter((m) => !work.has(m.Target));
     const mounts = withoutWork(lane.mounts);
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
-    // The doctor's containers have the lane's shape; only the command, a few variables and the job folder differ.
+    // The doctor's containers are the profile's container as a job gets it (user, limits, hardening): what the doctor
+    // can read is what a job can read. Only the command, a few variables and the job folder differ.
     const spec = (
       containerName: string,
       command: string,
       extraEnv: Record<string, string> = {},
       laneOwn: typeof mounts = mounts,
     ) => ({
-      name: containerName,
-      Image: profile.image,
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: [command],
-      Env: Object.entries({ ...env, ...extraEnv }).map(([k, v]) => `${k}=${v}`),
-      // The job's own user and container defaults, so what the doctor can read is what a job can read.
-      User: containerUser(profile),
-      Labels: { 'factory.doctor': 'true' },
-      HostConfig: {
-        ...hardening(profile),
-        NetworkMode: profile.network,
-        Init: profile.init,
-        ReadonlyRootfs: profile.readOnlyRootfs,
-        SecurityOpt: ['no-new-privileges'],
-        Memory: profile.memory,
-        PidsLimit: profile.pids,
-        Mounts: [
+      ...profileContainer(profile, {
+        name: containerName,
+        env: { ...env, ...extraEnv },
+        labels: { 'factory.doctor': 'true' },
+        mounts: [
           ...laneOwn,
           {
             Type: 'bind' as const,
@@ -402,7 +391,9 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
             ReadOnly: true,
           },
         ],
-      },
+      }),
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [command],
     });
     const result = await engine.runToExit(spec(runner, script), CONTAINER_TIMEOUT_MS);
     if (result.timedOut)

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { configReadProblem, parseConfig, type RepoConfig } from '../config/config.js';
 import { addRepo, removeRepo, setRepo, type EditResult } from '../config/repos-editor.js';
-import { table } from '../observe/status-table.js';
+import { table } from '../status/status-table.js';
 import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
 import type { Io } from './io.js';
 

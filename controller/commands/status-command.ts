@@ -3,8 +3,8 @@
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { loadConfig } from '../config/config.js';
-import type { StatusSnapshot } from '../observe/status-snapshot.js';
-import { printableJson, renderJob, renderStatus } from '../observe/status-table.js';
+import type { StatusSnapshot } from '../status/status-snapshot.js';
+import { printableJson, renderJob, renderStatus } from '../status/status-table.js';
 import type { JobTimeline } from '../observe/timeline.js';
 
 const TIMEOUT_MS = 5_000;

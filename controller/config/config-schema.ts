@@ -3,7 +3,7 @@
 // can take these types without importing the parser that calls it.
 import { z } from 'zod';
 import { AGENTS } from '../../lane-contract/agents.js';
-import { normalisePath } from '../lanes/host-path-map.js';
+import { normalisePath } from './host-path-map.js';
 import { parseBytes, parseDuration } from './units.js';
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;

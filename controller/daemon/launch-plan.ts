@@ -4,7 +4,8 @@ import type { Config } from '../config/config.js';
 import { cacheScope, laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
-import { containerSpec, jitRequest, runnerName, type ContainerSpec } from './runner-spec.js';
+import { containerSpec, jitRequest, runnerName } from './runner-spec.js';
+import type { ContainerSpec } from '../docker/container-spec.js';
 import { findRepo } from './profile-match.js';
 import { sidecarPlan, withJobDocker, type SidecarPlan } from '../docker/job-docker-plan.js';
 

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER, type WebhookEvent } from './webhook-receiver.js';
+import type { WebhookEvent } from '../model/webhook-event.js';
+import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER } from './webhook-receiver.js';
 
 export interface PublicServerOptions {
   host: string;

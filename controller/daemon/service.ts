@@ -16,19 +16,19 @@ import { Housekeeper } from '../housekeeping/housekeeper.js';
 import Docker from 'dockerode';
 import type { JobObserver } from '../model/job.js';
 import { parseWorkflowJob, type WorkflowJobDelivery } from '../model/workflow-job.js';
-import { JobDetails } from '../observe/job-details.js';
+import { JobDetails } from '../status/job-details.js';
 import type { Logger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { countingEngine } from '../docker/counting-engine.js';
 import { apiObservers, jobObservers } from '../observe/observers.js';
-import { startStatusServer } from '../observe/status-server.js';
-import { statusSnapshot } from '../observe/status-snapshot.js';
+import { startStatusServer } from '../status/status-server.js';
+import { statusSnapshot } from '../status/status-snapshot.js';
 import { TimelineStore } from '../observe/timeline-store.js';
 import { missingNetworks } from './network-check.js';
 import { matchProfile } from './profile-match.js';
 import { startPublicServer } from './public-server.js';
 import { Reconciler } from './reconciler.js';
-import type { WebhookEvent } from './webhook-receiver.js';
+import type { WebhookEvent } from '../model/webhook-event.js';
 
 const POOL_TICK_MS = 1_000;
 

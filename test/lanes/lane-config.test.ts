@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configSchema, parseConfig, type McpServer } from '../../controller/config/config.js';
 import { parseEnvText } from '../../controller/lanes/env-file.js';
-import { toHostPath } from '../../controller/lanes/host-path-map.js';
+import { toHostPath } from '../../controller/config/host-path-map.js';
 import { renderClaudeMcp, renderCodexMcp } from '../../controller/lanes/mcp-render.js';
 import { stringify } from 'yaml';
 

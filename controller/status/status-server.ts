@@ -1,7 +1,7 @@
 // The operator's endpoint, separate from the webhook server so it can stay on loopback while GitHub's deliveries
 // arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`), and `GET /`, a read-only status page.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { JobTimeline } from './timeline.js';
+import type { JobTimeline } from '../observe/timeline.js';
 import type { StatusSnapshot } from './status-snapshot.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_CSS, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
 
