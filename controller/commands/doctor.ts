@@ -11,7 +11,7 @@ import { fixFor, stateOf } from '../github/github-errors.js';
 import { describeProxy, proxySettings } from '../github/github-proxy.js';
 import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { coversRepo } from '../config/repo-patterns.js';
-import { resolveWebhookSecret } from '../daemon/service.js';
+import { resolveWebhookSecret } from '../config/webhook-secret.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
