@@ -2,6 +2,7 @@
 // errors and usage on stderr, and one exit-code rule. Commands return their exit code; commander never exits.
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Exit codes: 0 done, 1 the work failed (or bare `factory`, as git does), 2 the command line itself was wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -51,7 +52,7 @@ export async function runProgram(program: Command, argv: readonly string[], io: 
       if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.failed;
       return EXIT.usage;
     }
-    io.stderr(`factory: ${(err as Error).message}`);
+    io.stderr(`factory: ${errorMessage(err)}`);
     return EXIT.failed;
   }
 }

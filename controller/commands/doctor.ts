@@ -28,8 +28,8 @@ import { laneMounts } from '../lanes/lane-layout.js';
 import { profileContainer } from '../docker/container-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
+import { errorMessage } from '../util/error-message.js';
 
-export type { DoctorRow } from './doctor-script.js';
 export interface DoctorDeps {
   config: Config;
   engine: Engine;
@@ -62,7 +62,7 @@ export async function runDoctor(
     host({
       name: 'docker engine',
       ok: false,
-      detail: String((err as Error).message),
+      detail: errorMessage(err),
       fix: 'start dockerd, and run the controller as a user in the docker group',
     });
   }
@@ -99,7 +99,7 @@ async function githubRouteRows(env: NodeJS.ProcessEnv): Promise<DoctorRow[]> {
       scope: 'host',
       name: 'github proxy',
       ok: false,
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       fix: 'set HTTPS_PROXY to http://[user:password@]host:port, or unset it',
     });
   }
@@ -155,7 +155,7 @@ async function githubRows({ config, github, githubError, env = {} }: DoctorDeps)
           scope: 'host',
           name: `github ${repo}`,
           ok: false,
-          detail: `${state}: ${String((err as Error).message)}`,
+          detail: `${state}: ${errorMessage(err)}`,
           fix,
         };
       }
@@ -175,7 +175,7 @@ const failedOrgRow = (name: string, err: unknown): DoctorRow => {
     scope: 'host',
     name,
     ok: false,
-    detail: `${state}: ${String((err as Error).message)}`,
+    detail: `${state}: ${errorMessage(err)}`,
     fix: state === 'forbidden' ? ORG_FORBIDDEN : fixFor(kind),
   };
 };
@@ -244,7 +244,7 @@ async function workflowRows({ config, github }: DoctorDeps): Promise<DoctorRow[]
         name: 'workflows',
         ok: true,
         warning: true,
-        detail: `not read: ${String((err as Error).message)}`,
+        detail: `not read: ${errorMessage(err)}`,
         fix: 'give the token or App read access to contents',
       });
     }
@@ -268,7 +268,7 @@ async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow
   } catch (err) {
     return row(
       false,
-      (err as Error).message,
+      errorMessage(err),
       `set ${where} to the secret entered in the repo's (or App's) webhook settings`,
     );
   }
@@ -292,7 +292,7 @@ async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<Do
   } catch (err) {
     const fix =
       'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
-    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: String((err as Error).message), fix }];
+    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: errorMessage(err), fix }];
   }
 }
 
@@ -458,7 +458,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       scope: name,
       name: 'container',
       ok: false,
-      detail: String((err as Error).message),
+      detail: errorMessage(err),
       fix: `check profiles.${name} (mount sources must exist on the Docker host)`,
     });
   } finally {

@@ -14,6 +14,7 @@ import { buildImage, ensureImage, planImageBuilds, type ImageBuild } from '../im
 import { LOCAL_DISTRO, localBaseOptions } from '../images/local-base.js';
 import { readImageFacts } from '../images/image-facts.js';
 import { dockerSidecarBuild } from '../images/docker-sidecar-image.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {
@@ -65,7 +66,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
       await buildImage(docker, build, onLine);
     }
   } catch (err) {
-    io.stderr(`factory images build: ${(err as Error).message}`);
+    io.stderr(`factory images build: ${errorMessage(err)}`);
     return false;
   }
   io.stdout(`==> ${build.tag} built in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -74,7 +75,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
     facts = await readImageFacts(docker, build.tag);
   } catch (err) {
     io.stderr(
-      `factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`,
+      `factory images build: ${build.tag} could not be audited (${errorMessage(err)}), ${await untag(docker, build.tag)}`,
     );
     return false;
   }
@@ -193,7 +194,7 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
             },
       );
     } catch (err) {
-      io.stderr(`factory images build: ${(err as Error).message}`);
+      io.stderr(`factory images build: ${errorMessage(err)}`);
       return 1;
     }
   }
@@ -234,7 +235,7 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
       if (!(await buildAndAudit(docker, build, io))) return 1;
     }
   } catch (err) {
-    io.stderr(`factory images build: Docker engine error: ${(err as Error).message}`);
+    io.stderr(`factory images build: Docker engine error: ${errorMessage(err)}`);
     return EXIT.failed;
   }
   return EXIT.ok;

@@ -17,8 +17,9 @@ import { releaseJob } from '../lanes/release.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
-import { act, configOption, EXIT, newCommand, runCommand } from './command-line.js';
+import { act, configOption, EXIT, newCommand } from './command-line.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** The process's own streams; tests pass pipes. */
 export interface Terminal {
@@ -57,11 +58,6 @@ export function laneProgram(io: Io, terminal?: Terminal) {
   // The process's streams only when a lane runs: touching process.stdin opens it, which would hold other commands up.
   act(run, (command: string[], opts: RunOptions) => laneRun(opts, command, io, terminal ?? processTerminal()));
   return lane;
-}
-
-/** `factory lane ARGS` on its own. */
-export function laneCommand(argv: string[], io: Io, terminal?: Terminal): Promise<number> {
-  return runCommand(laneProgram(io, terminal), argv, io);
 }
 
 /** Unique, a valid container name, and never a runner name of any controller instance (those start `factory`). */
@@ -151,7 +147,7 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     await Promise.race([output.drained, sleep(5_000)]);
     return first as number;
   } catch (err) {
-    return fail((err as Error).message);
+    return fail(errorMessage(err));
   } finally {
     // The terminal back to cooked mode whatever happened, before anything else can fail.
     output?.detach();

@@ -8,6 +8,7 @@ import { housekeep, type HousekeepingReport } from '../housekeeping/housekeeping
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import { dockerClient } from './docker-client.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -86,7 +87,7 @@ async function runPrune(values: PruneOptions, io: Io, cmd: Command, given?: Dock
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatPruneReport(report, age));
     return EXIT.ok;
   } catch (err) {
-    io.stderr(`factory prune: Docker engine error: ${(err as Error).message}`);
+    io.stderr(`factory prune: Docker engine error: ${errorMessage(err)}`);
     return EXIT.failed;
   }
 }

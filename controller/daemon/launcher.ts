@@ -7,16 +7,16 @@ import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
-import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
-import { planLaunch } from './launch-plan.js';
+import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
+import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
   | { kind: 'started'; containerId: string }
@@ -34,16 +34,7 @@ export interface LaunchSteps {
   registered(runnerId: number): void;
 }
 
-/** Plans the job's runner; the identity is returned at once so the caller can record the runner before any effect. */
-export async function prepareLaunch(config: Config, job: PendingJob) {
-  return planLaunch(config, job, Object.keys(await readEnvFiles(job.profile.envFiles)));
-}
-
-export async function carryOut(
-  steps: LaunchSteps,
-  plan: Awaited<ReturnType<typeof prepareLaunch>>,
-  job: PendingJob,
-): Promise<LaunchOutcome> {
+export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
@@ -69,7 +60,7 @@ export async function carryOut(
       plan.jobFolder.runnerName,
     );
   } catch (err) {
-    return failed(config, identity, (err as Error).message, false);
+    return failed(config, identity, errorMessage(err), false);
   }
   // The job's engine before its runner: a sidecar that cannot start fails the job before GitHub holds a runner.
   const sidecar = plan.sidecar;
@@ -80,7 +71,7 @@ export async function carryOut(
       await steps.jobDocker.start(sidecar);
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
-      return failed(config, identity, (err as Error).message, false);
+      return failed(config, identity, errorMessage(err), false);
     }
   }
   const dropSidecar = () => (sidecar ? steps.jobDocker?.remove(sidecar.runnerName).catch(() => {}) : undefined);
@@ -132,7 +123,7 @@ export async function carryOut(
     const missing = (err as { statusCode?: number }).statusCode === 404;
     const failure = missing
       ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`
-      : `container start failed: ${String((err as Error).message ?? err)}`;
+      : `container start failed: ${String(errorMessage(err) ?? err)}`;
     return failed(config, identity, failure, false);
   }
 }

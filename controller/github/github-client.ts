@@ -20,6 +20,7 @@ import {
   type GitHubErrorKind,
 } from './github-errors.js';
 import { describeProxy, proxiedFetch, proxySettings } from './github-proxy.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface JitConfig {
   runnerId: number;
@@ -268,7 +269,7 @@ async function clientFactory(
             e.status,
             e.route,
             repo,
-            `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`,
+            `${errorMessage(err)} (is the App installed on ${repo}, and is privateKeyPath its key?)`,
             e.kind,
           );
         }
