@@ -321,7 +321,7 @@ describe('lane profiles', () => {
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the workspace went with the job
   });
 
-  it('runs a job on a Tier-3 profile shaped like the seed connection map, every connection in place', async () => {
+  it('runs a job on a Tier-3 profile shaped like the org connection map, every connection in place', async () => {
     const f = hostFixture();
     const claudeHome = join(root, 'host', '.claude');
     const pkm = join(root, 'host', 'PKM');
