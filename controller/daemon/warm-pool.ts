@@ -4,8 +4,8 @@
 // gathers the state, then carries the decision out through the controller's launch and its spare-runner removal.
 import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
-import type { PendingJob } from '../model/job.js';
 import type { PoolView } from '../model/pool-view.js';
+import type { PendingJob } from '../model/job.js';
 import { WARM_JOB_ID } from '../model/runner.js';
 import { isIdleWarm, type RunnerRecord } from './runner-book.js';
 import type { Match } from './profile-match.js';
