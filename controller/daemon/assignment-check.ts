@@ -282,7 +282,7 @@ export async function findAssignments(
       }
     } catch (err) {
       log.warn(
-        { ...where, err: String(errorMessage(err) ?? err) },
+        { ...where, err: errorMessage(err) },
         'assignment poll failed: nothing is released until a later poll or delivery names the job',
       );
       if (err instanceof GitHubError && err.kind === 'rate_limited') break;

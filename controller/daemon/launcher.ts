@@ -123,7 +123,7 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
     const missing = (err as { statusCode?: number }).statusCode === 404;
     const failure = missing
       ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`
-      : `container start failed: ${String(errorMessage(err) ?? err)}`;
+      : `container start failed: ${errorMessage(err)}`;
     return failed(config, identity, failure, false);
   }
 }
