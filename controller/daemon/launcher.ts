@@ -123,7 +123,7 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
     const missing = (err as { statusCode?: number }).statusCode === 404;
     const failure = missing
       ? `image ${job.profile.image} not found on this host (profile ${job.profileName})`
-      : `container start failed: ${errorMessage(err)}`;
+      : `container start failed: ${String((err as Error).message ?? err)}`;
     return failed(config, identity, failure, false);
   }
 }

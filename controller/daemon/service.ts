@@ -202,9 +202,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
     async stop() {
       await unwind.run();
+      const running = controller.snapshot().runners.length;
       log.info(
-        { running: controller.snapshot().runners.length },
-        'controller stopped; runner containers left running for the next start to adopt',
+        { running },
+        running === 0
+          ? 'controller stopped; no runner containers were left running'
+          : `controller stopped; ${running} runner container${running === 1 ? ' keeps' : 's keep'} running for the next start to adopt`,
       );
     },
   };
