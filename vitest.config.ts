@@ -1,8 +1,13 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// The suite in layers (docs/development.md): `npm test` runs all four, `npx vitest run --project unit` the fast one.
-// A test that needs the Docker engine is named *.e2e.test.ts wherever it lives; that name alone puts it in `e2e`.
+// The suite in layers (docs/development.md): `npm test` runs them all, `npx vitest run --project unit` the fast one.
+// A test file's suffix says which layer it is in, wherever it lives in test/:
+//   *.e2e.test.ts      needs the Docker engine (real containers, images built locally)
+//   *.process.test.ts  runs another program (the formatter, shells, systemd and Compose checks, the CLI as a process)
+//   *.test.ts          neither: the unit layer
+// test/actions/ and test/workflows/ are layers of their own by folder (the real agent CLIs; the workflow linters).
 const E2E = 'test/**/*.e2e.test.ts';
+const PROCESS = 'test/**/*.process.test.ts';
 const ACTIONS = 'test/actions/**/*.test.ts';
 const WORKFLOWS = 'test/workflows/**/*.test.ts';
 
@@ -18,7 +23,17 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, E2E, PROCESS, ACTIONS, WORKFLOWS],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'process',
+          include: [PROCESS],
           exclude: [...configDefaults.exclude, E2E, ACTIONS, WORKFLOWS],
+          // Each file drives programs that take both cores themselves (tsc, prettier, shells): one file at a time.
+          fileParallelism: false,
         },
       },
       { extends: true, test: { name: 'e2e', include: [E2E], globalSetup: ['test/support/e2e-setup.ts'] } },

@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { GitHubStandin } from '../controller/github/standin/github-standin.js';
-import type { StatusSnapshot } from '../controller/observe/status-snapshot.js';
+import type { StatusSnapshot } from '../controller/status/status-snapshot.js';
 
 export const BENCH_IMAGE = 'factory-test/runner:1';
 export const CI_LABELS = ['self-hosted', 'factory', 'ci'];

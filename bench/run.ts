@@ -1,4 +1,4 @@
-// `npm run bench`: the numbers issue 7 asks for, against the real Docker engine and the loopback GitHub stand-in.
+// `npm run bench`: the speed and memory figures of docs/benchmarks.md, against the real Docker engine and the loopback GitHub stand-in.
 // Prints a Markdown table (the one in docs/benchmarks.md) and writes bench/results.json. Never part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

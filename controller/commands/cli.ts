@@ -16,8 +16,6 @@ import { schemaCommand } from './schema-command.js';
 import { statusProgram } from './status-command.js';
 import { validateCommand } from './validate-command.js';
 
-export type { Io } from './io.js';
-
 export function program(io: Io) {
   const root = newCommand('factory', io)
     .description(

@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS } from '../observe/logger.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Exit codes: 0 done, 1 the work failed (or bare `factory`, as git does), 2 the command line itself was wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -59,7 +60,7 @@ export async function runProgram(program: Command, argv: readonly string[], io: 
       if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.failed;
       return EXIT.usage;
     }
-    io.stderr(`factory: ${(err as Error).message}`);
+    io.stderr(`factory: ${errorMessage(err)}`);
     return EXIT.failed;
   }
 }

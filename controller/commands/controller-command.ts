@@ -5,6 +5,7 @@ import { startService } from '../daemon/service.js';
 import { createLogger } from '../observe/logger.js';
 import { act, configOption, EXIT, logLevelOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 export function controllerCommand(io: Io) {
   const cmd = newCommand('controller', io)
@@ -31,7 +32,7 @@ export function controllerCommand(io: Io) {
     try {
       service = await startService({ config: result.config, log });
     } catch (err) {
-      io.stderr(`factory controller: ${(err as Error).message}`);
+      io.stderr(`factory controller: ${errorMessage(err)}`);
       return EXIT.failed;
     }
     // Edits (by hand, or by `factory repos`) apply live when valid; a bad edit is logged and the old config stays.

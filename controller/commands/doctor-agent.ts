@@ -1,4 +1,4 @@
-// `factory doctor --agent`: one real agent turn in a lane's container, the canary seed 001 asks for before the fleet
+// `factory doctor --agent`: one real agent turn in a lane's container, the canary docs/real-host.md asks for before the fleet
 // moves ("prove the stdio-MCP and OAuth-token mounts on one agent"). The prompt is fixed and tiny; the model and the
 // rest come from the lane's own settings (the auth copy's config). The command is built here and parsed here; the
 // container is started by the doctor with the profile's mounts, network and environment.

@@ -7,9 +7,10 @@ import { engineFor } from '../docker/engine-for.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { gitHubClient, type GitHubApi } from '../github/github-client.js';
 import { silentLogger } from '../observe/logger.js';
-import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import { formatDoctor, runDoctor } from './doctor.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 type DoctorOptions = { config: string; profile?: string; diskThreshold?: string; agent?: boolean; json?: boolean };
 
@@ -30,11 +31,6 @@ export function doctorProgram(io: Io, env: NodeJS.ProcessEnv = process.env) {
     )
     .addOption(jsonOption());
   return act(cmd, (opts: DoctorOptions) => doctor(opts, io, env));
-}
-
-/** `factory doctor ARGS` on its own, for callers that pass the environment. */
-export function doctorCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return runCommand(doctorProgram(io, env), argv, io);
 }
 
 async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
@@ -60,7 +56,7 @@ async function doctor(opts: DoctorOptions, io: Io, env: NodeJS.ProcessEnv): Prom
   try {
     github = await gitHubClient(config, env, silentLogger(), { retryAfterBaseValue: 100 });
   } catch (err) {
-    githubError = (err as Error).message;
+    githubError = errorMessage(err);
   }
   const docker = new Docker({ socketPath: config.docker.socketPath });
   const swarmNodes = async () => (await docker.listNodes()) as SwarmNode[];

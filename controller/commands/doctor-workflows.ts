@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { matchProfile } from '../daemon/profile-match.js';
 import type { WorkflowFile } from '../github/github-client.js';
 import type { DoctorRow } from './doctor-script.js';
+import { errorMessage } from '../util/error-message.js';
 
 type Job = { 'runs-on'?: unknown; services?: unknown; container?: unknown };
 
@@ -32,7 +33,7 @@ export function workflowDockerRows(config: Config, repo: string, files: readonly
         name: `workflow ${file.path}`,
         ok: true,
         warning: true,
-        detail: `not read: ${(err as Error).message.split('\n')[0]}`,
+        detail: `not read: ${errorMessage(err).split('\n')[0]}`,
         fix: 'actionlint the file',
       });
       continue;

@@ -11,7 +11,7 @@ import { fixFor, stateOf } from '../github/github-errors.js';
 import { describeProxy, proxySettings } from '../github/github-proxy.js';
 import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { coversRepo } from '../config/repo-patterns.js';
-import { resolveWebhookSecret } from '../daemon/service.js';
+import { resolveWebhookSecret } from '../config/webhook-secret.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
@@ -21,16 +21,16 @@ import { runsOnRows } from './doctor-runs-on.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { diskUse } from '../housekeeping/disk-usage.js';
-import { toHostPath } from '../lanes/host-path-map.js';
+import { toHostPath } from '../config/host-path-map.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
 import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
 import { laneMounts } from '../lanes/lane-layout.js';
-import { containerUser, hardening } from '../daemon/runner-spec.js';
+import { profileContainer } from '../docker/container-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
+import { errorMessage } from '../util/error-message.js';
 
-export type { DoctorRow } from './doctor-script.js';
 export interface DoctorDeps {
   config: Config;
   engine: Engine;
@@ -63,7 +63,7 @@ export async function runDoctor(
     host({
       name: 'docker engine',
       ok: false,
-      detail: String((err as Error).message),
+      detail: errorMessage(err),
       fix: 'start dockerd, and run the controller as a user in the docker group',
     });
   }
@@ -100,7 +100,7 @@ async function githubRouteRows(env: NodeJS.ProcessEnv): Promise<DoctorRow[]> {
       scope: 'host',
       name: 'github proxy',
       ok: false,
-      detail: (err as Error).message,
+      detail: errorMessage(err),
       fix: 'set HTTPS_PROXY to http://[user:password@]host:port, or unset it',
     });
   }
@@ -156,7 +156,7 @@ async function githubRows({ config, github, githubError, env = {} }: DoctorDeps)
           scope: 'host',
           name: `github ${repo}`,
           ok: false,
-          detail: `${state}: ${String((err as Error).message)}`,
+          detail: `${state}: ${errorMessage(err)}`,
           fix,
         };
       }
@@ -176,7 +176,7 @@ const failedOrgRow = (name: string, err: unknown): DoctorRow => {
     scope: 'host',
     name,
     ok: false,
-    detail: `${state}: ${String((err as Error).message)}`,
+    detail: `${state}: ${errorMessage(err)}`,
     fix: state === 'forbidden' ? ORG_FORBIDDEN : fixFor(kind),
   };
 };
@@ -247,7 +247,7 @@ async function workflowRows({ config, github }: DoctorDeps): Promise<DoctorRow[]
         name: 'workflows',
         ok: true,
         warning: true,
-        detail: `not read: ${String((err as Error).message)}`,
+        detail: `not read: ${errorMessage(err)}`,
         fix: 'give the token or App read access to contents',
       });
     }
@@ -271,7 +271,7 @@ async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow
   } catch (err) {
     return row(
       false,
-      (err as Error).message,
+      errorMessage(err),
       `set ${where} to the secret entered in the repo's (or App's) webhook settings`,
     );
   }
@@ -295,7 +295,7 @@ async function swarmNodeRows(deps: DoctorDeps, onlyProfile?: string): Promise<Do
   } catch (err) {
     const fix =
       'point docker.socketPath at a swarm manager (docker swarm init on the first node, docker swarm join on the others)';
-    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: String((err as Error).message), fix }];
+    return [{ scope: 'swarm', name: 'swarm manager', ok: false, detail: errorMessage(err), fix }];
   }
 }
 
@@ -373,30 +373,19 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     const withoutWork = (list: typeof lane.mounts) => list.filter((m) => !work.has(m.Target));
     const mounts = withoutWork(lane.mounts);
     const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
-    // The doctor's containers have the lane's shape; only the command, a few variables and the job folder differ.
+    // The doctor's containers are the profile's container as a job gets it (user, limits, hardening): what the doctor
+    // can read is what a job can read. Only the command, a few variables and the job folder differ.
     const spec = (
       containerName: string,
       command: string,
       extraEnv: Record<string, string> = {},
       laneOwn: typeof mounts = mounts,
     ) => ({
-      name: containerName,
-      Image: profile.image,
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: [command],
-      Env: Object.entries({ ...env, ...extraEnv }).map(([k, v]) => `${k}=${v}`),
-      // The job's own user and container defaults, so what the doctor can read is what a job can read.
-      User: containerUser(profile),
-      Labels: { 'factory.doctor': 'true' },
-      HostConfig: {
-        ...hardening(profile),
-        NetworkMode: profile.network,
-        Init: profile.init,
-        ReadonlyRootfs: profile.readOnlyRootfs,
-        SecurityOpt: ['no-new-privileges'],
-        Memory: profile.memory,
-        PidsLimit: profile.pids,
-        Mounts: [
+      ...profileContainer(profile, {
+        name: containerName,
+        env: { ...env, ...extraEnv },
+        labels: { 'factory.doctor': 'true' },
+        mounts: [
           ...laneOwn,
           {
             Type: 'bind' as const,
@@ -405,7 +394,9 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
             ReadOnly: true,
           },
         ],
-      },
+      }),
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [command],
     });
     const result = await engine.runToExit(spec(runner, script), CONTAINER_TIMEOUT_MS);
     if (result.timedOut)
@@ -470,7 +461,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       scope: name,
       name: 'container',
       ok: false,
-      detail: String((err as Error).message),
+      detail: errorMessage(err),
       fix: `check profiles.${name} (mount sources must exist on the Docker host)`,
     });
   } finally {

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../util/package-root.js';
-import Docker from 'dockerode';
-import { act, EXIT, newCommand, runCommand } from './command-line.js';
+import type Docker from 'dockerode';
+import type { Command } from 'commander';
+import { act, configOption, EXIT, newCommand } from './command-line.js';
+import { dockerClient } from './docker-client.js';
 import type { Io } from './io.js';
 import { auditImage } from '../images/image-audit.js';
 import { planBaseBuilds, type UpstreamMode } from '../images/base-plan.js';
@@ -12,6 +14,7 @@ import { buildImage, ensureImage, planImageBuilds, type ImageBuild } from '../im
 import { LOCAL_DISTRO, localBaseOptions } from '../images/local-base.js';
 import { readImageFacts } from '../images/image-facts.js';
 import { dockerSidecarBuild } from '../images/docker-sidecar-image.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Repo names: folders under images/repos/ that hold a toolchain.sh. */
 async function knownRepos(imagesDir: string): Promise<string[]> {
@@ -63,7 +66,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
       await buildImage(docker, build, onLine);
     }
   } catch (err) {
-    io.stderr(`factory images build: ${(err as Error).message}`);
+    io.stderr(`factory images build: ${errorMessage(err)}`);
     return false;
   }
   io.stdout(`==> ${build.tag} built in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -72,7 +75,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
     facts = await readImageFacts(docker, build.tag);
   } catch (err) {
     io.stderr(
-      `factory images build: ${build.tag} could not be audited (${(err as Error).message}), ${await untag(docker, build.tag)}`,
+      `factory images build: ${build.tag} could not be audited (${errorMessage(err)}), ${await untag(docker, build.tag)}`,
     );
     return false;
   }
@@ -90,6 +93,7 @@ async function buildAndAudit(docker: Docker, build: ImageBuild, io: Io, reuse = 
 }
 
 type BuildOptions = {
+  config: string;
   repo?: string;
   tag?: string;
   base?: string;
@@ -102,7 +106,8 @@ type BuildOptions = {
   dockerSidecar?: boolean;
 };
 
-export function imagesProgram(io: Io, docker: Docker = new Docker()) {
+/** `docker`: the engine to build on; without it, the one the config's docker.socketPath names. */
+export function imagesProgram(io: Io, docker?: Docker) {
   const images = newCommand('images', io).summary('build the factory base image and per-repo images');
   const build = newCommand('build', io)
     .summary(
@@ -130,13 +135,17 @@ export function imagesProgram(io: Io, docker: Docker = new Docker()) {
     .option(
       '--docker-sidecar',
       `build only the image of jobs' own Docker engines, factory-local/docker-sidecar:<inputs hash>, FROM ${LOCAL_DISTRO} (or --distro)`,
-    );
-  images.addCommand(act(build, (opts: BuildOptions) => buildImages(opts, io, docker)));
+    )
+    .addOption(configOption());
+  images.addCommand(
+    act(build, async (opts: BuildOptions, self: Command) => {
+      const client = docker ? { ok: true as const, docker } : await dockerClient(self, opts.config);
+      if (client.ok) return buildImages(opts, io, client.docker);
+      io.stderr(client.problem);
+      return EXIT.failed;
+    }),
+  );
   return images;
-}
-
-export function imagesCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
-  return runCommand(imagesProgram(io, docker), argv, io);
 }
 
 /** The sidecar image of docs/job-docker.md, kept while its inputs are unchanged. */
@@ -206,7 +215,7 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
             },
       );
     } catch (err) {
-      io.stderr(`factory images build: ${(err as Error).message}`);
+      io.stderr(`factory images build: ${errorMessage(err)}`);
       return 1;
     }
   }
@@ -247,7 +256,7 @@ async function buildImages(values: BuildOptions, io: Io, docker: Docker): Promis
       if (!(await buildAndAudit(docker, build, io))) return 1;
     }
   } catch (err) {
-    io.stderr(`factory images build: Docker engine error: ${(err as Error).message}`);
+    io.stderr(`factory images build: Docker engine error: ${errorMessage(err)}`);
     return EXIT.failed;
   }
   return EXIT.ok;

@@ -4,11 +4,12 @@
 // gh config. stdin, stdout and stderr are the command's (a tty when stdin is one); its exit code is the command's.
 // Afterwards, and on Ctrl-C or SIGTERM too, refreshed credentials go back to the host and nothing is left.
 import { randomBytes } from 'node:crypto';
-import type { Duplex, Readable, Writable } from 'node:stream';
-import Docker from 'dockerode';
+import type { Readable, Writable } from 'node:stream';
+import type Docker from 'dockerode';
 import { Option } from 'commander';
 import { describeProblems, loadConfig, type Config, type Profile } from '../config/config.js';
-import { containerUser, profileHostConfig } from '../daemon/runner-spec.js';
+import { profileContainer } from '../docker/container-spec.js';
+import { dockerEngine, type AttachedContainer } from '../docker/docker-engine.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
@@ -16,8 +17,9 @@ import { releaseJob } from '../lanes/release.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
-import { act, configOption, EXIT, newCommand, runCommand } from './command-line.js';
+import { act, configOption, EXIT, newCommand } from './command-line.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** The process's own streams; tests pass pipes. */
 export interface Terminal {
@@ -58,11 +60,6 @@ export function laneProgram(io: Io, terminal?: Terminal) {
   return lane;
 }
 
-/** `factory lane ARGS` on its own. */
-export function laneCommand(argv: string[], io: Io, terminal?: Terminal): Promise<number> {
-  return runCommand(laneProgram(io, terminal), argv, io);
-}
-
 /** Unique, a valid container name, and never a runner name of any controller instance (those start `factory`). */
 export const laneRunName = (profile: string) =>
   `lane-${profile
@@ -97,30 +94,23 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
         `--repo: ${opts.repo} does not use profile "${opts.profile}" (it uses ${listed.profiles.join(', ')})`,
       );
   }
-  const docker = new Docker({ socketPath: config.docker.socketPath });
-  if (
-    !(await docker
-      .getImage(profile.image)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      ))
-  )
+  // The engine the socket names, also with backend swarm: a lane run is one container on this host, attached to it.
+  const engine = dockerEngine(config.docker.socketPath, config.instance);
+  if (!(await engine.hasImage(profile.image).catch(() => false)))
     return fail(
       `image ${profile.image} of profile "${opts.profile}" is not on this host: build it (factory images build)`,
     );
 
   const caught = catchSignals(terminal.signals);
   const name = laneRunName(opts.profile);
-  let container: Docker.Container | undefined;
+  let container: AttachedContainer | undefined;
   let output: ReturnType<typeof connect> | undefined;
   let released = false;
   try {
     const until = Date.now() + wait * 1000;
     for (let told = false; ; told = true) {
       const hold = await holdCredential(config, { profileName: opts.profile, profile, name, kind: 'lane-run' }, (n) =>
-        docker.getContainer(n).remove({ force: true }),
+        engine.remove(n),
       );
       if (hold.held) break;
       if (Date.now() >= until)
@@ -142,34 +132,27 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     if (tty && terminal.stdout.columns)
       Object.assign(spec.HostConfig!, { ConsoleSize: [terminal.stdout.rows ?? 24, terminal.stdout.columns] });
     if (caught.signal) return SIGNAL_EXIT[caught.signal];
-    container = await docker.createContainer(spec);
-    const stream = (await container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      hijack: true,
-    })) as unknown as Duplex;
-    output = connect(docker, stream, terminal, tty);
+    container = await engine.attach(spec);
+    output = connect(container, terminal, tty);
     await container.start();
     if (tty) await followResizes(container, terminal.stdout);
-    const ended = container.wait() as Promise<{ StatusCode: number }>;
+    const ended = container.wait();
     const first = await Promise.race([ended, caught.signalled]);
     if (caught.signal) {
-      await container.kill({ signal: caught.signal }).catch(() => {});
+      await container.kill(caught.signal).catch(() => {});
       await Promise.race([ended, sleep(10_000)]);
       return SIGNAL_EXIT[caught.signal];
     }
     // Everything the command printed arrives before the stream ends.
     await Promise.race([output.drained, sleep(5_000)]);
-    return (first as { StatusCode: number }).StatusCode;
+    return first as number;
   } catch (err) {
-    return fail((err as Error).message);
+    return fail(errorMessage(err));
   } finally {
     // The terminal back to cooked mode whatever happened, before anything else can fail.
     output?.detach();
     caught.release();
-    if (container) await container.remove({ force: true }).catch(() => {});
+    if (container) await engine.remove(container.id).catch(() => {});
     if (released) report(await finishJobFolder(config, name), io);
   }
 }
@@ -184,34 +167,55 @@ async function containerFor(
   tty: boolean,
 ): Promise<Docker.ContainerCreateOptions> {
   const lane = laneMounts(config, profileName, profile, repo, name);
-  const secrets = await readEnvFiles(profile.envFiles);
+  return laneRunContainer(profile, {
+    profileName,
+    name,
+    command,
+    tty,
+    lane,
+    secrets: await readEnvFiles(profile.envFiles),
+  });
+}
+
+/** The profile's container with the command in it and the terminal attached; the lane's secrets in its env. */
+export function laneRunContainer(
+  profile: Profile,
+  run: {
+    profileName: string;
+    name: string;
+    command: string[];
+    tty: boolean;
+    lane: ReturnType<typeof laneMounts>;
+    secrets: Record<string, string>;
+  },
+) {
+  const { lane, secrets } = run;
   // The CLIs find the lane's copies where they look by default, so `claude` and `codex` need no flags.
   const agentHomes: Record<string, string> = {};
   if (lane.env[V.claudeConfigDir]) agentHomes.CLAUDE_CONFIG_DIR = IN_CONTAINER.claudeConfigDir;
   if (lane.env[V.codexHome]) agentHomes.CODEX_HOME = IN_CONTAINER.codexHome;
-  const env = { ...profile.env, ...withSecretVariables(lane.env, Object.keys(secrets)), ...agentHomes, ...secrets };
   return {
-    name,
-    Image: profile.image,
-    Entrypoint: [command[0]!],
-    Cmd: command.slice(1),
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    User: containerUser(profile),
-    Labels: { [LANE_RUN_LABEL]: 'true', 'factory.profile': profileName },
-    Tty: tty,
+    ...profileContainer(profile, {
+      name: run.name,
+      env: { ...profile.env, ...withSecretVariables(lane.env, Object.keys(secrets)), ...agentHomes, ...secrets },
+      labels: { [LANE_RUN_LABEL]: 'true', 'factory.profile': run.profileName },
+      mounts: lane.mounts,
+    }),
+    Entrypoint: [run.command[0]!],
+    Cmd: run.command.slice(1),
+    Tty: run.tty,
     OpenStdin: true,
     StdinOnce: true,
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
-    HostConfig: profileHostConfig(profile, lane.mounts),
   };
 }
 
 /** The container's tty takes the terminal's size now and after each change (a tty stream's `resize`, on SIGWINCH). */
-async function followResizes(container: Docker.Container, stdout: Terminal['stdout']): Promise<void> {
+async function followResizes(container: AttachedContainer, stdout: Terminal['stdout']): Promise<void> {
   const resize = () =>
-    stdout.columns ? container.resize({ h: stdout.rows ?? 24, w: stdout.columns }).catch(() => {}) : undefined;
+    stdout.columns ? container.resize(stdout.rows ?? 24, stdout.columns).catch(() => {}) : undefined;
   stdout.on('resize', resize);
   // Removed with the container: a resize after that has nothing to size.
   void container
@@ -222,12 +226,13 @@ async function followResizes(container: Docker.Container, stdout: Terminal['stdo
 }
 
 /** Wires the terminal to the container: stdin in (its end closes the command's stdin), output out. */
-function connect(docker: Docker, stream: Duplex, terminal: Terminal, tty: boolean) {
+function connect(container: AttachedContainer, terminal: Terminal, tty: boolean) {
   const { stdin } = terminal;
+  const { stream } = container;
   if (tty) {
     stdin.setRawMode?.(true);
     stream.pipe(terminal.stdout, { end: false });
-  } else docker.modem.demuxStream(stream, terminal.stdout, terminal.stderr);
+  } else container.demux(terminal.stdout, terminal.stderr);
   const onData = (chunk: Buffer) => stream.write(chunk);
   const onEnd = () => stream.end();
   stdin.on('data', onData);

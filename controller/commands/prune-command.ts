@@ -1,12 +1,14 @@
 // `factory prune`: the controller's housekeeping by hand: exited factory containers, dangling images built from the
 // factory's Dockerfiles and (with --workspaces) unused workspace volumes, older than an age. Nothing a running job
 // or build uses, nothing the factory did not make; --dry-run lists without removing.
-import Docker from 'dockerode';
-import { Option } from 'commander';
+import type Docker from 'dockerode';
+import { Option, type Command } from 'commander';
 import { parseDuration } from '../config/units.js';
 import { housekeep, type HousekeepingReport } from '../housekeeping/housekeeping.js';
-import { act, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
+import { dockerClient } from './docker-client.js';
 import type { Io } from './io.js';
+import { errorMessage } from '../util/error-message.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -37,9 +39,17 @@ export function formatPruneReport(
   return lines.join('\n');
 }
 
-type PruneOptions = { olderThan: string; instance?: string; workspaces?: boolean; dryRun?: boolean; json?: boolean };
+type PruneOptions = {
+  config: string;
+  olderThan: string;
+  instance?: string;
+  workspaces?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+};
 
-export function pruneProgram(io: Io, docker: Docker = new Docker()) {
+/** `docker`: the engine to prune; without it, the one the config's docker.socketPath names. */
+export function pruneProgram(io: Io, docker?: Docker) {
   const cmd = newCommand('prune', io)
     .summary('remove what the factory left behind: exited containers, dangling factory images, unused workspaces')
     .description(
@@ -49,21 +59,24 @@ export function pruneProgram(io: Io, docker: Docker = new Docker()) {
     .option('--instance <id>', 'only containers of this controller instance')
     .addOption(new Option('--workspaces', 'also remove unused workspace volumes (caches a later job would reuse)'))
     .addOption(new Option('--dry-run', 'list what would be removed, remove nothing'))
-    .addOption(jsonOption());
-  return act(cmd, (opts: PruneOptions) => runPrune(opts, io, docker));
+    .addOption(jsonOption())
+    .addOption(configOption());
+  return act(cmd, (opts: PruneOptions, self: Command) => runPrune(opts, io, self, docker));
 }
 
-export function pruneCommand(argv: string[], io: Io, docker: Docker = new Docker()): Promise<number> {
-  return runCommand(pruneProgram(io, docker), argv, io);
-}
-
-async function runPrune(values: PruneOptions, io: Io, docker: Docker): Promise<number> {
+async function runPrune(values: PruneOptions, io: Io, cmd: Command, given?: Docker): Promise<number> {
   const age = values.olderThan;
   const ms = parseDuration(age);
   if (ms === undefined) {
     io.stderr(`factory prune: --older-than expects an age such as "90m", "6h" or "7d", got ${JSON.stringify(age)}`);
     return EXIT.usage;
   }
+  const client = given ? { ok: true as const, docker: given } : await dockerClient(cmd, values.config);
+  if (!client.ok) {
+    io.stderr(client.problem);
+    return EXIT.failed;
+  }
+  const { docker } = client;
   try {
     const policy = {
       olderThanMs: ms,
@@ -74,7 +87,7 @@ async function runPrune(values: PruneOptions, io: Io, docker: Docker): Promise<n
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatPruneReport(report, age));
     return EXIT.ok;
   } catch (err) {
-    io.stderr(`factory prune: Docker engine error: ${(err as Error).message}`);
+    io.stderr(`factory prune: Docker engine error: ${errorMessage(err)}`);
     return EXIT.failed;
   }
 }

@@ -5,8 +5,8 @@ import { Option, type Command } from 'commander';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { configReadProblem, parseConfig, type RepoConfig } from '../config/config.js';
 import { addRepo, removeRepo, setRepo, type EditResult } from '../config/repos-editor.js';
-import { table } from '../observe/status-table.js';
-import { act, configOption, EXIT, jsonOption, newCommand, runCommand } from './command-line.js';
+import { table } from '../status/status-table.js';
+import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 
 /** The file edge: reading and atomically replacing the config file. */
@@ -73,10 +73,6 @@ export function reposProgram(io: Io, files: ConfigFile = fsConfigFile): Command 
     ),
   );
   return repos;
-}
-
-export function reposCommand(argv: string[], io: Io, files: ConfigFile = fsConfigFile): Promise<number> {
-  return runCommand(reposProgram(io, files), argv, io);
 }
 
 function parseProfiles(profiles: string | undefined): string[] | undefined | { problem: string } {

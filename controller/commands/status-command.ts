@@ -3,9 +3,10 @@
 import { act, configOption, EXIT, jsonOption, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { loadConfig } from '../config/config.js';
-import type { StatusSnapshot } from '../observe/status-snapshot.js';
-import { printableJson, renderJob, renderStatus } from '../observe/status-table.js';
+import type { StatusSnapshot } from '../status/status-snapshot.js';
+import { printableJson, renderJob, renderStatus } from '../status/status-table.js';
 import type { JobTimeline } from '../observe/timeline.js';
+import { errorMessage } from '../util/error-message.js';
 
 const TIMEOUT_MS = 5_000;
 
@@ -91,7 +92,7 @@ async function status(values: StatusOptions, io: Io): Promise<number> {
     io.stdout(values.json ? printableJson(body) : renderStatus(body, base));
     return 0;
   } catch (err) {
-    io.stderr(`factory status: ${(err as Error).message}`);
+    io.stderr(`factory status: ${errorMessage(err)}`);
     return 1;
   }
 }

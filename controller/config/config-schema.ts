@@ -3,7 +3,7 @@
 // can take these types without importing the parser that calls it.
 import { z } from 'zod';
 import { AGENTS } from '../../lane-contract/agents.js';
-import { normalisePath } from '../lanes/host-path-map.js';
+import { normalisePath } from './host-path-map.js';
 import { parseBytes, parseDuration } from './units.js';
 import { egressSchema } from './egress-schema.js';
 
@@ -101,7 +101,7 @@ const MAX_MEMORY = 1024 ** 4;
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
 const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
-// Each kind of mount carries one connection of the connection map across the container boundary (seed 001).
+// Each kind of mount carries one connection of the connection map across the container boundary (docs/real-host.md).
 export const mountSchema = z.discriminatedUnion(
   'kind',
   [
@@ -396,7 +396,7 @@ export const configFieldsSchema = z.strictObject({
   housekeeping: housekeepingSchema,
   /**
    * Plain values every lane (trusted profile) gets, set once here: Paperclip's address is the one the lanes need
-   * (seed 001: "if we ever move Paperclip, the lanes follow via one env var"). Tier-1 jobs never see them.
+   * (if Paperclip ever moves, the lanes follow through one variable). Tier-1 jobs never see them.
    */
   laneEnv: z.record(envName, z.string()).default({}),
   /**

@@ -12,9 +12,9 @@ import { refuseUnsafeJobDocker } from './job-docker-gate.js';
 import { configWarnings } from './config-warnings.js';
 import { refuseSplitConcurrency } from './shared-logins.js';
 import { refuseLeakyEgress } from './egress-gate.js';
+import { errorMessage } from '../util/error-message.js';
 
-export { isDockerSocketPath } from './trust-gate.js';
-export { configFieldsSchema, mcpServerSchema, mountSchema, profileSchema } from './config-schema.js';
+export { configFieldsSchema, profileSchema } from './config-schema.js';
 export type { Config, McpServer, Mount, OrgConfig, Profile, RepoConfig } from './config-schema.js';
 
 /** The whole file's rules: each field's own (config-schema.ts), then the checks that read across sections. */
@@ -245,7 +245,7 @@ export function parseConfig(text: string, source = 'factory.yml'): ConfigResult 
     // yaml refuses an alias that expands too far (a "billion laughs" file): name the first alias, the file stays unread.
     return {
       ok: false,
-      problems: [`${source}:${firstAliasLine(doc, lines) ?? '?'}: ${(err as Error).message.split('\n')[0]}`],
+      problems: [`${source}:${firstAliasLine(doc, lines) ?? '?'}: ${errorMessage(err).split('\n')[0]}`],
     };
   }
   const raw: unknown = data ?? {};

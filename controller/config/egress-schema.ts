@@ -2,7 +2,7 @@
 // The rules themselves are egress-policy.ts, the one module the gateway also runs, so config and gateway cannot
 // disagree on what an entry means.
 import { z } from 'zod';
-import { DNS_PORT, parseRule, PROXY_PORT, WEB_PORTS, type EgressRule } from '../egress/gateway/egress-policy.js';
+import { DNS_PORT, parseRule, PROXY_PORT, WEB_PORTS, type EgressRule } from '../gateway/egress-policy.js';
 
 const got = (input: unknown) => JSON.stringify(input);
 

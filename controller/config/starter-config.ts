@@ -1,5 +1,5 @@
 // What `factory init` writes: a commented config that validates as written, with one Tier-1 profile and one repo,
-// and the lane profiles of seed 001 shown in comments so an operator turns them on by removing the `#`.
+// and the lane profiles of examples/factory.yml shown in comments so an operator turns them on by removing the `#`.
 
 export function starterConfig(schemaPath: string): string {
   return `# yaml-language-server: $schema=${schemaPath}

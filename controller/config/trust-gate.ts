@@ -3,7 +3,7 @@
 // (hostPathMap), because Docker resolves a bind source on the host, not in the string the config holds.
 import { realpathSync } from 'node:fs';
 import { posix } from 'node:path';
-import { normalisePath, toHostPath, type PathMapping } from '../lanes/host-path-map.js';
+import { normalisePath, toHostPath, type PathMapping } from './host-path-map.js';
 import type { Config, Profile } from './config-schema.js';
 import { isReviewProfile, REVIEW_LABEL } from './review-profile.js';
 

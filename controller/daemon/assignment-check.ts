@@ -10,6 +10,7 @@ import { GitHubError, type GitHubApi, type WorkflowRunFacts } from '../github/gi
 import { orgApi, runnersAt, scopeOf } from '../github/runner-scope.js';
 import type { Logger } from '../observe/logger.js';
 import { findProfile } from './profile-match.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Dependabot's login on github.com and on GitHub Enterprise Server alike. */
 const DEPENDABOT = 'dependabot[bot]';
@@ -207,7 +208,7 @@ export class AssignmentGate {
     } catch (err) {
       state.status = 'failed';
       log.error(
-        { err: (err as Error).message },
+        { err: errorMessage(err) },
         'release failed: the job runs without its credentials and its action will say so',
       );
     } finally {
@@ -239,7 +240,7 @@ export class AssignmentGate {
       } catch (err) {
         const delay = LOOKUP_RETRIES_MS[attempt];
         log.warn(
-          { err: (err as Error).message, attempt: attempt + 1, retryInMs: delay ?? null },
+          { err: errorMessage(err), attempt: attempt + 1, retryInMs: delay ?? null },
           'workflow run lookup failed: nothing is released until it succeeds',
         );
         if (delay === undefined || !this.actions.live(runner.runnerName)) return undefined;
@@ -297,7 +298,7 @@ export async function findAssignments(
       }
     } catch (err) {
       log.warn(
-        { ...where, err: String((err as Error).message ?? err) },
+        { ...where, err: errorMessage(err) },
         'assignment poll failed: nothing is released until a later poll or delivery names the job',
       );
       if (err instanceof GitHubError && err.kind === 'rate_limited') break;

@@ -33,7 +33,7 @@ import { containerOf } from './runner-phase.js';
 import { deleteRunner } from './runner-teardown.js';
 import { Scheduler } from './scheduler.js';
 import { slotLimits } from './slot-limits.js';
-import type { PoolView } from './warm-pool.js';
+import type { PoolView } from '../model/pool-view.js';
 import { WarmPoolKeeper } from './warm-pool-keeper.js';
 
 export type { JobObserver, JobStage, PendingJob } from '../model/job.js';

@@ -8,18 +8,18 @@ import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
-import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerIdentity } from '../model/runner.js';
-import { planLaunch } from './launch-plan.js';
+import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
 import { withEgress } from '../egress/egress-plan.js';
+import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
   | { kind: 'started'; containerId: string }
@@ -39,16 +39,7 @@ export interface LaunchSteps {
   registered(runnerId: number): void;
 }
 
-/** Plans the job's runner; the identity is returned at once so the caller can record the runner before any effect. */
-export async function prepareLaunch(config: Config, job: PendingJob) {
-  return planLaunch(config, job, Object.keys(await readEnvFiles(job.profile.envFiles)));
-}
-
-export async function carryOut(
-  steps: LaunchSteps,
-  plan: Awaited<ReturnType<typeof prepareLaunch>>,
-  job: PendingJob,
-): Promise<LaunchOutcome> {
+export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
@@ -74,7 +65,7 @@ export async function carryOut(
       plan.jobFolder.runnerName,
     );
   } catch (err) {
-    return failed(config, identity, (err as Error).message, false);
+    return failed(config, identity, errorMessage(err), false);
   }
   // The job's one way out before anything of the job runs, so no process of it ever has another network.
   let container = plan.container;
@@ -84,7 +75,7 @@ export async function carryOut(
       container = withEgress(container, await steps.egress.create(plan.egress));
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
-      return failed(config, identity, (err as Error).message, false);
+      return failed(config, identity, errorMessage(err), false);
     }
   }
   const dropEgress = () => (plan.egress ? steps.egress?.remove(identity.runnerName).catch(() => {}) : undefined);
@@ -98,7 +89,7 @@ export async function carryOut(
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
       await dropEgress();
-      return failed(config, identity, (err as Error).message, false);
+      return failed(config, identity, errorMessage(err), false);
     }
   }
   const dropSidecar = () => (sidecar ? steps.jobDocker?.remove(sidecar.runnerName).catch(() => {}) : undefined);

@@ -18,3 +18,9 @@ export async function missingNetworks(config: Config, engine: Pick<Engine, 'hasN
   }
   return problems;
 }
+
+/** Throws the problems when a profile names a Docker network that does not exist; says nothing while Docker does not answer. */
+export async function refuseMissingNetworks(config: Config, engine: Pick<Engine, 'hasNetwork'>): Promise<void> {
+  const problems = await missingNetworks(config, engine).catch(() => []);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+}

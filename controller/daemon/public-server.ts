@@ -3,7 +3,9 @@ import { HEALTH_PATHS, healthAnswer } from './health-answer.js';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER, type WebhookEvent } from './webhook-receiver.js';
+import type { WebhookEvent } from '../model/webhook-event.js';
+import { limitWebhookServer, webhookHandler, WEBHOOK_SERVER } from './webhook-receiver.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface PublicServerOptions {
   host: string;
@@ -60,9 +62,7 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
     try {
       tlsServer = createHttpsServer({ ...WEBHOOK_SERVER, ...files }, handle);
     } catch (err) {
-      throw new Error(
-        `github.webhook.tls: the certificate and key do not make a TLS server (${(err as Error).message})`,
-      );
+      throw new Error(`github.webhook.tls: the certificate and key do not make a TLS server (${errorMessage(err)})`);
     }
   }
   // An https server is an http server underneath; the same limits apply. Plain HTTP to it fails the handshake.
@@ -85,9 +85,7 @@ export async function startPublicServer(o: PublicServerOptions): Promise<PublicS
       try {
         tlsServer.setSecureContext(files);
       } catch (err) {
-        throw new Error(
-          `github.webhook.tls: the renewed certificate and key were not taken (${(err as Error).message})`,
-        );
+        throw new Error(`github.webhook.tls: the renewed certificate and key were not taken (${errorMessage(err)})`);
       }
     },
     async close() {

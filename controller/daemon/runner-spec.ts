@@ -4,9 +4,7 @@ import type { Profile } from '../config/config.js';
 import { runnerLabels } from './profile-match.js';
 import type { DockerMount } from '../lanes/lane-layout.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
-
-// Older imports name these here; the types live in controller/model so Docker and observe need not reach into daemon.
-export { LABEL, identityFromLabels, type RunnerIdentity } from '../model/runner.js';
+import { profileContainer, type ContainerSpec } from '../docker/container-spec.js';
 import { SECRET_VARIABLES } from '../observe/secret-values.js';
 
 /**
@@ -40,30 +38,6 @@ export function jitRequest(name: string, profile: Profile, workFolder: string) {
   return { name, runner_group_id: 1, labels: runnerLabels(profile), work_folder: workFolder };
 }
 
-/**
- * The container user, always explicit: the job's workspace and auth copies are chowned to it, and an image whose
- * USER is root must not turn a Tier-1 job into root. The runner image's user is UID 1000.
- */
-export const containerUser = (profile: Profile) => profile.user ?? '1000:1000';
-
-// What Docker leaves open by default. The runner runs as uid 1000 and needs no capability for a plain job (the
-// default set only matters to root); a log cap keeps a job that prints without end from filling the host's disk;
-// no core files, which would hold whatever secrets the process had in memory.
-export const hardening = (profile: Profile) => ({
-  CapDrop: ['ALL'],
-  // The agent-user helper changes uid and gid (docs/lane-isolation.md); nothing else is added for it.
-  CapAdd: [...profile.capAdd, ...(profile.agentUser ? ['SETUID', 'SETGID'] : [])],
-  // The runner shares the agent's group (its private home is 2770): an explicit "uid:gid" user gets no supplementary
-  // groups from the image's /etc/group, so the agent's gid is added here.
-  ...(profile.agentUser ? { GroupAdd: [profile.agentUser.split(':')[1]!] } : {}),
-  LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
-  Ulimits: [
-    { Name: 'nofile', Soft: profile.nofile, Hard: profile.nofile },
-    { Name: 'nproc', Soft: profile.nproc, Hard: profile.nproc },
-    { Name: 'core', Soft: 0, Hard: 0 },
-  ],
-});
-
 /** What a lane adds to the container: mounts from lane-layout and contract variables; never a secret value. */
 export interface LaneExtras {
   mounts: DockerMount[];
@@ -76,14 +50,11 @@ export function containerSpec(
   profile: Profile,
   encodedJitConfig: string,
   lane: LaneExtras = { mounts: [], env: {} },
-) {
-  const env = Object.entries({ ...profile.env, ...lane.env }).map(([k, v]) => `${k}=${v}`);
-  return {
+): ContainerSpec {
+  const spec = profileContainer(profile, {
     name: id.runnerName,
-    Image: profile.image,
-    Env: [...env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`],
-    User: containerUser(profile),
-    Labels: {
+    env: { ...profile.env, ...lane.env },
+    labels: {
       [LABEL.managed]: 'true',
       [LABEL.instance]: id.instance,
       [LABEL.repo]: id.repo,
@@ -94,8 +65,9 @@ export function containerSpec(
       ...(id.org ? { [LABEL.org]: id.org } : {}),
       [LABEL.secretEnv]: SECRET_VARIABLES.join(','),
     },
-    HostConfig: profileHostConfig(profile, lane.mounts),
-  };
+    mounts: lane.mounts,
+  });
+  return { ...spec, Env: [...spec.Env, `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`] };
 }
 
 /**
@@ -116,28 +88,5 @@ export function withRegisteredRunner(spec: ContainerSpec, runnerId: number, enco
       `ACTIONS_RUNNER_INPUT_JITCONFIG=${encodedJitConfig}`,
     ],
     Labels: { ...spec.Labels, [LABEL.runnerId]: String(runnerId) },
-  };
-}
-
-export type ContainerSpec = ReturnType<typeof containerSpec>;
-
-/** The limits and hardening a profile's container gets, the same for a job's runner and for `factory lane run`. */
-export function profileHostConfig(profile: Profile, mounts: DockerMount[]) {
-  return {
-    NanoCpus: Math.round(profile.cpus * 1e9),
-    Memory: profile.memory,
-    PidsLimit: profile.pids,
-    NetworkMode: profile.network,
-    Privileged: false,
-    // The agent-user helper switches uid by file capabilities, which no-new-privileges would void; the agent's own
-    // tree still runs with no_new_privs (the helper sets it), so only the runner's user keeps the image's setuid files.
-    SecurityOpt: profile.agentUser ? [] : ['no-new-privileges'],
-    ...hardening(profile),
-    // tini as PID 1 forwards SIGTERM to the runner and reaps the processes jobs leave behind.
-    Init: profile.init,
-    ReadonlyRootfs: profile.readOnlyRootfs,
-    // A read-only root still needs a scratch /tmp; the workspace comes from a workspace mount.
-    ...(profile.readOnlyRootfs ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
-    Mounts: mounts,
   };
 }

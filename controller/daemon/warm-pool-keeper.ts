@@ -7,15 +7,8 @@ import { findProfile } from './profile-match.js';
 import type { RunnerBook } from './runner-book.js';
 import type { Scheduler } from './scheduler.js';
 import { slotLimits } from './slot-limits.js';
-import {
-  decidePools,
-  poolRunner,
-  poolStates,
-  poolViews,
-  warmLaunch,
-  type PoolState,
-  type PoolView,
-} from './warm-pool.js';
+import { decidePools, poolRunner, poolStates, poolViews, warmLaunch, type PoolState } from './warm-pool.js';
+import type { PoolView } from '../model/pool-view.js';
 
 // A warm launch that failed (image missing, GitHub refusing) is not retried on every pump: the pool waits this long.
 const WARM_RETRY_MS = 30_000;

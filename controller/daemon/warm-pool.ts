@@ -4,6 +4,7 @@
 // gathers the state, then carries the decision out through the controller's launch and its spare-runner removal.
 import { randomBytes } from 'node:crypto';
 import type { Config, Profile } from '../config/config.js';
+import type { PoolView } from '../model/pool-view.js';
 import type { PendingJob } from '../model/job.js';
 import { isWarm, WARM_JOB_ID } from '../model/runner.js';
 import type { Match } from './profile-match.js';
@@ -213,19 +214,6 @@ export function poolStates(
     if (pool) pool.demand++;
   }
   return [...pools.values()];
-}
-
-/** A pool as status and metrics show it. */
-export interface PoolView {
-  repo: string;
-  profile: string;
-  /** Its size now (min, or 0 outside its schedule). */
-  target: number;
-  idle: number;
-  /** Warm runners still registering or starting. */
-  starting: number;
-  /** Live runners of the repo and profile, warm and cold. */
-  live: number;
 }
 
 export function poolViews(states: readonly PoolState[]): PoolView[] {

@@ -1,14 +1,8 @@
 // The HTTP edge GitHub delivers to. It answers fast (GitHub gives up after 10 s) and hands verified events on.
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { verify } from '@octokit/webhooks-methods';
+import type { WebhookEvent } from '../model/webhook-event.js';
 import { BoundedSet } from '../util/bounded-set.js';
-
-export interface WebhookEvent {
-  name: string;
-  deliveryId: string;
-  payload: unknown;
-  receivedAt: number;
-}
 
 export interface WebhookOptions {
   path: string;

@@ -1,4 +1,5 @@
 // The Docker engine behind the few calls the controller makes, through dockerode.
+import type { Duplex, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { LABEL, identityFromLabels, type RunnerIdentity } from '../model/runner.js';
 import { SECRET_VARIABLES, scrubSecrets } from '../observe/secret-values.js';
@@ -11,6 +12,20 @@ export interface ManagedContainer {
   exited: boolean;
   createdAt: number;
   identity: RunnerIdentity | undefined;
+}
+
+/** A container created with its stdin, stdout and stderr attached, not yet started (`factory lane run`). */
+export interface AttachedContainer {
+  id: string;
+  /** The container's stdin to write; its output to read, raw on a tty, multiplexed otherwise (see `demux`). */
+  stream: Duplex;
+  /** Splits a non-tty container's multiplexed output into its stdout and stderr. */
+  demux(stdout: Writable, stderr: Writable): void;
+  start(): Promise<void>;
+  /** Its exit code, once it has exited. */
+  wait(): Promise<number>;
+  resize(rows: number, columns: number): Promise<void>;
+  kill(signal: string): Promise<void>;
 }
 
 export interface Engine {
@@ -33,6 +48,8 @@ export interface Engine {
     spec: Docker.ContainerCreateOptions,
     timeoutMs: number,
   ): Promise<{ exitCode: number; output: string; timedOut: boolean }>;
+  /** Creates a container with its stdio attached; the caller starts it and removes it when done. */
+  attach(spec: Docker.ContainerCreateOptions): Promise<AttachedContainer>;
   /**
    * Calls onExit with the id of every managed container that stops (and why, when the backend knows more than "it
    * exited"), replaying those since `sinceSeconds` so exits during a reconnect are not lost; returns a function that
@@ -152,6 +169,27 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
       } finally {
         await container.remove({ force: true }).catch(() => {});
       }
+    },
+
+    async attach(spec) {
+      const container = await docker.createContainer(spec);
+      let stream: Duplex;
+      try {
+        const options = { stream: true, stdin: true, stdout: true, stderr: true, hijack: true };
+        stream = (await container.attach(options)) as unknown as Duplex;
+      } catch (err) {
+        await container.remove({ force: true }).catch(() => {});
+        throw err;
+      }
+      return {
+        id: container.id,
+        stream,
+        demux: (stdout, stderr) => docker.modem.demuxStream(stream, stdout, stderr),
+        start: async () => void (await container.start()),
+        wait: async () => ((await container.wait()) as { StatusCode: number }).StatusCode,
+        resize: async (rows, columns) => void (await container.resize({ h: rows, w: columns })),
+        kill: async (signal) => void (await container.kill({ signal })),
+      };
     },
 
     async watchExits(onExit, onEnd, sinceSeconds) {

@@ -7,8 +7,6 @@ import Docker from 'dockerode';
 import { dockerSidecarBuild } from '../images/docker-sidecar-image.js';
 import { packageRoot } from '../util/package-root.js';
 import { jobDocker, type JobDocker } from './job-docker.js';
-import { egressGateways, type EgressGateways } from '../egress/egress-gateway.js';
-import { toHostPath } from '../lanes/host-path-map.js';
 
 /** `current` gives the live config, so an edited profile's placement applies to the next job without a restart. */
 export function engineFor(config: Config, current: () => Config = () => config): Engine {
@@ -38,15 +36,5 @@ export function jobDockerFor(config: Config): JobDocker | undefined {
           throw err;
         },
       )),
-  });
-}
-
-/** Jobs' egress gateways run beside the job on the local engine, like its sidecar (swarm is refused by validation). */
-export function egressFor(config: Config): EgressGateways | undefined {
-  if (config.backend !== 'docker') return undefined;
-  return egressGateways(new Docker({ socketPath: config.docker.socketPath }), {
-    instance: config.instance,
-    dir: join(config.stateDir, 'egress'),
-    hostPath: (path) => toHostPath(path, config.hostPathMap),
   });
 }

@@ -3,7 +3,7 @@
 // job-docker.ts carries it out. docs/job-docker.md says what each choice isolates.
 import type Docker from 'dockerode';
 import type { Profile } from '../config/config.js';
-import type { ContainerSpec } from '../daemon/runner-spec.js';
+import type { ContainerSpec } from './container-spec.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
 
 /** On the sidecar and its socket volume: the runner they serve. Never on anything else. */

@@ -11,6 +11,7 @@ import {
   type SidecarPlan,
 } from './job-docker-plan.js';
 import { demux, isDockerDown } from './docker-engine.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface JobDocker {
   /** Starts the sidecar and resolves once its daemon answers; on any failure nothing of it is left. */
@@ -85,7 +86,7 @@ export function jobDocker(docker: Docker, opts: JobDockerOptions): JobDocker {
     } catch (err) {
       if (isDockerDown(err)) throw err; // the reconciler's sweep removes what was made once Docker answers
       await remove(plan.runnerName).catch(() => {});
-      throw new Error(`docker sidecar ${plan.name} did not start: ${(err as Error).message}`);
+      throw new Error(`docker sidecar ${plan.name} did not start: ${errorMessage(err)}`);
     }
   }
 

@@ -130,6 +130,7 @@ export function swarmEngine(socketPath: string, opts: SwarmEngineOptions = {}): 
     hasImage: (ref) => local.hasImage(ref),
     hasNetwork: (name) => local.hasNetwork(name),
     runToExit: (spec, timeoutMs) => local.runToExit(spec, timeoutMs),
+    attach: (spec) => local.attach(spec),
 
     async run(spec) {
       const identity = identityFromLabels(spec.Labels);

@@ -3,9 +3,9 @@
 // egress-gateway.ts carries it out. docs/lanes.md#egress says what each choice closes.
 import type Docker from 'dockerode';
 import type { Profile } from '../config/config.js';
-import type { ContainerSpec } from '../daemon/runner-spec.js';
+import type { ContainerSpec } from '../docker/container-spec.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
-import { PROXY_PORT, type EgressPolicy } from './gateway/egress-policy.js';
+import { PROXY_PORT, type EgressPolicy } from '../gateway/egress-policy.js';
 
 /** On the job's internal network and its gateway: the runner they serve. Never on anything else. */
 export const EGRESS_LABEL = 'factory.egress';

@@ -1,4 +1,4 @@
-// The gateway's program as files for its container: the modules of gateway/ as this controller runs them (compiled
+// The gateway's program as files for its container: the modules of controller/gateway/ as this controller runs them (compiled
 // JavaScript from build/, or the TypeScript sources transpiled when the controller itself runs from them, as the tests
 // do), with a package.json that makes them ES modules. Copied per job, so a gateway runs the policy code of the
 // controller that started it, and no image has to be rebuilt when it changes.
@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'gateway');
+const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'gateway');
 
 let cached: Promise<Map<string, string>> | undefined;
 

@@ -9,6 +9,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck';
 import type { Config } from '../config/config.js';
 import { readSecretRef } from '../config/secret-ref.js';
+import type { ApiObserver, GitHubState } from '../model/api-observer.js';
 import type { Logger } from '../observe/logger.js';
 import {
   certificateFailure,
@@ -17,9 +18,9 @@ import {
   proxyRefusal,
   stateOf,
   type GitHubErrorKind,
-  type GitHubState,
 } from './github-errors.js';
 import { describeProxy, proxiedFetch, proxySettings } from './github-proxy.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface JitConfig {
   runnerId: number;
@@ -109,14 +110,6 @@ export interface GitHubApi {
 export interface WorkflowFile {
   path: string;
   text: string;
-}
-
-export interface ApiObserver {
-  /** Every HTTP exchange; status 0 when GitHub never answered. */
-  onCall?(route: string, status: number): void;
-  onRateLimitRemaining?(remaining: number): void;
-  /** Each call of the API below, as the health of GitHub for that repo: ok, or why not. */
-  onResult?(repo: string, state: GitHubState, error?: string): void;
 }
 
 export interface GitHubClientOptions {
@@ -281,7 +274,7 @@ async function clientFactory(
             e.status,
             e.route,
             repo,
-            `${(err as Error).message} (is the App installed on ${repo}, and is privateKeyPath its key?)`,
+            `${errorMessage(err)} (is the App installed on ${repo}, and is privateKeyPath its key?)`,
             e.kind,
           );
         }

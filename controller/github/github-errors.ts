@@ -1,8 +1,7 @@
 // What a failed GitHub call means for the operator: each kind has its own fix, so health, status and doctor can say
 // which one it is instead of one "GitHub error" for a bad token, a refused connection and a missing permission.
+import type { GitHubState } from '../model/api-observer.js';
 
-/** ok: GitHub answered as asked. The rest: why it did not. */
-export type GitHubState = 'ok' | 'unauthorised' | 'forbidden' | 'rate_limited' | 'unreachable';
 /** certificate: no answer because GitHub's (or a TLS-inspecting proxy's) certificate is not trusted here. */
 export type GitHubErrorKind = Exclude<GitHubState, 'ok'> | 'not_found' | 'rejected' | 'certificate';
 

@@ -1,7 +1,6 @@
 // GitHub's health as the controller sees it, per repo: fed by the client's ApiObserver.onResult with every call's
 // outcome, read by /healthz, /status, `factory status` and the metrics. Unknown until GitHub has answered once.
-import type { ApiObserver } from './github-client.js';
-import type { GitHubState } from './github-errors.js';
+import type { ApiObserver, GitHubState } from '../model/api-observer.js';
 
 export type HealthState = GitHubState | 'unknown';
 

@@ -9,9 +9,6 @@ export type RunnerScope = { kind: 'repo'; repo: string } | { kind: 'org'; org: s
 export const scopeOf = (runner: { repo: string; org?: string | undefined }): RunnerScope =>
   runner.org ? { kind: 'org', org: runner.org } : { kind: 'repo', repo: runner.repo };
 
-export const describeScope = (scope: RunnerScope): string =>
-  scope.kind === 'org' ? `organisation ${scope.org}` : `repo ${scope.repo}`;
-
 export interface ScopedRunners {
   register(body: { name: string; runner_group_id: number; labels: string[]; work_folder: string }): Promise<JitConfig>;
   remove(runnerId: number): Promise<DeleteOutcome>;

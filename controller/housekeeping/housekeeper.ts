@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../observe/logger.js';
 import { diskUse, dockerRootDir, type DiskUse } from './disk-usage.js';
 import { housekeep } from './housekeeping.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface HousekeepingRun {
   at: number;
@@ -97,7 +98,7 @@ export class Housekeeper {
         durationMs: this.now() - at,
         removed: { containers: 0, images: 0, volumes: 0 },
         bytes: 0,
-        error: String((err as Error).message ?? err),
+        error: String(errorMessage(err) ?? err),
       };
       this.log.warn({ err: run.error }, 'housekeeping failed; the next run tries again');
     }

@@ -1,6 +1,6 @@
 // What housekeeping may remove: only what the factory made (its labels, its volume names), never what a running job
 // or build uses, and only when older than the policy's age. Pure: the facts come in, the plan goes out.
-import { LABEL } from '../daemon/runner-spec.js';
+import { LABEL } from '../model/runner.js';
 
 export const WORKSPACE_PREFIX = 'factory-ws-';
 /** Images our Dockerfiles label; the host's other images are not ours to remove. */

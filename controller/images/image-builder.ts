@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { contextEntries, hashEntries, packEntries, type ContextSource } from './build-context.js';
 import { installNpmStage, type NpmStage } from './npm-stage.js';
+import { errorMessage } from '../util/error-message.js';
 
 export type ImageBuild = {
   tag: string;
@@ -147,8 +148,8 @@ export async function ensureImage(
   } catch (err) {
     // The classic builder shares its layer cache between concurrent builds, and one build's cleanup can remove a
     // cached layer another is about to reuse; the second attempt builds that layer again.
-    if (!LOST_CACHE_LAYER.test((err as Error).message)) throw err;
-    onLine(`retrying once: ${(err as Error).message}`);
+    if (!LOST_CACHE_LAYER.test(errorMessage(err))) throw err;
+    onLine(`retrying once: ${errorMessage(err)}`);
     return { id: await buildImage(docker, build, onLine, labels), built: true, inputs };
   }
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { JobObserver } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
 import { finishJobFolder } from './job-folder.js';
+import { errorMessage } from '../util/error-message.js';
 
 /** Returns the operator-facing problem when a write-back was refused or failed (the host file is then unchanged). */
 export async function returnCredentials(
@@ -30,8 +31,8 @@ export async function returnCredentials(
       }
     }
   } catch (err) {
-    problem = `credential write-back failed for runner ${runner}: ${(err as Error).message}`;
-    log.error({ err: (err as Error).message }, 'credential write-back failed');
+    problem = `credential write-back failed for runner ${runner}: ${errorMessage(err)}`;
+    log.error({ err: errorMessage(err) }, 'credential write-back failed');
   }
   return problem;
 }

@@ -6,13 +6,11 @@ import type { Config } from '../config/config.js';
 import { servedRepo } from '../config/repo-patterns.js';
 import type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
-import type { PoolView } from '../daemon/warm-pool.js';
+import type { PoolView } from '../model/pool-view.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
-import type { ApiObserver } from '../github/github-client.js';
+import type { ApiObserver } from '../model/api-observer.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { packageVersion } from '../util/package-version.js';
-import type { GitHubHealth } from '../github/github-health.js';
-import type { Housekeeper } from '../housekeeping/housekeeper.js';
 
 /** GitHub's job conclusions; anything else a payload says is counted as `other`, so no string becomes a label. */
 const CONCLUSIONS = new Set([
@@ -48,6 +46,18 @@ const DELIVERY_OUTCOME: Record<number, string> = {
 };
 // Enough to pair a job's queued and started stages and a runner's start with its job, with hundreds of jobs waiting.
 const PENDING_MAX = 10_000;
+
+// What the gauges read at scrape time, said here so metrics import nothing from the parts they watch.
+/** GitHub's health (github/github-health.ts): each configured repo's state. */
+interface HealthSource {
+  snapshot(repos: readonly string[]): { repos: ReadonlyArray<{ repo: string; state: string }> };
+}
+/** Housekeeping (housekeeping/housekeeper.ts): disk use, its last run and what it removed. */
+interface HousekeepingSource {
+  disk(): Promise<ReadonlyArray<{ path: string; usedRatio: number }>>;
+  readonly last: { at: number; error?: string } | undefined;
+  readonly totals: Readonly<Record<string, number>>;
+}
 
 export class Metrics implements JobObserver, ApiObserver {
   readonly registry = new Registry();
@@ -203,7 +213,7 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** One time series per configured repo GitHub has answered for: 1 on its current state. None before it is known. */
-  watchGitHub(health: Pick<GitHubHealth, 'snapshot'>): void {
+  watchGitHub(health: HealthSource): void {
     const config = () => this.config;
     new Gauge({
       name: 'factory_github_state',
@@ -219,7 +229,7 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** Disk use (measured at scrape time) and housekeeping's runs. */
-  watchHousekeeping(housekeeper: Pick<Housekeeper, 'disk' | 'last' | 'totals'>): void {
+  watchHousekeeping(housekeeper: HousekeepingSource): void {
     const registers = [this.registry];
     new Gauge({
       name: 'factory_disk_used_ratio',

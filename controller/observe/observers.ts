@@ -1,7 +1,7 @@
 // One observer made of several (metrics, the timeline, a test's own), each shielded from the others: the controller
 // calls observers in the middle of its work, and a failing one must never break a job or a GitHub call.
 import type { JobObserver } from '../model/job.js';
-import type { ApiObserver } from '../github/github-client.js';
+import type { ApiObserver } from '../model/api-observer.js';
 import type { Logger } from './logger.js';
 
 export function jobObservers(log: Logger, ...observers: Array<JobObserver | undefined>): JobObserver {

@@ -1,5 +1,4 @@
 // One command line for every command: help, version, suggestions, exit codes, --json, init and the config schema.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,18 +16,6 @@ const run = async (...argv: string[]) => {
   const code = await main(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 };
-
-/** The real process: what a shell sees on its streams and as the exit status. */
-const factory = (...argv: string[]) =>
-  spawnSync(
-    'node_modules/.bin/tsx',
-    [
-      '-e',
-      "import('./controller/commands/cli.ts').then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })",
-      ...argv,
-    ],
-    { encoding: 'utf8' },
-  );
 
 const leaves = (cmd: Command, path: string[] = []): string[][] =>
   cmd.commands.flatMap((c) => (c.name() === 'help' ? [] : [[...path, c.name()], ...leaves(c, [...path, c.name()])]));
@@ -85,21 +72,6 @@ describe('factory', () => {
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
     expect(await run('--version')).toEqual({ code: 0, stdout: version, stderr: '' });
-  });
-
-  it('bare factory prints the usage to stderr and exits 1, as git does; stdout stays empty for pipes', () => {
-    const r = factory();
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^Usage: factory \[options\] \[command\]/);
-    expect(r.stderr).toContain('validate [options]');
-  });
-
-  it('a mistyped command gets a suggestion on stderr and exit 2', () => {
-    const r = factory('valdate');
-    expect(r.status).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain("factory: unknown command 'valdate'\n(Did you mean validate?)");
   });
 
   it('a mistyped option gets a suggestion and exit 2', async () => {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doctorCommand } from '../../controller/commands/doctor-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { doctorProgram } from '../../controller/commands/doctor-command.js';
 import { agentCanaryCommand, parseAgentCanary } from '../../controller/commands/doctor-agent.js';
 import { parseConfig, profileSchema } from '../../controller/config/config.js';
 import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
@@ -71,10 +72,11 @@ async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promis
     : undefined;
   let out = '';
   try {
-    const code = await doctorCommand(
+    const io = { stdout: (s: string) => void (out += `${s}\n`), stderr: (s: string) => void (out += `${s}\n`) };
+    const code = await runCommand(
+      doctorProgram(io, { GH_TOKEN: 'ghs_doctoragent' }),
       ['--config', join(dir, 'factory.yml'), '--profile', 'claude', '--agent'],
-      { stdout: (s) => (out += `${s}\n`), stderr: (s) => (out += `${s}\n`) },
-      { GH_TOKEN: 'ghs_doctoragent' },
+      io,
     );
     // The canary's job folder and its place on the credential are gone.
     expect(readdirSync(join(parsed.config.stateDir, 'jobs')).filter((d) => d !== runner)).toEqual([]);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { doctorCommand } from '../../controller/commands/doctor-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { doctorProgram } from '../../controller/commands/doctor-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'factory-doctor-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,10 +29,11 @@ describe('factory doctor --profile', () => {
   it('refuses a profile the config does not define, naming the ones it does, and runs no check', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await doctorCommand(
+    const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s) };
+    const code = await runCommand(
+      doctorProgram(io, { T: 'token', S: 'secret' }),
       ['--profile', 'nope', '--config', file],
-      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) },
-      { T: 'token', S: 'secret' },
+      io,
     );
     expect(code).toBe(2);
     expect(err).toEqual([`factory doctor: --profile nope is not a profile of ${file} (profiles: ci, review)`]);

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
-import { LANE_RUN_LABEL, laneCommand } from '../../controller/commands/lane-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { LANE_RUN_LABEL, laneProgram } from '../../controller/commands/lane-command.js';
 import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
 import { holdCredential } from '../../controller/lanes/credential-hold.js';
 import { finishJobFolder } from '../../controller/lanes/job-folder.js';
@@ -204,10 +205,10 @@ describe('factory lane run', () => {
     // A size line for every line of input: the test asks until it sees the size it expects, since the first resize
     // may land a moment after the command started.
     const script = 'while read l; do stty size; done';
-    const code = laneCommand(
+    const code = runCommand(
+      laneProgram(io, terminal),
       ['run', '--config', configFile, '--profile', 'claude', '--', 'sh', '-c', script],
       io,
-      terminal,
     );
     const sizeShown = async (size: string) => {
       for (const deadline = Date.now() + 60_000; !out.includes(size); await sleep(250)) {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../controller/images/image-builder.js';
-import { formatPruneReport, pruneCommand } from '../../controller/commands/prune-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { formatPruneReport, pruneProgram } from '../../controller/commands/prune-command.js';
 import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
 
 const docker = new Docker();
@@ -14,11 +15,11 @@ const gone = (err: { statusCode?: number }) => (err.statusCode === 404 ? undefin
 // Each call is one message; cli.ts's Io ends it with a newline, and so does this collector.
 async function run(...argv: string[]) {
   const out = { stdout: '', stderr: '' };
-  const code = await pruneCommand(
-    argv,
-    { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) },
-    docker,
-  );
+  const io = {
+    stdout: (s: string) => void (out.stdout += `${s}\n`),
+    stderr: (s: string) => void (out.stderr += `${s}\n`),
+  };
+  const code = await runCommand(pruneProgram(io, docker), argv, io);
   return { code, ...out };
 }
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../controller/config/config.js';
-import { reposCommand } from '../../controller/commands/repos-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { reposProgram } from '../../controller/commands/repos-command.js';
 import { addRepo, removeRepo, setRepo } from '../../controller/config/repos-editor.js';
 
 // Written the way the yaml library prints, so an untouched part must come back byte for byte.
@@ -219,10 +220,11 @@ describe('reposCommand on a real file', () => {
   let file: string;
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await reposCommand(argv, {
-      stdout: (s) => (out.stdout += `${s}\n`),
-      stderr: (s) => (out.stderr += `${s}\n`),
-    });
+    const io = {
+      stdout: (s: string) => void (out.stdout += `${s}\n`),
+      stderr: (s: string) => void (out.stderr += `${s}\n`),
+    };
+    const code = await runCommand(reposProgram(io), argv, io);
     return { code, ...out };
   };
 
@@ -310,7 +312,11 @@ describe('reposCommand on a real file', () => {
       stderr: (s: string) => void (out.stderr += `${s}\n`),
     };
 
-    const code = await reposCommand(['remove', 'ainative-academy/aina-academy', '--config', file], io, files);
+    const code = await runCommand(
+      reposProgram(io, files),
+      ['remove', 'ainative-academy/aina-academy', '--config', file],
+      io,
+    );
 
     expect({ code, ...out }).toEqual({
       code: 1,

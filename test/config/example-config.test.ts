@@ -1,4 +1,4 @@
-// examples/factory.yml is the org as seed 001 maps it; the real-host guide starts from it, so it must stay valid and
+// examples/factory.yml is the whole org with its connection map (docs/real-host.md); the real-host guide starts from it, so it must stay valid and
 // keep every connection of the map.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,7 +65,7 @@ describe('examples/factory.yml', () => {
     expect(codex.mounts.map((m) => m.kind)).toEqual(['auth', 'gh', 'workspace']);
   });
 
-  it('gives the claude lane all 13 MCP servers of the seed by name, 4 stdio and 9 http', async () => {
+  it('gives the claude lane all 13 MCP servers of the connection map by name, 4 stdio and 9 http', async () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);

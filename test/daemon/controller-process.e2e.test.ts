@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
-import { LABEL } from '../../controller/daemon/runner-spec.js';
+import { LABEL } from '../../controller/model/runner.js';
 import { CI_LABELS, docker, uniqueRepo, waitFor } from '../support/harness.js';
 import { spawnFactory } from '../support/factory-source.js';
 

@@ -10,7 +10,8 @@ import type { Engine } from '../../controller/docker/docker-engine.js';
 import type { EgressGateways } from '../../controller/egress/egress-gateway.js';
 import type { EgressPlan } from '../../controller/egress/egress-plan.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
-import { carryOut, prepareLaunch } from '../../controller/daemon/launcher.js';
+import { carryOut } from '../../controller/daemon/launcher.js';
+import { planLaunch } from '../../controller/daemon/launch-plan.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'factory-egress-launch-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -81,7 +82,7 @@ function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean } =
 describe('launching a job with egress', () => {
   it('starts the gateway first, then registers the runner, then runs the job behind it', async () => {
     const { steps, specs, deps } = world();
-    const plan = await prepareLaunch(config, job);
+    const plan = planLaunch(config, job, []);
     const name = plan.identity.runnerName;
     expect(await carryOut(deps, plan, job)).toEqual({ kind: 'started', containerId: 'c1' });
     expect(steps).toEqual([`gateway ${name}-gateway for registry.npmjs.org`, 'jit', `run ${name}-egress`]);
@@ -99,7 +100,7 @@ describe('launching a job with egress', () => {
 
   it('a gateway that cannot start fails the job with its reason before GitHub holds a runner', async () => {
     const { steps, deps } = world({ gateway: true });
-    const plan = await prepareLaunch(config, job);
+    const plan = planLaunch(config, job, []);
     expect(await carryOut(deps, plan, job)).toEqual({
       kind: 'failed',
       failure: expect.stringMatching(/egress gateway .* did not start/),
@@ -111,7 +112,7 @@ describe('launching a job with egress', () => {
   it('removes the gateway when GitHub refuses the runner or the container cannot start', async () => {
     for (const fail of [{ jit: true }, { container: true }]) {
       const { steps, deps } = world(fail);
-      const plan = await prepareLaunch(config, job);
+      const plan = planLaunch(config, job, []);
       expect(await carryOut(deps, plan, job)).toMatchObject({ kind: 'failed' });
       expect(steps.at(-1)).toBe(`remove gateway ${plan.identity.runnerName}`);
     }
@@ -119,7 +120,7 @@ describe('launching a job with egress', () => {
 
   it('fails a job whose profile asks for egress on a backend that has none, with nothing made', async () => {
     const { steps, deps } = world();
-    const plan = await prepareLaunch(config, job);
+    const plan = planLaunch(config, job, []);
     const { egress: _none, ...noEgress } = deps;
     expect(await carryOut(noEgress, plan, job)).toEqual({
       kind: 'failed',

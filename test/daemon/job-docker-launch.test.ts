@@ -9,7 +9,8 @@ import type { Engine } from '../../controller/docker/docker-engine.js';
 import type { JobDocker } from '../../controller/docker/job-docker.js';
 import type { SidecarPlan } from '../../controller/docker/job-docker-plan.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
-import { carryOut, prepareLaunch } from '../../controller/daemon/launcher.js';
+import { carryOut } from '../../controller/daemon/launcher.js';
+import { planLaunch } from '../../controller/daemon/launch-plan.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'factory-jd-launch-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -70,7 +71,7 @@ function world(fail: { sidecar?: boolean; jit?: boolean; container?: boolean } =
 describe('launching a job with its own Docker engine', () => {
   it('starts the sidecar first, then registers the runner, then runs the job in its network namespace', async () => {
     const { steps, deps } = world();
-    const plan = await prepareLaunch(config, job('docker'));
+    const plan = planLaunch(config, job('docker'), []);
     const outcome = await carryOut(deps, plan, job('docker'));
     const sidecar = `${plan.identity.runnerName}-docker`;
     expect(outcome).toEqual({ kind: 'started', containerId: 'c1' });
@@ -79,7 +80,7 @@ describe('launching a job with its own Docker engine', () => {
 
   it('a sidecar that cannot start fails the job with its reason before GitHub holds a runner', async () => {
     const { steps, deps } = world({ sidecar: true });
-    const plan = await prepareLaunch(config, job('docker'));
+    const plan = planLaunch(config, job('docker'), []);
     const outcome = await carryOut(deps, plan, job('docker'));
     expect(outcome).toMatchObject({
       kind: 'failed',
@@ -92,7 +93,7 @@ describe('launching a job with its own Docker engine', () => {
   it('a JIT or container failure after the sidecar removes it', async () => {
     for (const fail of [{ jit: true }, { container: true }]) {
       const { steps, deps } = world(fail);
-      const plan = await prepareLaunch(config, job('docker'));
+      const plan = planLaunch(config, job('docker'), []);
       const outcome = await carryOut(deps, plan, job('docker'));
       expect(outcome.kind).toBe('failed');
       expect(steps.at(-1)).toBe(`remove sidecar ${plan.identity.runnerName}-docker`);
@@ -101,11 +102,11 @@ describe('launching a job with its own Docker engine', () => {
 
   it('a plain job starts no sidecar and keeps its profile network; a docker job without sidecars is refused', async () => {
     const { steps, deps } = world();
-    await carryOut(deps, await prepareLaunch(config, job('plain')), job('plain'));
+    await carryOut(deps, planLaunch(config, job('plain'), []), job('plain'));
     expect(steps).toEqual(['jit', 'run bridge']);
 
     const { jobDocker: _, ...without } = world().deps;
-    const outcome = await carryOut(without, await prepareLaunch(config, job('docker')), job('docker'));
+    const outcome = await carryOut(without, planLaunch(config, job('docker'), []), job('docker'));
     expect(outcome).toMatchObject({
       kind: 'failed',
       failure: 'profile docker asks for docker, which this backend cannot run',

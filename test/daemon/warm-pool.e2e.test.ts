@@ -4,7 +4,7 @@
 // 422), a restarted controller adopts the pool, and a burst through a pool never breaches the cap.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../controller/config/config.js';
-import { renderStatus } from '../../controller/observe/status-table.js';
+import { renderStatus } from '../../controller/status/status-table.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 import { watchConcurrency } from '../support/container-concurrency.js';
 

@@ -8,7 +8,7 @@ import { sign } from '@octokit/webhooks-methods';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPublicServer, type PublicServer } from '../../controller/daemon/public-server.js';
-import type { WebhookEvent } from '../../controller/daemon/webhook-receiver.js';
+import type { WebhookEvent } from '../../controller/model/webhook-event.js';
 import { configSchema } from '../../controller/config/config.js';
 import { throwawayCa, type ThrowawayCa } from '../support/throwaway-ca.js';
 import { webhookExample } from '../support/webhook-examples.js';

@@ -1,7 +1,7 @@
 // The gateway resolver's wire format, checked against queries built byte by byte as a stub resolver sends them.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { answer, formatError, parseQuery, RCODE } from '../../controller/egress/gateway/dns-message.js';
+import { answer, formatError, parseQuery, RCODE } from '../../controller/gateway/dns-message.js';
 
 function query(name: string, type = 1, id = 0x1234): Uint8Array {
   const labels = name.split('.').flatMap((l) => [l.length, ...Buffer.from(l, 'latin1')]);

@@ -7,7 +7,7 @@ import {
   resolvable,
   transparentPorts,
   type EgressPolicy,
-} from '../../controller/egress/gateway/egress-policy.js';
+} from '../../controller/gateway/egress-policy.js';
 
 const rule = (text: string) => {
   const r = parseRule(text);

@@ -3,7 +3,7 @@ import { connect } from 'node:tls';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { peekHost } from '../../controller/egress/gateway/first-bytes.js';
+import { peekHost } from '../../controller/gateway/first-bytes.js';
 
 /** The first bytes Node's own TLS client sends for `servername`, caught on a loopback listener. */
 async function clientHello(servername: string): Promise<Buffer> {

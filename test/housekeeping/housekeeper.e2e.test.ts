@@ -10,8 +10,8 @@ import { configSchema } from '../../controller/config/config.js';
 import { Housekeeper } from '../../controller/housekeeping/housekeeper.js';
 import { silentLogger } from '../../controller/observe/logger.js';
 import { Metrics } from '../../controller/observe/metrics.js';
-import { statusSnapshot } from '../../controller/observe/status-snapshot.js';
-import { renderStatus } from '../../controller/observe/status-table.js';
+import { statusSnapshot } from '../../controller/status/status-snapshot.js';
+import { renderStatus } from '../../controller/status/status-table.js';
 import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
 import { waitFor } from '../support/harness.js';
 

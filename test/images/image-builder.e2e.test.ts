@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, planImageBuilds } from '../../controller/images/image-builder.js';
-import { imagesCommand } from '../../controller/commands/images-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { imagesProgram } from '../../controller/commands/images-command.js';
 import { importBusyboxBase, removeImages } from '../support/busybox-base.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -71,11 +72,11 @@ describe('building on the real engine, from a locally imported base', () => {
 
   const run = async (...argv: string[]) => {
     const out = { stdout: '', stderr: '' };
-    const code = await imagesCommand(
-      argv,
-      { stdout: (s) => (out.stdout += `${s}\n`), stderr: (s) => (out.stderr += `${s}\n`) },
-      docker,
-    );
+    const io = {
+      stdout: (s: string) => void (out.stdout += `${s}\n`),
+      stderr: (s: string) => void (out.stderr += `${s}\n`),
+    };
+    const code = await runCommand(imagesProgram(io, docker), argv, io);
     return { code, ...out };
   };
 
@@ -216,10 +217,10 @@ describe('building on the real engine, from a locally imported base', () => {
       stderr: (s: string) => void (out.stderr += `${s}\n`),
     };
 
-    const code = await imagesCommand(
+    const code = await runCommand(
+      imagesProgram(io, exportFails),
       ['build', '--repo', 'unread', '--base', base, '--images-dir', imagesDir, '--tag', version, '--network', 'none'],
       io,
-      exportFails,
     );
 
     expect(code).toBe(1);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imagesCommand } from '../../controller/commands/images-command.js';
+import { runCommand } from '../../controller/commands/command-line.js';
+import { imagesProgram } from '../../controller/commands/images-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'factory-images-dir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,11 +17,8 @@ const noDocker = new Proxy({}, { get: (_t, key) => () => Promise.reject(new Erro
 async function build(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await imagesCommand(
-    ['build', ...args],
-    { stdout: (s) => out.push(s), stderr: (s) => err.push(s) },
-    noDocker as Docker,
-  );
+  const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s) };
+  const code = await runCommand(imagesProgram(io, noDocker as Docker), ['build', ...args], io);
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 

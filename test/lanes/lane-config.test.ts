@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configSchema, parseConfig, type McpServer } from '../../controller/config/config.js';
 import { parseEnvText } from '../../controller/lanes/env-file.js';
-import { toHostPath } from '../../controller/lanes/host-path-map.js';
+import { toHostPath } from '../../controller/config/host-path-map.js';
 import { renderClaudeMcp, renderCodexMcp } from '../../controller/lanes/mcp-render.js';
 import { stringify } from 'yaml';
 
@@ -80,13 +80,13 @@ describe('lane profile refusals', () => {
     ]);
   });
 
-  it('accepts a Tier-3 profile equivalent to the seed connection map', () => {
+  it('accepts a Tier-3 profile equivalent to the org connection map', () => {
     const r = parseConfig(withProfile(SEED_TIER3));
     expect(r.ok ? [] : r.problems).toEqual([]);
   });
 });
 
-/** The connection map of seed 001 as one profile: both logins, secrets, the PKM store, Paperclip on loopback, MCP. */
+/** The org's connection map (docs/real-host.md) as one profile: both logins, secrets, the PKM store, Paperclip on loopback, MCP. */
 export const SEED_TIER3 = {
   trusted: true,
   lane: 'claude',

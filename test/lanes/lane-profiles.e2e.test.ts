@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LABEL, runnerName } from '../../controller/daemon/runner-spec.js';
+import { runnerName } from '../../controller/daemon/runner-spec.js';
+import { LABEL } from '../../controller/model/runner.js';
 import { credentialHolders, lockCredential, unlockCredential } from '../../controller/lanes/credential-lock.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
@@ -320,7 +321,7 @@ describe('lane profiles', () => {
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the workspace went with the job
   });
 
-  it('runs a job on a Tier-3 profile shaped like the seed connection map, every connection in place', async () => {
+  it('runs a job on a Tier-3 profile shaped like the org connection map, every connection in place', async () => {
     const f = hostFixture();
     const claudeHome = join(root, 'host', '.claude');
     const pkm = join(root, 'host', 'PKM');

@@ -1,7 +1,7 @@
 // The pure parts of item 5: which forms of a secret are scrubbed, and what of a job's text reaches a terminal.
 import { describe, expect, it } from 'vitest';
 import { scrubSecrets, secretVariants } from '../../controller/observe/secret-values.js';
-import { printable, printableJson } from '../../controller/observe/status-table.js';
+import { printable, printableJson } from '../../controller/status/status-table.js';
 import { secretValues } from '../../controller/docker/docker-engine.js';
 
 // A JIT config shaped like GitHub's: base64 of JSON whose values are base64 of JSON again.

@@ -12,7 +12,7 @@ import { startService, type Service } from '../../controller/daemon/service.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import { engineFor } from '../../controller/docker/engine-for.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
-import { LABEL } from '../../controller/daemon/runner-spec.js';
+import { LABEL } from '../../controller/model/runner.js';
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
 import type { JobObserver, JobStage } from '../../controller/model/job.js';
 import { assertRequest, assertResponse } from './openapi.js';

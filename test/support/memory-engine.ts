@@ -2,7 +2,7 @@
 // (created, running, exited), exit events, and fault switches for the races a real daemon produces. It counts the
 // most job containers it ever ran at once, as Docker events would show them.
 import type Docker from 'dockerode';
-import type { Engine, ManagedContainer } from '../../controller/docker/docker-engine.js';
+import type { AttachedContainer, Engine, ManagedContainer } from '../../controller/docker/docker-engine.js';
 import { identityFromLabels } from '../../controller/model/runner.js';
 
 export interface MemoryContainer {
@@ -161,6 +161,10 @@ export class MemoryEngine implements Engine {
 
   async runToExit(): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     throw new Error('MemoryEngine: runToExit is not modelled');
+  }
+
+  async attach(): Promise<AttachedContainer> {
+    throw new Error('MemoryEngine: attach is not modelled');
   }
 
   async watchExits(onExit: (id: string) => void, onEnd: (err?: Error) => void): Promise<() => void> {

@@ -1,6 +1,6 @@
 // Plain-text tables for `factory status`: pure functions of what the controller's status endpoint answered.
 import type { StatusSnapshot } from './status-snapshot.js';
-import type { JobTimeline } from './timeline.js';
+import type { JobTimeline } from '../observe/timeline.js';
 
 // ESC sequences (CSI, OSC ending in BEL or ST, and two-byte ones), then any other C0, DEL or C1 control character.
 const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g;

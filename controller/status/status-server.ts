@@ -2,9 +2,10 @@
 // arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`), and `GET /`, a read-only status page.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import type { JobTimeline } from './timeline.js';
+import type { JobTimeline } from '../observe/timeline.js';
 import type { StatusSnapshot } from './status-snapshot.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_CSS, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
+import { errorMessage } from '../util/error-message.js';
 
 const PAGE: Record<string, [string, string]> = {
   '/': ['text/html; charset=utf-8', STATUS_PAGE_HTML],
@@ -97,7 +98,7 @@ export async function startStatusServer(host: string, port: number, sources: Sta
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => {
-      route(sources, req, res, host).catch((err) => json(res, 500, { error: String((err as Error).message ?? err) }));
+      route(sources, req, res, host).catch((err) => json(res, 500, { error: errorMessage(err) }));
     },
   );
   server.maxConnections = STATUS_LIMITS.maxConnections;

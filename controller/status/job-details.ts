@@ -1,6 +1,6 @@
 // What GitHub's workflow_job deliveries say about a job beyond the controller's own stages: its workflow and job
 // name, the link to it and its conclusion, for the status page. The most recent jobs only.
-import type { WebhookEvent } from '../daemon/webhook-receiver.js';
+import type { WebhookEvent } from '../model/webhook-event.js';
 
 export interface JobDetail {
   workflow?: string;

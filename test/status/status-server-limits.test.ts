@@ -2,8 +2,8 @@
 // gets its answer. No Docker: the server is started with fixed sources.
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStatusServer, STATUS_LIMITS, type StatusServer } from '../../controller/observe/status-server.js';
-import type { StatusSnapshot } from '../../controller/observe/status-snapshot.js';
+import { startStatusServer, STATUS_LIMITS, type StatusServer } from '../../controller/status/status-server.js';
+import type { StatusSnapshot } from '../../controller/status/status-snapshot.js';
 
 let server: StatusServer;
 let port: number;

@@ -2,8 +2,8 @@
 // configured host): a page whose own name a DNS-rebinding attacker re-points at 127.0.0.1 gets nothing from it.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isExpectedHost, startStatusServer, type StatusServer } from '../../controller/observe/status-server.js';
-import type { StatusSnapshot } from '../../controller/observe/status-snapshot.js';
+import { isExpectedHost, startStatusServer, type StatusServer } from '../../controller/status/status-server.js';
+import type { StatusSnapshot } from '../../controller/status/status-snapshot.js';
 
 let server: StatusServer;
 let port: number;

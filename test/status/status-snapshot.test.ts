@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { PendingJob } from '../../controller/model/job.js';
 import type { RunnerView } from '../../controller/model/runner.js';
-import { RECENT_WINDOW_MS, statusSnapshot } from '../../controller/observe/status-snapshot.js';
-import { age, table } from '../../controller/observe/status-table.js';
+import { RECENT_WINDOW_MS, statusSnapshot } from '../../controller/status/status-snapshot.js';
+import { age, table } from '../../controller/status/status-table.js';
 import type { JobTimeline } from '../../controller/observe/timeline.js';
 
 const config = configSchema.parse({

@@ -51,7 +51,7 @@ describe('deploy/factory.service', () => {
 describe('deploy/Dockerfile', () => {
   it("runs on Node's current LTS with production dependencies installed without scripts", () => {
     const file = readFileSync('deploy/Dockerfile', 'utf8');
-    // Both stages from one base, a build argument that release pins by digest (test/commands/release.test.ts).
+    // Both stages from one base, a build argument that release pins by digest (test/commands/release.process.test.ts).
     expect([...file.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['${NODE_BASE}', '${NODE_BASE}']);
     expect(file).toMatch(/^ARG NODE_BASE=node:24-bookworm-slim(@sha256:[0-9a-f]{64})?$/m);
     expect(file).toContain('npm ci --omit=dev --ignore-scripts');

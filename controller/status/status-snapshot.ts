@@ -4,12 +4,12 @@ import type { Config } from '../config/config.js';
 import { coversRepo } from '../config/repo-patterns.js';
 import type { PendingJob } from '../model/job.js';
 import type { RunnerView } from '../model/runner.js';
-import type { PoolView } from '../daemon/warm-pool.js';
+import type { PoolView } from '../model/pool-view.js';
 import type { GitHubHealthSnapshot } from '../github/github-health.js';
 import type { DiskUse } from '../housekeeping/disk-usage.js';
 import type { HousekeepingRun } from '../housekeeping/housekeeper.js';
 import type { JobDetail } from './job-details.js';
-import { summarize, type JobSummary, type JobTimeline } from './timeline.js';
+import { summarize, type JobSummary, type JobTimeline } from '../observe/timeline.js';
 
 export const RECENT_WINDOW_MS = 60 * 60_000;
 const RECENT_LIST = 20;

@@ -1,4 +1,4 @@
-// The double mount (seed 000): when the controller runs inside a container or an LXC guest, the paths it sees are
+// The double mount: when the controller runs inside a container or an LXC guest, the paths it sees are
 // not the Docker host's, and Docker resolves bind sources on the host. Every bind source passes through here.
 import { posix } from 'node:path';
 

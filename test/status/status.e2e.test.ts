@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../controller/commands/cli.js';
+import { main } from '../../controller/commands/cli.js';
+import type { Io } from '../../controller/commands/io.js';
 import type { Config } from '../../controller/config/config.js';
-import type { StatusSnapshot } from '../../controller/observe/status-snapshot.js';
+import type { StatusSnapshot } from '../../controller/status/status-snapshot.js';
 import type { JobTimeline } from '../../controller/observe/timeline.js';
 import { CI_LABELS, startHarness, uniqueRepo, waitFor, type Harness } from '../support/harness.js';
 

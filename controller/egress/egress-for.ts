@@ -1,0 +1,16 @@
+// The controller's egress gateways for its config: the one place the service learns whether it has any.
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { Config } from '../config/config.js';
+import { toHostPath } from '../config/host-path-map.js';
+import { egressGateways, type EgressGateways } from './egress-gateway.js';
+
+/** Jobs' egress gateways run beside the job on the local engine, like its sidecar (swarm is refused by validation). */
+export function egressFor(config: Config): EgressGateways | undefined {
+  if (config.backend !== 'docker') return undefined;
+  return egressGateways(new Docker({ socketPath: config.docker.socketPath }), {
+    instance: config.instance,
+    dir: join(config.stateDir, 'egress'),
+    hostPath: (path) => toHostPath(path, config.hostPathMap),
+  });
+}
