@@ -41,6 +41,8 @@ export interface LaneRunDeps {
   /** Registers a value the runner must mask everywhere (core.setSecret). */
   mask: (secret: string) => void;
   now: () => number;
+  /** Called once the CLI's process runs: work only the report needs starts here, beside the agent, not before it. */
+  agentStarted?: () => void;
 }
 
 export interface LaneRunRequest {
@@ -207,6 +209,7 @@ async function runInHome(
       user: corner?.user,
       stdin: prompt,
       timeoutMs: settings.timeoutMinutes * 60_000,
+      onSpawn: deps.agentStarted,
       onLine: (line) => {
         const clean = scrubber.scrub(line);
         transcript = transcript
@@ -228,6 +231,10 @@ async function runInHome(
           )
         : err;
     });
+  if (end.outputHeldOpen)
+    deps.warn(
+      `the ${command.command} CLI exited but a process outside its tree kept its output open; the lane stopped reading it`,
+    );
   await transcript;
   if (transcriptError) deps.warn(`the transcript at ${transcriptPath} is incomplete: ${transcriptError}`);
   const durationMs = deps.now() - started;

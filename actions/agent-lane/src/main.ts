@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { separateAgent } from '../../lane-core/agent-user.js';
 import { startCheckRun } from '../../lane-core/check-run.js';
-import { cliVersion } from '../../lane-core/cli-version.js';
+import { cliVersionReader } from '../../lane-core/cli-version.js';
 import { laneSecrets } from '../../lane-core/lane-secrets.js';
 import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-release.js';
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
@@ -62,9 +62,8 @@ export async function run(): Promise<void> {
             baseSha: baseShaOf(github.context),
             github: gh,
           });
-    const version = await cliVersion(settings.agent, process.env);
-    core.setOutput('cli-version', version);
-    if (version) core.info(`${settings.agent} ${version}`);
+    const version = cliVersionReader(settings.agent, process.env, core.warning);
+    if (version.installed) core.info(`${settings.agent} ${version.installed}`);
 
     if (gh && settings.report.includes('check') && where.pullNumber !== undefined && where.headSha) {
       const title = `${settings.agent}: working`;
@@ -90,8 +89,16 @@ export async function run(): Promise<void> {
         secrets: await laneSecrets(env),
         separation: separateAgent(process.env, process.argv[1]),
       },
-      { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
+      {
+        runner: nodeProcessRunner,
+        log: core.info,
+        warn: core.warning,
+        mask: core.setSecret,
+        now: Date.now,
+        agentStarted: version.agentStarted,
+      },
     );
+    core.setOutput('cli-version', await version.result());
     const delivered = await deliverReports(
       result,
       settings.report,
