@@ -268,7 +268,7 @@ async function runInHome(
     { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail },
     settings.timeoutMinutes,
   );
-  const judged = failure ? undefined : judge(outcome, schemaText);
+  const judged = failure ? undefined : await judge(outcome, schemaText);
   if (judged && 'failure' in judged) failure = judged.failure;
   const structured = judged && 'value' in judged ? judged.value : undefined;
 
@@ -290,12 +290,12 @@ async function runInHome(
   };
 }
 
-function judge(
+async function judge(
   outcome: AgentOutcome,
   schemaText: string | undefined,
-): { value: unknown } | { failure: LaneFailure } | undefined {
+): Promise<{ value: unknown } | { failure: LaneFailure } | undefined> {
   if (schemaText === undefined) return undefined;
-  const check = checkAnswer(outcome.answer, schemaText);
+  const check = await checkAnswer(outcome.answer, schemaText);
   return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
 }
 
@@ -308,7 +308,7 @@ interface OutputSchema {
  * `output-schema-file`; either way checked before the CLI starts. */
 async function readOutputSchema(settings: LaneSettings, runDir: string): Promise<OutputSchema | undefined> {
   if (settings.outputSchemaJson !== undefined) {
-    const problem = schemaProblem(settings.outputSchemaJson);
+    const problem = await schemaProblem(settings.outputSchemaJson);
     if (problem) throw new Error(`input "output-schema": the schema ${problem}`);
     const path = join(runDir, 'output-schema.json');
     await writeFile(path, settings.outputSchemaJson, { mode: 0o644 }); // not secret; the agent's user reads it
@@ -319,7 +319,7 @@ async function readOutputSchema(settings: LaneSettings, runDir: string): Promise
   const text = await readFile(path, 'utf8').catch((err: Error) => {
     throw new Error(`input "output-schema-file": ${err.message}`);
   });
-  const problem = schemaProblem(text);
+  const problem = await schemaProblem(text);
   if (problem) throw new Error(`input "output-schema-file": ${path} ${problem}`);
   return { path, text };
 }

@@ -1,7 +1,6 @@
 // Wiring only: inputs and event in, the lane core in the middle, outputs and reports out. The agent starts before
-// anything only the report needs: Octokit is loaded, and the in-progress check run made, once the CLI runs, unless the
-// actor check or a prompt file needs GitHub first.
-import * as core from '@actions/core';
+// anything only the report needs: @actions/core and Octokit are loaded, and the in-progress check run made, once the
+// CLI runs, unless the actor check or a prompt file needs GitHub first.
 import { mkdtemp } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,19 +16,26 @@ import { runLane, type LaneResult } from '../../lane-core/lane-run.js';
 import { parseLaneSettings, type RawInputs } from '../../lane-core/lane-settings.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
 import type { ReportContext } from '../../lane-core/report-context.js';
+import { runnerLog } from '../../lane-core/runner-log.js';
 import { actorOf, baseShaOf, eventContextOf, pullRequestOf, reportContextOf } from './action-context.js';
 import { actorRefusal } from './actor-check.js';
 import { INPUTS, parseLaneReportInputs } from './lane-inputs.js';
 import { readPromptFile } from '../../lane-core/prompt-file.js';
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
+type ActionsCore = typeof import('@actions/core');
+
+const log = runnerLog();
+let coreLoad: Promise<ActionsCore> | undefined;
+/** Outputs, the summary and the step's failure: needed only once the agent ran (or could not start). */
+const actionsCore = () => (coreLoad ??= import('@actions/core'));
 
 export async function run(): Promise<void> {
   // The check run shown while the agent works; whatever ends the run below, it is completed.
   let check: InProgressCheck | undefined;
   try {
-    const raw: RawInputs = Object.fromEntries(INPUTS.map((name) => [name, core.getInput(name)]));
-    if (raw['github-token']) core.setSecret(raw['github-token']);
+    const raw: RawInputs = Object.fromEntries(INPUTS.map((name) => [name, log.getInput(name)]));
+    if (raw['github-token']) log.setSecret(raw['github-token']);
     const event = eventContextOf(process.env);
     const pr = pullRequestOf(event);
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -64,12 +70,12 @@ export async function run(): Promise<void> {
             baseSha: baseShaOf(event),
             github: await gh?.(),
           });
-    const version = cliVersionReader(settings.agent, process.env, core.warning);
-    if (version.installed) core.info(`${settings.agent} ${version.installed}`);
+    const version = cliVersionReader(settings.agent, process.env, log.warning);
+    if (version.installed) log.info(`${settings.agent} ${version.installed}`);
     if (gh && settings.report.includes('check') && where.pullNumber !== undefined && where.headSha)
       check = inProgressCheck(gh, where, { name: names.checkName, title: `${settings.agent}: working` });
 
-    const env = await releasedEnvironment(process.env, releaseTimeout, core);
+    const env = await releasedEnvironment(process.env, releaseTimeout, log);
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
     const result = await runLane(
       {
@@ -84,16 +90,18 @@ export async function run(): Promise<void> {
       },
       {
         runner: nodeProcessRunner,
-        log: core.info,
-        warn: core.warning,
-        mask: core.setSecret,
+        log: log.info,
+        warn: log.warning,
+        mask: log.setSecret,
         now: Date.now,
         agentStarted: () => {
           version.agentStarted();
           check?.start();
+          actionsCore().catch(() => undefined); // loaded beside the agent; a failure surfaces where it is awaited
         },
       },
     );
+    const core = await actionsCore();
     core.setOutput('cli-version', await version.result());
     await check?.started();
     const delivered = await deliverReports(
@@ -103,12 +111,12 @@ export async function run(): Promise<void> {
       { title: `agent-lane: ${settings.agent}`, commentKey: names.commentKey, checkName: names.checkName },
       {
         writeSummary: async (markdown) => void (await core.summary.addRaw(markdown).write()),
-        warn: core.warning,
+        warn: log.warning,
         github: await gh?.(),
       },
     );
     check = undefined;
-    setOutputs(result, delivered);
+    setOutputs(core, result, delivered);
     if (result.failure) core.setFailed(result.failure.message);
   } catch (err) {
     const message = (err as Error).message;
@@ -117,7 +125,7 @@ export async function run(): Promise<void> {
       check.start();
       await check.fail(message);
     }
-    core.setFailed(message);
+    (await actionsCore()).setFailed(message);
   }
 }
 
@@ -148,7 +156,7 @@ function inProgressCheck(
           Object.assign(where, { checkRunId: made.id, checkRunUrl: made.html_url ?? undefined });
           return { gh: github, id: made.id };
         })
-        .catch((err: Error) => void core.warning(`could not start the check run: ${err.message}`));
+        .catch((err: Error) => void log.warning(`could not start the check run: ${err.message}`));
     },
     started: async () => void (await creating),
     fail: async (message) => {
@@ -156,12 +164,12 @@ function inProgressCheck(
       if (!made) return;
       await made.gh
         .updateCheckRun(made.id, { title: 'could not run', summary: message }, { conclusion: 'failure' })
-        .catch((e: Error) => core.warning(`could not complete the check run: ${e.message}`));
+        .catch((e: Error) => log.warning(`could not complete the check run: ${e.message}`));
     },
   };
 }
 
-function setOutputs(r: LaneResult, delivered: { commentUrl?: string; checkRunUrl?: string }): void {
+function setOutputs(core: ActionsCore, r: LaneResult, delivered: { commentUrl?: string; checkRunUrl?: string }): void {
   core.setOutput('result', r.answer);
   core.setOutput('conclusion', r.conclusion);
   core.setOutput(
