@@ -46,7 +46,8 @@ export interface AgentLaneResult {
   /** `node -e ""` start to exit, once before every action run: the floor any Node action pays. */
   nodeFloorMs: number;
   floors: number[];
-  bundles: Array<{ file: string; bytes: number; gzipBytes: number }>;
+  /** Each action's entry file (all a run parses before its agent starts) and its chunks, loaded when needed. */
+  bundles: Array<{ file: string; bytes: number; gzipBytes: number; allBytes: number }>;
   failures: string[];
 }
 
@@ -100,7 +101,11 @@ function bundleSizes(root: string): AgentLaneResult['bundles'] {
   return readdirSync(distDir).flatMap((d) => {
     const file = join(distDir, d, 'index.js');
     if (!existsSync(file)) return [];
-    return [{ file: `dist/${d}/index.js`, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length }];
+    const allBytes = readdirSync(join(distDir, d))
+      .filter((f) => f.endsWith('.js'))
+      .reduce((sum, f) => sum + statSync(join(distDir, d, f)).size, 0);
+    const bytes = statSync(file).size;
+    return [{ file: `dist/${d}/index.js`, bytes, gzipBytes: gzipSync(readFileSync(file)).length, allBytes }];
   });
 }
 

@@ -231,8 +231,8 @@ const SECTIONS: Section[] = [
         rows: [
           ...laneRows(lane),
           ...lane.bundles.map((b): Row => [
-            `Bundle \`${b.file}\` (gzip)`,
-            `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB)`,
+            `Bundle \`${b.file}\`, parsed at start (gzip) / with the chunks it loads when needed`,
+            `${round(b.bytes / 1024)} KiB (${round(b.gzipBytes / 1024)} KiB) / ${round(b.allBytes / 1024)} KiB`,
             '',
             '',
           ]),
