@@ -12,7 +12,9 @@ async function compile(schemaText: string): Promise<{ validate: ValidateFunction
   } catch (err) {
     return { problem: `is not JSON: ${(err as Error).message}` };
   }
-  const { Ajv } = await import('ajv');
+  // Node's ESM loader names Ajv's CommonJS exports; a bundle's interop hands over module.exports as the default.
+  const ajv = await import('ajv');
+  const Ajv = ajv.Ajv ?? (ajv.default as unknown as { Ajv: typeof ajv.Ajv }).Ajv;
   try {
     return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema as object) };
   } catch (err) {

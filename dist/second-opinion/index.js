@@ -40924,7 +40924,9 @@ async function compile(schemaText) {
     catch (err) {
         return { problem: `is not JSON: ${err.message}` };
     }
-    const { Ajv } = await __nccwpck_require__.e(/* import() */ 153).then(__nccwpck_require__.t.bind(__nccwpck_require__, 9153, 23));
+    // Node's ESM loader names Ajv's CommonJS exports; a bundle's interop hands over module.exports as the default.
+    const ajv = await __nccwpck_require__.e(/* import() */ 153).then(__nccwpck_require__.t.bind(__nccwpck_require__, 9153, 23));
+    const Ajv = ajv.Ajv ?? ajv.default.Ajv;
     try {
         return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema) };
     }
