@@ -13,14 +13,15 @@ const verdict = (ok: boolean) => (ok ? 'met' : MISSED);
 export function laneRows(lane: AgentLaneResult): Row[] {
   const floor = lane.nodeFloorMs;
   const target = `< \`node -e ""\` + ${SPAWN_BUDGET_MS} ms`;
-  const spawnRow = (label: string, m: number | undefined, runs: number): Row =>
+  /** Only the stand-in rows carry the target: the real runs also wait for the actor check's GitHub lookup. */
+  const spawnRow = (label: string, m: number | undefined, runs: number, targeted = true): Row =>
     m === undefined
-      ? [label, 'not measured (see below)', target, MISSED]
+      ? [label, 'not measured (see below)', targeted ? target : '', MISSED]
       : [
           `${label}, median of ${runs}`,
           `${ms(m)} (\`node -e ""\` + ${ms(m - floor)}, ${(m / floor).toFixed(2)}×)`,
-          target,
-          verdict(m - floor < SPAWN_BUDGET_MS),
+          targeted ? target : '',
+          targeted ? verdict(m - floor < SPAWN_BUDGET_MS) : '',
         ];
   if (!lane.present)
     return [['agent-lane start', 'dist/agent-lane/index.js not built (`npm run bundle`)', target, MISSED]];
@@ -34,7 +35,14 @@ export function laneRows(lane: AgentLaneResult): Row[] {
   for (const agent of AGENTS) {
     const m = lane.realMedianMs[agent];
     const runs = lane.real[agent]?.length ?? 0;
-    rows.push(spawnRow(`agent-lane, real ${agent} CLI: action start → CLI spawned`, m?.spawned, runs));
+    rows.push(
+      spawnRow(
+        `agent-lane, real ${agent} CLI on a pull_request (actor check included): action start → CLI spawned`,
+        m?.spawned,
+        runs,
+        false,
+      ),
+    );
     if (m)
       rows.push([
         `agent-lane, real ${agent} CLI against the loopback model: → first model request → report posted → action exited, medians of ${runs}`,
