@@ -1,16 +1,20 @@
 // Checks the agent's final answer against the workflow's `output-schema`, so a job that feeds the answer to a
-// later step fails here, saying why, instead of there.
-import { Ajv, type ValidateFunction } from 'ajv';
+// later step fails here, saying why, instead of there. Ajv is loaded only for a lane that has a schema: it is a
+// quarter of the bundle, and a lane without one should not parse it on the way to its agent's start.
+import type { ValidateFunction } from 'ajv';
 
 export type SchemaCheck = { ok: true; value: unknown } | { ok: false; reason: string };
 
-function compile(schemaText: string): { validate: ValidateFunction } | { problem: string } {
+async function compile(schemaText: string): Promise<{ validate: ValidateFunction } | { problem: string }> {
   let schema: unknown;
   try {
     schema = JSON.parse(schemaText);
   } catch (err) {
     return { problem: `is not JSON: ${(err as Error).message}` };
   }
+  // Node's ESM loader names Ajv's CommonJS exports; a bundle's interop hands over module.exports as the default.
+  const ajv = await import('ajv');
+  const Ajv = ajv.Ajv ?? (ajv.default as unknown as { Ajv: typeof ajv.Ajv }).Ajv;
   try {
     return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema as object) };
   } catch (err) {
@@ -19,13 +23,13 @@ function compile(schemaText: string): { validate: ValidateFunction } | { problem
 }
 
 /** Why `schemaText` cannot check an answer, or undefined when it can. */
-export function schemaProblem(schemaText: string): string | undefined {
-  const compiled = compile(schemaText);
+export async function schemaProblem(schemaText: string): Promise<string | undefined> {
+  const compiled = await compile(schemaText);
   return 'problem' in compiled ? compiled.problem : undefined;
 }
 
-export function checkAnswer(answer: string, schemaText: string): SchemaCheck {
-  const compiled = compile(schemaText);
+export async function checkAnswer(answer: string, schemaText: string): Promise<SchemaCheck> {
+  const compiled = await compile(schemaText);
   if ('problem' in compiled) return { ok: false, reason: `output-schema ${compiled.problem}` };
   let value: unknown;
   try {

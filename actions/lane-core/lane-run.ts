@@ -41,6 +41,8 @@ export interface LaneRunDeps {
   /** Registers a value the runner must mask everywhere (core.setSecret). */
   mask: (secret: string) => void;
   now: () => number;
+  /** Called once the CLI's process runs: work only the report needs starts here, beside the agent, not before it. */
+  agentStarted?: () => void;
 }
 
 export interface LaneRunRequest {
@@ -207,6 +209,7 @@ async function runInHome(
       user: corner?.user,
       stdin: prompt,
       timeoutMs: settings.timeoutMinutes * 60_000,
+      onSpawn: deps.agentStarted,
       onLine: (line) => {
         const clean = scrubber.scrub(line);
         transcript = transcript
@@ -228,6 +231,10 @@ async function runInHome(
           )
         : err;
     });
+  if (end.outputHeldOpen)
+    deps.warn(
+      `the ${command.command} CLI exited but a process outside its tree kept its output open; the lane stopped reading it`,
+    );
   await transcript;
   if (transcriptError) deps.warn(`the transcript at ${transcriptPath} is incomplete: ${transcriptError}`);
   const durationMs = deps.now() - started;
@@ -261,7 +268,7 @@ async function runInHome(
     { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail },
     settings.timeoutMinutes,
   );
-  const judged = failure ? undefined : judge(outcome, schemaText);
+  const judged = failure ? undefined : await judge(outcome, schemaText);
   if (judged && 'failure' in judged) failure = judged.failure;
   const structured = judged && 'value' in judged ? judged.value : undefined;
 
@@ -283,12 +290,12 @@ async function runInHome(
   };
 }
 
-function judge(
+async function judge(
   outcome: AgentOutcome,
   schemaText: string | undefined,
-): { value: unknown } | { failure: LaneFailure } | undefined {
+): Promise<{ value: unknown } | { failure: LaneFailure } | undefined> {
   if (schemaText === undefined) return undefined;
-  const check = checkAnswer(outcome.answer, schemaText);
+  const check = await checkAnswer(outcome.answer, schemaText);
   return check.ok ? { value: check.value } : { failure: { kind: 'reported', message: check.reason } };
 }
 
@@ -301,7 +308,7 @@ interface OutputSchema {
  * `output-schema-file`; either way checked before the CLI starts. */
 async function readOutputSchema(settings: LaneSettings, runDir: string): Promise<OutputSchema | undefined> {
   if (settings.outputSchemaJson !== undefined) {
-    const problem = schemaProblem(settings.outputSchemaJson);
+    const problem = await schemaProblem(settings.outputSchemaJson);
     if (problem) throw new Error(`input "output-schema": the schema ${problem}`);
     const path = join(runDir, 'output-schema.json');
     await writeFile(path, settings.outputSchemaJson, { mode: 0o644 }); // not secret; the agent's user reads it
@@ -312,7 +319,7 @@ async function readOutputSchema(settings: LaneSettings, runDir: string): Promise
   const text = await readFile(path, 'utf8').catch((err: Error) => {
     throw new Error(`input "output-schema-file": ${err.message}`);
   });
-  const problem = schemaProblem(text);
+  const problem = await schemaProblem(text);
   if (problem) throw new Error(`input "output-schema-file": ${path} ${problem}`);
   return { path, text };
 }

@@ -16,6 +16,8 @@ export interface ProcessSpec {
   timeoutMs: number;
   onLine: (line: string) => void;
   onStderr?: (text: string) => void;
+  /** Called once the process runs (not when it could not start). */
+  onSpawn?: () => void;
   /** Runs the command as the lane's agent user; the tree is then signalled as that user too. */
   user?: AgentUser;
 }
@@ -27,6 +29,9 @@ export interface ProcessResult {
   /** The action itself got SIGTERM or SIGINT (the job was cancelled) and stopped the run. */
   cancelled: boolean;
   stderr: string;
+  /** The CLI exited but its output stayed open past the grace period (held by a process outside its tree, whose
+   * marker was dropped): the run stopped reading instead of waiting for that process. */
+  outputHeldOpen: boolean;
 }
 
 export interface ProcessRunner {
@@ -36,6 +41,9 @@ export interface ProcessRunner {
 /** How long a tree gets between SIGTERM and SIGKILL: enough for a CLI to flush its session file. */
 const KILL_GRACE_MS = 5_000;
 const STDERR_KEEP = 16_384;
+/** How long stdout may stay open after the CLI exited and its tree was killed: long enough to drain what is in the
+ * pipe, short enough that a process that escaped the tree (and the kill) cannot hold the action. */
+export const OUTPUT_GRACE_MS = 5_000;
 
 export const nodeProcessRunner: ProcessRunner = {
   run(spec) {
@@ -50,6 +58,8 @@ export const nodeProcessRunner: ProcessRunner = {
       let timedOut = false;
       let cancelled = false;
       let killTimer: NodeJS.Timeout | undefined;
+      let drainTimer: NodeJS.Timeout | undefined;
+      let outputHeldOpen = false;
       const killTree = (signal: NodeJS.Signals) =>
         spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
       const stop = () => {
@@ -69,6 +79,7 @@ export const nodeProcessRunner: ProcessRunner = {
       const settle = () => {
         clearTimeout(deadline);
         if (killTimer) clearTimeout(killTimer);
+        if (drainTimer) clearTimeout(drainTimer);
         process.off('SIGTERM', onCancel).off('SIGINT', onCancel);
       };
 
@@ -82,17 +93,25 @@ export const nodeProcessRunner: ProcessRunner = {
       child.stdin.on('error', () => undefined); // a CLI that exits before reading its prompt
       child.stdin.end(spec.stdin);
 
+      if (spec.onSpawn) child.once('spawn', spec.onSpawn);
       child.on('error', (err) => {
         settle();
         reject(err);
       });
       // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
       // already wrote stays readable in the pipe.
-      child.on('exit', () => killTree('SIGKILL'));
+      child.on('exit', () => {
+        killTree('SIGKILL');
+        drainTimer = setTimeout(() => {
+          outputHeldOpen = true;
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, OUTPUT_GRACE_MS);
+      });
       // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
       child.on('close', (exitCode, signal) => {
         settle();
-        resolve({ exitCode, signal, timedOut, cancelled, stderr });
+        resolve({ exitCode, signal, timedOut, cancelled, stderr, outputHeldOpen });
       });
     });
   },

@@ -58,16 +58,16 @@ describe('answers and findings', () => {
     properties: { conclusion: { enum: ['success', 'failure'] } },
   });
 
-  it('accepts a fenced JSON answer that matches the schema', () => {
-    expect(checkAnswer('```json\n{"conclusion":"failure"}\n```', schema)).toEqual({
+  it('accepts a fenced JSON answer that matches the schema', async () => {
+    expect(await checkAnswer('```json\n{"conclusion":"failure"}\n```', schema)).toEqual({
       ok: true,
       value: { conclusion: 'failure' },
     });
   });
 
-  it('says why an answer does not match', () => {
-    expect(checkAnswer('Looks good!', schema)).toEqual({ ok: false, reason: 'the final answer is not JSON' });
-    expect(checkAnswer('{"conclusion":"maybe"}', schema)).toMatchObject({
+  it('says why an answer does not match', async () => {
+    expect(await checkAnswer('Looks good!', schema)).toEqual({ ok: false, reason: 'the final answer is not JSON' });
+    expect(await checkAnswer('{"conclusion":"maybe"}', schema)).toMatchObject({
       ok: false,
       reason: expect.stringMatching(
         /^the final answer does not match output-schema: \/conclusion must be equal to one of/,

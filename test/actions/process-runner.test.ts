@@ -64,6 +64,46 @@ describe('process runner', () => {
     expect(isRunning(Number(readFileSync(join(dir, 'child.pid'), 'utf8')))).toBe(false);
   });
 
+  it('a process that left the tree holding stdout open does not hold the run once the CLI exited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tree-'));
+    // Its own session and an empty environment: neither the process group nor the run marker reaches it.
+    const script = `setsid env -i sleep 120 & echo $! > ${dir}/held.pid; echo answer`;
+    const lines: string[] = [];
+    const result = await nodeProcessRunner.run({
+      ...base,
+      command: 'sh',
+      args: ['-c', script],
+      timeoutMs: 60_000,
+      onLine: (l) => lines.push(l),
+    });
+
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, outputHeldOpen: true });
+    expect(lines).toEqual(['answer']);
+    process.kill(Number(readFileSync(join(dir, 'held.pid'), 'utf8')), 'SIGKILL');
+  });
+
+  it('a CLI that exits with its output closed is not reported as held open', async () => {
+    const result = await nodeProcessRunner.run({ ...base, command: 'true', args: [], onLine: () => undefined });
+
+    expect(result.outputHeldOpen).toBe(false);
+  });
+
+  it('reports the spawn once the process runs, and not for a command that cannot start', async () => {
+    let spawned = 0;
+    await nodeProcessRunner.run({
+      ...base,
+      command: 'true',
+      args: [],
+      onLine: () => undefined,
+      onSpawn: () => spawned++,
+    });
+    await nodeProcessRunner
+      .run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined, onSpawn: () => spawned++ })
+      .catch(() => undefined);
+
+    expect(spawned).toBe(1);
+  });
+
   it('rejects when the command does not exist', async () => {
     await expect(
       nodeProcessRunner.run({ ...base, command: 'no-such-cli-here', args: [], onLine: () => undefined }),

@@ -22,6 +22,8 @@ export interface RecordedRequest {
   authorization?: string;
   apiKey?: string;
   body: unknown;
+  /** When the request arrived (Date.now()), for the benchmark's stages. */
+  at: number;
 }
 
 export interface FakeModelServer {
@@ -59,6 +61,7 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
   };
 
   const server = http.createServer((req, res) => {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -79,6 +82,7 @@ export async function startFakeModelServer(): Promise<FakeModelServer> {
         authorization: req.headers.authorization,
         apiKey: header(req.headers['x-api-key']),
         body,
+        at,
       });
       if (api === 'oauth') {
         return state.refreshError
