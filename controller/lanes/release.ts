@@ -91,17 +91,23 @@ export async function releasedValues(config: Config, runnerName: string): Promis
 }
 
 /**
- * Whether the controller keeps a runner's last log lines (its log, the timeline, GET /jobs/ID). Not a lane runner's:
- * its job may print what the release put in its reach (secrets files, auth tokens, the gh login, env-file values) in
- * any form it likes, spaced out, encrypted or split, and no scrubber can find every one; GitHub's job log, which the
- * runner masks and only the repo's readers see, has it all. Decided from the job folder, which a lane runner's
- * launch makes with its release folder and only its cleanup removes, after the tail is read.
+ * Whether the controller keeps a runner's last log lines (its log, the timeline, GET /jobs/ID). Not those of a lane
+ * runner whose release holds credentials: its job may print what the release put in its reach (secrets files, auth
+ * tokens, the gh login, env-file values) in any form it likes, spaced out, encrypted or split, and no scrubber can find
+ * every one; GitHub's job log, which the runner masks and only the repo's readers see, has it all. Decided from the job
+ * folder, which the launch makes (with a folder for each kind of credential its profile has) and only the cleanup
+ * removes, after the tail is read. A trusted profile that carries no credential (host networking alone) keeps its tail.
  */
 export async function keepsLogTail(config: Config, runnerName: string): Promise<boolean> {
-  return !(await stat(releaseDir(config, runnerName)).then(
-    (s) => s.isDirectory(),
-    () => false,
-  ));
+  const dir = jobDir(config, runnerName);
+  const isDir = (path: string) =>
+    stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  if (!(await isDir(releaseDir(config, runnerName)))) return true;
+  for (const kind of ['auth', 'secrets', 'gh']) if (await isDir(join(dir, kind))) return false;
+  return (await releasedValues(config, runnerName)).length === 0;
 }
 
 /** What a lane runner's record says in place of its log tail. */

@@ -64,7 +64,6 @@ describe('factory doctor on a single-node swarm', () => {
     const profile = (placement: string[]) => ({
       labels: ['self-hosted', 'factory'],
       image: STANDIN_IMAGE,
-      network: 'none',
       placement,
     });
     const file = join(root, 'factory.yml');

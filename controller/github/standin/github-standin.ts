@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createHash, randomBytes, randomUUID, verify } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
@@ -453,8 +453,18 @@ export class GitHubStandin {
         m[2] === 'run' ? await this.runnerAsksForJob(runnerId) : await this.runnerFinishedJob(runnerId, requestBody),
       );
     }
+    // The action's files, as GitHub hands a runner the whole action: its listing first, then each file (a bundle
+    // may be split into chunks it loads when needed).
+    if ((m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/$/)) && method === 'GET' && this.opts.actionsDir) {
+      const entries = await readdir(join(this.opts.actionsDir, m[1]!), { withFileTypes: true }).catch(() => undefined);
+      if (!entries) return send(404, { message: 'Not Found' });
+      return send(
+        200,
+        entries.filter((e) => e.isFile()).map((e) => e.name),
+      );
+    }
     if (
-      (m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/(index\.js|package\.json)$/)) &&
+      (m = url.pathname.match(/^\/_standin\/actions\/([a-z0-9-]+)\/([A-Za-z0-9_-][A-Za-z0-9._-]*)$/)) &&
       method === 'GET' &&
       this.opts.actionsDir
     ) {

@@ -65,8 +65,11 @@ async function runAction(message) {
   const actionDir = join(work, '_actions', message.action);
   for (const dir of [workspace, temp, actionDir]) mkdirSync(dir, { recursive: true });
   spawnSync('git', ['init', '-q', workspace]);
-  for (const file of ['index.js', 'package.json']) {
-    const res = await fetch(`${new URL(url).origin}/_standin/actions/${message.action}/${file}`);
+  const base = `${new URL(url).origin}/_standin/actions/${message.action}/`;
+  const listing = await fetch(base);
+  if (!listing.ok) throw new Error(`action ${message.action}: its file list answered ${listing.status}`);
+  for (const file of await listing.json()) {
+    const res = await fetch(`${base}${file}`);
     if (!res.ok) throw new Error(`action ${message.action}: ${file} answered ${res.status}`);
     writeFileSync(join(actionDir, file), Buffer.from(await res.arrayBuffer()));
   }
