@@ -1,6 +1,6 @@
 // `factory doctor`: proves the connection map arrives. For each profile it starts a short-lived container with
 // exactly that profile's mounts, network, user and environment, and checks from inside; then it checks the host:
-// Docker, GitHub auth for each repo, disk use.
+// Docker, GitHub auth for each repo, the pinned runner version against GitHub's latest, disk use.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { swarmRows } from './doctor-swarm.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { workflowDockerRows } from './doctor-workflows.js';
 import { runsOnRows } from './doctor-runs-on.js';
+import { pinnedRunnerVersion, runnerVersionRow } from './doctor-runner-version.js';
 import { DOCTOR_MOUNT, doctorScript, parseDoctorOutput, type CheckResult, type DoctorRow } from './doctor-script.js';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { diskUse } from '../housekeeping/disk-usage.js';
@@ -42,6 +43,8 @@ export interface DoctorDeps {
   env?: NodeJS.ProcessEnv;
   /** The swarm's node list (backend swarm): asked of the manager the controller talks to. */
   swarmNodes?: () => Promise<SwarmNode[]>;
+  /** The runner version the images pin; read from the package's upstream Dockerfile unless told. */
+  pinnedRunnerVersion?: () => Promise<string>;
 }
 
 const CONTAINER_TIMEOUT_MS = 60_000;
@@ -67,7 +70,13 @@ export async function runDoctor(
       fix: 'start dockerd, and run the controller as a user in the docker group',
     });
   }
+  // Asked beside the repos' checks: GitHub not answering costs one wait, not two.
+  const runnerVersion = runnerVersionRow(
+    deps.pinnedRunnerVersion ?? (() => pinnedRunnerVersion()),
+    deps.github?.latestRunnerVersion ? () => deps.github!.latestRunnerVersion!() : undefined,
+  );
   rows.push(...(await githubRows(deps)));
+  rows.push(await runnerVersion);
   rows.push(...(await workflowRows(deps)));
   rows.push(...(await webhookSecretRows(deps)));
   rows.push(...(await diskRows(deps)));

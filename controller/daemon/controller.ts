@@ -61,6 +61,8 @@ export interface ControllerSnapshot {
   pools: PoolView[];
   dockerUp: boolean;
   lastError: string | undefined;
+  /** When it happened (the controller's clock). */
+  lastErrorAt: number | undefined;
 }
 
 export class Controller {
@@ -69,7 +71,7 @@ export class Controller {
   private readonly book: RunnerBook;
   private readonly inflight = new Set<Promise<void>>();
   private stopping = false;
-  private lastError: string | undefined;
+  private lastError: { message: string; at: number } | undefined;
   /** Checks which job a lane runner took before its credentials are released, and polls for lost deliveries. */
   private readonly assignments: LaneAssignments;
   private readonly pools: WarmPoolKeeper;
@@ -80,7 +82,7 @@ export class Controller {
   /** What the controller does with Docker's news; the service subscribes it to the watch, after the reconciler. */
   readonly dockerSubscriber: DockerSubscriber = {
     up: () => this.pump(),
-    down: (reason) => void (this.lastError = `docker unavailable: ${reason}`),
+    down: (reason) => this.noteError(`docker unavailable: ${reason}`),
     exit: (id, reason) => this.containerExited(id, reason),
   };
 
@@ -107,12 +109,18 @@ export class Controller {
       queued: this.scheduler.queuedWhere(() => true).map((j) => ({ ...j })),
       pools: this.pools.views(),
       dockerUp: this.deps.docker.isUp,
-      lastError: this.lastError,
+      lastError: this.lastError?.message,
+      lastErrorAt: this.lastError?.at,
     };
   }
 
   get isStopping(): boolean {
     return this.stopping;
+  }
+
+  /** What status shows as the controller's last error, stamped so the newest of it and GitHub's shows. */
+  private noteError(message: string): void {
+    this.lastError = { message, at: this.now };
   }
 
   private get now() {
@@ -248,7 +256,7 @@ export class Controller {
         const runner = this.book.get(e.name)!;
         const target = { identity: runner.identity, containerId: containerOf(runner)! };
         return this.cleanups.cleanup(target, e.reason, e.deleteRunner).then((outcome) => {
-          if (outcome.kind === 'done' && outcome.refused) this.lastError = outcome.refused;
+          if (outcome.kind === 'done' && outcome.refused) this.noteError(outcome.refused);
           return this.feed({ kind: 'cleanup-ended', name: e.name, outcome, at: this.now });
         });
       }
@@ -262,7 +270,7 @@ export class Controller {
           this.track(
             check.then((refusal) => {
               if (!refusal) return;
-              this.lastError = refusal.error;
+              this.noteError(refusal.error);
               void this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
             }),
           );
@@ -273,7 +281,7 @@ export class Controller {
       case 'stage':
         return void this.deps.observer?.stage(e.jobId, e.stage, e.fields);
       case 'note-error':
-        return void (this.lastError = e.message);
+        return void this.noteError(e.message);
       case 'pause-warm':
         return void this.pools.pause(e.repo, e.profileName);
       case 'log':
@@ -327,7 +335,7 @@ export class Controller {
       if (!this.assignments.settled(found.runnerName))
         this.jobStarted(found.repo, found.jobId, found.runnerName, found);
     for (const refusal of this.assignments.overdue()) {
-      this.lastError = refusal.error;
+      this.noteError(refusal.error);
       await this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
     }
   }

@@ -12,8 +12,10 @@ import type { Logger } from '../observe/logger.js';
 import { isOwnRunnerName } from './runner-spec.js';
 import { finishJobFolder, listJobFolders } from '../lanes/job-folder.js';
 import type { JobDocker } from '../docker/job-docker.js';
+import { boundedAll } from '../util/bounded-all.js';
 
-const ORG_POLL_CONCURRENCY = 4;
+/** Config entries, and an org's covered repos, asked of GitHub at once in a pass. */
+export const GITHUB_CONCURRENCY = 4;
 
 export interface ReconcilerDeps {
   config: Config;
@@ -60,23 +62,21 @@ export class Reconciler {
     await this.syncContainers(containers, mark);
     await this.sweepJobFolders();
     await this.sweepJobDocker();
-    // Repos in parallel: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the others.
-    await Promise.all([
-      ...this.deps.config.repos.map((repo) =>
-        controller.isStopping
-          ? undefined
-          : this.syncRepo(repo.repo).catch((err) =>
-              log.warn({ repo: repo.repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
-            ),
-      ),
-      ...this.deps.config.orgs.map((org) =>
-        controller.isStopping
-          ? undefined
-          : this.syncOrg(org).catch((err) =>
-              log.warn({ org: org.name, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
-            ),
-      ),
-    ]);
+    // Entries a few at a time: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the
+    // others, and a config of many repos must not burst GitHub's limits at start.
+    const entries = [
+      ...this.deps.config.repos.map((r) => ({
+        where: { repo: r.repo },
+        sync: () => this.syncRepo(r.repo),
+      })),
+      ...this.deps.config.orgs.map((o) => ({ where: { org: o.name }, sync: () => this.syncOrg(o) })),
+    ];
+    await boundedAll(entries, GITHUB_CONCURRENCY, async (e) => {
+      if (controller.isStopping) return;
+      await e
+        .sync()
+        .catch((err) => log.warn({ ...e.where, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'));
+    });
     if (controller.isStopping) return;
     this.enforceTimeouts();
     // What the pass learnt (adopted containers, runners GitHub lists busy, a clock past idleTimeout) moves the queue
@@ -173,16 +173,12 @@ export class Reconciler {
     this.orgRepos.set(org.name.toLowerCase(), repos);
     await this.sweepRunners({ kind: 'org', org: org.name }, repos);
     // A few repos at a time: in parallel like repo entries, but an org of hundreds must not burst GitHub's limits.
-    const pending = [...repos];
-    const worker = async () => {
-      for (let repo = pending.shift(); repo !== undefined; repo = pending.shift()) {
-        if (this.deps.controller.isStopping) return;
-        await this.pollQueued(repo).catch((err) =>
-          this.deps.log.warn({ repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: ORG_POLL_CONCURRENCY }, worker));
+    await boundedAll(repos, GITHUB_CONCURRENCY, async (repo) => {
+      if (this.deps.controller.isStopping) return;
+      await this.pollQueued(repo).catch((err) =>
+        this.deps.log.warn({ repo, err: String(err?.message ?? err) }, 'reconcile: GitHub pass failed'),
+      );
+    });
   }
 
   /** Marks ours busy as GitHub says, and deletes our offline runners that have no record (named after one of `repos`). */

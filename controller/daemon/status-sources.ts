@@ -1,7 +1,7 @@
 // What the operator's endpoints (/metrics, /status, /jobs/ID) and the public /healthz read, gathered from the
 // running parts at the moment of each request.
 import type { Config } from '../config/config.js';
-import type { GitHubHealth } from '../github/github-health.js';
+import type { GitHubHealth, GitHubHealthSnapshot } from '../github/github-health.js';
 import type { Housekeeper } from '../housekeeping/housekeeper.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { TimelineStore } from '../observe/timeline-store.js';
@@ -26,11 +26,33 @@ export const githubHealth = (p: Pick<RunningParts, 'config' | 'health'>) => {
   return p.health.snapshot([...config.repos.map((r) => r.repo), ...config.orgs.map((o) => o.name)]);
 };
 
+/**
+ * The newest failure the operator should see first: the controller's own (a refused lane job, a failed launch,
+ * Docker gone) or GitHub's last failure for any configured entry, kept after it recovers like the per-repo rows.
+ */
+export function lastError(
+  own: Pick<ControllerSnapshot, 'lastError' | 'lastErrorAt'>,
+  github: GitHubHealthSnapshot,
+): { message: string; at: number } | undefined {
+  const found = [
+    ...(own.lastError !== undefined ? [{ message: own.lastError, at: own.lastErrorAt ?? 0 }] : []),
+    ...github.repos.flatMap((r) =>
+      r.lastError !== undefined ? [{ message: r.lastError, at: r.lastErrorAt ?? 0 }] : [],
+    ),
+  ];
+  return found.reduce<{ message: string; at: number } | undefined>(
+    (newest, e) => (newest && newest.at >= e.at ? newest : e),
+    undefined,
+  );
+}
+
 export function statusSources(p: RunningParts): StatusSources {
   return {
     metrics: async () => ({ contentType: p.metrics.contentType, text: await p.metrics.text() }),
     status: () => {
       const s = p.controller.snapshot();
+      const github = githubHealth(p);
+      const error = lastError(s, github);
       return statusSnapshot({
         config: p.config(),
         runners: s.runners,
@@ -38,8 +60,8 @@ export function statusSources(p: RunningParts): StatusSources {
         pools: s.pools,
         timelines: p.timeline.recent(),
         dockerUp: s.dockerUp,
-        lastError: s.lastError,
-        github: githubHealth(p),
+        ...(error ? { lastError: error.message, lastErrorAt: error.at } : {}),
+        github,
         disk: p.housekeeper.lastDisk,
         details: (ids) => p.details.of(ids),
         housekeeping: {

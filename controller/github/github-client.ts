@@ -105,6 +105,8 @@ export interface GitHubApi {
   listWorkflowFiles?(repo: string): Promise<WorkflowFile[]>;
   /** One file at a ref (a reusable workflow a caller names as `owner/repo/path@ref`); undefined when either is missing. */
   readFile?(repo: string, path: string, ref: string): Promise<string | undefined>;
+  /** The version of GitHub's latest actions/runner release ("2.330.0"), for doctor's runner version check. */
+  latestRunnerVersion?(): Promise<string>;
 }
 
 export interface WorkflowFile {
@@ -348,6 +350,15 @@ export async function gitHubClient(
     }
   };
   return {
+    async latestRunnerVersion() {
+      // A public repo's release: any of the configured credentials may read it; not a configured repo's health.
+      const target = config.repos[0]?.repo ?? config.orgs[0]?.name;
+      if (target === undefined) throw new Error('no repo or org is configured to ask GitHub with');
+      const gh = await clientFor(target);
+      const { data } = await gh.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' });
+      return data.tag_name.replace(/^v/, '');
+    },
+
     async generateJitConfig(repo, body) {
       const { data } = await wrap(repo, 'POST generate-jitconfig', async () =>
         (await clientFor(repo)).rest.actions.generateRunnerJitconfigForRepo({ ...split(repo), ...body }),

@@ -102,7 +102,7 @@ async function refresh() {
   const details = s.jobs || {};
   document.getElementById('summary').textContent = 'instance ' + s.instance + ' · docker ' + s.docker + ' · github ' + s.github.state + ' · ' + s.running.length + ' running · ' + s.queued.length + ' queued';
   document.getElementById('updated').textContent = 'updated ' + new Date(s.now).toISOString().slice(11, 19) + ' UTC';
-  document.getElementById('last-error').textContent = 'last error: ' + (s.lastError || 'none');
+  document.getElementById('last-error').textContent = 'last error: ' + (s.lastError ? (s.lastErrorAt ? age(s.now - s.lastErrorAt) + ' ago: ' : '') + s.lastError : 'none');
   document.getElementById('disk').textContent = 'disk: ' + (s.disk.map((d) => d.path + ' ' + Math.round(d.usedRatio * 100) + '% used').join(', ') || 'not measured yet');
   const hk = s.housekeeping.last;
   document.getElementById('housekeeping').textContent = 'housekeeping: ' + (hk ? (hk.error ? 'last run failed: ' + hk.error : 'last run ' + age(s.now - hk.at) + ' ago, removed ' + hk.removed.containers + ' container(s), ' + hk.removed.images + ' image(s), ' + hk.removed.volumes + ' volume(s)') : 'no run yet');

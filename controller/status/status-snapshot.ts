@@ -33,7 +33,9 @@ export interface StatusSnapshot {
   github: GitHubHealthSnapshot;
   disk: DiskUse[];
   housekeeping: { last: HousekeepingRun | null; nextAt: number | null };
+  /** The newest of the controller's own errors and GitHub's failures, and when it happened (ms). */
   lastError: string | null;
+  lastErrorAt: number | null;
   rows: ProfileRow[];
   running: Array<{
     runnerName: string;
@@ -62,6 +64,7 @@ export interface StatusParts {
   pools?: PoolView[];
   dockerUp: boolean;
   lastError?: string;
+  lastErrorAt?: number;
   github?: GitHubHealthSnapshot;
   disk?: DiskUse[];
   housekeeping?: { last?: HousekeepingRun; nextAt?: number };
@@ -126,6 +129,7 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     disk: p.disk ?? [],
     housekeeping: { last: p.housekeeping?.last ?? null, nextAt: p.housekeeping?.nextAt ?? null },
     lastError: p.lastError ?? null,
+    lastErrorAt: p.lastError !== undefined ? (p.lastErrorAt ?? null) : null,
     rows,
     pools: p.pools ?? [],
     running,

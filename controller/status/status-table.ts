@@ -40,12 +40,17 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
     .join('\n');
 }
 
+function lastErrorLine(s: StatusSnapshot): string {
+  if (s.lastError === null) return 'none';
+  return s.lastErrorAt === null ? s.lastError : `${age(s.now - s.lastErrorAt)} ago: ${s.lastError}`;
+}
+
 export function renderStatus(s: StatusSnapshot, url: string): string {
   const out: string[] = [
     printable(
       `factory · instance ${s.instance} · docker ${s.docker} · github ${s.github.state} · ${s.running.length} running · ${s.queued.length} queued · ${url}`,
     ),
-    `last error: ${printable(s.lastError ?? 'none')}`,
+    `last error: ${printable(lastErrorLine(s))}`,
     printable(
       `disk: ${s.disk.map((d) => `${d.path} ${Math.round(d.usedRatio * 100)}% used`).join(', ') || 'not measured yet'}`,
     ),
