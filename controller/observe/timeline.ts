@@ -88,14 +88,18 @@ export class Timelines {
     return this.jobs.get(jobId);
   }
 
-  /** The newest job whose timeline names this runner: a gateway's refusals are found by its runner at teardown. */
+  /**
+   * The job a runner ran, else the newest one started for it: a gateway's refusals are found by its runner at
+   * teardown. GitHub gives a queued job to any idle runner whose labels cover it, so the runner started for one job
+   * may run another; the job whose in_progress names the runner is the one whose agent tried to connect.
+   */
   byRunner(runnerName: string): JobTimeline | undefined {
-    const jobs = [...this.jobs.values()];
-    for (let i = jobs.length - 1; i >= 0; i--) {
-      const job = jobs[i]!;
-      if (job.runnerName === runnerName || job.events.some((e) => e.runnerName === runnerName)) return job;
-    }
-    return undefined;
+    const jobs = [...this.jobs.values()].reverse();
+    const names = (e: TimelineEvent) => e.runnerName === runnerName;
+    return (
+      jobs.find((j) => j.events.some((e) => e.stage === 'in_progress' && names(e))) ??
+      jobs.find((j) => j.events.some(names))
+    );
   }
 
   /** Newest first. */

@@ -79,6 +79,20 @@ describe('egress refusals in the timeline', () => {
     store.close();
   });
 
+  it('goes to the job the runner ran, not the one it was started for (GitHub hands a job to any idle runner)', () => {
+    const store = new TimelineStore(file, silentLogger());
+    // Job 8 was queued first; the runner started for job 9 picked it up, and job 9 went to another runner.
+    store.stage(8, 'queued', { repo: 'org/app', at: T0 });
+    store.stage(9, 'queued', { repo: 'org/app', at: T0 + 1 });
+    store.stage(9, 'runner-created', { repo: 'org/app', profile: 'lane', runnerName: runner, at: T0 + 2 });
+    store.stage(8, 'in_progress', { repo: 'org/app', profile: 'lane', runnerName: runner, at: T0 + 3 });
+    store.stage(9, 'in_progress', { repo: 'org/app', profile: 'lane', runnerName: 'other', at: T0 + 4 });
+    store.egressRefused('lane', 4, seen());
+    expect(store.get(8)!.blocked).toEqual(seen().blocked);
+    expect(store.get(9)!.blocked).toBeUndefined();
+    store.close();
+  });
+
   it('keeps a bounded list and counts the rest, however many names a job tries', () => {
     const store = new TimelineStore(file, silentLogger());
     ranJob(store, 7);
