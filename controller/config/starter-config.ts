@@ -31,7 +31,9 @@ profiles:
     image: factory/base:0.1.0      # built by: factory images build
     cpus: 2
     memory: 4g
-  # Tier 2: a codex lane with the host's subscription login (uncomment, and list it on a repo below).
+  # Tier 2: a codex lane with the host's subscription login (uncomment, and list it on a repo below). It reaches
+  # only the names under egress, through a gateway outside its container (docs/lanes.md#egress): a host service
+  # such as Paperclip goes under egress.loopback ("127.0.0.1:3100"), an MCP server's host under egress.allow.
   # codex:
   #   labels: [self-hosted, factory, codex]
   #   image: factory/base:0.1.0
@@ -39,10 +41,19 @@ profiles:
   #   lane: codex
   #   credential: codex-main
   #   agentUser: "1001:1001"       # the agent runs as its own user, away from the runner's token and files
-  #   network: host
+  #   network: bridge              # where the egress gateway goes out; egress refuses host networking
   #   mounts:
   #     - { kind: auth, agent: codex, source: /home/factory/.codex }
   #     - { kind: workspace }
+  #   egress:
+  #     allow:
+  #       - github.com             # the runner's own GitHub hosts, and git
+  #       - api.github.com
+  #       - codeload.github.com    # the actions a workflow uses
+  #       - "*.actions.githubusercontent.com"
+  #       - api.openai.com         # the model API
+  #       - chatgpt.com            # codex's ChatGPT login
+  #       - auth.openai.com        # and its refresh
 
 repos:
   - repo: your-org/your-repo

@@ -12,7 +12,7 @@ import { DockerWatch } from '../docker/docker-watch.js';
 import { engineFor, jobDockerFor } from '../docker/engine-for.js';
 import { egressFor } from '../egress/egress-for.js';
 import { withEgressCleanup } from '../egress/egress-companion.js';
-import { blockedLine } from '../egress/egress-report.js';
+import { refusalReporter } from '../egress/egress-report.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
@@ -100,10 +100,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
   const sidecars = egress
-    ? withEgressCleanup(ownEngines, egress, (runner, refusals) => {
-        log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections');
-        observer.egressRefused?.(refusals[0]?.profile ?? '', refusals.length);
-      })
+    ? withEgressCleanup(ownEngines, egress, refusalReporter(log, observer, opts.now))
     : ownEngines;
   const controller = new Controller({
     config,

@@ -1,12 +1,10 @@
 // What a job's gateway refused, said the way a workflow author reads it: "blocked: pastebin.test:443 ×3".
+import { blockedText, type BlockedDestination, type EgressRefusals } from '../model/egress-refusals.js';
+import type { JobObserver } from '../model/job.js';
+import type { Logger } from '../observe/logger.js';
 import type { Refusal } from './egress-gateway.js';
 
-export interface BlockedDestination {
-  host: string;
-  port: number;
-  count: number;
-  first: string;
-}
+export type { BlockedDestination };
 
 /** One entry per host:port, most refused first; a DNS refusal counts under the name with port 53. */
 export function blockedDestinations(refusals: readonly Refusal[]): BlockedDestination[] {
@@ -22,8 +20,26 @@ export function blockedDestinations(refusals: readonly Refusal[]): BlockedDestin
 
 /** The one line a summary or check run shows; empty when nothing was refused. At most `limit` destinations. */
 export function blockedLine(refusals: readonly Refusal[], limit = 10): string {
+  return blockedText(blockedDestinations(refusals), limit);
+}
+
+/** What the job's record keeps: its `limit` most refused destinations and how many more there were. */
+export function egressRefusals(
+  runnerName: string,
+  refusals: readonly Refusal[],
+  at: number,
+  limit = 20,
+): EgressRefusals {
   const all = blockedDestinations(refusals);
-  if (all.length === 0) return '';
-  const shown = all.slice(0, limit).map((d) => `${d.host}:${d.port}${d.count > 1 ? ` ×${d.count}` : ''}`);
-  return `blocked: ${shown.join(', ')}${all.length > limit ? ` and ${all.length - limit} more` : ''}`;
+  const seen: EgressRefusals = { runnerName, blocked: all.slice(0, limit), at };
+  if (all.length > limit) seen.more = all.length - limit;
+  return seen;
+}
+
+/** What a runner's teardown does with its gateway's refusals: a log line, the metric, and the job's timeline. */
+export function refusalReporter(log: Logger, observer: JobObserver, now: () => number = Date.now) {
+  return (runner: string, refusals: readonly Refusal[]): void => {
+    log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections');
+    observer.egressRefused?.(refusals[0]?.profile ?? '', refusals.length, egressRefusals(runner, refusals, now()));
+  };
 }

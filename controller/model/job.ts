@@ -1,6 +1,7 @@
 // The job as every part of the controller speaks of it: its stages, who watches them, and a job waiting for a slot.
 // Shared by the daemon, observability and the backends, so it imports nothing of theirs.
 import type { Profile } from '../config/config.js';
+import type { EgressRefusals } from './egress-refusals.js';
 
 export type JobStage =
   | 'queued'
@@ -31,8 +32,11 @@ export interface JobObserver {
   stage(jobId: number, stage: JobStage, fields: StageFields): void;
   /** What became of one credential copy at the job's end: written, unchanged, or refused and why (write-back rule). */
   credentialWriteBack?(profile: string, outcome: string): void;
-  /** Connections a job's egress gateway refused, counted when the gateway is removed (docs/lanes.md#egress). */
-  egressRefused?(profile: string, count: number): void;
+  /**
+   * Connections a job's egress gateway refused, counted when the gateway is removed (docs/lanes.md#egress); `seen`
+   * names the runner and what it tried, for the job's own record.
+   */
+  egressRefused?(profile: string, count: number, seen?: EgressRefusals): void;
 }
 
 /** What a waiting item holds against the caps: one unit of each named pool. */

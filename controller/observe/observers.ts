@@ -25,10 +25,10 @@ export function jobObservers(log: Logger, ...observers: Array<JobObserver | unde
         }
       }
     },
-    egressRefused(profile, count) {
+    egressRefused(profile, count, seen) {
       for (const o of all) {
         try {
-          o.egressRefused?.(profile, count);
+          o.egressRefused?.(profile, count, seen);
         } catch (err) {
           log.error({ profile, err: String(err) }, 'job observer failed');
         }

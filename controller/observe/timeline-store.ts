@@ -4,8 +4,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JobObserver, JobStage } from '../model/job.js';
+import type { BlockedDestination, EgressRefusals } from '../model/egress-refusals.js';
 import type { Logger } from './logger.js';
-import { Timelines, type JobTimeline, type TimelineEvent } from './timeline.js';
+import { MAX_BLOCKED_PER_JOB, Timelines, type JobTimeline, type TimelineEvent } from './timeline.js';
 import { redactLine } from './redact.js';
 
 export const DEFAULT_TIMELINE_JOBS = 1_000;
@@ -22,7 +23,21 @@ function isEvent(x: unknown): x is TimelineEvent {
     typeof e.stage === 'string' &&
     typeof e.repo === 'string' &&
     typeof e.at === 'number' &&
-    (e.lines === undefined || (Array.isArray(e.lines) && e.lines.every((l) => typeof l === 'string')))
+    (e.lines === undefined || (Array.isArray(e.lines) && e.lines.every((l) => typeof l === 'string'))) &&
+    (e.blocked === undefined || (Array.isArray(e.blocked) && e.blocked.every(isBlocked))) &&
+    (e.more === undefined || (Number.isSafeInteger(e.more) && e.more >= 0))
+  );
+}
+
+function isBlocked(x: unknown): x is BlockedDestination {
+  const d = x as Partial<BlockedDestination> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.host === 'string' &&
+    Number.isInteger(d.port) &&
+    Number.isSafeInteger(d.count) &&
+    typeof d.first === 'string'
   );
 }
 
@@ -132,6 +147,33 @@ export class TimelineStore implements JobObserver {
     if (f.detail) event.detail = f.detail;
     const lines = f.lastLines?.filter((l) => l.trim() !== '');
     if (lines?.length) event.lines = lines.map(redactLine);
+    if (!this.timelines.apply(event)) return;
+    this.persist(event);
+  }
+
+  /**
+   * A job's refused destinations become an event of its own timeline, found by the runner that ran it. A name the
+   * job asked for can carry what it tried to leak (a DNS tunnel), so names are redacted like log lines.
+   */
+  egressRefused(_profile: string, _count: number, seen?: EgressRefusals): void {
+    if (!seen || (seen.blocked.length === 0 && !seen.more)) return;
+    const job = this.timelines.byRunner(seen.runnerName);
+    if (!job) {
+      this.log.warn({ runner: seen.runnerName }, 'timeline: egress refusals for a runner no retained job names');
+      return;
+    }
+    const blocked = seen.blocked.slice(0, MAX_BLOCKED_PER_JOB).map((d) => ({ ...d, host: redactLine(d.host) }));
+    const more = (seen.more ?? 0) + Math.max(0, seen.blocked.length - MAX_BLOCKED_PER_JOB);
+    const event: TimelineEvent = {
+      jobId: job.jobId,
+      stage: 'egress-refused',
+      repo: job.repo,
+      runnerName: seen.runnerName,
+      blocked,
+      at: seen.at,
+    };
+    if (job.profile) event.profile = job.profile;
+    if (more > 0) event.more = more;
     if (!this.timelines.apply(event)) return;
     this.persist(event);
   }

@@ -1,6 +1,7 @@
 // Plain-text tables for `factory status`: pure functions of what the controller's status endpoint answered.
 import type { StatusSnapshot } from './status-snapshot.js';
 import type { JobTimeline } from '../observe/timeline.js';
+import { blockedText } from '../model/egress-refusals.js';
 
 // ESC sequences (CSI, OSC ending in BEL or ST, and two-byte ones), then any other C0, DEL or C1 control character.
 const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g;
@@ -129,7 +130,7 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
           j.stage,
           seconds(j.pickupMs),
           age(s.now - (j.queuedAt ?? j.lastAt)),
-          j.detail ?? '',
+          [j.detail, j.blocked].filter(Boolean).join('; '),
         ]),
       ),
     );
@@ -156,9 +157,17 @@ export function renderJob(job: JobTimeline): string {
     '',
     table(
       ['TIME (UTC)', 'AFTER', 'STAGE', 'RUNNER', 'DETAIL'],
-      job.events.map((e) => [clock(e.at), `+${seconds(e.at - start)}`, e.stage, e.runnerName ?? '', e.detail ?? '']),
+      job.events.map((e) => [
+        clock(e.at),
+        `+${seconds(e.at - start)}`,
+        e.stage,
+        e.runnerName ?? '',
+        e.detail ?? blockedText(e.blocked ?? [], 10, e.more ?? 0),
+      ]),
     ),
   ];
+  // What the agent tried to reach and was refused: the line a workflow author looks for first.
+  if (job.blocked?.length) out.push('', printable(blockedText(job.blocked, 10, job.blockedMore ?? 0)));
   for (const e of job.events) {
     if (!e.lines?.length) continue;
     out.push(

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
 import { laneMounts } from '../../controller/lanes/lane-layout.js';
+import { decide } from '../../controller/gateway/egress-policy.js';
+import { relayedValue } from '../../controller/egress/egress-plan.js';
 
 const root = join(import.meta.dirname, '../..');
 const SEED_MCP = {
@@ -61,7 +63,7 @@ describe('examples/factory.yml', () => {
 
   it('gives the codex lane its auth, gh and Paperclip, and no MCP server', async () => {
     const codex = (await example()).profiles.codex!;
-    expect(codex).toMatchObject({ trusted: true, lane: 'codex', network: 'host', mcp: [] });
+    expect(codex).toMatchObject({ trusted: true, lane: 'codex', network: 'bridge', mcp: [] });
     expect(codex.mounts.map((m) => m.kind)).toEqual(['auth', 'gh', 'workspace']);
   });
 
@@ -126,6 +128,57 @@ describe('examples/factory.yml', () => {
       ).env;
     expect(envOf('ci-academy')).not.toHaveProperty('PAPERCLIP_API_URL');
     expect(envOf('codex').PAPERCLIP_API_URL).toBe(envOf('claude').PAPERCLIP_API_URL);
+  });
+});
+
+describe('the egress of the example lanes', () => {
+  const LANES = ['codex', 'claude', 'review'] as const;
+  const RUNNER = ['github.com', 'api.github.com', 'codeload.github.com', 'pipelines.actions.githubusercontent.com'];
+  const CODEX = ['api.openai.com', 'chatgpt.com', 'auth.openai.com'];
+  const CLAUDE = ['api.anthropic.com', 'console.anthropic.com'];
+  const allows = (config: Config, profile: string, host: string, port = 443) =>
+    decide(config.profiles[profile]!.egress!, host, port).allowed;
+
+  it('puts every lane behind egress, on bridge: none keeps host networking, each reaches what it needs', async () => {
+    const config = await example();
+    for (const lane of LANES) {
+      const p = config.profiles[lane]!;
+      expect(p.network, lane).toBe('bridge');
+      expect(p.egress, lane).toBeDefined();
+      for (const host of RUNNER) expect(allows(config, lane, host), `${lane} ${host}`).toBe(true);
+    }
+    for (const host of CODEX) expect(allows(config, 'codex', host)).toBe(true);
+    for (const host of CLAUDE) expect(allows(config, 'claude', host)).toBe(true);
+    for (const host of [...CODEX, ...CLAUDE]) expect(allows(config, 'review', host)).toBe(true);
+    // Every hosted MCP server of the claude lane, by the name its url gives.
+    const mcpHosts = config.profiles.claude!.mcp.flatMap((s) => ('url' in s ? [new URL(s.url).hostname] : []));
+    expect(mcpHosts).toHaveLength(SEED_MCP.http.length);
+    for (const host of mcpHosts) expect(allows(config, 'claude', host), host).toBe(true);
+    // The lanes that reach Paperclip get it relayed, and the one variable that names it follows the relay.
+    expect(config.profiles.codex!.egress!.loopback).toEqual([3100]);
+    expect(config.profiles.claude!.egress!.loopback).toEqual([3100]);
+    expect(config.profiles.review!.egress!.loopback).toEqual([]);
+    const lease = { network: 'n', address: '10.9.0.2', loopback: [3100] };
+    expect(relayedValue(`PAPERCLIP_API_URL=${config.laneEnv.PAPERCLIP_API_URL}`, lease)).toBe(
+      'PAPERCLIP_API_URL=http://10.9.0.2:3100',
+    );
+  });
+
+  it('lists only what each lane needs: no other vendor, no upload host, no storage account, no paste site', async () => {
+    const config = await example();
+    for (const lane of LANES) {
+      for (const host of ['pastebin.com', 'evil.blob.core.windows.net', 'upload.pypi.org', 'gist.github.com'])
+        expect(allows(config, lane, host), `${lane} ${host}`).toBe(false);
+      expect(allows(config, lane, 'api.github.com', 22), lane).toBe(false);
+    }
+    for (const host of CLAUDE) expect(allows(config, 'codex', host), host).toBe(false);
+    for (const host of CODEX) expect(allows(config, 'claude', host), host).toBe(false);
+    // Package downloads are the claude lane's alone (its pkm-agent MCP server builds its environment at job start).
+    expect(allows(config, 'claude', 'files.pythonhosted.org')).toBe(true);
+    expect(allows(config, 'codex', 'files.pythonhosted.org')).toBe(false);
+    expect(allows(config, 'review', 'pypi.org')).toBe(false);
+    // The review lane holds two logins and nothing else: it reaches no MCP server.
+    expect(allows(config, 'review', 'mcp.linear.app')).toBe(false);
   });
 });
 

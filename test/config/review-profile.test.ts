@@ -134,5 +134,18 @@ describe('the configs we ship', () => {
     if (!result.ok) throw new Error(result.problems.join('\n'));
     expect(result.config.profiles.codex!.agentUser).toBe('1001:1001');
     expect(result.warnings).toBeUndefined();
+    // Behind egress, on bridge: the runner's GitHub hosts and codex's model API and login, nothing else.
+    const { network, egress } = result.config.profiles.codex!;
+    expect(network).toBe('bridge');
+    expect(egress!.allow.map((r) => r.host)).toEqual([
+      'github.com',
+      'api.github.com',
+      'codeload.github.com',
+      '*.actions.githubusercontent.com',
+      'api.openai.com',
+      'chatgpt.com',
+      'auth.openai.com',
+    ]);
+    expect(egress!.loopback).toEqual([]);
   });
 });

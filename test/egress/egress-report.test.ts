@@ -3,7 +3,18 @@ import { describe, expect, it } from 'vitest';
 import type { JobDocker } from '../../controller/docker/job-docker.js';
 import { withEgressCleanup } from '../../controller/egress/egress-companion.js';
 import type { EgressGateways, Refusal } from '../../controller/egress/egress-gateway.js';
-import { blockedDestinations, blockedLine } from '../../controller/egress/egress-report.js';
+import {
+  blockedDestinations,
+  blockedLine,
+  egressRefusals,
+  refusalReporter,
+} from '../../controller/egress/egress-report.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../controller/observe/logger.js';
+import { jobObservers } from '../../controller/observe/observers.js';
+import { TimelineStore } from '../../controller/observe/timeline-store.js';
 
 const refusal = (host: string, port: number, time = '2026-01-01T00:00:00.000Z'): Refusal => ({
   kind: 'connect',
@@ -65,5 +76,56 @@ describe('withEgressCleanup', () => {
     await expect(withEgressCleanup(undefined, egress, () => {}).start({ profileName: 'ci' } as never)).rejects.toThrow(
       'profile ci asks for docker, which this backend cannot run',
     );
+  });
+});
+
+describe('refusalReporter', () => {
+  it("puts a runner's refusals into its job's timeline at teardown, and counts them for the metric", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egress-report-'));
+    try {
+      const timeline = new TimelineStore(join(dir, 'timeline.jsonl'), silentLogger());
+      timeline.stage(9, 'in_progress', { repo: 'org/app', profile: 'lane', runnerName: 'r9', at: 1_000 });
+      const counted: Array<[string, number]> = [];
+      const observer = jobObservers(silentLogger(), timeline, {
+        stage: () => {},
+        egressRefused: (profile, count) => void counted.push([profile, count]),
+      });
+      const egress = {
+        refusals: async () => [
+          refusal('pastebin.test', 443, '2026-01-01T00:00:02.000Z'),
+          refusal('pastebin.test', 443, '2026-01-01T00:00:01.000Z'),
+          refusal('pastebin.test', 443, '2026-01-01T00:00:03.000Z'),
+        ],
+        remove: async () => {},
+        sweep: async () => [],
+      } as unknown as EgressGateways;
+      await withEgressCleanup(
+        undefined,
+        egress,
+        refusalReporter(silentLogger(), observer, () => 5_000),
+      ).remove('r9');
+      expect(counted).toEqual([['lane', 3]]);
+      expect(timeline.get(9)!.blocked).toEqual([
+        { host: 'pastebin.test', port: 443, count: 3, first: '2026-01-01T00:00:02.000Z' },
+      ]);
+      expect(timeline.get(9)!.events.at(-1)).toMatchObject({ stage: 'egress-refused', at: 5_000 });
+      timeline.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands over the most refused destinations and how many more there were', () => {
+    const r = [refusal('a.test', 1), refusal('b.test', 2), refusal('b.test', 2), refusal('c.test', 3)];
+    expect(egressRefusals('r1', r, 7, 2)).toEqual({
+      runnerName: 'r1',
+      blocked: [
+        { host: 'b.test', port: 2, count: 2, first: r[1]!.time },
+        { host: 'a.test', port: 1, count: 1, first: r[0]!.time },
+      ],
+      more: 1,
+      at: 7,
+    });
+    expect(egressRefusals('r1', r, 7).more).toBeUndefined();
   });
 });
