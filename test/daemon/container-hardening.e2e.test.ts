@@ -38,11 +38,17 @@ async function runProbe(repo: string, profile: Record<string, unknown> = {}) {
     },
   });
   const jobId = await h.github.queueJob(h.repo, CI_LABELS);
-  const [c] = await waitFor('the runner container', async () => {
-    const list = await h!.containers();
-    return list.length > 0 ? list : undefined;
+  // Listed and inspected together: on a loaded engine a container can go between the two (its runner died before
+  // it connected and was replaced), and the one that runs the job is inspected on a later pass.
+  const inspect = await waitFor('the runner container', async () => {
+    const [c] = await h!.containers();
+    return c
+      ? docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch(() => undefined)
+      : undefined;
   });
-  const inspect = await docker.getContainer(c!.Id).inspect();
   await waitFor(
     'the job',
     () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,

@@ -117,12 +117,14 @@ describe('jobs that need Docker', () => {
         ...profileFor('true'),
       },
     });
-    await h.github.queueJob(h.repo, DOCKER_LABELS);
+    const jobId = await h.github.queueJob(h.repo, DOCKER_LABELS);
+    // The job running, not just its container: a container killed before its runner took the job leaves the job
+    // queued, and the restarted controller rightly starts a fresh runner (and engine) for it.
     const [job] = await waitFor(
-      'the job container',
+      'the job running in its container',
       async () => {
         const list = await h!.containers(false);
-        return list.length > 0 ? list : undefined;
+        return list.length > 0 && h!.github.jobs.get(jobId)?.status === 'in_progress' ? list : undefined;
       },
       60_000,
     );
