@@ -21,7 +21,7 @@ import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { randomBytes } from 'node:crypto';
 import type { Assignment } from './assignment-check.js';
-import { LaneAssignments } from './lane-assignments.js';
+import { LaneAssignments, type Refusal } from './lane-assignments.js';
 import { runnerIdentity } from './launch-plan.js';
 import { findProfile, matchProfile } from './profile-match.js';
 import { adoptContainer } from './runner-adoption.js';
@@ -269,9 +269,7 @@ export class Controller {
         if (check)
           this.track(
             check.then((refusal) => {
-              if (!refusal) return;
-              this.noteError(refusal.error);
-              void this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
+              if (refusal) void this.refuse(refusal);
             }),
           );
         return undefined;
@@ -334,10 +332,13 @@ export class Controller {
     for (const found of await this.assignments.pollOnce())
       if (!this.assignments.settled(found.runnerName))
         this.jobStarted(found.repo, found.jobId, found.runnerName, found);
-    for (const refusal of this.assignments.overdue()) {
-      this.noteError(refusal.error);
-      await this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
-    }
+    for (const refusal of this.assignments.overdue()) await this.refuse(refusal);
+  }
+
+  /** A lane runner refused (its job not entitled, or no release in time): noted for status, stopped by the book. */
+  private refuse(refusal: Refusal): Promise<void> {
+    this.noteError(refusal.error);
+    return this.feed({ kind: 'refused', name: refusal.runnerName, reason: refusal.reason });
   }
 
   /** Polls every `ms` while the controller runs; the service starts it. */

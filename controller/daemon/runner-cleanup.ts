@@ -61,13 +61,14 @@ export class RunnerCleanup {
     // A release begun before the cleanup lands whole first (its values scrub the log tail, its manifest drives the
     // write-back); none begins after it, since the runner is no longer live.
     await this.deps.assignments.releaseWritten(name);
+    const released = await releasedValues(this.deps.config(), name);
     const done = await tearDown(this.deps, runner, {
       reason,
       deleteRunner,
       log,
       // Released env-file values never were in the container's environment, so the engine cannot know them.
-      secrets: await releasedValues(this.deps.config(), name),
-      ...((await keepsLogTail(this.deps.config(), name)) ? {} : { withheldTail: LANE_TAIL_WITHHELD }),
+      secrets: released,
+      ...((await keepsLogTail(this.deps.config(), name, released)) ? {} : { withheldTail: LANE_TAIL_WITHHELD }),
     });
     if (done.kind !== 'done') {
       // The reconciler retries once Docker answers.

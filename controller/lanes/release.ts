@@ -97,8 +97,9 @@ export async function releasedValues(config: Config, runnerName: string): Promis
  * every one; GitHub's job log, which the runner masks and only the repo's readers see, has it all. Decided from the job
  * folder, which the launch makes (with a folder for each kind of credential its profile has) and only the cleanup
  * removes, after the tail is read. A trusted profile that carries no credential (host networking alone) keeps its tail.
+ * `released`: the env-file values released to it (releasedValues).
  */
-export async function keepsLogTail(config: Config, runnerName: string): Promise<boolean> {
+export async function keepsLogTail(config: Config, runnerName: string, released: readonly string[]): Promise<boolean> {
   const dir = jobDir(config, runnerName);
   const isDir = (path: string) =>
     stat(path).then(
@@ -107,7 +108,7 @@ export async function keepsLogTail(config: Config, runnerName: string): Promise<
     );
   if (!(await isDir(releaseDir(config, runnerName)))) return true;
   for (const kind of ['auth', 'secrets', 'gh']) if (await isDir(join(dir, kind))) return false;
-  return (await releasedValues(config, runnerName)).length === 0;
+  return released.length === 0;
 }
 
 /** What a lane runner's record says in place of its log tail. */
