@@ -66,8 +66,12 @@ describe('process runner', () => {
 
   it('a process that left the tree holding stdout open does not hold the run once the CLI exited', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tree-'));
-    // Its own session and an empty environment: neither the process group nor the run marker reaches it.
-    const script = `setsid env -i sleep 120 & echo $! > ${dir}/held.pid; echo answer`;
+    // Its own session and an empty environment: neither the process group nor the run marker reaches it. The CLI
+    // waits until the process has left its group (it writes its pid from inside the new session), since on a busy
+    // machine the exit's group kill could otherwise come before setsid does.
+    const script =
+      `setsid sh -c 'echo $$ > ${dir}/held.pid; exec env -i sleep 120' & ` +
+      `while [ ! -s ${dir}/held.pid ]; do sleep 0.05; done; echo answer`;
     const lines: string[] = [];
     const result = await nodeProcessRunner.run({
       ...base,
