@@ -7,12 +7,14 @@ import { configDefaults, defineConfig } from 'vitest/config';
 //                      process)
 //   *.deep.test.ts     neither, but slow (GitHub's whole OpenAPI description) or leaving process-wide state behind
 //                      (the client's rate-limit tests fill Octokit's throttling queues, shared by every client in a
-//                      process): each file in a fresh worker
+//                      process): each file in a fresh worker; the deep project also runs every *.property.test.ts
+//                      at full depth
 //   *.test.ts          none of these: the unit layer
 // test/actions/ and test/workflows/ are layers of their own by folder (the real agent CLIs; the workflow linters).
 const E2E = 'test/**/*.e2e.test.ts';
 const PROCESS = 'test/**/*.process.test.ts';
 const DEEP = 'test/**/*.deep.test.ts';
+const PROPERTY = 'test/**/*.property.test.ts';
 const ACTIONS = 'test/actions/**/*.test.ts';
 const WORKFLOWS = 'test/workflows/**/*.test.ts';
 
@@ -47,7 +49,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'deep', include: [DEEP], exclude: [...configDefaults.exclude, ACTIONS, WORKFLOWS] },
+        test: {
+          name: 'deep',
+          // The property files again, at the depth written in them (the unit layer draws a quarter of the cases).
+          include: [DEEP, PROPERTY],
+          exclude: [...configDefaults.exclude, ACTIONS, WORKFLOWS],
+          env: { PROPERTY_RUNS: 'full' },
+        },
       },
       { extends: true, test: { name: 'e2e', include: [E2E], globalSetup: ['test/support/e2e-setup.ts'] } },
       { extends: true, test: { name: 'actions', include: [ACTIONS], exclude: [...configDefaults.exclude, E2E] } },
