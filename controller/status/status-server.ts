@@ -86,23 +86,36 @@ async function route(
  * holds connections open must not pin the controller's memory or sockets. Its readers (curl, Prometheus, the page) ask
  * small GETs and are answered at once.
  */
-export const STATUS_LIMITS = { headersTimeout: 5_000, requestTimeout: 10_000, maxConnections: 64, idle: 30_000 };
+export const STATUS_LIMITS = {
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  maxConnections: 64,
+  idle: 30_000,
+  /** How often Node looks for connections past the headers or request timeout. */
+  checkInterval: 1_000,
+};
+export type StatusLimits = typeof STATUS_LIMITS;
 
-/** Listens on host:port (port 0: any free port); the error names the config path to change. */
-export async function startStatusServer(host: string, port: number, sources: StatusSources): Promise<StatusServer> {
+/** Listens on host:port (port 0: any free port); the error names the config path to change. Tests pass small limits. */
+export async function startStatusServer(
+  host: string,
+  port: number,
+  sources: StatusSources,
+  limits: StatusLimits = STATUS_LIMITS,
+): Promise<StatusServer> {
   const server = createServer(
     {
-      headersTimeout: STATUS_LIMITS.headersTimeout,
-      requestTimeout: STATUS_LIMITS.requestTimeout,
-      connectionsCheckingInterval: 1_000,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      connectionsCheckingInterval: limits.checkInterval,
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => {
       route(sources, req, res, host).catch((err) => json(res, 500, { error: errorMessage(err) }));
     },
   );
-  server.maxConnections = STATUS_LIMITS.maxConnections;
-  server.setTimeout(STATUS_LIMITS.idle, (socket) => socket.destroy());
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.idle, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new Error(`status.port: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code})`)),

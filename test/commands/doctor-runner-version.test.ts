@@ -1,7 +1,6 @@
 // `factory doctor` compares the runner version the images pin with GitHub's latest actions/runner release, asked
 // through the project's GitHub client of a fake GitHub whose answers match GitHub's OpenAPI description. An old pin
 // is a warning with the way to upgrade; GitHub not answering is a passing "could not check".
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import { gitHubClient } from '../../controller/github/github-client.js';
 import { silentLogger } from '../../controller/observe/logger.js';
-import { assertResponse } from '../support/openapi.js';
+import { assertResponse, documentedExample } from '../support/openapi.js';
 
 const API = 'https://api.github.com';
 const LATEST = '/repos/actions/runner/releases/latest';
@@ -33,8 +32,7 @@ const engine = { ping: () => Promise.reject(new Error('connect ENOENT /var/run/d
 
 /** GitHub's own example of a release, with the tag asked for, checked against the route's documented answer. */
 function release(tag: string) {
-  const spec = createRequire(import.meta.url)('@octokit/openapi/generated/api.github.com.json');
-  const body = { ...structuredClone(spec.components.examples.release.value), tag_name: tag };
+  const body = { ...documentedExample('release'), tag_name: tag };
   assertResponse('GET', LATEST, 200, body);
   return body;
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { apply, drain, step } from '../support/assignment-steps.js';
 import { memoryWorld } from '../support/memory-world.js';
+import { propertyRuns } from '../support/property-runs.js';
 
 describe('the controller carries out the runner lifecycle (property)', () => {
   it('after any sequence every queued job runs exactly once, the cap holds, and nothing is left, job folders included', async () => {
@@ -35,7 +36,7 @@ describe('the controller carries out the runner lifecycle (property)', () => {
           }
         },
       ),
-      { numRuns: 25 },
+      { numRuns: propertyRuns(25) },
     );
   }, 120_000);
 });

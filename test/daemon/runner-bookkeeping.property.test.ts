@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LABELS, LifecycleWorld, REPO } from '../support/lifecycle-world.js';
 import { apply, drain, land, landings, pick, step } from '../support/lifecycle-steps.js';
+import { propertyRuns } from '../support/property-runs.js';
 
 describe('runner bookkeeping under GitHub assignment (property)', () => {
   it('after any sequence every queued job runs exactly once, the cap holds, and nothing is left', () => {
@@ -33,7 +34,7 @@ describe('runner bookkeeping under GitHub assignment (property)', () => {
           expect(w.scheduler.queued).toBe(0);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: propertyRuns(400) },
     );
   });
 
@@ -67,7 +68,7 @@ describe('runner bookkeeping under GitHub assignment (property)', () => {
           expect(w.maxRunning).toBeLessThanOrEqual(cap);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 
@@ -109,7 +110,7 @@ describe('runner bookkeeping under GitHub assignment (property)', () => {
           expect(w.maxRunning).toBeLessThanOrEqual(cap);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 });

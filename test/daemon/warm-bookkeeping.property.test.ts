@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LABELS, LifecycleWorld, REPO } from '../support/lifecycle-world.js';
 import { apply, drain, land, landings, pick, settled, step } from '../support/lifecycle-steps.js';
+import { propertyRuns } from '../support/property-runs.js';
 
 describe('runner bookkeeping with a warm pool (property)', () => {
   it('after any sequence every job runs exactly once, the cap holds, and only the idle pool is left', () => {
@@ -33,7 +34,7 @@ describe('runner bookkeeping with a warm pool (property)', () => {
           expect(w.scheduler.queued).toBe(0);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 
@@ -76,7 +77,7 @@ describe('runner bookkeeping with a warm pool (property)', () => {
           expect(settled(w, pool)).toBe(true);
         },
       ),
-      { numRuns: 120 },
+      { numRuns: propertyRuns(120) },
     );
   });
 });

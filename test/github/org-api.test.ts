@@ -26,13 +26,18 @@ afterEach(async () => {
   standin = dir = undefined;
 });
 
-async function setUp(opts: { app?: boolean; profiles?: Record<string, unknown>; include?: string[] } = {}) {
-  const keys = generateKeyPairSync('rsa', {
+// One App key for the file: an RSA key takes a while to make, and no test needs a fresh one.
+let appKeys: { publicKey: string; privateKey: string } | undefined;
+const appKeyPair = () =>
+  (appKeys ??= generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  const gh = new GitHubStandin(opts.app ? { app: { id: 777, publicKeyPem: keys.publicKey } } : {});
+  }));
+
+async function setUp(opts: { app?: boolean; profiles?: Record<string, unknown>; include?: string[] } = {}) {
+  const keys = opts.app ? appKeyPair() : undefined;
+  const gh = new GitHubStandin(keys ? { app: { id: 777, publicKeyPem: keys.publicKey } } : {});
   standin = gh;
   await gh.start();
   const groups = gh.addOrg(ORG, {
@@ -43,7 +48,7 @@ async function setUp(opts: { app?: boolean; profiles?: Record<string, unknown>; 
     ],
   });
   let auth: Record<string, unknown> = { tokenEnv: 'GH_TOKEN' };
-  if (opts.app) {
+  if (keys) {
     dir = mkdtempSync(join(tmpdir(), 'factory-org-app-'));
     writeFileSync(join(dir, 'app.pem'), keys.privateKey, { mode: 0o600 });
     auth = { appId: 777, privateKeyPath: join(dir, 'app.pem') };
