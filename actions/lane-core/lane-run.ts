@@ -349,7 +349,8 @@ function cliBreach(outcome: AgentOutcome, budget: Budget): BudgetBreach | undefi
   const name = outcome.stoppedAt;
   const limit = name && budget[name];
   if (!name || limit === undefined) return undefined;
-  return { name, used: name === 'turns' ? Math.min(outcome.turns, limit) : (outcome.usage.costUsd ?? limit), limit };
+  // claude's num_turns counts the turn it refused too (3 at --max-turns 2): the run used its cap, which is what it says.
+  return { name, used: name === 'turns' ? limit : (outcome.usage.costUsd ?? limit), limit };
 }
 
 function wallClockBreach(end: { timedOut: boolean }, budget: Budget): BudgetBreach | undefined {
