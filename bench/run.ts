@@ -14,6 +14,7 @@ import { benchMemory } from './memory.js';
 import { benchJobDocker } from './job-docker.js';
 import { laneRows, missedRows, MISSED, type Row } from './lane-table.js';
 import { benchPickup } from './pickup.js';
+import { benchPreflight } from './preflight.js';
 import { benchWarmPool } from './warm-pool.js';
 import { round } from './stats.js';
 
@@ -238,6 +239,31 @@ const SECTIONS: Section[] = [
           ]),
         ],
         notes: lane.failures.map((f) => `agent-lane: ${f}`),
+      };
+    },
+  },
+  {
+    name: 'preflight',
+    step: 'the lane pre-flight: 13 stand-in MCP servers asked initialize and tools/list, all at once and one by one',
+    docker: false,
+    run: async () => {
+      const pf = await benchPreflight();
+      return {
+        result: pf,
+        rows: [
+          [
+            `Lane pre-flight, login + ${pf.servers} MCP servers (4 stdio, 9 http) at once, median of ${pf.concurrentMs.length}`,
+            ms(pf.medianMs.concurrent),
+            '< 3000 ms',
+            pf.medianMs.concurrent < 3000 ? 'met' : MISSED,
+          ],
+          [
+            `Baseline: the same ${pf.servers} servers asked one after another, median of ${pf.sequentialMs.length}`,
+            ms(pf.medianMs.sequential),
+            '',
+            '',
+          ],
+        ],
       };
     },
   },

@@ -23,6 +23,11 @@ export const LANE_VARIABLES = {
   agentExec: 'FACTORY_AGENT_EXEC',
   /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
   releaseDir: 'FACTORY_RELEASE_DIR',
+  /** The profile's budget (`budget:` in the config): ceilings the action's inputs may lower, never raise. */
+  budgetMinutes: 'FACTORY_BUDGET_MINUTES',
+  budgetTurns: 'FACTORY_BUDGET_TURNS',
+  budgetTokens: 'FACTORY_BUDGET_TOKENS',
+  budgetCostUsd: 'FACTORY_BUDGET_COST_USD',
 } as const;
 
 export const IN_CONTAINER = {

@@ -1,6 +1,7 @@
 // The argv for each CLI, from settings alone. The prompt always travels on stdin, so no text from a PR ever
 // becomes part of a command line. `mode` maps to each CLI's own guard: codex's sandbox, claude's permissions.
 import { codexConfigOverrides } from './codex-config.js';
+import type { Budget } from './lane-budget.js';
 import type { LaneSettings } from './lane-settings.js';
 
 export interface CommandInputs {
@@ -14,6 +15,8 @@ export interface CommandInputs {
   lastMessageFile: string;
   /** The job runs in a lane container, which is the sandbox (docs/lane-isolation.md): codex runs without its own. */
   containerSandbox?: boolean;
+  /** claude stops itself at its turn and cost budgets and still reports its usage; codex takes neither. */
+  budget?: Budget;
 }
 
 export interface AgentCommand {
@@ -46,6 +49,8 @@ export function agentCommand(i: CommandInputs): AgentCommand {
     args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
   if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
   if (s.model) args.push('--model', s.model);
+  if (i.budget?.turns !== undefined) args.push('--max-turns', String(i.budget.turns));
+  if (i.budget?.costUsd !== undefined) args.push('--max-budget-usd', String(i.budget.costUsd));
   if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);
   if (i.outputSchema) args.push('--json-schema', i.outputSchema.text);
   // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.

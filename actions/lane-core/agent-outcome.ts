@@ -11,6 +11,10 @@ export interface AgentOutcome {
   limited?: { resetsAt?: number };
   /** Whether the CLI's final result marked the run as failed. */
   reportedError: boolean;
+  /** The CLI's own turn count when it reported one, else the responses the stream showed. */
+  turns: number;
+  /** The CLI stopped itself at a budget it was given. */
+  stoppedAt?: 'turns' | 'costUsd';
 }
 
 export function foldEvents(events: Iterable<LaneEvent>): AgentOutcome {
@@ -19,8 +23,14 @@ export function foldEvents(events: Iterable<LaneEvent>): AgentOutcome {
     usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
     errors: [],
     reportedError: false,
+    turns: 0,
   };
   let finalText: string | undefined;
+  let finalTurns: number | undefined;
+  const responses = new Set<string>();
+  // What claude says per response, for a run stopped before its final result (which sums them itself).
+  const perResponse = new Map<string, Usage>();
+  let sawFinalUsage = false;
   for (const e of events) {
     switch (e.kind) {
       case 'session':
@@ -33,7 +43,16 @@ export function foldEvents(events: Iterable<LaneEvent>): AgentOutcome {
       case 'final':
         finalText = e.text;
         outcome.reportedError ||= e.isError;
-        if (e.usage) outcome.usage = e.usage;
+        if (e.usage) {
+          outcome.usage = e.usage;
+          sawFinalUsage = true;
+        }
+        finalTurns = e.turns;
+        outcome.stoppedAt ??= e.stoppedAt;
+        break;
+      case 'turn':
+        responses.add(e.id);
+        if (e.usage) perResponse.set(e.id, e.usage);
         break;
       case 'usage':
         outcome.usage = add(outcome.usage, e.usage);
@@ -50,6 +69,8 @@ export function foldEvents(events: Iterable<LaneEvent>): AgentOutcome {
     }
   }
   if (finalText !== undefined && finalText !== '') outcome.answer = finalText;
+  if (!sawFinalUsage && perResponse.size) outcome.usage = [...perResponse.values()].reduce(add, outcome.usage);
+  outcome.turns = finalTurns ?? responses.size;
   return outcome;
 }
 

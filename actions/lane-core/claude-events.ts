@@ -33,6 +33,15 @@ export function parseClaudeLine(line: string): LaneEvent[] {
 
 function assistant(message: Json): LaneEvent[] {
   const events: LaneEvent[] = [];
+  const blocks = Array.isArray(message.content) ? message.content.map(obj) : [];
+  // One response arrives as several assistant lines, one per content block, all under the response's id.
+  if (str(message.id))
+    events.push({
+      kind: 'turn',
+      id: str(message.id),
+      more: blocks.some((b) => b.type === 'tool_use'),
+      usage: 'usage' in message ? usageOf(obj(message.usage)) : undefined,
+    });
   for (const block of Array.isArray(message.content) ? message.content.map(obj) : []) {
     if (block.type === 'text' && str(block.text)) {
       events.push(
@@ -64,18 +73,32 @@ function toolResults(message: Json): LaneEvent[] {
     }));
 }
 
-function result(e: Json): LaneEvent[] {
-  const u = obj(e.usage);
-  const usage: Usage = {
+const STOPPED_AT: Record<string, 'turns' | 'costUsd'> = {
+  error_max_turns: 'turns',
+  error_max_budget_usd: 'costUsd',
+};
+
+/** Anthropic's usage: input_tokens leaves out the cache, whose writes are billed as input and reads apart. */
+function usageOf(u: Json): Usage {
+  return {
     inputTokens: num(u.input_tokens) + num(u.cache_creation_input_tokens),
     outputTokens: num(u.output_tokens),
     cachedInputTokens: num(u.cache_read_input_tokens),
+  };
+}
+
+function result(e: Json): LaneEvent[] {
+  const usage: Usage = {
+    ...usageOf(obj(e.usage)),
     costUsd: typeof e.total_cost_usd === 'number' ? e.total_cost_usd : undefined,
   };
   const text = str(e.result);
+  const stoppedAt = STOPPED_AT[str(e.subtype)];
   const isError = e.is_error === true || (typeof e.subtype === 'string' && e.subtype.startsWith('error'));
-  const events: LaneEvent[] = [{ kind: 'final', text, isError, usage }];
-  if (isError) {
+  const turns = typeof e.num_turns === 'number' ? e.num_turns : undefined;
+  // A run claude ended at a budget it was given is not an error: the lane reports it as stopped at that budget.
+  const events: LaneEvent[] = [{ kind: 'final', text, isError: isError && !stoppedAt, usage, turns, stoppedAt }];
+  if (isError && !stoppedAt) {
     const status = typeof e.api_error_status === 'number' ? e.api_error_status : undefined;
     events.push({ kind: 'error', message: text || str(e.subtype) || 'claude reported an error', status });
   }

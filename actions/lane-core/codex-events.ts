@@ -39,7 +39,18 @@ function started(item: Json): LaneEvent[] {
   return [];
 }
 
+/** Items that are one model response each: codex's JSON stream has no event per request, so a tool call, a file
+ * change or a message counts as the response that made it. */
+const TOOL_ITEMS = new Set(['command_execution', 'mcp_tool_call', 'file_change', 'web_search']);
+
 function completed(item: Json): LaneEvent[] {
+  const id = str(item.id);
+  if (TOOL_ITEMS.has(str(item.type))) return [{ kind: 'turn', id, more: true }, ...describe(item)];
+  if (item.type === 'agent_message') return [{ kind: 'turn', id, more: false }, ...describe(item)];
+  return describe(item);
+}
+
+function describe(item: Json): LaneEvent[] {
   switch (item.type) {
     case 'agent_message':
       return [

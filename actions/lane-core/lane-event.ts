@@ -14,7 +14,19 @@ export type LaneEvent =
   | { kind: 'progress'; text: string }
   /** An assistant message; the last one is the answer unless a final result says otherwise. */
   | { kind: 'message'; text: string }
-  | { kind: 'final'; text: string; isError: boolean; usage?: Usage }
+  | {
+      kind: 'final';
+      text: string;
+      isError: boolean;
+      usage?: Usage;
+      /** The CLI's own count of turns (claude's num_turns). */
+      turns?: number;
+      /** The CLI stopped itself at a budget it was given (claude's --max-turns, --max-budget-usd). */
+      stoppedAt?: 'turns' | 'costUsd';
+    }
+  /** One model response: `id` tells the parts of one response apart from the next; `more` when it asked for a tool
+   * (another response follows); `usage` of that response when the CLI says it as it goes (claude does, codex not). */
+  | { kind: 'turn'; id: string; more: boolean; usage?: Usage }
   /** Usage of one turn; turns add up. */
   | { kind: 'usage'; usage: Usage }
   | { kind: 'error'; message: string; status?: number }

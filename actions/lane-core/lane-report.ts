@@ -1,6 +1,7 @@
 // Delivers a lane's result to each place the workflow asked for. Deterministic: the action posts, the model never
 // has to call a tool. A report that cannot be posted is a warning; the result still reaches outputs and summary.
 import { postCheckRun } from './check-run.js';
+import { reportedAnswer, resultTitle } from './partial-answer.js';
 import type { LaneGitHub } from './lane-github.js';
 import type { LaneResult } from './lane-run.js';
 import type { ReportTarget } from './lane-settings.js';
@@ -72,9 +73,11 @@ export async function deliverReports(
         name: names.checkName,
         headSha: where.headSha!,
         conclusion: r.conclusion,
-        title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
+        title: resultTitle(r),
         summary: r.scrub(
-          [r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n'),
+          [r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', reportedAnswer(r) || '_no answer_'].join(
+            '\n',
+          ),
         ),
         findings: r.findings,
         detailsUrl: where.runUrl,
@@ -92,12 +95,14 @@ function commentText(title: string, r: LaneResult, where: ReportContext): string
     r.mode,
     formatDuration(r.usage.durationMs),
     `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`,
+    `${r.usage.turns} turns`,
   ];
+  if (r.usage.costUsd !== undefined) facts.push(`$${r.usage.costUsd.toFixed(4)}`);
   if (where.runUrl) facts.push(`[run](${where.runUrl})`);
   const lines = [`### ${title}: ${r.conclusion}`, ''];
   if (r.failure) lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
   lines.push(
-    r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_',
+    reportedAnswer(r) ? truncate(reportedAnswer(r), GITHUB_TEXT_LIMIT - 2_000) : '_no answer_',
     '',
     `<sub>${facts.join(' · ')}</sub>`,
   );

@@ -5,6 +5,9 @@ import { appendFile, chmod, chown, mkdir, readFile, rm, stat, writeFile } from '
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { foldEvents, type AgentOutcome } from './agent-outcome.js';
+import { budgetMeter, meterLimits } from './budget-meter.js';
+import { profileBudget, resolveBudget, type Budget, type BudgetBreach } from './lane-budget.js';
+import { preflight } from './lane-preflight.js';
 import { agentCommand } from './agent-command.js';
 import { agentEnvironment } from './agent-environment.js';
 import { agentFileReader, runAsAgent, type AgentUser, type Separation } from './agent-user.js';
@@ -69,7 +72,11 @@ export interface LaneResult {
   answer: string;
   structured?: unknown;
   findings: Finding[];
-  usage: Usage & { durationMs: number };
+  usage: Usage & { durationMs: number; turns: number };
+  /** The budget the run had, the lane profile's lowered by the inputs. */
+  budget: Budget;
+  /** The budget the run was stopped at; its answer is then partial, its conclusion neutral. */
+  breach?: BudgetBreach;
   sessionId?: string;
   transcriptPath: string;
   failure?: LaneFailure;
@@ -84,6 +91,9 @@ const PROGRESS_KEEP = 40;
 
 export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<LaneResult> {
   const { settings } = req;
+  const budget = resolveBudget(profileBudget(req.baseEnv), settings.budget);
+  if (settings.agent === 'codex' && budget.costUsd !== undefined)
+    deps.warn('codex reports no cost, so the cost budget cannot stop a codex run; its token budget can');
   // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
   // PATH"), and a bad schema would fail the step only after the whole run.
   if (
@@ -113,7 +123,12 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
   const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
   try {
     if (user && settings.mode === 'build') shareWorkspace(settings.workingDirectory, user);
-    return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
+    return await runInHome(
+      req,
+      { home, outputSchema, budget },
+      deps,
+      user && agentRoot ? { user, root: agentRoot } : undefined,
+    );
   } finally {
     // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
     if (user && agentRoot)
@@ -152,10 +167,15 @@ interface AgentCorner {
   root: string;
 }
 
+interface RunPlan {
+  home: PrivateHome;
+  outputSchema: OutputSchema | undefined;
+  budget: Budget;
+}
+
 async function runInHome(
   req: LaneRunRequest,
-  home: PrivateHome,
-  outputSchema: OutputSchema | undefined,
+  { home, outputSchema, budget }: RunPlan,
   deps: LaneRunDeps,
   corner?: AgentCorner,
 ): Promise<LaneResult> {
@@ -179,21 +199,41 @@ async function runInHome(
   const lastMessageFile = join(corner?.root ?? req.runDir, 'last-message.txt');
   const readCopy = corner ? agentFileReader(corner.user) : undefined;
   const schemaText = outputSchema?.text;
+  const claudeMcpConfig =
+    settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined;
+  const codexMcp = settings.agent === 'codex' ? mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX') : undefined;
   const command = agentCommand({
     settings,
     workingDirectory: settings.workingDirectory,
-    claudeMcpConfig:
-      settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
+    claudeMcpConfig,
     outputSchema,
     lastMessageFile,
     containerSandbox: req.lane.containerSandbox,
+    budget,
   });
-  if (settings.agent === 'codex') await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
+  if (codexMcp) await addCodexMcp(home, codexMcp);
+  const agentEnv = { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) };
+  // Before a single model token: a login that cannot work or an MCP server that does not answer fails here, fast.
+  await preflight(
+    {
+      agent: settings.agent,
+      home,
+      mcpFile: claudeMcpConfig ?? codexMcp,
+      env: agentEnv,
+      cwd: settings.workingDirectory,
+    },
+    { log: (line) => deps.log(scrubber.scrub(line)) },
+  ).catch((err: Error) => {
+    throw new Error(scrubber.scrub(err.message));
+  });
   const prompt = lanePrompt(req.instructions, req.pullRequest, schemaText);
   await writeFile(join(req.runDir, 'prompt.md'), prompt, { mode: 0o600 });
 
   const parse = settings.agent === 'codex' ? parseCodexLine : parseClaudeLine;
   const events: LaneEvent[] = [];
+  const meter = budgetMeter(meterLimits(settings.agent, budget));
+  const stop = new AbortController();
+  let stoppedAt: BudgetBreach | undefined;
   const progress: string[] = [];
   let transcript = Promise.resolve();
   // The transcript is a by-product: a full disk must neither crash the action mid-run (an unhandled rejection
@@ -205,10 +245,11 @@ async function runInHome(
     .run({
       ...command,
       cwd: settings.workingDirectory,
-      env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+      env: agentEnv,
       user: corner?.user,
       stdin: prompt,
-      timeoutMs: settings.timeoutMinutes * 60_000,
+      timeoutMs: budget.wallClockMinutes * 60_000,
+      stop: stop.signal,
       onSpawn: deps.agentStarted,
       onLine: (line) => {
         const clean = scrubber.scrub(line);
@@ -217,6 +258,11 @@ async function runInHome(
           .catch((err: Error) => void (transcriptError ??= err.message));
         for (const event of parse(line)) {
           events.push(event);
+          const breach = meter.observe(event);
+          if (breach && !stoppedAt) {
+            stoppedAt = breach;
+            stop.abort();
+          }
           if (event.kind !== 'progress') continue;
           const text = scrubber.scrub(event.text);
           deps.log(text);
@@ -262,25 +308,33 @@ async function runInHome(
   // base64 marker, where no later scrub of the finished text can see a secret.
   outcome.answer = scrubber.scrub(outcome.answer);
   const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
-  let failure = classifyFailure(
-    settings.agent,
-    outcome,
-    { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail },
-    settings.timeoutMinutes,
-  );
+  const breach = end.cancelled
+    ? undefined
+    : ((end.stopped ? stoppedAt : undefined) ?? cliBreach(outcome, budget) ?? wallClockBreach(end, budget));
+  let failure = breach
+    ? undefined
+    : classifyFailure(
+        settings.agent,
+        outcome,
+        { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail },
+        budget.wallClockMinutes,
+      );
   const judged = failure ? undefined : await judge(outcome, schemaText);
-  if (judged && 'failure' in judged) failure = judged.failure;
+  // A stopped run's answer is what it had said so far: findings it already gave in the schema's shape still count.
+  if (judged && 'failure' in judged && !breach) failure = judged.failure;
   const structured = judged && 'value' in judged ? judged.value : undefined;
 
   return {
     agent: settings.agent,
     mode: settings.mode,
     model: settings.model ?? outcome.model,
-    conclusion: failure ? 'failure' : (verdictOf(structured) ?? 'success'),
+    conclusion: failure ? 'failure' : breach ? 'neutral' : (verdictOf(structured) ?? 'success'),
     answer: outcome.answer,
     structured,
     findings: findingsOf(structured),
-    usage: { ...outcome.usage, durationMs },
+    usage: { ...outcome.usage, durationMs, turns: outcome.turns },
+    budget,
+    breach,
     sessionId: outcome.sessionId,
     transcriptPath,
     failure: failure && { ...failure, message: scrubber.scrub(failure.message) },
@@ -288,6 +342,21 @@ async function runInHome(
     progress,
     scrub: (text) => scrubber.scrub(text),
   };
+}
+
+/** A budget the CLI was given and stopped itself at (claude's --max-turns, --max-budget-usd). */
+function cliBreach(outcome: AgentOutcome, budget: Budget): BudgetBreach | undefined {
+  const name = outcome.stoppedAt;
+  const limit = name && budget[name];
+  if (!name || limit === undefined) return undefined;
+  // claude's num_turns counts the turn it refused too (3 at --max-turns 2): the run used its cap, which is what it says.
+  return { name, used: name === 'turns' ? limit : (outcome.usage.costUsd ?? limit), limit };
+}
+
+function wallClockBreach(end: { timedOut: boolean }, budget: Budget): BudgetBreach | undefined {
+  if (!end.timedOut) return undefined;
+  // The limit, not the measured time: the kill's grace period is not the agent's.
+  return { name: 'wallClockMinutes', used: budget.wallClockMinutes, limit: budget.wallClockMinutes };
 }
 
 async function judge(

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AGENTS, type Agent } from '../../lane-contract/agents.js';
 import { splitArguments } from './argument-list.js';
+import type { Budget } from './lane-budget.js';
 
 export { AGENTS, type Agent };
 export type Mode = 'review' | 'build';
@@ -16,7 +17,9 @@ export interface LaneSettings {
   mode: Mode;
   model?: string;
   effort?: string;
-  timeoutMinutes: number;
+  /** What the inputs ask of the budget (timeout-minutes, max-turns, max-tokens, max-cost-usd); the lane profile's
+   * budget is the ceiling they are checked against when the run starts (lane-budget.ts). */
+  budget: Partial<Budget>;
   mcpConfig?: string;
   allowedTools: string[];
   workingDirectory: string;
@@ -58,19 +61,35 @@ const bool = z
     return z.NEVER;
   });
 
-/** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
- * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
+/** `timeout-minutes` of either action; empty leaves it to the lane profile's budget (else 30). Capped at a day, which
+ * also keeps the deadline inside what setTimeout can hold (about 24.8 days; beyond that it fires at once). */
 export const timeoutMinutesInput = z
   .string()
   .trim()
   .transform((s, ctx) => {
-    const n = s === '' ? 30 : Number(s);
+    if (s === '') return undefined;
+    const n = Number(s);
     if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
       ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
       return z.NEVER;
     }
     return n;
   });
+
+/** A budget input: empty for the profile's limit (or none), else a positive number, whole when `integer`. */
+const limitInput = (what: string, integer: boolean) =>
+  z
+    .string()
+    .trim()
+    .transform((s, ctx) => {
+      if (s === '') return undefined;
+      const n = Number(s);
+      if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive ${what}, got ${got(s)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
 const schema = z
   .object({
@@ -91,6 +110,9 @@ const schema = z
         .optional(),
     ),
     'timeout-minutes': timeoutMinutesInput,
+    'max-turns': limitInput('whole number of turns', true),
+    'max-tokens': limitInput('whole number of tokens', true),
+    'max-cost-usd': limitInput('amount of US dollars', false),
     'mcp-config': optional,
     'allowed-tools': z.string().transform((s) =>
       s
@@ -183,7 +205,12 @@ export function parseLaneSettings(raw: RawInputs, context: SettingsContext): Lan
     mode: v.mode,
     model: v.model,
     effort: v.effort,
-    timeoutMinutes: v['timeout-minutes'],
+    budget: withoutUnset({
+      wallClockMinutes: v['timeout-minutes'],
+      turns: v['max-turns'],
+      tokens: v['max-tokens'],
+      costUsd: v['max-cost-usd'],
+    }),
     mcpConfig: v['mcp-config'],
     allowedTools: v['allowed-tools'],
     workingDirectory: resolve(context.workspace, v['working-directory'] ?? '.'),
@@ -196,3 +223,6 @@ export function parseLaneSettings(raw: RawInputs, context: SettingsContext): Lan
     cliSettings: v.settings,
   };
 }
+
+const withoutUnset = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -20,6 +20,8 @@ export interface ProcessSpec {
   onSpawn?: () => void;
   /** Runs the command as the lane's agent user; the tree is then signalled as that user too. */
   user?: AgentUser;
+  /** Aborted when the run reached a budget: the tree is stopped as at the deadline. */
+  stop?: AbortSignal;
 }
 
 export interface ProcessResult {
@@ -28,6 +30,8 @@ export interface ProcessResult {
   timedOut: boolean;
   /** The action itself got SIGTERM or SIGINT (the job was cancelled) and stopped the run. */
   cancelled: boolean;
+  /** The caller's stop signal ended the run (a budget). */
+  stopped: boolean;
   stderr: string;
   /** The CLI exited but its output stayed open past the grace period (held by a process outside its tree, whose
    * marker was dropped): the run stopped reading instead of waiting for that process. */
@@ -76,7 +80,15 @@ export const nodeProcessRunner: ProcessRunner = {
         stop();
       };
       process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
+      let stopped = false;
+      const onStop = () => {
+        stopped = true;
+        stop();
+      };
+      if (spec.stop?.aborted) onStop();
+      else spec.stop?.addEventListener('abort', onStop, { once: true });
       const settle = () => {
+        spec.stop?.removeEventListener('abort', onStop);
         clearTimeout(deadline);
         if (killTimer) clearTimeout(killTimer);
         if (drainTimer) clearTimeout(drainTimer);
@@ -111,7 +123,7 @@ export const nodeProcessRunner: ProcessRunner = {
       // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
       child.on('close', (exitCode, signal) => {
         settle();
-        resolve({ exitCode, signal, timedOut, cancelled, stderr, outputHeldOpen });
+        resolve({ exitCode, signal, timedOut, cancelled, stopped, stderr, outputHeldOpen });
       });
     });
   },

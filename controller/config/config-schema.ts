@@ -235,6 +235,18 @@ export const warmSchema = z
   })
   .refine((w) => w.max === undefined || w.max >= w.min, { error: 'max must be at least min', path: ['max'] });
 
+// Delivered to the job as FACTORY_BUDGET_* variables; the action enforces them (actions/lane-core/lane-budget.ts).
+export const budgetSchema = z.strictObject({
+  /** Wall clock of the agent's run; the action's timeout-minutes may lower it. At most a day, as the action's input. */
+  wallClock: duration(SECOND, DAY).optional(),
+  /** Model responses (claude's --max-turns). */
+  turns: z.number().int().positive().optional(),
+  /** Input plus output tokens. */
+  tokens: z.number().int().positive().optional(),
+  /** US dollars; claude only, codex reports no cost. */
+  costUsd: z.number().positive().optional(),
+});
+
 export const profileSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1, { error: 'a profile needs at least one label' }),
   image: z.string().min(1),
@@ -322,6 +334,9 @@ export const profileSchema = z.strictObject({
   /** Where the job may connect, enforced outside it by a per-job gateway (docs/lanes.md "Egress"). */
   egress: egressSchema.optional(),
   warm: warmSchema.optional(),
+  /** What one agent run of this lane may spend (docs/lanes.md "Budgets"): the action's inputs may lower these, never
+   * raise them. A run that reaches one is stopped and reports what it found so far, neutral. */
+  budget: budgetSchema.optional(),
   /** The organisation's runner group (by name) its org-level runners join; unset is the org's default group. */
   runnerGroup: z.string().min(1).max(100).optional(),
 });

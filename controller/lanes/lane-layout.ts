@@ -73,6 +73,7 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
     [V.sandbox]: 'container',
   };
   if (profile.lane) env[V.lane] = profile.lane;
+  Object.assign(env, budgetVariables(profile.budget));
   if (profile.agentUser)
     Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const [i, m] of profile.mounts.entries())
@@ -100,6 +101,16 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
       profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])),
     ),
   };
+}
+
+/** The profile's budget as the variables the action reads (lane-contract/lane-variables.ts); unset ones are left out. */
+export function budgetVariables(budget: Profile['budget']): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (budget?.wallClock !== undefined) env[V.budgetMinutes] = String(budget.wallClock / 60_000);
+  if (budget?.turns !== undefined) env[V.budgetTurns] = String(budget.turns);
+  if (budget?.tokens !== undefined) env[V.budgetTokens] = String(budget.tokens);
+  if (budget?.costUsd !== undefined) env[V.budgetCostUsd] = String(budget.costUsd);
+  return env;
 }
 
 /** Adds names to the variables the action masks the values of (env-file keys, MCP token variables). */

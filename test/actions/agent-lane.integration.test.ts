@@ -397,7 +397,7 @@ describe('agent-lane action', () => {
     expect(agentEnv).toMatch(/^CLAUDE_CONFIG_DIR=.*claude-config$/m);
   });
 
-  it('a run past timeout-minutes is killed with its whole process tree and reported as a timeout', async () => {
+  it('a run past timeout-minutes is killed with its whole process tree and reported as stopped at its wall-clock budget', async () => {
     const lane = freshLane();
     const pidFile = join(lane.workspace, 'background.pid');
     model.script('anthropic', [
@@ -419,15 +419,18 @@ describe('agent-lane action', () => {
       report: 'summary,check',
     });
 
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('::error::claude did not finish within 0.15 minutes; its process tree was killed');
-    expect(run.outputs.conclusion).toBe('failure');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('::warning::partial — stopped at budget: wall clock 0.15m/0.15m');
+    expect(run.outputs.conclusion).toBe('neutral');
     expect(github.checkRuns.at(-1)).toMatchObject({
       name: 'agent-lane / claude',
-      conclusion: 'failure',
-      states: ['in_progress', 'completed:failure'],
+      conclusion: 'neutral',
+      states: ['in_progress', 'completed:neutral'],
     });
-    expect(github.checkRuns.at(-1)!.output.summary).toContain('timeout');
+    // Not a red check with nothing: what the agent did before the deadline is in the report.
+    expect(github.checkRuns.at(-1)!.output.summary).toMatch(
+      /What it did before it was stopped:\n\n- tool Bash: sleep 600/,
+    );
     expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
   });
 

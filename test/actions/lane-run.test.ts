@@ -36,7 +36,15 @@ function scriptedCli(
     run: async (spec) => {
       started.push(spec);
       script(spec);
-      return { exitCode: 0, signal: null, timedOut: false, cancelled: false, stderr: '', outputHeldOpen: false };
+      return {
+        exitCode: 0,
+        signal: null,
+        timedOut: false,
+        cancelled: false,
+        stopped: false,
+        stderr: '',
+        outputHeldOpen: false,
+      };
     },
   };
 }

@@ -13,7 +13,7 @@ describe('lane settings', () => {
       mode: 'review',
       model: undefined,
       effort: undefined,
-      timeoutMinutes: 30,
+      budget: {},
       mcpConfig: undefined,
       allowedTools: [],
       workingDirectory: '/w',
@@ -23,6 +23,18 @@ describe('lane settings', () => {
       report: ['summary', 'comment', 'check'],
       outputSchema: undefined,
     });
+  });
+
+  it('takes the budget inputs as numbers, leaving out the ones not given', () => {
+    expect(
+      parse({ agent: 'claude', prompt: 'x', 'timeout-minutes': '12', 'max-turns': '30', 'max-cost-usd': '0.5' }).budget,
+    ).toEqual({ wallClockMinutes: 12, turns: 30, costUsd: 0.5 });
+  });
+
+  it('refuses a budget input that is not a positive number, naming it', () => {
+    expect(() => parse({ agent: 'claude', prompt: 'x', 'max-turns': '2.5', 'max-tokens': '-1' })).toThrow(
+      /input "max-turns" must be a positive whole number of turns, got "2.5"\ninput "max-tokens" must be a positive whole number of tokens, got "-1"/,
+    );
   });
 
   it('resolves a relative working-directory against the workspace', () => {

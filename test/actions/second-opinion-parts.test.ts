@@ -227,7 +227,7 @@ describe('inputs', () => {
       defaultAgent: 'codex',
       allowedBots: ['renovate[bot]', 'dependabot[bot]'],
       prNumber: undefined,
-      timeoutMinutes: 30,
+      timeoutMinutes: undefined,
       maxDiffBytes: 200 * 1024,
     });
   });

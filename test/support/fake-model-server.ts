@@ -5,10 +5,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** What a reply says it cost; the defaults are small, a test drives a run into a token budget with large ones. */
+export interface TurnUsage {
+  input: number;
+  output: number;
+}
+
 export type ModelTurn =
-  | { kind: 'text'; text: string }
-  /** A tool call: `Bash`/`Write` for claude, `exec_command` for codex. */
-  | { kind: 'tool'; name: string; input: Record<string, unknown> }
+  | { kind: 'text'; text: string; usage?: TurnUsage }
+  /** A tool call: `Bash`/`Write` for claude, `exec_command` for codex; `say`, text the reply gives before the call
+   * (a finding the agent states on its way). */
+  | { kind: 'tool'; name: string; input: Record<string, unknown>; say?: string; usage?: TurnUsage }
   | { kind: 'error'; status: number; body: unknown; headers?: Record<string, string> }
   /** Accepts the request and never answers: the timeout path. */
   | { kind: 'hang' };
@@ -120,21 +127,25 @@ let sequence = 0;
 function anthropicReply(res: http.ServerResponse, turn: Reply, request: { stream?: boolean; model?: string }): void {
   const id = `msg_fake_${++sequence}`;
   const model = request.model ?? 'claude-fake';
-  const block =
+  const blocks: Array<Record<string, unknown>> =
     turn.kind === 'text'
-      ? { type: 'text', text: turn.text }
-      : { type: 'tool_use', id: `toolu_fake_${sequence}`, name: turn.name, input: turn.input };
+      ? [{ type: 'text', text: turn.text }]
+      : [
+          ...(turn.say ? [{ type: 'text', text: turn.say }] : []),
+          { type: 'tool_use', id: `toolu_fake_${sequence}`, name: turn.name, input: turn.input },
+        ];
   const stopReason = turn.kind === 'text' ? 'end_turn' : 'tool_use';
+  const usage = turn.usage ?? { input: 30, output: 7 };
   if (!request.stream) {
     return json(res, 200, {
       id,
       type: 'message',
       role: 'assistant',
       model,
-      content: [block],
+      content: blocks,
       stop_reason: stopReason,
       stop_sequence: null,
-      usage: { input_tokens: 30, output_tokens: 7 },
+      usage: { input_tokens: usage.input, output_tokens: usage.output },
     });
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -149,59 +160,66 @@ function anthropicReply(res: http.ServerResponse, turn: Reply, request: { stream
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: 30, output_tokens: 1 },
+      usage: { input_tokens: usage.input, output_tokens: 1 },
     },
   });
-  if (block.type === 'text') {
-    send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    send('content_block_delta', {
-      index: 0,
-      delta: { type: 'text_delta', text: turn.kind === 'text' ? turn.text : '' },
-    });
-  } else {
-    send('content_block_start', { index: 0, content_block: { ...block, input: {} } });
-    send('content_block_delta', {
-      index: 0,
-      delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
-    });
-  }
-  send('content_block_stop', { index: 0 });
-  send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 7 } });
+  blocks.forEach((block, index) => {
+    if (block.type === 'text') {
+      send('content_block_start', { index, content_block: { type: 'text', text: '' } });
+      send('content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
+    } else {
+      send('content_block_start', { index, content_block: { ...block, input: {} } });
+      send('content_block_delta', {
+        index,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+      });
+    }
+    send('content_block_stop', { index });
+  });
+  send('message_delta', {
+    delta: { stop_reason: stopReason, stop_sequence: null },
+    usage: { output_tokens: usage.output },
+  });
   send('message_stop', {});
   res.end();
 }
 
 function openaiReply(res: http.ServerResponse, turn: Reply): void {
   const id = `resp_fake_${++sequence}`;
-  const item =
+  const message = (text: string) => ({
+    type: 'message',
+    role: 'assistant',
+    id: `msg_fake_${sequence}`,
+    content: [{ type: 'output_text', text }],
+  });
+  const items =
     turn.kind === 'text'
-      ? {
-          type: 'message',
-          role: 'assistant',
-          id: `msg_fake_${sequence}`,
-          content: [{ type: 'output_text', text: turn.text }],
-        }
-      : {
-          type: 'function_call',
-          id: `fc_fake_${sequence}`,
-          call_id: `call_fake_${sequence}`,
-          name: turn.name,
-          arguments: JSON.stringify(turn.input),
-        };
+      ? [message(turn.text)]
+      : [
+          ...(turn.say ? [message(turn.say)] : []),
+          {
+            type: 'function_call',
+            id: `fc_fake_${sequence}`,
+            call_id: `call_fake_${sequence}`,
+            name: turn.name,
+            arguments: JSON.stringify(turn.input),
+          },
+        ];
+  const usage = turn.usage ?? { input: 40, output: 9 };
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const send = (type: string, data: object) =>
     res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   send('response.created', { response: { id } });
-  send('response.output_item.done', { output_index: 0, item });
+  items.forEach((item, index) => send('response.output_item.done', { output_index: index, item }));
   send('response.completed', {
     response: {
       id,
       usage: {
-        input_tokens: 40,
+        input_tokens: usage.input,
         input_tokens_details: { cached_tokens: 0 },
-        output_tokens: 9,
+        output_tokens: usage.output,
         output_tokens_details: { reasoning_tokens: 0 },
-        total_tokens: 49,
+        total_tokens: usage.input + usage.output,
       },
     },
   });

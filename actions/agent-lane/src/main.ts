@@ -14,6 +14,8 @@ import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.
 import { deliverReports } from '../../lane-core/lane-report.js';
 import { runLane, type LaneResult } from '../../lane-core/lane-run.js';
 import { parseLaneSettings, type RawInputs } from '../../lane-core/lane-settings.js';
+import { breachText, partialMarker } from '../../lane-core/lane-budget.js';
+import { usageJson, usageText } from '../../lane-core/usage-report.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
 import type { ReportContext } from '../../lane-core/report-context.js';
 import { runnerLog } from '../../lane-core/runner-log.js';
@@ -117,6 +119,9 @@ export async function run(): Promise<void> {
     );
     check = undefined;
     setOutputs(core, result, delivered);
+    log.info(`usage: ${usageText(result)}`);
+    // A stopped run delivered what it found: the step passes, and the warning says which budget ended it.
+    if (result.breach) log.warning(`${partialMarker(result.breach)}; raise the budget to let it finish`);
     if (result.failure) core.setFailed(result.failure.message);
   } catch (err) {
     const message = (err as Error).message;
@@ -172,16 +177,8 @@ function inProgressCheck(
 function setOutputs(core: ActionsCore, r: LaneResult, delivered: { commentUrl?: string; checkRunUrl?: string }): void {
   core.setOutput('result', r.answer);
   core.setOutput('conclusion', r.conclusion);
-  core.setOutput(
-    'usage',
-    JSON.stringify({
-      input_tokens: r.usage.inputTokens,
-      output_tokens: r.usage.outputTokens,
-      cached_input_tokens: r.usage.cachedInputTokens,
-      cost_usd: r.usage.costUsd ?? null,
-      duration_ms: r.usage.durationMs,
-    }),
-  );
+  core.setOutput('usage', JSON.stringify(usageJson(r)));
+  core.setOutput('stopped-at', r.breach ? breachText(r.breach) : '');
   core.setOutput('transcript-path', r.transcriptPath);
   core.setOutput('session-id', r.sessionId ?? '');
   core.setOutput('comment-url', delivered.commentUrl ?? '');

@@ -111,7 +111,7 @@ async function review(
     agent,
     prompt: { text: instructions },
     mode: 'review',
-    timeoutMinutes: inputs.timeoutMinutes,
+    budget: inputs.timeoutMinutes === undefined ? {} : { wallClockMinutes: inputs.timeoutMinutes },
     allowedTools: [],
     workingDirectory,
     extraArgs: [],

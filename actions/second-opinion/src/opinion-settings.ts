@@ -8,7 +8,8 @@ export interface OpinionInputs {
   allowedBots: string[];
   prNumber?: number;
   expectedSha?: string;
-  timeoutMinutes: number;
+  /** Empty: the lane profile's wall-clock budget, else 30 minutes. */
+  timeoutMinutes?: number;
   maxDiffBytes: number;
 }
 

@@ -1,5 +1,6 @@
 // The review's text: verdict, which commit it is about, who asked and why this agent, the findings, which files
 // it read, and how it compares with the other agent's review.
+import { reportedAnswer } from '../../lane-core/partial-answer.js';
 import type { Finding } from '../../lane-core/findings.js';
 import type { LaneResult } from '../../lane-core/lane-run.js';
 import { formatDuration, GITHUB_TEXT_LIMIT, truncate } from '../../lane-core/report-context.js';
@@ -46,8 +47,9 @@ export function reviewBody(f: ReviewFacts, marker: string): string {
     '',
   );
   if (r.failure) lines.push(`**${r.failure.kind}**: ${r.failure.message}`, '');
-  const summary =
-    typeof (r.structured as { summary?: unknown } | undefined)?.summary === 'string'
+  const summary = r.breach
+    ? reportedAnswer(r)
+    : typeof (r.structured as { summary?: unknown } | undefined)?.summary === 'string'
       ? (r.structured as { summary: string }).summary
       : r.answer;
   if (summary) lines.push(summary, '');

@@ -1,5 +1,6 @@
 // One second opinion from trigger to verdict: who may ask, fork refusal, the agent, the diff at the SHA of the
 // moment, the review by the lane, and the posts (review, check run, reactions). GitHub and the lane are injected.
+import { resultTitle } from '../../lane-core/partial-answer.js';
 import { postCheckRun } from '../../lane-core/check-run.js';
 import type { LaneResult } from '../../lane-core/lane-run.js';
 import { AGENTS, type Agent } from '../../lane-core/lane-settings.js';
@@ -174,7 +175,7 @@ export async function secondOpinion(
       conclusion: result.conclusion,
       findings: result.findings,
       detailsUrl: where.runUrl,
-      title: result.failure ? `${choice.agent}: ${result.failure.kind}` : `${choice.agent}: ${result.conclusion}`,
+      title: resultTitle(result),
       summary: body.slice(body.indexOf('\n') + 1),
     });
     outcome.checkRunUrl = run.html_url ?? undefined;
