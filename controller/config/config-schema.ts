@@ -99,6 +99,10 @@ const MIN_MEMORY = 32 * 1024 ** 2;
 const MAX_MEMORY = 1024 ** 4;
 
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
+// A file at the secrets folder's top level, as the release copies it: a name, never a path that leaves the folder.
+const secretFileName = z.string().refine((n) => n.length > 0 && !n.includes('/') && n !== '.' && n !== '..', {
+  error: (i) => `expected a file name inside the secrets folder (no "/"), got ${got(i.input)}`,
+});
 const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
 // Each kind of mount carries one connection of the connection map across the container boundary (docs/real-host.md).
@@ -112,10 +116,13 @@ export const mountSchema = z.discriminatedUnion(
       source: absolutePath,
       claudeJson: absolutePath.optional(),
     }),
+    // `files` names what the lane gets of the folder: a store that also holds a root breakglass note must not hand
+    // it to every agent that has an API key to use. Without `files`, every regular file at its top level.
     z.strictObject({
       kind: z.literal('secrets'),
       source: absolutePath,
       target: absolutePath.default('/factory/secrets'),
+      files: z.array(secretFileName).min(1, { error: 'list at least one file, or leave files out' }).optional(),
     }),
     z.strictObject({ kind: z.literal('data'), source: absolutePath, target: absolutePath }),
     // Each job's own folder, owned by the container user and removed with the job: concurrent jobs never share one.
