@@ -42,8 +42,11 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
   // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
   // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
-  if (s.mode === 'review')
-    args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
+  if (s.mode === 'review') args.push('--setting-sources', 'user');
+  // A build's MCP servers are the ones it was given too: the claude.json a lane carries from the host lists the host's
+  // servers with host paths and tokens, which in the container would start as broken duplicates of the rendered ones.
+  if (s.mode === 'review' || i.claudeMcpConfig || i.containerSandbox) args.push('--strict-mcp-config');
+  if (s.mode === 'review') args.push('--disallowedTools', EDIT_TOOLS.join(','));
   if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
   if (s.model) args.push('--model', s.model);
   if (i.claudeMcpConfig) args.push('--mcp-config', i.claudeMcpConfig);
