@@ -19,6 +19,8 @@ export interface CommandInputs {
 export interface AgentCommand {
   command: string;
   args: string[];
+  /** Defaults for the agent's environment; the job's own values win. */
+  env?: Record<string, string>;
 }
 
 /** Tools that change files; a review must not have them even if a settings file elsewhere allows them. */
@@ -53,7 +55,10 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   if (i.outputSchema) args.push('--json-schema', i.outputSchema.text);
   // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
   if (s.cliSettings) args.push('--settings', s.cliSettings);
-  return { command: 'claude', args: [...args, ...s.extraArgs] };
+  // claude's print mode starts the first turn while MCP servers still connect, and a tool called then is "not
+  // available": the lane's servers are its work, so it waits for them (each bounded by MCP_TIMEOUT).
+  const env = i.claudeMcpConfig ? { MCP_CONNECTION_NONBLOCKING: 'false' } : undefined;
+  return { command: 'claude', args: [...args, ...s.extraArgs], ...(env ? { env } : {}) };
 }
 
 function codexSettings(fragment: string): string[] {

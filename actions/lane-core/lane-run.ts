@@ -205,7 +205,11 @@ async function runInHome(
     .run({
       ...command,
       cwd: settings.workingDirectory,
-      env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+      env: {
+        ...command.env,
+        ...agentEnvironment(req.baseEnv, home.env, settings),
+        ...(corner ? cornerEnv(corner) : {}),
+      },
       user: corner?.user,
       stdin: prompt,
       timeoutMs: settings.timeoutMinutes * 60_000,

@@ -154,6 +154,7 @@ export const mountSchema = z.discriminatedUnion(
   },
 );
 
+export const MCP_CREDENTIALS = ['token', 'oauth', 'none'] as const;
 const mcpName = z
   .string()
   .regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -166,9 +167,31 @@ export const mcpServerSchema = z.union(
       args: z.array(z.string()).default([]),
       env: z.record(envName, z.string()).default({}),
     }),
-    z.strictObject({ name: mcpName, url: z.url(), tokenEnv: envName.optional() }),
+    // Where a hosted server's credential comes from: `token`, a static bearer token from the env files (tokenEnv);
+    // `oauth`, the OAuth login claude keeps for that server in the host's claude credentials, carried by the lane's
+    // claude auth mount; `none`, no credential. Unset: token when tokenEnv is given, else none.
+    z
+      .strictObject({
+        name: mcpName,
+        url: z.url(),
+        credential: z
+          .enum(MCP_CREDENTIALS, { error: (i) => `expected token, oauth or none, got ${got(i.input)}` })
+          .optional(),
+        tokenEnv: envName.optional(),
+      })
+      .superRefine((s, ctx) => {
+        if (s.credential === 'token' && !s.tokenEnv)
+          ctx.addIssue({ code: 'custom', path: ['tokenEnv'], message: 'credential token needs tokenEnv: NAME' });
+        if (s.credential && s.credential !== 'token' && s.tokenEnv)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokenEnv'],
+            message: `credential ${s.credential} sends no bearer token: leave tokenEnv out, or write credential: token`,
+          });
+      })
+      .transform((s) => ({ ...s, credential: s.credential ?? (s.tokenEnv ? ('token' as const) : ('none' as const)) })),
   ],
-  { error: 'expected { name, command, args?, env? } (stdio) or { name, url, tokenEnv? } (http)' },
+  { error: 'expected { name, command, args?, env? } (stdio) or { name, url, credential?, tokenEnv? } (http)' },
 );
 
 // A job's own Docker engine (docs/job-docker.md): a sidecar daemon for that job alone, its storage a tmpfs of this size.

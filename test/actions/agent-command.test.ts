@@ -70,6 +70,8 @@ describe('agent command lines', () => {
         '--mcp-config',
         '/lane/mcp.json',
       ],
+      // The lane's MCP servers are connected before the first turn.
+      env: { MCP_CONNECTION_NONBLOCKING: 'false' },
     });
     const build = agentCommand(
       base({ agent: 'claude', mode: 'build' }, { outputSchema: { path: '/s.json', text: '{"type":"object"}' } }),
