@@ -22,6 +22,8 @@ export interface CommandInputs {
 export interface AgentCommand {
   command: string;
   args: string[];
+  /** Defaults for the agent's environment; the job's own values win. */
+  env?: Record<string, string>;
 }
 
 /** Tools that change files; a review must not have them even if a settings file elsewhere allows them. */
@@ -45,8 +47,11 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   args.push('--permission-mode', s.mode === 'review' ? 'default' : 'acceptEdits');
   // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
   // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
-  if (s.mode === 'review')
-    args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
+  if (s.mode === 'review') args.push('--setting-sources', 'user');
+  // A build's MCP servers are the ones it was given too: the claude.json a lane carries from the host lists the host's
+  // servers with host paths and tokens, which in the container would start as broken duplicates of the rendered ones.
+  if (s.mode === 'review' || i.claudeMcpConfig || i.containerSandbox) args.push('--strict-mcp-config');
+  if (s.mode === 'review') args.push('--disallowedTools', EDIT_TOOLS.join(','));
   if (s.allowedTools.length) args.push('--allowedTools', s.allowedTools.join(','));
   if (s.model) args.push('--model', s.model);
   if (i.budget?.turns !== undefined) args.push('--max-turns', String(i.budget.turns));
@@ -55,7 +60,10 @@ export function agentCommand(i: CommandInputs): AgentCommand {
   if (i.outputSchema) args.push('--json-schema', i.outputSchema.text);
   // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
   if (s.cliSettings) args.push('--settings', s.cliSettings);
-  return { command: 'claude', args: [...args, ...s.extraArgs] };
+  // claude's print mode starts the first turn while MCP servers still connect, and a tool called then is "not
+  // available": the lane's servers are its work, so it waits for them (each bounded by MCP_TIMEOUT).
+  const env = i.claudeMcpConfig ? { MCP_CONNECTION_NONBLOCKING: 'false' } : undefined;
+  return { command: 'claude', args: [...args, ...s.extraArgs], ...(env ? { env } : {}) };
 }
 
 function codexSettings(fragment: string): string[] {

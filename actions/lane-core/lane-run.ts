@@ -245,7 +245,7 @@ async function runInHome(
     .run({
       ...command,
       cwd: settings.workingDirectory,
-      env: agentEnv,
+      env: { ...command.env, ...agentEnv },
       user: corner?.user,
       stdin: prompt,
       timeoutMs: budget.wallClockMinutes * 60_000,

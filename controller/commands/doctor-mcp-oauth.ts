@@ -1,8 +1,9 @@
-// Hosted MCP servers that authenticate by OAuth (an http server with no tokenEnv) use the tokens claude keeps in its
-// credentials file, under `mcpOAuth` (one entry per server: serverName, serverUrl, accessToken, refreshToken,
+// Hosted MCP servers with `credential: oauth` use the tokens claude keeps in its credentials file, under `mcpOAuth`
+// (one entry per server, keyed by its name and a hash of its URL: serverName, serverUrl, accessToken, refreshToken,
 // expiresAt in ms). The lane carries them in its auth copy. Their login needs a browser, so a lane can never renew
 // one that is missing or has expired: the doctor says so, and names the step on the host that does.
 import type { Profile } from '../config/config.js';
+import { claudeMcpOAuthKey } from '../lanes/mcp-render.js';
 import type { CheckResult } from './doctor-script.js';
 
 interface McpOAuthEntry {
@@ -25,19 +26,28 @@ export function mcpOAuthRows(
   credentialsText: string | undefined,
   now = Date.now(),
 ): CheckResult[] {
-  const servers = profile.mcp.flatMap((s) => ('url' in s && !s.tokenEnv ? [s] : []));
+  const servers = profile.mcp.flatMap((s) => ('url' in s && s.credential === 'oauth' ? [s] : []));
   if (servers.length === 0) return [];
-  let entries: McpOAuthEntry[] = [];
+  let logins: Record<string, McpOAuthEntry> = {};
   try {
     const parsed = JSON.parse(credentialsText ?? '{}') as { mcpOAuth?: Record<string, McpOAuthEntry> };
-    entries = Object.values(parsed.mcpOAuth ?? {});
+    logins = parsed.mcpOAuth ?? {};
   } catch {
     // An unreadable file is reported by the auth row; every server below then has no token.
   }
   return servers.map((s): CheckResult => {
     const name = `mcp ${s.name} oauth token`;
     const fix = renewStep(s.name, claudeDir);
-    const entry = entries.find((e) => e.serverName === s.name) ?? entries.find((e) => e.serverUrl === s.url);
+    // claude looks its login up by this key alone: a login for the same name under another URL is not found.
+    const entry = logins[claudeMcpOAuthKey(s.name, s.url)];
+    const other = Object.values(logins).find((e) => e.serverName === s.name);
+    if (!entry?.accessToken && other?.accessToken)
+      return {
+        name,
+        ok: false,
+        detail: `the host's OAuth login for ${s.name} is for ${other.serverUrl ?? 'another URL'}, not ${s.url}`,
+        fix: `give mcp ${s.name} the URL the host's claude uses for it (claude mcp get ${s.name}), or ${fix}`,
+      };
     if (!entry?.accessToken)
       return { name, ok: false, detail: `no OAuth token for ${s.name} in ${claudeDir}/.credentials.json`, fix };
     if (typeof entry.expiresAt !== 'number') return { name, ok: true, detail: 'present, no expiry recorded' };

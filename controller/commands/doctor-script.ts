@@ -48,12 +48,18 @@ export function doctorScript(profile: Profile, probeToken: string): { script: st
         );
       }
     } else if (m.kind === 'secrets') {
+      // A listed file the release could not copy (missing on the host, or not a regular file) is named here.
+      const listed = (m.files ?? []).map(q).join(' ');
       add(
         `secrets ${m.target}`,
-        `make ${m.source} readable by the container user; it is mounted read-only`,
-        `d=${q(m.target)}; n=$(ls -A "$d" 2>/dev/null | wc -l); ` +
+        m.files
+          ? `put each listed file in ${m.source} as a regular file readable by the controller; the folder is mounted read-only`
+          : `make ${m.source} readable by the container user; it is mounted read-only`,
+        `d=${q(m.target)}; n=$(ls -A "$d" 2>/dev/null | wc -l); miss=; ` +
+          `for f in ${listed}; do [ -f "$d/$f" ] || miss="$miss $f"; done; ` +
           `if ! ls "$d" >/dev/null 2>&1; then check $NAME fail "not readable"; ` +
           `elif touch "$d/.factory-doctor" 2>/dev/null; then rm -f "$d/.factory-doctor"; check $NAME fail "writable from the container"; ` +
+          `elif [ -n "$miss" ]; then check $NAME fail "listed but not released:$miss"; ` +
           `else check $NAME ok "$n entries, read-only"; fi`,
       );
     } else if (m.kind === 'gh') {

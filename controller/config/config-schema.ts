@@ -99,6 +99,10 @@ const MIN_MEMORY = 32 * 1024 ** 2;
 const MAX_MEMORY = 1024 ** 4;
 
 const absolutePath = z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` });
+// A file at the secrets folder's top level, as the release copies it: a name, never a path that leaves the folder.
+const secretFileName = z.string().refine((n) => n.length > 0 && !n.includes('/') && n !== '.' && n !== '..', {
+  error: (i) => `expected a file name inside the secrets folder (no "/"), got ${got(i.input)}`,
+});
 const agentName = z.enum(AGENTS, { error: (i) => `expected codex or claude, got ${got(i.input)}` });
 
 // Each kind of mount carries one connection of the connection map across the container boundary (docs/real-host.md).
@@ -112,10 +116,13 @@ export const mountSchema = z.discriminatedUnion(
       source: absolutePath,
       claudeJson: absolutePath.optional(),
     }),
+    // `files` names what the lane gets of the folder: a store that also holds a root breakglass note must not hand
+    // it to every agent that has an API key to use. Without `files`, every regular file at its top level.
     z.strictObject({
       kind: z.literal('secrets'),
       source: absolutePath,
       target: absolutePath.default('/factory/secrets'),
+      files: z.array(secretFileName).min(1, { error: 'list at least one file, or leave files out' }).optional(),
     }),
     z.strictObject({ kind: z.literal('data'), source: absolutePath, target: absolutePath }),
     // Each job's own folder, owned by the container user and removed with the job: concurrent jobs never share one.
@@ -147,6 +154,7 @@ export const mountSchema = z.discriminatedUnion(
   },
 );
 
+export const MCP_CREDENTIALS = ['token', 'oauth', 'none'] as const;
 const mcpName = z
   .string()
   .regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -159,9 +167,31 @@ export const mcpServerSchema = z.union(
       args: z.array(z.string()).default([]),
       env: z.record(envName, z.string()).default({}),
     }),
-    z.strictObject({ name: mcpName, url: z.url(), tokenEnv: envName.optional() }),
+    // Where a hosted server's credential comes from: `token`, a static bearer token from the env files (tokenEnv);
+    // `oauth`, the OAuth login claude keeps for that server in the host's claude credentials, carried by the lane's
+    // claude auth mount; `none`, no credential. Unset: token when tokenEnv is given, else none.
+    z
+      .strictObject({
+        name: mcpName,
+        url: z.url(),
+        credential: z
+          .enum(MCP_CREDENTIALS, { error: (i) => `expected token, oauth or none, got ${got(i.input)}` })
+          .optional(),
+        tokenEnv: envName.optional(),
+      })
+      .superRefine((s, ctx) => {
+        if (s.credential === 'token' && !s.tokenEnv)
+          ctx.addIssue({ code: 'custom', path: ['tokenEnv'], message: 'credential token needs tokenEnv: NAME' });
+        if (s.credential && s.credential !== 'token' && s.tokenEnv)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokenEnv'],
+            message: `credential ${s.credential} sends no bearer token: leave tokenEnv out, or write credential: token`,
+          });
+      })
+      .transform((s) => ({ ...s, credential: s.credential ?? (s.tokenEnv ? ('token' as const) : ('none' as const)) })),
   ],
-  { error: 'expected { name, command, args?, env? } (stdio) or { name, url, tokenEnv? } (http)' },
+  { error: 'expected { name, command, args?, env? } (stdio) or { name, url, credential?, tokenEnv? } (http)' },
 );
 
 // A job's own Docker engine (docs/job-docker.md): a sidecar daemon for that job alone, its storage a tmpfs of this size.

@@ -3,8 +3,8 @@ import type { ConfigWarning } from './config-problems.js';
 import type { Config } from './config-schema.js';
 import { sharedLoginWarnings } from './shared-logins.js';
 
-/** What `factory validate` says of a valid config without refusing it: lanes without an agent user, logins shared
- * under two credential names. */
+/** What `factory validate` says of a valid config without refusing it: lanes without an agent user, secrets folders
+ * given whole, logins shared under two credential names. */
 export function configWarnings(config: Config): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   for (const [name, p] of Object.entries(config.profiles)) {
@@ -13,6 +13,13 @@ export function configWarnings(config: Config): ConfigWarning[] {
         path: ['profiles', name],
         message: `lane profile "${name}" has no agentUser: its agent runs as the runner's user and can read the action's token from /proc and write the runner's command files; set agentUser (factory/base: "1001:1001", docs/lane-isolation.md)`,
       });
+    p.mounts.forEach((m, i) => {
+      if (m.kind === 'secrets' && !m.files)
+        out.push({
+          path: ['profiles', name, 'mounts', i],
+          message: `profile "${name}" gets every file of ${m.source}: list the ones its agent needs under files (files: [stripe-test.env]), so a note kept there for people (a breakglass login) stays out of the lane`,
+        });
+    });
   }
   const withLogin = Object.entries(config.profiles).find(([, p]) => p.mounts.some((m) => m.kind === 'auth'));
   if (withLogin && !config.loginCheck)

@@ -12,6 +12,7 @@ import { refuseUnsafeJobDocker } from './job-docker-gate.js';
 import { configWarnings } from './config-warnings.js';
 import { refuseSplitConcurrency } from './shared-logins.js';
 import { refuseLeakyEgress } from './egress-gate.js';
+import { refuseOrphanMcpLogin } from './mcp-credentials.js';
 import { errorMessage } from '../util/error-message.js';
 
 export { configFieldsSchema, profileSchema } from './config-schema.js';
@@ -27,6 +28,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
     refuseUnsafeProfile(config, name, profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
     refuseLeakyEgress(config.backend, name, profile, refuse);
+    refuseOrphanMcpLogin(name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
     // The engine has no "none" network for services: every job would fail to start ("network none not found").
     if (config.backend === 'swarm' && profile.network === 'none')

@@ -1,7 +1,20 @@
 // The lane's MCP servers, rendered from the profile's neutral form into what each agent reads: claude's
 // `--mcp-config` JSON and codex's `[mcp_servers.NAME]` tables. Tokens stay in the environment: the files name the
 // variable, never the value.
+import { createHash } from 'node:crypto';
 import type { McpServer } from '../config/config.js';
+
+/**
+ * The key under which claude keeps a hosted server's OAuth login (`mcpOAuth` in .credentials.json): the server's name
+ * and a hash of its transport, URL and headers. The lane's rendered entry for an `oauth` server is that of
+ * `claude mcp add --transport http NAME URL` on the host (no headers), so the login the host made is the one found.
+ */
+export function claudeMcpOAuthKey(name: string, url: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ type: 'http', url, headers: {} }))
+    .digest('hex');
+  return `${name}|${hash.slice(0, 16)}`;
+}
 
 export function renderClaudeMcp(servers: readonly McpServer[]): string {
   const mcpServers: Record<string, unknown> = {};
@@ -11,7 +24,7 @@ export function renderClaudeMcp(servers: readonly McpServer[]): string {
       mcpServers[s.name] = {
         type: 'http',
         url: s.url,
-        ...(s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}),
+        ...(s.credential === 'token' && s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}),
       };
   }
   return JSON.stringify({ mcpServers }, null, 2) + '\n';
@@ -29,7 +42,7 @@ export function renderCodexMcp(servers: readonly McpServer[]): string {
       if (env.length > 0) lines.push(`env = { ${env.map(([k, v]) => `${k} = ${tomlString(v)}`).join(', ')} }`);
     } else {
       lines.push(`url = ${tomlString(s.url)}`);
-      if (s.tokenEnv) lines.push(`bearer_token_env_var = ${tomlString(s.tokenEnv)}`);
+      if (s.credential === 'token' && s.tokenEnv) lines.push(`bearer_token_env_var = ${tomlString(s.tokenEnv)}`);
     }
     return lines.join('\n');
   });

@@ -35,12 +35,21 @@ export const releasedGhDir = (config: Config, runnerName: string, mountIndex: nu
 /** Files a secrets or gh folder holds that are copied: regular files at its top level, as the action reads them. */
 const MAX_SECRET_FILES = 200;
 
-/** The regular files at a host folder's top level, into the job's copy; the host's mode is kept, the owner is the container's. */
-async function copyFolderFiles(source: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
-  const names = (await readdir(source)).sort().slice(0, MAX_SECRET_FILES);
+/**
+ * The regular files at a host folder's top level, into the job's copy; the host's mode is kept, the owner is the
+ * container's. `only`: the names a secrets mount lists; a listed name that is missing or not a regular file is left
+ * out, as an unlisted one is (`factory doctor` names it).
+ */
+async function copyFolderFiles(
+  source: string,
+  dest: string,
+  owner: { uid: number; gid: number },
+  only?: readonly string[],
+): Promise<void> {
+  const names = (only ? [...new Set(only)] : await readdir(source)).sort().slice(0, MAX_SECRET_FILES);
   for (const name of names) {
-    const s = await lstat(join(source, name));
-    if (!s.isFile()) continue;
+    const s = await lstat(join(source, name)).catch(() => undefined);
+    if (!s?.isFile()) continue;
     // A 0644 file stays readable by the agent's user; a 0600 one only by the container user, as on the host.
     await replaceFileAtomically(join(dest, name), await readFile(join(source, name), 'utf8'), {
       mode: s.mode & 0o777,
@@ -62,7 +71,8 @@ export async function releaseJob(
   const env = await readEnvFiles(profile.envFiles);
   await releaseAuth(config, profileName, profile, runnerName);
   for (const [i, m] of profile.mounts.entries()) {
-    if (m.kind === 'secrets') await copyFolderFiles(m.source, releasedSecretsDir(config, runnerName, i), owner);
+    if (m.kind === 'secrets')
+      await copyFolderFiles(m.source, releasedSecretsDir(config, runnerName, i), owner, m.files);
     if (m.kind === 'gh') await copyFolderFiles(m.source, releasedGhDir(config, runnerName, i), owner);
   }
   const dir = releaseDir(config, runnerName);

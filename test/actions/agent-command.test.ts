@@ -70,6 +70,8 @@ describe('agent command lines', () => {
         '--mcp-config',
         '/lane/mcp.json',
       ],
+      // The lane's MCP servers are connected before the first turn.
+      env: { MCP_CONNECTION_NONBLOCKING: 'false' },
     });
     const build = agentCommand(
       base({ agent: 'claude', mode: 'build' }, { outputSchema: { path: '/s.json', text: '{"type":"object"}' } }),
@@ -84,5 +86,19 @@ describe('agent command lines', () => {
       '--json-schema',
       '{"type":"object"}',
     ]);
+  });
+
+  it('claude builds with only the MCP servers it was given: the rendered file, or none in a lane container', () => {
+    const strict = (inputs: Partial<CommandInputs>) =>
+      agentCommand(base({ agent: 'claude', mode: 'build' }, inputs)).args.includes('--strict-mcp-config');
+    expect(strict({ claudeMcpConfig: '/factory/mcp/claude.json' })).toBe(true);
+    expect(strict({ containerSandbox: true })).toBe(true);
+    // Outside a lane, with no config given, the user's own claude setup is theirs to use.
+    expect(strict({})).toBe(false);
+    const args = agentCommand(
+      base({ agent: 'claude', mode: 'build' }, { claudeMcpConfig: '/factory/mcp/claude.json', containerSandbox: true }),
+    ).args;
+    expect(args.filter((a) => a === '--strict-mcp-config')).toHaveLength(1);
+    expect(args).not.toContain('--disallowedTools');
   });
 });

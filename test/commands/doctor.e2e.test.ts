@@ -9,6 +9,7 @@ import { main } from '../../controller/commands/cli.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { STANDIN_IMAGE } from '../../controller/commands/demo.js';
 import { docker } from '../support/harness.js';
+import { claudeMcpOAuthKey } from '../../controller/lanes/mcp-render.js';
 
 const LINEAR_TOKEN = 'lin_api_doctor_secret_9f8e7d';
 const GH_TOKEN = 'ghs_doctor_token_1a2b3c';
@@ -29,6 +30,10 @@ beforeAll(async () => {
   const pkm = join(root, 'pkm');
   const gh = join(root, 'home', '.config', 'gh');
   for (const d of [hostside, codexHome, claudeHome, secrets, pkm, gh]) mkdirSync(d, { recursive: true });
+  service = createServer((_req, res) => res.writeHead(204).end());
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  probeUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/api/health`;
+  const mcpUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/mcp`;
   // The controller's view of its state folder is a different path than the host's: the double mount.
   symlinkSync(hostside, join(root, 'view'));
   writeFileSync(
@@ -38,16 +43,22 @@ beforeAll(async () => {
   );
   // Hosted MCP logins claude keeps beside its own: one current, one expired (the key is claude's own server key).
   const mcpOAuth = {
-    'figma|1a2b3c': {
+    [claudeMcpOAuthKey('figma', mcpUrl)]: {
       serverName: 'figma',
-      serverUrl: 'http://127.0.0.1:9/figma',
+      serverUrl: mcpUrl,
       accessToken: FIGMA_OAUTH,
       refreshToken: 'figma-refresh',
       expiresAt: Date.now() + 30 * 3600_000,
     },
-    'notion|4d5e6f': {
+    [claudeMcpOAuthKey('clerk', 'https://mcp.clerk.com/mcp')]: {
+      serverName: 'clerk',
+      serverUrl: 'https://mcp.clerk.com/mcp',
+      accessToken: 'clerk-oauth-elsewhere',
+      expiresAt: Date.now() + 30 * 3600_000,
+    },
+    [claudeMcpOAuthKey('notion', mcpUrl)]: {
       serverName: 'notion',
-      serverUrl: 'http://127.0.0.1:9/notion',
+      serverUrl: mcpUrl,
       accessToken: 'notion-oauth-expired',
       expiresAt: Date.now() - 2 * 3600_000,
     },
@@ -63,12 +74,9 @@ beforeAll(async () => {
   writeFileSync(join(gh, 'hosts.yml'), 'github.com:\n  oauth_token: gho_doctor\n', { mode: 0o644 });
   writeFileSync(join(root, 'home', '.claude.json'), JSON.stringify({ numStartups: 3 }), { mode: 0o600 });
   writeFileSync(join(secrets, 'linear.env'), `LINEAR_TOKEN=${LINEAR_TOKEN}\n`, { mode: 0o644 });
+  writeFileSync(join(secrets, 'root-breakglass.md'), 'not for lanes\n', { mode: 0o600 });
   writeFileSync(join(pkm, 'pkm.sqlite'), 'notes');
 
-  service = createServer((_req, res) => res.writeHead(204).end());
-  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
-  probeUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/api/health`;
-  const mcpUrl = `http://127.0.0.1:${(service.address() as { port: number }).port}/mcp`;
   github = new GitHubStandin();
   await github.start();
 
@@ -81,7 +89,7 @@ beforeAll(async () => {
     mounts: [
       { kind: 'auth', agent: 'codex', source: codexHome },
       { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'home', '.claude.json') },
-      { kind: 'secrets', source: secrets },
+      { kind: 'secrets', source: secrets, files: ['linear.env', 'gone.env'] },
       { kind: 'data', source: pkm, target: '/data/pkm' },
       { kind: 'gh', source: gh },
     ],
@@ -92,9 +100,12 @@ beforeAll(async () => {
       // Loopback stand-ins for hosted servers: one that answers, one on a port nothing listens on.
       { name: 'linear', url: mcpUrl, tokenEnv: 'LINEAR_TOKEN' },
       { name: 'sentry', url: 'http://127.0.0.1:9/mcp', tokenEnv: 'SENTRY_TOKEN' },
-      { name: 'figma', url: mcpUrl },
-      { name: 'notion', url: mcpUrl },
-      { name: 'vercel', url: mcpUrl },
+      { name: 'figma', url: mcpUrl, credential: 'oauth' },
+      { name: 'notion', url: mcpUrl, credential: 'oauth' },
+      { name: 'vercel', url: mcpUrl, credential: 'oauth' },
+      // A server whose login the host made under another URL: claude would not find it.
+      { name: 'clerk', url: mcpUrl, credential: 'oauth' },
+      { name: 'docs', url: mcpUrl },
     ],
   };
   const sealed = {
@@ -148,13 +159,17 @@ describe('factory doctor', () => {
     expect(row('lane', 'auth claude .credentials.json')).toMatch(
       /^✓ .*readable and writable by uid 1000 only \(mode 600\)/,
     );
-    expect(row('lane', 'secrets /factory/secrets')).toMatch(/^✓ .*1 entries, read-only/);
     expect(row('lane', 'data /data/pkm')).toMatch(/^✓ .*1 entries readable/);
     expect(row('lane', `probe ${probeUrl}`)).toMatch(/^✓ .*answers/);
     expect(row('lane', 'mcp shell command')).toMatch(/^✓ .*sh$/);
     expect(row('lane', 'mcp linear token')).toMatch(/^✓ .*LINEAR_TOKEN is set/);
     expect(row('lane', 'mcp linear reachable')).toMatch(/^✓ .*answers/);
     expect(row('lane', 'mcp figma oauth token')).toMatch(/^✓ .*valid until \S+Z \((29|30)h left\)/);
+    // Where each server's credential comes from, one row each.
+    expect(row('lane', 'mcp linear credential')).toMatch(/^✓ .*http, static token from \$LINEAR_TOKEN \(env files\)/);
+    expect(row('lane', 'mcp figma credential')).toMatch(/^✓ .*http, claude's OAuth login for figma, carried in/);
+    expect(row('lane', 'mcp docs credential')).toMatch(/^✓ .*http, no credential/);
+    expect(row('lane', 'mcp shell credential')).toMatch(/^✓ .*stdio, runs in the lane/);
     expect(row('lane', 'gh /home/runner/.config/gh')).toMatch(/^✓ .*hosts.yml readable, read-only/);
     expect(row('lane', 'host path map')).toMatch(/^✓ .*read back/);
     expect(row('host', 'docker engine')).toMatch(/^✓/);
@@ -172,13 +187,18 @@ describe('factory doctor', () => {
     expect(row('lane', 'mcp sentry reachable')).toMatch(/^✗ .*no answer within 5 s \(network host\)/);
     expect(row('lane', 'mcp notion oauth token')).toMatch(/^✗ .*expired at \S+Z \(2h ago\); a lane cannot renew it/);
     expect(row('lane', 'mcp vercel oauth token')).toMatch(/^✗ .*no OAuth token for vercel in \S+\/\.credentials\.json/);
+    expect(row('lane', 'mcp clerk oauth token')).toMatch(
+      /^✗ .*the host's OAuth login for clerk is for https:\/\/mcp\.clerk\.com\/mcp, not http:/,
+    );
+    // The listed file that is not there is named; the unlisted one was never copied.
+    expect(row('lane', 'secrets /factory/secrets')).toMatch(/^✗ .*listed but not released: gone\.env/);
     expect(output.out).toContain('fix: on the host, as the user who owns');
     expect(output.out).toMatch(/run `claude`, type \/mcp, pick notion and authenticate in the browser/);
     expect(row('sealed', `probe ${probeUrl}`)).toMatch(/^✗ .*no answer within 5 s \(network none\)/);
     expect(output.out).toContain(`fix: use network: host so the lane reaches ${probeUrl} on the host's loopback`);
     expect(output.out).toContain('fix: install codegraph in the image factory-test/runner:1');
 
-    expect(output.out).toMatch(/6 of \d+ checks failed/);
+    expect(output.out).toMatch(/8 of \d+ checks failed/);
   });
 
   it('never prints a secret value and leaves no container or job folder behind', async () => {

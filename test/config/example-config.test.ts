@@ -116,6 +116,18 @@ describe('examples/factory.yml', () => {
     });
   });
 
+  it("gives the claude lane named files of the secrets store, never the store's breakglass note or index", async () => {
+    const config = await example();
+    const secrets = config.profiles.claude!.mounts.filter((m) => m.kind === 'secrets');
+    expect(secrets).toHaveLength(1);
+    const files = secrets[0]!.kind === 'secrets' ? secrets[0]!.files : undefined;
+    expect(files).toContain('stripe-test.env');
+    expect(files).not.toContain('contabo-root-breakglass.md');
+    expect(files).not.toContain('INDEX.md');
+    for (const p of Object.values(config.profiles))
+      for (const m of p.mounts) if (m.kind === 'secrets') expect(m.files, 'a secrets mount given whole').toBeDefined();
+  });
+
   it('keeps Paperclip out of Tier-1 jobs and sends both lanes to the same address', async () => {
     const config = await example();
     const envOf = (profile: string) =>

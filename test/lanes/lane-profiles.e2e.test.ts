@@ -43,6 +43,7 @@ function hostFixture() {
   writeFileSync(join(codexHome, 'auth.json'), codexAuth('original'), { mode: 0o600 });
   writeFileSync(join(codexHome, 'config.toml'), 'model = "gpt-5"\n');
   writeFileSync(join(secrets, 'linear.env'), 'LINEAR_TOKEN=lin_secret_value\n', { mode: 0o644 });
+  writeFileSync(join(secrets, 'contabo-root-breakglass.md'), 'root password: not for lanes\n', { mode: 0o600 });
   return { codexHome, secrets, results, stateDir: join(root, 'state') };
 }
 
@@ -321,7 +322,7 @@ describe('lane profiles', () => {
     expect(readdirSync(join(f.stateDir, 'jobs'))).toEqual([]); // the workspace went with the job
   });
 
-  it('runs a job on a Tier-3 profile shaped like the org connection map, every connection in place', async () => {
+  it('runs a job on a Tier-3 profile shaped like the org connection map, every connection in place and of its secrets only the listed file', async () => {
     const f = hostFixture();
     const claudeHome = join(root, 'host', '.claude');
     const pkm = join(root, 'host', 'PKM');
@@ -344,7 +345,7 @@ describe('lane profiles', () => {
       mounts: [
         { kind: 'auth', agent: 'codex', source: f.codexHome },
         { kind: 'auth', agent: 'claude', source: claudeHome, claudeJson: join(root, 'host', '.claude.json') },
-        { kind: 'secrets', source: f.secrets },
+        { kind: 'secrets', source: f.secrets, files: ['linear.env'] },
         { kind: 'data', source: pkm, target: '/data/pkm' },
         { kind: 'workspace' },
         { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
@@ -388,5 +389,7 @@ describe('lane profiles', () => {
         'Bearer ${SENTRY_TOKEN}',
       ]),
     );
+    // The secrets mount lists linear.env alone: the store's other file never reaches the container.
+    expect(seen).not.toContain('contabo-root-breakglass.md');
   });
 });

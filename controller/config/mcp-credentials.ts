@@ -1,0 +1,29 @@
+// Where each MCP server's credential comes from, said once for validate, doctor and the docs: a static token from the
+// env files, the OAuth login claude keeps for a hosted server (carried in the lane's claude auth copy), or none.
+import type { McpServer, Profile } from './config-schema.js';
+import type { Refuse } from './trust-gate.js';
+
+/** One line per server for `factory doctor`: what it is and where its credential comes from. */
+export function mcpCredentialSource(s: McpServer): string {
+  if ('command' in s) return `stdio, runs in the lane: what its env and the lane's mounts give it`;
+  switch (s.credential) {
+    case 'token':
+      return `http, static token from $${s.tokenEnv} (env files)`;
+    case 'oauth':
+      return `http, claude's OAuth login for ${s.name}, carried in the claude auth copy`;
+    case 'none':
+      return `http, no credential`;
+  }
+}
+
+/** An `oauth` server is reached with claude's own login for it: the profile must carry a claude login. */
+export function refuseOrphanMcpLogin(name: string, p: Profile, refuse: Refuse): void {
+  const claudeLogin = p.mounts.some((m) => m.kind === 'auth' && m.agent === 'claude');
+  p.mcp.forEach((s, i) => {
+    if ('url' in s && s.credential === 'oauth' && !claudeLogin)
+      refuse(
+        ['mcp', i, 'credential'],
+        `credential oauth is the login claude keeps for ${s.name} in the host's claude credentials, and profile "${name}" has no claude auth mount to carry it: add { kind: auth, agent: claude, ... } or use credential: token`,
+      );
+  });
+}
