@@ -11,6 +11,8 @@ import { PROXY_PORT, type EgressPolicy } from '../gateway/egress-policy.js';
 export const EGRESS_LABEL = 'factory.egress';
 /** On the gateway: the job's profile, for the refusal metric once the runner record may be gone. */
 export const EGRESS_PROFILE_LABEL = 'factory.egress-profile';
+/** On the gateway: the loopback ports it relays, so a restarted controller serves their sockets again. */
+export const EGRESS_LOOPBACK_LABEL = 'factory.egress-loopback';
 
 /** Where the gateway finds its program and the controller's relay sockets. */
 export const PROGRAM_IN_GATEWAY = '/factory-gateway';
@@ -93,7 +95,11 @@ export function gatewayContainerSpec(plan: EgressPlan, opts: GatewayOptions): Do
     Cmd: [`${PROGRAM_IN_GATEWAY}/gateway-main.js`],
     Env: [`FACTORY_EGRESS=${JSON.stringify({ policy: plan.policy, subnet: opts.subnet, relayDir: RELAY_IN_GATEWAY })}`],
     WorkingDir: '/',
-    Labels: { ...labels(plan), [EGRESS_PROFILE_LABEL]: plan.profileName },
+    Labels: {
+      ...labels(plan),
+      [EGRESS_PROFILE_LABEL]: plan.profileName,
+      [EGRESS_LOOPBACK_LABEL]: plan.policy.loopback.join(','),
+    },
     HostConfig: {
       NetworkMode: plan.network,
       ...(opts.upstreamDns ? { Dns: opts.upstreamDns } : {}),

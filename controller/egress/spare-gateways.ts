@@ -1,0 +1,115 @@
+// One gateway kept serving per egress setup (profile, policy, image, upstream), so a job's pickup does not wait for a
+// gateway's container to start (about a second of the whole pickup): a job claims the spare, which is renamed after
+// its runner, and the next spare starts behind it. A spare has its own internal network and nothing on it, so it sees
+// no traffic before its job joins; one left unclaimed for `idleMs` is removed, as is every spare at close. A restarted
+// controller sweeps the spares of the one before (their names are no runner it knows) and makes its own.
+import { randomBytes } from 'node:crypto';
+import { isDockerDown } from '../docker/docker-engine.js';
+import type { EgressGateways } from './egress-gateway.js';
+import { egressNetworkName, gatewayName, type EgressLease, type EgressPlan } from './egress-plan.js';
+
+export interface SpareOptions {
+  /** A spare nobody claimed for this long is removed (the profile may be gone, or its jobs rare). */
+  idleMs?: number;
+}
+
+interface Spare {
+  name: string;
+  lease: Promise<EgressLease>;
+  timer: NodeJS.Timeout;
+}
+
+/** What a spare must share with a job to serve it: everything of the plan but the runner's names. */
+const fitOf = (plan: EgressPlan) =>
+  JSON.stringify([plan.instance, plan.profileName, plan.upstream, plan.image, plan.policy]);
+
+export function spareGateways(gateways: EgressGateways, opts: SpareOptions = {}): EgressGateways {
+  const { claim } = gateways;
+  if (!claim) return gateways;
+  const spares = new Map<string, Spare>();
+  const names = new Set<string>();
+  let closed = false;
+
+  const drop = (name: string) => {
+    names.delete(name);
+    return gateways.remove(name).catch(() => {});
+  };
+
+  function refill(plan: EgressPlan): void {
+    const fit = fitOf(plan);
+    if (closed || spares.has(fit)) return;
+    const name = `${plan.instance}-spare-${randomBytes(4).toString('hex')}`;
+    names.add(name);
+    const lease = gateways.create({
+      ...plan,
+      runnerName: name,
+      network: egressNetworkName(name),
+      gateway: gatewayName(name),
+    });
+    const timer = setTimeout(
+      () => {
+        if (spares.get(fit)?.name === name) spares.delete(fit);
+        void lease.then(
+          () => drop(name),
+          () => drop(name),
+        );
+      },
+      opts.idleMs ?? 30 * 60_000,
+    );
+    timer.unref();
+    // A spare that fails to start is forgotten: the next job starts its own gateway and says why, if it fails too.
+    lease.catch(() => {
+      if (spares.get(fit)?.name === name) spares.delete(fit);
+      clearTimeout(timer);
+      names.delete(name);
+    });
+    spares.set(fit, { name, lease, timer });
+  }
+
+  async function create(plan: EgressPlan): Promise<EgressLease> {
+    const fit = fitOf(plan);
+    const spare = spares.get(fit);
+    spares.delete(fit);
+    // Without a spare, this job's gateway starts alone and the next one after it: two at once would slow this one.
+    if (!spare)
+      return gateways.create(plan).then((lease) => {
+        refill(plan);
+        return lease;
+      });
+    refill(plan);
+    clearTimeout(spare.timer);
+    const lease = await spare.lease.catch(() => undefined);
+    if (lease) {
+      try {
+        await claim!(spare.name, plan);
+        names.delete(spare.name);
+        return lease;
+      } catch (err) {
+        await drop(spare.name);
+        if (isDockerDown(err)) throw err;
+      }
+    }
+    return gateways.create(plan);
+  }
+
+  return {
+    ...gateways,
+    create,
+    sweep: (keep) => gateways.sweep((runner) => names.has(runner) || keep(runner)),
+    async close() {
+      closed = true;
+      const all = [...spares.values()];
+      spares.clear();
+      for (const s of all) clearTimeout(s.timer);
+      await Promise.all(
+        all.map((s) =>
+          s.lease.then(
+            () => drop(s.name),
+            () => drop(s.name),
+          ),
+        ),
+      );
+      await gateways.close?.();
+    },
+  };
+}
