@@ -23,6 +23,8 @@ export const LANE_VARIABLES = {
   agentExec: 'FACTORY_AGENT_EXEC',
   /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
   releaseDir: 'FACTORY_RELEASE_DIR',
+  /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
+  egressReport: 'FACTORY_EGRESS_REPORT',
 } as const;
 
 export const IN_CONTAINER = {

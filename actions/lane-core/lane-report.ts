@@ -74,7 +74,11 @@ export async function deliverReports(
         conclusion: r.conclusion,
         title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
         summary: r.scrub(
-          [r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n'),
+          [
+            r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '',
+            r.answer || '_no answer_',
+            r.egress && r.egress !== 'nothing blocked' ? `\n**egress** ${r.egress}` : '',
+          ].join('\n'),
         ),
         findings: r.findings,
         detailsUrl: where.runUrl,

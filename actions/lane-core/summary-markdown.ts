@@ -14,6 +14,7 @@ export function summaryMarkdown(title: string, r: LaneResult): string {
     ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
     ['cost', cost],
     ['session', r.sessionId ?? 'n/a'],
+    ...(r.egress ? [['egress', r.egress]] : []),
   ];
   const lines = [
     `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,

@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
 import type { Profile } from '../config/config.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
-import { PROXY_PORT, type EgressPolicy } from '../gateway/egress-policy.js';
+import { PROXY_PORT, REFUSALS_PATH, type EgressPolicy } from '../gateway/egress-policy.js';
+import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 
 /** On the job's internal network and its gateway: the runner they serve. Never on anything else. */
 export const EGRESS_LABEL = 'factory.egress';
@@ -141,7 +142,15 @@ export function relayedValue(value: string, lease: EgressLease): string {
   );
 }
 
-const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+const PROXY_VARIABLES = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  LANE_VARIABLES.egressReport,
+];
 
 /** The proxy variables a job behind `lease` gets: every tool that honours them asks the gateway by name. */
 export function proxyEnv(lease: EgressLease): Record<string, string> {
@@ -173,6 +182,8 @@ export function withEgress(
         relayedValue(e, lease),
       ),
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      // Where the lane's action reads what the gateway refused, for its check run and summary.
+      `${LANE_VARIABLES.egressReport}=http://${lease.address}:${PROXY_PORT}${REFUSALS_PATH}`,
     ],
     HostConfig: {
       ...spec.HostConfig,
