@@ -9,7 +9,7 @@ import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { holdCredential } from '../lanes/credential-hold.js';
-import { finishJobFolder } from '../lanes/job-folder.js';
+import { finishJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
@@ -18,7 +18,7 @@ import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
-import { withEgress, type EgressLease } from '../egress/egress-plan.js';
+import { relayedValue, withEgress, type EgressLease } from '../egress/egress-plan.js';
 import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
@@ -149,7 +149,12 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
     await dropEgress();
     return failed(config, identity, errorMessage(egress.err), false);
   }
-  if (egress) container = withEgress(container, egress.lease);
+  if (egress) {
+    const lease = egress.lease;
+    container = withEgress(container, lease);
+    if (job.profile.mcp.length > 0)
+      await rewriteMcpFiles(config, identity.runnerName, (text) => relayedValue(text, lease)).catch(() => {});
+  }
 
   try {
     return {

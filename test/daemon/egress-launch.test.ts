@@ -1,7 +1,7 @@
 // The launcher's hook for a job's egress: the gateway started first and made while GitHub registers the runner, the
 // container started only behind it, on the gateway's network with the gateway as its resolver and proxy, and no
 // gateway or runner left behind by a launch that fails at any step.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,10 @@ const config = configSchema.parse({
       image: 'runner:1',
       trusted: true,
       egress: { allow: ['registry.npmjs.org'], loopback: [3100] },
+      mcp: [
+        { name: 'paperclip', url: 'http://127.0.0.1:3100/mcp' },
+        { name: 'other', url: 'http://127.0.0.1:3101/mcp' },
+      ],
     },
   },
   repos: [{ repo: 'o/r', profiles: ['fenced'] }],
@@ -104,6 +108,18 @@ describe('launching a job with egress', () => {
         'OTHER_URL=http://127.0.0.1:3101',
       ]),
     );
+  });
+
+  it("points the job's MCP files at the gateway for a relayed loopback server, and at nothing else", async () => {
+    const { deps } = world();
+    const plan = planLaunch(config, job, []);
+    await carryOut(deps, plan, job);
+    const mcp = join(stateDir, 'jobs', plan.identity.runnerName, 'mcp');
+    for (const file of ['claude.json', 'codex.toml']) {
+      const text = readFileSync(join(mcp, file), 'utf8');
+      expect(text).toContain('http://172.30.0.2:3100/mcp');
+      expect(text).toContain('http://127.0.0.1:3101/mcp');
+    }
   });
 
   it('registers the runner while the gateway starts, and starts the container only once it serves', async () => {

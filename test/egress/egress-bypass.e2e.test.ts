@@ -317,6 +317,21 @@ describe('a job behind its egress gateway', () => {
       expect.objectContaining({ kind: 'dns', host: expect.stringMatching(/tunnel\.test$/) }),
     );
   });
+
+  it("lists what it refused to the job's action at FACTORY_EGRESS_REPORT, which the job can add to but not erase", async () => {
+    const url = laneSpec.Env.find((e) => e.startsWith('FACTORY_EGRESS_REPORT='))!.split('=')[1]!;
+    expect(url).toBe(`http://${lease.address}:3128/.factory/egress-refusals`);
+    const read = async () =>
+      JSON.parse((await runIn(lane, ['curl', '-sS', '--max-time', '5', url], '1000:1000')).out) as {
+        blocked: Array<{ host: string; port: number; count: number }>;
+      };
+    const before = await read();
+    expect(before.blocked).toContainEqual(expect.objectContaining({ host: 'pastebin.test', port: 443 }));
+    for (const method of ['DELETE', 'PUT', 'POST'])
+      await runIn(lane, ['curl', '-sS', '--max-time', '5', '-X', method, '-d', '{"blocked":[]}', url], '1000:1000');
+    const after = await read();
+    for (const d of before.blocked) expect(after.blocked).toContainEqual(expect.objectContaining({ host: d.host }));
+  });
 });
 
 describe('the egress module leaves nothing behind', () => {
