@@ -196,9 +196,10 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
   }
 
   async function claim(spare: string, plan: EgressPlan): Promise<void> {
-    const gateway = docker.getContainer(gatewayName(spare));
-    await gateway.rename({ name: plan.gateway });
-    if (!(await gateway.inspect()).State.Running) throw new Error(`spare gateway ${plan.gateway} is not running`);
+    // By id: once renamed, the spare's name finds nothing.
+    const info = await docker.getContainer(gatewayName(spare)).inspect();
+    if (!info.State.Running) throw new Error(`spare gateway ${gatewayName(spare)} is not running`);
+    await docker.getContainer(info.Id).rename({ name: plan.gateway });
   }
 
   return { create, refusals, remove, sweep, claim };
