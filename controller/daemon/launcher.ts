@@ -40,6 +40,14 @@ export interface LaunchSteps {
 }
 
 export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
+  try {
+    return await launch(steps, plan, job);
+  } finally {
+    if (plan.egress) steps.egress?.launched?.(plan.identity.runnerName);
+  }
+}
+
+async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.

@@ -49,6 +49,11 @@ export interface EgressGateways {
   claim?(spare: string, plan: EgressPlan): Promise<void>;
   /** Removes what this process keeps ready for later jobs (spare-gateways.ts); jobs' gateways stay for adoption. */
   close?(): Promise<void>;
+  /**
+   * The runner's launch is over (its container started, or the launch failed): background work on the engine (the
+   * next spare) waits for this, since Docker serialises network changes and would hold up the job's start.
+   */
+  launched?(runnerName: string): void;
 }
 
 export interface EgressOptions {
@@ -191,7 +196,9 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
     for (const key of orphans) await removeKey(key);
     for (const key of keys)
       if (key !== '' && kept(key) && !relays.has(key) && (loopbackOf.get(key)?.length ?? 0) > 0)
-        await relay(key, loopbackOf.get(key)!);
+        // One that cannot be served (its folder gone with a changed stateDir) leaves that job's services dark, not
+        // the sweep undone.
+        await relay(key, loopbackOf.get(key)!).catch(() => {});
     return orphans.map((k) => runnerOf.get(k) ?? k);
   }
 

@@ -1,8 +1,8 @@
 // One gateway kept serving per egress setup (profile, policy, image, upstream), so a job's pickup does not wait for a
 // gateway's container to start (about a second of the whole pickup): a job claims the spare, which is renamed after
-// its runner, and the next spare starts behind it. A spare has its own internal network and nothing on it, so it sees
-// no traffic before its job joins; one left unclaimed for `idleMs` is removed, as is every spare at close. A restarted
-// controller sweeps the spares of the one before (their names are no runner it knows) and makes its own.
+// its runner, and the next spare starts once the job's container has. A spare has its own internal network and
+// nothing on it, so it sees no traffic before its job joins; one left unclaimed for `idleMs` is removed, as is every
+// spare at close. A restarted controller sweeps the spares of the one before (no runner it knows has their names).
 import { randomBytes } from 'node:crypto';
 import { isDockerDown } from '../docker/docker-engine.js';
 import type { EgressGateways } from './egress-gateway.js';
@@ -12,6 +12,9 @@ export interface SpareOptions {
   /** A spare nobody claimed for this long is removed (the profile may be gone, or its jobs rare). */
   idleMs?: number;
 }
+
+/** A launch that never says it is over (a bug, a crash) still gets the next spare after this. */
+const LAUNCH_GRACE_MS = 30_000;
 
 interface Spare {
   name: string;
@@ -27,6 +30,8 @@ export function spareGateways(gateways: EgressGateways, opts: SpareOptions = {})
   const { claim } = gateways;
   if (!claim) return gateways;
   const spares = new Map<string, Spare>();
+  /** Refills owed once a runner's launch is over (`launched`), or after LAUNCH_GRACE_MS at the latest. */
+  const owed = new Map<string, NodeJS.Timeout>();
   const names = new Set<string>();
   let closed = false;
 
@@ -71,13 +76,13 @@ export function spareGateways(gateways: EgressGateways, opts: SpareOptions = {})
     const spare = spares.get(fit);
     spares.delete(fit);
     // Without a spare, this job's gateway starts alone and the next one after it: two at once would slow this one.
-    if (!spare)
-      return gateways.create(plan).then((lease) => {
-        refill(plan);
-        return lease;
-      });
-    refill(plan);
-    clearTimeout(spare.timer);
+    if (spare) clearTimeout(spare.timer);
+    // The next spare starts once this job's container has: Docker would start both one after the other anyway.
+    const timer = setTimeout(() => launched(plan.runnerName), LAUNCH_GRACE_MS);
+    timer.unref();
+    owed.set(plan.runnerName, timer);
+    refills.set(plan.runnerName, plan);
+    if (!spare) return gateways.create(plan);
     const lease = await spare.lease.catch(() => undefined);
     if (lease) {
       try {
@@ -92,12 +97,24 @@ export function spareGateways(gateways: EgressGateways, opts: SpareOptions = {})
     return gateways.create(plan);
   }
 
+  const refills = new Map<string, EgressPlan>();
+  function launched(runnerName: string): void {
+    clearTimeout(owed.get(runnerName));
+    owed.delete(runnerName);
+    const plan = refills.get(runnerName);
+    refills.delete(runnerName);
+    if (plan) refill(plan);
+  }
+
   return {
     ...gateways,
     create,
+    launched,
     sweep: (keep) => gateways.sweep((runner) => names.has(runner) || keep(runner)),
     async close() {
       closed = true;
+      for (const t of owed.values()) clearTimeout(t);
+      owed.clear();
       const all = [...spares.values()];
       spares.clear();
       for (const s of all) clearTimeout(s.timer);

@@ -376,6 +376,7 @@ describe('the egress module leaves nothing behind', () => {
     const spares = spareGateways(gateways);
     const [first, second] = [`${prefix}-s1`, `${prefix}-s2`];
     await spares.create(planFor(first, world.network));
+    spares.launched!(first);
     // The spare started behind the first job: the second claims it (waiting for it to serve, if need be).
     const lease = await spares.create(planFor(second, world.network));
     const spare = lease.network.replace(/-egress$/, '');

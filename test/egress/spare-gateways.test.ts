@@ -49,11 +49,15 @@ describe('spare gateways', () => {
     const f = fake();
     const egress = spareGateways(f.gateways);
     expect(await egress.create(plan('r1'))).toMatchObject({ network: 'r1-egress' });
+    // The spare starts once the job's launch is over, not beside its container's start.
+    expect(f.made).toEqual(['r1']);
+    egress.launched!('r1');
     await settle();
     expect(f.made).toEqual(['r1', expect.stringMatching(/^i-spare-/)]);
     const spare = f.made[1]!;
     expect(await egress.create(plan('r2'))).toMatchObject({ network: `${spare}-egress` });
     expect(f.claimed).toEqual([`${spare} -> r2`]);
+    egress.launched!('r2');
     // The next spare is on its way; the sweep keeps it, and close removes it.
     expect(f.made).toHaveLength(3);
     await egress.sweep(() => false);
@@ -66,6 +70,7 @@ describe('spare gateways', () => {
     const f = fake();
     const egress = spareGateways(f.gateways);
     await egress.create(plan('r1'));
+    egress.launched!('r1');
     await settle();
     await egress.create(plan('r2', 'other'));
     expect(f.claimed).toEqual([]);
@@ -77,6 +82,7 @@ describe('spare gateways', () => {
     const f = fake({ claimFails: true });
     const egress = spareGateways(f.gateways);
     await egress.create(plan('r1'));
+    egress.launched!('r1');
     await settle();
     const spare = f.made[1]!;
     expect(await egress.create(plan('r2'))).toMatchObject({ network: 'r2-egress' });
@@ -88,6 +94,7 @@ describe('spare gateways', () => {
     const f = fake();
     const egress = spareGateways(f.gateways, { idleMs: 10 });
     await egress.create(plan('r1'));
+    egress.launched!('r1');
     await settle();
     await new Promise((r) => setTimeout(r, 50));
     expect(f.removed).toEqual([f.made[1]]);
