@@ -1,11 +1,11 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 6936:
+/***/ 3413:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5467);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8719);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -15,7 +15,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5467:
+/***/ 8719:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -124,6 +124,8 @@ const LANE_VARIABLES = {
     agentExec: 'FACTORY_AGENT_EXEC',
     /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
     releaseDir: 'FACTORY_RELEASE_DIR',
+    /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
+    egressReport: 'FACTORY_EGRESS_REPORT',
 };
 const IN_CONTAINER = {
     codexHome: '/factory/auth/codex',
@@ -684,6 +686,7 @@ function readLaneEnvironment(env, home) {
         mcpClaude: value(LANE_VARIABLES.mcpClaude),
         mcpCodex: value(LANE_VARIABLES.mcpCodex),
         containerSandbox: value(LANE_VARIABLES.sandbox) === 'container',
+        egressReport: value(LANE_VARIABLES.egressReport),
         fromProfile: {
             codex: value(LANE_VARIABLES.codexHome) !== undefined,
             claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
@@ -767,6 +770,7 @@ function summaryMarkdown(title, r) {
         ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
         ['cost', cost],
         ['session', r.sessionId ?? 'n/a'],
+        ...(r.egress ? [['egress', r.egress]] : []),
     ];
     const lines = [
         `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,
@@ -826,7 +830,11 @@ async function deliverReports(r, targets, where, names, sinks) {
                 headSha: where.headSha,
                 conclusion: r.conclusion,
                 title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
-                summary: r.scrub([r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n')),
+                summary: r.scrub([
+                    r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '',
+                    r.answer || '_no answer_',
+                    r.egress && r.egress !== 'nothing blocked' ? `\n**egress** ${r.egress}` : '',
+                ].join('\n')),
                 findings: r.findings,
                 detailsUrl: where.runUrl,
                 existingId: where.checkRunId,
@@ -850,6 +858,85 @@ function commentText(title, r, where) {
         lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
     lines.push(r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_', '', `<sub>${facts.join(' · ')}</sub>`);
     return r.scrub(lines.join('\n'));
+}
+
+;// CONCATENATED MODULE: ./lane-contract/egress-refusals.ts
+// What a job's egress gateway refused, as the controller's timeline and the lane's reports say it: "blocked:
+// pastebin.test:443 ×3". The gateway serves its list to the job (FACTORY_EGRESS_REPORT); the action parses it here.
+/** The one line a summary, check run or status table shows; empty when nothing was refused. */
+function blockedText(all, limit = 10, more = 0) {
+    if (all.length === 0)
+        return '';
+    const shown = all.slice(0, limit).map((d) => `${d.host}:${d.port}${d.count > 1 ? ` ×${d.count}` : ''}`);
+    const rest = Math.max(0, all.length - limit) + more;
+    return `blocked: ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+}
+/** The gateway's answer, checked field by field (it crossed the job's network); undefined when it is not one. */
+function parseGatewayRefusals(text) {
+    let v;
+    try {
+        v = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    const o = v;
+    if (typeof o !== 'object' || o === null || !Array.isArray(o.blocked))
+        return undefined;
+    const blocked = [];
+    for (const d of o.blocked) {
+        if (typeof d?.host !== 'string' || typeof d.port !== 'number' || typeof d.count !== 'number')
+            return undefined;
+        blocked.push({ host: d.host.slice(0, 255), port: d.port, count: d.count, first: String(d.first ?? '') });
+    }
+    return { blocked, more: typeof o.more === 'number' ? o.more : 0 };
+}
+/**
+ * A refused name as a public report shows it: a name the job asked for can carry what it tried to leak (a DNS tunnel
+ * spells data into its labels), so a name with a long label or more than three labels is shown as its last two
+ * (`*.evil.test`), and the counts of the names folded together are added up.
+ */
+function publicDestinations(all) {
+    const byKey = new Map();
+    for (const d of all) {
+        const labels = d.host.split('.');
+        const host = labels.length > 3 || labels.some((l) => l.length > 24) ? `*.${labels.slice(-2).join('.').slice(-48)}` : d.host;
+        const key = `${host}:${d.port}`;
+        const seen = byKey.get(key);
+        if (seen)
+            seen.count += d.count;
+        else
+            byKey.set(key, { ...d, host });
+    }
+    return [...byKey.values()].sort((a, b) => b.count - a.count);
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/egress-blocked.ts
+// What the lane's egress gateway refused, for the check run and the job summary: the gateway (outside the job) keeps
+// the list, the job can only add to it by trying, and the action asks for it after the agent ended, at the address
+// the controller put in the container's environment (read before the agent started).
+
+/** The gateway answers on the job's own network at once; a job that floods it must not hold up the report. */
+const TIMEOUT_MS = 5_000;
+/**
+ * The report's egress line: `blocked: pastebin.com:443 ×3`, `nothing blocked`, or why the list could not be read;
+ * undefined when the lane has no egress gateway.
+ */
+async function egressLine(url, get = (u, signal) => fetch(u, { signal })) {
+    if (!url)
+        return undefined;
+    try {
+        const res = await get(url, AbortSignal.timeout(TIMEOUT_MS));
+        if (!res.ok)
+            return `the egress gateway's list could not be read (HTTP ${res.status})`;
+        const list = parseGatewayRefusals((await res.text()).slice(0, 256 * 1024));
+        if (!list)
+            return "the egress gateway's list could not be read (not its answer)";
+        return blockedText(publicDestinations(list.blocked), 10, list.more) || 'nothing blocked';
+    }
+    catch (err) {
+        return `the egress gateway's list could not be read (${err.message})`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
@@ -1052,7 +1139,7 @@ async function compile(schemaText) {
         return { problem: `is not JSON: ${err.message}` };
     }
     // Node's ESM loader names Ajv's CommonJS exports; a bundle's interop hands over module.exports as the default.
-    const ajv = await __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
+    const ajv = await __nccwpck_require__.e(/* import() */ 153).then(__nccwpck_require__.t.bind(__nccwpck_require__, 9153, 23));
     const Ajv = ajv.Ajv ?? ajv.default.Ajv;
     try {
         return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema) };
@@ -2095,7 +2182,7 @@ function cornerEnv(corner) {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/util.js
 
 // functions
 function assertEqual(val) {
@@ -2970,7 +3057,7 @@ function constantCatch(value) {
     return fn;
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/core.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/core.js
 var _a;
 
 /** A special constant with type `never` */
@@ -3113,7 +3200,7 @@ function config(newConfig) {
     return globalConfig;
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/memoizer.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/memoizer.js
 
 class $ZodCyclicError extends Error {
     constructor() {
@@ -3426,7 +3513,7 @@ function isBackEdge(ctx, value) {
     return backEdges !== undefined && isRef(value) && backEdges.has(value);
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/regexes.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/regexes.js
 
 /**
  * @deprecated CUID v1 is deprecated by its authors due to information leakage
@@ -3584,7 +3671,7 @@ const sha512_hex = /^[0-9a-fA-F]{128}$/;
 const sha512_base64 = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64(86, "==")));
 const sha512_base64url = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64url(86)));
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/checks.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/checks.js
 // import { $ZodType } from "./schemas.js";
 
 
@@ -4102,7 +4189,7 @@ const $ZodCheckOverwrite = /*@__PURE__*/ $constructor("$ZodCheckOverwrite", (ins
     };
 });
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/doc.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/doc.js
 class Doc {
     constructor(args = [], closed = {}) {
         this.content = [];
@@ -4142,14 +4229,14 @@ class Doc {
     }
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/versions.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/versions.js
 const version = {
     major: 4,
     minor: 6,
     patch: 7,
 };
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/schemas.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/schemas.js
 
 
 
@@ -6787,7 +6874,7 @@ function handleRefineResult(result, payload, input, inst) {
     }
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/registries.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/registries.js
 var registries_a;
 const $output = /*@__PURE__*/ (/* unused pure expression or super */ null && (Symbol("ZodOutput")));
 const $input = /*@__PURE__*/ (/* unused pure expression or super */ null && (Symbol("ZodInput")));
@@ -6840,7 +6927,7 @@ function registry() {
 (registries_a = globalThis).__zod_globalRegistry ?? (registries_a.__zod_globalRegistry = registry());
 const globalRegistry = globalThis.__zod_globalRegistry;
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/api.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/api.js
 
 
 
@@ -7945,7 +8032,7 @@ function _stringFormat(Class, format, fnOrRegex, _params = {}) {
     return inst;
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/to-json-schema.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/to-json-schema.js
 
 
 function assignProps(target, ...sources) {
@@ -8598,7 +8685,7 @@ const createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params)
     return to_json_schema_finalize(ctx, schema);
 };
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/json-schema-processors.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/json-schema-processors.js
 
 
 
@@ -9443,7 +9530,7 @@ function toJSONSchema(input, params) {
     return finalize(ctx, input);
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/locales/en.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/locales/en.js
 
 const error = () => {
     const Sizable = {
@@ -9570,7 +9657,7 @@ const error = () => {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/errors.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/errors.js
 
 
 /* Computing the message eagerly is expensive (pretty-printed JSON of all
@@ -9839,7 +9926,7 @@ function prettifyError(error) {
     return lines.join("\n");
 }
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/core/parse.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/parse.js
 
 
 
@@ -10016,7 +10103,7 @@ const _safeDecodeAsync = (_Err) => async (schema, value, _ctx) => {
 };
 const safeDecodeAsync = /* @__PURE__*/ _safeDecodeAsync($ZodRealError);
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/errors.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/errors.js
 
 
 
@@ -10075,7 +10162,7 @@ const ZodRealError = /*@__PURE__*/ $constructor("ZodError", errors_initializer, 
 // /** @deprecated Use `z.core.$ZodErrorMapCtx` instead. */
 // export type ErrorMapCtx = core.$ZodErrorMapCtx;
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/parse.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/parse.js
 
 
 const classic_parse_parse = /* @__PURE__ */ _parse(ZodRealError);
@@ -10093,7 +10180,7 @@ const parse_safeDecode = /* @__PURE__ */ _safeDecode(ZodRealError);
 const parse_safeEncodeAsync = /* @__PURE__ */ _safeEncodeAsync(ZodRealError);
 const parse_safeDecodeAsync = /* @__PURE__ */ _safeDecodeAsync(ZodRealError);
 
-;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/schemas.js
+;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/schemas.js
 
 
 
@@ -12215,10 +12302,11 @@ async function readPromptFile(s) {
 
 
 
+
 const log = runnerLog();
 let coreLoad;
 /** Outputs, the summary and the step's failure: needed only once the agent ran (or could not start). */
-const actionsCore = () => (coreLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(421)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6421)));
+const actionsCore = () => (coreLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(559)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4559)));
 async function run() {
     // The check run shown while the agent works; whatever ends the run below, it is completed.
     let check;
@@ -12236,7 +12324,7 @@ async function run() {
         const token = settings.githubToken;
         let octokitLoad;
         const octokit = token
-            ? () => (octokitLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(413)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2413)).then((github) => github.getOctokit(token)))
+            ? () => (octokitLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(587)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8587)).then((github) => github.getOctokit(token)))
             : undefined;
         const gh = octokit && where.owner ? async () => octokitLaneGitHub(await octokit(), where) : undefined;
         const refusal = await actorRefusal(event.eventName, actorOf(event), names.actor, async (username) => {
@@ -12263,9 +12351,10 @@ async function run() {
             check = inProgressCheck(gh, where, { name: names.checkName, title: `${settings.agent}: working` });
         const env = await releasedEnvironment(process.env, releaseTimeout, log);
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
-        const result = await runLane({
+        const lane = readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)());
+        const ran = await runLane({
             settings,
-            lane: readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)()),
+            lane,
             instructions,
             pullRequest: pr,
             runDir,
@@ -12284,6 +12373,8 @@ async function run() {
                 actionsCore().catch(() => undefined); // loaded beside the agent; a failure surfaces where it is awaited
             },
         });
+        const egress = await egressLine(lane.egressReport);
+        const result = egress ? { ...ran, egress } : ran;
         const core = await actionsCore();
         core.setOutput('cli-version', await version.result());
         await check?.started();
@@ -12848,6 +12939,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(6936);
+/******/ var __webpack_exports__ = __nccwpck_require__(3413);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
