@@ -36,6 +36,8 @@ export interface ControllerProcessOptions {
   backend?: 'docker' | 'swarm';
   /** A warm pool of this many runners on the profile. */
   warm?: number;
+  /** Profiles instead of the one `ci` profile: each name and its YAML flow mapping. */
+  profiles?: Record<string, string>;
 }
 
 function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
@@ -52,9 +54,13 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     'status: { host: 127.0.0.1, port: 0 }',
     'profiles:',
     // The profile the end-to-end tests use: host networking so the stand-in runner reaches the loopback stand-in.
-    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''} }`,
+    ...Object.entries(
+      o.profiles ?? {
+        ci: `{ labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''} }`,
+      },
+    ).map(([name, yaml]) => `  ${name}: ${yaml}`),
     'repos:',
-    `  - { repo: ${repo}, profiles: [ci], maxConcurrent: ${o.maxConcurrent} }`,
+    `  - { repo: ${repo}, profiles: [${Object.keys(o.profiles ?? { ci: '' }).join(', ')}], maxConcurrent: ${o.maxConcurrent} }`,
     '',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
-// What egress costs: how long a job's gateway takes to be serving (added to the pickup of a profile with `egress`,
-// which otherwise starts its container at once), and the latency the gateway adds per HTTP request, from a job behind
-// it against the same request from a container on the world's network. Runs alone: `npx tsx bench/egress.ts`.
+// What egress costs: how long a job's gateway takes to be serving when no spare is ready (egress-pickup.ts measures
+// the pickup itself), and the latency the gateway adds per HTTP request, from a job behind it against the same
+// request from a container on the world's network. `npm run bench -- --only egress`, or alone:
+// `npx tsx bench/egress.ts`.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,7 @@ export async function benchEgress(docker: Docker, dir: string) {
       proxiedMs: { median: round(median(proxied), 2), p95: round(p95(proxied), 2) },
       addedMedianMs: round(median(proxied) - median(direct), 2),
       requests: REQUESTS,
+      starts: GATEWAYS,
     };
   } finally {
     for (const c of created) await c.remove({ force: true }).catch(() => {});

@@ -10,6 +10,9 @@ import { ensureStandinImages } from '../controller/commands/demo.js';
 import { benchAgentLane } from './agent-lane.js';
 import { benchBackendPickup } from './backend-pickup.js';
 import { benchBurst } from './burst.js';
+import { benchEgress } from './egress.js';
+import { benchEgressPickup } from './egress-pickup.js';
+import { ensureLocalBase } from '../test/support/local-base.js';
 import { benchMemory } from './memory.js';
 import { benchJobDocker } from './job-docker.js';
 import { laneRows, missedRows, MISSED, type Row } from './lane-table.js';
@@ -217,6 +220,45 @@ const SECTIONS: Section[] = [
             yes(memory.peakRssBytes < 150 * MB),
           ],
           [`Time until all ${memory.jobs} jobs ran`, `${round(memory.msUntilAllRunning / 1000, 1)} s`, '', ''],
+        ],
+      };
+    },
+  },
+  {
+    name: 'egress',
+    step: 'egress: pickup with and without a gateway (20 jobs each, alternated), its cold start, its added latency',
+    docker: true,
+    run: async ({ docker, dir }) => {
+      const image = await ensureLocalBase(docker);
+      const pickup = await benchEgressPickup(docker, dir, image);
+      const gateway = await benchEgress(docker, dir);
+      return {
+        result: { pickup, gateway },
+        rows: [
+          [
+            `Pickup without \`egress\` (bridge), webhook sent → container started, median / p95 of ${pickup.jobs}`,
+            `${ms(pickup.median.plain)} / ${ms(pickup.p95.plain)}`,
+            '',
+            '',
+          ],
+          [
+            `Pickup with \`egress\` (a spare gateway claimed), the same, median / p95 of ${pickup.jobs}, alternated`,
+            `${ms(pickup.median.egress)} / ${ms(pickup.p95.egress)} (+${ms(pickup.addedMs)})`,
+            '≤ +300 ms',
+            yes(pickup.addedMs <= 300),
+          ],
+          [
+            `Egress gateway started cold (network, relays, container, serving), median / max of ${gateway.starts}`,
+            `${ms(gateway.gatewayReadyMs.median)} / ${ms(gateway.gatewayReadyMs.max)}`,
+            '',
+            '',
+          ],
+          [
+            `Egress proxy, added latency per HTTP request on a fresh connection, median of ${gateway.requests}`,
+            `${round(gateway.addedMedianMs, 2)} ms (${round(gateway.proxiedMs.median, 2)} ms proxied, ${round(gateway.directMs.median, 2)} ms direct)`,
+            '< 5 ms',
+            yes(gateway.addedMedianMs < 5),
+          ],
         ],
       };
     },

@@ -28,6 +28,8 @@ export const LANE_VARIABLES = {
   budgetTurns: 'FACTORY_BUDGET_TURNS',
   budgetTokens: 'FACTORY_BUDGET_TOKENS',
   budgetCostUsd: 'FACTORY_BUDGET_COST_USD',
+  /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
+  egressReport: 'FACTORY_EGRESS_REPORT',
 } as const;
 
 export const IN_CONTAINER = {

@@ -18,6 +18,8 @@ export interface LaneEnvironment {
   mcpCodex?: string;
   /** The controller started this job's container: it is the sandbox, and the agent runs without its own. */
   containerSandbox: boolean;
+  /** Behind egress: where the job's gateway lists what it refused. */
+  egressReport?: string;
   /** Which of the paths above came from the lane profile rather than the home-directory fallback. */
   fromProfile: { codex: boolean; claude: boolean };
 }
@@ -34,6 +36,7 @@ export function readLaneEnvironment(env: Record<string, string | undefined>, hom
     mcpClaude: value(V.mcpClaude),
     mcpCodex: value(V.mcpCodex),
     containerSandbox: value(V.sandbox) === 'container',
+    egressReport: value(V.egressReport),
     fromProfile: {
       codex: value(V.codexHome) !== undefined,
       claude: value(V.claudeConfigDir) !== undefined,

@@ -75,9 +75,11 @@ export async function deliverReports(
         conclusion: r.conclusion,
         title: resultTitle(r),
         summary: r.scrub(
-          [r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', reportedAnswer(r) || '_no answer_'].join(
-            '\n',
-          ),
+          [
+            r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '',
+            reportedAnswer(r) || '_no answer_',
+            r.egress && r.egress !== 'nothing blocked' ? `\n**egress** ${r.egress}` : '',
+          ].join('\n'),
         ),
         findings: r.findings,
         detailsUrl: where.runUrl,

@@ -83,6 +83,8 @@ export interface LaneResult {
   writeBack: WriteBack[];
   /** The last progress lines, as logged: the readable tail of the transcript. */
   progress: string[];
+  /** Behind egress: what the gateway refused (`blocked: host:port ×n`, `nothing blocked`), see egress-blocked.ts. */
+  egress?: string;
   /** Scrubs any text bound for a report; it knows the credentials of this run, refreshed ones included. */
   scrub: (text: string) => string;
 }

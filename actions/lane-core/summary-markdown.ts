@@ -18,6 +18,7 @@ export function summaryMarkdown(title: string, r: LaneResult): string {
     ['turns', String(r.usage.turns)],
     ['budget', budgetText(r.budget)],
     ['session', r.sessionId ?? 'n/a'],
+    ...(r.egress ? [['egress', r.egress]] : []),
   ];
   if (r.breach) rows.splice(1, 0, ['stopped at budget', breachText(r.breach)]);
   const lines = [

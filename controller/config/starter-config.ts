@@ -51,6 +51,7 @@ profiles:
   #       - api.github.com
   #       - codeload.github.com    # the actions a workflow uses
   #       - "*.actions.githubusercontent.com"
+  #       # - "*.blob.core.windows.net"  # job summaries, live logs: but any Azure account (docs/lanes.md#egress)
   #       - api.openai.com         # the model API
   #       - chatgpt.com            # codex's ChatGPT login
   #       - auth.openai.com        # and its refresh

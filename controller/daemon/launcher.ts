@@ -9,7 +9,7 @@ import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
 import { holdCredential } from '../lanes/credential-hold.js';
-import { finishJobFolder } from '../lanes/job-folder.js';
+import { finishJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
@@ -18,7 +18,7 @@ import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
-import { withEgress } from '../egress/egress-plan.js';
+import { relayedValue, withEgress, type EgressLease } from '../egress/egress-plan.js';
 import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
@@ -40,6 +40,14 @@ export interface LaunchSteps {
 }
 
 export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
+  try {
+    return await launch(steps, plan, job);
+  } finally {
+    if (plan.egress) steps.egress?.launched?.(plan.identity.runnerName);
+  }
+}
+
+async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
@@ -67,18 +75,28 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
   } catch (err) {
     return failed(config, identity, errorMessage(err), false);
   }
-  // The job's one way out before anything of the job runs, so no process of it ever has another network.
-  let container = plan.container;
+  // The job's one way out, made while its sidecar starts and GitHub registers its runner (a gateway takes about a
+  // second to serve when no spare is ready): the job's container starts only once it serves, so no process of the
+  // job ever has another network.
+  let leased: Promise<{ lease: EgressLease } | { err: unknown }> | undefined;
   if (plan.egress) {
-    try {
-      if (!steps.egress) throw new Error(`profile ${job.profileName} asks for egress, which this backend cannot run`);
-      container = withEgress(container, await steps.egress.create(plan.egress));
-    } catch (err) {
-      if (isDockerDown(err)) return { kind: 'docker-down', err };
-      return failed(config, identity, errorMessage(err), false);
-    }
+    if (!steps.egress)
+      return failed(
+        config,
+        identity,
+        `profile ${job.profileName} asks for egress, which this backend cannot run`,
+        false,
+      );
+    leased = steps.egress.create(plan.egress).then(
+      (lease) => ({ lease }),
+      (err: unknown) => ({ err }),
+    );
   }
-  const dropEgress = () => (plan.egress ? steps.egress?.remove(identity.runnerName).catch(() => {}) : undefined);
+  const dropEgress = async () => {
+    if (!leased) return;
+    await leased;
+    await steps.egress?.remove(identity.runnerName).catch(() => {});
+  };
   // The job's engine before its runner: a sidecar that cannot start fails the job before GitHub holds a runner.
   const sidecar = plan.sidecar;
   if (sidecar) {
@@ -129,6 +147,22 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
   }
   identity.runnerId = jit.runnerId;
   steps.registered(jit.runnerId);
+
+  let container = plan.container;
+  const egress = await leased;
+  if (egress && 'err' in egress) {
+    if (isDockerDown(egress.err)) return { kind: 'docker-down', err: egress.err };
+    await runners.remove(jit.runnerId).catch(() => 'error');
+    await dropSidecar();
+    await dropEgress();
+    return failed(config, identity, errorMessage(egress.err), false);
+  }
+  if (egress) {
+    const lease = egress.lease;
+    container = withEgress(container, lease);
+    if (job.profile.mcp.length > 0)
+      await rewriteMcpFiles(config, identity.runnerName, (text) => relayedValue(text, lease)).catch(() => {});
+  }
 
   try {
     return {

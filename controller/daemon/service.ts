@@ -97,6 +97,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const docker = new DockerWatch(engine, log, opts.maxDockerBackoffMs ?? 15_000);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
   const egress = egressFor(config);
+  // Spare gateways go with the controller; jobs' gateways stay with their jobs for the next start to adopt.
+  if (egress?.close) unwind.push(() => egress.close?.());
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
   const sidecars = egress

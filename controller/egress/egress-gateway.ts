@@ -1,6 +1,8 @@
 // A job's egress carried out on the host's engine: its internal network, the relays of its host services and its
 // gateway, made before the job's container and removed with it; swept when its runner is gone (a launch cut short, a
-// controller that died mid-cleanup). Everything it makes carries the runner's name in one label.
+// controller that died mid-cleanup). Everything it makes carries one key in one label: the runner's name, or a spare's
+// (spare-gateways.ts) that a job later claims by renaming the gateway after its runner. So the gateway's name says
+// whose it is and its label which network and relays go with it, both read back from Docker after a restart.
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -8,7 +10,14 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { LABEL } from '../model/runner.js';
 import { demux, isDockerDown } from '../docker/docker-engine.js';
-import { EGRESS_LABEL, EGRESS_PROFILE_LABEL, gatewayContainerSpec, gatewayName, networkSpec } from './egress-plan.js';
+import {
+  EGRESS_LABEL,
+  EGRESS_LOOPBACK_LABEL,
+  EGRESS_PROFILE_LABEL,
+  gatewayContainerSpec,
+  gatewayName,
+  networkSpec,
+} from './egress-plan.js';
 import type { EgressLease, EgressPlan } from './egress-plan.js';
 import { writeGatewayProgram } from './gateway-program.js';
 import { serveRelays, type Relays } from './loopback-relay.js';
@@ -31,8 +40,20 @@ export interface EgressGateways {
   refusals(runnerName: string): Promise<Refusal[]>;
   /** Removes the runner's gateway, network and relays; what is already gone counts as removed. */
   remove(runnerName: string): Promise<void>;
-  /** Removes every gateway and network of this instance whose runner `keep` does not know; returns their runners. */
+  /**
+   * Removes every gateway and network of this instance whose runner `keep` does not know; returns their runners. The
+   * relays of the ones kept are served again when this process does not serve them (a controller restarted).
+   */
   sweep(keep: (runnerName: string) => boolean): Promise<string[]>;
+  /** Gives the gateway made for `spare` (a plan of its own) to `plan`'s runner: renamed after it, serving as it was. */
+  claim?(spare: string, plan: EgressPlan): Promise<void>;
+  /** Removes what this process keeps ready for later jobs (spare-gateways.ts); jobs' gateways stay for adoption. */
+  close?(): Promise<void>;
+  /**
+   * The runner's launch is over (its container started, or the launch failed): background work on the engine (the
+   * next spare) waits for this, since Docker serialises network changes and would hold up the job's start.
+   */
+  launched?(runnerName: string): void;
 }
 
 export interface EgressOptions {
@@ -59,38 +80,51 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
   const ours = (extra: string[] = []) => JSON.stringify({ label: [`${LABEL.instance}=${opts.instance}`, ...extra] });
   const hostPath = opts.hostPath ?? ((p: string) => p);
 
-  async function remove(runnerName: string): Promise<void> {
-    const containers = await docker.listContainers({ all: true, filters: ours([`${EGRESS_LABEL}=${runnerName}`]) });
+  /** The key the runner's gateway, network and relays carry: its own name, or the spare's it claimed. */
+  async function keyOf(runnerName: string): Promise<string> {
+    const info = await docker
+      .getContainer(gatewayName(runnerName))
+      .inspect()
+      .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    return info?.Config.Labels?.[EGRESS_LABEL] ?? runnerName;
+  }
+
+  const remove = async (runnerName: string) => removeKey(await keyOf(runnerName));
+
+  async function removeKey(key: string): Promise<void> {
+    const containers = await docker.listContainers({ all: true, filters: ours([`${EGRESS_LABEL}=${key}`]) });
     for (const c of containers)
       await docker
         .getContainer(c.Id)
         .remove({ force: true })
         .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
-    const networks = await docker.listNetworks({ filters: ours([`${EGRESS_LABEL}=${runnerName}`]) });
+    const networks = await docker.listNetworks({ filters: ours([`${EGRESS_LABEL}=${key}`]) });
     for (const n of networks)
       await docker
         .getNetwork(n.Id)
         .remove()
         .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
-    await relays.get(runnerName)?.close();
-    relays.delete(runnerName);
-    await rm(folderOf(opts.dir, runnerName), { recursive: true, force: true });
+    await relays.get(key)?.close();
+    relays.delete(key);
+    await rm(folderOf(opts.dir, key), { recursive: true, force: true });
+  }
+
+  /** The relays of `key`'s gateway, served into the folder its gateway has mounted (made or kept as it is). */
+  async function relay(key: string, ports: readonly number[]): Promise<void> {
+    relays.set(
+      key,
+      await serveRelays(
+        join(folderOf(opts.dir, key), 'relay'),
+        ports.map((port) => ({ port, ...(opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {}) })),
+      ),
+    );
   }
 
   async function create(plan: EgressPlan): Promise<EgressLease> {
     const folder = folderOf(opts.dir, plan.runnerName);
     try {
       await writeGatewayProgram(join(folder, 'program'));
-      relays.set(
-        plan.runnerName,
-        await serveRelays(
-          join(folder, 'relay'),
-          plan.policy.loopback.map((port) => ({
-            port,
-            ...(opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {}),
-          })),
-        ),
-      );
+      await relay(plan.runnerName, plan.policy.loopback);
       const network = await docker.createNetwork(networkSpec(plan));
       const info = (await network.inspect()) as { IPAM?: { Config?: Array<{ Subnet?: string }> } };
       const subnet = info.IPAM?.Config?.find((c) => c.Subnet?.includes('.'))?.Subnet;
@@ -141,17 +175,41 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
       docker.listContainers({ all: true, filters: ours([EGRESS_LABEL]) }),
       docker.listNetworks({ filters: ours([EGRESS_LABEL]) }),
     ]);
-    const runners = new Set([
-      ...containers.map((c) => c.Labels[EGRESS_LABEL] ?? ''),
+    // A key is kept when its own name is (a gateway made for its runner, or a network whose gateway is gone) or when
+    // its gateway is named after a runner that is (a claimed spare).
+    const runnerOf = new Map<string, string>();
+    const loopbackOf = new Map<string, number[]>();
+    for (const c of containers) {
+      const key = c.Labels[EGRESS_LABEL] ?? '';
+      const name = (c.Names[0] ?? '').replace(/^\//, '').replace(/-gateway$/, '');
+      if (name !== '') runnerOf.set(key, name);
+      const ports = c.Labels[EGRESS_LOOPBACK_LABEL];
+      loopbackOf.set(key, ports ? ports.split(',').map(Number) : []);
+    }
+    const keys = new Set([
+      ...runnerOf.keys(),
       ...networks.map((n) => n.Labels?.[EGRESS_LABEL] ?? ''),
       ...relays.keys(),
     ]);
-    const orphans = [...runners].filter((r) => r !== '' && !keep(r));
-    for (const runner of orphans) await remove(runner);
-    return orphans;
+    const kept = (key: string) => keep(key) || (runnerOf.has(key) && keep(runnerOf.get(key)!));
+    const orphans = [...keys].filter((k) => k !== '' && !kept(k));
+    for (const key of orphans) await removeKey(key);
+    for (const key of keys)
+      if (key !== '' && kept(key) && !relays.has(key) && (loopbackOf.get(key)?.length ?? 0) > 0)
+        // One that cannot be served (its folder gone with a changed stateDir) leaves that job's services dark, not
+        // the sweep undone.
+        await relay(key, loopbackOf.get(key)!).catch(() => {});
+    return orphans.map((k) => runnerOf.get(k) ?? k);
   }
 
-  return { create, refusals, remove, sweep };
+  async function claim(spare: string, plan: EgressPlan): Promise<void> {
+    // By id: once renamed, the spare's name finds nothing.
+    const info = await docker.getContainer(gatewayName(spare)).inspect();
+    if (!info.State.Running) throw new Error(`spare gateway ${gatewayName(spare)} is not running`);
+    await docker.getContainer(info.Id).rename({ name: plan.gateway });
+  }
+
+  return { create, refusals, remove, sweep, claim };
 }
 
 /** Follows the gateway's output until it says it serves; returns its address there. Its exit is an error. */

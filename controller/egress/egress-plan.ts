@@ -5,12 +5,15 @@ import type Docker from 'dockerode';
 import type { Profile } from '../config/config.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
-import { PROXY_PORT, type EgressPolicy } from '../gateway/egress-policy.js';
+import { PROXY_PORT, REFUSALS_PATH, type EgressPolicy } from '../gateway/egress-policy.js';
+import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 
 /** On the job's internal network and its gateway: the runner they serve. Never on anything else. */
 export const EGRESS_LABEL = 'factory.egress';
 /** On the gateway: the job's profile, for the refusal metric once the runner record may be gone. */
 export const EGRESS_PROFILE_LABEL = 'factory.egress-profile';
+/** On the gateway: the loopback ports it relays, so a restarted controller serves their sockets again. */
+export const EGRESS_LOOPBACK_LABEL = 'factory.egress-loopback';
 
 /** Where the gateway finds its program and the controller's relay sockets. */
 export const PROGRAM_IN_GATEWAY = '/factory-gateway';
@@ -93,7 +96,11 @@ export function gatewayContainerSpec(plan: EgressPlan, opts: GatewayOptions): Do
     Cmd: [`${PROGRAM_IN_GATEWAY}/gateway-main.js`],
     Env: [`FACTORY_EGRESS=${JSON.stringify({ policy: plan.policy, subnet: opts.subnet, relayDir: RELAY_IN_GATEWAY })}`],
     WorkingDir: '/',
-    Labels: { ...labels(plan), [EGRESS_PROFILE_LABEL]: plan.profileName },
+    Labels: {
+      ...labels(plan),
+      [EGRESS_PROFILE_LABEL]: plan.profileName,
+      [EGRESS_LOOPBACK_LABEL]: plan.policy.loopback.join(','),
+    },
     HostConfig: {
       NetworkMode: plan.network,
       ...(opts.upstreamDns ? { Dns: opts.upstreamDns } : {}),
@@ -135,7 +142,15 @@ export function relayedValue(value: string, lease: EgressLease): string {
   );
 }
 
-const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+const PROXY_VARIABLES = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  LANE_VARIABLES.egressReport,
+];
 
 /** The proxy variables a job behind `lease` gets: every tool that honours them asks the gateway by name. */
 export function proxyEnv(lease: EgressLease): Record<string, string> {
@@ -167,6 +182,8 @@ export function withEgress(
         relayedValue(e, lease),
       ),
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      // Where the lane's action reads what the gateway refused, for its check run and summary.
+      `${LANE_VARIABLES.egressReport}=http://${lease.address}:${PROXY_PORT}${REFUSALS_PATH}`,
     ],
     HostConfig: {
       ...spec.HostConfig,

@@ -17,10 +17,14 @@ export interface Relays {
   close(): Promise<void>;
 }
 
-/** Serves each service's socket in `dir` (made fresh); `close` stops them and removes the folder. */
+/**
+ * Serves each service's socket in `dir` (made when missing); `close` stops them and removes the folder. A folder that
+ * exists is kept and only its stale sockets replaced: a running gateway has it mounted, and a folder made anew would
+ * be one it cannot see (a restarted controller serving a running job's relays again).
+ */
 export async function serveRelays(dir: string, services: readonly RelayedService[]): Promise<Relays> {
-  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const service of services) await rm(join(dir, `${service.port}.sock`), { force: true });
   const servers: Server[] = [];
   const open = new Set<Socket>();
   try {

@@ -20,6 +20,12 @@ export const WEB_PORTS = [80, 443] as const;
 /** The gateway's own HTTP CONNECT / HTTP proxy port and its resolver's: never a relayed or transparent port. */
 export const PROXY_PORT = 3128;
 export const DNS_PORT = 53;
+/**
+ * Where the proxy port answers a GET with what it refused so far, as JSON `{ blocked: [{ host, port, count, first }],
+ * more }` (at most REFUSAL_KINDS destinations, most refused first): the lane's action reads it for its report.
+ */
+export const REFUSALS_PATH = '/.factory/egress-refusals';
+export const REFUSAL_KINDS = 100;
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;

@@ -8,7 +8,8 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { connect, createServer, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { answer, formatError, parseQuery, RCODE, TYPE_A } from './dns-message.js';
-import { decide, DNS_PORT, forbiddenAddress, PROXY_PORT, resolvable, transparentPorts } from './egress-policy.js';
+import { decide, DNS_PORT, forbiddenAddress, PROXY_PORT, REFUSALS_PATH, REFUSAL_KINDS } from './egress-policy.js';
+import { resolvable, transparentPorts } from './egress-policy.js';
 import type { EgressPolicy } from './egress-policy.js';
 import { PEEK_LIMIT, peekHost } from './first-bytes.js';
 
@@ -26,10 +27,21 @@ const address = ownAddress(settings.subnet);
 const IDLE_MS = 10 * 60_000;
 
 type Kind = 'dns' | 'connect' | 'http' | 'tls' | 'plain';
+// What was refused, per destination, for the lane's own report (REFUSALS_PATH). Bounded: a job that tries thousands
+// of names keeps the first REFUSAL_KINDS destinations counted and the rest as a number.
+const tally = new Map<string, { host: string; port: number; count: number; first: string }>();
+let untallied = 0;
 function report(kind: Kind, host: string, port: number, reason: string): void {
   const line = { event: 'refused', kind, host: host.slice(0, 255), port, reason, time: new Date().toISOString() };
   process.stdout.write(`${JSON.stringify(line)}\n`);
+  const key = `${line.host}:${port}`;
+  const seen = tally.get(key);
+  if (seen) seen.count += 1;
+  else if (tally.size < REFUSAL_KINDS) tally.set(key, { host: line.host, port, count: 1, first: line.time });
+  else untallied += 1;
 }
+const refusals = () =>
+  JSON.stringify({ blocked: [...tally.values()].sort((a, b) => b.count - a.count), more: untallied });
 
 // Answers of the upstream resolver, kept briefly: a lookup through Docker's embedded resolver costs more than the
 // rest of a proxied request. Only allowed names are ever looked up, so the cache cannot be filled by the job.
@@ -113,6 +125,10 @@ function serveDns(): Promise<unknown> {
 function serveProxy(): Promise<void> {
   const server = createHttpServer((req, res) => {
     // Plain HTTP through the proxy: the request line carries an absolute URL.
+    if (req.method === 'GET' && req.url === REFUSALS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(refusals());
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '');

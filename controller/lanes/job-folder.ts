@@ -115,6 +115,22 @@ function authFiles(m: Extract<Profile['mounts'][number], { kind: 'auth' }>) {
  * them in the manifest that write-back reads: only a released job can write a credential back. Each copy replaces
  * what is there by rename, so a file or symlink the job planted in its auth folder is replaced, never written through.
  */
+/**
+ * Rewrites the job's rendered MCP files through `rewrite` before its container starts: behind egress, a server named
+ * at `127.0.0.1:<port>` of a relayed service is reached at the gateway's address instead.
+ */
+export async function rewriteMcpFiles(
+  config: Config,
+  runnerName: string,
+  rewrite: (text: string) => string,
+): Promise<void> {
+  for (const name of ['claude.json', 'codex.toml']) {
+    const path = join(jobDir(config, runnerName), 'mcp', name);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text !== undefined && rewrite(text) !== text) await writeFile(path, rewrite(text), { mode: 0o644 });
+  }
+}
+
 export async function releaseAuth(config: Config, profileName: string, profile: Profile, runnerName: string) {
   const dir = jobDir(config, runnerName);
   const owner = containerOwner(profile);

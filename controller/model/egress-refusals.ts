@@ -1,13 +1,8 @@
 // What a job's egress gateway refused, counted per destination: kept in the job's timeline and said the way a
-// workflow author reads it, "blocked: pastebin.test:443 ×3".
+// workflow author reads it, "blocked: pastebin.test:443 ×3" (the wording the lane's reports share).
+import type { BlockedDestination } from '../../lane-contract/egress-refusals.js';
 
-/** One destination a job's gateway refused: how often, and when first (ISO time, the gateway's clock). */
-export interface BlockedDestination {
-  host: string;
-  port: number;
-  count: number;
-  first: string;
-}
+export { blockedText, type BlockedDestination } from '../../lane-contract/egress-refusals.js';
 
 /** A job's refusals as its runner's teardown found them. */
 export interface EgressRefusals {
@@ -17,12 +12,4 @@ export interface EgressRefusals {
   /** How many more destinations were refused than `blocked` lists. */
   more?: number;
   at: number;
-}
-
-/** The one line a summary, check run or status table shows; empty when nothing was refused. */
-export function blockedText(all: readonly BlockedDestination[], limit = 10, more = 0): string {
-  if (all.length === 0) return '';
-  const shown = all.slice(0, limit).map((d) => `${d.host}:${d.port}${d.count > 1 ? ` ×${d.count}` : ''}`);
-  const rest = Math.max(0, all.length - limit) + more;
-  return `blocked: ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
 }

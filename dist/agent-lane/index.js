@@ -5,7 +5,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6071);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8719);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -15,7 +15,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6071:
+/***/ 8719:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -124,6 +124,8 @@ const LANE_VARIABLES = {
     agentExec: 'FACTORY_AGENT_EXEC',
     /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
     releaseDir: 'FACTORY_RELEASE_DIR',
+    /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
+    egressReport: 'FACTORY_EGRESS_REPORT',
 };
 const IN_CONTAINER = {
     codexHome: '/factory/auth/codex',
@@ -684,6 +686,7 @@ function readLaneEnvironment(env, home) {
         mcpClaude: value(LANE_VARIABLES.mcpClaude),
         mcpCodex: value(LANE_VARIABLES.mcpCodex),
         containerSandbox: value(LANE_VARIABLES.sandbox) === 'container',
+        egressReport: value(LANE_VARIABLES.egressReport),
         fromProfile: {
             codex: value(LANE_VARIABLES.codexHome) !== undefined,
             claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
@@ -767,6 +770,7 @@ function summaryMarkdown(title, r) {
         ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
         ['cost', cost],
         ['session', r.sessionId ?? 'n/a'],
+        ...(r.egress ? [['egress', r.egress]] : []),
     ];
     const lines = [
         `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,
@@ -826,7 +830,11 @@ async function deliverReports(r, targets, where, names, sinks) {
                 headSha: where.headSha,
                 conclusion: r.conclusion,
                 title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
-                summary: r.scrub([r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '', r.answer || '_no answer_'].join('\n')),
+                summary: r.scrub([
+                    r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '',
+                    r.answer || '_no answer_',
+                    r.egress && r.egress !== 'nothing blocked' ? `\n**egress** ${r.egress}` : '',
+                ].join('\n')),
                 findings: r.findings,
                 detailsUrl: where.runUrl,
                 existingId: where.checkRunId,
@@ -850,6 +858,85 @@ function commentText(title, r, where) {
         lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
     lines.push(r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_', '', `<sub>${facts.join(' · ')}</sub>`);
     return r.scrub(lines.join('\n'));
+}
+
+;// CONCATENATED MODULE: ./lane-contract/egress-refusals.ts
+// What a job's egress gateway refused, as the controller's timeline and the lane's reports say it: "blocked:
+// pastebin.test:443 ×3". The gateway serves its list to the job (FACTORY_EGRESS_REPORT); the action parses it here.
+/** The one line a summary, check run or status table shows; empty when nothing was refused. */
+function blockedText(all, limit = 10, more = 0) {
+    if (all.length === 0)
+        return '';
+    const shown = all.slice(0, limit).map((d) => `${d.host}:${d.port}${d.count > 1 ? ` ×${d.count}` : ''}`);
+    const rest = Math.max(0, all.length - limit) + more;
+    return `blocked: ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+}
+/** The gateway's answer, checked field by field (it crossed the job's network); undefined when it is not one. */
+function parseGatewayRefusals(text) {
+    let v;
+    try {
+        v = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    const o = v;
+    if (typeof o !== 'object' || o === null || !Array.isArray(o.blocked))
+        return undefined;
+    const blocked = [];
+    for (const d of o.blocked) {
+        if (typeof d?.host !== 'string' || typeof d.port !== 'number' || typeof d.count !== 'number')
+            return undefined;
+        blocked.push({ host: d.host.slice(0, 255), port: d.port, count: d.count, first: String(d.first ?? '') });
+    }
+    return { blocked, more: typeof o.more === 'number' ? o.more : 0 };
+}
+/**
+ * A refused name as a public report shows it: a name the job asked for can carry what it tried to leak (a DNS tunnel
+ * spells data into its labels), so a name with a long label or more than three labels is shown as its last two
+ * (`*.evil.test`), and the counts of the names folded together are added up.
+ */
+function publicDestinations(all) {
+    const byKey = new Map();
+    for (const d of all) {
+        const labels = d.host.split('.');
+        const host = labels.length > 3 || labels.some((l) => l.length > 24) ? `*.${labels.slice(-2).join('.').slice(-48)}` : d.host;
+        const key = `${host}:${d.port}`;
+        const seen = byKey.get(key);
+        if (seen)
+            seen.count += d.count;
+        else
+            byKey.set(key, { ...d, host });
+    }
+    return [...byKey.values()].sort((a, b) => b.count - a.count);
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/egress-blocked.ts
+// What the lane's egress gateway refused, for the check run and the job summary: the gateway (outside the job) keeps
+// the list, the job can only add to it by trying, and the action asks for it after the agent ended, at the address
+// the controller put in the container's environment (read before the agent started).
+
+/** The gateway answers on the job's own network at once; a job that floods it must not hold up the report. */
+const TIMEOUT_MS = 5_000;
+/**
+ * The report's egress line: `blocked: pastebin.com:443 ×3`, `nothing blocked`, or why the list could not be read;
+ * undefined when the lane has no egress gateway.
+ */
+async function egressLine(url, get = (u, signal) => fetch(u, { signal })) {
+    if (!url)
+        return undefined;
+    try {
+        const res = await get(url, AbortSignal.timeout(TIMEOUT_MS));
+        if (!res.ok)
+            return `the egress gateway's list could not be read (HTTP ${res.status})`;
+        const list = parseGatewayRefusals((await res.text()).slice(0, 256 * 1024));
+        if (!list)
+            return "the egress gateway's list could not be read (not its answer)";
+        return blockedText(publicDestinations(list.blocked), 10, list.more) || 'nothing blocked';
+    }
+    catch (err) {
+        return `the egress gateway's list could not be read (${err.message})`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-outcome.ts
@@ -982,13 +1069,7 @@ function agentCommand(i) {
     // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
     // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--setting-sources', 'user');
-    // A build's MCP servers are the ones it was given too: the claude.json a lane carries from the host lists the host's
-    // servers with host paths and tokens, which in the container would start as broken duplicates of the rendered ones.
-    if (s.mode === 'review' || i.claudeMcpConfig || i.containerSandbox)
-        args.push('--strict-mcp-config');
-    if (s.mode === 'review')
-        args.push('--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
@@ -1000,10 +1081,7 @@ function agentCommand(i) {
     // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
     if (s.cliSettings)
         args.push('--settings', s.cliSettings);
-    // claude's print mode starts the first turn while MCP servers still connect, and a tool called then is "not
-    // available": the lane's servers are its work, so it waits for them (each bounded by MCP_TIMEOUT).
-    const env = i.claudeMcpConfig ? { MCP_CONNECTION_NONBLOCKING: 'false' } : undefined;
-    return { command: 'claude', args: [...args, ...s.extraArgs], ...(env ? { env } : {}) };
+    return { command: 'claude', args: [...args, ...s.extraArgs] };
 }
 function codexSettings(fragment) {
     try {
@@ -1972,11 +2050,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         .run({
         ...command,
         cwd: settings.workingDirectory,
-        env: {
-            ...command.env,
-            ...agentEnvironment(req.baseEnv, home.env, settings),
-            ...(corner ? cornerEnv(corner) : {}),
-        },
+        env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
         user: corner?.user,
         stdin: prompt,
         timeoutMs: settings.timeoutMinutes * 60_000,
@@ -12228,6 +12302,7 @@ async function readPromptFile(s) {
 
 
 
+
 const log = runnerLog();
 let coreLoad;
 /** Outputs, the summary and the step's failure: needed only once the agent ran (or could not start). */
@@ -12276,9 +12351,10 @@ async function run() {
             check = inProgressCheck(gh, where, { name: names.checkName, title: `${settings.agent}: working` });
         const env = await releasedEnvironment(process.env, releaseTimeout, log);
         const runDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `agent-lane-${settings.agent}-`));
-        const result = await runLane({
+        const lane = readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)());
+        const ran = await runLane({
             settings,
-            lane: readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)()),
+            lane,
             instructions,
             pullRequest: pr,
             runDir,
@@ -12297,6 +12373,8 @@ async function run() {
                 actionsCore().catch(() => undefined); // loaded beside the agent; a failure surfaces where it is awaited
             },
         });
+        const egress = await egressLine(lane.egressReport);
+        const result = egress ? { ...ran, egress } : ran;
         const core = await actionsCore();
         core.setOutput('cli-version', await version.result());
         await check?.started();

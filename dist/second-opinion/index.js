@@ -32266,7 +32266,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6492);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5221);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32276,7 +32276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6492:
+/***/ 5221:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40398,6 +40398,8 @@ const LANE_VARIABLES = {
     agentExec: 'FACTORY_AGENT_EXEC',
     /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
     releaseDir: 'FACTORY_RELEASE_DIR',
+    /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
+    egressReport: 'FACTORY_EGRESS_REPORT',
 };
 const IN_CONTAINER = {
     codexHome: '/factory/auth/codex',
@@ -40788,6 +40790,7 @@ function readLaneEnvironment(env, home) {
         mcpClaude: value(LANE_VARIABLES.mcpClaude),
         mcpCodex: value(LANE_VARIABLES.mcpCodex),
         containerSandbox: value(LANE_VARIABLES.sandbox) === 'container',
+        egressReport: value(LANE_VARIABLES.egressReport),
         fromProfile: {
             codex: value(LANE_VARIABLES.codexHome) !== undefined,
             claude: value(LANE_VARIABLES.claudeConfigDir) !== undefined,
@@ -40925,13 +40928,7 @@ function agentCommand(i) {
     // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
     // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--setting-sources', 'user');
-    // A build's MCP servers are the ones it was given too: the claude.json a lane carries from the host lists the host's
-    // servers with host paths and tokens, which in the container would start as broken duplicates of the rendered ones.
-    if (s.mode === 'review' || i.claudeMcpConfig || i.containerSandbox)
-        args.push('--strict-mcp-config');
-    if (s.mode === 'review')
-        args.push('--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
@@ -40943,10 +40940,7 @@ function agentCommand(i) {
     // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
     if (s.cliSettings)
         args.push('--settings', s.cliSettings);
-    // claude's print mode starts the first turn while MCP servers still connect, and a tool called then is "not
-    // available": the lane's servers are its work, so it waits for them (each bounded by MCP_TIMEOUT).
-    const env = i.claudeMcpConfig ? { MCP_CONNECTION_NONBLOCKING: 'false' } : undefined;
-    return { command: 'claude', args: [...args, ...s.extraArgs], ...(env ? { env } : {}) };
+    return { command: 'claude', args: [...args, ...s.extraArgs] };
 }
 function codexSettings(fragment) {
     try {
@@ -41895,11 +41889,7 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         .run({
         ...command,
         cwd: settings.workingDirectory,
-        env: {
-            ...command.env,
-            ...agentEnvironment(req.baseEnv, home.env, settings),
-            ...(corner ? cornerEnv(corner) : {}),
-        },
+        env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
         user: corner?.user,
         stdin: prompt,
         timeoutMs: settings.timeoutMinutes * 60_000,
@@ -42029,6 +42019,85 @@ function cornerEnv(corner) {
         GIT_CONFIG_KEY_0: 'safe.directory',
         GIT_CONFIG_VALUE_0: '*',
     };
+}
+
+;// CONCATENATED MODULE: ./lane-contract/egress-refusals.ts
+// What a job's egress gateway refused, as the controller's timeline and the lane's reports say it: "blocked:
+// pastebin.test:443 ×3". The gateway serves its list to the job (FACTORY_EGRESS_REPORT); the action parses it here.
+/** The one line a summary, check run or status table shows; empty when nothing was refused. */
+function blockedText(all, limit = 10, more = 0) {
+    if (all.length === 0)
+        return '';
+    const shown = all.slice(0, limit).map((d) => `${d.host}:${d.port}${d.count > 1 ? ` ×${d.count}` : ''}`);
+    const rest = Math.max(0, all.length - limit) + more;
+    return `blocked: ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+}
+/** The gateway's answer, checked field by field (it crossed the job's network); undefined when it is not one. */
+function parseGatewayRefusals(text) {
+    let v;
+    try {
+        v = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    const o = v;
+    if (typeof o !== 'object' || o === null || !Array.isArray(o.blocked))
+        return undefined;
+    const blocked = [];
+    for (const d of o.blocked) {
+        if (typeof d?.host !== 'string' || typeof d.port !== 'number' || typeof d.count !== 'number')
+            return undefined;
+        blocked.push({ host: d.host.slice(0, 255), port: d.port, count: d.count, first: String(d.first ?? '') });
+    }
+    return { blocked, more: typeof o.more === 'number' ? o.more : 0 };
+}
+/**
+ * A refused name as a public report shows it: a name the job asked for can carry what it tried to leak (a DNS tunnel
+ * spells data into its labels), so a name with a long label or more than three labels is shown as its last two
+ * (`*.evil.test`), and the counts of the names folded together are added up.
+ */
+function publicDestinations(all) {
+    const byKey = new Map();
+    for (const d of all) {
+        const labels = d.host.split('.');
+        const host = labels.length > 3 || labels.some((l) => l.length > 24) ? `*.${labels.slice(-2).join('.').slice(-48)}` : d.host;
+        const key = `${host}:${d.port}`;
+        const seen = byKey.get(key);
+        if (seen)
+            seen.count += d.count;
+        else
+            byKey.set(key, { ...d, host });
+    }
+    return [...byKey.values()].sort((a, b) => b.count - a.count);
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/egress-blocked.ts
+// What the lane's egress gateway refused, for the check run and the job summary: the gateway (outside the job) keeps
+// the list, the job can only add to it by trying, and the action asks for it after the agent ended, at the address
+// the controller put in the container's environment (read before the agent started).
+
+/** The gateway answers on the job's own network at once; a job that floods it must not hold up the report. */
+const TIMEOUT_MS = 5_000;
+/**
+ * The report's egress line: `blocked: pastebin.com:443 ×3`, `nothing blocked`, or why the list could not be read;
+ * undefined when the lane has no egress gateway.
+ */
+async function egressLine(url, get = (u, signal) => fetch(u, { signal })) {
+    if (!url)
+        return undefined;
+    try {
+        const res = await get(url, AbortSignal.timeout(TIMEOUT_MS));
+        if (!res.ok)
+            return `the egress gateway's list could not be read (HTTP ${res.status})`;
+        const list = parseGatewayRefusals((await res.text()).slice(0, 256 * 1024));
+        if (!list)
+            return "the egress gateway's list could not be read (not its answer)";
+        return blockedText(publicDestinations(list.blocked), 10, list.more) || 'nothing blocked';
+    }
+    catch (err) {
+        return `the egress gateway's list could not be read (${err.message})`;
+    }
 }
 
 ;// CONCATENATED MODULE: external "node:readline"
@@ -42208,6 +42277,7 @@ function summaryMarkdown(title, r) {
         ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
         ['cost', cost],
         ['session', r.sessionId ?? 'n/a'],
+        ...(r.egress ? [['egress', r.egress]] : []),
     ];
     const lines = [
         `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,
@@ -52862,6 +52932,7 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
 
 
 
+
 const INPUTS = [
     'github-token',
     'default-agent',
@@ -52947,9 +53018,10 @@ async function review(inputs, releaseTimeout, gh, agent, text, pullRequest) {
     };
     try {
         const env = await releasedEnvironment(process.env, releaseTimeout, core_namespaceObject);
-        return await runLane({
+        const lane = readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)());
+        const result = await runLane({
             settings,
-            lane: readLaneEnvironment(env, (0,external_node_os_namespaceObject.homedir)()),
+            lane,
             instructions,
             pullRequest,
             runDir,
@@ -52957,6 +53029,8 @@ async function review(inputs, releaseTimeout, gh, agent, text, pullRequest) {
             secrets: await laneSecrets(env),
             separation,
         }, { runner: nodeProcessRunner, log: info, warn: warning, mask: setSecret, now: Date.now });
+        const egress = await egressLine(lane.egressReport);
+        return egress ? { ...result, egress } : result;
     }
     finally {
         await removeHead(workingDirectory);

@@ -1,7 +1,7 @@
-// The launcher's hook for a job's egress: the gateway before GitHub holds a runner and before the job's container,
-// the container on the gateway's network with the gateway as its resolver and proxy, and no gateway left behind by a
-// launch that fails at any later step.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The launcher's hook for a job's egress: the gateway started first and made while GitHub registers the runner, the
+// container started only behind it, on the gateway's network with the gateway as its resolver and proxy, and no
+// gateway or runner left behind by a launch that fails at any step.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,10 @@ const config = configSchema.parse({
       image: 'runner:1',
       trusted: true,
       egress: { allow: ['registry.npmjs.org'], loopback: [3100] },
+      mcp: [
+        { name: 'paperclip', url: 'http://127.0.0.1:3100/mcp' },
+        { name: 'other', url: 'http://127.0.0.1:3101/mcp' },
+      ],
     },
   },
   repos: [{ repo: 'o/r', profiles: ['fenced'] }],
@@ -42,7 +46,7 @@ const job = {
 
 type Spec = { Env: string[]; HostConfig: { NetworkMode: string; Dns?: string[] } };
 
-function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean } = {}) {
+function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean; slowGateway?: boolean } = {}) {
   const steps: string[] = [];
   const specs: Spec[] = [];
   const github = {
@@ -67,7 +71,10 @@ function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean } =
   const egress: EgressGateways = {
     async create(plan: EgressPlan) {
       steps.push(`gateway ${plan.gateway} for ${plan.policy.allow.map((r) => r.host).join(',')}`);
+      // Serving takes a while: the runner's registration goes on meanwhile.
+      await new Promise((r) => setTimeout(r, fail.slowGateway ? 50 : 0));
       if (fail.gateway) throw new Error(`egress gateway ${plan.gateway} did not start: it exited`);
+      steps.push('gateway serves');
       return { network: plan.network, address: '172.30.0.2', loopback: plan.policy.loopback };
     },
     async remove(runner) {
@@ -85,7 +92,12 @@ describe('launching a job with egress', () => {
     const plan = planLaunch(config, job, []);
     const name = plan.identity.runnerName;
     expect(await carryOut(deps, plan, job)).toEqual({ kind: 'started', containerId: 'c1' });
-    expect(steps).toEqual([`gateway ${name}-gateway for registry.npmjs.org`, 'jit', `run ${name}-egress`]);
+    expect(steps).toEqual([
+      `gateway ${name}-gateway for registry.npmjs.org`,
+      'jit',
+      'gateway serves',
+      `run ${name}-egress`,
+    ]);
     expect(specs[0]!.HostConfig.Dns).toEqual(['172.30.0.2']);
     expect(specs[0]!.Env).toEqual(
       expect.arrayContaining([
@@ -98,7 +110,26 @@ describe('launching a job with egress', () => {
     );
   });
 
-  it('a gateway that cannot start fails the job with its reason before GitHub holds a runner', async () => {
+  it("points the job's MCP files at the gateway for a relayed loopback server, and at nothing else", async () => {
+    const { deps } = world();
+    const plan = planLaunch(config, job, []);
+    await carryOut(deps, plan, job);
+    const mcp = join(stateDir, 'jobs', plan.identity.runnerName, 'mcp');
+    for (const file of ['claude.json', 'codex.toml']) {
+      const text = readFileSync(join(mcp, file), 'utf8');
+      expect(text).toContain('http://172.30.0.2:3100/mcp');
+      expect(text).toContain('http://127.0.0.1:3101/mcp');
+    }
+  });
+
+  it('registers the runner while the gateway starts, and starts the container only once it serves', async () => {
+    const { steps, deps } = world({ slowGateway: true });
+    const plan = planLaunch(config, job, []);
+    expect(await carryOut(deps, plan, job)).toMatchObject({ kind: 'started' });
+    expect(steps.slice(1)).toEqual(['jit', 'gateway serves', `run ${plan.identity.runnerName}-egress`]);
+  });
+
+  it('a gateway that cannot start fails the job with its reason, and the runner GitHub holds meanwhile goes', async () => {
     const { steps, deps } = world({ gateway: true });
     const plan = planLaunch(config, job, []);
     expect(await carryOut(deps, plan, job)).toEqual({
@@ -106,7 +137,12 @@ describe('launching a job with egress', () => {
       failure: expect.stringMatching(/egress gateway .* did not start/),
       retry: false,
     });
-    expect(steps).toEqual([expect.stringMatching(/^gateway /)]);
+    expect(steps).toEqual([
+      expect.stringMatching(/^gateway /),
+      'jit',
+      'delete runner',
+      `remove gateway ${plan.identity.runnerName}`,
+    ]);
   });
 
   it('removes the gateway when GitHub refuses the runner or the container cannot start', async () => {

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profileSchema } from '../../controller/config/config.js';
 import { containerSpec } from '../../controller/daemon/runner-spec.js';
 import { egressGateways, type EgressGateways } from '../../controller/egress/egress-gateway.js';
+import { spareGateways } from '../../controller/egress/spare-gateways.js';
+import { LABEL } from '../../controller/model/runner.js';
 import { EGRESS_LABEL, egressPlan, withEgress, type EgressLease } from '../../controller/egress/egress-plan.js';
 import type { RunnerIdentity } from '../../controller/model/runner.js';
 import { ensureLocalBase } from '../support/local-base.js';
@@ -317,6 +319,21 @@ describe('a job behind its egress gateway', () => {
       expect.objectContaining({ kind: 'dns', host: expect.stringMatching(/tunnel\.test$/) }),
     );
   });
+
+  it("lists what it refused to the job's action at FACTORY_EGRESS_REPORT, which the job can add to but not erase", async () => {
+    const url = laneSpec.Env.find((e) => e.startsWith('FACTORY_EGRESS_REPORT='))!.split('=')[1]!;
+    expect(url).toBe(`http://${lease.address}:3128/.factory/egress-refusals`);
+    const read = async () =>
+      JSON.parse((await runIn(lane, ['curl', '-sS', '--max-time', '5', url], '1000:1000')).out) as {
+        blocked: Array<{ host: string; port: number; count: number }>;
+      };
+    const before = await read();
+    expect(before.blocked).toContainEqual(expect.objectContaining({ host: 'pastebin.test', port: 443 }));
+    for (const method of ['DELETE', 'PUT', 'POST'])
+      await runIn(lane, ['curl', '-sS', '--max-time', '5', '-X', method, '-d', '{"blocked":[]}', url], '1000:1000');
+    const after = await read();
+    for (const d of before.blocked) expect(after.blocked).toContainEqual(expect.objectContaining({ host: d.host }));
+  });
 });
 
 describe('the egress module leaves nothing behind', () => {
@@ -353,5 +370,27 @@ describe('the egress module leaves nothing behind', () => {
     await gateways.create(planFor(b, world.network));
     expect(await gateways.sweep((r) => r !== b)).toEqual([b]);
     expect(await leftovers(b)).toEqual([]);
+  });
+
+  it('a spare a job claims is renamed after its runner and goes with it; close removes the next spare', async () => {
+    const spares = spareGateways(gateways);
+    const [first, second] = [`${prefix}-s1`, `${prefix}-s2`];
+    await spares.create(planFor(first, world.network));
+    spares.launched!(first);
+    // The spare started behind the first job: the second claims it (waiting for it to serve, if need be).
+    const lease = await spares.create(planFor(second, world.network));
+    const spare = lease.network.replace(/-egress$/, '');
+    expect(spare).toMatch(new RegExp(`^${prefix}-spare-`));
+    const claimed = await docker.getContainer(`${second}-gateway`).inspect();
+    expect(claimed.State.Running).toBe(true);
+    expect(claimed.Config.Labels[EGRESS_LABEL]).toBe(spare);
+    // The sweep keeps it for its runner, and removal finds its network by the spare's label.
+    expect(await spares.sweep((r) => [first, second, identity.runnerName].includes(r))).toEqual([]);
+    await spares.remove(second);
+    expect(await leftovers(spare)).toEqual([]);
+    await spares.remove(first);
+    await spares.close!();
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${prefix}`] } });
+    expect(left.filter((c) => c.Names.some((n) => n.includes('-spare-')))).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-r
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import { octokitLaneGitHub, type LaneGitHub } from '../../lane-core/lane-github.js';
 import { deliverReports } from '../../lane-core/lane-report.js';
+import { egressLine } from '../../lane-core/egress-blocked.js';
 import { runLane, type LaneResult } from '../../lane-core/lane-run.js';
 import { parseLaneSettings, type RawInputs } from '../../lane-core/lane-settings.js';
 import { breachText, partialMarker } from '../../lane-core/lane-budget.js';
@@ -79,10 +80,11 @@ export async function run(): Promise<void> {
 
     const env = await releasedEnvironment(process.env, releaseTimeout, log);
     const runDir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), `agent-lane-${settings.agent}-`));
-    const result = await runLane(
+    const lane = readLaneEnvironment(env, homedir());
+    const ran = await runLane(
       {
         settings,
-        lane: readLaneEnvironment(env, homedir()),
+        lane,
         instructions,
         pullRequest: pr,
         runDir,
@@ -103,6 +105,8 @@ export async function run(): Promise<void> {
         },
       },
     );
+    const egress = await egressLine(lane.egressReport);
+    const result: LaneResult = egress ? { ...ran, egress } : ran;
     const core = await actionsCore();
     core.setOutput('cli-version', await version.result());
     await check?.started();

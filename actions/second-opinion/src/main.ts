@@ -11,6 +11,7 @@ import { parseReleaseTimeout, releasedEnvironment } from '../../lane-core/lane-r
 import { readLaneEnvironment } from '../../lane-core/lane-environment.js';
 import type { PullRequestContext } from '../../lane-core/lane-prompt.js';
 import { runLane } from '../../lane-core/lane-run.js';
+import { egressLine } from '../../lane-core/egress-blocked.js';
 import type { Agent, LaneSettings } from '../../lane-core/lane-settings.js';
 import { nodeProcessRunner } from '../../lane-core/process-runner.js';
 import { summaryMarkdown } from '../../lane-core/summary-markdown.js';
@@ -122,10 +123,11 @@ async function review(
   };
   try {
     const env = await releasedEnvironment(process.env, releaseTimeout, core);
-    return await runLane(
+    const lane = readLaneEnvironment(env, homedir());
+    const result = await runLane(
       {
         settings,
-        lane: readLaneEnvironment(env, homedir()),
+        lane,
         instructions,
         pullRequest,
         runDir,
@@ -135,6 +137,8 @@ async function review(
       },
       { runner: nodeProcessRunner, log: core.info, warn: core.warning, mask: core.setSecret, now: Date.now },
     );
+    const egress = await egressLine(lane.egressReport);
+    return egress ? { ...result, egress } : result;
   } finally {
     await removeHead(workingDirectory);
     await rm(root, { recursive: true, force: true });
