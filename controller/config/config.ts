@@ -12,6 +12,7 @@ import { refuseUnsafeJobDocker } from './job-docker-gate.js';
 import { configWarnings } from './config-warnings.js';
 import { refuseSplitConcurrency } from './shared-logins.js';
 import { refuseLeakyEgress } from './egress-gate.js';
+import { refuseUnsafeDataTargets } from './data-gate.js';
 import { errorMessage } from '../util/error-message.js';
 
 export { configFieldsSchema, profileSchema } from './config-schema.js';
@@ -25,6 +26,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
     const refuse: Refuse = (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
     refuseUnsafeProfile(config, name, profile, refuse);
+    refuseUnsafeDataTargets(profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
     refuseLeakyEgress(config.backend, name, profile, refuse);
     if (config.backend === 'swarm') refuseUnpinnedLane(name, profile, refuse);
