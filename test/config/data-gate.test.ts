@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../controller/config/config.js';
 import { dataGates } from '../../controller/config/data-gate.js';
+import { dataGateDir, laneMounts } from '../../controller/lanes/lane-layout.js';
 
 function problems(profile: Record<string, unknown>): string[] {
   const r = parseConfig(
@@ -29,6 +30,31 @@ describe('data gates', () => {
         ],
       },
       { path: '/srv/graph', mounts: [{ index: 3, target: '/srv/graph/index', name: 'index' }] },
+    ]);
+  });
+
+  it("binds each gate read-only from the job's folder over the folder its data sits in, and each store read-only", () => {
+    const r = parseConfig(
+      stringify({
+        github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+        stateDir: '/var/lib/factory',
+        profiles: {
+          lane: {
+            labels: ['self-hosted', 'factory', 'lane'],
+            image: 'lane:1',
+            trusted: true,
+            mounts: [data('/data/pkm'), data('/data/pkm-agent')],
+          },
+        },
+        repos: [{ repo: 'o/r', profiles: ['lane'] }],
+      }),
+    );
+    if (!r.ok) throw new Error(r.problems.join('; '));
+    const { mounts } = laneMounts(r.config, 'lane', r.config.profiles.lane!, 'o/r', 'run-1');
+    expect(mounts.filter((m) => m.Target.startsWith('/data'))).toEqual([
+      { Type: 'bind', Source: '/srv/store', Target: '/data/pkm', ReadOnly: true },
+      { Type: 'bind', Source: '/srv/store', Target: '/data/pkm-agent', ReadOnly: true },
+      { Type: 'bind', Source: dataGateDir(r.config, 'run-1', 0), Target: '/data', ReadOnly: true },
     ]);
   });
 
