@@ -45,8 +45,8 @@ const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64
 const within = (inner: string, outer: string) => inner === outer || inner.startsWith(outer + '/');
 const overlaps = (a: string, b: string) => within(a, b) || within(b, a);
 
-/** Capabilities that pass a mode-000 folder: a profile that adds one would open every gate before the release. */
-const GATE_BREAKERS = new Set(['ALL', 'DAC_OVERRIDE', 'DAC_READ_SEARCH']);
+/** Capabilities that pass a mode-000 folder, or remount the gate writable: either opens it before the release. */
+const GATE_BREAKERS = new Set(['ALL', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'SYS_ADMIN']);
 
 /**
  * Refuses a data target whose gate would hide what the image or another mount needs: a system folder, the runner's

@@ -87,6 +87,7 @@ describe('data gates', () => {
     expect(problems({ mounts: [data('/data/pkm')], capAdd: ['CAP_DAC_READ_SEARCH'] })).toEqual([
       'profiles.lane.capAdd: CAP_DAC_READ_SEARCH passes the closed folder that keeps the data mounts until the release: drop it',
     ]);
+    expect(problems({ mounts: [data('/data/pkm')], capAdd: ['SYS_ADMIN'] })).toHaveLength(1);
     expect(problems({ capAdd: ['DAC_OVERRIDE'] })).toEqual([]);
   });
 });
