@@ -13,6 +13,7 @@ import { configWarnings } from './config-warnings.js';
 import { refuseSplitConcurrency } from './shared-logins.js';
 import { refuseLeakyEgress } from './egress-gate.js';
 import { refuseOrphanMcpLogin } from './mcp-credentials.js';
+import { refuseUnsafeDataTargets } from './data-gate.js';
 import { errorMessage } from '../util/error-message.js';
 
 export { configFieldsSchema, profileSchema } from './config-schema.js';
@@ -26,6 +27,7 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
     const refuse: Refuse = (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });
     refuseUnsafeProfile(config, name, profile, refuse);
+    refuseUnsafeDataTargets(profile, refuse);
     refuseUnsafeJobDocker(config.backend, name, profile, refuse);
     refuseLeakyEgress(config.backend, name, profile, refuse);
     refuseOrphanMcpLogin(name, profile, refuse);

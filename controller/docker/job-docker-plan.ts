@@ -75,7 +75,11 @@ export function socketVolumeSpec(plan: SidecarPlan): Docker.VolumeCreateOptions 
  * The daemon's container. Rootless needs three things Docker withholds by default, none of them a capability: no
  * seccomp filter (rootlesskit unshares user and mount namespaces), /proc unmasked (the kernel lets a user namespace
  * mount a fresh /proc only where none of it is covered) and /dev/net/tun (slirp4netns, the daemon's network).
- * Storage is a tmpfs of the profile's size: a hard limit the kernel keeps, gone with the container.
+ * Storage is a tmpfs of the profile's size: a hard limit the kernel keeps, gone with the container. Of the outer
+ * capabilities it keeps only SETUID and SETGID, which newuidmap and newgidmap carry as file capabilities to map the
+ * daemon's sub-uids (a new user namespace starts with a full set of its own, whatever the bounding set outside). No
+ * no-new-privileges: it voids those file capabilities ("newuidmap: write to uid_map failed"); the image has no setuid
+ * or setgid file instead.
  */
 export function sidecarContainerSpec(plan: SidecarPlan, image: string): Docker.ContainerCreateOptions {
   const privileged = plan.mode === 'privileged';
@@ -96,6 +100,8 @@ export function sidecarContainerSpec(plan: SidecarPlan, image: string): Docker.C
       ...(privileged
         ? {}
         : {
+            CapDrop: ['ALL'],
+            CapAdd: ['SETUID', 'SETGID'],
             SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
             MaskedPaths: [],
             ReadonlyPaths: [],

@@ -2,7 +2,7 @@
 // before anything is released into it (release.ts: on a verified assignment for a workflow job, at start for
 // `factory lane run`). Both go through here, so the rule is one rule; finishJobFolder writes refreshed tokens back
 // and lets go of the lock.
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
 import {
@@ -13,7 +13,7 @@ import {
   unlockCredential,
   type CredentialHolder,
 } from './credential-lock.js';
-import { CREDENTIAL_LOCK_FILE, finishJobFolder, prepareJobFolder } from './job-folder.js';
+import { CREDENTIAL_LOCK_FILE, finishJobFolder, prepareJobFolder, removeJobFolder } from './job-folder.js';
 import { jobDir } from './lane-layout.js';
 
 export interface LaneJob {
@@ -45,7 +45,7 @@ export async function holdCredential(
     if (lock) await writeFile(join(jobDir(config, job.name), CREDENTIAL_LOCK_FILE), lock.file, { mode: 0o600 });
   } catch (err) {
     if (lock) await unlockCredential(config, lock.file);
-    await rm(jobDir(config, job.name), { recursive: true, force: true });
+    await removeJobFolder(config, job.name);
     throw err;
   }
   return { held: true };

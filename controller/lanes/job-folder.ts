@@ -1,5 +1,5 @@
 // The per-job folder behind a lane's mounts: private copies of the host's subscription auth, owned by the container
-// user, the release folder and the rendered MCP files. The container starts with the auth folders empty; the copies
+// user, the release folder, the data stores' gates and the rendered MCP files. The container starts with the auth folders empty; the copies
 // arrive at the release (release.ts). When the job ends, credentials the agent refreshed go back to the host, then
 // the folder goes. A manifest on disk records what was copied, so a restarted controller can still write back.
 import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { jobDir } from './lane-layout.js';
 import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
 import { claudeAccountIn, providerLoginCheck } from './login-check.js';
+import { closeDataGates, prepareDataGatesForRemoval } from './data-release.js';
 
 interface CopiedFile extends CopiedCredential {
   credential: boolean;
@@ -72,6 +73,7 @@ export async function prepareJobFolder(
             `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
           );
     }
+    await closeDataGates(config, profile, runnerName);
     if (profile.trusted) {
       await sharedDir(join(dir, 'release'));
       await sharedDir(join(dir, 'hooks'));
@@ -84,9 +86,15 @@ export async function prepareJobFolder(
       await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp), { mode: 0o644 });
     }
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await removeJobFolder(config, runnerName);
     throw err;
   }
+}
+
+/** Removes the job's folder, whatever it holds; its data gates are made listable first. */
+export async function removeJobFolder(config: Config, runnerName: string): Promise<void> {
+  await prepareDataGatesForRemoval(config, runnerName);
+  await rm(jobDir(config, runnerName), { recursive: true, force: true });
 }
 
 const isFile = (path: string) =>
@@ -203,7 +211,7 @@ export async function finishJobFolder(config: Config, runnerName: string): Promi
     files.filter((f) => f.credential).map((f) => writeBackCredential(f, checkLogin ? { checkLogin } : {})),
   );
   const lock = await readFile(join(dir, CREDENTIAL_LOCK_FILE), 'utf8').catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
+  await removeJobFolder(config, runnerName);
   // Only after the write-back: the next holder of the credential copies what this job left on the host.
   if (lock) await unlockCredential(config, lock);
   return results;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
 import { formatPath, type Config, type Mount, type Profile } from '../config/config.js';
+import { dataGates } from '../config/data-gate.js';
 import { hostView, refuseUnsafeProfile } from '../config/trust-gate.js';
 import { HOOKS_IN_CONTAINER, JOB_STARTED_HOOK, NEXT_HOOK_VARIABLE, RUNNER_HOOK_VARIABLE } from './job-started-hook.js';
 
@@ -12,6 +13,10 @@ export const jobDir = (config: Config, runnerName: string) => join(config.stateD
 
 /** The job's own workspace, inside its job folder: owned by the container user, removed with the folder. */
 export const workspaceDir = (config: Config, runnerName: string) => join(jobDir(config, runnerName), 'workspace');
+
+/** A data gate's folder (config/data-gate.ts), the k-th of the profile's: mode 000 until the release opens it. */
+export const dataGateDir = (config: Config, runnerName: string, k: number) =>
+  join(jobDir(config, runnerName), 'data', String(k));
 
 /**
  * A tool cache kept between jobs, named in the profile. Keyed by scope (cacheScope) and profile too, hashed so `a/b-c`
@@ -78,6 +83,10 @@ export function laneMounts(config: Config, profileName: string, profile: Profile
     Object.assign(env, { [V.agentUser]: profile.agentUser, [V.agentExec]: IN_CONTAINER.agentExec });
   for (const [i, m] of profile.mounts.entries())
     mounts.push(...mountFor(m, i, { config, dir, host, scope, profileName, env }));
+  // Each data mount sits in its gate, shut until the release (data-release.ts); read-only, so no uid can chmod it.
+  dataGates(profile).forEach((gate, k) =>
+    mounts.push({ Type: 'bind', Source: host(dataGateDir(config, runnerName, k)), Target: gate.path, ReadOnly: true }),
+  );
   // A lane's credentials arrive here on a verified assignment (release.ts); read-only, so no job can fake one.
   if (profile.trusted) {
     mounts.push({ Type: 'bind', Source: host(join(dir, 'release')), Target: IN_CONTAINER.releaseDir, ReadOnly: true });

@@ -1,7 +1,7 @@
-// The release: a lane container starts with its auth copies, secrets and env-file values absent, and gets them only
-// once GitHub's assignment names a job that is entitled to the lane (daemon/assignment-check.ts decides that). Then
-// the auth copies, the secrets folders' files and the env-file values are written into the job's folder, each file
-// atomically, and the marker last: the action waits for the marker and so never sees half a release.
+// The release: a lane container starts with its auth copies, secrets and env-file values absent and its data stores
+// shut, and gets them only once GitHub's assignment names a job that is entitled to the lane
+// (daemon/assignment-check.ts decides that). Then the auth copies, the secrets folders' files and the env-file values
+// are written into the job's folder, each file atomically, the data stores opened (data-release.ts), and the marker last: the action waits for the marker and so never sees half a release.
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
@@ -13,6 +13,7 @@ import {
   type ReleaseMarker,
 } from '../../lane-contract/release-files.js';
 import type { Config, Profile } from '../config/config.js';
+import { openDataGates } from './data-release.js';
 import { readEnvFiles } from './env-file.js';
 import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
 import { jobDir } from './lane-layout.js';
@@ -20,7 +21,7 @@ import { jobDir } from './lane-layout.js';
 /**
  * Whether a profile's runners get their credentials only on a verified assignment: every trusted (lane) profile.
  * Such a runner holds nothing secret until then, so it may be started before its job exists (warm pools); what it
- * does expose from its start (data mounts, MCP files without secrets, its network) is listed in docs/security.md.
+ * does expose from its start (MCP files without secrets, its network) is listed in docs/security.md.
  */
 export const releasesOnAssignment = (profile: Profile): boolean => profile.trusted;
 
@@ -75,6 +76,7 @@ export async function releaseJob(
       await copyFolderFiles(m.source, releasedSecretsDir(config, runnerName, i), owner, m.files);
     if (m.kind === 'gh') await copyFolderFiles(m.source, releasedGhDir(config, runnerName, i), owner);
   }
+  await openDataGates(config, profile, runnerName);
   const dir = releaseDir(config, runnerName);
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
   const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };

@@ -54,7 +54,7 @@ async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promis
         env: offlineCliEnv(model.url),
         mounts: [
           { kind: 'auth', agent: 'claude', source: homes.claudeConfigDir, claudeJson: homes.claudeJson },
-          { kind: 'data', source: join(dir, 'pkm-agent'), target: '/opt/pkm-agent' },
+          { kind: 'data', source: join(dir, 'pkm-agent'), target: '/data/pkm-agent' },
         ],
         mcp,
       },
@@ -87,7 +87,7 @@ async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promis
   }
 }
 
-const pkmAgent = { name: 'pkm-agent', command: 'uv', args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'] };
+const pkmAgent = { name: 'pkm-agent', command: 'uv', args: ['--directory', '/data/pkm-agent', 'run', 'server.py'] };
 
 describe('factory doctor --agent', () => {
   it('runs one claude turn in the lane container and lists the MCP servers the agent had', async () => {

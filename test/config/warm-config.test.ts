@@ -101,7 +101,7 @@ describe('warm on a profile', () => {
   it('lets a trusted profile without credentials or secrets keep a pool', () => {
     const r = parse(
       {},
-      { warm: { min: 1, idleTimeout: '10m' }, mounts: [{ kind: 'data', source: root, target: '/data' }] },
+      { warm: { min: 1, idleTimeout: '10m' }, mounts: [{ kind: 'data', source: root, target: '/data/store' }] },
     );
     expect(r.ok).toBe(true);
     if (r.ok) expect(warmAllowed(r.config.profiles.lane!)).toBe(true);

@@ -155,13 +155,13 @@ describe('a lane job on the real engine, from the real factory/base', () => {
         mounts: [
           { kind: 'auth', agent: 'claude', source: homes.claudeConfigDir, claudeJson: homes.claudeJson },
           { kind: 'data', source: join(store, '..'), target: '/data/pkm' },
-          { kind: 'data', source: fixtures, target: '/opt/pkm-agent' },
+          { kind: 'data', source: fixtures, target: '/data/pkm-agent' },
         ],
         mcp: [
           {
             name: 'pkm-agent',
             command: 'uv',
-            args: ['--directory', '/opt/pkm-agent', 'run', 'server.py'],
+            args: ['--directory', '/data/pkm-agent', 'run', 'server.py'],
             env: { PKM_STORE: '/data/pkm/pkm.sqlite' },
           },
         ],

@@ -31,7 +31,7 @@ describe('the plan of a job with its own Docker engine', () => {
     expect(sidecarPlan(identity, profile({ docker: undefined }))).toBeUndefined();
   });
 
-  it('runs the rootless sidecar as uid 1000, unprivileged, with no capability added and its storage a sized tmpfs', () => {
+  it('runs the rootless sidecar as uid 1000, unprivileged, with SETUID and SETGID alone and its storage a sized tmpfs', () => {
     const spec = sidecarContainerSpec(sidecarPlan(identity, profile())!, 'sidecar:1');
     expect(spec.User).toBe('1000:1000');
     expect(spec.HostConfig).toMatchObject({
@@ -42,7 +42,7 @@ describe('the plan of a job with its own Docker engine', () => {
       MaskedPaths: [],
       Tmpfs: { '/var/lib/factory-docker': `size=${4 * 1024 ** 3},uid=1000,gid=1000,mode=0700` },
     });
-    expect(spec.HostConfig).not.toHaveProperty('CapAdd');
+    expect(spec.HostConfig).toMatchObject({ CapDrop: ['ALL'], CapAdd: ['SETUID', 'SETGID'] });
     expect(spec.HostConfig!.Devices).toEqual([
       { PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' },
     ]);

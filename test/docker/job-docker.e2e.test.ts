@@ -99,6 +99,8 @@ const SERVICE_JOB = [
   'echo "service said: $a"',
   // A hostile job binds /: it gets the sidecar's filesystem, not the host's.
   `docker run --rm -v /:/host pg-standin sh -c 'ls /host/var/run/docker.sock /host/var/lib/docker 2>&1; cat /host/etc/hostname' | sed 's/^/bind: /'`,
+  // Nor any file there that changes uid or gid on exec.
+  `docker run --rm -v /:/host pg-standin sh -c 'find /host -xdev -type f -perm /6000; echo done' | sed 's/^/setid: /'`,
 ].join('\n');
 
 describe("a job's own Docker engine", () => {
@@ -116,6 +118,17 @@ describe("a job's own Docker engine", () => {
     expect(job.output).toContain('bind: ls: /host/var/lib/docker: No such file or directory');
     const sidecarHost = (await docker.getContainer(`${runner}-docker`).inspect()).Config.Hostname;
     expect(job.output).toContain(`bind: ${sidecarHost}`);
+    expect(job.output.split('\n').filter((l) => l.startsWith('setid: '))).toEqual(['setid: done']);
+    // The sidecar's own processes are bounded by SETUID and SETGID (bits 6 and 7), all a job could reach through it.
+    const bounds = await docker.getContainer(`${runner}-docker`).exec({
+      Cmd: ['grep', '^CapBnd:', '/proc/1/status'],
+      AttachStdout: true,
+    });
+    const stream = await bounds.start({});
+    let text = '';
+    stream.on('data', (c: Buffer) => (text += c.toString()));
+    await new Promise((resolve) => stream.on('end', resolve));
+    expect(text).toContain('CapBnd:\t00000000000000c0');
     expect(job.exitCode).toBe(0);
 
     // Another container on the same network: the service still runs in the sidecar, on its loopback only, and

@@ -72,7 +72,7 @@ describe('lane profile refusals', () => {
     expect(problems({ trusted: true, credential: 'codex-ali' })).toEqual([
       'profiles.ci.credential: profile "ci" names a credential but has no auth mount',
     ]);
-    expect(problems({ trusted: true, mounts: [{ kind: 'data', source: 'pkm', target: '/data' }] })).toEqual([
+    expect(problems({ trusted: true, mounts: [{ kind: 'data', source: 'pkm', target: '/data/pkm' }] })).toEqual([
       'profiles.ci.mounts[0].source: expected an absolute path, got "pkm"',
     ]);
     expect(problems({ mounts: [{ kind: 'docker', source: '/x', target: '/y' }] })).toEqual([
@@ -105,7 +105,7 @@ export const SEED_TIER3 = {
     {
       name: 'pkm-agent',
       command: 'uv',
-      args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'],
+      args: ['--directory', '/data/pkm-agent', 'run', 'pkm-agent'],
       env: { PKM_STORE: '/data/pkm' },
     },
     { name: 'codegraph', command: 'codegraph', args: ['serve', '--mcp', '--no-watch'] },
@@ -146,7 +146,7 @@ describe('MCP rendering, read back by the real CLIs', () => {
     expect(byName['pkm-agent']).toMatchObject({
       type: 'stdio',
       command: 'uv',
-      args: ['--directory', '/opt/pkm-agent', 'run', 'pkm-agent'],
+      args: ['--directory', '/data/pkm-agent', 'run', 'pkm-agent'],
       env: { PKM_STORE: '/data/pkm' },
     });
     expect(byName.linear).toMatchObject({

@@ -2,7 +2,7 @@
 // back only whole and valid; secrets stay read-only; Tier 1 gets none of it; bind sources follow the host path map.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { credentialHolders, lockCredential, unlockCredential } from '../../contr
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { CI_LABELS, docker, startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
+import { codexIdToken, startFakeLoginProvider } from '../support/fake-login-provider.js';
 
 const LANE_LABELS = ['self-hosted', 'factory', 'codex'];
 const codexAuth = (token: string) =>
@@ -138,6 +139,63 @@ describe('lane profiles', () => {
       .filter((l) => l.startsWith('factory_credential_write_backs_total{profile="ci"'))
       .filter((l) => !/outcome="(written|unchanged|source-changed)"/.test(l));
     expect(refused.map((l) => Number(l.split(' ').pop()))).toEqual([1]);
+  });
+
+  // As shipped (examples/factory.yml, `factory init`): loginCheck set, the provider a loopback stand-in. The tests
+  // above keep it unset, for the fallback path a config without it takes.
+  describe('with loginCheck, as the example config ships', () => {
+    let provider: Awaited<ReturnType<typeof startFakeLoginProvider>>;
+    beforeAll(async () => (provider = await startFakeLoginProvider()));
+    afterAll(async () => provider.close());
+    const hostLogin = (f: ReturnType<typeof hostFixture>) => {
+      const auth = {
+        tokens: { id_token: codexIdToken('acct-host'), refresh_token: provider.issue('codex', 'acct-host') },
+      };
+      writeFileSync(join(f.codexHome, 'auth.json'), JSON.stringify(auth), { mode: 0o600 });
+      return auth;
+    };
+    const leaves = (refreshToken: string) =>
+      `printf '%s' '${JSON.stringify({ tokens: { id_token: codexIdToken('acct-host'), refresh_token: refreshToken } })}' > /factory/auth/codex/.t && mv /factory/auth/codex/.t /factory/auth/codex/auth.json`;
+    const loginCheck = () => ({
+      codexTokenUrl: `${provider.url}/codex/oauth/token`,
+      claudeTokenUrl: `${provider.url}/claude/v1/oauth/token`,
+    });
+
+    it("writes back the tokens the provider issues for the host's account on the job's refresh", async () => {
+      const f = hostFixture();
+      hostLogin(f);
+      const refreshed = provider.issue('codex', 'acct-host');
+      h = await startHarness({
+        repo: 'factory-test/lane-login-check',
+        config: { stateDir: f.stateDir, loginCheck: loginCheck() },
+        profile: laneProfile(f, leaves(refreshed)),
+      });
+      const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
+      await waitFor('the lane job', finished(h, [jobId]));
+
+      const host = JSON.parse(readFileSync(join(f.codexHome, 'auth.json'), 'utf8')) as {
+        tokens: { id_token: string; refresh_token: string };
+      };
+      expect(host.tokens.id_token).toBe(codexIdToken('acct-host'));
+      // The provider's answer to the host's own redemption, not the token the job wrote.
+      expect(host.tokens.refresh_token).toMatch(/^codex-rt-/);
+      expect(host.tokens.refresh_token).not.toBe(refreshed);
+    });
+
+    it("keeps the host's login when the job leaves another account's, whatever identity its file claims", async () => {
+      const f = hostFixture();
+      const before = hostLogin(f);
+      h = await startHarness({
+        repo: 'factory-test/lane-login-swap',
+        config: { stateDir: f.stateDir, loginCheck: loginCheck() },
+        profile: laneProfile(f, leaves(provider.issue('codex', 'acct-attacker'))),
+      });
+      const jobId = await h.github.queueJob(h.repo, LANE_LABELS);
+      await waitFor('the lane job', finished(h, [jobId]));
+
+      expect(JSON.parse(readFileSync(join(f.codexHome, 'auth.json'), 'utf8'))).toEqual(before);
+      expect(h.service.controller.snapshot().lastError).toMatch(/credential write-back refused for .*auth\.json/);
+    });
   });
 
   it('a restarted controller sweeps a folder holding a FIFO without hanging, and still writes back the others', async () => {

@@ -1,20 +1,23 @@
 // The release package as a user installs it: scripts/release-package.sh makes factory-VERSION.tgz, and
 // `npm install --omit=dev` of it in an empty folder (offline: every dependency is inside) gives a `factory` whose
-// --version and validate work, in under 40 MB. Named e2e for its minutes, not for Docker.
+// --version and validate work, in under 40 MB; and docs/real-host.md's first step, run as written in a container
+// of a Debian host with Node (factory/base, as root, no network), installs that package. Named e2e for its minutes.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ensureLocalBase } from '../support/local-base.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'factory-release-package-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+const tarball = join(dir, 'out', `factory-${version}.tgz`);
 
 describe('scripts/release-package.sh', () => {
   it('makes a package that installs offline with production dependencies only and runs', { timeout: 900_000 }, () => {
     const made = execFileSync('scripts/release-package.sh', [join(dir, 'out')], { encoding: 'utf8', stdio: 'pipe' });
-    const tarball = join(dir, 'out', `factory-${version}.tgz`);
     expect(made.trim().split('\n').at(-1)).toBe(tarball);
 
     const app = join(dir, 'app');
@@ -41,4 +44,38 @@ describe('scripts/release-package.sh', () => {
     for (const devOnly of ['@actions', '@modelcontextprotocol', 'ajv', 'vitest', 'typescript', 'pino-pretty'])
       expect(installed.split('\n')).not.toContain(devOnly);
   });
+
+  it("installs by docs/real-host.md's step 0, its commands as written, on a Debian host with Node and no network", async () => {
+    expect(readFileSync(tarball).length).toBeGreaterThan(0); // made by the test above
+    const guide = readFileSync('docs/real-host.md', 'utf8');
+    const step = guide.slice(guide.indexOf('## 0. '));
+    const commands = step.slice(step.indexOf('```sh\n') + 6, step.indexOf('\n```', step.indexOf('```sh\n')));
+    expect(commands).toContain('npm install --omit=dev ./factory-VERSION.tgz');
+    const script = [
+      'set -euo pipefail',
+      // What the step assumes of the host: a Docker engine installed (its group) and the tarball copied in.
+      'groupadd --system docker',
+      `install -d /opt/factory && cp /release/factory-${version}.tgz /opt/factory/`,
+      commands.replaceAll('VERSION', version),
+      "stat -c '%a %U %G' /etc/factory /etc/factory/webhook-secret",
+      'id factory',
+    ].join('\n');
+    const image = await ensureLocalBase();
+    const run = spawnSync(
+      'docker',
+      [
+        ...['run', '--rm', '--name', `factory-guide-${randomBytes(3).toString('hex')}`],
+        ...['--label', 'factory.test=real-host-guide', '--user', '0:0', '--network', 'none'],
+        // No registry: the package carries its dependencies, and npm must not try one.
+        ...['-e', 'npm_config_offline=true', '-v', `${join(dir, 'out')}:/release:ro`],
+        ...['--entrypoint', 'bash', image, '-c', script],
+      ],
+      { encoding: 'utf8', timeout: 600_000 },
+    );
+    expect(run.stderr + run.stdout).not.toMatch(/command not found|No such file/);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`${version}\n`);
+    expect(run.stdout).toContain('750 root factory\n640 root factory\n');
+    expect(run.stdout).toMatch(/uid=\d+\(factory\) gid=\d+\(factory\) groups=\d+\(factory\),\d+\(docker\)/);
+  }, 900_000);
 });
