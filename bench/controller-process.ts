@@ -36,6 +36,19 @@ export interface ControllerProcessOptions {
   backend?: 'docker' | 'swarm';
   /** A warm pool of this many runners on the profile. */
   warm?: number;
+  /** The profile is a codex lane with a login (a stand-in auth.json under `dir`), taken at each job's release. */
+  lane?: boolean;
+}
+
+/** The lane profile's extra fields: its agent and the login its release takes. */
+function laneFields(o: ControllerProcessOptions): string {
+  if (!o.lane) return '';
+  const codex = join(o.dir, `${o.name}-codex`);
+  mkdirSync(codex, { recursive: true });
+  writeFileSync(join(codex, 'auth.json'), '{"tokens":{"access_token":"at-bench","refresh_token":"rt-bench"}}', {
+    mode: 0o600,
+  });
+  return `, lane: codex, mounts: [{ kind: auth, agent: codex, source: ${codex} }]`;
 }
 
 function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
@@ -52,7 +65,7 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     'status: { host: 127.0.0.1, port: 0 }',
     'profiles:',
     // The profile the end-to-end tests use: host networking so the stand-in runner reaches the loopback stand-in.
-    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''} }`,
+    `  ci: { labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''}${laneFields(o)} }`,
     'repos:',
     `  - { repo: ${repo}, profiles: [ci], maxConcurrent: ${o.maxConcurrent} }`,
     '',
