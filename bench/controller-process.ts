@@ -38,6 +38,19 @@ export interface ControllerProcessOptions {
   warm?: number;
   /** Profiles instead of the one `ci` profile: each name and its YAML flow mapping. */
   profiles?: Record<string, string>;
+  /** The profile is a codex lane with a login (a stand-in auth.json under `dir`), taken at each job's release. */
+  lane?: boolean;
+}
+
+/** The lane profile's extra fields: its agent and the login its release takes. */
+function laneFields(o: ControllerProcessOptions): string {
+  if (!o.lane) return '';
+  const codex = join(o.dir, `${o.name}-codex`);
+  mkdirSync(codex, { recursive: true });
+  writeFileSync(join(codex, 'auth.json'), '{"tokens":{"access_token":"at-bench","refresh_token":"rt-bench"}}', {
+    mode: 0o600,
+  });
+  return `, lane: codex, mounts: [{ kind: auth, agent: codex, source: ${codex} }]`;
 }
 
 function configYaml(o: ControllerProcessOptions, instance: string, repo: string): string {
@@ -56,7 +69,7 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     // The profile the end-to-end tests use: host networking so the stand-in runner reaches the loopback stand-in.
     ...Object.entries(
       o.profiles ?? {
-        ci: `{ labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''} }`,
+        ci: `{ labels: [${CI_LABELS.join(', ')}], image: ${BENCH_IMAGE}, cpus: 0.5, memory: 64m, pids: 64, network: host, trusted: true${o.warm ? `, warm: { min: ${o.warm}, idleTimeout: 30m }` : ''}${laneFields(o)} }`,
       },
     ).map(([name, yaml]) => `  ${name}: ${yaml}`),
     'repos:',

@@ -1,11 +1,14 @@
 // 1. Pickup: a `queued` webhook sent to the controller until Docker reports its runner container started, next to
-//    `docker run -d` of the same image, command and limits in the same run. 3. GitHub API calls per job on that path.
+//    `docker run -d` of the same image, command and limits, and the Engine API's own create + start of that container
+//    (no CLI), interleaved in the same run. 2. The pickup by stage, from each job's timeline. 3. GitHub API calls per
+//    job on that path.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { JobTimeline } from '../controller/observe/timeline.js';
 import { BENCH_IMAGE, CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
+import { stageDurations, stageMedians, type PickupStage } from './pickup-stages.js';
 import { median, p95 } from './stats.js';
 
 const WARMUP = 2;
@@ -19,6 +22,10 @@ export interface PickupResult {
   dockerRunMs: number[];
   /** `docker run -d` until the CLI returned (it returns once the container started). */
   dockerRunCliMs: number[];
+  /** The Engine API's create + start of the same container (as dockerode sends them), until Docker's start event. */
+  engineApiMs: number[];
+  /** Each job's pickup by stage (pickup-stages.ts). */
+  stages: Array<Partial<Record<PickupStage, number>>>;
   summary: {
     controllerMedian: number;
     controllerP95: number;
@@ -26,6 +33,11 @@ export interface PickupResult {
     dockerRunP95: number;
     ratio: number;
     internalMedian: number;
+    engineApiMedian: number;
+    engineApiP95: number;
+    /** Controller median / Engine API create + start median. */
+    engineRatio: number;
+    stageMedians: Partial<Record<PickupStage, number>>;
   };
   api: { calls: number; perJob: number; byRoute: Record<string, number> };
 }
@@ -46,6 +58,24 @@ function run(cmd: string, args: string[]): Promise<number> {
       code === 0 ? resolve(code) : reject(new Error(`${cmd} ${args.slice(0, 2).join(' ')} exited ${code}`)),
     );
   });
+}
+
+/** The same container as dockerRunArgs, as Engine API create options (what the CLI sends, without the CLI). */
+function engineSpec(name: string, jitConfig: string): Docker.ContainerCreateOptions {
+  return {
+    name,
+    Image: BENCH_IMAGE,
+    Labels: { [BASELINE_LABEL.split('=')[0]!]: BASELINE_LABEL.split('=')[1]! },
+    Env: [`ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`],
+    HostConfig: {
+      NanoCpus: 0.5e9,
+      Memory: 64 * 1024 * 1024,
+      PidsLimit: 64,
+      NetworkMode: 'host',
+      SecurityOpt: ['no-new-privileges'],
+      Init: true,
+    },
+  };
 }
 
 /** The runner container exactly as the controller's profile creates it, by the docker CLI. */
@@ -91,6 +121,8 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     controllerInternalMs: [],
     dockerRunMs: [],
     dockerRunCliMs: [],
+    engineApiMs: [],
+    stages: [],
     summary: {
       controllerMedian: 0,
       controllerP95: 0,
@@ -98,6 +130,10 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
       dockerRunP95: 0,
       ratio: 0,
       internalMedian: 0,
+      engineApiMedian: 0,
+      engineApiP95: 0,
+      engineRatio: 0,
+      stageMedians: {},
     },
     api: { calls: 0, perJob: 0, byRoute: {} },
   };
@@ -122,7 +158,16 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
       if (counted) {
         result.controllerMs.push(started - sent);
         result.controllerInternalMs.push(at('container-started') - at('queued'));
+        result.stages.push(stageDurations(timeline));
       }
+
+      const apiName = `factory-bench-engine-${randomBytes(3).toString('hex')}`;
+      const apiSent = Date.now();
+      const created = await docker.createContainer(engineSpec(apiName, idleJit));
+      await created.start();
+      const apiStarted = await events.wait(apiName, (a) => a.name === apiName);
+      await created.remove({ force: true });
+      if (counted) result.engineApiMs.push(apiStarted - apiSent);
 
       const name = `factory-bench-baseline-${randomBytes(3).toString('hex')}`;
       const spawned = Date.now();
@@ -162,5 +207,9 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
   s.dockerRunP95 = p95(result.dockerRunMs);
   s.ratio = s.controllerMedian / s.dockerRunMedian;
   s.internalMedian = median(result.controllerInternalMs);
+  s.engineApiMedian = median(result.engineApiMs);
+  s.engineApiP95 = p95(result.engineApiMs);
+  s.engineRatio = s.controllerMedian / s.engineApiMedian;
+  s.stageMedians = stageMedians(result.stages);
   return result;
 }

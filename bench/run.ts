@@ -19,6 +19,8 @@ import { laneRows, missedRows, MISSED, type Row } from './lane-table.js';
 import { benchPickup } from './pickup.js';
 import { benchPreflight } from './preflight.js';
 import { benchWarmPool } from './warm-pool.js';
+import { benchLanePickup } from './lane-pickup.js';
+import { stagesText } from './pickup-stages.js';
 import { round } from './stats.js';
 
 const MB = 1024 * 1024;
@@ -91,6 +93,24 @@ const SECTIONS: Section[] = [
           [
             'Pickup ratio, swarm median / docker median',
             `${(backends.median.swarm / backends.median.docker).toFixed(2)}×`,
+            '',
+            '',
+          ],
+          [
+            'Engine API create + start of the same container (no CLI), median / p95 of 30, interleaved',
+            `${ms(p.engineApiMedian)} / ${ms(p.engineApiP95)}`,
+            '',
+            '',
+          ],
+          [
+            'Cold pickup ratio, controller median / Engine API create + start median',
+            `${p.engineRatio.toFixed(2)}×`,
+            '≤ 1.1×',
+            yes(p.engineRatio <= 1.1),
+          ],
+          [
+            'Pickup by stage, cold plain job, medians (each from the stage before, queued first)',
+            stagesText(p.stageMedians),
             '',
             '',
           ],
@@ -199,6 +219,46 @@ const SECTIONS: Section[] = [
             '0 / 0',
             yes(warm.burst.leftContainers === 0 && warm.burst.leftRunners === 0),
           ],
+        ],
+      };
+    },
+  },
+  {
+    name: 'warm-lane',
+    step: 'a codex lane (login taken at the release): warm pool of 1 vs no pool, 20 sequential jobs each',
+    docker: true,
+    run: async ({ docker, dir }) => {
+      const lane = await benchLanePickup(docker, dir);
+      const { warm, cold } = lane;
+      return {
+        result: lane,
+        rows: [
+          [
+            `Lane queued → in_progress (stand-in clock), warm pool of 1, median / p95 of ${lane.jobs} (${warm.warmHits} warm hits)`,
+            `${ms(warm.median.inProgress)} / ${ms(warm.p95.inProgress)}`,
+            '',
+            '',
+          ],
+          [
+            `Lane queued → in_progress, no pool (cold), median / p95 of ${lane.jobs}, alternated`,
+            `${ms(cold.median.inProgress)} / ${ms(cold.p95.inProgress)}`,
+            '',
+            '',
+          ],
+          [
+            'Lane queued → in_progress ratio, warm median / cold median',
+            `${(lane.ratio.inProgress * 100).toFixed(1)}%`,
+            '< 5%',
+            yes(lane.ratio.inProgress < 0.05),
+          ],
+          [
+            'Lane queued → released (verified, login taken, credentials written), warm / cold median',
+            `${ms(warm.median.released)} / ${ms(cold.median.released)} (${(lane.ratio.released * 100).toFixed(1)}%)`,
+            '',
+            '',
+          ],
+          ['Lane pickup by stage, warm, medians', stagesText(warm.stageMedians), '', ''],
+          ['Lane pickup by stage, cold, medians', stagesText(cold.stageMedians), '', ''],
         ],
       };
     },

@@ -38,14 +38,6 @@ export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
         ['network'],
         'network "none" cannot be given to a swarm service: on backend swarm use host, or an overlay network that reaches nothing (docker network create -d overlay --internal factory-isolated)',
       );
-    if (profile.warm) {
-      const held = warmAllowed(profile);
-      if (held !== true)
-        refuse(
-          ['warm'],
-          `warm pools need credentials released on assignment; profile "${name}" carries ${held.join(', ')}, which an idle warm container would hold before any job is verified as entitled to it: remove warm from this profile`,
-        );
-    }
     if (profile.trusted && distinguishingLabels(config.profiles, profile).length === 0) {
       const shared = Object.entries(config.profiles)
         .filter(([, o]) => !o.trusted)
@@ -169,23 +161,6 @@ function groupOnRepoEntry(profiles: Record<string, unknown>, list: unknown, repo
         ]
       : [];
   });
-}
-
-/**
- * Whether a profile may keep a warm pool: true, or what it carries that an idle container must not hold. A lane
- * container starts with its credentials today, so a warm one would hold them for whichever job GitHub hands it; once
- * credentials are placed only after a verified assignment, this returns true for every profile.
- */
-export function warmAllowed(p: Profile): true | string[] {
-  const held: string[] = [
-    ...new Set(
-      p.mounts
-        .filter((m) => m.kind === 'auth' || m.kind === 'secrets' || m.kind === 'gh')
-        .map((m) => (m.kind === 'auth' ? 'an auth mount' : m.kind === 'gh' ? 'a gh login mount' : 'a secrets mount')),
-    ),
-  ];
-  if (p.envFiles.length > 0) held.push('env files');
-  return held.length === 0 ? true : held;
 }
 
 /** A constraint that names one node, or the nodes an operator labelled: `node.hostname|id == x`, `node.labels.k == v`. */

@@ -38,6 +38,9 @@ import { WarmPoolKeeper } from './warm-pool-keeper.js';
 
 export type { JobObserver, JobStage, PendingJob } from '../model/job.js';
 
+/** What the runner prints once it is connected and waits for a job (the real runner and the stand-in alike). */
+const RUNNER_ONLINE = 'Listening for Jobs';
+
 export interface ControllerDeps {
   config: Config;
   github: GitHubApi;
@@ -272,6 +275,15 @@ export class Controller {
               if (refusal) void this.refuse(refusal);
             }),
           );
+        return undefined;
+      }
+      case 'watch-online': {
+        // Bounded by bootTimeout: a runner that never says so is the reconciler's to clean up.
+        const watch = this.deps.engine.waitForOutput?.(e.containerId, RUNNER_ONLINE, this.deps.config.bootTimeout);
+        void watch?.then(
+          (at) => (at !== undefined ? this.feed({ kind: 'runner-online', name: e.name, at }) : undefined),
+          () => {},
+        );
         return undefined;
       }
       case 'forget-assignment':

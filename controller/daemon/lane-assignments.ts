@@ -1,10 +1,20 @@
 // The controller's side of a lane runner's assignment: which runners are checked, the release or the refusal the
 // check ends in (returned for the controller to feed to its book), and the poll that finds assignments whose
 // `in_progress` delivery was lost (returned likewise). The check itself (the verdicts, one check per runner, the
-// lookup retries) is assignment-check.ts; what it releases is lanes/release.ts.
+// lookup retries) is assignment-check.ts; what it releases is lanes/release.ts. The release is where a lane job takes
+// its login (lanes/credential-hold.ts): a runner that waits for a job, warm or cold, holds none of it, and a verified
+// job whose login another job or a `factory lane run` holds waits here, its gate told to keep waiting.
 import type { Config } from '../config/config.js';
+import type { Engine } from '../docker/docker-engine.js';
 import type { GitHubApi } from '../github/github-client.js';
-import { readRelease, releaseJob, releasesOnAssignment } from '../lanes/release.js';
+import { takeCredential } from '../lanes/credential-hold.js';
+import {
+  clearCredentialWait,
+  noteCredentialWait,
+  readRelease,
+  releaseJob,
+  releasesOnAssignment,
+} from '../lanes/release.js';
 import { UNRELEASED_LIMIT_MS, UnreleasedRunners } from '../lanes/unreleased-runners.js';
 import type { JobObserver, PendingJob } from '../model/job.js';
 import type { Logger } from '../observe/logger.js';
@@ -21,7 +31,13 @@ export interface LaneAssignmentsDeps {
   now: () => number;
   /** The controller's live runners; read here, never changed. */
   book: RunnerBook;
+  /** Removes the container of a `factory lane run` that died holding a login, by name. */
+  engine?: Pick<Engine, 'remove'>;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** How often a verified job that waits for its login tries again: the gate in its container looks once a second. */
+export const CREDENTIAL_RETRY_MS = 1_000;
 
 /** A lane runner's job refused: the runner is to be stopped with its container; `error` is for status. */
 export interface Refusal {
@@ -91,6 +107,7 @@ export class LaneAssignments {
   }
 
   private async release(runner: GateRunner, job: Assignment & { runId: number }): Promise<void> {
+    if (!(await this.takeLogin(runner, job))) return;
     await releaseJob(this.deps.config(), runner.profileName, runner.profile, runner.runnerName, {
       repo: job.repo,
       jobId: job.jobId,
@@ -107,6 +124,44 @@ export class LaneAssignments {
       runnerName: runner.runnerName,
       at: this.deps.now(),
     });
+  }
+
+  /**
+   * Takes the runner's login for its verified job, waiting for as long as another job or a `factory lane run` holds
+   * it (the unreleased bound paused meanwhile: the job is verified, and its runner's jobTimeout still bounds it).
+   * False when the runner went away first; its cleanup, which waits for this, lets go of a login taken at the end.
+   */
+  private async takeLogin(runner: GateRunner, job: Assignment): Promise<boolean> {
+    const sleep = this.deps.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms).unref()));
+    const { runnerName, profileName, profile } = runner;
+    const remove = this.deps.engine ? (name: string) => this.deps.engine!.remove(name) : undefined;
+    for (let waiting = false; ; await sleep(CREDENTIAL_RETRY_MS)) {
+      if (!this.deps.book.isLive(runnerName)) return false;
+      const config = this.deps.config();
+      const hold = await takeCredential(config, { profileName, profile, name: runnerName, kind: 'job' }, remove);
+      if (hold.held) {
+        if (waiting) {
+          await clearCredentialWait(config, runnerName);
+          this.unreleased.busy(runnerName, this.deps.now());
+        }
+        return true;
+      }
+      if (waiting) continue;
+      waiting = true;
+      this.unreleased.settled(runnerName);
+      await noteCredentialWait(config, profile, runnerName);
+      this.deps.log.info(
+        { repo: job.repo, jobId: job.jobId, runner: runnerName, profile: profileName },
+        `verified job waits for its login: ${hold.heldBy}`,
+      );
+      this.deps.observer?.stage(job.jobId, 'credential-wait', {
+        repo: job.repo,
+        profile: profileName,
+        runnerName,
+        detail: hold.heldBy,
+        at: this.deps.now(),
+      });
+    }
   }
 
   /**

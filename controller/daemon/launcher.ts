@@ -8,8 +8,7 @@ import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
-import { holdCredential } from '../lanes/credential-hold.js';
-import { finishJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
+import { finishJobFolder, prepareJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
@@ -50,21 +49,11 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
 async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
-  // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
+  // Lane files first: a missing credential fails the job before GitHub holds a runner for it. The folder holds nothing
+  // secret and the login is not taken here: a runner that waits for its job, warm or cold, holds none of it; the
+  // release takes it on a verified assignment (lane-assignments.ts).
   try {
-    const hold = await holdCredential(
-      config,
-      {
-        profileName: plan.jobFolder.profileName,
-        profile: plan.jobFolder.profile,
-        name: plan.jobFolder.runnerName,
-        kind: 'job',
-      },
-      (name) => engine.remove(name),
-    );
-    // Held by a `factory lane run` (this controller's own jobs queue in its scheduler): the next queued-jobs poll
-    // offers the job again.
-    if (!hold.held) return failed(config, identity, `${hold.heldBy}; the job is offered again`, true);
+    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName);
     await prepareWorkspaces(
       config,
       plan.jobFolder.profile,

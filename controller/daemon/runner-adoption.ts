@@ -30,7 +30,9 @@ export function adoptContainer(
   const warm = isWarm(identity);
   const slot = {
     key: warm ? `warm:${identity.runnerName}` : String(identity.jobId),
-    limits: slotLimits(config, identity.repo, findProfile(config, identity.repo, identity.profileName)?.profile),
+    limits: slotLimits(config, identity.repo, findProfile(config, identity.repo, identity.profileName)?.profile, {
+      warm,
+    }),
   };
   scheduler.hold(slot);
   const adopted = { kind: 'adopted' as const, identity, slot, containerId, createdAt };

@@ -67,6 +67,8 @@ export type RunnerEvent =
     }
   /** GitHub's answer to a spare's delete. */
   | { kind: 'spare-deleted'; name: string; why: string; outcome: 'deleted' | 'gone' | 'busy' | 'error' }
+  /** The runner said it listens for jobs (its output, read once its container started): it is online. */
+  | { kind: 'runner-online'; name: string; at: number }
   /** A warm pool retires an idle warm runner; `retire-ended` once its delete answered. */
   | { kind: 'retire-begun'; name: string; why: string }
   | { kind: 'retire-ended'; name: string };
@@ -89,6 +91,8 @@ export type Effect =
   | { kind: 'tear-down'; name: string; reason: string; deleteRunner: boolean }
   /** Delete a spare runner at GitHub (422 if it took a job meanwhile). */
   | { kind: 'delete-spare'; name: string; why: string }
+  /** Watch the started container's output for its runner coming online (`runner-online` when it does). */
+  | { kind: 'watch-online'; name: string; containerId: string }
   /** Check a lane runner's assignment before its credentials are released (lane-assignments.ts). */
   | { kind: 'check-assignment'; name: string; assignment: Assignment }
   /** The runner is gone: its assignment check is dropped, its name may come back. */
@@ -201,6 +205,8 @@ class Transition {
         return this.cleanupEnded(this.must(e, 'finishing'), e.outcome, e.at);
       case 'spare-deleted':
         return this.spareDeleted(e);
+      case 'runner-online':
+        return this.runnerOnline(e);
       case 'retire-begun': {
         const r = this.must(e, 'up');
         if (r.phase.name !== 'up' || !isIdleWarm(r)) throw new IllegalTransition(e, r);
@@ -298,6 +304,8 @@ class Transition {
         stage: 'in_progress',
         fields: { ...fields, repo: phase.early.repo, detail: isWarm(r.identity) ? 'warm' : 'cold', at: phase.early.at },
       });
+    if (!phase.refused && !outcome.exitedEarly)
+      this.emit({ kind: 'watch-online', name: runnerName, containerId: outcome.containerId });
     if (phase.refused) this.cleanupAsked({ kind: 'cleanup-asked', name: r.identity.runnerName, reason: phase.refused });
     else if (outcome.exitedEarly)
       this.cleanupAsked({ kind: 'cleanup-asked', name: r.identity.runnerName, reason: 'container exited' });
@@ -307,6 +315,24 @@ class Transition {
         name: r.identity.runnerName,
         why: 'its job was taken by another runner or cancelled',
       });
+  }
+
+  /**
+   * A cold runner's coming online is a stage of the job it was made for (the pickup by stage); a warm one's happened
+   * before any job, so it is only logged. A runner already cleaning up, or gone, says nothing of its job.
+   */
+  private runnerOnline(e: Extract<RunnerEvent, { kind: 'runner-online' }>): void {
+    const r = this.get(e.name);
+    if (!r || r.phase.name === 'finishing') return;
+    const { repo, jobId, profileName, runnerName } = r.identity;
+    if (isWarm(r.identity))
+      return this.emit({ kind: 'log', level: 'info', fields: { repo, runner: runnerName }, msg: 'warm runner online' });
+    this.emit({
+      kind: 'stage',
+      jobId,
+      stage: 'runner-online',
+      fields: { repo, profile: profileName, runnerName, at: e.at },
+    });
   }
 
   /** `assignment`: what GitHub says of the job, for a lane runner's check; absent when there is nothing to check. */

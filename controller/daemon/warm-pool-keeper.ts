@@ -44,7 +44,7 @@ export class WarmPoolKeeper {
         .filter((r) => r.phase.name !== 'finishing')
         .map(poolRunner),
       this.deps.scheduler.queuedWhere(() => true),
-      (repo, profile) => slotLimits(config, repo, profile),
+      (repo, profile) => slotLimits(config, repo, profile, { warm: true }),
       paused,
       this.deps.now(),
     );
@@ -70,7 +70,8 @@ export class WarmPoolKeeper {
           });
       const match = findProfile(this.deps.config(), d.repo, d.profileName);
       for (let i = 0; match && i < d.start; i++) {
-        const item = warmLaunch(match, slotLimits(this.deps.config(), match.repo.repo, match.profile), this.deps.now());
+        const limits = slotLimits(this.deps.config(), match.repo.repo, match.profile, { warm: true });
+        const item = warmLaunch(match, limits, this.deps.now());
         this.deps.scheduler.hold(item);
         actions.push({ kind: 'launch', item });
       }

@@ -41,6 +41,12 @@ export interface Engine {
    * config, env-file values) already replaced: the tail never leaves the engine with a secret the job printed.
    */
   tailLogs(id: string, lines: number): Promise<string>;
+  /**
+   * When `text` first appears in the container's output (the runner's "Listening for Jobs": it is online), read as
+   * it comes; undefined when the output ends or `timeoutMs` pass first. Nothing of the output is kept. Backends that
+   * cannot follow a container's output leave it out.
+   */
+  waitForOutput?(id: string, text: string, timeoutMs: number): Promise<number | undefined>;
   /** Kills and removes; a container that is already gone counts as removed. */
   remove(id: string): Promise<void>;
   /** Runs a short-lived helper container (doctor probes) to its end, then removes it. */
@@ -139,6 +145,32 @@ export function dockerEngine(socketPath: string, instance = 'default'): Engine {
         if (statusOf(err) === 404) return '';
         throw err;
       }
+    },
+
+    async waitForOutput(id, text, timeoutMs) {
+      const stream = (await docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, follow: true })) as unknown as NodeJS.ReadableStream & {
+        destroy(): void;
+      };
+      return new Promise<number | undefined>((resolve) => {
+        // A frame header or a chunk's edge may split the text: the last few bytes are searched again with the next.
+        let carry = '';
+        const done = (at: number | undefined) => {
+          clearTimeout(timer);
+          stream.destroy();
+          resolve(at);
+        };
+        const timer = setTimeout(() => done(undefined), timeoutMs);
+        timer.unref();
+        stream.on('data', (chunk: Buffer) => {
+          const seen = carry + chunk.toString('latin1');
+          if (seen.includes(text)) return done(Date.now());
+          carry = seen.slice(-(text.length + 8));
+        });
+        stream.on('end', () => done(undefined));
+        stream.on('error', () => done(undefined));
+      });
     },
 
     async remove(id) {

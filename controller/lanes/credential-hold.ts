@@ -1,8 +1,9 @@
-// A lane job's hold on its credential: the one-job-per-credential lock taken, then its job folder made (job-folder.ts),
-// before anything is released into it (release.ts: on a verified assignment for a workflow job, at start for
-// `factory lane run`). Both go through here, so the rule is one rule; finishJobFolder writes refreshed tokens back
-// and lets go of the lock.
-import { writeFile } from 'node:fs/promises';
+// A lane job's hold on its credential: the one-job-per-credential lock, taken just before anything is released into
+// the job's folder (release.ts): for a workflow job on its verified assignment (takeCredential, into the folder its
+// launch made with nothing secret in it), for `factory lane run` at its start (holdCredential, which makes the folder
+// too). A runner that idles, warm or still waiting for its job, holds nothing of its login. Both go through here, so
+// the rule is one rule; finishJobFolder writes refreshed tokens back and lets go of the lock.
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
 import {
@@ -27,18 +28,17 @@ export interface LaneJob {
 export type Hold = { held: true } | { held: false; heldBy: string };
 
 /**
- * Takes the credential (or says who holds it) and makes the job's folder, its MCP files rendered. Throws, naming the
- * missing file, when a credential is not there to copy later; nothing is left held then. `removeContainer` removes the
- * container of a lane run that died holding a credential, by name.
+ * Takes the credential (or says who holds it) and makes the job's folder, its MCP files rendered: `factory lane run`
+ * and the doctor's agent turn, which release at once. Throws, naming the missing file, when a credential is not there
+ * to copy later; nothing is left held then. `removeContainer` removes the container of a lane run that died holding a
+ * credential, by name.
  */
 export async function holdCredential(
   config: Config,
   job: LaneJob,
   removeContainer?: (name: string) => Promise<void>,
 ): Promise<Hold> {
-  // A lane run that died holding this credential must not keep it: freed first, its tokens written back.
-  await sweepDeadLaneRuns(config, removeContainer);
-  const lock = await lockCredential(config, job.profile, { kind: job.kind, name: job.name });
+  const lock = await lockFor(config, job, removeContainer);
   if (lock && !lock.held) return { held: false, heldBy: describeHolders(lock.key, lock.holders) };
   try {
     await prepareJobFolder(config, job.profileName, job.profile, job.name);
@@ -49,6 +49,33 @@ export async function holdCredential(
     throw err;
   }
   return { held: true };
+}
+
+/**
+ * Takes the credential for a workflow job whose folder its launch made (prepareJobFolder), or says who holds it: the
+ * release's first step. The holder is recorded in the folder, so the job's cleanup (finishJobFolder) lets go of it.
+ */
+export async function takeCredential(
+  config: Config,
+  job: LaneJob,
+  removeContainer?: (name: string) => Promise<void>,
+): Promise<Hold> {
+  const lock = await lockFor(config, job, removeContainer);
+  if (lock && !lock.held) return { held: false, heldBy: describeHolders(lock.key, lock.holders) };
+  if (!lock) return { held: true };
+  try {
+    await writeFile(join(jobDir(config, job.name), CREDENTIAL_LOCK_FILE), lock.file, { mode: 0o600 });
+  } catch (err) {
+    await unlockCredential(config, lock.file);
+    throw err;
+  }
+  return { held: true };
+}
+
+async function lockFor(config: Config, job: LaneJob, removeContainer?: (name: string) => Promise<void>) {
+  // A lane run that died holding this credential must not keep it: freed first, its tokens written back.
+  await sweepDeadLaneRuns(config, removeContainer);
+  return lockCredential(config, job.profile, { kind: job.kind, name: job.name });
 }
 
 /**

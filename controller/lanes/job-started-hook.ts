@@ -15,6 +15,11 @@ export const RUNNER_HOOK_VARIABLE = 'ACTIONS_RUNNER_HOOK_JOB_STARTED';
 export const NEXT_HOOK_VARIABLE = 'FACTORY_NEXT_JOB_STARTED_HOOK';
 /** Longer than the controller's run lookup (about 60 s of retries, then a refusal stops the container). */
 export const HOOK_WAIT_SECONDS = 300;
+/**
+ * In the release folder while a verified job waits for its login, which another job or a `factory lane run` holds:
+ * the gate's wait does not run out meanwhile (the controller, not the job, writes the release folder).
+ */
+export const CREDENTIAL_WAIT_FILE = 'credential-wait';
 
 /**
  * POSIX sh, so it runs in any lane image. The marker's path is written into the script, not read from a variable: the
@@ -30,6 +35,7 @@ export const HOOK_WAIT_SECONDS = 300;
  */
 export function jobStartedHookScript(opts: { releaseDir?: string; waitSeconds?: number } = {}): string {
   const marker = `${opts.releaseDir ?? IN_CONTAINER.releaseDir}/${RELEASE_MARKER}`;
+  const credentialWait = `${opts.releaseDir ?? IN_CONTAINER.releaseDir}/${CREDENTIAL_WAIT_FILE}`;
   const wait = opts.waitSeconds ?? HOOK_WAIT_SECONDS;
   return `#!/bin/sh
 # factory: this lane job starts once the controller has verified that GitHub gave this runner a job entitled to it.
@@ -41,15 +47,21 @@ end_job() {
 }
 trap 'end_job "this lane job was cancelled before the lane was released to it"' INT TERM HUP
 waited=0
+held=0
 while [ ! -f '${marker}' ]; do
-  if [ "$waited" -ge ${wait} ]; then
+  if [ -f '${credentialWait}' ]; then
+    # Verified, and waiting for the login another job holds: as long as that job runs.
+    if [ "$held" -eq 0 ]; then echo "factory: this job waits for its lane's login: $(cat '${credentialWait}')"; fi
+    held=$((held + 1))
+  elif [ "$waited" -ge ${wait} ]; then
     end_job "the lane was not released to this job within ${wait} s: the controller verifies each lane job (same repository, a lane label, not a fork or pull_request_target run) when GitHub reports it in progress; see the controller's log for this runner"
+  else
+    waited=$((waited + 1))
   fi
   sleep 1
-  waited=$((waited + 1))
 done
 trap - INT TERM HUP
-echo "factory: lane released to this job after $waited s"
+echo "factory: lane released to this job after $((waited + held)) s"
 if [ -n "\${${NEXT_HOOK_VARIABLE}:-}" ]; then exec "\$${NEXT_HOOK_VARIABLE}"; fi
 `;
 }

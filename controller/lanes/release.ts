@@ -2,7 +2,7 @@
 // shut, and gets them only once GitHub's assignment names a job that is entitled to the lane
 // (daemon/assignment-check.ts decides that). Then the auth copies, the secrets folders' files and the env-file values
 // are written into the job's folder, each file atomically, the data stores opened (data-release.ts), and the marker last: the action waits for the marker and so never sees half a release.
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { readJobText } from '../../lane-contract/job-file.js';
@@ -16,6 +16,7 @@ import type { Config, Profile } from '../config/config.js';
 import { openDataGates } from './data-release.js';
 import { readEnvFiles } from './env-file.js';
 import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
+import { CREDENTIAL_WAIT_FILE } from './job-started-hook.js';
 import { jobDir } from './lane-layout.js';
 
 /**
@@ -81,6 +82,23 @@ export async function releaseJob(
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
   const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };
   await replaceFileAtomically(join(dir, RELEASE_MARKER), JSON.stringify(marker), { mode: 0o644, owner });
+}
+
+/**
+ * Tells the job's gate that its verified job waits for its login, so the gate keeps waiting; cleared once the login
+ * is taken. Who holds it (host paths, other runners' names) is the controller's log's to say, not the job's.
+ */
+export async function noteCredentialWait(config: Config, profile: Profile, runnerName: string): Promise<void> {
+  const owner = asOwner(containerOwner(profile));
+  const file = join(releaseDir(config, runnerName), CREDENTIAL_WAIT_FILE);
+  await replaceFileAtomically(file, 'in use by another job or a factory lane run; it starts once that one ends\n', {
+    mode: 0o644,
+    owner,
+  });
+}
+
+export async function clearCredentialWait(config: Config, runnerName: string): Promise<void> {
+  await rm(join(releaseDir(config, runnerName), CREDENTIAL_WAIT_FILE), { force: true });
 }
 
 /** The release a job folder records, if any: a restarted controller reads it instead of releasing again. */

@@ -9,6 +9,7 @@ export type JobStage =
   | 'credential-wait'
   | 'runner-created'
   | 'container-started'
+  | 'runner-online'
   | 'in_progress'
   | 'released'
   | 'refused'

@@ -33,6 +33,14 @@ const STAGE_COUNTER: Partial<Record<JobStage, string>> = {
   failed: 'failed',
   cleaned: 'cleaned',
 };
+/** The stages of a job's pickup, each timed from the job's stage before it (metric label values). */
+const PICKUP_STAGE: Partial<Record<JobStage, string>> = {
+  'runner-created': 'runner_registered',
+  'container-started': 'container_started',
+  'runner-online': 'runner_online',
+  in_progress: 'in_progress',
+  released: 'released',
+};
 // A job's run time spans a lint (seconds) to a long build or an agent lane (hours).
 const EXECUTION_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
 /** What the webhook port answered, as an outcome an admin alerts on (bad signatures: a wrong secret or a probe). */
@@ -75,6 +83,7 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly deliveries: Counter<'outcome'>;
   private readonly pickups: Counter<'repo' | 'profile' | 'start'>;
   private readonly queuedToRunning: Histogram<'repo' | 'profile' | 'start'>;
+  private readonly pickupStages: Histogram<'profile' | 'kind' | 'start' | 'stage'>;
   private readonly released: Counter<'profile'>;
   private readonly refused: Counter<'profile' | 'reason'>;
   private readonly writeBacks: Counter<'profile' | 'outcome'>;
@@ -86,6 +95,8 @@ export class Metrics implements JobObserver, ApiObserver {
   private readonly startedAt = new Map<string, number>();
   private readonly inProgressAt = new Map<string, number>();
   private readonly credentialWaitAt = new Map<number, number>();
+  /** Per job on its way to running: its last pickup stage's time, and whether it started warm (once in_progress). */
+  private readonly pickupMark = new Map<number, { at: number; start: 'warm' | 'cold' }>();
   private readonly seenJobs = new BoundedSet<number>(PENDING_MAX);
 
   constructor(private config: Config) {
@@ -202,6 +213,13 @@ export class Metrics implements JobObserver, ApiObserver {
       help: "Queued (webhook received or poll found it) to GitHub's in_progress for it: the pickup the job's author sees, by warm or cold start",
       labelNames: ['repo', 'profile', 'start'],
       buckets: [0.01, 0.025, 0.05, ...LATENCY_BUCKETS],
+      registers,
+    });
+    this.pickupStages = new Histogram({
+      name: 'factory_pickup_stage_seconds',
+      help: "A job's pickup by stage, each from the job's stage before it (queued first): runner_registered, container_started, runner_online, in_progress, released (lane profiles); kind lane (a profile with lane) or plain, start warm or cold",
+      labelNames: ['profile', 'kind', 'start', 'stage'],
+      buckets: [0.005, 0.01, 0.025, 0.05, ...LATENCY_BUCKETS],
       registers,
     });
     new Gauge({
@@ -383,6 +401,7 @@ export class Metrics implements JobObserver, ApiObserver {
     const labels = { repo: this.configuredRepo(f.repo) ?? f.repo, profile: f.profile ?? '' };
     const counted = STAGE_COUNTER[stage];
     if (counted) this.jobs.inc({ ...labels, stage: counted });
+    this.pickupStage(jobId, stage, labels.profile, f);
     switch (stage) {
       case 'queued':
         remember(this.queuedAt, jobId, f.at);
@@ -392,11 +411,15 @@ export class Metrics implements JobObserver, ApiObserver {
         this.credentialWaits.inc({ profile: labels.profile });
         remember(this.credentialWaitAt, jobId, f.at);
         break;
-      case 'runner-created': {
+      // A cold job waits for its login in the queue, before its runner is made; a job on a runner already made (a
+      // warm one) waits at its release.
+      case 'runner-created':
+      case 'released': {
         const waited = this.credentialWaitAt.get(jobId);
         this.credentialWaitAt.delete(jobId);
         if (waited !== undefined)
           this.credentialWaitSeconds.observe({ profile: labels.profile }, (f.at - waited) / 1000);
+        if (stage === 'released') this.released.inc({ profile: labels.profile });
         break;
       }
       case 'container-started': {
@@ -425,9 +448,6 @@ export class Metrics implements JobObserver, ApiObserver {
         else remember(this.inProgressAt, f.runnerName, f.at);
         break;
       }
-      case 'released':
-        this.released.inc({ profile: labels.profile });
-        break;
       case 'refused':
         this.refused.inc({ profile: labels.profile, reason: f.reason ?? 'unknown' });
         break;
@@ -443,6 +463,28 @@ export class Metrics implements JobObserver, ApiObserver {
         if (f.runnerName) this.inProgressAt.delete(f.runnerName);
         break;
     }
+  }
+
+  /**
+   * The pickup by stage: each stage on a job's way to running timed from the one before it. A warm start has no
+   * runner stages of its own (its runner registered, started and came online before the job was queued), so its
+   * in_progress counts from queued. The pickup ends at in_progress, or at the release on a lane profile.
+   */
+  private pickupStage(jobId: number, stage: JobStage, profile: string, f: { at: number; detail?: string }): void {
+    if (stage === 'queued') return remember(this.pickupMark, jobId, { at: f.at, start: 'cold' });
+    const mark = this.pickupMark.get(jobId);
+    const name = PICKUP_STAGE[stage];
+    if (!mark || !name) {
+      if (stage === 'failed' || stage === 'cleaned' || stage === 'refused') this.pickupMark.delete(jobId);
+      return;
+    }
+    const start = stage === 'in_progress' ? (f.detail === 'warm' ? 'warm' : 'cold') : mark.start;
+    const p = Object.hasOwn(this.config.profiles, profile) ? this.config.profiles[profile] : undefined;
+    const kind = p?.lane ? 'lane' : 'plain';
+    this.pickupStages.observe({ profile, kind, start, stage: name }, Math.max(0, f.at - mark.at) / 1000);
+    const ends = stage === 'released' || (stage === 'in_progress' && !p?.trusted);
+    if (ends) this.pickupMark.delete(jobId);
+    else this.pickupMark.set(jobId, { at: f.at, start });
   }
 
   onCall(route: string, status: number): void {
@@ -488,7 +530,7 @@ export function routeTemplate(route: string, apiPath = '/'): string {
   return `${route.slice(0, space)} ${path.replace(/\/repositories\/\d+(?=\/|$)/, '/repositories/{repository_id}').replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
 }
 
-function remember<K>(map: Map<K, number>, key: K, value: number): void {
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   map.set(key, value);
   if (map.size > PENDING_MAX) map.delete(map.keys().next().value as K);
 }

@@ -26,7 +26,7 @@ const result = (egress?: string): LaneResult => ({
   conclusion: 'success',
   answer: 'fine',
   findings: [],
-  usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, durationMs: 1000 },
+  usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, durationMs: 1000, turns: 1 },
   transcriptPath: '/t',
   writeBack: [],
   progress: [],

@@ -1,12 +1,12 @@
-// `warm` on a profile, at the config edge: what is accepted, and every refusal located. Warm pools for profiles that
-// carry credentials or secrets are refused until credentials are released only on a verified assignment.
+// `warm` on a profile, at the config edge: what is accepted, and every refusal located. A lane profile that carries a
+// login, secrets or env files may keep a pool: its runners get them only on a verified assignment, and take the login
+// only then.
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { parseConfig, warmAllowed } from '../../controller/config/config.js';
-import { main } from '../../controller/commands/cli.js';
+import { parseConfig } from '../../controller/config/config.js';
 
 const root = mkdtempSync(join(tmpdir(), 'factory-warm-config-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -77,47 +77,22 @@ describe('warm on a profile', () => {
     ]);
   });
 
-  it('refuses a warm pool for a profile that carries a login, secrets or env files, and names what it carries', () => {
-    const warm = { min: 1, idleTimeout: '10m' };
-    expect(problems({}, { warm })).toEqual([
-      'profiles.lane.warm: warm pools need credentials released on assignment; profile "lane" carries an auth mount, which an idle warm container would hold before any job is verified as entitled to it: remove warm from this profile',
-    ]);
+  it('lets a lane profile that carries a login, secrets and env files keep a pool', () => {
     const envFile = join(root, 'lane.env');
-    const carried = problems(
+    writeFileSync(envFile, 'LINEAR_TOKEN=x\n');
+    const r = parse(
       {},
       {
-        warm,
+        warm: { min: 1, idleTimeout: '10m' },
         envFiles: [envFile],
         mounts: [
+          { kind: 'auth', agent: 'codex', source: join(root, 'codex') },
           { kind: 'secrets', source: join(root, 'secrets') },
           { kind: 'gh', source: join(root, 'gh') },
         ],
       },
     );
-    expect(carried).toHaveLength(1);
-    expect(carried[0]).toContain('carries a secrets mount, a gh login mount, env files,');
-  });
-
-  it('lets a trusted profile without credentials or secrets keep a pool', () => {
-    const r = parse(
-      {},
-      { warm: { min: 1, idleTimeout: '10m' }, mounts: [{ kind: 'data', source: root, target: '/data/store' }] },
-    );
-    expect(r.ok).toBe(true);
-    if (r.ok) expect(warmAllowed(r.config.profiles.lane!)).toBe(true);
-  });
-
-  it('factory validate exits 1 with the located refusal', async () => {
-    const file = join(root, 'factory.yml');
-    writeFileSync(file, stringify(config({}, { warm: { min: 1, idleTimeout: '10m' } })));
-    const out: string[] = [];
-    const code = await main(['validate', '--config', file], {
-      stdout: (s) => out.push(s),
-      stderr: (s) => out.push(s),
-    });
-    expect(code).toBe(1);
-    expect(out.join('\n')).toMatch(
-      /factory\.yml:\d+: profiles\.lane\.warm: warm pools need credentials released on assignment/,
-    );
+    expect(r.ok ? [] : r.problems).toEqual([]);
+    expect(r.ok && r.config.profiles.lane!.warm).toMatchObject({ min: 1, idleTimeout: 600_000 });
   });
 });

@@ -3,7 +3,9 @@
 // getting a runner made for it, and GitHub may hand any job to any idle runner whose labels cover it, warm or cold.
 // For thousands of generated sequences (deliveries late, twice or lost; runners dying before they connect, idle or
 // mid-job; lost exit events; cancellations; clock jumps past idleTimeout; the controller's work landing in random
-// order), every job runs exactly once, the cap holds, and what is left is the pool, idle and listening.
+// order), every job runs exactly once, the cap holds, and what is left is the pool, idle and listening. For a lane
+// profile with a login, the login is taken only at a job's release: no idle runner ever holds it, one job at a time
+// does, and the pool, idle, leaves it free.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LABELS, LifecycleWorld, REPO } from '../support/lifecycle-world.js';
@@ -79,5 +81,38 @@ describe('runner bookkeeping with a warm pool (property)', () => {
       ),
       { numRuns: propertyRuns(120) },
     );
+  });
+
+  it('a lane pool: the login is held only by a released job, one at a time, and is free once only the idle pool is left', () => {
+    let released = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(step, landings), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        (steps, cap, min) => {
+          const w = new LifecycleWorld({ cap, warm: min, login: true });
+          w.reconcile();
+          for (const [s, picks] of steps) {
+            apply(w, s);
+            land(w, picks);
+          }
+          drain(w, Math.min(min, cap));
+          for (const job of w.github.jobs.values()) {
+            expect(job.status, `job ${job.id}`).toBe('completed');
+            expect(job.runs, `job ${job.id} runs`).toBe(job.cancelled ? 0 : 1);
+          }
+          expect(w.idleLoginHolders).toBe(0);
+          expect(w.maxLoginHolders).toBeLessThanOrEqual(1);
+          released += w.maxLoginHolders;
+          expect(w.maxRunning).toBeLessThanOrEqual(cap);
+          expect(settled(w, Math.min(min, cap))).toBe(true);
+          // The idle pool holds nothing of the login: a `factory lane run` would take it now.
+          expect(w.loginHolders.size).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(released).toBeGreaterThan(0); // the sequences do reach releases
   });
 });

@@ -259,13 +259,12 @@ describe('lane profiles', () => {
     ]);
   });
 
-  it('starts no workflow job while a factory lane run (another process) holds its credential, then runs it', async () => {
+  it('a workflow job whose credential a factory lane run (another process) holds waits at its release, then runs', async () => {
     const f = hostFixture();
     h = await startHarness({
       repo: 'factory-test/lane-vs-run',
       jobSeconds: 1,
-      // The queued-jobs poll offers the job again once the lane run is done.
-      config: { stateDir: f.stateDir, reconcileInterval: '1s' },
+      config: { stateDir: f.stateDir },
       profile: laneProfile(f, 'true'),
     });
     const laneRun = 'lane-codex-0badc0de';
@@ -273,16 +272,17 @@ describe('lane profiles', () => {
     const held = await lockCredential(h.config, h.config.profiles.ci!, { kind: 'lane-run', name: laneRun });
     expect(held).toMatchObject({ held: true });
     const job = await h.github.queueJob(h.repo, LANE_LABELS);
-    await waitFor('the launch to be refused', () => h!.stages.some((s) => s.jobId === job && s.stage === 'failed'));
-    expect(h.service.controller.snapshot().lastError).toMatch(
-      /credential auth:\S+ is in use by factory lane run lane-codex-0badc0de \(pid \d+\), for \d+s; the job is offered again/,
+    // The login is taken at the release: the job's runner starts, is verified, and waits there, given nothing.
+    await waitFor('the verified job waiting for its login', () =>
+      h!.stages.some((s) => s.jobId === job && s.stage === 'credential-wait'),
     );
-    expect(h.stages.filter((s) => s.jobId === job).map((s) => s.stage)).not.toContain('container-started');
-    expect(h.github.runners.size).toBe(0);
+    expect(h.stages.filter((s) => s.jobId === job).map((s) => s.stage)).not.toContain('released');
+    expect((await credentialHolders(h.config)).map((c) => c.holder.name)).toEqual([laneRun]);
 
     await unlockCredential(h.config, (held as { file: string }).file);
     rmSync(jobDir(h.config, laneRun), { recursive: true, force: true });
-    await waitFor('the job, offered again, to finish', finished(h, [job]), 30_000);
+    await waitFor('the job to finish', finished(h, [job]), 30_000);
+    expect(h.stages.filter((s) => s.jobId === job).map((s) => s.stage)).toContain('released');
     expect((await credentialHolders(h.config)).length).toBe(0);
   });
 

@@ -33,7 +33,9 @@ type Op =
   | { kind: 'register'; identity: RunnerIdentity }
   | { kind: 'answer'; name: string; containerId: string }
   | { kind: 'tear-down'; name: string; deleteRunner: boolean; retire?: boolean }
-  | { kind: 'delete-spare'; name: string; why: string; retire?: boolean };
+  | { kind: 'delete-spare'; name: string; why: string; retire?: boolean }
+  /** A lane runner's verified assignment: its release takes the login, or waits while another job holds it. */
+  | { kind: 'release'; name: string };
 
 interface Listing {
   mark: number;
@@ -52,11 +54,25 @@ export class LifecycleWorld {
   t = 1_700_000_000_000;
   /** Exit events Docker drops while set. */
   exitEventsLost = false;
+  /** With `login`: the runners whose release holds the profile's one login (credentialConcurrency 1). */
+  readonly loginHolders = new Set<string>();
+  /** Most holders of the login at once, and holders seen that ran no job (an idle runner holding it). */
+  maxLoginHolders = 0;
+  idleLoginHolders = 0;
   private next = 1;
   private readonly log = silentLogger();
 
-  constructor(opts: { cap: number; warm?: number }) {
-    const ci = { labels: LABELS, image: 'factory-test/runner:1', network: 'none' };
+  /** `login`: the profile is a lane with a login, taken at each job's release (lane-assignments.ts). */
+  constructor(opts: { cap: number; warm?: number; login?: boolean }) {
+    const plain = { labels: LABELS, image: 'factory-test/runner:1', network: 'none' };
+    const ci = opts.login
+      ? {
+          ...plain,
+          trusted: true,
+          lane: 'codex',
+          mounts: [{ kind: 'auth', agent: 'codex', source: '/nonexistent/codex' }],
+        }
+      : plain;
     this.config = configSchema.parse({
       github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
       instance: 'mem',
@@ -121,7 +137,17 @@ export class LifecycleWorld {
             exitedEarly: this.book.hasExitedEarly(op.containerId),
           },
         });
+      case 'release': {
+        const r = this.book.get(op.name);
+        if (!r || !this.book.isLive(op.name)) return;
+        if (this.loginHolders.size > 0 && !this.loginHolders.has(op.name)) return void this.pending.push(op);
+        this.loginHolders.add(op.name);
+        if (r.work.kind !== 'running') this.idleLoginHolders++;
+        this.maxLoginHolders = Math.max(this.maxLoginHolders, this.loginHolders.size);
+        return;
+      }
       case 'tear-down': {
+        this.loginHolders.delete(op.name);
         const runner = this.book.get(op.name)!;
         const c = this.containers.get(containerOf(runner)!);
         if (c) {
@@ -219,7 +245,9 @@ export class LifecycleWorld {
     if (d.action === 'queued') return void this.offer(d.job.id, d.job.labels, this.t);
     if (d.action === 'in_progress') {
       this.book.markSeen(d.job.id);
-      return this.feed({ kind: 'job-started', ...facts() });
+      const lane = this.config.profiles.ci!.trusted;
+      const assignment = { repo: d.repo, jobId: d.job.id, labels: d.job.labels };
+      return this.feed({ kind: 'job-started', ...facts(), ...(lane ? { assignment } : {}) });
     }
     this.book.markFinished(d.job.id);
     this.feed({ kind: 'job-completed', ...facts() });
@@ -242,7 +270,7 @@ export class LifecycleWorld {
         .filter((r) => r.phase.name !== 'finishing')
         .map(poolRunner),
       this.scheduler.queuedWhere(() => true),
-      (repo, profile) => slotLimits(this.config, repo, profile),
+      (repo, profile) => slotLimits(this.config, repo, profile, { warm: true }),
       () => false,
       this.t,
     );
@@ -254,7 +282,8 @@ export class LifecycleWorld {
       }
       const match = findProfile(this.config, d.repo, d.profileName)!;
       for (let i = 0; i < d.start; i++) {
-        const item = warmLaunch(match, slotLimits(this.config, match.repo.repo, match.profile), this.t);
+        const limits = slotLimits(this.config, match.repo.repo, match.profile, { warm: true });
+        const item = warmLaunch(match, limits, this.t);
         this.scheduler.hold(item);
         this.launch(item);
       }
@@ -301,6 +330,8 @@ export class LifecycleWorld {
         return void this.pending.push({ kind: 'tear-down', name: e.name, deleteRunner: e.deleteRunner });
       case 'delete-spare':
         return void this.pending.push({ kind: 'delete-spare', name: e.name, why: e.why });
+      case 'check-assignment':
+        return void this.pending.push({ kind: 'release', name: e.name });
       default:
         return; // stages, logs, errors, lane checks: nothing of the books
     }
