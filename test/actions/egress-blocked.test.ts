@@ -27,6 +27,7 @@ const result = (egress?: string): LaneResult => ({
   answer: 'fine',
   findings: [],
   usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, durationMs: 1000, turns: 1 },
+  budget: { wallClockMinutes: 30 },
   transcriptPath: '/t',
   writeBack: [],
   progress: [],
