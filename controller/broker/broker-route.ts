@@ -22,8 +22,7 @@ export interface BrokerRequest {
 }
 
 export type Route =
-  | { kind: 'refuse'; status: number; message: string }
-  | { kind: 'forward'; agent: Agent; path: string };
+  { kind: 'refuse'; status: number; message: string } | { kind: 'forward'; agent: Agent; path: string };
 
 /** The paths the CLIs use for the model: claude's Messages API, codex's Responses API and its model list. */
 const PATHS: Array<{ agent: Agent; method: string; pattern: RegExp }> = [

@@ -5,27 +5,18 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent } from '../../lane-contract/agents.js';
 import type { Config, Profile } from '../config/config.js';
+export { brokerFallback } from '../config/broker-gate.js';
+import type { ContainerSpec } from '../docker/container-spec.js';
 import { BROKER_FILE, type BrokerGrant } from '../lanes/broker-placeholders.js';
 import { jobDir } from '../lanes/lane-layout.js';
 import { LoginRefreshers, type LoginSource } from './login-refresher.js';
 import { startModelBroker, type ModelBroker } from './model-broker.js';
 
-/**
- * Why a brokered profile's jobs get a copy of the login instead, or undefined when they can be brokered. The broker
- * listens on the host's loopback: a job reaches it on host networking, or through its egress gateway's relay.
- */
-export function brokerFallback(profile: Profile): string | undefined {
-  if (profile.auth !== 'broker') return 'auth is copy';
-  if (!profile.mounts.some((m) => m.kind === 'auth')) return 'the profile carries no login';
-  if (profile.network !== 'host' && !profile.egress)
-    return `network ${profile.network} without egress cannot reach the broker on the host's loopback; use network: host or egress`;
-  return undefined;
-}
-
 export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   const logins = new Map<Agent, LoginSource>();
   for (const m of profile.mounts)
-    if (m.kind === 'auth') logins.set(m.agent as Agent, { agent: m.agent as Agent, source: m.source, claudeJson: m.claudeJson });
+    if (m.kind === 'auth')
+      logins.set(m.agent as Agent, { agent: m.agent as Agent, source: m.source, claudeJson: m.claudeJson });
   return logins;
 }
 
@@ -49,6 +40,16 @@ export class JobBrokers {
     return broker;
   }
 
+  /**
+   * The job's container with the broker's address in its environment (claude asks its API before it reads its
+   * settings); on the controller's loopback, which the egress plan relays to the job's gateway address.
+   */
+  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile): ContainerSpec {
+    const broker = this.running.get(runnerName);
+    if (!broker || !loginsOf(profile).has('claude')) return spec;
+    return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=http://127.0.0.1:${broker.port}`] };
+  }
+
   /** Records where the job reaches its broker and its placeholder, for the release (broker-placeholders.ts). */
   async grant(runnerName: string, host: string): Promise<void> {
     const broker = this.running.get(runnerName);
@@ -61,6 +62,11 @@ export class JobBrokers {
     const broker = this.running.get(runnerName);
     this.running.delete(runnerName);
     await broker?.close();
+  }
+
+  /** Closes the brokers of runners `keep` does not know (a launch that failed past its start). */
+  async sweep(keep: (runnerName: string) => boolean): Promise<void> {
+    await Promise.all([...this.running.keys()].filter((n) => !keep(n)).map((n) => this.close(n)));
   }
 
   async closeAll(): Promise<void> {

@@ -56,14 +56,15 @@ export class LoginRefresher {
   }
 
   private expiring(login: HostLogin): boolean {
-    return login.refreshToken !== undefined && login.expiresAt !== undefined && login.expiresAt - this.now() < MARGIN_MS;
+    return (
+      login.refreshToken !== undefined && login.expiresAt !== undefined && login.expiresAt - this.now() < MARGIN_MS
+    );
   }
 
   private async read(): Promise<HostLogin> {
     const text = await readFile(credentialFile(this.login), 'utf8').catch(() => undefined);
     const claudeJson = this.login.claudeJson ?? join(this.login.source, CLAUDE_JSON);
-    const state =
-      this.login.agent === 'claude' ? await readFile(claudeJson, 'utf8').catch(() => undefined) : undefined;
+    const state = this.login.agent === 'claude' ? await readFile(claudeJson, 'utf8').catch(() => undefined) : undefined;
     const login = hostLogin(this.login.agent, text, state);
     if ('error' in login) throw new Error(`${this.login.source}: ${login.error}`);
     return login;
@@ -88,7 +89,12 @@ export class LoginRefresher {
     const agent = this.login.agent;
     const body =
       agent === 'codex'
-        ? { client_id: PROVIDERS.codex.clientId, grant_type: 'refresh_token', refresh_token: refreshToken, scope: 'openid profile email' }
+        ? {
+            client_id: PROVIDERS.codex.clientId,
+            grant_type: 'refresh_token',
+            refresh_token: refreshToken,
+            scope: 'openid profile email',
+          }
         : { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: PROVIDERS.claude.clientId };
     const res = await (this.deps.fetch ?? fetch)(this.urls[agent], {
       method: 'POST',

@@ -68,7 +68,12 @@ export async function startModelBroker(
       if (route.kind === 'refuse') return refuse(res, route.status, route.message);
       const refresher = deps.refreshers.for(job.logins.get(route.agent)!);
       const send = async (login: HostLogin, retry: boolean): Promise<void> => {
-        const up = await forward(upstreamUrl(route, login, deps.upstreams), req, raw, upstreamHeaders(req.headers, login));
+        const up = await forward(
+          upstreamUrl(route, login, deps.upstreams),
+          req,
+          raw,
+          upstreamHeaders(req.headers, login),
+        );
         // A token the provider refused although the host thought it fresh: refreshed once on the host, sent again.
         if (up.statusCode === 401 && retry && login.refreshToken) {
           up.resume();

@@ -18,7 +18,8 @@ import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
-import { withEgress } from '../egress/egress-plan.js';
+import { withEgress, type EgressPlan } from '../egress/egress-plan.js';
+import { brokerFallback, type JobBrokers } from '../broker/job-brokers.js';
 import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
@@ -35,11 +36,20 @@ export interface LaunchSteps {
   jobDocker?: JobDocker;
   /** Starts a job's egress gateway; needed only by profiles with `egress` (docs/lanes.md#egress). */
   egress?: EgressGateways | undefined;
+  /** A brokered job's model broker (docs/security.md "The model broker"); without it, logins are copied. */
+  brokers?: JobBrokers | undefined;
   /** Told as each step lands, so the timeline and the runner record follow the launch. */
   registered(runnerId: number): void;
 }
 
 export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
+  const outcome = await launch(steps, plan, job);
+  // A launch that failed leaves no broker; one Docker left unsure of is the reconciler's, with its container.
+  if (outcome.kind === 'failed') await steps.brokers?.close(plan.identity.runnerName);
+  return outcome;
+}
+
+async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it.
@@ -67,18 +77,39 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
   } catch (err) {
     return failed(config, identity, errorMessage(err), false);
   }
-  // The job's one way out before anything of the job runs, so no process of it ever has another network.
+  // A brokered job's broker before its network: the gateway relays the broker's port, the job's files name it.
   let container = plan.container;
-  if (plan.egress) {
+  let egress: EgressPlan | undefined = plan.egress;
+  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
+  if (brokers) {
+    try {
+      const { port } = await brokers.start(job.profile, identity.runnerName);
+      container = brokers.withBroker(container, identity.runnerName, job.profile);
+      if (egress) egress = { ...egress, policy: { ...egress.policy, loopback: [...egress.policy.loopback, port] } };
+    } catch (err) {
+      return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
+    }
+  }
+  // The job's one way out before anything of the job runs, so no process of it ever has another network.
+  let address = '127.0.0.1';
+  if (egress) {
     try {
       if (!steps.egress) throw new Error(`profile ${job.profileName} asks for egress, which this backend cannot run`);
-      container = withEgress(container, await steps.egress.create(plan.egress));
+      const lease = await steps.egress.create(egress);
+      container = withEgress(container, lease);
+      address = lease.address;
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
       return failed(config, identity, errorMessage(err), false);
     }
   }
   const dropEgress = () => (plan.egress ? steps.egress?.remove(identity.runnerName).catch(() => {}) : undefined);
+  try {
+    await brokers?.grant(identity.runnerName, address);
+  } catch (err) {
+    await dropEgress();
+    return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
+  }
   // The job's engine before its runner: a sidecar that cannot start fails the job before GitHub holds a runner.
   const sidecar = plan.sidecar;
   if (sidecar) {

@@ -125,7 +125,13 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind !== 'auth') continue;
     if (grant) {
-      await releasePlaceholders(m, join(dir, 'auth', m.agent), grant, asOwner(owner), `profiles.${profileName}.mounts[${i}]`);
+      await releasePlaceholders(
+        m,
+        join(dir, 'auth', m.agent),
+        grant,
+        asOwner(owner),
+        `profiles.${profileName}.mounts[${i}]`,
+      );
       continue;
     }
     const copyDir = join(dir, 'auth', m.agent);

@@ -22,7 +22,9 @@ function run(command: string, args: string[], opts: { env: Record<string, string
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`)),
+    );
   });
 }
 const bin = (name: string) => resolve('node_modules/.bin', name);
@@ -42,7 +44,10 @@ afterAll(async () => {
 });
 
 /** The host's login folder for one agent, as `claude login` or `codex login` leave it. */
-function hostLogin(agent: Agent, kind: 'subscription' | 'api-key'): { dir: string; secrets: string[]; files: HostFiles } {
+function hostLogin(
+  agent: Agent,
+  kind: 'subscription' | 'api-key',
+): { dir: string; secrets: string[]; files: HostFiles } {
   const dir = join(root, `host-${agent}-${kind}`);
   mkdirSync(dir, { recursive: true });
   const files: HostFiles = {};
@@ -72,9 +77,7 @@ function hostLogin(agent: Agent, kind: 'subscription' | 'api-key'): { dir: strin
 
 /** The host's own config.toml: the CLI's defaults, the phoning-home features off (the fake provider dropped). */
 const hostCodexConfig = () =>
-  codexConfig('http://unused')
-    .split('\n[model_providers.fake]')[0]!
-    .replace('model_provider = "fake"\n', '');
+  codexConfig('http://unused').split('\n[model_providers.fake]')[0]!.replace('model_provider = "fake"\n', '');
 
 /** The job's folder: placeholders only, pointed at a broker for this job. */
 async function brokeredJob(agent: Agent, kind: 'subscription' | 'api-key') {
@@ -124,9 +127,13 @@ describe('the real CLIs through a job broker', { timeout: 120_000 }, () => {
       const before = model.requests.length;
       model.script('anthropic', [{ kind: 'text', text: `brokered ${kind}` }]);
       // The container's environment names the broker too, as the launch sets it (claude asks before reading settings).
-      const stdout = await run(bin('claude'), ['--print', '--output-format', 'json', '--model', 'claude-sonnet-4-5', 'say hi'], {
-        env: { ...trapEnv(), CLAUDE_CONFIG_DIR: job, ANTHROPIC_BASE_URL: `http://127.0.0.1:${broker.port}` },
-      });
+      const stdout = await run(
+        bin('claude'),
+        ['--print', '--output-format', 'json', '--model', 'claude-sonnet-4-5', 'say hi'],
+        {
+          env: { ...trapEnv(), CLAUDE_CONFIG_DIR: job, ANTHROPIC_BASE_URL: `http://127.0.0.1:${broker.port}` },
+        },
+      );
       expect(JSON.parse(stdout).result).toBe(`brokered ${kind}`);
       const mine = model.requests.slice(before).filter((r) => r.api === 'anthropic');
       expect(mine.length).toBeGreaterThan(0);
@@ -144,7 +151,17 @@ describe('the real CLIs through a job broker', { timeout: 120_000 }, () => {
       const out = join(job, 'last.txt');
       await run(
         bin('codex'),
-        ['exec', '--skip-git-repo-check', '--sandbox', 'read-only', '--model', 'fake-codex-model', '--output-last-message', out, 'say hi'],
+        [
+          'exec',
+          '--skip-git-repo-check',
+          '--sandbox',
+          'read-only',
+          '--model',
+          'fake-codex-model',
+          '--output-last-message',
+          out,
+          'say hi',
+        ],
         { env: { ...trapEnv(), CODEX_HOME: job } },
       );
       expect(readFileSync(out, 'utf8').trim()).toBe(`brokered codex ${kind}`);
@@ -157,7 +174,7 @@ describe('the real CLIs through a job broker', { timeout: 120_000 }, () => {
     });
   }
 
-  it('the provider saw only host tokens, and nothing but claude's own host was tried outside the broker', () => {
+  it("the provider saw only host tokens, and nothing but claude's own host was tried outside the broker", () => {
     expect(sentTokens().some((t) => t.includes('factory-broker-'))).toBe(false);
     // claude reaches api.anthropic.com once whatever ANTHROPIC_BASE_URL says; it holds only the placeholder to send.
     expect(model.outboundAttempts.every((a) => a === 'api.anthropic.com:443')).toBe(true);

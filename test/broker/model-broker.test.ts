@@ -110,7 +110,11 @@ describe('a job broker', () => {
       { claude: `${provider.url}/claude/v1/oauth/token`, codex: '' },
       { now: () => now },
     );
-    const jobs = [await jobBroker(source, refreshers), await jobBroker(source, refreshers), await jobBroker(source, refreshers)];
+    const jobs = [
+      await jobBroker(source, refreshers),
+      await jobBroker(source, refreshers),
+      await jobBroker(source, refreshers),
+    ];
     const refreshesBefore = provider.requests.length;
     expect((await Promise.all(jobs.map((j) => ask(j)))).map((r) => r.status)).toEqual([200, 200, 200]);
     expect(provider.requests.length).toBe(refreshesBefore);

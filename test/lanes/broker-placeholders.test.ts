@@ -16,7 +16,9 @@ describe('placeholder files', () => {
       '.claude.json': JSON.stringify({ primaryApiKey: 'sk-ant-api03-other', oauthAccount: { accountUuid: 'u' } }),
     };
     const files = placeholderFiles('claude', host, grant) as Record<string, string>;
-    expect(secretsIn(files, ['sk-ant-oat01-real', 'sk-ant-ort01-real', 'sk-ant-api03-real', 'sk-ant-api03-other'])).toEqual([]);
+    expect(
+      secretsIn(files, ['sk-ant-oat01-real', 'sk-ant-ort01-real', 'sk-ant-api03-real', 'sk-ant-api03-other']),
+    ).toEqual([]);
     const oauth = JSON.parse(files['.credentials.json']!).claudeAiOauth;
     expect([oauth.accessToken, oauth.refreshToken, oauth.subscriptionType]).toEqual([grant.token, NO_REFRESH, 'max']);
     const settings = JSON.parse(files['settings.json']!);
@@ -51,7 +53,10 @@ describe('placeholder files', () => {
 
 describe("codex's brokered config", () => {
   it("makes the broker codex's provider, replacing the host's own provider choice", () => {
-    const toml = brokeredCodexConfig('model_provider = "openai"\nmodel = "gpt-5"\n\n[features]\napps = false\n', grant.url);
+    const toml = brokeredCodexConfig(
+      'model_provider = "openai"\nmodel = "gpt-5"\n\n[features]\napps = false\n',
+      grant.url,
+    );
     expect(toml.match(/^model_provider = .*$/gm)).toEqual(['model_provider = "factory_broker"']);
     expect(toml).toContain('model = "gpt-5"');
     expect(toml).toContain(`base_url = "${grant.url}/codex"`);
