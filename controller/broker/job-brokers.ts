@@ -33,7 +33,7 @@ export class JobBrokers {
   async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
     const b = this.config().broker;
     const broker = await startModelBroker(
-      { runnerName, logins: loginsOf(profile), models: profile.models },
+      { runnerName, logins: loginsOf(profile), models: profile.models, relayedOnly: profile.egress !== undefined },
       { refreshers: this.refreshers, upstreams: b },
     );
     this.running.set(runnerName, broker);

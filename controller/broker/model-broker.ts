@@ -5,17 +5,23 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
 import { routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
+import { openedByThisProcess } from './peer-check.js';
 
 export interface BrokerJob {
   runnerName: string;
   /** The host logins the job's profile carries, one per agent. */
   logins: ReadonlyMap<Agent, LoginSource>;
   models: readonly string[];
+  /**
+   * Only connections this process opened: a job behind egress reaches its broker through the relay the controller
+   * serves, so any other caller is someone else (peer-check.ts).
+   */
+  relayedOnly?: boolean;
 }
 
 export interface ModelBroker {
@@ -93,17 +99,32 @@ export async function startModelBroker(
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Each connection is admitted before a byte of it is read: with relayedOnly, only the controller's own relay.
+  const open = new Set<net.Socket>();
+  const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    const admit = job.relayedOnly ? openedByThisProcess(socket) : Promise.resolve(true);
+    void admit.then((ours) => {
+      if (!ours) {
+        counts.refused += 1;
+        return socket.destroy();
+      }
+      server.emit('connection', socket);
+      socket.resume();
+    });
+  });
   await new Promise<void>((resolve, reject) =>
-    server.once('error', reject).listen(0, deps.host ?? '127.0.0.1', () => resolve()),
+    front.once('error', reject).listen(0, deps.host ?? '127.0.0.1', () => resolve()),
   );
   return {
     token,
-    port: (server.address() as AddressInfo).port,
+    port: (front.address() as AddressInfo).port,
     counts,
     close: () =>
       new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
+        front.close(() => resolve());
+        for (const socket of open) socket.destroy();
       }),
   };
 }

@@ -1,5 +1,7 @@
 // A job's broker against loopback stand-ins for the provider: the model API (the fake model server) and the token
 // endpoint (the fake login provider, which rotates refresh tokens and refuses a spent one, as the real ones do).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,9 +40,14 @@ function hostClaude(expiresInMs: number, now: number): string {
   return root;
 }
 
-async function jobBroker(source: string, refreshers: LoginRefreshers, models: string[] = []) {
+async function jobBroker(source: string, refreshers: LoginRefreshers, models: string[] = [], relayedOnly = false) {
   const broker = await startModelBroker(
-    { runnerName: `job-${brokers.length}`, logins: new Map([['claude', { agent: 'claude', source }]]), models },
+    {
+      runnerName: `job-${brokers.length}`,
+      logins: new Map([['claude', { agent: 'claude', source }]]),
+      models,
+      relayedOnly,
+    },
     { refreshers, upstreams: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` } },
   );
   brokers.push(broker);
@@ -78,6 +85,23 @@ describe('a job broker', () => {
     const none = await fetch(`http://127.0.0.1:${a.port}/v1/messages`, { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
     expect(model.requests.length).toBe(before);
+  });
+
+  it("behind egress, refuses the placeholder from any process but the controller's own relay", async () => {
+    const broker = await jobBroker(
+      hostClaude(3600_000, Date.now()),
+      new LoginRefreshers({ claude: '', codex: '' }),
+      [],
+      true,
+    );
+    // This process stands for the controller, whose relay carries the job's connections.
+    expect((await ask(broker)).status).toBe(200);
+    // Another process on the host (a host-network container, say) that took the placeholder out of the job.
+    const script = `fetch('http://127.0.0.1:${broker.port}/v1/messages', { method: 'POST', headers: { authorization: 'Bearer ${broker.token}' }, body: '{"model":"claude-sonnet-4-5"}' }).then((r) => console.log(r.status), () => console.log('refused'))`;
+    // Asynchronously: the broker answers from this very process.
+    const out = (await promisify(execFile)(process.execPath, ['-e', script])).stdout.trim();
+    expect(out).toBe('refused');
+    expect(broker.counts.refused).toBe(1);
   });
 
   it('answers nothing once the job ended: its placeholder opens no door anywhere', async () => {
