@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { ensureStandinImages } from '../controller/commands/demo.js';
 import { benchAgentLane } from './agent-lane.js';
 import { benchBackendPickup } from './backend-pickup.js';
+import { benchBroker } from './broker.js';
 import { benchBurst } from './burst.js';
 import { benchEgress } from './egress.js';
 import { benchEgressPickup } from './egress-pickup.js';
@@ -364,6 +365,31 @@ const SECTIONS: Section[] = [
             ms(pf.medianMs.sequential),
             '',
             '',
+          ],
+        ],
+      };
+    },
+  },
+  {
+    name: 'broker',
+    step: 'model broker: 300 Messages requests to the loopback fake model, direct and brokered, interleaved',
+    docker: false,
+    run: async () => {
+      const b = await benchBroker();
+      return {
+        result: b,
+        rows: [
+          [
+            `Model request direct / through the job's broker, median of ${b.requests} each (loopback fake model)`,
+            `${b.directMedianMs} ms / ${b.brokerMedianMs} ms`,
+            '',
+            '',
+          ],
+          [
+            "Broker's added latency per model request, median / p95 of the paired differences",
+            `${b.addedMedianMs} ms / ${b.addedP95Ms} ms`,
+            '< 5 ms median',
+            yes(b.addedMedianMs < 5),
           ],
         ],
       };

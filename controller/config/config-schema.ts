@@ -324,6 +324,14 @@ export const profileSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]+$/)
     .optional(),
   credentialConcurrency: z.number().int().positive().default(1),
+  /**
+   * How the profile's logins reach the job: `copy` puts a private copy of the host's login in the job folder (written
+   * back when refreshed); `broker` puts placeholders there and serves the model API through a host-side broker that
+   * holds the real token (docs/security.md "The model broker").
+   */
+  auth: z.enum(['copy', 'broker'], { error: (i) => `expected copy or broker, got ${got(i.input)}` }).default('copy'),
+  /** The models a brokered job may ask for (a trailing * matches any rest); empty: every model. */
+  models: z.array(z.string().regex(/^[A-Za-z0-9._:/-]+\*?$/)).default([]),
   /** The container user; unset runs as 1000:1000, the runner image's user. Never left to the image (it may be root). */
   user: z
     .string()
@@ -455,6 +463,22 @@ export const configFieldsSchema = z.strictObject({
       claudeTokenUrl: z.url().default('https://console.anthropic.com/v1/oauth/token'),
     })
     .optional(),
+  /** Where the model broker forwards and refreshes; the providers' own addresses unless a test or a proxy says. */
+  broker: z
+    .strictObject({
+      anthropicUrl: z.url().default('https://api.anthropic.com'),
+      openaiUrl: z.url().default('https://api.openai.com/v1'),
+      chatgptUrl: z.url().default('https://chatgpt.com/backend-api/codex'),
+      codexTokenUrl: z.url().default('https://auth.openai.com/oauth/token'),
+      claudeTokenUrl: z.url().default('https://console.anthropic.com/v1/oauth/token'),
+    })
+    .default({
+      anthropicUrl: 'https://api.anthropic.com',
+      openaiUrl: 'https://api.openai.com/v1',
+      chatgptUrl: 'https://chatgpt.com/backend-api/codex',
+      codexTokenUrl: 'https://auth.openai.com/oauth/token',
+      claudeTokenUrl: 'https://console.anthropic.com/v1/oauth/token',
+    }),
   profiles: z.record(
     z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),
     profileSchema,

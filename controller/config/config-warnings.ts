@@ -1,6 +1,7 @@
 // What `factory validate` says of a valid config without refusing it: printed as warnings, with their lines.
 import type { ConfigWarning } from './config-problems.js';
 import type { Config } from './config-schema.js';
+import { brokerFallback } from './broker-gate.js';
 import { sharedLoginWarnings } from './shared-logins.js';
 
 /** What `factory validate` says of a valid config without refusing it: lanes without an agent user, secrets folders
@@ -21,7 +22,17 @@ export function configWarnings(config: Config): ConfigWarning[] {
         });
     });
   }
-  const withLogin = Object.entries(config.profiles).find(([, p]) => p.mounts.some((m) => m.kind === 'auth'));
+  for (const [name, p] of Object.entries(config.profiles)) {
+    const fallback = p.auth === 'broker' ? brokerFallback(p) : undefined;
+    if (fallback)
+      out.push({
+        path: ['profiles', name, 'auth'],
+        message: `profile "${name}" asks for auth: broker, but ${fallback}: its jobs get a copy of the login instead`,
+      });
+  }
+  const withLogin = Object.entries(config.profiles).find(
+    ([, p]) => p.mounts.some((m) => m.kind === 'auth') && (p.auth !== 'broker' || brokerFallback(p)),
+  );
   if (withLogin && !config.loginCheck)
     out.push({
       path: ['profiles', withLogin[0]],

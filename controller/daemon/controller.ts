@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import type { DockerState, DockerSubscriber } from '../docker/docker-watch.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
+import type { JobBrokers } from '../broker/job-brokers.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import type { RunnerScope } from '../github/runner-scope.js';
@@ -49,6 +50,8 @@ export interface ControllerDeps {
   jobDocker?: JobDocker;
   /** A job's egress gateway, for profiles with `egress` (the launcher starts it; teardown goes through jobDocker). */
   egress?: EgressGateways;
+  /** Brokered jobs' model brokers (the launcher starts one; teardown closes it through jobDocker). */
+  brokers?: JobBrokers;
   docker: DockerState;
   log: Logger;
   observer?: JobObserver;

@@ -55,6 +55,9 @@ export const NOT_CAPABILITY_KEYS = [
   'runnerGroup',
   // A warm runner's container is the same as a cold one's; only when it starts differs.
   'warm',
+  // The job uses the same login either way; whether it holds it or a placeholder is docs/security.md's table.
+  'auth',
+  'models',
 ] as const;
 
 export type Capabilities = Record<(typeof CAPABILITY_COLUMNS)[number], string>;

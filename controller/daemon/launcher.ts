@@ -18,6 +18,7 @@ import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
 import { relayedValue, withEgress, type EgressLease } from '../egress/egress-plan.js';
+import { brokerFallback, type JobBrokers } from '../broker/job-brokers.js';
 import { errorMessage } from '../util/error-message.js';
 
 export type LaunchOutcome =
@@ -34,13 +35,18 @@ export interface LaunchSteps {
   jobDocker?: JobDocker;
   /** Starts a job's egress gateway; needed only by profiles with `egress` (docs/lanes.md#egress). */
   egress?: EgressGateways | undefined;
+  /** A brokered job's model broker (docs/security.md "The model broker"); without it, logins are copied. */
+  brokers?: JobBrokers | undefined;
   /** Told as each step lands, so the timeline and the runner record follow the launch. */
   registered(runnerId: number): void;
 }
 
 export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
   try {
-    return await launch(steps, plan, job);
+    const outcome = await launch(steps, plan, job);
+    // A launch that failed leaves no broker; one Docker left unsure of is the reconciler's, with its container.
+    if (outcome.kind === 'failed') await steps.brokers?.close(plan.identity.runnerName);
+    return outcome;
   } finally {
     if (plan.egress) steps.egress?.launched?.(plan.identity.runnerName);
   }
@@ -64,11 +70,25 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   } catch (err) {
     return failed(config, identity, errorMessage(err), false);
   }
+  // A brokered job's broker before its network: the gateway relays the broker's port, the job's files name it.
+  let container = plan.container;
+  let egressPlan = plan.egress;
+  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
+  if (brokers) {
+    try {
+      const { port } = await brokers.start(job.profile, identity.runnerName);
+      container = brokers.withBroker(container, identity.runnerName, job.profile);
+      if (egressPlan)
+        egressPlan = { ...egressPlan, policy: { ...egressPlan.policy, loopback: [...egressPlan.policy.loopback, port] } };
+    } catch (err) {
+      return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
+    }
+  }
   // The job's one way out, made while its sidecar starts and GitHub registers its runner (a gateway takes about a
   // second to serve when no spare is ready): the job's container starts only once it serves, so no process of the
   // job ever has another network.
   let leased: Promise<{ lease: EgressLease } | { err: unknown }> | undefined;
-  if (plan.egress) {
+  if (egressPlan) {
     if (!steps.egress)
       return failed(
         config,
@@ -76,7 +96,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
         `profile ${job.profileName} asks for egress, which this backend cannot run`,
         false,
       );
-    leased = steps.egress.create(plan.egress).then(
+    leased = steps.egress.create(egressPlan).then(
       (lease) => ({ lease }),
       (err: unknown) => ({ err }),
     );
@@ -137,7 +157,6 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   identity.runnerId = jit.runnerId;
   steps.registered(jit.runnerId);
 
-  let container = plan.container;
   const egress = await leased;
   if (egress && 'err' in egress) {
     if (isDockerDown(egress.err)) return { kind: 'docker-down', err: egress.err };
@@ -151,6 +170,14 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     container = withEgress(container, lease);
     if (job.profile.mcp.length > 0)
       await rewriteMcpFiles(config, identity.runnerName, (text) => relayedValue(text, lease)).catch(() => {});
+  }
+  try {
+    await brokers?.grant(identity.runnerName, egress ? egress.lease.address : '127.0.0.1');
+  } catch (err) {
+    await runners.remove(jit.runnerId).catch(() => 'error');
+    await dropSidecar();
+    await dropEgress();
+    return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
   }
 
   try {

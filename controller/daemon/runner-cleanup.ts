@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { Engine } from '../docker/docker-engine.js';
 import type { DockerState } from '../docker/docker-watch.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
+import type { JobBrokers } from '../broker/job-brokers.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { GitHubApi } from '../github/github-client.js';
 import { scopeOf } from '../github/runner-scope.js';
@@ -22,6 +23,7 @@ export interface RunnerEdges {
   engine: Engine;
   jobDocker?: JobDocker | undefined;
   egress?: EgressGateways | undefined;
+  brokers?: JobBrokers | undefined;
   docker: DockerState;
   log: Logger;
   observer?: JobObserver | undefined;

@@ -13,6 +13,8 @@ import { engineFor, jobDockerFor } from '../docker/engine-for.js';
 import { egressFor } from '../egress/egress-for.js';
 import { withEgressCleanup } from '../egress/egress-companion.js';
 import { refusalReporter } from '../egress/egress-report.js';
+import { brokerFallback, JobBrokers } from '../broker/job-brokers.js';
+import { withBrokerCleanup } from '../broker/broker-companion.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../github/github-client.js';
 import { GitHubHealth } from '../github/github-health.js';
@@ -101,15 +103,26 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   if (egress?.close) unwind.push(() => egress.close?.());
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
-  const sidecars = egress
+  const withGateways = egress
     ? withEgressCleanup(ownEngines, egress, refusalReporter(log, observer, opts.now))
     : ownEngines;
+  // Brokers only when a profile asks: a config without one keeps the teardown as it was.
+  const brokers = Object.values(config.profiles).some((p) => p.auth === 'broker')
+    ? new JobBrokers(() => live.current)
+    : undefined;
+  if (brokers) unwind.push(() => brokers.closeAll());
+  for (const [name, p] of Object.entries(config.profiles)) {
+    const fallback = p.auth === 'broker' ? brokerFallback(p) : undefined;
+    if (fallback) log.warn({ profile: name, reason: fallback }, 'auth: broker falls back to copying the login');
+  }
+  const sidecars = brokers ? withBrokerCleanup(withGateways, brokers) : withGateways;
   const controller = new Controller({
     config,
     github,
     engine,
     ...(sidecars ? { jobDocker: sidecars } : {}),
     ...(egress ? { egress } : {}),
+    ...(brokers ? { brokers } : {}),
     docker,
     log,
     observer,

@@ -20,6 +20,7 @@ import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
 import { claudeAccountIn, providerLoginCheck } from './login-check.js';
 import { closeDataGates, prepareDataGatesForRemoval } from './data-release.js';
+import { placeholderFiles, readBrokerGrant, type BrokerGrant, type HostFiles } from './broker-placeholders.js';
 
 interface CopiedFile extends CopiedCredential {
   credential: boolean;
@@ -68,7 +69,7 @@ export async function prepareJobFolder(
       if (m.kind !== 'auth') continue;
       await privateDir(join(dir, 'auth', m.agent), owner);
       for (const f of authFiles(m))
-        if (f.credential && !(await isFile(f.source)))
+        if (f.credential && profile.auth !== 'broker' && !(await isFile(f.source)))
           throw new Error(
             `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
           );
@@ -143,8 +144,20 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
   const dir = jobDir(config, runnerName);
   const owner = containerOwner(profile);
   const manifest: Manifest = { files: [] };
+  // A brokered job gets placeholders and nothing to write back (broker-placeholders.ts).
+  const grant = profile.auth === 'broker' ? await readBrokerGrant(dir) : undefined;
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind !== 'auth') continue;
+    if (grant) {
+      await releasePlaceholders(
+        m,
+        join(dir, 'auth', m.agent),
+        grant,
+        asOwner(owner),
+        `profiles.${profileName}.mounts[${i}]`,
+      );
+      continue;
+    }
     const copyDir = join(dir, 'auth', m.agent);
     for (const f of authFiles(m)) {
       const text = await readFile(f.source, 'utf8').catch(() => undefined);
@@ -161,6 +174,25 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
     }
   }
   await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
+}
+
+/** Writes a brokered job's placeholder files for one auth mount, read off the host's files as the CLIs left them. */
+async function releasePlaceholders(
+  m: Extract<Profile['mounts'][number], { kind: 'auth' }>,
+  copyDir: string,
+  grant: BrokerGrant,
+  owner: { uid: number; gid: number },
+  path: string,
+): Promise<void> {
+  const host: HostFiles = {};
+  for (const f of authFiles(m)) {
+    const text = await readFile(f.source, 'utf8').catch(() => undefined);
+    if (text !== undefined) host[f.name] = text;
+  }
+  const files = placeholderFiles(m.agent as Agent, host, grant);
+  if ('error' in files) throw new Error(`${path}: ${files.error}; log in to ${m.agent} on the host first`);
+  for (const [name, text] of Object.entries(files))
+    await replaceFileAtomically(join(copyDir, name), text, { mode: 0o600, owner });
 }
 
 /** The owner to give a released file: none to change when the controller already runs as that uid. */

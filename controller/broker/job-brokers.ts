@@ -1,0 +1,75 @@
+// The controller's brokers, one per running brokered job: started at launch (before the container, so its address
+// can be in the job's files), recorded in the job folder for the release to write placeholders with, and closed when
+// the job is cleaned up. A profile the broker cannot serve falls back to copying the login, with the reason.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Agent } from '../../lane-contract/agents.js';
+import type { Config, Profile } from '../config/config.js';
+export { brokerFallback } from '../config/broker-gate.js';
+import type { ContainerSpec } from '../docker/container-spec.js';
+import { BROKER_FILE, type BrokerGrant } from '../lanes/broker-placeholders.js';
+import { jobDir } from '../lanes/lane-layout.js';
+import { LoginRefreshers, type LoginSource } from './login-refresher.js';
+import { startModelBroker, type ModelBroker } from './model-broker.js';
+
+export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
+  const logins = new Map<Agent, LoginSource>();
+  for (const m of profile.mounts)
+    if (m.kind === 'auth')
+      logins.set(m.agent as Agent, { agent: m.agent as Agent, source: m.source, claudeJson: m.claudeJson });
+  return logins;
+}
+
+export class JobBrokers {
+  private readonly running = new Map<string, ModelBroker>();
+  private readonly refreshers: LoginRefreshers;
+
+  constructor(private readonly config: () => Config) {
+    const b = config().broker;
+    this.refreshers = new LoginRefreshers({ codex: b.codexTokenUrl, claude: b.claudeTokenUrl });
+  }
+
+  /** Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. */
+  async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
+    const b = this.config().broker;
+    const broker = await startModelBroker(
+      { runnerName, logins: loginsOf(profile), models: profile.models, relayedOnly: profile.egress !== undefined },
+      { refreshers: this.refreshers, upstreams: b },
+    );
+    this.running.set(runnerName, broker);
+    return broker;
+  }
+
+  /**
+   * The job's container with the broker's address in its environment (claude asks its API before it reads its
+   * settings); on the controller's loopback, which the egress plan relays to the job's gateway address.
+   */
+  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile): ContainerSpec {
+    const broker = this.running.get(runnerName);
+    if (!broker || !loginsOf(profile).has('claude')) return spec;
+    return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=http://127.0.0.1:${broker.port}`] };
+  }
+
+  /** Records where the job reaches its broker and its placeholder, for the release (broker-placeholders.ts). */
+  async grant(runnerName: string, host: string): Promise<void> {
+    const broker = this.running.get(runnerName);
+    if (!broker) return;
+    const grant: BrokerGrant = { token: broker.token, url: `http://${host}:${broker.port}` };
+    await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
+  }
+
+  async close(runnerName: string): Promise<void> {
+    const broker = this.running.get(runnerName);
+    this.running.delete(runnerName);
+    await broker?.close();
+  }
+
+  /** Closes the brokers of runners `keep` does not know (a launch that failed past its start). */
+  async sweep(keep: (runnerName: string) => boolean): Promise<void> {
+    await Promise.all([...this.running.keys()].filter((n) => !keep(n)).map((n) => this.close(n)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((n) => this.close(n)));
+  }
+}

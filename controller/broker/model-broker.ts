@@ -1,0 +1,163 @@
+// A job's model broker: an HTTP server that only this job's placeholder opens, in the controller's process. It
+// reads the host's login at each request (through the login's one refresher), forwards to the provider with the real
+// token, and streams the answer back. The job never sees a real token; when the job ends the server closes, and the
+// placeholder opens nothing anywhere.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import type { Agent } from '../../lane-contract/agents.js';
+import type { HostLogin } from '../lanes/host-login.js';
+import { routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
+import type { LoginRefreshers, LoginSource } from './login-refresher.js';
+import { openedByThisProcess } from './peer-check.js';
+
+export interface BrokerJob {
+  runnerName: string;
+  /** The host logins the job's profile carries, one per agent. */
+  logins: ReadonlyMap<Agent, LoginSource>;
+  models: readonly string[];
+  /**
+   * Only connections this process opened: a job behind egress reaches its broker through the relay the controller
+   * serves, so any other caller is someone else (peer-check.ts).
+   */
+  relayedOnly?: boolean;
+}
+
+export interface ModelBroker {
+  /** The placeholder the job's files carry. */
+  token: string;
+  port: number;
+  /** Requests forwarded, refused, and what the host's login answered, for the log and the tests. */
+  counts: { forwarded: number; refused: number };
+  close(): Promise<void>;
+}
+
+/** A request body larger than this is refused: model requests are a few MB at most. */
+const MAX_BODY = 32 * 1024 * 1024;
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+export const newPlaceholder = () => `factory-broker-${randomBytes(24).toString('base64url')}`;
+
+export async function startModelBroker(
+  job: BrokerJob,
+  deps: { refreshers: LoginRefreshers; upstreams: Upstreams; host?: string; token?: string },
+): Promise<ModelBroker> {
+  const token = deps.token ?? newPlaceholder();
+  const counts = { forwarded: 0, refused: 0 };
+  const allowed = { token, agents: new Set(job.logins.keys()), models: job.models };
+  const refuse = (res: http.ServerResponse, status: number, message: string) => {
+    counts.refused += 1;
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      let body: unknown;
+      try {
+        body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const route = routeRequest(
+        { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+        allowed,
+      );
+      if (route.kind === 'refuse') return refuse(res, route.status, route.message);
+      const refresher = deps.refreshers.for(job.logins.get(route.agent)!);
+      const send = async (login: HostLogin, retry: boolean): Promise<void> => {
+        const up = await forward(
+          upstreamUrl(route, login, deps.upstreams),
+          req,
+          raw,
+          upstreamHeaders(req.headers, login),
+        );
+        // A token the provider refused although the host thought it fresh: refreshed once on the host, sent again.
+        if (up.statusCode === 401 && retry && login.refreshToken) {
+          up.resume();
+          return send(await refresher.rejected(login.secret), false);
+        }
+        counts.forwarded += 1;
+        res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
+        up.pipe(res);
+      };
+      refresher
+        .current()
+        .then((login) => send(login, true))
+        .catch((err: Error) => {
+          if (!res.headersSent) refuse(res, 502, `broker: ${err.message}`);
+          else res.destroy();
+        });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  // Each connection is admitted before a byte of it is read: with relayedOnly, only the controller's own relay.
+  const open = new Set<net.Socket>();
+  const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    const admit = job.relayedOnly ? openedByThisProcess(socket) : Promise.resolve(true);
+    void admit.then((ours) => {
+      if (!ours) {
+        counts.refused += 1;
+        return socket.destroy();
+      }
+      server.emit('connection', socket);
+      socket.resume();
+    });
+  });
+  await new Promise<void>((resolve, reject) =>
+    front.once('error', reject).listen(0, deps.host ?? '127.0.0.1', () => resolve()),
+  );
+  return {
+    token,
+    port: (front.address() as AddressInfo).port,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        front.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
+}
+
+function forward(
+  url: string,
+  req: http.IncomingMessage,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<http.IncomingMessage> {
+  const target = new URL(url);
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const out = client.request(
+      target,
+      {
+        method: req.method,
+        headers: { ...headers, 'content-length': String(body.length) },
+        agent: target.protocol === 'https:' ? agents.https : agents.http,
+      },
+      resolve,
+    );
+    out.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) out.destroy();
+    });
+    out.end(body);
+  });
+}
+
+const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+function responseHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !RESPONSE_HOP.has(k)) out[k] = v;
+  return out;
+}

@@ -1,0 +1,129 @@
+// A brokered lane on the real Docker engine, through the controller: a root shell in the job finds none of the host's
+// tokens (environment, every process's environ and command line, the files it can read, the broker's answers), yet
+// reaches the model through its broker; once the job ended, its placeholder opens nothing.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, waitFor, type Harness } from '../support/harness.js';
+import { awaitReleaseShell } from '../support/release-shell.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { codexIdToken } from '../support/fake-login-provider.js';
+import { claudeLogin } from '../support/lane-homes.js';
+
+const LABELS = ['self-hosted', 'factory', 'claude'];
+const SECRETS = [
+  'sk-ant-oat01-brokerhostaccess',
+  'sk-ant-ort01-brokerhostrefresh',
+  'codex-at-brokerhost',
+  'codex-rt-brokerhost',
+];
+
+let root: string;
+let h: Harness | undefined;
+let model: FakeModelServer;
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'factory-broker-lane-'));
+  chmodSync(root, 0o755);
+  model = await startFakeModelServer();
+});
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  await model.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function hostLogins() {
+  const claude = join(root, 'host', '.claude');
+  const codex = join(root, 'host', '.codex');
+  const results = join(root, 'results');
+  for (const d of [claude, codex, results]) mkdirSync(d, { recursive: true });
+  chmodSync(results, 0o777);
+  writeFileSync(join(claude, '.credentials.json'), JSON.stringify(claudeLogin(SECRETS[0]!, SECRETS[1]!)), {
+    mode: 0o600,
+  });
+  writeFileSync(
+    join(codex, 'auth.json'),
+    JSON.stringify({
+      tokens: {
+        id_token: codexIdToken('acct-1'),
+        access_token: SECRETS[2],
+        refresh_token: SECRETS[3],
+        account_id: 'acct-1',
+      },
+      last_refresh: new Date().toISOString(),
+    }),
+    { mode: 0o600 },
+  );
+  return { claude, codex, results };
+}
+
+// As root in the job: what a prompt-injected agent with the container's every privilege could look at.
+const LOOK = [
+  'env > /results/env.txt',
+  'for p in /proc/[0-9]*; do tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /results/proc.txt 2>/dev/null',
+  'cat /factory/auth/claude/* /factory/auth/codex/* > /results/files.txt 2>/dev/null',
+  'grep -rl -e brokerhost / --exclude-dir=proc --exclude-dir=sys --exclude-dir=results > /results/grep.txt 2>/dev/null',
+  'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/.credentials.json)',
+  'echo "$PH" > /results/placeholder.txt',
+  'URL=$(sed -n \'s/.*"ANTHROPIC_BASE_URL": "\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/settings.json)',
+  'echo "$URL" > /results/url.txt',
+  'for p in / /v1/models /api/oauth/profile /chatgpt/wham/usage /.credentials.json; do wget -q -S -O - --header "Authorization: Bearer $PH" "$URL$p" 2>&1; echo; done > /results/answers.txt',
+  'wget -q -O /results/model.txt --header "Authorization: Bearer $PH" --header "content-type: application/json" --post-data \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$URL/v1/messages"',
+].join('; ');
+
+describe('a brokered lane', () => {
+  it('holds no real credential, reaches the model through its broker, and its placeholder dies with it', async () => {
+    const f = hostLogins();
+    h = await startHarness({
+      repo: 'factory-test/broker-lane',
+      config: {
+        stateDir: join(root, 'state'),
+        broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
+      },
+      profile: {
+        labels: LABELS,
+        trusted: true,
+        lane: 'claude',
+        auth: 'broker',
+        network: 'host',
+        user: '0:0',
+        models: ['claude-sonnet-*'],
+        mounts: [
+          { kind: 'auth', agent: 'claude', source: f.claude },
+          { kind: 'auth', agent: 'codex', source: f.codex },
+          { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
+        ],
+        env: { STANDIN_JOB_COMMAND: awaitReleaseShell() + LOOK },
+      },
+    });
+    const jobId = await h.github.queueJob(h.repo, LABELS);
+    await waitFor(
+      'the brokered job',
+      () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+    );
+    const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
+    for (const name of ['env.txt', 'proc.txt', 'files.txt', 'answers.txt', 'model.txt'])
+      for (const secret of SECRETS) expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
+    expect(read('grep.txt')).toBe('');
+    expect(read('env.txt')).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:');
+    // Every unknown path answered 404 and nothing else.
+    expect(new Set(read('answers.txt').match(/HTTP\/1\.1 \d+/g))).toEqual(new Set(['HTTP/1.1 404']));
+    // The model request went through, with the host's token swapped in.
+    expect(JSON.parse(read('model.txt')).type).toBe('message');
+    expect(model.requests.filter((r) => r.api === 'anthropic').map((r) => r.authorization)).toEqual([
+      `Bearer ${SECRETS[0]}`,
+    ]);
+    // The job ended: its broker is closed, so the placeholder taken out of it reaches nothing.
+    const placeholder = read('placeholder.txt').trim();
+    expect(placeholder).toMatch(/^factory-broker-/);
+    await expect(
+      fetch(`${read('url.txt').trim()}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${placeholder}` },
+        body: '{"model":"claude-sonnet-4-5"}',
+      }),
+    ).rejects.toThrow();
+  });
+});
