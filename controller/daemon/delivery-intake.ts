@@ -30,6 +30,10 @@ export function deliveryIntake(p: IntakeParts) {
         p.log.warn({ deliveryId: e.deliveryId, error: d.error }, 'malformed workflow_job delivery refused');
         return d.error;
       }
+      this.onJob(d);
+    },
+    /** A delivery already typed: a webhook's once validated, or a scale set's message (scaleset-intake.ts). */
+    onJob(d: WorkflowJobDelivery): void {
       p.metrics.delivery(d, matchProfile(p.config(), d.repo, d.job.labels)?.profileName);
       if (held) held.push(d);
       else p.handle(d);
