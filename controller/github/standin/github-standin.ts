@@ -150,6 +150,8 @@ const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class GitHubStandin {
   readonly exchanges: Exchange[] = [];
+  /** The Actions service's exchanges (and the registration exchange): not REST, so not in the OpenAPI description. */
+  readonly serviceExchanges: Exchange[] = [];
   readonly deliveries: Array<{ id: string; action: string; jobId: number; status: number }> = [];
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
@@ -383,8 +385,9 @@ export class GitHubStandin {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}, injected = false) => {
+      const service = url.pathname.startsWith('/_actions/') || url.pathname === '/actions/runner-registration';
       if (!url.pathname.startsWith('/_standin/'))
-        this.exchanges.push({
+        (service ? this.serviceExchanges : this.exchanges).push({
           method,
           path: url.pathname,
           requestBody,

@@ -145,7 +145,9 @@ export class ScaleSetService {
       /^\/_actions\/tenant\/_apis\/runtime\/runnerscalesets\/(\d+)\/messages(?:\/(\d+))?$/,
     );
     if (queue) return this.queueRoute(method, Number(queue[1]), queue[2], bearer, url, maxCapacity);
-    const scope = this.adminTokens.get(bearer);
+    // Acquisition is authorised by the session's queue token, as the official client sends it; the rest by the admin token.
+    const acquiring = url.pathname.match(/^\/_actions\/tenant\/_apis\/runtime\/runnerscalesets\/(\d+)\/acquirejobs$/);
+    const scope = acquiring ? this.scaleSets.get(Number(acquiring[1]))?.scope : this.adminTokens.get(bearer);
     if (!scope) return { status: 401, body: { message: 'TF400813: The user is not authorized' } };
     if (url.searchParams.get('api-version') !== '6.0-preview') return { status: 400, body: { message: 'api-version' } };
     let m: RegExpMatchArray | null;
