@@ -6,7 +6,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, Profile } from '../config/config.js';
-import { distinguishingLabels } from '../config/profile-labels.js';
 import { ActionsService } from '../github/actions-service.js';
 import type { GitHubApi, OrgApi } from '../github/github-client.js';
 import type { RunnerScope } from '../github/runner-scope.js';
@@ -24,9 +23,13 @@ export interface ScaleSetPlan {
   capacity: number;
 }
 
-/** The scale set a profile is: named by the first label only it has (its name when it has none), with its labels. */
-export function scaleSetName(config: Config, profileName: string, profile: Profile): string {
-  return distinguishingLabels(config.profiles, profile)[0] ?? profileName;
+/**
+ * The scale set a profile is, named by its label: the last of its labels (the most specific, `ci` of
+ * `[self-hosted, factory, ci]`), or its own name when it has only `self-hosted`.
+ */
+export function scaleSetName(profileName: string, profile: Profile): string {
+  const own = profile.labels.filter((l) => l.toLowerCase() !== 'self-hosted');
+  return own.at(-1) ?? profileName;
 }
 
 /** Every scale set the config asks for: each profile of each repo entry, and of each org entry. */
@@ -36,7 +39,7 @@ export function scaleSetPlans(config: Config): ScaleSetPlan[] {
     return {
       scope,
       profileName,
-      name: scaleSetName(config, profileName, profile),
+      name: scaleSetName(profileName, profile),
       labels: runnerLabels(profile),
       runnerGroup: org ? profile.runnerGroup : undefined,
       capacity: Math.min(config.maxConcurrent, maxConcurrent),

@@ -202,6 +202,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     );
   intake.open();
   if (scaleSets) {
+    metrics.watchScaleSets(() => scaleSets.views());
     scaleSets.start();
     unwind.push(() => scaleSets.stop());
     log.info(
