@@ -10,9 +10,19 @@ export interface ScaleSetCursor {
   lastMessageId: number;
   /** Acquired or assigned, not yet started, by runner request id. */
   pending: Record<string, JobMessage>;
+  /**
+   * Started, not yet completed, with the runner that took each: a lane runner's credentials wait for its assignment
+   * check, and a JobStarted handled just before a crash is said to the next start again, since nothing repeats it.
+   */
+  running: Record<string, JobMessage>;
 }
 
-export const emptyCursor = (): ScaleSetCursor => ({ scaleSetId: undefined, lastMessageId: 0, pending: {} });
+export const emptyCursor = (): ScaleSetCursor => ({
+  scaleSetId: undefined,
+  lastMessageId: 0,
+  pending: {},
+  running: {},
+});
 
 export function readCursor(file: string): ScaleSetCursor {
   let text: string;
@@ -26,6 +36,7 @@ export function readCursor(file: string): ScaleSetCursor {
     scaleSetId: typeof saved.scaleSetId === 'number' ? saved.scaleSetId : undefined,
     lastMessageId: typeof saved.lastMessageId === 'number' ? saved.lastMessageId : 0,
     pending: saved.pending && typeof saved.pending === 'object' ? saved.pending : {},
+    running: saved.running && typeof saved.running === 'object' ? saved.running : {},
   };
 }
 

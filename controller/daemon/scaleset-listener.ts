@@ -100,8 +100,12 @@ export class ScaleSetListener {
     );
   }
 
+  /** At start: what the last run held, said again (acquired jobs as queued, started ones as in_progress). */
   start(): void {
+    const now = (this.deps.now ?? Date.now)();
     for (const d of this.pendingDeliveries()) this.deps.deliver(d);
+    for (const job of Object.values(this.cursor.running))
+      this.deps.deliver(deliveryOf(job, 'in_progress', `scaleset-running-${job.runnerRequestId}`, now));
     this.loop = this.run();
   }
 
@@ -251,10 +255,12 @@ export class ScaleSetListener {
           break;
         case 'JobStarted':
           this.release(job);
+          this.cursor.running[job.runnerRequestId] = job;
           d('in_progress');
           break;
         case 'JobCompleted':
           this.release(job);
+          delete this.cursor.running[job.runnerRequestId];
           d('completed');
           break;
       }

@@ -150,7 +150,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   docker.subscribe(controller.dockerSubscriber);
   metrics.watch(controller);
 
-  const parts = { config: () => live.current, controller, metrics, timeline, health, housekeeper, details };
+  const parts = {
+    config: () => live.current,
+    controller,
+    metrics,
+    timeline,
+    health,
+    housekeeper,
+    details,
+    ...(scaleSets ? { scaleSets: () => scaleSets.views() } : {}),
+  };
   const status = await unwind.guard(() =>
     startStatusServer(config.status.host, config.status.port, statusSources(parts)),
   );

@@ -74,7 +74,9 @@ it('recovers from its session evicted mid-burst without losing or repeating a jo
 });
 
 it('after kill -9 mid-burst, the next start waits out the dead session, resumes from its cursor and runs each job once', async () => {
-  standin = new GitHubStandin({ jobSeconds: 2, scaleSets: { longPollMs: 500, sessionTtlMs: 1_500 } });
+  // The killed process's session stays live (the service has not noticed it is gone) until the test lets it lapse.
+  const service = { longPollMs: 500, sessionTtlMs: 600_000 };
+  standin = new GitHubStandin({ jobSeconds: 2, scaleSets: service });
   await standin.start();
   const github = standin;
   const repo = uniqueRepo('scaleset-kill');
@@ -100,6 +102,7 @@ it('after kill -9 mid-burst, the next start waits out the dead session, resumes 
   );
   const containers = () =>
     docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.instance}=${instance}`] }) });
+  const logs: string[] = [];
   const start = async (): Promise<ChildProcess> => {
     const child = spawnFactory(['controller', '--config', configFile], {
       env: { ...process.env, KILL_GH_TOKEN: 'ghs_killtoken', FACTORY_LOG_LEVEL: 'info' },
@@ -109,7 +112,8 @@ it('after kill -9 mid-burst, the next start waits out the dead session, resumes 
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes('scale set session open')) resolve();
+        logs.push(chunk.toString());
+        if (out.includes('controller listening to runner scale sets')) resolve();
       });
       child.on('exit', (code) => reject(new Error(`controller exited early (${code}): ${out.slice(-2000)}`)));
     });
@@ -129,6 +133,9 @@ it('after kill -9 mid-burst, the next start waits out the dead session, resumes 
     for (let i = 0; i < 2; i++) ids.push(await github.queueJob(repo, CI_LABELS, { announce: false }));
 
     child = await start();
+    const conflict = () => github.serviceExchanges.some((x) => x.path.endsWith('/sessions') && x.status === 409);
+    await waitFor('the next start to meet the dead session', conflict);
+    service.sessionTtlMs = 500;
     await waitFor(
       'every job done and nothing left',
       async () =>
@@ -138,13 +145,17 @@ it('after kill -9 mid-burst, the next start waits out the dead session, resumes 
       60_000,
     );
     expect(new Set(ids.map((id) => github.jobs.get(id)!.runnerName)).size).toBe(ids.length);
-    // The second start met the killed process's session: refused with 409 until it lapsed.
-    expect(github.serviceExchanges.some((x) => x.path.endsWith('/sessions') && x.status === 409)).toBe(true);
     // It resumed from the cursor: its first poll named a message the first process had handled.
     const polls = github.service.polls;
     expect(polls.some((p, i) => i > 0 && p.lastMessageId > 0 && polls[i - 1]!.lastMessageId <= p.lastMessageId)).toBe(
       true,
     );
+  } catch (err) {
+    const jobs = [...github.jobs.values()].map((j) => [j.id, j.status, j.requestId, j.scaleSetId, j.acquired, j.runnerName]);
+    const runners = [...github.runners.values()].map((r) => [r.id, r.name, r.status, r.busy, r.jobId, r.scaleSetId]);
+    console.log(JSON.stringify({ jobs, runners, containers: (await containers()).map((c) => [c.Names, c.State]) }));
+    console.log(logs.join('').split('\n').filter((l) => !l.includes('"level":20')).slice(-80).join('\n'));
+    throw err;
   } finally {
     child?.kill('SIGKILL');
     for (const c of await containers())

@@ -100,7 +100,7 @@ describe('the scale-set listener', () => {
       job: { id: request, runnerName: 'r1', labels: LABELS },
     });
     expect(got.find((d) => d.action === 'completed')?.job.conclusion).toBe('success');
-    expect(readCursor(join(dir, 'cursor.json'))).toMatchObject({ scaleSetId: l.scaleSetId, pending: {} });
+    expect(readCursor(join(dir, 'cursor.json'))).toMatchObject({ scaleSetId: l.scaleSetId, pending: {}, running: {} });
   });
 
   it('resumes after a restart from the persisted message id, and offers again what it had acquired', async () => {
