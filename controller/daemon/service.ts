@@ -83,7 +83,8 @@ export interface Service {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, log } = opts;
   const env = opts.env ?? process.env;
-  const webhook = config.intake === 'webhook';
+  // A config built by hand (tests, older callers) without the key is a webhook one, as the schema's default says.
+  const webhook = config.intake !== 'scaleset';
   const secret = webhook ? await resolveWebhookSecret(config, env) : '';
   const live = new LiveConfig(config);
   const metrics = new Metrics(config);
