@@ -151,10 +151,24 @@ it('after kill -9 mid-burst, the next start waits out the dead session, resumes 
       true,
     );
   } catch (err) {
-    const jobs = [...github.jobs.values()].map((j) => [j.id, j.status, j.requestId, j.scaleSetId, j.acquired, j.runnerName]);
+    const jobs = [...github.jobs.values()].map((j) => [
+      j.id,
+      j.status,
+      j.requestId,
+      j.scaleSetId,
+      j.acquired,
+      j.runnerName,
+    ]);
     const runners = [...github.runners.values()].map((r) => [r.id, r.name, r.status, r.busy, r.jobId, r.scaleSetId]);
     console.log(JSON.stringify({ jobs, runners, containers: (await containers()).map((c) => [c.Names, c.State]) }));
-    console.log(logs.join('').split('\n').filter((l) => !l.includes('"level":20')).slice(-80).join('\n'));
+    console.log(
+      logs
+        .join('')
+        .split('\n')
+        .filter((l) => !l.includes('"level":20'))
+        .slice(-80)
+        .join('\n'),
+    );
     throw err;
   } finally {
     child?.kill('SIGKILL');
