@@ -428,6 +428,11 @@ export const configFieldsSchema = z.strictObject({
     .strictObject({ socketPath: z.string().default('/var/run/docker.sock') })
     .default({ socketPath: '/var/run/docker.sock' }),
   maxConcurrent: z.number().int().positive().default(4),
+  // How jobs reach the controller: GitHub's workflow_job webhook (an inbound HTTPS port), or runner scale sets whose
+  // message queues the controller long-polls (outbound only; each profile of each repo or org entry is one scale set).
+  intake: z
+    .enum(['webhook', 'scaleset'], { error: (i) => `expected webhook or scaleset, got ${got(i.input)}` })
+    .default('webhook'),
   bootTimeout: duration(SECOND, DAY).default(5 * 60_000),
   // GitHub cancels a self-hosted runner's job after 5 days.
   jobTimeout: duration(60 * SECOND, 5 * DAY).default(6 * HOUR),

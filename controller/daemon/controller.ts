@@ -344,7 +344,10 @@ export class Controller {
 
   /** Deliveries get lost: lane runners with no assignment known here are looked up (lane-assignments.ts). */
   async pollAssignments(): Promise<void> {
-    for (const found of await this.assignments.pollOnce())
+    // Scale-set jobs are named by runner request ids, which the REST jobs list does not show; their JobStarted
+    // messages are not lost (the listener resumes from its cursor), so only the overdue check runs for them.
+    const lookups = this.deps.config.intake === 'scaleset' ? [] : await this.assignments.pollOnce();
+    for (const found of lookups)
       if (!this.assignments.settled(found.runnerName))
         this.jobStarted(found.repo, found.jobId, found.runnerName, found);
     for (const refusal of this.assignments.overdue()) await this.refuse(refusal);

@@ -21,6 +21,11 @@ export interface IntakeParts {
 
 export function deliveryIntake(p: IntakeParts) {
   let held: WorkflowJobDelivery[] | undefined = [];
+  const onJob = (d: WorkflowJobDelivery): void => {
+    p.metrics.delivery(d, matchProfile(p.config(), d.repo, d.job.labels)?.profileName);
+    if (held) held.push(d);
+    else p.handle(d);
+  };
   return {
     onDelivery(e: WebhookEvent): string | void {
       if (e.name !== 'workflow_job') return;
@@ -30,10 +35,10 @@ export function deliveryIntake(p: IntakeParts) {
         p.log.warn({ deliveryId: e.deliveryId, error: d.error }, 'malformed workflow_job delivery refused');
         return d.error;
       }
-      p.metrics.delivery(d, matchProfile(p.config(), d.repo, d.job.labels)?.profileName);
-      if (held) held.push(d);
-      else p.handle(d);
+      onJob(d);
     },
+    /** A delivery already typed: a webhook's once validated, or a scale set's message (scaleset-intake.ts). */
+    onJob,
     /** Hands on the deliveries held so far, in the order they came, then every later one at once. */
     open(): void {
       const waiting = held ?? [];

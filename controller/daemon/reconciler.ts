@@ -201,6 +201,8 @@ export class Reconciler {
 
   private async pollQueued(repo: string): Promise<void> {
     const { controller, github, log } = this.deps;
+    // A scale set's jobs are known by their runner requests, not the REST job ids; its listener offers what it holds.
+    if (this.deps.config.intake === 'scaleset') return;
     const queued = await github.listQueuedJobs(repo);
     const now = (this.deps.now ?? Date.now)();
     let recovered = 0;

@@ -20,6 +20,7 @@ import { gitHubClient, type GitHubApi, type GitHubClientOptions } from '../githu
 import { GitHubHealth } from '../github/github-health.js';
 import { Housekeeper } from '../housekeeping/housekeeper.js';
 import type { JobObserver } from '../model/job.js';
+import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { Logger } from '../observe/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { apiObservers, jobObservers } from '../observe/observers.js';
@@ -32,6 +33,7 @@ import { deliveryIntake } from './delivery-intake.js';
 import { refuseMissingNetworks } from './network-check.js';
 import { startPublicServer } from './public-server.js';
 import { Reconciler } from './reconciler.js';
+import { ScaleSetIntake } from './scaleset-intake.js';
 import { githubHealth, publicHealth, statusSources } from './status-sources.js';
 import { Unwind } from './unwind.js';
 
@@ -53,14 +55,18 @@ export interface ServiceOptions {
   now?: () => number;
   /** How often a busy lane runner with no in_progress delivery is looked up (the bound on a lost delivery). */
   assignmentPollMs?: number;
+  /** The scale-set listeners' retry and 409 wait (first, longest); 1 s to 30 s unless told. */
+  scaleSetRetryMs?: { first: number; max: number };
 }
 
 /** A lost in_progress delays a lane job's credentials by at most this, plus one lookup. */
 export const ASSIGNMENT_POLL_MS = 10_000;
 
 export interface Service {
-  /** Base URL of the HTTP server (webhook path and /healthz). */
+  /** Base URL of the HTTP server (webhook path and /healthz); empty with `intake: scaleset`, which opens no port. */
   url: string;
+  /** The scale sets and their sessions, with `intake: scaleset`. */
+  scaleSets: ScaleSetIntake | undefined;
   /** Base URL of the operator's endpoint (/metrics, /status, /jobs/ID). */
   statusUrl: string;
   controller: Controller;
@@ -79,7 +85,9 @@ export interface Service {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, log } = opts;
   const env = opts.env ?? process.env;
-  const secret = await resolveWebhookSecret(config, env);
+  // A config built by hand (tests, older callers) without the key is a webhook one, as the schema's default says.
+  const webhook = config.intake !== 'scaleset';
+  const secret = webhook ? await resolveWebhookSecret(config, env) : '';
   const live = new LiveConfig(config);
   const metrics = new Metrics(config);
   const health = new GitHubHealth();
@@ -88,8 +96,20 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   metrics.watchHousekeeping(housekeeper);
   const details = new JobDetails();
   const apiObserver = apiObservers(metrics, health, opts.githubOptions?.observer);
-  const github =
-    opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
+  const rest = opts.github ?? (await gitHubClient(config, env, log, { ...opts.githubOptions, observer: apiObserver }));
+  // Bound late: the scale sets hand jobs to the intake and runners to the controller, both made below.
+  const late: { deliver?: (d: WorkflowJobDelivery) => void; cleanUp?: (name: string, reason: string) => void } = {};
+  const scaleSets = webhook
+    ? undefined
+    : new ScaleSetIntake({
+        config,
+        github: rest,
+        log,
+        deliver: (d) => late.deliver?.(d),
+        cleanUp: (name, reason) => late.cleanUp?.(name, reason),
+        ...(opts.scaleSetRetryMs ? { retryMs: opts.scaleSetRetryMs } : {}),
+      });
+  const github = scaleSets ? scaleSets.throughScaleSets(rest) : rest;
   const engine = countingEngine(opts.engine ?? engineFor(config, () => live.current), metrics);
   await refuseMissingNetworks(config, engine);
 
@@ -146,7 +166,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   docker.subscribe(controller.dockerSubscriber);
   metrics.watch(controller);
 
-  const parts = { config: () => live.current, controller, metrics, timeline, health, housekeeper, details };
+  const parts = {
+    config: () => live.current,
+    controller,
+    metrics,
+    timeline,
+    health,
+    housekeeper,
+    details,
+    ...(scaleSets ? { scaleSets: () => scaleSets.views() } : {}),
+  };
   const status = await unwind.guard(() =>
     startStatusServer(config.status.host, config.status.port, statusSources(parts)),
   );
@@ -161,24 +190,30 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     details,
     handle: (d) => controller.handleJob(d),
   });
+  late.deliver = (d) => intake.onJob(d);
+  late.cleanUp = (name, reason) => void controller.cleanUp(name, reason);
   const { host, port, path, tls } = config.github.webhook;
-  const server = await unwind.guard(() =>
-    startPublicServer({
-      host,
-      port,
-      path,
-      secret,
-      tls,
-      onDelivery: intake.onDelivery,
-      onWebhookResponse: (code) => metrics.webhookResponse(code),
-      health: () => publicHealth(parts),
-    }),
+  const server = await unwind.guard(async () =>
+    !webhook
+      ? undefined
+      : startPublicServer({
+          host,
+          port,
+          path,
+          secret,
+          tls,
+          onDelivery: intake.onDelivery,
+          onWebhookResponse: (code) => metrics.webhookResponse(code),
+          health: () => publicHealth(parts),
+        }),
   );
-  unwind.push(() => server.close());
-  log.info(
-    { url: server.url, path, repos: config.repos.map((r) => r.repo), orgs: config.orgs.map((o) => o.name) },
-    'controller listening for webhooks',
-  );
+  if (server) {
+    unwind.push(() => server.close());
+    log.info(
+      { url: server.url, path, repos: config.repos.map((r) => r.repo), orgs: config.orgs.map((o) => o.name) },
+      'controller listening for webhooks',
+    );
+  }
   log.info({ url: status.url, timeline: timeline.file }, 'status endpoint listening (/metrics, /status, /jobs/ID)');
 
   await docker.connect();
@@ -191,10 +226,23 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       'GitHub check',
     );
   intake.open();
+  if (scaleSets) {
+    metrics.watchScaleSets(() => scaleSets.views());
+    scaleSets.start();
+    unwind.push(() => scaleSets.stop());
+    log.info(
+      { scaleSets: scaleSets.views().map((v) => `${v.scope}:${v.name}`) },
+      'controller listening to runner scale sets (no inbound port)',
+    );
+  }
   housekeeper.start();
   unwind.push(() => housekeeper.stop());
 
-  const reconcile = repeat(() => void reconciler.runOnce(), config.reconcileInterval);
+  // A scale set's acquired jobs are offered again with each pass, as the queued-jobs poll does for webhooks.
+  const reconcile = repeat(() => {
+    void reconciler.runOnce();
+    scaleSets?.offerPending();
+  }, config.reconcileInterval);
   unwind.push(() => reconcile.stop());
   live.read({ applyConfig: (next) => reconcile.every(next.reconcileInterval) });
   // Warm pools change with the clock as well as with events: idle runners age past idleTimeout, schedules open and close.
@@ -202,7 +250,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   unwind.push(() => clearInterval(poolTimer));
 
   const service: Service = {
-    url: server.url,
+    url: server?.url ?? '',
+    scaleSets,
     statusUrl: status.url,
     controller,
     reconciler,
@@ -219,7 +268,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     async reloadConfig(next) {
       await refuseMissingNetworks(next, engine);
       // A renewed certificate keeps its file names: re-read them on every reload; a bad renewal keeps the old one.
-      await server.reloadTls().then(
+      await server?.reloadTls().then(
         () => tls && log.info({ certFile: tls.certFile }, 'webhook TLS certificate re-read'),
         (err: Error) => log.error({ err: err.message }, 'webhook TLS certificate not renewed; the old one stays'),
       );

@@ -7,7 +7,7 @@ import type { Metrics } from '../observe/metrics.js';
 import type { TimelineStore } from '../observe/timeline-store.js';
 import type { JobDetails } from '../status/job-details.js';
 import type { StatusSources } from '../status/status-server.js';
-import { statusSnapshot } from '../status/status-snapshot.js';
+import { statusSnapshot, type ScaleSetRow } from '../status/status-snapshot.js';
 import type { ControllerSnapshot } from './controller.js';
 
 export interface RunningParts {
@@ -18,6 +18,8 @@ export interface RunningParts {
   health: GitHubHealth;
   housekeeper: Housekeeper;
   details: JobDetails;
+  /** The scale sets' listeners, with `intake: scaleset`. */
+  scaleSets?: () => ScaleSetRow[];
 }
 
 /** GitHub's health for every configured entry; org entries report under the org's name (their calls are the org's). */
@@ -58,6 +60,7 @@ export function statusSources(p: RunningParts): StatusSources {
         runners: s.runners,
         queued: s.queued,
         pools: s.pools,
+        ...(p.scaleSets ? { scaleSets: p.scaleSets() } : {}),
         timelines: p.timeline.recent(),
         dockerUp: s.dockerUp,
         ...(error ? { lastError: error.message, lastErrorAt: error.at } : {}),

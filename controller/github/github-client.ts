@@ -64,6 +64,12 @@ export interface OrgApi {
   listRunnerGroups(org: string): Promise<RunnerGroup[]>;
   /** Full names of the repos a `selected` group admits. */
   listRunnerGroupRepos(org: string, groupId: number): Promise<string[]>;
+  /** A one-hour runner registration token for the org (what the scale-set client trades for the Actions service). */
+  registrationToken?(org: string): Promise<RegistrationToken>;
+}
+export interface RegistrationToken {
+  token: string;
+  expiresAt: string;
 }
 
 /** A job a runner is running, as the in-progress runs list it. */
@@ -107,6 +113,8 @@ export interface GitHubApi {
   readFile?(repo: string, path: string, ref: string): Promise<string | undefined>;
   /** The version of GitHub's latest actions/runner release ("2.330.0"), for doctor's runner version check. */
   latestRunnerVersion?(): Promise<string>;
+  /** A one-hour runner registration token for the repo (what the scale-set client trades for the Actions service). */
+  registrationToken?(repo: string): Promise<RegistrationToken>;
 }
 
 export interface WorkflowFile {
@@ -366,6 +374,13 @@ export async function gitHubClient(
       return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
     },
 
+    async registrationToken(repo) {
+      const { data } = await wrap(repo, 'POST registration-token', async () =>
+        (await clientFor(repo)).rest.actions.createRegistrationTokenForRepo(split(repo)),
+      );
+      return { token: data.token, expiresAt: data.expires_at };
+    },
+
     async deleteRunner(repo, runnerId) {
       return deleteOutcome(() =>
         wrap(
@@ -403,6 +418,13 @@ export async function gitHubClient(
           (await clientFor(org)).rest.actions.generateRunnerJitconfigForOrg({ org, ...body }),
         );
         return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+      },
+
+      async registrationToken(org) {
+        const { data } = await wrap(org, 'POST org registration-token', async () =>
+          (await clientFor(org)).rest.actions.createRegistrationTokenForOrg({ org }),
+        );
+        return { token: data.token, expiresAt: data.expires_at };
       },
 
       async deleteRunner(org, runnerId) {

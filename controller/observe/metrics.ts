@@ -9,6 +9,7 @@ import type { RunnerView } from '../model/runner.js';
 import type { PoolView } from '../model/pool-view.js';
 import type { WorkflowJobDelivery } from '../model/workflow-job.js';
 import type { ApiObserver } from '../model/api-observer.js';
+import type { ScaleSetStatistics } from '../model/scaleset-message.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { packageVersion } from '../util/package-version.js';
 
@@ -66,6 +67,23 @@ interface HousekeepingSource {
   readonly last: { at: number; error?: string } | undefined;
   readonly totals: Readonly<Record<string, number>>;
 }
+
+/** What the scale-set metrics read of each listener. */
+export interface ScaleSetSource {
+  scope: string;
+  name: string;
+  session: string;
+  statistics: ScaleSetStatistics | undefined;
+}
+const SCALE_SET_STATES: Array<[string, keyof ScaleSetStatistics]> = [
+  ['available', 'totalAvailableJobs'],
+  ['acquired', 'totalAcquiredJobs'],
+  ['assigned', 'totalAssignedJobs'],
+  ['running', 'totalRunningJobs'],
+  ['registered_runners', 'totalRegisteredRunners'],
+  ['busy_runners', 'totalBusyRunners'],
+  ['idle_runners', 'totalIdleRunners'],
+];
 
 export class Metrics implements JobObserver, ApiObserver {
   readonly registry = new Registry();
@@ -247,6 +265,33 @@ export class Metrics implements JobObserver, ApiObserver {
   }
 
   /** Disk use (measured at scrape time) and housekeeping's runs. */
+  /** The runner scale sets' statistics as the service last sent them, and whether each has a live session. */
+  watchScaleSets(source: () => ScaleSetSource[]): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'factory_scaleset_jobs',
+      help: "A runner scale set's jobs and runners as the Actions service counts them (available, acquired, assigned, running, registered_runners, busy_runners, idle_runners)",
+      labelNames: ['scope', 'scale_set', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source())
+          for (const [state, key] of SCALE_SET_STATES)
+            this.set({ scope: s.scope, scale_set: s.name, state }, s.statistics?.[key] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'factory_scaleset_session_up',
+      help: 'Whether the scale set has a live message session (0 while it starts, waits out a 409 or retries)',
+      labelNames: ['scope', 'scale_set'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of source()) this.set({ scope: s.scope, scale_set: s.name }, s.session === 'live' ? 1 : 0);
+      },
+    });
+  }
+
   watchHousekeeping(housekeeper: HousekeepingSource): void {
     const registers = [this.registry];
     new Gauge({

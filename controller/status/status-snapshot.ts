@@ -50,10 +50,24 @@ export interface StatusSnapshot {
   }>;
   /** Each warm pool: its size now, idle and starting runners, all runners of its repo and profile. */
   pools: PoolView[];
+  /** With `intake: scaleset`: each runner scale set, its session and cursor, and the service's last statistics. */
+  scaleSets: ScaleSetRow[];
   queued: Array<{ jobId: number; repo: string; profile: string; receivedAt: number }>;
   recent: JobSummary[];
   /** Workflow, job name, link and conclusion of the listed jobs, where GitHub's deliveries said. */
   jobs: Record<string, JobDetail>;
+}
+
+export interface ScaleSetRow {
+  scope: string;
+  name: string;
+  scaleSetId: number | undefined;
+  session: string;
+  sessionId: string | undefined;
+  lastMessageId: number;
+  pending: number;
+  statistics: { totalAssignedJobs: number; totalRunningJobs: number } | undefined;
+  lastError: string | undefined;
 }
 
 export interface StatusParts {
@@ -62,6 +76,7 @@ export interface StatusParts {
   queued: Array<Pick<PendingJob, 'jobId' | 'repo' | 'profileName' | 'receivedAt'>>;
   timelines: JobTimeline[];
   pools?: PoolView[];
+  scaleSets?: ScaleSetRow[];
   dockerUp: boolean;
   lastError?: string;
   lastErrorAt?: number;
@@ -132,6 +147,7 @@ export function statusSnapshot(p: StatusParts): StatusSnapshot {
     lastErrorAt: p.lastError !== undefined ? (p.lastErrorAt ?? null) : null,
     rows,
     pools: p.pools ?? [],
+    scaleSets: p.scaleSets ?? [],
     running,
     queued,
     recent: summaries.slice(0, RECENT_LIST),

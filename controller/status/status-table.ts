@@ -90,6 +90,26 @@ export function renderStatus(s: StatusSnapshot, url: string): string {
       ),
     );
   }
+  if (s.scaleSets.length > 0) {
+    out.push(
+      '',
+      'SCALE SETS',
+      table(
+        ['SCOPE', 'SCALE SET', 'ID', 'SESSION', 'LAST MESSAGE', 'ACQUIRED', 'ASSIGNED', 'RUNNING', 'LAST ERROR'],
+        s.scaleSets.map((x) => [
+          x.scope,
+          x.name,
+          x.scaleSetId ?? '-',
+          x.session,
+          x.lastMessageId,
+          x.pending,
+          x.statistics?.totalAssignedJobs ?? '-',
+          x.statistics?.totalRunningJobs ?? '-',
+          printable(x.lastError ?? ''),
+        ]),
+      ),
+    );
+  }
   if (s.running.length > 0) {
     out.push(
       '',

@@ -121,8 +121,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       maxDockerBackoffMs: 200,
       ...(opts.now ? { now: opts.now } : {}),
       assignmentPollMs: opts.assignmentPollMs ?? 1_000,
+      scaleSetRetryMs: { first: 50, max: 500 },
     });
-    github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
+    // With `intake: scaleset` there is no port to deliver to: the stand-in sends no webhooks then.
+    if (service.url)
+      github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
     return service;
   };
   const harness: Harness = {

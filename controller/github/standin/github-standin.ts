@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import examples from './github-examples.json' with { type: 'json' };
 import { jobFor, runnerFor } from './assignment.js';
+import { ScaleSetService, type ScaleSet, type ScaleSetScope, type ServiceOptions } from './scaleset-service.js';
 
 export interface Exchange {
   method: string;
@@ -33,6 +34,7 @@ interface StandinRunner {
   status: 'online' | 'offline';
   busy: boolean;
   jobId?: number;
+  scaleSetId?: number;
 }
 interface StandinJob {
   id: number;
@@ -56,6 +58,11 @@ interface StandinJob {
   assignedAt?: number;
   /** Cancelled while a runner runs it: the runner learns so on its next cancel poll, as the runner gets a cancel message. */
   cancelRequested?: boolean;
+  /** Routed to a runner scale set (see scaleset-service.ts): its runner request there, offered and acquired. */
+  scaleSetId?: number;
+  requestId?: number;
+  acquired?: boolean;
+  offeredAt?: number;
 }
 
 /**
@@ -113,6 +120,8 @@ export interface StandinOptions {
   lostRunnerSeconds?: number;
   /** Serve HTTPS with this PEM certificate and key, as api.github.com (or GitHub Enterprise Server) does. */
   tls?: { cert: string; key: string };
+  /** The Actions service's runner scale sets: acquisition deadline, session lapse, long poll, repeated messages. */
+  scaleSets?: ServiceOptions;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -141,6 +150,8 @@ const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class GitHubStandin {
   readonly exchanges: Exchange[] = [];
+  /** The Actions service's exchanges (and the registration exchange): not REST, so not in the OpenAPI description. */
+  readonly serviceExchanges: Exchange[] = [];
   readonly deliveries: Array<{ id: string; action: string; jobId: number; status: number }> = [];
   readonly runners = new Map<number, StandinRunner>();
   readonly jobs = new Map<number, StandinJob>();
@@ -157,8 +168,31 @@ export class GitHubStandin {
   url = '';
   /** Deliveries that never arrive (GitHub drops some): return true to lose this one. */
   loseDelivery: (action: string, job: { id: number; runnerName?: string }) => boolean = () => false;
+  /** The Actions service the scale-set protocol talks to, on the same port under /_actions/. */
+  readonly service: ScaleSetService;
 
-  constructor(private opts: StandinOptions = {}) {}
+  constructor(private opts: StandinOptions = {}) {
+    const standin = this;
+    this.service = new ScaleSetService(
+      {
+        get url() {
+          return standin.url;
+        },
+        reaches: (scope, groupId, repo) => this.scaleSetReaches(scope, groupId, repo),
+        jobs: () => this.jobs.values(),
+        registerRunner: (set, name) => this.registerScaleSetRunner(set, name),
+        removeRunner: (id) => this.removeScaleSetRunner(id),
+        jobAcquired: (job) => {
+          const standinJob = this.jobs.get(job.id)!;
+          const idle = runnerFor(standinJob, this.runners.values());
+          if (idle) void this.assign(idle, standinJob);
+        },
+        groupsOf: (scope) =>
+          'org' in scope ? (this.orgs.get(scope.org.toLowerCase())?.groups ?? []) : [{ id: 1, name: 'Default' }],
+      },
+      opts.scaleSets,
+    );
+  }
 
   async start(port = 0): Promise<string> {
     const handle = (req: IncomingMessage, res: ServerResponse) => void this.route(req, res);
@@ -166,6 +200,7 @@ export class GitHubStandin {
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address() as { port: number };
     this.url = `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+    this.service.start();
     if (this.opts.lostRunnerSeconds !== undefined) {
       this.lostTimer = setInterval(() => void this.abandonLostJobs(), 250);
       this.lostTimer.unref();
@@ -175,6 +210,7 @@ export class GitHubStandin {
 
   async stop(): Promise<void> {
     for (const wake of this.polls.values()) wake();
+    this.service.stop();
     clearInterval(this.lostTimer);
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -268,6 +304,7 @@ export class GitHubStandin {
       ...(opts.message ? { message: opts.message } : {}),
     };
     this.jobs.set(job.id, job);
+    this.service.jobQueued();
     if (opts.announce !== false) await this.deliver(job, 'queued');
     // A matching runner that idles online takes it at once; it learns so on its next poll.
     const idle = job.status === 'queued' ? runnerFor(job, this.runners.values()) : undefined;
@@ -287,6 +324,7 @@ export class GitHubStandin {
     }
     if (!job || job.status !== 'queued') throw new Error(`stand-in: job ${jobId} is not queued or in progress`);
     job.status = 'completed';
+    this.service.jobCompleted(job, 'canceled');
     await this.deliver(job, 'completed');
   }
 
@@ -347,8 +385,9 @@ export class GitHubStandin {
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}, injected = false) => {
+      const service = url.pathname.startsWith('/_actions/') || url.pathname === '/actions/runner-registration';
       if (!url.pathname.startsWith('/_standin/'))
-        this.exchanges.push({
+        (service ? this.serviceExchanges : this.exchanges).push({
           method,
           path: url.pathname,
           requestBody,
@@ -366,6 +405,18 @@ export class GitHubStandin {
       if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       return send(fault.status, fault.body, fault.headers, true);
     }
+    if (url.pathname === '/actions/runner-registration' && method === 'POST') {
+      const answer = this.service.runnerRegistration(req.headers.authorization ?? '', requestBody ?? {});
+      return send(answer.status, answer.body);
+    }
+    const service = await this.service.route(
+      method,
+      url,
+      req.headers.authorization ?? '',
+      requestBody,
+      req.headers['x-scalesetmaxcapacity'] as string | undefined,
+    );
+    if (service) return send(service.status, service.body);
     if (!url.pathname.startsWith('/_standin/') && !this.authorized(url.pathname, req.headers.authorization ?? '')) {
       return send(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
     }
@@ -397,6 +448,12 @@ export class GitHubStandin {
       method === 'POST'
     ) {
       return send(201, this.registerRunner({ repo: m[1]! }, requestBody));
+    }
+    if (
+      (m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners\/registration-token$/)) &&
+      method === 'POST'
+    ) {
+      return send(201, { ...this.service.registrationToken({ repo: m[1]! }) });
     }
     if ((m = url.pathname.match(/^\/repos\/([^/]+\/[^/]+)\/actions\/runners$/)) && method === 'GET') {
       const list = [...this.runners.values()].filter((r) => r.repo === m![1]).map((r) => this.runnerJson(r));
@@ -499,6 +556,9 @@ export class GitHubStandin {
       if (!group) return notFound;
       return { status: 201, body: this.registerRunner({ org, group }, body) };
     }
+    if (rest === 'actions/runners/registration-token' && method === 'POST') {
+      return { status: 201, body: this.service.registrationToken({ org: org.login }) };
+    }
     if (rest === 'actions/runners' && method === 'GET') {
       const list = [...this.runners.values()].filter((r) => r.org === org.login).map((r) => this.runnerJson(r));
       return { status: 200, body: { total_count: list.length, runners: list } };
@@ -591,6 +651,38 @@ export class GitHubStandin {
     return { runner: this.runnerJson(runner), encoded_jit_config: Buffer.from(JSON.stringify(jit)).toString('base64') };
   }
 
+  /** Whether a scale set registered at `scope` (in runner group `groupId`) may run the repo's jobs. */
+  private scaleSetReaches(scope: ScaleSetScope, groupId: number, repo: string): boolean {
+    if ('repo' in scope) return scope.repo.toLowerCase() === repo.toLowerCase();
+    const org = this.orgs.get(scope.org.toLowerCase());
+    const group = org?.groups.find((g) => g.id === groupId);
+    return (
+      org !== undefined &&
+      group !== undefined &&
+      repo.split('/')[0]!.toLowerCase() === org.login.toLowerCase() &&
+      this.groupAdmits(org, group, repo)
+    );
+  }
+
+  /** A scale set's JIT runner: registered where the scale set is, with its labels, taking only its jobs. */
+  private registerScaleSetRunner(set: ScaleSet, name: string): { id: number; encoded: string } {
+    const org = 'org' in set.scope ? this.orgs.get(set.scope.org.toLowerCase()) : undefined;
+    const group = org?.groups.find((g) => g.id === set.runnerGroupId);
+    const at = org && group ? { org, group } : { repo: 'repo' in set.scope ? set.scope.repo : '' };
+    const json = this.registerRunner(at, { name, labels: set.labels });
+    const runner = this.runners.get(json.runner.id)!;
+    runner.scaleSetId = set.id;
+    return { id: runner.id, encoded: json.encoded_jit_config };
+  }
+
+  private removeScaleSetRunner(id: number): boolean {
+    const runner = this.runners.get(id);
+    if (!runner || runner.busy) return false;
+    this.runners.delete(id);
+    this.polls.get(id)?.();
+    return true;
+  }
+
   /** A runner that comes online takes the oldest queued job its labels satisfy, as GitHub's broker assigns them. */
   private async runnerAsksForJob(runnerId: number) {
     const runner = this.runners.get(runnerId);
@@ -641,6 +733,7 @@ export class GitHubStandin {
     });
     Object.assign(runner, { busy: true, jobId: job.id });
     this.polls.get(runner.id)?.();
+    this.service.jobStarted(job);
     await this.deliver(job, 'in_progress');
   }
 
@@ -652,6 +745,7 @@ export class GitHubStandin {
     job.status = 'completed';
     if (result) job.result = result;
     this.runners.delete(runnerId);
+    this.service.jobCompleted(job, (result?.exitCode ?? 0) === 0 ? 'succeeded' : 'failed');
     await this.deliver(job, 'completed');
     return { ok: true };
   }
@@ -664,6 +758,7 @@ export class GitHubStandin {
       job.status = 'completed';
       job.result = { exitCode: 1, outputs: {} };
       if (job.runnerId !== undefined) this.runners.delete(job.runnerId);
+      this.service.jobCompleted(job, 'failed');
       await this.deliver(job, 'completed');
     }
   }
