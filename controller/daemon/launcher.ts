@@ -79,7 +79,10 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
       const { port } = await brokers.start(job.profile, identity.runnerName);
       container = brokers.withBroker(container, identity.runnerName, job.profile);
       if (egressPlan)
-        egressPlan = { ...egressPlan, policy: { ...egressPlan.policy, loopback: [...egressPlan.policy.loopback, port] } };
+        egressPlan = {
+          ...egressPlan,
+          policy: { ...egressPlan.policy, loopback: [...egressPlan.policy.loopback, port] },
+        };
     } catch (err) {
       return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
     }

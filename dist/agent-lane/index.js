@@ -1,11 +1,11 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 3413:
+/***/ 6936:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8719);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2521);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -15,7 +15,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8719:
+/***/ 2521:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -124,6 +124,11 @@ const LANE_VARIABLES = {
     agentExec: 'FACTORY_AGENT_EXEC',
     /** The folder where the controller releases the lane's credentials once GitHub's assignment is verified. */
     releaseDir: 'FACTORY_RELEASE_DIR',
+    /** The profile's budget (`budget:` in the config): ceilings the action's inputs may lower, never raise. */
+    budgetMinutes: 'FACTORY_BUDGET_MINUTES',
+    budgetTurns: 'FACTORY_BUDGET_TURNS',
+    budgetTokens: 'FACTORY_BUDGET_TOKENS',
+    budgetCostUsd: 'FACTORY_BUDGET_COST_USD',
     /** Behind egress: the URL where the job's gateway lists what it refused (lane-contract/egress-refusals.ts). */
     egressReport: 'FACTORY_EGRESS_REPORT',
 };
@@ -740,6 +745,85 @@ async function readFileAt(octokit, repo, path, ref) {
     }
 }
 
+;// CONCATENATED MODULE: ./actions/lane-core/lane-budget.ts
+// A lane run's budget: wall clock, turns, tokens and cost. The lane profile sets the ceiling (the controller puts it in
+// the job's environment, lane-contract/lane-variables.ts); the action's inputs may only lower it. An input above the
+// profile's limit is refused, not clipped, so a workflow never believes it bought more than the operator allows.
+
+/** What each budget is called in inputs, errors and reports. */
+const BUDGET_WORDS = {
+    wallClockMinutes: { input: 'timeout-minutes', profile: LANE_VARIABLES.budgetMinutes, spoken: 'wall clock' },
+    turns: { input: 'max-turns', profile: LANE_VARIABLES.budgetTurns, spoken: 'turns' },
+    tokens: { input: 'max-tokens', profile: LANE_VARIABLES.budgetTokens, spoken: 'tokens' },
+    costUsd: { input: 'max-cost-usd', profile: LANE_VARIABLES.budgetCostUsd, spoken: 'cost' },
+};
+const DEFAULT_WALL_CLOCK_MINUTES = 30;
+const NAMES = Object.keys(BUDGET_WORDS);
+/** The profile's budget from the job's environment; a malformed value is the controller's bug, named. */
+function profileBudget(env) {
+    const out = {};
+    for (const name of NAMES) {
+        const text = env[BUDGET_WORDS[name].profile]?.trim();
+        if (!text)
+            continue;
+        const n = Number(text);
+        if (!Number.isFinite(n) || n <= 0)
+            throw new Error(`${BUDGET_WORDS[name].profile}: expected a positive number, got ${JSON.stringify(text)}`);
+        out[name] = n;
+    }
+    return out;
+}
+/**
+ * The run's budget: each input lowers the profile's limit, and one that would raise it is refused naming both. Without
+ * either, wall clock is 30 minutes and the rest unlimited.
+ */
+function resolveBudget(profile, inputs) {
+    const problems = [];
+    const out = {};
+    for (const name of NAMES) {
+        const ceiling = profile[name];
+        const asked = inputs[name];
+        if (asked !== undefined && ceiling !== undefined && asked > ceiling)
+            problems.push(`input "${BUDGET_WORDS[name].input}" ${asked} is above the lane profile's ${BUDGET_WORDS[name].spoken} budget of ${ceiling}; an input can only lower a profile's budget, never raise it`);
+        const value = asked ?? ceiling;
+        if (value !== undefined)
+            out[name] = value;
+    }
+    if (problems.length)
+        throw new Error(problems.join('\n'));
+    return { ...out, wallClockMinutes: out.wallClockMinutes ?? DEFAULT_WALL_CLOCK_MINUTES };
+}
+function breachText(b) {
+    const fmt = (n) => b.name === 'costUsd' ? `$${n.toFixed(2)}` : b.name === 'wallClockMinutes' ? `${round(n)}m` : String(n);
+    return `${BUDGET_WORDS[b.name].spoken} ${fmt(b.used)}/${fmt(b.limit)}`;
+}
+const round = (n) => Math.round(n * 100) / 100;
+/** The line every report of a stopped run leads with. */
+const partialMarker = (b) => `partial — stopped at budget: ${breachText(b)}`;
+
+;// CONCATENATED MODULE: ./actions/lane-core/partial-answer.ts
+// What a run stopped at a budget still reports: the marker first, then what the agent had said so far, then the
+// steps it took. Never empty: a run stopped before its first word still shows where it was stopped and what it did.
+
+const STEPS_SHOWN = 15;
+/** The answer as reports show it: a stopped run's, marked partial; else the answer itself. */
+function reportedAnswer(r) {
+    if (!r.breach)
+        return r.answer;
+    const lines = [`**${partialMarker(r.breach)}**`, ''];
+    lines.push(r.answer || '_the agent had given no answer yet_', '');
+    const steps = r.progress.slice(-STEPS_SHOWN);
+    if (steps.length)
+        lines.push('What it did before it was stopped:', '', ...steps.map((s) => `- ${s.replace(/\n/g, ' ')}`));
+    return lines.join('\n').trim();
+}
+/** The check run's title for a result: a stopped run names its budget. */
+function resultTitle(r) {
+    if (r.breach)
+        return `${r.agent}: stopped at budget (${breachText(r.breach)})`;
+    return r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`;
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/sticky-comment.ts
 function commentMarker(key) {
     return `<!-- factory:${key} -->`;
@@ -759,6 +843,8 @@ async function upsertStickyComment(gh, issue, key, text) {
 
 ;// CONCATENATED MODULE: ./actions/lane-core/summary-markdown.ts
 
+
+
 const ICON = { success: '✅', failure: '❌', neutral: '⚪' };
 function summaryMarkdown(title, r) {
     const cost = r.usage.costUsd === undefined ? 'n/a' : `$${r.usage.costUsd.toFixed(4)}`;
@@ -769,9 +855,13 @@ function summaryMarkdown(title, r) {
         ['duration', formatDuration(r.usage.durationMs)],
         ['tokens in / out (cached)', `${r.usage.inputTokens} / ${r.usage.outputTokens} (${r.usage.cachedInputTokens})`],
         ['cost', cost],
+        ['turns', String(r.usage.turns)],
+        ['budget', budgetText(r.budget)],
         ['session', r.sessionId ?? 'n/a'],
         ...(r.egress ? [['egress', r.egress]] : []),
     ];
+    if (r.breach)
+        rows.splice(1, 0, ['stopped at budget', breachText(r.breach)]);
     const lines = [
         `## ${ICON[r.conclusion]} ${title}: ${r.conclusion}`,
         '',
@@ -782,17 +872,30 @@ function summaryMarkdown(title, r) {
     ];
     if (r.failure)
         lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
-    lines.push('### Answer', '', r.answer ? truncate(r.answer, 30_000) : '_no answer_', '');
+    const answer = reportedAnswer(r);
+    lines.push(r.breach ? '### Partial answer' : '### Answer', '', answer ? truncate(answer, 30_000) : '_no answer_', '');
     if (r.progress.length) {
         lines.push(`<details><summary>Transcript tail (last ${r.progress.length} steps; full transcript: <code>${r.transcriptPath}</code>)</summary>`, '', '```text', ...r.progress.map((l) => l.replace(/```/g, "'''")), '```', '</details>', '');
     }
     return r.scrub(lines.join('\n'));
 }
 const escapeCell = (v) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** The limits the run had: `wall clock 30m, turns 40`. */
+function budgetText(b) {
+    const parts = [`${BUDGET_WORDS.wallClockMinutes.spoken} ${b.wallClockMinutes}m`];
+    if (b.turns !== undefined)
+        parts.push(`turns ${b.turns}`);
+    if (b.tokens !== undefined)
+        parts.push(`tokens ${b.tokens}`);
+    if (b.costUsd !== undefined)
+        parts.push(`cost $${b.costUsd.toFixed(2)}`);
+    return parts.join(', ');
+}
 
 ;// CONCATENATED MODULE: ./actions/lane-core/lane-report.ts
 // Delivers a lane's result to each place the workflow asked for. Deterministic: the action posts, the model never
 // has to call a tool. A report that cannot be posted is a warning; the result still reaches outputs and summary.
+
 
 
 
@@ -829,10 +932,10 @@ async function deliverReports(r, targets, where, names, sinks) {
                 name: names.checkName,
                 headSha: where.headSha,
                 conclusion: r.conclusion,
-                title: r.failure ? `${r.agent}: ${r.failure.kind}` : `${r.agent}: ${r.conclusion}`,
+                title: resultTitle(r),
                 summary: r.scrub([
                     r.failure ? `**${r.failure.kind}**: ${r.failure.message}\n` : '',
-                    r.answer || '_no answer_',
+                    reportedAnswer(r) || '_no answer_',
                     r.egress && r.egress !== 'nothing blocked' ? `\n**egress** ${r.egress}` : '',
                 ].join('\n')),
                 findings: r.findings,
@@ -850,13 +953,16 @@ function commentText(title, r, where) {
         r.mode,
         formatDuration(r.usage.durationMs),
         `${r.usage.inputTokens}→${r.usage.outputTokens} tokens`,
+        `${r.usage.turns} turns`,
     ];
+    if (r.usage.costUsd !== undefined)
+        facts.push(`$${r.usage.costUsd.toFixed(4)}`);
     if (where.runUrl)
         facts.push(`[run](${where.runUrl})`);
     const lines = [`### ${title}: ${r.conclusion}`, ''];
     if (r.failure)
         lines.push(`> **${r.failure.kind}**: ${r.failure.message}`, '');
-    lines.push(r.answer ? truncate(r.answer, GITHUB_TEXT_LIMIT - 2_000) : '_no answer_', '', `<sub>${facts.join(' · ')}</sub>`);
+    lines.push(reportedAnswer(r) ? truncate(reportedAnswer(r), GITHUB_TEXT_LIMIT - 2_000) : '_no answer_', '', `<sub>${facts.join(' · ')}</sub>`);
     return r.scrub(lines.join('\n'));
 }
 
@@ -946,8 +1052,14 @@ function foldEvents(events) {
         usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
         errors: [],
         reportedError: false,
+        turns: 0,
     };
     let finalText;
+    let finalTurns;
+    const responses = new Set();
+    // What claude says per response, for a run stopped before its final result (which sums them itself).
+    const perResponse = new Map();
+    let sawFinalUsage = false;
     for (const e of events) {
         switch (e.kind) {
             case 'session':
@@ -960,8 +1072,17 @@ function foldEvents(events) {
             case 'final':
                 finalText = e.text;
                 outcome.reportedError ||= e.isError;
-                if (e.usage)
+                if (e.usage) {
                     outcome.usage = e.usage;
+                    sawFinalUsage = true;
+                }
+                finalTurns = e.turns;
+                outcome.stoppedAt ??= e.stoppedAt;
+                break;
+            case 'turn':
+                responses.add(e.id);
+                if (e.usage)
+                    perResponse.set(e.id, e.usage);
                 break;
             case 'usage':
                 outcome.usage = add(outcome.usage, e.usage);
@@ -980,6 +1101,9 @@ function foldEvents(events) {
     }
     if (finalText !== undefined && finalText !== '')
         outcome.answer = finalText;
+    if (!sawFinalUsage && perResponse.size)
+        outcome.usage = [...perResponse.values()].reduce(add, outcome.usage);
+    outcome.turns = finalTurns ?? responses.size;
     return outcome;
 }
 const add = (a, b) => ({
@@ -987,6 +1111,411 @@ const add = (a, b) => ({
     outputTokens: a.outputTokens + b.outputTokens,
     cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
 });
+
+;// CONCATENATED MODULE: ./actions/lane-core/budget-meter.ts
+const tokensOf = (u) => u.inputTokens + u.outputTokens;
+function budgetMeter(limits) {
+    const responses = new Set();
+    const perResponse = new Map();
+    let summed = 0; // codex's per-turn usage events
+    let breached = false;
+    const tokens = () => summed + [...perResponse.values()].reduce((a, b) => a + b, 0);
+    const check = (event) => {
+        if (event.kind === 'turn') {
+            responses.add(event.id);
+            if (event.usage)
+                perResponse.set(event.id, tokensOf(event.usage));
+            // A response at the cap that answered ends the run by itself; one that asked for a tool would start another.
+            if (limits.turns !== undefined && responses.size >= limits.turns && event.more)
+                return { name: 'turns', used: responses.size, limit: limits.turns };
+        }
+        if (event.kind === 'usage')
+            summed += tokensOf(event.usage);
+        if ((event.kind === 'turn' || event.kind === 'usage') && limits.tokens !== undefined && tokens() >= limits.tokens)
+            return { name: 'tokens', used: tokens(), limit: limits.tokens };
+        return undefined;
+    };
+    return {
+        observe(event) {
+            if (breached)
+                return undefined;
+            const breach = check(event);
+            if (breach)
+                breached = true;
+            return breach;
+        },
+    };
+}
+/** What the meter enforces for an agent: claude takes its turn cap itself (--max-turns), so it ends with a result. */
+function meterLimits(agent, budget) {
+    return { turns: agent === 'codex' ? budget.turns : undefined, tokens: budget.tokens };
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/login-check.ts
+/** Variables that log a CLI in without its credential file. */
+const API_KEYS = {
+    claude: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
+    codex: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
+};
+const FIX = {
+    claude: 'sign in again on the host (run `claude` and `/login`); the lane copies ~/.claude from there',
+    codex: 'sign in again on the host (`codex login`); the lane copies ~/.codex from there',
+};
+/** Undefined when the login looks usable; otherwise what is wrong, naming the file and the fix. */
+function loginProblem(agent, credential, env, now) {
+    if (API_KEYS[agent].some((k) => env[k]?.trim()))
+        return undefined;
+    if (credential.text === undefined)
+        return `no ${agent} credential file at ${credential.path}; ${FIX[agent]}`;
+    let parsed;
+    try {
+        parsed = JSON.parse(credential.text);
+    }
+    catch {
+        return `the ${agent} credential file ${credential.path} is not JSON; ${FIX[agent]}`;
+    }
+    const problem = agent === 'claude' ? claudeProblem(parsed, now) : codexProblem(parsed);
+    return problem && `the ${agent} login in ${credential.path} ${problem}; ${FIX[agent]}`;
+}
+const record = (v) => v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+const login_check_text = (v) => typeof v === 'string' && v.trim() !== '';
+function claudeProblem(file, now) {
+    const oauth = record(record(file).claudeAiOauth);
+    if (!login_check_text(oauth.accessToken))
+        return 'holds no claudeAiOauth.accessToken';
+    const expiresAt = typeof oauth.expiresAt === 'number' ? oauth.expiresAt : undefined;
+    if (expiresAt !== undefined && expiresAt <= now && !login_check_text(oauth.refreshToken))
+        return `expired at ${new Date(expiresAt).toISOString()} and holds no refresh token`;
+    return undefined;
+}
+function codexProblem(file) {
+    const auth = record(file);
+    if (login_check_text(auth.OPENAI_API_KEY))
+        return undefined;
+    const tokens = record(auth.tokens);
+    if (login_check_text(tokens.refresh_token) || login_check_text(tokens.access_token))
+        return undefined;
+    return 'holds neither an API key nor tokens';
+}
+
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./actions/lane-core/mcp-probe.ts
+// Asks one MCP server what an agent would: `initialize`, then `tools/list`, over stdio or streamable HTTP. A few
+// lines of JSON-RPC instead of the MCP SDK, which would double the bundle for three messages.
+
+
+/** The protocol version the check offers; servers answer with the one they speak, which is all it needs. */
+const PROTOCOL_VERSION = '2025-06-18';
+const INITIALIZE = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: {
+        protocolVersion: PROTOCOL_VERSION,
+        capabilities: {},
+        clientInfo: { name: 'factory-preflight', version: '1' },
+    },
+};
+const INITIALIZED = { jsonrpc: '2.0', method: 'notifications/initialized' };
+const LIST_TOOLS = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
+const answerOf = (a, step) => {
+    if (a.error)
+        throw new Error(`${step} answered error ${a.error.code ?? ''}: ${a.error.message ?? 'no message'}`);
+    return a.result ?? {};
+};
+function probeMcpServer(server, o) {
+    return server.kind === 'stdio' ? probeStdio(server, o) : probeHttp(server, o.timeoutMs);
+}
+function probeStdio(s, o) {
+    return new Promise((resolve, reject) => {
+        // Its own process group, so the server and whatever it started go together when the check is done.
+        const child = (0,external_node_child_process_namespaceObject.spawn)(s.command, s.args, {
+            cwd: o.cwd,
+            env: { ...o.env, ...s.env },
+            detached: true,
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        let step = 'initialize';
+        let done = false;
+        const finish = (err, result) => {
+            if (done)
+                return;
+            done = true;
+            clearTimeout(timer);
+            try {
+                if (child.pid)
+                    process.kill(-child.pid, 'SIGKILL');
+            }
+            catch {
+                // already gone
+            }
+            if (err)
+                reject(err);
+            else
+                resolve(result);
+        };
+        const timer = setTimeout(() => finish(new Error(`no answer to ${step} within ${o.timeoutMs / 1000}s${tail(stderr)}`)), o.timeoutMs);
+        child.on('error', (err) => finish(new Error(`cannot start ${s.command}: ${err.message}`)));
+        child.on('exit', (code, signal) => finish(new Error(`exited (${signal ?? `code ${code}`}) before answering ${step}${tail(stderr)}`)));
+        child.stderr.on('data', (c) => void (stderr = (stderr + c.toString('utf8')).slice(-2_000)));
+        child.stdin.on('error', () => undefined);
+        const send = (message) => child.stdin.write(`${JSON.stringify(message)}\n`);
+        (0,external_node_readline_namespaceObject.createInterface)({ input: child.stdout }).on('line', (line) => {
+            let message;
+            try {
+                message = JSON.parse(line);
+            }
+            catch {
+                return; // a server that logs to stdout; claude skips such lines too
+            }
+            try {
+                if (message.id === 1) {
+                    answerOf(message, 'initialize');
+                    step = 'tools/list';
+                    send(INITIALIZED);
+                    send(LIST_TOOLS);
+                }
+                else if (message.id === 2) {
+                    finish(undefined, { tools: answerOf(message, 'tools/list')?.tools?.length ?? 0 });
+                }
+            }
+            catch (err) {
+                finish(err);
+            }
+        });
+        send(INITIALIZE);
+    });
+}
+async function probeHttp(s, timeoutMs) {
+    const signal = AbortSignal.timeout(timeoutMs);
+    let session;
+    const post = async (message) => {
+        const res = await fetch(s.url, {
+            method: 'POST',
+            signal,
+            headers: {
+                ...s.headers,
+                'content-type': 'application/json',
+                accept: 'application/json, text/event-stream',
+                'mcp-protocol-version': PROTOCOL_VERSION,
+                ...(session ? { 'mcp-session-id': session } : {}),
+            },
+            body: JSON.stringify(message),
+        }).catch((err) => {
+            throw new Error(signal.aborted
+                ? `no answer to ${message.method} within ${timeoutMs / 1000}s`
+                : `${message.method}: ${err.message}${err.cause ? ` (${err.cause.message})` : ''}`);
+        });
+        const body = await res.text();
+        if (!res.ok)
+            throw new Error(`${message.method} answered HTTP ${res.status}${excerpt(body)}`);
+        session ??= res.headers.get('mcp-session-id') ?? undefined;
+        if (message.id === undefined)
+            return undefined;
+        const answer = (res.headers.get('content-type') ?? '').includes('text/event-stream')
+            ? sseAnswer(body, message.id)
+            : parseAnswer(body);
+        if (!answer)
+            throw new Error(`${message.method} answered no JSON-RPC response${excerpt(body)}`);
+        return answer;
+    };
+    answerOf((await post(INITIALIZE)), 'initialize');
+    await post(INITIALIZED);
+    return { tools: answerOf((await post(LIST_TOOLS)), 'tools/list')?.tools?.length ?? 0 };
+}
+function parseAnswer(text) {
+    try {
+        const v = JSON.parse(text);
+        return v && typeof v === 'object' ? v : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The response with our id among an event stream's `data:` lines. */
+function sseAnswer(body, id) {
+    for (const event of body.split(/\r?\n\r?\n/)) {
+        const data = event
+            .split(/\r?\n/)
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+        const answer = data ? parseAnswer(data) : undefined;
+        if (answer?.id === id)
+            return answer;
+    }
+    return undefined;
+}
+const excerpt = (body) => (body.trim() ? `: ${body.trim().replace(/\s+/g, ' ').slice(0, 200)}` : '');
+const tail = (stderr) => {
+    const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ');
+    return last ? `; stderr: ${last.slice(-300)}` : '';
+};
+
+;// CONCATENATED MODULE: ./actions/lane-core/mcp-servers.ts
+// The MCP servers a run will start, read from the file its CLI reads: claude's --mcp-config JSON, or the
+// `[mcp_servers.NAME]` tables of codex's config.toml. Only the shapes the lane renders and hosts commonly write are
+// understood (strings, string arrays, inline tables of strings); anything else is left for the CLI to judge.
+/** claude expands `${VAR}` and `${VAR:-default}` in its MCP config; so does the check, to ask what claude will. */
+function expandVariables(text, env) {
+    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name, fallback) => env[name] !== undefined && env[name] !== '' ? env[name] : (fallback ?? ''));
+}
+const strings = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
+const stringMap = (v) => v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).filter((e) => typeof e[1] === 'string'))
+    : {};
+function claudeMcpServers(json, env) {
+    let parsed;
+    try {
+        parsed = JSON.parse(json);
+    }
+    catch (err) {
+        throw new Error(`the MCP config is not JSON: ${err.message}`);
+    }
+    const servers = parsed?.mcpServers;
+    const out = [];
+    for (const [name, raw] of Object.entries(servers && typeof servers === 'object' ? servers : {})) {
+        const s = (raw ?? {});
+        const x = (t) => expandVariables(t, env);
+        if (typeof s.command === 'string')
+            out.push({
+                name,
+                kind: 'stdio',
+                command: x(s.command),
+                args: strings(s.args).map(x),
+                env: Object.fromEntries(Object.entries(stringMap(s.env)).map(([k, v]) => [k, x(v)])),
+            });
+        else if (typeof s.url === 'string' && s.type !== 'sse')
+            out.push({
+                name,
+                kind: 'http',
+                url: x(s.url),
+                headers: Object.fromEntries(Object.entries(stringMap(s.headers)).map(([k, v]) => [k, x(v)])),
+            });
+    }
+    return out;
+}
+/** codex's `[mcp_servers.NAME]` tables (and their `.env` / `.http_headers` sub-tables) in a config.toml. */
+function codexMcpServers(toml, env) {
+    const tables = new Map();
+    let current;
+    for (const raw of toml.split('\n')) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const header = /^\[([^\]]+)\]$/.exec(line);
+        if (header) {
+            const path = header[1].split('.').map((p) => p.trim().replace(/^"(.*)"$/, '$1'));
+            if (path[0] !== 'mcp_servers' || !path[1] || path.length > 3) {
+                current = undefined;
+                continue;
+            }
+            const table = tables.get(path[1]) ?? {};
+            tables.set(path[1], table);
+            current = path[2] ? (table[path[2]] ??= {}) : table;
+            continue;
+        }
+        const kv = /^([A-Za-z0-9_-]+)\s*=\s*(.+)$/.exec(line);
+        if (current && kv)
+            current[kv[1]] = tomlValue(kv[2]);
+    }
+    const out = [];
+    for (const [name, t] of tables) {
+        if (t.enabled === false)
+            continue;
+        if (typeof t.command === 'string') {
+            out.push({ name, kind: 'stdio', command: t.command, args: strings(t.args), env: stringMap(t.env) });
+        }
+        else if (typeof t.url === 'string') {
+            const headers = stringMap(t.http_headers);
+            for (const [h, variable] of Object.entries(stringMap(t.env_http_headers)))
+                if (env[variable])
+                    headers[h] = env[variable];
+            if (typeof t.bearer_token_env_var === 'string' && env[t.bearer_token_env_var])
+                headers.Authorization = `Bearer ${env[t.bearer_token_env_var]}`;
+            out.push({ name, kind: 'http', url: t.url, headers });
+        }
+    }
+    return out;
+}
+/** One-line TOML values: strings, booleans, numbers, string arrays and inline tables of those. */
+function tomlValue(text) {
+    const v = text.replace(/\s+#[^"']*$/, '').trim();
+    if (v === 'true' || v === 'false')
+        return v === 'true';
+    if (/^-?\d+(\.\d+)?$/.test(v))
+        return Number(v);
+    if (v.startsWith("'"))
+        return v.slice(1, v.lastIndexOf("'"));
+    if (v.startsWith('"'))
+        return parseJson(v);
+    if (v.startsWith('['))
+        return [...v.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g)].map((m) => m[2] ?? parseJson(`"${m[1]}"`));
+    if (v.startsWith('{')) {
+        const table = {};
+        for (const m of v.matchAll(/([A-Za-z0-9_-]+|"[^"]+")\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')/g))
+            table[m[1].replace(/^"|"$/g, '')] = tomlValue(m[2]);
+        return table;
+    }
+    return undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/lane-preflight.ts
+// The pre-flight: before the CLI starts (and so before a single model token), the login must look usable and every
+// MCP server of the lane must answer `initialize` and `tools/list`. The servers are asked all at once, each bounded,
+// so a lane with many servers fails in the time of its slowest one, naming each that failed.
+
+
+
+
+
+/** Long enough for a server started through npx or uvx from a warm cache; a hung one costs no more than this. */
+const MCP_PROBE_TIMEOUT_MS = 10_000;
+async function preflight(req, deps) {
+    const started = Date.now();
+    const credential = req.home.files.find((f) => f.credential);
+    const login = credential
+        ? loginProblem(req.agent, { path: credential.source, text: credential.copied }, req.env, Date.now())
+        : undefined;
+    if (login)
+        throw new Error(`pre-flight: ${login}`);
+    const servers = await lanesServers(req);
+    const timeoutMs = req.timeoutMs ?? MCP_PROBE_TIMEOUT_MS;
+    const results = await Promise.all(servers.map((s) => probeMcpServer(s, { env: req.env, cwd: req.cwd, timeoutMs }).then((r) => ({ server: s, tools: r.tools }), (err) => ({ server: s, error: err.message }))));
+    const failed = results.flatMap((r) => 'error' in r ? [`MCP server "${r.server.name}" (${where(r.server)}): ${r.error}`] : []);
+    if (failed.length)
+        throw new Error(`pre-flight: ${failed.length} of ${servers.length} MCP servers did not answer; the agent was not started\n${failed.join('\n')}`);
+    const ms = Date.now() - started;
+    deps.log(servers.length
+        ? `pre-flight: login ok; ${servers.length} MCP servers answered (${results.map((r) => `${r.server.name}: ${'tools' in r ? r.tools : 0} tools`).join(', ')}) in ${ms} ms`
+        : `pre-flight: login ok; no MCP servers (${ms} ms)`);
+}
+async function lanesServers(req) {
+    if (req.agent === 'claude') {
+        if (!req.mcpFile)
+            return [];
+        const text = await (0,promises_namespaceObject.readFile)(req.mcpFile, 'utf8');
+        try {
+            return claudeMcpServers(text, req.env);
+        }
+        catch (err) {
+            throw new Error(`pre-flight: ${req.mcpFile}: ${err.message}`);
+        }
+    }
+    const config = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(req.home.dir, 'config.toml'), 'utf8').catch(() => '');
+    return codexMcpServers(config, req.env);
+}
+const where = (s) => (s.kind === 'stdio' ? [s.command, ...s.args].join(' ').slice(0, 120) : s.url);
 
 ;// CONCATENATED MODULE: ./actions/lane-core/codex-config.ts
 // The run's codex config: the lane's own config.toml plus the MCP servers the lane profile rendered for codex.
@@ -1069,11 +1598,21 @@ function agentCommand(i) {
     // A review's checkout is the PR's: its .claude/settings.json (hooks run shell commands) and .mcp.json (servers are
     // commands too) are the author's. Settings come from the lane's own config dir, MCP servers from the lane only.
     if (s.mode === 'review')
-        args.push('--setting-sources', 'user', '--strict-mcp-config', '--disallowedTools', EDIT_TOOLS.join(','));
+        args.push('--setting-sources', 'user');
+    // A build's MCP servers are the ones it was given too: the claude.json a lane carries from the host lists the host's
+    // servers with host paths and tokens, which in the container would start as broken duplicates of the rendered ones.
+    if (s.mode === 'review' || i.claudeMcpConfig || i.containerSandbox)
+        args.push('--strict-mcp-config');
+    if (s.mode === 'review')
+        args.push('--disallowedTools', EDIT_TOOLS.join(','));
     if (s.allowedTools.length)
         args.push('--allowedTools', s.allowedTools.join(','));
     if (s.model)
         args.push('--model', s.model);
+    if (i.budget?.turns !== undefined)
+        args.push('--max-turns', String(i.budget.turns));
+    if (i.budget?.costUsd !== undefined)
+        args.push('--max-budget-usd', String(i.budget.costUsd));
     if (i.claudeMcpConfig)
         args.push('--mcp-config', i.claudeMcpConfig);
     if (i.outputSchema)
@@ -1081,7 +1620,10 @@ function agentCommand(i) {
     // claude takes a file path or the JSON itself; --permission-mode and --disallowedTools above still bound a review.
     if (s.cliSettings)
         args.push('--settings', s.cliSettings);
-    return { command: 'claude', args: [...args, ...s.extraArgs] };
+    // claude's print mode starts the first turn while MCP servers still connect, and a tool called then is "not
+    // available": the lane's servers are its work, so it waits for them (each bounded by MCP_TIMEOUT).
+    const env = i.claudeMcpConfig ? { MCP_CONNECTION_NONBLOCKING: 'false' } : undefined;
+    return { command: 'claude', args: [...args, ...s.extraArgs], ...(env ? { env } : {}) };
 }
 function codexSettings(fragment) {
     try {
@@ -1139,7 +1681,7 @@ async function compile(schemaText) {
         return { problem: `is not JSON: ${err.message}` };
     }
     // Node's ESM loader names Ajv's CommonJS exports; a bundle's interop hands over module.exports as the default.
-    const ajv = await __nccwpck_require__.e(/* import() */ 153).then(__nccwpck_require__.t.bind(__nccwpck_require__, 9153, 23));
+    const ajv = await __nccwpck_require__.e(/* import() */ 463).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2463, 23));
     const Ajv = ajv.Ajv ?? ajv.default.Ajv;
     try {
         return { validate: new Ajv({ strict: false, allErrors: true }).compile(schema) };
@@ -1235,6 +1777,15 @@ function parseClaudeLine(line) {
 }
 function assistant(message) {
     const events = [];
+    const blocks = Array.isArray(message.content) ? message.content.map(obj) : [];
+    // One response arrives as several assistant lines, one per content block, all under the response's id.
+    if (str(message.id))
+        events.push({
+            kind: 'turn',
+            id: str(message.id),
+            more: blocks.some((b) => b.type === 'tool_use'),
+            usage: 'usage' in message ? usageOf(obj(message.usage)) : undefined,
+        });
     for (const block of Array.isArray(message.content) ? message.content.map(obj) : []) {
         if (block.type === 'text' && str(block.text)) {
             events.push({ kind: 'message', text: str(block.text) }, { kind: 'progress', text: `claude: ${firstLine(str(block.text))}` });
@@ -1262,18 +1813,30 @@ function toolResults(message) {
         text: `tool error: ${firstLine(typeof b.content === 'string' ? b.content : JSON.stringify(b.content))}`,
     }));
 }
-function result(e) {
-    const u = obj(e.usage);
-    const usage = {
+const STOPPED_AT = {
+    error_max_turns: 'turns',
+    error_max_budget_usd: 'costUsd',
+};
+/** Anthropic's usage: input_tokens leaves out the cache, whose writes are billed as input and reads apart. */
+function usageOf(u) {
+    return {
         inputTokens: num(u.input_tokens) + num(u.cache_creation_input_tokens),
         outputTokens: num(u.output_tokens),
         cachedInputTokens: num(u.cache_read_input_tokens),
+    };
+}
+function result(e) {
+    const usage = {
+        ...usageOf(obj(e.usage)),
         costUsd: typeof e.total_cost_usd === 'number' ? e.total_cost_usd : undefined,
     };
     const text = str(e.result);
+    const stoppedAt = STOPPED_AT[str(e.subtype)];
     const isError = e.is_error === true || (typeof e.subtype === 'string' && e.subtype.startsWith('error'));
-    const events = [{ kind: 'final', text, isError, usage }];
-    if (isError) {
+    const turns = typeof e.num_turns === 'number' ? e.num_turns : undefined;
+    // A run claude ended at a budget it was given is not an error: the lane reports it as stopped at that budget.
+    const events = [{ kind: 'final', text, isError: isError && !stoppedAt, usage, turns, stoppedAt }];
+    if (isError && !stoppedAt) {
         const status = typeof e.api_error_status === 'number' ? e.api_error_status : undefined;
         events.push({ kind: 'error', message: text || str(e.subtype) || 'claude reported an error', status });
     }
@@ -1373,7 +1936,18 @@ function started(item) {
         return [{ kind: 'progress', text: `mcp ${str(item.server)}.${str(item.tool)}` }];
     return [];
 }
+/** Items that are one model response each: codex's JSON stream has no event per request, so a tool call, a file
+ * change or a message counts as the response that made it. */
+const TOOL_ITEMS = new Set(['command_execution', 'mcp_tool_call', 'file_change', 'web_search']);
 function completed(item) {
+    const id = str(item.id);
+    if (TOOL_ITEMS.has(str(item.type)))
+        return [{ kind: 'turn', id, more: true }, ...describe(item)];
+    if (item.type === 'agent_message')
+        return [{ kind: 'turn', id, more: false }, ...describe(item)];
+    return describe(item);
+}
+function describe(item) {
     switch (item.type) {
         case 'agent_message':
             return [
@@ -1947,9 +2521,15 @@ function secretForms(secret) {
 
 
 
+
+
+
 const PROGRESS_KEEP = 40;
 async function runLane(req, deps) {
     const { settings } = req;
+    const budget = resolveBudget(profileBudget(req.baseEnv), settings.budget);
+    if (settings.agent === 'codex' && budget.costUsd !== undefined)
+        deps.warn('codex reports no cost, so the cost budget cannot stop a codex run; its token budget can');
     // Checked before the CLI starts: a missing directory would surface as spawn's ENOENT (read as "CLI not on
     // PATH"), and a bad schema would fail the step only after the whole run.
     if (!(await (0,promises_namespaceObject.stat)(settings.workingDirectory).then((s) => s.isDirectory(), () => false))) {
@@ -1971,7 +2551,7 @@ async function runLane(req, deps) {
     try {
         if (user && settings.mode === 'build')
             shareWorkspace(settings.workingDirectory, user);
-        return await runInHome(req, home, outputSchema, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
+        return await runInHome(req, { home, outputSchema, budget }, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
     }
     finally {
         // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
@@ -2004,7 +2584,7 @@ function shareWorkspace(dir, user) {
             throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
     }
 }
-async function runInHome(req, home, outputSchema, deps, corner) {
+async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
     const { settings } = req;
     const scrubber = new Scrubber();
     /** Registers values as secrets; returns how many were new. */
@@ -2025,20 +2605,37 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     const lastMessageFile = (0,external_node_path_namespaceObject.join)(corner?.root ?? req.runDir, 'last-message.txt');
     const readCopy = corner ? agentFileReader(corner.user) : undefined;
     const schemaText = outputSchema?.text;
+    const claudeMcpConfig = settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined;
+    const codexMcp = settings.agent === 'codex' ? mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX') : undefined;
     const command = agentCommand({
         settings,
         workingDirectory: settings.workingDirectory,
-        claudeMcpConfig: settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined,
+        claudeMcpConfig,
         outputSchema,
         lastMessageFile,
         containerSandbox: req.lane.containerSandbox,
+        budget,
     });
-    if (settings.agent === 'codex')
-        await addCodexMcp(home, mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX'));
+    if (codexMcp)
+        await addCodexMcp(home, codexMcp);
+    const agentEnv = { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) };
+    // Before a single model token: a login that cannot work or an MCP server that does not answer fails here, fast.
+    await preflight({
+        agent: settings.agent,
+        home,
+        mcpFile: claudeMcpConfig ?? codexMcp,
+        env: agentEnv,
+        cwd: settings.workingDirectory,
+    }, { log: (line) => deps.log(scrubber.scrub(line)) }).catch((err) => {
+        throw new Error(scrubber.scrub(err.message));
+    });
     const prompt = lanePrompt(req.instructions, req.pullRequest, schemaText);
     await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(req.runDir, 'prompt.md'), prompt, { mode: 0o600 });
     const parse = settings.agent === 'codex' ? parseCodexLine : parseClaudeLine;
     const events = [];
+    const meter = budgetMeter(meterLimits(settings.agent, budget));
+    const stop = new AbortController();
+    let stoppedAt;
     const progress = [];
     let transcript = Promise.resolve();
     // The transcript is a by-product: a full disk must neither crash the action mid-run (an unhandled rejection
@@ -2050,10 +2647,11 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         .run({
         ...command,
         cwd: settings.workingDirectory,
-        env: { ...agentEnvironment(req.baseEnv, home.env, settings), ...(corner ? cornerEnv(corner) : {}) },
+        env: { ...command.env, ...agentEnv },
         user: corner?.user,
         stdin: prompt,
-        timeoutMs: settings.timeoutMinutes * 60_000,
+        timeoutMs: budget.wallClockMinutes * 60_000,
+        stop: stop.signal,
         onSpawn: deps.agentStarted,
         onLine: (line) => {
             const clean = scrubber.scrub(line);
@@ -2062,6 +2660,11 @@ async function runInHome(req, home, outputSchema, deps, corner) {
                 .catch((err) => void (transcriptError ??= err.message));
             for (const event of parse(line)) {
                 events.push(event);
+                const breach = meter.observe(event);
+                if (breach && !stoppedAt) {
+                    stoppedAt = breach;
+                    stop.abort();
+                }
                 if (event.kind !== 'progress')
                     continue;
                 const text = scrubber.scrub(event.text);
@@ -2103,20 +2706,28 @@ async function runInHome(req, home, outputSchema, deps, corner) {
     // base64 marker, where no later scrub of the finished text can see a secret.
     outcome.answer = scrubber.scrub(outcome.answer);
     const stderrTail = scrubber.scrub(end.stderr.trim().split('\n').slice(-20).join('\n'));
-    let failure = classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, settings.timeoutMinutes);
+    const breach = end.cancelled
+        ? undefined
+        : ((end.stopped ? stoppedAt : undefined) ?? cliBreach(outcome, budget) ?? wallClockBreach(end, budget));
+    let failure = breach
+        ? undefined
+        : classifyFailure(settings.agent, outcome, { exitCode: end.exitCode, timedOut: end.timedOut, cancelled: end.cancelled, stderrTail }, budget.wallClockMinutes);
     const judged = failure ? undefined : await judge(outcome, schemaText);
-    if (judged && 'failure' in judged)
+    // A stopped run's answer is what it had said so far: findings it already gave in the schema's shape still count.
+    if (judged && 'failure' in judged && !breach)
         failure = judged.failure;
     const structured = judged && 'value' in judged ? judged.value : undefined;
     return {
         agent: settings.agent,
         mode: settings.mode,
         model: settings.model ?? outcome.model,
-        conclusion: failure ? 'failure' : (verdictOf(structured) ?? 'success'),
+        conclusion: failure ? 'failure' : breach ? 'neutral' : (verdictOf(structured) ?? 'success'),
         answer: outcome.answer,
         structured,
         findings: findingsOf(structured),
-        usage: { ...outcome.usage, durationMs },
+        usage: { ...outcome.usage, durationMs, turns: outcome.turns },
+        budget,
+        breach,
         sessionId: outcome.sessionId,
         transcriptPath,
         failure: failure && { ...failure, message: scrubber.scrub(failure.message) },
@@ -2124,6 +2735,21 @@ async function runInHome(req, home, outputSchema, deps, corner) {
         progress,
         scrub: (text) => scrubber.scrub(text),
     };
+}
+/** A budget the CLI was given and stopped itself at (claude's --max-turns, --max-budget-usd). */
+function cliBreach(outcome, budget) {
+    const name = outcome.stoppedAt;
+    const limit = name && budget[name];
+    if (!name || limit === undefined)
+        return undefined;
+    // claude's num_turns counts the turn it refused too (3 at --max-turns 2): the run used its cap, which is what it says.
+    return { name, used: name === 'turns' ? limit : (outcome.usage.costUsd ?? limit), limit };
+}
+function wallClockBreach(end, budget) {
+    if (!end.timedOut)
+        return undefined;
+    // The limit, not the measured time: the kill's grace period is not the agent's.
+    return { name: 'wallClockMinutes', used: budget.wallClockMinutes, limit: budget.wallClockMinutes };
 }
 async function judge(outcome, schemaText) {
     if (schemaText === undefined)
@@ -2182,7 +2808,7 @@ function cornerEnv(corner) {
     };
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/util.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
 function assertEqual(val) {
@@ -3057,7 +3683,7 @@ function constantCatch(value) {
     return fn;
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/core.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/core.js
 var _a;
 
 /** A special constant with type `never` */
@@ -3200,7 +3826,7 @@ function config(newConfig) {
     return globalConfig;
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/memoizer.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/memoizer.js
 
 class $ZodCyclicError extends Error {
     constructor() {
@@ -3513,7 +4139,7 @@ function isBackEdge(ctx, value) {
     return backEdges !== undefined && isRef(value) && backEdges.has(value);
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/regexes.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/regexes.js
 
 /**
  * @deprecated CUID v1 is deprecated by its authors due to information leakage
@@ -3671,7 +4297,7 @@ const sha512_hex = /^[0-9a-fA-F]{128}$/;
 const sha512_base64 = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64(86, "==")));
 const sha512_base64url = /*@__PURE__*/ (/* unused pure expression or super */ null && (fixedBase64url(86)));
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/checks.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/checks.js
 // import { $ZodType } from "./schemas.js";
 
 
@@ -4189,7 +4815,7 @@ const $ZodCheckOverwrite = /*@__PURE__*/ $constructor("$ZodCheckOverwrite", (ins
     };
 });
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/doc.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/doc.js
 class Doc {
     constructor(args = [], closed = {}) {
         this.content = [];
@@ -4229,14 +4855,14 @@ class Doc {
     }
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/versions.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/versions.js
 const version = {
     major: 4,
     minor: 6,
     patch: 7,
 };
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/schemas.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/schemas.js
 
 
 
@@ -6874,7 +7500,7 @@ function handleRefineResult(result, payload, input, inst) {
     }
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/registries.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/registries.js
 var registries_a;
 const $output = /*@__PURE__*/ (/* unused pure expression or super */ null && (Symbol("ZodOutput")));
 const $input = /*@__PURE__*/ (/* unused pure expression or super */ null && (Symbol("ZodInput")));
@@ -6927,7 +7553,7 @@ function registry() {
 (registries_a = globalThis).__zod_globalRegistry ?? (registries_a.__zod_globalRegistry = registry());
 const globalRegistry = globalThis.__zod_globalRegistry;
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/api.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/api.js
 
 
 
@@ -7935,7 +8561,7 @@ function _check(fn, params) {
     return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function describe(description) {
+function api_describe(description) {
     const ch = new $ZodCheck({ check: "describe" });
     ch._zod.onattach = [
         (inst) => {
@@ -8032,7 +8658,7 @@ function _stringFormat(Class, format, fnOrRegex, _params = {}) {
     return inst;
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/to-json-schema.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/to-json-schema.js
 
 
 function assignProps(target, ...sources) {
@@ -8685,7 +9311,7 @@ const createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params)
     return to_json_schema_finalize(ctx, schema);
 };
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/json-schema-processors.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/json-schema-processors.js
 
 
 
@@ -9530,7 +10156,7 @@ function toJSONSchema(input, params) {
     return finalize(ctx, input);
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/locales/en.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/locales/en.js
 
 const error = () => {
     const Sizable = {
@@ -9657,7 +10283,7 @@ const error = () => {
     };
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/errors.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/errors.js
 
 
 /* Computing the message eagerly is expensive (pretty-printed JSON of all
@@ -9926,7 +10552,7 @@ function prettifyError(error) {
     return lines.join("\n");
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/core/parse.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/core/parse.js
 
 
 
@@ -10103,7 +10729,7 @@ const _safeDecodeAsync = (_Err) => async (schema, value, _ctx) => {
 };
 const safeDecodeAsync = /* @__PURE__*/ _safeDecodeAsync($ZodRealError);
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/errors.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/errors.js
 
 
 
@@ -10162,7 +10788,7 @@ const ZodRealError = /*@__PURE__*/ $constructor("ZodError", errors_initializer, 
 // /** @deprecated Use `z.core.$ZodErrorMapCtx` instead. */
 // export type ErrorMapCtx = core.$ZodErrorMapCtx;
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/parse.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/parse.js
 
 
 const classic_parse_parse = /* @__PURE__ */ _parse(ZodRealError);
@@ -10180,7 +10806,7 @@ const parse_safeDecode = /* @__PURE__ */ _safeDecode(ZodRealError);
 const parse_safeEncodeAsync = /* @__PURE__ */ _safeEncodeAsync(ZodRealError);
 const parse_safeDecodeAsync = /* @__PURE__ */ _safeDecodeAsync(ZodRealError);
 
-;// CONCATENATED MODULE: ../../main/node_modules/zod/v4/classic/schemas.js
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/schemas.js
 
 
 
@@ -11203,7 +11829,7 @@ const ZodRecord = /*@__PURE__*/ (/* unused pure expression or super */ null && (
     inst.keyType = def.keyType;
     inst.valueType = def.valueType;
 })));
-function record(keyType, valueType, params) {
+function schemas_record(keyType, valueType, params) {
     // v3-compat: z.record(valueType, params?) — defaults keyType to z.string()
     if (!valueType || !valueType._zod) {
         return new ZodRecord({
@@ -11662,7 +12288,7 @@ function superRefine(fn, params) {
     return _superRefine(fn, params);
 }
 // Re-export describe and meta from core
-const schemas_describe = describe;
+const schemas_describe = api_describe;
 const schemas_meta = meta;
 const ZodInstanceOf = /*@__PURE__*/ $constructor("ZodInstanceOf", (inst, def) => {
     ZodCustom.init(inst, def);
@@ -11704,7 +12330,7 @@ const stringbool = (...args) => core._stringbool({
 }, ...args);
 function json(params) {
     const jsonSchema = lazy(() => {
-        return union([schemas_string(params), schemas_number(), schemas_boolean(), schemas_null(), array(jsonSchema), record(schemas_string(), jsonSchema)]);
+        return union([schemas_string(params), schemas_number(), schemas_boolean(), schemas_null(), array(jsonSchema), schemas_record(schemas_string(), jsonSchema)]);
     });
     return jsonSchema;
 }
@@ -11776,14 +12402,29 @@ const bool = schemas_string()
     ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
     return NEVER;
 });
-/** `timeout-minutes` of either action, default 30. Capped at a day, which also keeps the deadline inside what
- * setTimeout can hold (about 24.8 days; beyond that it fires at once). */
+/** `timeout-minutes` of either action; empty leaves it to the lane profile's budget (else 30). Capped at a day, which
+ * also keeps the deadline inside what setTimeout can hold (about 24.8 days; beyond that it fires at once). */
 const timeoutMinutesInput = schemas_string()
     .trim()
     .transform((s, ctx) => {
-    const n = s === '' ? 30 : Number(s);
+    if (s === '')
+        return undefined;
+    const n = Number(s);
     if (!Number.isFinite(n) || n <= 0 || n > 24 * 60) {
         ctx.addIssue({ code: 'custom', message: `must be a number of minutes between 0 and 1440, got ${got(s)}` });
+        return NEVER;
+    }
+    return n;
+});
+/** A budget input: empty for the profile's limit (or none), else a positive number, whole when `integer`. */
+const limitInput = (what, integer) => schemas_string()
+    .trim()
+    .transform((s, ctx) => {
+    if (s === '')
+        return undefined;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+        ctx.addIssue({ code: 'custom', message: `must be a positive ${what}, got ${got(s)}` });
         return NEVER;
     }
     return n;
@@ -11802,6 +12443,9 @@ const schema = object({
     })
         .optional()),
     'timeout-minutes': timeoutMinutesInput,
+    'max-turns': limitInput('whole number of turns', true),
+    'max-tokens': limitInput('whole number of tokens', true),
+    'max-cost-usd': limitInput('amount of US dollars', false),
     'mcp-config': lane_settings_optional,
     'allowed-tools': schemas_string().transform((s) => s
         .split(/[,\n]/)
@@ -11888,7 +12532,12 @@ function parseLaneSettings(raw, context) {
         mode: v.mode,
         model: v.model,
         effort: v.effort,
-        timeoutMinutes: v['timeout-minutes'],
+        budget: withoutUnset({
+            wallClockMinutes: v['timeout-minutes'],
+            turns: v['max-turns'],
+            tokens: v['max-tokens'],
+            costUsd: v['max-cost-usd'],
+        }),
         mcpConfig: v['mcp-config'],
         allowedTools: v['allowed-tools'],
         workingDirectory: (0,external_node_path_namespaceObject.resolve)(context.workspace, v['working-directory'] ?? '.'),
@@ -11901,9 +12550,34 @@ function parseLaneSettings(raw, context) {
         cliSettings: v.settings,
     };
 }
+const withoutUnset = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./actions/lane-core/usage-report.ts
+// A run's usage in the shapes it leaves the action in: the `usage` output's JSON and one log line.
+
+function usageJson(r) {
+    return {
+        input_tokens: r.usage.inputTokens,
+        output_tokens: r.usage.outputTokens,
+        cached_input_tokens: r.usage.cachedInputTokens,
+        /** claude prices its runs; codex does not, so null there. */
+        cost_usd: r.usage.costUsd ?? null,
+        turns: r.usage.turns,
+        duration_ms: r.usage.durationMs,
+        stopped_at: r.breach ? breachText(r.breach) : null,
+    };
+}
+function usageText(r) {
+    const u = r.usage;
+    return [
+        `${u.inputTokens} in / ${u.outputTokens} out (${u.cachedInputTokens} cached)`,
+        u.costUsd === undefined ? 'cost n/a' : `$${u.costUsd.toFixed(4)}`,
+        `${u.turns} turns`,
+        `${Math.round(u.durationMs / 1000)}s`,
+        ...(r.breach ? [`stopped at ${breachText(r.breach)}`] : []),
+    ].join(', ');
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
 // Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
 // new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
@@ -12005,7 +12679,17 @@ const nodeProcessRunner = {
                 stop();
             };
             process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
+            let stopped = false;
+            const onStop = () => {
+                stopped = true;
+                stop();
+            };
+            if (spec.stop?.aborted)
+                onStop();
+            else
+                spec.stop?.addEventListener('abort', onStop, { once: true });
             const settle = () => {
+                spec.stop?.removeEventListener('abort', onStop);
                 clearTimeout(deadline);
                 if (killTimer)
                     clearTimeout(killTimer);
@@ -12041,7 +12725,7 @@ const nodeProcessRunner = {
             // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
             child.on('close', (exitCode, signal) => {
                 settle();
-                resolve({ exitCode, signal, timedOut, cancelled, stderr, outputHeldOpen });
+                resolve({ exitCode, signal, timedOut, cancelled, stopped, stderr, outputHeldOpen });
             });
         });
     },
@@ -12203,6 +12887,9 @@ const INPUTS = [
     'model',
     'effort',
     'timeout-minutes',
+    'max-turns',
+    'max-tokens',
+    'max-cost-usd',
     'mcp-config',
     'allowed-tools',
     'working-directory',
@@ -12303,10 +12990,12 @@ async function readPromptFile(s) {
 
 
 
+
+
 const log = runnerLog();
 let coreLoad;
 /** Outputs, the summary and the step's failure: needed only once the agent ran (or could not start). */
-const actionsCore = () => (coreLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(559)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4559)));
+const actionsCore = () => (coreLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(421)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6421)));
 async function run() {
     // The check run shown while the agent works; whatever ends the run below, it is completed.
     let check;
@@ -12324,7 +13013,7 @@ async function run() {
         const token = settings.githubToken;
         let octokitLoad;
         const octokit = token
-            ? () => (octokitLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(11), __nccwpck_require__.e(587)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8587)).then((github) => github.getOctokit(token)))
+            ? () => (octokitLoad ??= Promise.all(/* import() */[__nccwpck_require__.e(119), __nccwpck_require__.e(413)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2413)).then((github) => github.getOctokit(token)))
             : undefined;
         const gh = octokit && where.owner ? async () => octokitLaneGitHub(await octokit(), where) : undefined;
         const refusal = await actorRefusal(event.eventName, actorOf(event), names.actor, async (username) => {
@@ -12385,6 +13074,10 @@ async function run() {
         });
         check = undefined;
         setOutputs(core, result, delivered);
+        log.info(`usage: ${usageText(result)}`);
+        // A stopped run delivered what it found: the step passes, and the warning says which budget ended it.
+        if (result.breach)
+            log.warning(`${partialMarker(result.breach)}; raise the budget to let it finish`);
         if (result.failure)
             core.setFailed(result.failure.message);
     }
@@ -12429,13 +13122,8 @@ function inProgressCheck(gh, where, o) {
 function setOutputs(core, r, delivered) {
     core.setOutput('result', r.answer);
     core.setOutput('conclusion', r.conclusion);
-    core.setOutput('usage', JSON.stringify({
-        input_tokens: r.usage.inputTokens,
-        output_tokens: r.usage.outputTokens,
-        cached_input_tokens: r.usage.cachedInputTokens,
-        cost_usd: r.usage.costUsd ?? null,
-        duration_ms: r.usage.durationMs,
-    }));
+    core.setOutput('usage', JSON.stringify(usageJson(r)));
+    core.setOutput('stopped-at', r.breach ? breachText(r.breach) : '');
     core.setOutput('transcript-path', r.transcriptPath);
     core.setOutput('session-id', r.sessionId ?? '');
     core.setOutput('comment-url', delivered.commentUrl ?? '');
@@ -12939,6 +13627,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(3413);
+/******/ var __webpack_exports__ = __nccwpck_require__(6936);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
