@@ -58,6 +58,8 @@ export const NOT_CAPABILITY_KEYS = [
   // The job uses the same login either way; whether it holds it or a placeholder is docs/security.md's table.
   'auth',
   'models',
+  // Limits on the agent's run (time, turns, tokens, cost) that the action enforces; they grant nothing.
+  'budget',
 ] as const;
 
 export type Capabilities = Record<(typeof CAPABILITY_COLUMNS)[number], string>;

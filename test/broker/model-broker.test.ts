@@ -99,7 +99,10 @@ describe('a job broker', () => {
     // Another process on the host (a host-network container, say) that took the placeholder out of the job.
     const script = `fetch('http://127.0.0.1:${broker.port}/v1/messages', { method: 'POST', headers: { authorization: 'Bearer ${broker.token}' }, body: '{"model":"claude-sonnet-4-5"}' }).then((r) => console.log(r.status), () => console.log('refused'))`;
     // Asynchronously: the broker answers from this very process.
-    const out = (await promisify(execFile)(process.execPath, ['-e', script])).stdout.trim();
+    // A clean environment: unit files share a worker, and one that left NODE_OPTIONS or a proxy set must not reach it.
+    const out = (
+      await promisify(execFile)(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '' } })
+    ).stdout.trim();
     expect(out).toBe('refused');
     expect(broker.counts.refused).toBe(1);
   });
