@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { loginProblem } from './login-check.js';
 import type { PrivateHome } from './credential-store.js';
 import { probeMcpServer } from './mcp-probe.js';
-import { claudeMcpServers, codexMcpServers, type McpServerSpec } from './mcp-servers.js';
+import { claudeMcpServers, codexMcpServers, withClaudeMcpLogins, type McpServerSpec } from './mcp-servers.js';
+import type { AgentUser } from './agent-user.js';
 import type { Agent } from './lane-settings.js';
 
 /** Long enough for a server started through npx or uvx from a warm cache; a hung one costs no more than this. */
@@ -20,6 +21,8 @@ export interface PreflightRequest {
   /** The agent's environment: servers start with it, as the CLI would start them. */
   env: Record<string, string>;
   cwd: string;
+  /** The lane's agent user: stdio servers start as it, as the CLI would start them. */
+  user?: AgentUser;
   timeoutMs?: number;
 }
 
@@ -34,7 +37,7 @@ export async function preflight(req: PreflightRequest, deps: { log: (line: strin
   const timeoutMs = req.timeoutMs ?? MCP_PROBE_TIMEOUT_MS;
   const results = await Promise.all(
     servers.map((s) =>
-      probeMcpServer(s, { env: req.env, cwd: req.cwd, timeoutMs }).then(
+      probeMcpServer(s, { env: req.env, cwd: req.cwd, timeoutMs, user: req.user }).then(
         (r) => ({ server: s, tools: r.tools }),
         (err: Error) => ({ server: s, error: err.message }),
       ),
@@ -60,7 +63,8 @@ async function lanesServers(req: PreflightRequest): Promise<McpServerSpec[]> {
     if (!req.mcpFile) return [];
     const text = await readFile(req.mcpFile, 'utf8');
     try {
-      return claudeMcpServers(text, req.env);
+      const credentials = req.home.files.find((f) => f.credential)?.copied;
+      return withClaudeMcpLogins(claudeMcpServers(text, req.env), credentials);
     } catch (err) {
       throw new Error(`pre-flight: ${req.mcpFile}: ${(err as Error).message}`);
     }

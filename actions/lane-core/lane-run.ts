@@ -223,6 +223,7 @@ async function runInHome(
       mcpFile: claudeMcpConfig ?? codexMcp,
       env: agentEnv,
       cwd: settings.workingDirectory,
+      user: corner?.user,
     },
     { log: (line) => deps.log(scrubber.scrub(line)) },
   ).catch((err: Error) => {

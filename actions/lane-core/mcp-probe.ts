@@ -1,8 +1,12 @@
 // Asks one MCP server what an agent would: `initialize`, then `tools/list`, over stdio or streamable HTTP. A few
 // lines of JSON-RPC instead of the MCP SDK, which would double the bundle for three messages.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { asAgent, type AgentUser } from './agent-user.js';
 import type { McpServerSpec } from './mcp-servers.js';
+import { killAsAgent } from './process-runner.js';
+import { killRun, RUN_MARKER } from './process-tree.js';
 
 /** The protocol version the check offers; servers answer with the one they speak, which is all it needs. */
 const PROTOCOL_VERSION = '2025-06-18';
@@ -35,22 +39,27 @@ const answerOf = (a: RpcAnswer, step: string): RpcAnswer['result'] => {
   return a.result ?? {};
 };
 
-export function probeMcpServer(
-  server: McpServerSpec,
-  o: { env: Record<string, string>; cwd: string; timeoutMs: number },
-): Promise<ProbeResult> {
+export interface ProbeOptions {
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+  /** Starts a stdio server as the lane's agent user, as its CLI will: never as the runner's user, whose processes
+   * hold the job's tokens, in a working directory the pull request controls. */
+  user?: AgentUser;
+}
+
+export function probeMcpServer(server: McpServerSpec, o: ProbeOptions): Promise<ProbeResult> {
   return server.kind === 'stdio' ? probeStdio(server, o) : probeHttp(server, o.timeoutMs);
 }
 
-function probeStdio(
-  s: Extract<McpServerSpec, { kind: 'stdio' }>,
-  o: { env: Record<string, string>; cwd: string; timeoutMs: number },
-): Promise<ProbeResult> {
+function probeStdio(s: Extract<McpServerSpec, { kind: 'stdio' }>, o: ProbeOptions): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    // Its own process group, so the server and whatever it started go together when the check is done.
-    const child = spawn(s.command, s.args, {
+    // Its own process group plus a marker, so the server and whatever it started go together when the check is done.
+    const runId = randomUUID();
+    const { command, args } = o.user ? asAgent(o.user, s.command, s.args) : { command: s.command, args: s.args };
+    const child = spawn(command, args, {
       cwd: o.cwd,
-      env: { ...o.env, ...s.env },
+      env: { ...o.env, ...s.env, [RUN_MARKER]: runId },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -61,11 +70,8 @@ function probeStdio(
       if (done) return;
       done = true;
       clearTimeout(timer);
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      if (o.user) killAsAgent(o.user, child.pid, runId, 'SIGKILL');
+      else killRun(child.pid, runId, 'SIGKILL');
       if (err) reject(err);
       else resolve(result!);
     };
@@ -73,7 +79,7 @@ function probeStdio(
       () => finish(new Error(`no answer to ${step} within ${o.timeoutMs / 1000}s${tail(stderr)}`)),
       o.timeoutMs,
     );
-    child.on('error', (err) => finish(new Error(`cannot start ${s.command}: ${err.message}`)));
+    child.on('error', (err) => finish(new Error(`cannot start ${command}: ${err.message}`)));
     child.on('exit', (code, signal) =>
       finish(new Error(`exited (${signal ?? `code ${code}`}) before answering ${step}${tail(stderr)}`)),
     );

@@ -52,6 +52,25 @@ export function claudeMcpServers(json: string, env: Env): McpServerSpec[] {
   return out;
 }
 
+/**
+ * The logins claude keeps for hosted servers (`mcpOAuth` in its `.credentials.json`, made by `/mcp` on the host), as
+ * the Authorization header claude itself will send: a server with `credential: oauth` is rendered without headers, and
+ * asking it without its login would only hear 401.
+ */
+export function withClaudeMcpLogins(servers: McpServerSpec[], credentialsJson: string | undefined): McpServerSpec[] {
+  const logins = Object.values(stringTables((parseJson(credentialsJson ?? '') as { mcpOAuth?: unknown })?.mcpOAuth));
+  return servers.map((s) => {
+    if (s.kind !== 'http' || Object.keys(s.headers).some((h) => h.toLowerCase() === 'authorization')) return s;
+    const login = logins.find((l) => l.serverName === s.name && l.serverUrl === s.url && l.accessToken);
+    return login ? { ...s, headers: { ...s.headers, Authorization: `Bearer ${login.accessToken}` } } : s;
+  });
+}
+
+const stringTables = (v: unknown): Record<string, Record<string, string>> =>
+  v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).map(([k, t]) => [k, stringMap(t)]))
+    : {};
+
 /** codex's `[mcp_servers.NAME]` tables (and their `.env` / `.http_headers` sub-tables) in a config.toml. */
 export function codexMcpServers(toml: string, env: Env): McpServerSpec[] {
   const tables = new Map<string, Record<string, unknown>>();

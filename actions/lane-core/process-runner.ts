@@ -130,7 +130,7 @@ export const nodeProcessRunner: ProcessRunner = {
 };
 
 /** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
-function killAsAgent(user: AgentUser, leader: number | undefined, runId: string, signal: NodeJS.Signals): void {
+export function killAsAgent(user: AgentUser, leader: number | undefined, runId: string, signal: NodeJS.Signals): void {
   const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
   spawnSync(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
 }

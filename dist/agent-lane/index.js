@@ -1198,11 +1198,175 @@ function codexProblem(file) {
     return 'holds neither an API key nor tokens';
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
+// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
+// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
+// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
+// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
+
+const RUN_MARKER = 'FACTORY_LANE_RUN';
+/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
+function markedProcesses(id) {
+    const needle = `\0${RUN_MARKER}=${id}\0`;
+    let entries;
+    try {
+        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
+    }
+    catch {
+        return [];
+    }
+    const pids = [];
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
+            continue;
+        try {
+            if (`\0${(0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/environ`, 'latin1')}`.includes(needle))
+                pids.push(Number(entry));
+        }
+        catch {
+            // Gone meanwhile, or not ours to read.
+        }
+    }
+    return pids;
+}
+/** Signals the process group of `leader` and every marked process. */
+function killRun(leader, id, signal) {
+    const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
+    for (const pid of targets) {
+        try {
+            process.kill(pid, signal);
+        }
+        catch {
+            // Already exited.
+        }
+    }
+}
+/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
+const killRunScript = `
+const { readdirSync, readFileSync } = require('node:fs');
+const [leader, id, signal] = process.argv.slice(1);
+const needle = '\\0${RUN_MARKER}=' + id + '\\0';
+const targets = leader ? [-Number(leader)] : [];
+for (const e of readdirSync('/proc')) {
+  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
+  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
+}
+for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
+`;
+
+;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
+// The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
+// the caller line by line, and enforce the deadline on the whole process tree.
+
+
+
+
+
+
+/** How long a tree gets between SIGTERM and SIGKILL: enough for a CLI to flush its session file. */
+const KILL_GRACE_MS = 5_000;
+const STDERR_KEEP = 16_384;
+/** How long stdout may stay open after the CLI exited and its tree was killed: long enough to drain what is in the
+ * pipe, short enough that a process that escaped the tree (and the kill) cannot hold the action. */
+const OUTPUT_GRACE_MS = 5_000;
+const nodeProcessRunner = {
+    run(spec) {
+        return new Promise((resolve, reject) => {
+            // Its own process group plus an inherited marker, so a timeout reaches the CLI's shells, MCP servers and
+            // whatever they left running in the background.
+            const runId = (0,external_node_crypto_.randomUUID)();
+            const env = { ...spec.env, [RUN_MARKER]: runId };
+            const { command, args } = spec.user ? asAgent(spec.user, spec.command, spec.args) : spec;
+            const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+            let stderr = '';
+            let timedOut = false;
+            let cancelled = false;
+            let killTimer;
+            let drainTimer;
+            let outputHeldOpen = false;
+            const killTree = (signal) => spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
+            const stop = () => {
+                killTree('SIGTERM');
+                killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
+            };
+            const deadline = setTimeout(() => {
+                timedOut = true;
+                stop();
+            }, spec.timeoutMs);
+            // A cancelled job signals the action, not the CLI's own process group: pass it on, then report as usual.
+            const onCancel = () => {
+                cancelled = true;
+                stop();
+            };
+            process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
+            let stopped = false;
+            const onStop = () => {
+                stopped = true;
+                stop();
+            };
+            if (spec.stop?.aborted)
+                onStop();
+            else
+                spec.stop?.addEventListener('abort', onStop, { once: true });
+            const settle = () => {
+                spec.stop?.removeEventListener('abort', onStop);
+                clearTimeout(deadline);
+                if (killTimer)
+                    clearTimeout(killTimer);
+                if (drainTimer)
+                    clearTimeout(drainTimer);
+                process.off('SIGTERM', onCancel).off('SIGINT', onCancel);
+            };
+            const lines = (0,external_node_readline_namespaceObject.createInterface)({ input: child.stdout });
+            lines.on('line', spec.onLine);
+            child.stderr.on('data', (chunk) => {
+                const text = chunk.toString('utf8');
+                spec.onStderr?.(text);
+                stderr = (stderr + text).slice(-STDERR_KEEP);
+            });
+            child.stdin.on('error', () => undefined); // a CLI that exits before reading its prompt
+            child.stdin.end(spec.stdin);
+            if (spec.onSpawn)
+                child.once('spawn', spec.onSpawn);
+            child.on('error', (err) => {
+                settle();
+                reject(err);
+            });
+            // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
+            // already wrote stays readable in the pipe.
+            child.on('exit', () => {
+                killTree('SIGKILL');
+                drainTimer = setTimeout(() => {
+                    outputHeldOpen = true;
+                    child.stdout.destroy();
+                    child.stderr.destroy();
+                }, OUTPUT_GRACE_MS);
+            });
+            // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
+            child.on('close', (exitCode, signal) => {
+                settle();
+                resolve({ exitCode, signal, timedOut, cancelled, stopped, stderr, outputHeldOpen });
+            });
+        });
+    },
+};
+/** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
+function killAsAgent(user, leader, runId, signal) {
+    const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
+    (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
+}
+
 ;// CONCATENATED MODULE: ./actions/lane-core/mcp-probe.ts
 // Asks one MCP server what an agent would: `initialize`, then `tools/list`, over stdio or streamable HTTP. A few
 // lines of JSON-RPC instead of the MCP SDK, which would double the bundle for three messages.
+
+
+
+
 
 
 /** The protocol version the check offers; servers answer with the one they speak, which is all it needs. */
@@ -1229,10 +1393,12 @@ function probeMcpServer(server, o) {
 }
 function probeStdio(s, o) {
     return new Promise((resolve, reject) => {
-        // Its own process group, so the server and whatever it started go together when the check is done.
-        const child = (0,external_node_child_process_namespaceObject.spawn)(s.command, s.args, {
+        // Its own process group plus a marker, so the server and whatever it started go together when the check is done.
+        const runId = (0,external_node_crypto_.randomUUID)();
+        const { command, args } = o.user ? asAgent(o.user, s.command, s.args) : { command: s.command, args: s.args };
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
             cwd: o.cwd,
-            env: { ...o.env, ...s.env },
+            env: { ...o.env, ...s.env, [RUN_MARKER]: runId },
             detached: true,
             stdio: ['pipe', 'pipe', 'pipe'],
         });
@@ -1244,20 +1410,17 @@ function probeStdio(s, o) {
                 return;
             done = true;
             clearTimeout(timer);
-            try {
-                if (child.pid)
-                    process.kill(-child.pid, 'SIGKILL');
-            }
-            catch {
-                // already gone
-            }
+            if (o.user)
+                killAsAgent(o.user, child.pid, runId, 'SIGKILL');
+            else
+                killRun(child.pid, runId, 'SIGKILL');
             if (err)
                 reject(err);
             else
                 resolve(result);
         };
         const timer = setTimeout(() => finish(new Error(`no answer to ${step} within ${o.timeoutMs / 1000}s${tail(stderr)}`)), o.timeoutMs);
-        child.on('error', (err) => finish(new Error(`cannot start ${s.command}: ${err.message}`)));
+        child.on('error', (err) => finish(new Error(`cannot start ${command}: ${err.message}`)));
         child.on('exit', (code, signal) => finish(new Error(`exited (${signal ?? `code ${code}`}) before answering ${step}${tail(stderr)}`)));
         child.stderr.on('data', (c) => void (stderr = (stderr + c.toString('utf8')).slice(-2_000)));
         child.stdin.on('error', () => undefined);
@@ -1397,6 +1560,23 @@ function claudeMcpServers(json, env) {
     }
     return out;
 }
+/**
+ * The logins claude keeps for hosted servers (`mcpOAuth` in its `.credentials.json`, made by `/mcp` on the host), as
+ * the Authorization header claude itself will send: a server with `credential: oauth` is rendered without headers, and
+ * asking it without its login would only hear 401.
+ */
+function withClaudeMcpLogins(servers, credentialsJson) {
+    const logins = Object.values(stringTables(parseJson(credentialsJson ?? '')?.mcpOAuth));
+    return servers.map((s) => {
+        if (s.kind !== 'http' || Object.keys(s.headers).some((h) => h.toLowerCase() === 'authorization'))
+            return s;
+        const login = logins.find((l) => l.serverName === s.name && l.serverUrl === s.url && l.accessToken);
+        return login ? { ...s, headers: { ...s.headers, Authorization: `Bearer ${login.accessToken}` } } : s;
+    });
+}
+const stringTables = (v) => v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).map(([k, t]) => [k, stringMap(t)]))
+    : {};
 /** codex's `[mcp_servers.NAME]` tables (and their `.env` / `.http_headers` sub-tables) in a config.toml. */
 function codexMcpServers(toml, env) {
     const tables = new Map();
@@ -1491,7 +1671,7 @@ async function preflight(req, deps) {
         throw new Error(`pre-flight: ${login}`);
     const servers = await lanesServers(req);
     const timeoutMs = req.timeoutMs ?? MCP_PROBE_TIMEOUT_MS;
-    const results = await Promise.all(servers.map((s) => probeMcpServer(s, { env: req.env, cwd: req.cwd, timeoutMs }).then((r) => ({ server: s, tools: r.tools }), (err) => ({ server: s, error: err.message }))));
+    const results = await Promise.all(servers.map((s) => probeMcpServer(s, { env: req.env, cwd: req.cwd, timeoutMs, user: req.user }).then((r) => ({ server: s, tools: r.tools }), (err) => ({ server: s, error: err.message }))));
     const failed = results.flatMap((r) => 'error' in r ? [`MCP server "${r.server.name}" (${where(r.server)}): ${r.error}`] : []);
     if (failed.length)
         throw new Error(`pre-flight: ${failed.length} of ${servers.length} MCP servers did not answer; the agent was not started\n${failed.join('\n')}`);
@@ -1506,7 +1686,8 @@ async function lanesServers(req) {
             return [];
         const text = await (0,promises_namespaceObject.readFile)(req.mcpFile, 'utf8');
         try {
-            return claudeMcpServers(text, req.env);
+            const credentials = req.home.files.find((f) => f.credential)?.copied;
+            return withClaudeMcpLogins(claudeMcpServers(text, req.env), credentials);
         }
         catch (err) {
             throw new Error(`pre-flight: ${req.mcpFile}: ${err.message}`);
@@ -1970,8 +2151,6 @@ function describe(item) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./lane-contract/atomic-file.ts
 // Replacing a file so that readers (a controller reading its config, a CLI reading its credentials) see the old or
 // the new text, never half, and so that a crash mid-write leaves the old file whole.
@@ -2626,6 +2805,7 @@ async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
         mcpFile: claudeMcpConfig ?? codexMcp,
         env: agentEnv,
         cwd: settings.workingDirectory,
+        user: corner?.user,
     }, { log: (line) => deps.log(scrubber.scrub(line)) }).catch((err) => {
         throw new Error(scrubber.scrub(err.message));
     });
@@ -12576,164 +12756,6 @@ function usageText(r) {
         `${Math.round(u.durationMs / 1000)}s`,
         ...(r.breach ? [`stopped at ${breachText(r.breach)}`] : []),
     ].join(', ');
-}
-
-;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
-// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
-// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
-// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
-// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
-
-const RUN_MARKER = 'FACTORY_LANE_RUN';
-/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
-function markedProcesses(id) {
-    const needle = `\0${RUN_MARKER}=${id}\0`;
-    let entries;
-    try {
-        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
-    }
-    catch {
-        return [];
-    }
-    const pids = [];
-    for (const entry of entries) {
-        if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
-            continue;
-        try {
-            if (`\0${(0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/environ`, 'latin1')}`.includes(needle))
-                pids.push(Number(entry));
-        }
-        catch {
-            // Gone meanwhile, or not ours to read.
-        }
-    }
-    return pids;
-}
-/** Signals the process group of `leader` and every marked process. */
-function killRun(leader, id, signal) {
-    const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
-    for (const pid of targets) {
-        try {
-            process.kill(pid, signal);
-        }
-        catch {
-            // Already exited.
-        }
-    }
-}
-/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
-const killRunScript = `
-const { readdirSync, readFileSync } = require('node:fs');
-const [leader, id, signal] = process.argv.slice(1);
-const needle = '\\0${RUN_MARKER}=' + id + '\\0';
-const targets = leader ? [-Number(leader)] : [];
-for (const e of readdirSync('/proc')) {
-  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
-  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
-}
-for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
-`;
-
-;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
-// The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
-// the caller line by line, and enforce the deadline on the whole process tree.
-
-
-
-
-
-
-/** How long a tree gets between SIGTERM and SIGKILL: enough for a CLI to flush its session file. */
-const KILL_GRACE_MS = 5_000;
-const STDERR_KEEP = 16_384;
-/** How long stdout may stay open after the CLI exited and its tree was killed: long enough to drain what is in the
- * pipe, short enough that a process that escaped the tree (and the kill) cannot hold the action. */
-const OUTPUT_GRACE_MS = 5_000;
-const nodeProcessRunner = {
-    run(spec) {
-        return new Promise((resolve, reject) => {
-            // Its own process group plus an inherited marker, so a timeout reaches the CLI's shells, MCP servers and
-            // whatever they left running in the background.
-            const runId = (0,external_node_crypto_.randomUUID)();
-            const env = { ...spec.env, [RUN_MARKER]: runId };
-            const { command, args } = spec.user ? asAgent(spec.user, spec.command, spec.args) : spec;
-            const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { cwd: spec.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-            let stderr = '';
-            let timedOut = false;
-            let cancelled = false;
-            let killTimer;
-            let drainTimer;
-            let outputHeldOpen = false;
-            const killTree = (signal) => spec.user ? killAsAgent(spec.user, child.pid, runId, signal) : killRun(child.pid, runId, signal);
-            const stop = () => {
-                killTree('SIGTERM');
-                killTimer ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
-            };
-            const deadline = setTimeout(() => {
-                timedOut = true;
-                stop();
-            }, spec.timeoutMs);
-            // A cancelled job signals the action, not the CLI's own process group: pass it on, then report as usual.
-            const onCancel = () => {
-                cancelled = true;
-                stop();
-            };
-            process.once('SIGTERM', onCancel).once('SIGINT', onCancel);
-            let stopped = false;
-            const onStop = () => {
-                stopped = true;
-                stop();
-            };
-            if (spec.stop?.aborted)
-                onStop();
-            else
-                spec.stop?.addEventListener('abort', onStop, { once: true });
-            const settle = () => {
-                spec.stop?.removeEventListener('abort', onStop);
-                clearTimeout(deadline);
-                if (killTimer)
-                    clearTimeout(killTimer);
-                if (drainTimer)
-                    clearTimeout(drainTimer);
-                process.off('SIGTERM', onCancel).off('SIGINT', onCancel);
-            };
-            const lines = (0,external_node_readline_namespaceObject.createInterface)({ input: child.stdout });
-            lines.on('line', spec.onLine);
-            child.stderr.on('data', (chunk) => {
-                const text = chunk.toString('utf8');
-                spec.onStderr?.(text);
-                stderr = (stderr + text).slice(-STDERR_KEEP);
-            });
-            child.stdin.on('error', () => undefined); // a CLI that exits before reading its prompt
-            child.stdin.end(spec.stdin);
-            if (spec.onSpawn)
-                child.once('spawn', spec.onSpawn);
-            child.on('error', (err) => {
-                settle();
-                reject(err);
-            });
-            // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
-            // already wrote stays readable in the pipe.
-            child.on('exit', () => {
-                killTree('SIGKILL');
-                drainTimer = setTimeout(() => {
-                    outputHeldOpen = true;
-                    child.stdout.destroy();
-                    child.stderr.destroy();
-                }, OUTPUT_GRACE_MS);
-            });
-            // `close`, not `exit`: stdout is drained by then, so the last event line is not lost.
-            child.on('close', (exitCode, signal) => {
-                settle();
-                resolve({ exitCode, signal, timedOut, cancelled, stopped, stderr, outputHeldOpen });
-            });
-        });
-    },
-};
-/** Another user's processes are not ours to signal or to read the environment of: the agent user does both. */
-function killAsAgent(user, leader, runId, signal) {
-    const kill = asAgent(user, process.execPath, ['-e', killRunScript, String(leader ?? ''), runId, signal]);
-    (0,external_node_child_process_namespaceObject.spawnSync)(kill.command, kill.args, { stdio: 'ignore', timeout: 5_000, env: agentHelperEnv() });
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/runner-log.ts

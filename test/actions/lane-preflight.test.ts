@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loginProblem } from '../../actions/lane-core/login-check.js';
-import { claudeMcpServers, codexMcpServers } from '../../actions/lane-core/mcp-servers.js';
+import { claudeMcpServers, codexMcpServers, withClaudeMcpLogins } from '../../actions/lane-core/mcp-servers.js';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
 
@@ -75,5 +75,30 @@ describe('the MCP servers a run starts', () => {
       { name: 'pkm', kind: 'stdio', command: 'uv', args: ['run', 'pkm'], env: { A: '1', B: '2' } },
       { name: 'linear', kind: 'http', url: 'https://mcp.example/mcp', headers: { Authorization: 'Bearer t' } },
     ]);
+  });
+
+  it("asks a hosted server with claude's kept login for it, and only that server with only its own", () => {
+    const servers = claudeMcpServers(
+      JSON.stringify({
+        mcpServers: {
+          linear: { type: 'http', url: 'https://mcp.linear.app/mcp' },
+          sentry: { type: 'http', url: 'https://mcp.sentry.dev/mcp' },
+          own: { type: 'http', url: 'https://mcp.linear.app/mcp', headers: { Authorization: 'Bearer mine' } },
+        },
+      }),
+      {},
+    );
+    const credentials = JSON.stringify({
+      claudeAiOauth: { accessToken: 'model' },
+      mcpOAuth: {
+        'linear|0123': { serverName: 'linear', serverUrl: 'https://mcp.linear.app/mcp', accessToken: 'lin-access' },
+        // Same name, another URL: a login for some other server, never sent to this one.
+        'sentry|4567': { serverName: 'sentry', serverUrl: 'https://evil.example/mcp', accessToken: 'sentry-access' },
+      },
+    });
+    const headers = withClaudeMcpLogins(servers, credentials).map((s) => (s.kind === 'http' ? s.headers : {}));
+    expect(headers).toEqual([{ Authorization: 'Bearer lin-access' }, {}, { Authorization: 'Bearer mine' }]);
+    expect(withClaudeMcpLogins(servers, '{not json')).toEqual(servers);
+    expect(withClaudeMcpLogins(servers, undefined)).toEqual(servers);
   });
 });
