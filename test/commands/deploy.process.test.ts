@@ -99,7 +99,7 @@ describe('deploy/compose.yml', () => {
   it('runs under an init and is healthy only while /healthz on the webhook port says so', () => {
     expect(service.init).toBe(true);
     const check = service.healthcheck as { test: string[] };
-    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook.port}/healthz`);
+    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook!.port}/healthz`);
     expect(readFileSync('deploy/Dockerfile', 'utf8')).toContain(`HEALTHCHECK`);
   });
 

@@ -125,7 +125,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     });
     // With `intake: scaleset` there is no port to deliver to: the stand-in sends no webhooks then.
     if (service.url)
-      github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
+      github.setWebhook({ url: `${service.url}${config.github.webhook!.path}`, secret: env.WEBHOOK_SECRET });
     return service;
   };
   const harness: Harness = {
