@@ -14,6 +14,7 @@ import { engineFor, jobDockerFor } from '../docker/engine-for.js';
 import { egressFor } from '../egress/egress-for.js';
 import { withEgressCleanup } from '../egress/egress-companion.js';
 import { refusalReporter } from '../egress/egress-report.js';
+import { keepsRefusedNames } from '../lanes/release.js';
 import { brokerFallback, JobBrokers } from '../broker/job-brokers.js';
 import { withBrokerCleanup } from '../broker/broker-companion.js';
 import type { JobDocker } from '../docker/job-docker.js';
@@ -125,7 +126,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
   const withGateways = egress
-    ? withEgressCleanup(ownEngines, egress, refusalReporter(log, observer, opts.now))
+    ? withEgressCleanup(
+        ownEngines,
+        egress,
+        refusalReporter(log, observer, opts.now, (runner) => keepsRefusedNames(live.current, runner)),
+      )
     : ownEngines;
   // Brokers only when a profile asks: a config without one keeps the teardown as it was.
   const brokers = Object.values(config.profiles).some((p) => p.auth === 'broker')
