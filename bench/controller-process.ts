@@ -15,6 +15,8 @@ export interface ControllerProcess {
   pid: number;
   instance: string;
   repo: string;
+  /** The factory.yml it runs with. */
+  configFile: string;
   statusUrl: string;
   /** Resident set size of the controller process, from /proc. */
   rssBytes(): number;
@@ -147,6 +149,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
     pid: child.pid!,
     instance,
     repo,
+    configFile,
     statusUrl: urls.status,
     rssBytes() {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
