@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { GitHubStandin } from '../controller/github/standin/github-standin.js';
 import { CI_LABELS, startControllerProcess, type ControllerProcess } from './controller-process.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 const INTAKES = ['webhook', 'scaleset'] as const;
@@ -19,14 +20,6 @@ export interface IntakePickup {
   p95: Record<Intake, number>;
   /** Scale-set median / webhook median. */
   ratio: number;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** One job through one controller; resolves with its queued → in_progress once it is done and its runner cleaned. */

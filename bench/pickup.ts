@@ -15,6 +15,7 @@ import { BENCH_IMAGE, CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { stageDurations, stageMedians, type PickupStage } from './pickup-stages.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 const BASELINE_LABEL = 'factory-bench=baseline';
@@ -45,14 +46,6 @@ export interface PickupResult {
     stageMedians: Partial<Record<PickupStage, number>>;
   };
   api: { calls: number; perJob: number; byRoute: Record<string, number> };
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function run(cmd: string, args: string[]): Promise<number> {
