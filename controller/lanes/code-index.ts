@@ -144,12 +144,14 @@ export async function buildCodeIndex(
   const link = codeIndexPath(o.stateDir, repo);
   const dir = join(link, '..');
   await mkdir(dir, { recursive: true });
+  await readPublished(link); // before the build, so a folder in the link's place costs no build
   const started = builder.now();
   const building = newBuildName(repo.name, started);
   const out = join(dir, building);
   await mkdir(out);
   // Readable by the lanes' agent user whatever the controller's umask; stateDir itself stays as private as it was.
   for (const d of [codeIndexRoot(o.stateDir), dir, out]) await chmod(d, 0o755);
+  let facts: IndexFacts;
   try {
     const spec = indexBuildSpec({
       image: o.image,
@@ -163,32 +165,33 @@ export async function buildCodeIndex(
       const why = result.timedOut ? `timed out after ${BUILD_TIMEOUT_MS / 60_000} min` : `exited ${result.exitCode}`;
       throw new Error(`codegraph in ${o.image} ${why}:\n${result.output.trim().split('\n').slice(-15).join('\n')}`);
     }
-    const facts: IndexFacts = {
-      repo: `${repo.owner}/${repo.name}`,
-      builtAt: started.toISOString(),
-      image: o.image,
-      ...built,
-    };
+    facts = { repo: `${repo.owner}/${repo.name}`, builtAt: started.toISOString(), image: o.image, ...built };
     await writeFile(join(out, INDEX_FACTS_FILE), JSON.stringify(facts, null, 2) + '\n', { mode: 0o644 });
-    const complete = building.replace(/\.building$/, '');
-    await rename(out, join(dir, complete));
-    const previous = await publish(dir, repo.name, complete);
-    const stale = buildsToRemove(await readdir(dir), repo.name, [complete, ...(previous ? [previous] : [])], started);
-    for (const e of stale) await rm(join(dir, e), { recursive: true, force: true });
-    return { path: link, facts };
   } catch (err) {
     await rm(out, { recursive: true, force: true });
     throw err;
   }
+  // Complete from here: a publish that fails leaves it as an unpublished build, which the next publish removes.
+  const complete = building.replace(/\.building$/, '');
+  await rename(out, join(dir, complete));
+  const previous = await publish(dir, repo.name, complete);
+  const stale = buildsToRemove(await readdir(dir), repo.name, [complete, ...(previous ? [previous] : [])], started);
+  for (const e of stale) await rm(join(dir, e), { recursive: true, force: true });
+  return { path: link, facts };
+}
+
+/** The build the repo's link points at, undefined before the first; a folder or file there is refused. */
+async function readPublished(link: string): Promise<string | undefined> {
+  return readlink(link).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new Error(`${link} is not a link factory made (${err.code}): move it away and build again`);
+  });
 }
 
 /** Points the repo's link at `build` in one rename; returns the build it pointed at before. */
 async function publish(dir: string, name: string, build: string): Promise<string | undefined> {
   const link = join(dir, name);
-  const previous = await readlink(link).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw new Error(`${link} is not a link factory made (${err.code}): move it away and build again`);
-  });
+  const previous = await readPublished(link);
   const temp = join(dir, `.${name}.link-${randomBytes(4).toString('hex')}`);
   await symlink(build, temp); // relative: it resolves the same inside the lanes' mount
   await rename(temp, link);

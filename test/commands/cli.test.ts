@@ -40,6 +40,7 @@ describe('factory', () => {
         'repos remove',
         'repos list',
         'images build',
+        'index build',
         'prune',
         'demo',
       ]),
@@ -99,6 +100,20 @@ describe('factory', () => {
     expect(r.stderr).toContain(
       `${join(dir, 'nope.yml')}: cannot read config (ENOENT): pass --config PATH (or set FACTORY_CONFIG), or write a starting config with \`factory init\``,
     );
+  });
+});
+
+describe('factory index build', () => {
+  it('needs the repo and the checkout (exit 2)', async () => {
+    const r = await run('index', 'build', '--checkout', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("required option '--repo <owner/name>' not specified");
+  });
+
+  it('refuses a checkout that is not a git checkout before touching Docker (exit 2)', async () => {
+    const r = await run('index', 'build', '--repo', 'acme/zoo', '--checkout', dir);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe(`factory index build: --checkout ${dir} is not a git checkout (no .git in it)`);
   });
 });
 
