@@ -4,7 +4,7 @@
 // the database, and has no flag or variable that moves the index out of the project), so the lane's MCP command
 // copies its repo's index into the checkout's .codegraph/, where codegraph catches up the files changed since.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The folder under stateDir that holds every repo's index; the lanes' data mount binds it. */
@@ -98,6 +98,7 @@ const stampOf = (now: Date) =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
 const BUILD = /^\.(.+)\.(\d{8}T\d{6}Z)-[0-9a-f]{8}(\.building)?$/;
+const TEMP_LINK = /^\..+\.link-[0-9a-f]{8}$/;
 const STALE_BUILDING_MS = 24 * 3600_000;
 
 /** A new build folder's name beside the repo's link: hidden, and marked as building until it is complete. */
@@ -196,4 +197,21 @@ async function publish(dir: string, name: string, build: string): Promise<string
   await symlink(build, temp); // relative: it resolves the same inside the lanes' mount
   await rename(temp, link);
   return previous;
+}
+
+/** Every published index's facts, by repo; a repo whose facts cannot be read is left out (its index still serves). */
+export async function listCodeIndexes(stateDir: string): Promise<IndexFacts[]> {
+  const root = codeIndexRoot(stateDir);
+  const facts: IndexFacts[] = [];
+  for (const owner of (await readdir(root).catch(() => [])).sort())
+    for (const name of (await readdir(join(root, owner)).catch(() => [])).sort()) {
+      if (BUILD.test(name) || TEMP_LINK.test(name)) continue;
+      const text = await readFile(join(root, owner, name, INDEX_FACTS_FILE), 'utf8').catch(() => undefined);
+      try {
+        if (text) facts.push(JSON.parse(text) as IndexFacts);
+      } catch {
+        // A facts file cut short by a full disk: the index itself is whole, only its description is missing.
+      }
+    }
+  return facts;
 }

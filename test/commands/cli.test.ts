@@ -41,6 +41,7 @@ describe('factory', () => {
         'repos list',
         'images build',
         'index build',
+        'index list',
         'prune',
         'demo',
       ]),
@@ -57,7 +58,7 @@ describe('factory', () => {
   );
 
   it('every command that reads state offers --json', () => {
-    const reading = [['validate'], ['status'], ['doctor'], ['repos', 'list'], ['prune']];
+    const reading = [['validate'], ['status'], ['doctor'], ['repos', 'list'], ['index', 'list'], ['prune']];
     for (const path of reading) {
       const cmd = path.reduce<Command>(
         (c, name) => c.commands.find((x) => x.name() === name)!,
@@ -114,6 +115,20 @@ describe('factory index build', () => {
     const r = await run('index', 'build', '--repo', 'acme/zoo', '--checkout', dir);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toBe(`factory index build: --checkout ${dir} is not a git checkout (no .git in it)`);
+  });
+
+  it('list says when nothing is published yet, and lists nothing as JSON', async () => {
+    const config = join(dir, 'index-list.yml');
+    writeFileSync(
+      config,
+      `github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }\nstateDir: ${join(dir, 'state')}\nprofiles: { ci: { labels: [ci], image: x } }\nrepos: [{ repo: o/r, profiles: [ci] }]\n`,
+    );
+    expect(await run('index', 'list', '-c', config)).toEqual({
+      code: 0,
+      stdout: 'no code index published yet (factory index build)',
+      stderr: '',
+    });
+    expect(await run('index', 'list', '-c', config, '--json')).toMatchObject({ code: 0, stdout: '[]' });
   });
 });
 

@@ -10,6 +10,7 @@ import {
   codeIndexPath,
   indexBuildSpec,
   INDEX_FACTS_FILE,
+  listCodeIndexes,
   parseIndexRepo,
   type IndexBuilder,
 } from '../../controller/lanes/code-index.js';
@@ -76,6 +77,17 @@ describe('factory index build, published', () => {
     expect(entries).toContain(second);
     expect(entries).not.toContain(first);
     expect(entries).toHaveLength(3); // the link, the current build and the one before it
+  });
+
+  it('is listed with its facts, once per repo whatever builds lie beside it', async () => {
+    await build(fakeBuilder('v1'));
+    clock = new Date('2026-12-06T21:00:00Z');
+    await build(fakeBuilder('v2'));
+    await build(fakeBuilder('v1'), 'acme/.github');
+    expect((await listCodeIndexes(stateDir)).map((f) => [f.repo, f.builtAt])).toEqual([
+      ['acme/.github', '2026-12-06T21:00:00.000Z'],
+      ['acme/zoo', '2026-12-06T21:00:00.000Z'],
+    ]);
   });
 
   it('leaves the current index in place and no folder behind when a build fails', async () => {
