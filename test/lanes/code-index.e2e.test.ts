@@ -2,10 +2,11 @@
 // factory/base, and a second container, as the lane's agent user and without network, gets stateDir/codegraph
 // read-only at /data/codegraph and runs the claude lane's codegraph server exactly as examples/factory.yml writes it.
 // The official MCP client asks it what an agent would; the index it answers from is the prebuilt one, and a function
-// written after the build is found too, so a stale index never leaves the lane blind.
+// written after the build is found too, so a stale index never leaves the lane blind. The last test pins why the lane
+// serves a copy: codegraph on the index bound read-only fails.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -57,7 +58,14 @@ async function laneCheckout(extra: Record<string, string> = {}): Promise<string>
 }
 
 /** The lane's codegraph over stdio: `docker run -i` as the agent user, no network, the index read-only. */
-async function connect(checkout: string, repo: string): Promise<Client> {
+async function connect(
+  checkout: string,
+  repo: string,
+  run: { mounts: string[]; command: string[] } = {
+    mounts: [`${codeIndexRoot(stateDir)}:${indexTarget}:ro`],
+    command: [server.command, ...server.args],
+  },
+): Promise<Client> {
   const transport = new StdioClientTransport({
     command: 'docker',
     args: [
@@ -74,14 +82,12 @@ async function connect(checkout: string, repo: string): Promise<Client> {
       `GITHUB_REPOSITORY=${repo}`,
       ...Object.entries(server.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
       '-v',
-      `${codeIndexRoot(stateDir)}:${indexTarget}:ro`,
-      '-v',
       `${checkout}:${WORKSPACE}`,
+      ...run.mounts.flatMap((m) => ['-v', m]),
       '-w',
       WORKSPACE,
       image,
-      server.command,
-      ...server.args,
+      ...run.command,
     ],
     stderr: 'pipe',
   });
@@ -183,6 +189,24 @@ describe("the claude lane's codegraph for a repo without an index", () => {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toContain('codegraph_explore');
       expect(await explore(client, 'computeQuarterlyZebraInvoice')).toContain('No CodeGraph project is loaded');
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});
+
+// Why the lane serves a copy: codegraph 1.6.1 writes its writer lock beside the database, so the index bound
+// read-only where codegraph looks for it fails the first query. When a codegraph release reads a read-only index,
+// this fails, and the copy can go.
+describe("codegraph 1.6.1 on the index itself, bound read-only at the checkout's .codegraph", () => {
+  it('fails the first query with a read-only file system', async () => {
+    const index = join(codeIndexRoot(stateDir), 'acme', 'zoo');
+    const client = await connect(await laneCheckout(), 'acme/zoo', {
+      mounts: [`${await realpath(index)}:${WORKSPACE}/.codegraph:ro`],
+      command: ['codegraph', 'serve', '--mcp', '--no-watch'],
+    });
+    try {
+      await expect(explore(client, 'computeQuarterlyZebraInvoice')).rejects.toThrow(/EROFS: read-only file system/);
     } finally {
       await client.close();
     }
