@@ -5,6 +5,7 @@ import { useSwarm, releaseSwarm } from '../test/support/swarm.js';
 import { CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 
@@ -13,14 +14,6 @@ export interface BackendPickup {
   ms: Record<'docker' | 'swarm', number[]>;
   median: Record<'docker' | 'swarm', number>;
   p95: Record<'docker' | 'swarm', number>;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export async function benchBackendPickup(docker: Docker, dir: string, jobs = 20): Promise<BackendPickup> {

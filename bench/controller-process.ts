@@ -15,6 +15,8 @@ export interface ControllerProcess {
   pid: number;
   instance: string;
   repo: string;
+  /** The factory.yml it runs with. */
+  configFile: string;
   statusUrl: string;
   /** Resident set size of the controller process, from /proc. */
   rssBytes(): number;
@@ -40,6 +42,8 @@ export interface ControllerProcessOptions {
   profiles?: Record<string, string>;
   /** The profile is a codex lane with a login (a stand-in auth.json under `dir`), taken at each job's release. */
   lane?: boolean;
+  /** How jobs reach it: the stand-in's webhook deliveries (default), or its runner scale sets with no webhook at all. */
+  intake?: 'webhook' | 'scaleset';
 }
 
 /** The lane profile's extra fields: its agent and the login its release takes. */
@@ -58,7 +62,9 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
     'github:',
     `  apiUrl: ${o.standin.url}`,
     '  auth: { tokenEnv: FACTORY_GITHUB_TOKEN }',
-    '  webhook: { host: 127.0.0.1, port: 0, path: /webhook, secret: { env: FACTORY_WEBHOOK_SECRET } }',
+    ...(o.intake === 'scaleset'
+      ? ['intake: scaleset']
+      : ['  webhook: { host: 127.0.0.1, port: 0, path: /webhook, secret: { env: FACTORY_WEBHOOK_SECRET } }']),
     `backend: ${o.backend ?? 'docker'}`,
     `instance: ${instance}`,
     `maxConcurrent: ${o.maxConcurrent}`,
@@ -78,7 +84,10 @@ function configYaml(o: ControllerProcessOptions, instance: string, repo: string)
   ].join('\n');
 }
 
-/** Starts the controller and resolves once both its webhook and status endpoints listen (read from its JSON log). */
+/**
+ * Starts the controller and resolves once its intake (the webhook endpoint, or the scale sets' listeners) and its
+ * status endpoint are up (read from its JSON log).
+ */
 export async function startControllerProcess(o: ControllerProcessOptions): Promise<ControllerProcess> {
   const instance = `bench-${o.name}-${randomBytes(3).toString('hex')}`;
   const repo = `factory-bench/${o.name}-${randomBytes(3).toString('hex')}`;
@@ -99,6 +108,7 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
 
+  const scaleSets = o.intake === 'scaleset';
   const urls = await new Promise<{ webhook: string; status: string }>((resolve, reject) => {
     let buffered = '';
     let webhook: string | undefined;
@@ -120,23 +130,26 @@ export async function startControllerProcess(o: ControllerProcessOptions): Promi
         try {
           const entry = JSON.parse(line) as { msg?: string; url?: string };
           if (entry.msg === 'controller listening for webhooks') webhook = entry.url;
+          if (entry.msg === 'controller listening to runner scale sets (no inbound port)') webhook = '';
           if (entry.msg?.startsWith('status endpoint listening')) status = entry.url;
         } catch {
           // not a log line
         }
-        if (webhook && status) {
+        if (webhook !== undefined && status) {
           clearTimeout(timer);
           resolve({ webhook, status });
         }
       }
     });
   });
-  o.standin.setWebhook({ url: `${urls.webhook}/webhook`, secret });
+  // A scale-set controller has no endpoint: the stand-in keeps delivering to whichever webhook it was given, if any.
+  if (!scaleSets) o.standin.setWebhook({ url: `${urls.webhook}/webhook`, secret });
 
   return {
     pid: child.pid!,
     instance,
     repo,
+    configFile,
     statusUrl: urls.status,
     rssBytes() {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];

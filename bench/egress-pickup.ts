@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 const KINDS = ['plain', 'egress'] as const;
@@ -18,14 +19,6 @@ export interface EgressPickup {
   p95: Record<Kind, number>;
   /** Egress median minus plain median. */
   addedMs: number;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const labels = (kind: Kind) => ['self-hosted', 'factory', `bench-${kind}`];

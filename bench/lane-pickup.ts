@@ -8,6 +8,7 @@ import { CI_LABELS, startBenchRun, type ControllerProcess } from './controller-p
 import type { GitHubStandin } from '../controller/github/standin/github-standin.js';
 import { stageDurations, stageMedians, type PickupStage } from './pickup-stages.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 type Run = ControllerProcess & { standin: GitHubStandin };
@@ -29,14 +30,6 @@ interface LaneSeries {
   stageMedians: Partial<Record<PickupStage, number>>;
   /** Jobs that went to a runner registered for no job. */
   warmHits: number;
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const listening = (run: Run) =>

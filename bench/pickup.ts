@@ -1,15 +1,21 @@
 // 1. Pickup: a `queued` webhook sent to the controller until Docker reports its runner container started, next to
-//    `docker run -d` of the same image, command and limits, and the Engine API's own create + start of that container
-//    (no CLI), interleaved in the same run. 2. The pickup by stage, from each job's timeline. 3. GitHub API calls per
+//    `docker run -d` of the same image, command and limits, and the Engine API's own create + start of the very
+//    container the controller makes (its launch plan's spec, job folder binds included; no CLI), interleaved in the
+//    same run. 2. The pickup by stage, from each job's timeline. 3. GitHub API calls per
 //    job on that path.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { JobTimeline } from '../controller/observe/timeline.js';
+import { loadConfig, type Config } from '../controller/config/config.js';
+import { planLaunch } from '../controller/daemon/launch-plan.js';
+import { withRegisteredRunner } from '../controller/daemon/runner-spec.js';
+import { finishJobFolder, prepareJobFolder } from '../controller/lanes/job-folder.js';
 import { BENCH_IMAGE, CI_LABELS, startBenchRun } from './controller-process.js';
 import { StartEvents } from './docker-starts.js';
 import { stageDurations, stageMedians, type PickupStage } from './pickup-stages.js';
 import { median, p95 } from './stats.js';
+import { waitUntil } from './wait-until.js';
 
 const WARMUP = 2;
 const BASELINE_LABEL = 'factory-bench=baseline';
@@ -42,14 +48,6 @@ export interface PickupResult {
   api: { calls: number; perJob: number; byRoute: Record<string, number> };
 }
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function run(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -60,22 +58,18 @@ function run(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-/** The same container as dockerRunArgs, as Engine API create options (what the CLI sends, without the CLI). */
-function engineSpec(name: string, jitConfig: string): Docker.ContainerCreateOptions {
-  return {
-    name,
-    Image: BENCH_IMAGE,
-    Labels: { [BASELINE_LABEL.split('=')[0]!]: BASELINE_LABEL.split('=')[1]! },
-    Env: [`ACTIONS_RUNNER_INPUT_JITCONFIG=${jitConfig}`],
-    HostConfig: {
-      NanoCpus: 0.5e9,
-      Memory: 64 * 1024 * 1024,
-      PidsLimit: 64,
-      NetworkMode: 'host',
-      SecurityOpt: ['no-new-privileges'],
-      Init: true,
-    },
-  };
+/**
+ * The controller's own container for a job of the bench's profile, built by the controller's launch plan from the
+ * same factory.yml (image, user, env, labels, limits, hardening, its job folder's binds), with its job folder made as
+ * the launcher makes it, outside the timing. Only its instance differs, so the controller neither adopts nor watches it.
+ */
+async function engineContainer(config: Config, repo: string, jitConfig: string) {
+  const profile = config.profiles.ci!;
+  const job = { key: '1', limits: [], jobId: 1, repo, profileName: 'ci', profile, receivedAt: Date.now() };
+  const plan = planLaunch(config, job, [], randomBytes(3).toString('hex'));
+  await prepareJobFolder(config, 'ci', profile, plan.identity.runnerName);
+  const spec = withRegisteredRunner(plan.container, 1, jitConfig) as Docker.ContainerCreateOptions;
+  return { name: plan.identity.runnerName, spec };
 }
 
 /** The runner container exactly as the controller's profile creates it, by the docker CLI. */
@@ -111,6 +105,18 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     await controller.stop();
     throw err;
   });
+  const loaded = await loadConfig(controller.configFile);
+  if (!loaded.ok) {
+    events.close();
+    await controller.stop();
+    throw new Error(`${controller.configFile}: ${loaded.problems.join('; ')}`);
+  }
+  const baselineInstance = `${controller.instance}-engine`;
+  const baselineConfig: Config = {
+    ...loaded.config,
+    instance: baselineInstance,
+    stateDir: `${dir}/pickup-engine-state`,
+  };
   // The baseline runner polls a runner id the stand-in does not know, so it idles like a runner waiting for a job.
   const idleJit = Buffer.from(JSON.stringify({ '.standin': { url: `${standin.url}/_standin/runners/0` } })).toString(
     'base64',
@@ -161,12 +167,13 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
         result.stages.push(stageDurations(timeline));
       }
 
-      const apiName = `factory-bench-engine-${randomBytes(3).toString('hex')}`;
+      const engine = await engineContainer(baselineConfig, controller.repo, idleJit);
       const apiSent = Date.now();
-      const created = await docker.createContainer(engineSpec(apiName, idleJit));
+      const created = await docker.createContainer(engine.spec);
       await created.start();
-      const apiStarted = await events.wait(apiName, (a) => a.name === apiName);
+      const apiStarted = await events.wait(engine.name, (a) => a.name === engine.name);
       await created.remove({ force: true });
+      await finishJobFolder(baselineConfig, engine.name);
       if (counted) result.engineApiMs.push(apiStarted - apiSent);
 
       const name = `factory-bench-baseline-${randomBytes(3).toString('hex')}`;
@@ -189,7 +196,14 @@ export async function benchPickup(docker: Docker, dir: string, jobs = 30): Promi
     result.api.perJob = exchanges.length / jobs;
   } finally {
     events.close();
-    const baselines = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [BASELINE_LABEL] }) });
+    // Label filters are ANDed: the CLI's baselines and the Engine API's are listed apart.
+    const baselines = (
+      await Promise.all(
+        [BASELINE_LABEL, `factory.instance=${baselineInstance}`].map((label) =>
+          docker.listContainers({ all: true, filters: JSON.stringify({ label: [label] }) }),
+        ),
+      )
+    ).flat();
     await Promise.all(
       baselines.map((c) =>
         docker

@@ -13,6 +13,7 @@ import { benchBroker } from './broker.js';
 import { benchBurst } from './burst.js';
 import { benchEgress } from './egress.js';
 import { benchEgressPickup } from './egress-pickup.js';
+import { benchIntakePickup } from './intake-pickup.js';
 import { ensureLocalBase } from '../test/support/local-base.js';
 import { benchMemory } from './memory.js';
 import { benchJobDocker } from './job-docker.js';
@@ -127,6 +128,32 @@ const SECTIONS: Section[] = [
             '≤ 2',
             yes(pickup.api.perJob <= 2),
           ],
+        ],
+      };
+    },
+  },
+  {
+    name: 'intake',
+    step: 'pickup per intake: webhook vs runner scale sets (long poll), one stand-in, 20 jobs each, alternated',
+    docker: true,
+    run: async ({ docker, dir }) => {
+      const intake = await benchIntakePickup(docker, dir);
+      return {
+        result: intake,
+        rows: [
+          [
+            `Queued → in_progress (stand-in clock), \`intake: webhook\`, median / p95 of ${intake.jobs}`,
+            `${ms(intake.median.webhook)} / ${ms(intake.p95.webhook)}`,
+            '',
+            '',
+          ],
+          [
+            `Queued → in_progress, \`intake: scaleset\` (no inbound port; ${intake.longPollMs / 1000} s long poll), median / p95 of ${intake.jobs}, alternated`,
+            `${ms(intake.median.scaleset)} / ${ms(intake.p95.scaleset)}`,
+            '',
+            '',
+          ],
+          ['Queued → in_progress ratio, scaleset median / webhook median', `${intake.ratio.toFixed(2)}×`, '', ''],
         ],
       };
     },

@@ -19,6 +19,7 @@ import type { Io } from './io.js';
 
 export const STANDIN_IMAGE = 'factory-test/runner:1';
 const DEMO_REPO = 'factory-demo/hello-world';
+const WEBHOOK_PATH = '/webhook';
 
 /**
  * Builds the stand-in images with the script `.ci/run` uses when they are not on this host yet, and the runner image
@@ -99,7 +100,7 @@ export async function runDemo(values: { timeout: string; logLevel?: string }, io
     github: {
       apiUrl: github.url,
       auth: { tokenEnv: 'FACTORY_DEMO_TOKEN' },
-      webhook: { host: '127.0.0.1', port: 0, path: '/webhook', secret: { env: 'FACTORY_DEMO_WEBHOOK_SECRET' } },
+      webhook: { host: '127.0.0.1', port: 0, path: WEBHOOK_PATH, secret: { env: 'FACTORY_DEMO_WEBHOOK_SECRET' } },
     },
     reconcileInterval: '10s',
     // Its own state and a free status port, so the demo runs beside a production controller on the same host.
@@ -122,7 +123,7 @@ export async function runDemo(values: { timeout: string; logLevel?: string }, io
   });
   const log = demoLogger(io, values.logLevel ?? 'warn');
   const service = await startService({ config, log, env });
-  github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.FACTORY_DEMO_WEBHOOK_SECRET });
+  github.setWebhook({ url: `${service.url}${WEBHOOK_PATH}`, secret: env.FACTORY_DEMO_WEBHOOK_SECRET });
 
   const jobId = await github.queueJob(DEMO_REPO, ['self-hosted', 'factory', 'ci']);
   const deadline = Date.now() + Number(values.timeout) * 1000;

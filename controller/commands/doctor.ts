@@ -12,6 +12,7 @@ import { describeProxy, proxySettings } from '../github/github-proxy.js';
 import { RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { coversRepo } from '../config/repo-patterns.js';
 import { resolveWebhookSecret } from '../config/webhook-secret.js';
+import { webhookListener } from '../config/webhook-intake.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
@@ -270,14 +271,17 @@ async function workflowRows({ config, github }: DoctorDeps): Promise<DoctorRow[]
  * shows only as GitHub's deliveries failing (401 here, "bad signature" in factory_webhook_deliveries_total).
  */
 async function webhookSecretRows({ config, env }: DoctorDeps): Promise<DoctorRow[]> {
-  const ref = config.github.webhook.secret;
+  // `intake: scaleset` listens for no webhook, so no secret is read and none is checked.
+  const webhook = webhookListener(config);
+  if (!webhook) return [];
+  const ref = webhook.secret;
   const where = ref.env ? `environment variable ${ref.env}` : `file ${ref.file}`;
   const row = (ok: boolean, detail: string, fix?: string): DoctorRow[] => [
     { scope: 'host', name: 'webhook secret', ok, detail, ...(fix ? { fix } : {}) },
   ];
   let secret: string;
   try {
-    secret = await resolveWebhookSecret(config, env ?? process.env);
+    secret = await resolveWebhookSecret(webhook, env ?? process.env);
   } catch (err) {
     return row(
       false,

@@ -79,20 +79,24 @@ const githubSchema = z.strictObject({
   auth: z.union([appAuth, tokenAuth], {
     error: 'expected { tokenEnv: NAME } or { tokenFile: PATH } or { appId, privateKeyPath, installationId? }',
   }),
-  webhook: z.strictObject({
-    host: z.string().default('0.0.0.0'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).default('/webhook'),
-    secret: secretRef('webhook secret'),
-    // HTTPS on the webhook port itself, from PEM files (the certificate with its chain, the key); re-read on SIGHUP
-    // and config reloads, so a renewed certificate needs no restart. Unset: plain HTTP, for TLS terminated in front.
-    tls: z
-      .strictObject({
-        certFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
-        keyFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
-      })
-      .optional(),
-  }),
+  // Where GitHub delivers workflow_job events: required with `intake: webhook` (config.ts says so, naming this
+  // path), unused with `intake: scaleset`, which opens no port for GitHub.
+  webhook: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).default('/webhook'),
+      secret: secretRef('webhook secret'),
+      // HTTPS on the webhook port itself, from PEM files (the certificate with its chain, the key); re-read on SIGHUP
+      // and config reloads, so a renewed certificate needs no restart. Unset: plain HTTP, for TLS terminated in front.
+      tls: z
+        .strictObject({
+          certFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
+          keyFile: z.string().startsWith('/', { error: (i) => `expected an absolute path, got ${got(i.input)}` }),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 const MIN_MEMORY = 32 * 1024 ** 2;

@@ -14,6 +14,7 @@ import { refuseSplitConcurrency } from './shared-logins.js';
 import { refuseLeakyEgress } from './egress-gate.js';
 import { refuseOrphanMcpLogin } from './mcp-credentials.js';
 import { refuseUnsafeDataTargets } from './data-gate.js';
+import { WEBHOOK_REQUIRED } from './webhook-intake.js';
 import { errorMessage } from '../util/error-message.js';
 
 export { configFieldsSchema, profileSchema } from './config-schema.js';
@@ -23,6 +24,8 @@ export type { Config, McpServer, Mount, OrgConfig, Profile, RepoConfig } from '.
 export const configSchema = configFieldsSchema.superRefine((config, ctx) => {
   if (config.repos.length === 0 && config.orgs.length === 0)
     ctx.addIssue({ code: 'custom', path: ['repos'], message: 'configure at least one repo (or an org under orgs)' });
+  if (config.intake === 'webhook' && !config.github.webhook)
+    ctx.addIssue({ code: 'custom', path: ['github', 'webhook'], message: WEBHOOK_REQUIRED });
   for (const [name, profile] of Object.entries(config.profiles)) {
     const refuse: Refuse = (path, message) =>
       ctx.addIssue({ code: 'custom', path: ['profiles', name, ...path], message });

@@ -3,17 +3,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from './config.js';
 import { readSecretRef } from './secret-ref.js';
+import { resolveWebhookSecret } from './webhook-secret.js';
+import { webhookListener } from './webhook-intake.js';
 
 /** One line per secret the controller could not read from `env` and the files the config names. */
 export async function unreadableSecrets(config: Config, env: NodeJS.ProcessEnv): Promise<string[]> {
   const problems: string[] = [];
   const attempt = (read: Promise<unknown>) => read.catch((err: Error) => void problems.push(err.message));
-  await attempt(
-    readSecretRef(config.github.webhook.secret, env, {
-      env: 'github.webhook.secret.env',
-      file: 'github.webhook.secret.file',
-    }),
-  );
+  // With `intake: scaleset` the controller reads no webhook secret, so a stale reference to one stops nothing.
+  const webhook = webhookListener(config);
+  if (webhook) await attempt(resolveWebhookSecret(webhook, env));
   const auth = config.github.auth;
   if ('appId' in auth) {
     await attempt(

@@ -77,10 +77,11 @@ export function sensitivePaths(config: Config): Array<{ path: string; what: stri
   const auth = config.github.auth;
   if ('tokenFile' in auth && auth.tokenFile) out.push({ path: auth.tokenFile, what: 'github.auth.tokenFile' });
   if ('privateKeyPath' in auth) out.push({ path: auth.privateKeyPath, what: 'github.auth.privateKeyPath' });
-  if (config.github.webhook.secret.file)
-    out.push({ path: config.github.webhook.secret.file, what: 'github.webhook.secret.file' });
+  // Set but unused (`intake: scaleset`) is still a secret on this host: protected all the same.
+  const webhook = config.github.webhook;
+  if (webhook?.secret.file) out.push({ path: webhook.secret.file, what: 'github.webhook.secret.file' });
   // The webhook's TLS key: whoever reads it can impersonate the controller to GitHub's deliveries.
-  const tls = config.github.webhook.tls;
+  const tls = webhook?.tls;
   if (tls) out.push({ path: tls.keyFile, what: `github.webhook.tls.keyFile ${tls.keyFile}` });
   for (const [name, p] of Object.entries(config.profiles)) {
     p.envFiles.forEach((f) => out.push({ path: f, what: `an env file of profile "${name}"` }));

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import type { Config } from '../config/config.js';
 import { LiveConfig } from '../config/live-config.js';
 import { resolveWebhookSecret } from '../config/webhook-secret.js';
+import { webhookListener } from '../config/webhook-intake.js';
 import { countingEngine } from '../docker/counting-engine.js';
 import type { Engine } from '../docker/docker-engine.js';
 import { DockerWatch } from '../docker/docker-watch.js';
@@ -13,6 +14,7 @@ import { engineFor, jobDockerFor } from '../docker/engine-for.js';
 import { egressFor } from '../egress/egress-for.js';
 import { withEgressCleanup } from '../egress/egress-companion.js';
 import { refusalReporter } from '../egress/egress-report.js';
+import { keepsRefusedNames } from '../lanes/release.js';
 import { brokerFallback, JobBrokers } from '../broker/job-brokers.js';
 import { withBrokerCleanup } from '../broker/broker-companion.js';
 import type { JobDocker } from '../docker/job-docker.js';
@@ -87,9 +89,9 @@ export interface Service {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, log } = opts;
   const env = opts.env ?? process.env;
-  // A config built by hand (tests, older callers) without the key is a webhook one, as the schema's default says.
-  const webhook = config.intake !== 'scaleset';
-  const secret = webhook ? await resolveWebhookSecret(config, env) : '';
+  // No webhook with `intake: scaleset`: no secret is read and no port opened for GitHub.
+  const webhook = webhookListener(config);
+  const secret = webhook ? await resolveWebhookSecret(webhook, env) : '';
   const live = new LiveConfig(config);
   const metrics = new Metrics(config);
   const health = new GitHubHealth();
@@ -126,7 +128,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);
   // A job's gateway goes wherever its sidecar goes (teardown, sweep); what it refused is logged first.
   const withGateways = egress
-    ? withEgressCleanup(ownEngines, egress, refusalReporter(log, observer, opts.now))
+    ? withEgressCleanup(
+        ownEngines,
+        egress,
+        refusalReporter(log, observer, opts.now, (runner) => keepsRefusedNames(live.current, runner)),
+      )
     : ownEngines;
   // Brokers only when a profile asks: a config without one keeps the teardown as it was.
   const brokers = Object.values(config.profiles).some((p) => p.auth === 'broker')
@@ -194,16 +200,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   });
   late.deliver = (d) => intake.onJob(d);
   late.cleanUp = (name, reason) => void controller.cleanUp(name, reason);
-  const { host, port, path, tls } = config.github.webhook;
   const server = await unwind.guard(async () =>
     !webhook
       ? undefined
       : startPublicServer({
-          host,
-          port,
-          path,
+          host: webhook.host,
+          port: webhook.port,
+          path: webhook.path,
+          tls: webhook.tls,
           secret,
-          tls,
           onDelivery: intake.onDelivery,
           onWebhookResponse: (code) => metrics.webhookResponse(code),
           health: () => publicHealth(parts),
@@ -212,7 +217,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   if (server) {
     unwind.push(() => server.close());
     log.info(
-      { url: server.url, path, repos: config.repos.map((r) => r.repo), orgs: config.orgs.map((o) => o.name) },
+      {
+        url: server.url,
+        path: webhook?.path,
+        repos: config.repos.map((r) => r.repo),
+        orgs: config.orgs.map((o) => o.name),
+      },
       'controller listening for webhooks',
     );
   }
@@ -270,6 +280,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     async reloadConfig(next) {
       await refuseMissingNetworks(next, engine);
       // A renewed certificate keeps its file names: re-read them on every reload; a bad renewal keeps the old one.
+      const tls = webhook?.tls;
       await server?.reloadTls().then(
         () => tls && log.info({ certFile: tls.certFile }, 'webhook TLS certificate re-read'),
         (err: Error) => log.error({ err: err.message }, 'webhook TLS certificate not renewed; the old one stays'),

@@ -9,6 +9,7 @@ import type { JobDetails } from '../status/job-details.js';
 import type { StatusSources } from '../status/status-server.js';
 import { statusSnapshot, type ScaleSetRow } from '../status/status-snapshot.js';
 import type { ControllerSnapshot } from './controller.js';
+import { HEALTH_PATHS, healthAnswer } from './health-answer.js';
 
 export interface RunningParts {
   config: () => Config;
@@ -75,6 +76,8 @@ export function statusSources(p: RunningParts): StatusSources {
       });
     },
     job: (id) => p.timeline.get(id),
+    health: (path) =>
+      (HEALTH_PATHS as readonly string[]).includes(path) ? healthAnswer(path, publicHealth(p)) : undefined,
   };
 }
 

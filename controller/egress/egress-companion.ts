@@ -7,7 +7,7 @@ import type { EgressGateways, Refusal } from './egress-gateway.js';
 export function withEgressCleanup(
   sidecars: JobDocker | undefined,
   egress: EgressGateways,
-  reported: (runnerName: string, refusals: Refusal[]) => void,
+  reported: (runnerName: string, refusals: Refusal[]) => void | Promise<void>,
 ): JobDocker {
   return {
     start: (plan) =>
@@ -16,7 +16,7 @@ export function withEgressCleanup(
         : Promise.reject(new Error(`profile ${plan.profileName} asks for docker, which this backend cannot run`)),
     async remove(runnerName) {
       const refusals = await egress.refusals(runnerName).catch(() => []);
-      if (refusals.length > 0) reported(runnerName, refusals);
+      if (refusals.length > 0) await reported(runnerName, refusals);
       await sidecars?.remove(runnerName);
       await egress.remove(runnerName);
     },

@@ -36,10 +36,36 @@ export function egressRefusals(
   return seen;
 }
 
-/** What a runner's teardown does with its gateway's refusals: a log line, the metric, and the job's timeline. */
-export function refusalReporter(log: Logger, observer: JobObserver, now: () => number = Date.now) {
-  return (runner: string, refusals: readonly Refusal[]): void => {
-    log.warn({ runner, refusals: refusals.length, blocked: blockedLine(refusals) }, 'egress refused connections');
+/** What stands in for each refused name a lane job asked for: the port and the count stay. */
+export const NAME_WITHHELD = '(name withheld)';
+
+/** Why the names are not there, said once beside the line (docs/security.md, "Secrets in job output"). */
+export const NAMES_WITHHELD_NOTE =
+  "a lane job's refused names are not kept: it may spell what the release gave it into them; see the job's check run on GitHub";
+
+/**
+ * What a runner's teardown does with its gateway's refusals: a log line, the metric, and the job's timeline.
+ * `keepsNames` decides per runner whether the names themselves are kept (lanes/release.ts keepsRefusedNames); a
+ * decision that fails withholds them.
+ */
+export function refusalReporter(
+  log: Logger,
+  observer: JobObserver,
+  now: () => number = Date.now,
+  keepsNames: (runner: string) => Promise<boolean> = async () => true,
+) {
+  return async (runner: string, all: readonly Refusal[]): Promise<void> => {
+    const kept = await keepsNames(runner).catch(() => false);
+    const refusals = kept ? all : all.map((r) => ({ ...r, host: NAME_WITHHELD }));
+    log.warn(
+      {
+        runner,
+        refusals: refusals.length,
+        blocked: blockedLine(refusals),
+        ...(kept ? {} : { note: NAMES_WITHHELD_NOTE }),
+      },
+      'egress refused connections',
+    );
     observer.egressRefused?.(refusals[0]?.profile ?? '', refusals.length, egressRefusals(runner, refusals, now()));
   };
 }

@@ -141,6 +141,15 @@ export async function keepsLogTail(config: Config, runnerName: string, released:
   return released.length === 0;
 }
 
+/**
+ * Whether the controller keeps the names a runner's egress gateway refused (its log, the timeline, GET /jobs/ID). A
+ * refused name is text the job chose, so a lane job can spell what the release gave it into one (`<secret>.test`,
+ * split over labels and names, encoded as it likes) as well as into its output: the same rule as the log tail.
+ */
+export async function keepsRefusedNames(config: Config, runnerName: string): Promise<boolean> {
+  return keepsLogTail(config, runnerName, await releasedValues(config, runnerName));
+}
+
 /** What a lane runner's record says in place of its log tail. */
 export const LANE_TAIL_WITHHELD =
   "no log tail kept for a lane job: what it printed may hold what the release gave it; see the job's log on GitHub";

@@ -1,5 +1,7 @@
 // The operator's endpoint, separate from the webhook server so it can stay on loopback while GitHub's deliveries
 // arrive on a public address: `GET /metrics` (Prometheus), `GET /status` and `GET /jobs/:id` (JSON for `factory status`), and `GET /`, a read-only status page.
+// It also answers /livez, /readyz and /healthz, the one health check left with `intake: scaleset` (no webhook port).
+// It is never a port GitHub reaches: neither intake needs it to face the internet.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { JobTimeline } from '../observe/timeline.js';
@@ -17,6 +19,9 @@ export interface StatusSources {
   metrics(): Promise<{ contentType: string; text: string }>;
   status(): StatusSnapshot;
   job(jobId: number): JobTimeline | undefined;
+  /** /livez, /readyz and /healthz as the webhook port answers them; undefined for any other path. With `intake:
+   * scaleset` there is no webhook port, so a supervisor asks here. */
+  health?(path: string): { status: number; body: Record<string, unknown> } | undefined;
 }
 
 export interface StatusServer {
@@ -59,6 +64,8 @@ async function route(
     return;
   }
   if (pathname === '/status') return json(res, 200, sources.status());
+  const health = sources.health?.(pathname);
+  if (health) return json(res, health.status, health.body);
   const page = PAGE[pathname];
   if (page) {
     res

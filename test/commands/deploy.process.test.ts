@@ -25,13 +25,13 @@ describe('deploy/factory.service', () => {
 
   it('validates the config and reads its secrets before it starts the controller, as a docker-group user, in the default stateDir', () => {
     expect(setting('ExecStartPre')).toEqual([
-      '/usr/bin/node /opt/factory/bin/factory.js validate --secrets --config /etc/factory/factory.yml',
+      '/usr/bin/node /usr/local/bin/factory validate --secrets --config /etc/factory/factory.yml',
     ]);
     // A start that keeps failing ends in a failed unit instead of a restart loop.
     expect(setting('StartLimitBurst')).toEqual(['5']);
     expect(setting('StartLimitIntervalSec')).toEqual(['300']);
     expect(setting('ExecStart')).toEqual([
-      '/usr/bin/node /opt/factory/bin/factory.js controller --config /etc/factory/factory.yml',
+      '/usr/bin/node /usr/local/bin/factory controller --config /etc/factory/factory.yml',
     ]);
     expect(setting('User')).toEqual(['factory']);
     expect(setting('SupplementaryGroups')).toEqual(['docker']);
@@ -99,7 +99,7 @@ describe('deploy/compose.yml', () => {
   it('runs under an init and is healthy only while /healthz on the webhook port says so', () => {
     expect(service.init).toBe(true);
     const check = service.healthcheck as { test: string[] };
-    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook.port}/healthz`);
+    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook!.port}/healthz`);
     expect(readFileSync('deploy/Dockerfile', 'utf8')).toContain(`HEALTHCHECK`);
   });
 
@@ -113,6 +113,10 @@ describe('deploy/compose.yml', () => {
 
   it('documents the host path map that matches its state volume', () => {
     expect(compose).toContain(`#     - { from: ${defaults.stateDir}, to: /srv/factory/state }`);
+  });
+
+  it("says to bind the webhook to 0.0.0.0, since the example's 127.0.0.1 is the container's own loopback", () => {
+    expect(compose).toContain('#   github: { webhook: { host: 0.0.0.0, ... } }');
   });
 
   it('says to create the state folder for the user the image runs as, since Docker would create it for root', () => {

@@ -13,12 +13,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NAMES = ['FACTORY_T_WEBHOOK_SECRET', 'FACTORY_T_TOKEN'];
 afterEach(() => NAMES.forEach((n) => delete process.env[n]));
 
-function configFile(github: Record<string, unknown>): string {
+function configFile(github: Record<string, unknown>, top: Record<string, unknown> = {}): string {
   const file = join(dir, `factory-${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(
     file,
     stringify({
       github,
+      ...top,
       // No engine here: the network check is skipped, the file and the secrets are what is judged.
       docker: { socketPath: join(dir, 'no-docker.sock') },
       profiles: { ci: { labels: ['self-hosted', 'factory', 'ci'], image: 'ci:1' } },
@@ -49,6 +50,17 @@ describe('factory validate --secrets', () => {
     expect(r.stderr).toContain('github.webhook.secret.env: environment variable FACTORY_T_WEBHOOK_SECRET is not set');
     expect(r.stderr).toContain('github.auth.tokenEnv: environment variable FACTORY_T_TOKEN is not set');
     expect((await validate('--config', file)).code).toBe(0);
+  });
+
+  it('reads no webhook secret with intake scaleset, which listens for no webhook', async () => {
+    process.env.FACTORY_T_TOKEN = 'ghp-value-456';
+    const file = configFile(
+      { auth: { tokenEnv: 'FACTORY_T_TOKEN' }, webhook: { secret: { env: 'FACTORY_T_WEBHOOK_SECRET' } } },
+      { intake: 'scaleset' },
+    );
+    const r = await validate('--secrets', '--config', file);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('passes once they are set, and never prints their values', async () => {

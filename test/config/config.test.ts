@@ -92,6 +92,19 @@ repos:
     expect(problemsOf(text).join('\n')).toMatch(/github\.auth: .*"token"/);
   });
 
+  it('takes intake scaleset without a webhook: no port is opened for GitHub', () => {
+    const r = parseConfig(VALID.replace('  webhook: { secret: { env: WEBHOOK_SECRET } }\n', '') + 'intake: scaleset\n');
+    expect(r.ok && r.config.github.webhook).toBeUndefined();
+    expect(r.ok && r.config.intake).toBe('scaleset');
+  });
+
+  it('refuses intake webhook without a webhook, naming github.webhook', () => {
+    const text = VALID.replace('  webhook: { secret: { env: WEBHOOK_SECRET } }\n', '');
+    expect(problemsOf(text)).toEqual([
+      'github.webhook: intake webhook needs github.webhook { host, port, path, secret }, where GitHub delivers workflow_job events; or set intake: scaleset, which needs no inbound port',
+    ]);
+  });
+
   it('points at the line of a YAML syntax error', () => {
     expect(problemsOf('github:\n  auth: [\n')[0]).toMatch(/^factory\.yml:3: Flow sequence/);
   });

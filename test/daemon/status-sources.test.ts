@@ -68,3 +68,15 @@ it('a failed launch after a GitHub failure takes its place, and GitHub failing a
     lastErrorAt: w.clock.t,
   });
 });
+
+it('answers /healthz, /readyz and /livez as the webhook port does, and nothing else, for a controller without one', async () => {
+  const { sources } = await world();
+
+  expect(sources.health?.('/healthz')).toEqual({
+    status: 200,
+    body: { status: 'ok', docker: 'up', github: 'unknown', queued: 0, running: 0 },
+  });
+  expect(sources.health?.('/livez')).toEqual({ status: 200, body: { status: 'alive' } });
+  expect(sources.health?.('/readyz')?.status).toBe(200);
+  expect(sources.health?.('/webhook')).toBeUndefined();
+});

@@ -111,7 +111,7 @@ describe('runner bookkeeping with a warm pool (property)', () => {
           expect(w.loginHolders.size).toBe(0);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
     expect(released).toBeGreaterThan(0); // the sequences do reach releases
   });

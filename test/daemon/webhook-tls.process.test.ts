@@ -136,7 +136,7 @@ describe('the webhook port over TLS', () => {
         repos: [{ repo: 'o/r', profiles: ['ci'] }],
       });
     expect(parse({}).success).toBe(true);
-    expect(parse({}).data?.github.webhook.tls).toBeUndefined();
+    expect(parse({}).data?.github.webhook?.tls).toBeUndefined();
     expect(parse({ tls: { certFile: '/etc/factory/tls/cert.pem', keyFile: '/etc/factory/tls/key.pem' } }).success).toBe(
       true,
     );

@@ -7,12 +7,16 @@ import {
   blockedDestinations,
   blockedLine,
   egressRefusals,
+  NAME_WITHHELD,
   refusalReporter,
 } from '../../controller/egress/egress-report.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import type { Config } from '../../controller/config/config.js';
+import { keepsRefusedNames } from '../../controller/lanes/release.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../controller/observe/logger.js';
+import { createLogger, silentLogger } from '../../controller/observe/logger.js';
 import { jobObservers } from '../../controller/observe/observers.js';
 import { TimelineStore } from '../../controller/observe/timeline-store.js';
 
@@ -59,9 +63,9 @@ describe('withEgressCleanup', () => {
       remove: async (r) => void steps.push(`gateway ${r}`),
       sweep: async () => ['r2', 'r3'],
     };
-    const both = withEgressCleanup(sidecars, egress, (r, refusals) =>
-      steps.push(`report ${r} ${blockedLine(refusals)}`),
-    );
+    const both = withEgressCleanup(sidecars, egress, (r, refusals) => {
+      steps.push(`report ${r} ${blockedLine(refusals)}`);
+    });
     await both.remove('r1');
     expect(steps).toEqual(['report r1 blocked: pastebin.test:443', 'sidecar r1', 'gateway r1']);
     expect(await both.sweep(() => false)).toEqual(['r1', 'r2', 'r3']);
@@ -110,6 +114,89 @@ describe('refusalReporter', () => {
       ]);
       expect(timeline.get(9)!.events.at(-1)).toMatchObject({ stage: 'egress-refused', at: 5_000 });
       timeline.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a lane job's refused names, spelling what the release gave it, reach neither the log nor the timeline", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egress-report-'));
+    try {
+      // A lane job whose release held a credential: its folder has the release folder and an auth folder.
+      const config = { stateDir: dir } as Config;
+      mkdirSync(join(dir, 'jobs', 'lane-r', 'release'), { recursive: true });
+      mkdirSync(join(dir, 'jobs', 'lane-r', 'auth'));
+      const secret = 'sk-live-4f9a8b7c6d5e4f3a2b1c';
+      const hex = Buffer.from(secret).toString('hex');
+      const names = [
+        `${secret}.evil.test`,
+        `${hex.slice(0, 24)}.${hex.slice(24, 48)}.test`, // three labels of 24 at most: no fold of a public report
+        `${hex.slice(48)}.evil.test`,
+      ];
+      let logged = '';
+      const log = createLogger({
+        destination: new Writable({
+          write(chunk, _enc, done) {
+            logged += chunk.toString();
+            done();
+          },
+        }),
+        pretty: false,
+      });
+      const timeline = new TimelineStore(join(dir, 'timeline.jsonl'), silentLogger());
+      timeline.stage(9, 'in_progress', { repo: 'org/app', profile: 'lane', runnerName: 'lane-r', at: 1_000 });
+      const egress = {
+        refusals: async () => [...names.map((n) => refusal(n, 443)), refusal(names[0]!, 53)],
+        remove: async () => {},
+        sweep: async () => [],
+      } as unknown as EgressGateways;
+      const report = refusalReporter(
+        log,
+        jobObservers(log, timeline),
+        () => 5_000,
+        (r) => keepsRefusedNames(config, r),
+      );
+      await withEgressCleanup(undefined, egress, report).remove('lane-r');
+      timeline.close();
+      const kept = [logged, JSON.stringify(timeline.get(9)), readFileSync(join(dir, 'timeline.jsonl'), 'utf8')];
+      for (const record of kept) {
+        expect(record).not.toContain('evil');
+        for (const piece of [secret, hex.slice(0, 24), hex.slice(24, 48), hex.slice(48)])
+          expect(record).not.toContain(piece);
+      }
+      // What was refused is still told: how often, on which port.
+      expect(timeline.get(9)!.blocked).toEqual([
+        { host: NAME_WITHHELD, port: 443, count: 3, first: expect.any(String) },
+        { host: NAME_WITHHELD, port: 53, count: 1, first: expect.any(String) },
+      ]);
+      expect(logged).toContain(`blocked: ${NAME_WITHHELD}:443 ×3, ${NAME_WITHHELD}:53`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the names of a job that was released no credential, and withholds them when the decision fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egress-report-'));
+    try {
+      const config = { stateDir: dir } as Config;
+      // Trusted for its network alone: a release folder, no credential folder, no env-file values.
+      mkdirSync(join(dir, 'jobs', 'net-r', 'release'), { recursive: true });
+      writeFileSync(join(dir, 'jobs', 'net-r', 'release', 'released.json'), '{}');
+      expect(await keepsRefusedNames(config, 'net-r')).toBe(true);
+      expect(await keepsRefusedNames(config, 'tier1-r')).toBe(true);
+      const seen: string[] = [];
+      const observer = {
+        stage: () => {},
+        egressRefused: (_p: string, _n: number, s?: { blocked: Array<{ host: string }> }) =>
+          void seen.push(...(s?.blocked.map((d) => d.host) ?? [])),
+      };
+      await refusalReporter(silentLogger(), observer, undefined, (r) => keepsRefusedNames(config, r))('net-r', [
+        refusal('pastebin.test', 443),
+      ]);
+      await refusalReporter(silentLogger(), observer, undefined, () => Promise.reject(new Error('EIO')))('x', [
+        refusal('pastebin.test', 443),
+      ]);
+      expect(seen).toEqual(['pastebin.test', NAME_WITHHELD]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,17 +1,11 @@
-// Lane profile settings: every refusal of the schema, MCP files as the real CLIs read them, the host path map.
-import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { configSchema, parseConfig, type McpServer } from '../../controller/config/config.js';
+// Lane profile settings: every refusal of the schema, the host path map, env files. The MCP files as the real CLIs
+// read them: mcp-render.process.test.ts.
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../controller/config/config.js';
 import { parseEnvText } from '../../controller/lanes/env-file.js';
 import { toHostPath } from '../../controller/config/host-path-map.js';
-import { renderClaudeMcp, renderCodexMcp } from '../../controller/lanes/mcp-render.js';
 import { stringify } from 'yaml';
-
-const run = promisify(execFile);
+import { TIER3_PROFILE } from '../support/tier3-profile.js';
 
 function withProfile(profile: Record<string, unknown>) {
   return stringify({
@@ -81,101 +75,9 @@ describe('lane profile refusals', () => {
   });
 
   it('accepts a Tier-3 profile equivalent to the org connection map', () => {
-    const r = parseConfig(withProfile(SEED_TIER3));
+    const r = parseConfig(withProfile(TIER3_PROFILE));
     expect(r.ok ? [] : r.problems).toEqual([]);
   });
-});
-
-/** The org's connection map (docs/real-host.md) as one profile: both logins, secrets, the PKM store, Paperclip on loopback, MCP. */
-export const SEED_TIER3 = {
-  trusted: true,
-  lane: 'claude',
-  network: 'host',
-  probes: ['http://127.0.0.1:3100/api/health'],
-  credential: 'ali-subscriptions',
-  mounts: [
-    { kind: 'auth', agent: 'codex', source: '/home/ali/.codex' },
-    { kind: 'auth', agent: 'claude', source: '/home/ali/.claude', claudeJson: '/home/ali/.claude.json' },
-    { kind: 'secrets', source: '/srv/aina-hq/.secrets' },
-    { kind: 'data', source: '/home/ali/PKM', target: '/data/pkm' },
-    { kind: 'workspace' },
-  ],
-  envFiles: ['/srv/aina-hq/.secrets/linear.env', '/srv/aina-hq/.secrets/sentry-api-token.env'],
-  mcp: [
-    {
-      name: 'pkm-agent',
-      command: 'uv',
-      args: ['--directory', '/data/pkm-agent', 'run', 'pkm-agent'],
-      env: { PKM_STORE: '/data/pkm' },
-    },
-    { name: 'codegraph', command: 'codegraph', args: ['serve', '--mcp', '--no-watch'] },
-    { name: 'playwright', command: 'npx', args: ['@playwright/mcp@0.0.41'] },
-    {
-      name: 'github',
-      command: 'github-mcp-server',
-      args: ['stdio'],
-      env: { GITHUB_TOOLSETS: 'repos,issues,pull_requests' },
-    },
-    { name: 'linear', url: 'https://mcp.linear.app/mcp', tokenEnv: 'LINEAR_TOKEN' },
-    { name: 'sentry', url: 'https://mcp.sentry.dev/mcp', tokenEnv: 'SENTRY_TOKEN' },
-    { name: 'cloudflare-docs', url: 'https://docs.mcp.cloudflare.com/mcp' },
-  ],
-};
-
-describe('MCP rendering, read back by the real CLIs', () => {
-  const made: string[] = [];
-  const tempDir = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    made.push(dir);
-    return dir;
-  };
-  afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const servers = configSchema.shape.profiles.parse({ ci: { labels: ['x'], image: 'x', mcp: SEED_TIER3.mcp } }).ci!
-    .mcp as McpServer[];
-
-  it('codex lists every rendered server with its transport and token variable', async () => {
-    const home = tempDir('factory-codex-home-');
-    writeFileSync(join(home, 'config.toml'), renderCodexMcp(servers));
-    const { stdout } = await run('node_modules/.bin/codex', ['mcp', 'list', '--json'], {
-      env: { ...process.env, CODEX_HOME: home },
-    });
-    const listed = JSON.parse(stdout) as Array<{ name: string; transport: Record<string, unknown> }>;
-    const byName = Object.fromEntries(listed.map((s) => [s.name, s.transport]));
-
-    expect(Object.keys(byName).sort()).toEqual(servers.map((s) => s.name).sort());
-    expect(byName['pkm-agent']).toMatchObject({
-      type: 'stdio',
-      command: 'uv',
-      args: ['--directory', '/data/pkm-agent', 'run', 'pkm-agent'],
-      env: { PKM_STORE: '/data/pkm' },
-    });
-    expect(byName.linear).toMatchObject({
-      type: 'streamable_http',
-      url: 'https://mcp.linear.app/mcp',
-      bearer_token_env_var: 'LINEAR_TOKEN',
-    });
-    expect(byName['cloudflare-docs']).toMatchObject({ type: 'streamable_http', bearer_token_env_var: null });
-  });
-
-  it('claude lists every rendered server from the --mcp-config JSON', async () => {
-    const project = tempDir('factory-claude-project-');
-    const home = join(project, 'home');
-    mkdirSync(home);
-    // `claude mcp list` reads a project's .mcp.json; servers wait for approval, so it connects to none of them.
-    writeFileSync(join(project, '.mcp.json'), renderClaudeMcp(servers));
-    const { stdout } = await run(join(process.cwd(), 'node_modules/.bin/claude'), ['mcp', 'list'], {
-      cwd: project,
-      env: { ...process.env, HOME: home, CLAUDE_CONFIG_DIR: join(home, '.claude') },
-      timeout: 60_000,
-    });
-
-    for (const s of servers) expect(stdout).toMatch(new RegExp(`^${s.name}: `, 'm'));
-    expect(stdout).toMatch(/^linear: https:\/\/mcp\.linear\.app\/mcp \(HTTP\)/m);
-    expect(stdout).toMatch(/^codegraph: codegraph serve --mcp --no-watch/m);
-    expect(JSON.parse(renderClaudeMcp(servers)).mcpServers.linear.headers).toEqual({
-      Authorization: 'Bearer ${LINEAR_TOKEN}',
-    });
-  }, 90_000);
 });
 
 describe('host path map', () => {

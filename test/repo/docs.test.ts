@@ -1,11 +1,9 @@
 // The docs are held to the code: every factory.yml snippet passes the controller's own parser, every `factory …`
 // command line names commands and options the CLI has, every relative link and anchor resolves, and every
-// repository path a doc names exists.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+// repository path a doc names exists. The workflows the docs show are linted with the others (test/workflows/).
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { program } from '../../controller/commands/cli.js';
 import { configFieldsSchema, parseConfig } from '../../controller/config/config.js';
 import {
@@ -20,20 +18,8 @@ import {
   relativeLinks,
   repoPaths,
 } from '../support/doc-check.js';
-import { linter } from '../support/actionlint.js';
-import { actionlintFindings, declaredRunnerLabels } from '../support/workflow-policy.js';
+import { DOCS, read, root } from '../support/doc-files.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(root, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(join(root, 'actions'))
-    .map((a) => `actions/${a}/README.md`)
-    .filter((f) => existsSync(join(root, f))),
-].sort();
-const read = (file: string) => readFileSync(join(root, file), 'utf8');
 const CONFIG_KEYS = new Set(Object.keys(configFieldsSchema.shape));
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 /** Files a command or the reader makes, which git ignores. */
@@ -96,22 +82,6 @@ describe('the docs', () => {
       .map(({ file, where, line }) => ({ at: `${file}:${where}`, line, problems: commandProblems(cli, line) }))
       .filter((c) => c.problems.length > 0);
     expect(bad).toEqual([]);
-  });
-
-  it('every complete workflow in the docs passes actionlint', async () => {
-    const labels = declaredRunnerLabels(read('.github/actionlint.yaml'));
-    const workflows = DOCS.flatMap((file) =>
-      fencedBlocks(read(file))
-        .filter((b) => /^ya?ml$/.test(b.lang) && /^on:/m.test(b.body) && /^jobs:/m.test(b.body))
-        .map((b) => ({ where: `${file}:${b.line}`, body: b.body })),
-    );
-    expect(workflows.length, 'workflows found').toBeGreaterThanOrEqual(4);
-    const findings = [];
-    for (const w of workflows) {
-      expect(() => parse(w.body), w.where).not.toThrow();
-      findings.push(...actionlintFindings(await linter().lint(w.body, w.where), w.where, labels));
-    }
-    expect(findings).toEqual([]);
   });
 
   it('every relative link resolves to a file, and to a heading when it names one', () => {

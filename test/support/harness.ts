@@ -70,12 +70,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const env = { GH_TOKEN: 'ghs_' + randomBytes(12).toString('hex'), WEBHOOK_SECRET: randomBytes(16).toString('hex') };
   // Each harness keeps its timeline (and lane folders) in its own folder, and its status endpoint on a free port.
   const stateDir = mkdtempSync(join(tmpdir(), 'factory-state-'));
+  // A scale-set controller is configured as one is in production: without a webhook.
+  const webhook =
+    opts.config?.intake === 'scaleset'
+      ? {}
+      : { webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } } };
   const config = configSchema.parse({
-    github: {
-      apiUrl: github.url,
-      auth: { tokenEnv: 'GH_TOKEN' },
-      webhook: { host: '127.0.0.1', port: 0, secret: { env: 'WEBHOOK_SECRET' } },
-    },
+    github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, ...webhook },
     backend: opts.backend ?? 'docker',
     docker: { socketPath: opts.socketPath ?? '/var/run/docker.sock' },
     instance: `test-${randomBytes(4).toString('hex')}`,
@@ -128,7 +129,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     });
     // With `intake: scaleset` there is no port to deliver to: the stand-in sends no webhooks then.
     if (service.url)
-      github.setWebhook({ url: `${service.url}${config.github.webhook.path}`, secret: env.WEBHOOK_SECRET });
+      github.setWebhook({ url: `${service.url}${config.github.webhook!.path}`, secret: env.WEBHOOK_SECRET });
     return service;
   };
   const harness: Harness = {
