@@ -1,8 +1,12 @@
 // The example org's claude and codex lanes, as examples/factory.yml writes them (auth: broker, their egress lists),
 // each run one job through the controller on the real engine, from the real factory/base: the real CLI in the lane
-// container holds only its placeholder, reaches its broker through the job's egress gateway (the broker's port is one
-// more relayed loopback service), and the broker puts the host's token in the request to the fake model. A root shell
-// in the container then finds neither the host's access nor its refresh token, and an unlisted host is refused.
+// container holds only its placeholder, reaches its broker through the job's egress gateway (at the gateway's broker
+// port, which the controller relays to the job's own broker), and the broker puts the host's token in the request to
+// the fake model. A shell of the job's user then finds neither the host's access nor its refresh token in the
+// container, and an unlisted host is refused.
+//
+// LANES_DEBUG=1 prints the controller's warnings and the job containers' output as they come, and keeps the folder
+// with the host logins and what each job wrote (cli.out, cli.err, cli.code) for a look after the run.
 //
 // Network rule: the gateway's upstream and resolver are a "world" container on a network this test creates (every
 // name resolves to it), the model, the broker and GitHub's stand-in are on loopback. The stand-in runner in
@@ -18,7 +22,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { LABEL } from '../../controller/model/runner.js';
-import type { ContainerSpec } from '../../controller/docker/container-spec.js';
+import { createLogger } from '../../controller/observe/logger.js';
 import { startFakeModelServer, fakeIdToken, type FakeModelServer } from '../support/fake-model-server.js';
 import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { claudeLogin, codexConfig } from '../support/lane-homes.js';
@@ -98,15 +102,18 @@ function resultsDir(agent: string): string {
  * variables), then an unlisted host asked through the proxy and around it; then it waits while the test looks inside.
  */
 function jobCommand(cli: string): string {
-  return [
-    awaitReleaseShell(),
-    'cd /tmp',
-    `${cli} > /results/cli.out 2> /results/cli.err; echo $? > /results/cli.code`,
-    'curl -sS -m 10 -o /dev/null -w "%{http_code}" https://pastebin.com/ > /results/proxied.txt 2>&1',
-    'curl -sS -m 5 --noproxy "*" https://pastebin.com/ > /results/direct.txt 2>&1',
-    'touch /results/ran',
-    'i=0; while [ ! -e /results/looked ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done',
-  ].join('; ');
+  // awaitReleaseShell ends with its own "; ": joined with the steps, it would make "; ;", which sh refuses.
+  return (
+    awaitReleaseShell() +
+    [
+      'cd /tmp',
+      `${cli} > /results/cli.out 2> /results/cli.err; echo $? > /results/cli.code`,
+      'curl -sS -m 10 -o /dev/null -w "%{http_code}" https://pastebin.com/ > /results/proxied.txt 2>&1',
+      'curl -sS -m 5 --noproxy "*" https://pastebin.com/ > /results/direct.txt 2>&1',
+      'touch /results/ran',
+      'i=0; while [ ! -e /results/looked ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done',
+    ].join('; ')
+  );
 }
 
 const CLAUDE_CLI =
@@ -130,11 +137,11 @@ function exampleLane(name: 'claude' | 'codex', authMount: Record<string, unknown
 }
 
 /** The stand-in runner's URL at the job's gateway (its resolver), whose relay carries it to the loopback stand-in. */
-function throughGateway(spec: ContainerSpec): ContainerSpec {
+function throughGateway(spec: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
   const gateway = (spec.HostConfig as { Dns?: string[] }).Dns?.[0];
   if (!gateway) return spec;
   const jit = 'ACTIONS_RUNNER_INPUT_JITCONFIG=';
-  const Env = spec.Env.map((e) => {
+  const Env = (spec.Env ?? []).map((e) => {
     if (!e.startsWith(jit)) return e;
     const text = Buffer.from(e.slice(jit.length), 'base64').toString('utf8').replace('127.0.0.1', gateway);
     return jit + Buffer.from(text).toString('base64');
@@ -142,18 +149,22 @@ function throughGateway(spec: ContainerSpec): ContainerSpec {
   return { ...spec, Env };
 }
 
-/** What a root shell in the container finds of `secrets`, and of the placeholder (which it must find, or it saw nothing). */
+/** What a shell in the container finds of `secrets`, and of the placeholder (which it must find, or it saw nothing). */
 const LOOK = (needles: string[]) =>
   [
-    'for p in /proc/[0-9]*; do tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /tmp/.proc 2>/dev/null',
+    // Every process but this shell, whose own command line holds the needles.
+    'for p in /proc/[0-9]*; do [ $p = /proc/$$ ] && continue; tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /tmp/.proc 2>/dev/null',
     `echo proc $(grep -c -F ${needles.map((n) => `-e ${n}`).join(' ')} /tmp/.proc)`,
     `echo files $(grep -rl -F ${needles.map((n) => `-e ${n}`).join(' ')} /home /root /tmp /factory /etc /run /var/tmp --exclude=.proc 2>/dev/null | tr "\\n" " ")`,
     'rm -f /tmp/.proc',
   ].join('; ');
 
 async function laneContainer(profile: string): Promise<Docker.Container> {
-  const c = await waitFor(`the ${profile} lane container`, async () =>
-    (await h!.containers(false)).find((c) => c.Labels[LABEL.profile] === profile),
+  // Both jobs' gateways and containers start on the same engine: on a busy 2-core machine that took over 20 s.
+  const c = await waitFor(
+    `the ${profile} lane container`,
+    async () => (await h!.containers(false)).find((c) => c.Labels[LABEL.profile] === profile),
+    90_000,
   );
   return docker.getContainer(c.Id);
 }
@@ -173,7 +184,7 @@ afterAll(async () => {
   await standin?.stop();
   await model?.close();
   await world?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.LANES_DEBUG) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("the example org's brokered lanes behind their egress", () => {
@@ -186,9 +197,23 @@ describe("the example org's brokered lanes behind their egress", () => {
     expect(example.profiles.codex!.auth).toBe('broker');
     h = await startHarness({
       standin,
+      ...(process.env.LANES_DEBUG ? { log: createLogger({ level: 'warn', pretty: true, color: false }) } : {}),
       repo: `factory-test/${prefix}`,
       egressDns: [world.ipv4],
-      wrapEngine: (engine) => ({ ...engine, run: (spec) => engine.run(throughGateway(spec)) }),
+      wrapEngine: (engine) => ({
+        ...engine,
+        run: async (spec) => {
+          const id = await engine.run(throughGateway(spec));
+          if (process.env.LANES_DEBUG)
+            void docker
+              .getContainer(id)
+              .logs({ follow: true, stdout: true, stderr: true })
+              .then((s) =>
+                (s as NodeJS.ReadableStream).on('data', (c: Buffer) => process.stderr.write(c.toString('latin1'))),
+              );
+          return id;
+        },
+      }),
       config: {
         broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
       },
@@ -208,22 +233,32 @@ describe("the example org's brokered lanes behind their egress", () => {
       codex: await standin.queueJob(h.repo, example.profiles.codex!.labels as string[]),
     };
 
-    // While each job waits after its run: a root shell looks through the container.
+    // While each job waits after its run: a shell of the job's user looks through the container. That user, not root:
+    // the CLIs ran as it and its files are 0600 in 0700 folders, and root here holds no capability (no
+    // DAC_OVERRIDE, no SYS_PTRACE), so it reads neither those files nor another user's /proc/PID/environ.
     const seen: Record<string, string> = {};
     for (const agent of ['claude', 'codex'] as const) {
       const container = await laneContainer(agent);
+      const user = (await container.inspect()).Config.User;
       const r = results[agent];
       await waitFor(`the ${agent} run`, () => existsIn(r, 'ran'), 90_000).catch(async (err: Error) => {
         const logs = (await container.logs({ stdout: true, stderr: true })).toString('latin1').slice(-3000);
         throw new Error(`${err.message}\n${logs}\n${JSON.stringify(readdirSync(r))}`);
       });
       const placeholder = JSON.parse(
-        (await runIn(container, ['cat', agent === 'claude' ? '/factory/auth/claude/.credentials.json' : '/factory/auth/codex/auth.json'], '0:0')).out,
+        (
+          await runIn(
+            container,
+            ['cat', agent === 'claude' ? '/factory/auth/claude/.credentials.json' : '/factory/auth/codex/auth.json'],
+            user,
+          )
+        ).out,
       );
-      const token: string = agent === 'claude' ? placeholder.claudeAiOauth.accessToken : placeholder.tokens.access_token;
+      const token: string =
+        agent === 'claude' ? placeholder.claudeAiOauth.accessToken : placeholder.tokens.access_token;
       expect(token).toMatch(/^factory-broker-/);
-      seen[agent] = (await runIn(container, ['sh', '-c', LOOK(SECRETS)], '0:0')).out;
-      seen[`${agent}-placeholder`] = (await runIn(container, ['sh', '-c', LOOK([token])], '0:0')).out;
+      seen[agent] = (await runIn(container, ['sh', '-c', LOOK(SECRETS)], user)).out;
+      seen[`${agent}-placeholder`] = (await runIn(container, ['sh', '-c', LOOK([token])], user)).out;
       writeFileSync(join(r, 'looked'), '');
     }
     await waitFor(
