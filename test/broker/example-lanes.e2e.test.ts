@@ -179,8 +179,21 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
 }, 600_000);
 
+/** What of this test's jobs is left on the engine: their containers and gateways, by the test's prefix. */
+const leftovers = async () => ({
+  containers: (await docker.listContainers({ all: true, filters: { name: [prefix] } })).filter(
+    (c) => !c.Names.includes(`/${prefix}-world`),
+  ),
+  networks: (await docker.listNetworks({ filters: { name: [prefix] } })).filter((n) => n.Name !== `${prefix}-world`),
+});
+
 afterAll(async () => {
   await h?.stop();
+  // A run that failed midway may leave a job's gateway (the controller keeps them for adoption when it stops), which
+  // holds the world's network.
+  const left = await leftovers();
+  for (const c of left.containers) await docker.getContainer(c.Id).remove({ force: true });
+  for (const n of left.networks) await docker.getNetwork(n.Id).remove();
   await standin?.stop();
   await model?.close();
   await world?.remove();
@@ -267,6 +280,15 @@ describe("the example org's brokered lanes behind their egress", () => {
       60_000,
     );
     console.log(`example lanes, brokered behind egress: both queued -> completed in ${Date.now() - started} ms`);
+    // Each job's gateway and network go with it.
+    await waitFor(
+      "the jobs' containers and gateways removed",
+      async () => {
+        const left = await leftovers();
+        return left.containers.length + left.networks.length === 0;
+      },
+      60_000,
+    );
 
     // Each CLI finished with the model's answer.
     expect(read(results.claude, 'cli.code').trim(), read(results.claude, 'cli.err')).toBe('0');
