@@ -42,19 +42,20 @@ export class JobBrokers {
 
   /**
    * The job's container with the broker's address in its environment (claude asks its API before it reads its
-   * settings); on the controller's loopback, which the egress plan relays to the job's gateway address.
+   * settings). `url`: where the job reaches it (its gateway's broker port behind egress); unset, the controller's
+   * loopback, which a host-network job shares.
    */
-  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile): ContainerSpec {
+  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile, url?: string): ContainerSpec {
     const broker = this.running.get(runnerName);
     if (!broker || !loginsOf(profile).has('claude')) return spec;
-    return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=http://127.0.0.1:${broker.port}`] };
+    return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=${url ?? `http://127.0.0.1:${broker.port}`}`] };
   }
 
-  /** Records where the job reaches its broker and its placeholder, for the release (broker-placeholders.ts). */
-  async grant(runnerName: string, host: string): Promise<void> {
+  /** Records where the job reaches its broker (as withBroker's `url`) and its placeholder, for the release. */
+  async grant(runnerName: string, url?: string): Promise<void> {
     const broker = this.running.get(runnerName);
     if (!broker) return;
-    const grant: BrokerGrant = { token: broker.token, url: `http://${host}:${broker.port}` };
+    const grant: BrokerGrant = { token: broker.token, url: url ?? `http://127.0.0.1:${broker.port}` };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
   }
 

@@ -2,7 +2,7 @@
 // The rules themselves are egress-policy.ts, the one module the gateway also runs, so config and gateway cannot
 // disagree on what an entry means.
 import { z } from 'zod';
-import { DNS_PORT, parseRule, PROXY_PORT, WEB_PORTS, type EgressRule } from '../gateway/egress-policy.js';
+import { BROKER_PORT, DNS_PORT, parseRule, PROXY_PORT, WEB_PORTS, type EgressRule } from '../gateway/egress-policy.js';
 
 const got = (input: unknown) => JSON.stringify(input);
 
@@ -39,9 +39,10 @@ export const egressSchema = z
   .superRefine((e, ctx) => {
     const named = new Set<number>([...WEB_PORTS, ...e.allow.flatMap((r) => (r.port === undefined ? [] : [r.port]))]);
     e.loopback.forEach((port, i) => {
+      const own = { [DNS_PORT]: 'resolver', [PROXY_PORT]: 'proxy', [BROKER_PORT]: 'model broker' }[port];
       const clash =
-        port === PROXY_PORT || port === DNS_PORT
-          ? `the gateway's own ${port === DNS_PORT ? 'resolver' : 'proxy'} port`
+        own !== undefined
+          ? `the gateway's own ${own} port`
           : named.has(port)
             ? 'a port the gateway serves allowed names on (80, 443 and the ports in allow)'
             : e.loopback.indexOf(port) !== i

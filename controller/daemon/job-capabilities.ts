@@ -4,6 +4,7 @@
 import type { Config, Profile } from '../config/config.js';
 import { isReviewProfile } from '../config/review-profile.js';
 import { isDockerSocketPath } from '../config/trust-gate.js';
+import { brokerFallback } from '../config/broker-gate.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerSpec } from './runner-spec.js';
 import { sidecarPlan, withJobDocker } from '../docker/job-docker-plan.js';
@@ -55,7 +56,7 @@ export const NOT_CAPABILITY_KEYS = [
   'runnerGroup',
   // A warm runner's container is the same as a cold one's; only when it starts differs.
   'warm',
-  // The job uses the same login either way; whether it holds it or a placeholder is docs/security.md's table.
+  // The job uses the same login either way; whether it holds it or a placeholder is in the secrets column.
   'auth',
   'models',
   // Limits on the agent's run (time, turns, tokens, cost) that the action enforces; they grant nothing.
@@ -129,8 +130,14 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   ].join('; ');
 
   const secrets = ["the job's GITHUB_TOKEN and what its workflow passes"];
+  const brokered = brokerFallback(profile) === undefined;
   for (const m of profile.mounts) {
-    if (m.kind === 'auth') secrets.push(`${m.agent} subscription login (a private copy, written back when refreshed)`);
+    if (m.kind === 'auth')
+      secrets.push(
+        brokered
+          ? `a placeholder for the host's ${m.agent} login (its model broker holds the login; nothing is written back)`
+          : `${m.agent} subscription login (a private copy, written back when refreshed)`,
+      );
     if (m.kind === 'gh') secrets.push(`the host's gh login (read-only at ${m.target})`);
     if (m.kind === 'secrets') secrets.push(`the secrets store (read-only at ${m.target})`);
   }

@@ -17,7 +17,7 @@ import type { LaunchPlan } from './launch-plan.js';
 import { withRegisteredRunner } from './runner-spec.js';
 import type { JobDocker } from '../docker/job-docker.js';
 import type { EgressGateways } from '../egress/egress-gateway.js';
-import { relayedValue, withEgress, type EgressLease } from '../egress/egress-plan.js';
+import { brokerUrl, relayedValue, withBrokerRelay, withEgress, type EgressLease } from '../egress/egress-plan.js';
 import { brokerFallback, type JobBrokers } from '../broker/job-brokers.js';
 import { errorMessage } from '../util/error-message.js';
 
@@ -70,19 +70,14 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   } catch (err) {
     return failed(config, identity, errorMessage(err), false);
   }
-  // A brokered job's broker before its network: the gateway relays the broker's port, the job's files name it.
+  // A brokered job's broker before its network: the gateway relays its broker port to it, the job's files name it.
   let container = plan.container;
   let egressPlan = plan.egress;
   const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
   if (brokers) {
     try {
       const { port } = await brokers.start(job.profile, identity.runnerName);
-      container = brokers.withBroker(container, identity.runnerName, job.profile);
-      if (egressPlan)
-        egressPlan = {
-          ...egressPlan,
-          policy: { ...egressPlan.policy, loopback: [...egressPlan.policy.loopback, port] },
-        };
+      if (egressPlan) egressPlan = withBrokerRelay(egressPlan, port);
     } catch (err) {
       return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
     }
@@ -175,7 +170,11 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
       await rewriteMcpFiles(config, identity.runnerName, (text) => relayedValue(text, lease)).catch(() => {});
   }
   try {
-    await brokers?.grant(identity.runnerName, egress ? egress.lease.address : '127.0.0.1');
+    if (brokers) {
+      const url = egress ? brokerUrl(egress.lease) : undefined;
+      container = brokers.withBroker(container, identity.runnerName, job.profile, url);
+      await brokers.grant(identity.runnerName, url);
+    }
   } catch (err) {
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();

@@ -59,6 +59,8 @@ export interface ServiceOptions {
   assignmentPollMs?: number;
   /** The scale-set listeners' retry and 409 wait (first, longest); 1 s to 30 s unless told. */
   scaleSetRetryMs?: { first: number; max: number };
+  /** Resolvers the egress gateways ask for allowed names; unset, the engine's (a test gives its own network's). */
+  egressDns?: string[];
 }
 
 /** A lost in_progress delays a lane job's credentials by at most this, plus one lookup. */
@@ -120,7 +122,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   unwind.push(() => timeline.close());
   const docker = new DockerWatch(engine, log, opts.maxDockerBackoffMs ?? 15_000);
   const observer = jobObservers(log, metrics, timeline, opts.observer);
-  const egress = egressFor(config);
+  const egress = egressFor(config, opts.egressDns);
   // Spare gateways go with the controller; jobs' gateways stay with their jobs for the next start to adopt.
   if (egress?.close) unwind.push(() => egress.close?.());
   const ownEngines = opts.jobDocker ?? jobDockerFor(config);

@@ -10,13 +10,14 @@ import { spareGateways } from './spare-gateways.js';
  * Jobs' egress gateways run beside the job on the local engine, like its sidecar (swarm is refused by validation),
  * with one spare kept serving per profile so a job does not wait for its gateway to start.
  */
-export function egressFor(config: Config): EgressGateways | undefined {
+export function egressFor(config: Config, upstreamDns?: string[]): EgressGateways | undefined {
   if (config.backend !== 'docker') return undefined;
   return spareGateways(
     egressGateways(new Docker({ socketPath: config.docker.socketPath }), {
       instance: config.instance,
       dir: join(config.stateDir, 'egress'),
       hostPath: (path) => toHostPath(path, config.hostPathMap),
+      ...(upstreamDns ? { upstreamDns } : {}),
     }),
   );
 }

@@ -5,9 +5,10 @@
 // whose it is and its label which network and relays go with it, both read back from Docker after a restart.
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { BROKER_PORT } from '../gateway/egress-policy.js';
 import { LABEL } from '../model/runner.js';
 import { demux, isDockerDown } from '../docker/docker-engine.js';
 import {
@@ -109,22 +110,35 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
     await rm(folderOf(opts.dir, key), { recursive: true, force: true });
   }
 
-  /** The relays of `key`'s gateway, served into the folder its gateway has mounted (made or kept as it is). */
-  async function relay(key: string, ports: readonly number[]): Promise<void> {
-    relays.set(
-      key,
-      await serveRelays(
-        join(folderOf(opts.dir, key), 'relay'),
-        ports.map((port) => ({ port, ...(opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {}) })),
-      ),
-    );
+  /**
+   * The relays of `key`'s gateway, served into the folder its gateway has mounted (made or kept as it is), beside
+   * those it serves already. BROKER_PORT goes to the job's broker, and nowhere while the gateway has none (a spare, or
+   * a job adopted after a restart, whose broker died with the controller before): never to whatever listens on the
+   * host's own port of that number.
+   */
+  async function relay(key: string, ports: readonly number[], broker?: number): Promise<void> {
+    const to = (port: number) => (opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {});
+    const services = [
+      ...ports.filter((p) => p !== BROKER_PORT).map((port) => ({ port, ...to(port) })),
+      ...(broker === undefined
+        ? []
+        : [
+            {
+              port: BROKER_PORT,
+              connect: () => opts.relayTarget?.(broker) ?? connect({ host: '127.0.0.1', port: broker }),
+            },
+          ]),
+    ];
+    const served = await serveRelays(join(folderOf(opts.dir, key), 'relay'), services);
+    const before = relays.get(key);
+    relays.set(key, before ? { close: () => served.close().then(() => before.close()) } : served);
   }
 
   async function create(plan: EgressPlan): Promise<EgressLease> {
     const folder = folderOf(opts.dir, plan.runnerName);
     try {
       await writeGatewayProgram(join(folder, 'program'));
-      await relay(plan.runnerName, plan.policy.loopback);
+      await relay(plan.runnerName, plan.policy.loopback, plan.broker);
       const network = await docker.createNetwork(networkSpec(plan));
       const info = (await network.inspect()) as { IPAM?: { Config?: Array<{ Subnet?: string }> } };
       const subnet = info.IPAM?.Config?.find((c) => c.Subnet?.includes('.'))?.Subnet;
@@ -207,6 +221,8 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
     const info = await docker.getContainer(gatewayName(spare)).inspect();
     if (!info.State.Running) throw new Error(`spare gateway ${gatewayName(spare)} is not running`);
     await docker.getContainer(info.Id).rename({ name: plan.gateway });
+    // The spare was made before this job's broker: its relay is served now, into the spare's folder.
+    if (plan.broker !== undefined) await relay(spare, [], plan.broker);
   }
 
   return { create, refusals, remove, sweep, claim };

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { Profile } from '../config/config.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { LABEL, type RunnerIdentity } from '../model/runner.js';
-import { PROXY_PORT, REFUSALS_PATH, type EgressPolicy } from '../gateway/egress-policy.js';
+import { BROKER_PORT, PROXY_PORT, REFUSALS_PATH, type EgressPolicy } from '../gateway/egress-policy.js';
 import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
 
 /** On the job's internal network and its gateway: the runner they serve. Never on anything else. */
@@ -33,6 +33,11 @@ export interface EgressPlan {
   /** The gateway's image: the job's own (on the engine already; factory/base and images built on it have node). */
   image: string;
   policy: EgressPolicy;
+  /**
+   * The host port of the job's model broker, which the gateway serves at BROKER_PORT. Kept out of the policy: the
+   * policy is what a spare gateway must share with its job, and every job's broker has a port of its own.
+   */
+  broker?: number;
 }
 
 export const egressNetworkName = (runnerName: string) => `${runnerName}-egress`;
@@ -52,6 +57,14 @@ export function egressPlan(identity: RunnerIdentity, profile: Profile): EgressPl
     policy: { allow: e.allow, loopback: e.loopback },
   };
 }
+
+/** A brokered job's plan: its gateway relays BROKER_PORT to the job's broker at `port` on the controller's loopback. */
+export function withBrokerRelay(plan: EgressPlan, port: number): EgressPlan {
+  return { ...plan, policy: { ...plan.policy, loopback: [...plan.policy.loopback, BROKER_PORT] }, broker: port };
+}
+
+/** Where a brokered job behind `lease` reaches its broker. */
+export const brokerUrl = (lease: EgressLease) => `http://${lease.address}:${BROKER_PORT}`;
 
 const labels = (plan: EgressPlan) => ({ [EGRESS_LABEL]: plan.runnerName, [LABEL.instance]: plan.instance });
 

@@ -22,7 +22,10 @@ interface Spare {
   timer: NodeJS.Timeout;
 }
 
-/** What a spare must share with a job to serve it: everything of the plan but the runner's names. */
+/**
+ * What a spare must share with a job to serve it: everything of the plan but the runner's names and its broker (the
+ * policy names only the gateway's broker port, the same for every brokered job; the claim relays it to the job's).
+ */
 const fitOf = (plan: EgressPlan) =>
   JSON.stringify([plan.instance, plan.profileName, plan.upstream, plan.image, plan.policy]);
 
@@ -45,8 +48,10 @@ export function spareGateways(gateways: EgressGateways, opts: SpareOptions = {})
     if (closed || spares.has(fit)) return;
     const name = `${plan.instance}-spare-${randomBytes(4).toString('hex')}`;
     names.add(name);
+    // The job's own broker stays the job's: the spare relays none until a job claims it.
+    const { broker: _job, ...shared } = plan;
     const lease = gateways.create({
-      ...plan,
+      ...shared,
       runnerName: name,
       network: egressNetworkName(name),
       gateway: gatewayName(name),

@@ -21,6 +21,11 @@ export const WEB_PORTS = [80, 443] as const;
 export const PROXY_PORT = 3128;
 export const DNS_PORT = 53;
 /**
+ * Where a brokered job reaches its model broker at its gateway: one port for every job, relayed by the controller to
+ * that job's own broker, so a spare gateway started before its job is known fits every brokered job of its profile.
+ */
+export const BROKER_PORT = 3129;
+/**
  * Where the proxy port answers a GET with what it refused so far, as JSON `{ blocked: [{ host, port, count, first }],
  * more }` (at most REFUSAL_KINDS destinations, most refused first): the lane's action reads it for its report.
  */

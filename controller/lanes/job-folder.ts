@@ -16,7 +16,7 @@ import {
 import type { Config, Profile } from '../config/config.js';
 import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
-import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
+import { claudeMcpOAuthKey, renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
 import { claudeAccountIn, providerLoginCheck } from './login-check.js';
 import { closeDataGates, prepareDataGatesForRemoval } from './data-release.js';
@@ -155,6 +155,7 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
         grant,
         asOwner(owner),
         `profiles.${profileName}.mounts[${i}]`,
+        hostedMcpKeys(profile),
       );
       continue;
     }
@@ -176,6 +177,10 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
   await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
 }
 
+/** Where claude keeps the logins of the profile's hosted MCP servers that use one (`credential: oauth`). */
+const hostedMcpKeys = (profile: Profile) =>
+  profile.mcp.flatMap((s) => ('url' in s && s.credential === 'oauth' ? [claudeMcpOAuthKey(s.name, s.url)] : []));
+
 /** Writes a brokered job's placeholder files for one auth mount, read off the host's files as the CLIs left them. */
 async function releasePlaceholders(
   m: Extract<Profile['mounts'][number], { kind: 'auth' }>,
@@ -183,13 +188,14 @@ async function releasePlaceholders(
   grant: BrokerGrant,
   owner: { uid: number; gid: number },
   path: string,
+  mcpOAuthKeys: readonly string[],
 ): Promise<void> {
   const host: HostFiles = {};
   for (const f of authFiles(m)) {
     const text = await readFile(f.source, 'utf8').catch(() => undefined);
     if (text !== undefined) host[f.name] = text;
   }
-  const files = placeholderFiles(m.agent as Agent, host, grant);
+  const files = placeholderFiles(m.agent as Agent, host, grant, { mcpOAuthKeys });
   if ('error' in files) throw new Error(`${path}: ${files.error}; log in to ${m.agent} on the host first`);
   for (const [name, text] of Object.entries(files))
     await replaceFileAtomically(join(copyDir, name), text, { mode: 0o600, owner });

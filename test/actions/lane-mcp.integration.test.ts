@@ -128,7 +128,12 @@ describe('a claude lane in build mode', () => {
     expect(modelSaw()).toContain('answered by lane-pkm-agent');
   });
 
-  it('reaches a hosted server with credential oauth through the login claude keeps for it on the host', async () => {
+  it.each([
+    ['as the host keeps it', true],
+    // What a brokered lane's placeholder file carries (broker-placeholders.ts): claude uses a current access token
+    // without the refresh token beside it.
+    ['with its access token alone', false],
+  ])('reaches a hosted server with credential oauth through the login claude keeps for it, %s', async (_, refresh) => {
     const token = 'mcp-oauth-linear-access-3f9a1c';
     const linear: FakeHostedMcp = await startFakeHostedMcp('linear', token);
     try {
@@ -141,7 +146,7 @@ describe('a claude lane in build mode', () => {
           serverName: 'linear',
           serverUrl: linear.url,
           accessToken: token,
-          refreshToken: 'mcp-oauth-linear-refresh-8b2d4e',
+          ...(refresh ? { refreshToken: 'mcp-oauth-linear-refresh-8b2d4e' } : {}),
           expiresAt: Date.now() + 3600_000,
           scope: 'read write',
         },

@@ -56,15 +56,18 @@ describe('egress on a profile', () => {
   });
 
   it('refuses a loopback port the gateway already serves on, or one listed twice', () => {
-    expect(problems({ egress: { allow: ['a.test:8443'], loopback: [443, 8443, 53, 3128, 3100, 3100] } })).toEqual([
-      expect.stringMatching(
-        /^profiles\.lane\.egress\.loopback\[0\]: port 443 is a port the gateway serves allowed names on/,
-      ),
-      expect.stringMatching(/^profiles\.lane\.egress\.loopback\[1\]: port 8443 is a port the gateway serves/),
-      "profiles.lane.egress.loopback[2]: port 53 is the gateway's own resolver port",
-      "profiles.lane.egress.loopback[3]: port 3128 is the gateway's own proxy port",
-      'profiles.lane.egress.loopback[5]: port 3100 is listed twice',
-    ]);
+    expect(problems({ egress: { allow: ['a.test:8443'], loopback: [443, 8443, 53, 3128, 3100, 3100, 3129] } })).toEqual(
+      [
+        expect.stringMatching(
+          /^profiles\.lane\.egress\.loopback\[0\]: port 443 is a port the gateway serves allowed names on/,
+        ),
+        expect.stringMatching(/^profiles\.lane\.egress\.loopback\[1\]: port 8443 is a port the gateway serves/),
+        "profiles.lane.egress.loopback[2]: port 53 is the gateway's own resolver port",
+        "profiles.lane.egress.loopback[3]: port 3128 is the gateway's own proxy port",
+        'profiles.lane.egress.loopback[5]: port 3100 is listed twice',
+        "profiles.lane.egress.loopback[6]: port 3129 is the gateway's own model broker port",
+      ],
+    );
   });
 
   it('refuses whatever gives the job a way out beside the gateway', () => {

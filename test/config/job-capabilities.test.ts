@@ -108,7 +108,10 @@ describe('docs/job-capabilities.md', () => {
     expect(review!['Host network']).toMatch(/^no:/);
     expect(tier1!.Secrets).toContain('nothing from the host');
     expect(launched(config, 'ci-platform').HostConfig.Mounts).toEqual([]);
-    expect(codex!.Secrets).toContain('codex subscription login');
+    // The example's lanes are brokered (auth: broker): they hold a placeholder, the review lane a copy.
+    expect(codex!.Secrets).toContain("a placeholder for the host's codex login");
+    expect(codex!.Secrets).not.toContain('subscription login');
+    expect(claude!.Secrets).toContain("a placeholder for the host's claude login");
     expect(codex!.Secrets).not.toContain('secrets store');
     expect(claude!.Secrets).toContain('the secrets store (read-only at /factory/secrets)');
     for (const token of config.profiles.claude!.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])))

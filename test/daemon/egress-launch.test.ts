@@ -9,6 +9,8 @@ import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import type { EgressGateways } from '../../controller/egress/egress-gateway.js';
 import type { EgressPlan } from '../../controller/egress/egress-plan.js';
+import { spareGateways } from '../../controller/egress/spare-gateways.js';
+import type { JobBrokers } from '../../controller/broker/job-brokers.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
 import { carryOut } from '../../controller/daemon/launcher.js';
 import { planLaunch } from '../../controller/daemon/launch-plan.js';
@@ -164,5 +166,99 @@ describe('launching a job with egress', () => {
       retry: false,
     });
     expect(steps).toEqual([]);
+  });
+});
+
+describe('launching brokered jobs behind egress', () => {
+  const claudeDir = join(stateDir, 'host-claude');
+  const brokered = configSchema.parse({
+    github: { auth: { tokenEnv: 'T' }, webhook: { secret: { env: 'S' } } },
+    stateDir,
+    profiles: {
+      lane: {
+        labels: ['self-hosted', 'lane'],
+        image: 'runner:1',
+        trusted: true,
+        auth: 'broker',
+        mounts: [{ kind: 'auth', agent: 'claude', source: claudeDir }],
+        egress: { allow: ['api.anthropic.com'], loopback: [3100] },
+      },
+    },
+    repos: [{ repo: 'o/r', profiles: ['lane'] }],
+  });
+  const laneJob = (jobId: number) => ({
+    jobId,
+    repo: 'o/r',
+    profileName: 'lane',
+    profile: brokered.profiles.lane!,
+    receivedAt: 0,
+    key: 'o/r',
+    limits: [],
+  });
+
+  /** Gateways behind the spares, and one broker per job on a port of its own, as the controller's are. */
+  function brokeredWorld() {
+    const made: EgressPlan[] = [];
+    const claimed: Array<{ spare: string; plan: EgressPlan }> = [];
+    const specs: Spec[] = [];
+    const gateways: EgressGateways = {
+      async create(plan) {
+        made.push(plan);
+        return { network: plan.network, address: `172.30.${made.length}.2`, loopback: plan.policy.loopback };
+      },
+      async claim(spare, plan) {
+        claimed.push({ spare, plan });
+      },
+      remove: async () => {},
+      refusals: async () => [],
+      sweep: async () => [],
+    };
+    let port = 41000;
+    const running = new Map<string, number>();
+    const brokers = {
+      async start(_profile: unknown, runnerName: string) {
+        running.set(runnerName, ++port);
+        return { port, token: `factory-broker-${runnerName}` };
+      },
+      withBroker: (spec: Spec, _runner: string, _profile: unknown, url?: string) => ({
+        ...spec,
+        Env: [...spec.Env, `ANTHROPIC_BASE_URL=${url}`],
+      }),
+      grant: async () => {},
+      close: async () => {},
+    } as unknown as JobBrokers;
+    const engine = {
+      async run(spec: Spec) {
+        specs.push(spec);
+        return `c${specs.length}`;
+      },
+    } as unknown as Engine;
+    const egress = spareGateways(gateways);
+    const deps = { ...world().deps, config: brokered, engine, egress, brokers };
+    return { made, claimed, specs, running, egress, deps };
+  }
+
+  it("the next brokered job claims the spare the last one left, and its gateway relays to this job's broker", async () => {
+    const w = brokeredWorld();
+    const settle = () => new Promise((r) => setTimeout(r, 0));
+    const first = planLaunch(brokered, laneJob(1), []);
+    expect(await carryOut(w.deps, first, laneJob(1))).toMatchObject({ kind: 'started' });
+    await settle();
+    // The spare made after the first job relays no job's broker: it has none until a job claims it.
+    expect(w.made).toHaveLength(2);
+    expect(w.made[1]!.broker).toBeUndefined();
+
+    const second = planLaunch(brokered, laneJob(2), []);
+    expect(await carryOut(w.deps, second, laneJob(2))).toMatchObject({ kind: 'started' });
+    expect(w.claimed.map((c) => [c.spare, c.plan.runnerName])).toEqual([
+      [w.made[1]!.runnerName, second.identity.runnerName],
+    ]);
+    expect(w.claimed[0]!.plan.broker).toBe(w.running.get(second.identity.runnerName));
+    // Each job reaches its broker at its own gateway's broker port, whatever port the broker has on the host.
+    expect(w.specs.map((s) => s.Env.find((e) => e.startsWith('ANTHROPIC_BASE_URL=')))).toEqual([
+      'ANTHROPIC_BASE_URL=http://172.30.1.2:3129',
+      'ANTHROPIC_BASE_URL=http://172.30.2.2:3129',
+    ]);
+    await w.egress.close!();
   });
 });

@@ -15,7 +15,14 @@ import { containerSpec } from '../../controller/daemon/runner-spec.js';
 import { egressGateways, type EgressGateways } from '../../controller/egress/egress-gateway.js';
 import { spareGateways } from '../../controller/egress/spare-gateways.js';
 import { LABEL } from '../../controller/model/runner.js';
-import { EGRESS_LABEL, egressPlan, withEgress, type EgressLease } from '../../controller/egress/egress-plan.js';
+import {
+  brokerUrl,
+  EGRESS_LABEL,
+  egressPlan,
+  withBrokerRelay,
+  withEgress,
+  type EgressLease,
+} from '../../controller/egress/egress-plan.js';
 import type { RunnerIdentity } from '../../controller/model/runner.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { probe, runIn } from './probes.js';
@@ -341,16 +348,16 @@ describe('the egress module leaves nothing behind', () => {
     ...(await docker.listContainers({ all: true, filters: { label: [`${EGRESS_LABEL}=${runnerName}`] } })),
     ...(await docker.listNetworks({ filters: { label: [`${EGRESS_LABEL}=${runnerName}`] } })),
   ];
+  const profileFor = (upstream = world.network) =>
+    profileSchema.parse({
+      labels: ['x'],
+      image,
+      network: upstream,
+      egress: { allow: ['a.test'], loopback: [hostPort] },
+    });
   const planFor = (runnerName: string, upstream: string) =>
-    egressPlan(
-      { ...identity, runnerName },
-      profileSchema.parse({
-        labels: ['x'],
-        image,
-        network: upstream,
-        egress: { allow: ['a.test'], loopback: [hostPort] },
-      }),
-    )!;
+    egressPlan({ ...identity, runnerName }, profileFor(upstream))!;
+  const none = { mounts: [], env: {} };
 
   it('when the gateway cannot join its upstream network: the launch fails and nothing is left', async () => {
     const runnerName = `${prefix}-broken`;
@@ -392,5 +399,38 @@ describe('the egress module leaves nothing behind', () => {
     await spares.close!();
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${prefix}`] } });
     expect(left.filter((c) => c.Names.some((n) => n.includes('-spare-')))).toEqual([]);
+  });
+
+  it("brokered jobs claim spares too, and each reaches its own broker at its gateway's broker port", async () => {
+    // Two jobs' brokers on the controller's loopback, each on a port of its own.
+    const brokers = ['broker-of-b1', 'broker-of-b2'].map((answer) => createHttpServer((_, res) => res.end(answer)));
+    const ports = await Promise.all(brokers.map((b) => listen(b, '127.0.0.1')));
+    const spares = spareGateways(gateways);
+    const [first, second] = [`${prefix}-b1`, `${prefix}-b2`];
+    try {
+      const leases = [await spares.create(withBrokerRelay(planFor(first, world.network), ports[0]!))];
+      spares.launched!(first);
+      leases.push(await spares.create(withBrokerRelay(planFor(second, world.network), ports[1]!)));
+      expect(leases[1]!.network).toMatch(new RegExp(`^${prefix}-spare-`));
+      const answers: string[] = [];
+      for (const [i, lease] of leases.entries()) {
+        const job = await startContainer({
+          ...withEgress(
+            containerSpec({ ...identity, runnerName: `${prefix}-bjob${i}` }, profileFor(), '', none),
+            lease,
+          ),
+          Entrypoint: ['sleep'],
+          Cmd: ['infinity'],
+          name: `${prefix}-bjob${i}`,
+        });
+        answers.push((await runIn(job, ['curl', '-sS', '--max-time', '5', brokerUrl(lease)], '1000:1000')).out);
+        await job.remove({ force: true });
+      }
+      expect(answers).toEqual(['broker-of-b1', 'broker-of-b2']);
+    } finally {
+      for (const runner of [first, second]) await spares.remove(runner);
+      await spares.close!();
+      for (const b of brokers) b.close();
+    }
   });
 });

@@ -44,6 +44,8 @@ export interface HarnessOptions {
   repoEntry?: boolean;
   /** How often the controller looks up busy lane runners whose in_progress never came. */
   assignmentPollMs?: number;
+  /** Resolvers the egress gateways ask (a container on a network the test made); unset, the engine's. */
+  egressDns?: string[];
 }
 
 export interface Harness {
@@ -123,6 +125,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...(opts.now ? { now: opts.now } : {}),
       assignmentPollMs: opts.assignmentPollMs ?? 1_000,
       scaleSetRetryMs: { first: 50, max: 500 },
+      ...(opts.egressDns ? { egressDns: opts.egressDns } : {}),
     });
     // With `intake: scaleset` there is no port to deliver to: the stand-in sends no webhooks then.
     if (service.url)

@@ -1,0 +1,332 @@
+// The example org's claude and codex lanes, as examples/factory.yml writes them (auth: broker, their egress lists),
+// each run one job through the controller on the real engine, from the real factory/base: the real CLI in the lane
+// container holds only its placeholder, reaches its broker through the job's egress gateway (at the gateway's broker
+// port, which the controller relays to the job's own broker), and the broker puts the host's token in the request to
+// the fake model. A shell of the job's user then finds neither the host's access nor its refresh token in the
+// container, and an unlisted host is refused.
+//
+// LANES_DEBUG=1 prints the controller's warnings and the job containers' output as they come, and keeps the folder
+// with the host logins and what each job wrote (cli.out, cli.err, cli.code) for a look after the run.
+//
+// Network rule: the gateway's upstream and resolver are a "world" container on a network this test creates (every
+// name resolves to it), the model, the broker and GitHub's stand-in are on loopback. The stand-in runner in
+// factory/base reaches its GitHub by the loopback URL in its JIT config; behind egress that port is relayed too, and
+// the URL is pointed at the gateway as relayedValue does for the lane's own variables (the real runner asks for
+// github.com by name through the proxy instead).
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Docker from 'dockerode';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
+import { LABEL } from '../../controller/model/runner.js';
+import { createLogger } from '../../controller/observe/logger.js';
+import { startFakeModelServer, fakeIdToken, type FakeModelServer } from '../support/fake-model-server.js';
+import { startHarness, waitFor, type Harness } from '../support/harness.js';
+import { claudeLogin, codexConfig } from '../support/lane-homes.js';
+import { ensureLocalBase } from '../support/local-base.js';
+import { awaitReleaseShell } from '../support/release-shell.js';
+import { runIn } from '../egress/probes.js';
+import { startWorld, type World } from '../egress/world.js';
+
+const root = join(import.meta.dirname, '../..');
+const docker = new Docker();
+const prefix = `fxlanes-${randomBytes(3).toString('hex')}`;
+const HOST = {
+  claudeAccess: 'sk-ant-oat01-examplelaneaccess7c1d',
+  claudeRefresh: 'sk-ant-ort01-examplelanerefresh2e9f',
+  codexAccess: 'codex-at-examplelane-5a3b',
+  codexRefresh: 'codex-rt-examplelane-8d0c',
+};
+const SECRETS = Object.values(HOST);
+
+type RawProfile = Record<string, unknown> & { egress: { allow: string[]; loopback: string[] } };
+const example = parse(readFileSync(join(root, 'examples/factory.yml'), 'utf8')) as {
+  profiles: Record<string, RawProfile>;
+};
+
+let image: string;
+let world: World;
+let model: FakeModelServer;
+let standin: GitHubStandin;
+let h: Harness | undefined;
+let dir: string;
+
+/** The host's logins, as `claude login` and `codex login` leave them. */
+function hostLogins() {
+  const claude = join(dir, 'host', '.claude');
+  const claudeJson = join(dir, 'host', '.claude.json');
+  const codex = join(dir, 'host', '.codex');
+  for (const d of [claude, codex]) mkdirSync(d, { recursive: true });
+  writeFileSync(
+    join(claude, '.credentials.json'),
+    JSON.stringify(claudeLogin(HOST.claudeAccess, HOST.claudeRefresh, 24 * 3600_000)),
+    { mode: 0o600 },
+  );
+  writeFileSync(claudeJson, JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3 }), { mode: 0o600 });
+  writeFileSync(
+    join(codex, 'auth.json'),
+    JSON.stringify({
+      OPENAI_API_KEY: null,
+      tokens: {
+        id_token: fakeIdToken(),
+        access_token: HOST.codexAccess,
+        refresh_token: HOST.codexRefresh,
+        account_id: 'acct-fake',
+      },
+      last_refresh: new Date().toISOString(),
+    }),
+    { mode: 0o600 },
+  );
+  // The host's own config: the model and the phoning-home features off, no provider of its own.
+  writeFileSync(
+    join(codex, 'config.toml'),
+    codexConfig('http://unused').split('\n[model_providers.fake]')[0]!.replace('model_provider = "fake"\n', ''),
+    { mode: 0o600 },
+  );
+  return { claude, claudeJson, codex };
+}
+
+/** A folder the job writes what it saw into (the runner's user writes it, the test reads it). */
+function resultsDir(agent: string): string {
+  const d = join(dir, `results-${agent}`);
+  mkdirSync(d, { recursive: true });
+  chmodSync(d, 0o777);
+  return d;
+}
+
+/**
+ * The job's one step: the real CLI as the lane runs it (its home the job's auth folder, the container's proxy
+ * variables), then an unlisted host asked through the proxy and around it; then it waits while the test looks inside.
+ */
+function jobCommand(cli: string): string {
+  // awaitReleaseShell ends with its own "; ": joined with the steps, it would make "; ;", which sh refuses.
+  return (
+    awaitReleaseShell() +
+    [
+      'cd /tmp',
+      `${cli} > /results/cli.out 2> /results/cli.err; echo $? > /results/cli.code`,
+      'curl -sS -m 10 -o /dev/null -w "%{http_code}" https://pastebin.com/ > /results/proxied.txt 2>&1',
+      'curl -sS -m 5 --noproxy "*" https://pastebin.com/ > /results/direct.txt 2>&1',
+      'touch /results/ran',
+      'i=0; while [ ! -e /results/looked ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done',
+    ].join('; ')
+  );
+}
+
+const CLAUDE_CLI =
+  'CLAUDE_CONFIG_DIR=/factory/auth/claude claude --print --output-format json --model claude-sonnet-4-5 "say hi"';
+const CODEX_CLI =
+  'CODEX_HOME=/factory/auth/codex codex exec --skip-git-repo-check --sandbox danger-full-access --model fake-codex-model --output-last-message /results/last.txt "say hi" < /dev/null';
+
+/** The example's lane profile, on this machine: its auth, egress, env and agent user as written, the logins and
+ * image of this test, its gateway's upstream the world. MCP servers left out: lane-job.e2e runs them. */
+function exampleLane(name: 'claude' | 'codex', authMount: Record<string, unknown>, results: string, cli: string) {
+  const p = example.profiles[name]!;
+  return {
+    ...p,
+    image,
+    network: world.network,
+    mcp: [],
+    mounts: [authMount, { kind: 'bind', source: results, target: '/results', mode: 'rw' }, { kind: 'workspace' }],
+    egress: { ...p.egress, loopback: [...p.egress.loopback, `127.0.0.1:${new URL(standin.url).port}`] },
+    env: { ...((p.env as Record<string, string> | undefined) ?? {}), STANDIN_JOB_COMMAND: jobCommand(cli) },
+  };
+}
+
+/** The stand-in runner's URL at the job's gateway (its resolver), whose relay carries it to the loopback stand-in. */
+function throughGateway(spec: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
+  const gateway = (spec.HostConfig as { Dns?: string[] }).Dns?.[0];
+  if (!gateway) return spec;
+  const jit = 'ACTIONS_RUNNER_INPUT_JITCONFIG=';
+  const Env = (spec.Env ?? []).map((e) => {
+    if (!e.startsWith(jit)) return e;
+    const text = Buffer.from(e.slice(jit.length), 'base64').toString('utf8').replace('127.0.0.1', gateway);
+    return jit + Buffer.from(text).toString('base64');
+  });
+  return { ...spec, Env };
+}
+
+/** What a shell in the container finds of `secrets`, and of the placeholder (which it must find, or it saw nothing). */
+const LOOK = (needles: string[]) =>
+  [
+    // Every process but this shell, whose own command line holds the needles.
+    'for p in /proc/[0-9]*; do [ $p = /proc/$$ ] && continue; tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /tmp/.proc 2>/dev/null',
+    `echo proc $(grep -c -F ${needles.map((n) => `-e ${n}`).join(' ')} /tmp/.proc)`,
+    `echo files $(grep -rl -F ${needles.map((n) => `-e ${n}`).join(' ')} /home /root /tmp /factory /etc /run /var/tmp --exclude=.proc 2>/dev/null | tr "\\n" " ")`,
+    'rm -f /tmp/.proc',
+  ].join('; ');
+
+async function laneContainer(profile: string): Promise<Docker.Container> {
+  // Both jobs' gateways and containers start on the same engine: on a busy 2-core machine that took over 20 s.
+  const c = await waitFor(
+    `the ${profile} lane container`,
+    async () => (await h!.containers(false)).find((c) => c.Labels[LABEL.profile] === profile),
+    90_000,
+  );
+  return docker.getContainer(c.Id);
+}
+
+beforeAll(async () => {
+  image = await ensureLocalBase(docker);
+  world = await startWorld(docker, prefix, image, { 'factory.test': prefix });
+  model = await startFakeModelServer();
+  standin = new GitHubStandin();
+  await standin.start();
+  dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  chmodSync(dir, 0o755);
+}, 600_000);
+
+/** What of this test's jobs is left on the engine: their containers and gateways, by the test's prefix. */
+const leftovers = async () => ({
+  containers: (await docker.listContainers({ all: true, filters: { name: [prefix] } })).filter(
+    (c) => !c.Names.includes(`/${prefix}-world`),
+  ),
+  networks: (await docker.listNetworks({ filters: { name: [prefix] } })).filter((n) => n.Name !== `${prefix}-world`),
+});
+
+afterAll(async () => {
+  await h?.stop();
+  // A run that failed midway may leave a job's gateway (the controller keeps them for adoption when it stops), which
+  // holds the world's network.
+  const left = await leftovers();
+  for (const c of left.containers) await docker.getContainer(c.Id).remove({ force: true });
+  for (const n of left.networks) await docker.getNetwork(n.Id).remove();
+  await standin?.stop();
+  await model?.close();
+  await world?.remove();
+  if (dir && !process.env.LANES_DEBUG) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the example org's brokered lanes behind their egress", () => {
+  it('claude and codex complete a run with the host token swapped in by the broker, and hold none of it', async () => {
+    const logins = hostLogins();
+    const results = { claude: resultsDir('claude'), codex: resultsDir('codex') };
+    model.script('anthropic', [{ kind: 'text', text: 'brokered claude behind egress' }]);
+    model.script('openai', [{ kind: 'text', text: 'brokered codex behind egress' }]);
+    expect(example.profiles.claude!.auth).toBe('broker');
+    expect(example.profiles.codex!.auth).toBe('broker');
+    h = await startHarness({
+      standin,
+      ...(process.env.LANES_DEBUG ? { log: createLogger({ level: 'warn', pretty: true, color: false }) } : {}),
+      repo: `factory-test/${prefix}`,
+      egressDns: [world.ipv4],
+      wrapEngine: (engine) => ({
+        ...engine,
+        run: async (spec) => {
+          const id = await engine.run(throughGateway(spec));
+          if (process.env.LANES_DEBUG)
+            void docker
+              .getContainer(id)
+              .logs({ follow: true, stdout: true, stderr: true })
+              .then((s) =>
+                (s as NodeJS.ReadableStream).on('data', (c: Buffer) => process.stderr.write(c.toString('latin1'))),
+              );
+          return id;
+        },
+      }),
+      config: {
+        broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
+      },
+      extraProfiles: {
+        claude: exampleLane(
+          'claude',
+          { kind: 'auth', agent: 'claude', source: logins.claude, claudeJson: logins.claudeJson },
+          results.claude,
+          CLAUDE_CLI,
+        ),
+        codex: exampleLane('codex', { kind: 'auth', agent: 'codex', source: logins.codex }, results.codex, CODEX_CLI),
+      },
+    });
+    const started = Date.now();
+    const jobs = {
+      claude: await standin.queueJob(h.repo, example.profiles.claude!.labels as string[]),
+      codex: await standin.queueJob(h.repo, example.profiles.codex!.labels as string[]),
+    };
+
+    // While each job waits after its run: a shell of the job's user looks through the container. That user, not root:
+    // the CLIs ran as it and its files are 0600 in 0700 folders, and root here holds no capability (no
+    // DAC_OVERRIDE, no SYS_PTRACE), so it reads neither those files nor another user's /proc/PID/environ.
+    const seen: Record<string, string> = {};
+    for (const agent of ['claude', 'codex'] as const) {
+      const container = await laneContainer(agent);
+      const user = (await container.inspect()).Config.User;
+      const r = results[agent];
+      await waitFor(`the ${agent} run`, () => existsIn(r, 'ran'), 90_000).catch(async (err: Error) => {
+        const logs = (await container.logs({ stdout: true, stderr: true })).toString('latin1').slice(-3000);
+        throw new Error(`${err.message}\n${logs}\n${JSON.stringify(readdirSync(r))}`);
+      });
+      const placeholder = JSON.parse(
+        (
+          await runIn(
+            container,
+            ['cat', agent === 'claude' ? '/factory/auth/claude/.credentials.json' : '/factory/auth/codex/auth.json'],
+            user,
+          )
+        ).out,
+      );
+      const token: string =
+        agent === 'claude' ? placeholder.claudeAiOauth.accessToken : placeholder.tokens.access_token;
+      expect(token).toMatch(/^factory-broker-/);
+      seen[agent] = (await runIn(container, ['sh', '-c', LOOK(SECRETS)], user)).out;
+      seen[`${agent}-placeholder`] = (await runIn(container, ['sh', '-c', LOOK([token])], user)).out;
+      writeFileSync(join(r, 'looked'), '');
+    }
+    await waitFor(
+      'both jobs',
+      () => Object.values(jobs).every((id) => standin.jobs.get(id)?.status === 'completed'),
+      60_000,
+    );
+    console.log(`example lanes, brokered behind egress: both queued -> completed in ${Date.now() - started} ms`);
+    // Each job's gateway and network go with it.
+    await waitFor(
+      "the jobs' containers and gateways removed",
+      async () => {
+        const left = await leftovers();
+        return left.containers.length + left.networks.length === 0;
+      },
+      60_000,
+    );
+
+    // Each CLI finished with the model's answer.
+    expect(read(results.claude, 'cli.code').trim(), read(results.claude, 'cli.err')).toBe('0');
+    expect(JSON.parse(read(results.claude, 'cli.out')).result).toBe('brokered claude behind egress');
+    expect(read(results.codex, 'cli.code').trim(), read(results.codex, 'cli.err')).toBe('0');
+    expect(read(results.codex, 'last.txt').trim()).toBe('brokered codex behind egress');
+    // The model got each request with the host's real access token, swapped in by the broker.
+    const anthropic = model.requests.filter((r) => r.api === 'anthropic');
+    const openai = model.requests.filter((r) => r.api === 'openai');
+    expect(anthropic.length).toBeGreaterThan(0);
+    expect(openai.length).toBeGreaterThan(0);
+    for (const r of anthropic) expect(r.authorization).toBe(`Bearer ${HOST.claudeAccess}`);
+    for (const r of openai) expect(r.authorization).toBe(`Bearer ${HOST.codexAccess}`);
+    // Only the host refreshes: no CLI tried.
+    expect(model.requests.filter((r) => r.api === 'oauth')).toEqual([]);
+
+    // Inside: none of the host's tokens in any process's environment or command line, or in the files, while the
+    // same look finds the placeholder (in the CLI's files), so it was looking in the right places.
+    for (const agent of ['claude', 'codex'] as const) {
+      expect(seen[agent], agent).toMatch(/^proc 0\nfiles\s*$/);
+      expect(seen[`${agent}-placeholder`], agent).toMatch(/files .*\/factory\/auth\//);
+    }
+
+    // An unlisted host is refused: the proxy answers 403, and around the proxy its name does not even resolve.
+    for (const agent of ['claude', 'codex'] as const) {
+      expect(read(results[agent], 'proxied.txt'), agent).toMatch(/403|CONNECT/);
+      expect(read(results[agent], 'direct.txt'), agent).toMatch(/resolve/i);
+    }
+    expect(await world.seen('pastebin')).toEqual([]);
+  }, 180_000);
+});
+
+const read = (d: string, name: string) => readFileSync(join(d, name), 'utf8');
+function existsIn(d: string, name: string): boolean {
+  try {
+    readFileSync(join(d, name));
+    return true;
+  } catch {
+    return false;
+  }
+}

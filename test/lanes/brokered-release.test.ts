@@ -1,0 +1,100 @@
+// A brokered claude lane's release: the job's credentials file is the placeholder login, and beside it the hosted MCP
+// logins of the profile's `credential: oauth` servers, with their access tokens and nothing that refreshes them.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../controller/config/config.js';
+import { BROKER_FILE } from '../../controller/lanes/broker-placeholders.js';
+import { prepareJobFolder } from '../../controller/lanes/job-folder.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
+import { claudeMcpOAuthKey } from '../../controller/lanes/mcp-render.js';
+import { releaseJob } from '../../controller/lanes/release.js';
+import { claudeLogin } from '../support/lane-homes.js';
+
+const root = mkdtempSync(join(tmpdir(), 'factory-brokered-release-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const LINEAR = 'https://mcp.linear.app/mcp';
+const SENTRY = 'https://mcp.sentry.dev/mcp';
+const FIGMA = 'https://mcp.figma.com/mcp';
+
+/** The host's claude folder: its own login and the hosted MCP logins `/mcp` made, one for a server no lane lists. */
+function hostClaude(): string {
+  const dir = join(root, 'host', '.claude');
+  mkdirSync(dir, { recursive: true });
+  const login = (server: string, url: string) => ({
+    serverName: server,
+    serverUrl: url,
+    clientId: `client-${server}`,
+    clientSecret: `client-secret-${server}`,
+    accessToken: `mcp-access-${server}`,
+    refreshToken: `mcp-refresh-${server}`,
+    expiresAt: Date.now() + 3600_000,
+    scope: 'read write',
+  });
+  const credentials = {
+    ...claudeLogin('sk-ant-oat01-host', 'sk-ant-ort01-host'),
+    mcpOAuth: {
+      [claudeMcpOAuthKey('linear', LINEAR)]: login('linear', LINEAR),
+      [claudeMcpOAuthKey('sentry', SENTRY)]: login('sentry', SENTRY),
+      [claudeMcpOAuthKey('figma', FIGMA)]: login('figma', FIGMA),
+    },
+  };
+  writeFileSync(join(dir, '.credentials.json'), JSON.stringify(credentials), { mode: 0o600 });
+  return dir;
+}
+
+const yaml = (claudeDir: string) => `
+github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+stateDir: ${join(root, 'state')}
+profiles:
+  claude:
+    trusted: true
+    labels: [self-hosted, factory, claude]
+    image: factory/base:0.1.0
+    network: host
+    auth: broker
+    agentUser: "1001:1001"
+    mounts: [{ kind: auth, agent: claude, source: ${claudeDir} }]
+    mcp:
+      - { name: linear, url: ${LINEAR}, credential: oauth }
+      - { name: sentry, url: ${SENTRY}, credential: oauth }
+      - { name: docs, url: https://docs.mcp.cloudflare.com/mcp, credential: none }
+repos: [{ repo: o/r, profiles: [claude] }]
+`;
+
+describe("a brokered claude lane's release", () => {
+  it("carries its hosted MCP servers' logins with their access tokens, without what refreshes them", async () => {
+    const parsed = parseConfig(yaml(hostClaude()));
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { config } = parsed;
+    const profile = config.profiles.claude!;
+    await prepareJobFolder(config, 'claude', profile, 'runner-1');
+    const grant = { token: 'factory-broker-job1', url: 'http://127.0.0.1:4000' };
+    writeFileSync(join(jobDir(config, 'runner-1'), BROKER_FILE), JSON.stringify(grant));
+    await releaseJob(config, 'claude', profile, 'runner-1', { repo: 'o/r', jobId: 1, runId: 1 });
+
+    const auth = join(jobDir(config, 'runner-1'), 'auth', 'claude');
+    const credentials = JSON.parse(readFileSync(join(auth, '.credentials.json'), 'utf8'));
+    expect(credentials.claudeAiOauth.accessToken).toBe(grant.token);
+    expect(credentials.mcpOAuth).toEqual({
+      [claudeMcpOAuthKey('linear', LINEAR)]: {
+        serverName: 'linear',
+        serverUrl: LINEAR,
+        clientId: 'client-linear',
+        accessToken: 'mcp-access-linear',
+        expiresAt: expect.any(Number),
+        scope: 'read write',
+      },
+      [claudeMcpOAuthKey('sentry', SENTRY)]: expect.objectContaining({ accessToken: 'mcp-access-sentry' }),
+    });
+    // Nothing of what refreshes a login, nor the login of a server the profile does not list, is in the job's files.
+    const files = readdirSync(auth).map((f) => readFileSync(join(auth, f), 'utf8'));
+    for (const held of ['sk-ant-ort01-host', 'mcp-refresh-', 'client-secret-', 'mcp-access-figma'])
+      expect(
+        files.filter((t) => t.includes(held)),
+        held,
+      ).toEqual([]);
+  });
+});
