@@ -49,7 +49,10 @@ export interface IndexFacts {
 // indexed where codegraph wants it (in the project), then only the closed database copied out.
 const BUILD_SCRIPT = [
   'set -eu',
-  "git -c safe.directory='*' clone --quiet --depth 1 --no-hardlinks file:///checkout /tmp/repo",
+  // The checkout is usually someone else's (an admin's clone): in the global config, not `-c`, since git drops
+  // command-line config for the upload-pack it runs on the checkout's side.
+  "git config --global safe.directory '*'",
+  'git clone --quiet --depth 1 --no-hardlinks file:///checkout /tmp/repo',
   'cd /tmp/repo',
   'echo "commit=$(git rev-parse HEAD)"',
   'codegraph init --yes . >&2',

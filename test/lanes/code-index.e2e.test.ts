@@ -111,6 +111,8 @@ beforeAll(async () => {
   git(repo, 'init', '--quiet');
   git(repo, 'add', '-A');
   git(repo, 'commit', '--quiet', '-m', 'fixture');
+  // An admin's checkout, not the controller's user's: git refuses a repository of another owner unless told it is safe.
+  if (process.getuid?.() === 0) execFileSync('chown', ['-R', '4242:4242', repo]);
   const config = join(dir, 'factory.yml');
   await writeFile(
     config,
