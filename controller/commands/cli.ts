@@ -7,6 +7,7 @@ import { controllerCommand } from './controller-command.js';
 import { demoCommand } from './demo.js';
 import { doctorProgram } from './doctor-command.js';
 import { imagesProgram } from './images-command.js';
+import { indexProgram } from './index-command.js';
 import { initCommand } from './init-command.js';
 import { laneProgram } from './lane-command.js';
 import { processIo, type Io } from './io.js';
@@ -36,6 +37,7 @@ export function program(io: Io) {
     doctorProgram(io),
     reposProgram(io),
     imagesProgram(io),
+    indexProgram(io),
     laneProgram(io),
     pruneProgram(io),
     demoCommand(io),

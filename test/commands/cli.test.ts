@@ -40,6 +40,8 @@ describe('factory', () => {
         'repos remove',
         'repos list',
         'images build',
+        'index build',
+        'index list',
         'prune',
         'demo',
       ]),
@@ -56,7 +58,7 @@ describe('factory', () => {
   );
 
   it('every command that reads state offers --json', () => {
-    const reading = [['validate'], ['status'], ['doctor'], ['repos', 'list'], ['prune']];
+    const reading = [['validate'], ['status'], ['doctor'], ['repos', 'list'], ['index', 'list'], ['prune']];
     for (const path of reading) {
       const cmd = path.reduce<Command>(
         (c, name) => c.commands.find((x) => x.name() === name)!,
@@ -99,6 +101,34 @@ describe('factory', () => {
     expect(r.stderr).toContain(
       `${join(dir, 'nope.yml')}: cannot read config (ENOENT): pass --config PATH (or set FACTORY_CONFIG), or write a starting config with \`factory init\``,
     );
+  });
+});
+
+describe('factory index build', () => {
+  it('needs the repo and the checkout (exit 2)', async () => {
+    const r = await run('index', 'build', '--checkout', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("required option '--repo <owner/name>' not specified");
+  });
+
+  it('refuses a checkout that is not a git checkout before touching Docker (exit 2)', async () => {
+    const r = await run('index', 'build', '--repo', 'acme/zoo', '--checkout', dir);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe(`factory index build: --checkout ${dir} is not a git checkout (no .git in it)`);
+  });
+
+  it('list says when nothing is published yet, and lists nothing as JSON', async () => {
+    const config = join(dir, 'index-list.yml');
+    writeFileSync(
+      config,
+      `github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }\nstateDir: ${join(dir, 'state')}\nprofiles: { ci: { labels: [ci], image: x } }\nrepos: [{ repo: o/r, profiles: [ci] }]\n`,
+    );
+    expect(await run('index', 'list', '-c', config)).toEqual({
+      code: 0,
+      stdout: 'no code index published yet (factory index build)',
+      stderr: '',
+    });
+    expect(await run('index', 'list', '-c', config, '--json')).toMatchObject({ code: 0, stdout: '[]' });
   });
 });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../controller/config/config.js';
 import { laneMounts } from '../../controller/lanes/lane-layout.js';
+import { codeIndexRoot } from '../../controller/lanes/code-index.js';
 import { decide } from '../../controller/gateway/egress-policy.js';
 import { relayedValue } from '../../controller/egress/egress-plan.js';
 
@@ -71,10 +72,11 @@ describe('examples/factory.yml', () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
-    // Each stdio server's command is one factory/base carries (test/images/factory-base.e2e.test.ts runs them).
+    // Each stdio server's command is one factory/base carries (test/images/factory-base.e2e.test.ts runs them);
+    // codegraph's is a bash line that gives it a copy of the repo's index first (test/lanes/code-index.e2e.test.ts).
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => ('command' in s ? s.command : ''))).toEqual([
       'uv',
-      'codegraph',
+      'bash',
       'playwright-mcp',
       'bash',
     ]);
@@ -102,6 +104,8 @@ describe('examples/factory.yml', () => {
       ReadOnly: true,
     });
     expect(bySource['/home/ali/PKM']).toMatchObject({ Target: '/data/pkm', ReadOnly: true });
+    // Every repo's code index, where `factory index build` publishes it.
+    expect(bySource[codeIndexRoot(config.stateDir)]).toMatchObject({ Target: '/data/codegraph', ReadOnly: true });
     // The gh login likewise: its hosts.yml holds a token, so it arrives with the release, never bound from the host.
     expect(bySource['/home/ali/.config/gh']).toBeUndefined();
     const ghIndex = config.profiles.claude!.mounts.findIndex((m) => m.kind === 'gh');
