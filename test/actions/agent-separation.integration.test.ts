@@ -72,12 +72,14 @@ describe('agent separation', () => {
       `echo "--- runner key"; cat ${join(r.lane.root, '.credentials_rsaparams')} 2>&1`,
       `echo "--- runner logs"; cat ${join(r.lane.root, '_diag')}/* 2>&1`,
       `echo "--- lane copies"; cat ${join(r.lane.codexHome, 'auth.json')} ${join(r.lane.claudeConfigDir, '.credentials.json')} 2>&1`,
+      `echo "--- the checkout's git config"; echo '[core] fsmonitor = true' >> ${join(r.lane.workspace, '.git', 'config')} 2>&1; echo "gitconfig=$?"`,
     ].join('; ');
     model.script('anthropic', [
       {
         kind: 'tool',
         name: 'Bash',
-        input: { command: `{ ${routes}; } > ${attempts} 2>&1`, description: 'look around' },
+        // Written in its own tree, which the checkout gets back after the run.
+        input: { command: `{ ${routes}; } > attempts.txt 2>&1`, description: 'look around' },
       },
       { kind: 'text', text: 'Done.' },
     ]);
@@ -116,6 +118,7 @@ describe('agent separation', () => {
     expect(seen).toMatch(/--- runner home\n.*Permission denied/);
     expect(seen).toMatch(/--- runner key\n.*Permission denied/);
     expect(seen).not.toContain('runner-rsa-private-exponent');
+    expect(seen).toMatch(/gitconfig=[1-9]/);
     expect(readFileSync(join(r.commands, 'set_env_1'), 'utf8')).toBe('CI=true\n');
     expect(RUNNER_UID).not.toBe(users.agentUid);
   });
