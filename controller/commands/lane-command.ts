@@ -20,6 +20,16 @@ import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-vari
 import { act, configOption, EXIT, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { errorMessage } from '../util/error-message.js';
+import { relayedValue, withEgress } from '../egress/egress-plan.js';
+import { rewriteMcpFiles } from '../lanes/job-folder.js';
+import {
+  callerEnv,
+  laneRunEgress,
+  laneRunGateways,
+  withWorkdir,
+  workdirMount,
+  type LaneRunEgress,
+} from './lane-run-extras.js';
 
 /** The process's own streams; tests pass pipes. */
 export interface Terminal {
@@ -41,7 +51,7 @@ export const LANE_RUN_LABEL = 'factory.lane-run';
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 type Caught = keyof typeof SIGNAL_EXIT;
 
-type RunOptions = { config: string; profile: string; repo?: string; wait: string };
+type RunOptions = { config: string; profile: string; repo?: string; wait: string; env: string[]; workdir?: string };
 
 export function laneProgram(io: Io, terminal?: Terminal) {
   const run = newCommand('run', io)
@@ -53,6 +63,20 @@ export function laneProgram(io: Io, terminal?: Terminal) {
     .addOption(new Option('--profile <name>', 'the lane profile').makeOptionMandatory())
     .addOption(new Option('--repo <owner/name>', 'the repo the lane works for (its caches), one the config lists'))
     .addOption(new Option('--wait <seconds>', 'how long to wait for a credential another job holds').default('0'))
+    .addOption(
+      new Option(
+        '--env <name>',
+        "pass this variable of the caller's environment (NAME, or PREFIX* for all starting so; repeatable); the lane's own variables win",
+      )
+        .argParser((value: string, previous: string[] = []) => [...previous, value])
+        .default([]),
+    )
+    .addOption(
+      new Option(
+        '--workdir <dir>',
+        "bind this folder read-write at the same path and run the command there (a launcher's workspace)",
+      ),
+    )
     .argument('<command...>', 'the command and its arguments (after --)');
   const lane = newCommand('lane', io).summary('lanes outside GitHub').addCommand(run);
   // The process's streams only when a lane runs: touching process.stdin opens it, which would hold other commands up.
@@ -80,6 +104,11 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   const loaded = await loadConfig(opts.config);
   if (!loaded.ok) return fail(describeProblems(opts.config, loaded));
   const { config } = loaded;
+  const workdir = opts.workdir === undefined ? undefined : workdirMount(opts.workdir, config);
+  if (workdir && 'error' in workdir) {
+    io.stderr(`factory lane run: ${workdir.error}`);
+    return EXIT.usage;
+  }
   const profile = config.profiles[opts.profile];
   if (!profile)
     return fail(
@@ -106,11 +135,15 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   let container: AttachedContainer | undefined;
   let output: ReturnType<typeof connect> | undefined;
   let released = false;
+  let egress: LaneRunEgress | undefined;
   try {
     const until = Date.now() + wait * 1000;
     for (let told = false; ; told = true) {
-      const hold = await holdCredential(config, { profileName: opts.profile, profile, name, kind: 'lane-run' }, (n) =>
-        engine.remove(n),
+      // A lane run that died holding the credential (SIGKILL) leaves its container and any gateway: both go.
+      const hold = await holdCredential(
+        config,
+        { profileName: opts.profile, profile, name, kind: 'lane-run' },
+        async (n) => void (await Promise.all([engine.remove(n), laneRunGateways(config).remove(n)])),
       );
       if (hold.held) break;
       if (Date.now() >= until)
@@ -126,7 +159,23 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     await releaseJob(config, opts.profile, profile, name, { repo, jobId: 0, runId: 0 });
     await prepareWorkspaces(config, profile, repo, opts.profile, name);
     const tty = terminal.stdin.isTTY === true;
-    const spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
+    let spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
+    const fromCaller = callerEnv(opts.env, process.env, new Set(spec.Env.map((e) => e.slice(0, e.indexOf('=')))));
+    if (fromCaller.errors.length > 0) return fail(fromCaller.errors.join('; '));
+    if (fromCaller.kept.length > 0)
+      io.stderr(
+        `factory lane run: --env: the lane sets ${fromCaller.kept.join(', ')} itself; the lane's values are kept`,
+      );
+    spec.Env.push(...Object.entries(fromCaller.pass).map(([k, v]) => `${k}=${v}`));
+    if (workdir) spec = withWorkdir(spec, workdir);
+    // The profile's egress, as a workflow job gets it: a value naming a relayed loopback service (Paperclip's
+    // PAPERCLIP_API_URL, also one the caller passed) names the gateway instead, in the environment and MCP files.
+    egress = await laneRunEgress(config, opts.profile, profile, name);
+    if (egress) {
+      const lease = egress.lease;
+      spec = { ...spec, ...withEgress(spec, lease) };
+      if (profile.mcp.length > 0) await rewriteMcpFiles(config, name, (text) => relayedValue(text, lease));
+    }
     // The tty's size from its creation where the engine supports it (Docker 24 and later on Linux); older engines
     // take it from the resize just after the start.
     if (tty && terminal.stdout.columns)
@@ -153,6 +202,13 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     output?.detach();
     caught.release();
     if (container) await engine.remove(container.id).catch(() => {});
+    if (egress) {
+      const refused = await egress.refused();
+      if (refused) io.stderr(`factory lane run: egress ${refused}`);
+      await egress
+        .remove()
+        .catch((err) => io.stderr(`factory lane run: egress gateway not removed: ${errorMessage(err)}`));
+    }
     if (released) report(await finishJobFolder(config, name), io);
   }
 }
@@ -165,7 +221,7 @@ async function containerFor(
   name: string,
   command: string[],
   tty: boolean,
-): Promise<Docker.ContainerCreateOptions> {
+): Promise<ReturnType<typeof laneRunContainer>> {
   const lane = laneMounts(config, profileName, profile, repo, name);
   return laneRunContainer(profile, {
     profileName,

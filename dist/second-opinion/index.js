@@ -52738,6 +52738,17 @@ const opinion_settings_schema = object({
         .transform((s) => s || undefined),
     'timeout-minutes': timeoutMinutesInput,
     'max-diff-kb': positive('number of KiB', 200),
+    automatic: schemas_string()
+        .trim()
+        .toLowerCase()
+        .transform((s, ctx) => {
+        if (s === '' || s === 'false')
+            return false;
+        if (s === 'true')
+            return true;
+        ctx.addIssue({ code: 'custom', message: `must be true or false, got ${opinion_settings_got(s)}` });
+        return NEVER;
+    }),
 });
 function parseOpinionInputs(raw) {
     const input = Object.fromEntries(Object.keys(opinion_settings_schema.shape).map((k) => [k, raw[k] ?? '']));
@@ -52753,6 +52764,7 @@ function parseOpinionInputs(raw) {
         expectedSha: v['expected-sha'],
         timeoutMinutes: v['timeout-minutes'],
         maxDiffBytes: Math.round(v['max-diff-kb'] * 1024),
+        automatic: v.automatic,
     };
 }
 
@@ -53481,7 +53493,10 @@ function movedMessage(trigger, pr) {
 }
 async function reply(deps, trigger, status, text) {
     deps.log(text);
-    await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
+    // Nobody asked for an automatic review: its refusal goes to the log, not into the pull request's conversation.
+    if (trigger.kind !== 'automatic') {
+        await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
+    }
     return { status, reply: text };
 }
 /** Posting is best effort: a refused post is a warning, the verdict still reaches outputs and the summary. */
@@ -53535,15 +53550,19 @@ function parseCommand(body) {
 
 ;// CONCATENATED MODULE: ./actions/second-opinion/src/trigger.ts
 // What asked for a second opinion, read from the event: a `/second-opinion` comment on a PR, the
-// `second-opinion` label, or a maintainer's dispatch. Anything else, an edited comment included, is ignored.
+// `second-opinion` label, a maintainer's dispatch, or (with `automatic`) a ready pull request's new head, so a repo
+// that requires the check gets it on every pull request without anyone asking. Anything else, an edited comment
+// included, is ignored.
 
 
+/** Pull request actions that give it a head nobody reviewed yet; a draft waits for `ready_for_review`. */
+const AUTOMATIC_ACTIONS = ['opened', 'reopened', 'ready_for_review', 'synchronize'];
 function actorOf(user) {
     const u = obj(user);
     const login = typeof u.login === 'string' ? u.login : '';
     return { login, isBot: u.type === 'Bot' || login.endsWith('[bot]') };
 }
-function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
+function readTrigger(eventName, payload, dispatchedPr, dispatchedSha, automatic = false) {
     if (eventName === 'issue_comment') {
         if (payload.action !== 'created')
             return { ignored: `issue_comment ${String(payload.action)}: only new comments ask for a review` };
@@ -53565,12 +53584,29 @@ function readTrigger(eventName, payload, dispatchedPr, dispatchedSha) {
         };
     }
     if (eventName === 'pull_request' || eventName === 'pull_request_target') {
+        const pr = obj(payload.pull_request);
+        if (automatic && eventName === 'pull_request' && AUTOMATIC_ACTIONS.includes(String(payload.action))) {
+            if (pr.draft === true)
+                return { ignored: 'a draft pull request is reviewed when it is marked ready' };
+            return {
+                trigger: {
+                    kind: 'automatic',
+                    pullNumber: Number(pr.number),
+                    actor: actorOf(payload.sender),
+                    command: { focus: '' },
+                },
+            };
+        }
         if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion')
-            return { ignored: 'only the second-opinion label asks for a review' };
+            return {
+                ignored: automatic
+                    ? `pull_request ${String(payload.action)} asks for no review (automatic reviews: ${AUTOMATIC_ACTIONS.join(', ')})`
+                    : 'only the second-opinion label asks for a review',
+            };
         return {
             trigger: {
                 kind: 'label',
-                pullNumber: Number(obj(payload.pull_request).number),
+                pullNumber: Number(pr.number),
                 actor: actorOf(payload.sender),
                 command: { focus: '' },
             },
@@ -53624,6 +53660,7 @@ const INPUTS = [
     'timeout-minutes',
     'max-diff-kb',
     'release-timeout-seconds',
+    'automatic',
 ];
 async function run() {
     try {
@@ -53632,7 +53669,7 @@ async function run() {
             setSecret(raw['github-token']);
         const inputs = parseOpinionInputs(raw);
         const releaseTimeout = parseReleaseTimeout(raw['release-timeout-seconds']);
-        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber, inputs.expectedSha);
+        const found = readTrigger(github_context.eventName, github_context.payload, inputs.prNumber, inputs.expectedSha, inputs.automatic);
         if ('ignored' in found) {
             info(`nothing to do: ${found.ignored}`);
             setOutput('status', 'ignored');

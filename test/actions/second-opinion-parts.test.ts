@@ -87,6 +87,32 @@ describe('triggers', () => {
     expect(readTrigger('pull_request', labeled)).toHaveProperty('ignored');
   });
 
+  it("with automatic, a ready pull request's new head triggers; a draft, another action or automatic off do not", () => {
+    for (const action of ['opened', 'reopened', 'ready_for_review', 'synchronize']) {
+      const event = webhookExample('pull_request', action === 'ready_for_review' ? 'opened' : action);
+      event.action = action;
+      (event.pull_request as Record<string, unknown>).draft = false;
+      expect(readTrigger('pull_request', event, undefined, undefined, true)).toMatchObject({
+        trigger: { kind: 'automatic', pullNumber: 2, command: { focus: '' } },
+      });
+      expect(readTrigger('pull_request', event)).toEqual({
+        ignored: 'only the second-opinion label asks for a review',
+      });
+      (event.pull_request as Record<string, unknown>).draft = true;
+      expect(readTrigger('pull_request', event, undefined, undefined, true)).toEqual({
+        ignored: 'a draft pull request is reviewed when it is marked ready',
+      });
+    }
+    const closed = webhookExample('pull_request', 'closed');
+    expect(readTrigger('pull_request', closed, undefined, undefined, true)).toHaveProperty(
+      'ignored',
+      expect.stringContaining('pull_request closed asks for no review'),
+    );
+    // pull_request_target runs the base's workflow with a write token on the head's change: never automatic.
+    const target = webhookExample('pull_request', 'opened');
+    expect(readTrigger('pull_request_target', target, undefined, undefined, true)).toHaveProperty('ignored');
+  });
+
   it('a dispatch needs a PR number and the head SHA the maintainer read', () => {
     const sha = 'a'.repeat(40);
     expect(readTrigger('workflow_dispatch', { sender: { login: 'maint' } }, 7, sha)).toMatchObject({
@@ -229,7 +255,12 @@ describe('inputs', () => {
       prNumber: undefined,
       timeoutMinutes: undefined,
       maxDiffBytes: 200 * 1024,
+      automatic: false,
     });
+    expect(parseOpinionInputs({ ...raw, automatic: 'TRUE' }).automatic).toBe(true);
+    expect(() => parseOpinionInputs({ ...raw, automatic: 'yes' })).toThrow(
+      'input "automatic" must be true or false, got "yes"',
+    );
   });
 
   it('name each bad input', () => {

@@ -205,6 +205,36 @@ describe('second opinion', () => {
     expect(github.violations).toEqual([]);
   });
 
+  it('an automatic review of a new head runs like a request; refused, it stays out of the conversation', async () => {
+    const synchronize = (login: string, type = 'User') => {
+      const found = readTrigger(
+        'pull_request',
+        { action: 'synchronize', pull_request: { number: 2, draft: false }, sender: { login, type } },
+        undefined,
+        undefined,
+        true,
+      );
+      if (!('trigger' in found)) throw new Error(found.ignored);
+      return found.trigger;
+    };
+    const run = deps();
+    const reviewed = await secondOpinion(synchronize('Codertocat'), settings, run.deps, where);
+    expect(reviewed.status).toBe('reviewed');
+    expect(github.checkRuns).toHaveLength(1);
+    expect(github.reactions).toEqual([]);
+
+    github.permissions.set('visitor', 'read');
+    const denied = await secondOpinion(synchronize('visitor'), settings, run.deps, where);
+    expect(denied.status).toBe('denied');
+    const fork = restPullRequest(PR) as any;
+    fork.head.repo = { ...fork.head.repo, full_name: 'stranger/Hello-World' };
+    github.pulls.set(2, fork);
+    expect((await secondOpinion(synchronize('Codertocat'), settings, run.deps, where)).status).toBe('refused-fork');
+    expect(run.asked).toHaveLength(1);
+    expect(github.comments).toEqual([]);
+    expect(github.violations).toEqual([]);
+  });
+
   it('a dispatch whose head moved after the maintainer read it runs no review and says why', async () => {
     const read = 'e'.repeat(40);
     const dispatched = readTrigger('workflow_dispatch', { sender: { login: 'Codertocat', type: 'User' } }, 2, read);

@@ -96,11 +96,16 @@ describe('deploy/Dockerfile', () => {
 describe('deploy/compose.yml', () => {
   const service = (parse(compose) as { services: Record<string, Record<string, unknown>> }).services.controller!;
 
-  it('runs under an init and is healthy only while /healthz on the webhook port says so', () => {
+  it("runs under an init and is healthy only while the image's check of /healthz passes (healthcheck.e2e runs it)", () => {
     expect(service.init).toBe(true);
     const check = service.healthcheck as { test: string[] };
-    expect(check.test.join(' ')).toContain(`http://127.0.0.1:${defaults.github.webhook!.port}/healthz`);
-    expect(readFileSync('deploy/Dockerfile', 'utf8')).toContain(`HEALTHCHECK`);
+    expect(check.test).toEqual(['CMD', 'node', '/opt/factory/deploy/healthcheck.mjs']);
+    const dockerfile = readFileSync('deploy/Dockerfile', 'utf8');
+    expect(dockerfile).toContain('COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs');
+    expect(dockerfile).toMatch(/HEALTHCHECK [^\n]*\\\n\s+CMD \["node", "\/opt\/factory\/deploy\/healthcheck.mjs"\]/);
+    expect(readFileSync('deploy/healthcheck.mjs', 'utf8')).toContain(
+      `FACTORY_HEALTH_PORT || ${defaults.github.webhook!.port}`,
+    );
   });
 
   it('mounts the Docker socket and the state folder, and publishes the status endpoint on loopback only', () => {

@@ -31,6 +31,7 @@ export const INPUTS = [
   'timeout-minutes',
   'max-diff-kb',
   'release-timeout-seconds',
+  'automatic',
 ];
 
 export async function run(): Promise<void> {
@@ -39,7 +40,13 @@ export async function run(): Promise<void> {
     if (raw['github-token']) core.setSecret(raw['github-token']);
     const inputs = parseOpinionInputs(raw);
     const releaseTimeout = parseReleaseTimeout(raw['release-timeout-seconds']);
-    const found = readTrigger(github.context.eventName, github.context.payload, inputs.prNumber, inputs.expectedSha);
+    const found = readTrigger(
+      github.context.eventName,
+      github.context.payload,
+      inputs.prNumber,
+      inputs.expectedSha,
+      inputs.automatic,
+    );
     if ('ignored' in found) {
       core.info(`nothing to do: ${found.ignored}`);
       core.setOutput('status', 'ignored');

@@ -11,6 +11,8 @@ export interface OpinionInputs {
   /** Empty: the lane profile's wall-clock budget, else 30 minutes. */
   timeoutMinutes?: number;
   maxDiffBytes: number;
+  /** Review a ready pull request's every new head without being asked (the check is required). */
+  automatic: boolean;
 }
 
 const got = (v: unknown) => JSON.stringify(v);
@@ -62,6 +64,16 @@ const schema = z.object({
     .transform((s) => s || undefined),
   'timeout-minutes': timeoutMinutesInput,
   'max-diff-kb': positive('number of KiB', 200),
+  automatic: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((s, ctx) => {
+      if (s === '' || s === 'false') return false;
+      if (s === 'true') return true;
+      ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
+      return z.NEVER;
+    }),
 });
 
 export function parseOpinionInputs(raw: Record<string, string | undefined>): OpinionInputs {
@@ -78,5 +90,6 @@ export function parseOpinionInputs(raw: Record<string, string | undefined>): Opi
     expectedSha: v['expected-sha'],
     timeoutMinutes: v['timeout-minutes'],
     maxDiffBytes: Math.round(v['max-diff-kb'] * 1024),
+    automatic: v.automatic,
   };
 }

@@ -222,7 +222,10 @@ async function reply(
   text: string,
 ): Promise<OpinionOutcome> {
   deps.log(text);
-  await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
+  // Nobody asked for an automatic review: its refusal goes to the log, not into the pull request's conversation.
+  if (trigger.kind !== 'automatic') {
+    await attempt(deps, 'reply', () => deps.gh.createIssueComment(trigger.pullNumber, text).then(() => undefined));
+  }
   return { status, reply: text };
 }
 

@@ -1,10 +1,12 @@
 // What asked for a second opinion, read from the event: a `/second-opinion` comment on a PR, the
-// `second-opinion` label, or a maintainer's dispatch. Anything else, an edited comment included, is ignored.
+// `second-opinion` label, a maintainer's dispatch, or (with `automatic`) a ready pull request's new head, so a repo
+// that requires the check gets it on every pull request without anyone asking. Anything else, an edited comment
+// included, is ignored.
 import { obj, type Json } from '../../lane-core/lane-event.js';
 import { parseCommand, type SecondOpinionCommand } from './command.js';
 
 export interface Trigger {
-  kind: 'comment' | 'label' | 'dispatch';
+  kind: 'comment' | 'label' | 'dispatch' | 'automatic';
   pullNumber: number;
   actor: { login: string; isBot: boolean };
   command: SecondOpinionCommand;
@@ -15,6 +17,9 @@ export interface Trigger {
 }
 
 export type TriggerResult = { trigger: Trigger } | { ignored: string };
+
+/** Pull request actions that give it a head nobody reviewed yet; a draft waits for `ready_for_review`. */
+export const AUTOMATIC_ACTIONS = ['opened', 'reopened', 'ready_for_review', 'synchronize'];
 
 function actorOf(user: unknown): Trigger['actor'] {
   const u = obj(user);
@@ -27,6 +32,7 @@ export function readTrigger(
   payload: Json,
   dispatchedPr?: number,
   dispatchedSha?: string,
+  automatic = false,
 ): TriggerResult {
   if (eventName === 'issue_comment') {
     if (payload.action !== 'created')
@@ -47,12 +53,28 @@ export function readTrigger(
     };
   }
   if (eventName === 'pull_request' || eventName === 'pull_request_target') {
+    const pr = obj(payload.pull_request);
+    if (automatic && eventName === 'pull_request' && AUTOMATIC_ACTIONS.includes(String(payload.action))) {
+      if (pr.draft === true) return { ignored: 'a draft pull request is reviewed when it is marked ready' };
+      return {
+        trigger: {
+          kind: 'automatic',
+          pullNumber: Number(pr.number),
+          actor: actorOf(payload.sender),
+          command: { focus: '' },
+        },
+      };
+    }
     if (payload.action !== 'labeled' || obj(payload.label).name !== 'second-opinion')
-      return { ignored: 'only the second-opinion label asks for a review' };
+      return {
+        ignored: automatic
+          ? `pull_request ${String(payload.action)} asks for no review (automatic reviews: ${AUTOMATIC_ACTIONS.join(', ')})`
+          : 'only the second-opinion label asks for a review',
+      };
     return {
       trigger: {
         kind: 'label',
-        pullNumber: Number(obj(payload.pull_request).number),
+        pullNumber: Number(pr.number),
         actor: actorOf(payload.sender),
         command: { focus: '' },
       },
