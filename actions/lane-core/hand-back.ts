@@ -56,7 +56,7 @@ export async function applyHandBack(steps: HandBackStep[], from: string, to: str
           // Its listed children are gone already; what is left is what the listing never showed: a `.git`.
           await rmdir(dest).catch((err: NodeJS.ErrnoException) => {
             if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-            kept.push(`${step.path}: it holds a .git`);
+            kept.push(`${step.path}: it still holds what the agent's copy never had (a .git)`);
           });
         } else await unlink(dest);
         break;

@@ -76,7 +76,7 @@ describe('hand-back', () => {
 
     expect(existsSync(join(t.checkout, 'old'))).toBe(false);
     expect(readFileSync(join(t.checkout, 'sub', '.git'), 'utf8')).toContain('gitdir');
-    expect(kept).toEqual(['sub: it holds a .git']);
+    expect(kept).toEqual(["sub: it still holds what the agent's copy never had (a .git)"]);
     expect(existsSync(join(t.checkout, 'keep.txt'))).toBe(true);
   });
 
