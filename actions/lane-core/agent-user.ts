@@ -3,7 +3,7 @@
 // runner's command files under RUNNER_TEMP; dropping variables from the agent's environment cannot stop that, a
 // different uid does. The lane image provides the user and a helper that switches to it (docs/lane-isolation.md).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { JOB_FILE_LIMIT, type JobFile } from '../../lane-contract/job-file.js';
@@ -125,9 +125,56 @@ export function agentFileReader(user: AgentUser, limit = JOB_FILE_LIMIT) {
 }
 
 /** Runs a command as the agent and waits, bounded: cleanup of what the agent owns. */
-export function runAsAgent(user: AgentUser, command: string, args: string[]): void {
+export function runAsAgent(user: AgentUser, command: string, args: string[], timeoutMs = 10_000): void {
   const c = asAgent(user, command, args);
-  spawnSync(c.command, c.args, { stdio: 'ignore', timeout: 10_000, env: agentHelperEnv() });
+  spawnSync(c.command, c.args, { stdio: 'ignore', timeout: timeoutMs, env: agentHelperEnv() });
+}
+
+/**
+ * Kills every process of the agent's user (`kill -1` as that user: all it may signal), then waits until none is
+ * left. The run's marker (process-tree.ts) is only an environment variable, which a daemon that double-forks,
+ * calls setsid and execs with a clean environment drops; its uid it cannot drop. A lane container runs nothing
+ * else as the agent's user, and jobs never share a container.
+ */
+export async function endAgentProcesses(user: AgentUser, waitMs = 5_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    killAgentUser(user);
+    // SIGKILL lands when the target next leaves the kernel: one inside a long system call is still listed.
+    const left = processesOf(user.uid);
+    if (!left.length) return;
+    if (Date.now() > deadline)
+      throw new Error(`processes of the agent user (uid ${user.uid}) survive SIGKILL: ${left.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** `kill -1` as the agent: SIGKILL to every process of its user, without waiting for them to go. */
+export function killAgentUser(user: AgentUser): void {
+  runAsAgent(user, '/bin/sh', ['-c', 'kill -9 -1'], 5_000);
+}
+
+/** Live (not zombie) processes whose real or saved uid is `uid`: the ones a process of that user may signal. */
+export function processesOf(uid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'latin1');
+      const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
+      if (/^State:\s+Z/m.test(status) || !uids) continue;
+      if (Number(uids[1]) === uid || Number(uids[2]) === uid) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
 }
 
 /** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code

@@ -1,6 +1,5 @@
 // One lane run from start to end: private home, the CLI under a deadline, its events parsed and logged as they
 // come, the answer checked, credentials written back. No GitHub here: reporting is the caller's next step.
-import { spawnSync } from 'node:child_process';
 import { appendFile, chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +9,8 @@ import { profileBudget, resolveBudget, type Budget, type BudgetBreach } from './
 import { preflight } from './lane-preflight.js';
 import { agentCommand } from './agent-command.js';
 import { agentEnvironment } from './agent-environment.js';
-import { agentFileReader, runAsAgent, type AgentUser, type Separation } from './agent-user.js';
+import { agentFileReader, endAgentProcesses, runAsAgent, type AgentUser, type Separation } from './agent-user.js';
+import { closeAgentTree, handBackTree, openAgentTree, type AgentTree } from './agent-tree.js';
 import { openAgentFolder } from './agent-folder.js';
 import { checkAnswer, schemaProblem } from './answer-schema.js';
 import { parseClaudeLine } from './claude-events.js';
@@ -123,21 +123,32 @@ export async function runLane(req: LaneRunRequest, deps: LaneRunDeps): Promise<L
   // The schema file goes where the agent can read it: its own corner when it has one.
   const outputSchema = await readOutputSchema(settings, agentRoot ?? req.runDir);
   const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
+  let tree: AgentTree | undefined;
   try {
-    if (user && settings.mode === 'build') shareWorkspace(settings.workingDirectory, user);
-    return await runInHome(
-      req,
-      { home, outputSchema, budget },
-      deps,
-      user && agentRoot ? { user, root: agentRoot } : undefined,
-    );
+    // A build agent writes its own copy; the checkout gets back its working-tree changes only (agent-tree.ts).
+    if (user && settings.mode === 'build') tree = await openAgentTree(settings.workingDirectory, user);
+    const corner = user && agentRoot ? { user, root: agentRoot, tree: tree?.dir } : undefined;
+    const result = await runInHome(req, { home, outputSchema, budget }, deps, corner);
+    if (tree && user) await handBack(tree, settings.workingDirectory, user, deps);
+    return result;
   } finally {
+    // Whatever the agent left running goes before its files do: nothing of its user outlives the run.
+    if (user) await endAgentProcesses(user).catch((err: Error) => deps.warn(`after the run: ${err.message}`));
+    if (tree && user) await closeAgentTree(tree, user);
     // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
     if (user && agentRoot)
       runAsAgent(user, 'rm', ['-rf', '--', join(agentRoot, 'home'), join(agentRoot, 'tmp'), home.dir]);
     await rm(home.dir, { recursive: true, force: true });
     if (agentRoot) await rm(agentRoot, { recursive: true, force: true });
   }
+}
+
+/** Brings the agent's edits into the checkout and says what came and what stayed behind. */
+async function handBack(tree: AgentTree, checkout: string, user: AgentUser, deps: LaneRunDeps): Promise<void> {
+  const back = await handBackTree(tree, checkout, user);
+  deps.log(`handed back to ${checkout}: ${back.changed} change(s), ${back.bytes} bytes of files`);
+  for (const line of back.skipped.slice(0, 20)) deps.warn(`not handed back: ${line}`);
+  if (back.skipped.length > 20) deps.warn(`not handed back: ${back.skipped.length - 20} more`);
 }
 
 /** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
@@ -152,21 +163,11 @@ async function openAgentRoot(user: AgentUser): Promise<string> {
   return root;
 }
 
-/** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
-function shareWorkspace(dir: string, user: AgentUser): void {
-  for (const [cmd, args] of [
-    ['chgrp', ['-R', String(user.gid), dir]],
-    ['chmod', ['-R', 'g+rwX', dir]],
-  ] as const) {
-    const r = spawnSync(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0)
-      throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
-  }
-}
-
 interface AgentCorner {
   user: AgentUser;
   root: string;
+  /** A build agent's own copy of the checkout, where it works instead of the checkout. */
+  tree?: string;
 }
 
 interface RunPlan {
@@ -204,9 +205,10 @@ async function runInHome(
   const claudeMcpConfig =
     settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined;
   const codexMcp = settings.agent === 'codex' ? mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX') : undefined;
+  const cwd = corner?.tree ?? settings.workingDirectory;
   const command = agentCommand({
     settings,
-    workingDirectory: settings.workingDirectory,
+    workingDirectory: cwd,
     claudeMcpConfig,
     outputSchema,
     lastMessageFile,
@@ -222,7 +224,7 @@ async function runInHome(
       home,
       mcpFile: claudeMcpConfig ?? codexMcp,
       env: agentEnv,
-      cwd: settings.workingDirectory,
+      cwd,
       user: corner?.user,
     },
     { log: (line) => deps.log(scrubber.scrub(line)) },
@@ -247,7 +249,7 @@ async function runInHome(
   const end = await deps.runner
     .run({
       ...command,
-      cwd: settings.workingDirectory,
+      cwd,
       env: { ...command.env, ...agentEnv },
       user: corner?.user,
       stdin: prompt,
@@ -414,9 +416,11 @@ async function addCodexMcp(home: PrivateHome, mcpToml: string | undefined): Prom
   await chmod(configPath, home.fileMode);
 }
 
-/** The agent's own HOME and TMPDIR; git trusts a checkout another user (the runner) owns. */
+/** The agent's own HOME and TMPDIR, and its tree as the workspace; git trusts a checkout another user (the runner)
+ * owns. */
 function cornerEnv(corner: AgentCorner): Record<string, string> {
   return {
+    ...(corner.tree ? { GITHUB_WORKSPACE: corner.tree } : {}),
     HOME: join(corner.root, 'home'),
     TMPDIR: join(corner.root, 'tmp'),
     GIT_CONFIG_COUNT: '1',

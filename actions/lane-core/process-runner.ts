@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { agentHelperEnv, asAgent, type AgentUser } from './agent-user.js';
+import { agentHelperEnv, asAgent, killAgentUser, type AgentUser } from './agent-user.js';
 import { killRun, killRunScript, RUN_MARKER } from './process-tree.js';
 import { spawnSync } from 'node:child_process';
 
@@ -18,7 +18,8 @@ export interface ProcessSpec {
   onStderr?: (text: string) => void;
   /** Called once the process runs (not when it could not start). */
   onSpawn?: () => void;
-  /** Runs the command as the lane's agent user; the tree is then signalled as that user too. */
+  /** Runs the command as the lane's agent user; the tree is then signalled as that user too, and the run owns every
+   * process of that user: when the command exits, all of them are killed, marked or not. */
   user?: AgentUser;
   /** Aborted when the run reached a budget: the tree is stopped as at the deadline. */
   stop?: AbortSignal;
@@ -111,9 +112,11 @@ export const nodeProcessRunner: ProcessRunner = {
         reject(err);
       });
       // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
-      // already wrote stays readable in the pipe.
+      // already wrote stays readable in the pipe. As the agent's user, that is every process of the user: a daemon
+      // that dropped the marker too.
       child.on('exit', () => {
-        killTree('SIGKILL');
+        if (spec.user) killAgentUser(spec.user);
+        else killTree('SIGKILL');
         drainTimer = setTimeout(() => {
           outputHeldOpen = true;
           child.stdout.destroy();

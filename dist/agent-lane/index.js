@@ -5,7 +5,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2521);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4736);
 // The bundle's entry point; everything else lives in main.ts so tests can call run() directly.
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -15,7 +15,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2521:
+/***/ 4736:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -257,9 +257,59 @@ function agentFileReader(user, limit = JOB_FILE_LIMIT) {
     };
 }
 /** Runs a command as the agent and waits, bounded: cleanup of what the agent owns. */
-function runAsAgent(user, command, args) {
+function runAsAgent(user, command, args, timeoutMs = 10_000) {
     const c = asAgent(user, command, args);
-    (0,external_node_child_process_namespaceObject.spawnSync)(c.command, c.args, { stdio: 'ignore', timeout: 10_000, env: agentHelperEnv() });
+    (0,external_node_child_process_namespaceObject.spawnSync)(c.command, c.args, { stdio: 'ignore', timeout: timeoutMs, env: agentHelperEnv() });
+}
+/**
+ * Kills every process of the agent's user (`kill -1` as that user: all it may signal), then waits until none is
+ * left. The run's marker (process-tree.ts) is only an environment variable, which a daemon that double-forks,
+ * calls setsid and execs with a clean environment drops; its uid it cannot drop. A lane container runs nothing
+ * else as the agent's user, and jobs never share a container.
+ */
+async function endAgentProcesses(user, waitMs = 5_000) {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+        killAgentUser(user);
+        // SIGKILL lands when the target next leaves the kernel: one inside a long system call is still listed.
+        const left = processesOf(user.uid);
+        if (!left.length)
+            return;
+        if (Date.now() > deadline)
+            throw new Error(`processes of the agent user (uid ${user.uid}) survive SIGKILL: ${left.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+/** `kill -1` as the agent: SIGKILL to every process of its user, without waiting for them to go. */
+function killAgentUser(user) {
+    runAsAgent(user, '/bin/sh', ['-c', 'kill -9 -1'], 5_000);
+}
+/** Live (not zombie) processes whose real or saved uid is `uid`: the ones a process of that user may signal. */
+function processesOf(uid) {
+    let entries;
+    try {
+        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
+    }
+    catch {
+        return [];
+    }
+    const pids = [];
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry))
+            continue;
+        try {
+            const status = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/status`, 'latin1');
+            const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
+            if (/^State:\s+Z/m.test(status) || !uids)
+                continue;
+            if (Number(uids[1]) === uid || Number(uids[2]) === uid)
+                pids.push(Number(entry));
+        }
+        catch {
+            // Gone meanwhile.
+        }
+    }
+    return pids;
 }
 /** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code
  * of every action in the job). Both belong to the runner's user; closing them to everyone else keeps the agent out. */
@@ -1337,9 +1387,13 @@ const nodeProcessRunner = {
                 reject(err);
             });
             // Leftovers of a CLI that exited on its own (a background shell holding stdout open) go with it; what they
-            // already wrote stays readable in the pipe.
+            // already wrote stays readable in the pipe. As the agent's user, that is every process of the user: a daemon
+            // that dropped the marker too.
             child.on('exit', () => {
-                killTree('SIGKILL');
+                if (spec.user)
+                    killAgentUser(spec.user);
+                else
+                    killTree('SIGKILL');
                 drainTimer = setTimeout(() => {
                     outputHeldOpen = true;
                     child.stdout.destroy();
@@ -1850,6 +1904,330 @@ async function openAgentFolder(prefix, user, access) {
     await (0,promises_namespaceObject.chown)(dir, -1, user.gid);
     await (0,promises_namespaceObject.chmod)(dir, access === 'write' ? 0o2770 : 0o2750);
     return dir;
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/hand-back-plan.ts
+// What a build agent's tree hands back to the checkout, decided whole from two listings of that tree: as it was
+// copied from the checkout, and as the agent left it. Only working-tree entries travel: regular files (content and
+// executable bit), directories and symlinks (as links). `.git` never appears in a listing, so nothing here can
+// reach git's config, hooks or index; a link that points out of the tree stays behind, so a later step that follows
+// it (an artifact upload, a `cat`) cannot be led to the runner's own files.
+
+/** Far above a source change, far below what fills a runner's disk twice over. */
+const HAND_BACK_LIMITS = { bytes: 2 * 1024 ** 3, entries: 200_000 };
+/** True for `.git` in any letter case: git on a case-insensitive disk reads `.GIT` as its own. */
+const isGitName = (name) => name.toLowerCase() === '.git';
+/** A path the listing may hold: relative, no empty, `.` or `..` part, no `.git` anywhere in it. */
+function safeRelativePath(path) {
+    if (!path || path.includes('\0') || path.startsWith('/'))
+        return false;
+    return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !isGitName(part));
+}
+/** A link target that, read from the link's folder, stays inside the tree: relative and never climbing above it. */
+function linkStaysInside(path, target) {
+    if (!target || target.startsWith('/') || target.includes('\0'))
+        return false;
+    const resolved = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(path), target));
+    return resolved !== '..' && !resolved.startsWith('../');
+}
+const depth = (path) => path.split('/').length;
+/**
+ * The steps that bring the checkout from `before` to `after`. A file travels only when it is `owner`'s (the agent's):
+ * one that is not is a hard link to someone else's file, whose content is not the agent's to hand on.
+ */
+function handBackPlan(before, after, owner, limits = HAND_BACK_LIMITS) {
+    const skipped = [];
+    const removes = [];
+    const creates = [];
+    let bytes = 0;
+    for (const [path, was] of before) {
+        if (!safeRelativePath(path))
+            continue;
+        const now = after.get(path);
+        const gone = !now && was.kind !== 'other';
+        // Only a change between a folder and a non-folder needs the old entry gone first: a file or link is replaced by
+        // a rename over it.
+        const swapped = now && now.kind !== 'other' && (was.kind === 'dir') !== (now.kind === 'dir');
+        if (gone || swapped)
+            removes.push({ op: 'remove', path, dir: was.kind === 'dir' });
+    }
+    for (const [path, now] of after) {
+        if (!safeRelativePath(path)) {
+            skipped.push(`${JSON.stringify(path)}: not a plain relative path`);
+            continue;
+        }
+        const was = before.get(path);
+        if (now.kind === 'other') {
+            if (was?.kind !== 'other')
+                skipped.push(`${path}: not a regular file, directory or symlink`);
+            continue;
+        }
+        if (now.kind === 'dir') {
+            if (was?.kind !== 'dir')
+                creates.push({ op: 'mkdir', path });
+            continue;
+        }
+        if (now.kind === 'link') {
+            if (was?.kind === 'link' && was.target === now.target)
+                continue;
+            if (!linkStaysInside(path, now.target)) {
+                skipped.push(`${path}: a symlink to ${JSON.stringify(now.target)}, outside the tree`);
+                continue;
+            }
+            creates.push({ op: 'link', path, target: now.target });
+            continue;
+        }
+        if (now.uid !== owner) {
+            skipped.push(`${path}: owned by uid ${now.uid}, not the agent`);
+            continue;
+        }
+        // rsync's quick check: the agent's edits change size or mtime (an agent that sets both back hides only its own).
+        if (was?.kind === 'file' && was.size === now.size && was.mtimeMs === now.mtimeMs) {
+            if (was.executable !== now.executable)
+                creates.push({ op: 'chmod', path, executable: now.executable });
+            continue;
+        }
+        bytes += now.size;
+        creates.push({ op: 'write', path, size: now.size, executable: now.executable });
+    }
+    const steps = [
+        // Children before their folder on the way out, folders before their children on the way in.
+        ...removes.sort((a, b) => depth(b.path) - depth(a.path)),
+        ...creates.sort((a, b) => depth(a.path) - depth(b.path)),
+    ];
+    if (bytes > limits.bytes)
+        return { problem: `the agent's changes hold ${bytes} bytes of files, over the hand-back limit of ${limits.bytes}` };
+    if (steps.length > limits.entries)
+        return { problem: `the agent changed ${steps.length} entries, over the hand-back limit of ${limits.entries}` };
+    return { steps, bytes, skipped };
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./actions/lane-core/hand-back.ts
+// Carries out a hand-back plan (hand-back-plan.ts) as the runner's user: reads the agent's tree, writes the checkout.
+// It runs once every process of the agent's user is gone (endAgentProcesses), so the tree holds still while it is
+// read; and it never runs git, nor anything else the agent's tree could configure. The checkout's own content came
+// from the pull request: a symlinked folder there must not redirect a write, so every parent is checked to be a
+// real folder, files land by rename from a fresh temporary name, and nothing follows a link.
+
+
+
+
+
+
+/** Past this many entries a listing stops: a tree that large is not a source change, and its listing alone would
+ * hold the action's memory. */
+const LISTING_LIMIT = 1_000_000;
+/** Every entry under `root` but `.git` (at any depth), without following a link. */
+async function listTree(root, limit = LISTING_LIMIT) {
+    const top = await (0,promises_namespaceObject.lstat)(root);
+    if (!top.isDirectory())
+        throw new Error(`${root} is not a directory`);
+    const listing = new Map();
+    const folders = [''];
+    for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+        for (const name of (await (0,promises_namespaceObject.readdir)((0,external_node_path_namespaceObject.join)(root, folder))).sort()) {
+            if (isGitName(name))
+                continue;
+            const path = folder ? `${folder}/${name}` : name;
+            const entry = await entryAt((0,external_node_path_namespaceObject.join)(root, path));
+            listing.set(path, entry);
+            if (listing.size > limit)
+                throw new Error(`${root} holds more than ${limit} entries`);
+            if (entry.kind === 'dir')
+                folders.push(path);
+        }
+    }
+    return listing;
+}
+async function entryAt(path) {
+    const s = await (0,promises_namespaceObject.lstat)(path);
+    if (s.isDirectory())
+        return { kind: 'dir' };
+    if (s.isSymbolicLink())
+        return { kind: 'link', target: await (0,promises_namespaceObject.readlink)(path) };
+    if (s.isFile())
+        return { kind: 'file', size: s.size, mtimeMs: s.mtimeMs, executable: (s.mode & 0o100) !== 0, uid: s.uid };
+    return { kind: 'other' };
+}
+/** Applies the steps in order; returns what it had to leave (a folder that still holds a `.git`). */
+async function applyHandBack(steps, from, to) {
+    const kept = [];
+    for (const step of steps) {
+        const dest = (0,external_node_path_namespaceObject.join)(to, step.path);
+        await realParents(to, step.path);
+        switch (step.op) {
+            case 'remove': {
+                const s = await (0,promises_namespaceObject.lstat)(dest).catch(() => undefined);
+                if (!s)
+                    break;
+                if (s.isDirectory()) {
+                    // Its listed children are gone already; what is left is what the listing never showed: a `.git`.
+                    await (0,promises_namespaceObject.rmdir)(dest).catch((err) => {
+                        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST')
+                            throw err;
+                        kept.push(`${step.path}: it still holds what the agent's copy never had (a .git)`);
+                    });
+                }
+                else
+                    await (0,promises_namespaceObject.unlink)(dest);
+                break;
+            }
+            case 'mkdir':
+                await (0,promises_namespaceObject.mkdir)(dest).catch(async (err) => {
+                    if (err.code !== 'EEXIST' || !(await (0,promises_namespaceObject.lstat)(dest)).isDirectory())
+                        throw err;
+                });
+                break;
+            case 'write':
+                await copyFile((0,external_node_path_namespaceObject.join)(from, step.path), dest, step.size, step.executable);
+                break;
+            case 'link': {
+                const temp = tempName(dest);
+                await (0,promises_namespaceObject.symlink)(step.target, temp);
+                await (0,promises_namespaceObject.rename)(temp, dest);
+                break;
+            }
+            case 'chmod': {
+                const s = await (0,promises_namespaceObject.lstat)(dest);
+                if (!s.isFile())
+                    throw new Error(`${dest} is no longer a regular file`);
+                await (0,promises_namespaceObject.chmod)(dest, withExecutable(s.mode, step.executable));
+                break;
+            }
+        }
+    }
+    return kept;
+}
+/** Every folder between `root` and the entry is a real folder: a symlink among them would carry the write elsewhere. */
+async function realParents(root, path) {
+    const parts = path.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+        const folder = (0,external_node_path_namespaceObject.join)(root, ...parts.slice(0, i));
+        const s = await (0,promises_namespaceObject.lstat)(folder);
+        if (!s.isDirectory())
+            throw new Error(`${folder} is not a real directory (a symlink?); nothing is written through it`);
+    }
+}
+const tempName = (dest) => (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(dest), `.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.hand-back`);
+/** x where r is, as git checks a file out; none when not executable. */
+const withExecutable = (mode, executable) => executable ? (mode & 0o7777) | ((mode & 0o444) >> 2) : mode & 0o7666;
+/** Copies exactly `size` bytes of a regular file (never a link's target) to a fresh file renamed over `dest`. */
+async function copyFile(src, dest, size, executable) {
+    const input = await (0,promises_namespaceObject.open)(src, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+    const temp = tempName(dest);
+    try {
+        const s = await input.stat();
+        if (!s.isFile() || s.size !== size)
+            throw new Error(`${src} changed while it was handed back`);
+        const output = await (0,promises_namespaceObject.open)(temp, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL | external_node_fs_namespaceObject.constants.O_NOFOLLOW, executable ? 0o777 : 0o666);
+        if (size === 0)
+            await output.close();
+        else
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(input.createReadStream({ start: 0, end: size - 1, autoClose: false }), output.createWriteStream());
+        await (0,promises_namespaceObject.rename)(temp, dest);
+    }
+    catch (err) {
+        await (0,promises_namespaceObject.unlink)(temp).catch(() => undefined);
+        throw err;
+    }
+    finally {
+        await input.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./actions/lane-core/agent-tree.ts
+// A build agent's own tree: a copy of the checkout's working tree, with a git repository of its own cloned from the
+// checkout. The agent writes only there. Every later step of the job runs as the runner's user in the checkout, and
+// git there obeys `.git/config` (core.fsmonitor runs on `git status`, which actions/checkout's post step runs), so an
+// agent that could write the checkout's `.git` could run code with the job's token. The runner's user never runs git
+// in this tree: the copy and the clone are made as the agent, and only working-tree files come back (hand-back.ts).
+
+
+
+
+
+
+
+/** As the agent: its top folder, the clone (when the checkout is a repository's top), the files from the runner's
+ * tar stream on stdin, an index matching HEAD, and read access for the runner's group to all of it. */
+const MAKE_TREE = [
+    'set -e',
+    'src=$1 dst=$2 git=$3',
+    'mkdir -- "$dst"',
+    `if [ "$git" = 1 ]; then git -c 'safe.directory=*' clone -q --no-checkout --no-hardlinks -u "git -c 'safe.directory=*' upload-pack" -- "$src" "$dst" </dev/null; fi`,
+    'tar -x -C "$dst" -f -',
+    'if [ "$git" = 1 ] && git -C "$dst" rev-parse -q --verify HEAD >/dev/null; then git -C "$dst" reset -q </dev/null; fi',
+    'chmod -R g+rX -- "$dst"',
+].join('\n');
+/** How long the copy may take: a checkout with its dependencies installed is large. */
+const COPY_TIMEOUT_MS = 10 * 60_000;
+async function openAgentTree(checkout, user) {
+    const parent = await openAgentFolder('agent-tree-', user, 'write');
+    const dir = (0,external_node_path_namespaceObject.join)(parent, 'tree');
+    const isRepository = await (0,promises_namespaceObject.lstat)((0,external_node_path_namespaceObject.join)(checkout, '.git')).then(() => true, () => false);
+    try {
+        await copyAsAgent(checkout, dir, isRepository, user);
+        await (0,promises_namespaceObject.chmod)(parent, 0o2750);
+        return { dir, parent, before: await listTree(dir) };
+    }
+    catch (err) {
+        await closeAgentTree({ dir, parent }, user);
+        throw new Error(`cannot copy ${checkout} for the agent: ${err.message}`);
+    }
+}
+/** The runner's tar reads the checkout (never its `.git`) into the agent's, which writes the agent's files. */
+function copyAsAgent(checkout, dir, isRepository, user) {
+    return new Promise((resolve, reject) => {
+        const pack = (0,external_node_child_process_namespaceObject.spawn)('tar', ['-c', '--exclude=.git', '-C', checkout, '-f', '-', '.'], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            timeout: COPY_TIMEOUT_MS,
+            killSignal: 'SIGKILL',
+        });
+        const make = asAgent(user, '/bin/sh', ['-c', MAKE_TREE, 'make-tree', checkout, dir, isRepository ? '1' : '0']);
+        const unpack = (0,external_node_child_process_namespaceObject.spawn)(make.command, make.args, {
+            stdio: ['pipe', 'ignore', 'pipe'],
+            timeout: COPY_TIMEOUT_MS,
+            killSignal: 'SIGKILL',
+            env: agentHelperEnv(),
+        });
+        pack.stdout.pipe(unpack.stdin);
+        unpack.stdin.on('error', () => undefined); // an unpack that failed first: its own exit says why
+        const errors = [];
+        pack.stderr.on('data', (c) => errors.push(c.toString('utf8')));
+        unpack.stderr.on('data', (c) => errors.push(c.toString('utf8')));
+        const exits = [pack, unpack].map((child) => new Promise((done) => {
+            child.on('error', (err) => {
+                errors.push(err.message);
+                done(-1);
+            });
+            child.on('close', done);
+        }));
+        void Promise.all(exits).then(([packed, unpacked]) => {
+            if (packed === 0 && unpacked === 0)
+                resolve();
+            else
+                reject(new Error(errors.join('').trim().split('\n').slice(-3).join('; ') || `tar exited ${packed}/${unpacked}`));
+        });
+    });
+}
+/** Ends every process of the agent's user, then writes the agent's working-tree changes into the checkout. */
+async function handBackTree(tree, checkout, user, limits = HAND_BACK_LIMITS) {
+    await endAgentProcesses(user);
+    // Its own files the agent may have closed (0600 from mktemp): reopened to its group, as the agent, before reading.
+    runAsAgent(user, 'chmod', ['-R', 'g+rX', '--', tree.dir], COPY_TIMEOUT_MS);
+    const plan = handBackPlan(tree.before, await listTree(tree.dir), user.uid, limits);
+    if ('problem' in plan)
+        throw new Error(`nothing of the agent's work was handed back to ${checkout}: ${plan.problem}`);
+    const kept = await applyHandBack(plan.steps, tree.dir, checkout);
+    return { changed: plan.steps.length, bytes: plan.bytes, skipped: [...plan.skipped, ...kept] };
+}
+/** What the agent made is its own to remove; the runner's folder around it is the runner's. */
+async function closeAgentTree(tree, user) {
+    runAsAgent(user, 'rm', ['-rf', '--', tree.dir], COPY_TIMEOUT_MS);
+    // A leftover in the container's /tmp goes with the container; it must not hide how the run ended.
+    await (0,promises_namespaceObject.rm)(tree.parent, { recursive: true, force: true }).catch(() => undefined);
 }
 
 ;// CONCATENATED MODULE: ./actions/lane-core/answer-schema.ts
@@ -2727,12 +3105,23 @@ async function runLane(req, deps) {
     // The schema file goes where the agent can read it: its own corner when it has one.
     const outputSchema = await readOutputSchema(settings, agentRoot ?? req.runDir);
     const home = await openPrivateHome(settings.agent, req.lane, agentRoot ?? req.runDir, user?.gid);
+    let tree;
     try {
+        // A build agent writes its own copy; the checkout gets back its working-tree changes only (agent-tree.ts).
         if (user && settings.mode === 'build')
-            shareWorkspace(settings.workingDirectory, user);
-        return await runInHome(req, { home, outputSchema, budget }, deps, user && agentRoot ? { user, root: agentRoot } : undefined);
+            tree = await openAgentTree(settings.workingDirectory, user);
+        const corner = user && agentRoot ? { user, root: agentRoot, tree: tree?.dir } : undefined;
+        const result = await runInHome(req, { home, outputSchema, budget }, deps, corner);
+        if (tree && user)
+            await handBack(tree, settings.workingDirectory, user, deps);
+        return result;
     }
     finally {
+        // Whatever the agent left running goes before its files do: nothing of its user outlives the run.
+        if (user)
+            await endAgentProcesses(user).catch((err) => deps.warn(`after the run: ${err.message}`));
+        if (tree && user)
+            await closeAgentTree(tree, user);
         // The private home holds live credentials; nothing of it outlives the run. What the agent made there is its own.
         if (user && agentRoot)
             runAsAgent(user, 'rm', ['-rf', '--', (0,external_node_path_namespaceObject.join)(agentRoot, 'home'), (0,external_node_path_namespaceObject.join)(agentRoot, 'tmp'), home.dir]);
@@ -2740,6 +3129,15 @@ async function runLane(req, deps) {
         if (agentRoot)
             await (0,promises_namespaceObject.rm)(agentRoot, { recursive: true, force: true });
     }
+}
+/** Brings the agent's edits into the checkout and says what came and what stayed behind. */
+async function handBack(tree, checkout, user, deps) {
+    const back = await handBackTree(tree, checkout, user);
+    deps.log(`handed back to ${checkout}: ${back.changed} change(s), ${back.bytes} bytes of files`);
+    for (const line of back.skipped.slice(0, 20))
+        deps.warn(`not handed back: ${line}`);
+    if (back.skipped.length > 20)
+        deps.warn(`not handed back: ${back.skipped.length - 20} more`);
 }
 /** The agent's own corner, outside RUNNER_TEMP (closed to it): HOME, TMPDIR and its credential home, shared with the
  * runner's user through the agent's group (setgid, so what either writes stays in that group). */
@@ -2751,17 +3149,6 @@ async function openAgentRoot(user) {
         await (0,promises_namespaceObject.chmod)(dir, 0o2770);
     }
     return root;
-}
-/** A build agent writes the checkout the runner made: give the agent's group write on it, nothing more. */
-function shareWorkspace(dir, user) {
-    for (const [cmd, args] of [
-        ['chgrp', ['-R', String(user.gid), dir]],
-        ['chmod', ['-R', 'g+rwX', dir]],
-    ]) {
-        const r = (0,external_node_child_process_namespaceObject.spawnSync)(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60_000 });
-        if (r.status !== 0)
-            throw new Error(`cannot share ${dir} with the agent user (${cmd}: ${r.stderr?.trim() || r.error?.message})`);
-    }
 }
 async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
     const { settings } = req;
@@ -2786,9 +3173,10 @@ async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
     const schemaText = outputSchema?.text;
     const claudeMcpConfig = settings.agent === 'claude' ? mcpFile(settings, req.lane.mcpClaude, 'FACTORY_MCP_CLAUDE') : undefined;
     const codexMcp = settings.agent === 'codex' ? mcpFile(settings, req.lane.mcpCodex, 'FACTORY_MCP_CODEX') : undefined;
+    const cwd = corner?.tree ?? settings.workingDirectory;
     const command = agentCommand({
         settings,
-        workingDirectory: settings.workingDirectory,
+        workingDirectory: cwd,
         claudeMcpConfig,
         outputSchema,
         lastMessageFile,
@@ -2804,7 +3192,7 @@ async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
         home,
         mcpFile: claudeMcpConfig ?? codexMcp,
         env: agentEnv,
-        cwd: settings.workingDirectory,
+        cwd,
         user: corner?.user,
     }, { log: (line) => deps.log(scrubber.scrub(line)) }).catch((err) => {
         throw new Error(scrubber.scrub(err.message));
@@ -2826,7 +3214,7 @@ async function runInHome(req, { home, outputSchema, budget }, deps, corner) {
     const end = await deps.runner
         .run({
         ...command,
-        cwd: settings.workingDirectory,
+        cwd,
         env: { ...command.env, ...agentEnv },
         user: corner?.user,
         stdin: prompt,
@@ -2977,9 +3365,11 @@ async function addCodexMcp(home, mcpToml) {
     await (0,promises_namespaceObject.writeFile)(configPath, mergeMcpServers(config, await (0,promises_namespaceObject.readFile)(mcpToml, 'utf8')), { mode: home.fileMode });
     await (0,promises_namespaceObject.chmod)(configPath, home.fileMode);
 }
-/** The agent's own HOME and TMPDIR; git trusts a checkout another user (the runner) owns. */
+/** The agent's own HOME and TMPDIR, and its tree as the workspace; git trusts a checkout another user (the runner)
+ * owns. */
 function cornerEnv(corner) {
     return {
+        ...(corner.tree ? { GITHUB_WORKSPACE: corner.tree } : {}),
         HOME: (0,external_node_path_namespaceObject.join)(corner.root, 'home'),
         TMPDIR: (0,external_node_path_namespaceObject.join)(corner.root, 'tmp'),
         GIT_CONFIG_COUNT: '1',

@@ -1,6 +1,17 @@
 // The bundled agent-lane action, run as the Actions runner runs it, with the real codex and claude CLIs talking
 // to a loopback fake model server and the reports going to a loopback fake GitHub checked against OpenAPI.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -100,6 +111,14 @@ function fileAppears(path: string): Promise<void> {
       }
     });
   });
+}
+
+/** A folder the agent can write and the test can watch: a build agent works in its own copy of the checkout, whose
+ * changes reach the checkout only after the run. */
+function dropFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-drop-'));
+  chmodSync(dir, 0o777);
+  return dir;
 }
 
 /** A killed orphan may linger as a zombie until init reaps it; that is dead enough. */
@@ -399,7 +418,7 @@ describe('agent-lane action', () => {
 
   it('a run past timeout-minutes is killed with its whole process tree and reported as stopped at its wall-clock budget', async () => {
     const lane = freshLane();
-    const pidFile = join(lane.workspace, 'background.pid');
+    const pidFile = join(dropFolder(), 'background.pid');
     model.script('anthropic', [
       {
         kind: 'tool',
@@ -436,7 +455,7 @@ describe('agent-lane action', () => {
 
   it('a cancelled job stops the agent and everything it started, and says so', async () => {
     const lane = freshLane();
-    const pidFile = join(lane.workspace, 'background.pid');
+    const pidFile = join(dropFolder(), 'background.pid');
     model.script('anthropic', [
       {
         kind: 'tool',

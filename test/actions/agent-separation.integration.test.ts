@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAction, visibleLog, webhookExample } from '../support/action-run.js';
-import { agentUserFixture, AGENT_UID, handLaneToRunner, RUNNER_UID } from '../support/agent-user.js';
+import { agentUserFixture, handLaneToRunner, RUNNER_UID } from '../support/agent-user.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { freshLaneJob, laneJobEnv } from '../support/lane-job.js';
@@ -72,12 +72,14 @@ describe('agent separation', () => {
       `echo "--- runner key"; cat ${join(r.lane.root, '.credentials_rsaparams')} 2>&1`,
       `echo "--- runner logs"; cat ${join(r.lane.root, '_diag')}/* 2>&1`,
       `echo "--- lane copies"; cat ${join(r.lane.codexHome, 'auth.json')} ${join(r.lane.claudeConfigDir, '.credentials.json')} 2>&1`,
+      `echo "--- the checkout's git config"; echo '[core] fsmonitor = true' >> ${join(r.lane.workspace, '.git', 'config')} 2>&1; echo "gitconfig=$?"`,
     ].join('; ');
     model.script('anthropic', [
       {
         kind: 'tool',
         name: 'Bash',
-        input: { command: `{ ${routes}; } > ${attempts} 2>&1`, description: 'look around' },
+        // Written in its own tree, which the checkout gets back after the run.
+        input: { command: `{ ${routes}; } > attempts.txt 2>&1`, description: 'look around' },
       },
       { kind: 'text', text: 'Done.' },
     ]);
@@ -107,7 +109,7 @@ describe('agent separation', () => {
 
     expect(run.exitCode, visibleLog(run.stdout) + run.stderr).toBe(0);
     const seen = readFileSync(attempts, 'utf8');
-    expect(seen).toContain(`uid=${AGENT_UID}`);
+    expect(seen).toContain(`uid=${users.agentUid}`);
     for (const secret of [GITHUB_TOKEN, RUNTIME_TOKEN, ...r.lane.secrets]) expect(seen).not.toContain(secret);
     expect(seen).toMatch(/--- the action: parent of the CLI\n.*Permission denied/);
     expect(seen).toMatch(/--- runner temp\n.*Permission denied/);
@@ -116,8 +118,9 @@ describe('agent separation', () => {
     expect(seen).toMatch(/--- runner home\n.*Permission denied/);
     expect(seen).toMatch(/--- runner key\n.*Permission denied/);
     expect(seen).not.toContain('runner-rsa-private-exponent');
+    expect(seen).toMatch(/gitconfig=[1-9]/);
     expect(readFileSync(join(r.commands, 'set_env_1'), 'utf8')).toBe('CI=true\n');
-    expect(RUNNER_UID).not.toBe(AGENT_UID);
+    expect(RUNNER_UID).not.toBe(users.agentUid);
   });
 
   it('build mode on a lane without an agent user is refused, saying why', async () => {

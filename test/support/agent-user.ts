@@ -8,9 +8,17 @@ import { join } from 'node:path';
 import type { LaneJob } from './lane-job.js';
 
 export const RUNNER_UID = 61001;
-export const AGENT_UID = 61002;
+let fixtures = 0;
+
+/** Each fixture its own agent uid: the action kills every process of that user after a run (`kill -1` as it), which
+ * must not reach another test's agent running beside it, in this process or another. */
+function freshAgentUid(): number {
+  return 100_000 + process.pid * 64 + (fixtures++ % 64);
+}
 
 export interface AgentUserFixture {
+  /** The agent's uid, also its group's id. */
+  agentUid: number;
   /** The lane contract variables that name the agent user and the helper. */
   env: Record<string, string>;
   /** How runAction starts the action: as the runner's user, a member of the agent's group. */
@@ -26,9 +34,11 @@ export function agentUserFixture(): AgentUserFixture {
   chownSync(exec, 0, RUNNER_UID);
   chmodSync(exec, 0o750);
   execFileSync('setcap', ['cap_setuid,cap_setgid+ep', exec]);
+  const agentUid = freshAgentUid();
   return {
-    env: { FACTORY_AGENT_USER: `${AGENT_UID}:${AGENT_UID}`, FACTORY_AGENT_EXEC: exec },
-    runAs: { uid: RUNNER_UID, gid: RUNNER_UID, groups: [AGENT_UID] },
+    agentUid,
+    env: { FACTORY_AGENT_USER: `${agentUid}:${agentUid}`, FACTORY_AGENT_EXEC: exec },
+    runAs: { uid: RUNNER_UID, gid: RUNNER_UID, groups: [agentUid] },
   };
 }
 
