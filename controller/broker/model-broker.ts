@@ -10,6 +10,8 @@ import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
 import { routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
+import { forwardMcp, type McpJob } from './mcp-forward.js';
+import { MCP_PREFIX } from './mcp-route.js';
 import { openedByThisProcess } from './peer-check.js';
 
 export interface BrokerJob {
@@ -22,6 +24,8 @@ export interface BrokerJob {
    * serves, so any other caller is someone else (peer-check.ts).
    */
   relayedOnly?: boolean;
+  /** The profile's MCP servers whose static tokens the broker adds (mcp-route.ts), and where those tokens are. */
+  mcp?: Omit<McpJob, 'token'>;
 }
 
 export interface ModelBroker {
@@ -51,7 +55,10 @@ export async function startModelBroker(
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
   };
 
+  const mcp = job.mcp && { ...job.mcp, token };
   const server = http.createServer((req, res) => {
+    // MCP traffic streams both ways (SSE answers, long-lived GETs): never buffered like a model request.
+    if (mcp && req.url?.startsWith(MCP_PREFIX)) return forwardMcp(req, res, mcp, refuse, () => (counts.forwarded += 1));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
