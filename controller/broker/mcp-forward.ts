@@ -4,7 +4,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readEnvFiles } from '../lanes/env-file.js';
-import { mcpUpstreamHeaders, routeMcp, type BrokeredMcp } from './mcp-route.js';
+import type { BrokeredMcp } from '../lanes/mcp-render.js';
+import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
 
 export interface McpJob {
   token: string;

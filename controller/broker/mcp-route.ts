@@ -3,21 +3,11 @@
 // server's) or forwarded to that server's configured url alone, with the host's token in place of the placeholder.
 // Pure: mcp-forward.ts carries it out.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { McpServer, Profile } from '../config/config.js';
+import type { BrokeredMcp } from '../lanes/mcp-render.js';
 import { presented, sameText } from './broker-route.js';
 
 /** The path prefix under which a job's broker serves its MCP servers. */
 export const MCP_PREFIX = '/mcp/';
-
-/** An http server whose static token the broker adds: the job holds neither the token nor its variable. */
-export type BrokeredMcp = Extract<McpServer, { url: string }> & { tokenEnv: string };
-
-/** The profile's servers the broker serves: its http ones with `credential: token`. */
-export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[] {
-  return profile.mcp.flatMap((s) =>
-    'url' in s && s.credential === 'token' && s.tokenEnv ? [{ ...s, tokenEnv: s.tokenEnv }] : [],
-  );
-}
 
 export type McpRoute =
   { kind: 'refuse'; status: number; message: string } | { kind: 'forward'; server: BrokeredMcp; target: string };

@@ -13,6 +13,7 @@ import {
   type CopiedCredential,
   type WriteBack,
 } from '../../lane-contract/credential-write-back.js';
+import { brokerFallback } from '../config/broker-gate.js';
 import type { Config, Profile } from '../config/config.js';
 import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
@@ -83,8 +84,10 @@ export async function prepareJobFolder(
     if (profile.mcp.length > 0) {
       const mcp = join(dir, 'mcp');
       await sharedDir(mcp);
-      await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp), { mode: 0o644 });
-      await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp), { mode: 0o644 });
+      // A brokered job's token servers at its broker, whose address JobBrokers.grant writes in once it is known.
+      const brokered = brokerFallback(profile) === undefined;
+      await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp, brokered), { mode: 0o644 });
+      await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp, brokered), { mode: 0o644 });
     }
   } catch (err) {
     await removeJobFolder(config, runnerName);

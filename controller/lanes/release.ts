@@ -12,12 +12,15 @@ import {
   parseReleasedEnv,
   type ReleaseMarker,
 } from '../../lane-contract/release-files.js';
+import { brokerFallback } from '../config/broker-gate.js';
 import type { Config, Profile } from '../config/config.js';
+import { readBrokerGrant, type BrokerGrant } from './broker-placeholders.js';
 import { openDataGates } from './data-release.js';
 import { readEnvFiles } from './env-file.js';
 import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
 import { CREDENTIAL_WAIT_FILE } from './job-started-hook.js';
 import { jobDir } from './lane-layout.js';
+import { brokeredMcpServers, MCP_BROKER_TOKEN_ENV } from './mcp-render.js';
 
 /**
  * Whether a profile's runners get their credentials only on a verified assignment: every trusted (lane) profile.
@@ -70,7 +73,11 @@ export async function releaseJob(
   now = Date.now(),
 ): Promise<void> {
   const owner = asOwner(containerOwner(profile));
-  const env = await readEnvFiles(profile.envFiles);
+  const env = releasedMcpEnv(
+    await readEnvFiles(profile.envFiles),
+    profile,
+    await readBrokerGrant(jobDir(config, runnerName)),
+  );
   await releaseAuth(config, profileName, profile, runnerName);
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind === 'secrets')
@@ -82,6 +89,23 @@ export async function releaseJob(
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
   const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };
   await replaceFileAtomically(join(dir, RELEASE_MARKER), JSON.stringify(marker), { mode: 0o644, owner });
+}
+
+/**
+ * The env-file values a job gets, for a brokered profile without its MCP servers' tokens: its rendered entries send
+ * the placeholder to the broker, which adds them (mcp-render.ts). Withheld whenever the entries were rendered so,
+ * even when no broker was granted, whose entries then reach no server: the token never enters a brokered job.
+ */
+export function releasedMcpEnv(
+  env: Record<string, string>,
+  profile: Profile,
+  grant: BrokerGrant | undefined,
+): Record<string, string> {
+  const servers = brokeredMcpServers(profile);
+  if (brokerFallback(profile) !== undefined || servers.length === 0) return env;
+  const kept = { ...env };
+  for (const s of servers) delete kept[s.tokenEnv];
+  return grant ? { ...kept, [MCP_BROKER_TOKEN_ENV]: grant.token } : kept;
 }
 
 /**

@@ -9,7 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LoginRefreshers } from '../../controller/broker/login-refresher.js';
 import { startModelBroker, type ModelBroker } from '../../controller/broker/model-broker.js';
-import { routeMcp, type BrokeredMcp } from '../../controller/broker/mcp-route.js';
+import { routeMcp } from '../../controller/broker/mcp-route.js';
+import type { BrokeredMcp } from '../../controller/lanes/mcp-render.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 
 const REAL = 'lin_api_host-real-token';
