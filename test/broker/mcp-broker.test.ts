@@ -83,14 +83,19 @@ describe("a job's broker for its MCP servers", () => {
   });
 
   it('refuses a wrong placeholder with 401, before anything reaches the server', async () => {
-    const broker = await jobBroker([server('linear', linear.url)]);
-    const before = linear.authorizations.length;
-    await expect(connect(`http://127.0.0.1:${broker.port}/mcp/linear`, 'factory-broker-made-up')).rejects.toThrow(
-      /unknown placeholder/,
-    );
-    const res = await fetch(`http://127.0.0.1:${broker.port}/mcp/linear`, { method: 'POST', body: '{}' });
-    expect(res.status).toBe(401);
-    expect(linear.authorizations.length).toBe(before);
+    // A server of its own: the SDK client of another test may still open its GET stream on the shared one.
+    const own = await startFakeHostedMcp('own', REAL);
+    try {
+      const broker = await jobBroker([server('own', own.url)]);
+      await expect(connect(`http://127.0.0.1:${broker.port}/mcp/own`, 'factory-broker-made-up')).rejects.toThrow(
+        /unknown placeholder/,
+      );
+      const res = await fetch(`http://127.0.0.1:${broker.port}/mcp/own`, { method: 'POST', body: '{}' });
+      expect(res.status).toBe(401);
+      expect(own.authorizations).toEqual([]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('answers 404 for a server the profile does not broker', async () => {
