@@ -7,7 +7,7 @@ import type { McpServer, Profile } from '../config/config.js';
 
 /**
  * Where a brokered server's entry points until the launch knows the job's broker address (JobBrokers.grant writes it
- * in): a name that resolves nowhere, so a file the launch did not finish reaches no server at all.
+ * in; a launch that cannot fails): a name that resolves nowhere, so an unfinished file reaches no server at all.
  */
 export const BROKER_URL_MARK = 'http://factory-broker.invalid';
 /** The released variable that holds a brokered job's placeholder, the bearer its brokered MCP entries send. */
@@ -45,7 +45,7 @@ export function claudeMcpOAuthKey(name: string, url: string): string {
   return `${name}|${hash.slice(0, 16)}`;
 }
 
-/** `brokered`: the profile's jobs reach their token servers through the broker (job-folder.ts decides). */
+/** `brokered`: the job reaches its token servers through its broker (the launch decides: prepareJobFolder). */
 export function renderClaudeMcp(servers: readonly McpServer[], brokered = false): string {
   const mcpServers: Record<string, unknown> = {};
   for (const s of servers) {

@@ -12,7 +12,6 @@ import {
   parseReleasedEnv,
   type ReleaseMarker,
 } from '../../lane-contract/release-files.js';
-import { brokerFallback } from '../config/broker-gate.js';
 import type { Config, Profile } from '../config/config.js';
 import { readBrokerGrant, type BrokerGrant } from './broker-placeholders.js';
 import { openDataGates } from './data-release.js';
@@ -73,11 +72,8 @@ export async function releaseJob(
   now = Date.now(),
 ): Promise<void> {
   const owner = asOwner(containerOwner(profile));
-  const env = releasedMcpEnv(
-    await readEnvFiles(profile.envFiles),
-    profile,
-    await readBrokerGrant(jobDir(config, runnerName)),
-  );
+  const broker = profile.auth === 'broker' ? await readBrokerGrant(jobDir(config, runnerName)) : undefined;
+  const env = releasedMcpEnv(await readEnvFiles(profile.envFiles), profile, broker);
   await releaseAuth(config, profileName, profile, runnerName);
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind === 'secrets')
@@ -92,9 +88,9 @@ export async function releaseJob(
 }
 
 /**
- * The env-file values a job gets, for a brokered profile without its MCP servers' tokens: its rendered entries send
- * the placeholder to the broker, which adds them (mcp-render.ts). Withheld whenever the entries were rendered so,
- * even when no broker was granted, whose entries then reach no server: the token never enters a brokered job.
+ * The env-file values a job gets; a brokered one (its launch granted it a broker) without its MCP servers' tokens,
+ * with its placeholder instead, which its rendered entries send to the broker, which adds them (mcp-render.ts).
+ * `factory lane run` and the doctor have no broker: their jobs get the tokens, as they get a copy of the login.
  */
 export function releasedMcpEnv(
   env: Record<string, string>,
@@ -102,10 +98,10 @@ export function releasedMcpEnv(
   grant: BrokerGrant | undefined,
 ): Record<string, string> {
   const servers = brokeredMcpServers(profile);
-  if (brokerFallback(profile) !== undefined || servers.length === 0) return env;
+  if (!grant || servers.length === 0) return env;
   const kept = { ...env };
   for (const s of servers) delete kept[s.tokenEnv];
-  return grant ? { ...kept, [MCP_BROKER_TOKEN_ENV]: grant.token } : kept;
+  return { ...kept, [MCP_BROKER_TOKEN_ENV]: grant.token };
 }
 
 /**

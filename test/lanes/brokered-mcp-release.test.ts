@@ -74,7 +74,7 @@ describe("a brokered lane's MCP servers with static tokens", () => {
     const profile = cfg.profiles.claude!;
     const brokers = new JobBrokers(() => cfg);
     try {
-      await prepareJobFolder(cfg, 'claude', profile, 'runner-1');
+      await prepareJobFolder(cfg, 'claude', profile, 'runner-1', { brokered: true });
       const broker = await brokers.start(profile, 'runner-1');
       await brokers.grant('runner-1');
       await releaseJob(cfg, 'claude', profile, 'runner-1', { repo: 'o/r', jobId: 1, runId: 1 });
@@ -112,19 +112,18 @@ describe("a brokered lane's MCP servers with static tokens", () => {
     }
   });
 
-  it('are withheld even when no broker was granted, their entries reaching no server', async () => {
+  it('point nowhere until the launch writes its broker in', async () => {
     const cfg = config('broker');
-    const profile = cfg.profiles.claude!;
-    await prepareJobFolder(cfg, 'claude', profile, 'runner-2');
+    await prepareJobFolder(cfg, 'claude', cfg.profiles.claude!, 'runner-2', { brokered: true });
     const claude = readFileSync(join(jobDir(cfg, 'runner-2'), 'mcp', 'claude.json'), 'utf8');
     expect(JSON.parse(claude).mcpServers.linear.url).toBe('http://factory-broker.invalid/mcp/linear');
-    await releaseJob(cfg, 'claude', profile, 'runner-2', { repo: 'o/r', jobId: 2, runId: 2 });
-    const env = JSON.parse(readFileSync(join(releaseDir(cfg, 'runner-2'), 'env.json'), 'utf8'));
-    expect(env).toEqual({ DEPLOY_HOOK: 'kept-value' });
   });
 
-  it('stay as they were for a lane that copies its logins', async () => {
-    const cfg = config('copy');
+  it.each([
+    ['a lane that copies its logins', 'copy'],
+    ['a brokered lane started without a broker (factory lane run, the doctor)', 'broker'],
+  ] as const)('stay as they were for %s', async (_, auth) => {
+    const cfg = config(auth);
     const profile = cfg.profiles.claude!;
     await prepareJobFolder(cfg, 'claude', profile, 'runner-3');
     await releaseJob(cfg, 'claude', profile, 'runner-3', { repo: 'o/r', jobId: 3, runId: 3 });
