@@ -31,7 +31,7 @@ const PATHS: Array<{ agent: Agent; method: string; pattern: RegExp }> = [
   { agent: 'codex', method: 'GET', pattern: /^\/codex\/models$/ },
 ];
 
-const sameText = (a: string, b: string) => {
+export const sameText = (a: string, b: string) => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

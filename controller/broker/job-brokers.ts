@@ -8,7 +8,9 @@ import type { Config, Profile } from '../config/config.js';
 export { brokerFallback } from '../config/broker-gate.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { BROKER_FILE, type BrokerGrant } from '../lanes/broker-placeholders.js';
+import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import { jobDir } from '../lanes/lane-layout.js';
+import { BROKER_URL_MARK, brokeredMcpServers } from '../lanes/mcp-render.js';
 import { LoginRefreshers, type LoginSource } from './login-refresher.js';
 import { startModelBroker, type ModelBroker } from './model-broker.js';
 
@@ -33,7 +35,13 @@ export class JobBrokers {
   async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
     const b = this.config().broker;
     const broker = await startModelBroker(
-      { runnerName, logins: loginsOf(profile), models: profile.models, relayedOnly: profile.egress !== undefined },
+      {
+        runnerName,
+        logins: loginsOf(profile),
+        models: profile.models,
+        relayedOnly: profile.egress !== undefined,
+        mcp: { servers: brokeredMcpServers(profile), envFiles: profile.envFiles },
+      },
       { refreshers: this.refreshers, upstreams: b },
     );
     this.running.set(runnerName, broker);
@@ -51,12 +59,16 @@ export class JobBrokers {
     return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=${url ?? `http://127.0.0.1:${broker.port}`}`] };
   }
 
-  /** Records where the job reaches its broker (as withBroker's `url`) and its placeholder, for the release. */
+  /**
+   * Records where the job reaches its broker (as withBroker's `url`) and its placeholder, for the release, and writes
+   * that address into the job's rendered MCP entries for its brokered servers (mcp-render.ts).
+   */
   async grant(runnerName: string, url?: string): Promise<void> {
     const broker = this.running.get(runnerName);
     if (!broker) return;
     const grant: BrokerGrant = { token: broker.token, url: url ?? `http://127.0.0.1:${broker.port}` };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
+    await rewriteMcpFiles(this.config(), runnerName, (text) => text.replaceAll(BROKER_URL_MARK, grant.url));
   }
 
   async close(runnerName: string): Promise<void> {

@@ -10,6 +10,8 @@ import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
 import { routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
+import { forwardMcp, type McpJob } from './mcp-forward.js';
+import { MCP_PREFIX } from './mcp-route.js';
 import { openedByThisProcess } from './peer-check.js';
 
 export interface BrokerJob {
@@ -22,6 +24,8 @@ export interface BrokerJob {
    * serves, so any other caller is someone else (peer-check.ts).
    */
   relayedOnly?: boolean;
+  /** The profile's MCP servers whose static tokens the broker adds (mcp-route.ts), and where those tokens are. */
+  mcp?: Omit<McpJob, 'token'>;
 }
 
 export interface ModelBroker {
@@ -51,7 +55,10 @@ export async function startModelBroker(
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
   };
 
+  const mcp = job.mcp && { ...job.mcp, token };
   const server = http.createServer((req, res) => {
+    // MCP traffic streams both ways (SSE answers, long-lived GETs): never buffered like a model request.
+    if (mcp && req.url?.startsWith(MCP_PREFIX)) return forwardMcp(req, res, mcp, refuse, () => (counts.forwarded += 1));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -101,7 +108,9 @@ export async function startModelBroker(
   server.keepAliveTimeout = 65_000;
   // Each connection is admitted before a byte of it is read: with relayedOnly, only the controller's own relay.
   const open = new Set<net.Socket>();
-  const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+  // noDelay: http.Server sets it on the connections it accepts, not on those handed to it; without it a streamed
+  // answer's headers and first event wait out the client's delayed ACK (40 ms on Linux).
+  const front = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
     const admit = job.relayedOnly ? openedByThisProcess(socket) : Promise.resolve(true);

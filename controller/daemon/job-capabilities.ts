@@ -143,7 +143,12 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   }
   if (profile.envFiles.length) secrets.push(`values of ${list(profile.envFiles)}`);
   const mcpTokens = [...new Set(profile.mcp.flatMap((s) => ('tokenEnv' in s && s.tokenEnv ? [s.tokenEnv] : [])))];
-  if (mcpTokens.length) secrets.push(`MCP tokens ${list(mcpTokens)}`);
+  if (mcpTokens.length)
+    secrets.push(
+      brokered
+        ? `a placeholder for MCP tokens ${list(mcpTokens)} (its model broker adds them; they are not released)`
+        : `MCP tokens ${list(mcpTokens)}`,
+    );
   if (secrets.length === 1) secrets.push('nothing from the host');
 
   return {

@@ -58,8 +58,11 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   // Lane files first: a missing credential fails the job before GitHub holds a runner for it. The folder holds nothing
   // secret and the login is not taken here: a runner that waits for its job, warm or cold, holds none of it; the
   // release takes it on a verified assignment (lane-assignments.ts).
+  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
   try {
-    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName);
+    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName, {
+      brokered: brokers !== undefined,
+    });
     await prepareWorkspaces(
       config,
       plan.jobFolder.profile,
@@ -73,7 +76,6 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   // A brokered job's broker before its network: the gateway relays its broker port to it, the job's files name it.
   let container = plan.container;
   let egressPlan = plan.egress;
-  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
   if (brokers) {
     try {
       const { port } = await brokers.start(job.profile, identity.runnerName);

@@ -42,7 +42,8 @@ export function containerOwner(profile: Profile): { uid: number; gid: number } {
 /**
  * Creates the job's folder as the container starts with it: the auth folders empty (owned by the container user, who
  * may write refreshed tokens there later), the secrets, gh and release folders empty, the MCP files rendered (they name
- * token variables, never values). Throws, naming the missing file, before any runner is registered: a job whose
+ * token variables, never values; `brokered`: the launch starts a broker for the job, which its token servers are
+ * rendered at). Throws, naming the missing file, before any runner is registered: a job whose
  * credential is missing would only fail later, at its release. Nothing secret is copied here: see releaseAuth.
  */
 export async function prepareJobFolder(
@@ -50,6 +51,7 @@ export async function prepareJobFolder(
   profileName: string,
   profile: Profile,
   runnerName: string,
+  { brokered = false }: { brokered?: boolean } = {},
 ): Promise<void> {
   const auth = profile.mounts.filter((m) => m.kind === 'auth');
   if (auth.length === 0 && profile.mcp.length === 0 && !profile.trusted) return;
@@ -83,8 +85,9 @@ export async function prepareJobFolder(
     if (profile.mcp.length > 0) {
       const mcp = join(dir, 'mcp');
       await sharedDir(mcp);
-      await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp), { mode: 0o644 });
-      await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp), { mode: 0o644 });
+      // A brokered job's token servers at its broker, whose address JobBrokers.grant writes in once it is known.
+      await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp, brokered), { mode: 0o644 });
+      await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp, brokered), { mode: 0o644 });
     }
   } catch (err) {
     await removeJobFolder(config, runnerName);

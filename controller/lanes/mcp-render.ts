@@ -1,8 +1,37 @@
 // The lane's MCP servers, rendered from the profile's neutral form into what each agent reads: claude's
 // `--mcp-config` JSON and codex's `[mcp_servers.NAME]` tables. Tokens stay in the environment: the files name the
-// variable, never the value.
+// variable, never the value. A brokered profile's token servers are rendered at its broker instead, with the job's
+// placeholder as their bearer: the broker adds the real token (controller/broker/mcp-route.ts).
 import { createHash } from 'node:crypto';
-import type { McpServer } from '../config/config.js';
+import type { McpServer, Profile } from '../config/config.js';
+
+/**
+ * Where a brokered server's entry points until the launch knows the job's broker address (JobBrokers.grant writes it
+ * in; a launch that cannot fails): a name that resolves nowhere, so an unfinished file reaches no server at all.
+ */
+export const BROKER_URL_MARK = 'http://factory-broker.invalid';
+/** The released variable that holds a brokered job's placeholder, the bearer its brokered MCP entries send. */
+export const MCP_BROKER_TOKEN_ENV = 'FACTORY_MCP_BROKER_TOKEN';
+
+/** An http server whose static token a brokered job's broker adds: the job holds neither the token nor its variable. */
+export type BrokeredMcp = Extract<McpServer, { url: string }> & { tokenEnv: string };
+
+/** The servers a brokered profile's broker serves: its http ones with `credential: token`. */
+export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[] {
+  return profile.mcp.flatMap((s) =>
+    'url' in s && s.credential === 'token' && s.tokenEnv ? [{ ...s, tokenEnv: s.tokenEnv }] : [],
+  );
+}
+
+/**
+ * The url and bearer variable an http entry gets: its own, or for a token server of a brokered job the broker's and
+ * the placeholder's (the servers brokeredMcpServers lists).
+ */
+function httpTarget(s: Extract<McpServer, { url: string }>, brokered: boolean) {
+  if (brokered && s.credential === 'token')
+    return { url: `${BROKER_URL_MARK}/mcp/${s.name}`, tokenEnv: MCP_BROKER_TOKEN_ENV };
+  return { url: s.url, tokenEnv: s.credential === 'token' ? s.tokenEnv : undefined };
+}
 
 /**
  * The key under which claude keeps a hosted server's OAuth login (`mcpOAuth` in .credentials.json): the server's name
@@ -16,16 +45,20 @@ export function claudeMcpOAuthKey(name: string, url: string): string {
   return `${name}|${hash.slice(0, 16)}`;
 }
 
-export function renderClaudeMcp(servers: readonly McpServer[]): string {
+/** `brokered`: the job reaches its token servers through its broker (the launch decides: prepareJobFolder). */
+export function renderClaudeMcp(servers: readonly McpServer[], brokered = false): string {
   const mcpServers: Record<string, unknown> = {};
   for (const s of servers) {
-    if ('command' in s) mcpServers[s.name] = { type: 'stdio', command: s.command, args: s.args, env: s.env };
-    else
-      mcpServers[s.name] = {
-        type: 'http',
-        url: s.url,
-        ...(s.credential === 'token' && s.tokenEnv ? { headers: { Authorization: `Bearer \${${s.tokenEnv}}` } } : {}),
-      };
+    if ('command' in s) {
+      mcpServers[s.name] = { type: 'stdio', command: s.command, args: s.args, env: s.env };
+      continue;
+    }
+    const { url, tokenEnv } = httpTarget(s, brokered);
+    mcpServers[s.name] = {
+      type: 'http',
+      url,
+      ...(tokenEnv ? { headers: { Authorization: `Bearer \${${tokenEnv}}` } } : {}),
+    };
   }
   return JSON.stringify({ mcpServers }, null, 2) + '\n';
 }
@@ -33,7 +66,7 @@ export function renderClaudeMcp(servers: readonly McpServer[]): string {
 const tomlString = (s: string) => JSON.stringify(s); // TOML basic strings share JSON's escapes for these characters
 const tomlArray = (a: readonly string[]) => `[${a.map(tomlString).join(', ')}]`;
 
-export function renderCodexMcp(servers: readonly McpServer[]): string {
+export function renderCodexMcp(servers: readonly McpServer[], brokered = false): string {
   const tables = servers.map((s) => {
     const lines = [`[mcp_servers.${s.name}]`];
     if ('command' in s) {
@@ -41,8 +74,9 @@ export function renderCodexMcp(servers: readonly McpServer[]): string {
       const env = Object.entries(s.env);
       if (env.length > 0) lines.push(`env = { ${env.map(([k, v]) => `${k} = ${tomlString(v)}`).join(', ')} }`);
     } else {
-      lines.push(`url = ${tomlString(s.url)}`);
-      if (s.credential === 'token' && s.tokenEnv) lines.push(`bearer_token_env_var = ${tomlString(s.tokenEnv)}`);
+      const { url, tokenEnv } = httpTarget(s, brokered);
+      lines.push(`url = ${tomlString(url)}`);
+      if (tokenEnv) lines.push(`bearer_token_env_var = ${tomlString(tokenEnv)}`);
     }
     return lines.join('\n');
   });

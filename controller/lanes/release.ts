@@ -13,11 +13,13 @@ import {
   type ReleaseMarker,
 } from '../../lane-contract/release-files.js';
 import type { Config, Profile } from '../config/config.js';
+import { readBrokerGrant, type BrokerGrant } from './broker-placeholders.js';
 import { openDataGates } from './data-release.js';
 import { readEnvFiles } from './env-file.js';
 import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
 import { CREDENTIAL_WAIT_FILE } from './job-started-hook.js';
 import { jobDir } from './lane-layout.js';
+import { brokeredMcpServers, MCP_BROKER_TOKEN_ENV } from './mcp-render.js';
 
 /**
  * Whether a profile's runners get their credentials only on a verified assignment: every trusted (lane) profile.
@@ -70,7 +72,8 @@ export async function releaseJob(
   now = Date.now(),
 ): Promise<void> {
   const owner = asOwner(containerOwner(profile));
-  const env = await readEnvFiles(profile.envFiles);
+  const broker = profile.auth === 'broker' ? await readBrokerGrant(jobDir(config, runnerName)) : undefined;
+  const env = releasedMcpEnv(await readEnvFiles(profile.envFiles), profile, broker);
   await releaseAuth(config, profileName, profile, runnerName);
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind === 'secrets')
@@ -82,6 +85,23 @@ export async function releaseJob(
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
   const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };
   await replaceFileAtomically(join(dir, RELEASE_MARKER), JSON.stringify(marker), { mode: 0o644, owner });
+}
+
+/**
+ * The env-file values a job gets; a brokered one (its launch granted it a broker) without its MCP servers' tokens,
+ * with its placeholder instead, which its rendered entries send to the broker, which adds them (mcp-render.ts).
+ * `factory lane run` and the doctor have no broker: their jobs get the tokens, as they get a copy of the login.
+ */
+export function releasedMcpEnv(
+  env: Record<string, string>,
+  profile: Profile,
+  grant: BrokerGrant | undefined,
+): Record<string, string> {
+  const servers = brokeredMcpServers(profile);
+  if (!grant || servers.length === 0) return env;
+  const kept = { ...env };
+  for (const s of servers) delete kept[s.tokenEnv];
+  return { ...kept, [MCP_BROKER_TOKEN_ENV]: grant.token };
 }
 
 /**

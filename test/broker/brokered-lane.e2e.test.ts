@@ -1,6 +1,7 @@
 // A brokered lane on the real Docker engine, through the controller: a root shell in the job finds none of the host's
-// tokens (environment, every process's environ and command line, the files it can read, the broker's answers), yet
-// reaches the model through its broker; once the job ended, its placeholder opens nothing.
+// tokens (environment, every process's environ and command line, the files it can read, the broker's answers), not
+// even its MCP server's static token, yet reaches the model and that server through its broker; once the job ended,
+// its placeholder opens nothing.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { codexIdToken } from '../support/fake-login-provider.js';
 import { claudeLogin } from '../support/lane-homes.js';
 
@@ -17,20 +20,24 @@ const SECRETS = [
   'sk-ant-ort01-brokerhostrefresh',
   'codex-at-brokerhost',
   'codex-rt-brokerhost',
+  'lin-api-brokerhost-mcp',
 ];
 
 let root: string;
 let h: Harness | undefined;
 let model: FakeModelServer;
+let linear: FakeHostedMcp;
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'factory-broker-lane-'));
   chmodSync(root, 0o755);
   model = await startFakeModelServer();
+  linear = await startFakeHostedMcp('linear', SECRETS[4]!);
 });
 afterEach(async () => {
   await h?.stop();
   h = undefined;
   await model.close();
+  await linear.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -56,7 +63,9 @@ function hostLogins() {
     }),
     { mode: 0o600 },
   );
-  return { claude, codex, results };
+  const envFile = join(root, 'host', 'lane.env');
+  writeFileSync(envFile, `LINEAR_API_KEY=${SECRETS[4]}\nDEPLOY_HOOK=kept-value\n`, { mode: 0o600 });
+  return { claude, codex, results, envFile };
 }
 
 // As root in the job: what a prompt-injected agent with the container's every privilege could look at.
@@ -71,6 +80,11 @@ const LOOK = [
   'echo "$URL" > /results/url.txt',
   'for p in / /v1/models /api/oauth/profile /chatgpt/wham/usage /.credentials.json; do wget -q -S -O - --header "Authorization: Bearer $PH" "$URL$p" 2>&1; echo; done > /results/answers.txt',
   'wget -q -O /results/model.txt --header "Authorization: Bearer $PH" --header "content-type: application/json" --post-data \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$URL/v1/messages"',
+  // The MCP server as the rendered entry names it, with the released placeholder as its bearer.
+  'cat /factory/release/env.json /factory/mcp/* > /results/released.txt',
+  'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' /factory/mcp/claude.json)',
+  'echo "$MURL" > /results/mcpurl.txt',
+  `wget -q -O /results/mcp.txt --header "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" --header "content-type: application/json" --header "accept: application/json, text/event-stream" --post-data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
 ].join('; ');
 
 describe('a brokered lane', () => {
@@ -95,7 +109,9 @@ describe('a brokered lane', () => {
           { kind: 'auth', agent: 'codex', source: f.codex },
           { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
         ],
-        env: { STANDIN_JOB_COMMAND: awaitReleaseShell() + LOOK },
+        envFiles: [f.envFile],
+        mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+        env: { STANDIN_JOB_COMMAND: awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) + LOOK },
       },
     });
     const jobId = await h.github.queueJob(h.repo, LABELS);
@@ -104,7 +120,7 @@ describe('a brokered lane', () => {
       () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
     );
     const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
-    for (const name of ['env.txt', 'proc.txt', 'files.txt', 'answers.txt', 'model.txt'])
+    for (const name of ['env.txt', 'proc.txt', 'files.txt', 'answers.txt', 'model.txt', 'released.txt', 'mcp.txt'])
       for (const secret of SECRETS) expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
     expect(read('grep.txt')).toBe('');
     expect(read('env.txt')).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:');
@@ -115,6 +131,11 @@ describe('a brokered lane', () => {
     expect(model.requests.filter((r) => r.api === 'anthropic').map((r) => r.authorization)).toEqual([
       `Bearer ${SECRETS[0]}`,
     ]);
+    // The MCP server answered through the broker, which sent the host's token in place of the placeholder.
+    expect(read('released.txt')).toContain('kept-value');
+    expect(read('mcpurl.txt')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/linear$/m);
+    expect(read('mcp.txt')).toContain('"serverInfo"');
+    expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${SECRETS[4]}`]));
     // The job ended: its broker is closed, so the placeholder taken out of it reaches nothing.
     const placeholder = read('placeholder.txt').trim();
     expect(placeholder).toMatch(/^factory-broker-/);

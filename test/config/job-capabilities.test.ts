@@ -180,3 +180,31 @@ describe('docs/job-capabilities.md', () => {
     ).toEqual(Object.keys(config.profiles).map((n) => `\`${n}\``));
   });
 });
+
+describe("a lane's MCP tokens in its capabilities", () => {
+  const yaml = (auth: string) => `
+github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+profiles:
+  lane:
+    trusted: true
+    labels: [self-hosted, lane]
+    image: factory/base:0.1.0
+    network: host
+    auth: ${auth}
+    mounts: [{ kind: auth, agent: claude, source: /home/u/.claude }]
+    envFiles: [/home/u/lane.env]
+    mcp: [{ name: linear, url: https://mcp.linear.app/mcp, tokenEnv: LINEAR_API_KEY }]
+repos: [{ repo: o/r, profiles: [lane] }]
+`;
+  const secrets = (auth: string) => {
+    const parsed = parseConfig(yaml(auth));
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    return jobCapabilities(parsed.config, 'lane', parsed.config.profiles.lane!).Secrets;
+  };
+
+  it('says a brokered lane holds a placeholder for them, and a copying lane the tokens', () => {
+    expect(secrets('broker')).toContain('a placeholder for MCP tokens LINEAR_API_KEY');
+    expect(secrets('copy')).toContain('MCP tokens LINEAR_API_KEY');
+    expect(secrets('copy')).not.toContain('placeholder for MCP');
+  });
+});

@@ -10,7 +10,8 @@ import type { Engine } from '../../controller/docker/docker-engine.js';
 import type { EgressGateways } from '../../controller/egress/egress-gateway.js';
 import type { EgressPlan } from '../../controller/egress/egress-plan.js';
 import { spareGateways } from '../../controller/egress/spare-gateways.js';
-import type { JobBrokers } from '../../controller/broker/job-brokers.js';
+import { JobBrokers } from '../../controller/broker/job-brokers.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
 import { carryOut } from '../../controller/daemon/launcher.js';
 import { planLaunch } from '../../controller/daemon/launch-plan.js';
@@ -260,5 +261,41 @@ describe('launching brokered jobs behind egress', () => {
       'ANTHROPIC_BASE_URL=http://172.30.2.2:3129',
     ]);
     await w.egress.close!();
+  });
+
+  it("reaches its token MCP servers at its gateway's broker port, with the placeholder's variable as bearer", async () => {
+    const lane = brokered.profiles.lane!;
+    const withMcp: typeof brokered = {
+      ...brokered,
+      profiles: {
+        lane: {
+          ...lane,
+          mcp: [
+            { name: 'linear', url: 'https://mcp.linear.app/mcp', credential: 'token', tokenEnv: 'LINEAR_API_KEY' },
+            { name: 'paperclip', url: 'http://127.0.0.1:3100/mcp', credential: 'none' },
+          ],
+        },
+      },
+    };
+    const w = brokeredWorld();
+    const brokers = new JobBrokers(() => withMcp);
+    try {
+      const mcpJob = { ...laneJob(3), profile: withMcp.profiles.lane! };
+      const plan = planLaunch(withMcp, mcpJob, []);
+      const deps = { ...w.deps, config: withMcp, brokers };
+      expect(await carryOut(deps, plan, mcpJob)).toMatchObject({ kind: 'started' });
+      const dir = join(jobDir(withMcp, plan.identity.runnerName), 'mcp');
+      const servers = JSON.parse(readFileSync(join(dir, 'claude.json'), 'utf8')).mcpServers;
+      expect(servers.linear).toEqual({
+        type: 'http',
+        url: 'http://172.30.1.2:3129/mcp/linear',
+        headers: { Authorization: 'Bearer ${FACTORY_MCP_BROKER_TOKEN}' },
+      });
+      expect(servers.paperclip.url).toBe('http://172.30.1.2:3100/mcp');
+      expect(readFileSync(join(dir, 'codex.toml'), 'utf8')).toContain('url = "http://172.30.1.2:3129/mcp/linear"');
+    } finally {
+      await brokers.closeAll();
+      await w.egress.close!();
+    }
   });
 });

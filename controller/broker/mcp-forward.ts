@@ -1,0 +1,71 @@
+// Carries out an MCP route (mcp-route.ts): the request streams to the server's url with the host's token, read from
+// the profile's env files at each request (a rotated token takes effect without a restart), and the answer streams
+// back as it comes, so a server's SSE stream reaches the client event by event.
+import http from 'node:http';
+import https from 'node:https';
+import { readEnvFiles } from '../lanes/env-file.js';
+import type { BrokeredMcp } from '../lanes/mcp-render.js';
+import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
+
+export interface McpJob {
+  token: string;
+  servers: readonly BrokeredMcp[];
+  /** The profile's env files on the host, where each server's tokenEnv is found. */
+  envFiles: readonly string[];
+}
+
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+
+/** Answers one request under /mcp/; `refuse` counts and answers a refusal as the model broker does. */
+export function forwardMcp(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  job: McpJob,
+  refuse: (res: http.ServerResponse, status: number, message: string) => void,
+  forwarded: () => void,
+): void {
+  const route = routeMcp({ url: req.url ?? '/', headers: req.headers }, job);
+  if (route.kind === 'refuse') {
+    req.resume();
+    return refuse(res, route.status, route.message);
+  }
+  void hostToken(job.envFiles, route.server).then(
+    (token) => {
+      const target = new URL(route.target);
+      const secure = target.protocol === 'https:';
+      const out = (secure ? https : http).request(target, {
+        method: req.method,
+        headers: mcpUpstreamHeaders(req.headers, token),
+        agent: secure ? agents.https : agents.http,
+      });
+      out.on('response', (up) => {
+        forwarded();
+        const headers: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !RESPONSE_HOP.has(k)) headers[k] = v;
+        res.writeHead(up.statusCode ?? 502, headers);
+        res.flushHeaders(); // an SSE stream may stay silent a while: the client learns it is open now
+        up.pipe(res);
+        res.on('close', () => up.destroy());
+      });
+      out.on('error', (err) => {
+        if (!res.headersSent) refuse(res, 502, `broker: MCP server ${route.server.name}: ${err.message}`);
+        else res.destroy();
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) out.destroy();
+      });
+      req.pipe(out);
+    },
+    (err: Error) => {
+      req.resume();
+      refuse(res, 502, `broker: MCP server ${route.server.name}: ${err.message}`);
+    },
+  );
+}
+
+async function hostToken(envFiles: readonly string[], server: BrokeredMcp): Promise<string> {
+  const token = (await readEnvFiles(envFiles))[server.tokenEnv];
+  if (!token) throw new Error(`${server.tokenEnv} is not set in the profile's env files`);
+  return token;
+}
