@@ -1,5 +1,6 @@
-// A launch carried out: the plan is built whole first, then its effects run in order (job folder, JIT registration,
-// container) and the outcome is returned; the controller does the bookkeeping. Each step that fails undoes the ones
+// A launch carried out: the plan is built whole first, then its effects run in order (the job folder's sources
+// checked, the JIT registration while the folder is made, the container) and the outcome is returned; the controller
+// does the bookkeeping. Each step that fails undoes the ones
 // before it, except when Docker goes away mid-start: then the container may be running the job, and the reconciler
 // settles it once Docker answers.
 import { startFailure } from '../docker/start-failure.js';
@@ -8,7 +9,7 @@ import { isDockerDown, type Engine } from '../docker/docker-engine.js';
 import { GitHubError, type GitHubApi } from '../github/github-client.js';
 import { forgetRunnerGroup, RunnerGroupError, runnerGroupId } from '../github/runner-groups.js';
 import { runnersAt, scopeOf } from '../github/runner-scope.js';
-import { finishJobFolder, prepareJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
+import { checkJobFolderSources, finishJobFolder, prepareJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
 import { cacheScope } from '../lanes/lane-layout.js';
 import type { PendingJob } from '../model/job.js';
@@ -53,26 +54,43 @@ export async function carryOut(steps: LaunchSteps, plan: LaunchPlan, job: Pendin
 }
 
 async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Promise<LaunchOutcome> {
+  const { config } = steps;
+  const { profileName, profile, runnerName } = plan.jobFolder;
+  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
+  // Lane files' sources first: a missing credential fails the job before GitHub holds a runner for it. The folder
+  // holds nothing secret and the login is not taken here: a runner that waits for its job, warm or cold, holds none of
+  // it; the release takes it on a verified assignment (lane-assignments.ts).
+  try {
+    await checkJobFolderSources(profileName, profile);
+  } catch (err) {
+    return failed(errorMessage(err), false);
+  }
+  // The folders themselves are made while the launch goes on, GitHub's registration included (a cold pickup waits
+  // for that call): nothing reads them before the runner is registered, and the launch waits for them there.
+  const folders = (async () => {
+    await prepareJobFolder(config, profileName, profile, runnerName, { brokered: brokers !== undefined });
+    await prepareWorkspaces(config, profile, cacheScope(plan.identity), profileName, runnerName);
+  })().then(
+    () => undefined,
+    (err: unknown) => errorMessage(err),
+  );
+  const outcome = await startRunner(steps, plan, job, folders, brokers);
+  await folders;
+  // A launch that failed leaves no folder; one Docker left unsure of is the reconciler's, with its container.
+  if (outcome.kind === 'failed') await finishJobFolder(config, runnerName).catch(() => {});
+  return outcome;
+}
+
+/** The launch past its folders' check; `folders` settles with their failure, if any, once they are made. */
+async function startRunner(
+  steps: LaunchSteps,
+  plan: LaunchPlan,
+  job: PendingJob,
+  folders: Promise<string | undefined>,
+  brokers: JobBrokers | undefined,
+): Promise<LaunchOutcome> {
   const { config, github, engine } = steps;
   const { identity } = plan;
-  // Lane files first: a missing credential fails the job before GitHub holds a runner for it. The folder holds nothing
-  // secret and the login is not taken here: a runner that waits for its job, warm or cold, holds none of it; the
-  // release takes it on a verified assignment (lane-assignments.ts).
-  const brokers = job.profile.auth === 'broker' && !brokerFallback(job.profile) ? steps.brokers : undefined;
-  try {
-    await prepareJobFolder(config, plan.jobFolder.profileName, plan.jobFolder.profile, plan.jobFolder.runnerName, {
-      brokered: brokers !== undefined,
-    });
-    await prepareWorkspaces(
-      config,
-      plan.jobFolder.profile,
-      cacheScope(identity),
-      plan.jobFolder.profileName,
-      plan.jobFolder.runnerName,
-    );
-  } catch (err) {
-    return failed(config, identity, errorMessage(err), false);
-  }
   // A brokered job's broker before its network: the gateway relays its broker port to it, the job's files name it.
   let container = plan.container;
   let egressPlan = plan.egress;
@@ -81,7 +99,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
       const { port } = await brokers.start(job.profile, identity.runnerName);
       if (egressPlan) egressPlan = withBrokerRelay(egressPlan, port);
     } catch (err) {
-      return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
+      return failed(`model broker: ${errorMessage(err)}`, false);
     }
   }
   // The job's one way out, made while its sidecar starts and GitHub registers its runner (a gateway takes about a
@@ -90,12 +108,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
   let leased: Promise<{ lease: EgressLease } | { err: unknown }> | undefined;
   if (egressPlan) {
     if (!steps.egress)
-      return failed(
-        config,
-        identity,
-        `profile ${job.profileName} asks for egress, which this backend cannot run`,
-        false,
-      );
+      return failed(`profile ${job.profileName} asks for egress, which this backend cannot run`, false);
     leased = steps.egress.create(egressPlan).then(
       (lease) => ({ lease }),
       (err: unknown) => ({ err }),
@@ -116,7 +129,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     } catch (err) {
       if (isDockerDown(err)) return { kind: 'docker-down', err };
       await dropEgress();
-      return failed(config, identity, errorMessage(err), false);
+      return failed(errorMessage(err), false);
     }
   }
   const dropSidecar = () => (sidecar ? steps.jobDocker?.remove(sidecar.runnerName).catch(() => {}) : undefined);
@@ -143,19 +156,21 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     await dropSidecar();
     await dropEgress();
     // A group the repo cannot use stays so until the admin acts: failed for good, with the config path to fix.
-    if (err instanceof RunnerGroupError) return failed(config, identity, err.message, false);
+    if (err instanceof RunnerGroupError) return failed(err.message, false);
     if (identity.org && job.profile.runnerGroup && err instanceof GitHubError && err.status === 404)
       forgetRunnerGroup(github, identity.org, job.profile.runnerGroup);
     // Not failed for good: the next queued-jobs poll offers the job again.
-    return failed(
-      config,
-      identity,
-      err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`,
-      true,
-    );
+    return failed(err instanceof GitHubError ? err.message : `JIT config failed: ${String(err)}`, true);
   }
   identity.runnerId = jit.runnerId;
   steps.registered(jit.runnerId);
+  const folderFailure = await folders;
+  if (folderFailure !== undefined) {
+    await runners.remove(jit.runnerId).catch(() => 'error');
+    await dropSidecar();
+    await dropEgress();
+    return failed(folderFailure, false);
+  }
 
   const egress = await leased;
   if (egress && 'err' in egress) {
@@ -163,7 +178,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();
     await dropEgress();
-    return failed(config, identity, errorMessage(egress.err), false);
+    return failed(errorMessage(egress.err), false);
   }
   if (egress) {
     const lease = egress.lease;
@@ -181,7 +196,7 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();
     await dropEgress();
-    return failed(config, identity, `model broker: ${errorMessage(err)}`, false);
+    return failed(`model broker: ${errorMessage(err)}`, false);
   }
 
   try {
@@ -194,16 +209,10 @@ async function launch(steps: LaunchSteps, plan: LaunchPlan, job: PendingJob): Pr
     await runners.remove(jit.runnerId).catch(() => 'error');
     await dropSidecar();
     await dropEgress();
-    return failed(config, identity, startFailure(err, job.profile, job.profileName), false);
+    return failed(startFailure(err, job.profile, job.profileName), false);
   }
 }
 
-async function failed(
-  config: Config,
-  identity: RunnerIdentity,
-  failure: string,
-  retry: boolean,
-): Promise<LaunchOutcome> {
-  await finishJobFolder(config, identity.runnerName).catch(() => {});
+function failed(failure: string, retry: boolean): LaunchOutcome {
   return { kind: 'failed', failure, retry };
 }

@@ -1,6 +1,7 @@
 // GitHub behind the calls the controller makes: four at a repo, and their org-level counterparts (with the org's
 // repos and runner groups) under `org`. Transient failures (5xx, rate limits with `retry-after` or
-// `x-ratelimit-reset`) are retried by Octokit's own retry and throttling plugins, not by hand here.
+// `x-ratelimit-reset`) are retried by Octokit's own retry and throttling plugins, not by hand here; the JIT
+// registration, on every cold pickup's path, takes the same policy without the plugins' queues (request-retry.ts).
 import { readFile } from 'node:fs/promises';
 import { Octokit } from '@octokit/rest';
 import { createAppAuth } from '@octokit/auth-app';
@@ -20,6 +21,7 @@ import {
   type GitHubErrorKind,
 } from './github-errors.js';
 import { describeProxy, proxiedFetch, proxySettings } from './github-proxy.js';
+import { retryInPlace } from './request-retry.js';
 import { errorMessage } from '../util/error-message.js';
 
 export interface JitConfig {
@@ -165,45 +167,56 @@ export function toGitHubError(err: unknown, route: string, repo: string): GitHub
 const MAX_RATE_LIMIT_RETRIES = 3;
 const Client = Octokit.plugin(retry, throttling);
 type Client = InstanceType<typeof Client>;
+/** A client for every call, and its lean twin for the JIT registration: one auth between them, so one token cache. */
+interface Clients {
+  api: Client;
+  jit: Octokit;
+}
 
 // The throttling plugin spaces every write by a second by default; runner registration is not content creation, and
 // a burst of queued jobs must not wait N seconds in line. Secondary limits, if hit, still back off on `retry-after`.
 const writeGroup = new Bottleneck.Group({ id: 'factory-write', maxConcurrent: 8, minTime: 0 });
 
-function newClient(
+function newClients(
   config: Config,
   log: Logger,
   opts: GitHubClientOptions,
   fetcher: typeof fetch,
   auth: Record<string, unknown>,
-): Client {
+): Clients {
   const base = opts.retryAfterBaseValue ?? 1000;
-  const onLimit =
-    (kind: string) =>
-    (retryAfter: number, options: { method: string; url: string }, _o: unknown, retryCount: number) => {
-      log.warn(
-        { route: `${options.method} ${options.url}`, retryAfter, retryCount },
-        `GitHub ${kind} rate limit: backing off`,
-      );
-      return retryCount < MAX_RATE_LIMIT_RETRIES;
-    };
-  const octokit = new Client({
+  const onLimit = (kind: string, retryAfter: number, options: { method: string; url: string }, retryCount: number) => {
+    log.warn(
+      { route: `${options.method} ${options.url}`, retryAfter, retryCount },
+      `GitHub ${kind} rate limit: backing off`,
+    );
+    return retryCount < MAX_RATE_LIMIT_RETRIES;
+  };
+  const common = {
     baseUrl: config.github.apiUrl,
     userAgent: 'factory-controller',
-    ...auth,
     // Observed at fetch, inside Octokit's retry, throttling and App auth: every exchange is seen, retries included.
     request: { fetch: observedFetch(config.github.apiUrl, opts.observer, fetcher) },
+    // Octokit logs every non-2xx at error level, expected 404s on runner deletes included; our own calls say what matters.
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.debug(m) },
+  };
+  const api = new Client({
+    ...common,
+    ...auth,
     retry: { retryAfterBaseValue: base },
     throttle: {
-      onRateLimit: onLimit('primary'),
-      onSecondaryRateLimit: onLimit('secondary'),
+      onRateLimit: (after: number, o: { method: string; url: string }, _: unknown, n: number) =>
+        onLimit('primary', after, o, n),
+      onSecondaryRateLimit: (after: number, o: { method: string; url: string }, _: unknown, n: number) =>
+        onLimit('secondary', after, o, n),
       retryAfterBaseValue: base,
       write: writeGroup,
     },
-    // Octokit logs every non-2xx at error level, expected 404s on runner deletes included; our own calls say what matters.
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.debug(m) },
   });
-  return octokit;
+  // The api client's own auth (its hook and token cache), so a refreshed installation token serves both.
+  const jit = new Octokit({ ...common, authStrategy: () => api.auth });
+  retryInPlace(jit, { retryAfterBaseValue: base, onRateLimit: onLimit });
+  return { api, jit };
 }
 
 /** `GET /repos/{owner}/{repo}/actions/runners/{id}`: a route as a metric label, without names, ids or pages. */
@@ -239,6 +252,8 @@ function observedFetch(apiUrl: string, observer: ApiObserver | undefined, fetche
 /** `target` is a repo ("owner/name") or an organisation ("owner", no slash): the App installs on either. */
 interface ClientSource {
   clientFor(target: string): Promise<Client>;
+  /** The lean client for the JIT registration, on the same credential as clientFor's. */
+  jitClientFor(target: string): Promise<Octokit>;
   /** Replaces a cached App installation token; false when there is none to replace (a plain token). */
   refresh(repo: string): Promise<boolean>;
 }
@@ -261,13 +276,13 @@ async function clientFactory(
         `github.auth.privateKeyPath: cannot read ${auth.privateKeyPath} (${(err as NodeJS.ErrnoException).code})`,
       );
     });
-    const app = newClient(config, log, opts, fetcher, {
+    const app = newClients(config, log, opts, fetcher, {
       authStrategy: createAppAuth,
       auth: { appId: auth.appId, privateKey },
-    });
-    const byInstallation = new Map<number, Client>();
+    }).api;
+    const byInstallation = new Map<number, Clients>();
     const installationOf = new Map<string, number>();
-    const clientFor = async (repo: string): Promise<Client> => {
+    const clientsFor = async (repo: string): Promise<Clients> => {
       let id = auth.installationId ?? installationOf.get(repo);
       if (id === undefined) {
         const [owner, name] = repo.split('/') as [string, string | undefined];
@@ -290,29 +305,33 @@ async function clientFactory(
         }
         installationOf.set(repo, id);
       }
-      let client = byInstallation.get(id);
-      if (!client) {
-        client = newClient(config, log, opts, fetcher, {
+      let clients = byInstallation.get(id);
+      if (!clients) {
+        clients = newClients(config, log, opts, fetcher, {
           authStrategy: createAppAuth,
           auth: { appId: auth.appId, privateKey, installationId: id },
         });
-        byInstallation.set(id, client);
+        byInstallation.set(id, clients);
       }
-      return client;
+      return clients;
     };
     const refresh = async (repo: string) => {
-      const client = await clientFor(repo);
-      await client.auth({ type: 'installation', refresh: true });
+      const { api } = await clientsFor(repo);
+      await api.auth({ type: 'installation', refresh: true });
       return true;
     };
-    return { clientFor, refresh };
+    return {
+      clientFor: async (repo) => (await clientsFor(repo)).api,
+      jitClientFor: async (repo) => (await clientsFor(repo)).jit,
+      refresh,
+    };
   }
   const token = await readSecretRef({ env: auth.tokenEnv, file: auth.tokenFile }, env, {
     env: 'github.auth.tokenEnv',
     file: 'github.auth.tokenFile',
   });
-  const client = newClient(config, log, opts, fetcher, { auth: token });
-  return { clientFor: async () => client, refresh: async () => false };
+  const { api, jit } = newClients(config, log, opts, fetcher, { auth: token });
+  return { clientFor: async () => api, jitClientFor: async () => jit, refresh: async () => false };
 }
 
 export async function gitHubClient(
@@ -322,7 +341,7 @@ export async function gitHubClient(
   opts: GitHubClientOptions = {},
 ): Promise<GitHubApi> {
   const source = await clientFactory(config, env, log, opts);
-  const { clientFor } = source;
+  const { clientFor, jitClientFor } = source;
   const split = (repo: string) => {
     const [owner, name] = repo.split('/') as [string, string];
     return { owner, repo: name };
@@ -369,7 +388,7 @@ export async function gitHubClient(
 
     async generateJitConfig(repo, body) {
       const { data } = await wrap(repo, 'POST generate-jitconfig', async () =>
-        (await clientFor(repo)).rest.actions.generateRunnerJitconfigForRepo({ ...split(repo), ...body }),
+        (await jitClientFor(repo)).rest.actions.generateRunnerJitconfigForRepo({ ...split(repo), ...body }),
       );
       return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
     },
@@ -415,7 +434,7 @@ export async function gitHubClient(
     org: {
       async generateJitConfig(org, body) {
         const { data } = await wrap(org, 'POST org generate-jitconfig', async () =>
-          (await clientFor(org)).rest.actions.generateRunnerJitconfigForOrg({ org, ...body }),
+          (await jitClientFor(org)).rest.actions.generateRunnerJitconfigForOrg({ org, ...body }),
         );
         return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
       },

@@ -43,8 +43,8 @@ export function containerOwner(profile: Profile): { uid: number; gid: number } {
  * Creates the job's folder as the container starts with it: the auth folders empty (owned by the container user, who
  * may write refreshed tokens there later), the secrets, gh and release folders empty, the MCP files rendered (they name
  * token variables, never values; `brokered`: the launch starts a broker for the job, which its token servers are
- * rendered at). Throws, naming the missing file, before any runner is registered: a job whose
- * credential is missing would only fail later, at its release. Nothing secret is copied here: see releaseAuth.
+ * rendered at). Throws, naming the missing file, before making anything: a job whose credential is missing would only
+ * fail later, at its release. Nothing secret is copied here: see releaseAuth.
  */
 export async function prepareJobFolder(
   config: Config,
@@ -53,28 +53,16 @@ export async function prepareJobFolder(
   runnerName: string,
   { brokered = false }: { brokered?: boolean } = {},
 ): Promise<void> {
-  const auth = profile.mounts.filter((m) => m.kind === 'auth');
-  if (auth.length === 0 && profile.mcp.length === 0 && !profile.trusted) return;
+  if (!hasJobFolder(profile)) return;
+  await checkJobFolderSources(profileName, profile);
   const dir = jobDir(config, runnerName);
   const owner = containerOwner(profile);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   try {
     for (const [i, m] of profile.mounts.entries()) {
       if (m.kind === 'secrets') await sharedDir(join(dir, 'secrets', String(i)));
-      if (m.kind === 'gh') {
-        if (!(await isDir(m.source)))
-          throw new Error(
-            `profiles.${profileName}.mounts[${i}]: ${m.source} is missing; log in with gh on the host first`,
-          );
-        await sharedDir(join(dir, 'gh', String(i)));
-      }
-      if (m.kind !== 'auth') continue;
-      await privateDir(join(dir, 'auth', m.agent), owner);
-      for (const f of authFiles(m))
-        if (f.credential && profile.auth !== 'broker' && !(await isFile(f.source)))
-          throw new Error(
-            `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
-          );
+      if (m.kind === 'gh') await sharedDir(join(dir, 'gh', String(i)));
+      if (m.kind === 'auth') await privateDir(join(dir, 'auth', m.agent), owner);
     }
     await closeDataGates(config, profile, runnerName);
     if (profile.trusted) {
@@ -92,6 +80,28 @@ export async function prepareJobFolder(
   } catch (err) {
     await removeJobFolder(config, runnerName);
     throw err;
+  }
+}
+
+const hasJobFolder = (profile: Profile) =>
+  profile.trusted || profile.mcp.length > 0 || profile.mounts.some((m) => m.kind === 'auth');
+
+/**
+ * The host's files a job folder is made for, checked without making it: throws, naming the first one missing (a gh
+ * login's folder, an agent's credential), as prepareJobFolder does. The launcher checks them before GitHub registers a
+ * runner and makes the folder while it does.
+ */
+export async function checkJobFolderSources(profileName: string, profile: Profile): Promise<void> {
+  if (!hasJobFolder(profile)) return;
+  for (const [i, m] of profile.mounts.entries()) {
+    if (m.kind === 'gh' && !(await isDir(m.source)))
+      throw new Error(`profiles.${profileName}.mounts[${i}]: ${m.source} is missing; log in with gh on the host first`);
+    if (m.kind !== 'auth') continue;
+    for (const f of authFiles(m))
+      if (f.credential && profile.auth !== 'broker' && !(await isFile(f.source)))
+        throw new Error(
+          `profiles.${profileName}.mounts[${i}]: ${f.source} is missing; log in to ${m.agent} on the host first`,
+        );
   }
 }
 

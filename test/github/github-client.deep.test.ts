@@ -221,6 +221,46 @@ describe('retries and rate limits', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(20);
   });
 
+  it('the JIT registration, outside the plugins, retries a 5xx and waits out a primary rate limit too', async () => {
+    const r = recorder();
+    const reset = Math.ceil(Date.now() / 1000) + 3;
+    nock(API)
+      .post(`${RUNNERS}/generate-jitconfig`)
+      .reply(502, { message: 'Server Error' })
+      .post(`${RUNNERS}/generate-jitconfig`)
+      .reply(
+        403,
+        { message: 'API rate limit exceeded for user ID 1.' },
+        { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      )
+      .post(`${RUNNERS}/generate-jitconfig`)
+      .reply(201, { runner: runner(6), encoded_jit_config: 'eA==' });
+
+    const started = Date.now();
+    const jit = await (
+      await client(r.observer)
+    ).generateJitConfig(REPO, { name: 'r', runner_group_id: 1, labels: ['ci'], work_folder: '_work' });
+    expect(jit.runnerId).toBe(6);
+    expect(r.calls.map((c) => c.split(' ').pop())).toEqual(['502', '403', '201']);
+    // 1 unit after the 502, then (reset - now) + 1 units, 10 ms each here.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(r.results).toEqual([`${REPO} ok`]);
+  });
+
+  it('the JIT registration gives up after three 5xx retries, and GitHub counts as unreachable', async () => {
+    const r = recorder();
+    nock(API).post(`${RUNNERS}/generate-jitconfig`).times(4).reply(503, { message: 'Service Unavailable' });
+
+    const err = await (
+      await client(r.observer)
+    )
+      .generateJitConfig(REPO, { name: 'r', runner_group_id: 1, labels: ['ci'], work_folder: '_work' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, kind: 'unreachable' });
+    expect(r.calls).toHaveLength(4);
+    expect(r.results).toEqual([`${REPO} unreachable`]);
+  });
+
   it('gives up after three rate-limit retries and says the limit is spent', async () => {
     const r = recorder();
     const limited = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000)) };
@@ -385,6 +425,27 @@ describe('GitHub App auth', () => {
     vi.setSystemTime(Date.now() + 60 * 60_000); // past the token's hour
     await gh.listRunners(REPO);
     expect(issued).toEqual(['ghs_1', 'ghs_2']);
+  });
+
+  it('the JIT registration uses the installation token the other calls fetched, not one of its own', async () => {
+    const issued: string[] = [];
+    nock(API)
+      .get(`/repos/${REPO}/installation`)
+      .reply(200, { ...structuredClone(examples.installation), id: 4242 })
+      .post('/app/installations/4242/access_tokens')
+      .reply(() => (issued.push('ghs_shared'), [201, token('ghs_shared')]));
+    nock(API, { reqheaders: { authorization: 'token ghs_shared' } })
+      .get(RUNNERS)
+      .query(true)
+      .reply(200, { total_count: 0, runners: [] })
+      .post(`${RUNNERS}/generate-jitconfig`)
+      .reply(201, { runner: runner(8), encoded_jit_config: 'eA==' });
+
+    const gh = await client(undefined, app());
+    await gh.listRunners(REPO);
+    const jit = await gh.generateJitConfig(REPO, { name: 'r', runner_group_id: 1, labels: ['ci'], work_folder: '_w' });
+    expect(jit.runnerId).toBe(8);
+    expect(issued).toEqual(['ghs_shared']);
   });
 
   it('a token revoked before its hour is replaced once, and the call succeeds', async () => {
