@@ -50,7 +50,8 @@ const choice = <T extends string>(values: readonly T[]) =>
     .trim()
     .toLowerCase()
     .pipe(z.enum(values as [T, ...T[]], { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = z
+/** A boolean action input: true or false, empty for false. */
+export const booleanInput = z
   .string()
   .trim()
   .toLowerCase()
@@ -130,7 +131,7 @@ const schema = z
       }
     }),
     'github-token': optional,
-    'agent-github-token': bool,
+    'agent-github-token': booleanInput,
     report: optional.transform((s, ctx) => {
       if (s === undefined) return undefined;
       const targets = s

@@ -12961,7 +12961,8 @@ const choice = (values) => schemas_string()
     .trim()
     .toLowerCase()
     .pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = schemas_string()
+/** A boolean action input: true or false, empty for false. */
+const booleanInput = schemas_string()
     .trim()
     .toLowerCase()
     .transform((s, ctx) => {
@@ -13032,7 +13033,7 @@ const schema = object({
         }
     }),
     'github-token': lane_settings_optional,
-    'agent-github-token': bool,
+    'agent-github-token': booleanInput,
     report: lane_settings_optional.transform((s, ctx) => {
         if (s === undefined)
             return undefined;

@@ -52922,7 +52922,8 @@ const choice = (values) => schemas_string()
     .trim()
     .toLowerCase()
     .pipe(schemas_enum(values, { error: (i) => `must be ${values.join(' or ')}, got ${got(i.input)}` }));
-const bool = schemas_string()
+/** A boolean action input: true or false, empty for false. */
+const booleanInput = schemas_string()
     .trim()
     .toLowerCase()
     .transform((s, ctx) => {
@@ -52993,7 +52994,7 @@ const schema = object({
         }
     }),
     'github-token': lane_settings_optional,
-    'agent-github-token': bool,
+    'agent-github-token': booleanInput,
     report: lane_settings_optional.transform((s, ctx) => {
         if (s === undefined)
             return undefined;
@@ -53128,17 +53129,7 @@ const opinion_settings_schema = object({
         .transform((s) => s || undefined),
     'timeout-minutes': timeoutMinutesInput,
     'max-diff-kb': positive('number of KiB', 200),
-    automatic: schemas_string()
-        .trim()
-        .toLowerCase()
-        .transform((s, ctx) => {
-        if (s === '' || s === 'false')
-            return false;
-        if (s === 'true')
-            return true;
-        ctx.addIssue({ code: 'custom', message: `must be true or false, got ${opinion_settings_got(s)}` });
-        return NEVER;
-    }),
+    automatic: booleanInput,
 });
 function parseOpinionInputs(raw) {
     const input = Object.fromEntries(Object.keys(opinion_settings_schema.shape).map((k) => [k, raw[k] ?? '']));

@@ -1,6 +1,6 @@
 // The second-opinion action's inputs, parsed once; each problem names its input.
 import { z } from 'zod';
-import { AGENTS, timeoutMinutesInput, type Agent } from '../../lane-core/lane-settings.js';
+import { AGENTS, booleanInput, timeoutMinutesInput, type Agent } from '../../lane-core/lane-settings.js';
 
 export interface OpinionInputs {
   githubToken: string;
@@ -64,16 +64,7 @@ const schema = z.object({
     .transform((s) => s || undefined),
   'timeout-minutes': timeoutMinutesInput,
   'max-diff-kb': positive('number of KiB', 200),
-  automatic: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .transform((s, ctx) => {
-      if (s === '' || s === 'false') return false;
-      if (s === 'true') return true;
-      ctx.addIssue({ code: 'custom', message: `must be true or false, got ${got(s)}` });
-      return z.NEVER;
-    }),
+  automatic: booleanInput,
 });
 
 export function parseOpinionInputs(raw: Record<string, string | undefined>): OpinionInputs {
