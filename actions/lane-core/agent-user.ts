@@ -8,6 +8,7 @@ import { lstat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { JOB_FILE_LIMIT, type JobFile } from '../../lane-contract/job-file.js';
 import { LANE_VARIABLES } from '../../lane-contract/lane-variables.js';
+import { processesWhere } from './process-tree.js';
 
 export interface AgentUser {
   /** The switching helper (setpriv with cap_setuid,cap_setgid). */
@@ -156,25 +157,10 @@ export function killAgentUser(user: AgentUser): void {
 
 /** Live (not zombie) processes whose real or saved uid is `uid`: the ones a process of that user may signal. */
 export function processesOf(uid: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = readFileSync(`/proc/${entry}/status`, 'latin1');
-      const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
-      if (/^State:\s+Z/m.test(status) || !uids) continue;
-      if (Number(uids[1]) === uid || Number(uids[2]) === uid) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
+  return processesWhere('status', (status) => {
+    const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
+    return !/^State:\s+Z/m.test(status) && uids !== null && (Number(uids[1]) === uid || Number(uids[2]) === uid);
+  });
 }
 
 /** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code

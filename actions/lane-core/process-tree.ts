@@ -6,9 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 export const RUN_MARKER = 'FACTORY_LANE_RUN';
 
-/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
-export function markedProcesses(id: string): number[] {
-  const needle = `\0${RUN_MARKER}=${id}\0`;
+/** Pids of /proc whose `file` (`environ`, `status`) passes `test`; empty where /proc is not there (macOS). */
+export function processesWhere(file: 'environ' | 'status', test: (text: string) => boolean): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -19,12 +18,18 @@ export function markedProcesses(id: string): number[] {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}`.includes(needle)) pids.push(Number(entry));
+      if (test(readFileSync(`/proc/${entry}/${file}`, 'latin1'))) pids.push(Number(entry));
     } catch {
       // Gone meanwhile, or not ours to read.
     }
   }
   return pids;
+}
+
+/** Pids whose environment carries `RUN_MARKER=<id>`. */
+export function markedProcesses(id: string): number[] {
+  const needle = `\0${RUN_MARKER}=${id}\0`;
+  return processesWhere('environ', (environ) => `\0${environ}`.includes(needle));
 }
 
 /** Signals the process group of `leader` and every marked process. */

@@ -40419,11 +40419,72 @@ const IN_CONTAINER = {
     releaseDir: '/factory/release',
 };
 
+;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
+// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
+// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
+// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
+// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
+
+const RUN_MARKER = 'FACTORY_LANE_RUN';
+/** Pids of /proc whose `file` (`environ`, `status`) passes `test`; empty where /proc is not there (macOS). */
+function processesWhere(file, test) {
+    let entries;
+    try {
+        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
+    }
+    catch {
+        return [];
+    }
+    const pids = [];
+    for (const entry of entries) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
+            continue;
+        try {
+            if (test((0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/${file}`, 'latin1')))
+                pids.push(Number(entry));
+        }
+        catch {
+            // Gone meanwhile, or not ours to read.
+        }
+    }
+    return pids;
+}
+/** Pids whose environment carries `RUN_MARKER=<id>`. */
+function markedProcesses(id) {
+    const needle = `\0${RUN_MARKER}=${id}\0`;
+    return processesWhere('environ', (environ) => `\0${environ}`.includes(needle));
+}
+/** Signals the process group of `leader` and every marked process. */
+function killRun(leader, id, signal) {
+    const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
+    for (const pid of targets) {
+        try {
+            process.kill(pid, signal);
+        }
+        catch {
+            // Already exited.
+        }
+    }
+}
+/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
+const killRunScript = `
+const { readdirSync, readFileSync } = require('node:fs');
+const [leader, id, signal] = process.argv.slice(1);
+const needle = '\\0${RUN_MARKER}=' + id + '\\0';
+const targets = leader ? [-Number(leader)] : [];
+for (const e of readdirSync('/proc')) {
+  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
+  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
+}
+for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
+`;
+
 ;// CONCATENATED MODULE: ./actions/lane-core/agent-user.ts
 // The agent runs as its own user, apart from the runner and this action. A process of the same user can read its
 // parent's initial environment (/proc/PPID/environ: the action's token, ACTIONS_RUNTIME_TOKEN) and write the
 // runner's command files under RUNNER_TEMP; dropping variables from the agent's environment cannot stop that, a
 // different uid does. The lane image provides the user and a helper that switches to it (docs/lane-isolation.md).
+
 
 
 
@@ -40560,30 +40621,10 @@ function killAgentUser(user) {
 }
 /** Live (not zombie) processes whose real or saved uid is `uid`: the ones a process of that user may signal. */
 function processesOf(uid) {
-    let entries;
-    try {
-        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
-    }
-    catch {
-        return [];
-    }
-    const pids = [];
-    for (const entry of entries) {
-        if (!/^\d+$/.test(entry))
-            continue;
-        try {
-            const status = (0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/status`, 'latin1');
-            const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
-            if (/^State:\s+Z/m.test(status) || !uids)
-                continue;
-            if (Number(uids[1]) === uid || Number(uids[2]) === uid)
-                pids.push(Number(entry));
-        }
-        catch {
-            // Gone meanwhile.
-        }
-    }
-    return pids;
+    return processesWhere('status', (status) => {
+        const uids = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(status);
+        return !/^State:\s+Z/m.test(status) && uids !== null && (Number(uids[1]) === uid || Number(uids[2]) === uid);
+    });
 }
 /** The runner's private places: RUNNER_TEMP (its command files, this action's run folder) and `_actions` (the code
  * of every action in the job). Both belong to the runner's user; closing them to everyone else keeps the agent out. */
@@ -41066,62 +41107,6 @@ function codexProblem(file) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./actions/lane-core/process-tree.ts
-// Finds every process a run started, even ones that left its process group. Agent CLIs start their shells in
-// new sessions, and a `cmd &` in such a shell outlives the shell, reparented away from the CLI: neither the
-// process group nor the parent chain reaches it. The environment does: each descendant inherits a marker
-// variable (the cookie Jenkins' process-tree killer uses), and /proc/<pid>/environ shows it.
-
-const RUN_MARKER = 'FACTORY_LANE_RUN';
-/** Pids whose environment carries `RUN_MARKER=<id>`; empty where /proc is not there (macOS). */
-function markedProcesses(id) {
-    const needle = `\0${RUN_MARKER}=${id}\0`;
-    let entries;
-    try {
-        entries = (0,external_node_fs_namespaceObject.readdirSync)('/proc');
-    }
-    catch {
-        return [];
-    }
-    const pids = [];
-    for (const entry of entries) {
-        if (!/^\d+$/.test(entry) || Number(entry) === process.pid)
-            continue;
-        try {
-            if (`\0${(0,external_node_fs_namespaceObject.readFileSync)(`/proc/${entry}/environ`, 'latin1')}`.includes(needle))
-                pids.push(Number(entry));
-        }
-        catch {
-            // Gone meanwhile, or not ours to read.
-        }
-    }
-    return pids;
-}
-/** Signals the process group of `leader` and every marked process. */
-function killRun(leader, id, signal) {
-    const targets = leader ? [-leader, ...markedProcesses(id)] : markedProcesses(id);
-    for (const pid of targets) {
-        try {
-            process.kill(pid, signal);
-        }
-        catch {
-            // Already exited.
-        }
-    }
-}
-/** killRun as a standalone script (`node -e`), for a tree that runs as another user: argv leader, id, signal. */
-const killRunScript = `
-const { readdirSync, readFileSync } = require('node:fs');
-const [leader, id, signal] = process.argv.slice(1);
-const needle = '\\0${RUN_MARKER}=' + id + '\\0';
-const targets = leader ? [-Number(leader)] : [];
-for (const e of readdirSync('/proc')) {
-  if (!/^\\d+$/.test(e) || Number(e) === process.pid) continue;
-  try { if (('\\0' + readFileSync('/proc/' + e + '/environ', 'latin1')).includes(needle)) targets.push(Number(e)); } catch {}
-}
-for (const pid of targets) { try { process.kill(pid, signal); } catch {} }
-`;
-
 ;// CONCATENATED MODULE: ./actions/lane-core/process-runner.ts
 // The child-process world behind one small interface: start a CLI, feed its prompt on stdin, hand its stdout to
 // the caller line by line, and enforce the deadline on the whole process tree.
