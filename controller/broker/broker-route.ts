@@ -91,13 +91,27 @@ const HOP = new Set([
 ]);
 const OAUTH_BETA = 'oauth-2025-04-20';
 
-/** The headers sent upstream: the CLI's, less hop-by-hop and every credential, plus the host login's. */
-export function upstreamHeaders(headers: IncomingHttpHeaders, login: HostLogin): Record<string, string> {
+/** A client's request headers less `drop` (hop-by-hop ones, credentials), each one line: what goes upstream. */
+export function passedHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (HOP.has(name) || value === undefined) continue;
+    if (drop.has(name) || value === undefined) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  return out;
+}
+
+const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+/** An upstream answer's headers as the broker passes them back: all but the connection's own. */
+export function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !RESPONSE_HOP.has(k)) out[k] = v;
+  return out;
+}
+
+/** The headers sent upstream: the CLI's, less hop-by-hop and every credential, plus the host login's. */
+export function upstreamHeaders(headers: IncomingHttpHeaders, login: HostLogin): Record<string, string> {
+  const out = passedHeaders(headers, HOP);
   if (login.kind === 'claude-api-key') {
     out['x-api-key'] = login.secret;
     // claude believes it holds a subscription login; an API key is no OAuth session.

@@ -5,7 +5,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { readEnvFiles } from '../lanes/env-file.js';
 import type { BrokeredMcp } from '../lanes/mcp-render.js';
+import { responseHeaders } from './broker-route.js';
 import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
+import { upstreamAgent } from './upstream-agents.js';
 
 export interface McpJob {
   token: string;
@@ -13,9 +15,6 @@ export interface McpJob {
   /** The profile's env files on the host, where each server's tokenEnv is found. */
   envFiles: readonly string[];
 }
-
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
 
 /** Answers one request under /mcp/; `refuse` counts and answers a refusal as the model broker does. */
 export function forwardMcp(
@@ -37,13 +36,11 @@ export function forwardMcp(
       const out = (secure ? https : http).request(target, {
         method: req.method,
         headers: mcpUpstreamHeaders(req.headers, token),
-        agent: secure ? agents.https : agents.http,
+        agent: upstreamAgent(target),
       });
       out.on('response', (up) => {
         forwarded();
-        const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !RESPONSE_HOP.has(k)) headers[k] = v;
-        res.writeHead(up.statusCode ?? 502, headers);
+        res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
         res.flushHeaders(); // an SSE stream may stay silent a while: the client learns it is open now
         up.pipe(res);
         res.on('close', () => up.destroy());

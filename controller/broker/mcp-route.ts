@@ -4,7 +4,7 @@
 // Pure: mcp-forward.ts carries it out.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BrokeredMcp } from '../lanes/mcp-render.js';
-import { presented, sameText } from './broker-route.js';
+import { passedHeaders, presented, sameText } from './broker-route.js';
 
 /** The path prefix under which a job's broker serves its MCP servers. */
 export const MCP_PREFIX = '/mcp/';
@@ -53,11 +53,7 @@ const HOP = new Set([
 
 /** The headers sent upstream: the client's, less hop-by-hop ones and the placeholder, plus the host's token. */
 export function mcpUpstreamHeaders(headers: IncomingHttpHeaders, token: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (HOP.has(name) || value === undefined) continue;
-    out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+  const out = passedHeaders(headers, HOP);
   out.authorization = `Bearer ${token}`;
   return out;
 }

@@ -8,11 +8,12 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
-import { routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
+import { responseHeaders, routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
 import { forwardMcp, type McpJob } from './mcp-forward.js';
 import { MCP_PREFIX } from './mcp-route.js';
 import { openedByThisProcess } from './peer-check.js';
+import { upstreamAgent } from './upstream-agents.js';
 
 export interface BrokerJob {
   runnerName: string;
@@ -39,7 +40,6 @@ export interface ModelBroker {
 
 /** A request body larger than this is refused: model requests are a few MB at most. */
 const MAX_BODY = 32 * 1024 * 1024;
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 export const newPlaceholder = () => `factory-broker-${randomBytes(24).toString('base64url')}`;
 
@@ -152,7 +152,7 @@ function forward(
       {
         method: req.method,
         headers: { ...headers, 'content-length': String(body.length) },
-        agent: target.protocol === 'https:' ? agents.https : agents.http,
+        agent: upstreamAgent(target),
       },
       resolve,
     );
@@ -162,11 +162,4 @@ function forward(
     });
     out.end(body);
   });
-}
-
-const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
-function responseHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !RESPONSE_HOP.has(k)) out[k] = v;
-  return out;
 }
