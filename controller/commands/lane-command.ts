@@ -24,6 +24,7 @@ import { relayedValue, withEgress } from '../egress/egress-plan.js';
 import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import {
   callerEnv,
+  envPatternErrors,
   laneRunEgress,
   laneRunGateways,
   withWorkdir,
@@ -104,9 +105,11 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
   const loaded = await loadConfig(opts.config);
   if (!loaded.ok) return fail(describeProblems(opts.config, loaded));
   const { config } = loaded;
+  // Bad flags are refused before anything is held, released or started.
   const workdir = opts.workdir === undefined ? undefined : workdirMount(opts.workdir, config);
-  if (workdir && 'error' in workdir) {
-    io.stderr(`factory lane run: ${workdir.error}`);
+  const usage = [...(workdir && 'error' in workdir ? [workdir.error] : []), ...envPatternErrors(opts.env)];
+  if (usage.length > 0 || (workdir && 'error' in workdir)) {
+    for (const line of usage) io.stderr(`factory lane run: ${line}`);
     return EXIT.usage;
   }
   const profile = config.profiles[opts.profile];
@@ -161,7 +164,6 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
     const tty = terminal.stdin.isTTY === true;
     let spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
     const fromCaller = callerEnv(opts.env, process.env, new Set(spec.Env.map((e) => e.slice(0, e.indexOf('=')))));
-    if (fromCaller.errors.length > 0) return fail(fromCaller.errors.join('; '));
     if (fromCaller.kept.length > 0)
       io.stderr(
         `factory lane run: --env: the lane sets ${fromCaller.kept.join(', ')} itself; the lane's values are kept`,

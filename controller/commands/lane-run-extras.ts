@@ -15,6 +15,13 @@ import type { RunnerIdentity } from '../model/runner.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 
+/** What is wrong with `--env` patterns, one line each; empty when every one is `NAME` or `PREFIX*`. */
+export function envPatternErrors(patterns: readonly string[]): string[] {
+  return patterns
+    .filter((p) => !NAME.test(p))
+    .map((p) => `--env: "${p}" is not a variable name (NAME, or PREFIX* for every variable starting so)`);
+}
+
 /**
  * The caller's variables that `patterns` name (`NAME`, or `PREFIX*` for every variable starting so), minus those the
  * lane sets itself: the profile's connections win, so a caller's CODEX_HOME (a host path) never replaces the lane's.
@@ -24,10 +31,7 @@ export function callerEnv(
   patterns: readonly string[],
   env: NodeJS.ProcessEnv,
   laneSets: ReadonlySet<string>,
-): { pass: Record<string, string>; kept: string[]; errors: string[] } {
-  const errors = patterns
-    .filter((p) => !NAME.test(p))
-    .map((p) => `--env: "${p}" is not a variable name (NAME, or PREFIX* for every variable starting so)`);
+): { pass: Record<string, string>; kept: string[] } {
   const matches = (name: string) =>
     patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
   const pass: Record<string, string> = {};
@@ -37,7 +41,7 @@ export function callerEnv(
     if (laneSets.has(name)) kept.push(name);
     else pass[name] = value;
   }
-  return { pass, kept: kept.sort(), errors };
+  return { pass, kept: kept.sort() };
 }
 
 /**
