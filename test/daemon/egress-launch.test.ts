@@ -12,7 +12,7 @@ import type { EgressPlan } from '../../controller/egress/egress-plan.js';
 import { spareGateways } from '../../controller/egress/spare-gateways.js';
 import { JobBrokers } from '../../controller/broker/job-brokers.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
-import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
+import { recordingGitHub } from '../support/recording-github.js';
 import { carryOut } from '../../controller/daemon/launcher.js';
 import { planLaunch } from '../../controller/daemon/launch-plan.js';
 
@@ -52,17 +52,7 @@ type Spec = { Env: string[]; HostConfig: { NetworkMode: string; Dns?: string[] }
 function world(fail: { gateway?: boolean; jit?: boolean; container?: boolean; slowGateway?: boolean } = {}) {
   const steps: string[] = [];
   const specs: Spec[] = [];
-  const github = {
-    async generateJitConfig() {
-      steps.push('jit');
-      if (fail.jit) throw new GitHubError(502, 'POST generate-jitconfig', 'o/r', 'bad gateway');
-      return { runnerId: 7, encodedJitConfig: 'e30=' };
-    },
-    async deleteRunner() {
-      steps.push('delete runner');
-      return 'deleted' as const;
-    },
-  } as unknown as GitHubApi;
+  const github = recordingGitHub(steps, fail);
   const engine = {
     async run(spec: Spec) {
       steps.push(`run ${spec.HostConfig.NetworkMode}`);

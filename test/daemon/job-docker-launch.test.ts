@@ -8,7 +8,7 @@ import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
 import type { JobDocker } from '../../controller/docker/job-docker.js';
 import type { SidecarPlan } from '../../controller/docker/job-docker-plan.js';
-import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
+import { recordingGitHub } from '../support/recording-github.js';
 import { carryOut } from '../../controller/daemon/launcher.js';
 import { planLaunch } from '../../controller/daemon/launch-plan.js';
 
@@ -37,17 +37,7 @@ const job = (profileName: 'docker' | 'plain') => ({
 /** Records every step of the launch, in order, across GitHub, the engine and the sidecars. */
 function world(fail: { sidecar?: boolean; jit?: boolean; container?: boolean } = {}) {
   const steps: string[] = [];
-  const github = {
-    async generateJitConfig() {
-      steps.push('jit');
-      if (fail.jit) throw new GitHubError(502, 'POST generate-jitconfig', 'o/r', 'bad gateway');
-      return { runnerId: 7, encodedJitConfig: 'e30=' };
-    },
-    async deleteRunner() {
-      steps.push('delete runner');
-      return 'deleted' as const;
-    },
-  } as unknown as GitHubApi;
+  const github = recordingGitHub(steps, fail);
   const engine = {
     async run(spec: { HostConfig: { NetworkMode: string } }) {
       steps.push(`run ${spec.HostConfig.NetworkMode}`);

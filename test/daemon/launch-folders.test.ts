@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../controller/config/config.js';
 import type { Engine } from '../../controller/docker/docker-engine.js';
-import { GitHubError, type GitHubApi } from '../../controller/github/github-client.js';
+import { recordingGitHub } from '../support/recording-github.js';
 import { carryOut } from '../../controller/daemon/launcher.js';
 import { planLaunch } from '../../controller/daemon/launch-plan.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
@@ -43,17 +43,7 @@ const job = (config: ReturnType<typeof configAt>, profileName: 'trusted' | 'code
 /** Records GitHub's and the engine's side of the launch, in order. */
 function world(config: ReturnType<typeof configAt>, fail: { jit?: boolean } = {}) {
   const steps: string[] = [];
-  const github = {
-    async generateJitConfig() {
-      steps.push('jit');
-      if (fail.jit) throw new GitHubError(502, 'POST generate-jitconfig', 'o/r', 'bad gateway');
-      return { runnerId: 7, encodedJitConfig: 'e30=' };
-    },
-    async deleteRunner() {
-      steps.push('delete runner');
-      return 'deleted' as const;
-    },
-  } as unknown as GitHubApi;
+  const github = recordingGitHub(steps, fail);
   const engine = {
     async run() {
       steps.push('run');
