@@ -12,6 +12,7 @@ import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import { jobDir } from '../lanes/lane-layout.js';
 import { BROKER_URL_MARK, brokeredMcpServers } from '../lanes/mcp-render.js';
 import { LoginRefreshers, type LoginSource } from './login-refresher.js';
+import { McpLoginRefreshers } from './mcp-login-refresher.js';
 import { startModelBroker, type ModelBroker } from './model-broker.js';
 
 export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
@@ -25,6 +26,7 @@ export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
 export class JobBrokers {
   private readonly running = new Map<string, ModelBroker>();
   private readonly refreshers: LoginRefreshers;
+  private readonly mcpLogins = new McpLoginRefreshers();
 
   constructor(private readonly config: () => Config) {
     const b = config().broker;
@@ -34,15 +36,22 @@ export class JobBrokers {
   /** Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. */
   async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
     const b = this.config().broker;
+    const logins = loginsOf(profile);
+    const claude = logins.get('claude');
     const broker = await startModelBroker(
       {
         runnerName,
-        logins: loginsOf(profile),
+        logins,
         models: profile.models,
         relayedOnly: profile.egress !== undefined,
-        mcp: { servers: brokeredMcpServers(profile), envFiles: profile.envFiles },
+        mcp: {
+          servers: brokeredMcpServers(profile),
+          envFiles: profile.envFiles,
+          // The oauth servers' logins, where the host's claude keeps them beside its own.
+          claudeCredentials: claude && join(claude.source, '.credentials.json'),
+        },
       },
-      { refreshers: this.refreshers, upstreams: b },
+      { refreshers: this.refreshers, mcpLogins: this.mcpLogins, upstreams: b },
     );
     this.running.set(runnerName, broker);
     return broker;

@@ -1,19 +1,41 @@
-// Carries out an MCP route (mcp-route.ts): the request streams to the server's url with the host's token, read from
-// the profile's env files at each request (a rotated token takes effect without a restart), and the answer streams
-// back as it comes, so a server's SSE stream reaches the client event by event.
+// Carries out an MCP route (mcp-route.ts): the request goes to the server's url with the host's credential, and the
+// answer streams back as it comes, so a server's SSE stream reaches the client event by event. A token server's
+// token is read from the profile's env files at each request (a rotated token takes effect without a restart); an
+// oauth server's is the host claude's login for it, through that login's one refresher, which refreshes it on the
+// host when it expires, and once more when the server refuses it.
 import http from 'node:http';
 import https from 'node:https';
 import { readEnvFiles } from '../lanes/env-file.js';
-import type { BrokeredMcp } from '../lanes/mcp-render.js';
+import { claudeMcpOAuthKey, type BrokeredMcp } from '../lanes/mcp-render.js';
 import { responseHeaders } from './broker-route.js';
+import type { McpLoginRefresher, McpLoginRefreshers } from './mcp-login-refresher.js';
 import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
 import { upstreamAgent } from './upstream-agents.js';
 
 export interface McpJob {
   token: string;
   servers: readonly BrokeredMcp[];
-  /** The profile's env files on the host, where each server's tokenEnv is found. */
+  /** The profile's env files on the host, where each token server's tokenEnv is found. */
   envFiles: readonly string[];
+  /** The host's claude credentials file, whose `mcpOAuth` holds the oauth servers' logins (unset: no claude login). */
+  claudeCredentials?: string | undefined;
+  /** The process's refreshers of those logins, one per login whichever jobs use it. */
+  logins: McpLoginRefreshers;
+}
+
+/**
+ * A request kept to be sent again after a refresh is held in memory up to this size: MCP messages are small JSON-RPC
+ * documents, so a larger one is refused rather than held.
+ */
+const MAX_KEPT_BODY = 4 * 1024 * 1024;
+
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Answers one request under /mcp/; `refuse` counts and answers a refusal as the model broker does. */
@@ -29,40 +51,99 @@ export function forwardMcp(
     req.resume();
     return refuse(res, route.status, route.message);
   }
-  void hostToken(job.envFiles, route.server).then(
-    (token) => {
-      const target = new URL(route.target);
-      const secure = target.protocol === 'https:';
-      const out = (secure ? https : http).request(target, {
-        method: req.method,
-        headers: mcpUpstreamHeaders(req.headers, token),
-        agent: upstreamAgent(target),
-      });
-      out.on('response', (up) => {
-        forwarded();
-        res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
-        res.flushHeaders(); // an SSE stream may stay silent a while: the client learns it is open now
-        up.pipe(res);
-        res.on('close', () => up.destroy());
-      });
-      out.on('error', (err) => {
-        if (!res.headersSent) refuse(res, 502, `broker: MCP server ${route.server.name}: ${err.message}`);
-        else res.destroy();
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) out.destroy();
-      });
-      req.pipe(out);
-    },
-    (err: Error) => {
-      req.resume();
-      refuse(res, 502, `broker: MCP server ${route.server.name}: ${err.message}`);
-    },
-  );
+  const server = route.server;
+  // A GET opens an SSE stream, which the client reopens itself; any other request to an oauth server is kept, so that
+  // a login the server refused can be refreshed on the host and the request sent again.
+  const login = server.credential === 'oauth' ? oauthLogin(job, server) : undefined;
+  const kept = login && req.method !== 'GET' ? readBody(req) : undefined;
+  void (async () => {
+    const token = login ? await login.current() : await envToken(job.envFiles, server);
+    const body = kept ? await kept : req;
+    let up = await send(route.target, req, res, token, body);
+    if (up.statusCode === 401 && login && kept) {
+      up.resume();
+      up = await send(route.target, req, res, await login.rejected(token), body);
+    }
+    forwarded();
+    res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
+    res.flushHeaders(); // an SSE stream may stay silent a while: the client learns it is open now
+    up.on('error', () => res.destroy());
+    up.pipe(res);
+    res.on('close', () => up.destroy());
+  })().catch((err: Error) => {
+    req.resume();
+    if (res.headersSent) return res.destroy();
+    refuse(res, err instanceof Refused ? err.status : 502, `broker: MCP server ${server.name}: ${err.message}`);
+  });
 }
 
-async function hostToken(envFiles: readonly string[], server: BrokeredMcp): Promise<string> {
-  const token = (await readEnvFiles(envFiles))[server.tokenEnv];
-  if (!token) throw new Error(`${server.tokenEnv} is not set in the profile's env files`);
+async function envToken(envFiles: readonly string[], server: BrokeredMcp): Promise<string> {
+  const token = server.credential === 'token' ? (await readEnvFiles(envFiles))[server.tokenEnv] : undefined;
+  if (!token)
+    throw new Error(
+      `${server.credential === 'token' ? server.tokenEnv : 'its token'} is not set in the profile's env files`,
+    );
   return token;
+}
+
+/** The refresher of the host claude's login for an oauth server, looked up by the key claude itself files it under. */
+function oauthLogin(job: McpJob, server: BrokeredMcp): Pick<McpLoginRefresher, 'current' | 'rejected'> {
+  if (!job.claudeCredentials) {
+    const none = () => Promise.reject(new Error(`the profile carries no claude login to hold ${server.name}'s`));
+    return { current: none, rejected: none };
+  }
+  const key = claudeMcpOAuthKey(server.name, server.url);
+  return job.logins.for({ file: job.claudeCredentials, key, server: server.name });
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_KEPT_BODY) chunks.push(c);
+    });
+    req.on('end', () =>
+      size > MAX_KEPT_BODY
+        ? reject(
+            new Refused(
+              413,
+              `a request of ${size} bytes is over the ${MAX_KEPT_BODY / 1024 / 1024} MB the broker holds`,
+            ),
+          )
+        : resolve(Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+/** Sends the request to the server with `token`; a kept body whole, else the client's stream as it comes. */
+function send(
+  target: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  token: string,
+  body: Buffer | http.IncomingMessage,
+): Promise<http.IncomingMessage> {
+  const url = new URL(target);
+  const headers = mcpUpstreamHeaders(req.headers, token);
+  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const out = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { method: req.method, headers, agent: upstreamAgent(url) },
+      (up) => {
+        answered = true;
+        resolve(up);
+      },
+    );
+    out.on('error', (err) => (answered ? res.destroy() : reject(err)));
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy();
+    });
+    if (Buffer.isBuffer(body)) out.end(body);
+    else body.pipe(out);
+  });
 }

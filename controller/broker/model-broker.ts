@@ -11,6 +11,7 @@ import type { HostLogin } from '../lanes/host-login.js';
 import { responseHeaders, routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
 import { forwardMcp, type McpJob } from './mcp-forward.js';
+import { McpLoginRefreshers } from './mcp-login-refresher.js';
 import { MCP_PREFIX } from './mcp-route.js';
 import { openedByThisProcess } from './peer-check.js';
 import { upstreamAgent } from './upstream-agents.js';
@@ -25,8 +26,8 @@ export interface BrokerJob {
    * serves, so any other caller is someone else (peer-check.ts).
    */
   relayedOnly?: boolean;
-  /** The profile's MCP servers whose static tokens the broker adds (mcp-route.ts), and where those tokens are. */
-  mcp?: Omit<McpJob, 'token'>;
+  /** The profile's MCP servers whose credentials the broker adds (mcp-route.ts), and where those are on the host. */
+  mcp?: Omit<McpJob, 'token' | 'logins'>;
 }
 
 export interface ModelBroker {
@@ -45,7 +46,14 @@ export const newPlaceholder = () => `factory-broker-${randomBytes(24).toString('
 
 export async function startModelBroker(
   job: BrokerJob,
-  deps: { refreshers: LoginRefreshers; upstreams: Upstreams; host?: string; token?: string },
+  deps: {
+    refreshers: LoginRefreshers;
+    /** The process's one set of hosted-MCP login refreshers; a broker of its own has its own (tests). */
+    mcpLogins?: McpLoginRefreshers;
+    upstreams: Upstreams;
+    host?: string;
+    token?: string;
+  },
 ): Promise<ModelBroker> {
   const token = deps.token ?? newPlaceholder();
   const counts = { forwarded: 0, refused: 0 };
@@ -55,7 +63,7 @@ export async function startModelBroker(
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
   };
 
-  const mcp = job.mcp && { ...job.mcp, token };
+  const mcp = job.mcp && { ...job.mcp, token, logins: deps.mcpLogins ?? new McpLoginRefreshers() };
   const server = http.createServer((req, res) => {
     // MCP traffic streams both ways (SSE answers, long-lived GETs): never buffered like a model request.
     if (mcp && req.url?.startsWith(MCP_PREFIX)) return forwardMcp(req, res, mcp, refuse, () => (counts.forwarded += 1));

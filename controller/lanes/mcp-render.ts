@@ -1,7 +1,7 @@
 // The lane's MCP servers, rendered from the profile's neutral form into what each agent reads: claude's
 // `--mcp-config` JSON and codex's `[mcp_servers.NAME]` tables. Tokens stay in the environment: the files name the
-// variable, never the value. A brokered profile's token servers are rendered at its broker instead, with the job's
-// placeholder as their bearer: the broker adds the real token (controller/broker/mcp-route.ts).
+// variable, never the value. A brokered profile's token and oauth servers are rendered at its broker instead, with the
+// job's placeholder as their bearer: the broker adds the real token or the host's login (controller/broker/).
 import { createHash } from 'node:crypto';
 import type { McpServer, Profile } from '../config/config.js';
 
@@ -13,21 +13,30 @@ export const BROKER_URL_MARK = 'http://factory-broker.invalid';
 /** The released variable that holds a brokered job's placeholder, the bearer its brokered MCP entries send. */
 export const MCP_BROKER_TOKEN_ENV = 'FACTORY_MCP_BROKER_TOKEN';
 
-/** An http server whose static token a brokered job's broker adds: the job holds neither the token nor its variable. */
-export type BrokeredMcp = Extract<McpServer, { url: string }> & { tokenEnv: string };
+type HttpMcp = Extract<McpServer, { url: string }>;
+/**
+ * An http server whose credential a brokered job's broker adds: a static token (the job holds neither it nor its
+ * variable), or the OAuth login the host's claude keeps for it (the job's credentials file carries no `mcpOAuth`).
+ */
+export type BrokeredMcp = HttpMcp & ({ credential: 'token'; tokenEnv: string } | { credential: 'oauth' });
 
-/** The servers a brokered profile's broker serves: its http ones with `credential: token`. */
+/**
+ * The servers a brokered profile's broker serves: its http ones with `credential: token` or `oauth` (validate
+ * refuses an `oauth` server on a profile without the claude login that holds it).
+ */
 export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[] {
-  return profile.mcp.flatMap((s) =>
-    'url' in s && s.credential === 'token' && s.tokenEnv ? [{ ...s, tokenEnv: s.tokenEnv }] : [],
-  );
+  return profile.mcp.flatMap((s): BrokeredMcp[] => {
+    if (!('url' in s)) return [];
+    if (s.credential === 'token' && s.tokenEnv) return [{ ...s, credential: 'token', tokenEnv: s.tokenEnv }];
+    return s.credential === 'oauth' ? [{ ...s, credential: 'oauth' }] : [];
+  });
 }
 
 /**
  * The url and bearer variable an http entry gets: its own, or for a token server of a brokered job the broker's and
- * the placeholder's (the servers brokeredMcpServers lists).
+ * the placeholder's.
  */
-function httpTarget(s: Extract<McpServer, { url: string }>, brokered: boolean) {
+function httpTarget(s: HttpMcp, brokered: boolean) {
   if (brokered && s.credential === 'token')
     return { url: `${BROKER_URL_MARK}/mcp/${s.name}`, tokenEnv: MCP_BROKER_TOKEN_ENV };
   return { url: s.url, tokenEnv: s.credential === 'token' ? s.tokenEnv : undefined };
@@ -35,8 +44,9 @@ function httpTarget(s: Extract<McpServer, { url: string }>, brokered: boolean) {
 
 /**
  * The key under which claude keeps a hosted server's OAuth login (`mcpOAuth` in .credentials.json): the server's name
- * and a hash of its transport, URL and headers. The lane's rendered entry for an `oauth` server is that of
- * `claude mcp add --transport http NAME URL` on the host (no headers), so the login the host made is the one found.
+ * and a hash of its transport, URL and headers. A copied lane's rendered entry for an `oauth` server is that of
+ * `claude mcp add --transport http NAME URL` on the host (no headers), so the login the host made is the one found;
+ * a brokered job's broker looks the login up on the host by the same key.
  */
 export function claudeMcpOAuthKey(name: string, url: string): string {
   const hash = createHash('sha256')
@@ -45,7 +55,7 @@ export function claudeMcpOAuthKey(name: string, url: string): string {
   return `${name}|${hash.slice(0, 16)}`;
 }
 
-/** `brokered`: the job reaches its token servers through its broker (the launch decides: prepareJobFolder). */
+/** `brokered`: the job reaches its token and oauth servers through its broker (the launch decides it). */
 export function renderClaudeMcp(servers: readonly McpServer[], brokered = false): string {
   const mcpServers: Record<string, unknown> = {};
   for (const s of servers) {
