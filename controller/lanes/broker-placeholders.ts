@@ -96,48 +96,27 @@ function brokeredClaudeSettings(hostText: string | undefined, url: string): stri
 /** The host's files for one agent, by name (absent ones left out). */
 export type HostFiles = Partial<Record<string, string>>;
 
-/**
- * The hosted MCP servers' logins claude keeps beside its own (`mcpOAuth`, keyed as claudeMcpOAuthKey says), for the
- * servers in `keys` alone: the job's own `credential: oauth` servers. Access tokens only: the refresh token and the
- * registered client's secret stay on the host. A brokered job writes nothing back, so a refresh in the job would
- * spend the host's refresh token (providers rotate them) and the new one would die with the job; the host's own
- * claude keeps them fresh, and a login that expires during a job fails that server until the next job.
- */
-function hostedMcpLogins(credentials: Json, keys: readonly string[]): Json | undefined {
-  const all = credentials.mcpOAuth;
-  if (typeof all !== 'object' || all === null || Array.isArray(all)) return undefined;
-  const kept: Json = {};
-  for (const key of keys) {
-    const entry = (all as Json)[key];
-    if (typeof entry !== 'object' || entry === null || typeof (entry as Json).accessToken !== 'string') continue;
-    const { refreshToken: _refresh, clientSecret: _secret, ...rest } = entry as Json;
-    kept[key] = rest;
-  }
-  return Object.keys(kept).length > 0 ? kept : undefined;
-}
-
 export interface PlaceholderOptions {
   now?: number;
-  /** The `mcpOAuth` keys of the profile's hosted MCP servers with `credential: oauth` (claudeMcpOAuthKey). */
-  mcpOAuthKeys?: readonly string[];
 }
 
 /**
  * The files a brokered job gets for one agent, by name. claude always gets a subscription-shaped login, whatever the
- * host holds: the broker sends the host's API key in its place, so the action and the CLI take one path.
+ * host holds: the broker sends the host's API key in its place, so the action and the CLI take one path. The hosted
+ * MCP servers' logins (`mcpOAuth`) stay on the host too: the job's `credential: oauth` servers are rendered at the
+ * broker, which adds the host's login (controller/broker/mcp-login-refresher.ts).
  */
 export function placeholderFiles(
   agent: Agent,
   host: HostFiles,
   grant: BrokerGrant,
-  { now = Date.now(), mcpOAuthKeys = [] }: PlaceholderOptions = {},
+  { now = Date.now() }: PlaceholderOptions = {},
 ): Record<string, string> | { error: string } {
   if (agent === 'claude') {
     const login = hostLogin('claude', host['.credentials.json'], host[CLAUDE_JSON]);
     if ('error' in login) return login;
     const credentials = parse(host['.credentials.json']);
     const oauth = (credentials.claudeAiOauth ?? {}) as Json;
-    const mcpOAuth = hostedMcpLogins(credentials, mcpOAuthKeys);
     const files: Record<string, string> = {
       '.credentials.json': JSON.stringify({
         claudeAiOauth: {
@@ -147,7 +126,6 @@ export function placeholderFiles(
           scopes: oauth.scopes ?? ['user:inference'],
           subscriptionType: oauth.subscriptionType ?? null,
         },
-        ...(mcpOAuth ? { mcpOAuth } : {}),
       }),
       'settings.json': brokeredClaudeSettings(host['settings.json'], grant.url),
     };

@@ -16,7 +16,7 @@ import {
 import type { Config, Profile } from '../config/config.js';
 import { unlockCredential } from './credential-lock.js';
 import { jobDir } from './lane-layout.js';
-import { claudeMcpOAuthKey, renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
+import { renderClaudeMcp, renderCodexMcp } from './mcp-render.js';
 import { JOB_STARTED_HOOK, jobStartedHookScript } from './job-started-hook.js';
 import { claudeAccountIn, providerLoginCheck } from './login-check.js';
 import { closeDataGates, prepareDataGatesForRemoval } from './data-release.js';
@@ -73,7 +73,7 @@ export async function prepareJobFolder(
     if (profile.mcp.length > 0) {
       const mcp = join(dir, 'mcp');
       await sharedDir(mcp);
-      // A brokered job's token servers at its broker, whose address JobBrokers.grant writes in once it is known.
+      // A brokered job's token and oauth servers at its broker, whose address JobBrokers.grant writes in once known.
       await writeFile(join(mcp, 'claude.json'), renderClaudeMcp(profile.mcp, brokered), { mode: 0o644 });
       await writeFile(join(mcp, 'codex.toml'), renderCodexMcp(profile.mcp, brokered), { mode: 0o644 });
     }
@@ -168,7 +168,6 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
         grant,
         asOwner(owner),
         `profiles.${profileName}.mounts[${i}]`,
-        hostedMcpKeys(profile),
       );
       continue;
     }
@@ -190,10 +189,6 @@ export async function releaseAuth(config: Config, profileName: string, profile: 
   await writeFile(join(dir, MANIFEST), JSON.stringify(manifest), { mode: 0o600 });
 }
 
-/** Where claude keeps the logins of the profile's hosted MCP servers that use one (`credential: oauth`). */
-const hostedMcpKeys = (profile: Profile) =>
-  profile.mcp.flatMap((s) => ('url' in s && s.credential === 'oauth' ? [claudeMcpOAuthKey(s.name, s.url)] : []));
-
 /** Writes a brokered job's placeholder files for one auth mount, read off the host's files as the CLIs left them. */
 async function releasePlaceholders(
   m: Extract<Profile['mounts'][number], { kind: 'auth' }>,
@@ -201,14 +196,13 @@ async function releasePlaceholders(
   grant: BrokerGrant,
   owner: { uid: number; gid: number },
   path: string,
-  mcpOAuthKeys: readonly string[],
 ): Promise<void> {
   const host: HostFiles = {};
   for (const f of authFiles(m)) {
     const text = await readFile(f.source, 'utf8').catch(() => undefined);
     if (text !== undefined) host[f.name] = text;
   }
-  const files = placeholderFiles(m.agent as Agent, host, grant, { mcpOAuthKeys });
+  const files = placeholderFiles(m.agent as Agent, host, grant);
   if ('error' in files) throw new Error(`${path}: ${files.error}; log in to ${m.agent} on the host first`);
   for (const [name, text] of Object.entries(files))
     await replaceFileAtomically(join(copyDir, name), text, { mode: 0o600, owner });

@@ -33,11 +33,11 @@ export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[]
 }
 
 /**
- * The url and bearer variable an http entry gets: its own, or for a token server of a brokered job the broker's and
- * the placeholder's.
+ * The url and bearer variable an http entry gets: its own, or for a token or oauth server of a brokered job the
+ * broker's and the placeholder's (the servers brokeredMcpServers lists).
  */
 function httpTarget(s: HttpMcp, brokered: boolean) {
-  if (brokered && s.credential === 'token')
+  if (brokered && (s.credential === 'token' || s.credential === 'oauth'))
     return { url: `${BROKER_URL_MARK}/mcp/${s.name}`, tokenEnv: MCP_BROKER_TOKEN_ENV };
   return { url: s.url, tokenEnv: s.credential === 'token' ? s.tokenEnv : undefined };
 }

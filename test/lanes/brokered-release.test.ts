@@ -1,6 +1,7 @@
-// A brokered claude lane's release: the job's credentials file is the placeholder login, and beside it the hosted MCP
-// logins of the profile's `credential: oauth` servers, with their access tokens and nothing that refreshes them.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A brokered claude lane's release: the job's credentials file is the placeholder login and nothing else. The hosted
+// MCP logins of the profile's `credential: oauth` servers stay on the host: their entries point at the job's broker,
+// with the placeholder as bearer, and no file of the job holds any of their tokens.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { parseConfig } from '../../controller/config/config.js';
 import { BROKER_FILE } from '../../controller/lanes/broker-placeholders.js';
 import { prepareJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
-import { claudeMcpOAuthKey } from '../../controller/lanes/mcp-render.js';
+import { claudeMcpOAuthKey, MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { releaseJob } from '../../controller/lanes/release.js';
 import { claudeLogin } from '../support/lane-homes.js';
 
@@ -64,37 +65,64 @@ profiles:
 repos: [{ repo: o/r, profiles: [claude] }]
 `;
 
+/** Every file under `dir`, as text. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [readFileSync(path, 'utf8')];
+  });
+
 describe("a brokered claude lane's release", () => {
-  it("carries its hosted MCP servers' logins with their access tokens, without what refreshes them", async () => {
+  it('carries no hosted MCP login: its oauth servers are reached at the broker, and no token of theirs is in the job', async () => {
     const parsed = parseConfig(yaml(hostClaude()));
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     const { config } = parsed;
     const profile = config.profiles.claude!;
-    await prepareJobFolder(config, 'claude', profile, 'runner-1');
+    await prepareJobFolder(config, 'claude', profile, 'runner-1', { brokered: true });
     const grant = { token: 'factory-broker-job1', url: 'http://127.0.0.1:4000' };
     writeFileSync(join(jobDir(config, 'runner-1'), BROKER_FILE), JSON.stringify(grant));
     await releaseJob(config, 'claude', profile, 'runner-1', { repo: 'o/r', jobId: 1, runId: 1 });
 
-    const auth = join(jobDir(config, 'runner-1'), 'auth', 'claude');
-    const credentials = JSON.parse(readFileSync(join(auth, '.credentials.json'), 'utf8'));
+    const dir = jobDir(config, 'runner-1');
+    const credentials = JSON.parse(readFileSync(join(dir, 'auth', 'claude', '.credentials.json'), 'utf8'));
     expect(credentials.claudeAiOauth.accessToken).toBe(grant.token);
-    expect(credentials.mcpOAuth).toEqual({
-      [claudeMcpOAuthKey('linear', LINEAR)]: {
-        serverName: 'linear',
-        serverUrl: LINEAR,
-        clientId: 'client-linear',
-        accessToken: 'mcp-access-linear',
-        expiresAt: expect.any(Number),
-        scope: 'read write',
-      },
-      [claudeMcpOAuthKey('sentry', SENTRY)]: expect.objectContaining({ accessToken: 'mcp-access-sentry' }),
-    });
-    // Nothing of what refreshes a login, nor the login of a server the profile does not list, is in the job's files.
-    const files = readdirSync(auth).map((f) => readFileSync(join(auth, f), 'utf8'));
-    for (const held of ['sk-ant-ort01-host', 'mcp-refresh-', 'client-secret-', 'mcp-access-figma'])
+    expect(Object.keys(credentials)).toEqual(['claudeAiOauth']);
+    const claude = JSON.parse(readFileSync(join(dir, 'mcp', 'claude.json'), 'utf8')).mcpServers;
+    const bearer = { Authorization: `Bearer \${${MCP_BROKER_TOKEN_ENV}}` };
+    expect(claude.linear).toEqual({ type: 'http', url: 'http://factory-broker.invalid/mcp/linear', headers: bearer });
+    expect(claude.sentry).toEqual({ type: 'http', url: 'http://factory-broker.invalid/mcp/sentry', headers: bearer });
+    expect(claude.docs).toEqual({ type: 'http', url: 'https://docs.mcp.cloudflare.com/mcp' });
+    expect(readFileSync(join(dir, 'mcp', 'codex.toml'), 'utf8')).toContain(
+      `[mcp_servers.sentry]\nurl = "http://factory-broker.invalid/mcp/sentry"\nbearer_token_env_var = "${MCP_BROKER_TOKEN_ENV}"`,
+    );
+    // Nothing of any hosted login, its access token included, is in any file of the job.
+    const files = filesUnder(dir);
+    for (const held of [
+      'sk-ant-oat01-host',
+      'sk-ant-ort01-host',
+      'mcp-access-',
+      'mcp-refresh-',
+      'client-secret-',
+      'mcpOAuth',
+    ])
       expect(
         files.filter((t) => t.includes(held)),
         held,
       ).toEqual([]);
+  });
+
+  it("a copied login still carries the host's hosted MCP logins whole (factory lane run, auth: copy)", async () => {
+    const parsed = parseConfig(yaml(hostClaude()).replace('auth: broker', 'auth: copy'));
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { config } = parsed;
+    const profile = config.profiles.claude!;
+    await prepareJobFolder(config, 'claude', profile, 'runner-2');
+    await releaseJob(config, 'claude', profile, 'runner-2', { repo: 'o/r', jobId: 2, runId: 2 });
+
+    const dir = jobDir(config, 'runner-2');
+    const credentials = JSON.parse(readFileSync(join(dir, 'auth', 'claude', '.credentials.json'), 'utf8'));
+    expect(credentials.mcpOAuth[claudeMcpOAuthKey('linear', LINEAR)].refreshToken).toBe('mcp-refresh-linear');
+    const claude = JSON.parse(readFileSync(join(dir, 'mcp', 'claude.json'), 'utf8')).mcpServers;
+    expect(claude.linear).toEqual({ type: 'http', url: LINEAR });
   });
 });
