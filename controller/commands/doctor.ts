@@ -18,6 +18,7 @@ import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { mcpCredentialSource } from '../config/mcp-credentials.js';
+import { brokerFallback } from '../config/broker-gate.js';
 import { workflowDockerRows } from './doctor-workflows.js';
 import { runsOnRows } from './doctor-runs-on.js';
 import { pinnedRunnerVersion, runnerVersionRow } from './doctor-runner-version.js';
@@ -364,7 +365,12 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
 
   // Where each MCP server's credential comes from, one row each, so an operator sees which login a deaf server needs.
   for (const s of profile.mcp)
-    rows.push({ scope: name, name: `mcp ${s.name} credential`, ok: true, detail: mcpCredentialSource(s) });
+    rows.push({
+      scope: name,
+      name: `mcp ${s.name} credential`,
+      ok: true,
+      detail: mcpCredentialSource(s, brokerFallback(profile) === undefined),
+    });
   for (const m of profile.mounts) {
     if (m.kind !== 'auth' || m.agent !== 'claude') continue;
     const text = await readFile(join(m.source, '.credentials.json'), 'utf8').catch(() => undefined);

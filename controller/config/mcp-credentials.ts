@@ -1,16 +1,20 @@
 // Where each MCP server's credential comes from, said once for validate, doctor and the docs: a static token from the
-// env files, the OAuth login claude keeps for a hosted server (carried in the lane's claude auth copy), or none.
+// env files, the OAuth login claude keeps for a hosted server (carried in the lane's claude auth copy, or added by a
+// brokered job's broker), or none.
 import type { McpServer, Profile } from './config-schema.js';
 import type { Refuse } from './trust-gate.js';
 
 /** One line per server for `factory doctor`: what it is and where its credential comes from. */
-export function mcpCredentialSource(s: McpServer): string {
+export function mcpCredentialSource(s: McpServer, brokered = false): string {
   if ('command' in s) return `stdio, runs in the lane: what its env and the lane's mounts give it`;
+  const broker = brokered ? ", added by the job's broker (the job holds a placeholder)" : '';
   switch (s.credential) {
     case 'token':
-      return `http, static token from $${s.tokenEnv} (env files)`;
+      return `http, static token from $${s.tokenEnv} (env files)${broker}`;
     case 'oauth':
-      return `http, claude's OAuth login for ${s.name}, carried in the claude auth copy`;
+      return brokered
+        ? `http, claude's OAuth login for ${s.name} in the host's claude credentials${broker}, refreshed on the host`
+        : `http, claude's OAuth login for ${s.name}, carried in the claude auth copy`;
     case 'none':
       return `http, no credential`;
   }
