@@ -11,8 +11,10 @@ import {
   discoverAuthorizationServerMetadata,
   discoverOAuthServerInfo,
   refreshAuthorization,
+  selectResourceURL,
+  type OAuthClientProvider,
 } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { AuthorizationServerMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { withFileLock } from '../../lane-contract/file-lock.js';
 import { errorMessage } from '../util/error-message.js';
@@ -21,6 +23,12 @@ import { mcpLoginEntry, mergedMcpLogin, mcpLoginFix, type McpLoginEntry } from '
 type Fetch = typeof fetch;
 /** Refreshed this long before it expires, so no request leaves with a token about to lapse. */
 const MARGIN_MS = 60_000;
+
+interface TokenServer {
+  url: string;
+  metadata: AuthorizationServerMetadata | undefined;
+  resource: URL | undefined;
+}
 
 export interface McpLoginId {
   /** The host's claude credentials file. */
@@ -34,8 +42,7 @@ export interface McpLoginId {
 export class McpLoginRefresher {
   /** How many times this process redeemed the entry's refresh token (for the tests and the log). */
   refreshes = 0;
-  private metadata:
-    Promise<{ url: string; metadata?: Parameters<typeof refreshAuthorization>[1]['metadata'] }> | undefined;
+  private metadata: Promise<TokenServer> | undefined;
 
   constructor(
     private readonly id: McpLoginId,
@@ -107,6 +114,7 @@ export class McpLoginRefresher {
           ...(entry.clientSecret !== undefined ? { client_secret: entry.clientSecret } : {}),
         },
         refreshToken: entry.refreshToken!,
+        ...(found.resource ? { resource: found.resource } : {}),
         ...(fetchFn ? { fetchFn } : {}),
       });
     } catch (err) {
@@ -116,18 +124,25 @@ export class McpLoginRefresher {
     }
   }
 
-  /** The authorization server and its metadata, discovered once per login while it answers. */
+  /**
+   * The authorization server, its metadata and the resource to name (RFC 8707), discovered once per login while it
+   * answers, as claude does: the server's protected-resource metadata names the resource, the login's discoveryState
+   * the authorization server it was made with.
+   */
   private tokenServer(entry: McpLoginEntry) {
     const fetchFn = this.deps.fetch;
+    const fetchOpt = fetchFn ? { fetchFn } : {};
     this.metadata ??= (async () => {
-      const at = entry.discoveryState?.authorizationServerUrl;
-      if (at) return { url: at, metadata: await discoverAuthorizationServerMetadata(at, fetchFn ? { fetchFn } : {}) };
       const resourceMetadataUrl = entry.discoveryState?.resourceMetadataUrl;
       const info = await discoverOAuthServerInfo(entry.serverUrl, {
         ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}),
-        ...(fetchFn ? { fetchFn } : {}),
+        ...fetchOpt,
       });
-      return { url: info.authorizationServerUrl, metadata: info.authorizationServerMetadata };
+      const resource = await selectResourceURL(entry.serverUrl, {} as OAuthClientProvider, info.resourceMetadata);
+      const at = entry.discoveryState?.authorizationServerUrl;
+      if (!at || at === info.authorizationServerUrl)
+        return { url: info.authorizationServerUrl, metadata: info.authorizationServerMetadata, resource };
+      return { url: at, metadata: await discoverAuthorizationServerMetadata(at, fetchOpt), resource };
     })();
     // A discovery that failed (the server down a moment) is tried again at the next refresh.
     this.metadata.catch(() => (this.metadata = undefined));

@@ -202,25 +202,19 @@ describe("a job's broker for a hosted MCP server the host's claude is logged in 
 
   it('a refresh the provider refuses names the server and says to log in again; the host file is left as it was', async () => {
     const login = hostLogin();
-    // Someone spent the host's refresh token elsewhere: the provider revokes the login.
-    await fetch(`${linear.issuer}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        refresh_token: login.refreshToken,
-        client_id: login.clientId,
-        client_secret: login.clientSecret,
-      }),
-    });
-    await fetch(`${linear.issuer}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        refresh_token: login.refreshToken,
-        client_id: login.clientId,
-        client_secret: login.clientSecret,
-      }),
-    });
+    // Someone spent the host's refresh token elsewhere, twice: the provider revokes the login.
+    for (const _ of [1, 2])
+      await fetch(`${linear.issuer}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: login.refreshToken,
+          client_id: login.clientId,
+          client_secret: login.clientSecret,
+          resource: linear.url,
+        }),
+      });
+    expect(linear.refreshes).toBe(1);
     const before = readFileSync(credentials, 'utf8');
     const broker = await jobBroker(new McpLoginRefreshers({ now }));
     clock += HOUR + 1;

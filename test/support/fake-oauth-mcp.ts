@@ -2,8 +2,9 @@
 // behave at their worst: the MCP server names its authorization server in its protected-resource metadata (RFC 9728)
 // and answers 401 to a token it does not know, that has expired or was revoked; the authorization server publishes
 // its metadata (RFC 8414), takes refresh grants from its registered client alone, rotates the refresh token on each
-// use, and answers a spent refresh token with invalid_grant, revoking everything issued from that login (the reuse
-// detection OAuth 2.1 asks for). Both read one clock, which the tests move.
+// use, answers a spent refresh token with invalid_grant, revoking everything issued from that login (the reuse
+// detection OAuth 2.1 asks for), and issues tokens for the resource named (RFC 8707) alone. Both read one clock, which
+// the tests move.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -90,6 +91,9 @@ export async function startFakeOAuthMcp(opts: FakeOAuthMcpOptions): Promise<Fake
       if (form.get('grant_type') !== 'refresh_token') return json(res, 400, { error: 'unsupported_grant_type' });
       if (form.get('client_id') !== client.id || form.get('client_secret') !== client.secret)
         return json(res, 401, { error: 'invalid_client' });
+      // Its tokens are for its one resource: a client that names another (or none, having read the server's
+      // protected-resource metadata, as the MCP spec has it do) is refused.
+      if (form.get('resource') !== self.url) return json(res, 400, { error: 'invalid_target' });
       const grant = refresh.get(form.get('refresh_token') ?? '');
       if (!grant || grant.used || grant.family.revoked) {
         // A refresh token presented twice: someone holds a copy, so the whole login is revoked.
