@@ -149,6 +149,13 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
         ? `a placeholder for MCP tokens ${list(mcpTokens)} (its model broker adds them; they are not released)`
         : `MCP tokens ${list(mcpTokens)}`,
     );
+  const mcpLogins = profile.mcp.flatMap((s) => ('url' in s && s.credential === 'oauth' ? [s.name] : []));
+  if (mcpLogins.length)
+    secrets.push(
+      brokered
+        ? `a placeholder for the host claude's MCP logins for ${list(mcpLogins)} (its model broker adds them and refreshes them on the host)`
+        : `the host claude's MCP logins for ${list(mcpLogins)} (in the claude login's copy)`,
+    );
   if (secrets.length === 1) secrets.push('nothing from the host');
 
   return {

@@ -193,7 +193,9 @@ profiles:
     auth: ${auth}
     mounts: [{ kind: auth, agent: claude, source: /home/u/.claude }]
     envFiles: [/home/u/lane.env]
-    mcp: [{ name: linear, url: https://mcp.linear.app/mcp, tokenEnv: LINEAR_API_KEY }]
+    mcp:
+      - { name: linear, url: https://mcp.linear.app/mcp, tokenEnv: LINEAR_API_KEY }
+      - { name: sentry, url: https://mcp.sentry.dev/mcp, credential: oauth }
 repos: [{ repo: o/r, profiles: [lane] }]
 `;
   const secrets = (auth: string) => {
@@ -206,5 +208,10 @@ repos: [{ repo: o/r, profiles: [lane] }]
     expect(secrets('broker')).toContain('a placeholder for MCP tokens LINEAR_API_KEY');
     expect(secrets('copy')).toContain('MCP tokens LINEAR_API_KEY');
     expect(secrets('copy')).not.toContain('placeholder for MCP');
+  });
+
+  it("says a brokered lane's hosted MCP logins stay on the host, and a copying lane carries them", () => {
+    expect(secrets('broker')).toContain("a placeholder for the host claude's MCP logins for sentry");
+    expect(secrets('copy')).toContain("the host claude's MCP logins for sentry (in the claude login's copy)");
   });
 });
