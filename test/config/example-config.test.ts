@@ -7,6 +7,7 @@ import { parseConfig, type Config } from '../../controller/config/config.js';
 import { laneMounts } from '../../controller/lanes/lane-layout.js';
 import { codeIndexRoot } from '../../controller/lanes/code-index.js';
 import { decide } from '../../controller/gateway/egress-policy.js';
+import { brokeredMcpServers } from '../../controller/lanes/mcp-render.js';
 import { relayedValue } from '../../controller/egress/egress-plan.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -166,10 +167,14 @@ describe('the egress of the example lanes', () => {
     for (const host of CODEX) expect(allows(config, 'codex', host)).toBe(true);
     for (const host of CLAUDE) expect(allows(config, 'claude', host)).toBe(true);
     for (const host of [...CODEX, ...CLAUDE]) expect(allows(config, 'review', host)).toBe(true);
-    // Every hosted MCP server of the claude lane, by the name its url gives.
-    const mcpHosts = config.profiles.claude!.mcp.flatMap((s) => ('url' in s ? [new URL(s.url).hostname] : []));
+    // Every hosted MCP server of the claude lane, by the name its url gives: those its broker serves (their logins
+    // stay on the host) are reached from the host, so the job may not reach them; the others it reaches itself.
+    const claude = config.profiles.claude!;
+    const mcpHosts = claude.mcp.flatMap((s) => ('url' in s ? [new URL(s.url).hostname] : []));
     expect(mcpHosts).toHaveLength(SEED_MCP.http.length);
-    for (const host of mcpHosts) expect(allows(config, 'claude', host), host).toBe(true);
+    const brokered = new Set(brokeredMcpServers(claude).map((s) => new URL(s.url).hostname));
+    expect(brokered.size).toBeGreaterThan(0);
+    for (const host of mcpHosts) expect(allows(config, 'claude', host), host).toBe(!brokered.has(host));
     // The lanes that reach Paperclip get it relayed, and the one variable that names it follows the relay.
     expect(config.profiles.codex!.egress!.loopback).toEqual([3100]);
     expect(config.profiles.claude!.egress!.loopback).toEqual([3100]);
