@@ -56,6 +56,7 @@ export function forwardMcp(
   // a login the server refused can be refreshed on the host and the request sent again.
   const login = server.credential === 'oauth' ? oauthLogin(job, server) : undefined;
   const kept = login && req.method !== 'GET' ? readBody(req) : undefined;
+  kept?.catch(() => {}); // its refusal is answered below, once awaited
   void (async () => {
     const token = login ? await login.current() : await envToken(job.envFiles, server);
     const body = kept ? await kept : req;
@@ -115,6 +116,9 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
         : resolve(Buffer.concat(chunks)),
     );
     req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the client went away before its request ended'));
+    });
   });
 }
 

@@ -68,7 +68,11 @@ export class McpLoginRefresher {
   }
 
   private async read(): Promise<McpLoginEntry> {
-    const text = await readFile(this.id.file, 'utf8').catch(() => undefined);
+    const text = await readFile(this.id.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      // A missing file is a claude that never logged in; any other failure is the host's to fix, not a login.
+      if (err.code === 'ENOENT') return undefined;
+      throw new Error(`the controller cannot read the host's claude credentials (${err.code ?? err.message})`);
+    });
     const entry = mcpLoginEntry(text, this.id.key);
     if (!entry) throw new Error(`the host's claude has no login for ${this.id.server}; ${mcpLoginFix(this.id.server)}`);
     return entry;
@@ -82,8 +86,9 @@ export class McpLoginRefresher {
       if (!entry.refreshToken) {
         // Nothing to refresh with: a token the server has not refused yet is still worth sending.
         if (!refused && (entry.expiresAt ?? Infinity) > this.now()) return entry.accessToken;
+        const what = refused ? `was refused by ${this.id.server}` : 'has expired';
         throw new Error(
-          `the host's login for ${this.id.server} has expired and holds no refresh token; ${mcpLoginFix(this.id.server)}`,
+          `the host's login for ${this.id.server} ${what} and holds no refresh token; ${mcpLoginFix(this.id.server, true)}`,
         );
       }
       let tokens: OAuthTokens;

@@ -252,6 +252,29 @@ describe("a job's broker for a hosted MCP server the host's claude is logged in 
     expect(linear.refreshRequests).toBe(0);
   });
 
+  it('a login the server refuses and that cannot be refreshed says so, and to log in again', async () => {
+    hostLogin({ entry: { refreshToken: undefined } });
+    const broker = await jobBroker(new McpLoginRefreshers({ now }));
+    linear.revokeAccessTokens();
+    const res = await post(broker);
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain(
+      "the host's login for linear was refused by linear and holds no refresh token; log in to linear again",
+    );
+  });
+
+  it('holds a request for a retry up to 4 MB, and refuses a larger one before it reaches the server', async () => {
+    hostLogin();
+    const broker = await jobBroker(new McpLoginRefreshers({ now }));
+    const res = await fetch(`http://127.0.0.1:${broker.port}/mcp/linear`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${broker.token}`, 'content-type': 'application/json' },
+      body: 'x'.repeat(4 * 1024 * 1024 + 1),
+    });
+    expect(res.status).toBe(413);
+    expect(linear.authorizations).toEqual([]);
+  });
+
   it("refuses another job's placeholder, before anything reaches the server or the token endpoint", async () => {
     hostLogin();
     const logins = new McpLoginRefreshers({ now });
