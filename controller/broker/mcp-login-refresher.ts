@@ -5,16 +5,9 @@
 // refreshed meanwhile; providers rotate refresh tokens and refuse a spent one), and writing the merged entry back
 // atomically with every other field as it found it. The token endpoint comes from the authorization server's metadata
 // (RFC 8414), found where the login was made (its discoveryState) or from the server's protected-resource metadata
-// (RFC 9728), as the MCP spec has clients do; the SDK's helpers do both.
+// (RFC 9728), as the MCP spec has clients do (oauth-token-server.ts).
 import { readFile } from 'node:fs/promises';
-import {
-  discoverAuthorizationServerMetadata,
-  discoverOAuthServerInfo,
-  refreshAuthorization,
-  selectResourceURL,
-  type OAuthClientProvider,
-} from '@modelcontextprotocol/sdk/client/auth.js';
-import type { AuthorizationServerMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { discoverTokenServer, redeemRefreshToken, type TokenAnswer, type TokenServer } from './oauth-token-server.js';
 import { replaceFileAtomically } from '../../lane-contract/atomic-file.js';
 import { withFileLock } from '../../lane-contract/file-lock.js';
 import { errorMessage } from '../util/error-message.js';
@@ -23,12 +16,6 @@ import { mcpLoginEntry, mergedMcpLogin, mcpLoginFix, type McpLoginEntry } from '
 type Fetch = typeof fetch;
 /** Refreshed this long before it expires, so no request leaves with a token about to lapse. */
 const MARGIN_MS = 60_000;
-
-interface TokenServer {
-  url: string;
-  metadata: AuthorizationServerMetadata | undefined;
-  resource: URL | undefined;
-}
 
 export interface McpLoginId {
   /** The host's claude credentials file. */
@@ -42,7 +29,7 @@ export interface McpLoginId {
 export class McpLoginRefresher {
   /** How many times this process redeemed the entry's refresh token (for the tests and the log). */
   refreshes = 0;
-  private metadata: Promise<TokenServer> | undefined;
+  private found: TokenServer | undefined;
 
   constructor(
     private readonly id: McpLoginId,
@@ -91,7 +78,7 @@ export class McpLoginRefresher {
           `the host's login for ${this.id.server} ${what} and holds no refresh token; ${mcpLoginFix(this.id.server, true)}`,
         );
       }
-      let tokens: OAuthTokens;
+      let tokens: TokenAnswer;
       try {
         tokens = await this.redeem(entry);
       } catch (err) {
@@ -108,62 +95,29 @@ export class McpLoginRefresher {
     });
   }
 
-  private async redeem(entry: McpLoginEntry): Promise<OAuthTokens> {
-    const fetchFn = this.deps.fetch;
-    const found = await this.tokenServer(entry);
+  private async redeem(entry: McpLoginEntry): Promise<TokenAnswer> {
+    const at = await this.tokenServer(entry);
+    const client = { clientId: entry.clientId ?? '', clientSecret: entry.clientSecret };
     try {
-      return await refreshAuthorization(found.url, {
-        metadata: found.metadata,
-        clientInformation: {
-          client_id: entry.clientId ?? '',
-          ...(entry.clientSecret !== undefined ? { client_secret: entry.clientSecret } : {}),
-        },
-        refreshToken: entry.refreshToken!,
-        ...(found.resource ? { resource: found.resource } : {}),
-        ...(fetchFn ? { fetchFn } : {}),
-      });
+      return await redeemRefreshToken(at, client, entry.refreshToken!, this.deps.fetch);
     } catch (err) {
       throw new Error(
-        `${this.id.server}'s authorization server (${found.metadata?.token_endpoint ?? found.url}) refused the host's refresh (${oauthError(err)}); ${mcpLoginFix(this.id.server, true)}`,
+        `${this.id.server}'s authorization server (${at.tokenEndpoint}) refused the host's refresh (${errorMessage(err)}); ${mcpLoginFix(this.id.server, true)}`,
       );
     }
   }
 
   /**
-   * The authorization server, its metadata and the resource to name (RFC 8707), discovered once per login while it
-   * answers, as claude does: the server's protected-resource metadata names the resource, the login's discoveryState
-   * the authorization server it was made with.
+   * The token server, discovered once per login while its metadata answers (a server down a moment is asked again at
+   * the next refresh), from the login's discoveryState as claude recorded it.
    */
-  private tokenServer(entry: McpLoginEntry) {
-    const fetchFn = this.deps.fetch;
-    const fetchOpt = fetchFn ? { fetchFn } : {};
-    this.metadata ??= (async () => {
-      const resourceMetadataUrl = entry.discoveryState?.resourceMetadataUrl;
-      const info = await discoverOAuthServerInfo(entry.serverUrl, {
-        ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}),
-        ...fetchOpt,
-      });
-      const resource = await selectResourceURL(entry.serverUrl, {} as OAuthClientProvider, info.resourceMetadata);
-      const at = entry.discoveryState?.authorizationServerUrl;
-      if (!at || at === info.authorizationServerUrl)
-        return { url: info.authorizationServerUrl, metadata: info.authorizationServerMetadata, resource };
-      return { url: at, metadata: await discoverAuthorizationServerMetadata(at, fetchOpt), resource };
-    })();
-    // A discovery that failed (the server down a moment) is tried again at the next refresh.
-    this.metadata.catch(() => (this.metadata = undefined));
-    return this.metadata.catch((err: unknown) => {
-      throw new Error(
-        `cannot find ${this.id.server}'s authorization server to refresh the host's login (${errorMessage(err)})`,
-      );
-    });
+  private async tokenServer(entry: McpLoginEntry): Promise<TokenServer> {
+    if (this.found) return this.found;
+    const at = await discoverTokenServer(entry.serverUrl, entry.discoveryState ?? {}, this.deps.fetch);
+    if (at.discovered) this.found = at;
+    return at;
   }
 }
-
-/** An authorization server's refusal as it gave it: its error code (invalid_grant...) and description. */
-const oauthError = (err: unknown) => {
-  const code = (err as { errorCode?: unknown }).errorCode;
-  return typeof code === 'string' && code ? `${code}: ${errorMessage(err)}` : errorMessage(err);
-};
 
 /** One refresher per hosted MCP login (credentials file and entry) in this process, whichever jobs use it. */
 export class McpLoginRefreshers {

@@ -1,7 +1,7 @@
 // A hosted MCP server's OAuth login as the host's claude keeps it in `.credentials.json`, under
 // `mcpOAuth[claudeMcpOAuthKey(name, url)]`: read, and merged back after a refresh with every other field (of the entry
 // and of the file) as it was. Pure: the refresher (mcp-login-refresher.ts) reads and writes the file.
-import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { TokenAnswer } from './oauth-token-server.js';
 
 export interface McpLoginEntry {
   serverName?: string;
@@ -53,7 +53,7 @@ export function mcpLoginEntry(credentialsText: string | undefined, key: string):
  * old one when the server kept it), the new expiry (none when the server gave no lifetime) and scope; every other
  * field of the entry and of the file as they are.
  */
-export function mergedMcpLogin(credentialsText: string, key: string, tokens: OAuthTokens, now: number): string {
+export function mergedMcpLogin(credentialsText: string, key: string, tokens: TokenAnswer, now: number): string {
   const host = JSON.parse(credentialsText) as Json;
   const all = isObject(host.mcpOAuth) ? host.mcpOAuth : {};
   const { expiresAt: _old, ...entry } = isObject(all[key]) ? all[key] : {};
