@@ -46,6 +46,11 @@ export interface EgressGateways {
    * relays of the ones kept are served again when this process does not serve them (a controller restarted).
    */
   sweep(keep: (runnerName: string) => boolean): Promise<string[]>;
+  /**
+   * Relays the runner's gateway's broker port to `port`, the job's broker started again by a restarted controller
+   * (daemon/broker-restore.ts). After the sweep, which serves the gateway's other relays again.
+   */
+  relayBroker?(runnerName: string, port: number): Promise<void>;
   /** Gives the gateway made for `spare` (a plan of its own) to `plan`'s runner: renamed after it, serving as it was. */
   claim?(spare: string, plan: EgressPlan): Promise<void>;
   /** Removes what this process keeps ready for later jobs (spare-gateways.ts); jobs' gateways stay for adoption. */
@@ -113,8 +118,8 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
   /**
    * The relays of `key`'s gateway, served into the folder its gateway has mounted (made or kept as it is), beside
    * those it serves already. BROKER_PORT goes to the job's broker, and nowhere while the gateway has none (a spare, or
-   * a job adopted after a restart, whose broker died with the controller before): never to whatever listens on the
-   * host's own port of that number.
+   * a job adopted after a restart until its broker is started again): never to whatever listens on the host's own port
+   * of that number.
    */
   async function relay(key: string, ports: readonly number[], broker?: number): Promise<void> {
     const to = (port: number) => (opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {});
@@ -225,7 +230,16 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
     if (plan.broker !== undefined) await relay(spare, [], plan.broker);
   }
 
-  return { create, refusals, remove, sweep, claim };
+  async function relayBroker(runnerName: string, port: number): Promise<void> {
+    const info = await docker
+      .getContainer(gatewayName(runnerName))
+      .inspect()
+      .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    if (!info?.State.Running) throw new Error(`egress gateway ${gatewayName(runnerName)} is not running`);
+    await relay(info.Config.Labels?.[EGRESS_LABEL] ?? runnerName, [], port);
+  }
+
+  return { create, refusals, remove, sweep, claim, relayBroker };
 }
 
 /** Follows the gateway's output until it says it serves; returns its address there. Its exit is an error. */
