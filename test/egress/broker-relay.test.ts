@@ -95,11 +95,12 @@ describe("the gateway's broker port", () => {
     await gateways.remove('runner-3');
   });
 
-  it("is relayed to a job's broker started again after a restart, beside the relays the sweep served", async () => {
+  it("is relayed to a job's broker started again after a restart, beside the relays the sweep serves", async () => {
     const dir = join(root, 'restart');
     const gateways = egressGateways(docker('runner-4', `3100,${BROKER_PORT}`), { instance: 'i', dir });
-    await gateways.sweep(() => true);
+    // Either order: a sweep that failed before the broker came back still serves the others at the next pass.
     await gateways.relayBroker!('runner-4', brokerPort);
+    await gateways.sweep(() => true);
     const names = sockets(dir).map((s) => s.slice(s.lastIndexOf('/') + 1));
     expect(names.sort()).toEqual(['3100.sock', `${BROKER_PORT}.sock`]);
     expect(await answer(sockets(dir).find((s) => s.endsWith(`/${BROKER_PORT}.sock`))!)).toBe('broker');
