@@ -439,7 +439,9 @@ describe("the example's claude lane across a controller restart", () => {
 
       // Stopped as SIGTERM stops it (its brokers and relays die with it, the job and its gateway run on), then
       // started again: its first reconcile adopts the job and gives it its broker back.
+      const stopped = Date.now();
       await h.restart();
+      console.log(`claude lane behind egress: controller restarted, job's broker back, in ${Date.now() - stopped} ms`);
       const restored = lines.filter((l) => l.relayed === true).map((l) => l.port as number);
       expect(restored).toHaveLength(1);
       writeFileSync(join(results, 'go'), '');
