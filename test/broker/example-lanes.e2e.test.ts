@@ -437,8 +437,8 @@ describe("the example's claude lane across a controller restart", () => {
       const jobId = await standin.queueJob(h.repo, example.profiles.claude!.labels as string[]);
       await waitFor('the ask before the restart', () => existsIn(results, 'asked-1'), 90_000);
 
-      // Stopped as SIGTERM stops it (its brokers and relays die with it, the job and its gateway run on), then
-      // started again: its first reconcile adopts the job and gives it its broker back.
+      // Stopped as SIGTERM stops it (its brokers close, the job and its gateway run on), then started again: its
+      // first reconcile adopts the job, serves the gateway's relays anew and gives the job its broker back.
       const stopped = Date.now();
       await h.restart();
       console.log(`claude lane behind egress: controller restarted, job's broker back, in ${Date.now() - stopped} ms`);
