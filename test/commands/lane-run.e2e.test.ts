@@ -395,8 +395,9 @@ const LOOK = [
   'echo ==files',
   'cat /factory/auth/claude/* /factory/release/env.json /factory/mcp/* 2>/dev/null',
   'echo ==grep',
-  // The host's values all carry one mark; the provider's refresh tokens start claude-rt-.
-  'grep -rl -e lanerunbrokerhost -e claude-rt- / --exclude-dir=proc --exclude-dir=sys 2>/dev/null',
+  // Every file the host gave the run, in whatever it mounted (the image's own files hold nothing of the host): the
+  // host's values all carry one mark, the provider's refresh tokens start claude-rt-.
+  'grep -rl -e lanerunbrokerhost -e claude-rt- $(awk \'$2 !~ "^/(proc|sys|dev)?($|/)" {print $2}\' /proc/self/mounts) 2>/dev/null',
   'echo ==model',
   'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")',
   'curl -sS -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
