@@ -104,6 +104,17 @@ beforeAll(async () => {
         envFiles: [brokeredEnv],
         mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
       },
+      // The same behind egress that lets nothing out: the broker is reached through the gateway's relay alone.
+      fenced: {
+        ...lane('claude', [{ kind: 'auth', agent: 'claude', source: brokeredLogin }]),
+        env: {},
+        auth: 'broker',
+        network: 'bridge',
+        egress: { allow: [] },
+        models: ['claude-sonnet-*'],
+        envFiles: [brokeredEnv],
+        mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      },
     },
     broker: {
       anthropicUrl: model.url,
@@ -478,6 +489,29 @@ describe('factory lane run with auth: broker', () => {
     expect(provider.requests.length - redeemed).toBe(1);
     expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${refreshed}`]);
     expect(JSON.parse(readFileSync(hostFile, 'utf8')).claudeAiOauth.accessToken).toBe(refreshed);
+  }, 180_000);
+
+  it("behind egress reaches the model and the MCP server through its gateway's broker port", async () => {
+    const hostFile = join(brokeredLogin, '.credentials.json');
+    writeFileSync(hostFile, JSON.stringify(claudeLogin(HOST.access, 'sk-ant-ort01-unused', 24 * 3600_000)));
+    const asked = model.requests.length;
+    const before = linear.authorizations.length;
+    const script = [
+      'echo "at $ANTHROPIC_BASE_URL"',
+      'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")',
+      'curl -sS -o /dev/null -w "model:%{http_code}\\n" -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+      'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' "$FACTORY_MCP_CLAUDE")',
+      `curl -sS -o /dev/null -w "mcp:%{http_code} $MURL\\n" -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
+    ].join('\n');
+    const run = laneRun(['--profile', 'fenced'], ['sh', '-c', script]);
+
+    expect(await run.code, run.stderr()).toBe(0);
+    const [, gateway] = /^at http:\/\/([\d.]+):3129$/m.exec(run.stdout()) ?? [];
+    expect(gateway, run.stdout()).toBeDefined();
+    expect(run.stdout()).toContain('model:200\n');
+    expect(run.stdout()).toContain(`mcp:200 http://${gateway}:3129/mcp/linear\n`);
+    expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${HOST.access}`]);
+    expect(new Set(linear.authorizations.slice(before))).toEqual(new Set([`Bearer ${HOST.mcp}`]));
   }, 180_000);
 
   it('on SIGTERM closes its broker with the container', async () => {
