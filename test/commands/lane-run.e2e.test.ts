@@ -33,7 +33,8 @@ import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-m
 import { LoginRefresher } from '../../controller/broker/login-refresher.js';
 import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { docker, waitFor } from '../support/harness.js';
-import { claudeLogin, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
+import { claudeLogin, codexConfig, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
+import { fakeIdToken } from '../support/fake-model-server.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -47,8 +48,14 @@ let config: Config;
 let provider: FakeLoginProvider;
 let linear: FakeHostedMcp;
 /** The brokered profile's host login: its folder and the values no container of it may ever hold. */
-const HOST = { access: 'sk-ant-oat01-lanerunbrokerhost', mcp: 'lin_api_lanerunbrokerhost' };
+const HOST = {
+  access: 'sk-ant-oat01-lanerunbrokerhost',
+  mcp: 'lin_api_lanerunbrokerhost',
+  codexAccess: 'codex-at-lanerunbrokerhost',
+  codexRefresh: 'codex-rt-lanerunbrokerhost',
+};
 let brokeredLogin: string;
+let brokeredCodex: string;
 
 beforeAll(async () => {
   image = await ensureLocalBase();
@@ -60,6 +67,22 @@ beforeAll(async () => {
   linear = await startFakeHostedMcp('linear', HOST.mcp);
   brokeredLogin = join(dir, 'host', 'brokered-claude');
   mkdirSync(brokeredLogin);
+  // The host's codex login as `codex login` leaves it, and its own config (no provider of its own: the broker's).
+  brokeredCodex = join(dir, 'host', 'brokered-codex');
+  mkdirSync(brokeredCodex);
+  const codexAuth = {
+    OPENAI_API_KEY: null,
+    tokens: {
+      id_token: fakeIdToken(),
+      access_token: HOST.codexAccess,
+      refresh_token: HOST.codexRefresh,
+      account_id: 'acct-fake',
+    },
+    last_refresh: new Date().toISOString(),
+  };
+  writeFileSync(join(brokeredCodex, 'auth.json'), JSON.stringify(codexAuth), { mode: 0o600 });
+  const hostToml = codexConfig('http://unused').split('\n[model_providers.fake]')[0]!;
+  writeFileSync(join(brokeredCodex, 'config.toml'), hostToml.replace('model_provider = "fake"\n', ''));
   const brokeredEnv = join(dir, 'host', 'brokered.env');
   writeFileSync(brokeredEnv, `LINEAR_API_KEY=${HOST.mcp}\nDEPLOY_HOOK=kept-value\n`, { mode: 0o600 });
   const gh = join(dir, 'gh');
@@ -103,6 +126,15 @@ beforeAll(async () => {
         models: ['claude-sonnet-*'],
         envFiles: [brokeredEnv],
         mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      },
+      // The real codex CLI through the run's broker; the CLI's other traffic into the fake model's proxy trap.
+      'brokered-codex': {
+        ...lane('codex', [{ kind: 'auth', agent: 'codex', source: brokeredCodex }]),
+        env: (({ ANTHROPIC_BASE_URL: _a, CODEX_REFRESH_TOKEN_URL_OVERRIDE: _r, ...rest }) => rest)(
+          offlineCliEnv(model.url),
+        ),
+        auth: 'broker',
+        models: ['fake-codex-model'],
       },
       // The same behind egress that lets nothing out: the broker is reached through the gateway's relay alone.
       fenced: {
@@ -512,6 +544,32 @@ describe('factory lane run with auth: broker', () => {
     expect(run.stdout()).toContain(`mcp:200 http://${gateway}:3129/mcp/linear\n`);
     expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${HOST.access}`]);
     expect(new Set(linear.authorizations.slice(before))).toEqual(new Set([`Bearer ${HOST.mcp}`]));
+  }, 180_000);
+
+  it('runs the real codex CLI on a placeholder: the model gets the host token, the host login stays as it was', async () => {
+    const before = readFileSync(join(brokeredCodex, 'auth.json'), 'utf8');
+    model.script('openai', [
+      { kind: 'tool', name: 'exec_command', input: { cmd: 'cat "$CODEX_HOME/auth.json"' } },
+      { kind: 'text', text: 'Brokered lane run: codex answered.' },
+    ]);
+    const asked = model.requests.length;
+    const run = laneRun(
+      ['--profile', 'brokered-codex'],
+      ['codex', 'exec', '--json', '--skip-git-repo-check', '--sandbox', 'danger-full-access', '-'],
+      'Run the probe.',
+    );
+
+    expect(await run.code, run.stderr()).toBe(0);
+    expect(run.stdout()).toContain('Brokered lane run: codex answered.');
+    const mine = model.requests.slice(asked);
+    expect(mine.filter((r) => r.api === 'openai').length).toBeGreaterThan(1);
+    for (const r of mine.filter((r) => r.api === 'openai')) expect(r.authorization).toBe(`Bearer ${HOST.codexAccess}`);
+    // The shell's view of its login went to the model: a placeholder, not the host's tokens; no refresh was tried.
+    const sent = JSON.stringify(mine.map((r) => r.body));
+    expect(sent).toContain('factory-broker-');
+    for (const secret of [HOST.codexAccess, HOST.codexRefresh]) expect(sent).not.toContain(secret);
+    expect(mine.filter((r) => r.api === 'oauth')).toEqual([]);
+    expect(readFileSync(join(brokeredCodex, 'auth.json'), 'utf8')).toBe(before);
   }, 180_000);
 
   it('on SIGTERM closes its broker with the container', async () => {
