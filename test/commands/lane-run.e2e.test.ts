@@ -444,6 +444,8 @@ const LOOK = [
   'echo ==model',
   'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")',
   'curl -sS -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+  'echo; echo ==refused',
+  'curl -sS -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-opus-4-1","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
   'echo; echo ==mcp',
   'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' "$FACTORY_MCP_CLAUDE")',
   `curl -sS -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
@@ -471,6 +473,8 @@ describe('factory lane run with auth: broker', () => {
     // The model answered through the broker, which sent the host's token in place of the placeholder.
     expect(JSON.parse(section(out, 'model')).type).toBe('message');
     expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${HOST.access}`]);
+    // A model outside the profile's list is refused at the broker, before the provider hears of it.
+    expect(section(out, 'refused').trim()).toBe('403');
     expect(section(out, 'mcp')).toContain('"serverInfo"');
     expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${HOST.mcp}`]));
     // Nothing written back: the forged login stayed in the run, the host file is byte for byte as it was.
