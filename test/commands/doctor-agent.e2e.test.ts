@@ -42,7 +42,7 @@ afterAll(async () => {
 
 async function doctor(
   mcp: unknown[],
-  opts: { jobHolds?: boolean; brokered?: { envFile: string } } = {},
+  opts: { jobHolds?: boolean; brokered?: { envFile: string; egress?: boolean } } = {},
 ): Promise<{ code: number; out: string; homes: LaneHomes }> {
   const homes = writeLaneHomes(join(dir, `host-${Date.now()}`), model.url);
   // A brokered profile's CLI is pointed at its broker, which forwards to the fake model.
@@ -51,6 +51,8 @@ async function doctor(
     auth: 'broker',
     envFiles: [opts.brokered.envFile],
     env: offline,
+    // Egress that lets nothing out: the broker is reached through the turn's gateway relay alone.
+    ...(opts.brokered.egress ? { network: 'bridge', egress: { allow: [] } } : {}),
   };
   const config = {
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { secret: { env: 'S' } } },
@@ -154,6 +156,18 @@ describe('factory doctor --agent', () => {
     } finally {
       await linear.close();
     }
+  }, 300_000);
+
+  it("brokers a brokered profile's turn behind egress through its own gateway's broker port", async () => {
+    const envFile = join(dir, 'brokered.env');
+    writeFileSync(envFile, 'UNUSED=1\n', { mode: 0o600 });
+    model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
+    const asked = model.requests.length;
+    const { out, homes } = await doctor([], { brokered: { envFile, egress: true } });
+    expect(out).toMatch(/✓ claude +agent claude turn +answered in \d+ ms; no MCP servers\n/);
+    const sent = model.requests.slice(asked).filter((r) => r.api === 'anthropic');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent.map((r) => r.authorization))).toEqual(new Set([`Bearer ${homes.secrets[2]}`]));
   }, 300_000);
 
   it('fails the row when the model refuses the login', async () => {
