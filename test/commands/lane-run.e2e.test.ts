@@ -517,7 +517,9 @@ describe('factory lane run with auth: broker', () => {
       ],
     );
     await waitFor('the request to be on its way', () => run.stdout().includes('asking'), 60_000);
-    await sleep(500); // the broker's refresher reaches the lock the controller holds
+    // Time for the run's broker to reach the lock the controller holds (nothing outside shows it waiting). Were it
+    // slower, it would read the refreshed file after the lock: the assertions hold either way, and never flake.
+    await sleep(500);
     open();
     expect(await run.code, run.stderr()).toBe(0);
     const refreshed = (await controllerLogin).secret;
