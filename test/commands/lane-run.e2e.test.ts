@@ -27,14 +27,13 @@ import { credentialHolders, lockCredential, unlockCredential } from '../../contr
 import { holdCredential } from '../../controller/lanes/credential-hold.js';
 import { finishJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
-import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { fakeIdToken, startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startFakeLoginProvider, type FakeLoginProvider } from '../support/fake-login-provider.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 import { LoginRefresher } from '../../controller/broker/login-refresher.js';
 import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { docker, waitFor } from '../support/harness.js';
 import { claudeLogin, codexConfig, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
-import { fakeIdToken } from '../support/fake-model-server.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -47,7 +46,7 @@ let configFile: string;
 let config: Config;
 let provider: FakeLoginProvider;
 let linear: FakeHostedMcp;
-/** The brokered profile's host login: its folder and the values no container of it may ever hold. */
+/** The brokered profiles' host tokens: no container of theirs may ever hold one. */
 const HOST = {
   access: 'sk-ant-oat01-lanerunbrokerhost',
   mcp: 'lin_api_lanerunbrokerhost',
