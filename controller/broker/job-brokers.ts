@@ -1,6 +1,7 @@
 // The controller's brokers, one per running brokered job: started at launch (before the container, so its address
 // can be in the job's files), recorded in the job folder for the release to write placeholders with, and closed when
-// the job is cleaned up. A profile the broker cannot serve falls back to copying the login, with the reason.
+// the job is cleaned up. A profile the broker cannot serve falls back to copying the login, with the reason. A
+// restarted controller starts an adopted job's broker again from that record (daemon/broker-restore.ts).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent } from '../../lane-contract/agents.js';
@@ -23,6 +24,26 @@ export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   return logins;
 }
 
+/**
+ * A job's broker as a restarted controller starts it again, from the grant in the job's folder: the same placeholder,
+ * which the job's files and environment hold, and for a host-network job the same loopback port, where it reaches the
+ * broker directly. Behind egress the broker takes any port: the job reaches it through its gateway's relay.
+ */
+export interface BrokerRestart {
+  token: string;
+  /** The loopback port a host-network job was given; unset for a job that reaches its broker through a relay. */
+  port?: number;
+}
+
+/** What a job's grant says of how it reaches its broker: 127.0.0.1 is the host's loopback, any other its gateway. */
+export function restartOf(grant: BrokerGrant): BrokerRestart {
+  const url = new URL(grant.url);
+  if (url.hostname !== '127.0.0.1') return { token: grant.token };
+  const port = Number(url.port);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`broker grant names no port: ${grant.url}`);
+  return { token: grant.token, port };
+}
+
 export class JobBrokers {
   private readonly running = new Map<string, ModelBroker>();
   private readonly refreshers: LoginRefreshers;
@@ -33,8 +54,11 @@ export class JobBrokers {
     this.refreshers = new LoginRefreshers({ codex: b.codexTokenUrl, claude: b.claudeTokenUrl });
   }
 
-  /** Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. */
-  async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
+  /**
+   * Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. `restart`:
+   * the broker of a job launched by an earlier controller, as its grant recorded it (a taken port fails the start).
+   */
+  async start(profile: Profile, runnerName: string, restart?: BrokerRestart): Promise<ModelBroker> {
     const b = this.config().broker;
     const logins = loginsOf(profile);
     const claude = logins.get('claude');
@@ -43,7 +67,8 @@ export class JobBrokers {
         runnerName,
         logins,
         models: profile.models,
-        relayedOnly: profile.egress !== undefined,
+        // What the job was given decides, not what the profile says now: it may have been edited since.
+        relayedOnly: restart ? restart.port === undefined : profile.egress !== undefined,
         mcp: {
           servers: brokeredMcpServers(profile),
           envFiles: profile.envFiles,
@@ -51,7 +76,12 @@ export class JobBrokers {
           claudeCredentials: claude && join(claude.source, '.credentials.json'),
         },
       },
-      { refreshers: this.refreshers, mcpLogins: this.mcpLogins, upstreams: b },
+      {
+        refreshers: this.refreshers,
+        mcpLogins: this.mcpLogins,
+        upstreams: b,
+        ...(restart && { token: restart.token, port: restart.port }),
+      },
     );
     this.running.set(runnerName, broker);
     return broker;
@@ -62,7 +92,7 @@ export class JobBrokers {
    * settings). `url`: where the job reaches it (its gateway's broker port behind egress); unset, the controller's
    * loopback, which a host-network job shares.
    */
-  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile, url?: string): ContainerSpec {
+  withBroker<S extends ContainerSpec>(spec: S, runnerName: string, profile: Profile, url?: string): S {
     const broker = this.running.get(runnerName);
     if (!broker || !loginsOf(profile).has('claude')) return spec;
     return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=${url ?? `http://127.0.0.1:${broker.port}`}`] };
@@ -78,6 +108,11 @@ export class JobBrokers {
     const grant: BrokerGrant = { token: broker.token, url: url ?? `http://127.0.0.1:${broker.port}` };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
     await rewriteMcpFiles(this.config(), runnerName, (text) => text.replaceAll(BROKER_URL_MARK, grant.url));
+  }
+
+  /** Whether this process runs the runner's broker (a launch Docker cut short keeps its own for the adoption). */
+  has(runnerName: string): boolean {
+    return this.running.has(runnerName);
   }
 
   async close(runnerName: string): Promise<void> {

@@ -52,7 +52,9 @@ export async function startModelBroker(
     mcpLogins?: McpLoginRefreshers;
     upstreams: Upstreams;
     host?: string;
+    /** A job's own placeholder and port, kept when a restarted controller starts its broker again (job-brokers.ts). */
     token?: string;
+    port?: number;
   },
 ): Promise<ModelBroker> {
   const token = deps.token ?? newPlaceholder();
@@ -132,7 +134,7 @@ export async function startModelBroker(
     });
   });
   await new Promise<void>((resolve, reject) =>
-    front.once('error', reject).listen(0, deps.host ?? '127.0.0.1', () => resolve()),
+    front.once('error', reject).listen(deps.port ?? 0, deps.host ?? '127.0.0.1', () => resolve()),
   );
   return {
     token,
