@@ -8,11 +8,14 @@ import type { Config, Profile } from '../config/config.js';
 export { brokerFallback } from '../config/broker-gate.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { BROKER_FILE, type BrokerGrant } from '../lanes/broker-placeholders.js';
+import { GH_SOCKET } from '../lanes/gh-login.js';
 import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import { jobDir } from '../lanes/lane-layout.js';
+import { releasedGhDir } from '../lanes/release.js';
 import { BROKER_URL_MARK, brokeredMcpServers } from '../lanes/mcp-render.js';
 import { LoginRefreshers, type LoginSource } from './login-refresher.js';
-import { startModelBroker, type ModelBroker } from './model-broker.js';
+import { startGhBroker, type GhBroker } from './gh-broker.js';
+import { newPlaceholder, startModelBroker, type ModelBroker } from './model-broker.js';
 
 export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   const logins = new Map<Agent, LoginSource>();
@@ -22,8 +25,16 @@ export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   return logins;
 }
 
+/** A job's gh login: its placeholder, the profile's gh mounts (by index) and, once granted, their sockets' servers. */
+interface JobGh {
+  token: string;
+  mounts: Array<{ index: number; source: string }>;
+  servers: GhBroker[];
+}
+
 export class JobBrokers {
   private readonly running = new Map<string, ModelBroker>();
+  private readonly gh = new Map<string, JobGh>();
   private readonly refreshers: LoginRefreshers;
 
   constructor(private readonly config: () => Config) {
@@ -45,6 +56,8 @@ export class JobBrokers {
       { refreshers: this.refreshers, upstreams: b },
     );
     this.running.set(runnerName, broker);
+    const mounts = profile.mounts.flatMap((m, index) => (m.kind === 'gh' ? [{ index, source: m.source }] : []));
+    if (mounts.length > 0) this.gh.set(runnerName, { token: newPlaceholder(), mounts, servers: [] });
     return broker;
   }
 
@@ -60,21 +73,34 @@ export class JobBrokers {
   }
 
   /**
-   * Records where the job reaches its broker (as withBroker's `url`) and its placeholder, for the release, and writes
-   * that address into the job's rendered MCP entries for its brokered servers (mcp-render.ts).
+   * Records where the job reaches its broker (as withBroker's `url`) and its placeholders, for the release, writes
+   * that address into the job's rendered MCP entries for its brokered servers (mcp-render.ts), and opens its gh
+   * login's sockets in its gh folders, which exist by now (the launch made the job folder).
    */
   async grant(runnerName: string, url?: string): Promise<void> {
     const broker = this.running.get(runnerName);
     if (!broker) return;
-    const grant: BrokerGrant = { token: broker.token, url: url ?? `http://127.0.0.1:${broker.port}` };
+    const gh = this.gh.get(runnerName);
+    const upstreams = this.config().broker;
+    for (const m of gh?.mounts ?? []) {
+      const socketPath = join(releasedGhDir(this.config(), runnerName, m.index), GH_SOCKET);
+      gh!.servers.push(await startGhBroker({ socketPath, token: gh!.token, source: m.source }, upstreams));
+    }
+    const grant: BrokerGrant = {
+      token: broker.token,
+      url: url ?? `http://127.0.0.1:${broker.port}`,
+      ...(gh ? { gh: gh.token } : {}),
+    };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
     await rewriteMcpFiles(this.config(), runnerName, (text) => text.replaceAll(BROKER_URL_MARK, grant.url));
   }
 
   async close(runnerName: string): Promise<void> {
     const broker = this.running.get(runnerName);
+    const gh = this.gh.get(runnerName);
     this.running.delete(runnerName);
-    await broker?.close();
+    this.gh.delete(runnerName);
+    await Promise.all([broker?.close(), ...(gh?.servers ?? []).map((s) => s.close())]);
   }
 
   /** Closes the brokers of runners `keep` does not know (a launch that failed past its start). */

@@ -480,6 +480,9 @@ export const configFieldsSchema = z.strictObject({
       chatgptUrl: z.url().default('https://chatgpt.com/backend-api/codex'),
       codexTokenUrl: z.url().default('https://auth.openai.com/oauth/token'),
       claudeTokenUrl: z.url().default('https://console.anthropic.com/v1/oauth/token'),
+      // Where a brokered job's gh calls go (gh-broker.ts): gh's api.github.com and uploads.github.com.
+      githubApiUrl: z.url().default('https://api.github.com'),
+      githubUploadsUrl: z.url().default('https://uploads.github.com'),
     })
     .default({
       anthropicUrl: 'https://api.anthropic.com',
@@ -487,6 +490,8 @@ export const configFieldsSchema = z.strictObject({
       chatgptUrl: 'https://chatgpt.com/backend-api/codex',
       codexTokenUrl: 'https://auth.openai.com/oauth/token',
       claudeTokenUrl: 'https://console.anthropic.com/v1/oauth/token',
+      githubApiUrl: 'https://api.github.com',
+      githubUploadsUrl: 'https://uploads.github.com',
     }),
   profiles: z.record(
     z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),
