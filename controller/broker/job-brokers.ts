@@ -51,7 +51,11 @@ export class JobBrokers {
         logins: loginsOf(profile),
         models: profile.models,
         relayedOnly: profile.egress !== undefined,
-        mcp: { servers: brokeredMcpServers(profile), envFiles: profile.envFiles },
+        mcp: {
+          servers: brokeredMcpServers(profile),
+          envFiles: profile.envFiles,
+          ghSource: profile.mounts.find((m) => m.kind === 'gh')?.source,
+        },
       },
       { refreshers: this.refreshers, upstreams: b },
     );

@@ -3,7 +3,10 @@
 // back as it comes, so a server's SSE stream reaches the client event by event.
 import http from 'node:http';
 import https from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readEnvFiles } from '../lanes/env-file.js';
+import { hostGhToken } from '../lanes/gh-login.js';
 import type { BrokeredMcp } from '../lanes/mcp-render.js';
 import { responseHeaders } from './broker-route.js';
 import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
@@ -14,6 +17,8 @@ export interface McpJob {
   servers: readonly BrokeredMcp[];
   /** The profile's env files on the host, where each server's tokenEnv is found. */
   envFiles: readonly string[];
+  /** The host's gh folder (the profile's gh mount), whose login `credential: gh` servers get. */
+  ghSource?: string | undefined;
 }
 
 /** Answers one request under /mcp/; `refuse` counts and answers a refusal as the model broker does. */
@@ -29,7 +34,7 @@ export function forwardMcp(
     req.resume();
     return refuse(res, route.status, route.message);
   }
-  void hostToken(job.envFiles, route.server).then(
+  void hostToken(job, route.server).then(
     (token) => {
       const target = new URL(route.target);
       const secure = target.protocol === 'https:';
@@ -61,8 +66,14 @@ export function forwardMcp(
   );
 }
 
-async function hostToken(envFiles: readonly string[], server: BrokeredMcp): Promise<string> {
-  const token = (await readEnvFiles(envFiles))[server.tokenEnv];
+async function hostToken(job: McpJob, server: BrokeredMcp): Promise<string> {
+  if (server.credential === 'gh') {
+    if (!job.ghSource) throw new Error('the profile has no gh login');
+    const login = hostGhToken(await readFile(join(job.ghSource, 'hosts.yml'), 'utf8').catch(() => undefined));
+    if ('error' in login) throw new Error(`the host's gh login (${job.ghSource}): ${login.error}`);
+    return login.token;
+  }
+  const token = (await readEnvFiles(job.envFiles))[server.tokenEnv];
   if (!token) throw new Error(`${server.tokenEnv} is not set in the profile's env files`);
   return token;
 }

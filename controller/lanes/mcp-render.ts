@@ -13,14 +13,20 @@ export const BROKER_URL_MARK = 'http://factory-broker.invalid';
 /** The released variable that holds a brokered job's placeholder, the bearer its brokered MCP entries send. */
 export const MCP_BROKER_TOKEN_ENV = 'FACTORY_MCP_BROKER_TOKEN';
 
-/** An http server whose static token a brokered job's broker adds: the job holds neither the token nor its variable. */
-export type BrokeredMcp = Extract<McpServer, { url: string }> & { tokenEnv: string };
+/**
+ * An http server whose token a brokered job's broker adds, a static one from the env files (`token`: the job holds
+ * neither the token nor its variable) or the host's gh login (`gh`).
+ */
+export type BrokeredMcp = Extract<McpServer, { url: string }> &
+  ({ credential: 'token'; tokenEnv: string } | { credential: 'gh' });
 
-/** The servers a brokered profile's broker serves: its http ones with `credential: token`. */
+/** The servers a brokered profile's broker serves: its http ones with `credential: token` or `gh`. */
 export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[] {
-  return profile.mcp.flatMap((s) =>
-    'url' in s && s.credential === 'token' && s.tokenEnv ? [{ ...s, tokenEnv: s.tokenEnv }] : [],
-  );
+  return profile.mcp.flatMap((s): BrokeredMcp[] => {
+    if (!('url' in s)) return [];
+    if (s.credential === 'token' && s.tokenEnv) return [{ ...s, credential: 'token', tokenEnv: s.tokenEnv }];
+    return s.credential === 'gh' ? [{ ...s, credential: 'gh' }] : [];
+  });
 }
 
 /**
@@ -28,7 +34,7 @@ export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[]
  * the placeholder's (the servers brokeredMcpServers lists).
  */
 function httpTarget(s: Extract<McpServer, { url: string }>, brokered: boolean) {
-  if (brokered && s.credential === 'token')
+  if (brokered && (s.credential === 'token' || s.credential === 'gh'))
     return { url: `${BROKER_URL_MARK}/mcp/${s.name}`, tokenEnv: MCP_BROKER_TOKEN_ENV };
   return { url: s.url, tokenEnv: s.credential === 'token' ? s.tokenEnv : undefined };
 }

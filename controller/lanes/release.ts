@@ -127,7 +127,7 @@ export function releasedMcpEnv(
   const servers = brokeredMcpServers(profile);
   if (!grant || servers.length === 0) return env;
   const kept = { ...env };
-  for (const s of servers) delete kept[s.tokenEnv];
+  for (const s of servers) if (s.credential === 'token') delete kept[s.tokenEnv];
   return { ...kept, [MCP_BROKER_TOKEN_ENV]: grant.token };
 }
 
