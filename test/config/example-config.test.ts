@@ -11,8 +11,9 @@ import { relayedValue } from '../../controller/egress/egress-plan.js';
 
 const root = join(import.meta.dirname, '../..');
 const SEED_MCP = {
-  stdio: ['pkm-agent', 'codegraph', 'playwright', 'github'],
+  stdio: ['pkm-agent', 'codegraph', 'playwright'],
   http: [
+    'github',
     'clerk',
     'linear',
     'posthog',
@@ -68,7 +69,7 @@ describe('examples/factory.yml', () => {
     expect(codex.mounts.map((m) => m.kind)).toEqual(['auth', 'gh', 'workspace']);
   });
 
-  it('gives the claude lane all 13 MCP servers of the connection map by name, 4 stdio and 9 http', async () => {
+  it('gives the claude lane all 13 MCP servers of the connection map by name, 3 stdio and 10 http', async () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
@@ -78,8 +79,10 @@ describe('examples/factory.yml', () => {
       'uv',
       'bash',
       'playwright-mcp',
-      'bash',
     ]);
+    // GitHub's hosted server with the host's gh login, which the lane's broker adds: the job holds a placeholder.
+    expect(claude).toMatchObject({ auth: 'broker' });
+    expect(claude.mcp.find((s) => s.name === 'github')).toMatchObject({ credential: 'gh' });
   });
 
   it('mounts secrets, the PKM store and the gh login read-only into the claude lane (secrets and gh from the job folder), with Paperclip from one variable', async () => {
@@ -166,10 +169,13 @@ describe('the egress of the example lanes', () => {
     for (const host of CODEX) expect(allows(config, 'codex', host)).toBe(true);
     for (const host of CLAUDE) expect(allows(config, 'claude', host)).toBe(true);
     for (const host of [...CODEX, ...CLAUDE]) expect(allows(config, 'review', host)).toBe(true);
-    // Every hosted MCP server of the claude lane, by the name its url gives.
-    const mcpHosts = config.profiles.claude!.mcp.flatMap((s) => ('url' in s ? [new URL(s.url).hostname] : []));
-    expect(mcpHosts).toHaveLength(SEED_MCP.http.length);
-    for (const host of mcpHosts) expect(allows(config, 'claude', host), host).toBe(true);
+    // Every hosted MCP server claude reaches itself, by the name its url gives; the brokered one (credential: gh) is
+    // reached by the controller's broker, so the job needs, and gets, no way to its host.
+    const http = config.profiles.claude!.mcp.flatMap((s) => ('url' in s ? [s] : []));
+    const direct = http.filter((s) => s.credential !== 'gh').map((s) => new URL(s.url).hostname);
+    expect(direct).toHaveLength(SEED_MCP.http.length - 1);
+    for (const host of direct) expect(allows(config, 'claude', host), host).toBe(true);
+    expect(allows(config, 'claude', 'api.githubcopilot.com')).toBe(false);
     // The lanes that reach Paperclip get it relayed, and the one variable that names it follows the relay.
     expect(config.profiles.codex!.egress!.loopback).toEqual([3100]);
     expect(config.profiles.claude!.egress!.loopback).toEqual([3100]);
