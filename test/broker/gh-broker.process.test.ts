@@ -35,6 +35,9 @@ function writeHostGh(hostsYml: string) {
 }
 
 beforeAll(async () => {
+  await run('gh', ['--version']).catch(() => {
+    throw new Error("gh is missing: scripts/setup-tests (npm test runs it) installs Debian's gh");
+  });
   root = mkdtempSync(join(tmpdir(), 'gh-broker-'));
   api = await startFakeGhApi('octocat');
   uploads = await startFakeGhApi('octocat');
