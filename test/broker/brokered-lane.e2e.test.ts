@@ -1,7 +1,8 @@
 // A brokered lane on the real Docker engine, through the controller: a root shell in the job finds none of the host's
 // tokens (environment, every process's environ and command line, the files it can read, the broker's answers), not
-// even its MCP server's static token, yet reaches the model and that server through its broker; once the job ended,
-// its placeholder opens nothing.
+// even its MCP server's static token or the host's gh token (its gh folder holds a placeholder and the broker's
+// socket), yet reaches the model and that server through its broker; once the job ended, its placeholder opens
+// nothing.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const SECRETS = [
   'codex-at-brokerhost',
   'codex-rt-brokerhost',
   'lin-api-brokerhost-mcp',
+  'gho_brokerhostGhToken0123456789abcdef',
 ];
 
 let root: string;
@@ -44,8 +46,12 @@ afterEach(async () => {
 function hostLogins() {
   const claude = join(root, 'host', '.claude');
   const codex = join(root, 'host', '.codex');
+  const gh = join(root, 'host', 'gh');
   const results = join(root, 'results');
-  for (const d of [claude, codex, results]) mkdirSync(d, { recursive: true });
+  for (const d of [claude, codex, gh, results]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(gh, 'hosts.yml'), `github.com:\n    oauth_token: ${SECRETS[5]}\n    user: octocat\n`, {
+    mode: 0o600,
+  });
   chmodSync(results, 0o777);
   writeFileSync(join(claude, '.credentials.json'), JSON.stringify(claudeLogin(SECRETS[0]!, SECRETS[1]!)), {
     mode: 0o600,
@@ -65,7 +71,7 @@ function hostLogins() {
   );
   const envFile = join(root, 'host', 'lane.env');
   writeFileSync(envFile, `LINEAR_API_KEY=${SECRETS[4]}\nDEPLOY_HOOK=kept-value\n`, { mode: 0o600 });
-  return { claude, codex, results, envFile };
+  return { claude, codex, gh, results, envFile };
 }
 
 // As root in the job: what a prompt-injected agent with the container's every privilege could look at.
@@ -73,6 +79,9 @@ const LOOK = [
   'env > /results/env.txt',
   'for p in /proc/[0-9]*; do tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /results/proc.txt 2>/dev/null',
   'cat /factory/auth/claude/* /factory/auth/codex/* > /results/files.txt 2>/dev/null',
+  // The gh folder: a placeholder login, a config that sends gh to the socket beside it, and that socket.
+  'cat /home/runner/.config/gh/hosts.yml /home/runner/.config/gh/config.yml > /results/gh.txt',
+  'test -S /home/runner/.config/gh/gh.sock && echo socket > /results/ghsock.txt',
   'grep -rl -e brokerhost / --exclude-dir=proc --exclude-dir=sys --exclude-dir=results > /results/grep.txt 2>/dev/null',
   'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/.credentials.json)',
   'echo "$PH" > /results/placeholder.txt',
@@ -107,6 +116,7 @@ describe('a brokered lane', () => {
         mounts: [
           { kind: 'auth', agent: 'claude', source: f.claude },
           { kind: 'auth', agent: 'codex', source: f.codex },
+          { kind: 'gh', source: f.gh },
           { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
         ],
         envFiles: [f.envFile],
@@ -120,10 +130,23 @@ describe('a brokered lane', () => {
       () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
     );
     const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
-    for (const name of ['env.txt', 'proc.txt', 'files.txt', 'answers.txt', 'model.txt', 'released.txt', 'mcp.txt'])
+    for (const name of [
+      'env.txt',
+      'proc.txt',
+      'files.txt',
+      'answers.txt',
+      'model.txt',
+      'released.txt',
+      'mcp.txt',
+      'gh.txt',
+    ])
       for (const secret of SECRETS) expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
     expect(read('grep.txt')).toBe('');
     expect(read('env.txt')).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:');
+    // gh's login in the job is a placeholder, and gh is sent to the broker's socket, which was there.
+    expect(read('gh.txt')).toMatch(/oauth_token: factory-broker-\S+/);
+    expect(read('gh.txt')).toContain('http_unix_socket: /home/runner/.config/gh/gh.sock');
+    expect(read('ghsock.txt')).toBe('socket\n');
     // Every unknown path answered 404 and nothing else.
     expect(new Set(read('answers.txt').match(/HTTP\/1\.1 \d+/g))).toEqual(new Set(['HTTP/1.1 404']));
     // The model request went through, with the host's token swapped in.
