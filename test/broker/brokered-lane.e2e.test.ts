@@ -3,10 +3,20 @@
 // even its MCP server's static token or the host's gh token (its gh folder holds a placeholder and the broker's
 // socket), yet reaches the model and that server through its broker; once the job ended, its placeholder opens
 // nothing.
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobBrokers } from '../../controller/broker/job-brokers.js';
+import { parseConfig } from '../../controller/config/config.js';
+import { readBrokerGrant } from '../../controller/lanes/broker-placeholders.js';
+import { prepareJobFolder } from '../../controller/lanes/job-folder.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
+import { releasedGhDir, releaseJob } from '../../controller/lanes/release.js';
+import { startFakeGhApi } from '../support/fake-gh-api.js';
+import { ensureLocalBase } from '../support/local-base.js';
 import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
@@ -169,5 +179,62 @@ describe('a brokered lane', () => {
         body: '{"model":"claude-sonnet-4-5"}',
       }),
     ).rejects.toThrow();
+  });
+
+  it("lets the real gh in factory/base, as the job's user and with no network, reach GitHub's API through its socket alone", async () => {
+    const f = hostLogins();
+    const api = await startFakeGhApi('octocat');
+    const parsed = parseConfig(`
+github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+stateDir: ${join(root, 'state')}
+broker: { githubApiUrl: ${api.url} }
+profiles:
+  lane:
+    trusted: true
+    labels: [self-hosted, factory, lane]
+    image: factory/base:0.1.0
+    network: host
+    auth: broker
+    mounts: [{ kind: auth, agent: claude, source: ${f.claude} }, { kind: gh, source: ${f.gh} }]
+repos: [{ repo: o/r, profiles: [lane] }]
+`);
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { config } = parsed;
+    const profile = config.profiles.lane!;
+    const brokers = new JobBrokers(() => config);
+    try {
+      await prepareJobFolder(config, 'lane', profile, 'runner-gh', { brokered: true });
+      await brokers.start(profile, 'runner-gh');
+      await brokers.grant('runner-gh');
+      await releaseJob(config, 'lane', profile, 'runner-gh', { repo: 'o/r', jobId: 1, runId: 1 });
+      // The container as a lane's would have it: the gh folder bound read-only, the runner's uid, no way out at all.
+      const { stdout } = await promisify(execFile)('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--user',
+        '1000:1000',
+        '--cap-drop',
+        'ALL',
+        '-v',
+        `${releasedGhDir(config, 'runner-gh', 1)}:/home/runner/.config/gh:ro`,
+        '-e',
+        'GH_CONFIG_DIR=/home/runner/.config/gh',
+        '-e',
+        'GH_NO_UPDATE_NOTIFIER=1',
+        '--entrypoint',
+        'sh',
+        await ensureLocalBase(),
+        '-c',
+        'gh api /user --jq .login && gh auth token',
+      ]);
+      const placeholder = (await readBrokerGrant(jobDir(config, 'runner-gh')))!.gh!;
+      expect(stdout.split('\n')).toEqual(['octocat', placeholder, '']);
+      expect(api.requests.map((r) => [r.url, r.authorization])).toEqual([['/user', `token ${SECRETS[5]}`]]);
+    } finally {
+      await brokers.closeAll();
+      await api.close();
+    }
   });
 });
