@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { join } from 'node:path';
-import { hostGhToken, socketPathProblem } from '../lanes/gh-login.js';
+import { hostGhToken } from '../lanes/gh-login.js';
+import { socketPathProblem } from '../util/socket-path.js';
 import { responseHeaders } from './broker-route.js';
 import { ghUpstreamHeaders, routeGh, type GhUpstreams } from './gh-route.js';
 import { upstreamAgent } from './upstream-agents.js';
@@ -28,8 +29,8 @@ export interface GhBroker {
 }
 
 export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise<GhBroker> {
-  const tooLong = socketPathProblem(job.socketPath);
-  if (tooLong) throw new Error(tooLong);
+  const tooLong = socketPathProblem(job.socketPath, "stateDir (a job's folder is stateDir/jobs/<runner name>)");
+  if (tooLong) throw new Error(`gh broker: ${tooLong}`);
   const counts = { forwarded: 0, refused: 0 };
   const refuse = (res: http.ServerResponse, status: number, message: string) => {
     counts.refused += 1;

@@ -8,8 +8,6 @@ import { parse, stringify } from 'yaml';
 export const GH_HOST = 'github.com';
 /** The broker's socket, in the job's gh folder beside the files that name it. */
 export const GH_SOCKET = 'gh.sock';
-/** Linux's sun_path is 108 bytes with its terminating NUL: a longer socket path cannot be bound or connected. */
-export const MAX_SOCKET_PATH = 107;
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -74,11 +72,4 @@ export function ghPlaceholderFiles(
     // version "1": the multi-account layout above, so a gh of 2.40 or later migrates nothing.
     'config.yml': stringify({ ...rest, version: '1', http_unix_socket: socketInContainer }),
   };
-}
-
-/** A socket path Linux can bind, or the error that says why not and what to shorten. */
-export function socketPathProblem(path: string): string | undefined {
-  const bytes = Buffer.byteLength(path);
-  if (bytes <= MAX_SOCKET_PATH) return undefined;
-  return `the gh broker's socket ${path} is ${bytes} bytes, over Linux's ${MAX_SOCKET_PATH}: shorten stateDir (a job's folder is stateDir/jobs/<runner name, up to 64 bytes>)`;
 }

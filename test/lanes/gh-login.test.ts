@@ -2,7 +2,7 @@
 // job's own gh folder, a placeholder login whose config sends gh to the broker's socket.
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ghPlaceholderFiles, hostGhToken, socketPathProblem } from '../../controller/lanes/gh-login.js';
+import { ghPlaceholderFiles, hostGhToken } from '../../controller/lanes/gh-login.js';
 
 describe("the host's gh login", () => {
   it('is the github.com entry, in the old and the multi-account form', () => {
@@ -44,10 +44,5 @@ describe("the host's gh login", () => {
       version: '1',
       http_unix_socket: '/home/runner/.config/gh/gh.sock',
     });
-  });
-
-  it('refuses a socket path Linux cannot bind, saying what to shorten', () => {
-    expect(socketPathProblem(`/${'a'.repeat(106)}`)).toBeUndefined();
-    expect(socketPathProblem(`/${'a'.repeat(107)}`)).toContain('shorten stateDir');
   });
 });
