@@ -5,6 +5,7 @@ import type { Config, Profile } from '../config/config.js';
 import { isReviewProfile } from '../config/review-profile.js';
 import { isDockerSocketPath } from '../config/trust-gate.js';
 import { brokerFallback } from '../config/broker-gate.js';
+import { BROKER_PORT } from '../gateway/egress-policy.js';
 import { laneMounts } from '../lanes/lane-layout.js';
 import { containerSpec } from './runner-spec.js';
 import { sidecarPlan, withJobDocker } from '../docker/job-docker-plan.js';
@@ -106,10 +107,11 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
       ? `no: uid ${spec.User}, no-new-privileges, ${caps.length ? `capabilities ${list(caps)} only` : 'every capability dropped'}`
       : `no: uid ${spec.User}, every capability dropped but ${list(caps)} (kept for the agent-user switch)`;
 
+  const brokered = brokerFallback(profile) === undefined;
   const mode = sidecar?.sharesNetwork ? sidecar.network : host.NetworkMode;
   const egress = profile.egress;
   const network = egress
-    ? `no: a network of its own with no route out; through the egress gateway only ${egress.allow.length ? list(egress.allow.map((r) => (r.port ? `${r.host}:${r.port}` : r.host))) : 'nothing'}${egress.loopback.length ? `, and this host's loopback ports ${list(egress.loopback.map(String))}` : ''}`
+    ? `no: a network of its own with no route out; through the egress gateway only ${egress.allow.length ? list(egress.allow.map((r) => (r.port ? `${r.host}:${r.port}` : r.host))) : 'nothing'}${egress.loopback.length ? `, and this host's loopback ports ${list(egress.loopback.map(String))}` : ''}${brokered ? `; its model broker at the gateway's port ${BROKER_PORT}` : ''}`
     : mode === 'host'
       ? "yes: the host's network and loopback services"
       : mode === 'none'
@@ -130,7 +132,6 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
   ].join('; ');
 
   const secrets = ["the job's GITHUB_TOKEN and what its workflow passes"];
-  const brokered = brokerFallback(profile) === undefined;
   for (const m of profile.mounts) {
     if (m.kind === 'auth')
       secrets.push(

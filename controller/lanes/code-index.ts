@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withFileLock } from '../../lane-contract/file-lock.js';
 
 /** The folder under stateDir that holds every repo's index; the lanes' data mount binds it. */
 export const CODE_INDEX_FOLDER = 'codegraph';
@@ -175,12 +176,16 @@ export async function buildCodeIndex(
     await rm(out, { recursive: true, force: true });
     throw err;
   }
-  // Complete from here: a publish that fails leaves it as an unpublished build, which the next publish removes.
+  // Complete from here: a publish that fails leaves it as an unpublished build, which the next publish removes. One
+  // publish of the repo at a time (a timer's build beside an admin's): another's cleanup would take this complete
+  // build between its rename and its publish, and the link would point at nothing.
   const complete = building.replace(/\.building$/, '');
-  await rename(out, join(dir, complete));
-  const previous = await publish(dir, repo.name, complete);
-  const stale = buildsToRemove(await readdir(dir), repo.name, [complete, ...(previous ? [previous] : [])], started);
-  for (const e of stale) await rm(join(dir, e), { recursive: true, force: true });
+  await withFileLock(link, async () => {
+    await rename(out, join(dir, complete));
+    const previous = await publish(dir, repo.name, complete);
+    const stale = buildsToRemove(await readdir(dir), repo.name, [complete, ...(previous ? [previous] : [])], started);
+    for (const e of stale) await rm(join(dir, e), { recursive: true, force: true });
+  });
   return { path: link, facts };
 }
 

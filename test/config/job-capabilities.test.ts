@@ -106,6 +106,10 @@ describe('docs/job-capabilities.md', () => {
     expect(review!.Secrets).toContain('claude subscription login');
     expect(review!.Secrets).not.toMatch(/secrets store|gh login|values of|MCP tokens/);
     expect(review!['Host network']).toMatch(/^no:/);
+    // A brokered lane behind egress reaches its broker through the gateway too: the cell says so, a copying one does not.
+    expect(claude!['Host network']).toContain("its model broker at the gateway's port 3129");
+    expect(codex!['Host network']).toContain("its model broker at the gateway's port 3129");
+    expect(review!['Host network']).not.toContain('broker');
     expect(tier1!.Secrets).toContain('nothing from the host');
     expect(launched(config, 'ci-platform').HostConfig.Mounts).toEqual([]);
     // The example's lanes are brokered (auth: broker): they hold a placeholder, the review lane a copy.

@@ -81,25 +81,42 @@ export async function startWorld(
     IPAM: { Config: [{ Subnet: `fd00:fac7:${suffix}::/64` }] },
     Labels: labels,
   });
-  const container = await docker.createContainer({
-    name,
-    Image: image,
-    User: '65534:65534',
-    Entrypoint: ['node'],
-    Cmd: ['/world/world.cjs'],
-    Labels: labels,
-    HostConfig: {
-      NetworkMode: name,
-      Sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
-      Mounts: [{ Type: 'bind', Source: dir, Target: '/world', ReadOnly: true }],
-    },
-    NetworkingConfig: { EndpointsConfig: { [name]: { Aliases: WORLD_ALIASES } } },
-  });
-  await container.start();
+  const container = await docker
+    .createContainer({
+      name,
+      Image: image,
+      User: '65534:65534',
+      Entrypoint: ['node'],
+      Cmd: ['/world/world.cjs'],
+      Labels: labels,
+      HostConfig: {
+        NetworkMode: name,
+        Sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
+        Mounts: [{ Type: 'bind', Source: dir, Target: '/world', ReadOnly: true }],
+      },
+      NetworkingConfig: { EndpointsConfig: { [name]: { Aliases: WORLD_ALIASES } } },
+    })
+    .catch(async (err: unknown) => {
+      await network.remove().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
+  const remove = async () => {
+    await container.remove({ force: true }).catch(() => {});
+    await network.remove().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  };
   const logs = async () => demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
-  for (let i = 0; !(await logs()).includes('"ready"'); i++) {
-    if (i === 300) throw new Error(`the world did not start: ${await logs()}`);
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await container.start();
+    for (let i = 0; !(await logs()).includes('"ready"'); i++) {
+      if (i === 300) throw new Error(`the world did not start: ${await logs()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    // A world that never came up is removed here: the caller has no World to remove.
+    await remove();
+    throw err;
   }
   const net = (await container.inspect()).NetworkSettings.Networks[name]!;
   return {
@@ -110,10 +127,6 @@ export async function startWorld(
     async seen(marker) {
       return (await logs()).split('\n').filter((l) => l.includes(marker));
     },
-    async remove() {
-      await container.remove({ force: true }).catch(() => {});
-      await network.remove().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
+    remove,
   };
 }

@@ -1,22 +1,20 @@
 // factory/base built for real (the e2e globalSetup builds it once per machine; reused while its inputs are unchanged) and
 // proven from inside, as the runner user: every tool runs, chromium renders headless, and each stdio MCP server of
 // the Tier-3 lane answers the official MCP client's initialize and tools/list.
-import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUTS_LABEL } from '../../controller/images/image-builder.js';
 import { ensureLocalBase } from '../support/local-base.js';
+import { offlineRunArgs, mcpInContainer, removeLabelled, runLabel } from '../support/offline-run.js';
 import { makePkmStore } from '../support/pkm-store.js';
 
 const docker = new Docker();
 const fixtures = join(import.meta.dirname, '../fixtures');
-const RUN_LABEL = `factory-test.images=${randomBytes(4).toString('hex')}`;
+const RUN_LABEL = runLabel('images');
 let image: string;
 let dir: string;
 let store: string;
@@ -28,28 +26,20 @@ beforeAll(async () => {
 }, 30 * 60_000);
 
 afterAll(async () => {
-  const left = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
-  for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+  await removeLabelled(docker, RUN_LABEL);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** `docker run` as the runner user, without a network: the image alone has to be enough. */
-const runArgs = (mounts: string[] = []) => [
-  'run',
-  '-i',
-  '--rm',
-  '--label',
-  RUN_LABEL,
-  '--network',
-  'none',
-  '--user',
-  '1000:1000',
-  ...mounts.flatMap((m) => ['-v', m]),
+const asRunner = (mounts: string[] = [], env: Record<string, string> = {}) => ({
   image,
-];
+  user: '1000:1000',
+  mounts,
+  env,
+});
 
 function inImage(script: string): string {
-  return execFileSync('docker', [...runArgs(), 'bash', '-c', script], {
+  return execFileSync('docker', [...offlineRunArgs(RUN_LABEL, asRunner()), 'bash', '-c', script], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,21 +93,27 @@ describe('factory/base, built here from the local Debian', () => {
 });
 
 describe('the Tier-3 stdio MCP servers, through the official MCP client', () => {
-  const servers: [name: string, mounts: () => string[], command: string[], env: string[], tool: string][] = [
-    ['codegraph', () => [], ['codegraph', 'serve', '--mcp', '--no-watch'], [], 'codegraph_explore'],
-    ['playwright', () => [], ['playwright-mcp', '--headless', '--no-sandbox', '--isolated'], [], 'browser_navigate'],
+  const servers: [
+    name: string,
+    mounts: () => string[],
+    command: string[],
+    env: Record<string, string>,
+    tool: string,
+  ][] = [
+    ['codegraph', () => [], ['codegraph', 'serve', '--mcp', '--no-watch'], {}, 'codegraph_explore'],
+    ['playwright', () => [], ['playwright-mcp', '--headless', '--no-sandbox', '--isolated'], {}, 'browser_navigate'],
     [
       'github',
       () => [],
       ['github-mcp-server', 'stdio'],
-      ['GITHUB_PERSONAL_ACCESS_TOKEN=not-a-real-token'],
+      { GITHUB_PERSONAL_ACCESS_TOKEN: 'not-a-real-token' },
       'create_pull_request',
     ],
     [
       'pkm-agent',
       () => [`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`],
       ['uv', '--directory', '/home/runner/pkm-agent', 'run', 'server.py'],
-      [],
+      {},
       'search_notes',
     ],
   ];
@@ -125,14 +121,8 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
   it.each(servers)(
     '%s answers initialize and tools/list',
     async (name, mounts, command, env, tool) => {
-      const transport = new StdioClientTransport({
-        command: 'docker',
-        args: [...runArgs(mounts()).slice(0, -1), ...env.flatMap((e) => ['-e', e]), image, ...command],
-        stderr: 'pipe',
-      });
-      const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
+      const client = await mcpInContainer(RUN_LABEL, asRunner(mounts(), env), command);
       try {
-        await client.connect(transport);
         expect(client.getServerVersion()?.name).toBeTruthy();
         const { tools } = await client.listTools();
         expect(tools.map((t) => t.name)).toContain(tool);
@@ -144,13 +134,13 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
   );
 
   it('playwright drives the distribution chromium to a page', async () => {
-    const transport = new StdioClientTransport({
-      command: 'docker',
-      args: [...runArgs(), 'playwright-mcp', '--headless', '--no-sandbox', '--isolated'],
-    });
-    const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
+    const client = await mcpInContainer(RUN_LABEL, asRunner(), [
+      'playwright-mcp',
+      '--headless',
+      '--no-sandbox',
+      '--isolated',
+    ]);
     try {
-      await client.connect(transport);
       const result = (await client.callTool({
         name: 'browser_navigate',
         arguments: { url: 'data:text/html,<title>factory lane</title><p>hello</p>' },
@@ -162,20 +152,12 @@ describe('the Tier-3 stdio MCP servers, through the official MCP client', () => 
   }, 120_000);
 
   it('pkm-agent reads the read-only PKM store', async () => {
-    const transport = new StdioClientTransport({
-      command: 'docker',
-      args: [
-        ...runArgs([`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`]),
-        'uv',
-        '--directory',
-        '/home/runner/pkm-agent',
-        'run',
-        'server.py',
-      ],
-    });
-    const client = new Client({ name: 'factory-image-test', version: '1.0.0' });
+    const client = await mcpInContainer(
+      RUN_LABEL,
+      asRunner([`${join(fixtures, 'pkm-agent')}:/home/runner/pkm-agent:ro`, `${store}:/srv/pkm/pkm.sqlite:ro`]),
+      ['uv', '--directory', '/home/runner/pkm-agent', 'run', 'server.py'],
+    );
     try {
-      await client.connect(transport);
       const result = (await client.callTool({ name: 'search_notes', arguments: { query: 'Paperclip' } })) as {
         content: { text: string }[];
       };

@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureLocalBase } from '../support/local-base.js';
+import { offlineRunArgs, removeLabelled, runLabel } from '../support/offline-run.js';
 
 const docker = new Docker();
 const run = promisify(execFile);
-const RUN_LABEL = `factory-test.pkm-store=${randomBytes(4).toString('hex')}`;
+const RUN_LABEL = runLabel('pkm-store');
 let image: string;
 let dir: string;
 
@@ -58,17 +59,7 @@ async function readInLane(
   query = 'mode=ro',
 ): Promise<{ counts: number[]; errors: string[]; mode: string | null }> {
   const { stdout } = await run('docker', [
-    'run',
-    '--rm',
-    '--label',
-    RUN_LABEL,
-    '--network',
-    'none',
-    '--user',
-    '1000:1000',
-    '-v',
-    `${dir}:/data/pkm:ro`,
-    image,
+    ...offlineRunArgs(RUN_LABEL, { image, user: '1000:1000', mounts: [`${dir}:/data/pkm:ro`] }),
     'python3',
     '-c',
     READER,
@@ -85,8 +76,7 @@ beforeAll(async () => {
 }, 30 * 60_000);
 
 afterAll(async () => {
-  const left = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
-  for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+  await removeLabelled(docker, RUN_LABEL);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -4,24 +4,23 @@
 // The official MCP client asks it what an agent would; the index it answers from is the prebuilt one, and a function
 // written after the build is found too, so a stale index never leaves the lane blind. The last test pins why the lane
 // serves a copy: codegraph on the index bound read-only fails.
-import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../controller/commands/cli.js';
 import { parseConfig, type McpServer } from '../../controller/config/config.js';
 import { codeIndexRoot, INDEX_FACTS_FILE } from '../../controller/lanes/code-index.js';
 import { ensureLocalBase } from '../support/local-base.js';
+import { mcpInContainer, removeLabelled, runLabel } from '../support/offline-run.js';
 
 const docker = new Docker();
 const root = join(import.meta.dirname, '../..');
 const FIXTURE = join(root, 'test/fixtures/code-index-repo');
-const RUN_LABEL = `factory-test.code-index=${randomBytes(4).toString('hex')}`;
+const RUN_LABEL = runLabel('code-index');
 const WORKSPACE = '/home/runner/_work/zoo/zoo';
 let image: string;
 let dir: string;
@@ -58,43 +57,25 @@ async function laneCheckout(extra: Record<string, string> = {}): Promise<string>
 }
 
 /** The lane's codegraph over stdio: `docker run -i` as the agent user, no network, the index read-only. */
-async function connect(
+const connect = (
   checkout: string,
   repo: string,
   run: { mounts: string[]; command: string[] } = {
     mounts: [`${codeIndexRoot(stateDir)}:${indexTarget}:ro`],
     command: [server.command, ...server.args],
   },
-): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: 'docker',
-    args: [
-      'run',
-      '-i',
-      '--rm',
-      '--label',
-      RUN_LABEL,
-      '--network',
-      'none',
-      '--user',
-      '1001:1001',
-      '-e',
-      `GITHUB_REPOSITORY=${repo}`,
-      ...Object.entries(server.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      '-v',
-      `${checkout}:${WORKSPACE}`,
-      ...run.mounts.flatMap((m) => ['-v', m]),
-      '-w',
-      WORKSPACE,
+): Promise<Client> =>
+  mcpInContainer(
+    RUN_LABEL,
+    {
       image,
-      ...run.command,
-    ],
-    stderr: 'pipe',
-  });
-  const client = new Client({ name: 'factory-code-index-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+      user: '1001:1001',
+      env: { GITHUB_REPOSITORY: repo, ...server.env },
+      mounts: [`${checkout}:${WORKSPACE}`, ...run.mounts],
+      workdir: WORKSPACE,
+    },
+    run.command,
+  );
 
 async function explore(client: Client, query: string): Promise<string> {
   const result = await client.callTool({ name: 'codegraph_explore', arguments: { query } });
@@ -132,8 +113,7 @@ beforeAll(async () => {
 }, 30 * 60_000);
 
 afterAll(async () => {
-  const left = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
-  for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+  await removeLabelled(docker, RUN_LABEL);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

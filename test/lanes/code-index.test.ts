@@ -90,6 +90,17 @@ describe('factory index build, published', () => {
     ]);
   });
 
+  it('two builds of one repo finishing together leave the link on a complete build, never on one removed', async () => {
+    // Each publish removes the builds it does not keep: without one publish at a time, the first build's cleanup took
+    // the second's complete folder between its rename and its publish, and the link pointed at nothing.
+    for (let round = 0; round < 5; round++) {
+      clock = new Date(Date.parse('2026-12-06T20:00:00Z') + round * 3600_000);
+      await Promise.all([build(fakeBuilder(`a${round}`)), build(fakeBuilder(`b${round}`))]);
+      expect(await readFile(join(link(), 'codegraph.db'), 'utf8')).toMatch(new RegExp(`^[ab]${round}$`));
+    }
+    expect((await readdir(join(stateDir, 'codegraph', 'acme'))).filter((e) => e.endsWith('.lock'))).toEqual([]);
+  });
+
   it('leaves the current index in place and no folder behind when a build fails', async () => {
     await build(fakeBuilder('v1'));
     const before = await readdir(join(stateDir, 'codegraph', 'acme'));
