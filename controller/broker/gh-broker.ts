@@ -2,7 +2,8 @@
 // its read-only mount (connect() needs no write access to the folder) and nothing else on the host can (the job folder
 // is the controller's alone). Only the job's gh placeholder opens it; each request goes to GitHub's API with the
 // host's gh token, read off the host's hosts.yml at each request (a new `gh auth login` takes effect at once), and
-// both directions stream. Closed with the job, the socket is gone and the placeholder opens nothing.
+// both directions stream; a request with a token of the job's own passes as it is (gh-route.ts). Closed with the job,
+// the socket is gone and the placeholder opens nothing.
 import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -43,6 +44,9 @@ export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise
       req.resume();
       return refuse(res, route.status, route.message);
     }
+    const forwarded = () => (counts.forwarded += 1);
+    if (!route.hostToken)
+      return stream(req, res, new URL(route.target), ghUpstreamHeaders(req.headers, undefined), refuse, forwarded);
     void readFile(join(job.source, 'hosts.yml'), 'utf8')
       .catch(() => undefined)
       .then((text) => {
@@ -51,9 +55,7 @@ export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise
           req.resume();
           return refuse(res, 502, `broker: the host's gh login (${job.source}): ${login.error}`);
         }
-        stream(req, res, new URL(route.target), ghUpstreamHeaders(req.headers, login.token), refuse, () => {
-          counts.forwarded += 1;
-        });
+        stream(req, res, new URL(route.target), ghUpstreamHeaders(req.headers, login.token), refuse, forwarded);
       });
   });
   const open = new Set<net.Socket>();

@@ -98,9 +98,12 @@ afterEach(() => {
 });
 
 /** The real gh, as the job runs it: its config folder the job's, no token in its environment. */
-async function gh(runner: string, ...args: string[]) {
+const gh = (runner: string, ...args: string[]) => ghWith({}, runner, ...args);
+
+async function ghWith(extra: Record<string, string>, runner: string, ...args: string[]) {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, GH_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1' };
   env.GH_CONFIG_DIR = releasedGhDir(config, runner, 1);
+  Object.assign(env, extra);
   const child = run('gh', args, { env, timeout: 20_000 });
   // What git asks its credential helper; other commands read no input.
   child.child.stdin?.end('protocol=https\nhost=github.com\n\n');
@@ -150,6 +153,12 @@ describe("a brokered job's gh", () => {
     for (const name of ['config.yml', 'hosts.yml']) expect(readFileSync(join(dir, name), 'utf8')).not.toContain('gho_');
     // The host's own settings came along.
     expect((await gh('runner-1', 'alias', 'list')).stdout).toContain('pr checkout');
+  });
+
+  it("passes a token of the job's own (GH_TOKEN) as it is, with nothing of the host's", async () => {
+    const result = await ghWith({ GH_TOKEN: 'ghs_jobsOwnActionsToken' }, 'runner-1', 'api', '/user');
+    expect(result.stderr).toBe('');
+    expect(api.requests.map((r) => r.authorization)).toEqual(['token ghs_jobsOwnActionsToken']);
   });
 
   it('reads the host token at each request: a new login on the host, in the multi-account form, takes effect at once', async () => {
