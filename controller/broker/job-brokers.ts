@@ -1,6 +1,7 @@
 // The controller's brokers, one per running brokered job: started at launch (before the container, so its address
 // can be in the job's files), recorded in the job folder for the release to write placeholders with, and closed when
-// the job is cleaned up. A profile the broker cannot serve falls back to copying the login, with the reason.
+// the job is cleaned up. A profile the broker cannot serve falls back to copying the login, with the reason. A
+// restarted controller starts an adopted job's broker again from that record (daemon/broker-restore.ts).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Agent } from '../../lane-contract/agents.js';
@@ -25,7 +26,30 @@ export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   return logins;
 }
 
-/** A job's gh login: its placeholder, the profile's gh mounts (by index) and, once granted, their sockets' servers. */
+/**
+ * A job's broker as a restarted controller starts it again, from the grant in the job's folder: the same placeholder,
+ * which the job's files and environment hold, and for a host-network job the same loopback port, where it reaches the
+ * broker directly. Behind egress the broker takes any port: the job reaches it through its gateway's relay.
+ */
+export interface BrokerRestart {
+  token: string;
+  /** The loopback port a host-network job was given; unset for a job that reaches its broker through a relay. */
+  port?: number;
+  /** The placeholder of the job's gh login, whose sockets are opened again in its gh folders. */
+  gh?: string;
+}
+
+/** What a job's grant says of how it reaches its broker: 127.0.0.1 is the host's loopback, any other its gateway. */
+export function restartOf(grant: BrokerGrant): BrokerRestart {
+  const url = new URL(grant.url);
+  const gh = grant.gh !== undefined ? { gh: grant.gh } : {};
+  if (url.hostname !== '127.0.0.1') return { token: grant.token, ...gh };
+  const port = Number(url.port);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`broker grant names no port: ${grant.url}`);
+  return { token: grant.token, port, ...gh };
+}
+
+/** A job's gh login: its placeholder, the profile's gh mounts (by index) and, once opened, their sockets' servers. */
 interface JobGh {
   token: string;
   mounts: Array<{ index: number; source: string }>;
@@ -42,27 +66,42 @@ export class JobBrokers {
     this.refreshers = new LoginRefreshers({ codex: b.codexTokenUrl, claude: b.claudeTokenUrl });
   }
 
-  /** Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. */
-  async start(profile: Profile, runnerName: string): Promise<ModelBroker> {
+  /**
+   * Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. `restart`:
+   * the broker of a job launched by an earlier controller, as its grant recorded it (a taken port fails the start);
+   * its gh sockets are opened again at once (a launch opens them at the grant, once the job's folder exists).
+   */
+  async start(profile: Profile, runnerName: string, restart?: BrokerRestart): Promise<ModelBroker> {
     const b = this.config().broker;
     const broker = await startModelBroker(
       {
         runnerName,
         logins: loginsOf(profile),
         models: profile.models,
-        relayedOnly: profile.egress !== undefined,
+        // What the job was given decides, not what the profile says now: it may have been edited since.
+        relayedOnly: restart ? restart.port === undefined : profile.egress !== undefined,
         mcp: {
           servers: brokeredMcpServers(profile),
           envFiles: profile.envFiles,
           ghSource: profile.mounts.find((m) => m.kind === 'gh')?.source,
         },
       },
-      { refreshers: this.refreshers, upstreams: b },
+      { refreshers: this.refreshers, upstreams: b, ...(restart && { token: restart.token, port: restart.port }) },
     );
     this.running.set(runnerName, broker);
     const mounts = profile.mounts.flatMap((m, index) => (m.kind === 'gh' ? [{ index, source: m.source }] : []));
-    if (mounts.length > 0) this.gh.set(runnerName, { token: newPlaceholder(), mounts, servers: [] });
+    if (mounts.length > 0) this.gh.set(runnerName, { token: restart?.gh ?? newPlaceholder(), mounts, servers: [] });
+    if (restart?.gh) await this.openGh(runnerName);
     return broker;
+  }
+
+  /** Opens the job's gh sockets, one in each of its gh folders (gh-broker.ts). */
+  private async openGh(runnerName: string): Promise<void> {
+    const gh = this.gh.get(runnerName);
+    for (const m of gh?.mounts ?? []) {
+      const socketPath = join(releasedGhDir(this.config(), runnerName, m.index), GH_SOCKET);
+      gh!.servers.push(await startGhBroker({ socketPath, token: gh!.token, source: m.source }, this.config().broker));
+    }
   }
 
   /**
@@ -84,12 +123,8 @@ export class JobBrokers {
   async grant(runnerName: string, url?: string): Promise<void> {
     const broker = this.running.get(runnerName);
     if (!broker) return;
+    await this.openGh(runnerName);
     const gh = this.gh.get(runnerName);
-    const upstreams = this.config().broker;
-    for (const m of gh?.mounts ?? []) {
-      const socketPath = join(releasedGhDir(this.config(), runnerName, m.index), GH_SOCKET);
-      gh!.servers.push(await startGhBroker({ socketPath, token: gh!.token, source: m.source }, upstreams));
-    }
     const grant: BrokerGrant = {
       token: broker.token,
       url: url ?? `http://127.0.0.1:${broker.port}`,
@@ -97,6 +132,11 @@ export class JobBrokers {
     };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
     await rewriteMcpFiles(this.config(), runnerName, (text) => text.replaceAll(BROKER_URL_MARK, grant.url));
+  }
+
+  /** Whether this process runs the runner's broker (a launch Docker cut short keeps its own for the adoption). */
+  has(runnerName: string): boolean {
+    return this.running.has(runnerName);
   }
 
   async close(runnerName: string): Promise<void> {

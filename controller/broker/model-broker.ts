@@ -52,7 +52,14 @@ export const newPlaceholder = () => `${PLACEHOLDER_PREFIX}${randomBytes(24).toSt
 
 export async function startModelBroker(
   job: BrokerJob,
-  deps: { refreshers: LoginRefreshers; upstreams: Upstreams; host?: string; token?: string },
+  deps: {
+    refreshers: LoginRefreshers;
+    upstreams: Upstreams;
+    host?: string;
+    /** A job's own placeholder and port, kept when a restarted controller starts its broker again (job-brokers.ts). */
+    token?: string;
+    port?: number;
+  },
 ): Promise<ModelBroker> {
   const token = deps.token ?? newPlaceholder();
   const counts = { forwarded: 0, refused: 0 };
@@ -131,7 +138,7 @@ export async function startModelBroker(
     });
   });
   await new Promise<void>((resolve, reject) =>
-    front.once('error', reject).listen(0, deps.host ?? '127.0.0.1', () => resolve()),
+    front.once('error', reject).listen(deps.port ?? 0, deps.host ?? '127.0.0.1', () => resolve()),
   );
   return {
     token,

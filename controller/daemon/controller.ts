@@ -25,6 +25,7 @@ import type { Assignment } from './assignment-check.js';
 import { LaneAssignments, type Refusal } from './lane-assignments.js';
 import { runnerIdentity } from './launch-plan.js';
 import { findProfile, matchProfile } from './profile-match.js';
+import { restoreBroker } from './broker-restore.js';
 import { adoptContainer } from './runner-adoption.js';
 import { RunnerBook } from './runner-book.js';
 import { RunnerCleanup } from './runner-cleanup.js';
@@ -399,6 +400,20 @@ export class Controller {
       createdAt,
     );
     if (adopted) void this.feed(adopted);
+  }
+
+  /**
+   * Starts an adopted runner's model broker again from its job folder (broker-restore.ts). The reconciler asks once it
+   * has swept, so the sweep has served the job's gateway's other relays again first.
+   */
+  async restoreBroker(name: string): Promise<void> {
+    const { brokers, egress, log } = this.deps;
+    const runner = this.book.get(name);
+    if (!brokers || !runner) return;
+    await restoreBroker({ config: this.deps.config, brokers, egress, log }, runner.identity);
+    // Cleaned up meanwhile: its teardown may have closed the broker before this start had it.
+    const now = this.book.get(name);
+    if (!now || now.phase.name === 'finishing') await brokers.close(name);
   }
 
   /** GitHub lists the runner as busy. */

@@ -1,6 +1,7 @@
 // Brings the controller's picture back in line with Docker and GitHub: after a restart, after lost webhooks or
 // Docker events, and for runners that never got a job or overran their time. It learns through the controller's
-// snapshot and acts only through its verbs (adopt, clean up, mark busy, offer a queued job, delete an orphan).
+// snapshot and acts only through its verbs (adopt, restore a broker, clean up, mark busy, offer a queued job, delete an
+// orphan).
 import type { Config, OrgConfig } from '../config/config.js';
 import { coversRepo } from '../config/repo-patterns.js';
 import { orgApi, runnersAt, type RunnerScope } from '../github/runner-scope.js';
@@ -59,9 +60,11 @@ export class Reconciler {
       return;
     }
     // Adopt first, then let waiting jobs start: a job whose container survived an outage must not get a second one.
-    await this.syncContainers(containers, mark);
+    const adopted = await this.syncContainers(containers, mark);
     await this.sweepJobFolders();
     await this.sweepJobDocker();
+    // After the sweep, which serves their gateways' other relays again: the broker's relay joins them.
+    await Promise.all(adopted.map((name) => controller.restoreBroker(name)));
     // Entries a few at a time: one repo's slow or failing GitHub answers (retried for seconds) must not hold up the
     // others, and a config of many repos must not burst GitHub's limits at start.
     const entries = [
@@ -87,11 +90,12 @@ export class Reconciler {
   /**
    * Every container of this instance that Docker lists is counted (adopted when unknown), so the caps hold what
    * Docker runs, not only what the controller remembers. A container is cleaned up only once Docker shows it exited:
-   * `created` is a launch whose start has not answered yet.
+   * `created` is a launch whose start has not answered yet. Returns the runners adopted running.
    */
-  private async syncContainers(containers: ManagedContainer[], mark: number): Promise<void> {
+  private async syncContainers(containers: ManagedContainer[], mark: number): Promise<string[]> {
     const { controller, log } = this.deps;
     const present = new Set<string>();
+    const adopted: string[] = [];
     const cleanups: Promise<void>[] = [];
     for (const c of containers) {
       if (!c.identity) {
@@ -104,7 +108,10 @@ export class Reconciler {
       // Cleaned up since the listing was asked for: adopting it would bring back a runner gone for good, holding the
       // claim of the job it was made for (which another runner holds now), and its cleanup would hand that claim back.
       if (!known && controller.changedSince(c.identity.runnerName, mark)) continue;
-      if (!known) controller.adopt(c.identity, c.id, c.createdAt);
+      if (!known) {
+        controller.adopt(c.identity, c.id, c.createdAt);
+        if (!c.exited) adopted.push(c.identity.runnerName);
+      }
       if (c.exited)
         cleanups.push(
           controller.cleanUp(
@@ -119,6 +126,7 @@ export class Reconciler {
         cleanups.push(controller.cleanUp(r.identity.runnerName, 'container vanished'));
     }
     await Promise.all(cleanups);
+    return adopted;
   }
 
   /**

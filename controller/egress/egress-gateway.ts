@@ -46,6 +46,11 @@ export interface EgressGateways {
    * relays of the ones kept are served again when this process does not serve them (a controller restarted).
    */
   sweep(keep: (runnerName: string) => boolean): Promise<string[]>;
+  /**
+   * Relays the runner's gateway's broker port to `port`, the job's broker started again by a restarted controller
+   * (daemon/broker-restore.ts); the sweep serves the gateway's other relays again, before or after.
+   */
+  relayBroker?(runnerName: string, port: number): Promise<void>;
   /** Gives the gateway made for `spare` (a plan of its own) to `plan`'s runner: renamed after it, serving as it was. */
   claim?(spare: string, plan: EgressPlan): Promise<void>;
   /** Removes what this process keeps ready for later jobs (spare-gateways.ts); jobs' gateways stay for adoption. */
@@ -78,6 +83,11 @@ const folderOf = (dir: string, runnerName: string) =>
 
 export function egressGateways(docker: Docker, opts: EgressOptions): EgressGateways {
   const relays = new Map<string, Relays>();
+  /**
+   * The broker relays a restarted controller served (relayBroker), kept apart: the sweep serves a kept gateway's other
+   * relays again while this process serves none of them, whatever became of its broker's.
+   */
+  const brokerRelays = new Map<string, Relays>();
   const ours = (extra: string[] = []) => JSON.stringify({ label: [`${LABEL.instance}=${opts.instance}`, ...extra] });
   const hostPath = opts.hostPath ?? ((p: string) => p);
 
@@ -105,18 +115,20 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
         .getNetwork(n.Id)
         .remove()
         .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
-    await relays.get(key)?.close();
-    relays.delete(key);
+    for (const served of [relays, brokerRelays]) {
+      await served.get(key)?.close();
+      served.delete(key);
+    }
     await rm(folderOf(opts.dir, key), { recursive: true, force: true });
   }
 
   /**
    * The relays of `key`'s gateway, served into the folder its gateway has mounted (made or kept as it is), beside
    * those it serves already. BROKER_PORT goes to the job's broker, and nowhere while the gateway has none (a spare, or
-   * a job adopted after a restart, whose broker died with the controller before): never to whatever listens on the
-   * host's own port of that number.
+   * a job adopted after a restart until its broker is started again): never to whatever listens on the host's own port
+   * of that number.
    */
-  async function relay(key: string, ports: readonly number[], broker?: number): Promise<void> {
+  async function relay(key: string, ports: readonly number[], broker?: number, into = relays): Promise<void> {
     const to = (port: number) => (opts.relayTarget ? { connect: () => opts.relayTarget!(port) } : {});
     const services = [
       ...ports.filter((p) => p !== BROKER_PORT).map((port) => ({ port, ...to(port) })),
@@ -130,8 +142,8 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
           ]),
     ];
     const served = await serveRelays(join(folderOf(opts.dir, key), 'relay'), services);
-    const before = relays.get(key);
-    relays.set(key, before ? { close: () => served.close().then(() => before.close()) } : served);
+    const before = into.get(key);
+    into.set(key, before ? { close: () => served.close().then(() => before.close()) } : served);
   }
 
   async function create(plan: EgressPlan): Promise<EgressLease> {
@@ -204,6 +216,7 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
       ...runnerOf.keys(),
       ...networks.map((n) => n.Labels?.[EGRESS_LABEL] ?? ''),
       ...relays.keys(),
+      ...brokerRelays.keys(),
     ]);
     const kept = (key: string) => keep(key) || (runnerOf.has(key) && keep(runnerOf.get(key)!));
     const orphans = [...keys].filter((k) => k !== '' && !kept(k));
@@ -225,7 +238,16 @@ export function egressGateways(docker: Docker, opts: EgressOptions): EgressGatew
     if (plan.broker !== undefined) await relay(spare, [], plan.broker);
   }
 
-  return { create, refusals, remove, sweep, claim };
+  async function relayBroker(runnerName: string, port: number): Promise<void> {
+    const info = await docker
+      .getContainer(gatewayName(runnerName))
+      .inspect()
+      .catch((err) => (gone(err) ? undefined : Promise.reject(err)));
+    if (!info?.State.Running) throw new Error(`egress gateway ${gatewayName(runnerName)} is not running`);
+    await relay(info.Config.Labels?.[EGRESS_LABEL] ?? runnerName, [], port, brokerRelays);
+  }
+
+  return { create, refusals, remove, sweep, claim, relayBroker };
 }
 
 /** Follows the gateway's output until it says it serves; returns its address there. Its exit is an error. */

@@ -2,11 +2,13 @@
 // tokens (environment, every process's environ and command line, the files it can read, the broker's answers), not
 // even its MCP server's static token or the host's gh token (its gh folder holds a placeholder and the broker's
 // socket), yet reaches the model and that server through its broker; once the job ended, its placeholder opens
-// nothing.
+// nothing. A controller stopped without cleanup and started again gives the running job its broker back, on the port
+// and with the placeholder the job was given (example-lanes.e2e has the same behind egress).
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobBrokers } from '../../controller/broker/job-brokers.js';
@@ -84,6 +86,35 @@ function hostLogins() {
   return { claude, codex, gh, results, envFile };
 }
 
+/** The harness of a brokered host-network lane whose job runs `command` as root once its release is written. */
+function brokeredLane(f: ReturnType<typeof hostLogins>, command: string) {
+  return {
+    repo: 'factory-test/broker-lane',
+    config: {
+      stateDir: join(root, 'state'),
+      broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
+    },
+    profile: {
+      labels: LABELS,
+      trusted: true,
+      lane: 'claude',
+      auth: 'broker',
+      network: 'host',
+      user: '0:0',
+      models: ['claude-sonnet-*'],
+      mounts: [
+        { kind: 'auth', agent: 'claude', source: f.claude },
+        { kind: 'auth', agent: 'codex', source: f.codex },
+        { kind: 'gh', source: f.gh },
+        { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
+      ],
+      envFiles: [f.envFile],
+      mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      env: { STANDIN_JOB_COMMAND: awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) + command },
+    },
+  };
+}
+
 // As root in the job: what a prompt-injected agent with the container's every privilege could look at.
 const LOOK = [
   'env > /results/env.txt',
@@ -109,31 +140,7 @@ const LOOK = [
 describe('a brokered lane', () => {
   it('holds no real credential, reaches the model through its broker, and its placeholder dies with it', async () => {
     const f = hostLogins();
-    h = await startHarness({
-      repo: 'factory-test/broker-lane',
-      config: {
-        stateDir: join(root, 'state'),
-        broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
-      },
-      profile: {
-        labels: LABELS,
-        trusted: true,
-        lane: 'claude',
-        auth: 'broker',
-        network: 'host',
-        user: '0:0',
-        models: ['claude-sonnet-*'],
-        mounts: [
-          { kind: 'auth', agent: 'claude', source: f.claude },
-          { kind: 'auth', agent: 'codex', source: f.codex },
-          { kind: 'gh', source: f.gh },
-          { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
-        ],
-        envFiles: [f.envFile],
-        mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
-        env: { STANDIN_JOB_COMMAND: awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) + LOOK },
-      },
-    });
+    h = await startHarness(brokeredLane(f, LOOK));
     const jobId = await h.github.queueJob(h.repo, LABELS);
     await waitFor(
       'the brokered job',
@@ -238,3 +245,93 @@ repos: [{ repo: o/r, profiles: [lane] }]
     }
   });
 });
+
+// The job asks its model and its MCP server through the broker as its files name them, once before the controller's
+// restart and once after (when the test says `go`), then waits for `done`.
+const waitForFile = (name: string) =>
+  `i=0; while [ ! -e /results/${name} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done`;
+const ASK_TWICE = [
+  'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/.credentials.json)',
+  'URL=$(sed -n \'s/.*"ANTHROPIC_BASE_URL": "\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/settings.json)',
+  'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' /factory/mcp/claude.json)',
+  'echo "$PH" > /results/placeholder.txt',
+  'echo "$URL" > /results/url.txt',
+  'ask() { ' +
+    'wget -q -O /results/model-$1.txt --header "Authorization: Bearer $PH" --header "content-type: application/json" --post-data \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$URL/v1/messages"; ' +
+    `wget -q -O /results/mcp-$1.txt --header "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" --header "content-type: application/json" --header "accept: application/json, text/event-stream" --post-data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"; ` +
+    'touch /results/asked-$1; }',
+  'ask 1',
+  waitForFile('go'),
+  'ask 2',
+  waitForFile('done'),
+].join('; ');
+
+describe('a brokered lane across a controller restart', () => {
+  it('keeps its model, MCP server and gh login on the port and socket it was given, until its cleanup closes the broker', async () => {
+    const f = hostLogins();
+    const api = await startFakeGhApi('octocat');
+    const lane = brokeredLane(f, ASK_TWICE);
+    h = await startHarness({
+      ...lane,
+      config: { ...lane.config, broker: { ...lane.config.broker, githubApiUrl: api.url } },
+    });
+    const jobId = await h.github.queueJob(h.repo, LABELS);
+    const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
+    await waitFor('the ask before the restart', () => existsSync(join(f.results, 'asked-1')), 60_000);
+
+    // Stopped as SIGTERM stops it (its brokers die with it, the job runs on), then started again.
+    await h.restart();
+    expect(h.service.controller.snapshot().runners).toHaveLength(1);
+    // The job's gh socket is served again, for the gh placeholder its files hold (mounts[2] is its gh login).
+    const runner = h.service.controller.snapshot().runners[0]!.identity.runnerName;
+    const jobFolder = join(root, 'state', 'jobs', runner);
+    const ghPlaceholder = JSON.parse(readFileSync(join(jobFolder, 'broker.json'), 'utf8')).gh as string;
+    const socketPath = join(jobFolder, 'gh', '2', 'gh.sock');
+    expect(await overGhSocket(socketPath, ghPlaceholder)).toBe(200);
+    expect(api.requests.map((r) => r.authorization)).toEqual([`token ${SECRETS[5]}`]);
+    writeFileSync(join(f.results, 'go'), '');
+    await waitFor('the ask after the restart', () => existsSync(join(f.results, 'asked-2')), 30_000);
+
+    for (const n of [1, 2]) {
+      expect(JSON.parse(read(`model-${n}.txt`)).type, `model answer ${n}`).toBe('message');
+      expect(read(`mcp-${n}.txt`), `MCP answer ${n}`).toContain('"serverInfo"');
+    }
+    // Both with the host's tokens swapped in for the one placeholder the job holds.
+    expect(model.requests.filter((r) => r.api === 'anthropic').map((r) => r.authorization)).toEqual([
+      `Bearer ${SECRETS[0]}`,
+      `Bearer ${SECRETS[0]}`,
+    ]);
+    expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${SECRETS[4]}`]));
+
+    // The adopted job ends: its cleanup closes the broker it got back, so its placeholder opens nothing.
+    writeFileSync(join(f.results, 'done'), '');
+    await waitFor(
+      'the adopted job and its cleanup',
+      () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
+    );
+    await expect(
+      fetch(`${read('url.txt').trim()}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${read('placeholder.txt').trim()}` },
+        body: '{"model":"claude-sonnet-4-5"}',
+      }),
+    ).rejects.toThrow();
+    await expect(overGhSocket(socketPath, ghPlaceholder)).rejects.toThrow();
+    await api.close();
+  });
+});
+
+/** gh's request for the signed-in user over a job's gh socket; resolves with the status. */
+function overGhSocket(socketPath: string, placeholder: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(
+        { socketPath, path: '/user', headers: { host: 'api.github.com', authorization: `token ${placeholder}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+      .on('error', reject);
+  });
+}

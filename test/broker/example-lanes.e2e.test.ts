@@ -13,13 +13,20 @@
 // factory/base reaches its GitHub by the loopback URL in its JIT config; behind egress that port is relayed too, and
 // the URL is pointed at the gateway as relayedValue does for the lane's own variables (the real runner asks for
 // github.com by name through the proxy instead).
+//
+// The claude lane also outlives its controller: stopped without cleanup and started again, the controller gives the
+// running job its broker back (a port of its own, the job's gateway relaying to it) with the placeholder the job
+// holds, so the job's model and its brokered MCP server answer again, while a host-network container holding that
+// placeholder is still refused; the job's cleanup closes the broker.
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { demux } from '../../controller/docker/docker-engine.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { LABEL } from '../../controller/model/runner.js';
 import { createLogger } from '../../controller/observe/logger.js';
@@ -28,6 +35,8 @@ import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { claudeLogin, codexConfig } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
+import { startFakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { runIn } from '../egress/probes.js';
 import { startWorld, type World } from '../egress/world.js';
 
@@ -187,8 +196,12 @@ const leftovers = async () => ({
   networks: (await docker.listNetworks({ filters: { name: [prefix] } })).filter((n) => n.Name !== `${prefix}-world`),
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await h?.stop();
+  h = undefined;
+});
+
+afterAll(async () => {
   // A run that failed midway may leave a job's gateway (the controller keeps them for adoption when it stops), which
   // holds the world's network.
   const left = await leftovers();
@@ -330,3 +343,143 @@ function existsIn(d: string, name: string): boolean {
     return false;
   }
 }
+
+/** The controller's log as JSON lines, kept for a field the test needs (the restored broker's port). */
+function keptLog() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', pretty: false, destination }) };
+}
+
+/** Runs `script` in a host-network container of this test: another process on the host, as a thief would be. */
+async function onTheHost(script: string): Promise<string> {
+  const c = await docker.createContainer({
+    Image: image,
+    name: `${prefix}-thief`,
+    Entrypoint: ['sh', '-c'],
+    Cmd: [script],
+    Labels: { 'factory.test': prefix },
+    HostConfig: { NetworkMode: 'host' },
+  });
+  try {
+    await c.start();
+    await c.wait();
+    return demux((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+  } finally {
+    await c.remove({ force: true });
+  }
+}
+
+const MODEL_BODY = '{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}';
+const INITIALIZE =
+  '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}';
+const waitForFile = (name: string) =>
+  `i=0; while [ ! -e /results/${name} ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done`;
+/**
+ * The job asks its model (at its gateway's broker port, as ANTHROPIC_BASE_URL says) and its brokered MCP server (as
+ * its rendered entry says) with the placeholder it was given: once before the controller's restart, once after.
+ */
+const ASK_TWICE =
+  awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) +
+  [
+    'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/.credentials.json)',
+    'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' /factory/mcp/claude.json)',
+    'echo "$PH" > /results/placeholder.txt',
+    'ask() { ' +
+      `curl -sS -m 20 -o /results/model-$1.txt -w "%{http_code}" -H "Authorization: Bearer $PH" -H "content-type: application/json" -d '${MODEL_BODY}' "$ANTHROPIC_BASE_URL/v1/messages" > /results/model-$1.code 2>&1; ` +
+      `curl -sS -m 20 -o /results/mcp-$1.txt -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '${INITIALIZE}' "$MURL" 2> /results/mcp-$1.err; ` +
+      'touch /results/asked-$1; }',
+    'ask 1',
+    waitForFile('go'),
+    'ask 2',
+    waitForFile('done'),
+  ].join('; ');
+
+describe("the example's claude lane across a controller restart", () => {
+  it('keeps its model and MCP server through its gateway, for its own container only, until its cleanup', async () => {
+    const logins = hostLogins();
+    const results = resultsDir('restart');
+    const mcpToken = 'lin-api-examplelane-restart';
+    const linear = await startFakeHostedMcp('linear', mcpToken);
+    const envFile = join(dir, 'lane.env');
+    writeFileSync(envFile, `LINEAR_API_KEY=${mcpToken}\n`, { mode: 0o600 });
+    const { lines, log } = keptLog();
+    const before = model.requests.length;
+    try {
+      h = await startHarness({
+        standin,
+        log,
+        repo: `factory-test/${prefix}-restart`,
+        egressDns: [world.ipv4],
+        wrapEngine: (engine) => ({ ...engine, run: (spec) => engine.run(throughGateway(spec)) }),
+        config: {
+          broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
+        },
+        extraProfiles: {
+          claude: {
+            ...exampleLane(
+              'claude',
+              { kind: 'auth', agent: 'claude', source: logins.claude, claudeJson: logins.claudeJson },
+              results,
+              '',
+            ),
+            mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+            envFiles: [envFile],
+            env: { STANDIN_JOB_COMMAND: ASK_TWICE },
+          },
+        },
+      });
+      const jobId = await standin.queueJob(h.repo, example.profiles.claude!.labels as string[]);
+      await waitFor('the ask before the restart', () => existsIn(results, 'asked-1'), 90_000);
+
+      // Stopped as SIGTERM stops it (its brokers close, the job and its gateway run on), then started again: its
+      // first reconcile adopts the job, serves the gateway's relays anew and gives the job its broker back.
+      const stopped = Date.now();
+      await h.restart();
+      console.log(`claude lane behind egress: controller restarted, job's broker back, in ${Date.now() - stopped} ms`);
+      const restored = lines.filter((l) => l.relayed === true).map((l) => l.port as number);
+      expect(restored).toHaveLength(1);
+      writeFileSync(join(results, 'go'), '');
+      await waitFor('the ask after the restart', () => existsIn(results, 'asked-2'), 30_000);
+
+      for (const n of [1, 2]) {
+        expect(read(results, `model-${n}.code`), `model answer ${n}`).toBe('200');
+        expect(JSON.parse(read(results, `model-${n}.txt`)).type).toBe('message');
+        expect(read(results, `mcp-${n}.txt`), read(results, `mcp-${n}.err`)).toContain('"serverInfo"');
+      }
+      const asked = model.requests.slice(before).filter((r) => r.api === 'anthropic');
+      expect(asked.map((r) => r.authorization)).toEqual([`Bearer ${HOST.claudeAccess}`, `Bearer ${HOST.claudeAccess}`]);
+      expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${mcpToken}`]));
+
+      // The placeholder taken to another container on the host, straight to the restored broker's port: refused
+      // before a byte is read, as before the restart, since only the controller's relay is admitted.
+      const placeholder = read(results, 'placeholder.txt').trim();
+      expect(placeholder).toMatch(/^factory-broker-/);
+      const stolen = await onTheHost(
+        `curl -sS -m 10 -o /dev/null -w "%{http_code}" -H "Authorization: Bearer ${placeholder}" -H "content-type: application/json" -d '${MODEL_BODY}' http://127.0.0.1:${restored[0]}/v1/messages`,
+      );
+      expect(stolen.trim()).toMatch(/reset by peer\n000$/);
+      expect(model.requests.slice(before).filter((r) => r.api === 'anthropic')).toHaveLength(2);
+
+      // The adopted job ends: its cleanup takes its gateway and closes the broker it got back.
+      writeFileSync(join(results, 'done'), '');
+      await waitFor('the adopted job', () => standin.jobs.get(jobId)?.status === 'completed', 30_000);
+      await waitFor(
+        "the job's container and gateway removed",
+        async () => {
+          const left = await leftovers();
+          return h!.service.controller.snapshot().runners.length + left.containers.length + left.networks.length === 0;
+        },
+        60_000,
+      );
+      await expect(fetch(`http://127.0.0.1:${restored[0]}/v1/messages`, { method: 'POST' })).rejects.toThrow();
+    } finally {
+      await linear.close();
+    }
+  }, 180_000);
+});

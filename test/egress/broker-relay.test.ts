@@ -1,6 +1,6 @@
-// The gateway's broker port, on the controller's side: relayed to the job's own broker once a job claims a spare, and
-// nowhere while a gateway has no broker (a spare, or a job adopted after a restart): never to whatever happens to
-// listen on the host's own port of that number. Docker is a stand-in here: only the relay sockets are real.
+// The gateway's broker port, on the controller's side: relayed to the job's own broker once a job claims a spare or
+// its broker is started again after a restart, and nowhere while a gateway has no broker (a spare, or a job adopted
+// after a restart before that): never to whatever happens to listen on the host's own port of that number. Docker is a stand-in here: only the relay sockets are real.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -93,5 +93,18 @@ describe("the gateway's broker port", () => {
     expect(await gateways.sweep(() => true)).toEqual([]);
     expect(sockets(dir).map((s) => s.slice(s.lastIndexOf('/') + 1))).toEqual(['3100.sock']);
     await gateways.remove('runner-3');
+  });
+
+  it("is relayed to a job's broker started again after a restart, beside the relays the sweep serves", async () => {
+    const dir = join(root, 'restart');
+    const gateways = egressGateways(docker('runner-4', `3100,${BROKER_PORT}`), { instance: 'i', dir });
+    // Either order: a sweep that failed before the broker came back still serves the others at the next pass.
+    await gateways.relayBroker!('runner-4', brokerPort);
+    await gateways.sweep(() => true);
+    const names = sockets(dir).map((s) => s.slice(s.lastIndexOf('/') + 1));
+    expect(names.sort()).toEqual(['3100.sock', `${BROKER_PORT}.sock`]);
+    expect(await answer(sockets(dir).find((s) => s.endsWith(`/${BROKER_PORT}.sock`))!)).toBe('broker');
+    await gateways.remove('runner-4');
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
