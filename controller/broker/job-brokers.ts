@@ -109,7 +109,7 @@ export class JobBrokers {
    * settings). `url`: where the job reaches it (its gateway's broker port behind egress); unset, the controller's
    * loopback, which a host-network job shares.
    */
-  withBroker(spec: ContainerSpec, runnerName: string, profile: Profile, url?: string): ContainerSpec {
+  withBroker<S extends ContainerSpec>(spec: S, runnerName: string, profile: Profile, url?: string): S {
     const broker = this.running.get(runnerName);
     if (!broker || !loginsOf(profile).has('claude')) return spec;
     return { ...spec, Env: [...spec.Env, `ANTHROPIC_BASE_URL=${url ?? `http://127.0.0.1:${broker.port}`}`] };

@@ -27,9 +27,13 @@ import { readEnvFiles } from '../lanes/env-file.js';
 import { diskUse } from '../housekeeping/disk-usage.js';
 import { toHostPath } from '../config/host-path-map.js';
 import { holdCredential } from '../lanes/credential-hold.js';
-import { finishJobFolder, prepareJobFolder } from '../lanes/job-folder.js';
-import { releaseJob, releasesOnAssignment } from '../lanes/release.js';
-import { laneMounts } from '../lanes/lane-layout.js';
+import { finishJobFolder, prepareJobFolder, rewriteMcpFiles } from '../lanes/job-folder.js';
+import { releasedMcpEnv, releaseJob, releasesOnAssignment } from '../lanes/release.js';
+import { readBrokerGrant } from '../lanes/broker-placeholders.js';
+import { brokerUrl, relayedValue, withEgress } from '../egress/egress-plan.js';
+import { laneRunAuth, startLaneRunBroker, type LaneRunBroker } from './lane-run-broker.js';
+import { laneRunEgress, type LaneRunEgress } from './lane-run-extras.js';
+import { jobDir, laneMounts } from '../lanes/lane-layout.js';
 import { profileContainer } from '../docker/container-spec.js';
 import { AUTH_FILES } from '../../lane-contract/auth-files.js';
 import { isCredentialShape } from '../../lane-contract/credential-shape.js';
@@ -396,7 +400,8 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     );
     const withoutWork = (list: typeof lane.mounts) => list.filter((m) => !work.has(m.Target));
     const mounts = withoutWork(lane.mounts);
-    const env = { ...profile.env, ...lane.env, ...(await readEnvFiles(profile.envFiles)) };
+    const envFiles = await readEnvFiles(profile.envFiles);
+    const env = { ...profile.env, ...lane.env, ...envFiles };
     // The doctor's containers are the profile's container as a job gets it (user, limits, hardening): what the doctor
     // can read is what a job can read. Only the command, a few variables and the job folder differ.
     const spec = (
@@ -404,10 +409,11 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       command: string,
       extraEnv: Record<string, string> = {},
       laneOwn: typeof mounts = mounts,
+      baseEnv: Record<string, string> = env,
     ) => ({
       ...profileContainer(profile, {
         name: containerName,
-        env: { ...env, ...extraEnv },
+        env: { ...baseEnv, ...extraEnv },
         labels: { 'factory.doctor': 'true' },
         mounts: [
           ...laneOwn,
@@ -435,8 +441,10 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
     const canary = agent ? agentCanaryCommand(profile) : undefined;
     if (canary && profile.lane) {
       // A real turn may refresh the login: it takes the credential as `factory lane run` does (one lock with
-      // workflow jobs), in its own job folder under the controller's stateDir, and writes the refresh back.
+      // workflow jobs), in its own job folder under the controller's stateDir, and writes the refresh back. A
+      // brokered profile's turn is brokered as a lane run's is: placeholders, a broker of its own, nothing back.
       const agentName = `${runner}-agent`;
+      const { brokered } = laneRunAuth(profile);
       const hold = await holdCredential(
         deps.config,
         {
@@ -444,6 +452,7 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
           profile,
           name: agentName,
           kind: 'lane-run',
+          brokered,
         },
         (n) => engine.remove(n),
       );
@@ -456,11 +465,34 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
           fix: 'run the canary again when that job has finished',
         });
       } else {
+        let broker: LaneRunBroker | undefined;
+        let egress: LaneRunEgress | undefined;
         try {
+          let url: string | undefined;
+          if (brokered) {
+            broker = await startLaneRunBroker(deps.config, profile, agentName);
+            // Behind egress the broker is reached only through a gateway's relay: the turn gets the lane run's.
+            egress = await laneRunEgress(deps.config, name, profile, agentName, broker.port);
+            url = egress && brokerUrl(egress.lease);
+            await broker.grant(url);
+          }
           await releaseJob(deps.config, name, profile, agentName, { repo: 'doctor/doctor', jobId: 0, runId: 0 });
-          const own = withoutWork(laneMounts(deps.config, name, profile, 'doctor/doctor', agentName).mounts);
+          const agentLane = laneMounts(deps.config, name, profile, 'doctor/doctor', agentName);
+          const own = withoutWork(agentLane.mounts);
+          const grant = broker && (await readBrokerGrant(jobDir(deps.config, agentName)));
+          // A brokered turn's env-file values as the release gives them: its MCP tokens stay on the host.
+          const turnEnv = grant
+            ? { ...profile.env, ...agentLane.env, ...releasedMcpEnv(envFiles, profile, grant) }
+            : env;
+          let turnSpec = spec(agentName, canary.script, canary.env, own, turnEnv);
+          if (egress) {
+            const lease = egress.lease;
+            turnSpec = { ...turnSpec, ...withEgress(turnSpec, lease) };
+            if (profile.mcp.length > 0) await rewriteMcpFiles(deps.config, agentName, (t) => relayedValue(t, lease));
+          }
+          if (broker) turnSpec = broker.withBroker(turnSpec, url);
           const started = Date.now();
-          const turn = await engine.runToExit(spec(agentName, canary.script, canary.env, own), AGENT_TIMEOUT_MS);
+          const turn = await engine.runToExit(turnSpec, AGENT_TIMEOUT_MS);
           const ms = Date.now() - started;
           rows.push({
             scope: name,
@@ -474,6 +506,8 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
               : parseAgentCanary(profile.lane, turn.output, turn.exitCode, ms)),
           });
         } finally {
+          await egress?.remove().catch(() => {});
+          await broker?.close();
           await finishJobFolder(deps.config, agentName).catch(() => {});
         }
       }

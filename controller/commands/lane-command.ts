@@ -2,7 +2,8 @@
 // claude session on the host), in a container of that profile with all its connections: the credentials released to
 // it under the same one-job-per-credential lock as workflow jobs, secrets and env files, data, rendered MCP, network,
 // gh config. stdin, stdout and stderr are the command's (a tty when stdin is one); its exit code is the command's.
-// Afterwards, and on Ctrl-C or SIGTERM too, refreshed credentials go back to the host and nothing is left.
+// Afterwards, and on Ctrl-C or SIGTERM too, refreshed credentials go back to the host and nothing is left. A brokered
+// profile's run holds placeholders instead, and a broker of its own in this process (lane-run-broker.ts).
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -13,14 +14,15 @@ import { dockerEngine, type AttachedContainer } from '../docker/docker-engine.js
 import { readEnvFiles } from '../lanes/env-file.js';
 import { holdCredential } from '../lanes/credential-hold.js';
 import { finishJobFolder } from '../lanes/job-folder.js';
-import { releaseJob } from '../lanes/release.js';
+import { releasedMcpEnv, releaseJob } from '../lanes/release.js';
+import { readBrokerGrant } from '../lanes/broker-placeholders.js';
 import { prepareWorkspaces } from '../lanes/job-workspace.js';
-import { laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
+import { jobDir, laneMounts, withSecretVariables } from '../lanes/lane-layout.js';
 import { IN_CONTAINER, LANE_VARIABLES as V } from '../../lane-contract/lane-variables.js';
 import { act, configOption, EXIT, newCommand } from './command-line.js';
 import type { Io } from './io.js';
 import { errorMessage } from '../util/error-message.js';
-import { relayedValue, withEgress } from '../egress/egress-plan.js';
+import { brokerUrl, relayedValue, withEgress } from '../egress/egress-plan.js';
 import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import {
   callerEnv,
@@ -31,6 +33,7 @@ import {
   workdirMount,
   type LaneRunEgress,
 } from './lane-run-extras.js';
+import { laneRunAuth, startLaneRunBroker, type LaneRunBroker } from './lane-run-broker.js';
 
 /** The process's own streams; tests pass pipes. */
 export interface Terminal {
@@ -58,7 +61,7 @@ export function laneProgram(io: Io, terminal?: Terminal) {
   const run = newCommand('run', io)
     .summary("run a command in a lane container of a profile, with all the profile's connections")
     .description(
-      "Starts one container of the profile with its connections (credential copies, secrets, env files, data, MCP files, network, gh config), attaches stdin, stdout and stderr (a tty when stdin is one) and exits with the command's exit code. Refreshed credentials go back to the host, and the container and its job folder are removed, also on Ctrl-C and SIGTERM. A credential in use by a workflow job (or another lane run) is waited for up to --wait seconds, then refused.",
+      "Starts one container of the profile with its connections (credential copies, or placeholders and a model broker with auth: broker; secrets, env files, data, MCP files, network, gh config), attaches stdin, stdout and stderr (a tty when stdin is one) and exits with the command's exit code. Refreshed credentials go back to the host, and the container, its broker and its job folder are removed, also on Ctrl-C and SIGTERM. A credential in use by a workflow job (or another lane run) is waited for up to --wait seconds, then refused.",
     )
     .addOption(configOption())
     .addOption(new Option('--profile <name>', 'the lane profile').makeOptionMandatory())
@@ -133,19 +136,23 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
       `image ${profile.image} of profile "${opts.profile}" is not on this host: build it (factory images build)`,
     );
 
+  const { brokered, fallback } = laneRunAuth(profile);
+  if (fallback) io.stderr(`factory lane run: auth: broker falls back to copying the login: ${fallback}`);
+
   const caught = catchSignals(terminal.signals);
   const name = laneRunName(opts.profile);
   let container: AttachedContainer | undefined;
   let output: ReturnType<typeof connect> | undefined;
   let released = false;
   let egress: LaneRunEgress | undefined;
+  let broker: LaneRunBroker | undefined;
   try {
     const until = Date.now() + wait * 1000;
     for (let told = false; ; told = true) {
       // A lane run that died holding the credential (SIGKILL) leaves its container and any gateway: both go.
       const hold = await holdCredential(
         config,
-        { profileName: opts.profile, profile, name, kind: 'lane-run' },
+        { profileName: opts.profile, profile, name, kind: 'lane-run', brokered },
         async (n) => void (await Promise.all([engine.remove(n), laneRunGateways(config).remove(n)])),
       );
       if (hold.held) break;
@@ -158,11 +165,20 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
       if (caught.signal) return SIGNAL_EXIT[caught.signal];
     }
     released = true;
-    // Not a GitHub job: nothing to verify, so the credentials are released at start, by the job path's own function.
+    // A brokered run's broker first: its gateway relays to it, and its placeholders name it where the run reaches it.
+    if (brokered) broker = await startLaneRunBroker(config, profile, name);
+    // The profile's egress, as a workflow job gets it: a value naming a relayed loopback service (Paperclip's
+    // PAPERCLIP_API_URL, also one the caller passed) names the gateway instead, in the environment and MCP files.
+    egress = await laneRunEgress(config, opts.profile, profile, name, broker?.port);
+    const brokerAt = egress && broker ? brokerUrl(egress.lease) : undefined;
+    await broker?.grant(brokerAt);
+    // Not a GitHub job: nothing to verify, so the credentials are released at start, by the job path's own function
+    // (a brokered run's: placeholders, and nothing to write back).
     await releaseJob(config, opts.profile, profile, name, { repo, jobId: 0, runId: 0 });
     await prepareWorkspaces(config, profile, repo, opts.profile, name);
     const tty = terminal.stdin.isTTY === true;
     let spec = await containerFor(config, opts.profile, profile, repo, name, command, tty);
+    if (broker) spec = broker.withBroker(spec, brokerAt);
     const fromCaller = callerEnv(opts.env, process.env, new Set(spec.Env.map((e) => e.slice(0, e.indexOf('=')))));
     if (fromCaller.kept.length > 0)
       io.stderr(
@@ -170,9 +186,6 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
       );
     spec.Env.push(...Object.entries(fromCaller.pass).map(([k, v]) => `${k}=${v}`));
     if (workdir) spec = withWorkdir(spec, workdir);
-    // The profile's egress, as a workflow job gets it: a value naming a relayed loopback service (Paperclip's
-    // PAPERCLIP_API_URL, also one the caller passed) names the gateway instead, in the environment and MCP files.
-    egress = await laneRunEgress(config, opts.profile, profile, name);
     if (egress) {
       const lease = egress.lease;
       spec = { ...spec, ...withEgress(spec, lease) };
@@ -211,6 +224,7 @@ async function laneRun(opts: RunOptions, command: string[], io: Io, terminal: Te
         .remove()
         .catch((err) => io.stderr(`factory lane run: egress gateway not removed: ${errorMessage(err)}`));
     }
+    await broker?.close();
     if (released) report(await finishJobFolder(config, name), io);
   }
 }
@@ -225,13 +239,16 @@ async function containerFor(
   tty: boolean,
 ): Promise<ReturnType<typeof laneRunContainer>> {
   const lane = laneMounts(config, profileName, profile, repo, name);
+  // The env-file values as the release gives them: a brokered run's MCP tokens stay on the host, its placeholder
+  // stands in for them.
+  const grant = profile.auth === 'broker' ? await readBrokerGrant(jobDir(config, name)) : undefined;
   return laneRunContainer(profile, {
     profileName,
     name,
     command,
     tty,
     lane,
-    secrets: await readEnvFiles(profile.envFiles),
+    secrets: releasedMcpEnv(await readEnvFiles(profile.envFiles), profile, grant),
   });
 }
 

@@ -9,7 +9,7 @@ import { toHostPath } from '../config/host-path-map.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import type { DockerMount } from '../lanes/lane-layout.js';
 import { egressGateways, type EgressGateways } from '../egress/egress-gateway.js';
-import { egressPlan, type EgressLease } from '../egress/egress-plan.js';
+import { egressPlan, withBrokerRelay, type EgressLease } from '../egress/egress-plan.js';
 import { blockedLine } from '../egress/egress-report.js';
 import type { RunnerIdentity } from '../model/runner.js';
 
@@ -85,18 +85,22 @@ export function laneRunGateways(config: Config): EgressGateways {
   });
 }
 
-/** Starts the gateway for `name` when the profile has `egress`; undefined otherwise. Nothing is left on failure. */
+/**
+ * Starts the gateway for `name` when the profile has `egress`; undefined otherwise. Nothing is left on failure.
+ * `brokerPort`: the run's own broker, which the gateway relays at its broker port, as a workflow job's does.
+ */
 export async function laneRunEgress(
   config: Config,
   profileName: string,
   profile: Profile,
   name: string,
+  brokerPort?: number,
   gateways: EgressGateways = laneRunGateways(config),
 ): Promise<LaneRunEgress | undefined> {
   const identity = { runnerName: name, instance: laneRunInstance(config), profileName } as RunnerIdentity;
   const plan = egressPlan(identity, profile);
   if (!plan) return undefined;
-  const lease = await gateways.create(plan);
+  const lease = await gateways.create(brokerPort === undefined ? plan : withBrokerRelay(plan, brokerPort));
   return {
     lease,
     refused: async () => blockedLine(await gateways.refusals(name).catch(() => [])),

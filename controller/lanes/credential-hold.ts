@@ -23,6 +23,8 @@ export interface LaneJob {
   /** The runner's or the lane run's container name: its job folder's name too. */
   name: string;
   kind: CredentialHolder['kind'];
+  /** A brokered run: its MCP token servers are rendered at its broker (prepareJobFolder's `brokered`). */
+  brokered?: boolean;
 }
 
 export type Hold = { held: true } | { held: false; heldBy: string };
@@ -41,7 +43,7 @@ export async function holdCredential(
   const lock = await lockFor(config, job, removeContainer);
   if (lock && !lock.held) return { held: false, heldBy: describeHolders(lock.key, lock.holders) };
   try {
-    await prepareJobFolder(config, job.profileName, job.profile, job.name);
+    await prepareJobFolder(config, job.profileName, job.profile, job.name, { brokered: job.brokered === true });
     if (lock) await writeFile(join(jobDir(config, job.name), CREDENTIAL_LOCK_FILE), lock.file, { mode: 0o600 });
   } catch (err) {
     if (lock) await unlockCredential(config, lock.file);

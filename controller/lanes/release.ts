@@ -117,7 +117,7 @@ async function releaseGhPlaceholder(
 /**
  * The env-file values a job gets; a brokered one (its launch granted it a broker) without its MCP servers' tokens,
  * with its placeholder instead, which its rendered entries send to the broker, which adds them (mcp-render.ts).
- * `factory lane run` and the doctor have no broker: their jobs get the tokens, as they get a copy of the login.
+ * A job with no grant (a `copy` profile's, the doctor's) gets the tokens, as it gets a copy of the login.
  */
 export function releasedMcpEnv(
   env: Record<string, string>,

@@ -1,27 +1,38 @@
-// The real claude CLI reads a brokered lane's rendered MCP entry and connects through the job's broker, holding only
-// the placeholder: the hosted server (a loopback stand-in) sees the host's token. `claude mcp list` connects to each
-// user-scope server to report its health, so it is the CLI's own client that is checked, not the SDK's.
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The real claude and codex CLIs read a brokered lane's rendered MCP entry and reach the server through the job's
+// broker, holding only the placeholder: the hosted server (a loopback stand-in) sees the host's token. `claude mcp
+// list` connects to each user-scope server to report its health, so it is the CLI's own client that is checked, not
+// the SDK's; `codex mcp list` does not connect, so codex runs a turn against the fake model whose answer calls the
+// server's tool, and the tool's result has to come back in codex's next request.
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginRefreshers } from '../../controller/broker/login-refresher.js';
 import { startModelBroker, type ModelBroker } from '../../controller/broker/model-broker.js';
-import { BROKER_URL_MARK, MCP_BROKER_TOKEN_ENV, renderClaudeMcp } from '../../controller/lanes/mcp-render.js';
+import {
+  BROKER_URL_MARK,
+  MCP_BROKER_TOKEN_ENV,
+  renderClaudeMcp,
+  renderCodexMcp,
+} from '../../controller/lanes/mcp-render.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { codexConfig } from '../support/lane-homes.js';
 
 const REAL = 'lin_api_host-only-value';
 const run = promisify(execFile);
 let root: string;
 let linear: FakeHostedMcp;
 let broker: ModelBroker;
+let model: FakeModelServer;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'factory-mcp-broker-cli-'));
   writeFileSync(join(root, 'lane.env'), `LINEAR_API_KEY=${REAL}\n`);
   linear = await startFakeHostedMcp('linear', REAL);
+  model = await startFakeModelServer();
   const servers = [{ name: 'linear', url: linear.url, credential: 'token' as const, tokenEnv: 'LINEAR_API_KEY' }];
   broker = await startModelBroker(
     { runnerName: 'cli', logins: new Map(), models: [], mcp: { servers, envFiles: [join(root, 'lane.env')] } },
@@ -40,10 +51,17 @@ beforeAll(async () => {
   );
   mkdirSync(join(root, 'home', '.claude'), { recursive: true });
   writeFileSync(join(root, 'home', '.claude', '.claude.json'), JSON.stringify(rendered));
+  // codex's home as the lane gives it: the host's config (here the fake model as its provider, reached directly with
+  // a key of its own) with the rendered codex.toml appended, as the lane action appends it (addCodexMcp).
+  mkdirSync(join(root, 'home', '.codex'));
+  const entries = renderCodexMcp(servers, true).replaceAll(BROKER_URL_MARK, `http://127.0.0.1:${broker.port}`);
+  writeFileSync(join(root, 'home', '.codex', 'config.toml'), `${codexConfig(model.url)}\n${entries}`);
+  writeFileSync(join(root, 'home', '.codex', 'auth.json'), JSON.stringify({ OPENAI_API_KEY: 'sk-fake-model-only' }));
 });
 afterAll(async () => {
   await broker.close();
   await linear.close();
+  await model.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -76,5 +94,74 @@ describe("the real claude CLI and a brokered lane's MCP entry", () => {
     const { stdout } = await claudeMcpList('factory-broker-made-up');
     expect(stdout).toMatch(/^linear: .* - ✘ Failed to connect/m);
     expect(linear.authorizations.length).toBe(before);
+  }, 90_000);
+});
+
+/** One codex turn in the lane's home, with the sandbox the lane gives it in a container; resolves with its events. */
+const codexTurn = (placeholder: string) =>
+  new Promise<string>((resolve, reject) => {
+    const home = join(root, 'home');
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      CODEX_HOME: join(home, '.codex'),
+      [MCP_BROKER_TOKEN_ENV]: placeholder,
+      // Anything else codex tries goes to the fake model's proxy trap, never out.
+      HTTPS_PROXY: model.url,
+      HTTP_PROXY: model.url,
+      NO_PROXY: '127.0.0.1,localhost',
+    };
+    const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'danger-full-access', 'Who am I on Linear?'];
+    const child = spawn(join(process.cwd(), 'node_modules/.bin/codex'), args, {
+      cwd: home,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`codex exited ${code}: ${err}`))));
+  });
+
+/** The model's answer to the first request: a call of the server's tool, in the namespace codex lists it under. */
+const callWhoami = () =>
+  model.script('openai', [
+    { kind: 'tool', namespace: 'mcp__linear', name: 'whoami', input: {} },
+    { kind: 'text', text: 'You are the host.' },
+  ]);
+
+describe("the real codex CLI and a brokered lane's MCP entry", () => {
+  it("calls the server's tool through the broker with the placeholder; the result reaches the model", async () => {
+    const before = linear.authorizations.length;
+    const asked = model.requests.length;
+    callWhoami();
+    const events = await codexTurn(broker.token);
+
+    expect(events).toContain('"type":"mcp_tool_call","server":"linear","tool":"whoami"');
+    const next = model.requests.slice(asked).filter((r) => r.api === 'openai')[1];
+    const output = (next?.body as { input: Array<{ type: string; output?: unknown }> }).input.find(
+      (i) => i.type === 'function_call_output',
+    );
+    expect(JSON.stringify(output?.output)).toContain("linear account: the host's own");
+    // The server saw the host's token on every request, never the placeholder; codex's home holds neither.
+    const seen = linear.authorizations.slice(before);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([`Bearer ${REAL}`]));
+    for (const name of readdirSync(join(root, 'home', '.codex')).filter(
+      (n) => n.endsWith('.toml') || n.endsWith('.json'),
+    ))
+      expect(readFileSync(join(root, 'home', '.codex', name), 'utf8')).not.toContain(REAL);
+  }, 90_000);
+
+  it('reaches nothing with another placeholder: the server is never asked and no result comes back', async () => {
+    const before = linear.authorizations.length;
+    const asked = model.requests.length;
+    callWhoami();
+    await codexTurn('factory-broker-made-up');
+
+    expect(linear.authorizations.length).toBe(before);
+    expect(JSON.stringify(model.requests.slice(asked).map((r) => r.body))).not.toContain('the host');
   }, 90_000);
 });

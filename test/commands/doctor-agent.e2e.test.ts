@@ -1,6 +1,7 @@
 // `factory doctor --agent`: one real claude turn in the lane's container, from the real factory/base, through the
-// loopback fake model; the row says whether it answered, how long it took and which MCP servers the agent had.
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// loopback fake model; the row says whether it answered, how long it took and which MCP servers the agent had. A
+// brokered profile's turn is brokered: placeholders in the container, the host's tokens added by a broker of its own.
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -13,7 +14,8 @@ import { credentialHolders, lockCredential, unlockCredential } from '../../contr
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { GitHubStandin } from '../../controller/github/standin/github-standin.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
-import { offlineCliEnv, writeLaneHomes } from '../support/lane-homes.js';
+import { startFakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -38,11 +40,24 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promise<{ code: number; out: string }> {
+async function doctor(
+  mcp: unknown[],
+  opts: { jobHolds?: boolean; brokered?: { envFile: string; egress?: boolean } } = {},
+): Promise<{ code: number; out: string; homes: LaneHomes }> {
   const homes = writeLaneHomes(join(dir, `host-${Date.now()}`), model.url);
+  // A brokered profile's CLI is pointed at its broker, which forwards to the fake model.
+  const { ANTHROPIC_BASE_URL: _direct, ...offline } = offlineCliEnv(model.url);
+  const brokered = opts.brokered && {
+    auth: 'broker',
+    envFiles: [opts.brokered.envFile],
+    env: offline,
+    // Egress that lets nothing out: the broker is reached through the turn's gateway relay alone.
+    ...(opts.brokered.egress ? { network: 'bridge', egress: { allow: [] } } : {}),
+  };
   const config = {
     github: { apiUrl: github.url, auth: { tokenEnv: 'GH_TOKEN' }, webhook: { secret: { env: 'S' } } },
     stateDir: join(dir, 'state'),
+    broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
     profiles: {
       claude: {
         labels: ['self-hosted', 'factory', 'claude'],
@@ -52,6 +67,7 @@ async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promis
         network: 'host',
         memory: '2g',
         env: offlineCliEnv(model.url),
+        ...brokered,
         mounts: [
           { kind: 'auth', agent: 'claude', source: homes.claudeConfigDir, claudeJson: homes.claudeJson },
           { kind: 'data', source: join(dir, 'pkm-agent'), target: '/data/pkm-agent' },
@@ -81,7 +97,7 @@ async function doctor(mcp: unknown[], opts: { jobHolds?: boolean } = {}): Promis
     // The canary's job folder and its place on the credential are gone.
     expect(readdirSync(join(parsed.config.stateDir, 'jobs')).filter((d) => d !== runner)).toEqual([]);
     expect((await credentialHolders(parsed.config)).map((h) => h.holder.name)).toEqual(opts.jobHolds ? [runner] : []);
-    return { code, out };
+    return { code, out, homes };
   } finally {
     if (lock?.held) await unlockCredential(parsed.config, lock.file);
   }
@@ -115,6 +131,43 @@ describe('factory doctor --agent', () => {
       /✗ claude +agent claude turn +credential auth:\S+ is in use by workflow job runner factory-aina-platform-9-abcdef, for \d+s\n +fix: /,
     );
     expect(model.requests.slice(asked).filter((r) => r.api === 'anthropic')).toEqual([]);
+  }, 300_000);
+
+  it("brokers a brokered profile's turn: the model and the MCP server get the host's tokens from its broker, nothing comes back", async () => {
+    const token = 'lin_api_doctorhost';
+    const linear = await startFakeHostedMcp('linear', token);
+    const envFile = join(dir, 'brokered.env');
+    writeFileSync(envFile, `LINEAR_API_KEY=${token}\n`, { mode: 0o600 });
+    model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
+    const asked = model.requests.length;
+    try {
+      const { out, homes } = await doctor([{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }], {
+        brokered: { envFile },
+      });
+      expect(out).toMatch(/✓ claude +agent claude turn +answered in \d+ ms; MCP servers: linear\n/);
+      const sent = model.requests.slice(asked).filter((r) => r.api === 'anthropic');
+      expect(sent.length).toBeGreaterThan(0);
+      // writeLaneHomes' claude access token: only the broker had it to send.
+      expect(new Set(sent.map((r) => r.authorization))).toEqual(new Set([`Bearer ${homes.secrets[2]}`]));
+      // The doctor's reachability check asks with no token at all (''); the turn's client only through the broker.
+      expect(new Set(linear.authorizations.filter(Boolean))).toEqual(new Set([`Bearer ${token}`]));
+      // Nothing came back to the host: its login is as writeLaneHomes left it.
+      expect(readFileSync(join(homes.claudeConfigDir, '.credentials.json'), 'utf8')).toContain(homes.secrets[2]);
+    } finally {
+      await linear.close();
+    }
+  }, 300_000);
+
+  it("brokers a brokered profile's turn behind egress through its own gateway's broker port", async () => {
+    const envFile = join(dir, 'brokered.env');
+    writeFileSync(envFile, 'UNUSED=1\n', { mode: 0o600 });
+    model.script('anthropic', [{ kind: 'text', text: 'OK' }]);
+    const asked = model.requests.length;
+    const { out, homes } = await doctor([], { brokered: { envFile, egress: true } });
+    expect(out).toMatch(/✓ claude +agent claude turn +answered in \d+ ms; no MCP servers\n/);
+    const sent = model.requests.slice(asked).filter((r) => r.api === 'anthropic');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent.map((r) => r.authorization))).toEqual(new Set([`Bearer ${homes.secrets[2]}`]));
   }, 300_000);
 
   it('fails the row when the model refuses the login', async () => {

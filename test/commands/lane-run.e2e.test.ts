@@ -1,6 +1,8 @@
 // `factory lane run`, the built CLI as a separate process, on the real engine with the real factory/base: the real
 // claude and codex CLIs answer through the loopback fake model, stdin reaches the command, its exit code comes back,
 // a token refresh reaches the host file, a signal still cleans up, and the credential is one lock with workflow jobs.
+// A brokered profile's run holds no real login: a root shell in it finds none, yet reaches the model and an MCP server
+// through the run's own broker, whose refresh on the host takes the controller's lock; the broker dies with the run.
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
@@ -25,9 +27,13 @@ import { credentialHolders, lockCredential, unlockCredential } from '../../contr
 import { holdCredential } from '../../controller/lanes/credential-hold.js';
 import { finishJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
-import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { fakeIdToken, startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
+import { startFakeLoginProvider, type FakeLoginProvider } from '../support/fake-login-provider.js';
+import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { LoginRefresher } from '../../controller/broker/login-refresher.js';
+import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { docker, waitFor } from '../support/harness.js';
-import { claudeLogin, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
+import { claudeLogin, codexConfig, offlineCliEnv, writeLaneHomes, type LaneHomes } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -38,6 +44,17 @@ let dir: string;
 let homes: LaneHomes;
 let configFile: string;
 let config: Config;
+let provider: FakeLoginProvider;
+let linear: FakeHostedMcp;
+/** The brokered profiles' host tokens: no container of theirs may ever hold one. */
+const HOST = {
+  access: 'sk-ant-oat01-lanerunbrokerhost',
+  mcp: 'lin_api_lanerunbrokerhost',
+  codexAccess: 'codex-at-lanerunbrokerhost',
+  codexRefresh: 'codex-rt-lanerunbrokerhost',
+};
+let brokeredLogin: string;
+let brokeredCodex: string;
 
 beforeAll(async () => {
   image = await ensureLocalBase();
@@ -45,6 +62,28 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'factory-lane-run-'));
   chmodSync(dir, 0o755);
   homes = writeLaneHomes(join(dir, 'host'), model.url);
+  provider = await startFakeLoginProvider();
+  linear = await startFakeHostedMcp('linear', HOST.mcp);
+  brokeredLogin = join(dir, 'host', 'brokered-claude');
+  mkdirSync(brokeredLogin);
+  // The host's codex login as `codex login` leaves it, and its own config (no provider of its own: the broker's).
+  brokeredCodex = join(dir, 'host', 'brokered-codex');
+  mkdirSync(brokeredCodex);
+  const codexAuth = {
+    OPENAI_API_KEY: null,
+    tokens: {
+      id_token: fakeIdToken(),
+      access_token: HOST.codexAccess,
+      refresh_token: HOST.codexRefresh,
+      account_id: 'acct-fake',
+    },
+    last_refresh: new Date().toISOString(),
+  };
+  writeFileSync(join(brokeredCodex, 'auth.json'), JSON.stringify(codexAuth), { mode: 0o600 });
+  const hostToml = codexConfig('http://unused').split('\n[model_providers.fake]')[0]!;
+  writeFileSync(join(brokeredCodex, 'config.toml'), hostToml.replace('model_provider = "fake"\n', ''));
+  const brokeredEnv = join(dir, 'host', 'brokered.env');
+  writeFileSync(brokeredEnv, `LINEAR_API_KEY=${HOST.mcp}\nDEPLOY_HOOK=kept-value\n`, { mode: 0o600 });
   const gh = join(dir, 'gh');
   const secrets = join(dir, 'secrets');
   const data = join(dir, 'data');
@@ -77,6 +116,43 @@ beforeAll(async () => {
         mcp: [{ name: 'pkm-agent', command: 'uv', args: ['run', 'server.py'] }],
       },
       codex: lane('codex', [{ kind: 'auth', agent: 'codex', source: homes.codexHome }]),
+      // Root in the container, as a prompt-injected agent with every privilege of it would be.
+      brokered: {
+        ...lane('claude', [{ kind: 'auth', agent: 'claude', source: brokeredLogin }]),
+        env: {},
+        auth: 'broker',
+        user: '0:0',
+        models: ['claude-sonnet-*'],
+        envFiles: [brokeredEnv],
+        mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      },
+      // The real codex CLI through the run's broker; the CLI's other traffic into the fake model's proxy trap.
+      'brokered-codex': {
+        ...lane('codex', [{ kind: 'auth', agent: 'codex', source: brokeredCodex }]),
+        env: (({ ANTHROPIC_BASE_URL: _a, CODEX_REFRESH_TOKEN_URL_OVERRIDE: _r, ...rest }) => rest)(
+          offlineCliEnv(model.url),
+        ),
+        auth: 'broker',
+        models: ['fake-codex-model'],
+      },
+      // The same behind egress that lets nothing out: the broker is reached through the gateway's relay alone.
+      fenced: {
+        ...lane('claude', [{ kind: 'auth', agent: 'claude', source: brokeredLogin }]),
+        env: {},
+        auth: 'broker',
+        network: 'bridge',
+        egress: { allow: [] },
+        models: ['claude-sonnet-*'],
+        envFiles: [brokeredEnv],
+        mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      },
+    },
+    broker: {
+      anthropicUrl: model.url,
+      openaiUrl: `${model.url}/v1`,
+      chatgptUrl: `${model.url}/v1`,
+      claudeTokenUrl: `${provider.url}/claude/v1/oauth/token`,
+      codexTokenUrl: `${provider.url}/codex/oauth/token`,
     },
     repos: [{ repo: 'ainative-academy/aina-platform', profiles: ['claude', 'codex'] }],
   };
@@ -89,6 +165,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await model?.close();
+  await provider?.close();
+  await linear?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -347,5 +425,167 @@ describe('factory lane run', () => {
     await run.code;
     expect(await holdCredential(config, job)).toEqual({ held: true });
     await finishJobFolder(config, job.name);
+  }, 120_000);
+});
+
+// As root in the brokered run: everything a prompt-injected agent could look at, then the model and the MCP server
+// through the broker with what it found, and a forged login written where a copy would be written back from.
+const LOOK = [
+  'env',
+  'echo ==proc',
+  'for p in /proc/[0-9]*; do tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done 2>/dev/null',
+  'echo ==files',
+  'cat /factory/auth/claude/* /factory/release/env.json /factory/mcp/* 2>/dev/null',
+  'echo ==grep',
+  // Every file the host gave the run, in whatever it mounted (the image's own files hold nothing of the host): the
+  // host's values all carry one mark, the provider's refresh tokens start claude-rt-.
+  'grep -rl -e lanerunbrokerhost -e claude-rt- $(awk \'$2 !~ "^/(proc|sys|dev)?($|/)" {print $2}\' /proc/self/mounts) 2>/dev/null',
+  'echo ==model',
+  'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")',
+  'curl -sS -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+  'echo; echo ==refused',
+  'curl -sS -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-opus-4-1","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+  'echo; echo ==mcp',
+  'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' "$FACTORY_MCP_CLAUDE")',
+  `curl -sS -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
+  'echo; echo "==broker $ANTHROPIC_BASE_URL $PH"',
+  `printf '%s' '{"claudeAiOauth":{"accessToken":"sk-ant-oat01-forged","refreshToken":"sk-ant-ort01-forged","expiresAt":9999999999999,"scopes":["user:inference"]}}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`,
+].join('\n');
+
+/** One section of the shell's output: after the last marker line (the script's own text, in /proc, names each too). */
+const section = (out: string, name: string) => out.split(`\n==${name}\n`).at(-1)!.split(/^==/m)[0]!;
+
+describe('factory lane run with auth: broker', () => {
+  it('holds no real login, reaches the model and the MCP server through its own broker, which dies with it', async () => {
+    const refresh = provider.issue('claude', 'acct-lanerun');
+    const hostFile = join(brokeredLogin, '.credentials.json');
+    writeFileSync(hostFile, JSON.stringify(claudeLogin(HOST.access, refresh, 24 * 3600_000)), { mode: 0o600 });
+    const before = readFileSync(hostFile, 'utf8');
+    const asked = model.requests.length;
+    const run = laneRun(['--profile', 'brokered'], ['sh', '-c', LOOK]);
+    expect(await run.code, run.stderr()).toBe(0);
+    const out = run.stdout();
+    for (const secret of [HOST.access, refresh, HOST.mcp]) expect(out, `the run saw ${secret}`).not.toContain(secret);
+    expect(section(out, 'grep').trim()).toBe('');
+    expect(out).toMatch(/^ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(out).toContain('kept-value');
+    // The model answered through the broker, which sent the host's token in place of the placeholder.
+    expect(JSON.parse(section(out, 'model')).type).toBe('message');
+    expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${HOST.access}`]);
+    // A model outside the profile's list is refused at the broker, before the provider hears of it.
+    expect(section(out, 'refused').trim()).toBe('403');
+    expect(section(out, 'mcp')).toContain('"serverInfo"');
+    expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${HOST.mcp}`]));
+    // Nothing written back: the forged login stayed in the run, the host file is byte for byte as it was.
+    expect(readFileSync(hostFile, 'utf8')).toBe(before);
+    expect(run.stderr()).not.toContain('written back');
+    // The run ended: its broker is closed, so the placeholder taken out of it reaches nothing.
+    const [, url, placeholder] = /^==broker (\S+) (factory-broker-\S+)$/m.exec(out)!;
+    await expect(
+      fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${placeholder}` },
+        body: '{"model":"claude-sonnet-4-5"}',
+      }),
+    ).rejects.toThrow();
+  }, 180_000);
+
+  it("refreshes an expiring login on the host under the controller's lock: one redemption beside a controller", async () => {
+    const refresh = provider.issue('claude', 'acct-lanerun');
+    const hostFile = join(brokeredLogin, '.credentials.json');
+    writeFileSync(hostFile, JSON.stringify(claudeLogin(HOST.access, refresh, 60_000)), { mode: 0o600 });
+    const redeemed = provider.requests.length;
+    // A controller's refresher on the same login, in this process: it takes the host file's lock and is held inside
+    // its redemption until the lane run's request waits at its own broker.
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const controller = new LoginRefresher(
+      { agent: 'claude', source: brokeredLogin },
+      { claude: `${provider.url}/claude/v1/oauth/token`, codex: '' },
+      { fetch: async (...args) => (await gate, fetch(...args)) },
+    );
+    const controllerLogin = controller.current();
+    await waitFor('the controller to hold the lock', () => existsSync(`${hostFile}.lock`));
+    const asked = model.requests.length;
+    const run = laneRun(
+      ['--profile', 'brokered'],
+      [
+        'sh',
+        '-c',
+        'echo asking; curl -sS -H "content-type: application/json" -H "Authorization: Bearer $(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+      ],
+    );
+    await waitFor('the request to be on its way', () => run.stdout().includes('asking'), 60_000);
+    // Time for the run's broker to reach the lock the controller holds (nothing outside shows it waiting). Were it
+    // slower, it would read the refreshed file after the lock: the assertions hold either way, and never flake.
+    await sleep(500);
+    open();
+    expect(await run.code, run.stderr()).toBe(0);
+    const refreshed = (await controllerLogin).secret;
+    expect(refreshed).not.toBe(HOST.access);
+    expect(provider.requests.length - redeemed).toBe(1);
+    expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${refreshed}`]);
+    expect(JSON.parse(readFileSync(hostFile, 'utf8')).claudeAiOauth.accessToken).toBe(refreshed);
+  }, 180_000);
+
+  it("behind egress reaches the model and the MCP server through its gateway's broker port", async () => {
+    const hostFile = join(brokeredLogin, '.credentials.json');
+    writeFileSync(hostFile, JSON.stringify(claudeLogin(HOST.access, 'sk-ant-ort01-unused', 24 * 3600_000)));
+    const asked = model.requests.length;
+    const before = linear.authorizations.length;
+    const script = [
+      'echo "at $ANTHROPIC_BASE_URL"',
+      'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' "$CLAUDE_CONFIG_DIR/.credentials.json")',
+      'curl -sS -o /dev/null -w "model:%{http_code}\\n" -H "Authorization: Bearer $PH" -H "content-type: application/json" -d \'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[]}\' "$ANTHROPIC_BASE_URL/v1/messages"',
+      'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' "$FACTORY_MCP_CLAUDE")',
+      `curl -sS -o /dev/null -w "mcp:%{http_code} $MURL\\n" -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
+    ].join('\n');
+    const run = laneRun(['--profile', 'fenced'], ['sh', '-c', script]);
+
+    expect(await run.code, run.stderr()).toBe(0);
+    const [, gateway] = /^at http:\/\/([\d.]+):3129$/m.exec(run.stdout()) ?? [];
+    expect(gateway, run.stdout()).toBeDefined();
+    expect(run.stdout()).toContain('model:200\n');
+    expect(run.stdout()).toContain(`mcp:200 http://${gateway}:3129/mcp/linear\n`);
+    expect(model.requests.slice(asked).map((r) => r.authorization)).toEqual([`Bearer ${HOST.access}`]);
+    expect(new Set(linear.authorizations.slice(before))).toEqual(new Set([`Bearer ${HOST.mcp}`]));
+  }, 180_000);
+
+  it('runs the real codex CLI on a placeholder: the model gets the host token, the host login stays as it was', async () => {
+    const before = readFileSync(join(brokeredCodex, 'auth.json'), 'utf8');
+    model.script('openai', [
+      { kind: 'tool', name: 'exec_command', input: { cmd: 'cat "$CODEX_HOME/auth.json"' } },
+      { kind: 'text', text: 'Brokered lane run: codex answered.' },
+    ]);
+    const asked = model.requests.length;
+    const run = laneRun(
+      ['--profile', 'brokered-codex'],
+      ['codex', 'exec', '--json', '--skip-git-repo-check', '--sandbox', 'danger-full-access', '-'],
+      'Run the probe.',
+    );
+
+    expect(await run.code, run.stderr()).toBe(0);
+    expect(run.stdout()).toContain('Brokered lane run: codex answered.');
+    const mine = model.requests.slice(asked);
+    expect(mine.filter((r) => r.api === 'openai').length).toBeGreaterThan(1);
+    for (const r of mine.filter((r) => r.api === 'openai')) expect(r.authorization).toBe(`Bearer ${HOST.codexAccess}`);
+    // The shell's view of its login went to the model: a placeholder, not the host's tokens; no refresh was tried.
+    const sent = JSON.stringify(mine.map((r) => r.body));
+    expect(sent).toContain('factory-broker-');
+    for (const secret of [HOST.codexAccess, HOST.codexRefresh]) expect(sent).not.toContain(secret);
+    expect(mine.filter((r) => r.api === 'oauth')).toEqual([]);
+    expect(readFileSync(join(brokeredCodex, 'auth.json'), 'utf8')).toBe(before);
+  }, 180_000);
+
+  it('on SIGTERM closes its broker with the container', async () => {
+    const hostFile = join(brokeredLogin, '.credentials.json');
+    writeFileSync(hostFile, JSON.stringify(claudeLogin(HOST.access, 'sk-ant-ort01-unused', 24 * 3600_000)));
+    const run = laneRun(['--profile', 'brokered'], ['sh', '-c', 'echo "at $ANTHROPIC_BASE_URL"; exec sleep 300']);
+    await waitFor('the lane container', () => /at http:\/\/127\.0\.0\.1:\d+/.test(run.stdout()), 60_000);
+    const url = /at (\S+)/.exec(run.stdout())![1]!;
+    expect((await fetch(`${url}/v1/messages`, { method: 'POST' })).status).toBe(401);
+    run.kill('SIGTERM');
+    expect(await run.code).toBe(143);
+    await expect(fetch(`${url}/v1/messages`, { method: 'POST' })).rejects.toThrow();
   }, 120_000);
 });

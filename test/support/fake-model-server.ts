@@ -14,8 +14,16 @@ export interface TurnUsage {
 export type ModelTurn =
   | { kind: 'text'; text: string; usage?: TurnUsage }
   /** A tool call: `Bash`/`Write` for claude, `exec_command` for codex; `say`, text the reply gives before the call
-   * (a finding the agent states on its way). */
-  | { kind: 'tool'; name: string; input: Record<string, unknown>; say?: string; usage?: TurnUsage }
+   * (a finding the agent states on its way); `namespace`, the Responses API namespace of the tool (codex lists each
+   * MCP server's tools under `mcp__<server>`). */
+  | {
+      kind: 'tool';
+      name: string;
+      input: Record<string, unknown>;
+      say?: string;
+      namespace?: string;
+      usage?: TurnUsage;
+    }
   | { kind: 'error'; status: number; body: unknown; headers?: Record<string, string> }
   /** Accepts the request and never answers: the timeout path. */
   | { kind: 'hang' };
@@ -201,6 +209,7 @@ function openaiReply(res: http.ServerResponse, turn: Reply): void {
             type: 'function_call',
             id: `fc_fake_${sequence}`,
             call_id: `call_fake_${sequence}`,
+            ...(turn.namespace ? { namespace: turn.namespace } : {}),
             name: turn.name,
             arguments: JSON.stringify(turn.input),
           },
