@@ -31,6 +31,9 @@ const PATHS: Array<{ agent: Agent; method: string; pattern: RegExp }> = [
   { agent: 'codex', method: 'GET', pattern: /^\/codex\/models$/ },
 ];
 
+/** How every placeholder a broker hands out begins, so a broker knows one that is not its job's. */
+export const PLACEHOLDER_PREFIX = 'factory-broker-';
+
 export const sameText = (a: string, b: string) => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

@@ -9,12 +9,15 @@ import type { Config, Profile } from '../config/config.js';
 export { brokerFallback } from '../config/broker-gate.js';
 import type { ContainerSpec } from '../docker/container-spec.js';
 import { BROKER_FILE, type BrokerGrant } from '../lanes/broker-placeholders.js';
+import { GH_SOCKET } from '../lanes/gh-login.js';
 import { rewriteMcpFiles } from '../lanes/job-folder.js';
 import { jobDir } from '../lanes/lane-layout.js';
+import { releasedGhDir } from '../lanes/release.js';
 import { BROKER_URL_MARK, brokeredMcpServers } from '../lanes/mcp-render.js';
 import { LoginRefreshers, type LoginSource } from './login-refresher.js';
 import { McpLoginRefreshers } from './mcp-login-refresher.js';
-import { startModelBroker, type ModelBroker } from './model-broker.js';
+import { startGhBroker, type GhBroker } from './gh-broker.js';
+import { newPlaceholder, startModelBroker, type ModelBroker } from './model-broker.js';
 
 export function loginsOf(profile: Profile): Map<Agent, LoginSource> {
   const logins = new Map<Agent, LoginSource>();
@@ -33,19 +36,30 @@ export interface BrokerRestart {
   token: string;
   /** The loopback port a host-network job was given; unset for a job that reaches its broker through a relay. */
   port?: number;
+  /** The placeholder of the job's gh login, whose sockets are opened again in its gh folders. */
+  gh?: string;
 }
 
 /** What a job's grant says of how it reaches its broker: 127.0.0.1 is the host's loopback, any other its gateway. */
 export function restartOf(grant: BrokerGrant): BrokerRestart {
   const url = new URL(grant.url);
-  if (url.hostname !== '127.0.0.1') return { token: grant.token };
+  const gh = grant.gh !== undefined ? { gh: grant.gh } : {};
+  if (url.hostname !== '127.0.0.1') return { token: grant.token, ...gh };
   const port = Number(url.port);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`broker grant names no port: ${grant.url}`);
-  return { token: grant.token, port };
+  return { token: grant.token, port, ...gh };
+}
+
+/** A job's gh login: its placeholder, the profile's gh mounts (by index) and, once opened, their sockets' servers. */
+interface JobGh {
+  token: string;
+  mounts: Array<{ index: number; source: string }>;
+  servers: GhBroker[];
 }
 
 export class JobBrokers {
   private readonly running = new Map<string, ModelBroker>();
+  private readonly gh = new Map<string, JobGh>();
   private readonly refreshers: LoginRefreshers;
   private readonly mcpLogins = new McpLoginRefreshers();
 
@@ -56,7 +70,8 @@ export class JobBrokers {
 
   /**
    * Starts the job's broker; its port is what the job's gateway relays, or what host networking reaches. `restart`:
-   * the broker of a job launched by an earlier controller, as its grant recorded it (a taken port fails the start).
+   * the broker of a job launched by an earlier controller, as its grant recorded it (a taken port fails the start);
+   * its gh sockets are opened again at once (a launch opens them at the grant, once the job's folder exists).
    */
   async start(profile: Profile, runnerName: string, restart?: BrokerRestart): Promise<ModelBroker> {
     const b = this.config().broker;
@@ -72,6 +87,7 @@ export class JobBrokers {
         mcp: {
           servers: brokeredMcpServers(profile),
           envFiles: profile.envFiles,
+          ghSource: profile.mounts.find((m) => m.kind === 'gh')?.source,
           // The oauth servers' logins, where the host's claude keeps them beside its own.
           claudeCredentials: claude && join(claude.source, '.credentials.json'),
         },
@@ -84,7 +100,19 @@ export class JobBrokers {
       },
     );
     this.running.set(runnerName, broker);
+    const mounts = profile.mounts.flatMap((m, index) => (m.kind === 'gh' ? [{ index, source: m.source }] : []));
+    if (mounts.length > 0) this.gh.set(runnerName, { token: restart?.gh ?? newPlaceholder(), mounts, servers: [] });
+    if (restart?.gh) await this.openGh(runnerName);
     return broker;
+  }
+
+  /** Opens the job's gh sockets, one in each of its gh folders (gh-broker.ts). */
+  private async openGh(runnerName: string): Promise<void> {
+    const gh = this.gh.get(runnerName);
+    for (const m of gh?.mounts ?? []) {
+      const socketPath = join(releasedGhDir(this.config(), runnerName, m.index), GH_SOCKET);
+      gh!.servers.push(await startGhBroker({ socketPath, token: gh!.token, source: m.source }, this.config().broker));
+    }
   }
 
   /**
@@ -99,13 +127,20 @@ export class JobBrokers {
   }
 
   /**
-   * Records where the job reaches its broker (as withBroker's `url`) and its placeholder, for the release, and writes
-   * that address into the job's rendered MCP entries for its brokered servers (mcp-render.ts).
+   * Records where the job reaches its broker (as withBroker's `url`) and its placeholders, for the release, writes
+   * that address into the job's rendered MCP entries for its brokered servers (mcp-render.ts), and opens its gh
+   * login's sockets in its gh folders, which exist by now (the launch made the job folder).
    */
   async grant(runnerName: string, url?: string): Promise<void> {
     const broker = this.running.get(runnerName);
     if (!broker) return;
-    const grant: BrokerGrant = { token: broker.token, url: url ?? `http://127.0.0.1:${broker.port}` };
+    await this.openGh(runnerName);
+    const gh = this.gh.get(runnerName);
+    const grant: BrokerGrant = {
+      token: broker.token,
+      url: url ?? `http://127.0.0.1:${broker.port}`,
+      ...(gh ? { gh: gh.token } : {}),
+    };
     await writeFile(join(jobDir(this.config(), runnerName), BROKER_FILE), JSON.stringify(grant), { mode: 0o600 });
     await rewriteMcpFiles(this.config(), runnerName, (text) => text.replaceAll(BROKER_URL_MARK, grant.url));
   }
@@ -117,8 +152,10 @@ export class JobBrokers {
 
   async close(runnerName: string): Promise<void> {
     const broker = this.running.get(runnerName);
+    const gh = this.gh.get(runnerName);
     this.running.delete(runnerName);
-    await broker?.close();
+    this.gh.delete(runnerName);
+    await Promise.all([broker?.close(), ...(gh?.servers ?? []).map((s) => s.close())]);
   }
 
   /** Closes the brokers of runners `keep` does not know (a launch that failed past its start). */

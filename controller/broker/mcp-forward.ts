@@ -2,10 +2,13 @@
 // answer streams back as it comes, so a server's SSE stream reaches the client event by event. A token server's
 // token is read from the profile's env files at each request (a rotated token takes effect without a restart); an
 // oauth server's is the host claude's login for it, through that login's one refresher, which refreshes it on the
-// host when it expires, and once more when the server refuses it.
+// host when it expires, and once more when the server refuses it; a gh server's is the host's gh login.
 import http from 'node:http';
 import https from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readEnvFiles } from '../lanes/env-file.js';
+import { hostGhToken } from '../lanes/gh-login.js';
 import { claudeMcpOAuthKey, type BrokeredMcp } from '../lanes/mcp-render.js';
 import { responseHeaders } from './broker-route.js';
 import type { McpLoginRefresher, McpLoginRefreshers } from './mcp-login-refresher.js';
@@ -17,6 +20,8 @@ export interface McpJob {
   servers: readonly BrokeredMcp[];
   /** The profile's env files on the host, where each token server's tokenEnv is found. */
   envFiles: readonly string[];
+  /** The host's gh folder (the profile's gh mount), whose login `credential: gh` servers get. */
+  ghSource?: string | undefined;
   /** The host's claude credentials file, whose `mcpOAuth` holds the oauth servers' logins (unset: no claude login). */
   claudeCredentials?: string | undefined;
   /** The process's refreshers of those logins, one per login whichever jobs use it. */
@@ -58,7 +63,7 @@ export function forwardMcp(
   const kept = login && req.method !== 'GET' ? readBody(req) : undefined;
   kept?.catch(() => {}); // its refusal is answered below, once awaited
   void (async () => {
-    const token = login ? await login.current() : await envToken(job.envFiles, server);
+    const token = login ? await login.current() : await hostToken(job, server);
     const body = kept ? await kept : req;
     let up = await send(route.target, req, res, token, body);
     if (up.statusCode === 401 && login && kept) {
@@ -78,8 +83,15 @@ export function forwardMcp(
   });
 }
 
-async function envToken(envFiles: readonly string[], server: BrokeredMcp): Promise<string> {
-  const token = server.credential === 'token' ? (await readEnvFiles(envFiles))[server.tokenEnv] : undefined;
+/** A token or gh server's token, read on the host at each request. */
+async function hostToken(job: McpJob, server: BrokeredMcp): Promise<string> {
+  if (server.credential === 'gh') {
+    if (!job.ghSource) throw new Error('the profile has no gh login');
+    const login = hostGhToken(await readFile(join(job.ghSource, 'hosts.yml'), 'utf8').catch(() => undefined));
+    if ('error' in login) throw new Error(`the host's gh login (${job.ghSource}): ${login.error}`);
+    return login.token;
+  }
+  const token = server.credential === 'token' ? (await readEnvFiles(job.envFiles))[server.tokenEnv] : undefined;
   if (!token)
     throw new Error(
       `${server.credential === 'token' ? server.tokenEnv : 'its token'} is not set in the profile's env files`,

@@ -8,7 +8,14 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
-import { responseHeaders, routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
+import {
+  PLACEHOLDER_PREFIX,
+  responseHeaders,
+  routeRequest,
+  upstreamHeaders,
+  upstreamUrl,
+  type Upstreams,
+} from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
 import { forwardMcp, type McpJob } from './mcp-forward.js';
 import { McpLoginRefreshers } from './mcp-login-refresher.js';
@@ -42,7 +49,7 @@ export interface ModelBroker {
 /** A request body larger than this is refused: model requests are a few MB at most. */
 const MAX_BODY = 32 * 1024 * 1024;
 
-export const newPlaceholder = () => `factory-broker-${randomBytes(24).toString('base64url')}`;
+export const newPlaceholder = () => `${PLACEHOLDER_PREFIX}${randomBytes(24).toString('base64url')}`;
 
 export async function startModelBroker(
   job: BrokerJob,

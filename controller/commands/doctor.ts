@@ -16,6 +16,7 @@ import { webhookListener } from '../config/webhook-intake.js';
 import { agentCanaryCommand, parseAgentCanary } from './doctor-agent.js';
 import type { SwarmNode } from '../docker/swarm-placement.js';
 import { swarmRows } from './doctor-swarm.js';
+import { ghLoginRows } from './doctor-gh-login.js';
 import { mcpOAuthRows } from './doctor-mcp-oauth.js';
 import { mcpCredentialSource } from '../config/mcp-credentials.js';
 import { brokerFallback } from '../config/broker-gate.js';
@@ -366,6 +367,12 @@ async function profileRows(deps: DoctorDeps, name: string, profile: Profile, age
       });
     }
   }
+
+  const hosts = new Map<string, string | undefined>();
+  for (const m of profile.mounts)
+    if (m.kind === 'gh')
+      hosts.set(m.source, await readFile(join(m.source, 'hosts.yml'), 'utf8').catch(() => undefined));
+  rows.push(...ghLoginRows(profile, (source) => hosts.get(source)).map((r) => ({ scope: name, ...r })));
 
   // Where each MCP server's credential comes from, one row each, so an operator sees which login a deaf server needs.
   for (const s of profile.mcp)

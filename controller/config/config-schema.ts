@@ -158,7 +158,7 @@ export const mountSchema = z.discriminatedUnion(
   },
 );
 
-export const MCP_CREDENTIALS = ['token', 'oauth', 'none'] as const;
+export const MCP_CREDENTIALS = ['token', 'oauth', 'gh', 'none'] as const;
 const mcpName = z
   .string()
   .regex(/^[A-Za-z0-9_-]+$/, { error: (i) => `MCP server names are letters, digits, - and _, got ${got(i.input)}` });
@@ -173,13 +173,14 @@ export const mcpServerSchema = z.union(
     }),
     // Where a hosted server's credential comes from: `token`, a static bearer token from the env files (tokenEnv);
     // `oauth`, the OAuth login claude keeps for that server in the host's claude credentials, carried by the lane's
-    // claude auth mount; `none`, no credential. Unset: token when tokenEnv is given, else none.
+    // claude auth mount; `gh`, the host's gh login, which a brokered job's broker adds (docs/lanes.md#mcp-credentials);
+    // `none`, no credential. Unset: token when tokenEnv is given, else none.
     z
       .strictObject({
         name: mcpName,
         url: z.url(),
         credential: z
-          .enum(MCP_CREDENTIALS, { error: (i) => `expected token, oauth or none, got ${got(i.input)}` })
+          .enum(MCP_CREDENTIALS, { error: (i) => `expected token, oauth, gh or none, got ${got(i.input)}` })
           .optional(),
         tokenEnv: envName.optional(),
       })
@@ -190,7 +191,7 @@ export const mcpServerSchema = z.union(
           ctx.addIssue({
             code: 'custom',
             path: ['tokenEnv'],
-            message: `credential ${s.credential} sends no bearer token: leave tokenEnv out, or write credential: token`,
+            message: `credential ${s.credential} takes no tokenEnv: leave tokenEnv out, or write credential: token`,
           });
       })
       .transform((s) => ({ ...s, credential: s.credential ?? (s.tokenEnv ? ('token' as const) : ('none' as const)) })),
@@ -480,6 +481,9 @@ export const configFieldsSchema = z.strictObject({
       chatgptUrl: z.url().default('https://chatgpt.com/backend-api/codex'),
       codexTokenUrl: z.url().default('https://auth.openai.com/oauth/token'),
       claudeTokenUrl: z.url().default('https://console.anthropic.com/v1/oauth/token'),
+      // Where a brokered job's gh calls go (gh-broker.ts): gh's api.github.com and uploads.github.com.
+      githubApiUrl: z.url().default('https://api.github.com'),
+      githubUploadsUrl: z.url().default('https://uploads.github.com'),
     })
     .default({
       anthropicUrl: 'https://api.anthropic.com',
@@ -487,6 +491,8 @@ export const configFieldsSchema = z.strictObject({
       chatgptUrl: 'https://chatgpt.com/backend-api/codex',
       codexTokenUrl: 'https://auth.openai.com/oauth/token',
       claudeTokenUrl: 'https://console.anthropic.com/v1/oauth/token',
+      githubApiUrl: 'https://api.github.com',
+      githubUploadsUrl: 'https://uploads.github.com',
     }),
   profiles: z.record(
     z.string().regex(PROFILE_NAME, { error: (i) => `profile names are lowercase words, got ${got(i.input)}` }),

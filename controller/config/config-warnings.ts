@@ -3,6 +3,7 @@ import type { ConfigWarning } from './config-problems.js';
 import type { Config } from './config-schema.js';
 import { brokerFallback } from './broker-gate.js';
 import { sharedLoginWarnings } from './shared-logins.js';
+import { MAX_SOCKET_PATH } from '../util/socket-path.js';
 
 /** What `factory validate` says of a valid config without refusing it: lanes without an agent user, secrets folders
  * given whole, logins shared under two credential names. */
@@ -29,6 +30,18 @@ export function configWarnings(config: Config): ConfigWarning[] {
         path: ['profiles', name, 'auth'],
         message: `profile "${name}" asks for auth: broker, but ${fallback}: its jobs get a copy of the login instead`,
       });
+  }
+  // A brokered job's gh socket sits in its job folder, and a runner name may take 64 bytes (runner-spec.ts).
+  for (const [name, p] of Object.entries(config.profiles)) {
+    if (p.auth !== 'broker' || brokerFallback(p)) continue;
+    p.mounts.forEach((m, i) => {
+      const bytes = Buffer.byteLength(`${config.stateDir}/jobs/${'r'.repeat(64)}/gh/${i}/gh.sock`);
+      if (m.kind === 'gh' && bytes > MAX_SOCKET_PATH)
+        out.push({
+          path: ['profiles', name, 'mounts', i],
+          message: `profile "${name}" brokers its gh login through a socket at stateDir/jobs/<runner name>/gh/${i}/gh.sock, up to ${bytes} bytes with a 64-byte runner name, over Linux's ${MAX_SOCKET_PATH}: shorten stateDir, or such a job fails at launch`,
+        });
+    });
   }
   const withLogin = Object.entries(config.profiles).find(
     ([, p]) => p.mounts.some((m) => m.kind === 'auth') && (p.auth !== 'broker' || brokerFallback(p)),

@@ -139,7 +139,12 @@ export function jobCapabilities(config: Config, profileName: string, profile: Pr
           ? `a placeholder for the host's ${m.agent} login (its model broker holds the login; nothing is written back)`
           : `${m.agent} subscription login (a private copy, written back when refreshed)`,
       );
-    if (m.kind === 'gh') secrets.push(`the host's gh login (read-only at ${m.target})`);
+    if (m.kind === 'gh')
+      secrets.push(
+        brokered
+          ? `a placeholder for the host's gh login at ${m.target} (its broker adds the token to gh's API calls)`
+          : `the host's gh login (read-only at ${m.target})`,
+      );
     if (m.kind === 'secrets') secrets.push(`the secrets store (read-only at ${m.target})`);
   }
   if (profile.envFiles.length) secrets.push(`values of ${list(profile.envFiles)}`);

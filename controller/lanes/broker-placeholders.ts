@@ -14,6 +14,9 @@ export interface BrokerGrant {
   token: string;
   /** The broker as the job's container reaches it, e.g. http://127.0.0.1:41234. */
   url: string;
+  /** The placeholder of the job's gh login, when its profile has one (broker/gh-broker.ts): its own, so the model's
+   * never goes where gh or git send theirs. */
+  gh?: string;
 }
 
 /** The refresh token a placeholder login carries: no provider knows it, and the broker refuses a refresh with it. */
@@ -27,7 +30,8 @@ export async function readBrokerGrant(jobDir: string): Promise<BrokerGrant | und
   const text = await readFile(join(jobDir, BROKER_FILE), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   const v = JSON.parse(text) as Partial<BrokerGrant>;
-  return typeof v.token === 'string' && typeof v.url === 'string' ? { token: v.token, url: v.url } : undefined;
+  if (typeof v.token !== 'string' || typeof v.url !== 'string') return undefined;
+  return { token: v.token, url: v.url, ...(typeof v.gh === 'string' ? { gh: v.gh } : {}) };
 }
 
 type Json = Record<string, unknown>;

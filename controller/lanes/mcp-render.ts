@@ -15,29 +15,32 @@ export const MCP_BROKER_TOKEN_ENV = 'FACTORY_MCP_BROKER_TOKEN';
 
 type HttpMcp = Extract<McpServer, { url: string }>;
 /**
- * An http server whose credential a brokered job's broker adds: a static token (the job holds neither it nor its
- * variable), or the OAuth login the host's claude keeps for it (the job's credentials file carries no `mcpOAuth`).
+ * An http server whose credential a brokered job's broker adds: a static token from the env files (`token`: the job
+ * holds neither the token nor its variable), the OAuth login the host's claude keeps for it (`oauth`: the job's
+ * credentials file carries no `mcpOAuth`), or the host's gh login (`gh`).
  */
-export type BrokeredMcp = HttpMcp & ({ credential: 'token'; tokenEnv: string } | { credential: 'oauth' });
+export type BrokeredMcp = HttpMcp &
+  ({ credential: 'token'; tokenEnv: string } | { credential: 'oauth' } | { credential: 'gh' });
 
 /**
- * The servers a brokered profile's broker serves: its http ones with `credential: token` or `oauth` (validate
+ * The servers a brokered profile's broker serves: its http ones with `credential: token`, `oauth` or `gh` (validate
  * refuses an `oauth` server on a profile without the claude login that holds it).
  */
 export function brokeredMcpServers(profile: Pick<Profile, 'mcp'>): BrokeredMcp[] {
   return profile.mcp.flatMap((s): BrokeredMcp[] => {
     if (!('url' in s)) return [];
     if (s.credential === 'token' && s.tokenEnv) return [{ ...s, credential: 'token', tokenEnv: s.tokenEnv }];
-    return s.credential === 'oauth' ? [{ ...s, credential: 'oauth' }] : [];
+    if (s.credential === 'oauth' || s.credential === 'gh') return [{ ...s, credential: s.credential }];
+    return [];
   });
 }
 
 /**
- * The url and bearer variable an http entry gets: its own, or for a token or oauth server of a brokered job the
+ * The url and bearer variable an http entry gets: its own, or for a token, oauth or gh server of a brokered job the
  * broker's and the placeholder's (the servers brokeredMcpServers lists).
  */
 function httpTarget(s: HttpMcp, brokered: boolean) {
-  if (brokered && (s.credential === 'token' || s.credential === 'oauth'))
+  if (brokered && (s.credential === 'token' || s.credential === 'oauth' || s.credential === 'gh'))
     return { url: `${BROKER_URL_MARK}/mcp/${s.name}`, tokenEnv: MCP_BROKER_TOKEN_ENV };
   return { url: s.url, tokenEnv: s.credential === 'token' ? s.tokenEnv : undefined };
 }

@@ -16,6 +16,7 @@ import type { Config, Profile } from '../config/config.js';
 import { readBrokerGrant, type BrokerGrant } from './broker-placeholders.js';
 import { openDataGates } from './data-release.js';
 import { readEnvFiles } from './env-file.js';
+import { GH_SOCKET, ghPlaceholderFiles } from './gh-login.js';
 import { asOwner, containerOwner, releaseAuth } from './job-folder.js';
 import { CREDENTIAL_WAIT_FILE } from './job-started-hook.js';
 import { jobDir } from './lane-layout.js';
@@ -78,13 +79,39 @@ export async function releaseJob(
   for (const [i, m] of profile.mounts.entries()) {
     if (m.kind === 'secrets')
       await copyFolderFiles(m.source, releasedSecretsDir(config, runnerName, i), owner, m.files);
-    if (m.kind === 'gh') await copyFolderFiles(m.source, releasedGhDir(config, runnerName, i), owner);
+    if (m.kind !== 'gh') continue;
+    if (broker?.gh) await releaseGhPlaceholder(m, releasedGhDir(config, runnerName, i), broker.gh, owner);
+    else await copyFolderFiles(m.source, releasedGhDir(config, runnerName, i), owner);
   }
   await openDataGates(config, profile, runnerName);
   const dir = releaseDir(config, runnerName);
   await replaceFileAtomically(join(dir, RELEASED_ENV), JSON.stringify(env), { mode: 0o600, owner });
   const marker: ReleaseMarker = { ...grant, releasedAt: new Date(now).toISOString() };
   await replaceFileAtomically(join(dir, RELEASE_MARKER), JSON.stringify(marker), { mode: 0o644, owner });
+}
+
+/**
+ * A brokered job's gh login: a hosts.yml holding its gh placeholder (with the host's mode, as a copy would have) and
+ * a config.yml that sends gh to the broker's socket beside them (gh-login.ts). Nothing of the host's token.
+ */
+async function releaseGhPlaceholder(
+  m: Extract<Profile['mounts'][number], { kind: 'gh' }>,
+  dest: string,
+  placeholder: string,
+  owner: { uid: number; gid: number },
+): Promise<void> {
+  const read = (name: string) => readFile(join(m.source, name), 'utf8').catch(() => undefined);
+  const hostsMode = await lstat(join(m.source, 'hosts.yml')).then(
+    (s) => s.mode & 0o777,
+    () => 0o600,
+  );
+  const files = ghPlaceholderFiles(
+    { hostsYml: await read('hosts.yml'), configYml: await read('config.yml') },
+    placeholder,
+    join(m.target, GH_SOCKET),
+  );
+  await replaceFileAtomically(join(dest, 'hosts.yml'), files['hosts.yml'], { mode: hostsMode, owner });
+  await replaceFileAtomically(join(dest, 'config.yml'), files['config.yml'], { mode: 0o644, owner });
 }
 
 /**

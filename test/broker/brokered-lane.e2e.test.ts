@@ -1,12 +1,24 @@
 // A brokered lane on the real Docker engine, through the controller: a root shell in the job finds none of the host's
 // tokens (environment, every process's environ and command line, the files it can read, the broker's answers), not
-// even its MCP server's static token, yet reaches the model and that server through its broker; once the job ended,
-// its placeholder opens nothing. A controller stopped without cleanup and started again gives the running job its
-// broker back, on the port and with the placeholder the job was given (example-lanes.e2e has the same behind egress).
+// even its MCP server's static token or the host's gh token (its gh folder holds a placeholder and the broker's
+// socket), yet reaches the model and that server through its broker; once the job ended, its placeholder opens
+// nothing. A controller stopped without cleanup and started again gives the running job its broker back, on the port
+// and with the placeholder the job was given (example-lanes.e2e has the same behind egress).
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobBrokers } from '../../controller/broker/job-brokers.js';
+import { parseConfig } from '../../controller/config/config.js';
+import { readBrokerGrant } from '../../controller/lanes/broker-placeholders.js';
+import { prepareJobFolder } from '../../controller/lanes/job-folder.js';
+import { jobDir } from '../../controller/lanes/lane-layout.js';
+import { releasedGhDir, releaseJob } from '../../controller/lanes/release.js';
+import { startFakeGhApi } from '../support/fake-gh-api.js';
+import { ensureLocalBase } from '../support/local-base.js';
 import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
@@ -22,6 +34,7 @@ const SECRETS = [
   'codex-at-brokerhost',
   'codex-rt-brokerhost',
   'lin-api-brokerhost-mcp',
+  'gho_brokerhostGhToken0123456789abcdef',
 ];
 
 let root: string;
@@ -45,8 +58,12 @@ afterEach(async () => {
 function hostLogins() {
   const claude = join(root, 'host', '.claude');
   const codex = join(root, 'host', '.codex');
+  const gh = join(root, 'host', 'gh');
   const results = join(root, 'results');
-  for (const d of [claude, codex, results]) mkdirSync(d, { recursive: true });
+  for (const d of [claude, codex, gh, results]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(gh, 'hosts.yml'), `github.com:\n    oauth_token: ${SECRETS[5]}\n    user: octocat\n`, {
+    mode: 0o600,
+  });
   chmodSync(results, 0o777);
   writeFileSync(join(claude, '.credentials.json'), JSON.stringify(claudeLogin(SECRETS[0]!, SECRETS[1]!)), {
     mode: 0o600,
@@ -66,7 +83,7 @@ function hostLogins() {
   );
   const envFile = join(root, 'host', 'lane.env');
   writeFileSync(envFile, `LINEAR_API_KEY=${SECRETS[4]}\nDEPLOY_HOOK=kept-value\n`, { mode: 0o600 });
-  return { claude, codex, results, envFile };
+  return { claude, codex, gh, results, envFile };
 }
 
 /** The harness of a brokered host-network lane whose job runs `command` as root once its release is written. */
@@ -88,6 +105,7 @@ function brokeredLane(f: ReturnType<typeof hostLogins>, command: string) {
       mounts: [
         { kind: 'auth', agent: 'claude', source: f.claude },
         { kind: 'auth', agent: 'codex', source: f.codex },
+        { kind: 'gh', source: f.gh },
         { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
       ],
       envFiles: [f.envFile],
@@ -102,6 +120,9 @@ const LOOK = [
   'env > /results/env.txt',
   'for p in /proc/[0-9]*; do tr "\\0" "\\n" < $p/environ; tr "\\0" " " < $p/cmdline; echo; done > /results/proc.txt 2>/dev/null',
   'cat /factory/auth/claude/* /factory/auth/codex/* > /results/files.txt 2>/dev/null',
+  // The gh folder: a placeholder login, a config that sends gh to the socket beside it, and that socket.
+  'cat /home/runner/.config/gh/hosts.yml /home/runner/.config/gh/config.yml > /results/gh.txt',
+  'test -S /home/runner/.config/gh/gh.sock && echo socket > /results/ghsock.txt',
   'grep -rl -e brokerhost / --exclude-dir=proc --exclude-dir=sys --exclude-dir=results > /results/grep.txt 2>/dev/null',
   'PH=$(sed -n \'s/.*"accessToken":"\\([^"]*\\)".*/\\1/p\' /factory/auth/claude/.credentials.json)',
   'echo "$PH" > /results/placeholder.txt',
@@ -126,10 +147,23 @@ describe('a brokered lane', () => {
       () => h!.github.jobs.get(jobId)?.status === 'completed' && h!.service.controller.snapshot().runners.length === 0,
     );
     const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
-    for (const name of ['env.txt', 'proc.txt', 'files.txt', 'answers.txt', 'model.txt', 'released.txt', 'mcp.txt'])
+    for (const name of [
+      'env.txt',
+      'proc.txt',
+      'files.txt',
+      'answers.txt',
+      'model.txt',
+      'released.txt',
+      'mcp.txt',
+      'gh.txt',
+    ])
       for (const secret of SECRETS) expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
     expect(read('grep.txt')).toBe('');
     expect(read('env.txt')).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:');
+    // gh's login in the job is a placeholder, and gh is sent to the broker's socket, which was there.
+    expect(read('gh.txt')).toMatch(/oauth_token: factory-broker-\S+/);
+    expect(read('gh.txt')).toContain('http_unix_socket: /home/runner/.config/gh/gh.sock');
+    expect(read('ghsock.txt')).toBe('socket\n');
     // Every unknown path answered 404 and nothing else.
     expect(new Set(read('answers.txt').match(/HTTP\/1\.1 \d+/g))).toEqual(new Set(['HTTP/1.1 404']));
     // The model request went through, with the host's token swapped in.
@@ -152,6 +186,63 @@ describe('a brokered lane', () => {
         body: '{"model":"claude-sonnet-4-5"}',
       }),
     ).rejects.toThrow();
+  });
+
+  it("lets the real gh in factory/base, as the job's user and with no network, reach GitHub's API through its socket alone", async () => {
+    const f = hostLogins();
+    const api = await startFakeGhApi('octocat');
+    const parsed = parseConfig(`
+github: { auth: { tokenEnv: T }, webhook: { secret: { env: S } } }
+stateDir: ${join(root, 'state')}
+broker: { githubApiUrl: ${api.url} }
+profiles:
+  lane:
+    trusted: true
+    labels: [self-hosted, factory, lane]
+    image: factory/base:0.1.0
+    network: host
+    auth: broker
+    mounts: [{ kind: auth, agent: claude, source: ${f.claude} }, { kind: gh, source: ${f.gh} }]
+repos: [{ repo: o/r, profiles: [lane] }]
+`);
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { config } = parsed;
+    const profile = config.profiles.lane!;
+    const brokers = new JobBrokers(() => config);
+    try {
+      await prepareJobFolder(config, 'lane', profile, 'runner-gh', { brokered: true });
+      await brokers.start(profile, 'runner-gh');
+      await brokers.grant('runner-gh');
+      await releaseJob(config, 'lane', profile, 'runner-gh', { repo: 'o/r', jobId: 1, runId: 1 });
+      // The container as a lane's would have it: the gh folder bound read-only, the runner's uid, no way out at all.
+      const { stdout } = await promisify(execFile)('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--user',
+        '1000:1000',
+        '--cap-drop',
+        'ALL',
+        '-v',
+        `${releasedGhDir(config, 'runner-gh', 1)}:/home/runner/.config/gh:ro`,
+        '-e',
+        'GH_CONFIG_DIR=/home/runner/.config/gh',
+        '-e',
+        'GH_NO_UPDATE_NOTIFIER=1',
+        '--entrypoint',
+        'sh',
+        await ensureLocalBase(),
+        '-c',
+        'gh api /user --jq .login && gh auth token',
+      ]);
+      const placeholder = (await readBrokerGrant(jobDir(config, 'runner-gh')))!.gh!;
+      expect(stdout.split('\n')).toEqual(['octocat', placeholder, '']);
+      expect(api.requests.map((r) => [r.url, r.authorization])).toEqual([['/user', `token ${SECRETS[5]}`]]);
+    } finally {
+      await brokers.closeAll();
+      await api.close();
+    }
   });
 });
 
@@ -176,9 +267,14 @@ const ASK_TWICE = [
 ].join('; ');
 
 describe('a brokered lane across a controller restart', () => {
-  it('keeps its model and MCP server on the port it was given, until its cleanup closes the broker', async () => {
+  it('keeps its model, MCP server and gh login on the port and socket it was given, until its cleanup closes the broker', async () => {
     const f = hostLogins();
-    h = await startHarness(brokeredLane(f, ASK_TWICE));
+    const api = await startFakeGhApi('octocat');
+    const lane = brokeredLane(f, ASK_TWICE);
+    h = await startHarness({
+      ...lane,
+      config: { ...lane.config, broker: { ...lane.config.broker, githubApiUrl: api.url } },
+    });
     const jobId = await h.github.queueJob(h.repo, LABELS);
     const read = (name: string) => readFileSync(join(f.results, name), 'utf8');
     await waitFor('the ask before the restart', () => existsSync(join(f.results, 'asked-1')), 60_000);
@@ -186,6 +282,13 @@ describe('a brokered lane across a controller restart', () => {
     // Stopped as SIGTERM stops it (its brokers die with it, the job runs on), then started again.
     await h.restart();
     expect(h.service.controller.snapshot().runners).toHaveLength(1);
+    // The job's gh socket is served again, for the gh placeholder its files hold (mounts[2] is its gh login).
+    const runner = h.service.controller.snapshot().runners[0]!.identity.runnerName;
+    const jobFolder = join(root, 'state', 'jobs', runner);
+    const ghPlaceholder = JSON.parse(readFileSync(join(jobFolder, 'broker.json'), 'utf8')).gh as string;
+    const socketPath = join(jobFolder, 'gh', '2', 'gh.sock');
+    expect(await overGhSocket(socketPath, ghPlaceholder)).toBe(200);
+    expect(api.requests.map((r) => r.authorization)).toEqual([`token ${SECRETS[5]}`]);
     writeFileSync(join(f.results, 'go'), '');
     await waitFor('the ask after the restart', () => existsSync(join(f.results, 'asked-2')), 30_000);
 
@@ -213,5 +316,22 @@ describe('a brokered lane across a controller restart', () => {
         body: '{"model":"claude-sonnet-4-5"}',
       }),
     ).rejects.toThrow();
+    await expect(overGhSocket(socketPath, ghPlaceholder)).rejects.toThrow();
+    await api.close();
   });
 });
+
+/** gh's request for the signed-in user over a job's gh socket; resolves with the status. */
+function overGhSocket(socketPath: string, placeholder: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(
+        { socketPath, path: '/user', headers: { host: 'api.github.com', authorization: `token ${placeholder}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+      .on('error', reject);
+  });
+}

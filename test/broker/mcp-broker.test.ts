@@ -1,7 +1,8 @@
 // A job's broker in front of its profile's hosted MCP servers: the SDK's own client, holding only the job's
-// placeholder, lists a loopback server's tools through it; the server sees the host's token, never the placeholder.
+// placeholder, lists a loopback server's tools through it; the server sees the host's token, never the placeholder
+// (a static one from the env files, or for `credential: gh` the host's gh login).
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,9 +15,11 @@ import type { BrokeredMcp } from '../../controller/lanes/mcp-render.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 
 const REAL = 'lin_api_host-real-token';
+const GH_TOKEN = 'gho_hostGhLoginForMcp0123456789abcdefAB';
 let linear: FakeHostedMcp;
 let root: string;
 let envFile: string;
+let ghSource: string;
 let brokers: ModelBroker[] = [];
 
 beforeAll(async () => {
@@ -24,6 +27,9 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'mcp-broker-'));
   envFile = join(root, 'lane.env');
   writeFileSync(envFile, `LINEAR_API_KEY=${REAL}\nOTHER=kept\n`, { mode: 0o600 });
+  ghSource = join(root, 'gh');
+  mkdirSync(ghSource);
+  writeFileSync(join(ghSource, 'hosts.yml'), `github.com:\n    oauth_token: ${GH_TOKEN}\n    user: octocat\n`);
 });
 afterAll(async () => {
   await linear.close();
@@ -43,7 +49,12 @@ const server = (name: string, url: string, tokenEnv = 'LINEAR_API_KEY'): Brokere
 
 async function jobBroker(servers: BrokeredMcp[]) {
   const broker = await startModelBroker(
-    { runnerName: `job-${brokers.length}`, logins: new Map(), models: [], mcp: { servers, envFiles: [envFile] } },
+    {
+      runnerName: `job-${brokers.length}`,
+      logins: new Map(),
+      models: [],
+      mcp: { servers, envFiles: [envFile], ghSource },
+    },
     {
       refreshers: new LoginRefreshers({ claude: '', codex: '' }),
       upstreams: {
@@ -80,6 +91,19 @@ describe("a job's broker for its MCP servers", () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(new Set(seen)).toEqual(new Set([`Bearer ${REAL}`]));
     expect(seen.join('\n')).not.toContain(broker.token);
+  });
+
+  it("sends a `credential: gh` server the host's gh login, never the placeholder", async () => {
+    const github = await startFakeHostedMcp('github', GH_TOKEN);
+    try {
+      const broker = await jobBroker([{ name: 'github', url: github.url, credential: 'gh' }]);
+      const client = await connect(`http://127.0.0.1:${broker.port}/mcp/github`, broker.token);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['whoami']);
+      await client.close();
+      expect(new Set(github.authorizations)).toEqual(new Set([`Bearer ${GH_TOKEN}`]));
+    } finally {
+      await github.close();
+    }
   });
 
   it('refuses a wrong placeholder with 401, before anything reaches the server', async () => {

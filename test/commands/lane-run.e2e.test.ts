@@ -30,6 +30,7 @@ import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { fakeIdToken, startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startFakeLoginProvider, type FakeLoginProvider } from '../support/fake-login-provider.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { startFakeGhApi, type FakeGhApi } from '../support/fake-gh-api.js';
 import { LoginRefresher } from '../../controller/broker/login-refresher.js';
 import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { docker, waitFor } from '../support/harness.js';
@@ -52,7 +53,9 @@ const HOST = {
   mcp: 'lin_api_lanerunbrokerhost',
   codexAccess: 'codex-at-lanerunbrokerhost',
   codexRefresh: 'codex-rt-lanerunbrokerhost',
+  gh: 'gho_lanerunbrokerhostGhToken0123456789',
 };
+let ghApi: FakeGhApi;
 let brokeredLogin: string;
 let brokeredCodex: string;
 
@@ -64,6 +67,13 @@ beforeAll(async () => {
   homes = writeLaneHomes(join(dir, 'host'), model.url);
   provider = await startFakeLoginProvider();
   linear = await startFakeHostedMcp('linear', HOST.mcp);
+  ghApi = await startFakeGhApi('octocat');
+  // The host's gh login, in the folder the brokered run's gh mount names: the run's gh gets a placeholder.
+  const brokeredGh = join(dir, 'host', 'brokered-gh');
+  mkdirSync(brokeredGh, { recursive: true });
+  writeFileSync(join(brokeredGh, 'hosts.yml'), `github.com:\n  oauth_token: ${HOST.gh}\n  user: octocat\n`, {
+    mode: 0o600,
+  });
   brokeredLogin = join(dir, 'host', 'brokered-claude');
   mkdirSync(brokeredLogin);
   // The host's codex login as `codex login` leaves it, and its own config (no provider of its own: the broker's).
@@ -118,7 +128,10 @@ beforeAll(async () => {
       codex: lane('codex', [{ kind: 'auth', agent: 'codex', source: homes.codexHome }]),
       // Root in the container, as a prompt-injected agent with every privilege of it would be.
       brokered: {
-        ...lane('claude', [{ kind: 'auth', agent: 'claude', source: brokeredLogin }]),
+        ...lane('claude', [
+          { kind: 'auth', agent: 'claude', source: brokeredLogin },
+          { kind: 'gh', source: join(dir, 'host', 'brokered-gh') },
+        ]),
         env: {},
         auth: 'broker',
         user: '0:0',
@@ -153,6 +166,7 @@ beforeAll(async () => {
       chatgptUrl: `${model.url}/v1`,
       claudeTokenUrl: `${provider.url}/claude/v1/oauth/token`,
       codexTokenUrl: `${provider.url}/codex/oauth/token`,
+      githubApiUrl: ghApi.url,
     },
     repos: [{ repo: 'ainative-academy/aina-platform', profiles: ['claude', 'codex'] }],
   };
@@ -167,6 +181,7 @@ afterAll(async () => {
   await model?.close();
   await provider?.close();
   await linear?.close();
+  await ghApi?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -448,6 +463,9 @@ const LOOK = [
   'echo; echo ==mcp',
   'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' "$FACTORY_MCP_CLAUDE")',
   `curl -sS -H "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" -H "content-type: application/json" -H "accept: application/json, text/event-stream" -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
+  'echo; echo ==gh',
+  // The real gh, through the run's broker on the socket in its gh folder: the placeholder is all it holds.
+  'gh api /user --jq .login; gh auth token',
   'echo; echo "==broker $ANTHROPIC_BASE_URL $PH"',
   `printf '%s' '{"claudeAiOauth":{"accessToken":"sk-ant-oat01-forged","refreshToken":"sk-ant-ort01-forged","expiresAt":9999999999999,"scopes":["user:inference"]}}' > "$CLAUDE_CONFIG_DIR/.credentials.json"`,
 ].join('\n');
@@ -465,7 +483,8 @@ describe('factory lane run with auth: broker', () => {
     const run = laneRun(['--profile', 'brokered'], ['sh', '-c', LOOK]);
     expect(await run.code, run.stderr()).toBe(0);
     const out = run.stdout();
-    for (const secret of [HOST.access, refresh, HOST.mcp]) expect(out, `the run saw ${secret}`).not.toContain(secret);
+    for (const secret of [HOST.access, refresh, HOST.mcp, HOST.gh])
+      expect(out, `the run saw ${secret}`).not.toContain(secret);
     expect(section(out, 'grep').trim()).toBe('');
     expect(out).toMatch(/^ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toContain('kept-value');
@@ -476,6 +495,9 @@ describe('factory lane run with auth: broker', () => {
     expect(section(out, 'refused').trim()).toBe('403');
     expect(section(out, 'mcp')).toContain('"serverInfo"');
     expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${HOST.mcp}`]));
+    // gh reached the API through the broker, which sent the host's gh token; the run's gh holds a placeholder.
+    expect(section(out, 'gh')).toMatch(/^octocat\nfactory-broker-\S+\n/);
+    expect(ghApi.requests.map((r) => r.authorization)).toEqual([`token ${HOST.gh}`]);
     // Nothing written back: the forged login stayed in the run, the host file is byte for byte as it was.
     expect(readFileSync(hostFile, 'utf8')).toBe(before);
     expect(run.stderr()).not.toContain('written back');

@@ -12,8 +12,9 @@ import { relayedValue } from '../../controller/egress/egress-plan.js';
 
 const root = join(import.meta.dirname, '../..');
 const SEED_MCP = {
-  stdio: ['pkm-agent', 'codegraph', 'playwright', 'github'],
+  stdio: ['pkm-agent', 'codegraph', 'playwright'],
   http: [
+    'github',
     'clerk',
     'linear',
     'posthog',
@@ -69,7 +70,7 @@ describe('examples/factory.yml', () => {
     expect(codex.mounts.map((m) => m.kind)).toEqual(['auth', 'gh', 'workspace']);
   });
 
-  it('gives the claude lane all 13 MCP servers of the connection map by name, 4 stdio and 9 http', async () => {
+  it('gives the claude lane all 13 MCP servers of the connection map by name, 3 stdio and 10 http', async () => {
     const claude = (await example()).profiles.claude!;
     expect(claude.mcp.filter((s) => 'command' in s).map((s) => s.name)).toEqual(SEED_MCP.stdio);
     expect(claude.mcp.filter((s) => 'url' in s).map((s) => s.name)).toEqual(SEED_MCP.http);
@@ -79,8 +80,10 @@ describe('examples/factory.yml', () => {
       'uv',
       'bash',
       'playwright-mcp',
-      'bash',
     ]);
+    // GitHub's hosted server with the host's gh login, which the lane's broker adds: the job holds a placeholder.
+    expect(claude).toMatchObject({ auth: 'broker' });
+    expect(claude.mcp.find((s) => s.name === 'github')).toMatchObject({ credential: 'gh' });
   });
 
   it('mounts secrets, the PKM store and the gh login read-only into the claude lane (secrets and gh from the job folder), with Paperclip from one variable', async () => {
@@ -167,13 +170,15 @@ describe('the egress of the example lanes', () => {
     for (const host of CODEX) expect(allows(config, 'codex', host)).toBe(true);
     for (const host of CLAUDE) expect(allows(config, 'claude', host)).toBe(true);
     for (const host of [...CODEX, ...CLAUDE]) expect(allows(config, 'review', host)).toBe(true);
-    // Every hosted MCP server of the claude lane, by the name its url gives: those its broker serves (their logins
-    // stay on the host) are reached from the host, so the job may not reach them; the others it reaches itself.
+    // Every hosted MCP server of the claude lane, by the name its url gives: those its broker serves (credential:
+    // oauth, the host claude's logins; credential: gh, the host's gh login) are reached from the host, so the job
+    // needs, and gets, no way to their hosts; the others it reaches itself.
     const claude = config.profiles.claude!;
     const mcpHosts = claude.mcp.flatMap((s) => ('url' in s ? [new URL(s.url).hostname] : []));
     expect(mcpHosts).toHaveLength(SEED_MCP.http.length);
     const brokered = new Set(brokeredMcpServers(claude).map((s) => new URL(s.url).hostname));
-    expect(brokered.size).toBeGreaterThan(0);
+    expect(brokered).toContain('api.githubcopilot.com');
+    expect(brokered).toContain('mcp.linear.app');
     for (const host of mcpHosts) expect(allows(config, 'claude', host), host).toBe(!brokered.has(host));
     // The lanes that reach Paperclip get it relayed, and the one variable that names it follows the relay.
     expect(config.profiles.codex!.egress!.loopback).toEqual([3100]);

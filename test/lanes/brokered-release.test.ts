@@ -1,16 +1,18 @@
 // A brokered claude lane's release: the job's credentials file is the placeholder login and nothing else. The hosted
 // MCP logins of the profile's `credential: oauth` servers stay on the host: their entries point at the job's broker,
-// with the placeholder as bearer, and no file of the job holds any of their tokens.
+// with the placeholder as bearer, and no file of the job holds any of their tokens. Its gh folder holds a placeholder
+// login pointed at the broker's socket, and no file of the job the host's gh token.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../controller/config/config.js';
 import { BROKER_FILE } from '../../controller/lanes/broker-placeholders.js';
 import { prepareJobFolder } from '../../controller/lanes/job-folder.js';
 import { jobDir } from '../../controller/lanes/lane-layout.js';
 import { claudeMcpOAuthKey, MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
-import { releaseJob } from '../../controller/lanes/release.js';
+import { releasedGhDir, releaseJob } from '../../controller/lanes/release.js';
 import { claudeLogin } from '../support/lane-homes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'factory-brokered-release-'));
@@ -124,5 +126,47 @@ describe("a brokered claude lane's release", () => {
     expect(credentials.mcpOAuth[claudeMcpOAuthKey('linear', LINEAR)].refreshToken).toBe('mcp-refresh-linear');
     const claude = JSON.parse(readFileSync(join(dir, 'mcp', 'claude.json'), 'utf8')).mcpServers;
     expect(claude.linear).toEqual({ type: 'http', url: LINEAR });
+  });
+});
+
+const GH_TOKEN = 'gho_hostGhLogin0123456789abcdefABCDEFgh';
+
+/** Every file under a folder, as text. */
+const allFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? allFiles(join(dir, e.name)) : e.isFile() ? [readFileSync(join(dir, e.name), 'utf8')] : [],
+  );
+
+describe("a brokered lane's gh login", () => {
+  it("is a placeholder pointed at the broker's socket: no file of the job holds the host's gh token", async () => {
+    const gh = join(root, 'host', 'gh');
+    mkdirSync(gh, { recursive: true });
+    writeFileSync(join(gh, 'hosts.yml'), `github.com:\n    oauth_token: ${GH_TOKEN}\n    user: octocat\n`, {
+      mode: 0o600,
+    });
+    writeFileSync(join(gh, 'config.yml'), 'git_protocol: https\n');
+    const parsed = parseConfig(
+      yaml(hostClaude()).replace(
+        'mounts: [{ kind: auth, agent: claude, source: ',
+        `mounts: [{ kind: gh, source: ${gh} }, { kind: auth, agent: claude, source: `,
+      ),
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const { config } = parsed;
+    const profile = config.profiles.claude!;
+    await prepareJobFolder(config, 'claude', profile, 'runner-gh');
+    const grant = { token: 'factory-broker-model', url: 'http://127.0.0.1:4000', gh: 'factory-broker-gh' };
+    writeFileSync(join(jobDir(config, 'runner-gh'), BROKER_FILE), JSON.stringify(grant));
+    await releaseJob(config, 'claude', profile, 'runner-gh', { repo: 'o/r', jobId: 1, runId: 1 });
+
+    const dir = releasedGhDir(config, 'runner-gh', 0);
+    expect(parse(readFileSync(join(dir, 'hosts.yml'), 'utf8'))['github.com']).toMatchObject({
+      oauth_token: grant.gh,
+      user: 'octocat',
+    });
+    expect(parse(readFileSync(join(dir, 'config.yml'), 'utf8'))).toMatchObject({
+      http_unix_socket: '/home/runner/.config/gh/gh.sock',
+    });
+    expect(allFiles(jobDir(config, 'runner-gh')).filter((t) => t.includes(GH_TOKEN))).toEqual([]);
   });
 });

@@ -78,7 +78,7 @@ describe('scripts/setup', () => {
 });
 
 describe('scripts/setup-tests', () => {
-  it('installs shellcheck, chromium, debootstrap and openssl when their commands are missing', () => {
+  it('installs shellcheck, chromium, debootstrap, openssl and gh when their commands are missing', () => {
     const r = run('setup-tests');
     expect(r.status).toBe(0);
     expect(installs()).toEqual([
@@ -86,12 +86,13 @@ describe('scripts/setup-tests', () => {
       'apt-get install -y -qq chromium',
       'apt-get install -y -qq debootstrap',
       'apt-get install -y -qq openssl',
+      'apt-get install -y -qq gh',
     ]);
     expect(calls().filter((c) => c.startsWith('apt-get update'))).toHaveLength(1);
   });
 
   it('installs nothing when they are there, so npm test on a prepared machine starts at once', () => {
-    for (const tool of ['shellcheck', 'chromium', 'debootstrap', 'openssl']) stub(tool);
+    for (const tool of ['shellcheck', 'chromium', 'debootstrap', 'openssl', 'gh']) stub(tool);
     const r = run('setup-tests');
     expect(r.status).toBe(0);
     expect(calls()).toEqual(['']);
