@@ -63,7 +63,7 @@ export function forwardMcp(
   const kept = login && req.method !== 'GET' ? readBody(req) : undefined;
   kept?.catch(() => {}); // its refusal is answered below, once awaited
   void (async () => {
-    const token = login ? await login.current() : await hostToken(job, server);
+    const token = server.credential === 'oauth' ? await login!.current() : await hostToken(job, server);
     const body = kept ? await kept : req;
     let up = await send(route.target, req, res, token, body);
     if (up.statusCode === 401 && login && kept) {
@@ -84,18 +84,15 @@ export function forwardMcp(
 }
 
 /** A token or gh server's token, read on the host at each request. */
-async function hostToken(job: McpJob, server: BrokeredMcp): Promise<string> {
+async function hostToken(job: McpJob, server: Exclude<BrokeredMcp, { credential: 'oauth' }>): Promise<string> {
   if (server.credential === 'gh') {
     if (!job.ghSource) throw new Error('the profile has no gh login');
     const login = hostGhToken(await readFile(join(job.ghSource, 'hosts.yml'), 'utf8').catch(() => undefined));
     if ('error' in login) throw new Error(`the host's gh login (${job.ghSource}): ${login.error}`);
     return login.token;
   }
-  const token = server.credential === 'token' ? (await readEnvFiles(job.envFiles))[server.tokenEnv] : undefined;
-  if (!token)
-    throw new Error(
-      `${server.credential === 'token' ? server.tokenEnv : 'its token'} is not set in the profile's env files`,
-    );
+  const token = (await readEnvFiles(job.envFiles))[server.tokenEnv];
+  if (!token) throw new Error(`${server.tokenEnv} is not set in the profile's env files`);
   return token;
 }
 
