@@ -1,7 +1,7 @@
 // A brokered lane on the real Docker engine, through the controller: a root shell in the job finds none of the host's
 // tokens (environment, every process's environ and command line, the files it can read, the broker's answers), not
-// even its MCP server's static token or the host's gh token (its gh folder holds a placeholder and the broker's
-// socket), yet reaches the model and that server through its broker; once the job ended, its placeholder opens
+// even its MCP server's static token, the host claude's OAuth login for a hosted server or the host's gh token (its gh
+// folder holds a placeholder and the broker's socket), yet reaches the model and those servers through its broker; once the job ended, its placeholder opens
 // nothing. A controller stopped without cleanup and started again gives the running job its broker back, on the port
 // and with the placeholder the job was given (example-lanes.e2e has the same behind egress).
 import { execFile } from 'node:child_process';
@@ -23,7 +23,8 @@ import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
-import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
+import { claudeMcpOAuthKey, MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
+import { startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.js';
 import { codexIdToken } from '../support/fake-login-provider.js';
 import { claudeLogin } from '../support/lane-homes.js';
 
@@ -41,17 +42,23 @@ let root: string;
 let h: Harness | undefined;
 let model: FakeModelServer;
 let linear: FakeHostedMcp;
+/** A hosted server the host's claude logged in to; its tokens' names carry `brokerhost`, which the job's grep seeks. */
+let sentry: FakeOAuthMcp;
+let sentryLogin: ReturnType<FakeOAuthMcp['login']>;
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'factory-broker-lane-'));
   chmodSync(root, 0o755);
   model = await startFakeModelServer();
   linear = await startFakeHostedMcp('linear', SECRETS[4]!);
+  sentry = await startFakeOAuthMcp({ name: 'sentry-brokerhost', now: Date.now });
+  sentryLogin = sentry.login();
 });
 afterEach(async () => {
   await h?.stop();
   h = undefined;
   await model.close();
   await linear.close();
+  await sentry.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -65,9 +72,24 @@ function hostLogins() {
     mode: 0o600,
   });
   chmodSync(results, 0o777);
-  writeFileSync(join(claude, '.credentials.json'), JSON.stringify(claudeLogin(SECRETS[0]!, SECRETS[1]!)), {
-    mode: 0o600,
-  });
+  // Its claude login, and beside it the hosted server's that `/mcp` made, expired: the broker refreshes it on the host.
+  const mcpOAuth = {
+    [claudeMcpOAuthKey('sentry', sentry.url)]: {
+      serverName: 'sentry',
+      serverUrl: sentry.url,
+      accessToken: sentryLogin.accessToken,
+      refreshToken: sentryLogin.refreshToken,
+      expiresAt: Date.now() - 1000,
+      clientId: sentryLogin.clientId,
+      clientSecret: sentryLogin.clientSecret,
+      discoveryState: { authorizationServerUrl: sentry.issuer },
+    },
+  };
+  writeFileSync(
+    join(claude, '.credentials.json'),
+    JSON.stringify({ ...claudeLogin(SECRETS[0]!, SECRETS[1]!), mcpOAuth }),
+    { mode: 0o600 },
+  );
   writeFileSync(
     join(codex, 'auth.json'),
     JSON.stringify({
@@ -109,7 +131,10 @@ function brokeredLane(f: ReturnType<typeof hostLogins>, command: string) {
         { kind: 'bind', source: f.results, target: '/results', mode: 'rw' },
       ],
       envFiles: [f.envFile],
-      mcp: [{ name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' }],
+      mcp: [
+        { name: 'linear', url: linear.url, tokenEnv: 'LINEAR_API_KEY' },
+        { name: 'sentry', url: sentry.url, credential: 'oauth' },
+      ],
       env: { STANDIN_JOB_COMMAND: awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) + command },
     },
   };
@@ -135,6 +160,8 @@ const LOOK = [
   'MURL=$(sed -n \'s/.*"url": "\\([^"]*\\/mcp\\/linear\\)".*/\\1/p\' /factory/mcp/claude.json)',
   'echo "$MURL" > /results/mcpurl.txt',
   `wget -q -O /results/mcp.txt --header "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" --header "content-type: application/json" --header "accept: application/json, text/event-stream" --post-data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "$MURL"`,
+  // The hosted server behind the host claude's OAuth login, the same way: the job's credentials hold no login for it.
+  `wget -q -O /results/mcp-oauth.txt --header "Authorization: Bearer $${MCP_BROKER_TOKEN_ENV}" --header "content-type: application/json" --header "accept: application/json, text/event-stream" --post-data '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' "\${MURL%/linear}/sentry"`,
 ].join('; ');
 
 describe('a brokered lane', () => {
@@ -155,9 +182,11 @@ describe('a brokered lane', () => {
       'model.txt',
       'released.txt',
       'mcp.txt',
+      'mcp-oauth.txt',
       'gh.txt',
     ])
-      for (const secret of SECRETS) expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
+      for (const secret of [...SECRETS, sentryLogin.accessToken, sentryLogin.refreshToken, sentryLogin.clientSecret])
+        expect(read(name), `${name} holds ${secret}`).not.toContain(secret);
     expect(read('grep.txt')).toBe('');
     expect(read('env.txt')).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:');
     // gh's login in the job is a placeholder, and gh is sent to the broker's socket, which was there.
@@ -176,6 +205,14 @@ describe('a brokered lane', () => {
     expect(read('mcpurl.txt')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/linear$/m);
     expect(read('mcp.txt')).toContain('"serverInfo"');
     expect(new Set(linear.authorizations)).toEqual(new Set([`Bearer ${SECRETS[4]}`]));
+    // The hosted server too: its expired login refreshed once on the host, the job's files hold none of it.
+    expect(read('mcp-oauth.txt')).toContain('"serverInfo"');
+    expect(sentry.refreshes).toBe(1);
+    const refreshed = JSON.parse(readFileSync(join(f.claude, '.credentials.json'), 'utf8')).mcpOAuth[
+      claudeMcpOAuthKey('sentry', sentry.url)
+    ];
+    expect(new Set(sentry.authorizations)).toEqual(new Set([`Bearer ${refreshed.accessToken}`]));
+    expect(read('files.txt')).not.toContain('mcpOAuth');
     // The job ended: its broker is closed, so the placeholder taken out of it reaches nothing.
     const placeholder = read('placeholder.txt').trim();
     expect(placeholder).toMatch(/^factory-broker-/);
