@@ -2,8 +2,10 @@
 // each run one job through the controller on the real engine, from the real factory/base: the real CLI in the lane
 // container holds only its placeholder, reaches its broker through the job's egress gateway (at the gateway's broker
 // port, which the controller relays to the job's own broker), and the broker puts the host's token in the request to
-// the fake model. A shell of the job's user then finds neither the host's access nor its refresh token in the
-// container, and an unlisted host is refused.
+// the fake model. The claude lane's hosted MCP servers (the example's list, at loopback stand-ins) and both lanes' gh
+// are reached the same way: the broker adds the host claude's OAuth login for each server and the host's gh token. A
+// shell of the job's user then finds none of the host's tokens (model logins, MCP logins, gh) in the container, and an
+// unlisted host is refused.
 //
 // LANES_DEBUG=1 prints the controller's warnings and the job containers' output as they come, and keeps the folder
 // with the host logins and what each job wrote (cli.out, cli.err, cli.code) for a look after the run.
@@ -35,8 +37,9 @@ import { startHarness, waitFor, type Harness } from '../support/harness.js';
 import { claudeLogin, codexConfig } from '../support/lane-homes.js';
 import { ensureLocalBase } from '../support/local-base.js';
 import { awaitReleaseShell } from '../support/release-shell.js';
-import { startFakeHostedMcp } from '../support/fake-hosted-mcp.js';
-import { MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
+import { startFakeGhApi } from '../support/fake-gh-api.js';
+import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
+import { claudeMcpOAuthKey, MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
 import { runIn } from '../egress/probes.js';
 import { startWorld, type World } from '../egress/world.js';
 
@@ -48,13 +51,22 @@ const HOST = {
   claudeRefresh: 'sk-ant-ort01-examplelanerefresh2e9f',
   codexAccess: 'codex-at-examplelane-5a3b',
   codexRefresh: 'codex-rt-examplelane-8d0c',
+  gh: 'gho_examplelanehostgh4f7a',
 };
-const SECRETS = Object.values(HOST);
-
 type RawProfile = Record<string, unknown> & { egress: { allow: string[]; loopback: string[] } };
 const example = parse(readFileSync(join(root, 'examples/factory.yml'), 'utf8')) as {
   profiles: Record<string, RawProfile>;
 };
+/** The example claude lane's http MCP servers (its stdio ones run in lane-job.e2e), as written. */
+const HOSTED = (example.profiles.claude!.mcp as Array<Record<string, string>>).filter((s) => 'url' in s);
+/** The host claude's OAuth login for each `credential: oauth` server: an access and a refresh token of its own. */
+const MCP_LOGINS = Object.fromEntries(
+  HOSTED.filter((s) => s.credential === 'oauth').map((s) => [
+    s.name!,
+    { access: `mcp-at-${s.name}-examplelane`, refresh: `mcp-rt-${s.name}-examplelane` },
+  ]),
+);
+const SECRETS = [...Object.values(HOST), ...Object.values(MCP_LOGINS).flatMap((l) => [l.access, l.refresh])];
 
 let image: string;
 let world: World;
@@ -62,16 +74,42 @@ let model: FakeModelServer;
 let standin: GitHubStandin;
 let h: Harness | undefined;
 let dir: string;
+/** Loopback stand-ins a test started, closed after the file. */
+const standIns: Array<{ close(): Promise<void> }> = [];
 
-/** The host's logins, as `claude login` and `codex login` leave them. */
-function hostLogins() {
+/**
+ * The host's logins, as `claude login`, `codex login` and `gh auth login` leave them; with `mcpUrls` (each hosted
+ * server's stand-in), the host claude's OAuth logins to the `credential: oauth` ones, filed as claude files them.
+ */
+function hostLogins(mcpUrls: Record<string, string> = {}) {
   const claude = join(dir, 'host', '.claude');
   const claudeJson = join(dir, 'host', '.claude.json');
   const codex = join(dir, 'host', '.codex');
-  for (const d of [claude, codex]) mkdirSync(d, { recursive: true });
+  const gh = join(dir, 'host', 'gh');
+  for (const d of [claude, codex, gh]) mkdirSync(d, { recursive: true });
+  const mcpOAuth = Object.fromEntries(
+    Object.entries(MCP_LOGINS).flatMap(([name, login]) => {
+      const url = mcpUrls[name];
+      if (!url) return [];
+      const entry = {
+        serverName: name,
+        serverUrl: url,
+        accessToken: login.access,
+        refreshToken: login.refresh,
+        expiresAt: Date.now() + 24 * 3600_000,
+        clientId: `client-${name}`,
+      };
+      return [[claudeMcpOAuthKey(name, url), entry]];
+    }),
+  );
   writeFileSync(
     join(claude, '.credentials.json'),
-    JSON.stringify(claudeLogin(HOST.claudeAccess, HOST.claudeRefresh, 24 * 3600_000)),
+    JSON.stringify({ ...claudeLogin(HOST.claudeAccess, HOST.claudeRefresh, 24 * 3600_000), mcpOAuth }),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    join(gh, 'hosts.yml'),
+    `github.com:\n    oauth_token: ${HOST.gh}\n    user: ali\n    git_protocol: https\n`,
     { mode: 0o600 },
   );
   writeFileSync(claudeJson, JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3 }), { mode: 0o600 });
@@ -95,7 +133,7 @@ function hostLogins() {
     codexConfig('http://unused').split('\n[model_providers.fake]')[0]!.replace('model_provider = "fake"\n', ''),
     { mode: 0o600 },
   );
-  return { claude, claudeJson, codex };
+  return { claude, claudeJson, codex, gh };
 }
 
 /** A folder the job writes what it saw into (the runner's user writes it, the test reads it). */
@@ -113,10 +151,15 @@ function resultsDir(agent: string): string {
 function jobCommand(cli: string): string {
   // awaitReleaseShell ends with its own "; ": joined with the steps, it would make "; ;", which sh refuses.
   return (
-    awaitReleaseShell() +
+    // The released placeholder the rendered MCP entries send as their bearer, in the CLI's environment as the lane
+    // action puts it.
+    awaitReleaseShell([MCP_BROKER_TOKEN_ENV]) +
     [
+      `export ${MCP_BROKER_TOKEN_ENV}`,
       'cd /tmp',
       `${cli} > /results/cli.out 2> /results/cli.err; echo $? > /results/cli.code`,
+      // gh as the lane has it: its placeholder login, which the broker's socket in the gh folder turns into the host's.
+      'gh api /user --jq .login > /results/gh.out 2> /results/gh.err; echo $? > /results/gh.code',
       'curl -sS -m 10 -o /dev/null -w "%{http_code}" https://pastebin.com/ > /results/proxied.txt 2>&1',
       'curl -sS -m 5 --noproxy "*" https://pastebin.com/ > /results/direct.txt 2>&1',
       'touch /results/ran',
@@ -126,20 +169,32 @@ function jobCommand(cli: string): string {
 }
 
 const CLAUDE_CLI =
-  'CLAUDE_CONFIG_DIR=/factory/auth/claude claude --print --output-format json --model claude-sonnet-4-5 "say hi"';
+  'CLAUDE_CONFIG_DIR=/factory/auth/claude claude --print --output-format json --mcp-config /factory/mcp/claude.json --model claude-sonnet-4-5 "say hi"';
 const CODEX_CLI =
   'CODEX_HOME=/factory/auth/codex codex exec --skip-git-repo-check --sandbox danger-full-access --model fake-codex-model --output-last-message /results/last.txt "say hi" < /dev/null';
 
 /** The example's lane profile, on this machine: its auth, egress, env and agent user as written, the logins and
- * image of this test, its gateway's upstream the world. MCP servers left out: lane-job.e2e runs them. */
-function exampleLane(name: 'claude' | 'codex', authMount: Record<string, unknown>, results: string, cli: string) {
+ * image of this test, its gateway's upstream the world; `more`: its gh login and MCP servers (the stdio servers are
+ * left out: lane-job.e2e runs them). */
+function exampleLane(
+  name: 'claude' | 'codex',
+  authMount: Record<string, unknown>,
+  results: string,
+  cli: string,
+  more: { gh?: string; mcp?: unknown[] } = {},
+) {
   const p = example.profiles[name]!;
   return {
     ...p,
     image,
     network: world.network,
-    mcp: [],
-    mounts: [authMount, { kind: 'bind', source: results, target: '/results', mode: 'rw' }, { kind: 'workspace' }],
+    mcp: more.mcp ?? [],
+    mounts: [
+      authMount,
+      ...(more.gh ? [{ kind: 'gh', source: more.gh }] : []),
+      { kind: 'bind', source: results, target: '/results', mode: 'rw' },
+      { kind: 'workspace' },
+    ],
     egress: { ...p.egress, loopback: [...p.egress.loopback, `127.0.0.1:${new URL(standin.url).port}`] },
     env: { ...((p.env as Record<string, string> | undefined) ?? {}), STANDIN_JOB_COMMAND: jobCommand(cli) },
   };
@@ -208,6 +263,7 @@ afterAll(async () => {
   for (const c of left.containers) await docker.getContainer(c.Id).remove({ force: true });
   for (const n of left.networks) await docker.getNetwork(n.Id).remove();
   await standin?.stop();
+  for (const s of standIns) await s.close();
   await model?.close();
   await world?.remove();
   if (dir && !process.env.LANES_DEBUG) rmSync(dir, { recursive: true, force: true });
@@ -215,7 +271,17 @@ afterAll(async () => {
 
 describe("the example org's brokered lanes behind their egress", () => {
   it('claude and codex complete a run with the host token swapped in by the broker, and hold none of it', async () => {
-    const logins = hostLogins();
+    // The claude lane's hosted MCP servers, each a loopback stand-in that takes only the host's own credential for it:
+    // the host claude's OAuth login (`credential: oauth`) or the host's gh login (`credential: gh`). A server with
+    // `credential: none` is asked at an address that reaches nothing from the job (its own loopback).
+    const hosted = new Map<string, FakeHostedMcp>();
+    for (const s of HOSTED)
+      if (s.credential !== 'none')
+        hosted.set(s.name!, await startFakeHostedMcp(s.name!, MCP_LOGINS[s.name!]?.access ?? HOST.gh));
+    const ghApi = await startFakeGhApi('ali');
+    standIns.push(ghApi, ...hosted.values());
+    const mcp = HOSTED.map((s) => ({ ...s, url: hosted.get(s.name!)?.url ?? 'http://127.0.0.1:9/mcp' }));
+    const logins = hostLogins(Object.fromEntries([...hosted].map(([name, f]) => [name, f.url])));
     const results = { claude: resultsDir('claude'), codex: resultsDir('codex') };
     model.script('anthropic', [{ kind: 'text', text: 'brokered claude behind egress' }]);
     model.script('openai', [{ kind: 'text', text: 'brokered codex behind egress' }]);
@@ -241,7 +307,12 @@ describe("the example org's brokered lanes behind their egress", () => {
         },
       }),
       config: {
-        broker: { anthropicUrl: model.url, openaiUrl: `${model.url}/v1`, chatgptUrl: `${model.url}/v1` },
+        broker: {
+          anthropicUrl: model.url,
+          openaiUrl: `${model.url}/v1`,
+          chatgptUrl: `${model.url}/v1`,
+          githubApiUrl: ghApi.url,
+        },
       },
       extraProfiles: {
         claude: exampleLane(
@@ -249,8 +320,11 @@ describe("the example org's brokered lanes behind their egress", () => {
           { kind: 'auth', agent: 'claude', source: logins.claude, claudeJson: logins.claudeJson },
           results.claude,
           CLAUDE_CLI,
+          { gh: logins.gh, mcp },
         ),
-        codex: exampleLane('codex', { kind: 'auth', agent: 'codex', source: logins.codex }, results.codex, CODEX_CLI),
+        codex: exampleLane('codex', { kind: 'auth', agent: 'codex', source: logins.codex }, results.codex, CODEX_CLI, {
+          gh: logins.gh,
+        }),
       },
     });
     const started = Date.now();
@@ -317,6 +391,18 @@ describe("the example org's brokered lanes behind their egress", () => {
     for (const r of openai) expect(r.authorization).toBe(`Bearer ${HOST.codexAccess}`);
     // Only the host refreshes: no CLI tried.
     expect(model.requests.filter((r) => r.api === 'oauth')).toEqual([]);
+    // claude reached every hosted MCP server through its broker, which sent the host's own login for each; gh reached
+    // GitHub's API through its socket with the host's gh token. None of them ever saw a placeholder.
+    for (const [name, server] of hosted) {
+      expect(server.authorizations.length, name).toBeGreaterThan(0);
+      expect(new Set(server.authorizations), name).toEqual(new Set([`Bearer ${MCP_LOGINS[name]?.access ?? HOST.gh}`]));
+    }
+    for (const agent of ['claude', 'codex'] as const) {
+      expect(read(results[agent], 'gh.code').trim(), read(results[agent], 'gh.err')).toBe('0');
+      expect(read(results[agent], 'gh.out').trim()).toBe('ali');
+    }
+    expect(ghApi.requests.length).toBeGreaterThanOrEqual(2);
+    for (const r of ghApi.requests) expect(r.authorization).toBe(`token ${HOST.gh}`);
 
     // Inside: none of the host's tokens in any process's environment or command line, or in the files, while the
     // same look finds the placeholder (in the CLI's files), so it was looking in the right places.
