@@ -382,7 +382,7 @@ const SECTIONS: Section[] = [
         result: pf,
         rows: [
           [
-            `Lane pre-flight, login + ${pf.servers} MCP servers (4 stdio, 9 http) at once, median of ${pf.concurrentMs.length}`,
+            `Lane pre-flight, login + ${pf.servers} MCP servers (${pf.stdio} stdio, ${pf.http} http) at once, median of ${pf.concurrentMs.length}`,
             ms(pf.medianMs.concurrent),
             '< 3000 ms',
             pf.medianMs.concurrent < 3000 ? 'met' : MISSED,
