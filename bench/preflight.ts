@@ -1,5 +1,5 @@
-// The pre-flight's wall time for a lane shaped like the example's claude lane: 13 MCP servers, 4 stdio (a node
-// script each, as npx-started servers are node) and 9 streamable HTTP on loopback, each asked `initialize` and
+// The pre-flight's wall time for a lane shaped like the example's claude lane: 13 MCP servers, 3 stdio (a node
+// script each, as npx-started servers are node) and 10 streamable HTTP on loopback, each asked `initialize` and
 // `tools/list`. Beside it, in the same run, the same servers asked one after another: what concurrency saves.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +12,13 @@ import { startHttpMcpServer, stdioMcpServer } from '../test/support/mcp-stand-in
 import { median } from './stats.js';
 
 const RUNS = 5;
-const STDIO = 4;
-const HTTP = 9;
+const STDIO = 3;
+const HTTP = 10;
 
 export interface PreflightResult {
   servers: number;
+  stdio: number;
+  http: number;
   concurrentMs: number[];
   sequentialMs: number[];
   medianMs: { concurrent: number; sequential: number };
@@ -56,6 +58,8 @@ export async function benchPreflight(): Promise<PreflightResult> {
     }
     return {
       servers: STDIO + HTTP,
+      stdio: STDIO,
+      http: HTTP,
       concurrentMs,
       sequentialMs,
       medianMs: { concurrent: median(concurrentMs), sequential: median(sequentialMs) },

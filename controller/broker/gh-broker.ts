@@ -6,14 +6,12 @@
 // the socket is gone and the placeholder opens nothing.
 import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
-import https from 'node:https';
 import type net from 'node:net';
 import { join } from 'node:path';
 import { hostGhToken } from '../lanes/gh-login.js';
 import { socketPathProblem } from '../util/socket-path.js';
-import { responseHeaders } from './broker-route.js';
 import { ghUpstreamHeaders, routeGh, type GhUpstreams } from './gh-route.js';
-import { upstreamAgent } from './upstream-agents.js';
+import { forwardFailed, sendUpstream, streamAnswer, type Refuse } from './upstream-forward.js';
 
 export interface GhJob {
   /** Where the socket is made, on the controller's side: inside the job's gh folder. */
@@ -33,7 +31,7 @@ export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise
   const tooLong = socketPathProblem(job.socketPath, "stateDir (a job's folder is stateDir/jobs/<runner name>)");
   if (tooLong) throw new Error(`gh broker: ${tooLong}`);
   const counts = { forwarded: 0, refused: 0 };
-  const refuse = (res: http.ServerResponse, status: number, message: string) => {
+  const refuse: Refuse = (res, status, message) => {
     counts.refused += 1;
     // GitHub's error shape, so gh prints the message.
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message }));
@@ -44,19 +42,19 @@ export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise
       req.resume();
       return refuse(res, route.status, route.message);
     }
-    const forwarded = () => (counts.forwarded += 1);
-    if (!route.hostToken)
-      return stream(req, res, new URL(route.target), ghUpstreamHeaders(req.headers, undefined), refuse, forwarded);
-    void readFile(join(job.source, 'hosts.yml'), 'utf8')
-      .catch(() => undefined)
-      .then((text) => {
-        const login = hostGhToken(text);
-        if ('error' in login) {
-          req.resume();
-          return refuse(res, 502, `broker: the host's gh login (${job.source}): ${login.error}`);
-        }
-        stream(req, res, new URL(route.target), ghUpstreamHeaders(req.headers, login.token), refuse, forwarded);
-      });
+    const target = new URL(route.target);
+    void (async () => {
+      let token: string | undefined;
+      if (route.hostToken) {
+        const login = hostGhToken(await readFile(join(job.source, 'hosts.yml'), 'utf8').catch(() => undefined));
+        if ('error' in login)
+          return forwardFailed(req, res, refuse, 502, `broker: the host's gh login (${job.source}): ${login.error}`);
+        token = login.token;
+      }
+      const up = await sendUpstream(target, req, res, ghUpstreamHeaders(req.headers, token), req);
+      counts.forwarded += 1;
+      streamAnswer(up, res);
+    })().catch((err: Error) => forwardFailed(req, res, refuse, 502, `broker: ${target.host}: ${err.message}`));
   });
   const open = new Set<net.Socket>();
   server.on('connection', (socket) => {
@@ -79,34 +77,4 @@ export async function startGhBroker(job: GhJob, upstreams: GhUpstreams): Promise
         for (const socket of open) socket.destroy();
       }),
   };
-}
-
-/** Streams the request to `target` and the answer back, as it comes. */
-function stream(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  target: URL,
-  headers: Record<string, string>,
-  refuse: (res: http.ServerResponse, status: number, message: string) => void,
-  forwarded: () => void,
-): void {
-  const out = (target.protocol === 'https:' ? https : http).request(target, {
-    method: req.method,
-    headers,
-    agent: upstreamAgent(target),
-  });
-  out.on('response', (up) => {
-    forwarded();
-    res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
-    up.pipe(res);
-    res.on('close', () => up.destroy());
-  });
-  out.on('error', (err) => {
-    if (!res.headersSent) refuse(res, 502, `broker: ${target.host}: ${err.message}`);
-    else res.destroy();
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) out.destroy();
-  });
-  req.pipe(out);
 }

@@ -3,17 +3,15 @@
 // token is read from the profile's env files at each request (a rotated token takes effect without a restart); an
 // oauth server's is the host claude's login for it, through that login's one refresher, which refreshes it on the
 // host when it expires, and once more when the server refuses it; a gh server's is the host's gh login.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readEnvFiles } from '../lanes/env-file.js';
 import { hostGhToken } from '../lanes/gh-login.js';
 import { claudeMcpOAuthKey, type BrokeredMcp } from '../lanes/mcp-render.js';
-import { responseHeaders } from './broker-route.js';
 import type { McpLoginRefresher, McpLoginRefreshers } from './mcp-login-refresher.js';
 import { mcpUpstreamHeaders, routeMcp } from './mcp-route.js';
-import { upstreamAgent } from './upstream-agents.js';
+import { forwardFailed, sendUpstream, streamAnswer, type Refuse } from './upstream-forward.js';
 
 export interface McpJob {
   token: string;
@@ -48,7 +46,7 @@ export function forwardMcp(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   job: McpJob,
-  refuse: (res: http.ServerResponse, status: number, message: string) => void,
+  refuse: Refuse,
   forwarded: () => void,
 ): void {
   const route = routeMcp({ url: req.url ?? '/', headers: req.headers }, job);
@@ -71,16 +69,16 @@ export function forwardMcp(
       up = await send(route.target, req, res, await login.rejected(token), body);
     }
     forwarded();
-    res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
-    res.flushHeaders(); // an SSE stream may stay silent a while: the client learns it is open now
-    up.on('error', () => res.destroy());
-    up.pipe(res);
-    res.on('close', () => up.destroy());
-  })().catch((err: Error) => {
-    req.resume();
-    if (res.headersSent) return res.destroy();
-    refuse(res, err instanceof Refused ? err.status : 502, `broker: MCP server ${server.name}: ${err.message}`);
-  });
+    streamAnswer(up, res);
+  })().catch((err: Error) =>
+    forwardFailed(
+      req,
+      res,
+      refuse,
+      err instanceof Refused ? err.status : 502,
+      `broker: MCP server ${server.name}: ${err.message}`,
+    ),
+  );
 }
 
 /** A token or gh server's token, read on the host at each request. */
@@ -139,24 +137,5 @@ function send(
   token: string,
   body: Buffer | http.IncomingMessage,
 ): Promise<http.IncomingMessage> {
-  const url = new URL(target);
-  const headers = mcpUpstreamHeaders(req.headers, token);
-  if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const out = (url.protocol === 'https:' ? https : http).request(
-      url,
-      { method: req.method, headers, agent: upstreamAgent(url) },
-      (up) => {
-        answered = true;
-        resolve(up);
-      },
-    );
-    out.on('error', (err) => (answered ? res.destroy() : reject(err)));
-    res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
-    });
-    if (Buffer.isBuffer(body)) out.end(body);
-    else body.pipe(out);
-  });
+  return sendUpstream(new URL(target), req, res, mcpUpstreamHeaders(req.headers, token), body);
 }

@@ -4,24 +4,16 @@
 // placeholder opens nothing anywhere.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Agent } from '../../lane-contract/agents.js';
 import type { HostLogin } from '../lanes/host-login.js';
-import {
-  PLACEHOLDER_PREFIX,
-  responseHeaders,
-  routeRequest,
-  upstreamHeaders,
-  upstreamUrl,
-  type Upstreams,
-} from './broker-route.js';
+import { PLACEHOLDER_PREFIX, routeRequest, upstreamHeaders, upstreamUrl, type Upstreams } from './broker-route.js';
 import type { LoginRefreshers, LoginSource } from './login-refresher.js';
 import { forwardMcp, type McpJob } from './mcp-forward.js';
 import { McpLoginRefreshers } from './mcp-login-refresher.js';
 import { MCP_PREFIX } from './mcp-route.js';
 import { openedByThisProcess } from './peer-check.js';
-import { upstreamAgent } from './upstream-agents.js';
+import { forwardFailed, sendUpstream, streamAnswer, type Refuse } from './upstream-forward.js';
 
 export interface BrokerJob {
   runnerName: string;
@@ -67,7 +59,7 @@ export async function startModelBroker(
   const token = deps.token ?? newPlaceholder();
   const counts = { forwarded: 0, refused: 0 };
   const allowed = { token, agents: new Set(job.logins.keys()), models: job.models };
-  const refuse = (res: http.ServerResponse, status: number, message: string) => {
+  const refuse: Refuse = (res, status, message) => {
     counts.refused += 1;
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message } }));
   };
@@ -98,28 +90,20 @@ export async function startModelBroker(
       if (route.kind === 'refuse') return refuse(res, route.status, route.message);
       const refresher = deps.refreshers.for(job.logins.get(route.agent)!);
       const send = async (login: HostLogin, retry: boolean): Promise<void> => {
-        const up = await forward(
-          upstreamUrl(route, login, deps.upstreams),
-          req,
-          raw,
-          upstreamHeaders(req.headers, login),
-        );
+        const target = new URL(upstreamUrl(route, login, deps.upstreams));
+        const up = await sendUpstream(target, req, res, upstreamHeaders(req.headers, login), raw);
         // A token the provider refused although the host thought it fresh: refreshed once on the host, sent again.
         if (up.statusCode === 401 && retry && login.refreshToken) {
           up.resume();
           return send(await refresher.rejected(login.secret), false);
         }
         counts.forwarded += 1;
-        res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
-        up.pipe(res);
+        streamAnswer(up, res);
       };
       refresher
         .current()
         .then((login) => send(login, true))
-        .catch((err: Error) => {
-          if (!res.headersSent) refuse(res, 502, `broker: ${err.message}`);
-          else res.destroy();
-        });
+        .catch((err: Error) => forwardFailed(req, res, refuse, 502, `broker: ${err.message}`));
     });
   });
   server.keepAliveTimeout = 65_000;
@@ -153,30 +137,4 @@ export async function startModelBroker(
         for (const socket of open) socket.destroy();
       }),
   };
-}
-
-function forward(
-  url: string,
-  req: http.IncomingMessage,
-  body: Buffer,
-  headers: Record<string, string>,
-): Promise<http.IncomingMessage> {
-  const target = new URL(url);
-  const client = target.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const out = client.request(
-      target,
-      {
-        method: req.method,
-        headers: { ...headers, 'content-length': String(body.length) },
-        agent: upstreamAgent(target),
-      },
-      resolve,
-    );
-    out.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) out.destroy();
-    });
-    out.end(body);
-  });
 }
