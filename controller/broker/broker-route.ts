@@ -78,20 +78,26 @@ export function upstreamUrl(route: Extract<Route, { kind: 'forward' }>, login: H
 
 const join = (base: string, path: string) => `${base.replace(/\/+$/, '')}${path}`;
 
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'content-length',
-  'authorization',
-  'x-api-key',
-  'chatgpt-account-id',
-]);
+/**
+ * The request headers no forward passes on: the connection's own (hop-by-hop), the host it was sent to and the
+ * client's credential, which the broker replaces; `more` names a route's other ones.
+ */
+export const droppedHeaders = (...more: string[]): ReadonlySet<string> =>
+  new Set([
+    'connection',
+    'keep-alive',
+    'proxy-connection',
+    'proxy-authorization',
+    'transfer-encoding',
+    'upgrade',
+    'te',
+    'trailer',
+    'host',
+    'authorization',
+    ...more,
+  ]);
+// The body is held in full and sent with its own length; codex's account header is the host login's to name.
+const HOP = droppedHeaders('content-length', 'x-api-key', 'chatgpt-account-id');
 const OAUTH_BETA = 'oauth-2025-04-20';
 
 /** A client's request headers less `drop` (hop-by-hop ones, credentials), each one line: what goes upstream. */

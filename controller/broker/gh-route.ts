@@ -6,7 +6,7 @@
 // is, with nothing of the host's added, as it would have gone out through the job's network. Pure: gh-broker.ts
 // carries it out.
 import type { IncomingHttpHeaders } from 'node:http';
-import { passedHeaders, PLACEHOLDER_PREFIX, sameText } from './broker-route.js';
+import { droppedHeaders, passedHeaders, PLACEHOLDER_PREFIX, sameText } from './broker-route.js';
 
 /** Where gh's two API hosts are forwarded; GitHub's own unless a test or a proxy says. */
 export interface GhUpstreams {
@@ -51,18 +51,7 @@ export function routeGh(
   return { kind: 'forward', target: `${base.replace(/\/+$/, '')}${req.url}`, hostToken };
 }
 
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'authorization',
-]);
+const HOP = droppedHeaders();
 
 /**
  * The headers sent upstream: gh's, less hop-by-hop ones, with the host's gh token in place of the placeholder, or,

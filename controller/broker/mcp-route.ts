@@ -4,7 +4,7 @@
 // Pure: mcp-forward.ts carries it out.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BrokeredMcp } from '../lanes/mcp-render.js';
-import { passedHeaders, presented, sameText } from './broker-route.js';
+import { droppedHeaders, passedHeaders, presented, sameText } from './broker-route.js';
 
 /** The path prefix under which a job's broker serves its MCP servers. */
 export const MCP_PREFIX = '/mcp/';
@@ -37,19 +37,7 @@ const splitOnce = (s: string, sep: string): [string, string | undefined] => {
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 };
 
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'authorization',
-  'x-api-key',
-]);
+const HOP = droppedHeaders('x-api-key');
 
 /** The headers sent upstream: the client's, less hop-by-hop ones and the placeholder, plus the host's token. */
 export function mcpUpstreamHeaders(headers: IncomingHttpHeaders, token: string): Record<string, string> {
