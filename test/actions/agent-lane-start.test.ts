@@ -27,7 +27,11 @@ async function runWithStandin(agent: StandinAgent, standin: Omit<StandinOptions,
 describe('agent-lane start', () => {
   for (const agent of ['claude', 'codex'] as const) {
     it(`${agent}: a CLI that reads stdin on every call is started first and asked its version beside the run`, async () => {
-      const { run, calls } = await runWithStandin(agent, { version: '7.6.5', readsStdinAlways: true });
+      const { run, calls } = await runWithStandin(agent, {
+        version: '7.6.5',
+        readsStdinAlways: true,
+        versionAwaitsRun: true,
+      });
 
       expect(run.exitCode, run.stdout + run.stderr).toBe(0);
       expect(run.outputs.result).toBe('ok');

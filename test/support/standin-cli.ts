@@ -27,6 +27,13 @@ export interface StandinOptions {
   readsStdinAlways?: boolean;
   /** `--version` never answers (a wedged install). */
   versionHangs?: boolean;
+  /**
+   * `--version` waits up to 5 s for a run's line in the log before logging its own. Two shells spawned a moment apart
+   * reach their first line in either order on a busy machine: this way the log says which one the action started
+   * first, not which one the scheduler ran first (an action that awaited --version before the run still logs
+   * "version" first).
+   */
+  versionAwaitsRun?: boolean;
 }
 
 export function writeStandinCli(bin: string, agent: StandinAgent, o: StandinOptions): string {
@@ -35,6 +42,9 @@ export function writeStandinCli(bin: string, agent: StandinAgent, o: StandinOpti
   const script = [
     '#!/bin/sh',
     'if [ "$1" = --version ]; then',
+    ...(o.versionAwaitsRun
+      ? [`  i=0; while ! grep -q '^run ' '${o.log}' 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done`]
+      : []),
     `  echo "version $(date +%s%N)" >> '${o.log}'`,
     ...(o.readsStdinAlways ? ['  cat > /dev/null'] : []),
     `  ${version}`,
