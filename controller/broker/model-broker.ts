@@ -116,6 +116,8 @@ export async function startModelBroker(
     socket.on('close', () => open.delete(socket));
     const admit = job.relayedOnly ? openedByThisProcess(socket) : Promise.resolve(true);
     void admit.then((ours) => {
+      // Closed while it was checked (the broker closing): neither a refusal nor the HTTP server's to serve.
+      if (socket.destroyed) return;
       if (!ours) {
         counts.refused += 1;
         return socket.destroy();

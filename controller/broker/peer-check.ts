@@ -22,9 +22,11 @@ export function socketInode(table: string, from: number, to: number): string | u
 }
 
 export async function openedByThisProcess(socket: Socket): Promise<boolean> {
-  if (socket.remoteAddress !== '127.0.0.1' || !socket.remotePort || !socket.localPort) return false;
+  // Read before the first await: a socket closed meanwhile (its broker closing at the job's end) has no local port.
+  const { remoteAddress, remotePort, localPort } = socket;
+  if (remoteAddress !== '127.0.0.1' || !remotePort || !localPort) return false;
   const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
-  const inode = socketInode(table, socket.remotePort, socket.localPort);
+  const inode = socketInode(table, remotePort, localPort);
   if (!inode || inode === '0') return false;
   const want = `socket:[${inode}]`;
   for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[]))

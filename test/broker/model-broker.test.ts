@@ -96,8 +96,10 @@ describe('a job broker', () => {
     );
     // This process stands for the controller, whose relay carries the job's connections.
     expect((await ask(broker)).status).toBe(200);
-    // Another process on the host (a host-network container, say) that took the placeholder out of the job.
-    const script = `fetch('http://127.0.0.1:${broker.port}/v1/messages', { method: 'POST', headers: { authorization: 'Bearer ${broker.token}' }, body: '{"model":"claude-sonnet-4-5"}' }).then((r) => console.log(r.status), () => console.log('refused'))`;
+    // Another process on the host (a host-network container, say) that took the placeholder out of the job. Through
+    // node:http, not fetch: a fresh process's fetch loses a connection closed while it still compiles its HTTP parser
+    // (slow under load), settles neither way and lets the process exit printing nothing.
+    const script = `require('node:http').request('http://127.0.0.1:${broker.port}/v1/messages', { method: 'POST', headers: { authorization: 'Bearer ${broker.token}' } }, (r) => console.log(r.statusCode)).on('error', () => console.log('refused')).end('{"model":"claude-sonnet-4-5"}')`;
     // Asynchronously: the broker answers from this very process.
     // A clean environment: unit files share a worker, and one that left NODE_OPTIONS or a proxy set must not reach it.
     const out = (
