@@ -19,7 +19,7 @@ import { agentUserFixture, handLaneToRunner } from '../support/agent-user.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
-import { startFakeOAuthMcp } from '../support/fake-oauth-mcp.js';
+import { hostMcpOAuth, startFakeOAuthMcp } from '../support/fake-oauth-mcp.js';
 import { freshLaneJob, laneJobEnv, type LaneJob } from '../support/lane-job.js';
 
 const NOTES_SERVER = join(import.meta.dirname, '../fixtures/mcp-servers/notes-server.mjs');
@@ -193,18 +193,7 @@ describe('a claude lane in build mode', () => {
       writeFileSync(
         hostCredentials,
         JSON.stringify({
-          mcpOAuth: {
-            [claudeMcpOAuthKey('linear', linear.url)]: {
-              serverName: 'linear',
-              serverUrl: linear.url,
-              accessToken: login.accessToken,
-              refreshToken: login.refreshToken,
-              expiresAt: Date.now() - 60_000,
-              clientId: login.clientId,
-              clientSecret: login.clientSecret,
-              discoveryState: { authorizationServerUrl: linear.issuer },
-            },
-          },
+          mcpOAuth: hostMcpOAuth('linear', linear, login, Date.now() - 60_000),
         }),
         { mode: 0o600 },
       );

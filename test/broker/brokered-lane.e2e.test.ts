@@ -24,7 +24,7 @@ import { awaitReleaseShell } from '../support/release-shell.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 import { claudeMcpOAuthKey, MCP_BROKER_TOKEN_ENV } from '../../controller/lanes/mcp-render.js';
-import { startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.js';
+import { hostMcpOAuth, startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.js';
 import { codexIdToken } from '../support/fake-login-provider.js';
 import { claudeLogin } from '../support/lane-homes.js';
 
@@ -73,18 +73,7 @@ function hostLogins() {
   });
   chmodSync(results, 0o777);
   // Its claude login, and beside it the hosted server's that `/mcp` made, expired: the broker refreshes it on the host.
-  const mcpOAuth = {
-    [claudeMcpOAuthKey('sentry', sentry.url)]: {
-      serverName: 'sentry',
-      serverUrl: sentry.url,
-      accessToken: sentryLogin.accessToken,
-      refreshToken: sentryLogin.refreshToken,
-      expiresAt: Date.now() - 1000,
-      clientId: sentryLogin.clientId,
-      clientSecret: sentryLogin.clientSecret,
-      discoveryState: { authorizationServerUrl: sentry.issuer },
-    },
-  };
+  const mcpOAuth = hostMcpOAuth('sentry', sentry, sentryLogin, Date.now() - 1000);
   writeFileSync(
     join(claude, '.credentials.json'),
     JSON.stringify({ ...claudeLogin(SECRETS[0]!, SECRETS[1]!), mcpOAuth }),

@@ -23,7 +23,7 @@ import {
 } from '../../controller/lanes/mcp-render.js';
 import { startFakeHostedMcp, type FakeHostedMcp } from '../support/fake-hosted-mcp.js';
 import { startFakeModelServer, type FakeModelServer } from '../support/fake-model-server.js';
-import { startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.js';
+import { hostMcpOAuth, startFakeOAuthMcp, type FakeOAuthMcp } from '../support/fake-oauth-mcp.js';
 import { claudeLogin, codexConfig } from '../support/lane-homes.js';
 
 const REAL = 'lin_api_host-only-value';
@@ -50,18 +50,7 @@ beforeAll(async () => {
     hostCredentials(),
     JSON.stringify({
       ...claudeLogin('sk-ant-oat01-host', 'sk-ant-ort01-host'),
-      mcpOAuth: {
-        [claudeMcpOAuthKey('sentry', sentry.url)]: {
-          serverName: 'sentry',
-          serverUrl: sentry.url,
-          accessToken: login.accessToken,
-          refreshToken: login.refreshToken,
-          expiresAt: Date.now() - 1000,
-          clientId: login.clientId,
-          clientSecret: login.clientSecret,
-          discoveryState: { authorizationServerUrl: sentry.issuer },
-        },
-      },
+      mcpOAuth: hostMcpOAuth('sentry', sentry, login, Date.now() - 1000),
     }),
     { mode: 0o600 },
   );

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { claudeMcpOAuthKey } from '../../controller/lanes/mcp-render.js';
 
 export interface FakeOAuthMcp {
   /** The MCP server's url, as `claude mcp add` names it. */
@@ -25,6 +26,30 @@ export interface FakeOAuthMcp {
   /** Revokes every access token issued so far, as a provider does on a password change. */
   revokeAccessTokens(): void;
   close(): Promise<void>;
+}
+
+/**
+ * The host claude's `mcpOAuth` for `server`, as `/mcp` files `login` (one of server.login()'s) under claude's key:
+ * its tokens and client, its authorization server, and `expiresAt` (the login's own unless given).
+ */
+export function hostMcpOAuth(
+  name: string,
+  server: FakeOAuthMcp,
+  login: ReturnType<FakeOAuthMcp['login']>,
+  expiresAt = login.expiresAt,
+): Record<string, unknown> {
+  return {
+    [claudeMcpOAuthKey(name, server.url)]: {
+      serverName: name,
+      serverUrl: server.url,
+      accessToken: login.accessToken,
+      refreshToken: login.refreshToken,
+      expiresAt,
+      clientId: login.clientId,
+      clientSecret: login.clientSecret,
+      discoveryState: { authorizationServerUrl: server.issuer },
+    },
+  };
 }
 
 export interface FakeOAuthMcpOptions {
